@@ -1,0 +1,59 @@
+"""The `publish` command line. Commands live one per module and are imported only when run,
+so `publish --help` starts without importing numpy, gguf, jinja2 or huggingface_hub."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from publish import __version__
+
+# command name -> "module:attribute"; help text is kept here so --help needs no imports.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("publish.cli.inspect_cmd:inspect", "Show a GGUF header: metadata with stored types, tensors."),
+    "lint": ("publish.cli.lint_cmd:lint", "Check GGUF files or a staged folder for what breaks in Ollama."),
+    "fix": ("publish.cli.fix_cmd:fix", "Apply the fixable lint findings to a GGUF, in place when possible."),
+    "template": ("publish.cli.template_cmd:template", "Check a Go template against a Jinja chat template; suggest one."),
+    "build": ("publish.cli.build_cmd:build", "Render a release spec into a staged repo folder."),
+    "push": ("publish.cli.push_cmd:push", "Push a staged folder to the Hub in one commit, skipping unchanged files."),
+    "smoke": ("publish.cli.smoke_cmd:smoke", "Run every quant through a real engine and check the answers."),
+    "release": ("publish.cli.release_cmd:release", "lint -> build -> smoke -> push -> smoke, stopping at the first failure."),
+    "plan": ("publish.cli.plan_cmd:plan", "Print the quant matrix for CI fan-out."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class PublishCLI(LazyGroup):
+    def invoke(self, ctx: click.Context):
+        from publish.errors import PublishError
+
+        try:
+            return super().invoke(ctx)
+        except PublishError as err:
+            click.secho(f"error: {err}", err=True, fg="red")
+            sys.exit(err.exit_code)
+
+
+@click.group(cls=PublishCLI, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="publish")
+def main() -> None:
+    """Lint, render, push and smoke-test GGUF releases on the Hugging Face Hub,
+    so `ollama run hf.co/ORG/REPO:QUANT` works the first time."""

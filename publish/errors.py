@@ -1,0 +1,76 @@
+"""One exception hierarchy. Every message says what was wrong, where, and what to do next.
+
+The CLI maps `exit_code` to the process exit status: 2 for usage/setup/input problems,
+1 for checks that ran and failed. Expected failures never show a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PublishError(Exception):
+    """Base class. `str(err)` is the full, user-facing message."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message}\n  hint: {hint}")
+
+
+class UsageError(PublishError):
+    """Bad arguments or a missing prerequisite the user must install or start."""
+
+
+class GGUFError(PublishError):
+    """A GGUF file is truncated, corrupt or hostile. Names the file and byte offset."""
+
+    def __init__(self, path: str, offset: int, expected: str, *, hint: str | None = None):
+        self.path = path
+        self.offset = offset
+        self.expected = expected
+        super().__init__(f"{path}: at byte {offset}: {expected}", hint=hint)
+
+
+class TemplateError(PublishError):
+    """A template (Go or Jinja) failed to parse or execute. Carries line and column when known."""
+
+    def __init__(self, message: str, *, name: str = "template", line: int | None = None,
+                 col: int | None = None, hint: str | None = None):
+        self.name = name
+        self.line = line
+        self.col = col
+        where = name if line is None else f"{name}:{line}:{col or 0}"
+        super().__init__(f"{where}: {message}", hint=hint)
+
+
+class UnsafeTemplateError(TemplateError):
+    """A chat template tried to escape the Jinja sandbox or exceeded its time/size bound."""
+
+
+class SpecError(PublishError):
+    """A release spec is invalid. Names the file, the key and the fix."""
+
+    def __init__(self, path: str, key: str | None, message: str, *, hint: str | None = None):
+        self.path = path
+        self.key = key
+        where = f"{path}: {key}" if key else path
+        super().__init__(f"{where}: {message}", hint=hint)
+
+
+class ModelfileError(PublishError):
+    """A Modelfile is invalid or a value cannot be written into one safely."""
+
+
+class HubError(PublishError):
+    """The Hub refused or could not be reached. Never contains a token."""
+
+
+class SmokeSetupError(PublishError):
+    """An engine needed for a smoke test is missing or unreachable."""
+
+
+class CheckFailed(PublishError):
+    """Checks ran and at least one failed."""
+
+    exit_code = 1

@@ -1,0 +1,33 @@
+"""A finding is what a check reports: ruff-style code, severity, message, location, fix."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str                 # stable, e.g. "GG101"
+    severity: Severity
+    message: str              # one line
+    path: str                 # file or folder the finding concerns
+    subject: str | None = None  # metadata key or tensor name, or a file inside a folder
+    offset: int | None = None   # byte offset in the file, when meaningful
+    fixable: bool = False       # `publish fix` can apply it
+    hint: str | None = None     # how to fix it otherwise (a command to run)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["severity"] = self.severity.value
+        return d

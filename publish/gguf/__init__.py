@@ -1,0 +1,1 @@
+"""GGUF headers: read (reader.py), check (rules.py), repair (fix.py)."""

@@ -1,0 +1,45 @@
+"""Quant labels as they appear in file names (`…-UD-Q4_K_XL.gguf`) and in `hf.co/org/repo:TAG`."""
+
+from __future__ import annotations
+
+import re
+
+_SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+
+# Longest alternatives first; matched case-insensitively at the end of the stem.
+_LABEL = re.compile(
+    r"(?:^|[-_.])("
+    r"(?:UD-)?(?:"
+    r"IQ[1-4]_(?:XXS|XS|S|M|NL|L)"
+    r"|Q[2-8]_K(?:_(?:XXL|XL|L|M|S))?"
+    r"|Q[2-8]_[01]"
+    r"|TQ[12]_0|MXFP4(?:_MOE)?|BF16|F16|FP16|F32|FP32"
+    r"))$",
+    re.IGNORECASE,
+)
+
+
+def shard_info(filename: str) -> tuple[int, int] | None:
+    """(part, count) for `name-00001-of-00003.gguf`, else None."""
+    m = _SHARD.search(filename)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def label_from_filename(filename: str) -> str | None:
+    """The quant label in a GGUF file name, upper-cased (`UD-Q4_K_XL`), or None.
+
+    >>> label_from_filename("gemma-3n-E4B-it-UD-Q4_K_XL.gguf")
+    'UD-Q4_K_XL'
+    >>> label_from_filename("model-Q8_0-00001-of-00002.gguf")
+    'Q8_0'
+    """
+    name = filename.rsplit("/", 1)[-1]
+    stem = _SHARD.sub("", name)
+    if stem.lower().endswith(".gguf"):
+        stem = stem[: -len(".gguf")]
+    m = _LABEL.search(stem)
+    return m.group(1).upper() if m else None
+
+
+def is_projector_filename(filename: str) -> bool:
+    return filename.rsplit("/", 1)[-1].lower().startswith("mmproj")

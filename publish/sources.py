@@ -1,0 +1,64 @@
+"""Where a GGUF comes from: a local path or `hf://ORG/NAME[@REV]/FILE.gguf` on the Hub.
+
+Commands take either; this module turns arguments into readable, seekable sources so the
+GGUF reader never needs to know about the Hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+HF_PREFIX = "hf://"
+
+
+def is_remote(arg: str) -> bool:
+    return arg.startswith(HF_PREFIX)
+
+
+@dataclass(frozen=True)
+class Source:
+    display: str             # what messages call it
+    local_path: Path | None  # set for local files
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        if self.local_path is not None:
+            with open(self.local_path, "rb") as fh:
+                yield fh
+        else:
+            from publish.hub import remote
+
+            with remote.open_hf_file(self.display) as fh:
+                yield fh
+
+
+def expand(args: list[str], *, recursive: bool = False) -> list[Source]:
+    """GGUF files named by `args`: files, folders (every *.gguf in it, sorted) or hf:// URLs.
+
+    An hf:// URL that names a repo (no .gguf file) expands to every GGUF in the repo.
+    Raises UsageError for paths that do not exist.
+    """
+    from publish.errors import UsageError
+
+    out: list[Source] = []
+    for arg in args:
+        if is_remote(arg):
+            if arg.lower().endswith(".gguf"):
+                out.append(Source(arg, None))
+            else:
+                from publish.hub import remote
+
+                out.extend(Source(url, None) for url in remote.list_gguf_urls(arg))
+            continue
+        p = Path(arg)
+        if p.is_dir():
+            pattern = "**/*.gguf" if recursive else "*.gguf"
+            out.extend(Source(str(f), f) for f in sorted(p.glob(pattern)) if f.is_file())
+        elif p.is_file():
+            out.append(Source(str(p), p))
+        else:
+            raise UsageError(f"{arg}: no such file or folder", hint="pass a .gguf file, a folder of GGUFs or hf://ORG/NAME")
+    return out

@@ -1,0 +1,86 @@
+"""The staged repo folder: exactly what the Hub repo will hold.
+
+    dist/<repo>/
+      <model>-<QUANT>.gguf …     the quants (and mmproj-*.gguf)
+      template                   Ollama Go template (the file Ollama reads from an hf.co repo)
+      params                     JSON: Ollama parameters, `stop` as an array
+      system                     optional default system prompt
+      README.md                  model card
+      Modelfile.<QUANT> …        one Modelfile per quant, for `ollama create -f`
+
+lint, smoke and push need nothing but this path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from publish.errors import UsageError
+from publish.quants import is_projector_filename, label_from_filename, shard_info
+
+
+@dataclass(frozen=True)
+class StagedQuant:
+    label: str          # "Q4_K_M", "UD-Q4_K_XL", …; the file stem when no label is recognisable
+    path: Path          # the GGUF (first part for a split set)
+    parts: tuple[Path, ...] = ()  # all parts of a split set, in order; empty when unsplit
+
+
+@dataclass
+class StagedFolder:
+    path: Path
+    quants: list[StagedQuant] = field(default_factory=list)
+    projectors: list[Path] = field(default_factory=list)
+    template: str | None = None
+    params: dict = field(default_factory=dict)
+    system: str | None = None
+
+    @property
+    def stops(self) -> list[str]:
+        stop = self.params.get("stop", [])
+        return [stop] if isinstance(stop, str) else list(stop)
+
+    def quant(self, label: str) -> StagedQuant:
+        for q in self.quants:
+            if q.label.lower() == label.lower():
+                return q
+        known = ", ".join(q.label for q in self.quants) or "none"
+        raise UsageError(f"{self.path}: no quant {label!r} (found: {known})")
+
+
+def load_staged(path: str | Path) -> StagedFolder:
+    """Read a staged folder. Raises UsageError naming the file when `params` is not valid JSON."""
+    root = Path(path)
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
+    folder = StagedFolder(path=root)
+    groups: dict[str, list[Path]] = {}
+    for f in sorted(root.glob("*.gguf")):
+        if is_projector_filename(f.name):
+            folder.projectors.append(f)
+            continue
+        label = label_from_filename(f.name) or f.name[: -len(".gguf")]
+        groups.setdefault(label, []).append(f)
+    for label, files in groups.items():
+        if len(files) > 1 or shard_info(files[0].name):
+            files = sorted(files, key=lambda p: (shard_info(p.name) or (0, 0))[0])
+            folder.quants.append(StagedQuant(label, files[0], tuple(files)))
+        else:
+            folder.quants.append(StagedQuant(label, files[0]))
+    tpl = root / "template"
+    if tpl.is_file():
+        folder.template = tpl.read_text(encoding="utf-8")
+    params = root / "params"
+    if params.is_file():
+        try:
+            folder.params = json.loads(params.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise UsageError(f"{params}:{err.lineno}:{err.colno}: params is not valid JSON: {err.msg}") from None
+        if not isinstance(folder.params, dict):
+            raise UsageError(f"{params}: params must be a JSON object of Ollama parameters")
+    system = root / "system"
+    if system.is_file():
+        folder.system = system.read_text(encoding="utf-8")
+    return folder

@@ -1,0 +1,62 @@
+"""Shared fixtures. GGUFs are built with gguf.GGUFWriter (tests/ggufs.py) and cached per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import ggufs  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def gguf_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("gguf-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_path(gguf_cache) -> Path:
+    """A real, loadable 1-layer llama that answers "2" then <end_of_turn> (read-only: copy it to modify)."""
+    return ggufs.write_tiny_llama(gguf_cache / "tiny-llama-F32.gguf")
+
+
+@pytest.fixture(scope="session")
+def gemma3n_broken_path(gguf_cache) -> Path:
+    """262,144-token gemma3n header with shared_kv_layers FLOAT32 and per_layer_token_embd Q4_K (read-only)."""
+    return ggufs.write_gemma3n_like(gguf_cache / "gemma-3n-E4B-it-Q4_K_M.gguf")
+
+
+@pytest.fixture
+def tiny_llama(tiny_llama_path, tmp_path) -> Path:
+    """A private copy of the tiny llama the test may modify."""
+    dst = tmp_path / tiny_llama_path.name
+    shutil.copyfile(tiny_llama_path, dst)
+    return dst
+
+
+@pytest.fixture
+def gemma3n_broken(gemma3n_broken_path, tmp_path) -> Path:
+    dst = tmp_path / gemma3n_broken_path.name
+    shutil.copyfile(gemma3n_broken_path, dst)
+    return dst
+
+
+def have_llama_cpp() -> bool:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def go_binary() -> str | None:
+    return shutil.which("go") or next((p for p in ["/usr/lib/go-1.19/bin/go"] if os.path.exists(p)), None)
