@@ -1,0 +1,33 @@
+"""Locate the Jinja and Go templates shipped with publish.
+
+In a source checkout (and an editable install) they live at the repository root:
+`Modelfile.j2` and `templates/`. A wheel installs them under `<prefix>/share/publish/`.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from publish.errors import UsageError
+
+
+@lru_cache(maxsize=1)
+def resource_root() -> Path:
+    candidates = [Path(__file__).resolve().parent.parent, Path(sys.prefix) / "share" / "publish"]
+    for root in candidates:
+        if (root / "Modelfile.j2").is_file() and (root / "templates").is_dir():
+            return root
+    raise UsageError(
+        "publish's templates are missing (looked in " + ", ".join(map(str, candidates)) + ")",
+        hint="reinstall publish: pip install --force-reinstall publish",
+    )
+
+
+def templates_dir() -> Path:
+    return resource_root() / "templates"
+
+
+def modelfile_template() -> Path:
+    return resource_root() / "Modelfile.j2"
