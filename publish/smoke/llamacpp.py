@@ -1,0 +1,281 @@
+"""The llamacpp engine (extra `publish[llamacpp]`): one GGUF loaded through llama-cpp-python,
+generating with Ollama's option semantics.
+
+`LlamaCppEngine` is shared: the llamacpp smoke backend below drives it directly, and the loopback
+Ollama stand-in in tests/ serves `/api/chat` and `/api/generate` from it.
+
+End of generation follows what the GGUF *declares* (`tokenizer.ggml.eos_token_id` plus
+`tokenizer.ggml.eos_token_ids`) and the `stop` strings, the way Ollama ends a turn. llama.cpp's
+own end-of-generation set is deliberately not used: it auto-detects tokens such as
+`<end_of_turn>` or `<|im_end|>` by their text, which would quietly end a turn that Ollama lets
+run on -- and hide exactly the missing-stop bug users hit (`2<end_of_turn>2<end_of_turn>…`).
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from publish.smoke.base import ChatResult, LoadError
+
+DEFAULT_NUM_PREDICT = 128
+DEFAULT_SEED = 42
+
+# Ollama's defaults for the options a release usually sets (api/types.go DefaultOptions).
+OLLAMA_DEFAULTS: dict[str, Any] = {
+    "temperature": 0.8,
+    "top_k": 40,
+    "top_p": 0.9,
+    "min_p": 0.0,
+    "repeat_penalty": 1.1,
+    "repeat_last_n": 64,
+}
+
+_LOG_LOCK = threading.Lock()
+_LOG_LINES: collections.deque[str] = collections.deque(maxlen=64)
+_GGML_WARN, _GGML_CONT = 3, 5  # ggml_log_level: DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5
+_LAST_LEVEL = 0
+_LOG_CALLBACK = None  # keeps the ctypes callback alive for as long as llama.cpp may call it
+
+
+def _import_llama_cpp():
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as err:
+        from publish.errors import SmokeSetupError
+
+        raise SmokeSetupError(
+            f"the llamacpp backend needs llama-cpp-python ({err})",
+            hint="pip install 'publish[llamacpp]'",
+        ) from None
+    _install_quiet_log()
+    return llama_cpp
+
+
+def _install_quiet_log() -> None:
+    """Route llama.cpp's log into a small buffer instead of stderr.
+
+    llama-cpp-python's own callback prints some levels even with verbose=False; ours never
+    prints, and the last lines become the reason of a LoadError.
+    """
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _sink(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        global _LAST_LEVEL
+        if level == _GGML_CONT:
+            level = _LAST_LEVEL
+        _LAST_LEVEL = level
+        if level < _GGML_WARN:
+            return
+        line = text.decode("utf-8", "replace").strip()
+        if line:
+            with _LOG_LOCK:
+                _LOG_LINES.append(line)
+
+    llama_cpp.llama_log_set(_sink, ctypes.c_void_p(0))
+    _LOG_CALLBACK = _sink
+
+
+def _load_failure_reason(default: str) -> str:
+    """llama.cpp's own words for a failed load, without the generic wrapper lines."""
+    with _LOG_LOCK:
+        lines = list(_LOG_LINES)
+    reasons = []
+    for line in lines:
+        if line.startswith("llama_model_load_from_file_impl:"):
+            continue
+        line = line.split("error loading model:", 1)[-1].strip()
+        if line not in reasons:
+            reasons.append(line)
+    return "; ".join(reasons[-3:]) or default
+
+
+def _declared_eos_ids(path: Path, fallback: int | None) -> set[int]:
+    """The EOS set the GGUF declares: eos_token_id plus eos_token_ids (Ollama's view)."""
+    ids: set[int] = set()
+    try:
+        from publish.gguf.reader import read_header
+    except ImportError:  # reader not available: the engine's eos_token_id alone
+        read_header = None
+    if read_header is not None:
+        try:
+            hdr = read_header(path)
+        except Exception:  # the engine loaded it; a stricter header reader must not block the smoke
+            hdr = None
+        if hdr is not None:
+            eos = hdr.value("tokenizer.ggml.eos_token_id")
+            if eos is not None:
+                ids.add(int(eos))
+            more = hdr.value("tokenizer.ggml.eos_token_ids")
+            if more is not None:
+                ids.update(int(i) for i in (more.to_list() if hasattr(more, "to_list") else more))
+            return ids
+    if fallback is not None and fallback >= 0:
+        ids.add(fallback)
+    return ids
+
+
+class LlamaCppEngine:
+    """One loaded GGUF. Not re-entrant: calls are serialised with a lock."""
+
+    def __init__(self, gguf_path: str | os.PathLike, *, n_ctx: int = 2048, seed: int = DEFAULT_SEED):
+        llama_cpp = _import_llama_cpp()
+        from llama_cpp import Llama
+
+        self.path = Path(gguf_path)
+        if not self.path.is_file():
+            raise LoadError(f"{self.path}: no such file")
+        self._lock = threading.Lock()
+        with _LOG_LOCK:
+            _LOG_LINES.clear()
+        start = time.perf_counter()
+        try:
+            self._llama = Llama(str(self.path), n_ctx=n_ctx, verbose=False, seed=seed)
+        except (ValueError, RuntimeError, OSError) as err:
+            raise LoadError(f"{self.path.name}: llama.cpp could not load it: "
+                            f"{_load_failure_reason(str(err))}") from None
+        self.load_seconds = time.perf_counter() - start
+        self._load_reported = False  # like Ollama: only the first request carries the load time
+        self.n_ctx = self._llama.n_ctx()
+        self._seed = seed
+        model = self._llama._model
+        self.bos_id: int | None = model.token_bos() if model.token_bos() >= 0 else None
+        self.add_bos: bool = bool(model.add_bos_token())
+        self.eos_ids: set[int] = _declared_eos_ids(self.path, model.token_eos())
+        self._control_attr = int(llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
+        self._control_tokens: list[str] | None = None
+        self.metadata: dict[str, str] = dict(self._llama.metadata)
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, add_bos: bool) -> list[int]:
+        """Tokens of `text`, special tokens (`<start_of_turn>` …) parsed as such, like Ollama."""
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def token_text(self, token_id: int) -> str:
+        return self._llama.detokenize([token_id], special=True).decode("utf-8", "replace")
+
+    @property
+    def bos_text(self) -> str | None:
+        return None if self.bos_id is None else self.token_text(self.bos_id)
+
+    @property
+    def eos_texts(self) -> list[str]:
+        return [self.token_text(i) for i in sorted(self.eos_ids)]
+
+    @property
+    def control_tokens(self) -> list[str]:
+        """Texts of the vocabulary's control tokens (`<end_of_turn>`, `<bos>`, …)."""
+        if self._control_tokens is None:
+            model = self._llama._model
+            self._control_tokens = [
+                model.token_get_text(i) for i in range(model.n_vocab())
+                if model.token_get_attr(i) & self._control_attr
+            ]
+        return self._control_tokens
+
+    @property
+    def chat_template(self) -> str | None:
+        return self.metadata.get("tokenizer.chat_template")
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def complete(self, prompt: str, options: dict | None = None) -> ChatResult:
+        """Generate from a raw prompt with Ollama's option semantics.
+
+        BOS is prepended when the GGUF says add_bos_token (as Ollama and llama.cpp do); the text
+        renders control tokens, as Ollama does, so a leaked `<end_of_turn>` is visible.
+        """
+        return self.complete_tokens(self.tokenize(prompt, self.add_bos), options)
+
+    def complete_tokens(self, tokens: list[int], options: dict | None = None) -> ChatResult:
+        opts = {**OLLAMA_DEFAULTS, **(options or {})}
+        stops = opts.get("stop") or []
+        stops = [stops] if isinstance(stops, str) else [s for s in stops if s]
+        num_predict = opts.get("num_predict")
+        num_predict = DEFAULT_NUM_PREDICT if num_predict is None else int(num_predict)
+        if num_predict < 0:  # Ollama: -1 infinite, -2 fill the context
+            num_predict = self.n_ctx
+        if len(tokens) >= self.n_ctx:
+            raise LoadError(f"prompt of {len(tokens)} tokens does not fit the {self.n_ctx}-token context")
+        budget = min(num_predict, self.n_ctx - len(tokens))
+        seed = opts.get("seed")
+        last_n = int(opts["repeat_last_n"])
+
+        with self._lock:
+            load_reported, self._load_reported = self._load_reported, True
+            llama = self._llama
+            llama.set_seed(self._seed if seed is None or int(seed) < 0 else int(seed))
+            llama.last_n_tokens_size = self.n_ctx if last_n < 0 else last_n
+            llama.reset()  # every request is fresh, as Ollama's prompt cache is invisible in output
+            out = bytearray()
+            generated: list[int] = []
+            done_reason = "length"
+            text = ""
+            start = time.perf_counter()
+            first_token_at = None
+            if budget > 0:
+                for tok in llama.generate(
+                    tokens,
+                    temp=float(opts["temperature"]),
+                    top_k=int(opts["top_k"]),
+                    top_p=float(opts["top_p"]),
+                    min_p=float(opts["min_p"]),
+                    repeat_penalty=float(opts["repeat_penalty"]),
+                    reset=True,
+                ):
+                    if first_token_at is None:
+                        first_token_at = time.perf_counter()
+                    generated.append(tok)
+                    if tok in self.eos_ids:
+                        done_reason = "stop"
+                        break
+                    out += llama.detokenize([tok], special=True)
+                    text = out.decode("utf-8", "ignore")
+                    cut = _first_stop(text, stops)
+                    if cut is not None:
+                        text = text[:cut]
+                        done_reason = "stop"
+                        break
+                    if len(generated) >= budget:
+                        break
+            end = time.perf_counter()
+        if done_reason == "length":
+            text = out.decode("utf-8", "replace")
+        first_token_at = first_token_at or end
+        return ChatResult(
+            text=text,
+            done_reason=done_reason,
+            prompt_tokens=len(tokens),
+            eval_tokens=len(generated),
+            load_seconds=0.0 if load_reported else self.load_seconds,
+            prompt_seconds=first_token_at - start,
+            eval_seconds=end - first_token_at,
+            prompt_token_ids=list(tokens),
+            engine_bos_id=self.bos_id if self.add_bos else None,
+        )
+
+    def close(self) -> None:
+        llama, self._llama = getattr(self, "_llama", None), None
+        if llama is not None:
+            llama.close()
+
+    def __enter__(self) -> "LlamaCppEngine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _first_stop(text: str, stops: list[str]) -> int | None:
+    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(hits) if hits else None
