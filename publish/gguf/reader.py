@@ -1,0 +1,606 @@
+"""Read a GGUF header (metadata and tensor infos) without touching tensor data.
+
+`read_header(path_or_stream)` returns a `GGUFHeader`. The file is read from offset 0 in a few
+growing windows (the first 256 KiB, then doubling), so a remote stream backed by HTTP range
+requests sees a handful of reads, and the cost depends on the header size only, never on the
+tensor data size. Every count and length is checked against the bytes that exist before it is
+used; anything wrong raises `GGUFError(path, offset, "expected ...")` and nothing else.
+
+Large arrays are not turned into Python objects: numeric arrays are numpy views of the raw bytes,
+string arrays (a 262,144-token vocabulary) keep their raw bytes plus numpy offset arrays and
+decode an item only when it is asked for.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import struct
+from typing import Any, BinaryIO, Iterator
+
+import numpy as np
+from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType, GGUFValueType, Keys
+
+from publish.errors import GGUFError
+from publish.gguf.header import ArrayValue, GGUFHeader, KV, TensorInfo
+
+MAGIC = b"GGUF"
+SUPPORTED_VERSIONS = (2, 3)
+MAX_DIMS = 4             # GGML_MAX_DIMS: llama.cpp refuses more
+MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recursion
+FIRST_WINDOW = 256 * 1024
+FAST_SCAN_LIMIT = 64 * 1024 * 1024  # larger string arrays are parsed item by item (bounded memory)
+INT64_MAX = 2**63 - 1
+
+# numpy dtypes and struct formats for fixed-size value types (GGUF is little-endian here).
+NUMPY_DTYPES: dict[GGUFValueType, str] = {
+    GGUFValueType.UINT8: "<u1", GGUFValueType.INT8: "<i1",
+    GGUFValueType.UINT16: "<u2", GGUFValueType.INT16: "<i2",
+    GGUFValueType.UINT32: "<u4", GGUFValueType.INT32: "<i4",
+    GGUFValueType.UINT64: "<u8", GGUFValueType.INT64: "<i8",
+    GGUFValueType.FLOAT32: "<f4", GGUFValueType.FLOAT64: "<f8",
+    GGUFValueType.BOOL: "<u1",
+}
+STRUCT_FORMATS: dict[GGUFValueType, str] = {
+    GGUFValueType.UINT8: "<B", GGUFValueType.INT8: "<b",
+    GGUFValueType.UINT16: "<H", GGUFValueType.INT16: "<h",
+    GGUFValueType.UINT32: "<I", GGUFValueType.INT32: "<i",
+    GGUFValueType.UINT64: "<Q", GGUFValueType.INT64: "<q",
+    GGUFValueType.FLOAT32: "<f", GGUFValueType.FLOAT64: "<d",
+    GGUFValueType.BOOL: "<B",
+}
+VALUE_SIZES: dict[GGUFValueType, int] = {t: struct.calcsize(f) for t, f in STRUCT_FORMATS.items()}
+
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+
+# ----------------------------------------------------------------------------------------------
+# Lazy array values
+
+
+class NumericArray(ArrayValue):
+    """A numeric/bool GGUF array backed by a read-only numpy array of the raw bytes."""
+
+    def __init__(self, item_type: GGUFValueType, array: np.ndarray):
+        self.item_type = item_type
+        self._array = array
+
+    def __len__(self) -> int:
+        return int(self._array.shape[0])
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._convert(self._array[index].tolist())
+        item = self._array[index].item()
+        return bool(item) if self.item_type == GGUFValueType.BOOL else item
+
+    def __iter__(self) -> Iterator:
+        return iter(self.to_list())
+
+    def _convert(self, items: list) -> list:
+        return [bool(x) for x in items] if self.item_type == GGUFValueType.BOOL else items
+
+    def to_list(self) -> list:
+        return self._convert(self._array.tolist())
+
+    def numpy(self) -> np.ndarray:
+        return self._array.astype(bool) if self.item_type == GGUFValueType.BOOL else self._array
+
+    def __eq__(self, other):
+        if isinstance(other, ArrayValue):
+            return self.item_type == other.item_type and self.to_list() == other.to_list()
+        if isinstance(other, (list, tuple)):
+            return self.to_list() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self.item_type.name} array of {len(self)}>"
+
+
+class StringArray(ArrayValue):
+    """A GGUF string array: raw bytes plus where each item starts and ends. Items are decoded on
+    access; `len()` is free; nothing is allocated per item until `to_list()`."""
+
+    item_type = GGUFValueType.STRING
+
+    def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray):
+        self._data = data          # bytes holding all items (length prefixes included)
+        self._starts = starts      # int64 offsets of each item's text in _data
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return int(self._starts.shape[0])
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._decode(i) for i in range(*index.indices(len(self)))]
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("string array index out of range")
+        return self._decode(index)
+
+    def _decode(self, i: int) -> str:
+        return self._data[int(self._starts[i]):int(self._ends[i])].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        data = self._data
+        for s, e in zip(self._starts.tolist(), self._ends.tolist()):
+            yield data[s:e].decode("utf-8")
+
+    def to_list(self) -> list[str]:
+        return list(self)
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self.to_list(), dtype=object)
+
+    def item_bytes(self, i: int) -> bytes:
+        return self._data[int(self._starts[i]):int(self._ends[i])]
+
+    def index(self, value: str, start: int = 0, stop: int | None = None) -> int:
+        """Position of `value`, found by a byte search instead of decoding every item."""
+        i = self.find(value, start, stop)
+        if i < 0:
+            raise ValueError(f"{value!r} is not in the array")
+        return i
+
+    def find(self, value: str, start: int = 0, stop: int | None = None) -> int:
+        raw = value.encode("utf-8")
+        needle = _U64.pack(len(raw)) + raw
+        n = len(self)
+        stop = n if stop is None else max(0, min(stop, n))
+        starts = self._starts
+        pos = int(starts[start]) - 8 if 0 <= start < n else len(self._data)
+        while True:
+            pos = self._data.find(needle, pos)
+            if pos < 0:
+                return -1
+            i = int(np.searchsorted(starts, pos + 8))
+            if i < n and int(starts[i]) == pos + 8:
+                return i if i < stop else -1
+            pos += 1
+
+    def __contains__(self, value) -> bool:
+        return isinstance(value, str) and self.find(value) >= 0
+
+    def count(self, value) -> int:
+        return sum(1 for s in self if s == value) if isinstance(value, str) else 0
+
+    def __eq__(self, other):
+        if isinstance(other, ArrayValue):
+            return self.item_type == other.item_type and self.to_list() == other.to_list()
+        if isinstance(other, (list, tuple)):
+            return len(self) == len(other) and self.to_list() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<STRING array of {len(self)}>"
+
+
+class NestedArray(ArrayValue):
+    """An array whose items are arrays (rare; items are already-built ArrayValues)."""
+
+    item_type = GGUFValueType.ARRAY
+
+    def __init__(self, items: list[ArrayValue]):
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):
+        return self._items[index]
+
+    def to_list(self) -> list:
+        return [item.to_list() for item in self._items]
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self.to_list(), dtype=object)
+
+    def __eq__(self, other):
+        if isinstance(other, ArrayValue):
+            return self.item_type == other.item_type and self.to_list() == other.to_list()
+        if isinstance(other, (list, tuple)):
+            return self.to_list() == [x.to_list() if isinstance(x, ArrayValue) else x for x in other]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<ARRAY array of {len(self)}>"
+
+
+# ----------------------------------------------------------------------------------------------
+# The reader
+
+
+def read_header(source: str | os.PathLike | BinaryIO, name: str | None = None) -> GGUFHeader:
+    """Read the header of a GGUF file (a path or a seekable binary stream)."""
+    if isinstance(source, (str, os.PathLike)):
+        display = name or os.fspath(source)
+        try:
+            fh = open(source, "rb")
+        except OSError as err:
+            raise GGUFError(display, 0, f"expected a readable file ({err.strerror or err})") from None
+        with fh:
+            return _Parser(fh, display).parse()
+    display = name or str(getattr(source, "name", None) or "<stream>")
+    return _Parser(source, display).parse()
+
+
+class _Parser:
+    def __init__(self, fh: BinaryIO, path: str):
+        self.fh = fh
+        self.path = path
+        self.buf = bytearray()
+        self.pos = 0
+        try:
+            self.size = fh.seek(0, os.SEEK_END)
+            fh.seek(0)
+        except (OSError, ValueError) as err:
+            raise GGUFError(path, 0, f"expected a seekable file ({err})") from None
+        if not isinstance(self.size, int):  # some file-likes return None from seek
+            self.size = fh.tell()
+
+    # -- errors and buffering ------------------------------------------------------------------
+
+    def fail(self, offset: int, expected: str) -> GGUFError:
+        return GGUFError(self.path, offset, expected)
+
+    def ensure(self, end: int, what: str, at: int | None = None) -> None:
+        """Make sure bytes [0, end) are buffered; `what` names the item being read for errors."""
+        have = len(self.buf)
+        if end <= have:
+            return
+        at = self.pos if at is None else at
+        if end > self.size:
+            raise self.fail(at, f"expected {what} ({end - at} bytes), but the file ends at byte {self.size}")
+        want = min(max(end - have, have, FIRST_WINDOW), self.size - have)
+        try:
+            self.fh.seek(have)
+            while want > 0:
+                chunk = self.fh.read(want)
+                if not chunk:
+                    break
+                self.buf += chunk
+                want -= len(chunk)
+        except (OSError, ValueError) as err:
+            raise self.fail(have, f"expected to read {what} ({err})") from None
+        if len(self.buf) < end:
+            raise self.fail(at, f"expected {what}, but the stream ended at byte {len(self.buf)}")
+
+    def take(self, n: int, what: str) -> int:
+        """Reserve n bytes at pos; return their offset."""
+        start = self.pos
+        self.ensure(start + n, what)
+        self.pos = start + n
+        return start
+
+    def u32(self, what: str) -> int:
+        return _U32.unpack_from(self.buf, self.take(4, what))[0]
+
+    def u64(self, what: str) -> int:
+        return _U64.unpack_from(self.buf, self.take(8, what))[0]
+
+    def remaining(self) -> int:
+        return self.size - self.pos
+
+    def string(self, what: str) -> str:
+        at = self.pos
+        n = self.u64(f"the length of {what}")
+        if n > self.remaining():
+            raise self.fail(at, f"expected {what} of {n} bytes, but only {self.remaining()} bytes remain")
+        start = self.take(n, what)
+        try:
+            return self.buf[start:start + n].decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise self.fail(start + err.start, f"expected UTF-8 text in {what}") from None
+
+    # -- structure -----------------------------------------------------------------------------
+
+    def parse(self) -> GGUFHeader:
+        magic_at = self.take(4, "the GGUF magic")
+        if bytes(self.buf[magic_at:magic_at + 4]) != MAGIC:
+            raise self.fail(0, f"expected the magic bytes 'GGUF', found {bytes(self.buf[0:4])!r}: not a GGUF file")
+        version = self.u32("the GGUF version")
+        if version not in SUPPORTED_VERSIONS:
+            if version == 1:
+                msg = "expected GGUF version 2 or 3; version 1 files are not supported (re-convert with a current llama.cpp)"
+            elif version & 0xFFFF == 0 and version >> 16:
+                msg = "expected a little-endian GGUF; big-endian files are not supported"
+            else:
+                msg = f"expected GGUF version 2 or 3, found {version}"
+            raise self.fail(4, msg)
+        n_tensors = self.u64("the tensor count")
+        n_kv = self.u64("the metadata key/value count")
+        # Smallest possible records: tensor info 24 bytes (empty name, 0 dims), KV 13 bytes.
+        if n_tensors * 24 > self.remaining():
+            raise self.fail(8, f"expected a plausible tensor count, found {n_tensors} (more than the file can hold)")
+        if n_kv * 13 > self.remaining():
+            raise self.fail(16, f"expected a plausible key/value count, found {n_kv} (more than the file can hold)")
+
+        kvs: dict[str, KV] = {}
+        for i in range(n_kv):
+            kv = self.read_kv(i)
+            if kv.key in kvs:
+                raise self.fail(kv.offset, f"expected unique metadata keys, but {kv.key!r} appears twice "
+                                           f"(first at byte {kvs[kv.key].offset})")
+            kvs[kv.key] = kv
+
+        alignment = self.alignment(kvs)
+        tensors = [self.read_tensor_info(i) for i in range(n_tensors)]
+        header_size = self.pos
+        data_offset = -(-header_size // alignment) * alignment
+        self.check_tensors(tensors, alignment, data_offset)
+        return GGUFHeader(path=self.path, version=version, alignment=alignment, data_offset=data_offset,
+                          header_size=header_size, file_size=self.size, kv=kvs, tensors=tensors)
+
+    def read_kv(self, i: int) -> KV:
+        offset = self.pos
+        key = self.string(f"the name of metadata key #{i}")
+        what = f"the value of {key!r}"
+        vtype = self.value_type(f"the type of {key!r}")
+        value_offset = self.pos
+        if vtype == GGUFValueType.ARRAY:
+            value = self.read_array(what, depth=1)
+            return KV(key, vtype, value, offset, value_offset, value.item_type)
+        return KV(key, vtype, self.read_scalar(vtype, what), offset, value_offset)
+
+    def value_type(self, what: str) -> GGUFValueType:
+        at = self.pos
+        raw = self.u32(what)
+        try:
+            return GGUFValueType(raw)
+        except ValueError:
+            raise self.fail(at, f"expected {what} to be a GGUF value type (0-12), found {raw}") from None
+
+    def read_scalar(self, vtype: GGUFValueType, what: str) -> Any:
+        if vtype == GGUFValueType.STRING:
+            return self.string(what)
+        start = self.take(VALUE_SIZES[vtype], what)
+        value = struct.unpack_from(STRUCT_FORMATS[vtype], self.buf, start)[0]
+        return bool(value) if vtype == GGUFValueType.BOOL else value
+
+    def read_array(self, what: str, depth: int) -> ArrayValue:
+        at = self.pos
+        item_type = self.value_type(f"the item type of {what}")
+        count = self.u64(f"the length of {what}")
+        if item_type == GGUFValueType.ARRAY:
+            if depth >= MAX_ARRAY_NESTING:
+                raise self.fail(at, f"expected at most {MAX_ARRAY_NESTING} levels of nested arrays in {what}")
+            if count * 12 > self.remaining():
+                raise self.fail(at + 4, f"expected {what} to fit in the file, but it claims {count} nested arrays")
+            return NestedArray([self.read_array(f"item #{j} of {what}", depth + 1) for j in range(count)])
+        if item_type == GGUFValueType.STRING:
+            if count * 8 > self.remaining():
+                raise self.fail(at + 4, f"expected {what} to fit in the file, but it claims {count} strings "
+                                        f"and only {self.remaining()} bytes remain")
+            return self.read_string_array(count, what)
+        nbytes = count * VALUE_SIZES[item_type]
+        if nbytes > self.remaining():
+            raise self.fail(at + 4, f"expected {what} to fit in the file, but {count} {item_type.name} items "
+                                    f"need {nbytes} bytes and only {self.remaining()} remain")
+        start = self.take(nbytes, what)
+        array = np.frombuffer(bytes(self.buf[start:start + nbytes]), dtype=NUMPY_DTYPES[item_type])
+        return NumericArray(item_type, array)
+
+    def read_string_array(self, count: int, what: str) -> StringArray:
+        p0 = self.pos
+        if count == 0:
+            return StringArray(b"", np.zeros(0, np.int64), np.zeros(0, np.int64))
+        # Scan a window guessed from the count (about 20 bytes per vocabulary item), doubling while
+        # the chain of length prefixes runs past it.
+        limit = min(self.size - p0, FAST_SCAN_LIMIT)
+        window = min(limit, count * 24 + 4096)
+        while True:
+            self.ensure(p0 + window, what, at=p0)
+            region = bytes(self.buf[p0:p0 + window])
+            found = _string_chain(region, count)
+            if isinstance(found, _More) and window < limit:
+                per_item = found.nbytes / max(1, found.items)
+                window = min(max(window * 5 // 4, int(per_item * count * 1.05) + 4096), limit)
+                continue
+            break
+        if isinstance(found, tuple):
+            starts, ends = found
+            end = int(ends[-1])
+            data = region[:end]
+        else:
+            data, starts, ends = self.string_array_slowly(count, what)
+            end = len(data)
+        self.check_utf8(data, starts, ends, p0, what)
+        self.pos = p0 + end
+        return StringArray(data, starts, ends)
+
+    def string_array_slowly(self, count: int, what: str) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """Item by item, with exact errors; used when the vectorised scan cannot prove its answer."""
+        p0 = self.pos
+        starts = np.empty(count, np.int64)
+        ends = np.empty(count, np.int64)
+        unpack = _U64.unpack_from
+        buf = self.buf
+        p = p0
+        size = self.size
+        for i in range(count):
+            if p + 8 > len(buf):
+                self.ensure(p + 8, f"the length of item #{i} of {what}", at=p)
+                buf = self.buf
+            n = unpack(buf, p)[0]
+            if n > size - p - 8:
+                raise self.fail(p, f"expected item #{i} of {what} to fit in the file, but it claims {n} bytes")
+            starts[i] = p + 8 - p0
+            p += 8 + n
+            ends[i] = p - p0
+            if p > len(buf):
+                self.ensure(p, f"item #{i} of {what}", at=p - n - 8)
+                buf = self.buf
+        return bytes(self.buf[p0:p]), starts, ends
+
+    def check_utf8(self, data: bytes, starts: np.ndarray, ends: np.ndarray, p0: int, what: str) -> None:
+        # Replace each 8-byte length prefix with NUL bytes and decode everything at once: an ASCII
+        # byte can never be part of a multi-byte sequence, so the result is valid UTF-8 exactly when
+        # every item is.
+        scratch = np.frombuffer(data, np.uint8).copy()
+        prefix = starts - 8
+        for k in range(8):
+            scratch[prefix + k] = 0
+        try:
+            codecs.utf_8_decode(scratch, "strict", True)
+        except UnicodeDecodeError as err:
+            i = max(0, int(np.searchsorted(starts, err.start, side="right")) - 1)
+            raise self.fail(p0 + err.start, f"expected UTF-8 text in item #{i} of {what}") from None
+
+    def alignment(self, kvs: dict[str, KV]) -> int:
+        kv = kvs.get(Keys.General.ALIGNMENT)
+        if kv is None:
+            return GGUF_DEFAULT_ALIGNMENT
+        if kv.type != GGUFValueType.UINT32:
+            raise self.fail(kv.value_offset - 4, f"expected {Keys.General.ALIGNMENT} stored as UINT32, found {kv.type.name}")
+        if kv.value == 0 or kv.value & (kv.value - 1):
+            raise self.fail(kv.value_offset, f"expected {Keys.General.ALIGNMENT} to be a power of two, found {kv.value}")
+        return kv.value
+
+    def read_tensor_info(self, i: int) -> TensorInfo:
+        info_offset = self.pos
+        name = self.string(f"the name of tensor #{i}")
+        what = f"tensor {name!r}"
+        dims_at = self.pos
+        n_dims = self.u32(f"the dimension count of {what}")
+        if n_dims > MAX_DIMS:
+            raise self.fail(dims_at, f"expected at most {MAX_DIMS} dimensions for {what}, found {n_dims}")
+        shape = []
+        n_elements = 1
+        for d in range(n_dims):
+            at = self.pos
+            ne = self.u64(f"dimension {d} of {what}")
+            n_elements *= ne
+            if ne > INT64_MAX or n_elements > INT64_MAX:
+                raise self.fail(at, f"expected a plausible size for dimension {d} of {what}, found {ne}")
+            shape.append(ne)
+        type_at = self.pos
+        raw_type = self.u32(f"the ggml type of {what}")
+        try:
+            ggml_type = GGMLQuantizationType(raw_type)
+            block, type_size = GGML_QUANT_SIZES[ggml_type]
+        except (ValueError, KeyError):
+            raise self.fail(type_at, f"expected a known ggml type for {what}, found {raw_type}") from None
+        if shape and shape[0] % block:
+            raise self.fail(dims_at + 4, f"expected the first dimension of {what} ({shape[0]}) to be a multiple "
+                                         f"of the {ggml_type.name} block size {block}")
+        offset = self.u64(f"the data offset of {what}")
+        n_bytes = n_elements // block * type_size
+        return TensorInfo(name, tuple(shape), ggml_type, offset, n_elements, n_bytes, info_offset)
+
+    def check_tensors(self, tensors: list[TensorInfo], alignment: int, data_offset: int) -> None:
+        names: dict[str, TensorInfo] = {}
+        for t in tensors:
+            if t.name in names:
+                raise self.fail(t.info_offset, f"expected unique tensor names, but {t.name!r} appears twice")
+            names[t.name] = t
+            if t.offset % alignment:
+                raise self.fail(self.offset_field(t), f"expected the data offset of tensor {t.name!r} ({t.offset}) "
+                                                      f"to be a multiple of the alignment {alignment}")
+        if not tensors:
+            return
+        data_size = self.size - data_offset
+        for t in tensors:
+            if t.offset + t.n_bytes > data_size:
+                raise self.fail(self.offset_field(t), f"expected tensor {t.name!r} ({t.n_bytes} bytes at data offset "
+                                                      f"{t.offset}) to lie inside the file, whose data region holds "
+                                                      f"{max(0, data_size)} bytes: the file is truncated or corrupt")
+        ordered = sorted(tensors, key=lambda t: t.offset)
+        for prev, cur in zip(ordered, ordered[1:]):
+            if cur.offset < prev.offset + prev.n_bytes:
+                raise self.fail(self.offset_field(cur), f"expected tensor {cur.name!r} not to overlap tensor "
+                                                        f"{prev.name!r} (data offsets {prev.offset} + {prev.n_bytes} "
+                                                        f"bytes > {cur.offset})")
+
+    @staticmethod
+    def offset_field(t: TensorInfo) -> int:
+        name_len = len(t.name.encode("utf-8"))
+        return t.info_offset + 8 + name_len + 4 + 8 * len(t.shape) + 4
+
+
+class _More:
+    """The scan window ended before the array did, after `items` items in `nbytes` bytes."""
+
+    def __init__(self, items: int, nbytes: int):
+        self.items, self.nbytes = items, nbytes
+
+
+def _string_chain(region: bytes, count: int):
+    """Find where each of `count` length-prefixed strings starting at region[0] lies, vectorised.
+
+    Candidates are positions whose u64 has its top seven bytes zero (length < 256), which nearly
+    every vocabulary item satisfies; the chain start -> start + 8 + length is followed through the
+    candidates, repairing the few places where it misses (a longer item, a false candidate inside
+    an item). The answer is verified exactly (each item starts where the previous one ends), so a
+    wrong guess only costs time: it returns None and the caller parses item by item.
+    Returns (starts, ends) as offsets into region, _More (the region ended first), or None.
+    """
+    a = np.frombuffer(region, np.uint8)
+    size = a.size
+    if size < 8:
+        return _More(0, 0)
+    m = size - 7  # positions with a whole u64 inside the region
+    zero = a == 0
+    cand = zero[7:7 + m].copy()
+    for k in range(1, 7):
+        cand &= zero[k:k + m]
+    pos = np.flatnonzero(cand)
+    nxt = pos + 8 + a[pos]
+    if pos.size == 0 or pos[0] != 0:
+        pos, nxt = np.insert(pos, 0, 0), np.insert(nxt, 0, 0)
+        if not _repair(a, pos, nxt, 0):
+            return None
+    k = 0
+    filtered = False
+    for _ in range(64):
+        broken = np.flatnonzero(nxt[k:-1] != pos[k + 1:])
+        k = k + int(broken[0]) if broken.size else pos.size - 1  # pos[0..k] is a verified chain
+        if k + 1 >= count:
+            ends = nxt[:count]
+            return (_More(count, size) if int(ends[-1]) > size else (pos[:count] + 8, ends))
+        target = int(nxt[k])
+        if target >= m:
+            return _More(k + 1, target)
+        if broken.size and int(pos[k + 1]) < target:
+            if not filtered:
+                # Drop candidates nothing points to (false ones inside items), once, in bulk.
+                hit = np.zeros(size + 8, bool)
+                hit[np.minimum(nxt, size + 7)] = True
+                keep = hit[pos]
+                keep[0] = True
+                pos, nxt = pos[keep], nxt[keep]
+                filtered = True
+                k = 0
+                continue
+            j = int(np.searchsorted(pos, target))
+            pos, nxt = np.delete(pos, np.s_[k + 1:j]), np.delete(nxt, np.s_[k + 1:j])
+            continue
+        if broken.size and int(pos[k + 1]) == target:
+            continue
+        # The next item's prefix is not a candidate: a length of 256 bytes or more.
+        pos, nxt = np.insert(pos, k + 1, target), np.insert(nxt, k + 1, 0)
+        if not _repair(a, pos, nxt, k + 1):
+            return None
+    return None
+
+
+def _repair(a: np.ndarray, pos: np.ndarray, nxt: np.ndarray, i: int) -> bool:
+    """Compute nxt[i] for a prefix at pos[i] whose length may need up to 64 KiB; False if longer."""
+    p = int(pos[i])
+    if a[p + 2:p + 8].any():
+        return False
+    nxt[i] = p + 8 + int(a[p]) + (int(a[p + 1]) << 8)
+    return True
+
+
+__all__ = ["read_header", "NumericArray", "StringArray", "NestedArray", "NUMPY_DTYPES", "STRUCT_FORMATS",
+           "VALUE_SIZES"]
