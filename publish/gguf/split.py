@@ -1,0 +1,159 @@
+"""Split GGUF sets (`name-00001-of-00003.gguf`): find every part, read each header, check they agree.
+
+llama.cpp's gguf-split writes `split.no` (0-based), `split.count` and `split.tensors.count` into
+every part; the file names number parts from 1. A set is usable only when every part is there,
+each says where it belongs, and the parts hold exactly `split.tensors.count` distinct tensors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, ContextManager
+
+from gguf import Keys
+
+from publish.errors import GGUFError, PublishError
+from publish.gguf.header import GGUFHeader, TensorInfo
+from publish.gguf.reader import read_header
+from publish.quants import shard_info
+
+_SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+
+Opener = Callable[[str], ContextManager[BinaryIO]]
+
+
+@dataclass(frozen=True)
+class SplitProblem:
+    path: str        # the part concerned (it may not exist)
+    message: str     # one line: what is wrong and what was expected
+    offset: int | None = None
+
+
+class SplitSetError(PublishError):
+    """A split set is incomplete or its parts disagree. `problems` names each bad part."""
+
+    def __init__(self, path: str, problems: list[SplitProblem]):
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  {p.path}: {p.message}" for p in problems)
+        super().__init__(f"{path}: split set is broken:\n{lines}",
+                         hint="re-create the set with llama-gguf-split, or ship one unsplit file")
+
+
+@dataclass
+class SplitSet:
+    paths: list[str]             # part 1 first
+    headers: list[GGUFHeader]    # same order; headers[0] holds the model metadata
+
+    @property
+    def count(self) -> int:
+        return len(self.paths)
+
+    @property
+    def first(self) -> GGUFHeader:
+        return self.headers[0]
+
+    @property
+    def tensors(self) -> list[tuple[int, TensorInfo]]:
+        """(part index 0-based, tensor) for every tensor in the set."""
+        return [(i, t) for i, h in enumerate(self.headers) for t in h.tensors]
+
+    @property
+    def n_params(self) -> int:
+        return sum(h.n_params for h in self.headers)
+
+    @property
+    def tensor_bytes(self) -> int:
+        return sum(h.tensor_bytes for h in self.headers)
+
+
+def part_names(path: str) -> list[str] | None:
+    """All part names of the set `path` belongs to (from its file name), or None if not a part."""
+    info = shard_info(path.rsplit("/", 1)[-1])
+    if info is None:
+        return None
+    _, count = info
+    m = _SHARD.search(path)
+    stem = path[: m.start()]
+    ext = path[m.end(2):]  # keep the original ".gguf" spelling
+    return [f"{stem}-{i:05d}-of-{count:05d}{ext}" for i in range(1, count + 1)]
+
+
+def default_opener(name: str) -> ContextManager[BinaryIO]:
+    from publish.sources import Source, is_remote
+
+    if is_remote(name):
+        return Source(name, None).open()
+    return open(name, "rb")
+
+
+def read_split_set(path: str, *, opener: Opener | None = None) -> SplitSet:
+    """Read every part of the split set `path` (any part) and check the set is complete and
+    consistent. Raises SplitSetError listing every bad or missing part."""
+    opener = opener or default_opener
+    names = part_names(str(path))
+    if names is None:
+        raise SplitSetError(str(path), [SplitProblem(str(path), "expected a file name like NAME-00001-of-00003.gguf")])
+    problems: list[SplitProblem] = []
+    headers: list[GGUFHeader | None] = []
+    for name in names:
+        try:
+            with opener(name) as fh:
+                headers.append(read_header(fh, name=name))
+        except FileNotFoundError:
+            problems.append(SplitProblem(name, f"missing: expected part {len(headers) + 1} of {len(names)}"))
+            headers.append(None)
+        except GGUFError as err:
+            problems.append(SplitProblem(name, f"unreadable: {err.expected}", err.offset))
+            headers.append(None)
+        except OSError as err:
+            problems.append(SplitProblem(name, f"unreadable: {err.strerror or err}"))
+            headers.append(None)
+        except PublishError as err:  # a remote part that is not there (HubError) and the like
+            problems.append(SplitProblem(name, f"missing or unreadable: {err.message}"))
+            headers.append(None)
+    problems += check_parts(names, headers)
+    if problems:
+        raise SplitSetError(str(path), problems)
+    return SplitSet(names, headers)  # type: ignore[arg-type]
+
+
+def check_parts(names: list[str], headers: list[GGUFHeader | None]) -> list[SplitProblem]:
+    """Problems with the split keys of the parts that could be read."""
+    problems: list[SplitProblem] = []
+    count = len(names)
+    declared_totals: set[int] = set()
+    seen: dict[str, str] = {}
+    n_tensors = 0
+    for i, (name, h) in enumerate(zip(names, headers)):
+        if h is None:
+            continue
+        no_kv = h.kv.get(Keys.Split.LLM_KV_SPLIT_NO)
+        count_kv = h.kv.get(Keys.Split.LLM_KV_SPLIT_COUNT)
+        total_kv = h.kv.get(Keys.Split.LLM_KV_SPLIT_TENSORS_COUNT)
+        if count_kv is None or no_kv is None:
+            problems.append(SplitProblem(name, "expected split.no and split.count keys: this file is not part of a split set"))
+        else:
+            if count_kv.value != count:
+                problems.append(SplitProblem(name, f"split.count is {count_kv.value}, expected {count} (from the file names)",
+                                             count_kv.value_offset))
+            if no_kv.value != i:
+                problems.append(SplitProblem(name, f"split.no is {no_kv.value}, expected {i} (part {i + 1} of {count}, counted from 0)",
+                                             no_kv.value_offset))
+        if total_kv is None:
+            problems.append(SplitProblem(name, "expected a split.tensors.count key"))
+        else:
+            declared_totals.add(int(total_kv.value))
+        for t in h.tensors:
+            if t.name in seen:
+                problems.append(SplitProblem(name, f"tensor {t.name!r} is also in {seen[t.name]}", t.info_offset))
+            seen.setdefault(t.name, name)
+        n_tensors += len(h.tensors)
+    if len(declared_totals) > 1:
+        problems.append(SplitProblem(names[0], f"parts disagree on split.tensors.count: {sorted(declared_totals)}"))
+    elif declared_totals and all(h is not None for h in headers):
+        (total,) = declared_totals
+        if total != n_tensors:
+            problems.append(SplitProblem(names[0], f"split.tensors.count is {total}, but the parts hold {n_tensors} tensors"))
+    return problems
