@@ -103,7 +103,10 @@ def write_gguf(
     tensor_data = tensor_data or {}
     for name, shape, ggml_type in tensors:
         if name in tensor_data:
-            writer.add_tensor(name, tensor_data[name])
+            if ggml_type is None or ggml_type in (GGMLQuantizationType.F32, GGMLQuantizationType.F16):
+                writer.add_tensor(name, tensor_data[name])
+            else:  # already-quantized bytes (gguf.quants.quantize)
+                writer.add_tensor(name, tensor_data[name], raw_dtype=ggml_type)
             continue
         nbytes = raw_tensor_bytes(shape, ggml_type)
         if ggml_type in (GGMLQuantizationType.F32, GGMLQuantizationType.F16):
@@ -147,8 +150,10 @@ def write_tiny_llama(
     add_bos_token: bool = True,
     extra_kv: dict[str, Any] | None = None,
     name: str = "tiny-llama",
+    quant: GGMLQuantizationType | None = None,
 ) -> Path:
-    """A real, loadable llama that answers `answer` then `end_token`, deterministically."""
+    """A real, loadable llama that answers `answer` then `end_token`, deterministically.
+    `quant` (e.g. Q8_0, F16) quantizes the 2-D weights with gguf.quants; norms stay F32."""
     tokens, scores, types = tiny_vocab()
     n_vocab, n_embd, n_ff, n_head = len(tokens), 32, 64, 2
     answer_id, end_id = tokens.index(answer), tokens.index(end_token)
@@ -203,7 +208,17 @@ def write_tiny_llama(
     if chat_template is not None:
         kv["tokenizer.chat_template"] = chat_template
     kv.update(extra_kv or {})
-    return write_gguf(path, arch="llama", kv=kv, tensors=[(n, (), None) for n in data], tensor_data=data)
+    types: dict[str, GGMLQuantizationType | None] = {n: None for n in data}
+    if quant is not None and quant != GGMLQuantizationType.F32:
+        from gguf import LlamaFileType
+        from gguf.quants import quantize
+
+        kv["general.file_type"] = (int(getattr(LlamaFileType, f"MOSTLY_{quant.name}")), GGUFValueType.UINT32)
+        for n, arr in list(data.items()):
+            if arr.ndim == 2:
+                data[n] = arr.astype(np.float16) if quant == GGMLQuantizationType.F16 else quantize(arr, quant)
+                types[n] = quant
+    return write_gguf(path, arch="llama", kv=kv, tensors=[(n, (), types[n]) for n in data], tensor_data=data)
 
 
 GEMMA3N_VOCAB = 262_144
@@ -218,6 +233,7 @@ def write_gemma3n_like(
     file_type: int = 15,  # MOSTLY_Q4_K_M
     chat_template: str | None = GEMMA_JINJA,
     extra_tensors: Iterable[tuple[str, tuple[int, ...], GGMLQuantizationType]] = (),
+    weight_type: GGMLQuantizationType | None = None,
 ) -> Path:
     """Header-realistic gemma3n: 262,144-token vocab, `shared_kv_layers` stored as given, the
     per-layer embedding in the given type. Tensor data is small zero bytes (not runnable)."""
@@ -248,11 +264,12 @@ def write_gemma3n_like(
     }
     if chat_template is not None:
         kv["tokenizer.chat_template"] = chat_template
+    # weight_type (e.g. Q8_0, BF16) replaces the default Q4_K/Q6_K mix of the 2-D weights
     tensors = [
-        ("token_embd.weight", (256, 64), GGMLQuantizationType.Q4_K),
+        ("token_embd.weight", (256, 64), weight_type or GGMLQuantizationType.Q4_K),
         ("per_layer_token_embd.weight", (512, 64), per_layer_type),
-        ("blk.0.attn_q.weight", (256, 256), GGMLQuantizationType.Q4_K),
-        ("blk.0.ffn_down.weight", (512, 256), GGMLQuantizationType.Q6_K),
+        ("blk.0.attn_q.weight", (256, 256), weight_type or GGMLQuantizationType.Q4_K),
+        ("blk.0.ffn_down.weight", (512, 256), weight_type or GGMLQuantizationType.Q6_K),
         ("output_norm.weight", (256,), GGMLQuantizationType.F32),
         *extra_tensors,
     ]

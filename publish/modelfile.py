@@ -1,0 +1,428 @@
+"""Ollama Modelfiles: parse, validate, render.
+
+The parser follows the behaviour of Ollama's `parser.ParseFile` (read, not copied):
+
+- one instruction per line, the name case-insensitive: FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER,
+  LICENSE, MESSAGE, REQUIRES (and DRAFT, RENDERER, PARSER, which current Ollama also accepts);
+- `#` starts a comment only where an instruction could start (start of a line);
+- a value runs to the first line break at which the value read so far, trimmed, is complete:
+  unquoted, `"…"` or `\"\"\"…\"\"\"` (no escapes). So a quoted value may span lines, and it ends
+  at the first line that ends in the closing quote;
+- surrounding whitespace of a value is trimmed; inside quotes it is kept;
+- characters Go's `unicode.IsPrint` rejects (other than tab, CR, LF) are silently dropped;
+- PARAMETER takes exactly one space before its name, names are case-sensitive;
+- repeated `stop`, LICENSE and MESSAGE accumulate, everything else: the last one wins;
+- at least one FROM is required.
+
+Rendering goes through the top-level `Modelfile.j2` with `mf_quote`, which picks the plainest
+quoting that this parser reads back as exactly the value, and raises ModelfileError otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from publish.errors import ModelfileError
+
+COMMANDS = ("from", "license", "template", "system", "adapter", "draft", "renderer", "parser",
+            "parameter", "message", "requires")
+MESSAGE_ROLES = ("system", "user", "assistant")
+
+# Ollama's api.Options + api.Runner (JSON tag -> Go kind). Taken from api/types.go.
+PARAMETER_TYPES: dict[str, type] = {
+    # runner (load time)
+    "num_ctx": int, "num_batch": int, "num_gpu": int, "main_gpu": int, "use_mmap": bool,
+    "num_thread": int,
+    # predict (run time)
+    "num_keep": int, "seed": int, "num_predict": int, "top_k": int, "top_p": float, "min_p": float,
+    "typical_p": float, "repeat_last_n": int, "temperature": float, "repeat_penalty": float,
+    "presence_penalty": float, "frequency_penalty": float, "stop": list,
+}
+# parser.deprecatedParameters: Ollama prints a warning and ignores them.
+DEPRECATED_PARAMETERS = ("penalize_newline", "low_vram", "f16_kv", "logits_all", "vocab_only",
+                         "use_mlock", "mirostat", "mirostat_tau", "mirostat_eta")
+# Removed from Ollama's options: now "unknown parameter" errors. Named so the message can say so.
+REMOVED_PARAMETERS = ("tfs_z", "numa")
+
+_FLOAT32_MAX = 3.4028234663852886e38
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_GO_BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+            "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+
+
+class ModelfileWarning(UserWarning):
+    """A deprecated PARAMETER that Ollama ignores with a warning."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str    # lower-case instruction ("model" for FROM, like Ollama) or the PARAMETER name
+    args: str
+    line: int    # line the instruction starts on
+
+
+@dataclass
+class Modelfile:
+    commands: list[Command] = field(default_factory=list)
+
+    def _last(self, name: str) -> str | None:
+        values = [c.args for c in self.commands if c.name == name]
+        return values[-1] if values else None
+
+    @property
+    def from_(self) -> list[str]:
+        return [c.args for c in self.commands if c.name == "model"]
+
+    @property
+    def template(self) -> str | None:
+        return self._last("template")
+
+    @property
+    def system(self) -> str | None:
+        return self._last("system")
+
+    @property
+    def adapter(self) -> str | None:
+        return self._last("adapter")
+
+    @property
+    def requires(self) -> str | None:
+        return self._last("requires")
+
+    @property
+    def licenses(self) -> list[str]:
+        return [c.args for c in self.commands if c.name == "license"]
+
+    @property
+    def messages(self) -> list[tuple[str, str]]:
+        out = []
+        for c in self.commands:
+            if c.name == "message":
+                role, _, content = c.args.partition(": ")
+                out.append((role, content))
+        return out
+
+    @property
+    def raw_parameters(self) -> list[Command]:
+        return [c for c in self.commands if c.name not in _INSTRUCTION_NAMES]
+
+    def parameters(self, *, source: str = "Modelfile") -> dict[str, Any]:
+        """Typed parameters as Ollama stores them: stop accumulates, others last-wins.
+        Deprecated names warn (ModelfileWarning) and are dropped; unknown names raise."""
+        out: dict[str, Any] = {}
+        for c in self.raw_parameters:
+            value = parse_parameter(c.name, c.args, where=f"{source}:{c.line}")
+            if value is None:
+                continue
+            if c.name == "stop":
+                out.setdefault("stop", []).extend(value)
+            else:
+                out[c.name] = value
+        return out
+
+
+_INSTRUCTION_NAMES = {"model", "license", "template", "system", "adapter", "draft", "renderer",
+                      "parser", "message", "requires"}
+
+
+def go_is_print(ch: str) -> bool:
+    """Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020."""
+    return ch == " " or unicodedata.category(ch)[0] in "LMNPS"
+
+
+def _is_space(ch: str) -> bool:
+    return ch in " \t"
+
+
+def _is_newline(ch: str) -> bool:
+    return ch in "\r\n"
+
+
+def _go_trim_space(s: str) -> str:
+    # Only printable runes and tab/CR/LF reach the buffer, so Go's TrimSpace reduces to these.
+    return s.strip(" \t\r\n")
+
+
+def _unquote(s: str) -> tuple[str, bool]:
+    if s.startswith('"""'):
+        if len(s) >= 6 and s.endswith('"""'):
+            return s[3:-3], True
+        return "", False
+    if s.startswith('"'):
+        if len(s) >= 2 and s.endswith('"'):
+            return s[1:-1], True
+        return "", False
+    return s, True
+
+
+_NIL, _NAME, _VALUE, _PARAMETER, _MESSAGE, _COMMENT = range(6)
+
+
+def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
+    """Parse Modelfile text. Raises ModelfileError naming `source` and the line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    mf = Modelfile()
+    state, line, start_line = _NIL, 1, 1
+    buf: list[str] = []
+    name = role = ""
+
+    def fail(msg: str, at: int) -> ModelfileError:
+        return ModelfileError(f"{source}:{at}: {msg}")
+
+    invalid_command = ('unknown instruction; use one of FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, '
+                       'LICENSE, MESSAGE, REQUIRES (DRAFT, RENDERER, PARSER)')
+
+    for ch in text:
+        if _is_newline(ch):
+            line += 1
+        if state == _NIL:
+            if ch == "#":
+                state = _COMMENT
+            elif not (_is_space(ch) or _is_newline(ch)):
+                state, buf, start_line = _NAME, [], line
+                if go_is_print(ch):
+                    buf.append(ch)
+            continue
+        if state == _COMMENT:
+            if _is_newline(ch):
+                state = _NIL
+            continue
+        if state == _NAME:
+            if ch.isascii() and ch.isalpha():
+                buf.append(ch)
+                continue
+            word = "".join(buf)
+            if not _is_space(ch) or word.lower() not in COMMANDS:
+                raise fail(invalid_command + (f" (got {word!r})" if word else ""), line)
+            word = word.lower()
+            buf = []
+            if word == "parameter":
+                state = _PARAMETER
+            elif word == "message":
+                state, name = _MESSAGE, "message"
+            else:
+                state, name = _VALUE, ("model" if word == "from" else word)
+            continue
+        if state == _PARAMETER:
+            if ch.isascii() and (ch.isalnum() or ch == "_"):
+                buf.append(ch)
+            elif _is_space(ch):
+                state, name, buf = _VALUE, "".join(buf), []
+            else:
+                raise fail(f"PARAMETER name may only hold letters, digits and _ (got {ch!r})", line)
+            continue
+        if state == _MESSAGE:
+            if ch.isascii() and ch.isalpha():
+                buf.append(ch)
+            elif _is_space(ch):
+                role = "".join(buf)
+                if role not in MESSAGE_ROLES:
+                    raise fail(f'MESSAGE role must be one of "system", "user", "assistant" (got {role!r})', line)
+                state, buf = _VALUE, []
+            else:
+                raise fail("MESSAGE needs a role and a value, e.g. MESSAGE user Hello", line)
+            continue
+        # _VALUE
+        if _is_space(ch) or _is_newline(ch):
+            value, ok = _unquote(_go_trim_space("".join(buf)))
+            if not ok or _is_space(ch):
+                buf.append(ch)
+                continue
+            if role:
+                value, role = f"{role}: {value}", ""
+            mf.commands.append(Command(name, value, start_line))
+            state, buf = _NIL, []
+            continue
+        if go_is_print(ch):
+            buf.append(ch)
+
+    if state == _VALUE:
+        value, ok = _unquote(_go_trim_space("".join(buf)))
+        if not ok:
+            raise fail("unterminated quoted value: close it with the same quotes it opened with "
+                       '(" or """) at the end of a line', start_line)
+        if role:
+            value = f"{role}: {value}"
+        mf.commands.append(Command(name, value, start_line))
+    elif state not in (_NIL, _COMMENT):
+        raise fail("instruction without a value at end of file", start_line)
+
+    if not mf.from_:
+        raise ModelfileError(f"{source}: no FROM line; add `FROM ./model.gguf`")
+    return mf
+
+
+def parse_file(path: str | Path) -> Modelfile:
+    p = Path(path)
+    return parse(p.read_bytes(), source=str(p))
+
+
+# -- validation -------------------------------------------------------------------------------
+
+def parse_parameter(name: str, raw: str, *, where: str = "Modelfile") -> Any:
+    """Convert a PARAMETER's text as Ollama's api.FormatParams does. Returns None for deprecated
+    names (after a ModelfileWarning); raises ModelfileError for unknown names or bad values."""
+    if name in DEPRECATED_PARAMETERS:
+        warnings.warn(f"{where}: parameter {name} is deprecated; Ollama ignores it, remove it",
+                      ModelfileWarning, stacklevel=3)
+        return None
+    kind = PARAMETER_TYPES.get(name)
+    if kind is None:
+        raise ModelfileError(f"{where}: unknown parameter {name!r}{_unknown_hint(name)}")
+    if kind is list:
+        return [raw]
+    if kind is int:
+        if not _INT.match(raw) or not -(2**63) <= int(raw) < 2**63:
+            raise ModelfileError(f"{where}: {name} must be an integer (got {raw!r})")
+        return int(raw)
+    if kind is float:
+        if not _FLOAT.match(raw) or not math.isfinite(float(raw)) or abs(float(raw)) > _FLOAT32_MAX:
+            raise ModelfileError(f"{where}: {name} must be a number (got {raw!r})")
+        return float(raw)
+    if raw not in _GO_BOOL:
+        raise ModelfileError(f"{where}: {name} must be true or false (got {raw!r})")
+    return _GO_BOOL[raw]
+
+
+def _unknown_hint(name: str) -> str:
+    import difflib
+
+    if name in REMOVED_PARAMETERS:
+        return "; Ollama removed it, delete the line"
+    close = difflib.get_close_matches(name, list(PARAMETER_TYPES), n=1)
+    return f"; did you mean {close[0]!r}?" if close else "; see `ollama show --parameters` for valid names"
+
+
+def check_parameter_value(name: str, value: Any, *, where: str) -> Any:
+    """Validate a typed value (from a spec or a params JSON) against Ollama's option types.
+    Returns the normalised value (ints given for float options become floats)."""
+    if name in DEPRECATED_PARAMETERS:
+        raise ModelfileError(f"{where}: {name} is deprecated and ignored by Ollama; remove it")
+    kind = PARAMETER_TYPES.get(name)
+    if kind is None:
+        raise ModelfileError(f"{where}: unknown Ollama parameter {name!r}{_unknown_hint(name)}")
+    if kind is list:
+        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+            raise ModelfileError(f"{where}: stop must be an array of strings, e.g. [\"<end_of_turn>\"]")
+        if any(s == "" for s in value):
+            raise ModelfileError(f"{where}: an empty stop string would end every answer at once; remove it")
+        return list(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ModelfileError(f"{where}: {name} must be true or false (got {value!r})")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ModelfileError(f"{where}: {name} must be a number (got {value!r})")
+    if kind is int:
+        if not isinstance(value, int):
+            raise ModelfileError(f"{where}: {name} must be an integer (got {value!r})")
+        if not -(2**63) <= value < 2**63:
+            raise ModelfileError(f"{where}: {name} is out of range (got {value})")
+        return value
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
+        raise ModelfileError(f"{where}: {name} must be a finite number (got {value!r})")
+    return value
+
+
+def format_parameter(value: Any) -> str:
+    """The text Ollama parses back to `value`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+# -- quoting and rendering --------------------------------------------------------------------
+
+def _reads_back(candidate: str, value: str) -> bool:
+    try:
+        mf = parse(f"FROM x\nSYSTEM {candidate}\n")
+    except ModelfileError:
+        return False
+    return [c.args for c in mf.commands if c.name == "system"] == [value]
+
+
+def quote(value: str, *, what: str = "value", prefer_block: bool = False) -> str:
+    """Quote `value` so Ollama's parser reads back exactly `value`: bare when that is safe,
+    else `"…"`, else `\"\"\"…\"\"\"` (or the block form first with prefer_block).
+    Raises ModelfileError when no form reads back the same text."""
+    bad = next((ch for ch in value if not (go_is_print(ch) or ch in "\t\r\n")), None)
+    if bad is not None:
+        raise ModelfileError(
+            f"{what} contains U+{ord(bad):04X}, which Ollama's Modelfile parser silently drops; "
+            "remove it or write it as text")
+    forms = [f'"""{value}"""', f'"{value}"'] if prefer_block else [value, f'"{value}"', f'"""{value}"""']
+    for form in forms:
+        if form == value and (value == "" or value != value.strip() or any(c in value for c in "\r\n")):
+            continue
+        if _reads_back(form, value):
+            return form
+    raise ModelfileError(
+        f'{what} cannot be written into a Modelfile: no quoting ("…" or """…""") reads it back '
+        'unchanged (it contains """ or a line ending in a quote); change the text')
+
+
+@dataclass(frozen=True)
+class ModelfileSpec:
+    """What one rendered Modelfile holds."""
+    from_: tuple[str, ...]
+    template: str | None = None
+    system: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)   # stop: list[str]
+    licenses: tuple[str, ...] = ()
+    header: str | None = None   # comment line at the top
+
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["mf_quote"] = lambda v, what="value", block=False: quote(v, what=what, prefer_block=block)
+    env.filters["mf_param"] = format_parameter
+    return env
+
+
+def render(spec: ModelfileSpec, *, template_path: Path | None = None) -> str:
+    """Render a Modelfile through Modelfile.j2 and prove it parses back to exactly `spec`."""
+    from publish.resources import modelfile_template
+
+    path = template_path or modelfile_template()
+    if spec.header is not None and any(c in spec.header for c in "\r\n"):
+        raise ModelfileError("Modelfile header comment must be one line")
+    params = []
+    for name in sorted(spec.params):
+        value = spec.params[name]
+        if name == "stop":
+            params.extend((name, quote(s, what=f"stop string {s!r}")) for s in value)
+        else:
+            params.append((name, quote(format_parameter(value), what=name)))
+    text = _environment().from_string(path.read_text(encoding="utf-8")).render(
+        header=spec.header, from_=list(spec.from_), template=spec.template, system=spec.system,
+        params=params, licenses=list(spec.licenses))
+    _check_round_trip(text, spec)
+    return text
+
+
+def _check_round_trip(text: str, spec: ModelfileSpec) -> None:
+    mf = parse(text, source="rendered Modelfile")
+    got = ModelfileSpec(tuple(mf.from_), mf.template, mf.system, mf.parameters(), tuple(mf.licenses),
+                        spec.header)
+    want = ModelfileSpec(tuple(spec.from_), spec.template, spec.system,
+                         {k: (list(v) if k == "stop" else v) for k, v in spec.params.items()},
+                         tuple(spec.licenses), spec.header)
+    if got != want:  # pragma: no cover - a bug in Modelfile.j2 or quote(), never user input
+        raise RuntimeError("rendered Modelfile does not parse back to the release values; "
+                           f"this is a bug in publish, please report it: {got!r} != {want!r}")

@@ -1,0 +1,158 @@
+"""Modelfile parser (Ollama's rules), validator and renderer."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from publish.errors import ModelfileError
+from publish.modelfile import ModelfileSpec, ModelfileWarning, parse, quote, render
+
+
+def test_instructions_are_case_insensitive():
+    mf = parse('from ./m.gguf\nParameter temperature 0.5\nTEMPLATE """{{ .Prompt }}"""\nsystem hi\n')
+    assert mf.from_ == ["./m.gguf"]
+    assert mf.template == "{{ .Prompt }}"
+    assert mf.system == "hi"
+    assert mf.parameters() == {"temperature": 0.5}
+
+
+def test_hash_starts_a_comment_only_where_an_instruction_could_start():
+    mf = parse("# a comment\nFROM x\n   # indented comment\nSYSTEM keep # this\n")
+    assert mf.system == "keep # this"
+    assert [c.name for c in mf.commands] == ["model", "system"]
+
+
+def test_quoting_has_no_escapes_and_keeps_inner_whitespace():
+    mf = parse('FROM x\nSYSTEM "  padded  "\nLICENSE "a\\"b"\nTEMPLATE    bare value   \n')
+    assert mf.system == "  padded  "
+    assert mf.licenses == ['a\\"b']          # the backslash is just a character
+    assert mf.template == "bare value"       # unquoted values are trimmed
+
+
+def test_quoted_values_span_lines_until_a_line_ends_with_the_quote():
+    mf = parse('FROM x\nSYSTEM "one\ntwo"\nTEMPLATE """a\n"b"\nc"""\n')
+    assert mf.system == "one\ntwo"
+    assert mf.template == 'a\n"b"\nc'
+
+
+def test_a_block_closes_at_the_first_line_ending_in_triple_quotes():
+    # why quote() refuses such text: Ollama ends the value early and chokes on the rest
+    with pytest.raises(ModelfileError, match=r":3: unknown instruction"):
+        parse('FROM x\nTEMPLATE """a"""\nb"""\n')
+
+
+def test_repeated_stop_license_message_accumulate_others_last_wins():
+    mf = parse("FROM x\nPARAMETER stop <a>\nPARAMETER stop <b>\nPARAMETER temperature 1\n"
+               "PARAMETER temperature 0.2\nLICENSE one\nLICENSE two\nSYSTEM s1\nSYSTEM s2\n"
+               "MESSAGE user hi\nMESSAGE assistant hello there\n")
+    assert mf.parameters() == {"stop": ["<a>", "<b>"], "temperature": 0.2}
+    assert mf.licenses == ["one", "two"]
+    assert mf.system == "s2"
+    assert mf.messages == [("user", "hi"), ("assistant", "hello there")]
+
+
+def test_from_is_required():
+    with pytest.raises(ModelfileError, match="no FROM line"):
+        parse("SYSTEM hi\n")
+
+
+def test_errors_name_the_line():
+    with pytest.raises(ModelfileError, match=r"Modelfile\.Q4:3: unknown instruction"):
+        parse("FROM x\nSYSTEM a\nFOO bar\n", source="Modelfile.Q4")
+    with pytest.raises(ModelfileError, match=r":2: unterminated quoted value"):
+        parse('FROM x\nSYSTEM """never closed\nmore\n')
+    with pytest.raises(ModelfileError, match=r":2: instruction without a value"):
+        parse("FROM x\nSYSTEM")
+
+
+def test_message_roles_are_system_user_assistant_only():
+    with pytest.raises(ModelfileError, match=r":2: MESSAGE role must be one of"):
+        parse("FROM x\nMESSAGE tool hello\n")
+
+
+def test_non_printable_characters_are_dropped_and_bom_ignored_like_ollama():
+    mf = parse("\ufeffFROM x\nSYSTEM a\u200bb\x07c\n")
+    assert mf.system == "abc"
+
+
+def test_crlf_line_endings():
+    mf = parse("FROM x\r\nPARAMETER stop <end_of_turn>\r\nSYSTEM y\r\n")
+    assert mf.system == "y"
+    assert mf.parameters() == {"stop": ["<end_of_turn>"]}
+
+
+@pytest.mark.parametrize("line, message", [
+    ("PARAMETER temperature warm", "temperature must be a number"),
+    ("PARAMETER top_k 1.5", "top_k must be an integer"),
+    ("PARAMETER use_mmap maybe", "use_mmap must be true or false"),
+    ("PARAMETER tfs_z 1.0", "unknown parameter 'tfs_z'; Ollama removed it"),
+    ("PARAMETER temprature 1.0", "did you mean 'temperature'"),
+    ("PARAMETER Temperature 1.0", "unknown parameter 'Temperature'"),  # names are case-sensitive
+    ("PARAMETER  temperature 1.0", "unknown parameter ''"),           # exactly one space
+])
+def test_validator_rejects_bad_parameters(line, message):
+    mf = parse(f"FROM x\n{line}\n")
+    with pytest.raises(ModelfileError, match=rf"Modelfile:2: .*{message}"):
+        mf.parameters()
+
+
+def test_validator_types_follow_ollama_options():
+    mf = parse("FROM x\nPARAMETER num_ctx 32768\nPARAMETER top_p 0.95\nPARAMETER use_mmap T\n"
+               "PARAMETER seed -1\nPARAMETER min_p 0\n")
+    assert mf.parameters() == {"num_ctx": 32768, "top_p": 0.95, "use_mmap": True, "seed": -1, "min_p": 0.0}
+
+
+def test_deprecated_parameters_warn_and_are_dropped():
+    mf = parse("FROM x\nPARAMETER mirostat 2\nPARAMETER penalize_newline true\nPARAMETER top_k 5\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        params = mf.parameters()
+    assert params == {"top_k": 5}
+    assert [str(w.message) for w in caught if w.category is ModelfileWarning] == [
+        "Modelfile:2: parameter mirostat is deprecated; Ollama ignores it, remove it",
+        "Modelfile:3: parameter penalize_newline is deprecated; Ollama ignores it, remove it"]
+
+
+def test_render_writes_from_template_params_system_license():
+    spec = ModelfileSpec(from_=("./m-Q8_0.gguf",), template="{{ .Prompt }}", system="Be brief.",
+                         params={"temperature": 1.0, "stop": ["<end_of_turn>", " x"], "top_k": 64},
+                         licenses=("gemma",), header="org/m-GGUF:Q8_0")
+    text = render(spec)
+    assert text == (
+        "# org/m-GGUF:Q8_0\n"
+        "FROM ./m-Q8_0.gguf\n"
+        'TEMPLATE """{{ .Prompt }}"""\n'
+        "PARAMETER stop <end_of_turn>\n"
+        'PARAMETER stop " x"\n'
+        "PARAMETER temperature 1.0\n"
+        "PARAMETER top_k 64\n"
+        'SYSTEM """Be brief."""\n'
+        'LICENSE """gemma"""\n')
+
+
+def test_unquotable_template_is_an_error_not_a_broken_file():
+    spec = ModelfileSpec(from_=("./m.gguf",), template='say """hi"""\nthen')
+    with pytest.raises(ModelfileError, match=r'TEMPLATE cannot be written into a Modelfile'):
+        render(spec)
+
+
+def test_triple_quotes_inside_a_line_are_carried():
+    spec = ModelfileSpec(from_=("./m.gguf",), template='a """ b\nsay """')
+    text = render(spec)
+    assert 'TEMPLATE """a """ b\nsay """"""\n' in text
+    assert parse(text).template == 'a """ b\nsay """'
+
+
+def test_characters_ollama_drops_are_an_error():
+    with pytest.raises(ModelfileError, match="U\\+200B"):
+        quote("a\u200bb", what="SYSTEM")
+
+
+def test_bare_values_only_when_safe():
+    assert quote("<end_of_turn>") == "<end_of_turn>"
+    assert quote('"x"') == '""x""'
+    assert quote("") == '""'
+    assert quote("\n") == '"\n"'
+    assert quote('"') == '"""""""'
