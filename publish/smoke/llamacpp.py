@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from publish.smoke.base import ChatResult, LoadError
+from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
+from publish.smoke.prompts import ollama_messages, render_go
 
 DEFAULT_NUM_PREDICT = 128
 DEFAULT_SEED = 42
@@ -153,6 +154,7 @@ class LlamaCppEngine:
         self.eos_ids: set[int] = _declared_eos_ids(self.path, model.token_eos())
         self._control_attr = int(llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
         self._control_tokens: list[str] | None = None
+        self._eog_ids: set[int] | None = None
         self.metadata: dict[str, str] = dict(self._llama.metadata)
 
     # -- tokens -------------------------------------------------------------------------------
@@ -189,15 +191,31 @@ class LlamaCppEngine:
 
     # -- generation ---------------------------------------------------------------------------
 
-    def complete(self, prompt: str, options: dict | None = None) -> ChatResult:
+    @property
+    def eog_ids(self) -> set[int]:
+        """llama.cpp's own end-of-generation set (declared EOS/EOT plus tokens it recognises by
+        text, such as <end_of_turn>): what llama-cli stops on. Not Ollama's view; see above."""
+        if self._eog_ids is None:
+            import llama_cpp
+
+            vocab = llama_cpp.llama_model_get_vocab(self._llama._model.model)
+            self._eog_ids = {i for i in range(self._llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, i)}
+        return self._eog_ids
+
+    def complete(self, prompt: str, options: dict | None = None, *, end_ids: set[int] | None = None,
+                 timeout: float | None = None) -> ChatResult:
         """Generate from a raw prompt with Ollama's option semantics.
 
         BOS is prepended when the GGUF says add_bos_token (as Ollama and llama.cpp do); the text
         renders control tokens, as Ollama does, so a leaked `<end_of_turn>` is visible.
+        `end_ids` replaces the declared EOS set (the llama-cli path passes `eog_ids`); past
+        `timeout` seconds a TimeoutError is raised.
         """
-        return self.complete_tokens(self.tokenize(prompt, self.add_bos), options)
+        return self.complete_tokens(self.tokenize(prompt, self.add_bos), options, end_ids=end_ids,
+                                    timeout=timeout)
 
-    def complete_tokens(self, tokens: list[int], options: dict | None = None) -> ChatResult:
+    def complete_tokens(self, tokens: list[int], options: dict | None = None, *,
+                        end_ids: set[int] | None = None, timeout: float | None = None) -> ChatResult:
         opts = {**OLLAMA_DEFAULTS, **(options or {})}
         stops = opts.get("stop") or []
         stops = [stops] if isinstance(stops, str) else [s for s in stops if s]
@@ -210,6 +228,7 @@ class LlamaCppEngine:
         budget = min(num_predict, self.n_ctx - len(tokens))
         seed = opts.get("seed")
         last_n = int(opts["repeat_last_n"])
+        end_ids = self.eos_ids if end_ids is None else end_ids
 
         with self._lock:
             load_reported, self._load_reported = self._load_reported, True
@@ -236,7 +255,9 @@ class LlamaCppEngine:
                     if first_token_at is None:
                         first_token_at = time.perf_counter()
                     generated.append(tok)
-                    if tok in self.eos_ids:
+                    if timeout is not None and time.perf_counter() - start > timeout:
+                        raise TimeoutError(f"no end of generation within {timeout:g}s")
+                    if tok in end_ids:
                         done_reason = "stop"
                         break
                     out += llama.detokenize([tok], special=True)
@@ -279,3 +300,87 @@ class LlamaCppEngine:
 def _first_stop(text: str, stops: list[str]) -> int | None:
     hits = [i for i in (text.find(s) for s in stops) if i >= 0]
     return min(hits) if hits else None
+
+
+class LlamaCppBackend:
+    """The smoke backend without Ollama: one LlamaCppEngine at a time (memory: one model).
+
+    The Ollama path builds the prompt from the folder's Go template with publish.gotmpl, exactly
+    as Ollama would, tokenizes it with BOS per the GGUF and generates with the release params.
+    `chat_jinja` is the `llama-cli --jinja` path: the GGUF's own chat template (sandboxed), one
+    leading BOS text stripped as llama.cpp does before tokenizing, llama.cpp's EOG set.
+    """
+
+    name = "llamacpp"
+
+    def __init__(self, *, n_ctx: int = 2048, seed: int = DEFAULT_SEED):
+        _import_llama_cpp()
+        self.n_ctx = n_ctx
+        self.seed = seed
+        self._engine: LlamaCppEngine | None = None
+        self._engine_for: str | None = None
+
+    @property
+    def engine(self) -> LlamaCppEngine | None:
+        return self._engine
+
+    def prepare(self, target: Target) -> None:
+        if target.gguf is None:
+            raise LoadError(f"{target.model}: the llamacpp backend needs a local GGUF")
+        self.unload(target)
+        self._engine = LlamaCppEngine(target.gguf, n_ctx=self.n_ctx, seed=self.seed)
+        self._engine_for = target.model
+
+    def _loaded(self, target: Target) -> LlamaCppEngine:
+        if self._engine is None or self._engine_for != target.model:
+            self.prepare(target)
+        return self._engine
+
+    def render(self, target: Target, messages: list[dict]) -> str | None:
+        if target.template is None:
+            return None
+        return render_go(target.template, ollama_messages(messages, target.system))
+
+    def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
+        engine = self._loaded(target)
+        prompt = self.render(target, messages)
+        if prompt is None:
+            raise LoadError(f"{target.model}: no Go template to build the prompt with")
+        try:
+            return engine.complete(prompt, options, timeout=timeout)
+        except TimeoutError as err:
+            raise LoadError(f"chat with {target.model}: {err}") from None
+
+    def chat_jinja(self, target: Target, messages: list[dict], options: dict,
+                   timeout: float) -> tuple[str, ChatResult] | None:
+        """(rendered prompt, result) through the GGUF's Jinja template, or None without one."""
+        from publish.chat import render_chat
+
+        engine = self._loaded(target)
+        source = engine.chat_template
+        if not source:
+            return None
+        eos = engine.eos_texts
+        rendered = render_chat(source, ollama_messages(messages, target.system),
+                               bos_token=engine.bos_text or "", eos_token=eos[0] if eos else "")
+        prompt = rendered
+        if engine.add_bos and engine.bos_text and prompt.startswith(engine.bos_text):
+            prompt = prompt[len(engine.bos_text):]
+        try:
+            return rendered, engine.complete(prompt, options, end_ids=engine.eog_ids, timeout=timeout)
+        except TimeoutError as err:
+            raise LoadError(f"llama-cli --jinja path for {target.model}: {err}") from None
+
+    def show(self, target: Target) -> ShowResult | None:
+        return None  # no model store: params go with each request, nothing to read back
+
+    def unload(self, target: Target) -> None:
+        engine, self._engine, self._engine_for = self._engine, None, None
+        if engine is not None:
+            engine.close()
+
+    def remove(self, target: Target) -> None:
+        """Nothing to remove: llama.cpp reads the GGUF in place."""
+
+    def close(self) -> None:
+        self.unload(None)  # type: ignore[arg-type]

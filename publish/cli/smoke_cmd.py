@@ -1,0 +1,69 @@
+"""`publish smoke TARGET`: every quant through a real engine, checked. Exit 0 passed, 1 failed, 2 setup."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("smoke")
+@click.argument("target")
+@click.option("--backend", type=click.Choice(["ollama", "llamacpp"]), default="ollama", show_default=True,
+              help="Engine: a real Ollama, or llama-cpp-python (publish[llamacpp]) without Ollama.")
+@click.option("--via", type=click.Choice(["api", "cli"]), default="api", show_default=True,
+              help="ollama backend: the HTTP API (official client) or the literal `ollama` commands.")
+@click.option("--prompt", "prompt_texts", multiple=True, metavar="TEXT",
+              help="A prompt to send (repeatable); each needs an --expect.")
+@click.option("--expect", "expects", multiple=True, metavar="REGEX",
+              help="Regex the answer to the matching --prompt must contain (repeatable).")
+@click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Prompts file, TOML or JSON ([[prompt]] with prompt|messages, expect, system).")
+@click.option("--quants", metavar="Q1,Q2", help="Only these quant labels (default: every quant).")
+@click.option("--timeout", type=float, default=300.0, show_default=True, metavar="S",
+              help="Seconds allowed for each engine call.")
+@click.option("--report-junit", type=click.Path(dir_okay=False), metavar="FILE", help="Write a JUnit XML report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of the table.")
+@click.option("--markdown", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write a Markdown report (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--shard", metavar="I/N", help="Only every N-th quant, starting at the I-th (1-based), for CI fan-out.")
+@click.option("--serve", is_flag=True, help="Start `ollama serve` for the run when no server answers.")
+@click.option("--keep", is_flag=True, help="Keep the scratch (and pulled) models afterwards.")
+@click.option("--host", metavar="URL", help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Sampling seed sent with every request.")
+@click.option("-v", "--verbose", is_flag=True, help="List every check in the table output.")
+def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, timeout, report_junit, as_json,
+          markdown, shard, serve, keep, host, seed, verbose):
+    """Run every quant of TARGET through an engine and check the answers.
+
+    TARGET is a staged folder (before publishing) or hf.co/ORG/NAME (after publishing).
+    Checks per quant and prompt: the answer matches, generation stops by itself (no runaway), no
+    stop string or special token leaks, the release's params and template are applied, the
+    rendered prompt equals publish.gotmpl's and the GGUF's Jinja template, no double BOS.
+    """
+    from publish.errors import UsageError
+    from publish.smoke import prompts as P
+    from publish.smoke import report as R
+    from publish.smoke.runner import SmokeOptions, parse_shard
+    from publish.smoke.runner import smoke as run_smoke
+
+    if prompts_file and (prompt_texts or expects):
+        raise UsageError("give either --prompts FILE or --prompt/--expect pairs, not both")
+    if prompts_file:
+        prompts = P.load_prompts(prompts_file)
+    elif prompt_texts or expects:
+        prompts = P.prompts_from_pairs(prompt_texts, expects)
+    else:
+        prompts = None
+    options = SmokeOptions(
+        backend=backend, via=via, prompts=prompts,
+        quants=[q.strip() for q in quants.split(",") if q.strip()] if quants else None,
+        timeout=timeout, shard=parse_shard(shard) if shard else None, serve=serve, keep=keep,
+        host=host, seed=seed, progress=lambda line: click.echo(f"smoke {line}", err=True),
+    )
+    report = run_smoke(target, options)
+    if report_junit:
+        R.write_junit(report, report_junit)
+    R.write_markdown(report, markdown)
+    click.echo(R.to_json(report) if as_json else R.text_table(report, verbose=verbose))
+    sys.exit(report.exit_code)

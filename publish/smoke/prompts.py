@@ -1,0 +1,196 @@
+"""The prompts a smoke run sends to every quant, and the prompts file format.
+
+Default set (`DEFAULT_PROMPTS`):
+
+- `one-plus-one`: "What is 1+1?" expecting `2` -- the guide's example.
+- `system-prompt`: a system message carries a fact the model cannot guess ("The secret number is
+  2"); the user asks for it. Two things are checked: the system text must appear in the prompt
+  the engine rendered (catches a template that drops the system prompt, on any model, including
+  a tiny test model that answers "2" to everything), and the answer must contain `2` (with a real
+  model that only happens when the system prompt reached it).
+- `two-turn`: user / assistant / user. The rendered prompt must carry the earlier turns, and the
+  final answer must still match.
+
+Prompts file (`--prompts FILE`), TOML or JSON by extension (`.toml`, otherwise JSON):
+
+    # prompts.toml
+    [[prompt]]
+    name = "capital"                 # optional; defaults to prompt-N
+    prompt = "What is the capital of France?"
+    expect = "(?i)paris"             # Python regex, searched in the answer
+    system = "Answer in one word."   # optional system message
+
+    [[prompt]]
+    name = "follow-up"
+    expect = "4"
+    messages = [                     # instead of `prompt`: a whole conversation
+      { role = "user", content = "What is 2+2?" },
+      { role = "assistant", content = "4" },
+      { role = "user", content = "Say it again." },
+    ]
+
+JSON: `{"prompt": [ {...}, ... ]}` or a bare list of the same objects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from publish.errors import UsageError
+
+ROLES = ("system", "user", "assistant", "tool")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    messages: tuple[dict, ...]        # the conversation; a system message, if any, comes first
+    expect: str                       # regex searched in the answer
+
+    @property
+    def system(self) -> str | None:
+        if self.messages and self.messages[0]["role"] == "system":
+            return self.messages[0]["content"]
+        return None
+
+    @property
+    def pattern(self) -> re.Pattern:
+        return re.compile(self.expect)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "messages": [dict(m) for m in self.messages], "expect": self.expect}
+
+
+def _user(text: str) -> dict:
+    return {"role": "user", "content": text}
+
+
+DEFAULT_PROMPTS: tuple[Prompt, ...] = (
+    Prompt("one-plus-one", (_user("What is 1+1?"),), "2"),
+    Prompt(
+        "system-prompt",
+        (
+            {"role": "system", "content": "The secret number is 2. When asked for the secret number, "
+                                          "reply with the number only."},
+            _user("What is the secret number?"),
+        ),
+        "2",
+    ),
+    Prompt(
+        "two-turn",
+        (
+            _user("What is 1+1?"),
+            {"role": "assistant", "content": "2"},
+            _user("Repeat your last answer, the number only."),
+        ),
+        "2",
+    ),
+)
+
+
+def prompts_from_pairs(texts: list[str] | tuple[str, ...], expects: list[str] | tuple[str, ...]) -> list[Prompt]:
+    """`--prompt TEXT --expect REGEX`, repeated: the N-th --expect belongs to the N-th --prompt."""
+    if len(texts) != len(expects):
+        raise UsageError(
+            f"got {len(texts)} --prompt and {len(expects)} --expect options",
+            hint="give one --expect REGEX after each --prompt TEXT",
+        )
+    out = []
+    for i, (text, expect) in enumerate(zip(texts, expects), 1):
+        _compile(expect, f"--expect #{i}")
+        out.append(Prompt(f"prompt-{i}", (_user(text),), expect))
+    return out
+
+
+def load_prompts(path: str | Path) -> list[Prompt]:
+    """Read a prompts file (format in the module docstring). Errors name the file and entry."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read prompts file: {err.strerror}") from None
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise UsageError(f"{path}: not valid TOML: {err}") from None
+    else:
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            where = f"{path}:{err.lineno}:{err.colno}" if isinstance(err, json.JSONDecodeError) else str(path)
+            raise UsageError(f"{where}: not valid JSON: {err}") from None
+    entries = data.get("prompt", data.get("prompts")) if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"{path}: expected a non-empty list of prompts under `prompt`",
+                         hint="see `publish smoke --help` or publish/smoke/prompts.py for the format")
+    return [_entry(path, i, e) for i, e in enumerate(entries, 1)]
+
+
+def _entry(path: Path, index: int, entry) -> Prompt:
+    where = f"{path}: prompt #{index}"
+    if not isinstance(entry, dict):
+        raise UsageError(f"{where}: expected a table/object with `prompt` or `messages` and `expect`")
+    unknown = set(entry) - {"name", "prompt", "messages", "expect", "system"}
+    if unknown:
+        raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                         hint="allowed: name, prompt, messages, system, expect")
+    expect = entry.get("expect")
+    if not isinstance(expect, str):
+        raise UsageError(f"{where}: `expect` (a regex string) is required")
+    _compile(expect, f"{where}: expect")
+    if ("prompt" in entry) == ("messages" in entry):
+        raise UsageError(f"{where}: give exactly one of `prompt` (text) or `messages` (a list)")
+    if "prompt" in entry:
+        if not isinstance(entry["prompt"], str):
+            raise UsageError(f"{where}: `prompt` must be a string")
+        messages = [_user(entry["prompt"])]
+    else:
+        messages = entry["messages"]
+        if not isinstance(messages, list) or not messages:
+            raise UsageError(f"{where}: `messages` must be a non-empty list")
+        for j, m in enumerate(messages, 1):
+            if (not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str)
+                    or set(m) - {"role", "content"}):
+                raise UsageError(f"{where}: message #{j} must be {{role, content}} with role one of {', '.join(ROLES)}")
+        messages = [{"role": m["role"], "content": m["content"]} for m in messages]
+        if messages[-1]["role"] != "user":
+            raise UsageError(f"{where}: the last message must be from the user")
+    system = entry.get("system")
+    if system is not None:
+        if not isinstance(system, str):
+            raise UsageError(f"{where}: `system` must be a string")
+        if messages[0]["role"] == "system":
+            raise UsageError(f"{where}: give the system prompt either as `system` or as the first message, not both")
+        messages = [{"role": "system", "content": system}, *messages]
+    name = entry.get("name") or f"prompt-{index}"
+    return Prompt(str(name), tuple(messages), expect)
+
+
+def _compile(expect: str, where: str) -> None:
+    try:
+        re.compile(expect)
+    except re.error as err:
+        raise UsageError(f"{where}: invalid regex {expect!r}: {err}") from None
+
+
+# -- conversations -> prompt text ----------------------------------------------------------------
+
+def ollama_messages(messages, system: str | None) -> list[dict]:
+    """The messages Ollama renders: the model's SYSTEM goes first unless the conversation brings
+    its own system message (server/routes.go, ChatHandler)."""
+    msgs = [dict(m) for m in messages]
+    if system and (not msgs or msgs[0]["role"] != "system"):
+        msgs.insert(0, {"role": "system", "content": system})
+    return msgs
+
+
+def render_go(template: str, messages: list[dict]) -> str:
+    """The prompt Ollama builds from its Go template for these (already system-merged) messages."""
+    from publish import gotmpl
+
+    return gotmpl.render(template, messages)

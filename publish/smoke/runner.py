@@ -1,0 +1,517 @@
+"""`smoke(target, options)`: every quant through an engine, every prompt checked.
+
+One quant is loaded at a time and unloaded before the next (memory: one model). A quant that
+does not load is recorded as a load failure and the run goes on. Scratch models are removed at
+the end unless `keep`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from publish.errors import UsageError
+from publish.smoke import checks as C
+from publish.smoke.base import Backend, ChatResult, LoadError, ShowResult, Target
+from publish.smoke.checks import Check, Status
+from publish.smoke.prompts import DEFAULT_PROMPTS, Prompt, ollama_messages, render_go
+
+HF_PREFIX = "hf.co/"
+DEFAULT_NUM_PREDICT = 128
+
+
+@dataclass
+class SmokeOptions:
+    backend: str = "ollama"               # "ollama" | "llamacpp"
+    via: str = "api"                      # ollama backend: "api" | "cli"
+    prompts: list[Prompt] | None = None   # None: DEFAULT_PROMPTS
+    quants: list[str] | None = None       # None: every quant of the target
+    timeout: float = 300.0                # seconds per engine call
+    shard: tuple[int, int] | None = None  # (I, N), 1-based: quants I, I+N, I+2N, …
+    serve: bool = False                   # start `ollama serve` when no server answers
+    keep: bool = False                    # keep the scratch / pulled models
+    host: str | None = None               # Ollama URL (default OLLAMA_HOST)
+    seed: int = 42
+    num_predict: int = DEFAULT_NUM_PREDICT  # bound on a runaway, unless the release sets its own
+    progress: Callable[[str], None] | None = None
+    backend_factory: Callable[[], Backend] | None = None  # a ready backend (tests, Python users)
+
+
+@dataclass
+class CaseResult:
+    """One quant × prompt."""
+    quant: str
+    prompt: str
+    checks: list[Check] = field(default_factory=list)
+    answer: str | None = None
+    done_reason: str | None = None
+    prompt_tokens: int = 0
+    eval_tokens: int = 0
+    prompt_tps: float | None = None
+    eval_tps: float | None = None
+    seconds: float = 0.0          # wall time of this case in the runner
+    engine_seconds: float = 0.0   # prompt + generation time the engine reports (both paths)
+    jinja_answer: str | None = None
+
+    @property
+    def status(self) -> Status:
+        states = {c.status for c in self.checks}
+        if Status.FAIL in states:
+            return Status.FAIL
+        if states and states <= {Status.SKIP}:
+            return Status.SKIP
+        return Status.WARN if Status.WARN in states else Status.PASS
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.status is Status.FAIL]
+
+    @property
+    def reason(self) -> str:
+        bad = self.failures or [c for c in self.checks if c.status is Status.WARN]
+        return "; ".join(f"{c.name}: {c.message}" for c in bad)
+
+    def to_dict(self) -> dict:
+        return {
+            "quant": self.quant, "prompt": self.prompt, "status": self.status.value,
+            "answer": self.answer, "done_reason": self.done_reason,
+            "prompt_tokens": self.prompt_tokens, "eval_tokens": self.eval_tokens,
+            "prompt_tokens_per_second": self.prompt_tps, "eval_tokens_per_second": self.eval_tps,
+            "seconds": round(self.seconds, 6), "engine_seconds": round(self.engine_seconds, 6),
+            "jinja_answer": self.jinja_answer,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+@dataclass
+class QuantResult:
+    label: str
+    model: str
+    gguf: str | None = None
+    load_error: str | None = None
+    load_seconds: float = 0.0
+    engine_seconds: float = 0.0   # load + prompt + generation, as the engine reports them
+    wall_seconds: float = 0.0     # everything the runner spent on this quant
+    cases: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def overhead_seconds(self) -> float:
+        return max(0.0, self.wall_seconds - self.engine_seconds)
+
+    @property
+    def status(self) -> Status:
+        if self.load_error or any(c.status is Status.FAIL for c in self.cases):
+            return Status.FAIL
+        return Status.PASS
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label, "model": self.model, "gguf": self.gguf, "status": self.status.value,
+            "load_error": self.load_error, "load_seconds": round(self.load_seconds, 6),
+            "engine_seconds": round(self.engine_seconds, 6), "wall_seconds": round(self.wall_seconds, 6),
+            "cases": [c.to_dict() for c in self.cases],
+        }
+
+
+@dataclass
+class SmokeReport:
+    target: str
+    backend: str
+    prompts: list[Prompt]
+    quants: list[QuantResult] = field(default_factory=list)
+    shard: tuple[int, int] | None = None
+    other_shards: list[str] = field(default_factory=list)  # quants left to the other shards
+    seconds: float = 0.0
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        return [c for q in self.quants for c in q.cases]
+
+    @property
+    def failed(self) -> bool:
+        return any(q.status is Status.FAIL for q in self.quants)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Status}
+        for c in self.cases:
+            out[c.status.value] += 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target, "backend": self.backend,
+            "shard": f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
+            "other_shards": self.other_shards, "passed": not self.failed, "exit_code": self.exit_code,
+            "counts": self.counts(), "seconds": round(self.seconds, 6),
+            "prompts": [p.to_dict() for p in self.prompts],
+            "quants": [q.to_dict() for q in self.quants],
+        }
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+def parse_shard(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
+        raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 1/4")
+    return int(m.group(1)), int(m.group(2))
+
+
+def select_shard(labels: list[str], shard: tuple[int, int] | None) -> list[str]:
+    """Every N-th label starting at the I-th (1-based), in the given (deterministic) order."""
+    if shard is None:
+        return list(labels)
+    i, n = shard
+    return list(labels)[i - 1::n]
+
+
+def is_hub_target(target: str) -> bool:
+    return target.startswith(HF_PREFIX) or target.startswith("https://hf.co/") \
+        or target.startswith("https://huggingface.co/")
+
+
+def hub_repo(target: str) -> str:
+    repo = re.sub(r"^(https://)?(hf\.co|huggingface\.co)/", "", target).strip("/")
+    repo = repo.split(":", 1)[0]
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise UsageError(f"{target}: expected hf.co/ORG/NAME")
+    return repo
+
+
+def scratch_name(folder: Path, label: str) -> str:
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", folder.resolve().name.lower()).strip("-.") or "model"
+    return f"publish-smoke/{slug}:{label.lower()}"
+
+
+@dataclass
+class _Planned:
+    targets: list[Target]
+    all_labels: list[str]
+    headers: dict[str, object]  # label -> header source (path or hf:// url) for GGUF facts
+
+
+def _filter_quants(all_labels: list[str], wanted: list[str] | None, where: str) -> list[str]:
+    if not wanted:
+        return list(all_labels)
+    by_lower = {label.lower(): label for label in all_labels}
+    missing = [w for w in wanted if w.lower() not in by_lower]
+    if missing:
+        raise UsageError(f"{where}: no quant {', '.join(missing)} (found: {', '.join(all_labels) or 'none'})")
+    return [by_lower[w.lower()] for w in wanted]
+
+
+def plan_folder(path: Path, options: SmokeOptions) -> _Planned:
+    from publish.staged import load_staged
+
+    folder = load_staged(path)
+    if not folder.quants:
+        raise UsageError(f"{path}: no GGUF files in the folder", hint="run `publish build SPEC -o DIR` first")
+    labels = _filter_quants([q.label for q in folder.quants], options.quants, str(path))
+    targets = []
+    for label in select_shard(labels, options.shard):
+        q = folder.quant(label)
+        targets.append(Target(label=q.label, model=scratch_name(path, q.label), gguf=q.path,
+                              template=folder.template, params=dict(folder.params), system=folder.system))
+    return _Planned(targets, labels, {t.label: t.gguf for t in targets})
+
+
+def hub_quant_urls(repo: str) -> dict[str, str]:
+    """Quant label -> URL of its (first) GGUF in the Hub repo, projectors left out."""
+    from publish.hub.remote import list_gguf_urls
+    from publish.quants import is_projector_filename, label_from_filename, shard_info
+
+    out: dict[str, str] = {}
+    for url in sorted(list_gguf_urls(f"hf://{repo}")):
+        name = url.rsplit("/", 1)[-1]
+        if is_projector_filename(name):
+            continue
+        part = shard_info(name)
+        if part and part[0] != 1:
+            continue
+        label = label_from_filename(name) or name[: -len(".gguf")]
+        out.setdefault(label, url)
+    return out
+
+
+def plan_hub(target: str, options: SmokeOptions) -> _Planned:
+    repo = hub_repo(target)
+    tag = target.split(":", 1)[1] if ":" in target.split("/", 2)[-1] else None
+    wanted = options.quants or ([tag] if tag else None)
+    urls = hub_quant_urls(repo)
+    if not urls:
+        raise UsageError(f"hf.co/{repo}: no GGUF quants found in the repo")
+    labels = _filter_quants(list(urls), wanted, f"hf.co/{repo}")
+    release = _hub_release_files(repo)
+    targets = [Target(label=label, model=f"hf.co/{repo}:{label}", params=release.get("params") or {},
+                      template=release.get("template"), system=release.get("system"))
+               for label in select_shard(labels, options.shard)]
+    return _Planned(targets, labels, {t.label: urls[t.label] for t in targets})
+
+
+def _hub_release_files(repo: str) -> dict:
+    """The repo's own `template`, `params` and `system` (what Ollama reads); missing ones omitted."""
+    import json
+
+    from publish.hub.remote import read_repo_text
+
+    out: dict = {}
+    for name in ("template", "params", "system"):
+        text = read_repo_text(repo, name)
+        if text is None:
+            continue
+        if name == "params":
+            try:
+                out[name] = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+        else:
+            out[name] = text
+    return out
+
+
+# -- GGUF facts the checks need -----------------------------------------------------------------
+
+@dataclass
+class _Facts:
+    add_bos: bool | None = None
+    bos_text: str | None = None
+    eos_text: str | None = None
+    chat_template: str | None = None
+    control_tokens: list[str] = field(default_factory=list)
+    why_unknown: str | None = None
+
+
+def _facts(source) -> _Facts:
+    from publish.errors import PublishError
+    from publish.gguf.reader import read_header
+
+    try:
+        if isinstance(source, str) and source.startswith("hf://"):
+            from publish.hub.remote import open_hf_file
+
+            with open_hf_file(source) as fh:
+                hdr = read_header(fh, name=source)
+        else:
+            hdr = read_header(source)
+    except (PublishError, OSError) as err:
+        return _Facts(why_unknown=f"GGUF header unreadable: {err}")
+    controls: list[str] = []
+    types = hdr.value("tokenizer.ggml.token_type")
+    tokens = hdr.tokens
+    if types is not None and len(types) == len(tokens):
+        import numpy as np
+
+        arr = types.numpy() if hasattr(types, "numpy") else np.asarray(list(types))
+        controls = [tokens[int(i)] for i in np.nonzero(arr == 3)[0]]  # gguf TokenType.CONTROL
+    return _Facts(add_bos=hdr.add_bos_token, bos_text=hdr.bos_text, eos_text=hdr.eos_text,
+                  chat_template=hdr.chat_template, control_tokens=controls)
+
+
+def _jinja_renders(facts: _Facts, conversations: list[list[dict]]) -> list[tuple[str | None, str | None]]:
+    """(text, error) per conversation through the GGUF's Jinja template, in one sandboxed batch."""
+    if not facts.chat_template:
+        return [(None, "the GGUF has no tokenizer.chat_template")] * len(conversations)
+    from publish.chat import ChatTemplate, RenderCall
+    from publish.errors import TemplateError
+
+    try:
+        tpl = ChatTemplate(facts.chat_template, bos_token=facts.bos_text or "", eos_token=facts.eos_text or "")
+        outcomes = tpl.render_many([RenderCall(list(c)) for c in conversations])
+    except TemplateError as err:
+        return [(None, f"the GGUF's Jinja template failed: {err}")] * len(conversations)
+    return [(o.text, None if o.error is None else f"the GGUF's Jinja template failed: {o.error}")
+            for o in outcomes]
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+def make_backend(options: SmokeOptions) -> Backend:
+    if options.backend_factory is not None:
+        return options.backend_factory()
+    if options.backend == "llamacpp":
+        from publish.smoke.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(seed=options.seed)
+    if options.backend != "ollama":
+        raise UsageError(f"--backend {options.backend!r}: expected ollama or llamacpp")
+    if options.via == "api":
+        from publish.smoke.ollama_api import OllamaAPIBackend
+
+        return OllamaAPIBackend(options.host, serve=options.serve, timeout=options.timeout)
+    if options.via == "cli":
+        from publish.smoke.ollama_cli import OllamaCLIBackend
+
+        return OllamaCLIBackend(options.host, serve=options.serve, timeout=options.timeout)
+    raise UsageError(f"--via {options.via!r}: expected api or cli")
+
+
+def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
+    """Smoke a staged folder or `hf.co/ORG/NAME`. Raises SmokeSetupError / UsageError (exit 2)."""
+    options = options or SmokeOptions()
+    prompts = list(options.prompts or DEFAULT_PROMPTS)
+    started = time.perf_counter()
+    if is_hub_target(target):
+        if options.backend == "llamacpp" and options.backend_factory is None:
+            raise UsageError(f"{target}: the llamacpp backend smokes a local staged folder",
+                             hint="use --backend ollama for hf.co targets, or point at the folder")
+        planned = plan_hub(target, options)
+    else:
+        path = Path(target)
+        if not path.exists():
+            raise UsageError(f"{target}: no such folder", hint="give a staged folder or hf.co/ORG/NAME")
+        planned = plan_folder(path, options)
+
+    report = SmokeReport(target=target, backend="", prompts=prompts, shard=options.shard)
+    chosen = {t.label for t in planned.targets}
+    report.other_shards = [label for label in planned.all_labels if label not in chosen]
+    backend = make_backend(options)
+    report.backend = getattr(backend, "name", options.backend)
+    prepared: list[Target] = []
+    try:
+        for t in planned.targets:
+            if options.progress:
+                options.progress(f"{t.label}: {t.model}")
+            report.quants.append(_smoke_quant(backend, t, planned.headers.get(t.label), prompts, options, prepared))
+        if not options.keep:
+            for t in prepared:
+                try:
+                    backend.remove(t)
+                except LoadError:
+                    pass
+    finally:
+        backend.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[Prompt],
+                 options: SmokeOptions, prepared: list[Target]) -> QuantResult:
+    start = time.perf_counter()
+    qr = QuantResult(label=target.label, model=target.model, gguf=str(target.gguf) if target.gguf else None)
+    try:
+        load_start = time.perf_counter()
+        try:
+            backend.prepare(target)
+        except LoadError as err:
+            qr.load_error = str(err)
+            qr.cases = [CaseResult(target.label, p.name, [C.failed("load", f"load failure: {err}")]) for p in prompts]
+            return qr
+        finally:
+            prepared.append(target)
+        qr.load_seconds = time.perf_counter() - load_start
+        facts = _facts(header_source) if header_source is not None else _Facts(why_unknown="no GGUF header")
+        conversations = [ollama_messages(p.messages, target.system) for p in prompts]
+        jinja = _jinja_renders(facts, conversations)
+        show, show_error = None, None
+        try:
+            show = backend.show(target)
+        except LoadError as err:
+            show_error = str(err)
+        options_for_chat = {"num_predict": options.num_predict, **target.params, "seed": options.seed}
+        for prompt, conv, (jinja_text, jinja_error) in zip(prompts, conversations, jinja):
+            case = _smoke_prompt(backend, target, prompt, conv, options_for_chat, options.timeout,
+                                 facts, jinja_text, jinja_error, show, show_error)
+            qr.cases.append(case)
+        qr.engine_seconds = qr.load_seconds + sum(c.engine_seconds for c in qr.cases)
+    finally:
+        try:
+            backend.unload(target)
+        except LoadError:
+            pass
+        qr.wall_seconds = time.perf_counter() - start
+    return qr
+
+
+def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation: list[dict], chat_options: dict,
+                  timeout: float, facts: _Facts, jinja_text: str | None, jinja_error: str | None,
+                  show: ShowResult | None, show_error: str | None) -> CaseResult:
+    start = time.perf_counter()
+    case = CaseResult(target.label, prompt.name)
+    engine_seconds = 0.0
+    stops = list(target.params.get("stop", []) if isinstance(target.params.get("stop", []), list)
+                 else [target.params["stop"]])
+    specials = list(dict.fromkeys([*C.KNOWN_SPECIAL_TOKENS, *facts.control_tokens]))
+    messages = [dict(m) for m in prompt.messages]
+
+    rendered, render_why = None, f"{getattr(backend, 'name', 'the engine')} cannot report the rendered prompt"
+    try:
+        rendered = backend.render(target, messages)
+    except LoadError as err:
+        render_why = f"render failed: {err}"
+    except Exception as err:  # a template error in gotmpl shows up here for the llamacpp backend
+        render_why = f"render failed: {err}"
+        case.checks.append(C.failed("render", str(err)))
+
+    try:
+        result: ChatResult | None = backend.chat(target, messages, chat_options, timeout)
+    except LoadError as err:
+        result = None
+        case.checks.append(C.failed("chat", str(err)))
+    if result is not None:
+        engine_seconds += result.load_seconds + result.prompt_seconds + result.eval_seconds
+        case.answer, case.done_reason = result.text, result.done_reason
+        case.prompt_tokens, case.eval_tokens = result.prompt_tokens, result.eval_tokens
+        case.prompt_tps = _rate(result.prompt_tokens, result.prompt_seconds)
+        case.eval_tps = _rate(result.eval_tokens, result.eval_seconds)
+        case.checks += [
+            C.check_answer(prompt, result),
+            C.check_done_reason(result, specials, stops, target.template),
+            C.check_no_leak(result, specials, stops),
+        ]
+
+    why_show = show_error or f"{getattr(backend, 'name', 'the engine')} keeps no model to show: params go with each request"
+    case.checks.append(C.check_params_applied(show, target.params, target.template, target.system, why_show))
+
+    expected_go = None
+    if target.template is not None:
+        try:
+            expected_go = render_go(target.template, conversation)
+        except Exception as err:
+            case.checks.append(C.failed("render-go", f"publish.gotmpl cannot render the template: {err}"))
+    if expected_go is not None or target.template is None:
+        case.checks.append(C.check_rendered_go(rendered, expected_go, render_why))
+    if rendered is not None and jinja_error is not None:
+        case.checks.append(C.warned("render-jinja", jinja_error))
+    else:
+        case.checks.append(C.check_rendered_jinja(rendered, jinja_text, facts.bos_text, render_why))
+    case.checks.append(C.check_system_reached(prompt.system or target.system, rendered, render_why))
+    case.checks.append(C.check_turns_reached(prompt, rendered, render_why))
+    case.checks.append(C.check_no_bos_text(rendered, facts.add_bos, facts.bos_text,
+                                           render_why if facts.why_unknown is None else facts.why_unknown))
+    if result is not None:
+        case.checks.append(C.check_double_bos(result, facts.bos_text))
+
+    chat_jinja = getattr(backend, "chat_jinja", None)
+    if chat_jinja is not None and result is not None:
+        try:
+            jr = chat_jinja(target, messages, chat_options, timeout)
+        except LoadError as err:
+            case.checks.append(C.failed("jinja-chat", str(err)))
+            jr = None
+        except Exception as err:  # the GGUF's template refused or broke: llama-cli users see that too
+            case.checks.append(C.failed("jinja-chat", f"llama-cli --jinja path: {err}"))
+            jr = None
+        if jr is not None:
+            _, jres = jr
+            engine_seconds += jres.prompt_seconds + jres.eval_seconds
+            case.jinja_answer = jres.text
+            case.checks += [
+                C.check_answer(prompt, jres, name="jinja-answer"),
+                C.check_done_reason(jres, specials, stops, target.template, name="jinja-done"),
+                C.check_no_leak(jres, specials, stops, name="jinja-leak"),
+                C.check_double_bos(jres, facts.bos_text, name="jinja-double-bos"),
+            ]
+    case.seconds = time.perf_counter() - start
+    case.engine_seconds = engine_seconds
+    return case
+
+
+def _rate(tokens: int, seconds: float) -> float | None:
+    return tokens / seconds if tokens and seconds > 0 else None
