@@ -1,0 +1,295 @@
+"""read_header on real files (agreeing with gguf.GGUFReader), v2 files, streams, and hostile input."""
+
+from __future__ import annotations
+
+import io
+import struct
+import tracemalloc
+
+import numpy as np
+import pytest
+from gguf import GGMLQuantizationType as T
+from gguf import GGUFReader, GGUFValueType as V, GGUFWriter
+
+import gguf_bytes as gb
+import ggufs
+from publish.errors import GGUFError
+from publish.gguf.reader import read_header
+
+
+class CountingFile(io.FileIO):
+    """A real file that counts read() calls and bytes, standing in for an HTTP-range-backed stream."""
+
+    def __init__(self, path):
+        super().__init__(path, "rb")
+        self.reads = 0
+        self.bytes_read = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.reads += 1
+        self.bytes_read += len(data)
+        return data
+
+    def readinto(self, b):  # pragma: no cover - read() is what the reader uses
+        raise AssertionError("unexpected readinto")
+
+
+def expect_error(data: bytes, *, at: int | None = None, contains: str = "") -> GGUFError:
+    with pytest.raises(GGUFError) as info:
+        read_header(io.BytesIO(data), name="bad.gguf")
+    err = info.value
+    assert err.path == "bad.gguf"
+    if at is not None:
+        assert err.offset == at, str(err)
+    assert contains in str(err), str(err)
+    return err
+
+
+# ---------------------------------------------------------------------------------------------
+# Real files
+
+
+def test_gemma3n_header(gemma3n_broken_path):
+    """gguf.GGUFReader needs seconds for this vocabulary, so the values are checked against what
+    tests/ggufs.py wrote (agreement with GGUFReader is checked on smaller files)."""
+    hdr = read_header(gemma3n_broken_path)
+    assert hdr.version == 3 and hdr.alignment == 32
+    kv = hdr.kv["gemma3n.attention.shared_kv_layers"]
+    assert kv.type == V.FLOAT32 and kv.value == 10.0
+    tokens = hdr.tokens
+    assert len(tokens) == 262_144
+    assert tokens[105] == "<start_of_turn>" and tokens[-1] == "tok262143"
+    assert tokens.index("<end_of_turn>") == 106
+    assert "tok4" in tokens and "tok262144" not in tokens
+    expected = ["<pad>", "<eos>", "<bos>", "<unk>"] + [f"tok{i}" for i in range(4, 262_144)]
+    expected[105], expected[106] = "<start_of_turn>", "<end_of_turn>"
+    assert tokens.to_list() == expected
+    scores = hdr.kv["tokenizer.ggml.scores"]
+    assert scores.type == V.ARRAY and scores.array_type == V.FLOAT32
+    assert scores.value.numpy().dtype == np.float32 and len(scores.value) == 262_144
+    assert hdr.bos_text == "<bos>" and hdr.eos_text == "<eos>" and hdr.add_bos_token is True
+    by_name = {t.name: t for t in hdr.tensors}
+    embd = by_name["per_layer_token_embd.weight"]
+    assert (embd.ggml_type, embd.shape, embd.n_bytes) == (T.Q4_K, (512, 64), 512 * 64 // 256 * 144)
+    assert hdr.data_offset + hdr.tensors[-1].offset + hdr.tensors[-1].n_bytes == hdr.file_size
+
+
+def test_key_value_offsets_point_at_the_stored_bytes(gemma3n_broken_path):
+    hdr = read_header(gemma3n_broken_path)
+    raw = gemma3n_broken_path.read_bytes()
+    kv = hdr.kv["gemma3n.attention.shared_kv_layers"]
+    key = kv.key.encode()
+    assert raw[kv.offset:kv.offset + 8 + len(key)] == struct.pack("<Q", len(key)) + key
+    assert raw[kv.value_offset - 4:kv.value_offset] == struct.pack("<I", V.FLOAT32)
+    assert raw[kv.value_offset:kv.value_offset + 4] == struct.pack("<f", 10.0)
+
+
+def test_tiny_llama_every_value_matches_gguf_reader(tiny_llama_path):
+    hdr = read_header(tiny_llama_path)
+    ref = GGUFReader(tiny_llama_path)
+    fields = {k: f for k, f in ref.fields.items() if not k.startswith("GGUF.")}
+    assert list(hdr.kv) == list(fields)
+    for key, field in fields.items():
+        kv = hdr.kv[key]
+        assert kv.type == field.types[0], key
+        if kv.type == V.ARRAY:
+            assert kv.array_type == field.types[-1]
+            assert kv.value.to_list() == field.contents(), key
+        else:
+            assert kv.value == field.contents(), key
+    assert [t.name for t in hdr.tensors] == [t.name for t in ref.tensors]
+    assert hdr.n_params == sum(int(t.n_elements) for t in ref.tensors)
+
+
+def test_reads_a_stream_in_few_calls_and_never_the_tensor_data(gemma3n_broken_path):
+    with CountingFile(gemma3n_broken_path) as fh:
+        hdr = read_header(fh)
+    assert fh.reads <= 8
+    assert fh.bytes_read < hdr.data_offset + 4 * 1024 * 1024
+    assert hdr.path == str(gemma3n_broken_path)
+
+
+def test_header_cost_does_not_depend_on_data_size(tmp_path):
+    """A 20 GB (sparse) file reads exactly the same bytes as the same header over 20 MB."""
+    def build(path, n_rows):
+        writer = GGUFWriter(path, "llama")
+        writer.add_array("tokenizer.ggml.tokens", [f"t{i}" for i in range(5000)])
+        writer.add_tensor_info("token_embd.weight", (n_rows, 1024), np.dtype(np.float32), n_rows * 1024 * 4)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        writer.close()
+        with open(path, "r+b") as fh:
+            fh.truncate(path.stat().st_size + 64 + n_rows * 1024 * 4)
+            hdr = read_header(path)
+            fh.truncate(hdr.data_offset + hdr.tensor_bytes)
+        return hdr
+
+    small, big = tmp_path / "small.gguf", tmp_path / "big.gguf"
+    h_small, h_big = build(small, 5 * 1024), build(big, 5 * 1024 * 1024)
+    assert big.stat().st_size > 20 * 10**9
+    assert big.stat().st_blocks * 512 < 10**8  # really sparse: nothing was written
+    with CountingFile(small) as a, CountingFile(big) as b:
+        read_header(a)
+        hdr = read_header(b)
+    assert hdr.tensors[0].n_bytes == h_big.tensor_bytes > 20 * 10**9
+    assert b.bytes_read <= a.bytes_read + h_big.data_offset and b.reads <= a.reads + 1
+    assert b.bytes_read < 2 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-built files: v2, empty arrays, nested arrays, long and odd strings
+
+
+def test_version_2_file():
+    data = gb.gguf([gb.kv("general.architecture", gb.scalar(V.STRING, "llama")),
+                    gb.kv("llama.block_count", gb.scalar(V.UINT32, 2)),
+                    gb.kv("tokenizer.ggml.tokens", gb.array(V.STRING, ["a", "b", ""]))],
+                   [gb.tensor_info("w", [32, 2], T.Q8_0, 0)], version=2, data=b"\1" * 68)
+    hdr = read_header(io.BytesIO(data))
+    assert hdr.version == 2 and hdr.architecture == "llama" and hdr.arch_value("block_count") == 2
+    assert list(hdr.tokens) == ["a", "b", ""]
+    assert hdr.tensors[0].n_bytes == 68 and hdr.data_offset % 32 == 0
+    assert hdr.data_offset + 68 == len(data)
+
+
+def test_empty_and_nested_arrays_and_odd_strings():
+    long_item = "x" * 300
+    huge_item = "é" * 40_000  # 80,000 bytes: longer than 64 KiB
+    items = ["", "", "a\0b", long_item, "", huge_item, "ü", "\0\0\0\0\0\0\0\0\0"]
+    data = gb.gguf([gb.kv("empty", gb.array(V.UINT32, [])),
+                    gb.kv("empty.strings", gb.array(V.STRING, [])),
+                    gb.kv("strings", gb.array(V.STRING, items)),
+                    gb.kv("nested", gb.array(V.ARRAY, [(V.STRING, ["x", "yy"]), (V.INT8, [-1, 2])])),
+                    gb.kv("bools", gb.array(V.BOOL, [1, 0, 1]))])
+    hdr = read_header(io.BytesIO(data))
+    assert len(hdr.value("empty")) == 0 and hdr.value("empty").to_list() == []
+    assert hdr.value("empty.strings").to_list() == []
+    strings = hdr.value("strings")
+    assert strings.to_list() == items and strings[-1] == items[-1] and strings[3] == long_item
+    assert strings.index("ü") == 6 and strings.index("") == 0 and strings.find("nope") == -1
+    assert hdr.value("nested").to_list() == [["x", "yy"], [-1, 2]]
+    assert hdr.kv["nested"].array_type == V.ARRAY
+    assert hdr.value("bools").to_list() == [True, False, True]
+
+
+def test_many_short_and_empty_strings_take_the_vectorised_path_correctly():
+    rng = np.random.default_rng(7)
+    items = ["" if rng.random() < 0.2 else "w" * int(rng.integers(1, 300)) for _ in range(20_000)]
+    data = gb.gguf([gb.kv("tokens", gb.array(V.STRING, items)), gb.kv("after", gb.scalar(V.UINT8, 5))])
+    hdr = read_header(io.BytesIO(data))
+    assert hdr.value("tokens").to_list() == items and hdr.value("after") == 5
+
+
+def test_custom_alignment(tmp_path):
+    path = tmp_path / "a.gguf"
+    writer = GGUFWriter(path, "llama")
+    writer.add_custom_alignment(64)
+    writer.add_tensor("w", np.ones(32, np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    assert read_header(path).alignment == 64 and read_header(path).data_offset % 64 == 0
+    assert read_header(path).data_offset == GGUFReader(path).data_offset
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input: the project's error, naming the offset and what was expected
+
+
+ARCH = gb.kv("general.architecture", gb.scalar(V.STRING, "llama"))
+
+
+def test_not_a_gguf():
+    expect_error(b"PK\3\4" + b"\0" * 40, at=0, contains="not a GGUF file")
+    expect_error(b"GG", at=0, contains="magic")
+    expect_error(b"", at=0)
+
+
+def test_unsupported_versions():
+    expect_error(gb.gguf([ARCH], version=1), at=4, contains="version 1 files are not supported")
+    expect_error(gb.gguf([ARCH], version=7), at=4, contains="found 7")
+    expect_error(b"GGUF" + struct.pack(">I", 3) + b"\0" * 16, at=4, contains="big-endian")
+
+
+def test_truncated_everywhere_raises_only_gguf_error(tiny_llama_path):
+    raw = tiny_llama_path.read_bytes()
+    hdr = read_header(tiny_llama_path)
+    for cut in list(range(0, 64)) + list(range(64, hdr.header_size, 997)) + [hdr.header_size - 1]:
+        with pytest.raises(GGUFError):
+            read_header(io.BytesIO(raw[:cut]))
+    # cut inside the tensor data: the header parses but the tensors no longer fit
+    err = expect_error(raw[:hdr.data_offset + 10], contains="truncated")
+    assert err.offset > hdr.data_offset - hdr.header_size
+
+
+def test_absurd_counts_fail_fast_without_allocating():
+    tracemalloc.start()
+    try:
+        expect_error(gb.gguf([ARCH], n_kv=2**62), at=16, contains="plausible key/value count")
+        expect_error(gb.gguf([ARCH], n_tensors=2**40), at=8, contains="plausible tensor count")
+        expect_error(gb.gguf([ARCH, gb.kv("t", struct.pack("<IIQ", V.ARRAY, V.STRING, 2**60))]), contains="claims")
+        huge_floats = gb.gguf([ARCH, gb.kv("s", struct.pack("<IIQ", V.ARRAY, V.FLOAT32, 2**61))])
+        expect_error(huge_floats, contains="need")
+        expect_error(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 2**63) + b"\0" * 16, at=24, contains="only")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+
+
+def test_duplicate_key():
+    expect_error(gb.gguf([ARCH, gb.kv("a", gb.scalar(V.UINT8, 1)), gb.kv("a", gb.scalar(V.UINT8, 2))]),
+                 contains="'a' appears twice")
+
+
+def test_unknown_value_and_ggml_types():
+    expect_error(gb.gguf([ARCH, gb.kv("x", struct.pack("<I", 13) + b"\0" * 8)]), contains="value type (0-12), found 13")
+    expect_error(gb.gguf([ARCH, gb.kv("x", struct.pack("<IIQ", V.ARRAY, 99, 1))]), contains="found 99")
+    expect_error(gb.gguf([ARCH], [gb.tensor_info("w", [32], 4, 0)], data=b"\0" * 64), contains="known ggml type")
+
+
+def test_non_utf8_strings():
+    expect_error(gb.gguf([ARCH, gb.kv(b"k\xff", gb.scalar(V.UINT8, 1))]), contains="UTF-8")
+    expect_error(gb.gguf([ARCH, gb.kv("k", gb.scalar(V.STRING, b"\xc3"))]), contains="UTF-8 text in the value of 'k'")
+    items = [b"ok", b"fine", b"bad\xe2\x82", b"x"]
+    err = expect_error(gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, items))]), contains="item #2")
+    data = gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, items))])
+    assert data[err.offset - 3:err.offset + 2] == b"bad\xe2\x82"
+    # a character split across two items is two broken items, not one good one
+    expect_error(gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, [b"a\xc3", b"\xa9b"]))]), contains="item #0")
+
+
+def test_bad_alignment():
+    expect_error(gb.gguf([ARCH, gb.kv("general.alignment", gb.scalar(V.UINT32, 24))]), contains="power of two")
+    expect_error(gb.gguf([ARCH, gb.kv("general.alignment", gb.scalar(V.UINT32, 0))]), contains="power of two")
+    expect_error(gb.gguf([ARCH, gb.kv("general.alignment", gb.scalar(V.UINT64, 32))]), contains="UINT32")
+
+
+def test_bad_tensor_infos():
+    def with_tensors(*infos, data=b"\0" * 256):
+        return gb.gguf([ARCH], list(infos), data=data)
+
+    expect_error(with_tensors(gb.tensor_info("w", [30], T.Q8_0, 0)), contains="multiple of the Q8_0 block size 32")
+    expect_error(with_tensors(gb.tensor_info("w", [1] * 5, T.F32, 0)), contains="at most 4 dimensions")
+    expect_error(with_tensors(gb.tensor_info("w", [2**40, 2**40], T.F32, 0)), contains="plausible size")
+    expect_error(with_tensors(gb.tensor_info("w", [8], T.F32, 1)), contains="multiple of the alignment")
+    expect_error(with_tensors(gb.tensor_info("w", [64], T.F32, 32)), contains="inside the file")
+    expect_error(with_tensors(gb.tensor_info("w", [32], T.F32, 0), gb.tensor_info("v", [32], T.F32, 96)),
+                 contains="not to overlap")
+    expect_error(with_tensors(gb.tensor_info("w", [8], T.F32, 0), gb.tensor_info("w", [8], T.F32, 32)),
+                 contains="appears twice")
+
+
+def test_nesting_is_bounded():
+    body = struct.pack("<IQ", V.UINT8, 1) + b"\1"
+    for _ in range(10):
+        body = struct.pack("<IQ", V.ARRAY, 1) + body
+    expect_error(gb.gguf([ARCH, gb.kv("deep", struct.pack("<I", V.ARRAY) + body)]), contains="nested arrays")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(GGUFError, match="readable file"):
+        read_header(tmp_path / "nope.gguf")
