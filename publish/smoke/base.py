@@ -65,3 +65,8 @@ class Backend(Protocol):
 
 class LoadError(Exception):
     """The quant could not be created, pulled or loaded. The runner records it and goes on."""
+
+
+class Unsupported(Exception):
+    """The backend cannot run this request as asked (e.g. a multi-turn chat through
+    `ollama run NAME PROMPT`). The runner reports the check as skipped, with this reason."""

@@ -1,0 +1,308 @@
+"""The ollama backend through Ollama's HTTP API, with the official `ollama` Python client.
+
+Folder target: /api/blobs + /api/create (what `ollama create -f Modelfile` does), after removing
+any older model of that name. hf.co target: delete (`ollama rm`), then pull, so a re-upload is
+really fetched. Per prompt: chat (stream off), show, and the rendered prompt from
+`_debug_render_only` (skipped, not passed, when the server does not support it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+import httpx
+import ollama
+
+from publish.errors import SmokeSetupError
+from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
+from publish.smoke.serve import OllamaServe, ensure_server, server_version
+
+NS = 1e-9
+
+# ---------------------------------------------------------------- `show` parameters text
+
+
+_GO_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+               "\\": "\\", '"': '"', "'": "'"}
+_GO_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)")
+
+
+def go_unquote(text: str) -> str:
+    """Undo Go's strconv.Quote (what `%#v` prints for a string), including \\x, \\u, \\U escapes."""
+    body = text[1:-1]
+
+    def one(m: re.Match) -> str:
+        esc = m.group(1)
+        if esc[0] in "xuU":
+            return chr(int(esc[1:], 16))
+        if esc[0].isdigit():
+            return chr(int(esc, 8))
+        return _GO_ESCAPES.get(esc, esc)
+
+    return _GO_ESCAPE.sub(one, body)
+
+
+def _scalar(text: str):
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return go_unquote(text)
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_parameters(text: str | None) -> dict:
+    """Ollama's `show` parameters text (`stop    "<end_of_turn>"` per line, a line per stop
+    value) -> {name: value}; names given more than once (stop) become lists."""
+    params: dict = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        name, _, raw = line.partition(" ")
+        value = _scalar(raw.strip())
+        if name == "stop" or name in params:
+            prev = params.get(name)
+            params[name] = (prev if isinstance(prev, list) else ([] if prev is None else [prev])) + [value]
+        else:
+            params[name] = value
+    return params
+
+
+_SYSTEM = re.compile(r'^SYSTEM[ \t]+(?:"""(.*?)"""|"((?:[^"\\\n]|\\.)*)"|(.*))$', re.M | re.S | re.I)
+
+
+def system_from_modelfile(modelfile: str | None) -> str | None:
+    """The SYSTEM of a Modelfile as `ollama show --modelfile` prints it (triple-quoted, quoted or bare)."""
+    m = _SYSTEM.search(modelfile or "")
+    if not m:
+        return None
+    triple, quoted, bare = m.groups()
+    if triple is not None:
+        return triple
+    if quoted is not None:
+        return go_unquote(f'"{quoted}"')
+    return bare.split("\n", 1)[0].strip()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def sha256_digest(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return f"sha256:{h.hexdigest()}"
+
+
+def show_progress() -> bool:
+    """Progress bars only for a person at a terminal: not in CI, not when switched off."""
+    if os.environ.get("CI") or os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"):
+        return False
+    return sys.stderr.isatty()
+
+
+def is_not_found(err: Exception) -> bool:
+    return isinstance(err, ollama.ResponseError) and err.status_code == 404
+
+
+def chat_result(resp) -> ChatResult:
+    """ChatResponse / GenerateResponse -> ChatResult; durations are nanoseconds on the wire."""
+    message = getattr(resp, "message", None)
+    text = message.content if message is not None else getattr(resp, "response", "")
+    return ChatResult(
+        text=text or "",
+        done_reason=resp.done_reason or "",
+        prompt_tokens=resp.prompt_eval_count or 0,
+        eval_tokens=resp.eval_count or 0,
+        load_seconds=(resp.load_duration or 0) * NS,
+        prompt_seconds=(resp.prompt_eval_duration or 0) * NS,
+        eval_seconds=(resp.eval_duration or 0) * NS,
+    )
+
+
+# ---------------------------------------------------------------- the backend
+
+
+class OllamaAPIBackend:
+    """Backend over a running Ollama (OLLAMA_HOST or `host`); `serve=True` starts `ollama serve`
+    when none answers and stops it in close()."""
+
+    name = "ollama-api"
+
+    def __init__(self, host: str | None = None, *, serve: bool = False, timeout: float = 600.0,
+                 ollama_bin: str = "ollama", progress: bool | None = None):
+        self.url, self._server = ensure_server(host, serve=serve, ollama_bin=ollama_bin)
+        self.timeout = timeout
+        self.progress = show_progress() if progress is None else progress
+        self._clients: dict[float, ollama.Client] = {}
+        self.client = self._client(timeout)
+        # `_debug_render_only` is not a field of the client's request types: sent with httpx,
+        # the client's own HTTP library, against the same host.
+        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.render_supported: bool | None = None
+
+    @property
+    def server(self) -> OllamaServe | None:
+        return self._server
+
+    def _client(self, timeout: float) -> ollama.Client:
+        if timeout not in self._clients:
+            self._clients[timeout] = ollama.Client(host=self.url, timeout=timeout)
+        return self._clients[timeout]
+
+    def _unreachable(self, what: str, err: Exception) -> Exception:
+        """A connection failure mid-run: setup error if the server is gone, else a load error."""
+        if server_version(self.url) is None:
+            return SmokeSetupError(f"Ollama at {self.url} stopped answering during {what}: {err}",
+                                   hint="check the server log (`journalctl -u ollama` or the `ollama serve` output)")
+        return LoadError(f"{what}: {err}")
+
+    # -- model lifecycle
+
+    def prepare(self, target: Target) -> None:
+        self.remove(target)
+        if target.gguf is not None:
+            self._create(target)
+        else:
+            self._pull(target)
+
+    def _create(self, target: Target) -> None:
+        gguf = Path(target.gguf)
+        what = f"create {target.model} from {gguf}"
+        try:
+            digest = sha256_digest(gguf)
+            if self._http.head(f"/api/blobs/{digest}").status_code != 200:
+                uploaded = self.client.create_blob(gguf)
+                if uploaded != digest:
+                    raise LoadError(f"{what}: {gguf} changed while it was uploaded")
+            for _ in self.client.create(
+                model=target.model, files={gguf.name: digest}, template=target.template,
+                system=target.system, parameters=dict(target.params) or None, stream=True,
+            ):
+                pass
+        except ollama.ResponseError as err:
+            raise LoadError(f"{what}: {err.error}") from None
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(what, err) from None
+        except OSError as err:
+            raise LoadError(f"{what}: {err}") from None
+
+    def _pull(self, target: Target) -> None:
+        bars: dict[str, object] = {}
+        try:
+            for part in self.client.pull(target.model, stream=True):
+                if self.progress:
+                    self._progress(part, bars)
+        except ollama.ResponseError as err:
+            raise LoadError(f"pull {target.model}: {err.error}") from None
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(f"pull {target.model}", err) from None
+        finally:
+            for bar in bars.values():
+                bar.close()
+
+    @staticmethod
+    def _progress(part, bars: dict) -> None:
+        from tqdm import tqdm
+
+        if part.digest and part.total:
+            bar = bars.get(part.digest)
+            if bar is None:
+                bar = bars[part.digest] = tqdm(total=part.total, unit="B", unit_scale=True,
+                                               desc=f"pulling {part.digest[7:19]}", file=sys.stderr)
+            bar.update((part.completed or 0) - bar.n)
+        elif part.status:
+            print(part.status, file=sys.stderr)
+
+    def remove(self, target: Target) -> None:
+        """`ollama rm` semantics: gone afterwards; a model that was not there is fine."""
+        try:
+            self.client.delete(target.model)
+        except ollama.ResponseError as err:
+            if not is_not_found(err):
+                raise LoadError(f"rm {target.model}: {err.error}") from None
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(f"rm {target.model}", err) from None
+
+    def unload(self, target: Target) -> None:
+        """keep_alive 0 with no prompt: Ollama unloads the model now (done_reason "unload")."""
+        try:
+            self.client.generate(model=target.model, keep_alive=0)
+        except ollama.ResponseError:
+            pass
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(f"unload {target.model}", err) from None
+
+    # -- per prompt
+
+    def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
+        what = f"chat with {target.model}"
+        try:
+            resp = self._client(timeout).chat(model=target.model, messages=messages, stream=False,
+                                              options=dict(options))
+        except ollama.ResponseError as err:
+            raise LoadError(f"{what}: {err.error}") from None
+        except httpx.TimeoutException:
+            raise LoadError(f"{what}: no answer within {timeout:g}s") from None
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(what, err) from None
+        return chat_result(resp)
+
+    def show(self, target: Target) -> ShowResult | None:
+        try:
+            resp = self.client.show(target.model)
+        except ollama.ResponseError as err:
+            raise LoadError(f"show {target.model}: {err.error}") from None
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(f"show {target.model}", err) from None
+        return ShowResult(template=resp.template, parameters=parse_parameters(resp.parameters),
+                          system=system_from_modelfile(resp.modelfile))
+
+    def render(self, target: Target, messages: list[dict]) -> str | None:
+        """The prompt Ollama builds for these messages (`_debug_render_only` on /api/chat, the
+        same prompt path the chat call takes), or None when this server cannot tell."""
+        if self.render_supported is False:
+            return None
+        what = f"render for {target.model}"
+        try:
+            r = self._http.post("/api/chat", json={"model": target.model, "messages": messages,
+                                                   "stream": False, "_debug_render_only": True})
+        except httpx.TimeoutException:
+            raise LoadError(f"{what}: no answer within {self.timeout:g}s") from None
+        except httpx.TransportError as err:
+            raise self._unreachable(what, err) from None
+        if r.status_code >= 400:
+            raise LoadError(f"{what}: {ollama.ResponseError(r.text, r.status_code).error}")
+        info = r.json().get("_debug_info")
+        if not isinstance(info, dict) or "rendered_template" not in info:
+            # An older server ignored the field and generated: it cannot tell us the prompt.
+            self.render_supported = False
+            return None
+        self.render_supported = True
+        return info["rendered_template"]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._http.close()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def __enter__(self) -> "OllamaAPIBackend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

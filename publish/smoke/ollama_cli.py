@@ -1,0 +1,238 @@
+"""The ollama backend through the `ollama` command line: the literal commands a user types.
+
+    ollama rm NAME                     before every quant (so a re-upload is really fetched)
+    ollama create NAME -f Modelfile    folder targets (a temporary Modelfile: FROM the GGUF,
+                                       TEMPLATE, PARAMETER, SYSTEM of the folder)
+    ollama pull NAME                   hf.co targets
+    ollama run NAME PROMPT --verbose   the answer (stdout) and the timing summary (stderr)
+    ollama show NAME --template / --parameters / --modelfile
+    ollama stop NAME                   unload after the quant
+
+What the CLI cannot tell, and is therefore reported as unknown/skipped rather than passed:
+- done_reason: `ollama run` does not print it. It is inferred only where the evidence is
+  certain: with a num_predict in force, the `--verbose` eval count says "length" (reached it)
+  or "stop" (ended before it); "timeout" when the process had to be killed; otherwise
+  "unknown". A runaway still shows up as stop strings or special tokens leaking into the answer.
+- the rendered prompt (render() returns None);
+- per-request options: `ollama run` takes none, so the model's own parameters (the release's
+  params) apply. A multi-turn or system-message chat cannot be typed either: chat() raises
+  Unsupported for those.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from publish.errors import SmokeSetupError
+from publish.smoke.base import ChatResult, LoadError, ShowResult, Target, Unsupported
+from publish.smoke.ollama_api import parse_parameters, system_from_modelfile
+from publish.smoke.serve import OllamaServe, ensure_server, find_ollama
+
+# Spinner frames and terminal escapes `ollama` writes when it thinks it talks to a terminal.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]|[\u2800-\u28ff]|\r")
+_GO_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_GO_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def strip_terminal(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def go_duration_seconds(text: str) -> float:
+    """Go's time.Duration text (`1m2.5s`, `523.4ms`, `850µs`) -> seconds; 0.0 when unreadable."""
+    text = text.strip()
+    parts = _GO_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return 0.0
+    return sum(float(n) * _GO_UNIT[u] for n, u in parts)
+
+
+def parse_verbose_stats(stderr: str) -> dict[str, float]:
+    """The `--verbose` summary `ollama run` prints to stderr -> {label: number}."""
+    stats: dict[str, float] = {}
+    for line in strip_terminal(stderr).splitlines():
+        label, sep, value = line.partition(":")
+        if not sep:
+            continue
+        label, value = label.strip(), value.strip()
+        if label in ("prompt eval count", "eval count"):
+            m = re.match(r"(\d+)", value)
+            if m:
+                stats[label] = float(m.group(1))
+        elif label in ("total duration", "load duration", "prompt eval duration", "eval duration"):
+            stats[label] = go_duration_seconds(value)
+    return stats
+
+
+def write_modelfile(target: Target) -> str:
+    """The Modelfile text for a folder target: FROM the GGUF (absolute path), the folder's files."""
+    gguf = str(Path(target.gguf).resolve())
+    try:
+        from publish.modelfile import ModelfileSpec, render
+    except ImportError:  # the build teammate's renderer is the reference; this is only a fallback
+        return _minimal_modelfile(gguf, target)
+    return render(ModelfileSpec(from_=(gguf,), template=target.template, system=target.system,
+                                params=dict(target.params)))
+
+
+def _minimal_modelfile(gguf: str, target: Target) -> str:
+    def block(v: str) -> str:
+        if '"""' in v:
+            raise LoadError(f'{target.label}: text with """ cannot be written into a Modelfile')
+        return f'"""{v}"""'
+
+    lines = [f"FROM {gguf}"]
+    if target.template is not None:
+        lines.append(f"TEMPLATE {block(target.template)}")
+    if target.system is not None:
+        lines.append(f"SYSTEM {block(target.system)}")
+    for name, value in target.params.items():
+        for v in value if isinstance(value, list) else [value]:
+            text = ("true" if v else "false") if isinstance(v, bool) else str(v)
+            lines.append(f'PARAMETER {name} "{text}"' if isinstance(v, str) else f"PARAMETER {name} {text}")
+    return "\n".join(lines) + "\n"
+
+
+class OllamaCLIBackend:
+    """Backend that shells out to `ollama` (PATH or `ollama_bin`); OLLAMA_HOST or `host` says
+    which server the commands talk to; `serve=True` starts `ollama serve` when none answers."""
+
+    name = "ollama-cli"
+
+    def __init__(self, host: str | None = None, *, serve: bool = False, ollama_bin: str = "ollama",
+                 timeout: float = 600.0):
+        self.url, self._server = ensure_server(host, serve=serve, ollama_bin=ollama_bin)
+        binary = find_ollama(ollama_bin)
+        if binary is None:
+            self.close()
+            raise SmokeSetupError(
+                f"`--via cli` runs the `{ollama_bin}` command, which is not on PATH "
+                f"(a server answers at {self.url})",
+                hint="install the Ollama CLI (https://ollama.com/download), or use `--via api`")
+        self.bin = binary
+        self.timeout = timeout
+        self.env = dict(os.environ, OLLAMA_HOST=self.url, NO_COLOR="1", TERM="dumb")
+        self._tmp = tempfile.TemporaryDirectory(prefix="publish-smoke-modelfiles-")
+
+    @property
+    def server(self) -> OllamaServe | None:
+        return self._server
+
+    def _run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([self.bin, *args], env=self.env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, encoding="utf-8", errors="replace",
+                              timeout=timeout or self.timeout)
+
+    def _checked(self, what: str, *args: str) -> subprocess.CompletedProcess:
+        cmd = " ".join(["ollama", *args])
+        try:
+            proc = self._run(*args)
+        except subprocess.TimeoutExpired:
+            raise LoadError(f"`{cmd}` did not finish within {self.timeout:g}s") from None
+        if proc.returncode != 0:
+            raise LoadError(f"`{cmd}` failed: {_error_text(proc)}")
+        return proc
+
+    # -- model lifecycle
+
+    def prepare(self, target: Target) -> None:
+        self.remove(target)
+        if target.gguf is None:
+            self._checked("pull", "pull", target.model)
+            return
+        modelfile = Path(self._tmp.name) / f"Modelfile.{re.sub(r'[^A-Za-z0-9_.-]', '_', target.label)}"
+        try:
+            modelfile.write_text(write_modelfile(target), encoding="utf-8")
+        except Exception as err:  # a value no Modelfile can carry: this quant cannot be created
+            raise LoadError(f"{target.label}: cannot write a Modelfile: {err}") from None
+        self._checked("create", "create", target.model, "-f", str(modelfile))
+
+    def remove(self, target: Target) -> None:
+        try:
+            proc = self._run("rm", target.model)
+        except subprocess.TimeoutExpired:
+            raise LoadError(f"`ollama rm {target.model}` did not finish within {self.timeout:g}s") from None
+        if proc.returncode != 0 and "not found" not in proc.stderr:
+            raise LoadError(f"`ollama rm {target.model}` failed: {_error_text(proc)}")
+
+    def unload(self, target: Target) -> None:
+        try:
+            self._run("stop", target.model)
+        except subprocess.TimeoutExpired:
+            pass
+
+    # -- per prompt
+
+    def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
+        if len(messages) != 1 or messages[0].get("role") != "user":
+            raise Unsupported("`ollama run NAME PROMPT` sends one user message; "
+                              "multi-turn and system-message checks need --via api")
+        prompt = messages[0].get("content") or ""
+        cmd = ["run", target.model, prompt, "--verbose", "--nowordwrap"]
+        try:
+            proc = self._run(*cmd, timeout=timeout)
+        except subprocess.TimeoutExpired as err:
+            partial = err.stdout.decode("utf-8", "replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
+            return ChatResult(text=_answer(partial), done_reason="timeout")
+        if proc.returncode != 0:
+            raise LoadError(f"`ollama run {target.model}` failed: {_error_text(proc)}")
+        stats = parse_verbose_stats(proc.stderr)
+        eval_tokens = int(stats.get("eval count", 0))
+        num_predict = target.params.get("num_predict")  # `ollama run` sends no options: the model's apply
+        done_reason = "unknown"
+        if stats and num_predict is not None and int(num_predict) > 0:
+            done_reason = "length" if eval_tokens >= int(num_predict) else "stop"
+        return ChatResult(
+            text=_answer(proc.stdout),
+            done_reason=done_reason,
+            prompt_tokens=int(stats.get("prompt eval count", 0)),
+            eval_tokens=eval_tokens,
+            load_seconds=stats.get("load duration", 0.0),
+            prompt_seconds=stats.get("prompt eval duration", 0.0),
+            eval_seconds=stats.get("eval duration", 0.0),
+        )
+
+    def show(self, target: Target) -> ShowResult | None:
+        template = self._checked("show", "show", target.model, "--template").stdout
+        parameters = self._checked("show", "show", target.model, "--parameters").stdout
+        modelfile = self._checked("show", "show", target.model, "--modelfile").stdout
+        return ShowResult(template=_one_newline_off(template), parameters=parse_parameters(parameters),
+                          system=system_from_modelfile(modelfile))
+
+    def render(self, target: Target, messages: list[dict]) -> str | None:
+        return None  # the CLI never shows the prompt it built
+
+    def close(self) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp is not None:
+            tmp.cleanup()
+            self._tmp = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def __enter__(self) -> "OllamaCLIBackend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _answer(stdout: str) -> str:
+    """The answer as the user reads it: terminal escapes gone, the trailing blank lines `ollama
+    run` prints dropped."""
+    return strip_terminal(stdout).rstrip("\n")
+
+
+def _one_newline_off(text: str) -> str:
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _error_text(proc: subprocess.CompletedProcess) -> str:
+    lines = [ln.strip() for ln in strip_terminal(proc.stderr).splitlines() if ln.strip()]
+    errors = [ln[len("Error:"):].strip() for ln in lines if ln.startswith("Error:")]
+    return errors[-1] if errors else (lines[-1] if lines else f"exit status {proc.returncode}")
