@@ -1,0 +1,25 @@
+"""`publish lint PATH...`: check GGUF files, folders or hf:// URLs. Exit 0 clean, 1 errors, 2 usage/I/O."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="text for people, json for tools, github for workflow annotations.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these codes or prefixes (GG1 = GG1xx); comma-separated or repeated.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
+@click.pass_context
+def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, select: tuple[str, ...],
+         ignore: tuple[str, ...]) -> None:
+    """Check GGUF files, folders of GGUFs (a staged repo folder gets folder checks too)
+    or hf://ORG/NAME[/FILE.gguf] for what breaks in Ollama and llama.cpp."""
+    from publish.lint import lint_paths
+    from publish.report import format_findings
+
+    result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None)
+    click.echo(format_findings(result.findings, len(result.files), fmt))
+    ctx.exit(result.exit_code)

@@ -1,0 +1,807 @@
+"""Lint rules over a GGUF header: what breaks a release in Ollama or llama.cpp.
+
+Each rule is a function over a `GGUFHeader` registered with `@rule(...)` under a stable code.
+It yields `Hit`s; `check_header` turns them into `Finding`s, and `planned_fixes` hands the
+header edits of the fixable ones to `publish fix`.
+
+Code families:
+  GG0xx  the file itself          GG4xx  quant label (file name vs. header vs. tensors)
+  GG1xx  stored types             GG5xx  general metadata
+  GG2xx  tokenizer                GG6xx  multimodal projectors (mmproj)
+  GG3xx  split sets
+
+Split-set rules look at several files at once; `check_split_set` runs them (lint.py groups
+the parts).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+from typing import Callable, Iterable, Iterator
+
+from gguf import GGMLQuantizationType as Q
+from gguf import GGUFValueType as T
+from gguf import LlamaFileType
+
+from publish.findings import Finding, Severity
+from publish.gguf.changes import Change, SetValue
+from publish.gguf.header import GGUFHeader, KV
+from publish.quants import is_projector_filename, label_from_filename
+
+MODEL = "model"
+PROJECTOR = "projector"
+ANY = "any"
+SPLIT_SET = "split-set"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One problem a rule found; `check_header` adds code, path and the rule's defaults."""
+
+    message: str
+    subject: str | None = None
+    offset: int | None = None
+    hint: str | None = None
+    changes: tuple[Change, ...] = ()
+    severity: Severity | None = None
+    path: str | None = None     # another file than the one checked (a split set's other parts)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str           # one line, for the README table and `--format json`
+    fixable: bool          # whether `publish fix` can fix some of its findings
+    applies_to: str        # MODEL, PROJECTOR, ANY or SPLIT_SET
+    check: Callable[..., Iterable[Hit]] | None = field(default=None, compare=False)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str, name: str, severity: Severity, summary: str, *, fixable: bool = False,
+         applies_to: str = MODEL):
+    def register(fn: Callable[..., Iterable[Hit]]):
+        if code in RULES:
+            raise ValueError(f"duplicate rule code {code}")
+        RULES[code] = Rule(code, name, severity, summary, fixable, applies_to, fn)
+        return fn
+
+    return register
+
+
+def _finding(r: Rule, path: str, hit: Hit) -> Finding:
+    return Finding(
+        code=r.code,
+        severity=hit.severity or r.severity,
+        message=hit.message,
+        path=hit.path or path,
+        subject=hit.subject,
+        offset=hit.offset,
+        fixable=bool(hit.changes),
+        hint=hit.hint,
+    )
+
+
+def is_projector(hdr: GGUFHeader) -> bool:
+    return hdr.is_projector or is_projector_filename(hdr.path)
+
+
+def _hits(hdr: GGUFHeader) -> Iterator[tuple[Rule, Hit]]:
+    scope = PROJECTOR if is_projector(hdr) else MODEL
+    for r in RULES.values():
+        if r.check is not None and r.applies_to in (scope, ANY):
+            for hit in r.check(hdr):
+                yield r, hit
+
+
+def check_header(hdr: GGUFHeader) -> list[Finding]:
+    """Every finding of the single-file rules for one header (a whole file or a split set's first part)."""
+    return [_finding(r, hdr.path, hit) for r, hit in _hits(hdr)]
+
+
+def planned_fixes(hdr: GGUFHeader) -> list[tuple[Finding, list[Change]]]:
+    """The fixable findings of `hdr` with the header edits that fix them (consumed by `publish fix`)."""
+    return [(_finding(r, hdr.path, hit), list(hit.changes)) for r, hit in _hits(hdr) if hit.changes]
+
+
+def unreadable(path: str, offset: int | None, expected: str, hint: str | None = None) -> Finding:
+    """GG001 for a file the reader refused."""
+    r = RULES["GG001"]
+    return _finding(r, path, Hit(f"not a readable GGUF: {expected}", offset=offset,
+                                 hint=hint or "re-download or re-convert the file; it is truncated or corrupt"))
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+_INT_TYPES = {T.UINT8, T.INT8, T.UINT16, T.INT16, T.UINT32, T.INT32, T.UINT64, T.INT64}
+_FLOAT_TYPES = {T.FLOAT32, T.FLOAT64}
+_UINT32_MAX = 2**32 - 1
+
+
+def _type_name(kv: KV) -> str:
+    if kv.type == T.ARRAY and kv.array_type is not None:
+        return f"ARRAY[{kv.array_type.name}]"
+    return kv.type.name
+
+
+def _show(value) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return str(value)
+
+
+def _as_uint32(kv: KV) -> int | None:
+    """The value as a UINT32 when it converts without loss (integral, in range), else None."""
+    v = kv.value
+    if kv.type in _INT_TYPES and not isinstance(v, bool):
+        iv = int(v)
+    elif kv.type in _FLOAT_TYPES and isinstance(v, float) and math.isfinite(v) and v == int(v):
+        iv = int(v)
+    else:
+        return None
+    return iv if 0 <= iv <= _UINT32_MAX else None
+
+
+def _file_name(hdr: GGUFHeader) -> str:
+    return PurePosixPath(hdr.path.replace("\\", "/")).name
+
+
+# ---------------------------------------------------------------------------------------------
+# GG0xx: the file itself
+
+def declare(code: str, name: str, severity: Severity, summary: str, *, applies_to: str = ANY) -> None:
+    """Register a code whose findings are produced outside the rule functions (by lint.py)."""
+    RULES[code] = Rule(code, name, severity, summary, False, applies_to, None)
+
+
+declare("GG001", "unreadable-gguf", Severity.ERROR,
+        "The file is not a readable GGUF (truncated, corrupt or not GGUF); reported with the byte offset.")
+
+
+# ---------------------------------------------------------------------------------------------
+# GG1xx: stored types. Ollama reads metadata with Go type assertions (fs/ggml `keyValue`:
+# `kv[key].(T)`), so a key stored with another type silently reads as 0 / false / "".
+
+@rule("GG100", "no-architecture", Severity.ERROR,
+      "general.architecture is missing; neither Ollama nor llama.cpp can load the file.",
+      applies_to=ANY)
+def no_architecture(hdr: GGUFHeader) -> Iterable[Hit]:
+    arch = hdr.kv.get("general.architecture")
+    if arch is None:
+        yield Hit("general.architecture is missing: Ollama and llama.cpp cannot tell which model this is",
+                  subject="general.architecture",
+                  hint="re-convert with llama.cpp's convert_hf_to_gguf.py")
+    elif arch.type != T.STRING:
+        yield Hit(f"general.architecture is stored as {_type_name(arch)}, not STRING",
+                  subject="general.architecture", offset=arch.offset,
+                  hint="re-convert with llama.cpp's convert_hf_to_gguf.py")
+
+
+@rule("GG101", "shared-kv-layers-type", Severity.ERROR,
+      "{arch}.attention.shared_kv_layers must be UINT32 (Ollama reads 0 otherwise and shares the wrong KV layers).",
+      fixable=True)
+def shared_kv_layers(hdr: GGUFHeader) -> Iterable[Hit]:
+    key = f"{hdr.architecture}.attention.shared_kv_layers"
+    kv = hdr.kv.get(key)
+    if kv is None or kv.type == T.UINT32:
+        return
+    as_u32 = _as_uint32(kv)
+    changes = () if as_u32 is None else (
+        SetValue(key, as_u32, T.UINT32, reason=f"{_type_name(kv)} {_show(kv.value)} -> UINT32 {as_u32}"),)
+    yield Hit(
+        f"{key} is stored as {_type_name(kv)} ({_show(kv.value)}); Ollama reads it only as UINT32, "
+        "silently gets 0 and shares the wrong KV layers",
+        subject=key, offset=kv.offset, changes=changes,
+        hint=None if changes else "re-convert the model; the stored value is not a whole number that fits UINT32",
+    )
+
+
+# Tensors Ollama fetches by row lookup (get_rows): only these types work there.
+ROW_LOOKUP_TYPES = (Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1)
+
+
+@rule("GG102", "per-layer-embedding-type", Severity.ERROR,
+      "per_layer_token_embd.weight must be F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 (Ollama fetches it by row lookup).")
+def per_layer_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
+    for t in hdr.tensors:
+        if t.name == "per_layer_token_embd.weight" and t.ggml_type not in ROW_LOOKUP_TYPES:
+            allowed = "/".join(x.name for x in ROW_LOOKUP_TYPES)
+            yield Hit(
+                f"{t.name} is {t.ggml_type.name}; Ollama fetches this tensor by row lookup, which only works "
+                f"for {allowed}, so the model fails in Ollama",
+                subject=t.name, offset=t.info_offset,
+                hint="requantize from the F16/BF16 GGUF keeping this tensor in a row-lookup type: "
+                     "llama-quantize --tensor-type per_layer_token_embd=q8_0 MODEL-F16.gguf OUT.gguf Q4_K_M",
+            )
+
+
+@dataclass(frozen=True)
+class Expect:
+    types: tuple[T, ...]                 # accepted scalar types (empty: arrays only)
+    array_items: tuple[T, ...] = ()      # accepted ARRAY item types (empty: no array allowed)
+
+    def accepts(self, kv: KV) -> bool:
+        if kv.type == T.ARRAY:
+            return kv.array_type in self.array_items
+        return kv.type in self.types
+
+    def describe(self) -> str:
+        parts = [t.name for t in self.types] + [f"ARRAY[{t.name}]" for t in self.array_items]
+        return " or ".join(parts)
+
+
+_U32 = Expect((T.UINT32,))
+_U32_OR_ARRAY = Expect((T.UINT32,), (T.UINT32, T.INT32))  # UintOrArrayValueAsArray
+_F32 = Expect((T.FLOAT32,))
+_BOOL = Expect((T.BOOL,))
+_STR = Expect((T.STRING,))
+
+# Expected stored types of well-known keys, as Ollama (fs/ggml/ggml.go KV.Uint/Float/Bool/Strings/
+# Ints/Floats, UintOrArrayValueAsArray) and llama.cpp read them. `{arch}` is general.architecture.
+# shared_kv_layers has its own rule (GG101).
+EXPECTED_TYPES: dict[str, Expect] = {
+    "general.alignment": _U32,
+    "general.file_type": _U32,
+    "general.quantization_version": _U32,
+    "general.parameter_count": Expect((T.UINT64,)),
+    "general.name": _STR,
+    "general.type": _STR,
+    "{arch}.block_count": _U32,
+    "{arch}.context_length": _U32,
+    "{arch}.embedding_length": _U32,
+    "{arch}.embedding_length_per_layer_input": _U32,
+    "{arch}.feed_forward_length": _U32_OR_ARRAY,
+    "{arch}.expert_count": _U32,
+    "{arch}.expert_used_count": _U32,
+    "{arch}.vocab_size": _U32,
+    "{arch}.attention.head_count": _U32_OR_ARRAY,
+    "{arch}.attention.head_count_kv": _U32_OR_ARRAY,
+    "{arch}.attention.key_length": _U32,
+    "{arch}.attention.value_length": _U32,
+    "{arch}.attention.sliding_window": _U32,
+    "{arch}.attention.layer_norm_rms_epsilon": _F32,
+    "{arch}.attention.layer_norm_epsilon": _F32,
+    "{arch}.rope.dimension_count": _U32,
+    "{arch}.rope.freq_base": _F32,
+    "{arch}.rope.scaling.factor": _F32,
+    "{arch}.final_logit_softcapping": _F32,
+    "{arch}.attn_logit_softcapping": _F32,
+    "tokenizer.ggml.model": _STR,
+    "tokenizer.ggml.add_bos_token": _BOOL,
+    "tokenizer.ggml.add_eos_token": _BOOL,
+    "tokenizer.ggml.tokens": Expect((), (T.STRING,)),
+    "tokenizer.ggml.scores": Expect((), (T.FLOAT32,)),
+    "tokenizer.ggml.token_type": Expect((), (T.INT32,)),
+    "tokenizer.ggml.merges": Expect((), (T.STRING,)),
+    "tokenizer.ggml.eos_token_ids": Expect((), (T.INT32,)),
+    "tokenizer.chat_template": _STR,
+}
+_TOKEN_ID_KEY = re.compile(r"^tokenizer\.ggml\.[a-z_]+_token_id$")
+_SMALL_ARRAY = 4096  # arrays rewritten by a fix are per-layer lists, never vocabularies
+
+
+def expected_type(hdr: GGUFHeader, key: str) -> Expect | None:
+    if _TOKEN_ID_KEY.match(key):
+        return _U32
+    arch = hdr.architecture
+    if arch and key.startswith(arch + "."):
+        return EXPECTED_TYPES.get("{arch}" + key[len(arch):])
+    return EXPECTED_TYPES.get(key)
+
+
+def _type_fix(key: str, kv: KV, want: Expect) -> tuple[Change, ...]:
+    """A lossless re-typing to the first accepted type, when one exists."""
+    if kv.type == T.ARRAY:
+        if not want.array_items or len(kv.value) > _SMALL_ARRAY or kv.array_type not in _INT_TYPES | _FLOAT_TYPES:
+            return ()
+        values = list(kv.value.to_list() if hasattr(kv.value, "to_list") else kv.value)
+        target = want.array_items[0]
+        if all(isinstance(v, (int, float)) and math.isfinite(v) and v == int(v) and 0 <= v <= 2**31 - 1
+               for v in values):
+            return (SetValue(key, [int(v) for v in values], T.ARRAY, array_type=target,
+                             reason=f"{_type_name(kv)} -> ARRAY[{target.name}]"),)
+        return ()
+    if not want.types:
+        return ()
+    target = want.types[0]
+    reason = f"{_type_name(kv)} {_show(kv.value)} -> {target.name}"
+    if target == T.UINT32:
+        v = _as_uint32(kv)
+        return () if v is None else (SetValue(key, v, T.UINT32, reason=reason),)
+    if target == T.UINT64 and kv.type in _INT_TYPES and int(kv.value) >= 0:
+        return (SetValue(key, int(kv.value), T.UINT64, reason=reason),)
+    if target == T.FLOAT32 and (kv.type in _FLOAT_TYPES | _INT_TYPES) and not isinstance(kv.value, bool):
+        if math.isfinite(float(kv.value)):
+            return (SetValue(key, float(kv.value), T.FLOAT32, reason=reason),)
+    if target == T.BOOL and kv.type in _INT_TYPES and kv.value in (0, 1):
+        return (SetValue(key, bool(kv.value), T.BOOL, reason=reason),)
+    return ()
+
+
+@rule("GG103", "key-type", Severity.ERROR,
+      "A well-known key is stored with a type Ollama does not accept (it reads 0/false/empty instead).",
+      fixable=True, applies_to=ANY)
+def key_types(hdr: GGUFHeader) -> Iterable[Hit]:
+    shared_kv = f"{hdr.architecture}.attention.shared_kv_layers"
+    for key, kv in hdr.kv.items():
+        if key == shared_kv or key == "general.architecture":
+            continue
+        want = expected_type(hdr, key)
+        if want is None or want.accepts(kv):
+            continue
+        changes = _type_fix(key, kv, want)
+        shown = "" if kv.type == T.ARRAY else f" ({_show(kv.value)})"
+        yield Hit(
+            f"{key} is stored as {_type_name(kv)}{shown}, expected {want.describe()}; "
+            "Ollama's strict type assertion then reads the default instead",
+            subject=key, offset=kv.offset, changes=changes,
+            hint=None if changes else "re-convert with a current convert_hf_to_gguf.py",
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# GG2xx: tokenizer
+
+_SPECIAL_IDS = ("bos", "eos", "eot", "eom", "padding", "unknown", "seperator", "mask")
+_TURN_END_TOKENS = ("<end_of_turn>", "<|eot_id|>", "<|im_end|>", "<|end|>", "<|END_OF_TURN_TOKEN|>",
+                    "<|endofturn|>", "<turn|>")
+
+
+def _n_vocab(hdr: GGUFHeader) -> int:
+    return len(hdr.tokens)
+
+
+def _int_value(kv: KV | None) -> int | None:
+    if kv is None or kv.type == T.ARRAY or isinstance(kv.value, (str, bool)):
+        return None
+    try:
+        v = float(kv.value)
+    except (TypeError, ValueError):
+        return None
+    return int(v) if math.isfinite(v) and v == int(v) else None
+
+
+def find_token(hdr: GGUFHeader, text: str) -> int | None:
+    """Id of the token whose text is `text`, or None."""
+    tokens = hdr.tokens
+    finder = getattr(tokens, "find", None)  # a reader may offer a faster lookup than Sequence.index
+    if callable(finder):
+        found = finder(text)
+        return None if found is None or found < 0 else found
+    try:
+        return tokens.index(text)
+    except ValueError:
+        return None
+
+
+@rule("GG200", "no-vocabulary", Severity.ERROR,
+      "tokenizer.ggml.tokens is missing; the file has no vocabulary to tokenize with.")
+def no_vocabulary(hdr: GGUFHeader) -> Iterable[Hit]:
+    if "tokenizer.ggml.tokens" not in hdr.kv:
+        yield Hit("tokenizer.ggml.tokens is missing: the file has no vocabulary",
+                  subject="tokenizer.ggml.tokens", hint="re-convert with llama.cpp's convert_hf_to_gguf.py")
+
+
+@rule("GG201", "token-id-out-of-vocab", Severity.ERROR,
+      "A special token id (BOS/EOS/EOT/PAD/...) lies outside the vocabulary.")
+def token_ids_in_vocab(hdr: GGUFHeader) -> Iterable[Hit]:
+    if "tokenizer.ggml.tokens" not in hdr.kv:
+        return
+    n = _n_vocab(hdr)
+    for key, kv in hdr.kv.items():
+        if not _TOKEN_ID_KEY.match(key):
+            continue
+        v = _int_value(kv)
+        if v is not None and not 0 <= v < n:
+            yield Hit(f"{key} = {v} is outside the vocabulary ({n:,} tokens)",
+                      subject=key, offset=kv.offset,
+                      hint="set the id of the right token with `publish fix` or re-convert the model")
+    ids = hdr.kv.get("tokenizer.ggml.eos_token_ids")
+    if ids is not None and ids.type == T.ARRAY and len(ids.value) <= _SMALL_ARRAY:
+        bad = [int(v) for v in ids.value if isinstance(v, int) and not 0 <= v < n]
+        if bad:
+            yield Hit(f"tokenizer.ggml.eos_token_ids contains ids outside the vocabulary ({n:,} tokens): "
+                      f"{', '.join(map(str, bad[:5]))}", subject="tokenizer.ggml.eos_token_ids", offset=ids.offset)
+
+
+@rule("GG202", "no-end-token", Severity.ERROR,
+      "Neither an EOS nor an EOT token is declared, so generation never stops on its own.")
+def no_end_token(hdr: GGUFHeader) -> Iterable[Hit]:
+    if "tokenizer.ggml.tokens" not in hdr.kv:
+        return
+    keys = ("tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eos_token_ids")
+    if not any(k in hdr.kv for k in keys):
+        yield Hit("no EOS or EOT token declared (tokenizer.ggml.eos_token_id / eot_token_id): "
+                  "Ollama then treats token 0 as EOS and generation runs on",
+                  subject="tokenizer.ggml.eos_token_id",
+                  hint="set tokenizer.ggml.eos_token_id (and eot_token_id for chat models) to the model's end token")
+
+
+@rule("GG203", "no-chat-template", Severity.WARNING,
+      "tokenizer.chat_template is missing; chat clients fall back to a raw prompt.")
+def no_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
+    if not hdr.chat_template:
+        yield Hit("no chat template (tokenizer.chat_template): llama.cpp and Ollama cannot build chat prompts "
+                  "from the file alone", subject="tokenizer.chat_template",
+                  hint="copy chat_template from the original model's tokenizer_config.json "
+                       "(publish fix can set tokenizer.chat_template), or ship a Go `template` file for Ollama")
+
+
+_BOS_EXPR = re.compile(r"\{\{-?[^}]*\bbos_token\b[^}]*-?\}\}")
+
+
+@rule("GG204", "double-bos", Severity.WARNING,
+      "The chat template emits BOS while add_bos_token is true: raw-prompt clients get two BOS tokens.")
+def double_bos(hdr: GGUFHeader) -> Iterable[Hit]:
+    template = hdr.chat_template
+    if not isinstance(template, str) or hdr.add_bos_token is not True:
+        return
+    bos = hdr.bos_text
+    how = None
+    if _BOS_EXPR.search(template):
+        how = "{{ bos_token }}"
+    elif bos and bos in template:
+        how = repr(bos)
+    if how is None:
+        return
+    yield Hit(
+        f"chat template emits {how} and tokenizer.ggml.add_bos_token is true: the tokenizer adds a second BOS. "
+        "llama.cpp strips the duplicate in --jinja mode, but raw-prompt clients and Ollama Go templates do not",
+        subject="tokenizer.chat_template",
+        offset=hdr.kv["tokenizer.chat_template"].offset,
+        hint="when you render prompts from this template, tokenize without adding BOS; "
+             "keep BOS out of Ollama Go templates",
+    )
+
+
+@rule("GG205", "turn-end-not-eog", Severity.WARNING,
+      "The chat template ends turns with a token (e.g. <end_of_turn>) that is neither EOS nor EOT.",
+      fixable=True)
+def turn_end_not_declared(hdr: GGUFHeader) -> Iterable[Hit]:
+    template = hdr.chat_template
+    if not isinstance(template, str) or "tokenizer.ggml.tokens" not in hdr.kv:
+        return
+    eos = _int_value(hdr.kv.get("tokenizer.ggml.eos_token_id"))
+    eot_kv = hdr.kv.get("tokenizer.ggml.eot_token_id")
+    eot = _int_value(eot_kv)
+    declared = {hdr.token_text(eos), hdr.token_text(eot)} - {None}
+    extra = hdr.kv.get("tokenizer.ggml.eos_token_ids")
+    if extra is not None and extra.type == T.ARRAY and len(extra.value) <= _SMALL_ARRAY:
+        declared |= {hdr.token_text(int(v)) for v in extra.value if isinstance(v, int)} - {None}
+    for text in _TURN_END_TOKENS:
+        if text not in template or text in declared:
+            continue
+        tid = find_token(hdr, text)
+        if tid is None:
+            continue
+        eot_usable = eot is not None and hdr.token_text(eot) is not None
+        changes = () if eot_usable else (
+            SetValue("tokenizer.ggml.eot_token_id", tid, T.UINT32, reason=f"declare {text} (id {tid}) as EOT"),)
+        yield Hit(
+            f"{text} (id {tid}) ends each turn in the chat template but is neither EOS nor EOT: "
+            "engines that stop on end-of-generation tokens run past the turn",
+            subject="tokenizer.ggml.eot_token_id",
+            offset=None if eot_kv is None else eot_kv.offset,
+            changes=changes,
+            hint=f"add {text!r} to the `stop` parameters of the Ollama release (params file)"
+                 + ("" if changes else f"; EOT is already {hdr.token_text(eot)!r}"),
+        )
+        return
+
+
+# ---------------------------------------------------------------------------------------------
+# GG4xx: the quant label in the file name agrees with the header
+
+_FLOAT_TENSOR_TYPES = {Q.F32, Q.F16, Q.BF16, Q.F64}
+_NON_WEIGHT_TYPES = {Q.I8, Q.I16, Q.I32, Q.I64}
+_FLOAT_LABELS = {"F32", "F16", "BF16"}
+
+
+def normalize_label(label: str) -> tuple[str, bool]:
+    """("Q4_K_XL", True) for "UD-Q4_K_XL": the label without Unsloth's dynamic prefix, and whether it had one."""
+    dynamic = label.startswith("UD-")
+    base = label[3:] if dynamic else label
+    return {"FP16": "F16", "FP32": "F32"}.get(base, base), dynamic
+
+
+def file_type_label(value: int) -> str | None:
+    """The label llama-quantize uses for a general.file_type value: 15 -> "Q4_K_M", 0 -> "F32"."""
+    try:
+        name = LlamaFileType(value).name
+    except ValueError:
+        return None
+    return name.split("_", 1)[1] if name.startswith(("MOSTLY_", "ALL_")) else name
+
+
+def label_family(label: str) -> str:
+    """Q4_K_XL, Q4_K_M, Q4_0 -> "Q4"; IQ2_XXS -> "IQ2"; anything else is its own family."""
+    m = re.match(r"^(I?Q\d)_", label)
+    return m.group(1) if m else label
+
+
+def expected_tensor_types(label: str) -> set[Q]:
+    """Tensor types a file with this (normalized) label is mostly made of."""
+    if label in Q.__members__:
+        return {Q[label]}
+    m = re.match(r"^(Q\d_K)_", label)
+    if m and m.group(1) in Q.__members__:
+        return {Q[m.group(1)]}
+    if label.startswith("MXFP4"):
+        return {Q.MXFP4}
+    fam = label_family(label)
+    return {t for t in Q if t.name.startswith(fam + "_")}
+
+
+def _weights(hdr: GGUFHeader):
+    return [t for t in hdr.tensors if len(t.shape) >= 2 and t.ggml_type not in _NON_WEIGHT_TYPES]
+
+
+@rule("GG401", "label-vs-file-type", Severity.WARNING,
+      "The quant label in the file name disagrees with general.file_type.")
+def label_vs_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
+    label = label_from_filename(_file_name(hdr))
+    kv = hdr.kv.get("general.file_type")
+    ft = _int_value(kv)
+    if label is None or ft is None:
+        return
+    want, dynamic = normalize_label(label)
+    have = file_type_label(ft)
+    if have is None:
+        yield Hit(f"general.file_type = {ft} is not a llama.cpp file type", subject="general.file_type",
+                  offset=kv.offset)
+        return
+    exact_only = not dynamic and f"MOSTLY_{want}" in LlamaFileType.__members__ or want == "F32"
+    if have == want or (not exact_only and label_family(have) == label_family(want)):
+        return
+    yield Hit(f"file name says {label} but general.file_type is {have} ({ft})",
+              subject="general.file_type", offset=kv.offset,
+              hint="rename the file to the quant it holds, or re-quantize; users pick files by this label")
+
+
+@rule("GG402", "label-vs-tensors", Severity.WARNING,
+      "The quant label in the file name disagrees with the dominant tensor type of the 2-D weights.")
+def label_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
+    label = label_from_filename(_file_name(hdr))
+    if label is None:
+        return
+    want, dynamic = normalize_label(label)
+    if want in _FLOAT_LABELS:
+        return  # GG403
+    weights = _weights(hdr)
+    if not weights:
+        return
+    expected = expected_tensor_types(want)
+    by_count: dict[Q, int] = {}
+    by_bytes: dict[Q, int] = {}
+    for t in weights:
+        by_count[t.ggml_type] = by_count.get(t.ggml_type, 0) + 1
+        by_bytes[t.ggml_type] = by_bytes.get(t.ggml_type, 0) + t.n_bytes
+    top_count = max(by_count, key=by_count.get)
+    top_bytes = max(by_bytes, key=by_bytes.get)
+    if dynamic or want.endswith(("_XL", "_XXL")):
+        # dynamic quants mix types per tensor: it is enough that the label's family is used at all
+        family = label_family(want)
+        ok = bool(expected & by_count.keys()) or any(t.name.startswith(family + "_") for t in by_count)
+    else:
+        ok = top_count in expected or top_bytes in expected
+    if not ok:
+        mix = ", ".join(f"{t.name} x{n}" for t, n in sorted(by_count.items(), key=lambda kv: -kv[1])[:4])
+        yield Hit(f"file name says {label} but its 2-D weights are mostly {top_count.name} ({mix})",
+                  subject=None, hint="rename the file to the quant it holds, or re-quantize")
+
+
+@rule("GG403", "float-label-quantized", Severity.ERROR,
+      "A file labelled BF16/F16/F32 contains quantized tensors.")
+def float_label_quantized(hdr: GGUFHeader) -> Iterable[Hit]:
+    label = label_from_filename(_file_name(hdr))
+    if label is None or normalize_label(label)[0] not in _FLOAT_LABELS:
+        return
+    quantized = [t for t in hdr.tensors if t.ggml_type not in _FLOAT_TENSOR_TYPES | _NON_WEIGHT_TYPES]
+    if quantized:
+        first = quantized[0]
+        yield Hit(f"file name says {label} but {len(quantized)} tensor(s) are quantized "
+                  f"(first: {first.name} {first.ggml_type.name})",
+                  subject=first.name, offset=first.info_offset,
+                  hint="rename the file to the quant it holds, or re-convert to an unquantized GGUF")
+
+
+@rule("GG404", "no-file-type", Severity.INFO,
+      "general.file_type is missing; tools show the quantization as unknown.")
+def no_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
+    if "general.file_type" not in hdr.kv:
+        yield Hit("general.file_type is missing: `ollama show` and the Hub show the quantization as unknown",
+                  subject="general.file_type")
+
+
+@rule("GG405", "no-label-in-name", Severity.INFO,
+      "The file name carries no quant label, so `hf.co/ORG/REPO:TAG` cannot select it.")
+def no_label_in_name(hdr: GGUFHeader) -> Iterable[Hit]:
+    if label_from_filename(_file_name(hdr)) is None:
+        yield Hit("the file name carries no quant label (…-Q4_K_M.gguf): `ollama run hf.co/ORG/REPO:TAG` "
+                  "selects files by that label", hint="rename the file to NAME-<QUANT>.gguf")
+
+
+# ---------------------------------------------------------------------------------------------
+# GG5xx: general metadata (informational)
+
+def _missing(key: str, why: str) -> Iterator[Hit]:
+    yield Hit(f"{key} is missing: {why}", subject=key)
+
+
+@rule("GG501", "no-name", Severity.INFO, "general.name is missing.")
+def no_name(hdr: GGUFHeader) -> Iterable[Hit]:
+    if "general.name" not in hdr.kv:
+        yield from _missing("general.name", "Ollama and the Hub show the file name instead")
+
+
+@rule("GG502", "no-quantized-by", Severity.INFO, "general.quantized_by is missing.")
+def no_quantized_by(hdr: GGUFHeader) -> Iterable[Hit]:
+    if "general.quantized_by" not in hdr.kv:
+        yield from _missing("general.quantized_by", "users cannot tell who made this quant")
+
+
+@rule("GG503", "no-license", Severity.INFO, "general.license is missing.")
+def no_license(hdr: GGUFHeader) -> Iterable[Hit]:
+    if "general.license" not in hdr.kv:
+        yield from _missing("general.license", "`ollama show --license` shows nothing")
+
+
+@rule("GG504", "no-base-model", Severity.INFO, "general.base_model.* is missing.")
+def no_base_model(hdr: GGUFHeader) -> Iterable[Hit]:
+    if not any(k.startswith("general.base_model.") for k in hdr.kv):
+        yield from _missing("general.base_model.*", "the Hub cannot link the quant to its base model")
+
+
+# ---------------------------------------------------------------------------------------------
+# GG6xx: multimodal projectors (mmproj-*.gguf, general.type "mmproj", architecture "clip")
+
+@rule("GG601", "projector-no-encoder", Severity.WARNING,
+      "A projector declares no encoder (clip.has_vision_encoder / clip.has_audio_encoder).",
+      applies_to=PROJECTOR)
+def projector_no_encoder(hdr: GGUFHeader) -> Iterable[Hit]:
+    if not _looks_like_model(hdr) and not (hdr.value("clip.has_vision_encoder") is True
+                                           or hdr.value("clip.has_audio_encoder") is True):
+        yield Hit("projector declares neither clip.has_vision_encoder nor clip.has_audio_encoder: "
+                  "llama.cpp's mtmd loads no encoder from it",
+                  subject="clip.has_vision_encoder",
+                  hint="re-convert with convert_hf_to_gguf.py --mmproj")
+
+
+@rule("GG602", "projector-no-type", Severity.WARNING,
+      "A projector does not say which projector it is (clip.projector_type).", applies_to=PROJECTOR)
+def projector_no_type(hdr: GGUFHeader) -> Iterable[Hit]:
+    keys = ("clip.projector_type", "clip.vision.projector_type", "clip.audio.projector_type")
+    if not _looks_like_model(hdr) and not any(k in hdr.kv for k in keys):
+        yield Hit("projector has no clip.projector_type: llama.cpp guesses the projector architecture",
+                  subject="clip.projector_type", hint="re-convert with convert_hf_to_gguf.py --mmproj")
+
+
+@rule("GG603", "projector-name", Severity.WARNING,
+      "A projector's file name does not start with mmproj, so tools do not recognise it.",
+      applies_to=PROJECTOR)
+def projector_name(hdr: GGUFHeader) -> Iterable[Hit]:
+    if not is_projector_filename(hdr.path):
+        yield Hit("projector file name does not start with `mmproj`: llama.cpp's -hf download, "
+                  "the Hub and publish's staged folder find projectors by that prefix",
+                  hint=f"rename it to mmproj-{_file_name(hdr)}")
+
+
+def _looks_like_model(hdr: GGUFHeader) -> bool:
+    return not hdr.is_projector and "tokenizer.ggml.tokens" in hdr.kv
+
+
+@rule("GG604", "mmproj-name-on-model", Severity.WARNING,
+      "A file named mmproj-* holds a language model, not a projector.", applies_to=PROJECTOR)
+def model_named_mmproj(hdr: GGUFHeader) -> Iterable[Hit]:
+    if _looks_like_model(hdr):
+        yield Hit(f"named like a projector but the header is a {hdr.architecture} language model "
+                  "(it has a vocabulary and general.type is not mmproj); it is linted as a projector only",
+                  subject="general.type", hint="rename the file so it does not start with mmproj")
+
+
+# ---------------------------------------------------------------------------------------------
+# GG3xx: split sets (several files at once)
+
+@dataclass
+class SplitSet:
+    """The parts of one `NAME-0000i-of-0000N.gguf` set; `parts` maps 1-based number -> header."""
+
+    name: str                       # display name of the set (first part's expected path)
+    count: int
+    parts: dict[int, GGUFHeader]
+    missing: list[str] = field(default_factory=list)  # expected part paths not found
+    misnamed: list[GGUFHeader] = field(default_factory=list)  # split.* keys without a shard file name
+
+
+@rule("GG301", "split-set", Severity.WARNING,
+      "The model is split into several files; Ollama's hf.co bridge refuses split GGUFs.", applies_to=SPLIT_SET)
+def split_set_warning(s: SplitSet) -> Iterable[Hit]:
+    first = s.parts.get(1)
+    first_name = first.path if first is not None else s.name
+    merged = re.sub(r"-\d{5}-of-\d{5}\.gguf$", ".gguf", first_name)
+    yield Hit(f"split into {s.count} files: Ollama's hf.co bridge refuses split GGUFs; "
+              "ship an unsplit file for Ollama",
+              hint=f"llama-gguf-split --merge {first_name} {merged}")
+
+
+@rule("GG302", "split-part-missing", Severity.ERROR,
+      "A part of a split set is missing.", applies_to=SPLIT_SET)
+def split_part_missing(s: SplitSet) -> Iterable[Hit]:
+    for path in s.missing:
+        yield Hit(f"split part {_file_name_of(path)} is missing: llama.cpp cannot load the set",
+                  subject=_file_name_of(path), hint="upload or copy every part of the split set")
+
+
+@rule("GG303", "split-inconsistent", Severity.ERROR,
+      "The parts of a split set disagree (split.no / split.count / split.tensors.count / names).",
+      applies_to=SPLIT_SET)
+def split_inconsistent(s: SplitSet) -> Iterable[Hit]:
+    for hdr in s.misnamed:
+        yield Hit(f"{_file_name(hdr)} has split.count = {hdr.value('split.count')} but its name does not follow "
+                  "NAME-00001-of-0000N.gguf, so llama.cpp cannot find the other parts",
+                  subject="split.count", offset=hdr.kv["split.count"].offset,
+                  hint="rename the parts to NAME-0000i-of-0000N.gguf")
+    for no, hdr in sorted(s.parts.items()):
+        name = _file_name(hdr)
+        if hdr.split is None:
+            yield Hit(f"{name} is named as part {no} of {s.count} but has no split.* keys",
+                      subject="split.count", hint="re-split with llama-gguf-split --split", path=hdr.path)
+            continue
+        kv_no, kv_count = hdr.kv.get("split.no"), hdr.kv["split.count"]
+        if _int_value(kv_count) != s.count:
+            yield Hit(f"split.count = {_show(kv_count.value)} but the file name says {s.count} parts",
+                      subject="split.count", offset=kv_count.offset, path=hdr.path)
+        if _int_value(kv_no) != no - 1:
+            yield Hit(f"split.no = {None if kv_no is None else _show(kv_no.value)} "
+                      f"but the file name says part {no} (split.no {no - 1})",
+                      subject="split.no", offset=None if kv_no is None else kv_no.offset, path=hdr.path)
+    totals = {no: _int_value(h.kv.get("split.tensors.count")) for no, h in s.parts.items() if h.split}
+    if len(set(totals.values())) > 1:
+        yield Hit("parts disagree on split.tensors.count: "
+                  + ", ".join(f"part {no}: {v}" for no, v in sorted(totals.items())),
+                  subject="split.tensors.count")
+    elif totals and not s.missing and len(s.parts) == s.count:
+        declared = next(iter(totals.values()))
+        actual = sum(len(h.tensors) for h in s.parts.values())
+        if declared is not None and declared != actual:
+            yield Hit(f"split.tensors.count = {declared} but the parts hold {actual} tensors",
+                      subject="split.tensors.count")
+    seen: dict[str, int] = {}
+    for no, hdr in sorted(s.parts.items()):
+        for t in hdr.tensors:
+            if t.name in seen and seen[t.name] != no:
+                yield Hit(f"tensor {t.name} is in part {seen[t.name]} and part {no}", subject=t.name,
+                          offset=t.info_offset, path=hdr.path)
+                return
+            seen[t.name] = no
+
+
+def _file_name_of(path: str) -> str:
+    return PurePosixPath(path.replace("\\", "/")).name
+
+
+def check_split_set(s: SplitSet) -> list[Finding]:
+    path = s.parts[min(s.parts)].path if s.parts else s.name
+    out: list[Finding] = []
+    for r in RULES.values():
+        if r.applies_to == SPLIT_SET and r.check is not None:
+            out.extend(_finding(r, path, hit) for hit in r.check(s))
+    return out
+
+
+def merged_view(s: SplitSet) -> GGUFHeader | None:
+    """The first part's header with the tensors of every present part, for the single-file rules."""
+    first = s.parts.get(1)
+    if first is None:
+        return None
+    tensors = [t for _, h in sorted(s.parts.items()) for t in h.tensors]
+    return replace(first, tensors=tensors)

@@ -1,0 +1,204 @@
+"""`publish lint`: run the GGUF rules over files, folders and hf:// URLs.
+
+    result = lint_paths(["dist/gemma-3n/"], select=["GG1", "GG2"], ignore=["GG205"])
+    result.findings, result.counts, result.exit_code
+
+A file the reader refuses becomes a GG001 finding and the other files are still linted.
+A staged repo folder (GGUFs next to `template`, `params` or `README.md`) also gets the folder
+rules of `publish.folder_rules.check_folder`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from publish.errors import GGUFError, UsageError
+from publish.findings import Finding, Severity
+from publish.gguf import rules
+from publish.gguf.header import GGUFHeader
+from publish.quants import shard_info
+from publish.sources import Source, expand, is_remote
+
+STAGED_MARKERS = ("template", "params", "README.md")
+_SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
+_SHARD_SUFFIX = re.compile(r"-\d{5}-of-\d{5}\.gguf$", re.IGNORECASE)
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)   # every GGUF looked at, in input order
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            out[f.severity.value] += 1
+        return out
+
+    @property
+    def fixable(self) -> int:
+        return sum(f.fixable for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(f.severity == Severity.ERROR for f in self.findings) else 0
+
+
+def parse_selectors(values: list[str] | None) -> list[str] | None:
+    """Codes or prefixes, ruff-style: "GG1" selects GG1xx. Accepts comma-separated items."""
+    if values is None:
+        return None
+    out = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip().upper()
+            if not item:
+                continue
+            if not _SELECTOR.match(item):
+                raise UsageError(f"{item!r} is not a rule code or prefix", hint="use codes like GG101 or prefixes like GG1")
+            if item.startswith("GG") and not any(code.startswith(item) for code in rules.RULES):
+                known = ", ".join(sorted(rules.RULES))
+                raise UsageError(f"no rule matches {item!r}", hint=f"known codes: {known}")
+            out.append(item)
+    return out
+
+
+def _selected(code: str, select: list[str] | None, ignore: list[str] | None) -> bool:
+    if select is not None and not any(code.startswith(s) for s in select):
+        return False
+    return not (ignore and any(code.startswith(s) for s in ignore))
+
+
+def is_staged_folder(path: Path) -> bool:
+    return path.is_dir() and any((path / m).exists() for m in STAGED_MARKERS) and any(path.glob("*.gguf"))
+
+
+class _Headers:
+    """Reads each source once; refused files become GG001 findings."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, GGUFHeader | None] = {}
+        self.findings: list[Finding] = []
+
+    def read(self, src: Source) -> GGUFHeader | None:
+        if src.display in self.headers:
+            return self.headers[src.display]
+        from publish.gguf.reader import read_header
+
+        hdr: GGUFHeader | None = None
+        try:
+            if src.local_path is not None:
+                hdr = read_header(src.local_path, name=src.display)
+            else:
+                with src.open() as fh:
+                    hdr = read_header(fh, name=src.display)
+        except GGUFError as err:
+            self.findings.append(rules.unreadable(src.display, err.offset, err.expected, err.hint))
+        except OSError as err:
+            raise UsageError(f"{src.display}: cannot read: {err.strerror or err}") from None
+        self.headers[src.display] = hdr
+        return hdr
+
+
+def _set_key(display: str) -> tuple[str, int] | None:
+    """(name without the shard suffix, part count) for `NAME-0000i-of-0000N.gguf`."""
+    info = shard_info(display)
+    return None if info is None else (_SHARD_SUFFIX.sub("", display), info[1])
+
+
+def _part_name(base: str, no: int, count: int) -> str:
+    return f"{base}-{no:05d}-of-{count:05d}.gguf"
+
+
+def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.SplitSet], set[str]]:
+    """Group split parts; returns the sets and the display names that belong to one."""
+    groups: dict[tuple[str, int], list[Source]] = {}
+    members: set[str] = set()
+    sets: list[rules.SplitSet] = []
+    for src in sources:
+        key = _set_key(src.display)
+        hdr = reader.headers.get(src.display)
+        if key is not None:
+            groups.setdefault(key, []).append(src)
+        elif hdr is not None and hdr.split is not None and hdr.split[1] > 1:
+            # split.* keys in a file whose name does not say which part it is
+            sets.append(rules.SplitSet(src.display, hdr.split[1], {}, misnamed=[hdr]))
+            members.add(src.display)
+    for (base, count), srcs in groups.items():
+        given = {shard_info(s.display)[0]: s for s in srcs}
+        remote = srcs[0].local_path is None
+        parts: dict[int, GGUFHeader] = {}
+        missing: list[str] = []
+        for no in range(1, count + 1):
+            name = _part_name(base, no, count)
+            src = given.get(no)
+            if src is None and not remote and Path(name).is_file():
+                src = Source(name, Path(name))
+            if src is None:
+                # a single remote part names no listing to compare against: only local sets are completed
+                if not remote or len(given) > 1:
+                    missing.append(name)
+                continue
+            hdr = reader.read(src)
+            if hdr is not None:
+                parts[no] = hdr
+        members.update(s.display for s in srcs)
+        sets.append(rules.SplitSet(_part_name(base, 1, count), count, parts, missing))
+    return sets, members
+
+
+def lint_paths(paths: list[str], *, select: list[str] | None = None,
+               ignore: list[str] | None = None) -> LintResult:
+    """Lint GGUF files, folders of GGUFs and hf:// URLs. Raises UsageError for paths that do not exist."""
+    select, ignore = parse_selectors(select), parse_selectors(ignore)
+    reader = _Headers()
+    sources: list[Source] = []
+    staged: list[tuple[Path, list[Source]]] = []
+    seen: set[str] = set()
+    for arg in paths:
+        expanded = expand([arg])
+        if not is_remote(arg) and is_staged_folder(Path(arg)):
+            staged.append((Path(arg), expanded))
+        for src in expanded:
+            if src.display not in seen:
+                seen.add(src.display)
+                sources.append(src)
+    if not sources:
+        raise UsageError(f"no GGUF files in {', '.join(paths)}", hint="pass .gguf files or folders that hold them")
+
+    for src in sources:
+        reader.read(src)
+    sets, members = _split_sets(sources, reader)
+
+    findings: list[Finding] = []
+    for src in sources:
+        hdr = reader.headers[src.display]
+        if hdr is not None and src.display not in members:
+            findings.extend(rules.check_header(hdr))
+    for s in sets:
+        findings.extend(rules.check_split_set(s))
+        merged = rules.merged_view(s) if not s.misnamed else s.misnamed[0]
+        if merged is not None and (not s.misnamed or merged.split[0] == 0):
+            findings.extend(rules.check_header(merged))
+    findings.extend(reader.findings)
+
+    for folder, srcs in staged:
+        findings.extend(_folder_findings(folder, {s.local_path: reader.headers[s.display] for s in srcs
+                                                  if reader.headers.get(s.display) is not None}))
+
+    findings = [f for f in findings if _selected(f.code, select, ignore)]
+    findings.sort(key=lambda f: (f.path, f.code, f.subject or "", f.offset if f.offset is not None else -1))
+    return LintResult(findings=findings, files=list(reader.headers))
+
+
+def _folder_findings(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
+    try:
+        from publish.folder_rules import check_folder
+    except ImportError as err:
+        if err.name != "publish.folder_rules":
+            raise
+        return []  # the staged-folder rules are not installed in this tree yet
+    return list(check_folder(folder, headers))

@@ -1,0 +1,90 @@
+"""Finding formats: text for people, JSON for tools, GitHub workflow commands for CI annotations."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from publish.findings import Finding, Severity
+
+FORMATS = ("text", "json", "github")
+
+
+def summary(findings: list[Finding], n_files: int) -> dict:
+    counts = {s.value: 0 for s in Severity}
+    for f in findings:
+        counts[f.severity.value] += 1
+    return {
+        "files": n_files,
+        "errors": counts["error"],
+        "warnings": counts["warning"],
+        "info": counts["info"],
+        "fixable": sum(f.fixable for f in findings),
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def summary_line(findings: list[Finding], n_files: int) -> str:
+    s = summary(findings, n_files)
+    line = (f"{_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')}, {s['info']} info "
+            f"in {_plural(s['files'], 'file')}")
+    if s["fixable"]:
+        line += f" ({s['fixable']} fixable with `publish fix`)"
+    return line
+
+
+def format_text(findings: list[Finding], n_files: int) -> str:
+    """ruff-like: `path:subject: CODE [severity] message`, an indented hint, then a summary."""
+    lines = []
+    for f in findings:
+        where = f"{f.path}:{f.subject}" if f.subject else f.path
+        fix = " [fixable]" if f.fixable else ""
+        lines.append(f"{where}: {f.code} [{f.severity.value}]{fix} {f.message}")
+        if f.offset is not None:
+            lines.append(f"  at byte {f.offset}")
+        if f.fixable:
+            lines.append(f"  fix: publish fix {f.path}")
+        if f.hint:
+            lines.append(f"  hint: {f.hint}")
+    lines.append(summary_line(findings, n_files))
+    return "\n".join(lines)
+
+
+def format_json(findings: list[Finding], n_files: int) -> str:
+    return json.dumps({"findings": [f.to_dict() for f in findings], "summary": summary(findings, n_files)},
+                      indent=2, ensure_ascii=False)
+
+
+# GitHub workflow command escaping (the runner's toCommandValue/escapeData/escapeProperty rules).
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def github_lines(findings: Iterable[Finding]) -> list[str]:
+    out = []
+    for f in findings:
+        props = f"file={escape_property(f.path)},title={escape_property(f.code)}"
+        text = f"{f.subject}: {f.message}" if f.subject else f.message
+        if f.hint:
+            text += f"\nhint: {f.hint}"
+        out.append(f"::{_COMMAND[f.severity]} {props}::{escape_data(text)}")
+    return out
+
+
+def format_github(findings: list[Finding], n_files: int) -> str:
+    return "\n".join(github_lines(findings) + [summary_line(findings, n_files)])
+
+
+def format_findings(findings: list[Finding], n_files: int, fmt: str = "text") -> str:
+    formatter = {"text": format_text, "json": format_json, "github": format_github}[fmt]
+    return formatter(findings, n_files)
