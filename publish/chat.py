@@ -1,0 +1,344 @@
+"""Render a GGUF's Jinja chat template the way transformers and llama.cpp do, always sandboxed.
+
+Chat templates come from strangers' files, so two fences stand between a template and the machine:
+
+1. The sandbox (`jinja2.sandbox.ImmutableSandboxedEnvironment`, as transformers uses), made
+   stricter: any attribute or key lookup of a name starting with `_` fails at once with
+   UnsafeTemplateError (Jinja would hand back an Undefined that only fails when printed, and a
+   template could still test it), `lipsum` is gone, `range` keeps Jinja's 100,000-item cap.
+   That stops the known payloads: `''.__class__.__mro__[1].__subclasses__()`,
+   `self._TemplateReference__context`, `cycler.__init__.__globals__`, Flask-style `config.` /
+   `request.` chains, and mutation of the messages (`messages.append`, `dict.update`).
+
+2. Resource bounds. A hostile template can still burn CPU or memory with plain arithmetic
+   (`'a' * 10**10`, `10**10**10`, doubling a string in a loop, nested loops over 100,000 items),
+   and a Python thread cannot be stopped from outside. So where `os.fork` exists the render runs
+   in a forked child: it inherits the compiled template (no re-import, about a millisecond on
+   Linux), lowers its own address-space limit (RLIMIT_AS: current size + `memory_mb`) and CPU
+   limit, streams the output through `Template.generate()` and stops past `max_output` characters;
+   the parent waits at most `timeout` seconds and then kills it. One child renders a whole batch
+   (`render_many`), so a parity check costs one fork. Without fork (Windows) the render runs in
+   process with only the output bound and a check of the deadline between output chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+import jinja2
+import jinja2.ext
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from publish.errors import TemplateError, UnsafeTemplateError
+
+DEFAULT_TIMEOUT = 5.0           # seconds for one batch of renders
+DEFAULT_MAX_OUTPUT = 1_000_000  # characters per render
+DEFAULT_MEMORY_MB = 512         # extra address space the render child may use
+MAX_TEMPLATE_CHARS = 1_000_000  # real chat templates are a few KB; gpt-oss's is ~15 KB
+
+
+class TemplateRaised(TemplateError):
+    """The template called raise_exception(): it refuses this conversation. `.message` is its text."""
+
+
+def _raise_exception(message: Any = "") -> None:
+    raise _Raised(str(message))
+
+
+class _Raised(jinja2.TemplateError):
+    """raise_exception() inside the sandbox; converted to TemplateRaised at the boundary."""
+
+
+def _tojson(value: Any, indent: int | None = None, ensure_ascii: bool = False,
+            sort_keys: bool = False, separators: Any = None) -> str:
+    # transformers' tojson: plain json.dumps (Jinja's built-in one HTML-escapes <, >, & and ').
+    if separators is not None:
+        separators = tuple(separators)
+    return json.dumps(value, indent=indent, ensure_ascii=ensure_ascii, sort_keys=sort_keys,
+                      separators=separators)
+
+
+class _RuntimeOnlyCodeGenerator(CodeGenerator):
+    """Jinja folds constant output like `{{ 'a' * 10**10 }}` or `{{ 'x'|center(10**10) }}` while
+    compiling, i.e. in the parent process, outside every bound. Never evaluate at compile time."""
+
+    def _output_child_to_const(self, node, frame, finalize):  # noqa: ANN001
+        raise nodes.Impossible()
+
+
+class ChatSandbox(ImmutableSandboxedEnvironment):
+    """ImmutableSandboxedEnvironment that fails loudly on any `_name` lookup and evaluates
+    template expressions only when rendering (the optimizer is off, see _RuntimeOnlyCodeGenerator)."""
+
+    code_generator_class = _RuntimeOnlyCodeGenerator
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(attribute, str) and attribute.startswith("_"):
+            raise SecurityError(f"access to {attribute!r} on a {type(obj).__name__} value is not allowed")
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(argument, str) and argument.startswith("_") and not (
+                isinstance(obj, Mapping) and argument in obj):
+            raise SecurityError(f"access to {argument!r} on a {type(obj).__name__} value is not allowed")
+        return super().getitem(obj, argument)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"access to {attribute!r} on a {type(obj).__name__} value is not allowed")
+
+
+def _new_environment() -> ChatSandbox:
+    env = ChatSandbox(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols],
+                      optimized=False)
+    env.globals.pop("lipsum", None)
+    env.globals["raise_exception"] = _raise_exception
+    env.filters["tojson"] = _tojson
+    return env
+
+
+_ENV = _new_environment()
+
+
+@dataclass(frozen=True)
+class RenderCall:
+    """One render: the variables transformers passes to apply_chat_template."""
+
+    messages: list[dict]
+    add_generation_prompt: bool = True
+    tools: list[dict] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """Either `text`, or `error` (TemplateRaised / TemplateError / UnsafeTemplateError)."""
+
+    text: str | None = None
+    error: TemplateError | None = None
+
+    def unwrap(self) -> str:
+        if self.error is not None:
+            raise self.error
+        assert self.text is not None
+        return self.text
+
+
+class ChatTemplate:
+    """A compiled, sandboxed chat template. Parse errors raise TemplateError with the line."""
+
+    def __init__(self, source: str, *, name: str = "chat_template", bos_token: str = "",
+                 eos_token: str = "", timeout: float = DEFAULT_TIMEOUT,
+                 max_output: int = DEFAULT_MAX_OUTPUT, memory_mb: int = DEFAULT_MEMORY_MB,
+                 now: datetime | None = None):
+        if len(source) > MAX_TEMPLATE_CHARS:
+            raise UnsafeTemplateError(
+                f"chat template is {len(source):,} characters; refusing more than {MAX_TEMPLATE_CHARS:,}",
+                name=name)
+        self.source = source
+        self.name = name
+        self.bos_token = bos_token
+        self.eos_token = eos_token
+        self.timeout = timeout
+        self.max_output = max_output
+        self.memory_mb = memory_mb
+        self.now = now
+        try:
+            self._template = _ENV.from_string(source)
+        except jinja2.TemplateSyntaxError as err:
+            raise TemplateError(err.message or str(err), name=name, line=err.lineno, col=None,
+                                hint="the GGUF's tokenizer.chat_template is not valid Jinja") from None
+        except RecursionError:
+            raise UnsafeTemplateError("template nesting is too deep to parse", name=name) from None
+
+    def render(self, messages: list[dict], *, add_generation_prompt: bool = True,
+               tools: list[dict] | None = None, **extra: Any) -> str:
+        """The prompt text, BOS included when the template writes it (as transformers returns it)."""
+        call = RenderCall(messages, add_generation_prompt, tools, extra)
+        return self.render_many([call])[0].unwrap()
+
+    def render_many(self, calls: Iterable[RenderCall]) -> list[RenderOutcome]:
+        """Render several conversations under one time bound; one outcome per call, in order."""
+        calls = list(calls)
+        if not calls:
+            return []
+        if hasattr(os, "fork"):
+            raw = _in_child(lambda: self._render_all(calls), self.timeout, self.memory_mb, self.name)
+        else:  # pragma: no cover - Windows
+            raw = self._render_all(calls, deadline=time.monotonic() + self.timeout)
+        return [self._outcome(item) for item in raw]
+
+    # -- inside the sandbox (child process) --------------------------------------------------
+
+    def _variables(self, call: RenderCall) -> dict[str, Any]:
+        now = self.now
+
+        def strftime_now(fmt: str) -> str:
+            return (now or datetime.now()).strftime(fmt)
+
+        variables = {
+            "messages": call.messages,
+            "tools": call.tools,
+            "add_generation_prompt": call.add_generation_prompt,
+            "bos_token": self.bos_token,
+            "eos_token": self.eos_token,
+            "strftime_now": strftime_now,
+        }
+        variables.update(call.extra)
+        return variables
+
+    def _render_all(self, calls: list[RenderCall], deadline: float | None = None) -> list[list]:
+        return [self._render_one(call, deadline) for call in calls]
+
+    def _render_one(self, call: RenderCall, deadline: float | None) -> list:
+        """[kind, payload, line]: kind is ok / raised / unsafe / error."""
+        pieces: list[str] = []
+        size = 0
+        try:
+            for chunk in self._template.generate(self._variables(call)):
+                size += len(chunk)
+                if size > self.max_output:
+                    return ["unsafe", f"output exceeds {self.max_output:,} characters", None]
+                if deadline is not None and time.monotonic() > deadline:
+                    return ["unsafe", f"render took longer than {self.timeout:g} s", None]
+                pieces.append(chunk)
+        except _Raised as err:
+            return ["raised", str(err), None]
+        except SecurityError as err:
+            return ["unsafe", f"sandbox: {err}", _template_line()]
+        except OverflowError as err:  # Jinja's range() cap, huge int -> float
+            return ["unsafe", f"sandbox: {err}", _template_line()]
+        except MemoryError:
+            return ["unsafe", f"render needs more than {self.memory_mb} MB of memory", None]
+        except RecursionError:
+            return ["unsafe", "recursion too deep (recursive macro or loop)", None]
+        except jinja2.TemplateError as err:
+            return ["error", str(err) or type(err).__name__, _template_line()]
+        except Exception as err:  # noqa: BLE001 - template code errors: TypeError, KeyError, ...
+            return ["error", f"{type(err).__name__}: {err}", _template_line()]
+        return ["ok", "".join(pieces), None]
+
+    def _outcome(self, item: list) -> RenderOutcome:
+        kind, payload, line = item
+        if kind == "ok":
+            return RenderOutcome(text=payload)
+        if kind == "raised":
+            return RenderOutcome(error=TemplateRaised(payload, name=self.name))
+        if kind == "unsafe":
+            return RenderOutcome(error=UnsafeTemplateError(
+                payload, name=self.name, line=line,
+                hint="this chat template tried something a chat template never needs; do not ship it"))
+        return RenderOutcome(error=TemplateError(payload, name=self.name, line=line))
+
+
+def _template_line() -> int | None:
+    """Line of the template where the current exception was raised, from Jinja's traceback rewrite."""
+    import sys
+    import traceback
+
+    tb = sys.exc_info()[2]
+    line = None
+    for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_code.co_filename == "<template>":
+            line = lineno
+    return line
+
+
+def _in_child(work, timeout: float, memory_mb: int, name: str) -> Any:
+    """Run `work()` in a forked child with memory/CPU limits; return its JSON-able result."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never return into the caller's code
+        status = 0
+        try:
+            os.close(read_fd)
+            _limit_child(memory_mb, timeout)
+            try:
+                result = ["done", work()]
+            except MemoryError:
+                result = ["memory"]
+            data = json.dumps(result).encode("utf-8")
+            view = memoryview(data)
+            while view:
+                written = os.write(write_fd, view)
+                view = view[written:]
+        except BaseException:  # noqa: BLE001
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([read_fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        if timed_out:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    if timed_out:
+        raise UnsafeTemplateError(f"render took longer than {timeout:g} s (stopped)", name=name,
+                                  hint="a chat template renders in milliseconds; this one loops")
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+        raise UnsafeTemplateError(f"render used more than its CPU time bound ({timeout:g} s)", name=name)
+    try:
+        result = json.loads(b"".join(chunks))
+    except ValueError:
+        raise UnsafeTemplateError("the render process died (out of memory or killed)", name=name) from None
+    if result[0] == "memory":
+        raise UnsafeTemplateError(f"render needs more than {memory_mb} MB of memory", name=name)
+    return result[1]
+
+
+def _limit_child(memory_mb: int, timeout: float) -> None:
+    current = _address_space_bytes()
+    if current:
+        limit = current + memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or limit < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    cpu = max(1, int(timeout) + 1)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY or cpu < hard:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, hard))
+
+
+def _address_space_bytes() -> int | None:
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def render_chat(source: str, messages: list[dict], *, bos_token: str = "", eos_token: str = "",
+                add_generation_prompt: bool = True, tools: list[dict] | None = None,
+                name: str = "chat_template", **extra: Any) -> str:
+    """One-shot: compile `source` in the sandbox and render `messages`."""
+    template = ChatTemplate(source, name=name, bos_token=bos_token, eos_token=eos_token)
+    return template.render(messages, add_generation_prompt=add_generation_prompt, tools=tools, **extra)

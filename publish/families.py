@@ -1,0 +1,74 @@
+"""Model families with an Ollama Go template and stop list of our own (templates/ollama/).
+
+    from publish import families
+    fam = families.get("gemma3n")        # aliases resolve: gemma3n -> gemma3
+    fam.template, fam.stop, fam.description
+
+The layout of templates/ollama/families.toml is documented at the top of that file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from publish.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    template: str                 # Go template text, exactly as shipped
+    stop: list[str]
+    description: str
+    aliases: tuple[str, ...] = field(default=())
+    path: Path | None = None      # the .gotmpl file
+
+
+def families_dir() -> Path:
+    from publish.resources import templates_dir
+
+    return templates_dir() / "ollama"
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict[str, Family]:
+    folder = families_dir()
+    index = folder / "families.toml"
+    try:
+        table = tomllib.loads(index.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise UsageError(f"{index}: cannot read the family list: {err}") from None
+    out: dict[str, Family] = {}
+    for name, entry in table.items():
+        path = folder / entry["template"]
+        out[name] = Family(
+            name=name,
+            template=path.read_text(encoding="utf-8"),
+            stop=list(entry.get("stop", [])),
+            description=entry.get("description", ""),
+            aliases=tuple(entry.get("aliases", [])),
+            path=path,
+        )
+    return out
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+def all_families() -> list[Family]:
+    return list(_load().values())
+
+
+def get(name: str) -> Family:
+    """The family called `name` or one of its aliases (case-insensitive)."""
+    wanted = _key(name)
+    for fam in _load().values():
+        if wanted == _key(fam.name) or wanted in {_key(a) for a in fam.aliases}:
+            return fam
+    known = ", ".join(f.name for f in _load().values())
+    raise UsageError(f"unknown template family {name!r} (known: {known})",
+                     hint="run `publish template suggest MODEL.gguf` to pick one by behaviour")

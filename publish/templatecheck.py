@@ -1,0 +1,337 @@
+"""Does an Ollama Go template build the same prompt as the model's own Jinja chat template?
+
+Both templates render a standard conversation suite (add_generation_prompt=True). One leading
+BOS is stripped from the Jinja render, since the engine adds BOS itself. Each conversation ends
+in one of five states:
+
+- identical
+- trim:      differs only because the Jinja template trims whitespace around message content
+             (`| trim`), which a Go template cannot express and Ollama does not do. A warning.
+- skipped:   the Jinja template refuses the conversation (raise_exception); the reason is kept.
+- different: a character-level diff with whitespace and special tokens made visible.
+- error:     the Go template cannot render it (TemplateError), or the Jinja template fails
+             for another reason than raise_exception.
+
+How "trim" is detected: for every message whose content has surrounding whitespace, the Jinja
+template is rendered again with only that message's content stripped. An unchanged output means
+the template trims (or ignores) that message. The Go template is then rendered with exactly
+those messages stripped; if that equals the Jinja render, trimming is the only difference.
+This asks the templates themselves instead of guessing from the diff, so a Go template that
+loses whitespace in a message the Jinja template keeps is still a failure.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from publish.chat import ChatTemplate, RenderCall, RenderOutcome, TemplateRaised
+from publish.errors import TemplateError, UnsafeTemplateError
+
+GoRender = Callable[[str, list[dict]], str]
+
+IDENTICAL, TRIM, SKIPPED, DIFFERENT, ERROR = "identical", "trim", "skipped", "different", "error"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    name: str
+    messages: list[dict]
+
+
+def _m(role: str, content: str) -> dict:
+    return {"role": role, "content": content}
+
+
+SYSTEM = "You are a helpful assistant."
+STANDARD_SUITE: tuple[Conversation, ...] = (
+    Conversation("user", [_m("user", "Hello!")]),
+    Conversation("system-user", [_m("system", SYSTEM), _m("user", "Hello!")]),
+    Conversation("user-assistant-user", [
+        _m("user", "Hello!"), _m("assistant", "Hi! How can I help?"), _m("user", "What is 2+2?")]),
+    Conversation("system-user-assistant-user", [
+        _m("system", SYSTEM), _m("user", "Hello!"), _m("assistant", "Hi! How can I help?"),
+        _m("user", "What is 2+2?")]),
+    Conversation("tricky-text", [
+        _m("system", "  Answer in one line.\n"),
+        _m("user", "  Print {{ .Prompt }} and {{ messages }} with \"double\" and 'single' quotes.  "),
+        _m("assistant", " {% raw %} ok: «café» — 日本語 🙂 \n"),
+        _m("user", "\n\tAnd\\n {braces} } { again?  \n")]),
+)
+
+
+@dataclass
+class ConversationResult:
+    name: str
+    status: str
+    jinja: str | None = None        # BOS stripped
+    go: str | None = None
+    reason: str | None = None       # skipped / error / trim explanation
+    diff: str | None = None         # visible diff for "different" and "trim"
+    first_difference: int | None = None
+    differing_chars: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (DIFFERENT, ERROR)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "status": self.status, "reason": self.reason,
+            "first_difference": self.first_difference, "differing_chars": self.differing_chars,
+            "diff": self.diff, "jinja": self.jinja, "go": self.go,
+        }
+
+
+@dataclass
+class CheckResult:
+    jinja_name: str
+    go_name: str
+    conversations: list[ConversationResult] = field(default_factory=list)
+
+    @property
+    def compared(self) -> list[ConversationResult]:
+        return [c for c in self.conversations if c.status != SKIPPED]
+
+    @property
+    def ok(self) -> bool:
+        compared = self.compared
+        return bool(compared) and not any(c.failed for c in compared)
+
+    @property
+    def exact(self) -> bool:
+        compared = self.compared
+        return bool(compared) and all(c.status == IDENTICAL for c in compared)
+
+    @property
+    def status(self) -> str:
+        if not self.ok:
+            return "fail"
+        return "pass" if self.exact else "pass-with-warnings"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    @property
+    def differing_chars(self) -> int:
+        return sum(c.differing_chars for c in self.conversations if c.failed)
+
+    def to_dict(self) -> dict:
+        return {"jinja": self.jinja_name, "go": self.go_name, "status": self.status,
+                "conversations": [c.to_dict() for c in self.conversations]}
+
+    def format_text(self, *, show_renders: bool = False) -> str:
+        lines = [f"template check: {self.go_name} (Go) against {self.jinja_name} (Jinja)"]
+        for c in self.conversations:
+            label = {IDENTICAL: "identical", TRIM: "warning", SKIPPED: "skipped",
+                     DIFFERENT: "DIFFERENT", ERROR: "ERROR"}[c.status]
+            head = f"  {c.name:<28} {label}"
+            if c.reason:
+                head += f": {c.reason}"
+            lines.append(head)
+            if c.diff and c.status in (DIFFERENT, TRIM):
+                lines.extend("      " + d for d in c.diff.splitlines())
+            if show_renders and c.jinja is not None:
+                lines.append("      jinja: " + visible(c.jinja))
+                lines.append("      go:    " + visible(c.go or ""))
+        if not self.compared:
+            lines.append("result: FAIL (the Jinja template refused every conversation; nothing compared)")
+        elif self.ok:
+            warn = sum(1 for c in self.conversations if c.status == TRIM)
+            lines.append("result: pass" + (f" ({warn} warning(s): Jinja trims message content)" if warn else ""))
+        else:
+            bad = sum(1 for c in self.conversations if c.failed)
+            lines.append(f"result: FAIL ({bad} of {len(self.compared)} conversation(s) differ)")
+        return "\n".join(lines)
+
+
+# -- making differences visible ---------------------------------------------------------------
+
+_SPECIAL = re.compile(r"<\|[^<>|\s]{1,40}\|>|</?[A-Za-z_][A-Za-z0-9_]{0,30}>|\[/?[A-Z][A-Z_]{1,30}\]")
+_WS = {"\n": "␤", "\t": "␉", "\r": "␍", " ": "·"}
+CONTEXT = 24
+
+
+def visible(text: str) -> str:
+    """Whitespace as ␤ ␉ ␍ ·, special tokens as ⟨<end_of_turn>⟩; one line."""
+    out: list[str] = []
+    pos = 0
+    for m in _SPECIAL.finditer(text):
+        out.append(_visible_ws(text[pos:m.start()]))
+        out.append(f"⟨{m.group(0)}⟩")
+        pos = m.end()
+    out.append(_visible_ws(text[pos:]))
+    return "".join(out)
+
+
+def _visible_ws(text: str) -> str:
+    return "".join(_WS.get(ch, ch) for ch in text)
+
+
+def char_diff(jinja: str, go: str) -> tuple[str, int, int | None]:
+    """(diff text, differing characters, first differing offset). `[-x-]` only in Jinja's
+    prompt (the model expects it, Ollama does not send it), `{+x+}` only in Go's."""
+    matcher = difflib.SequenceMatcher(None, jinja, go, autojunk=False)
+    parts: list[str] = []
+    differing = 0
+    first: int | None = None
+    ops = matcher.get_opcodes()
+    for i, (tag, i1, i2, j1, j2) in enumerate(ops):
+        if tag == "equal":
+            seg = visible(jinja[i1:i2])
+            if len(seg) > 2 * CONTEXT + 1:
+                head = seg[:CONTEXT] if i > 0 else ""
+                tail = seg[-CONTEXT:] if i < len(ops) - 1 else ""
+                seg = head + "…" + tail
+            parts.append(seg)
+            continue
+        if first is None:
+            first = i1
+        if tag in ("delete", "replace"):
+            parts.append("[-" + visible(jinja[i1:i2]) + "-]")
+            differing += i2 - i1
+        if tag in ("insert", "replace"):
+            parts.append("{+" + visible(go[j1:j2]) + "+}")
+            differing += j2 - j1
+    where = ""
+    if first is not None:
+        line = jinja.count("\n", 0, first) + 1
+        col = first - (jinja.rfind("\n", 0, first) + 1) + 1
+        where = f"first difference at character {first} (line {line}, column {col} of the Jinja prompt)\n"
+    legend = "[-only in the Jinja prompt-] {+only in the Go prompt+}\n"
+    return where + legend + "".join(parts), differing, first
+
+
+# -- the check --------------------------------------------------------------------------------
+
+def _stripped(messages: list[dict], indexes: set[int]) -> list[dict]:
+    out = []
+    for i, msg in enumerate(messages):
+        if i in indexes and isinstance(msg.get("content"), str):
+            msg = {**msg, "content": msg["content"].strip()}
+        out.append(msg)
+    return out
+
+
+def _untrimmed(messages: list[dict]) -> list[int]:
+    return [i for i, m in enumerate(messages)
+            if isinstance(m.get("content"), str) and m["content"] != m["content"].strip()]
+
+
+@dataclass
+class JinjaRenders:
+    """The Jinja side of a check, rendered once (one sandboxed batch) and reusable across many
+    Go templates: per conversation, the render and the trim probes."""
+
+    name: str
+    suite: tuple[Conversation, ...]
+    renders: list[RenderOutcome]
+    probes: list[dict[int, RenderOutcome]]
+    bos_token: str
+
+    def text(self, index: int) -> str | None:
+        out = self.renders[index]
+        if out.text is None:
+            return None
+        text = out.text
+        if self.bos_token and text.startswith(self.bos_token):
+            text = text[len(self.bos_token):]
+        return text
+
+    def trimmed_indexes(self, index: int) -> set[int]:
+        """Messages the Jinja template trims (or ignores) in conversation `index`."""
+        base = self.renders[index].text
+        return {i for i, probe in self.probes[index].items() if probe.text == base}
+
+
+def render_jinja_suite(template: ChatTemplate, suite: tuple[Conversation, ...] = STANDARD_SUITE) -> JinjaRenders:
+    calls: list[RenderCall] = []
+    slots: list[tuple[int, int | None]] = []
+    for ci, conv in enumerate(suite):
+        calls.append(RenderCall(conv.messages))
+        slots.append((ci, None))
+        for mi in _untrimmed(conv.messages):
+            calls.append(RenderCall(_stripped(conv.messages, {mi})))
+            slots.append((ci, mi))
+    outcomes = template.render_many(calls)
+    renders: list[RenderOutcome | None] = [None] * len(suite)
+    probes: list[dict[int, RenderOutcome]] = [{} for _ in suite]
+    for (ci, mi), outcome in zip(slots, outcomes):
+        if isinstance(outcome.error, UnsafeTemplateError):
+            raise outcome.error
+        if mi is None:
+            renders[ci] = outcome
+        else:
+            probes[ci][mi] = outcome
+    return JinjaRenders(template.name, suite, renders, probes, template.bos_token)  # type: ignore[arg-type]
+
+
+def _default_go_render(template: str, messages: list[dict]) -> str:
+    from publish import gotmpl
+
+    return gotmpl.render(template, messages)
+
+
+def compare(jinja: JinjaRenders, go_template: str, *, go_name: str = "template",
+            go_render: GoRender | None = None) -> CheckResult:
+    go_render = go_render or _default_go_render
+    result = CheckResult(jinja_name=jinja.name, go_name=go_name)
+    for ci, conv in enumerate(jinja.suite):
+        outcome = jinja.renders[ci]
+        if isinstance(outcome.error, TemplateRaised):
+            result.conversations.append(ConversationResult(
+                conv.name, SKIPPED, reason=f"the Jinja template refuses it: {outcome.error.message}"))
+            continue
+        if outcome.error is not None:
+            result.conversations.append(ConversationResult(
+                conv.name, ERROR, reason=f"Jinja render failed: {outcome.error}"))
+            continue
+        expected = jinja.text(ci)
+        try:
+            got = go_render(go_template, conv.messages)
+        except TemplateError as err:
+            result.conversations.append(ConversationResult(
+                conv.name, ERROR, jinja=expected, reason=f"Go template failed: {err}",
+                differing_chars=len(expected or "")))
+            continue
+        if got == expected:
+            result.conversations.append(ConversationResult(conv.name, IDENTICAL, jinja=expected, go=got))
+            continue
+        diff, differing, first = char_diff(expected, got)
+        entry = ConversationResult(conv.name, DIFFERENT, jinja=expected, go=got, diff=diff,
+                                   first_difference=first, differing_chars=differing)
+        trimmed = jinja.trimmed_indexes(ci)
+        if trimmed:
+            try:
+                got_trimmed = go_render(go_template, _stripped(conv.messages, trimmed))
+            except TemplateError:
+                got_trimmed = None
+            if got_trimmed == expected:
+                roles = sorted({conv.messages[i]["role"] for i in trimmed})
+                entry.status = TRIM
+                entry.reason = ("differs only in whitespace around message content: the Jinja template "
+                                f"trims {'/'.join(roles)} content (| trim), Ollama sends it as written")
+        result.conversations.append(entry)
+    return result
+
+
+def check(jinja_source: str, go_template: str, *, bos_token: str = "", eos_token: str = "",
+          jinja_name: str = "chat_template", go_name: str = "template",
+          suite: tuple[Conversation, ...] = STANDARD_SUITE, go_render: GoRender | None = None) -> CheckResult:
+    """Render both templates on `suite` and compare. Raises TemplateError when either template
+    does not parse, UnsafeTemplateError when the Jinja template is hostile."""
+    if go_render is None:
+        _parse_go(go_template, go_name)
+    template = ChatTemplate(jinja_source, name=jinja_name, bos_token=bos_token, eos_token=eos_token)
+    return compare(render_jinja_suite(template, suite), go_template, go_name=go_name, go_render=go_render)
+
+
+def _parse_go(go_template: str, name: str) -> None:
+    from publish import gotmpl
+
+    parse = getattr(gotmpl, "parse", None)
+    if parse is not None:
+        parse(go_template, name)
