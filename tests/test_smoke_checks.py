@@ -1,0 +1,127 @@
+"""The smoke checks on engine results a user would see (no engine needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from publish.errors import UsageError
+from publish.smoke import checks as C
+from publish.smoke.base import ChatResult, ShowResult
+from publish.smoke.checks import Status
+from publish.smoke.prompts import DEFAULT_PROMPTS, Prompt, load_prompts, ollama_messages, prompts_from_pairs
+
+ONE = DEFAULT_PROMPTS[0]
+SPECIALS = list(C.KNOWN_SPECIAL_TOKENS)
+
+
+def res(text="2", reason="stop", ids=None, bos=None) -> ChatResult:
+    return ChatResult(text=text, done_reason=reason, eval_tokens=len(text), prompt_token_ids=ids, engine_bos_id=bos)
+
+
+def test_runaway_names_the_leaked_token():
+    chk = C.check_done_reason(res("2<|im_end|>2<|im_end|>", "length"), SPECIALS, [], None)
+    assert chk.status is Status.FAIL
+    assert "runaway: stop tokens missing — add <|im_end|> to params.stop" in chk.message
+
+
+def test_runaway_without_leak_guesses_the_end_token_from_the_template():
+    template = "<start_of_turn>user\n{{ .Prompt }}<end_of_turn>\n<start_of_turn>model\n"
+    chk = C.check_done_reason(res("2 2 2 2", "length"), SPECIALS, [], template)
+    assert "add <end_of_turn> to params.stop" in chk.message
+
+
+def test_leak_of_stop_string_and_special_token():
+    chk = C.check_no_leak(res("4<|eot_id|> ok STOP"), SPECIALS, ["STOP"])
+    assert chk.status is Status.FAIL
+    assert "<|eot_id|> (special token)" in chk.message and "STOP (stop string)" in chk.message
+    assert C.check_no_leak(res("4"), SPECIALS, ["STOP"]).status is Status.PASS
+
+
+def test_answer_regex():
+    assert C.check_answer(ONE, res("1+1 equals 2.")).status is Status.PASS
+    bad = C.check_answer(ONE, res("three"))
+    assert bad.status is Status.FAIL and "/2/" in bad.message
+
+
+def test_params_check_tolerates_float32_and_reports_missing_and_wrong_values():
+    release = {"temperature": 0.95, "stop": ["<end_of_turn>", "<eos>"], "top_k": 64, "num_ctx": 8192}
+    show = ShowResult(template="T", parameters={"temperature": 0.949999988079071, "stop": ["<eos>", "<end_of_turn>"],
+                                               "top_k": 40})
+    chk = C.check_params_applied(show, release, "T", None, "n/a")
+    assert chk.status is Status.FAIL
+    assert "top_k is 40, release says 64" in chk.message
+    assert "num_ctx missing" in chk.message
+    assert "temperature" not in chk.message and "stop" not in chk.message
+    ok = ShowResult(template="T", parameters={**release, "temperature": 0.949999988079071})
+    assert C.check_params_applied(ok, release, "T", None, "n/a").status is Status.PASS
+
+
+def test_params_check_compares_template_and_skips_without_show():
+    show = ShowResult(template="{{ .Prompt }}", parameters={})
+    chk = C.check_params_applied(show, {}, "{{ .Prompt }} ", None, "n/a")
+    assert chk.status is Status.FAIL and "template differs" in chk.message
+    skipped = C.check_params_applied(None, {"top_k": 1}, "T", None, "this engine cannot show")
+    assert skipped.status is Status.SKIP and skipped.message == "this engine cannot show"
+
+
+def test_rendered_prompt_checks_skip_when_the_engine_cannot_tell():
+    why = "server has no _debug_render_only"
+    for chk in (C.check_rendered_go(None, "x", why), C.check_rendered_jinja(None, "x", "<bos>", why),
+                C.check_system_reached("sys", None, why), C.check_no_bos_text(None, True, "<bos>", why)):
+        assert chk.status is Status.SKIP and chk.message == why
+
+
+def test_rendered_go_mismatch_points_at_the_difference():
+    chk = C.check_rendered_go("<start_of_turn>user\nhi", "<start_of_turn>user\nHi", "n/a")
+    assert chk.status is Status.FAIL and "character 20" in chk.message
+
+
+def test_jinja_comparison_strips_one_bos_and_warns_on_whitespace_only():
+    go = "<start_of_turn>user\nhi<end_of_turn>\n"
+    assert C.check_rendered_jinja(go, "<bos>" + go, "<bos>", "n/a").status is Status.PASS
+    warn = C.check_rendered_jinja(go, "<bos><start_of_turn>user\nhi <end_of_turn>\n", "<bos>", "n/a")
+    assert warn.status is Status.WARN and "Jinja trim" in warn.message
+    fail = C.check_rendered_jinja(go, "<bos><start_of_turn>user\nsys\n\nhi<end_of_turn>\n", "<bos>", "n/a")
+    assert fail.status is Status.FAIL
+
+
+def test_bos_text_and_double_bos():
+    assert C.check_no_bos_text("<bos>hi", True, "<bos>", "n/a").status is Status.FAIL
+    assert C.check_no_bos_text("<bos>hi", False, "<bos>", "n/a").status is Status.PASS
+    assert C.check_double_bos(res(ids=[2, 2, 5], bos=2), "<bos>").status is Status.FAIL
+    assert C.check_double_bos(res(ids=[2, 5], bos=2), "<bos>").status is Status.PASS
+    assert C.check_double_bos(res(ids=None, bos=None), "<bos>").status is Status.SKIP
+
+
+def test_ollama_messages_puts_the_model_system_first_unless_given():
+    msgs = [{"role": "user", "content": "q"}]
+    assert ollama_messages(msgs, "S")[0] == {"role": "system", "content": "S"}
+    own = [{"role": "system", "content": "mine"}, *msgs]
+    assert ollama_messages(own, "S") == own
+
+
+def test_prompts_file_errors_name_the_file_and_entry(tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text('{"prompt": [{"prompt": "hi", "expect": "("}]}')
+    with pytest.raises(UsageError, match=r"p.json: prompt #1: expect: invalid regex"):
+        load_prompts(bad)
+    bad.write_text('{"prompt": [{"prompt": "hi"}]}')
+    with pytest.raises(UsageError, match=r"prompt #1: `expect`"):
+        load_prompts(bad)
+    bad.write_text("{nope")
+    with pytest.raises(UsageError, match=r"p.json:1:2: not valid JSON"):
+        load_prompts(bad)
+    toml = tmp_path / "p.toml"
+    toml.write_text('[[prompt]]\nmessages = [{role = "user", content = "a"}, {role = "assistant", content = "b"}]\n'
+                    'expect = "x"\n')
+    with pytest.raises(UsageError, match="last message must be from the user"):
+        load_prompts(toml)
+
+
+def test_prompts_file_json_list_and_messages(tmp_path):
+    f = tmp_path / "p.json"
+    f.write_text('[{"name": "t", "system": "S", "messages": [{"role": "user", "content": "a"}], "expect": "2"}]')
+    [p] = load_prompts(f)
+    assert p == Prompt("t", ({"role": "system", "content": "S"}, {"role": "user", "content": "a"}), "2")
+    assert p.system == "S"
+    assert [q.name for q in prompts_from_pairs(["a", "b"], ["1", "2"])] == ["prompt-1", "prompt-2"]
