@@ -1,0 +1,44 @@
+"""`publish push DIR --repo ORG/NAME`: plan, print the plan, then one commit."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("push")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=str))
+@click.option("--repo", "repo_id", required=True, metavar="ORG/NAME", help="Hub model repo to push to.")
+@click.option("--revision", default="main", show_default=True, metavar="BRANCH", help="Branch to commit to.")
+@click.option("--create-pr", is_flag=True, help="Open a pull request instead of committing to the branch.")
+@click.option("--private", is_flag=True, help="Create the repo as private (only when it does not exist yet).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop; nothing is written anywhere.")
+@click.option("--delete-extra", is_flag=True, help="Delete remote files that are not in the folder.")
+@click.option("--message", "-m", default=None, metavar="TEXT", help="Commit message (default: a summary).")
+def push(folder: str, repo_id: str, revision: str, create_pr: bool, private: bool, dry_run: bool,
+         delete_extra: bool, message: str | None) -> None:
+    """Push the staged FOLDER to the Hub in one commit, skipping files whose sha256 is unchanged.
+
+    The token comes from HF_TOKEN or `hf auth login`; it is never printed or written.
+    """
+    from publish.errors import HubError
+    from publish.hub.client import require_token
+    from publish.hub.plan import format_plan, plan_push
+    from publish.hub.push import push as do_push
+
+    if not dry_run:
+        require_token()  # fail before hashing gigabytes
+    plan = plan_push(folder, repo_id, revision=revision, delete_extra=delete_extra, allow_unreachable=dry_run)
+    click.echo(format_plan(plan))
+    if not plan.remote_checked:
+        raise HubError(f"dry run: could not compare with {repo_id}@{revision}: {plan.remote_error}",
+                       hint="the local side above is complete; run again when the Hub is reachable")
+    if dry_run:
+        click.echo("dry run: nothing was sent")
+        return
+    if not plan.has_changes and plan.repo_exists:
+        click.echo(f"{repo_id}@{revision} is up to date: nothing to push, no commit made")
+        return
+    result = do_push(plan, message=message, create_pr=create_pr, private=private)
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(result.summary())

@@ -1,0 +1,180 @@
+"""One place that talks to huggingface_hub: endpoint, token, HfApi, retries, error messages.
+
+Endpoint: HF_ENDPOINT is read when a call is made (huggingface_hub reads it once, at import) and
+passed to HfApi explicitly, so a process can point at another Hub without re-importing.
+
+Retries: huggingface_hub 2.4 already retries, through `http_backoff`, the preupload call, the LFS
+batch call, LFS part uploads and verify, paginated listings (list_repo_tree) and ranged GETs.
+It does NOT retry create_repo, repo_info, get_paths_info, validate-yaml or the commit POST. `call()`
+adds a bounded retry (429/5xx and dropped connections, honouring Retry-After) around those.
+
+Tokens: taken from HF_TOKEN or the huggingface_hub login, handed to HfApi, never put in a message,
+a log record or a file. Error messages are built from status codes and repo ids only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Callable, TypeVar
+
+from publish.errors import HubError
+
+log = logging.getLogger("publish.hub")
+T = TypeVar("T")
+
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_ATTEMPTS = 4            # tries per call, the first included
+RETRY_BASE_SECONDS = 1.0      # 1, 2, 4 s between tries unless the Hub says Retry-After
+RETRY_BUDGET_SECONDS = 60.0   # total sleep one call may spend waiting
+
+
+def endpoint() -> str:
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def get_token() -> str | None:
+    import huggingface_hub
+
+    return huggingface_hub.get_token()
+
+
+def require_token() -> str:
+    token = get_token()
+    if not token:
+        raise HubError("no Hugging Face token found",
+                       hint="set HF_TOKEN to a token with write access, or run `hf auth login`")
+    return token
+
+
+def make_api(token: str | None):
+    from huggingface_hub import HfApi
+
+    from publish import __version__
+
+    # token=False means "send none" (never fall back to a saved login the caller did not ask for).
+    return HfApi(endpoint=endpoint(), token=token if token else False,
+                 library_name="publish", library_version=__version__)
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    import httpx2  # huggingface_hub's HTTP client; its errors are what a dropped connection raises
+
+    return (httpx2.TransportError,)
+
+
+def _status(err: BaseException) -> int | None:
+    response = getattr(err, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _retry_after(err: BaseException) -> float | None:
+    response = getattr(err, "response", None)
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+
+
+def call(fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
+    """Run one Hub call, retrying 429/5xx and dropped connections within a bounded budget."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    attempts = attempts or RETRY_ATTEMPTS
+    transport = _transport_errors()
+    waited = 0.0
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except HfHubHTTPError as err:
+            status = _status(err)
+            if status not in RETRY_STATUS or attempt == attempts:
+                raise
+            wait = _retry_after(err)
+            reason = f"HTTP {status}"
+        except transport as err:
+            if attempt == attempts:
+                raise
+            wait, reason = None, type(err).__name__
+        if wait is None:
+            wait = RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+        if waited + wait > RETRY_BUDGET_SECONDS:
+            raise HubError(f"{what}: the Hub keeps refusing ({reason}); asked to wait {wait:.0f}s more",
+                           hint="try again later; nothing was changed by the failed step")
+        log.info("%s: %s, retrying in %.1fs (try %d of %d)", what, reason, wait, attempt + 1, attempts)
+        time.sleep(wait)
+        waited += wait
+    raise AssertionError("unreachable")
+
+
+def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, action: str) -> HubError:
+    """Turn a huggingface_hub / transport error into a HubError that says what to do."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        RemoteEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    # LFS uploads wrap the HTTP error in a RuntimeError; look through the chain.
+    cause: BaseException | None = err
+    seen = 0
+    while cause is not None and not isinstance(cause, (HfHubHTTPError, *_transport_errors())) and seen < 5:
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    err = cause or err
+    where = f"{repo_id}" + (f"@{revision}" if revision else "")
+    if isinstance(err, GatedRepoError):
+        return HubError(f"{action}: {repo_id} is a gated repo and this token has no access to it",
+                        hint=f"request access on {endpoint()}/{repo_id}, or use a token of an account that has it")
+    if isinstance(err, RevisionNotFoundError):
+        return HubError(f"{action}: {where}: revision {revision or 'main'!r} does not exist",
+                        hint="create the branch first (`hf repo branch create`), or leave out --revision to use main")
+    if isinstance(err, RepositoryNotFoundError):
+        return HubError(f"{action}: repo {repo_id} not found (or it is private and this token cannot see it)",
+                        hint="check the ORG/NAME spelling; for a private repo set HF_TOKEN to a token with access")
+    if isinstance(err, RemoteEntryNotFoundError):
+        return HubError(f"{action}: {where}: file not found", hint="list the repo's files on the Hub and check the path")
+    if isinstance(err, HfHubHTTPError):
+        status = _status(err)
+        server = (getattr(err, "server_message", None) or "").strip().splitlines()
+        detail = f" ({server[0]})" if server else ""
+        if status == 401:
+            return HubError(f"{action}: the Hub rejected the token (HTTP 401){detail}",
+                            hint="set HF_TOKEN to a valid token or run `hf auth login` again")
+        if status == 403:
+            return HubError(f"{action}: this token has no write access to {repo_id} (HTTP 403){detail}",
+                            hint="use a token with the write role for that namespace, or --create-pr if you may open PRs")
+        if status == 412:
+            return HubError(f"{action}: {where} changed while pushing (HTTP 412){detail}",
+                            hint="run the push again: it re-plans against the new head")
+        if status == 429:
+            return HubError(f"{action}: rate limited by the Hub (HTTP 429){detail}", hint="wait a few minutes and retry")
+        if status is not None and status >= 500:
+            return HubError(f"{action}: the Hub failed (HTTP {status}){detail}",
+                            hint="retry later; a push that failed before its commit changed nothing on the repo")
+        return HubError(f"{action}: the Hub answered HTTP {status}{detail}")
+    if isinstance(err, _transport_errors()):
+        return HubError(f"{action}: cannot reach the Hub at {endpoint()} ({type(err).__name__})",
+                        hint="check the network or HF_ENDPOINT; nothing was changed on the repo")
+    return HubError(f"{action}: {type(err).__name__}: {err}")
+
+
+def is_hub_failure(err: BaseException) -> bool:
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    return isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled, *_transport_errors()))
+
+
+def is_unreachable(err: BaseException) -> bool:
+    """No answer from the Hub at all (network down, DNS, offline mode), as opposed to a refusal."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    return isinstance(err, (OfflineModeIsEnabled, *_transport_errors()))

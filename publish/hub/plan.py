@@ -1,0 +1,258 @@
+"""Staged folder -> push plan: what is new, changed, unchanged or (with --delete-extra) to delete.
+
+Local side: every regular file of the folder (hidden files and folders skipped, symlinks refused:
+an upload would follow them and push whatever they point at), each with size and sha256.
+Remote side: one recursive `list_repo_tree` at the branch head. A remote LFS/Xet file is compared
+by its sha256 (`lfs.sha256`); a regular git file by its blob id (sha1 of "blob {size}\\0"+content),
+computed locally only for those few small files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from publish.errors import HubError, UsageError
+from publish.hub.hashing import HashCache, HashStats, git_blob_sha1, hash_files
+
+MAX_FILE_BYTES = 50 * 1000**3   # the Hub refuses files above 50 GB
+NEW, CHANGED, UNCHANGED, DELETE = "new", "changed", "unchanged", "delete"
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: str        # path in the repo, POSIX separators
+    size: int
+    sha256: str
+    local_path: Path
+    stat_key: tuple[int, int, int] = (0, 0, 0)  # (size, mtime_ns, inode) when hashed
+
+    def changed_since(self) -> bool:
+        st = self.local_path.stat()
+        return (st.st_size, st.st_mtime_ns, st.st_ino) != self.stat_key
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    path: str
+    status: str      # new | changed | unchanged | delete
+    size: int        # local size; the remote size for deletions
+    sha256: str | None = None        # local sha256 (None for deletions)
+    remote_sha256: str | None = None  # for LFS files on the remote
+    local_path: Path | None = None
+
+
+@dataclass
+class PushPlan:
+    folder: Path
+    repo_id: str
+    revision: str
+    entries: list[PlanEntry] = field(default_factory=list)
+    local: list[LocalFile] = field(default_factory=list)
+    repo_exists: bool = False
+    head: str | None = None            # commit the plan was made against (None: empty / no repo)
+    kept_remote: list[str] = field(default_factory=list)  # remote files not in the folder, left alone
+    delete_extra: bool = False
+    remote_checked: bool = True        # False when the Hub could not be reached (dry run only)
+    remote_error: str | None = None
+    hashing: HashStats = field(default_factory=HashStats)
+
+    def _with(self, status: str) -> list[PlanEntry]:
+        return [e for e in self.entries if e.status == status]
+
+    @property
+    def new(self) -> list[PlanEntry]:
+        return self._with(NEW)
+
+    @property
+    def changed(self) -> list[PlanEntry]:
+        return self._with(CHANGED)
+
+    @property
+    def unchanged(self) -> list[PlanEntry]:
+        return self._with(UNCHANGED)
+
+    @property
+    def to_delete(self) -> list[PlanEntry]:
+        return self._with(DELETE)
+
+    @property
+    def uploads(self) -> list[PlanEntry]:
+        return [e for e in self.entries if e.status in (NEW, CHANGED)]
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(e.size for e in self.uploads)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.uploads or self.to_delete)
+
+
+def _is_hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+def _walk(folder: Path, skip: set[Path]) -> list[tuple[str, Path]]:
+    found: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        base = Path(dirpath)
+        for d in list(dirnames):
+            if d.startswith("."):
+                dirnames.remove(d)
+            elif (base / d).is_symlink():
+                raise UsageError(f"{base / d}: is a symlink to a folder; push uploads only real files",
+                                 hint="replace it with a real folder (publish build never makes symlinks)")
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            p = base / name
+            if os.path.abspath(p) in skip:
+                continue
+            if p.is_symlink():
+                raise UsageError(f"{p}: is a symlink; an upload would follow it and push whatever it points at",
+                                 hint="replace it with a copy or a hard link (publish build does this for you)")
+            if not p.is_file():
+                raise UsageError(f"{p}: not a regular file", hint="remove it from the staged folder")
+            found.append((p.relative_to(folder).as_posix(), p))
+    return sorted(found)
+
+
+def local_plan(folder: str | os.PathLike, *, cache: HashCache | None = None,
+               stats: HashStats | None = None) -> list[LocalFile]:
+    """Every file push would upload, with size and sha256. Reads the folder only, no network."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
+    cache = cache if cache is not None else HashCache()
+    files = _walk(root, {os.path.abspath(cache.path)})
+    if not files:
+        raise UsageError(f"{root}: no files to push", hint="run `publish build SPEC -o DIR` first")
+    too_big = [(rel, p.stat().st_size) for rel, p in files if p.stat().st_size > MAX_FILE_BYTES]
+    if too_big:
+        rel, size = too_big[0]
+        raise HubError(f"{root / rel}: {human_size(size)} is over the Hub's 50 GB per-file limit; nothing was sent",
+                       hint="split the GGUF (llama-gguf-split --split-max-size 45G) and push the parts")
+    digests = hash_files([p for _, p in files], cache=cache, stats=stats)
+    out = []
+    for rel, p in files:
+        st = p.stat()
+        out.append(LocalFile(rel, st.st_size, digests[p], p, (st.st_size, st.st_mtime_ns, st.st_ino)))
+    return out
+
+
+def _remote_state(api, repo_id: str, revision: str):
+    """(repo_exists, head sha, {path: RepoFile}). Raises huggingface_hub errors."""
+    from huggingface_hub import RepoFile
+    from huggingface_hub.errors import RepositoryNotFoundError, GatedRepoError
+
+    from publish.hub.client import call
+
+    try:
+        info = call(lambda: api.repo_info(repo_id, revision=revision), f"read {repo_id}")
+    except GatedRepoError:
+        raise
+    except RepositoryNotFoundError:
+        return False, None, {}
+    head = info.sha
+    files = {
+        f.path: f
+        for f in call(lambda: list(api.list_repo_tree(repo_id, recursive=True, revision=head or revision)),
+                      f"list {repo_id}")
+        if isinstance(f, RepoFile)
+    }
+    return True, head, files
+
+
+def plan_push(folder: str | os.PathLike, repo_id: str, *, revision: str = "main", delete_extra: bool = False,
+              api=None, cache: HashCache | None = None, allow_unreachable: bool = False) -> PushPlan:
+    """Compare the staged folder with `repo_id`@`revision`. Reads only; raises HubError on Hub failures.
+
+    With `allow_unreachable`, a Hub that cannot be reached gives a plan with `remote_checked=False`
+    (the local side only) instead of an error: what `--dry-run` prints offline.
+    """
+    from publish.hub.client import get_token, hub_error, is_hub_failure, is_unreachable, make_api
+
+    _check_repo_id(repo_id)
+    stats = HashStats()
+    local = local_plan(folder, cache=cache, stats=stats)
+    plan = PushPlan(Path(folder), repo_id, revision, local=local, delete_extra=delete_extra, hashing=stats)
+    api = api if api is not None else make_api(get_token())
+    try:
+        plan.repo_exists, plan.head, remote = _remote_state(api, repo_id, revision)
+    except Exception as err:  # noqa: BLE001 - only Hub failures are turned into HubError
+        if allow_unreachable and is_unreachable(err):
+            plan.remote_checked = False
+            plan.remote_error = str(hub_error(err, repo_id=repo_id, revision=revision, action="plan"))
+            return plan
+        if is_hub_failure(err):
+            raise hub_error(err, repo_id=repo_id, revision=revision, action="plan") from None
+        raise
+    for f in local:
+        r = remote.get(f.path)
+        if r is None:
+            status, remote_sha = NEW, None
+        elif r.lfs is not None:
+            remote_sha = r.lfs.sha256
+            status = UNCHANGED if remote_sha == f.sha256 and r.size == f.size else CHANGED
+        else:
+            remote_sha = None
+            status = UNCHANGED if r.size == f.size and git_blob_sha1(f.local_path) == r.blob_id else CHANGED
+        plan.entries.append(PlanEntry(f.path, status, f.size, f.sha256, remote_sha, f.local_path))
+    local_paths = {f.path for f in local}
+    for path, r in sorted(remote.items()):
+        if path in local_paths:
+            continue
+        if delete_extra and not _is_hidden(Path(path)):  # never .gitattributes and friends
+            plan.entries.append(PlanEntry(path, DELETE, r.size, None, r.lfs.sha256 if r.lfs else None))
+        else:
+            plan.kept_remote.append(path)
+    return plan
+
+
+def _check_repo_id(repo_id: str) -> None:
+    parts = repo_id.split("/")
+    if len(parts) != 2 or not all(parts) or any(p in (".", "..") for p in parts):
+        raise UsageError(f"--repo {repo_id!r}: expected ORG/NAME", hint="for example --repo my-org/gemma-3n-E4B-it-GGUF")
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def format_plan(plan: PushPlan) -> str:
+    """The table a maintainer reads before anything is sent."""
+    target = f"{plan.repo_id}@{plan.revision}"
+    lines = []
+    if not plan.remote_checked:
+        lines.append(f"Local files of {plan.folder} (the comparison with {target} could not be made):")
+        width = max(len(f.path) for f in plan.local)
+        for f in plan.local:
+            lines.append(f"  {f.path:<{width}}  {human_size(f.size):>10}  sha256:{f.sha256}")
+        lines.append(f"{len(plan.local)} file(s), {human_size(sum(f.size for f in plan.local))}")
+        return "\n".join(lines)
+    head = f" (head {plan.head[:12]})" if plan.head else (" (new repo)" if not plan.repo_exists else "")
+    lines.append(f"Plan for {target}{head}:")
+    order = {NEW: 0, CHANGED: 1, DELETE: 2, UNCHANGED: 3}
+    entries = sorted(plan.entries, key=lambda e: (order[e.status], e.path))
+    width = max([len(e.path) for e in entries] + [4])
+    for e in entries:
+        lines.append(f"  {e.status:<9}  {e.path:<{width}}  {human_size(e.size):>10}")
+    counts = ", ".join(f"{len(plan._with(s))} {s}" for s in (NEW, CHANGED, UNCHANGED, DELETE)
+                       if s != DELETE or plan.delete_extra)
+    lines.append(f"{counts}; {human_size(plan.upload_bytes)} to upload")
+    if plan.kept_remote:
+        visible = [p for p in plan.kept_remote if not _is_hidden(Path(p))]
+        if visible:
+            lines.append(f"{len(visible)} remote file(s) not in the folder are kept"
+                         f" (--delete-extra deletes them): {', '.join(visible[:5])}{' …' if len(visible) > 5 else ''}")
+    h = plan.hashing
+    if h.files_hashed or h.cache_hits:
+        lines.append(f"sha256: {h.files_hashed} file(s) hashed ({human_size(h.bytes_hashed)}), {h.cache_hits} from cache")
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Push a plan: create the repo if needed, then ONE commit with every add and delete.
+
+The commit is the atomic step: LFS/Xet content is uploaded first (invisible until a commit points
+at it), so an interruption anywhere leaves the repo as it was, and a re-run uploads only what the
+Hub does not already hold. The commit names the head the plan was made against (`parent_commit`):
+if the branch moved meanwhile, the Hub refuses instead of silently mixing two releases.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from publish.errors import HubError, UsageError
+from publish.hub.hashing import git_blob_sha1
+from publish.hub.plan import DELETE, PushPlan, human_size
+
+log = logging.getLogger("publish.hub")
+
+# Hub docs, "Repository limitations and recommendations": keep commits under 100 files.
+RECOMMENDED_FILES_PER_COMMIT = 100
+
+
+@dataclass
+class PushResult:
+    repo_id: str
+    revision: str
+    committed: bool
+    commit_oid: str | None = None
+    commit_url: str | None = None
+    pr_url: str | None = None
+    uploaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    upload_bytes: int = 0
+    batched: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.committed:
+            return f"{self.repo_id}@{self.revision} is up to date: nothing to push, no commit made"
+        what = f"{len(self.uploaded)} file(s) uploaded ({human_size(self.upload_bytes)}), {len(self.deleted)} deleted"
+        where = self.pr_url or self.commit_url or self.repo_id
+        return f"pushed {what} in one commit {self.commit_oid[:12] if self.commit_oid else ''}: {where}"
+
+
+def default_message(plan: PushPlan) -> str:
+    parts = [f"{len(plan.new)} new", f"{len(plan.changed)} changed"]
+    if plan.to_delete:
+        parts.append(f"{len(plan.to_delete)} deleted")
+    return f"publish: {', '.join(parts)}"
+
+
+def _description(plan: PushPlan) -> str:
+    lines = ["Pushed with `publish push`.", ""]
+    for e in plan.entries:
+        if e.status == DELETE:
+            lines.append(f"- delete `{e.path}`")
+        elif e.status != "unchanged":
+            lines.append(f"- {e.status} `{e.path}` ({human_size(e.size)}, sha256 {e.sha256})")
+    return "\n".join(lines)
+
+
+def push(plan: PushPlan, *, message: str | None = None, create_pr: bool = False, private: bool = False,
+         api=None) -> PushResult:
+    """Apply `plan` to the Hub. Raises HubError (nothing half-pushed) or UsageError."""
+    from publish.hub.client import call, hub_error, is_hub_failure, make_api, require_token
+    from publish.hub.progress import quiet_hub
+
+    if not plan.remote_checked:
+        raise HubError(f"cannot push {plan.folder}: the plan has no remote side ({plan.remote_error})")
+    result = PushResult(plan.repo_id, plan.revision, committed=False)
+    if not plan.has_changes and plan.repo_exists:
+        return result
+    token = require_token()
+    for f in plan.local:
+        if f.changed_since():
+            raise UsageError(f"{f.local_path}: changed after the plan was made",
+                             hint="run `publish push` again; it re-plans from the folder as it is now")
+    api = api if api is not None else make_api(token)
+    try:
+        with quiet_hub():
+            call(lambda: api.create_repo(plan.repo_id, private=private, exist_ok=True), f"create {plan.repo_id}")
+            if plan.repo_exists and private:
+                result.notes.append("--private applies when the repo is created; the existing repo keeps its visibility")
+            ops, adds = _operations(plan)
+            if len(ops) > RECOMMENDED_FILES_PER_COMMIT:
+                result.batched = True
+                result.notes.append(
+                    f"{len(ops)} operations exceed the Hub's recommended {RECOMMENDED_FILES_PER_COMMIT} files per commit:"
+                    f" uploading content in batches of {RECOMMENDED_FILES_PER_COMMIT} first (preupload_lfs_files),"
+                    " then one commit")
+                for i in range(0, len(adds), RECOMMENDED_FILES_PER_COMMIT):
+                    batch = adds[i:i + RECOMMENDED_FILES_PER_COMMIT]
+                    call(lambda: api.preupload_lfs_files(plan.repo_id, additions=batch, revision=plan.revision,
+                                                         create_pr=create_pr, free_memory=False),
+                         f"upload batch {i // RECOMMENDED_FILES_PER_COMMIT + 1}")
+            info = _commit(api, plan, ops, message or default_message(plan), create_pr)
+    except (HubError, UsageError):
+        raise
+    except Exception as err:  # noqa: BLE001 - Hub failures become HubError, the rest propagates
+        if is_hub_failure(err) or isinstance(err, RuntimeError):
+            raise hub_error(err, repo_id=plan.repo_id, revision=plan.revision, action="push") from None
+        if isinstance(err, ValueError) and "README.md" in str(err):
+            raise HubError(f"{plan.folder / 'README.md'}: the Hub rejected its metadata: {err}",
+                           hint="fix the YAML front matter (publish lint DIR checks it)") from None
+        raise
+    result.committed = True
+    result.commit_oid = info.oid
+    result.commit_url = info.commit_url
+    result.pr_url = info.pr_url
+    result.uploaded = [e.path for e in plan.uploads]
+    result.deleted = [e.path for e in plan.to_delete]
+    result.upload_bytes = plan.upload_bytes
+    return result
+
+
+def _operations(plan: PushPlan):
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    adds = []
+    for e in plan.uploads:
+        op = CommitOperationAdd(path_in_repo=e.path, path_or_fileobj=str(e.local_path))
+        # The plan already knows the sha256 (hashed in parallel, cached): spare huggingface_hub a second read.
+        op.upload_info.sha256 = bytes.fromhex(e.sha256)
+        adds.append(op)
+    deletes = [CommitOperationDelete(path_in_repo=e.path) for e in plan.to_delete]
+    return adds + deletes, adds
+
+
+def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool):
+    """create_commit with retries; a retry refused because the first try did land is a success."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from publish.hub.client import call
+
+    def attempt():
+        return api.create_commit(plan.repo_id, ops, commit_message=message, commit_description=_description(plan),
+                                 revision=plan.revision, create_pr=create_pr, parent_commit=plan.head)
+
+    try:
+        return call(attempt, f"commit to {plan.repo_id}@{plan.revision}")
+    except HfHubHTTPError as err:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        if status in (409, 412) and not create_pr:
+            landed = _landed(api, plan)
+            if landed is not None:
+                log.info("the commit landed although its answer was lost; head is now %s", landed.oid)
+                return landed
+        raise
+
+
+@dataclass
+class _Landed:
+    oid: str
+    commit_url: str
+    pr_url: str | None = None
+
+
+def _landed(api, plan: PushPlan) -> _Landed | None:
+    """If the branch now holds exactly what the plan wanted, return its head."""
+    from huggingface_hub import RepoFile
+
+    from publish.hub.client import call, endpoint
+
+    info = call(lambda: api.repo_info(plan.repo_id, revision=plan.revision), f"read {plan.repo_id}")
+    remote = {f.path: f for f in call(lambda: list(api.list_repo_tree(plan.repo_id, recursive=True,
+                                                                          revision=info.sha)), "list")
+              if isinstance(f, RepoFile)}
+    for e in plan.uploads:
+        r = remote.get(e.path)
+        if r is None or r.size != e.size:
+            return None
+        if (r.lfs.sha256 if r.lfs is not None else git_blob_sha1(e.local_path)) != (
+                e.sha256 if r.lfs is not None else r.blob_id):
+            return None
+    if any(e.path in remote for e in plan.to_delete):
+        return None
+    return _Landed(info.sha, f"{endpoint()}/{plan.repo_id}/commit/{info.sha}")
