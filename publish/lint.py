@@ -18,12 +18,10 @@ from publish.errors import GGUFError, UsageError
 from publish.findings import Finding, Severity
 from publish.gguf import rules
 from publish.gguf.header import GGUFHeader
-from publish.quants import shard_info
 from publish.sources import Source, expand, is_remote
 
 STAGED_MARKERS = ("template", "params", "README.md")
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
-_SHARD_SUFFIX = re.compile(r"-\d{5}-of-\d{5}\.gguf$", re.IGNORECASE)
 
 
 @dataclass
@@ -103,38 +101,29 @@ class _Headers:
         return hdr
 
 
-def _set_key(display: str) -> tuple[str, int] | None:
-    """(name without the shard suffix, part count) for `NAME-0000i-of-0000N.gguf`."""
-    info = shard_info(display)
-    return None if info is None else (_SHARD_SUFFIX.sub("", display), info[1])
-
-
-def _part_name(base: str, no: int, count: int) -> str:
-    return f"{base}-{no:05d}-of-{count:05d}.gguf"
-
-
 def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.SplitSet], set[str]]:
-    """Group split parts; returns the sets and the display names that belong to one."""
-    groups: dict[tuple[str, int], list[Source]] = {}
+    """Group split parts into sets; returns the sets and the display names that belong to one."""
+    from publish.gguf.split import part_names
+
+    groups: dict[tuple[str, ...], list[Source]] = {}
     members: set[str] = set()
     sets: list[rules.SplitSet] = []
     for src in sources:
-        key = _set_key(src.display)
+        names = part_names(src.display)
         hdr = reader.headers.get(src.display)
-        if key is not None:
-            groups.setdefault(key, []).append(src)
+        if names is not None:
+            groups.setdefault(tuple(names), []).append(src)
         elif hdr is not None and hdr.split is not None and hdr.split[1] > 1:
             # split.* keys in a file whose name does not say which part it is
             sets.append(rules.SplitSet(src.display, hdr.split[1], {}, misnamed=[hdr]))
             members.add(src.display)
-    for (base, count), srcs in groups.items():
-        given = {shard_info(s.display)[0]: s for s in srcs}
+    for names, srcs in groups.items():
+        given = {s.display: s for s in srcs}
         remote = srcs[0].local_path is None
         parts: dict[int, GGUFHeader] = {}
         missing: list[str] = []
-        for no in range(1, count + 1):
-            name = _part_name(base, no, count)
-            src = given.get(no)
+        for no, name in enumerate(names, start=1):
+            src = given.get(name)
             if src is None and not remote and Path(name).is_file():
                 src = Source(name, Path(name))
             if src is None:
@@ -145,8 +134,8 @@ def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.Spl
             hdr = reader.read(src)
             if hdr is not None:
                 parts[no] = hdr
-        members.update(s.display for s in srcs)
-        sets.append(rules.SplitSet(_part_name(base, 1, count), count, parts, missing))
+        members.update(given)
+        sets.append(rules.SplitSet(names[0], len(names), parts, missing))
     return sets, members
 
 

@@ -36,19 +36,31 @@ def summary_line(findings: list[Finding], n_files: int) -> str:
     return line
 
 
+# Keys and values come from strangers' files: keep each finding on its line and keep terminal
+# escape sequences out of the user's terminal.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+
+
+_CONTROL_BUT_NEWLINES = {c: v for c, v in _CONTROL.items() if c not in (0x0A, 0x0D)}
+
+
+def one_line(text: str) -> str:
+    return text.translate(_CONTROL)
+
+
 def format_text(findings: list[Finding], n_files: int) -> str:
     """ruff-like: `path:subject: CODE [severity] message`, an indented hint, then a summary."""
     lines = []
     for f in findings:
         where = f"{f.path}:{f.subject}" if f.subject else f.path
         fix = " [fixable]" if f.fixable else ""
-        lines.append(f"{where}: {f.code} [{f.severity.value}]{fix} {f.message}")
+        lines.append(one_line(f"{where}: {f.code} [{f.severity.value}]{fix} {f.message}"))
         if f.offset is not None:
             lines.append(f"  at byte {f.offset}")
         if f.fixable:
-            lines.append(f"  fix: publish fix {f.path}")
+            lines.append(one_line(f"  fix: publish fix {f.path}"))
         if f.hint:
-            lines.append(f"  hint: {f.hint}")
+            lines.append(one_line(f"  hint: {f.hint}"))
     lines.append(summary_line(findings, n_files))
     return "\n".join(lines)
 
@@ -77,7 +89,7 @@ def github_lines(findings: Iterable[Finding]) -> list[str]:
         text = f"{f.subject}: {f.message}" if f.subject else f.message
         if f.hint:
             text += f"\nhint: {f.hint}"
-        out.append(f"::{_COMMAND[f.severity]} {props}::{escape_data(text)}")
+        out.append(f"::{_COMMAND[f.severity]} {props}::{escape_data(text.translate(_CONTROL_BUT_NEWLINES))}")
     return out
 
 

@@ -276,3 +276,16 @@ def test_hf_urls_are_read_through_remote_streams(gemma3n_broken_path, monkeypatc
     assert opened == [url]
     assert {f.code for f in result.findings if f.severity == Severity.ERROR} == {"GG101", "GG102"}
     assert all(f.path == url for f in result.findings)
+
+
+def test_hostile_metadata_stays_on_one_line_without_escape_sequences(tmp_path):
+    """Values come from strangers' files: a newline or an ANSI escape must not reach the terminal."""
+    path = ggufs.write_gguf(tmp_path / "mmproj-evil.gguf", arch="evil\x1b[2J\nGG999",
+                            kv={"tokenizer.ggml.tokens": (["a"], T.ARRAY, T.STRING)},
+                            tensors=[("blk.0.attn_q.weight", (32, 4), Q.Q8_0)])
+    r = run(path, "--select", "GG604")
+    assert "GG604" in r.output
+    assert "\x1b" not in r.output and "evil\\x1b[2J\\nGG999" in r.output
+    assert len(r.output.splitlines()) == 3  # the finding, its hint, the summary
+    gh = run(path, "--format", "github", "--select", "GG604").output
+    assert "\x1b" not in gh and gh.startswith("::warning ") and "evil\\x1b[2J%0AGG999" in gh

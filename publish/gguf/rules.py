@@ -360,6 +360,12 @@ def _n_vocab(hdr: GGUFHeader) -> int:
     return len(hdr.tokens)
 
 
+def _has_vocab(hdr: GGUFHeader) -> bool:
+    """A usable vocabulary: tokenizer.ggml.tokens stored as an array of strings (GG103 flags other types)."""
+    kv = hdr.kv.get("tokenizer.ggml.tokens")
+    return kv is not None and kv.type == T.ARRAY and kv.array_type == T.STRING
+
+
 def _int_value(kv: KV | None) -> int | None:
     if kv is None or kv.type == T.ARRAY or isinstance(kv.value, (str, bool)):
         return None
@@ -394,7 +400,7 @@ def no_vocabulary(hdr: GGUFHeader) -> Iterable[Hit]:
 @rule("GG201", "token-id-out-of-vocab", Severity.ERROR,
       "A special token id (BOS/EOS/EOT/PAD/...) lies outside the vocabulary.")
 def token_ids_in_vocab(hdr: GGUFHeader) -> Iterable[Hit]:
-    if "tokenizer.ggml.tokens" not in hdr.kv:
+    if not _has_vocab(hdr):
         return
     n = _n_vocab(hdr)
     for key, kv in hdr.kv.items():
@@ -416,7 +422,7 @@ def token_ids_in_vocab(hdr: GGUFHeader) -> Iterable[Hit]:
 @rule("GG202", "no-end-token", Severity.ERROR,
       "Neither an EOS nor an EOT token is declared, so generation never stops on its own.")
 def no_end_token(hdr: GGUFHeader) -> Iterable[Hit]:
-    if "tokenizer.ggml.tokens" not in hdr.kv:
+    if not _has_vocab(hdr):
         return
     keys = ("tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eos_token_ids")
     if not any(k in hdr.kv for k in keys):
@@ -468,7 +474,7 @@ def double_bos(hdr: GGUFHeader) -> Iterable[Hit]:
       fixable=True)
 def turn_end_not_declared(hdr: GGUFHeader) -> Iterable[Hit]:
     template = hdr.chat_template
-    if not isinstance(template, str) or "tokenizer.ggml.tokens" not in hdr.kv:
+    if not isinstance(template, str) or not _has_vocab(hdr):
         return
     eos = _int_value(hdr.kv.get("tokenizer.ggml.eos_token_id"))
     eot_kv = hdr.kv.get("tokenizer.ggml.eot_token_id")
@@ -690,8 +696,8 @@ def projector_no_type(hdr: GGUFHeader) -> Iterable[Hit]:
       applies_to=PROJECTOR)
 def projector_name(hdr: GGUFHeader) -> Iterable[Hit]:
     if not is_projector_filename(hdr.path):
-        yield Hit("projector file name does not start with `mmproj`: llama.cpp's -hf download, "
-                  "the Hub and publish's staged folder find projectors by that prefix",
+        yield Hit("projector file name does not start with `mmproj`: publish's staged folder takes it for a "
+                  "model quant, and tools that pair models with projectors (e.g. vLLM) look for `mmproj` in the name",
                   hint=f"rename it to mmproj-{_file_name(hdr)}")
 
 
@@ -750,39 +756,16 @@ def split_inconsistent(s: SplitSet) -> Iterable[Hit]:
                   "NAME-00001-of-0000N.gguf, so llama.cpp cannot find the other parts",
                   subject="split.count", offset=hdr.kv["split.count"].offset,
                   hint="rename the parts to NAME-0000i-of-0000N.gguf")
-    for no, hdr in sorted(s.parts.items()):
-        name = _file_name(hdr)
-        if hdr.split is None:
-            yield Hit(f"{name} is named as part {no} of {s.count} but has no split.* keys",
-                      subject="split.count", hint="re-split with llama-gguf-split --split", path=hdr.path)
-            continue
-        kv_no, kv_count = hdr.kv.get("split.no"), hdr.kv["split.count"]
-        if _int_value(kv_count) != s.count:
-            yield Hit(f"split.count = {_show(kv_count.value)} but the file name says {s.count} parts",
-                      subject="split.count", offset=kv_count.offset, path=hdr.path)
-        if _int_value(kv_no) != no - 1:
-            yield Hit(f"split.no = {None if kv_no is None else _show(kv_no.value)} "
-                      f"but the file name says part {no} (split.no {no - 1})",
-                      subject="split.no", offset=None if kv_no is None else kv_no.offset, path=hdr.path)
-    totals = {no: _int_value(h.kv.get("split.tensors.count")) for no, h in s.parts.items() if h.split}
-    if len(set(totals.values())) > 1:
-        yield Hit("parts disagree on split.tensors.count: "
-                  + ", ".join(f"part {no}: {v}" for no, v in sorted(totals.items())),
-                  subject="split.tensors.count")
-    elif totals and not s.missing and len(s.parts) == s.count:
-        declared = next(iter(totals.values()))
-        actual = sum(len(h.tensors) for h in s.parts.values())
-        if declared is not None and declared != actual:
-            yield Hit(f"split.tensors.count = {declared} but the parts hold {actual} tensors",
-                      subject="split.tensors.count")
-    seen: dict[str, int] = {}
-    for no, hdr in sorted(s.parts.items()):
-        for t in hdr.tensors:
-            if t.name in seen and seen[t.name] != no:
-                yield Hit(f"tensor {t.name} is in part {seen[t.name]} and part {no}", subject=t.name,
-                          offset=t.info_offset, path=hdr.path)
-                return
-            seen[t.name] = no
+    if s.misnamed:
+        return
+    from publish.gguf.split import check_parts, part_names
+
+    names = part_names(s.name) or [s.name]
+    headers = [s.parts.get(no) for no in range(1, len(names) + 1)]
+    for problem in check_parts(names, headers):
+        key = re.match(r"^(?:expected )?(split\.[a-z_.]*[a-z])", problem.message)
+        yield Hit(problem.message, subject=key.group(1) if key else None, offset=problem.offset,
+                  path=problem.path)
 
 
 def _file_name_of(path: str) -> str:
