@@ -1,0 +1,103 @@
+"""`publish fix FILE`: apply the fixable lint findings, in place when the bytes allow.
+
+Exit 0 when fixed or nothing to fix, 1 when error findings remain that fix cannot fix, 2 for
+usage or I/O problems.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the fixed file here; FILE stays untouched.")
+@click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@click.option("--backup", is_flag=True, help="Keep the original as FILE.bak before changing it.")
+@click.option("--chat-template", "chat_template", type=click.Path(exists=True, dir_okay=False),
+              help="Set tokenizer.chat_template from this file (a rewrite: the header changes size).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE[:TYPE]",
+              help="Set a metadata key, e.g. general.license=apache-2.0 or "
+                   "gemma3n.attention.shared_kv_layers=10:uint32. Repeatable.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Apply the fixes of these codes or prefixes (default: every fixable error; ALL for all).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Do not apply the fixes of these codes.")
+@click.option("--verify-data", is_flag=True,
+              help="Also hash the tensor data before and after an in-place patch (a rewrite always does).")
+@click.pass_context
+def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup: bool, chat_template: str | None,
+        assignments: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...], verify_data: bool) -> None:
+    """Fix FILE's header: wrong stored types (in place, a few bytes), or header changes such as a
+    new chat template (atomic rewrite, tensor data copied and verified byte for byte)."""
+    from pathlib import Path
+
+    from gguf import GGUFValueType
+
+    from publish.errors import UsageError
+    from publish.findings import Severity
+    from publish.gguf.changes import SetValue
+    from publish.gguf.fix import apply_changes, parse_assignment, plan_fix
+    from publish.gguf.reader import read_header
+    from publish.gguf.rules import check_header
+    from publish.sources import is_remote
+
+    if is_remote(file):
+        raise UsageError(f"{file}: publish fix works on local files", hint="download the file, fix it, push it")
+    if not Path(file).is_file():
+        raise UsageError(f"{file}: no such file")
+    if backup and output:
+        raise UsageError("--backup has no effect with --output: the original is not changed")
+
+    extra = []
+    if chat_template:
+        text = Path(chat_template).read_text(encoding="utf-8")
+        extra.append(SetValue("tokenizer.chat_template", text, GGUFValueType.STRING, reason=f"from {chat_template}"))
+    header_for_types = read_header(file) if assignments else None
+    extra += [parse_assignment(a, header_for_types) for a in assignments]
+
+    plan = plan_fix(file, extra, select=select or None, ignore=ignore or None)
+    result = apply_changes(file, plan.changes, output=output, backup=backup, dry_run=dry_run,
+                           verify_data=verify_data)
+
+    echo = click.echo
+    echo(f"{file}:")
+    verb = "would change" if dry_run else "changed"
+    codes = {c.key: f"{f.code}: " for f, cs in plan.fixes for c in cs}
+    for r in result.changes:
+        echo(f"  {verb} {codes.get(r.key, '')}{r.describe()}")
+    if not result.changes:
+        echo("  nothing to fix")
+    elif dry_run:
+        how = (f"in place ({result.bytes_touched} bytes)" if result.in_place
+               else f"by rewriting {'to ' + output if output else 'the file'}")
+        echo(f"  dry run: would apply {how}; nothing written")
+    elif result.in_place:
+        spans = ", ".join(f"{p.offset}..{p.offset + len(p.data) - 1}" for p in result.patches)
+        echo(f"  in place: {result.bytes_touched} bytes written at byte {spans}; file size unchanged; "
+             f"tensor data not touched (every write ends before byte {plan.header.data_offset})")
+        if result.data_sha256_verified:
+            echo(f"  tensor data sha256 {result.data_sha256} identical before and after")
+    else:
+        target = output or file
+        echo(f"  rewrote {target} atomically ({result.bytes_touched} bytes); tensor data sha256 "
+             f"{result.data_sha256} verified identical")
+    if result.backup:
+        echo(f"  backup: {result.backup}")
+
+    for finding, _ in plan.skipped:
+        echo(f"  not applied {finding.code} ({finding.severity.value}): {finding.message}")
+        echo(f"    apply with: publish fix {file} --select {finding.code}")
+
+    # What is left: re-check the written file (or, for a dry run, the findings nothing fixes).
+    if dry_run or not result.changes:
+        remaining = plan.unfixable
+    else:
+        remaining = [f for f in check_header(read_header(output or file)) if not f.fixable]
+    errors = [f for f in remaining if f.severity == Severity.ERROR]
+    for f in errors:
+        echo(f"  cannot fix {f.code} (error): {f.message}")
+        if f.hint:
+            echo(f"    how: {f.hint}")
+    if errors:
+        echo(f"{len(errors)} error(s) need a re-conversion or requantization; see above.")
+    ctx.exit(1 if errors else 0)
