@@ -1,0 +1,294 @@
+"""Release spec -> staged repo folder (the layout is documented in publish/staged.py).
+
+The folder holds exactly what the Hub repo will hold. GGUFs are hard-linked (or reflinked, or
+copied) from the GGUF folder, never symlinked; text files are rendered deterministically and
+written atomically, and only when their bytes change. Which files a build generated is kept next
+to the folder (`.<folder>.publish-build.json`) so a rebuild removes what it generated before
+and never touches files it does not know.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from publish.errors import SpecError, UsageError
+from publish.fsutil import atomic_write_text
+from publish.quants import is_projector_filename, label_from_filename, shard_info
+from publish.spec import Quant, ReleaseSpec
+
+MANIFEST_SUFFIX = ".publish-build.json"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    name: str
+    action: str        # "hard link", "reflink", "copy", "written", "unchanged"
+    size: int
+
+
+@dataclass
+class BuildResult:
+    folder: Path
+    files: list[StagedFile] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)   # stale files of an earlier build
+    foreign: list[str] = field(default_factory=list)   # files this build does not know (left alone)
+
+
+@dataclass(frozen=True)
+class QuantInfo:
+    label: str
+    sources: tuple[Path, ...]
+    names: tuple[str, ...]      # staged file names, one per part
+    size: int
+    bits_per_weight: float | None
+    use: str
+    recommended: bool
+
+
+def build(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Path | None = None) -> Path:
+    """Render `spec` into a staged folder (default dist/<NAME>) and return its path."""
+    return build_folder(spec, out_dir, gguf_dir=gguf_dir).folder
+
+
+def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Path | None = None) -> BuildResult:
+    spec = spec.with_gguf_dir(gguf_dir)
+    out = Path(out_dir) if out_dir is not None else Path("dist") / spec.name
+    quants = _quant_infos(spec)
+    mmproj = spec.resolve_mmproj()
+    mmproj_name = None
+    if mmproj is not None:
+        mmproj_name = mmproj.name if is_projector_filename(mmproj.name) else f"mmproj-{mmproj.name}"
+        _read_header(mmproj)
+
+    texts = render_texts(spec, quants, mmproj_name)
+    ggufs: dict[str, Path] = {}
+    for q in quants:
+        ggufs.update(zip(q.names, q.sources))
+    if mmproj is not None:
+        ggufs[mmproj_name] = mmproj
+    clash = set(ggufs) & set(texts)
+    if clash or len(ggufs) != sum(len(q.names) for q in quants) + (mmproj is not None):
+        raise SpecError(str(spec.path), "quants", "two quants would get the same file name in the folder",
+                        hint="give each quant a distinct label")
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder", hint="pass another -o DIR")
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out.parent / f".{out.name}{MANIFEST_SUFFIX}"
+    previous = _read_manifest(manifest)
+
+    result = BuildResult(out)
+    for name in sorted(ggufs):
+        action = stage_file(ggufs[name], out / name)
+        result.files.append(StagedFile(name, action, (out / name).stat().st_size))
+    for name in sorted(texts):
+        data = texts[name].encode("utf-8")
+        dst = out / name
+        if dst.is_file() and not dst.is_symlink() and dst.read_bytes() == data:
+            action = "unchanged"
+        else:
+            if dst.is_symlink():
+                dst.unlink()
+            atomic_write_text(dst, texts[name])
+            action = "written"
+        result.files.append(StagedFile(name, action, len(data)))
+
+    current = set(ggufs) | set(texts)
+    for name in sorted(previous - current):
+        p = out / name
+        if "/" not in name and (p.is_file() or p.is_symlink()):
+            p.unlink()
+            result.removed.append(name)
+    for p in sorted(out.iterdir()):
+        if p.name not in current and not p.name.startswith("."):
+            result.foreign.append(p.name)
+    atomic_write_text(manifest, json.dumps({"folder": out.name, "spec": str(spec.path),
+                                            "files": sorted(current)}, indent=2) + "\n")
+    return result
+
+
+def _read_manifest(path: Path) -> set[str]:
+    try:
+        return set(json.loads(path.read_text(encoding="utf-8")).get("files", []))
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+# -- GGUFs ------------------------------------------------------------------------------------
+
+def _read_header(path: Path):
+    from publish.gguf.reader import read_header
+
+    return read_header(path)
+
+
+def _quant_infos(spec: ReleaseSpec) -> list[QuantInfo]:
+    quants = spec.resolve_quants()
+    labels = [q.label for q in quants]
+    rec = spec.card.recommended
+    if rec is not None and rec not in labels:
+        raise SpecError(str(spec.path), "card.recommended", f"{rec} is not one of the quants ({', '.join(labels)})",
+                        hint="name one of the quant labels")
+    out = []
+    for q in quants:
+        headers = [_read_header(p) for p in q.files]
+        n_params = sum(h.n_params for h in headers)
+        n_bytes = sum(h.tensor_bytes for h in headers)
+        bpw = n_bytes * 8 / n_params if n_params else None
+        out.append(QuantInfo(q.label, q.files, _staged_names(spec, q), sum(p.stat().st_size for p in q.files),
+                             bpw, q.use or default_use(q.label), q.label == rec))
+    return out
+
+
+def _staged_names(spec: ReleaseSpec, q: Quant) -> tuple[str, ...]:
+    """Keep the source name when it carries the label (Ollama's hf.co tag), else MODEL-LABEL.gguf."""
+    names = []
+    for p in q.files:
+        if label_from_filename(p.name) == q.label:
+            names.append(p.name)
+            continue
+        info = shard_info(p.name)
+        suffix = f"-{info[0]:05d}-of-{info[1]:05d}" if info else ""
+        names.append(f"{spec.model_name}-{q.label}{suffix}.gguf")
+    return tuple(names)
+
+
+_FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, …)
+
+
+def stage_file(src: Path, dst: Path) -> str:
+    """Put `src` at `dst` as a hard link, else a reflink, else a copy (never a symlink).
+    Returns what was done; "unchanged" when dst already is that file."""
+    src = src.resolve()
+    if dst.exists() and not dst.is_symlink():
+        if os.path.samefile(src, dst):
+            return "unchanged"
+        s, d = src.stat(), dst.stat()
+        if s.st_size == d.st_size and s.st_mtime_ns == d.st_mtime_ns:
+            return "unchanged"
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        try:
+            os.link(src, tmp)
+            action = "hard link"
+        except OSError:
+            action = _reflink_or_copy(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return action
+
+
+def _reflink_or_copy(src: Path, tmp: Path) -> str:
+    import fcntl
+
+    with open(src, "rb") as fsrc, open(tmp, "wb") as fdst:
+        try:
+            fcntl.ioctl(fdst.fileno(), _FICLONE, fsrc.fileno())
+            action = "reflink"
+        except OSError:
+            shutil.copyfileobj(fsrc, fdst, 16 << 20)
+            action = "copy"
+        fdst.flush()
+        os.fsync(fdst.fileno())
+    shutil.copystat(src, tmp)  # same mtime: a rebuild sees the copy as unchanged
+    return action
+
+
+def default_use(label: str) -> str:
+    core = label.upper().removeprefix("UD-")
+    if core in ("F32", "FP32", "F16", "FP16", "BF16"):
+        text = "full precision: reference quality, largest"
+    elif core == "Q8_0":
+        text = "near-lossless; for when memory is not tight"
+    elif core.startswith(("Q6", "Q5")):
+        text = "high quality, larger"
+    elif core.startswith(("Q4", "IQ4", "MXFP4")):
+        text = "good balance of size and quality"
+    elif core.startswith(("Q3", "IQ3")):
+        text = "small; some quality loss"
+    else:
+        text = "smallest; noticeable quality loss"
+    if label.upper().startswith("UD-"):
+        text = "Unsloth Dynamic: sensitive layers kept at higher precision; " + text
+    return text
+
+
+# -- text files -------------------------------------------------------------------------------
+
+def params_json(params: dict) -> str:
+    """`params` as Ollama reads it from an hf.co repo: sorted keys, stop an array, trailing newline."""
+    return json.dumps(dict(params), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_texts(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | None) -> dict[str, str]:
+    from publish.modelfile import ModelfileSpec, render
+
+    texts = {"template": spec.template.text, "params": params_json(spec.params)}
+    if spec.system is not None:
+        texts["system"] = spec.system
+    license_text = spec.license_text if spec.license_text is not None else spec.license
+    for q in quants:
+        from_ = (f"./{q.names[0]}",) + ((f"./{mmproj_name}",) if mmproj_name else ())
+        header = f"{spec.repo}:{q.label} (publish build). Use: ollama create {spec.model_name.lower()}:{q.label.lower()} -f Modelfile.{q.label}"
+        mf = ModelfileSpec(from_=from_, template=spec.template.text, system=spec.system,
+                           params=spec.params, licenses=(license_text,), header=header)
+        texts[f"Modelfile.{q.label}"] = render(mf)
+    texts["README.md"] = render_card(spec, quants, mmproj_name)
+    return texts
+
+
+def front_matter(spec: ReleaseSpec) -> dict:
+    tags = []
+    for t in ("gguf", "ollama", *(spec.template.family and [spec.template.family] or []), *spec.card.tags):
+        if t not in tags:
+            tags.append(t)
+    return {"base_model": spec.base_model, "base_model_relation": "quantized", "license": spec.license,
+            "pipeline_tag": spec.pipeline_tag, "quantized_by": spec.quantized_by, "tags": tags}
+
+
+def _fence(text: str) -> str:
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def human_size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
+
+
+def render_card(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | None) -> str:
+    import jinja2
+    import yaml
+
+    from publish.resources import templates_dir
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "card")),
+                             undefined=jinja2.StrictUndefined, autoescape=False,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    fm = yaml.safe_dump(front_matter(spec), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    rows = [{"label": q.label, "file": q.names[0], "parts": len(q.names), "size": human_size(q.size),
+             "bpw": "n/a" if q.bits_per_weight is None else f"{q.bits_per_weight:.2f}",
+             "use": q.use, "recommended": q.recommended} for q in quants]
+    params = [(k, json.dumps(v, ensure_ascii=False) if k == "stop" else json.dumps(v))
+              for k, v in sorted(spec.params.items())]
+    return env.get_template("README.md.j2").render(
+        front_matter=fm, title=spec.card.title or spec.name, repo=spec.repo, base_model=spec.base_model,
+        quantized_by=spec.quantized_by, license=spec.license, quants=rows, mmproj=mmproj_name,
+        params=params, template=spec.template.text.rstrip("\n"), template_source=spec.template.source,
+        template_fence=_fence(spec.template.text), system=spec.system,
+        system_fence=_fence(spec.system or ""), extra=(spec.card.extra or "").strip(), model_name=spec.model_name)

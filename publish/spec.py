@@ -1,0 +1,413 @@
+"""The release spec: one TOML file per Hub repo, parsed into frozen dataclasses.
+
+Every problem is a SpecError naming the file, the dotted key and the fix. Unknown keys are errors
+with a "did you mean". Paths are relative to the spec file. The layout is documented in the
+README ("Release spec"); examples/ holds complete specs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob as globlib
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from publish.errors import ModelfileError, PublishError, SpecError
+from publish.quants import is_projector_filename, label_from_filename, shard_info
+
+_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z")
+_BASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?\Z")
+
+# table -> {key: (expected python type(s), human type name)}
+_STR = ((str,), "a string")
+_SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
+    "": {"repo": _STR, "base_model": _STR, "license": _STR, "license_file": _STR,
+         "quantized_by": _STR, "pipeline_tag": _STR, "system": _STR, "system_file": _STR,
+         "model_name": _STR,
+         "template": ((dict,), "a table"), "params": ((dict,), "a table"),
+         "quants": ((dict,), "a table"), "card": ((dict,), "a table")},
+    "template": {"family": _STR, "text": _STR, "file": _STR},
+    "quants": {"dir": _STR, "pattern": _STR, "mmproj": _STR, "files": ((list,), "an array of tables")},
+    "quants.files": {"label": _STR, "file": _STR, "use": _STR},
+    "card": {"title": _STR, "extra": _STR, "extra_file": _STR, "tags": ((list,), "an array of strings"),
+             "recommended": _STR},
+}
+_REQUIRED = ("repo", "base_model", "license", "quantized_by", "template", "quants")
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    source: str               # "family gemma3n", "inline", or the file path
+    text: str                 # the Go template
+    family: str | None = None
+    family_stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuantEntry:
+    label: str
+    file: str                 # as written, relative to the GGUF folder
+    use: str | None = None
+    key: str = ""             # dotted key for messages
+
+
+@dataclass(frozen=True)
+class Quant:
+    """A quant resolved against the GGUF folder."""
+    label: str
+    files: tuple[Path, ...]   # one file, or every part of a split set in order
+    use: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.files[0]
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    title: str | None = None
+    extra: str | None = None
+    tags: tuple[str, ...] = ()
+    recommended: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    path: Path                      # the spec file
+    repo: str                       # ORG/NAME
+    base_model: str
+    license: str                    # Hub license id, e.g. "gemma", "apache-2.0"
+    quantized_by: str
+    template: TemplateSpec
+    params: Mapping[str, Any] = field(default_factory=dict)   # typed Ollama parameters
+    system: str | None = None
+    license_text: str | None = None
+    pipeline_tag: str = "text-generation"
+    model_name: str = ""            # file-name stem for renamed GGUFs; default: repo name minus -GGUF
+    gguf_dir: Path = Path(".")      # where the GGUFs are (absolute)
+    quant_entries: tuple[QuantEntry, ...] = ()
+    pattern: str | None = None
+    mmproj: str | None = None
+    card: CardSpec = CardSpec()
+
+    @property
+    def name(self) -> str:
+        return self.repo.split("/", 1)[1]
+
+    @property
+    def org(self) -> str:
+        return self.repo.split("/", 1)[0]
+
+    @property
+    def stops(self) -> list[str]:
+        return list(self.params.get("stop", []))
+
+    def with_gguf_dir(self, gguf_dir: str | Path | None) -> "ReleaseSpec":
+        return self if gguf_dir is None else replace(self, gguf_dir=Path(gguf_dir).resolve())
+
+    def resolve_quants(self) -> list[Quant]:
+        """Find every quant's file(s) in gguf_dir. Raises SpecError for missing files."""
+        root = self.gguf_dir
+        fix = "pass --gguf-dir DIR (or set quants.dir) to the folder that holds the GGUFs"
+        if not root.is_dir():
+            raise SpecError(str(self.path), "quants.dir", f"GGUF folder {root} does not exist", hint=fix)
+        out: list[Quant] = []
+        for e in self.quant_entries:
+            p = root / e.file
+            if not p.is_file():
+                raise SpecError(str(self.path), e.key, f"file not found: {p}", hint=fix)
+            out.append(Quant(e.label, _with_parts(p), e.use))
+        if self.pattern:
+            matches = sorted(Path(m) for m in globlib.glob(str(root / self.pattern)) if Path(m).is_file())
+            matches = [m for m in matches if not is_projector_filename(m.name)]
+            if not matches:
+                raise SpecError(str(self.path), "quants.pattern",
+                                f"{self.pattern!r} matches no file in {root}", hint=fix)
+            groups: dict[str, list[Path]] = {}
+            for m in matches:
+                label = label_from_filename(m.name)
+                if label is None:
+                    raise SpecError(str(self.path), "quants.pattern",
+                                    f"{m.name}: no quant label in the file name",
+                                    hint="name files like MODEL-Q4_K_M.gguf, or list it under quants.files "
+                                         "with an explicit label")
+                groups.setdefault(label, []).append(m)
+            for label, files in groups.items():
+                if any(q.label == label for q in out):
+                    continue  # an explicit entry wins
+                files.sort(key=lambda f: (shard_info(f.name) or (0, 0))[0])
+                out.append(Quant(label, tuple(files), None))
+        return out
+
+    def resolve_mmproj(self) -> Path | None:
+        if self.mmproj is None:
+            return None
+        p = self.gguf_dir / self.mmproj
+        if not p.is_file():
+            raise SpecError(str(self.path), "quants.mmproj", f"file not found: {p}",
+                            hint="pass --gguf-dir DIR to the folder that holds the GGUFs")
+        return p
+
+
+def _with_parts(p: Path) -> tuple[Path, ...]:
+    info = shard_info(p.name)
+    if not info:
+        return (p,)
+    stem = p.name[: -len("-00001-of-00001.gguf")]
+    parts = tuple(p.with_name(f"{stem}-{i:05d}-of-{info[1]:05d}.gguf") for i in range(1, info[1] + 1))
+    return parts
+
+
+class _Reader:
+    """Walks the parsed TOML, checking keys and types, collecting the dotted path."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def err(self, key: str | None, message: str, hint: str | None = None) -> SpecError:
+        return SpecError(str(self.path), key, message, hint=hint)
+
+    def check_keys(self, table: dict, schema_name: str, prefix: str) -> None:
+        schema = _SCHEMA[schema_name]
+        for key, value in table.items():
+            dotted = f"{prefix}{key}"
+            if key not in schema:
+                raise self.err(dotted, "unknown key", hint=self._suggest(key, schema_name))
+            types, tname = schema[key]
+            if not isinstance(value, types):
+                raise self.err(dotted, f"must be {tname} (got {_tname(value)})", hint=_TYPE_HINTS[tname].format(key=key))
+
+    def _suggest(self, key: str, schema_name: str) -> str:
+        from publish.modelfile import PARAMETER_TYPES
+
+        if schema_name == "" and key in PARAMETER_TYPES:
+            return f"Ollama parameters go under [params]: move `{key} = …` there"
+        known = list(_SCHEMA[schema_name])
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean {close[0]!r}?"
+        where = f"[{schema_name}]" if schema_name else "the top level"
+        return f"valid keys in {where}: " + ", ".join(sorted(known))
+
+
+_TYPE_HINTS = {
+    "a string": 'quote it: {key} = "…"',
+    "a table": "write it as a [{key}] section",
+    "an array of tables": '{key} = [{{ label = "Q4_K_M", file = "model-Q4_K_M.gguf" }}]',
+    "an array of strings": '{key} = ["…"]',
+}
+_PARAM_HINTS = {int: "write a whole number, e.g. {name} = 64", float: "write a number, e.g. {name} = 0.7",
+                bool: "write {name} = true or false", list: 'write {name} = ["<end_of_turn>"]'}
+
+
+def _tname(v: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+            dict: "a table"}.get(type(v), type(v).__name__)
+
+
+def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> ReleaseSpec:
+    """Read and validate a release spec. `gguf_dir` overrides `quants.dir` (e.g. --gguf-dir)."""
+    path = Path(path)
+    r = _Reader(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(str(path), None, "release spec not found",
+                        hint="copy examples/tiny/release.toml and edit it") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise SpecError(str(path), None, f"not UTF-8 text (byte {e.start})", hint="save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(str(path), None, f"invalid TOML: {e}", hint="fix the TOML syntax at that line") from None
+
+    r.check_keys(data, "", "")
+    for key in _REQUIRED:
+        if key not in data:
+            raise r.err(key, "missing", hint=_REQUIRED_HINTS[key])
+    base = path.parent.resolve()
+
+    repo = data["repo"]
+    if not _REPO.match(repo) or "--" in repo or ".." in repo or repo.endswith((".git", "-", ".")):
+        raise r.err("repo", f"{repo!r} is not a Hub repo id", hint='write it as "ORG/NAME", e.g. "your-org/model-GGUF"')
+    base_model = data["base_model"]
+    if not _BASE.match(base_model):
+        raise r.err("base_model", f"{base_model!r} is not a Hub model id", hint='write it as "ORG/NAME", e.g. "google/gemma-3n-E4B-it"')
+    for key in ("license", "quantized_by", "pipeline_tag", "model_name"):
+        if key in data and not data[key].strip():
+            raise r.err(key, "is empty", hint="give it a value or remove the key")
+
+    template = _read_template(r, data["template"], base)
+    params = _read_params(r, data.get("params", {}), template)
+    system = _read_text(r, data, "system", "system_file", base)
+    license_text = _read_text(r, {"license_file": data["license_file"]}, None, "license_file", base) \
+        if "license_file" in data else None
+
+    quants = data["quants"]
+    r.check_keys(quants, "quants", "quants.")
+    entries = _read_quant_entries(r, quants.get("files", []))
+    pattern = quants.get("pattern")
+    if not entries and not pattern:
+        raise r.err("quants", "lists no quant",
+                    hint='add files = [{ label = "Q4_K_M", file = "model-Q4_K_M.gguf" }] or pattern = "model-*.gguf"')
+    if pattern is not None and (not pattern.strip() or Path(pattern).is_absolute() or ".." in Path(pattern).parts):
+        raise r.err("quants.pattern", f"{pattern!r} must be a glob relative to quants.dir", hint='e.g. "model-*.gguf"')
+    mmproj = quants.get("mmproj")
+    dir_ = quants.get("dir", ".")
+    folder = Path(gguf_dir).resolve() if gguf_dir is not None else (base / dir_).resolve()
+
+    card = _read_card(r, data.get("card", {}), base, entries)
+    model_name = data.get("model_name") or re.sub(r"[-_.]gguf\Z", "", repo.split("/", 1)[1], flags=re.I)
+    return ReleaseSpec(
+        path=path, repo=repo, base_model=base_model, license=data["license"],
+        quantized_by=data["quantized_by"], template=template, params=params, system=system,
+        license_text=license_text, pipeline_tag=data.get("pipeline_tag", "text-generation"),
+        model_name=model_name, gguf_dir=folder, quant_entries=entries, pattern=pattern,
+        mmproj=mmproj, card=card)
+
+
+_REQUIRED_HINTS = {
+    "repo": 'add repo = "your-org/model-GGUF" (the Hub repo this release goes to)',
+    "base_model": 'add base_model = "org/model" (the model these GGUFs were quantized from)',
+    "license": 'add license = "apache-2.0" (a Hub license id, e.g. gemma, llama3.1, mit)',
+    "quantized_by": 'add quantized_by = "your-name"',
+    "template": 'add [template] with family = "gemma3" (or text = """…""" or file = "template.gotmpl")',
+    "quants": 'add [quants] with files = [{ label = "Q4_K_M", file = "model-Q4_K_M.gguf" }]',
+}
+
+
+def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
+    r.check_keys(table, "template", "template.")
+    given = [k for k in ("family", "text", "file") if k in table]
+    if len(given) != 1:
+        raise r.err("template", "needs exactly one of family, text, file" + (f" (got {', '.join(given)})" if given else ""),
+                    hint='e.g. family = "gemma3n"; `publish template` suggests one for a GGUF')
+    key = given[0]
+    if key == "family":
+        fam = _family(r, table["family"])
+        return TemplateSpec(f"family {fam.name}", fam.template, fam.name, tuple(fam.stop))
+    if key == "text":
+        text, source = table["text"], "inline"
+    else:
+        p = base / table["file"]
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise r.err("template.file", f"file not found: {p}", hint="the path is relative to the spec file") from None
+        except UnicodeDecodeError:
+            raise r.err("template.file", f"{p} is not UTF-8 text", hint="save the template as UTF-8") from None
+        source = str(p)
+    if not text.strip():
+        raise r.err(f"template.{key}", "is empty", hint="write the Go template Ollama should use")
+    from publish import gotmpl
+    from publish.errors import TemplateError
+
+    try:
+        gotmpl.parse(text, f"template.{key}")
+    except TemplateError as e:
+        raise r.err(f"template.{key}", f"not a valid Go template: {e}",
+                    hint="fix the template at that line:column; `publish template` can suggest one") from None
+    return TemplateSpec(source, text)
+
+
+def _family(r: _Reader, name: str):
+    from publish import families
+
+    try:
+        return families.get(name)
+    except (PublishError, KeyError, LookupError, ValueError):
+        known = _family_names(families)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else ("known families: " + ", ".join(known) if known else None)
+        raise r.err("template.family", f"unknown family {name!r}", hint=hint) from None
+
+
+def _family_names(families) -> list[str]:
+    for attr in ("names", "NAMES", "FAMILIES", "ALIASES"):
+        obj = getattr(families, attr, None)
+        try:
+            names = obj() if callable(obj) else obj
+            if names:
+                return sorted(set(names))
+        except Exception:  # noqa: BLE001 - only used for a hint
+            continue
+    return []
+
+
+def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, Any]:
+    from publish.modelfile import PARAMETER_TYPES, check_parameter_value
+
+    out: dict[str, Any] = {}
+    for name, value in table.items():
+        try:
+            out[name] = check_parameter_value(name, value, where=f"{r.path}: params.{name}")
+        except ModelfileError as e:
+            msg = str(e).split(f"params.{name}: ", 1)[-1]
+            message, _, hint = msg.partition("; ")
+            kind = PARAMETER_TYPES.get(name)
+            if not hint:
+                hint = _PARAM_HINTS[kind].format(name=name) if kind else "remove it"
+            raise r.err(f"params.{name}", message, hint=hint) from None
+    if "stop" not in out and template.family_stop:
+        out["stop"] = list(template.family_stop)
+    return out
+
+
+def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Path) -> str | None:
+    if key is not None and key in data and file_key in data:
+        raise r.err(key, f"set either {key} or {file_key}, not both", hint=f"remove one of them")
+    if key is not None and key in data:
+        value = data[key]
+        if value == "":
+            raise r.err(key, "is empty", hint="remove the key to leave it unset")
+        return value
+    if file_key in data:
+        p = base / data[file_key]
+        try:
+            return p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise r.err(file_key, f"file not found: {p}", hint="the path is relative to the spec file") from None
+        except UnicodeDecodeError:
+            raise r.err(file_key, f"{p} is not UTF-8 text", hint="save it as UTF-8") from None
+    return None
+
+
+def _read_quant_entries(r: _Reader, files: list) -> tuple[QuantEntry, ...]:
+    out: list[QuantEntry] = []
+    for i, item in enumerate(files):
+        key = f"quants.files[{i}]"
+        if not isinstance(item, dict):
+            raise r.err(key, f"must be a table (got {_tname(item)})",
+                        hint='write { label = "Q4_K_M", file = "model-Q4_K_M.gguf" }')
+        r.check_keys(item, "quants.files", f"{key}.")
+        for req in ("label", "file"):
+            if req not in item:
+                raise r.err(f"{key}.{req}", "missing", hint='write { label = "Q4_K_M", file = "model-Q4_K_M.gguf" }')
+        label = item["label"]
+        if label_from_filename(f"x-{label}.gguf") != label.upper() or label != label.upper():
+            raise r.err(f"{key}.label", f"{label!r} is not a quant label",
+                        hint="use the upper-case quant type, e.g. Q4_K_M, Q8_0, BF16, UD-Q4_K_XL")
+        file = item["file"]
+        if not file.lower().endswith(".gguf") or Path(file).is_absolute() or ".." in Path(file).parts:
+            raise r.err(f"{key}.file", f"{file!r} must be a .gguf file name relative to quants.dir",
+                        hint="use --gguf-dir to point at another folder")
+        if any(e.label == label for e in out):
+            raise r.err(f"{key}.label", f"{label} is listed twice", hint="keep one entry per quant label")
+        out.append(QuantEntry(label, file, item.get("use"), f"{key}.file"))
+    return tuple(out)
+
+
+def _read_card(r: _Reader, table: dict, base: Path, entries: tuple[QuantEntry, ...]) -> CardSpec:
+    r.check_keys(table, "card", "card.")
+    tags = table.get("tags", [])
+    for i, t in enumerate(tags):
+        if not isinstance(t, str) or not t.strip():
+            raise r.err(f"card.tags[{i}]", "must be a non-empty string", hint='e.g. tags = ["gemma3n"]')
+    extra = _read_text(r, table, "extra", "extra_file", base)
+    rec = table.get("recommended")
+    if rec is not None and rec != rec.upper():
+        raise r.err("card.recommended", f"{rec!r} is not a quant label", hint="e.g. recommended = \"Q4_K_M\"")
+    return CardSpec(table.get("title"), extra, tuple(tags), rec)
