@@ -29,6 +29,7 @@ SUPPORTED_VERSIONS = (2, 3)
 MAX_DIMS = 4             # GGML_MAX_DIMS: llama.cpp refuses more
 MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recursion
 FIRST_WINDOW = 256 * 1024
+GROW_LIMIT = 512 * 1024  # a refill reads at most this much beyond what is needed: remote reads stay within header + 1 MiB
 FAST_SCAN_LIMIT = 64 * 1024 * 1024  # larger string arrays are parsed item by item (bounded memory)
 INT64_MAX = 2**63 - 1
 
@@ -261,7 +262,7 @@ class _Parser:
         at = self.pos if at is None else at
         if end > self.size:
             raise self.fail(at, f"expected {what} ({end - at} bytes), but the file ends at byte {self.size}")
-        want = min(max(end - have, have, FIRST_WINDOW), self.size - have)
+        want = min(max(end - have, min(have, GROW_LIMIT), FIRST_WINDOW), self.size - have)
         try:
             self.fh.seek(have)
             while want > 0:
