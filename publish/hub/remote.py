@@ -195,8 +195,8 @@ def open_hf_file(url: str) -> Iterator[BinaryIO]:
 
         raise HubError(f"{url}: the Hub did not say how large the file is", hint="retry later")
     pinned = hf_hub_url(u.repo_id, u.path, revision=meta.commit_hash or u.revision, endpoint=ep)
-    raw = HubRangeFile(pinned, meta.size, headers, url)
-    stream = io.BufferedReader(raw, buffer_size=64 * 1024)
+    # No BufferedReader on top: its read-ahead would fetch bytes the reader never asked for.
+    stream = HubRangeFile(pinned, meta.size, headers, url)
     try:
         yield stream
     except Exception as err:  # noqa: BLE001 - a range read failed mid-parse
