@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import sys
@@ -250,32 +249,26 @@ def test_plain_folder_and_missing_folder_rules(tmp_path, tiny_llama_path, folder
     assert not any(f.code.startswith("PF") for f in lint_paths([str(tmp_path)]).findings)
 
 
-def test_hf_urls_are_read_through_remote_streams(gemma3n_broken_path, monkeypatch):
-    """hf:// sources go through publish.hub.remote (a loopback stand-in here mapping URLs to files)."""
-    opened = []
+def test_hf_repo_is_linted_through_range_reads(gemma3n_broken_path, tiny_llama_path, monkeypatch):
+    """hf:// goes through publish.hub.remote against the loopback Hub stand-in (tests/hub_standin.py)."""
+    from hub_standin import HubStandIn
 
-    @contextlib.contextmanager
-    def open_hf_file(url):
-        opened.append(url)
-        with open(gemma3n_broken_path, "rb") as fh:
-            yield fh
-
-    standin = types.ModuleType("publish.hub.remote")
-    standin.open_hf_file = open_hf_file
-    standin.list_gguf_urls = lambda repo: [f"{repo}/gemma-3n-E4B-it-Q4_K_M.gguf"]
+    hub = HubStandIn().start()
     try:
-        import publish.hub as hub_pkg
-    except ImportError:
-        hub_pkg = types.ModuleType("publish.hub")
-        monkeypatch.setitem(sys.modules, "publish.hub", hub_pkg)
-    monkeypatch.setattr(hub_pkg, "remote", standin, raising=False)
-    monkeypatch.setitem(sys.modules, "publish.hub.remote", standin)
-
-    result = lint_paths(["hf://org/gemma-3n"])
-    url = "hf://org/gemma-3n/gemma-3n-E4B-it-Q4_K_M.gguf"
-    assert opened == [url]
-    assert {f.code for f in result.findings if f.severity == Severity.ERROR} == {"GG101", "GG102"}
-    assert all(f.path == url for f in result.findings)
+        hub.create_repo("org/gemma-3n-GGUF")
+        hub.put_file("org/gemma-3n-GGUF", gemma3n_broken_path.name, gemma3n_broken_path.read_bytes())
+        hub.put_file("org/gemma-3n-GGUF", "tiny-F32.gguf", tiny_llama_path.read_bytes())
+        hub.put_file("org/gemma-3n-GGUF", "README.md", b"# card")
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        r = run("hf://org/gemma-3n-GGUF", "--format", "json")
+    finally:
+        hub.stop()
+    assert r.exit_code == 1, r.output
+    data = json.loads(r.output)
+    errors = {(f["path"], f["code"]) for f in data["findings"] if f["severity"] == "error"}
+    url = f"hf://org/gemma-3n-GGUF/{gemma3n_broken_path.name}"
+    assert errors == {(url, "GG101"), (url, "GG102")}
+    assert data["summary"]["files"] == 2
 
 
 def test_hostile_metadata_stays_on_one_line_without_escape_sequences(tmp_path):
