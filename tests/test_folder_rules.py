@@ -1,0 +1,174 @@
+"""Staged-folder rules (RP1xx): each fires on the broken folder and stays silent on the built one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from publish.build import build
+from publish.folder_rules import RULES, check_folder, stop_problem
+from publish.gguf.reader import read_header
+from publish.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "examples" / "tiny" / "release.toml"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return build(load_spec(TINY), tmp_path_factory.mktemp("built") / "tiny")
+
+
+@pytest.fixture
+def folder(built, tmp_path) -> Path:
+    """A private copy of the built tiny folder (GGUFs hard-linked: they are never modified)."""
+    dst = tmp_path / "tiny"
+    dst.mkdir()
+    for p in built.iterdir():
+        if p.suffix == ".gguf":
+            (dst / p.name).hardlink_to(p)
+        else:
+            shutil.copyfile(p, dst / p.name)
+    return dst
+
+
+def check(folder: Path):
+    headers = {p: read_header(p) for p in sorted(folder.glob("*.gguf"))}
+    return check_folder(folder, headers)
+
+
+def codes(folder: Path) -> list[str]:
+    return sorted({f.code for f in check(folder)})
+
+
+def test_built_folder_is_silent(folder):
+    assert check(folder) == []
+
+
+def test_every_code_has_a_severity_and_summary():
+    assert all(code.startswith("RP1") and r.summary for code, r in RULES.items())
+
+
+def test_rp101_no_template(folder):
+    (folder / "template").unlink()
+    assert codes(folder) == ["RP101"]
+
+
+def test_rp102_template_syntax_with_line_and_column(folder):
+    (folder / "template").write_text("{{ .System }}\n{{ if .Prompt }}never closed\n")
+    findings = [f for f in check(folder) if f.code == "RP102"]
+    assert len(findings) == 1
+    assert findings[0].severity.value == "error"
+    assert findings[0].subject.startswith("template:") and findings[0].subject != "template:"
+    # the Modelfiles now disagree with the folder's template too
+    assert codes(folder) == ["RP102", "RP141"]
+
+
+def test_rp103_template_starting_with_bos(folder):
+    (folder / "template").write_text("<bos>" + (folder / "template").read_text())
+    assert "RP103" in codes(folder)
+
+
+def test_rp103_silent_without_add_bos(folder, built):
+    # BOS in the template is right when the GGUF does not add one itself
+    text = "<bos>" + (folder / "template").read_text()
+    headers = {p: read_header(p) for p in folder.glob("*.gguf")}
+    for h in headers.values():
+        h.kv.pop("tokenizer.ggml.add_bos_token")
+    (folder / "template").write_text(text)
+    assert "RP103" not in {f.code for f in check_folder(folder, headers)}
+
+
+@pytest.mark.parametrize("params, code", [
+    ("not json", "RP110"),
+    ("[1, 2]", "RP110"),
+    ('{"temprature": 1.0}', "RP111"),
+    ('{"tfs_z": 1.0}', "RP111"),
+    ('{"mirostat": 1}', "RP112"),
+    ('{"stop": "<end_of_turn>"}', "RP113"),
+    ('{"stop": ["<end_of_turn>", 5]}', "RP113"),
+    ('{"top_k": "64"}', "RP113"),
+    ('{"use_mmap": "yes"}', "RP113"),
+])
+def test_params_rules(folder, params, code):
+    (folder / "params").write_text(params)
+    found = codes(folder)
+    assert code in found
+    assert set(found) <= {code, "RP141"}
+
+
+def test_params_json_numbers_are_fine_as_floats_for_ints(folder):
+    p = json.loads((folder / "params").read_text())
+    p["num_ctx"] = 512.0
+    (folder / "params").write_text(json.dumps(p))
+    assert codes(folder) == []
+
+
+def test_rp114_stop_that_is_not_a_token(folder):
+    p = json.loads((folder / "params").read_text())
+    p["stop"] = ["<|eot_id|>"]
+    (folder / "params").write_text(json.dumps(p))
+    findings = [f for f in check(folder) if f.code == "RP114"]
+    assert [f.subject for f in findings] == ["<|eot_id|>"]
+    assert "never emits it" in findings[0].message
+
+
+def test_stop_text_the_model_can_produce_is_fine(tiny_llama_path, gemma3n_broken_path):
+    tiny = read_header(tiny_llama_path)
+    assert stop_problem("<end_of_turn>", tiny) is None
+    assert stop_problem("\n\nUser:", tiny) is None          # byte-fallback vocab: any text
+    gemma = read_header(gemma3n_broken_path)
+    assert stop_problem("<end_of_turn>", gemma) is None
+    assert stop_problem("tok5tok6", gemma) is None          # spelled from two tokens
+    assert "cannot be spelled" in stop_problem("zzz", gemma)
+    assert "not one in this vocab" in stop_problem("<|im_end|>", gemma)
+
+
+def test_rp120_sharded_gguf(folder):
+    (folder / "tiny-llama-Q8_0.gguf").rename(folder / "tiny-llama-Q8_0-00001-of-00002.gguf")
+    assert "RP120" in codes(folder)
+
+
+def test_rp130_no_readme(folder):
+    (folder / "README.md").unlink()
+    assert codes(folder) == ["RP130"]
+
+
+@pytest.mark.parametrize("card, code", [
+    ("# no front matter\n", "RP131"),
+    ("---\nbase_model: [unclosed\n---\n", "RP131"),
+    ("---\n- a list\n---\n", "RP131"),
+    ("---\nbase_model: a/b\ntags: [gguf, ollama]\n---\n", "RP132"),
+    ("---\nbase_model: a/b\nlicense: mit\ntags: [gguf]\n---\n", "RP133"),
+])
+def test_readme_rules(folder, card, code):
+    (folder / "README.md").write_text(card)
+    assert codes(folder) == [code]
+
+
+def test_rp140_modelfile_does_not_parse(folder):
+    (folder / "Modelfile.Q8_0").write_text("FROM ./tiny-llama-Q8_0.gguf\nFOO bar\n")
+    findings = [f for f in check(folder) if f.code == "RP140"]
+    assert len(findings) == 1 and "Modelfile.Q8_0:2" in findings[0].message
+
+
+def test_rp141_modelfile_differs_from_params(folder):
+    text = (folder / "Modelfile.F32").read_text().replace("PARAMETER temperature 1.0", "PARAMETER temperature 0.2")
+    (folder / "Modelfile.F32").write_text(text)
+    findings = [f for f in check(folder) if f.code == "RP141"]
+    assert [Path(f.path).name for f in findings] == ["Modelfile.F32"]
+    assert "PARAMETER" in findings[0].message
+
+
+def test_rp141_modelfile_differs_from_system(folder):
+    (folder / "system").write_text("Something else.")
+    assert codes(folder) == ["RP141"]
+
+
+def test_rp142_modelfile_from_missing_file(folder):
+    text = (folder / "Modelfile.F32").read_text().replace("FROM ./tiny-llama-F32.gguf", "FROM ./gone.gguf")
+    (folder / "Modelfile.F32").write_text(text)
+    assert codes(folder) == ["RP142"]
