@@ -1,0 +1,119 @@
+"""`publish inspect FILE... [--json]`: what a GGUF header says, with each key's stored type."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--json", "as_json", is_flag=True, help="The full header as JSON: every key with its stored type.")
+@click.option("--full-arrays", is_flag=True,
+              help="With --json, print every item of long arrays (default: the first 16 and the length).")
+def inspect(files: tuple[str, ...], as_json: bool, full_arrays: bool) -> None:
+    """Show GGUF headers: architecture, quant, parameters, special tokens, chat templates,
+    tensors by type. FILE is a .gguf, a folder of them or hf://ORG/NAME[/FILE.gguf]."""
+    import json
+
+    from publish.errors import UsageError
+    from publish.gguf.reader import read_header
+    from publish.gguf.summary import header_to_json, summarize
+    from publish.sources import expand
+
+    sources = expand(list(files))
+    if not sources:
+        raise UsageError(f"no .gguf files in {', '.join(files)}")
+    headers = []
+    for src in sources:
+        with src.open() as fh:
+            headers.append(read_header(fh, name=src.display))
+    if as_json:
+        docs = [header_to_json(h, full_arrays=full_arrays) for h in headers]
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False))
+        return
+    for i, h in enumerate(headers):
+        if i:
+            click.echo()
+        click.echo("\n".join(format_summary(summarize(h))))
+        if h.split is not None:
+            click.echo(split_line(h.path))
+
+
+def split_line(path: str) -> str:
+    from publish.gguf.split import SplitSetError, read_split_set
+
+    try:
+        s = read_split_set(path)
+    except SplitSetError as err:
+        return "  split set       broken: " + "; ".join(f"{p.path.rsplit('/', 1)[-1]}: {p.message}" for p in err.problems)
+    first = "" if s.paths[0] == path else f"; model metadata is in {s.paths[0]}"
+    return (f"  split set       {s.count} parts, {_count(s.n_params)} parameters, {_bytes(s.tensor_bytes)} of tensors"
+            f"{first}")
+
+
+def format_summary(s) -> list[str]:
+    def row(label: str, value) -> str:
+        return f"  {label:<15} {value}"
+
+    size = "" if s.file_size is None else f", {_bytes(s.file_size)}"
+    lines = [f"{s.path}  (GGUF v{s.version}{size}, header {_bytes(s.data_offset)})"]
+    kind = "  (multimodal projector)" if s.is_projector else ""
+    lines.append(row("architecture", f"{s.architecture or '(missing)'}{kind}"))
+    lines.append(row("name", s.name or "(missing)"))
+    if s.file_type is None:
+        lines.append(row("file type", "(general.file_type missing)"))
+    else:
+        lines.append(row("file type", f"{s.file_type_name or 'unknown'} (general.file_type = {s.file_type})"))
+    lines.append(row("parameters", f"{_count(s.n_params)} ({s.n_params:,}), {s.bits_per_weight:.2f} bits per weight"))
+    if s.split:
+        lines.append(row("split", f"part {s.split[0] + 1} of {s.split[1]} (split.no {s.split[0]})"))
+    lines.append(row("context length", s.context_length if s.context_length is not None else "(missing)"))
+    lines.append(row("vocab size", s.vocab_size if s.vocab_size is not None else "(missing)"))
+    names = {"bos": "BOS", "eos": "EOS", "eot": "EOT", "eom": "EOM", "padding": "PAD", "unknown": "UNK"}
+    shown = [f"{names[k]} {tid} {_token(text)}" for k, (tid, text) in s.special.items()]
+    missing = [names[k] for k in ("bos", "eos", "eot", "padding") if k not in s.special]
+    tokens = ", ".join(shown) or "(none)"
+    if missing:
+        tokens += f"  (not set: {', '.join(missing)})"
+    lines.append(row("special tokens", tokens))
+    lines.append(row("add_bos_token", _flag(s.add_bos_token)))
+    lines.append(row("add_eos_token", _flag(s.add_eos_token)))
+    if not s.templates:
+        lines.append(row("chat template", "(none)"))
+    for name, text in s.templates.items():
+        label = "chat template" if name == "default" else f"template {name}"
+        lines.append(row(label, f"{len(text):,} chars: {_preview(text)}"))
+    lines.append(row("tensors", f"{sum(g.count for g in s.groups)}, {_bytes(s.tensor_bytes)}"))
+    for g in s.groups:
+        lines.append(f"    {g.ggml_type:<8} {g.count:>5} tensors  {_count(g.n_elements):>8} weights  "
+                     f"{_bytes(g.n_bytes):>9}  {g.bits_per_weight:5.2f} bpw")
+    return lines
+
+
+def _flag(v) -> str:
+    return "(not set)" if v is None else str(v).lower()
+
+
+def _token(text) -> str:
+    if text is None:
+        return "(outside the vocabulary)"
+    return repr(text)
+
+
+def _preview(text: str, limit: int = 70) -> str:
+    flat = text.replace("\n", "\\n")
+    return repr(flat if len(flat) <= limit else flat[:limit] + "…")
+
+
+def _count(n: int) -> str:
+    for unit, size in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"

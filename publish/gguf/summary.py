@@ -1,0 +1,181 @@
+"""What `publish inspect` shows: a summary of a GGUF header, and the whole header as JSON."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from gguf import GGUFValueType as V
+from gguf import LlamaFileType
+
+from publish.gguf.header import ArrayValue, GGUFHeader, KV
+
+ARRAY_PREVIEW = 16   # items of a long array shown in JSON unless full arrays are asked for
+SPECIAL_TOKENS = ("bos", "eos", "eot", "eom", "padding", "unknown")
+TEMPLATE_PREFIX = "tokenizer.chat_template"
+
+
+@dataclass
+class TensorGroup:
+    ggml_type: str
+    count: int = 0
+    n_elements: int = 0
+    n_bytes: int = 0
+
+    @property
+    def bits_per_weight(self) -> float:
+        return 8 * self.n_bytes / self.n_elements if self.n_elements else 0.0
+
+
+@dataclass
+class Summary:
+    path: str
+    version: int
+    file_size: int | None
+    data_offset: int
+    architecture: str | None
+    name: str | None
+    file_type: int | None
+    file_type_name: str | None
+    n_params: int
+    tensor_bytes: int
+    context_length: Any
+    vocab_size: int | None
+    special: dict[str, tuple[int | None, str | None]]   # "bos" -> (id, text)
+    add_bos_token: bool | None
+    add_eos_token: bool | None
+    templates: dict[str, str]                            # "default" or the template name -> text
+    groups: list[TensorGroup] = field(default_factory=list)
+    split: tuple[int, int] | None = None
+    is_projector: bool = False
+
+    @property
+    def bits_per_weight(self) -> float:
+        return 8 * self.tensor_bytes / self.n_params if self.n_params else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path, "version": self.version, "file_size": self.file_size,
+            "data_offset": self.data_offset, "architecture": self.architecture, "name": self.name,
+            "file_type": self.file_type, "file_type_name": self.file_type_name,
+            "parameters": self.n_params, "tensor_bytes": self.tensor_bytes,
+            "bits_per_weight": round(self.bits_per_weight, 4),
+            "context_length": self.context_length, "vocab_size": self.vocab_size,
+            "special_tokens": {k: {"id": i, "text": t} for k, (i, t) in self.special.items()},
+            "add_bos_token": self.add_bos_token, "add_eos_token": self.add_eos_token,
+            "chat_templates": self.templates,
+            "tensor_types": [{"type": g.ggml_type, "count": g.count, "elements": g.n_elements, "bytes": g.n_bytes,
+                              "bits_per_weight": round(g.bits_per_weight, 4)} for g in self.groups],
+            "split": None if self.split is None else {"no": self.split[0], "count": self.split[1]},
+            "is_projector": self.is_projector,
+        }
+
+
+def file_type_name(value: Any) -> str | None:
+    """`general.file_type` as llama.cpp names it (Q4_K_M, BF16, ...)."""
+    try:
+        name = LlamaFileType(int(value)).name
+    except (TypeError, ValueError):
+        return None
+    return name.removeprefix("MOSTLY_").removeprefix("ALL_")
+
+
+def summarize(hdr: GGUFHeader) -> Summary:
+    special = {}
+    for kind in SPECIAL_TOKENS:
+        tid = hdr.value(f"tokenizer.ggml.{kind}_token_id")
+        tid = tid if isinstance(tid, int) and not isinstance(tid, bool) else None
+        if tid is not None:
+            special[kind] = (tid, hdr.token_text(tid))
+    templates = {}
+    for key, kv in hdr.kv.items():
+        if key == TEMPLATE_PREFIX and isinstance(kv.value, str):
+            templates["default"] = kv.value
+        elif key.startswith(TEMPLATE_PREFIX + ".") and isinstance(kv.value, str) and \
+                not key.startswith(TEMPLATE_PREFIX + "s"):
+            templates[key[len(TEMPLATE_PREFIX) + 1:]] = kv.value
+    groups: dict[str, TensorGroup] = {}
+    for t in hdr.tensors:
+        g = groups.setdefault(t.ggml_type.name, TensorGroup(t.ggml_type.name))
+        g.count += 1
+        g.n_elements += t.n_elements
+        g.n_bytes += t.n_bytes
+    vocab = len(hdr.tokens) if "tokenizer.ggml.tokens" in hdr.kv else hdr.arch_value("vocab_size")
+    ft = hdr.value("general.file_type")
+    return Summary(
+        path=hdr.path, version=hdr.version, file_size=hdr.file_size, data_offset=hdr.data_offset,
+        architecture=hdr.architecture, name=_str_or_none(hdr.value("general.name")),
+        file_type=ft if isinstance(ft, int) else None, file_type_name=file_type_name(ft),
+        n_params=hdr.n_params, tensor_bytes=hdr.tensor_bytes,
+        context_length=hdr.arch_value("context_length"), vocab_size=vocab, special=special,
+        add_bos_token=_bool_or_none(hdr.add_bos_token), add_eos_token=_bool_or_none(hdr.value("tokenizer.ggml.add_eos_token")),
+        templates=templates, groups=sorted(groups.values(), key=lambda g: -g.n_bytes),
+        split=hdr.split, is_projector=hdr.is_projector,
+    )
+
+
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _bool_or_none(v: Any) -> bool | None:
+    return v if isinstance(v, bool) else None
+
+
+# ----------------------------------------------------------------------------------------------
+# JSON
+
+
+def header_to_json(hdr: GGUFHeader, *, full_arrays: bool = False, preview: int = ARRAY_PREVIEW) -> dict:
+    """The whole header: every key with its stored type and offsets, every tensor.
+
+    Arrays longer than `preview` items show their first `preview` items plus "length" and
+    "truncated": true, unless `full_arrays`. Non-finite floats become the strings "nan", "inf", "-inf"."""
+    return {
+        "path": hdr.path,
+        "version": hdr.version,
+        "file_size": hdr.file_size,
+        "alignment": hdr.alignment,
+        "header_size": hdr.header_size,
+        "data_offset": hdr.data_offset,
+        "kv_count": len(hdr.kv),
+        "tensor_count": len(hdr.tensors),
+        "summary": summarize(hdr).to_dict(),
+        "kv": [kv_to_json(kv, full_arrays=full_arrays, preview=preview) for kv in hdr.kv.values()],
+        "tensors": [{"name": t.name, "type": t.ggml_type.name, "shape": list(t.shape), "elements": t.n_elements,
+                     "bytes": t.n_bytes, "offset": t.offset, "file_offset": hdr.data_offset + t.offset,
+                     "info_offset": t.info_offset} for t in hdr.tensors],
+    }
+
+
+def kv_to_json(kv: KV, *, full_arrays: bool = False, preview: int = ARRAY_PREVIEW) -> dict:
+    out: dict[str, Any] = {"key": kv.key, "type": kv.type.name, "offset": kv.offset, "value_offset": kv.value_offset}
+    if kv.type == V.ARRAY:
+        out["item_type"] = kv.array_type.name if kv.array_type is not None else None
+        out["length"] = len(kv.value)
+        out["value"] = _array_json(kv.value, full_arrays, preview)
+        if not full_arrays and len(kv.value) > preview:
+            out["truncated"] = True
+    else:
+        out["value"] = _json_scalar(kv.value)
+    return out
+
+
+def _array_json(value: ArrayValue, full: bool, preview: int) -> list:
+    items = value if full or len(value) <= preview else value[:preview]
+    if isinstance(items, ArrayValue):
+        items = [items[i] for i in range(len(items))] if items.item_type == V.ARRAY else items.to_list()
+    out = []
+    for item in items:
+        if isinstance(item, ArrayValue):
+            out.append(_array_json(item, full, preview))
+        else:
+            out.append(_json_scalar(item))
+    return out
+
+
+def _json_scalar(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
