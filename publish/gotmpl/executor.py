@@ -1,0 +1,473 @@
+"""Executor for parsed Go templates, following text/template's exec.go semantics.
+
+Values are modelled as described in values.py. `missingkey` is "zero" (Ollama's setting: a missing
+map key yields a nil interface, which prints `<no value>`) or "default" (yields an invalid value).
+"""
+
+from __future__ import annotations
+
+from ..errors import TemplateError
+from . import funcs as F
+from .gofmt import format_value, quote
+from .nodes import (ActionNode, BoolNode, BreakNode, ChainNode, CommentNode, ContinueNode,
+                    DotNode, FieldNode, IdentifierNode, IfNode, ListNode, NilNode, NumberNode,
+                    PipeNode, RangeNode, StringNode, TemplateNode, TextNode, VariableNode,
+                    WithNode)
+from .values import MISSING, GoMap, GoStruct, go_type_name, is_true
+
+MAX_DEPTH = 1000  # Go allows 100000 nested {{template}} calls; Python's stack does not.
+
+NO_FINAL = object()  # Go's missingVal: no value piped in from a previous command
+
+
+class ExecError(TemplateError):
+    """A Go template failed while executing; str() reads like Go's error."""
+
+    def __init__(self, message: str, *, name: str, line: int, col: int, context: str,
+                 tmpl_name: str):
+        self.go_message = (f"template: {name}:{line}:{col}: executing {quote(tmpl_name)} at "
+                           f"<{context}>: {message}")
+        super().__init__(f"executing {quote(tmpl_name)} at <{context}>: {message}", name=name,
+                         line=line, col=col)
+        self.args = (self.go_message,)
+
+    def __str__(self) -> str:
+        return self.go_message
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class _Fail(Exception):
+    """Internal: an error message awaiting the node position."""
+
+
+class State:
+    __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
+                 "parse_name", "text")
+
+    def __init__(self, trees, tree, funcs, missing_zero, text, parse_name):
+        self.trees = trees
+        self.tree = tree
+        self.funcs = funcs
+        self.missing_zero = missing_zero
+        self.out: list[str] = []
+        self.vars: list[list] = []
+        self.node = None
+        self.depth = 0
+        self.text = text
+        self.parse_name = parse_name
+
+    # -- errors ----------------------------------------------------------------------------
+    def errorf(self, msg: str):
+        node = self.node
+        pos = node.pos if node is not None else 0
+        text = self.text[:pos]
+        nl = text.rfind("\n")
+        col = len(text.encode("utf-8")) if nl < 0 else len(text[nl + 1:].encode("utf-8"))
+        line = 1 + text.count("\n")
+        raise ExecError(msg, name=self.parse_name, line=line, col=col,
+                        context=str(node) if node is not None else "",
+                        tmpl_name=self.tree.name)
+
+    # -- variables -------------------------------------------------------------------------
+    def var_value(self, name: str):
+        for i in range(len(self.vars) - 1, -1, -1):
+            if self.vars[i][0] == name:
+                return self.vars[i][1]
+        self.errorf(f"undefined variable: {name}")
+
+    def set_var(self, name: str, value) -> None:
+        for i in range(len(self.vars) - 1, -1, -1):
+            if self.vars[i][0] == name:
+                self.vars[i][1] = value
+                return
+        self.errorf(f"undefined variable: {name}")
+
+    # -- walking ---------------------------------------------------------------------------
+    def walk(self, dot, node) -> None:
+        t = type(node)
+        if t is TextNode:
+            self.out.append(node.text)
+        elif t is ListNode:
+            for n in node.nodes:
+                self.walk(dot, n)
+        elif t is ActionNode:
+            self.node = node
+            val = self.eval_pipeline(dot, node.pipe)
+            if not node.pipe.decl:
+                self.print_value(node, val)
+        elif t is IfNode or t is WithNode:
+            self.walk_if_or_with(dot, node, t is WithNode)
+        elif t is RangeNode:
+            self.walk_range(dot, node)
+        elif t is TemplateNode:
+            self.walk_template(dot, node)
+        elif t is BreakNode:
+            raise _Break
+        elif t is ContinueNode:
+            raise _Continue
+        elif t is CommentNode:
+            pass
+        else:
+            self.node = node
+            self.errorf(f"unknown node: {node}")
+
+    def print_value(self, node, v) -> None:
+        t = type(v)
+        if t is str:
+            self.out.append(v)
+            return
+        if callable(v) and not isinstance(v, (GoStruct, list, dict)):
+            self.node = node
+            self.errorf(f"can't print {node} of type {go_type_name(v)}")
+        if isinstance(v, GoStruct) and v.pointer:
+            # printableValue dereferences a pointer before printing it
+            self.out.append("{" + " ".join(format_value(x, 1) for x in v.values()) + "}")
+            return
+        self.out.append(format_value(v))
+
+    def walk_if_or_with(self, dot, node, is_with: bool) -> None:
+        mark = len(self.vars)
+        try:
+            self.node = node
+            val = self.eval_pipeline(dot, node.pipe)
+            truth, ok = is_true(val)
+            if not ok:
+                self.errorf(f"if/with can't use {format_value(val)}")
+            if truth:
+                self.walk(val if is_with else dot, node.list)
+            elif node.else_list is not None:
+                self.walk(dot, node.else_list)
+        finally:
+            del self.vars[mark:]
+
+    def walk_range(self, dot, node) -> None:
+        mark0 = len(self.vars)
+        try:
+            self.node = node
+            val = self.eval_pipeline(dot, node.pipe)
+            decl = node.pipe.decl
+            mark = len(self.vars)
+            vars_ = self.vars
+
+            def one(index, elem):
+                if decl:
+                    if node.pipe.is_assign:
+                        if len(decl) > 1:
+                            self.set_var(decl[0].ident[0], index)
+                            self.set_var(decl[1].ident[0], elem)
+                        else:
+                            self.set_var(decl[0].ident[0], elem)
+                    else:
+                        vars_[-1][1] = elem
+                        if len(decl) > 1:
+                            vars_[-2][1] = index
+                try:
+                    self.walk(elem, node.list)
+                except _Continue:
+                    pass
+                finally:
+                    del vars_[mark:]
+
+            try:
+                if val is MISSING:
+                    pass
+                elif isinstance(val, list):
+                    if val:
+                        for i, elem in enumerate(val):
+                            one(i, elem)
+                        return
+                elif isinstance(val, dict):
+                    if val:
+                        for k, v in F.sorted_map_items(val):
+                            one(k, v)
+                        return
+                elif type(val) is int:
+                    if len(decl) > 1:
+                        self.node = node
+                        self.errorf(f"can't use {val} to iterate over more than one variable")
+                    if val > 0:
+                        for i in range(val):
+                            one(i, i)
+                        return
+                else:
+                    self.node = node
+                    self.errorf(f"range can't iterate over {format_value(val)}")
+            except _Break:
+                return
+            if node.else_list is not None:
+                self.walk(dot, node.else_list)
+        finally:
+            del self.vars[mark0:]
+
+    def walk_template(self, dot, node) -> None:
+        self.node = node
+        tree = self.trees.get(node.name)
+        if tree is None:
+            self.errorf(f"template {quote(node.name)} not defined")
+        if self.depth >= MAX_DEPTH:
+            self.errorf(f"exceeded maximum template depth ({MAX_DEPTH})")
+        dot = self.eval_pipeline(dot, node.pipe) if node.pipe is not None else MISSING
+        saved = (self.tree, self.vars)
+        self.tree = tree
+        self.vars = [["$", dot]]
+        self.depth += 1
+        try:
+            self.walk(dot, tree.root)
+        finally:
+            self.depth -= 1
+            self.tree, self.vars = saved
+
+    # -- evaluation ------------------------------------------------------------------------
+    def eval_pipeline(self, dot, pipe: PipeNode):
+        if pipe is None:
+            return MISSING
+        self.node = pipe
+        value = NO_FINAL
+        for cmd in pipe.cmds:
+            value = self.eval_command(dot, cmd, value)
+            if value is None:
+                value = MISSING  # an interface{} holding nil is dug out into an invalid value
+        for v in pipe.decl:
+            if pipe.is_assign:
+                self.set_var(v.ident[0], value)
+            else:
+                self.vars.append([v.ident[0], value])
+        return value
+
+    def not_a_function(self, args, final) -> None:
+        if (args is not None and len(args) > 1) or final is not NO_FINAL:
+            self.errorf(f"can't give argument to non-function {args[0]}")
+
+    def eval_command(self, dot, cmd, final):
+        first = cmd.args[0]
+        t = type(first)
+        if t is FieldNode:
+            self.node = first
+            return self.eval_field_chain(dot, dot, first, first.ident, cmd.args, final)
+        if t is VariableNode:
+            return self.eval_variable_node(dot, first, cmd.args, final)
+        if t is IdentifierNode:
+            return self.eval_function(dot, first, cmd, cmd.args, final)
+        if t is ChainNode:
+            return self.eval_chain_node(dot, first, cmd.args, final)
+        if t is PipeNode:
+            self.not_a_function(cmd.args, final)
+            return self.eval_pipeline(dot, first)
+        self.node = first
+        self.not_a_function(cmd.args, final)
+        if t is StringNode:
+            return first.text
+        if t is BoolNode:
+            return first.value
+        if t is DotNode:
+            return dot
+        if t is NilNode:
+            self.errorf("nil is not a command")
+        if t is NumberNode:
+            return self.ideal_constant(first)
+        self.errorf(f"can't evaluate command {quote(str(first))}")
+
+    def ideal_constant(self, c: NumberNode):
+        self.node = c
+        if c.is_complex:
+            return c.complex128
+        if c.is_float and not _is_hex_int(c.text) and not _is_rune_int(c.text) \
+                and any(ch in c.text for ch in ".eEpP"):
+            return c.float64
+        if c.is_int:
+            return c.int64
+        if c.is_uint:
+            self.errorf(f"{c.text} overflows int")
+        return MISSING
+
+    def eval_chain_node(self, dot, chain, args, final):
+        self.node = chain
+        if not chain.field:
+            self.errorf("internal error: no fields in evalChainNode")
+        if type(chain.node) is NilNode:
+            self.errorf(f"indirection through explicit nil in {chain}")
+        pipe = self.eval_arg(dot, F.T_NONE, chain.node)
+        return self.eval_field_chain(dot, pipe, chain, chain.field, args, final)
+
+    def eval_variable_node(self, dot, var, args, final):
+        self.node = var
+        value = self.var_value(var.ident[0])
+        if len(var.ident) == 1:
+            self.not_a_function(args, final)
+            return value
+        return self.eval_field_chain(dot, value, var, var.ident[1:], args, final)
+
+    def eval_field_chain(self, dot, receiver, node, ident, args, final):
+        n = len(ident)
+        for i in range(n - 1):
+            receiver = self.eval_field(dot, ident[i], node, None, NO_FINAL, receiver)
+        return self.eval_field(dot, ident[n - 1], node, args, final, receiver)
+
+    def eval_field(self, dot, name, node, args, final, receiver):
+        if receiver is MISSING:
+            return MISSING
+        if receiver is None:
+            self.node = node
+            self.errorf(f"nil pointer evaluating interface {{}}.{name}")
+        methods = getattr(receiver, "methods", None)
+        if methods and name in methods:
+            nargs = (len(args) - 1 if args else 0) + (final is not NO_FINAL)
+            if nargs:
+                self.node = node
+                self.errorf(f"wrong number of args for {name}: want 0 got {nargs}")
+            return methods[name](receiver)
+        has_args = (args is not None and len(args) > 1) or final is not NO_FINAL
+        if isinstance(receiver, dict):
+            if has_args:
+                self.node = node
+                self.errorf(f"{name} is not a method but has arguments")
+            try:
+                return receiver[name]
+            except KeyError:
+                if self.missing_zero:
+                    if isinstance(receiver, GoMap) and receiver.type_name != \
+                            "map[string]interface {}":
+                        return F.map_zero(receiver)
+                    return None
+                return MISSING
+        if isinstance(receiver, GoStruct):
+            if receiver.has(name):
+                if has_args:
+                    self.node = node
+                    self.errorf(f"{name} has arguments but cannot be invoked as function")
+                return receiver.get(name)
+        self.node = node
+        self.errorf(f"can't evaluate field {name} in type {go_type_name(receiver)}")
+
+    def eval_function(self, dot, node, cmd, args, final):
+        self.node = node
+        name = node.ident
+        fn = self.funcs.get(name)
+        if fn is None:
+            self.errorf(f"{quote(name)} is not a defined function")
+        return self.eval_call(dot, fn, cmd, name, args, final)
+
+    def eval_call(self, dot, fn: F.Func, node, name, args, final):
+        args = args[1:] if args is not None else []
+        num_in = len(args) + (final is not NO_FINAL)
+        nfixed = len(fn.fixed)
+        if fn.variadic is not None:
+            if num_in < nfixed:
+                self.node = node
+                self.errorf(f"wrong number of args for {name}: want at least {nfixed} got "
+                            f"{len(args)}")
+        elif num_in != nfixed:
+            self.node = node
+            self.errorf(f"wrong number of args for {name}: want {nfixed} got {num_in}")
+
+        if fn.short_circuit:
+            want = name == "or"
+            v = MISSING
+            for a in args:
+                v = self.eval_arg(dot, F.T_VALUE, a)
+                if F.truth(v) == want:
+                    return v
+            if final is not NO_FINAL:
+                v = self.validate_type(final, F.T_VALUE)
+            return v
+
+        argv = []
+        i = 0
+        while i < nfixed and i < len(args):
+            argv.append(self.eval_arg(dot, fn.fixed[i], args[i]))
+            i += 1
+        if fn.variadic is not None:
+            while i < len(args):
+                argv.append(self.eval_arg(dot, fn.variadic, args[i]))
+                i += 1
+        if final is not NO_FINAL:
+            if fn.variadic is not None and len(fn.fixed) <= num_in - 1:
+                t = fn.variadic
+            else:
+                t = fn.fixed[num_in - 1]
+            argv.append(self.validate_type(final, t))
+        try:
+            return fn.impl(*argv)
+        except F.FuncError as e:
+            self.node = node
+            self.errorf(f"error calling {name}: {e}")
+
+    def validate_type(self, value, typ):
+        if value is MISSING:
+            if typ is F.T_NONE:
+                return MISSING
+            if typ is F.T_ANY:
+                return None
+            self.errorf(f"invalid value; expected {F.type_label(typ)}")
+        if typ is F.T_VALUE or typ is F.T_ANY or typ is F.T_NONE:
+            return value
+        if typ is F.T_STRING:
+            if type(value) is str:
+                return value
+            self.errorf(f"wrong type for value; expected string; got "
+                        f"{'interface {}' if value is None else go_type_name(value)}")
+        return value
+
+    def eval_arg(self, dot, typ, n):
+        self.node = n
+        t = type(n)
+        if t is DotNode:
+            return self.validate_type(dot, typ)
+        if t is NilNode:
+            if typ is F.T_ANY:
+                return None
+            self.errorf(f"cannot assign nil to {F.type_label(typ)}")
+        if t is FieldNode:
+            return self.validate_type(
+                self.eval_field_chain(dot, dot, n, n.ident, [n], NO_FINAL), typ)
+        if t is VariableNode:
+            return self.validate_type(self.eval_variable_node(dot, n, None, NO_FINAL), typ)
+        if t is PipeNode:
+            return self.validate_type(self.eval_pipeline(dot, n), typ)
+        if t is IdentifierNode:
+            return self.validate_type(self.eval_function(dot, n, n, None, NO_FINAL), typ)
+        if t is ChainNode:
+            return self.validate_type(self.eval_chain_node(dot, n, None, NO_FINAL), typ)
+        # constants
+        if typ is F.T_STRING:
+            if t is StringNode:
+                return n.text
+            self.errorf(f"expected string; found {n}")
+        if t is BoolNode:
+            return n.value
+        if t is StringNode:
+            return n.text
+        if t is NumberNode:
+            return self.ideal_constant(n)
+        self.errorf(f"can't handle assignment of {n} to empty interface argument")
+
+
+def _is_hex_int(s: str) -> bool:
+    return len(s) > 2 and s[0] == "0" and s[1] in "xX" and not any(c in s for c in "pP")
+
+
+def _is_rune_int(s: str) -> bool:
+    return len(s) > 0 and s[0] == "'"
+
+
+def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
+            parse_name: str) -> str:
+    tree = trees.get(name)
+    if tree is None or tree.root is None:
+        raise TemplateError(f"template: {name}: {quote(name)} is an incomplete or empty template",
+                            name=name)
+    st = State(trees, tree, funcs, missing_zero, text, parse_name)
+    st.vars.append(["$", data])
+    try:
+        st.walk(data, tree.root)
+    except RecursionError:
+        st.errorf(f"exceeded maximum template depth ({MAX_DEPTH})")
+    out = "".join(st.out)
+    return out

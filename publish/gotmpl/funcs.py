@@ -1,0 +1,380 @@
+"""Built-in template functions (text/template's funcs.go) and Ollama's extra functions."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from urllib.parse import quote_plus
+
+from .gofmt import format_value, json_marshal, sort_key, sprint, sprintf, sprintln
+from .values import MISSING, GoMap, GoSlice, GoStruct, go_type_name, is_true
+
+# Parameter types the executor converts arguments to (see exec.go evalArg/validateType).
+T_VALUE = "reflect.Value"
+T_ANY = "interface {}"
+T_STRING = "string"
+T_NONE = "<none>"
+
+
+def type_label(t) -> str:
+    return t
+
+
+class FuncError(Exception):
+    """A template function returned an error; the executor reports `error calling NAME: ...`."""
+
+
+class Func:
+    __slots__ = ("fixed", "variadic", "impl", "short_circuit")
+
+    def __init__(self, impl, fixed=(), variadic=None, short_circuit=False):
+        self.impl = impl
+        self.fixed = tuple(fixed)
+        self.variadic = variadic
+        self.short_circuit = short_circuit
+
+
+def truth(v) -> bool:
+    return is_true(v)[0]
+
+
+def sorted_map_items(d: dict):
+    try:
+        return sorted(d.items(), key=lambda kv: sort_key(kv[0]))
+    except TypeError:
+        return list(d.items())
+
+
+def map_zero(m: GoMap):
+    z = getattr(m, "zero_elem", None)
+    return z() if z is not None else None
+
+
+def _byte_len(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+# -- comparisons ------------------------------------------------------------------------------
+_BOOL, _COMPLEX, _INT, _FLOAT, _STRING = range(1, 6)
+_INVALID = 0
+
+
+def _kind(v) -> int:
+    t = type(v)
+    if t is bool:
+        return _BOOL
+    if t is int:
+        return _INT
+    if t is float:
+        return _FLOAT
+    if t is str:
+        return _STRING
+    if t is complex:
+        return _COMPLEX
+    return _INVALID
+
+
+def _is_nil(v) -> bool:
+    if v is MISSING or v is None:
+        return True
+    if isinstance(v, (GoSlice, GoMap)):
+        return v.nil
+    return False
+
+
+def _go_kind_name(v) -> str:
+    if isinstance(v, list):
+        return "slice"
+    if isinstance(v, dict):
+        return "map"
+    if isinstance(v, GoStruct):
+        return "ptr" if v.pointer else "struct"
+    if callable(v):
+        return "func"
+    return "invalid"
+
+
+def eq(arg1, *rest):
+    if arg1 is None:
+        arg1 = MISSING
+    if not rest:
+        raise FuncError("missing argument for comparison")
+    k1 = _kind(arg1)
+    for arg in rest:
+        if arg is None:
+            arg = MISSING
+        k2 = _kind(arg)
+        if k1 != k2:
+            if arg1 is not MISSING and arg is not MISSING:
+                raise FuncError("incompatible types for comparison")
+            t = False
+        elif k1 != _INVALID:
+            t = arg1 == arg
+        else:
+            if arg1 is not MISSING and arg is not MISSING and \
+                    _go_kind_name(arg1) != _go_kind_name(arg):
+                raise FuncError(f"non-comparable types {format_value(arg1)}: "
+                                f"{go_type_name(arg1)}, {go_type_name(arg)}: {format_value(arg)}")
+            if _is_nil(arg1) or _is_nil(arg):
+                t = _is_nil(arg1) == _is_nil(arg)
+            else:
+                if isinstance(arg, (list, dict)) or callable(arg) and not isinstance(arg, GoStruct):
+                    raise FuncError(f"non-comparable type {format_value(arg)}: "
+                                    f"{go_type_name(arg)}")
+                t = arg1 is arg if getattr(arg, "pointer", False) else arg1 == arg
+        if t:
+            return True
+    return False
+
+
+def ne(a, b):
+    return not eq(a, b)
+
+
+def _order(a, b) -> int:
+    if a is None:
+        a = MISSING
+    if b is None:
+        b = MISSING
+    k1, k2 = _kind(a), _kind(b)
+    if k1 == _INVALID or k2 == _INVALID:
+        raise FuncError("invalid type for comparison")
+    if k1 != k2:
+        raise FuncError("incompatible types for comparison")
+    if k1 in (_BOOL, _COMPLEX):
+        raise FuncError("invalid type for comparison")
+    if k1 == _STRING:
+        a, b = a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    return -1 if a < b else (1 if a > b else 0)
+
+
+def lt(a, b):
+    return _order(a, b) < 0
+
+
+def le(a, b):
+    return lt(a, b) or eq(a, b)
+
+
+def gt(a, b):
+    return not le(a, b)
+
+
+def ge(a, b):
+    return not lt(a, b)
+
+
+# -- collections --------------------------------------------------------------------------------
+def length(item):
+    if item is None:
+        raise FuncError("len of nil pointer")
+    if item is MISSING:
+        raise FuncError("reflect: call of reflect.Value.Type on zero Value")
+    if type(item) is str:
+        return _byte_len(item)
+    if isinstance(item, (list, dict)):
+        return len(item)
+    raise FuncError(f"len of type {go_type_name(item)}")
+
+
+def _index_arg(index, cap: int) -> int:
+    if type(index) is int:
+        x = index
+    elif index is MISSING or index is None:
+        raise FuncError("cannot index slice/array with nil")
+    else:
+        raise FuncError(f"cannot index slice/array with type {go_type_name(index)}")
+    if x < 0 or x > cap:
+        raise FuncError(f"index out of range: {x}")
+    return x
+
+
+def index(item, *indexes):
+    if item is None or item is MISSING:
+        raise FuncError("index of untyped nil")
+    for ix in indexes:
+        if ix is None:
+            ix = MISSING
+        if item is None or item is MISSING:
+            raise FuncError("index of nil pointer")
+        if type(item) is str:
+            b = item.encode("utf-8", "surrogatepass")
+            x = _index_arg(ix, len(b))
+            if x >= len(b):
+                raise FuncError("reflect: string index out of range")
+            item = b[x]
+        elif isinstance(item, list):
+            x = _index_arg(ix, len(item))
+            if x >= len(item):
+                raise FuncError("reflect: slice index out of range")
+            item = item[x]
+        elif isinstance(item, dict):
+            if ix is MISSING:
+                raise FuncError("value is nil; should be of type string")
+            if type(ix) is not str:
+                raise FuncError(f"value has type {go_type_name(ix)}; should be string")
+            if ix in item:
+                item = item[ix]
+            else:
+                item = map_zero(item) if isinstance(item, GoMap) else None
+        else:
+            raise FuncError(f"can't index item of type {go_type_name(item)}")
+    return item
+
+
+def slice_(item, *indexes):
+    if item is None or item is MISSING:
+        raise FuncError("slice of untyped nil")
+    if len(indexes) > 3:
+        raise FuncError(f"too many slice indexes: {len(indexes)}")
+    if type(item) is str:
+        if len(indexes) == 3:
+            raise FuncError("cannot 3-index slice a string")
+        b = item if item.isascii() else None
+        n = len(item) if b is not None else len(item.encode("utf-8", "surrogatepass"))
+    elif isinstance(item, list):
+        n = len(item)
+    else:
+        raise FuncError(f"can't slice item of type {go_type_name(item)}")
+    idx = [0, n, n]
+    for i, ix in enumerate(indexes):
+        idx[i] = _index_arg(MISSING if ix is None else ix, n)
+    if idx[0] > idx[1]:
+        raise FuncError(f"invalid slice index: {idx[0]} > {idx[1]}")
+    if len(indexes) == 3 and idx[1] > idx[2]:
+        raise FuncError(f"invalid slice index: {idx[1]} > {idx[2]}")
+    if type(item) is str:
+        if item.isascii():
+            return item[idx[0]:idx[1]]
+        return item.encode("utf-8", "surrogatepass")[idx[0]:idx[1]].decode(
+            "utf-8", "surrogateescape")
+    out = item[idx[0]:idx[1]]
+    if isinstance(item, GoSlice):
+        return GoSlice(out, item.type_name)
+    return out
+
+
+def call(fn, *args):
+    if fn is None or fn is MISSING:
+        raise FuncError("call of nil")
+    if not callable(fn) or isinstance(fn, (GoStruct, list, dict)):
+        raise FuncError(f"non-function of type {go_type_name(fn)}")
+    try:
+        return fn(*args)
+    except FuncError:
+        raise
+    except Exception as e:  # a Python callable placed in the data
+        raise FuncError(str(e)) from None
+
+
+# -- printing ----------------------------------------------------------------------------------
+def _eval_args(args) -> str:
+    if len(args) == 1 and type(args[0]) is str:
+        return args[0]
+    return sprint(list(args))
+
+
+def html(*args):
+    s = _eval_args(args)
+    return (s.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace('"', "&#34;").replace("\0", "\ufffd"))
+
+
+def js(*args):
+    s = _eval_args(args)
+    out = []
+    for c in s:
+        if c == "\\":
+            out.append("\\\\")
+        elif c == "'":
+            out.append("\\'")
+        elif c == '"':
+            out.append('\\"')
+        elif c == "<":
+            out.append("\\u003C")
+        elif c == ">":
+            out.append("\\u003E")
+        elif c == "&":
+            out.append("\\u0026")
+        elif c == "=":
+            out.append("\\u003D")
+        elif ord(c) < 0x20:
+            out.append(f"\\u00{ord(c):02X}")
+        elif ord(c) >= 0x80 and not c.isprintable():
+            out.append(f"\\u{ord(c):04X}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def urlquery(*args):
+    return quote_plus(_eval_args(args), safe="")
+
+
+def print_(*args):
+    return sprint(list(args))
+
+
+def printf(fmt, *args):
+    return sprintf(fmt, list(args))
+
+
+def println(*args):
+    return sprintln(list(args))
+
+
+def not_(v):
+    return not truth(v)
+
+
+# -- Ollama's functions (template/template.go) ---------------------------------------------------
+def json_(v):
+    try:
+        return json_marshal(v)
+    except ValueError:
+        return ""  # Go ignores the marshal error and returns ""
+
+
+def current_date(*_args):
+    return _dt.date.today().strftime("%Y-%m-%d")
+
+
+def yesterday_date(*_args):
+    return (_dt.date.today() - _dt.timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def to_typescript_type(v):
+    method = getattr(v, "to_typescript_type", None)
+    if method is not None:
+        return method()
+    return "any"
+
+
+BUILTINS: dict[str, Func] = {
+    "and": Func(None, (T_VALUE,), T_VALUE, short_circuit=True),
+    "or": Func(None, (T_VALUE,), T_VALUE, short_circuit=True),
+    "not": Func(not_, (T_VALUE,)),
+    "len": Func(length, (T_VALUE,)),
+    "index": Func(index, (T_VALUE,), T_VALUE),
+    "slice": Func(slice_, (T_VALUE,), T_VALUE),
+    "call": Func(call, (T_VALUE,), T_VALUE),
+    "eq": Func(eq, (T_VALUE,), T_VALUE),
+    "ne": Func(ne, (T_VALUE, T_VALUE)),
+    "lt": Func(lt, (T_VALUE, T_VALUE)),
+    "le": Func(le, (T_VALUE, T_VALUE)),
+    "gt": Func(gt, (T_VALUE, T_VALUE)),
+    "ge": Func(ge, (T_VALUE, T_VALUE)),
+    "html": Func(html, (), T_ANY),
+    "js": Func(js, (), T_ANY),
+    "urlquery": Func(urlquery, (), T_ANY),
+    "print": Func(print_, (), T_ANY),
+    "printf": Func(printf, (T_STRING,), T_ANY),
+    "println": Func(println, (), T_ANY),
+}
+
+OLLAMA_FUNCS: dict[str, Func] = {
+    **BUILTINS,
+    "json": Func(json_, (T_ANY,)),
+    "currentDate": Func(current_date, (), T_STRING),
+    "yesterdayDate": Func(yesterday_date, (), T_STRING),
+    "toTypeScriptType": Func(to_typescript_type, (T_ANY,)),
+}

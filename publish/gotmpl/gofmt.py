@@ -1,0 +1,602 @@
+"""Go's value printing (fmt %v and friends), strconv quoting and encoding/json, for the values the
+template engine handles. Written by hand because Go's formatting rules (shortest floats with
+exponent thresholds, `map[k:v]`, `%!d(string=x)` error forms, HTML-safe JSON) have no Python library.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from .values import GoMap, GoSlice, GoStruct, MISSING, go_type_name
+
+
+# -- strconv ---------------------------------------------------------------------------------
+_SIMPLE_ESC = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+               "\v": "\\v", "\\": "\\\\"}
+
+
+def quote(s: str, ascii_only: bool = False, q: str = '"') -> str:
+    out = [q]
+    for c in s:
+        if c == q or c == "\\":
+            out.append("\\" + c)
+            continue
+        cp = ord(c)
+        if (c.isprintable() and not (ascii_only and cp >= 128)) and c != "\ufffd" or c == "\ufffd":
+            if 0xD800 <= cp <= 0xDFFF:
+                out.append("\\ufffd")
+            else:
+                out.append(c)
+            continue
+        esc = _SIMPLE_ESC.get(c)
+        if esc:
+            out.append(esc)
+        elif cp < 0x20 or cp == 0x7F:
+            out.append(f"\\x{cp:02x}")
+        elif cp < 0x10000:
+            out.append(f"\\u{cp:04x}")
+        else:
+            out.append(f"\\U{cp:08x}")
+    out.append(q)
+    return "".join(out)
+
+
+def unquote_char(s: str, q: str) -> tuple[int, str]:
+    """strconv.UnquoteChar: decode one (possibly escaped) char from s; return (codepoint, tail)."""
+    if not s:
+        raise ValueError("invalid syntax")
+    c = s[0]
+    if c == q and q in "'\"":
+        raise ValueError("invalid syntax")
+    if c != "\\":
+        return ord(c), s[1:]
+    if len(s) <= 1:
+        raise ValueError("invalid syntax")
+    c = s[1]
+    s = s[2:]
+    simple = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
+    if c in simple:
+        return simple[c], s
+    if c in "xuU":
+        n = {"x": 2, "u": 4, "U": 8}[c]
+        if len(s) < n:
+            raise ValueError("invalid syntax")
+        try:
+            v = int(s[:n], 16)
+        except ValueError:
+            raise ValueError("invalid syntax") from None
+        if c != "x" and (v > 0x10FFFF or 0xD800 <= v <= 0xDFFF):
+            raise ValueError("invalid syntax")
+        return v, s[n:]
+    if "0" <= c <= "7":
+        if len(s) < 2:
+            raise ValueError("invalid syntax")
+        try:
+            v = int(c + s[:2], 8)
+        except ValueError:
+            raise ValueError("invalid syntax") from None
+        if v > 255:
+            raise ValueError("invalid syntax")
+        return v, s[2:]
+    if c in "'\"":
+        if c != q:
+            raise ValueError("invalid syntax")
+        return ord(c), s
+    raise ValueError("invalid syntax")
+
+
+def unquote(s: str) -> str:
+    """strconv.Unquote for "..." and `...` literals."""
+    if len(s) < 2 or s[0] != s[-1]:
+        raise ValueError("invalid syntax")
+    q = s[0]
+    body = s[1:-1]
+    if q == "`":
+        if "`" in body:
+            raise ValueError("invalid syntax")
+        return body.replace("\r", "")
+    if q not in "\"'":
+        raise ValueError("invalid syntax")
+    if "\n" in body:
+        raise ValueError("invalid syntax")
+    if "\\" not in body and q not in body:
+        if q == "'" and len(body) != 1:
+            raise ValueError("invalid syntax")
+        return body
+    out = bytearray()
+    while body:
+        raw_byte = body.startswith("\\x") or (body[:1] == "\\" and body[1:2].isdigit())
+        r, body = unquote_char(body, q)
+        if raw_byte:
+            out.append(r)
+        else:
+            out += chr(r).encode("utf-8", "surrogatepass")
+    return out.decode("utf-8", "replace")
+
+
+# -- floats ----------------------------------------------------------------------------------
+def _digits(f: float) -> tuple[str, int]:
+    """Shortest decimal digits d and decimal point position dp with f = 0.d * 10**dp."""
+    if f == 0:
+        return "0", 1
+    t = Decimal(repr(abs(f))).as_tuple()
+    d = "".join(map(str, t.digits)).rstrip("0") or "0"
+    lead = len("".join(map(str, t.digits))) - len("".join(map(str, t.digits)).lstrip("0"))
+    d = d[lead:] if lead else d
+    dp = len("".join(map(str, t.digits))) + t.exponent - lead
+    return d, dp
+
+
+def _special(f: float, plus: bool = False) -> str | None:
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    return None
+
+
+def format_float_g(f: float) -> str:
+    """strconv.FormatFloat(f, 'g', -1, 64): what %v prints for a float64 (1e+06, 0.1, 3)."""
+    sp = _special(f)
+    if sp:
+        return sp
+    neg = math.copysign(1.0, f) < 0
+    if f == 0:
+        return "-0" if neg else "0"
+    d, dp = _digits(f)
+    exp = dp - 1
+    if exp < -4 or exp >= 6:
+        s = _fmt_e(d, dp)
+    else:
+        s = _fmt_f(d, dp, max(len(d) - dp, 0))
+    return ("-" if neg else "") + s
+
+
+def _fmt_e(d: str, dp: int) -> str:
+    exp = dp - 1
+    m = d[0] + ("." + d[1:] if len(d) > 1 else "")
+    sign = "-" if exp < 0 else "+"
+    e = abs(exp)
+    return f"{m}e{sign}{e:02d}"
+
+
+def _fmt_f(d: str, dp: int, prec: int) -> str:
+    if dp > 0:
+        ip = d[:dp] + "0" * max(dp - len(d), 0)
+    else:
+        ip = "0"
+    if prec > 0:
+        frac = []
+        for i in range(prec):
+            j = dp + i
+            frac.append(d[j] if 0 <= j < len(d) else "0")
+        return ip + "." + "".join(frac)
+    return ip
+
+
+def json_float(f: float) -> str:
+    """encoding/json's float64 encoding."""
+    if math.isnan(f) or math.isinf(f):
+        raise ValueError("unsupported value")
+    a = abs(f)
+    neg = math.copysign(1.0, f) < 0 and f != 0
+    if f == 0:
+        return "-0" if math.copysign(1.0, f) < 0 else "0"
+    d, dp = _digits(f)
+    if a < 1e-6 or a >= 1e21:
+        s = _fmt_e(d, dp)
+        # Go trims the exponent to at least one digit: e-07 -> e-7
+        m, e = s.split("e")
+        sign, digits = e[0], e[1:].lstrip("0") or "0"
+        s = f"{m}e{sign}{digits}"
+    else:
+        s = _fmt_f(d, dp, max(len(d) - dp, 0))
+    return ("-" if neg else "") + s
+
+
+# -- %v ----------------------------------------------------------------------------------------
+def format_value(v, depth: int = 0) -> str:
+    """fmt.Sprint(v) for one operand (the %v verb)."""
+    if v is MISSING:
+        return "<no value>" if depth == 0 else "<invalid reflect.Value>"
+    t = type(v)
+    if t is str:
+        return v
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if t is float:
+        return format_float_g(v)
+    if v is None:
+        return "<nil>"
+    stringer = getattr(v, "go_string", None)
+    if stringer is not None:
+        return stringer()
+    if isinstance(v, list):
+        return "[" + " ".join(format_value(x, depth + 1) for x in v) + "]"
+    if isinstance(v, dict):
+        return "map[" + " ".join(f"{format_value(k, depth + 1)}:{format_value(x, depth + 1)}"
+                                 for k, x in sorted_items(v)) + "]"
+    if isinstance(v, GoStruct):
+        body = "{" + " ".join(format_value(x, depth + 1) for x in v.values()) + "}"
+        if v.pointer:
+            return "&" + body if depth == 0 else "0xc000010000"
+        return body
+    if isinstance(v, complex):
+        return "(" + format_float_g(v.real) + ("+" if v.imag >= 0 or math.isnan(v.imag) else "") \
+            + format_float_g(v.imag) + "i)"
+    if callable(v):
+        return "0x1"
+    return str(v)
+
+
+def sort_key(k):
+    t = type(k)
+    if t is str:
+        return (0, k)
+    if t is bool:
+        return (0, k)
+    if t in (int, float):
+        return (0, k)
+    return (1, str(k))
+
+
+def sorted_items(d: dict):
+    try:
+        return sorted(d.items(), key=lambda kv: sort_key(kv[0]))
+    except TypeError:
+        return list(d.items())
+
+
+def sprint(args: list) -> str:
+    """fmt.Sprint: spaces between operands when neither side is a string."""
+    out = []
+    prev_string = False
+    for i, a in enumerate(args):
+        is_string = type(a) is str
+        if i > 0 and not is_string and not prev_string:
+            out.append(" ")
+        out.append(format_value(a))
+        prev_string = is_string
+    return "".join(out)
+
+
+def sprintln(args: list) -> str:
+    return " ".join(format_value(a) for a in args) + "\n"
+
+
+# -- printf ------------------------------------------------------------------------------------
+def _bad_verb(verb: str, a) -> str:
+    if a is None or a is MISSING:
+        return f"%!{verb}(<nil>)"
+    return f"%!{verb}({go_type_name(a)}={format_value(a)})"
+
+
+class _Spec:
+    __slots__ = ("minus", "plus", "sharp", "space", "zero", "width", "prec")
+
+    def __init__(self):
+        self.minus = self.plus = self.sharp = self.space = self.zero = False
+        self.width = None
+        self.prec = None
+
+
+def _pad(s: str, spec: _Spec, zero_ok: bool = True) -> str:
+    if spec.width is None or len(s) >= spec.width:
+        return s
+    n = spec.width - len(s)
+    if spec.minus:
+        return s + " " * n
+    if spec.zero and zero_ok:
+        if s[:1] in "+-":
+            return s[0] + "0" * n + s[1:]
+        return "0" * n + s
+    return " " * n + s
+
+
+def _fmt_int(v: int, verb: str, spec: _Spec) -> str:
+    neg = v < 0
+    a = -v if neg else v
+    if verb == "d" or verb == "v":
+        body = str(a)
+    elif verb == "x":
+        body = format(a, "x")
+    elif verb == "X":
+        body = format(a, "X")
+    elif verb == "o" or verb == "O":
+        body = format(a, "o")
+    elif verb == "b":
+        body = format(a, "b")
+    elif verb == "c":
+        return _pad(chr(v) if 0 <= v <= 0x10FFFF else "\ufffd", spec)
+    elif verb == "q":
+        c = chr(v) if 0 <= v <= 0x10FFFF else "\ufffd"
+        return _pad(quote(c, spec.plus, "'"), spec)
+    elif verb == "U":
+        s = f"U+{a:04X}"
+        if spec.sharp and 0 <= v <= 0x10FFFF and chr(v).isprintable():
+            s += f" '{chr(v)}'"
+        return _pad(s, spec)
+    else:
+        return _bad_verb(verb, v)
+    if spec.prec is not None:
+        body = body.rjust(spec.prec, "0")
+        if spec.prec == 0 and a == 0:
+            body = ""
+    if spec.sharp:
+        if verb == "x":
+            body = "0x" + body
+        elif verb == "X":
+            body = "0X" + body
+        elif verb == "o" and not body.startswith("0"):
+            body = "0" + body
+        elif verb == "b":
+            body = "0b" + body
+    if verb == "O":
+        body = "0o" + body
+    sign = "-" if neg else ("+" if spec.plus else (" " if spec.space else ""))
+    s = sign + body
+    if spec.width is not None and len(s) < spec.width and spec.zero and not spec.minus \
+            and spec.prec is None:
+        return sign + body.rjust(spec.width - len(sign), "0")
+    return _pad(s, spec, zero_ok=False)
+
+
+def _fmt_float(v: float, verb: str, spec: _Spec) -> str:
+    sp = _special(v)
+    if sp:
+        if sp == "+Inf" and not spec.plus:
+            sp = "+Inf" if spec.plus else ("Inf" if not spec.space else " Inf")
+        s = sp
+        return _pad(s, spec, zero_ok=False)
+    neg = math.copysign(1.0, v) < 0
+    a = abs(v)
+    if verb in ("v", "g", "G") and spec.prec is None:
+        body = format_float_g(a)
+        if verb == "G":
+            body = body.upper()
+    elif verb in ("f", "F"):
+        body = f"{a:.{6 if spec.prec is None else spec.prec}f}"
+    elif verb in ("e", "E"):
+        body = f"{a:.{6 if spec.prec is None else spec.prec}{verb}}"
+    elif verb in ("g", "G", "v"):
+        p = spec.prec if spec.prec != 0 else 1
+        body = f"{a:.{p}{'g' if verb != 'G' else 'G'}}"
+    else:
+        return _bad_verb(verb, v)
+    sign = "-" if neg else ("+" if spec.plus else (" " if spec.space else ""))
+    if spec.width is not None and spec.zero and not spec.minus and len(sign + body) < spec.width:
+        return sign + body.rjust(spec.width - len(sign), "0")
+    return _pad(sign + body, spec, zero_ok=False)
+
+
+def _fmt_str(s: str, verb: str, spec: _Spec) -> str:
+    if verb in ("s", "v"):
+        if spec.prec is not None:
+            s = s[:spec.prec]
+        return _pad(s, spec)
+    if verb == "q":
+        if spec.prec is not None:
+            s = s[:spec.prec]
+        if spec.sharp and "`" not in s and all(c == "\t" or c.isprintable() for c in s):
+            return _pad("`" + s + "`", spec)
+        return _pad(quote(s, spec.plus), spec)
+    if verb in ("x", "X"):
+        b = s.encode("utf-8", "surrogateescape")
+        if spec.prec is not None:
+            b = s[:spec.prec].encode("utf-8", "surrogateescape")
+        h = b.hex()
+        if verb == "X":
+            h = h.upper()
+        if spec.space:
+            pre = ("0x" if verb == "x" else "0X") if spec.sharp else ""
+            h = " ".join(pre + h[i:i + 2] for i in range(0, len(h), 2))
+        elif spec.sharp and h:
+            h = ("0x" if verb == "x" else "0X") + h
+        return _pad(h, spec)
+    return _bad_verb(verb, s)
+
+
+def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
+    if a is None or a is MISSING:
+        if verb in ("v", "T"):
+            return _pad("<nil>", spec) if verb == "v" else "<nil>"
+        return _bad_verb(verb, None)
+    if verb == "T":
+        return _pad(go_type_name(a), spec)
+    if verb == "p":
+        return _bad_verb(verb, a)
+    t = type(a)
+    stringer = getattr(a, "go_string", None)
+    if stringer is not None and verb in ("v", "s", "q", "x", "X"):
+        return _fmt_str(stringer(), verb, spec)
+    if t is bool:
+        if verb in ("t", "v"):
+            return _pad("true" if a else "false", spec)
+        return _bad_verb(verb, a)
+    if t is int:
+        return _fmt_int(a, verb, spec)
+    if t is float:
+        if verb in "vbeEfFgGxX" and verb not in ("x", "X", "b"):
+            return _fmt_float(a, verb, spec)
+        return _bad_verb(verb, a)
+    if t is str:
+        return _fmt_str(a, verb, spec)
+    if isinstance(a, list):
+        if verb in ("s", "q", "x", "X") and all(type(x) is str for x in a) is False and verb != "v":
+            pass
+        return "[" + " ".join(format_verb(x, verb, spec, depth + 1) for x in a) + "]"
+    if isinstance(a, dict):
+        return "map[" + " ".join(
+            f"{format_verb(k, verb, spec, depth + 1)}:{format_verb(x, verb, spec, depth + 1)}"
+            for k, x in sorted_items(a)) + "]"
+    if isinstance(a, GoStruct):
+        body = "{" + " ".join(format_verb(x, verb, spec, depth + 1) for x in a.values()) + "}"
+        if a.pointer:
+            return "&" + body if depth == 0 else "0xc000010000"
+        return body
+    if verb == "v":
+        return _pad(format_value(a, depth), spec)
+    return _bad_verb(verb, a)
+
+
+def sprintf(fmt: str, args: list) -> str:
+    out: list[str] = []
+    argi = 0
+    i = 0
+    n = len(fmt)
+    reordered = False
+    while i < n:
+        j = fmt.find("%", i)
+        if j < 0:
+            out.append(fmt[i:])
+            break
+        out.append(fmt[i:j])
+        i = j + 1
+        spec = _Spec()
+        while i < n and fmt[i] in "+-# 0":
+            c = fmt[i]
+            if c == "+":
+                spec.plus = True
+            elif c == "-":
+                spec.minus = True
+                spec.zero = False
+            elif c == "#":
+                spec.sharp = True
+            elif c == " ":
+                spec.space = True
+            elif c == "0":
+                spec.zero = not spec.minus
+            i += 1
+        # width
+        if i < n and fmt[i] == "*":
+            i += 1
+            if argi < len(args) and type(args[argi]) is int:
+                spec.width = args[argi]
+                if spec.width < 0:
+                    spec.minus = True
+                    spec.zero = False
+                    spec.width = -spec.width
+                argi += 1
+            else:
+                argi += 1
+                out.append("%!(BADWIDTH)")
+        else:
+            st = i
+            while i < n and fmt[i].isdigit():
+                i += 1
+            if i > st:
+                spec.width = int(fmt[st:i])
+        if i < n and fmt[i] == ".":
+            i += 1
+            if i < n and fmt[i] == "*":
+                i += 1
+                if argi < len(args) and type(args[argi]) is int and args[argi] >= 0:
+                    spec.prec = args[argi]
+                    argi += 1
+                else:
+                    argi += 1
+                    out.append("%!(BADPREC)")
+            else:
+                st = i
+                while i < n and fmt[i].isdigit():
+                    i += 1
+                spec.prec = int(fmt[st:i]) if i > st else 0
+        if i >= n:
+            out.append("%!(NOVERB)")
+            break
+        verb = fmt[i]
+        i += 1
+        if verb == "%":
+            out.append("%")
+            continue
+        if argi >= len(args):
+            out.append(f"%!{verb}(MISSING)")
+            continue
+        a = args[argi]
+        argi += 1
+        out.append(format_verb(a, verb, spec))
+    if not reordered and argi < len(args):
+        extra = []
+        for a in args[argi:]:
+            if a is None or a is MISSING:
+                extra.append("<nil>")
+            else:
+                extra.append(f"{go_type_name(a)}={format_value(a)}")
+        out.append("%!(EXTRA " + ", ".join(extra) + ")")
+    return "".join(out)
+
+
+# -- encoding/json -----------------------------------------------------------------------------
+def json_string(s: str) -> str:
+    out = ['"']
+    for c in s:
+        cp = ord(c)
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\":
+            out.append("\\\\")
+        elif cp < 0x20:
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\u{cp:04x}"))
+        elif c in "<>&":
+            out.append(f"\\u{cp:04x}")
+        elif cp in (0x2028, 0x2029):
+            out.append(f"\\u{cp:04x}")
+        elif 0xD800 <= cp <= 0xDFFF:
+            out.append("\\ufffd")
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+def json_marshal(v) -> str:
+    if v is None or v is MISSING:
+        return "null"
+    t = type(v)
+    if t is str:
+        return json_string(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if t is float:
+        return json_float(v)
+    custom = getattr(v, "go_json", None)
+    if custom is not None:
+        return custom()
+    if isinstance(v, GoSlice) and v.nil:
+        return "null"
+    if isinstance(v, GoMap) and v.nil:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ",".join(json_marshal(x) for x in v) + "]"
+    if isinstance(v, dict):
+        items = v.items() if getattr(v, "ordered", False) else sorted(
+            v.items(), key=lambda kv: str(kv[0]))
+        return "{" + ",".join(json_string(str(k)) + ":" + json_marshal(x) for k, x in items) + "}"
+    if isinstance(v, GoStruct):
+        parts = []
+        for name, (jname, omitempty) in v.json_fields().items():
+            x = v.get(name)
+            if omitempty and _json_empty(x):
+                continue
+            parts.append(json_string(jname) + ":" + json_marshal(x))
+        return "{" + ",".join(parts) + "}"
+    raise ValueError(f"json: unsupported type: {go_type_name(v)}")
+
+
+def _json_empty(x) -> bool:
+    if x is None or x is MISSING:
+        return True
+    if isinstance(x, (str, list, dict)):
+        return len(x) == 0
+    if type(x) is bool:
+        return not x
+    if type(x) in (int, float):
+        return x == 0
+    if isinstance(x, GoStruct):
+        return False
+    return False

@@ -1,0 +1,429 @@
+"""Lexer for Go's text/template syntax, following the state machine of Go's text/template/parse.
+
+Items carry their byte-independent character offset and 1-based line. A lexing error becomes an
+ERROR item (value = message); the parser raises it when it reaches it, as Go's parser does.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+ERROR, BOOL, CHAR, CHAR_CONSTANT, COMMENT, COMPLEX, ASSIGN, DECLARE, EOF, FIELD, IDENTIFIER, \
+    LEFT_DELIM, LEFT_PAREN, NUMBER, PIPE, RAW_STRING, RIGHT_DELIM, RIGHT_PAREN, SPACE, STRING, \
+    TEXT, VARIABLE, KEYWORD, BLOCK, BREAK, CONTINUE, DOT, DEFINE, ELSE, END, IF, NIL, RANGE, \
+    TEMPLATE, WITH = range(35)
+
+KEYWORDS = {
+    ".": DOT, "block": BLOCK, "break": BREAK, "continue": CONTINUE, "define": DEFINE,
+    "else": ELSE, "end": END, "if": IF, "range": RANGE, "nil": NIL, "template": TEMPLATE,
+    "with": WITH,
+}
+
+ITEM_NAMES = {
+    EOF: "EOF", LEFT_DELIM: "<left>", RIGHT_DELIM: "<right>", LEFT_PAREN: "(",
+    RIGHT_PAREN: ")", PIPE: "|", SPACE: "<space>",
+}
+
+LEFT, RIGHT = "{{", "}}"
+LEFT_COMMENT, RIGHT_COMMENT = "/*", "*/"
+SPACE_CHARS = " \t\r\n"
+
+
+class Item(NamedTuple):
+    typ: int
+    val: str
+    pos: int
+    line: int
+
+    def describe(self) -> str:
+        """How Go's item.String() shows a token in error messages."""
+        if self.typ == EOF:
+            return "EOF"
+        if self.typ == ERROR:
+            return self.val
+        if self.typ > KEYWORD:
+            return f"<{self.val}>"
+        if len(self.val) > 10:
+            return '"' + self.val[:10] + '"...'
+        return '"' + go_quote_body(self.val) + '"'
+
+
+def go_quote_body(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+
+
+def is_space(c: str) -> bool:
+    return c in SPACE_CHARS and c != ""
+
+
+def is_alnum(c: str) -> bool:
+    return c == "_" or c.isalpha() or (c.isdigit() and c.isdecimal()) or _is_unicode_digit(c)
+
+
+def _is_unicode_digit(c: str) -> bool:
+    import unicodedata
+    return bool(c) and unicodedata.category(c) == "Nd"
+
+
+def _has_left_trim(s: str, i: int) -> bool:
+    return len(s) - i >= 2 and s[i] == "-" and s[i + 1] in SPACE_CHARS
+
+
+def _has_right_trim(s: str, i: int) -> bool:
+    return len(s) - i >= 2 and s[i] in SPACE_CHARS and s[i + 1] == "-"
+
+
+class Lexer:
+    def __init__(self, text: str):
+        self.input = text
+        self.pos = 0
+        self.start = 0
+        self.line = 1
+        self.start_line = 1
+        self.paren_depth = 0
+        self.items: list[Item] = []
+
+    # -- primitives --------------------------------------------------------------------------
+    def next(self) -> str:
+        if self.pos >= len(self.input):
+            self.pos = len(self.input) + 1  # mark EOF so backup is a no-op step
+            return ""
+        c = self.input[self.pos]
+        self.pos += 1
+        if c == "\n":
+            self.line += 1
+        return c
+
+    def backup(self) -> None:
+        if self.pos > len(self.input):
+            self.pos = len(self.input)
+            return
+        if self.pos > 0:
+            self.pos -= 1
+            if self.input[self.pos] == "\n":
+                self.line -= 1
+
+    def peek(self) -> str:
+        return self.input[self.pos] if self.pos < len(self.input) else ""
+
+    def emit(self, typ: int) -> None:
+        self.items.append(Item(typ, self.input[self.start:self.pos], self.start, self.start_line))
+        self.start = self.pos
+        self.start_line = self.line
+
+    def ignore(self) -> None:
+        self.line += self.input.count("\n", self.start, self.pos)
+        self.start = self.pos
+        self.start_line = self.line
+
+    def accept(self, valid: str) -> bool:
+        c = self.peek()
+        if c and c in valid:
+            self.next()
+            return True
+        return False
+
+    def accept_run(self, valid: str) -> None:
+        while True:
+            c = self.peek()
+            if not c or c not in valid:
+                return
+            self.next()
+
+    def errorf(self, msg: str):
+        self.items.append(Item(ERROR, msg, self.start, self.start_line))
+        return None
+
+    # -- states ------------------------------------------------------------------------------
+    def run(self) -> list[Item]:
+        state = self.lex_text
+        while state is not None:
+            state = state()
+        return self.items
+
+    def lex_text(self):
+        s = self.input
+        x = s.find(LEFT, self.pos)
+        if x >= 0:
+            trim = 0
+            if _has_left_trim(s, x + 2):
+                seg = s[self.start:x]
+                trim = len(seg) - len(seg.rstrip(SPACE_CHARS))
+            self.pos = x - trim
+            if self.pos > self.start:
+                self.line += s.count("\n", self.start, self.pos)
+                self.emit(TEXT)
+            self.pos += trim
+            self.ignore()
+            return self.lex_left_delim
+        self.pos = len(s)
+        if self.pos > self.start:
+            self.line += s.count("\n", self.start, self.pos)
+            self.emit(TEXT)
+        self.emit(EOF)
+        return None
+
+    def at_right_delim(self) -> tuple[bool, bool]:
+        s = self.input
+        if _has_right_trim(s, self.pos) and s.startswith(RIGHT, self.pos + 2):
+            return True, True
+        if s.startswith(RIGHT, self.pos):
+            return True, False
+        return False, False
+
+    def _skip_left_trim(self) -> None:
+        s = self.input
+        rest = s[self.pos:]
+        self.pos += len(rest) - len(rest.lstrip(SPACE_CHARS))
+
+    def lex_left_delim(self):
+        self.pos += len(LEFT)
+        trim = _has_left_trim(self.input, self.pos)
+        after = 2 if trim else 0
+        if self.input.startswith(LEFT_COMMENT, self.pos + after):
+            self.pos += after
+            self.ignore()
+            return self.lex_comment
+        self.emit(LEFT_DELIM)
+        self.pos += after
+        self.ignore()
+        self.paren_depth = 0
+        return self.lex_inside_action
+
+    def lex_comment(self):
+        self.pos += len(LEFT_COMMENT)
+        x = self.input.find(RIGHT_COMMENT, self.pos)
+        if x < 0:
+            return self.errorf("unclosed comment")
+        self.pos = x + len(RIGHT_COMMENT)
+        delim, trim = self.at_right_delim()
+        if not delim:
+            return self.errorf("comment ends before closing delimiter")
+        self.emit(COMMENT)
+        if trim:
+            self.pos += 2
+        self.pos += len(RIGHT)
+        if trim:
+            self._skip_left_trim()
+        self.ignore()
+        return self.lex_text
+
+    def lex_right_delim(self):
+        trim = _has_right_trim(self.input, self.pos)
+        if trim:
+            self.pos += 2
+            self.ignore()
+        self.pos += len(RIGHT)
+        self.emit(RIGHT_DELIM)
+        if trim:
+            self._skip_left_trim()
+            self.ignore()
+        return self.lex_text
+
+    def lex_inside_action(self):
+        delim, _ = self.at_right_delim()
+        if delim:
+            if self.paren_depth == 0:
+                return self.lex_right_delim
+            return self.errorf("unclosed left paren")
+        c = self.next()
+        if c == "":
+            return self.errorf("unclosed action")
+        if c in SPACE_CHARS:
+            self.backup()
+            return self.lex_space
+        if c == "=":
+            self.emit(ASSIGN)
+        elif c == ":":
+            if self.next() != "=":
+                return self.errorf("expected :=")
+            self.emit(DECLARE)
+        elif c == "|":
+            self.emit(PIPE)
+        elif c == '"':
+            return self.lex_quote
+        elif c == "`":
+            return self.lex_raw_quote
+        elif c == "$":
+            return self.lex_variable
+        elif c == "'":
+            return self.lex_char
+        elif c == "." and not ("0" <= self.peek() <= "9" and self.peek() != ""):
+            return self.lex_field
+        elif c in "+-." or "0" <= c <= "9":
+            self.backup()
+            return self.lex_number
+        elif is_alnum(c):
+            self.backup()
+            return self.lex_identifier
+        elif c == "(":
+            self.emit(LEFT_PAREN)
+            self.paren_depth += 1
+        elif c == ")":
+            self.paren_depth -= 1
+            if self.paren_depth < 0:
+                return self.errorf(f"unexpected right paren {_sharp_u(c)}")
+            self.emit(RIGHT_PAREN)
+        elif ord(c) < 128 and c.isprintable():
+            self.emit(CHAR)
+        else:
+            return self.errorf(f"unrecognized character in action: {_sharp_u(c)}")
+        return self.lex_inside_action
+
+    def lex_space(self):
+        n = 0
+        while self.peek() and self.peek() in SPACE_CHARS:
+            self.next()
+            n += 1
+        if _has_right_trim(self.input, self.pos - 1) and self.input.startswith(RIGHT, self.pos + 1):
+            self.backup()
+            if n == 1:
+                return self.lex_right_delim
+        self.emit(SPACE)
+        return self.lex_inside_action
+
+    def lex_identifier(self):
+        while True:
+            c = self.next()
+            if c and is_alnum(c):
+                continue
+            self.backup()
+            word = self.input[self.start:self.pos]
+            if not self.at_terminator():
+                return self.errorf(f"bad character {_sharp_u(c)}")
+            kw = KEYWORDS.get(word)
+            if kw is not None:
+                self.emit(kw)
+            elif word[0] == ".":
+                self.emit(FIELD)
+            elif word in ("true", "false"):
+                self.emit(BOOL)
+            else:
+                self.emit(IDENTIFIER)
+            return self.lex_inside_action
+
+    def lex_field(self):
+        return self._field_or_variable(FIELD)
+
+    def lex_variable(self):
+        if self.at_terminator():
+            self.emit(VARIABLE)
+            return self.lex_inside_action
+        return self._field_or_variable(VARIABLE)
+
+    def _field_or_variable(self, typ: int):
+        if self.at_terminator():
+            self.emit(VARIABLE if typ == VARIABLE else DOT)
+            return self.lex_inside_action
+        c = ""
+        while True:
+            c = self.next()
+            if not (c and is_alnum(c)):
+                self.backup()
+                break
+        if not self.at_terminator():
+            return self.errorf(f"bad character {_sharp_u(c)}")
+        self.emit(typ)
+        return self.lex_inside_action
+
+    def at_terminator(self) -> bool:
+        c = self.peek()
+        if c == "" or c in SPACE_CHARS or c in ".,|:)(":
+            return True
+        return self.input.startswith(RIGHT, self.pos)
+
+    def lex_char(self):
+        while True:
+            c = self.next()
+            if c == "\\":
+                c2 = self.next()
+                if c2 != "" and c2 != "\n":
+                    continue
+                return self.errorf("unterminated character constant")
+            if c == "" or c == "\n":
+                return self.errorf("unterminated character constant")
+            if c == "'":
+                break
+        self.emit(CHAR_CONSTANT)
+        return self.lex_inside_action
+
+    def lex_number(self):
+        if not self.scan_number():
+            return self.errorf(f"bad number syntax: {go_quote(self.input[self.start:self.pos])}")
+        if self.peek() in ("+", "-") and self.peek():
+            if not self.scan_number() or self.input[self.pos - 1] != "i":
+                return self.errorf(f"bad number syntax: {go_quote(self.input[self.start:self.pos])}")
+            self.emit(COMPLEX)
+        else:
+            self.emit(NUMBER)
+        return self.lex_inside_action
+
+    def scan_number(self) -> bool:
+        self.accept("+-")
+        digits = "0123456789_"
+        if self.accept("0"):
+            if self.accept("xX"):
+                digits = "0123456789abcdefABCDEF_"
+            elif self.accept("oO"):
+                digits = "01234567_"
+            elif self.accept("bB"):
+                digits = "01_"
+        self.accept_run(digits)
+        if self.accept("."):
+            self.accept_run(digits)
+        if len(digits) == 11 and self.accept("eE"):
+            self.accept("+-")
+            self.accept_run("0123456789_")
+        if len(digits) == 23 and self.accept("pP"):
+            self.accept("+-")
+            self.accept_run("0123456789_")
+        self.accept("i")
+        c = self.peek()
+        if c and is_alnum(c):
+            self.next()
+            return False
+        return True
+
+    def lex_quote(self):
+        while True:
+            c = self.next()
+            if c == "\\":
+                c2 = self.next()
+                if c2 != "" and c2 != "\n":
+                    continue
+                return self.errorf("unterminated quoted string")
+            if c == "" or c == "\n":
+                return self.errorf("unterminated quoted string")
+            if c == '"':
+                break
+        self.emit(STRING)
+        return self.lex_inside_action
+
+    def lex_raw_quote(self):
+        while True:
+            c = self.next()
+            if c == "":
+                return self.errorf("unterminated raw quoted string")
+            if c == "`":
+                break
+        self.emit(RAW_STRING)
+        return self.lex_inside_action
+
+
+def _sharp_u(c: str) -> str:
+    """Go's %#U: U+0041 'A'."""
+    if c == "":
+        return "U+FFFFFFFF"
+    cp = ord(c)
+    if c.isprintable():
+        return f"U+{cp:04X} '{c}'"
+    return f"U+{cp:04X}"
+
+
+def go_quote(s: str) -> str:
+    from .gofmt import quote
+    return quote(s)
+
+
+def lex(text: str) -> list[Item]:
+    return Lexer(text).run()

@@ -1,0 +1,479 @@
+"""Ollama's prompt building on top of the template engine (ollama/template/template.go).
+
+- messages are collated: consecutive messages of one role merge with "\\n\\n" (tool messages never
+  merge) and `.System` is every system message joined with "\\n\\n";
+- a template that mentions `Messages` runs once with System, Messages, Tools, Response "", Think,
+  ThinkLevel, IsThinkSet;
+- otherwise the legacy loop runs it once per exchange with System/Prompt/Response, and the last run
+  uses a copy of the tree cut right after the first `.Response` field, without Ollama's functions,
+  defined templates or missingkey=zero (Ollama builds that last template from the bare tree);
+- a template mentioning neither Messages nor Response gets `{{ .Response }}` appended.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+from ..errors import TemplateError
+from . import funcs as F
+from .executor import execute
+from .gofmt import format_value, json_marshal
+from .nodes import (ActionNode, BranchNode, CommandNode, FieldNode, IfNode, ListNode, PipeNode,
+                    RangeNode, TemplateNode, VariableNode, WithNode)
+from .values import GoMap, GoSlice, GoStruct
+
+# -- Go types Ollama hands to templates ------------------------------------------------------
+
+
+def _json_stringer(nil_text: str):
+    def go_string(self):
+        if self.nil:
+            return nil_text
+        return json_marshal(self)
+    return go_string
+
+
+class TemplateArgs(GoMap):
+    """template.templateArgs: map[string]any whose String() is its JSON ("{}" when nil)."""
+    __slots__ = ()
+    go_string = _json_stringer("{}")
+    methods = {"String": lambda self: self.go_string()}
+
+
+class TemplateProperties(GoMap):
+    """template.templateProperties: map[string]api.ToolProperty printing as JSON."""
+    __slots__ = ()
+    go_string = _json_stringer("{}")
+    methods = {"String": lambda self: self.go_string()}
+
+    @staticmethod
+    def zero_elem():
+        return ToolProperty()
+
+
+class TemplateTools(GoSlice):
+    """template.templateTools: []templateTool printing as JSON ("null" when nil)."""
+    __slots__ = ()
+    go_string = _json_stringer("null")
+    methods = {"String": lambda self: self.go_string()}
+
+
+class PropertyType(GoSlice):
+    """api.PropertyType: a JSON-schema type, one name or several."""
+    __slots__ = ()
+
+    def go_string(self):
+        if len(self) == 0:
+            return ""
+        if len(self) == 1:
+            return self[0]
+        return format_value(list(self))
+
+    def go_json(self):
+        if len(self) == 1:
+            return json_marshal(self[0])
+        return "null" if self.nil else json_marshal(list(self))
+
+    methods = {"String": lambda self: self.go_string()}
+
+
+_TS = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean",
+       "array": "any[]", "object": "Record<string, any>", "null": "null"}
+
+
+class ToolProperty(GoStruct):
+    __slots__ = ()
+    type_name = "api.ToolProperty"
+    fields = ("AnyOf", "Type", "Items", "Description", "Enum", "Properties", "Required")
+    json = {"AnyOf": ("anyOf", True), "Type": ("type", True), "Items": ("items", True),
+            "Description": ("description", True), "Enum": ("enum", True),
+            "Properties": ("properties", True), "Required": ("required", True)}
+
+    def zero(self, f):
+        return {"AnyOf": lambda: GoSlice((), "[]api.ToolProperty", nil=True),
+                "Type": lambda: PropertyType((), "api.PropertyType", nil=True),
+                "Items": lambda: None, "Description": lambda: "",
+                "Enum": lambda: GoSlice((), "[]interface {}", nil=True),
+                "Properties": lambda: None,
+                "Required": lambda: GoSlice((), "[]string", nil=True)}[f]()
+
+    def to_typescript_type(self) -> str:
+        any_of = self.get("AnyOf")
+        if any_of:
+            return " | ".join(p.to_typescript_type() for p in any_of)
+        types = self.get("Type")
+        if not types:
+            return "any"
+        return " | ".join(_TS.get(t, "any") for t in types)
+
+    methods = {"ToTypeScriptType": lambda self: self.to_typescript_type()}
+
+
+class ToolParameters(GoStruct):
+    __slots__ = ()
+    type_name = "template.templateToolFunctionParameters"
+    fields = ("Type", "Defs", "Items", "Required", "Properties")
+    json = {"Type": ("type", False), "Defs": ("$defs", True), "Items": ("items", True),
+            "Required": ("required", True), "Properties": ("properties", False)}
+
+
+class ToolFunction(GoStruct):
+    __slots__ = ()
+    type_name = "template.templateToolFunction"
+    fields = ("Name", "Description", "Parameters")
+    json = {"Name": ("name", False), "Description": ("description", False),
+            "Parameters": ("parameters", False)}
+
+
+class Tool(GoStruct):
+    __slots__ = ()
+    type_name = "template.templateTool"
+    fields = ("Type", "Items", "Function")
+    json = {"Type": ("type", False), "Items": ("items", True), "Function": ("function", False)}
+
+
+class ToolCallFunction(GoStruct):
+    __slots__ = ()
+    type_name = "template.templateToolCallFunction"
+    fields = ("Index", "Name", "Arguments")
+
+
+class ToolCall(GoStruct):
+    __slots__ = ()
+    type_name = "template.templateToolCall"
+    fields = ("ID", "Function")
+
+
+class Message(GoStruct):
+    __slots__ = ()
+    type_name = "template.templateMessage"
+    pointer = True
+    fields = ("Role", "Content", "Thinking", "Images", "ToolCalls", "ToolName", "ToolCallID")
+
+
+# -- conversion from JSON-like Python data -----------------------------------------------------
+
+def _get(obj, key, default=None):
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def _any(v):
+    """A JSON value decoded into Go's `any`: numbers become float64."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, Mapping):
+        return {str(k): _any(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_any(x) for x in v]
+    return v
+
+
+def _strings(v, type_name="[]string"):
+    if v is None:
+        return GoSlice((), type_name, nil=True)
+    return GoSlice([str(x) for x in v], type_name)
+
+
+def _property(p) -> ToolProperty:
+    if p is None:
+        return ToolProperty()
+    t = _get(p, "type")
+    if t is None:
+        ptype = PropertyType((), "api.PropertyType", nil=True)
+    elif isinstance(t, str):
+        ptype = PropertyType([t], "api.PropertyType")
+    else:
+        ptype = PropertyType([str(x) for x in t], "api.PropertyType")
+    any_of = _get(p, "anyOf")
+    enum = _get(p, "enum")
+    props = _get(p, "properties")
+    return ToolProperty(
+        AnyOf=GoSlice([_property(x) for x in any_of], "[]api.ToolProperty") if any_of is not None
+        else GoSlice((), "[]api.ToolProperty", nil=True),
+        Type=ptype,
+        Items=_any(_get(p, "items")),
+        Description=_get(p, "description") or "",
+        Enum=GoSlice([_any(x) for x in enum]) if enum is not None else GoSlice((), nil=True),
+        Properties=None if props is None else GoMap(
+            {k: _property(x) for k, x in props.items()}, "*api.ToolPropertiesMap", ordered=True),
+        Required=_strings(_get(p, "required")),
+    )
+
+
+def _tools(tools) -> TemplateTools:
+    if tools is None:
+        return TemplateTools((), "template.templateTools", nil=True)
+    out = []
+    for t in tools:
+        fn = _get(t, "function") or {}
+        params = _get(fn, "parameters") or {}
+        props = _get(params, "properties")
+        out.append(Tool(
+            Type=_get(t, "type") or "",
+            Items=_any(_get(t, "items")),
+            Function=ToolFunction(
+                Name=_get(fn, "name") or "",
+                Description=_get(fn, "description") or "",
+                Parameters=ToolParameters(
+                    Type=_get(params, "type") or "",
+                    Defs=_any(_get(params, "$defs", _get(params, "defs"))),
+                    Items=_any(_get(params, "items")),
+                    Required=_strings(_get(params, "required")),
+                    Properties=TemplateProperties(
+                        {k: _property(v) for k, v in props.items()},
+                        "template.templateProperties") if props is not None else
+                    TemplateProperties((), "template.templateProperties", nil=True),
+                ),
+            ),
+        ))
+    return TemplateTools(out, "template.templateTools")
+
+
+def _tool_calls(calls):
+    if not calls:
+        return GoSlice((), "[]template.templateToolCall", nil=True)
+    out = []
+    for i, c in enumerate(calls):
+        fn = _get(c, "function") or {}
+        args = _get(fn, "arguments")
+        out.append(ToolCall(
+            ID=_get(c, "id") or "",
+            Function=ToolCallFunction(
+                Index=int(_get(fn, "index") or 0),
+                Name=_get(fn, "name") or "",
+                Arguments=TemplateArgs({str(k): _any(v) for k, v in args.items()},
+                                       "template.templateArgs") if args is not None else
+                TemplateArgs((), "template.templateArgs", nil=True),
+            ),
+        ))
+    return GoSlice(out, "[]template.templateToolCall")
+
+
+def collate(messages) -> tuple[str, list[dict]]:
+    """Merge consecutive same-role messages (not tool ones); collect the system prompt."""
+    system: list[str] = []
+    collated: list[dict] = []
+    for m in messages:
+        role = _get(m, "role") or ""
+        content = _get(m, "content") or ""
+        if role == "system":
+            system.append(content)
+        if collated and collated[-1]["role"] == role and role != "tool":
+            collated[-1]["content"] += "\n\n" + content
+        else:
+            collated.append({"role": role, "content": content, "src": m})
+    return "\n\n".join(system), collated
+
+
+def _message(c: dict) -> Message:
+    m = c["src"]
+    return Message(
+        Role=c["role"], Content=c["content"], Thinking=_get(m, "thinking") or "",
+        Images=GoSlice((), "[]api.ImageData", nil=True),
+        ToolCalls=_tool_calls(_get(m, "tool_calls")),
+        ToolName=_get(m, "tool_name") or "", ToolCallID=_get(m, "tool_call_id") or "",
+    )
+
+
+# -- template analysis ---------------------------------------------------------------------------
+
+def identifiers(node) -> list[str]:
+    """Ollama's Identifiers(): field and variable names a node mentions."""
+    t = type(node)
+    if t is ListNode:
+        out = []
+        for n in node.nodes:
+            out += identifiers(n)
+        return out
+    if t is TemplateNode:
+        if node.pipe is None:
+            raise TemplateError("undefined template specified", name="template",
+                                hint="Ollama rejects {{template \"name\"}} without an argument; "
+                                     "pass one, e.g. {{template \"name\" .}}")
+        return identifiers(node.pipe)
+    if t is ActionNode:
+        return identifiers(node.pipe)
+    if isinstance(node, BranchNode):
+        out = identifiers(node.pipe)
+        for lst in (node.list, node.else_list):
+            if lst is not None:
+                out += identifiers(lst)
+        return out
+    if t is PipeNode:
+        out = []
+        for c in node.cmds:
+            for a in c.args:
+                out += identifiers(a)
+        return out
+    if t is FieldNode or t is VariableNode:
+        return list(node.ident)
+    return []
+
+
+def template_vars(trees) -> list[str]:
+    names: set[str] = set()
+    for tree in trees.values():
+        for n in tree.root.nodes:
+            names.update(x.lower() for x in identifiers(n))
+    return sorted(names)
+
+
+class _Cut(Exception):
+    pass
+
+
+def cut_after_response(root: ListNode) -> ListNode:
+    """Ollama's deleteNode(): drop every node walked after the first `.Response` field."""
+    cut = False
+
+    def fn(n) -> bool:
+        nonlocal cut
+        if type(n) is FieldNode and "Response" in n.ident:
+            cut = True
+            return False
+        return cut
+
+    def walk(n):
+        if fn(n):
+            return None
+        t = type(n)
+        if t is ListNode:
+            n.nodes = [c for c in (walk(c) for c in n.nodes) if c is not None]
+            return n
+        if isinstance(n, BranchNode):
+            # Go walks the embedded BranchNode, a node of its own, before its lists
+            if fn(n):
+                raise _Cut
+            lst = walk(n.list)
+            if lst is None:
+                raise _Cut
+            n.list = lst
+            if n.else_list is not None:
+                el = walk(n.else_list)
+                if el is None:
+                    raise _Cut
+                n.else_list = el
+            return n
+        if t is ActionNode:
+            p = walk(n.pipe)
+            if p is None:
+                return None
+            n.pipe = p
+            return n
+        if t is PipeNode:
+            cmds = []
+            for c in n.cmds:
+                args = [a for a in (walk(a) for a in c.args) if a is not None]
+                if not args:
+                    return None
+                c.args = args
+                cmds.append(c)
+            if not cmds:
+                return None
+            n.cmds = cmds
+            return n
+        return n
+
+    try:
+        return walk(copy.deepcopy(root))
+    except _Cut:
+        raise TemplateError(
+            "Ollama's legacy prompt builder crashes on this template: an {{else}} branch follows "
+            "the {{ .Response }} it cuts after", name="template",
+            hint="move {{ .Response }} out of the {{if}}/{{range}}/{{with}} that has an {{else}}, "
+                 "or use .Messages") from None
+
+
+RESPONSE_ACTION = ActionNode(0, 0, PipeNode(0, 0, []))
+_cmd = CommandNode(0)
+_cmd.args.append(FieldNode(0, ".Response"))
+RESPONSE_ACTION.pipe.cmds.append(_cmd)
+del _cmd
+
+
+class OllamaTemplate:
+    """A template parsed the way Ollama's template.Parse does it."""
+
+    def __init__(self, text: str, name: str = "template"):
+        from . import parse
+        self.text = text
+        self.template = parse(text, name=name)
+        self.trees = self.template.trees
+        try:
+            self.vars = template_vars(self.trees)
+        except TemplateError as e:
+            raise TemplateError(e.message, name=name, hint=e.hint) from None
+        main = self.trees[name]
+        if "messages" not in self.vars and "response" not in self.vars:
+            main.root.nodes.append(RESPONSE_ACTION)
+        self.uses_messages = "messages" in self.vars
+        self._cut = None
+
+    def cut_trees(self):
+        if self._cut is None:
+            from .parser import Tree
+            tree = Tree(self.template.name, self.text)
+            tree.root = cut_after_response(self.trees[self.template.name].root)
+            self._cut = {self.template.name: tree}
+        return self._cut
+
+    def run(self, data, trees=None, funcs=F.OLLAMA_FUNCS, missing_zero=True) -> str:
+        return execute(trees or self.trees, self.template.name, data, funcs,
+                       missing_zero=missing_zero, text=self.text, parse_name=self.template.name)
+
+    def render(self, messages, tools=None, *, think: bool = False, think_level: str = "",
+               is_think_set: bool = False) -> str:
+        system, collated = collate(messages)
+        if self.uses_messages:
+            msgs = [_message(c) for c in collated]
+            data = {
+                "System": system,
+                "Messages": GoSlice(msgs, "[]*template.templateMessage", nil=not msgs),
+                "Tools": _tools(tools),
+                "Response": "",
+                "Think": think,
+                "ThinkLevel": think_level,
+                "IsThinkSet": is_think_set,
+            }
+            return _clean(self.run(data))
+
+        out: list[str] = []
+        system = prompt = response = ""
+
+        def values():
+            return {"System": system, "Prompt": prompt, "Response": response, "Think": think,
+                    "ThinkLevel": think_level, "IsThinkSet": is_think_set}
+
+        for c in collated:
+            role = c["role"]
+            if role == "system":
+                if prompt or response:
+                    out.append(self.run(values()))
+                    system = prompt = response = ""
+                system = c["content"]
+            elif role == "user":
+                if response:
+                    out.append(self.run(values()))
+                    system = prompt = response = ""
+                prompt = c["content"]
+            elif role == "assistant":
+                response = c["content"]
+        out.append(self.run(values(), trees=self.cut_trees(), funcs=F.BUILTINS,
+                            missing_zero=False))
+        return _clean("".join(out))
+
+
+def _clean(s: str) -> str:
+    """Go writes raw bytes; lone surrogates from byte-slicing become U+FFFD as Go's JSON would."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
