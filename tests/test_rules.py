@@ -10,7 +10,7 @@ from gguf import GGUFValueType as T
 
 from ggufs import write_gguf
 from publish.findings import Severity
-from publish.gguf.changes import SetValue
+from publish.gguf.changes import RemoveKey, SetValue
 from publish.gguf.reader import read_header
 from publish.gguf.rules import RULES, check_header, planned_fixes
 
@@ -150,6 +150,7 @@ def test_per_layer_token_embd_types(tmp_path, ggml_type, bad):
     ("general.file_type", (7.0, T.FLOAT32), SetValue("general.file_type", 7, T.UINT32)),
     ("llama.attention.head_count", ([2.0], T.ARRAY, T.FLOAT32),
      SetValue("llama.attention.head_count", [2], T.ARRAY, array_type=T.UINT32)),
+    ("tokenizer.ggml.padding_token_id", (-1, T.INT32), RemoveKey("tokenizer.ggml.padding_token_id")),
     ("llama.context_length", (4096.5, T.FLOAT32), None),
     ("general.name", (3, T.UINT32), None),
 ])
@@ -161,8 +162,10 @@ def test_well_known_key_types(tmp_path, key, value, fix):
     if fix is not None:
         [(_, changes)] = [p for p in planned_fixes(hdr) if p[0].code == "GG103"]
         got = changes[0]
-        assert (got.key, got.type, got.array_type) == (fix.key, fix.type, fix.array_type)
-        assert got.value == pytest.approx(fix.value)
+        assert type(got) is type(fix) and got.key == fix.key
+        if isinstance(fix, SetValue):
+            assert (got.type, got.array_type) == (fix.type, fix.array_type)
+            assert got.value == pytest.approx(fix.value)
 
 
 @pytest.mark.parametrize("key,value", [
@@ -196,6 +199,11 @@ def test_token_id_outside_vocab(tmp_path, key):
     found = only(hdr, "GG201")
     assert [f.subject for f in found] == [key]
     assert "outside the vocabulary" in found[0].message and found[0].severity == Severity.ERROR
+
+
+def test_negative_token_id_is_reported_once_as_a_type_problem(tmp_path):
+    hdr = build(tmp_path, tokenizer__ggml__padding_token_id=(-1, T.INT32))
+    assert codes(hdr) == {"GG103"}
 
 
 def test_no_end_token(tmp_path):

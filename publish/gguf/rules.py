@@ -27,7 +27,7 @@ from gguf import GGUFValueType as T
 from gguf import LlamaFileType
 
 from publish.findings import Finding, Severity
-from publish.gguf.changes import Change, SetValue
+from publish.gguf.changes import Change, RemoveKey, SetValue
 from publish.gguf.header import GGUFHeader, KV
 from publish.quants import is_projector_filename, label_from_filename
 
@@ -339,6 +339,9 @@ def key_types(hdr: GGUFHeader) -> Iterable[Hit]:
         if want is None or want.accepts(kv):
             continue
         changes = _type_fix(key, kv, want)
+        if not changes and _TOKEN_ID_KEY.match(key) and (_int_value(kv) or 0) < 0:
+            # converters write -1 for "no such token"; absent is how GGUF says that
+            changes = (RemoveKey(key, reason=f"{_show(kv.value)} means no such token"),)
         shown = "" if kv.type == T.ARRAY else f" ({_show(kv.value)})"
         yield Hit(
             f"{key} is stored as {_type_name(kv)}{shown}, expected {want.describe()}; "
@@ -407,7 +410,7 @@ def token_ids_in_vocab(hdr: GGUFHeader) -> Iterable[Hit]:
         if not _TOKEN_ID_KEY.match(key):
             continue
         v = _int_value(kv)
-        if v is not None and not 0 <= v < n:
+        if v is not None and v >= n:  # negative ids can only be stored signed: GG103 reports those
             yield Hit(f"{key} = {v} is outside the vocabulary ({n:,} tokens)",
                       subject=key, offset=kv.offset,
                       hint="set the id of the right token with `publish fix` or re-convert the model")
