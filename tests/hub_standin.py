@@ -100,7 +100,8 @@ class HubStandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -540,3 +541,41 @@ def _can_write(user: Token | None, repo_id: str) -> bool:
         return False
     namespace = repo_id.split("/")[0]
     return namespace == user.user or namespace in user.orgs
+
+
+# -- pytest fixture --------------------------------------------------------------------------------
+# huggingface_hub reads HF_ENDPOINT once, at import; publish reads it per call and passes it to HfApi
+# explicitly, so setting the variable here is enough. HF_HUB_DISABLE_XET=1 is set in conftest.py
+# before anything imports huggingface_hub, so uploads take the LFS path this stand-in serves.
+
+import secrets  # noqa: E402
+
+import pytest  # noqa: E402
+
+WRITE_TOKEN = "hf_standinWRITE" + secrets.token_hex(12)   # unique strings, so a leak is greppable
+READ_TOKEN = "hf_standinREAD" + secrets.token_hex(12)
+CAROL_TOKEN = "hf_standinCAROL" + secrets.token_hex(12)
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
+    import publish.hub.client
+
+    h = HubStandIn({
+        WRITE_TOKEN: Token("alice", orgs=("alice-org",)),
+        READ_TOKEN: Token("bob", write=False),
+        CAROL_TOKEN: Token("carol"),
+    }).start()
+    monkeypatch.setenv("HF_ENDPOINT", h.url)
+    monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
+    monkeypatch.setenv("PUBLISH_HASH_CACHE", str(tmp_path / "cache" / "hashes.json"))
+    monkeypatch.delenv("CI", raising=False)
+    # never pick up a real login on the machine running the tests
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-saved-token"))
+    monkeypatch.setattr(publish.hub.client, "RETRY_BASE_SECONDS", 0.01)
+    try:
+        yield h
+    finally:
+        h.stop()

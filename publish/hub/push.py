@@ -94,7 +94,10 @@ def push(plan: PushPlan, *, message: str | None = None, create_pr: bool = False,
                     call(lambda: api.preupload_lfs_files(plan.repo_id, additions=batch, revision=plan.revision,
                                                          create_pr=create_pr, free_memory=False),
                          f"upload batch {i // RECOMMENDED_FILES_PER_COMMIT + 1}")
-            info = _commit(api, plan, ops, message or default_message(plan), create_pr)
+            parent = plan.head
+            if parent is None:  # a repo created just now: guard the commit with its initial head
+                parent = call(lambda: api.repo_info(plan.repo_id, revision=plan.revision), f"read {plan.repo_id}").sha
+            info = _commit(api, plan, ops, message or default_message(plan), create_pr, parent)
     except (HubError, UsageError):
         raise
     except Exception as err:  # noqa: BLE001 - Hub failures become HubError, the rest propagates
@@ -127,7 +130,7 @@ def _operations(plan: PushPlan):
     return adds + deletes, adds
 
 
-def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool):
+def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool, parent: str | None):
     """create_commit with retries; a retry refused because the first try did land is a success."""
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -135,7 +138,7 @@ def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool):
 
     def attempt():
         return api.create_commit(plan.repo_id, ops, commit_message=message, commit_description=_description(plan),
-                                 revision=plan.revision, create_pr=create_pr, parent_commit=plan.head)
+                                 revision=plan.revision, create_pr=create_pr, parent_commit=parent)
 
     try:
         return call(attempt, f"commit to {plan.repo_id}@{plan.revision}")

@@ -1,0 +1,291 @@
+"""`publish push` against the loopback Hub stand-in (tests/hub_standin.py), through the real
+huggingface_hub client. No real Hub is contacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hub_standin import CAROL_TOKEN, READ_TOKEN, WRITE_TOKEN, hub  # noqa: F401 - fixture
+
+from publish.cli import main
+
+REPO = "alice/tiny-GGUF"
+
+
+@pytest.fixture
+def staged(tmp_path, tiny_llama_path) -> Path:
+    d = tmp_path / "dist" / "tiny-GGUF"
+    d.mkdir(parents=True)
+    shutil.copyfile(tiny_llama_path, d / "tiny-llama-F32.gguf")
+    (d / "params").write_text(json.dumps({"stop": ["<end_of_turn>"], "temperature": 1.0}))
+    (d / "template").write_text("{{ .Prompt }}")
+    (d / "README.md").write_text("---\nlicense: mit\ntags: [gguf, ollama]\n---\n# tiny\n")
+    (d / "Modelfile.F32").write_text("FROM ./tiny-llama-F32.gguf\n")
+    (d / ".DS_Store").write_text("hidden files are never pushed")
+    return d
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["push", *args], catch_exceptions=False)
+
+
+def remote_files(hub, repo=REPO) -> dict[str, bytes]:
+    return {p: hub.file_bytes(repo, p) for p in hub.head(repo).files}
+
+
+def test_first_push_uploads_everything_in_one_commit(hub, staged):
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert "5 new, 0 changed, 0 unchanged" in r.output
+    assert hub.count("POST", r"/commit/") == 1
+    assert hub.n_commits(REPO) == 2          # the repo's initial commit + ours
+    files = remote_files(hub)
+    assert set(files) == {".gitattributes", "tiny-llama-F32.gguf", "params", "template", "README.md", "Modelfile.F32"}
+    for name in files.keys() - {".gitattributes"}:
+        assert files[name] == (staged / name).read_bytes()
+    assert hub.head(REPO).files["tiny-llama-F32.gguf"].lfs_sha256  # GGUFs travel as LFS objects
+
+
+def test_second_push_uploads_nothing_and_makes_no_commit(hub, staged):
+    assert run(str(staged), "--repo", REPO).exit_code == 0
+    commits = hub.n_commits(REPO)
+    hub.reset_counters()
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert "up to date" in r.output and "0 file(s) hashed" in r.output and "5 from cache" in r.output
+    assert hub.n_commits(REPO) == commits
+    assert hub.count("POST") == 0 and hub.count("PUT") == 0
+    assert hub.bytes_uploaded == 0
+
+
+def test_a_changed_file_alone_is_uploaded(hub, staged):
+    assert run(str(staged), "--repo", REPO).exit_code == 0
+    gguf = staged / "tiny-llama-F32.gguf"
+    before = hub.head(REPO).files["params"]
+    data = bytearray(gguf.read_bytes())
+    data[-1] ^= 0xFF                                     # one byte of tensor data
+    gguf.write_bytes(bytes(data))
+    hub.reset_counters()
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert "0 new, 1 changed, 4 unchanged" in r.output
+    assert hub.count("PUT", r"/_lfs/upload/") == 1
+    assert hub.bytes_uploaded == len(data)
+    assert hub.file_bytes(REPO, "tiny-llama-F32.gguf") == bytes(data)
+    assert hub.head(REPO).files["params"] is before       # untouched blobs carried over
+
+
+def test_extra_remote_files_are_kept_unless_delete_extra(hub, staged):
+    assert run(str(staged), "--repo", REPO).exit_code == 0
+    hub.put_file(REPO, "old-Q8_0.gguf", b"GGUF old quant")
+    r = run(str(staged), "--repo", REPO, "--dry-run")
+    assert "not in the folder are kept" in r.output and "old-Q8_0.gguf" in r.output
+    r = run(str(staged), "--repo", REPO, "--delete-extra")
+    assert r.exit_code == 0, r.output
+    assert "delete     old-Q8_0.gguf" in r.output
+    assert "old-Q8_0.gguf" not in hub.head(REPO).files
+    assert ".gitattributes" in hub.head(REPO).files   # hidden remote files are never deleted
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(hub, staged):
+    hub.create_repo(REPO)
+    hub.reset_counters()
+    r = run(str(staged), "--repo", REPO, "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "new        tiny-llama-F32.gguf" in r.output and "to upload" in r.output
+    assert "dry run: nothing was sent" in r.output
+    assert {m for m, _, _ in hub.requests} == {"GET"}
+    assert hub.n_commits(REPO) == 1
+
+
+def test_dry_run_with_the_hub_unreachable_prints_the_local_plan(hub, staged, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]        # closed once the with block ends: nothing listens there
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{dead}")
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO, "--dry-run"])
+    assert r.exit_code == 2
+    assert "could not be made" in r.output and "cannot reach the Hub" in r.output
+    from publish.hub.hashing import sha256_file
+
+    for name in ("tiny-llama-F32.gguf", "params", "template", "README.md", "Modelfile.F32"):
+        line = next(line for line in r.output.splitlines() if line.strip().startswith(name))
+        assert f"sha256:{sha256_file(staged / name)}" in line
+    assert ".DS_Store" not in r.output
+
+
+def test_create_pr_leaves_the_branch_alone(hub, staged):
+    hub.create_repo(REPO)
+    main_head = hub.head(REPO).oid
+    r = run(str(staged), "--repo", REPO, "--create-pr")
+    assert r.exit_code == 0, r.output
+    assert "/discussions/1" in r.output
+    assert hub.head(REPO).oid == main_head
+    assert "tiny-llama-F32.gguf" in hub.head(REPO, "refs/pr/1").files
+
+
+def test_more_files_than_the_recommended_commit_size_are_batched_into_one_commit(hub, tmp_path):
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(120):
+        (d / f"part-{i:03d}.txt").write_text(f"file {i}\n")
+    r = run(str(d), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert "recommended 100 files per commit" in r.output
+    assert hub.count("POST", r"/preupload/") == 2      # two upload batches of <= 100
+    assert hub.count("POST", r"/commit/") == 1
+    assert len(hub.head(REPO).files) == 121
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+def test_429_on_the_commit_is_retried_honouring_retry_after(hub, staged, monkeypatch):
+    import publish.hub.client as client
+
+    waits = []
+    monkeypatch.setattr(client.time, "sleep", waits.append)
+    hub.inject("POST", r"/commit/", status=429, retry_after=3)
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert waits == [3.0]
+    assert hub.count("POST", r"/commit/") == 2 and hub.n_commits(REPO) == 2
+
+
+def test_a_5xx_on_an_upload_is_retried(hub, staged):
+    hub.inject("PUT", r"/_lfs/upload/", status=503, retry_after=0)   # huggingface_hub's own backoff
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert hub.count("PUT", r"/_lfs/upload/") == 2
+    assert hub.file_bytes(REPO, "tiny-llama-F32.gguf") == (staged / "tiny-llama-F32.gguf").read_bytes()
+
+
+def test_an_interrupted_push_leaves_the_repo_unchanged_and_a_rerun_completes_it(hub, staged):
+    assert run(str(staged), "--repo", REPO).exit_code == 0
+    (staged / "tiny-llama-F32.gguf").write_bytes(b"GGUF" + os.urandom(4096))
+    (staged / "params").write_text(json.dumps({"stop": ["<eos>"]}))
+    before = dict(hub.head(REPO).files)
+    hub.inject("POST", r"/commit/", drop=True, times=100)      # every commit attempt: connection dropped
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "cannot reach the Hub" in r.output and "nothing was changed" in r.output
+    assert hub.head(REPO).files == before                      # no half-updated repo
+    hub.faults.clear()
+    hub.reset_counters()
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert hub.bytes_uploaded == 0            # the LFS object was already uploaded by the failed run
+    assert hub.file_bytes(REPO, "tiny-llama-F32.gguf") == (staged / "tiny-llama-F32.gguf").read_bytes()
+    assert json.loads(hub.file_bytes(REPO, "params")) == {"stop": ["<eos>"]}
+
+
+def test_a_commit_whose_answer_is_lost_is_not_made_twice(hub, staged):
+    hub.inject("POST", r"/commit/", drop_after=True)
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert hub.count("POST", r"/commit/") == 2     # the retry is refused (parent moved) ...
+    assert hub.n_commits(REPO) == 2                # ... and recognised as already landed
+
+
+def test_persistent_5xx_fails_cleanly(hub, staged):
+    hub.create_repo(REPO)
+    hub.inject("POST", r"/commit/", status=500, times=100)
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "the Hub failed (HTTP 500)" in r.output
+    assert hub.n_commits(REPO) == 1
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+def test_missing_token(hub, staged, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN")
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "no Hugging Face token" in r.output and "HF_TOKEN" in r.output
+    assert hub.requests == []
+
+
+def test_no_write_access(hub, staged, monkeypatch):
+    hub.create_repo(REPO)
+    monkeypatch.setenv("HF_TOKEN", READ_TOKEN)
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "no write access to alice/tiny-GGUF" in r.output
+    assert hub.n_commits(REPO) == 1
+
+
+def test_repo_not_found(hub, staged, monkeypatch):
+    hub.create_repo("carol/secret", private=True)
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", "carol/secret"])
+    assert r.exit_code == 2
+    assert "repo carol/secret not found" in r.output
+    assert hub.n_commits("carol/secret") == 1
+
+
+def test_gated_repo(hub, staged):
+    hub.create_repo("carol/gated", gated=True)
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", "carol/gated"])
+    assert r.exit_code == 2
+    assert "carol/gated is a gated repo" in r.output
+    assert hub.n_commits("carol/gated") == 1
+
+
+def test_revision_not_found(hub, staged):
+    hub.create_repo(REPO)
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO, "--revision", "release"])
+    assert r.exit_code == 2
+    assert "revision 'release' does not exist" in r.output
+
+
+def test_file_over_50_gb_is_refused_before_anything_is_sent(hub, staged):
+    big = staged / "huge-BF16.gguf"
+    with open(big, "wb") as fh:
+        fh.truncate(50 * 1000**3 + 1)          # sparse: no disk used
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "huge-BF16.gguf" in r.output and "50 GB" in r.output
+    assert hub.requests == []
+
+
+def test_symlinks_are_refused(hub, staged, tmp_path):
+    (tmp_path / "elsewhere.gguf").write_bytes(b"GGUF")
+    os.symlink(tmp_path / "elsewhere.gguf", staged / "link-Q4_0.gguf")
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "link-Q4_0.gguf: is a symlink" in r.output
+
+
+def test_the_token_never_appears_in_output_logs_or_files(hub, staged, tmp_path, caplog, monkeypatch):
+    caplog.set_level(logging.DEBUG)
+    for name in ("huggingface_hub", "publish", "httpx2", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+        logging.getLogger(name).propagate = True
+    outputs = []
+    hub.inject("POST", r"/commit/", status=503, retry_after=0)
+    for args in (["--dry-run"], [], ["--message", "again"]):
+        outputs.append(CliRunner().invoke(main, ["push", str(staged), "--repo", REPO, *args]).output)
+    (staged / "params").write_text("{}")
+    monkeypatch.setenv("HF_TOKEN", READ_TOKEN)                     # an error path too
+    outputs.append(CliRunner().invoke(main, ["push", str(staged), "--repo", REPO]).output)
+    assert "no write access" in outputs[-1]
+    assert caplog.records, "debug logging was captured"
+    haystacks = outputs + [caplog.text] + [r.getMessage() for r in caplog.records]
+    for p in tmp_path.rglob("*"):
+        if p.is_file():
+            haystacks.append(p.read_bytes().decode("latin-1"))
+    for commit in hub.repos[REPO].commits.values():
+        haystacks.append(commit.message)
+        haystacks += [b.content.decode("latin-1") for b in commit.files.values() if b.content]
+    haystacks += [d.decode("latin-1") for d in hub.lfs.values()]
+    assert any("hashes.json" in str(p) for p in tmp_path.rglob("*"))   # the cache was written and read
+    for token in (WRITE_TOKEN, READ_TOKEN, CAROL_TOKEN):
+        for text in haystacks:
+            assert token not in text
