@@ -1,0 +1,237 @@
+"""`publish fix` and publish.gguf.fix on real GGUFs: in-place patches, atomic rewrites, safety."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from gguf import GGUFReader, GGUFValueType as V
+
+import ggufs
+from publish.cli import main
+from publish.errors import UsageError
+from publish.gguf import fix as fixmod
+from publish.gguf.changes import RemoveKey, SetValue
+from publish.gguf.fix import apply_changes, parse_assignment, plan_fix
+from publish.gguf.reader import read_header
+
+SHARED_KV = "gemma3n.attention.shared_kv_layers"
+
+
+def data_sha(path) -> str:
+    hdr = read_header(path)
+    with open(path, "rb") as fh:
+        fh.seek(hdr.data_offset)
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Done-when scenario
+
+
+def test_fix_gemma3n_in_place_and_explains_requantize(gemma3n_broken):
+    before = gemma3n_broken.read_bytes()
+    kv = read_header(gemma3n_broken).kv[SHARED_KV]
+    result = run("fix", gemma3n_broken)
+    assert result.exit_code == 1, result.output  # per_layer_token_embd still needs a requantize
+    out = result.output
+    assert "GG101" in out and "FLOAT32 10.0 -> UINT32 10" in out and "in place" in out
+    assert "llama-quantize --tensor-type per_layer_token_embd=q8_0" in out
+    after = gemma3n_broken.read_bytes()
+    assert len(after) == len(before)
+    changed = np.flatnonzero(np.frombuffer(before, np.uint8) != np.frombuffer(after, np.uint8)).tolist()
+    # only the type tag and the value of that one record changed
+    assert changed and min(changed) >= kv.value_offset - 4 and max(changed) < kv.value_offset + 4
+    assert after[kv.value_offset - 4:kv.value_offset + 4] == struct.pack("<II", V.UINT32, 10)
+    fixed = read_header(gemma3n_broken).kv[SHARED_KV]
+    assert (fixed.type, fixed.value) == (V.UINT32, 10)
+    # fixing again finds nothing to fix; the remaining error still sets exit 1
+    again = run("fix", gemma3n_broken)
+    assert "nothing to fix" in again.output and again.exit_code == 1
+    assert gemma3n_broken.read_bytes() == after
+
+
+def test_dry_run_writes_nothing(gemma3n_broken):
+    before = gemma3n_broken.read_bytes()
+    mtime = gemma3n_broken.stat().st_mtime_ns
+    result = run("fix", gemma3n_broken, "--dry-run")
+    assert "would change GG101" in result.output and "nothing written" in result.output
+    assert gemma3n_broken.read_bytes() == before and gemma3n_broken.stat().st_mtime_ns == mtime
+    assert not list(gemma3n_broken.parent.glob("*.bak"))
+
+
+def test_backup_of_an_in_place_fix_is_a_separate_copy(gemma3n_broken):
+    before = gemma3n_broken.read_bytes()
+    result = run("fix", gemma3n_broken, "--backup")
+    bak = gemma3n_broken.with_name(gemma3n_broken.name + ".bak")
+    assert f"backup: {bak}" in result.output
+    assert bak.read_bytes() == before != gemma3n_broken.read_bytes()
+    assert os.stat(bak).st_ino != os.stat(gemma3n_broken).st_ino
+
+
+def test_output_leaves_the_original_untouched(gemma3n_broken, tmp_path):
+    before = gemma3n_broken.read_bytes()
+    out = tmp_path / "fixed.gguf"
+    result = run("fix", gemma3n_broken, "--output", out)
+    assert result.exit_code == 1 and gemma3n_broken.read_bytes() == before
+    assert read_header(out).kv[SHARED_KV].type == V.UINT32
+    assert data_sha(out) == data_sha(gemma3n_broken)
+
+
+def test_fixing_a_clean_file_exits_zero(tiny_llama):
+    before = tiny_llama.read_bytes()
+    result = run("fix", tiny_llama)
+    assert result.exit_code == 0, result.output
+    assert "nothing to fix" in result.output and tiny_llama.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Rewrites
+
+
+def test_longer_chat_template_rewrites_with_identical_tensor_data(tiny_llama, tmp_path):
+    template = tmp_path / "chat.jinja"
+    new_text = ggufs.GEMMA_JINJA + "{# a longer template #}" * 40
+    template.write_text(new_text)
+    sha = data_sha(tiny_llama)
+    result = run("fix", tiny_llama, "--chat-template", template, "--backup")
+    assert result.exit_code == 0, result.output
+    assert "rewrote" in result.output and sha in result.output
+    ref = GGUFReader(tiny_llama)
+    assert ref.fields["tokenizer.chat_template"].contents() == new_text
+    assert data_sha(tiny_llama) == sha
+    for t_old, t_new in zip(read_header(tiny_llama.with_name(tiny_llama.name + ".bak")).tensors,
+                            read_header(tiny_llama).tensors):
+        assert (t_old.name, t_old.offset, t_old.n_bytes) == (t_new.name, t_new.offset, t_new.n_bytes)
+    assert not [p for p in tiny_llama.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_rewrite_keeps_tensor_values_as_llama_reads_them(tiny_llama):
+    before = {t.name: t.data.tobytes() for t in GGUFReader(tiny_llama).tensors}
+    apply_changes(tiny_llama, [SetValue("general.license", "mit", V.STRING), RemoveKey("general.quantized_by"),
+                               SetValue("tokenizer.ggml.add_bos_token", False, V.BOOL)])
+    ref = GGUFReader(tiny_llama)
+    assert {t.name: t.data.tobytes() for t in ref.tensors} == before
+    assert ref.fields["general.license"].contents() == "mit"
+    assert "general.quantized_by" not in ref.fields
+    hdr = read_header(tiny_llama)
+    assert hdr.add_bos_token is False and hdr.data_offset % hdr.alignment == 0
+
+
+def test_same_size_changes_are_in_place_and_touch_few_bytes(tiny_llama):
+    size = tiny_llama.stat().st_size
+    result = apply_changes(tiny_llama, [SetValue("llama.context_length", 4096, V.UINT32),
+                                        SetValue("tokenizer.ggml.add_bos_token", False, V.BOOL)], verify_data=True)
+    assert result.in_place and result.bytes_touched <= 8 and result.data_sha256_verified
+    assert tiny_llama.stat().st_size == size
+    hdr = read_header(tiny_llama)
+    assert hdr.arch_value("context_length") == 4096 and hdr.add_bos_token is False
+
+
+def test_failure_midway_through_a_rewrite_leaves_the_original(tiny_llama, monkeypatch):
+    before = tiny_llama.read_bytes()
+    real_hash = fixmod._hash_data
+    calls = []
+
+    def dying_hash(fh, start):
+        calls.append(start)
+        if len(calls) == 1:
+            raise KeyboardInterrupt("killed")
+        return real_hash(fh, start)
+
+    monkeypatch.setattr(fixmod, "_hash_data", dying_hash)
+    with pytest.raises(KeyboardInterrupt):
+        apply_changes(tiny_llama, [SetValue("tokenizer.chat_template", "x" * 5000, V.STRING)])
+    assert tiny_llama.read_bytes() == before
+    assert sorted(p.name for p in tiny_llama.parent.iterdir()) == [tiny_llama.name]
+
+
+def test_failure_while_copying_tensor_data_leaves_the_original(tiny_llama, monkeypatch):
+    before = tiny_llama.read_bytes()
+    monkeypatch.setattr(fixmod, "COPY_CHUNK", 4096)
+    real_sha = hashlib.sha256
+    state = {"updates": 0}
+
+    class Dying:
+        def __init__(self):
+            self.h = real_sha()
+
+        def update(self, b):
+            state["updates"] += 1
+            if state["updates"] == 3:
+                raise OSError(28, "No space left on device")
+            self.h.update(b)
+
+        def hexdigest(self):
+            return self.h.hexdigest()
+
+    monkeypatch.setattr(fixmod.hashlib, "sha256", Dying)
+    with pytest.raises(OSError):
+        apply_changes(tiny_llama, [SetValue("general.license", "mit", V.STRING)])
+    assert tiny_llama.read_bytes() == before
+    assert [p.name for p in tiny_llama.parent.iterdir()] == [tiny_llama.name]
+
+
+def test_corrupted_copy_is_never_renamed_into_place(tiny_llama, monkeypatch):
+    before = tiny_llama.read_bytes()
+    real_hash = fixmod._hash_data
+    monkeypatch.setattr(fixmod, "_hash_data", lambda fh, start: "0" * 64 if start else real_hash(fh, start))
+    with pytest.raises(Exception, match="tensor data differs"):
+        apply_changes(tiny_llama, [SetValue("general.license", "mit", V.STRING)])
+    assert tiny_llama.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Library details
+
+
+def test_plan_selects_error_fixes_by_default(gemma3n_broken):
+    plan = plan_fix(gemma3n_broken)
+    assert [f.code for f, _ in plan.fixes] == ["GG101"]
+    assert "GG102" in [f.code for f in plan.unfixable]
+    everything = plan_fix(gemma3n_broken, select=["ALL"])
+    assert len(everything.fixes) >= len(plan.fixes)
+    assert plan_fix(gemma3n_broken, ignore=["GG101"]).fixes == []
+
+
+def test_set_assignments():
+    hdr = None
+    assert parse_assignment("general.license=apache-2.0") == SetValue("general.license", "apache-2.0", V.STRING,
+                                                                       reason="--set")
+    assert parse_assignment("a.b=10:uint32").type == V.UINT32
+    assert parse_assignment("a.b=10:float32") == SetValue("a.b", 10.0, V.FLOAT32, reason="--set")
+    assert parse_assignment("a.b=true").value is True
+    assert parse_assignment("a.b=[1,2,3]:array[int32]") == SetValue("a.b", [1, 2, 3], V.ARRAY, V.INT32, "--set")
+    assert parse_assignment("general.url=http://x:8080").value == "http://x:8080"
+    for bad in ("novalue", "a.b=300:uint8", "a.b=x:uint32", "=1"):
+        with pytest.raises(UsageError):
+            parse_assignment(bad, hdr)
+
+
+def test_protected_keys_are_refused(tiny_llama):
+    with pytest.raises(UsageError, match="general.alignment"):
+        apply_changes(tiny_llama, [SetValue("general.alignment", 64, V.UINT32)])
+
+
+def test_set_uses_the_stored_type_of_an_existing_key(gemma3n_broken):
+    result = run("fix", gemma3n_broken, "--set", "gemma3n.context_length=8192", "--ignore", "GG1")
+    assert "UINT32 32768 -> UINT32 8192" in result.output and "in place" in result.output
+    assert read_header(gemma3n_broken).arch_value("context_length") == 8192
+
+
+def test_usage_errors_exit_2(tmp_path, gemma3n_broken):
+    assert run("fix", tmp_path / "missing.gguf").exit_code == 2
+    assert run("fix", gemma3n_broken, "--set", "x=999:uint8").exit_code == 2
+    assert run("fix", gemma3n_broken, "--backup", "--output", tmp_path / "o.gguf").exit_code == 2
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\3\0\0\0" + b"\xff" * 16)
+    result = run("fix", bad)
+    assert result.exit_code == 2 and "plausible" in result.output
