@@ -49,7 +49,25 @@ MAX_TEMPLATE_CHARS = 1_000_000  # real chat templates are a few KB; gpt-oss's is
 
 
 class TemplateRaised(TemplateError):
-    """The template called raise_exception(): it refuses this conversation. `.message` is its text."""
+    """The template called raise_exception(): it refuses this conversation. `.reason` is its text."""
+
+    def __init__(self, reason: str, *, name: str = "chat_template"):
+        self.reason = reason
+        super().__init__(reason, name=name)
+
+
+class _Forbidden:
+    """Stands in for Flask's `config` / `request`, the usual first step of a Jinja injection
+    payload: any use fails as a sandbox violation instead of quietly rendering as undefined."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def _deny(self, *_args: Any, **_kw: Any) -> Any:
+        raise SecurityError(f"{self._name!r} does not exist in a chat template; this looks like a "
+                            "template-injection payload")
+
+    __getattr__ = __getitem__ = __call__ = __str__ = __iter__ = __bool__ = __len__ = _deny
 
 
 def _raise_exception(message: Any = "") -> None:
@@ -102,6 +120,8 @@ def _new_environment() -> ChatSandbox:
     env = ChatSandbox(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols],
                       optimized=False)
     env.globals.pop("lipsum", None)
+    env.globals["config"] = _Forbidden("config")
+    env.globals["request"] = _Forbidden("request")
     env.globals["raise_exception"] = _raise_exception
     env.filters["tojson"] = _tojson
     return env

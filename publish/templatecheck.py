@@ -230,7 +230,7 @@ class JinjaRenders:
     suite: tuple[Conversation, ...]
     renders: list[RenderOutcome]
     probes: list[dict[int, RenderOutcome]]
-    bos_token: str
+    bos_token: str              # stripped once from the front of each render; "" strips nothing
 
     def text(self, index: int) -> str | None:
         out = self.renders[index]
@@ -247,7 +247,10 @@ class JinjaRenders:
         return {i for i, probe in self.probes[index].items() if probe.text == base}
 
 
-def render_jinja_suite(template: ChatTemplate, suite: tuple[Conversation, ...] = STANDARD_SUITE) -> JinjaRenders:
+def render_jinja_suite(template: ChatTemplate, suite: tuple[Conversation, ...] = STANDARD_SUITE, *,
+                       strip_bos: bool = True) -> JinjaRenders:
+    """Render the suite (and the trim probes) in one sandboxed batch. `strip_bos=False` when
+    the engine does not add BOS itself (GGUF tokenizer.ggml.add_bos_token = false)."""
     calls: list[RenderCall] = []
     slots: list[tuple[int, int | None]] = []
     for ci, conv in enumerate(suite):
@@ -266,7 +269,8 @@ def render_jinja_suite(template: ChatTemplate, suite: tuple[Conversation, ...] =
             renders[ci] = outcome
         else:
             probes[ci][mi] = outcome
-    return JinjaRenders(template.name, suite, renders, probes, template.bos_token)  # type: ignore[arg-type]
+    bos = template.bos_token if strip_bos else ""
+    return JinjaRenders(template.name, suite, renders, probes, bos)  # type: ignore[arg-type]
 
 
 def _default_go_render(template: str, messages: list[dict]) -> str:
@@ -283,7 +287,7 @@ def compare(jinja: JinjaRenders, go_template: str, *, go_name: str = "template",
         outcome = jinja.renders[ci]
         if isinstance(outcome.error, TemplateRaised):
             result.conversations.append(ConversationResult(
-                conv.name, SKIPPED, reason=f"the Jinja template refuses it: {outcome.error.message}"))
+                conv.name, SKIPPED, reason=f"the Jinja template refuses it: {outcome.error.reason}"))
             continue
         if outcome.error is not None:
             result.conversations.append(ConversationResult(
@@ -319,14 +323,15 @@ def compare(jinja: JinjaRenders, go_template: str, *, go_name: str = "template",
 
 
 def check(jinja_source: str, go_template: str, *, bos_token: str = "", eos_token: str = "",
-          jinja_name: str = "chat_template", go_name: str = "template",
+          jinja_name: str = "chat_template", go_name: str = "template", strip_bos: bool = True,
           suite: tuple[Conversation, ...] = STANDARD_SUITE, go_render: GoRender | None = None) -> CheckResult:
     """Render both templates on `suite` and compare. Raises TemplateError when either template
     does not parse, UnsafeTemplateError when the Jinja template is hostile."""
     if go_render is None:
         _parse_go(go_template, go_name)
     template = ChatTemplate(jinja_source, name=jinja_name, bos_token=bos_token, eos_token=eos_token)
-    return compare(render_jinja_suite(template, suite), go_template, go_name=go_name, go_render=go_render)
+    jinja = render_jinja_suite(template, suite, strip_bos=strip_bos)
+    return compare(jinja, go_template, go_name=go_name, go_render=go_render)
 
 
 def _parse_go(go_template: str, name: str) -> None:
@@ -335,3 +340,33 @@ def _parse_go(go_template: str, name: str) -> None:
     parse = getattr(gotmpl, "parse", None)
     if parse is not None:
         parse(go_template, name)
+
+
+# -- suggest: which family template behaves like this chat template? ---------------------------
+
+@dataclass
+class Suggestion:
+    family: object                 # publish.families.Family
+    result: CheckResult
+    ranked: list[tuple[object, CheckResult]]
+
+    @property
+    def matches(self) -> bool:
+        return self.result.ok
+
+
+def suggest(template: ChatTemplate, *, strip_bos: bool = True, go_render: GoRender | None = None) -> Suggestion:
+    """Check every family template against `template` (rendered once); the first one whose
+    renders equal it wins, else the one with the fewest differing characters."""
+    from publish import families
+
+    jinja = render_jinja_suite(template, strip_bos=strip_bos)
+    ranked = []
+    for fam in families.all_families():
+        result = compare(jinja, fam.template, go_name=f"{fam.name} ({fam.path.name if fam.path else 'family'})",
+                         go_render=go_render)
+        ranked.append((fam, result))
+    order = {id(fam): i for i, (fam, _) in enumerate(ranked)}
+    ranked.sort(key=lambda fr: (not fr[1].exact, not fr[1].ok, fr[1].differing_chars, order[id(fr[0])]))
+    best_family, best = ranked[0]
+    return Suggestion(best_family, best, ranked)

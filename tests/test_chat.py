@@ -1,0 +1,167 @@
+"""Sandboxed Jinja chat templates: transformers-compatible rendering, escapes blocked, bounds hold."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+
+import pytest
+
+from ggufs import GEMMA_JINJA
+from publish.chat import ChatTemplate, RenderCall, TemplateRaised, render_chat
+from publish.errors import TemplateError, UnsafeTemplateError
+
+HELLO = [{"role": "user", "content": "Hello!"}]
+
+
+def render(source: str, messages=HELLO, **kw) -> str:
+    opts = {k: kw.pop(k) for k in ("timeout", "max_output", "memory_mb", "now", "bos_token", "eos_token") if k in kw}
+    return ChatTemplate(source, **opts).render(messages, **kw)
+
+
+def test_gemma_template_renders_like_transformers():
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "  Hi  "},
+                {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "2+2?"}]
+    out = render_chat(GEMMA_JINJA, messages, bos_token="<bos>")
+    assert out == ("<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
+                   "<start_of_turn>model\nHello.<end_of_turn>\n"
+                   "<start_of_turn>user\n2+2?<end_of_turn>\n<start_of_turn>model\n")
+
+
+def test_add_generation_prompt_false_and_variables():
+    src = "{{ bos_token }}|{{ eos_token }}|{{ tools is none }}|{{ add_generation_prompt }}|{{ date_string }}"
+    out = render(src, bos_token="<s>", eos_token="</s>", add_generation_prompt=False, date_string="26 Jul 2024")
+    assert out == "<s>|</s>|True|False|26 Jul 2024"
+
+
+def test_trim_blocks_lstrip_blocks_and_loopcontrols():
+    src = "  {% for i in [1, 2, 3] %}\n{% if i == 2 %}{% continue %}{% endif %}{{ i }}\n  {% endfor %}\n"
+    assert render(src) == "1\n3\n"
+    assert render("{% for i in range(5) %}{% if i == 2 %}{% break %}{% endif %}{{ i }}{% endfor %}") == "01"
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("{{ {'b': 1, 'a': '<é>'}|tojson }}", '{"b": 1, "a": "<é>"}'),  # no HTML escaping, no \\u escapes
+    ("{{ {'b': 1, 'a': 2}|tojson(sort_keys=True) }}", '{"a": 2, "b": 1}'),
+    ("{{ [1, 2]|tojson(indent=2) }}", "[\n  1,\n  2\n]"),
+    ("{{ {'a': [1, 2]}|tojson(separators=(',', ':')) }}", '{"a":[1,2]}'),
+    ("{{ 'é'|tojson(ensure_ascii=True) }}", '"\\u00e9"'),
+])
+def test_tojson_options_match_transformers(expr, expected):
+    assert render(expr) == expected
+
+
+def test_raise_exception_is_a_template_error_carrying_the_templates_message():
+    with pytest.raises(TemplateRaised) as err:
+        render("{{ raise_exception('Conversation roles must alternate') }}")
+    assert isinstance(err.value, TemplateError)
+    assert err.value.reason == "Conversation roles must alternate"
+
+
+def test_strftime_now_uses_the_given_clock():
+    out = render("{{ strftime_now('%d %b %Y') }}", now=datetime(2024, 7, 26))
+    assert out == "26 Jul 2024"
+
+
+def test_syntax_error_names_the_line():
+    with pytest.raises(TemplateError) as err:
+        ChatTemplate("{{ bos_token }}\n{% if %}", name="chat_template")
+    assert err.value.line == 2
+    assert "chat_template:2" in str(err.value)
+
+
+def test_ordinary_errors_are_template_errors_not_sandbox_violations():
+    with pytest.raises(TemplateError) as err:
+        render("{{ nothing.here() }}")
+    assert not isinstance(err.value, UnsafeTemplateError)
+
+
+def test_render_many_keeps_order_and_isolates_failures():
+    tpl = ChatTemplate("{% if messages|length > 1 %}{{ raise_exception('one only') }}{% endif %}{{ messages[0].content }}")
+    a, b, c = tpl.render_many([RenderCall([{"role": "user", "content": "x"}]),
+                               RenderCall([{"role": "user", "content": "y"}] * 2),
+                               RenderCall([{"role": "user", "content": "z"}])])
+    assert (a.text, c.text) == ("x", "z")
+    assert isinstance(b.error, TemplateRaised)
+
+
+# -- escapes ----------------------------------------------------------------------------------
+
+PAYLOADS = {
+    # the 2024 llama-cpp-python chat-template RCE (CVE-2024-34359), as published
+    "gguf-loader-rce": (
+        "{% for x in ().__class__.__base__.__subclasses__() %}{% if \"warning\" in x.__name__ %}"
+        "{{ x()._module.__builtins__['__import__']('os').popen(\"touch {marker}\") }}{% endif %}{% endfor %}"),
+    "mro-subclasses": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "subscript-dunder": "{{ ''['__class__']['__mro__'] }}",
+    "template-reference-context": "{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen('touch {marker}') }}",
+    "cycler-globals": "{{ cycler.__init__.__globals__.os.popen('touch {marker}').read() }}",
+    "joiner-globals": "{{ joiner.__init__.__globals__.os.popen('touch {marker}').read() }}",
+    "namespace-init": "{{ namespace.__init__.__globals__ }}",
+    "lipsum-globals": "{{ lipsum.__globals__['os'].popen('touch {marker}').read() }}",
+    "flask-config": "{{ config.__class__.__init__.__globals__['os'].popen('touch {marker}').read() }}",
+    "flask-request": "{{ request.application.__globals__.__builtins__.__import__('os').popen('touch {marker}').read() }}",
+    "our-raise-exception-globals": "{{ raise_exception.__globals__ }}",
+    "our-strftime-globals": "{{ strftime_now.__globals__ }}",
+    "format-attribute": "{{ '{0.__class__}'.format('') }}",
+    "mutate-messages": "{{ messages.append({'role': 'system', 'content': 'injected'}) }}",
+    "mutate-message": "{{ messages[0].update({'content': 'injected'}) }}",
+    "range-memory-bomb": "{% for i in range(10**9) %}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("name", list(PAYLOADS))
+def test_known_injection_payloads_are_stopped(name, tmp_path):
+    marker = tmp_path / "pwned"
+    source = PAYLOADS[name].replace("{marker}", str(marker))
+    with pytest.raises(UnsafeTemplateError) as err:
+        render(source)
+    assert any(w in str(err.value) for w in ("not allowed", "Range too big", "injection"))
+    assert not marker.exists()
+
+
+def test_blocked_lookup_fails_even_where_jinja_would_only_test_it():
+    # Plain Jinja returns an Undefined here that a template could probe with `is defined`.
+    with pytest.raises(UnsafeTemplateError):
+        render("{% if ''.__class__ is defined %}leak{% endif %}")
+
+
+# -- bounds -------------------------------------------------------------------------------------
+
+BOUNDED = dict(timeout=1.0, memory_mb=128)
+
+
+@pytest.mark.parametrize("source, words", [
+    ("{{ 'a' * 10**10 }}", "memory"),
+    ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+     "memory"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "longer than"),
+    ("{{ 7 ** (7 ** 9) }}", "longer than"),
+    ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recursion"),
+    ("{% for m in [[1]] recursive %}{{ loop([m]) }}{% endfor %}", "recursion"),
+    ("{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}", "output exceeds"),
+])
+def test_hostile_templates_hit_a_bound_and_the_caller_survives(source, words):
+    start = time.monotonic()
+    with pytest.raises(UnsafeTemplateError) as err:
+        render(source, **BOUNDED)
+    assert words in str(err.value)
+    assert time.monotonic() - start < 4
+    assert render("{{ messages[0].content }}") == "Hello!"
+
+
+def test_constant_expressions_are_not_evaluated_while_compiling():
+    # Jinja folds constant output at compile time, i.e. in the caller's process, outside the bounds.
+    start = time.monotonic()
+    template = ChatTemplate("{{ 'x'|center(10**10) }}{{ 'a' * 10**10 }}", **BOUNDED)
+    assert time.monotonic() - start < 1
+    with pytest.raises(UnsafeTemplateError):
+        template.render(HELLO)
+
+
+def test_no_render_process_is_left_behind():
+    with pytest.raises(UnsafeTemplateError):
+        render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", timeout=0.3)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)

@@ -1,0 +1,137 @@
+"""Family Go templates pass `template check` against their family's real Jinja chat template;
+`template suggest` picks by behaviour."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import ggufs
+from publish import families, templatecheck
+from publish.chat import ChatTemplate
+from publish.cli import main
+from publish.errors import UsageError
+
+JINJA = Path(__file__).parent / "data" / "jinja"
+
+# (family name as a release spec would write it, real template file, bos, eos)
+REAL = [
+    ("gemma3", "google-gemma-3-it.jinja", "<bos>", "<eos>"),
+    ("gemma3n", "google-gemma-3n-it.jinja", "<bos>", "<eos>"),
+    ("llama3", "meta-llama-Meta-Llama-3-8B-Instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"),
+    ("chatml", "chatml.jinja", "", ""),
+    ("qwen", "Qwen-Qwen2.5-7B-Instruct.jinja", "", "<|im_end|>"),
+    ("mistral", "mistralai-Mistral-Large-Instruct-2407.jinja", "<s>", "</s>"),
+    ("phi3", "microsoft-Phi-3-mini-4k-instruct.jinja", "<s>", "<|endoftext|>"),
+    ("phi4", "microsoft-phi-4.jinja", "<|endoftext|>", "<|im_end|>"),
+]
+# Templates that trim message content (| trim): whitespace-only differences on tricky-text.
+TRIMS = {"google-gemma-3-it.jinja", "google-gemma-3n-it.jinja", "meta-llama-Meta-Llama-3-8B-Instruct.jinja"}
+
+
+def real_template(filename: str) -> str:
+    """The template text exactly as published: the file minus its leading `{#- source: … -#}` note."""
+    text = (JINJA / filename).read_text(encoding="utf-8")
+    return re.sub(r"\A\{#- source:.*?-#\}\n", "", text, count=1, flags=re.S)
+
+
+@pytest.mark.parametrize("family, filename, bos, eos", REAL, ids=[r[0] for r in REAL])
+def test_family_template_passes_against_its_real_chat_template(family, filename, bos, eos):
+    fam = families.get(family)
+    result = templatecheck.check(real_template(filename), fam.template, bos_token=bos, eos_token=eos,
+                                 jinja_name=filename, go_name=fam.name)
+    assert result.ok, result.format_text()
+    statuses = {c.name: c.status for c in result.conversations}
+    assert set(statuses) == {c.name for c in templatecheck.STANDARD_SUITE}  # nothing skipped
+    if filename in TRIMS:
+        assert statuses.pop("tricky-text") == "trim"
+    assert set(statuses.values()) == {"identical"}
+
+
+def test_real_templates_are_kept_with_a_source_note():
+    for _, filename, _, _ in REAL:
+        head = (JINJA / filename).read_text(encoding="utf-8").split("\n", 1)[0]
+        assert head.startswith("{#- source: "), filename
+
+
+def test_aliases_resolve_to_one_family():
+    assert families.get("gemma3n") is families.get("gemma3") is families.get("Gemma-3n")
+    assert families.get("qwen").name == "qwen2.5"
+    assert families.get("phi-4").name == "phi4"
+    with pytest.raises(UsageError) as err:
+        families.get("gpt-17")
+    assert "gemma3" in str(err.value) and "template suggest" in str(err.value)
+
+
+@pytest.mark.parametrize("fam", families.all_families(), ids=lambda f: f.name)
+def test_every_family_has_stops_a_description_and_writes_no_bos(fam):
+    assert fam.stop and all(fam.stop)
+    assert fam.description
+    for bos in ("<bos>", "<s>", "<|begin_of_text|>", "<|endoftext|>", "{{ .BOS"):
+        assert bos not in fam.template
+    assert not fam.template.endswith("\n\n")
+
+
+def test_gemma3_stops_at_end_of_turn():
+    assert families.get("gemma3n").stop == ["<end_of_turn>"]
+
+
+# -- suggest ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def gemma3n_gguf(gguf_cache) -> Path:
+    return ggufs.write_tiny_llama(gguf_cache / "tiny-gemma3n-template.gguf",
+                                  chat_template=real_template("google-gemma-3n-it.jinja"))
+
+
+@pytest.fixture(scope="session")
+def zephyr_gguf(gguf_cache) -> Path:
+    zephyr = ("{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + eos_token }}\n"
+              "{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n"
+              "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n"
+              "{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}")
+    return ggufs.write_tiny_llama(gguf_cache / "tiny-zephyr-template.gguf", chat_template=zephyr)
+
+
+def test_suggest_picks_gemma_for_gemma3n_by_behaviour():
+    chat = ChatTemplate(real_template("google-gemma-3n-it.jinja"), bos_token="<bos>", eos_token="<eos>")
+    found = templatecheck.suggest(chat)
+    assert found.matches and found.family.name == "gemma3"
+
+
+def test_suggest_tells_qwen_from_plain_chatml():
+    chat = ChatTemplate(real_template("Qwen-Qwen2.5-7B-Instruct.jinja"), eos_token="<|im_end|>")
+    found = templatecheck.suggest(chat)
+    assert found.family.name == "qwen2.5" and found.result.exact
+    chatml = dict((f.name, r) for f, r in found.ranked)["chatml"]
+    assert not chatml.ok  # same turn format, but no default system prompt
+
+
+def test_cli_suggest_gguf_prints_template_stops_and_check(gemma3n_gguf):
+    out = CliRunner().invoke(main, ["template", "suggest", str(gemma3n_gguf)])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("family: gemma3")
+    assert 'stop: ["<end_of_turn>"]' in out.output
+    assert families.get("gemma3").template.strip() in out.output
+    assert "result: pass" in out.output
+
+
+def test_cli_suggest_without_a_match_shows_the_closest_and_its_diff(zephyr_gguf):
+    out = CliRunner().invoke(main, ["template", "suggest", str(zephyr_gguf)])
+    assert out.exit_code == 1
+    assert "no family template builds the same prompts; closest: phi3" in out.output
+    assert "DIFFERENT" in out.output and "{+" in out.output
+    data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(zephyr_gguf), "--json"]).output)
+    assert data["match"] is False and data["family"] == "phi3"
+    ranking = [r["differing_chars"] for r in data["ranking"]]
+    assert ranking == sorted(ranking)
+
+
+def test_cli_suggest_needs_a_chat_template(gguf_cache):
+    path = ggufs.write_tiny_llama(gguf_cache / "no-template.gguf", chat_template=None)
+    out = CliRunner().invoke(main, ["template", "suggest", str(path)])
+    assert out.exit_code == 2 and "no tokenizer.chat_template" in out.output

@@ -1,0 +1,189 @@
+"""`publish template check`: tells a faithful Go template from a divergent one and shows where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ggufs import GEMMA_GO, GEMMA_JINJA
+from publish import families, templatecheck
+from publish.cli import main
+from publish.errors import TemplateError, UnsafeTemplateError
+
+GEMMA3 = families.get("gemma3").template
+CHATML_JINJA = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content']"
+                " + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+# Gemma 1's template (as collected in Ollama's template/index.json): refuses system messages.
+GEMMA1_JINJA = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+    "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}")
+
+
+def by_name(result):
+    return {c.name: c for c in result.conversations}
+
+
+def test_faithful_gemma_template_passes_with_a_trim_warning():
+    result = templatecheck.check(GEMMA_JINJA, GEMMA3, bos_token="<bos>")
+    conv = by_name(result)
+    assert result.ok and result.exit_code == 0 and result.status == "pass-with-warnings"
+    assert all(conv[n].status == "identical" for n in
+               ("user", "system-user", "user-assistant-user", "system-user-assistant-user"))
+    assert conv["tricky-text"].status == "trim"
+    assert "| trim" in conv["tricky-text"].reason
+
+
+def test_ollama_library_gemma_template_diverges_on_the_system_prompt_and_the_diff_shows_it():
+    # Ollama's library template gives the system prompt its own user turn; Gemma's Jinja folds it
+    # into the first user turn.
+    result = templatecheck.check(GEMMA_JINJA, GEMMA_GO, bos_token="<bos>")
+    conv = by_name(result)
+    assert not result.ok and result.exit_code == 1
+    assert conv["user"].status == "identical"
+    bad = conv["system-user"]
+    assert bad.status == "different"
+    expected_prefix = "<start_of_turn>user\nYou are a helpful assistant."
+    assert bad.first_difference == len(expected_prefix)
+    assert "{+⟨<end_of_turn>⟩+}" in bad.diff and "⟨<start_of_turn>⟩user" in bad.diff
+    text = result.format_text()
+    assert "system-user" in text and "DIFFERENT" in text and "result: FAIL" in text
+
+
+def test_go_template_writing_its_own_bos_is_caught_at_character_zero():
+    result = templatecheck.check(GEMMA_JINJA, "<bos>" + GEMMA3, bos_token="<bos>")
+    conv = by_name(result)["user"]
+    assert conv.status == "different" and conv.first_difference == 0
+    assert "{+⟨<bos>⟩+}" in conv.diff
+
+
+def test_only_one_leading_bos_is_stripped_and_only_when_the_engine_adds_it():
+    chatml = families.get("chatml").template
+    assert templatecheck.check("{{ bos_token }}" + CHATML_JINJA, chatml, bos_token="<s>").ok
+    twice = templatecheck.check("{{ bos_token }}{{ bos_token }}" + CHATML_JINJA, chatml, bos_token="<s>")
+    assert "[-⟨<s>⟩-]" in by_name(twice)["user"].diff
+    kept = templatecheck.check("{{ bos_token }}" + CHATML_JINJA, chatml, bos_token="<s>", strip_bos=False)
+    assert not kept.ok
+    assert by_name(kept)["user"].first_difference == 0
+
+
+def test_whitespace_lost_in_the_go_template_is_a_failure_not_a_trim_warning():
+    lossy = families.get("chatml").template.replace("<|im_end|>\n", "<|im_end|>")
+    result = templatecheck.check(CHATML_JINJA, lossy)
+    assert {c.status for c in result.conversations} == {"different"}
+    assert "[-␤-]" in by_name(result)["user"].diff
+
+
+def test_trim_class_needs_the_jinja_template_to_trim_that_very_message():
+    # Jinja trims only assistant content; a Go template that matches except for user whitespace
+    # must fail, while assistant whitespace alone is only a warning.
+    jinja = CHATML_JINJA.replace("message['content']", "(message['content'] | trim if message['role'] == 'assistant' else message['content'])")
+    result = templatecheck.check(jinja, families.get("chatml").template)
+    tricky = by_name(result)["tricky-text"]
+    assert tricky.status == "trim" and "assistant" in tricky.reason and "user" not in tricky.reason
+    jinja_user_trim = CHATML_JINJA.replace("message['content']", "message['content'] | trim")
+    ok = templatecheck.check(jinja_user_trim, families.get("chatml").template)
+    assert by_name(ok)["tricky-text"].status == "trim"
+
+
+def test_conversations_the_jinja_template_refuses_are_skipped_with_the_reason():
+    result = templatecheck.check(GEMMA1_JINJA, GEMMA3, bos_token="<bos>")
+    conv = by_name(result)
+    assert conv["system-user"].status == "skipped"
+    assert "System role not supported" in conv["system-user"].reason
+    assert conv["user"].status == "identical"
+    assert result.ok  # skipped conversations are not failures
+
+
+def test_go_template_that_cannot_render_is_a_failure_with_its_error():
+    broken = "{{ range .Messages }}{{ index $.Messages 7 }}{{ end }}"
+    result = templatecheck.check(CHATML_JINJA, broken)
+    assert not result.ok
+    assert {c.status for c in result.conversations} == {"error"}
+    assert "Go template failed" in result.conversations[0].reason
+
+
+def test_go_parse_errors_carry_the_line():
+    with pytest.raises(TemplateError) as err:
+        templatecheck.check(CHATML_JINJA, "{{ range .Messages }}\n{{ if }}\n{{ end }}", go_name="template")
+    assert err.value.line == 2
+
+
+def test_hostile_jinja_stops_the_check():
+    with pytest.raises(UnsafeTemplateError):
+        templatecheck.check("{{ ''.__class__.__mro__ }}", GEMMA3)
+
+
+def test_result_serialises_to_json():
+    data = json.loads(json.dumps(templatecheck.check(GEMMA_JINJA, GEMMA_GO, bos_token="<bos>").to_dict()))
+    assert data["status"] == "fail"
+    assert [c["name"] for c in data["conversations"]][:2] == ["user", "system-user"]
+    assert data["conversations"][1]["diff"]
+
+
+def test_visible_marks_whitespace_and_special_tokens():
+    assert templatecheck.visible("<|im_start|>user\n a\t[INST]") == "⟨<|im_start|>⟩user␤·a␉⟨[INST]⟩"
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+def modelfile(tmp_path: Path, template: str, name: str = "Modelfile") -> Path:
+    path = tmp_path / name
+    path.write_text(f'FROM ./model.gguf\nTEMPLATE """{template}"""\nPARAMETER stop <end_of_turn>\n', encoding="utf-8")
+    return path
+
+
+def test_cli_check_gguf_against_modelfile(tiny_llama_path, tmp_path):
+    runner = CliRunner()
+    good = runner.invoke(main, ["template", "check", "--jinja", str(tiny_llama_path),
+                                "--go", str(modelfile(tmp_path, GEMMA3))])
+    assert good.exit_code == 0, good.output
+    assert "result: pass" in good.output and "tokenizer.chat_template" in good.output
+    bad = runner.invoke(main, ["template", "check", "--jinja", str(tiny_llama_path),
+                               "--go", str(modelfile(tmp_path, GEMMA_GO, "Modelfile.Q4_K_M"))])
+    assert bad.exit_code == 1
+    assert "DIFFERENT" in bad.output and "⟨<end_of_turn>⟩" in bad.output
+
+
+def test_cli_check_json_with_template_files_and_bos(tmp_path):
+    jinja = tmp_path / "chat_template.jinja"
+    jinja.write_text(GEMMA_JINJA, encoding="utf-8")
+    go = tmp_path / "template"
+    go.write_text(GEMMA3, encoding="utf-8")
+    out = CliRunner().invoke(main, ["template", "check", "--jinja", str(jinja), "--go", str(go),
+                                    "--bos", "<bos>", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["status"] == "pass-with-warnings"
+    go.write_text("<bos>" + GEMMA3, encoding="utf-8")
+    doubled = CliRunner().invoke(main, ["template", "check", "--jinja", str(jinja), "--go", str(go),
+                                        "--bos", "<bos>", "--json"])
+    assert doubled.exit_code == 1
+    assert json.loads(doubled.output)["conversations"][0]["first_difference"] == 0
+
+
+def test_cli_check_reads_tokenizer_config_json(tmp_path):
+    config = tmp_path / "tokenizer_config.json"
+    config.write_text(json.dumps({"chat_template": GEMMA_JINJA, "bos_token": "<bos>", "eos_token": "<eos>"}))
+    go = tmp_path / "template"
+    go.write_text(GEMMA3, encoding="utf-8")
+    out = CliRunner().invoke(main, ["template", "check", "--jinja", str(config), "--go", str(go)])
+    assert out.exit_code == 0, out.output
+
+
+def test_cli_rejects_a_gguf_as_go_template_with_a_hint(tiny_llama_path):
+    out = CliRunner().invoke(main, ["template", "check", "--jinja", str(tiny_llama_path), "--go", str(tiny_llama_path)])
+    assert out.exit_code == 2
+    assert "holds no Ollama Go template" in out.output and "template suggest" in out.output
+
+
+def test_cli_modelfile_without_template_is_a_usage_error(tiny_llama_path, tmp_path):
+    path = tmp_path / "Modelfile"
+    path.write_text("FROM ./model.gguf\n")
+    out = CliRunner().invoke(main, ["template", "check", "--jinja", str(tiny_llama_path), "--go", str(path)])
+    assert out.exit_code == 2 and "no TEMPLATE" in out.output
