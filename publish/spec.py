@@ -287,8 +287,10 @@ def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
                     hint='e.g. family = "gemma3n"; `publish template` suggests one for a GGUF')
     key = given[0]
     if key == "family":
-        fam = _family(r, table["family"])
-        return TemplateSpec(f"family {fam.name}", fam.template, fam.name, tuple(fam.stop))
+        name = table["family"].strip()
+        fam = _family(r, name)
+        source = f"family {fam.name}" if name.lower() == fam.name.lower() else f"family {fam.name} (as {name})"
+        return TemplateSpec(source, fam.template, name, tuple(fam.stop))
     if key == "text":
         text, source = table["text"], "inline"
     else:
@@ -326,15 +328,10 @@ def _family(r: _Reader, name: str):
 
 
 def _family_names(families) -> list[str]:
-    for attr in ("names", "NAMES", "FAMILIES", "ALIASES"):
-        obj = getattr(families, attr, None)
-        try:
-            names = obj() if callable(obj) else obj
-            if names:
-                return sorted(set(names))
-        except Exception:  # noqa: BLE001 - only used for a hint
-            continue
-    return []
+    try:
+        return sorted({n for f in families.all_families() for n in (f.name, *f.aliases)})
+    except PublishError:
+        return []
 
 
 def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, Any]:
