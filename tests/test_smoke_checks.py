@@ -66,7 +66,7 @@ def test_params_check_compares_template_and_skips_without_show():
 
 def test_rendered_prompt_checks_skip_when_the_engine_cannot_tell():
     why = "server has no _debug_render_only"
-    for chk in (C.check_rendered_go(None, "x", why), C.check_rendered_jinja(None, "x", "<bos>", why),
+    for chk in (C.check_rendered_go(None, "x", why), C.check_jinja_parity(None, why),
                 C.check_system_reached("sys", None, why), C.check_no_bos_text(None, True, "<bos>", why)):
         assert chk.status is Status.SKIP and chk.message == why
 
@@ -76,13 +76,19 @@ def test_rendered_go_mismatch_points_at_the_difference():
     assert chk.status is Status.FAIL and "character 20" in chk.message
 
 
-def test_jinja_comparison_strips_one_bos_and_warns_on_whitespace_only():
-    go = "<start_of_turn>user\nhi<end_of_turn>\n"
-    assert C.check_rendered_jinja(go, "<bos>" + go, "<bos>", "n/a").status is Status.PASS
-    warn = C.check_rendered_jinja(go, "<bos><start_of_turn>user\nhi <end_of_turn>\n", "<bos>", "n/a")
-    assert warn.status is Status.WARN and "Jinja trim" in warn.message
-    fail = C.check_rendered_jinja(go, "<bos><start_of_turn>user\nsys\n\nhi<end_of_turn>\n", "<bos>", "n/a")
-    assert fail.status is Status.FAIL
+def test_jinja_parity_verdicts():
+    from publish.templatecheck import ConversationResult
+
+    assert C.check_jinja_parity(ConversationResult("c", "identical"), "n/a").status is Status.PASS
+    trim = C.check_jinja_parity(ConversationResult("c", "trim", reason="the Jinja template trims user content"), "n/a")
+    assert trim.status is Status.WARN and "trims" in trim.message
+    refused = C.check_jinja_parity(ConversationResult("c", "skipped", reason="the Jinja template refuses it: x"), "n/a")
+    assert refused.status is Status.SKIP
+    diff = ConversationResult("c", "different", diff="first difference at character 3\nlegend\nab[-x-]{+y+}")
+    chk = C.check_jinja_parity(diff, "n/a")
+    assert chk.status is Status.FAIL and "character 3" in chk.message and "[-x-]{+y+}" in chk.message
+    assert "legend" not in chk.message
+    assert C.check_jinja_parity(None, "cannot tell").status is Status.SKIP
 
 
 def test_bos_text_and_double_bos():

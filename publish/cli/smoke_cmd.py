@@ -59,7 +59,7 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         backend=backend, via=via, prompts=prompts,
         quants=[q.strip() for q in quants.split(",") if q.strip()] if quants else None,
         timeout=timeout, shard=parse_shard(shard) if shard else None, serve=serve, keep=keep,
-        host=host, seed=seed, progress=lambda line: click.echo(f"smoke {line}", err=True),
+        host=host, seed=seed, progress=lambda line: click.echo(line, err=True),
     )
     report = run_smoke(target, options)
     if report_junit:

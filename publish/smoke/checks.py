@@ -75,11 +75,14 @@ def check_done_reason(result: ChatResult, specials: list[str], stops: list[str],
                       template: str | None, name: str = "done") -> Check:
     if result.done_reason == "stop":
         return passed(name, "stop")
-    if result.done_reason == "length":
+    if result.done_reason in ("length", "timeout"):
         token = leaked_token(result.text, specials) or end_token_guess(template, specials, stops)
         fix = f"add {token} to params.stop" if token else "add the model's end-of-turn token to params.stop"
-        return failed(name, f"runaway: stop tokens missing — {fix} "
-                            f"(generation ran to num_predict after {result.eval_tokens} tokens)")
+        how = (f"generation ran to num_predict after {result.eval_tokens} tokens" if result.done_reason == "length"
+               else "generation did not end before the timeout")
+        return failed(name, f"runaway: stop tokens missing — {fix} ({how})")
+    if result.done_reason in ("", "unknown", None):
+        return skipped(name, "the engine does not report why generation ended")
     return failed(name, f"done_reason {result.done_reason!r}, expected 'stop'")
 
 
@@ -171,24 +174,24 @@ def check_rendered_go(rendered: str | None, expected: str | None, why_unknown: s
                         f"engine {_short(rendered[at:at + 40])}, gotmpl {_short(expected[at:at + 40])}")
 
 
-def strip_one_bos(text: str, bos_text: str | None) -> str:
-    return text[len(bos_text):] if bos_text and text.startswith(bos_text) else text
-
-
-def check_rendered_jinja(go_prompt: str | None, jinja_prompt: str | None, bos_text: str | None,
-                         why_unknown: str, name: str = "render-jinja") -> Check:
-    """The Go rendering equals the GGUF's Jinja chat template, after one leading BOS is stripped
-    from each (the engine adds BOS itself); a whitespace-only difference is the Jinja `trim`."""
-    if go_prompt is None or jinja_prompt is None:
+def check_jinja_parity(parity, why_unknown: str, name: str = "render-jinja") -> Check:
+    """The engine's prompt against the GGUF's Jinja chat template, judged by
+    publish.templatecheck (one leading BOS stripped from the Jinja render; a difference that only
+    the Jinja `| trim` explains is a warning). `parity` is a templatecheck.ConversationResult."""
+    if parity is None:
         return skipped(name, why_unknown)
-    a, b = strip_one_bos(go_prompt, bos_text), strip_one_bos(jinja_prompt, bos_text)
-    if a == b:
+    status = parity.status
+    if status == "identical":
         return passed(name)
-    at = _first_diff(a, b)
-    detail = f"at character {at}: Go {_short(a[at:at + 40])}, Jinja {_short(b[at:at + 40])}"
-    if re.sub(r"\s+", "", a) == re.sub(r"\s+", "", b):
-        return warned(name, f"differs from the GGUF's Jinja template only in whitespace (Jinja trim) {detail}")
-    return failed(name, f"differs from the GGUF's Jinja template {detail}")
+    if status == "trim":
+        return warned(name, parity.reason or "differs only by the Jinja trim")
+    if status == "skipped":
+        return skipped(name, parity.reason or "the Jinja template refuses this conversation")
+    if status == "error":
+        return failed(name, parity.reason or "render failed")
+    first = (parity.diff or "").splitlines()
+    return failed(name, "differs from the GGUF's Jinja template: " + " ".join(
+        line for i, line in enumerate(first) if i != 1))
 
 
 def check_system_reached(system: str | None, rendered: str | None, why_unknown: str,

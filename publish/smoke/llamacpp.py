@@ -328,7 +328,8 @@ class LlamaCppBackend:
         if target.gguf is None:
             raise LoadError(f"{target.model}: the llamacpp backend needs a local GGUF")
         self.unload(target)
-        self._engine = LlamaCppEngine(target.gguf, n_ctx=self.n_ctx, seed=self.seed)
+        n_ctx = int(target.params.get("num_ctx") or self.n_ctx)  # Ollama loads with the model's num_ctx
+        self._engine = LlamaCppEngine(target.gguf, n_ctx=n_ctx, seed=self.seed)
         self._engine_for = target.model
 
     def _loaded(self, target: Target) -> LlamaCppEngine:

@@ -7,6 +7,7 @@ the end unless `keep`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Callable
 
 from publish.errors import UsageError
 from publish.smoke import checks as C
-from publish.smoke.base import Backend, ChatResult, LoadError, ShowResult, Target
+from publish.smoke.base import Backend, ChatResult, LoadError, ShowResult, Target, Unsupported
 from publish.smoke.checks import Check, Status
 from publish.smoke.prompts import DEFAULT_PROMPTS, Prompt, ollama_messages, render_go
 
@@ -165,11 +166,12 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def select_shard(labels: list[str], shard: tuple[int, int] | None) -> list[str]:
-    """Every N-th label starting at the I-th (1-based), in the given (deterministic) order."""
+    """Every N-th label starting at the I-th (1-based), over the labels sorted case-insensitively,
+    so a spec, its staged folder and its Hub repo shard the same way."""
     if shard is None:
         return list(labels)
     i, n = shard
-    return list(labels)[i - 1::n]
+    return sorted(labels, key=lambda label: (label.lower(), label))[i - 1::n]
 
 
 def is_hub_target(target: str) -> bool:
@@ -314,20 +316,39 @@ def _facts(source) -> _Facts:
                   chat_template=hdr.chat_template, control_tokens=controls)
 
 
-def _jinja_renders(facts: _Facts, conversations: list[list[dict]]) -> list[tuple[str | None, str | None]]:
-    """(text, error) per conversation through the GGUF's Jinja template, in one sandboxed batch."""
+def _jinja_renders(facts: _Facts, conversations: list[list[dict]], cache: dict):
+    """The GGUF's Jinja template on the run's conversations (with templatecheck's trim probes),
+    in one sandboxed batch, shared by the quants that carry the same template. Returns
+    (templatecheck.JinjaRenders | None, reason when None)."""
     if not facts.chat_template:
-        return [(None, "the GGUF has no tokenizer.chat_template")] * len(conversations)
-    from publish.chat import ChatTemplate, RenderCall
-    from publish.errors import TemplateError
+        return None, "the GGUF has no tokenizer.chat_template"
+    key = (facts.chat_template, facts.bos_text, facts.eos_text, bool(facts.add_bos))
+    if key not in cache:
+        from publish.chat import ChatTemplate
+        from publish.errors import TemplateError
+        from publish.templatecheck import Conversation, render_jinja_suite
 
-    try:
-        tpl = ChatTemplate(facts.chat_template, bos_token=facts.bos_text or "", eos_token=facts.eos_text or "")
-        outcomes = tpl.render_many([RenderCall(list(c)) for c in conversations])
-    except TemplateError as err:
-        return [(None, f"the GGUF's Jinja template failed: {err}")] * len(conversations)
-    return [(o.text, None if o.error is None else f"the GGUF's Jinja template failed: {o.error}")
-            for o in outcomes]
+        suite = tuple(Conversation(f"c{i}", conv) for i, conv in enumerate(conversations))
+        try:
+            tpl = ChatTemplate(facts.chat_template, bos_token=facts.bos_text or "", eos_token=facts.eos_text or "")
+            cache[key] = (render_jinja_suite(tpl, suite, strip_bos=bool(facts.add_bos)), None)
+        except TemplateError as err:
+            cache[key] = (None, f"the GGUF's Jinja template cannot be rendered: {err}")
+    return cache[key]
+
+
+def _jinja_parity(jinja, index: int, rendered: str, template: str | None):
+    """templatecheck's verdict on conversation `index`: the engine's prompt against the Jinja
+    render; trim probes are rendered with publish.gotmpl."""
+    from publish.templatecheck import compare
+
+    conv = jinja.suite[index]
+
+    def go_render(tpl: str, messages: list[dict]) -> str:
+        return rendered if messages == conv.messages else render_go(template or "", messages)
+
+    single = dataclasses.replace(jinja, suite=(conv,), renders=[jinja.renders[index]], probes=[jinja.probes[index]])
+    return compare(single, template or "", go_render=go_render).conversations[0]
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -374,11 +395,13 @@ def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
     backend = make_backend(options)
     report.backend = getattr(backend, "name", options.backend)
     prepared: list[Target] = []
+    jinja_cache: dict = {}
     try:
         for t in planned.targets:
             if options.progress:
-                options.progress(f"{t.label}: {t.model}")
-            report.quants.append(_smoke_quant(backend, t, planned.headers.get(t.label), prompts, options, prepared))
+                options.progress(f"smoke {t.label} ({t.model})")
+            report.quants.append(_smoke_quant(backend, t, planned.headers.get(t.label), prompts, options, prepared,
+                                             jinja_cache))
         if not options.keep:
             for t in prepared:
                 try:
@@ -392,7 +415,7 @@ def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
 
 
 def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[Prompt],
-                 options: SmokeOptions, prepared: list[Target]) -> QuantResult:
+                 options: SmokeOptions, prepared: list[Target], jinja_cache: dict) -> QuantResult:
     start = time.perf_counter()
     qr = QuantResult(label=target.label, model=target.model, gguf=str(target.gguf) if target.gguf else None)
     try:
@@ -408,16 +431,18 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
         qr.load_seconds = time.perf_counter() - load_start
         facts = _facts(header_source) if header_source is not None else _Facts(why_unknown="no GGUF header")
         conversations = [ollama_messages(p.messages, target.system) for p in prompts]
-        jinja = _jinja_renders(facts, conversations)
+        jinja, jinja_why = _jinja_renders(facts, conversations, jinja_cache)
         show, show_error = None, None
         try:
             show = backend.show(target)
-        except LoadError as err:
+        except (LoadError, Unsupported) as err:
             show_error = str(err)
-        options_for_chat = {"num_predict": options.num_predict, **target.params, "seed": options.seed}
-        for prompt, conv, (jinja_text, jinja_error) in zip(prompts, conversations, jinja):
+        # The release's own params win (seed and num_predict included); the smoke only fills in
+        # a seed and a bound on a runaway when the release sets none.
+        options_for_chat = {"num_predict": options.num_predict, "seed": options.seed, **target.params}
+        for index, (prompt, conv) in enumerate(zip(prompts, conversations)):
             case = _smoke_prompt(backend, target, prompt, conv, options_for_chat, options.timeout,
-                                 facts, jinja_text, jinja_error, show, show_error)
+                                 facts, (jinja, index, jinja_why), show, show_error)
             qr.cases.append(case)
         qr.engine_seconds = qr.load_seconds + sum(c.engine_seconds for c in qr.cases)
     finally:
@@ -430,7 +455,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
 
 
 def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation: list[dict], chat_options: dict,
-                  timeout: float, facts: _Facts, jinja_text: str | None, jinja_error: str | None,
+                  timeout: float, facts: _Facts, jinja_slot: tuple,
                   show: ShowResult | None, show_error: str | None) -> CaseResult:
     start = time.perf_counter()
     case = CaseResult(target.label, prompt.name)
@@ -443,6 +468,8 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     rendered, render_why = None, f"{getattr(backend, 'name', 'the engine')} cannot report the rendered prompt"
     try:
         rendered = backend.render(target, messages)
+    except Unsupported as err:
+        render_why = str(err)
     except LoadError as err:
         render_why = f"render failed: {err}"
     except Exception as err:  # a template error in gotmpl shows up here for the llamacpp backend
@@ -451,6 +478,9 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
 
     try:
         result: ChatResult | None = backend.chat(target, messages, chat_options, timeout)
+    except Unsupported as err:
+        result = None
+        case.checks.append(C.skipped("chat", str(err)))
     except LoadError as err:
         result = None
         case.checks.append(C.failed("chat", str(err)))
@@ -477,13 +507,20 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
             case.checks.append(C.failed("render-go", f"publish.gotmpl cannot render the template: {err}"))
     if expected_go is not None or target.template is None:
         case.checks.append(C.check_rendered_go(rendered, expected_go, render_why))
-    if rendered is not None and jinja_error is not None:
-        case.checks.append(C.warned("render-jinja", jinja_error))
+    jinja, index, jinja_why = jinja_slot
+    if rendered is None or jinja is None:
+        case.checks.append(C.skipped("render-jinja", render_why if rendered is None else jinja_why))
     else:
-        case.checks.append(C.check_rendered_jinja(rendered, jinja_text, facts.bos_text, render_why))
+        case.checks.append(C.check_jinja_parity(_jinja_parity(jinja, index, rendered, target.template), render_why))
     case.checks.append(C.check_system_reached(prompt.system or target.system, rendered, render_why))
     case.checks.append(C.check_turns_reached(prompt, rendered, render_why))
-    case.checks.append(C.check_no_bos_text(rendered, facts.add_bos, facts.bos_text,
+    # Without a rendered prompt (ollama --via cli), a template that starts with the BOS text
+    # literally is proof enough: every prompt rendered from it starts with that text.
+    bos_evidence = rendered
+    if bos_evidence is None and show is not None and show.template and facts.bos_text \
+            and show.template.startswith(facts.bos_text):
+        bos_evidence = show.template
+    case.checks.append(C.check_no_bos_text(bos_evidence, facts.add_bos, facts.bos_text,
                                            render_why if facts.why_unknown is None else facts.why_unknown))
     if result is not None:
         case.checks.append(C.check_double_bos(result, facts.bos_text))
@@ -492,6 +529,9 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     if chat_jinja is not None and result is not None:
         try:
             jr = chat_jinja(target, messages, chat_options, timeout)
+        except Unsupported as err:
+            case.checks.append(C.skipped("jinja-chat", str(err)))
+            jr = None
         except LoadError as err:
             case.checks.append(C.failed("jinja-chat", str(err)))
             jr = None

@@ -1,0 +1,52 @@
+"""`publish release SPEC`: lint -> build -> smoke (folder) -> push -> smoke (hf.co), one summary screen."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("release")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Staged folder to build (default: dist/<NAME>).")
+@click.option("--gguf-dir", type=click.Path(exists=True, file_okay=False), metavar="DIR",
+              help="Folder that holds the GGUFs (overrides quants.dir in the spec).")
+@click.option("--push", "do_push", is_flag=True, help="Push the folder to the Hub and smoke hf.co/ORG/NAME after.")
+@click.option("--repo", metavar="ORG/NAME", help="Hub repo to push to (default: the spec's repo).")
+@click.option("--backend", type=click.Choice(["ollama", "llamacpp"]), default="ollama", show_default=True,
+              help="Engine for the folder smoke; the hf.co smoke always uses Ollama.")
+@click.option("--via", type=click.Choice(["api", "cli"]), default="api", show_default=True,
+              help="ollama backend: HTTP API or the literal `ollama` commands.")
+@click.option("--keep-going", is_flag=True, help="Run every stage even after one failed.")
+@click.option("--host", metavar="URL", help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
+@click.option("--serve", is_flag=True, help="Start `ollama serve` for the smoke stages when no server answers.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, metavar="S",
+              help="Seconds allowed for each engine call.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each stage's full report before the summary.")
+def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, keep_going, host, serve, timeout, verbose):
+    """Release SPEC: lint its GGUFs, build the staged folder, smoke it, push it, smoke hf.co.
+
+    Stops at the first failing stage unless --keep-going. Without --push it stops after the
+    local stages and prints the push plan (files, sizes, sha256) without contacting the Hub.
+    Exit 0 when every stage that ran passed, 1 when checks failed, 2 for setup errors.
+    """
+    from pathlib import Path
+
+    from publish.release import FAILED, ReleaseOptions, format_summary
+    from publish.release import release as run_release
+
+    options = ReleaseOptions(
+        out_dir=Path(out_dir) if out_dir else None, gguf_dir=Path(gguf_dir) if gguf_dir else None,
+        push=do_push, repo=repo, backend=backend, via=via, keep_going=keep_going, host=host, serve=serve,
+        timeout=timeout, progress=lambda line: click.echo(line, err=True),
+    )
+    result = run_release(spec, options)
+    for stage in result.stages:
+        if stage.detail and (verbose or stage.status == FAILED):
+            click.echo(f"== {stage.name} ==")
+            click.echo(stage.detail)
+            click.echo()
+    click.echo(format_summary(result))
+    sys.exit(result.exit_code)

@@ -1,0 +1,219 @@
+"""`release(spec_path, options)`: lint -> build -> smoke (folder) -> push -> smoke (hf.co).
+
+Stops at the first failing stage unless `keep_going`. Without `push` the run ends after the local
+stages with the push plan's local side (files, sizes, sha256); the Hub is not contacted. The
+hf.co smoke runs only when an Ollama server answers (or `serve` can start one); otherwise it is
+reported as skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from publish.errors import PublishError
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+STAGES = ("lint", "build", "smoke folder", "push", "smoke hf.co")
+
+
+@dataclass
+class ReleaseOptions:
+    out_dir: Path | None = None
+    gguf_dir: Path | None = None
+    push: bool = False
+    repo: str | None = None          # default: the spec's repo
+    backend: str = "ollama"          # folder smoke backend; the hf.co smoke always uses ollama
+    via: str = "api"
+    keep_going: bool = False
+    host: str | None = None
+    serve: bool = False
+    timeout: float = 300.0
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str
+    summary: str = ""
+    detail: str = ""          # the stage's own report (lint findings, smoke table)
+    exit_code: int = 0        # 1 checks failed, 2 setup / input error
+    seconds: float = 0.0
+
+
+@dataclass
+class ReleaseResult:
+    spec: Path
+    repo: str | None = None
+    folder: Path | None = None
+    stages: list[StageResult] = field(default_factory=list)
+    local_files: list = field(default_factory=list)   # publish.hub.plan.LocalFile, without --push
+    smoke_reports: dict = field(default_factory=dict)  # stage name -> SmokeReport
+
+    @property
+    def failed(self) -> bool:
+        return any(s.status == FAILED for s in self.stages)
+
+    @property
+    def exit_code(self) -> int:
+        return max([s.exit_code for s in self.stages if s.status == FAILED] or [0])
+
+    def stage(self, name: str) -> StageResult | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def ollama_unavailable(host: str | None, serve: bool) -> str | None:
+    """Why the hf.co smoke cannot run here, or None when an Ollama server answers / can be started."""
+    from publish.smoke.serve import base_url, find_ollama, server_version
+
+    url = base_url(host)
+    if server_version(url) is not None:
+        return None
+    if serve and find_ollama() is not None:
+        return None
+    if find_ollama() is not None:
+        return f"no Ollama server answers at {url} (pass --serve to start one)"
+    return f"Ollama is not available (no server at {url}, no `ollama` on PATH)"
+
+
+def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> ReleaseResult:
+    options = options or ReleaseOptions()
+    from publish.spec import load_spec
+
+    result = ReleaseResult(spec=Path(spec_path))
+    spec = load_spec(spec_path, gguf_dir=options.gguf_dir)   # a bad spec is a usage error: exit 2
+    result.repo = options.repo or spec.repo
+    say = options.progress or (lambda line: None)
+
+    def run(name: str, work: Callable[[StageResult], None], *, needs: tuple[str, ...] = ()) -> None:
+        stage = StageResult(name, PASSED)
+        blocked = [n for n in needs if (s := result.stage(n)) is None or s.status != PASSED]
+        if any(s.status == FAILED for s in result.stages) and not options.keep_going:
+            stage.status, stage.summary = SKIPPED, "an earlier stage failed"
+        elif blocked:
+            stage.status, stage.summary = SKIPPED, f"needs {', '.join(blocked)}"
+        else:
+            say(f"release: {name} …")
+            start = time.perf_counter()
+            try:
+                work(stage)
+            except PublishError as err:
+                stage.status, stage.summary, stage.exit_code = FAILED, str(err).splitlines()[0], err.exit_code
+                stage.detail = str(err)
+            stage.seconds = time.perf_counter() - start
+        result.stages.append(stage)
+
+    def lint(stage: StageResult) -> None:
+        from publish import report as lint_report
+        from publish.lint import lint_paths
+
+        paths = [str(p) for q in spec.resolve_quants() for p in q.files]
+        mmproj = spec.resolve_mmproj()
+        if mmproj is not None:
+            paths.append(str(mmproj))
+        res = lint_paths(paths)
+        stage.summary = lint_report.summary_line(res.findings, len(res.files))
+        stage.detail = lint_report.format_text(res.findings, len(res.files)) if res.findings else ""
+        if res.exit_code:
+            stage.status, stage.exit_code = FAILED, res.exit_code
+
+    def build(stage: StageResult) -> None:
+        from publish.build import build as build_folder
+
+        result.folder = build_folder(spec, options.out_dir, gguf_dir=options.gguf_dir)
+        n = sum(1 for p in result.folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        stage.summary = f"{result.folder} ({n} files)"
+
+    def smoke_stage(target: str, backend: str, name: str) -> Callable[[StageResult], None]:
+        def work(stage: StageResult) -> None:
+            from publish.smoke.report import text_table
+            from publish.smoke.runner import SmokeOptions, smoke
+
+            report = smoke(target, SmokeOptions(backend=backend, via=options.via, host=options.host,
+                                                serve=options.serve, timeout=options.timeout,
+                                                progress=options.progress))
+            result.smoke_reports[name] = report
+            stage.detail = text_table(report)
+            n = report.counts()
+            stage.summary = (f"{len(report.quants)} quant(s) × {len(report.prompts)} prompt(s): "
+                             f"{n['pass'] + n['warn']} passed, {n['fail']} failed, {n['skip']} skipped "
+                             f"({report.backend})")
+            if report.failed:
+                stage.status, stage.exit_code = FAILED, report.exit_code
+                first = next(c for c in report.cases if c.status.value == "fail")
+                stage.summary += f"; first failure: {first.quant} {first.prompt}: {first.reason}"
+        return work
+
+    def push(stage: StageResult) -> None:
+        if not options.push:
+            from publish.hub.plan import local_plan
+
+            result.local_files = local_plan(result.folder)
+            total = sum(f.size for f in result.local_files)
+            stage.status = SKIPPED
+            stage.summary = (f"no --push: {len(result.local_files)} file(s), {_human(total)} would go to "
+                             f"{result.repo} (plan below; the Hub was not contacted)")
+            return
+        from publish.hub.plan import format_plan, plan_push
+        from publish.hub.push import push as push_plan
+
+        plan = plan_push(result.folder, result.repo)
+        stage.detail = format_plan(plan)
+        pushed = push_plan(plan)
+        stage.summary = pushed.summary()
+
+    run("lint", lint)
+    run("build", build)
+    run("smoke folder", lambda st: smoke_stage(str(result.folder), options.backend, "smoke folder")(st),
+        needs=("build",))
+    run("push", push, needs=("build",))
+    hub_stage = StageResult("smoke hf.co", SKIPPED)
+    push_stage = result.stage("push")
+    if not options.push:
+        hub_stage.summary = "nothing pushed (no --push)"
+    elif push_stage is None or push_stage.status != PASSED:
+        hub_stage.summary = "needs push"
+    elif (why := ollama_unavailable(options.host, options.serve)) is not None:
+        hub_stage.summary = why
+    else:
+        run("smoke hf.co", smoke_stage(f"hf.co/{result.repo}", "ollama", "smoke hf.co"))
+        return result
+    result.stages.append(hub_stage)
+    return result
+
+
+def format_summary(result: ReleaseResult) -> str:
+    """The one screen printed at the end of `publish release`."""
+    lines = [f"release {result.repo} from {result.spec}"]
+    width = max(len(s.name) for s in result.stages)
+    mark = {PASSED: "passed", FAILED: "FAILED", SKIPPED: "skipped"}
+    for s in result.stages:
+        took = f" ({s.seconds:.1f}s)" if s.seconds >= 0.05 else ""
+        lines.append(f"  {s.name:<{width}}  {mark[s.status]:<7}  {s.summary}{took}")
+    if result.local_files:
+        lines.append("")
+        lines.append(f"Push plan for {result.repo} (local side only; run with --push to compare and upload):")
+        w = max(len(f.path) for f in result.local_files)
+        for f in result.local_files:
+            lines.append(f"  {f.path:<{w}}  {_human(f.size):>10}  sha256:{f.sha256}")
+        lines.append(f"  then: publish push {result.folder} --repo {result.repo}")
+    lines.append("")
+    if result.failed:
+        failed = [s.name for s in result.stages if s.status == FAILED]
+        lines.append(f"result: FAILED at {', '.join(failed)}")
+    else:
+        lines.append("result: passed" + ("" if any(s.name == "push" and s.status == PASSED for s in result.stages)
+                                         else " (local stages; nothing was pushed)"))
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""The CI fan-out: which quants a target has, split into shards for a GitHub Actions matrix.
+
+`publish plan --matrix TARGET` prints `{"include": [{"shard": "1/3", "index": 1, "quants": "…",
+"target": "…"}, …]}` on one line, ready for `echo "matrix=…" >> "$GITHUB_OUTPUT"` and
+`strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}`. Each job then runs
+`publish smoke TARGET --shard I/N`, which picks the same quants (runner.select_shard).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from publish.errors import UsageError
+from publish.smoke.runner import HF_PREFIX, hub_quant_urls, hub_repo, is_hub_target, select_shard
+
+GITHUB_MAX_JOBS = 256  # GitHub Actions: at most 256 jobs per matrix
+
+
+def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[str, list[str]]:
+    """(the smoke target, its quant labels in smoke order) for a spec, a staged folder or hf.co/ORG/NAME.
+
+    A release spec is smoked after publishing, so its target is hf.co/<spec repo>."""
+    if is_hub_target(target):
+        repo = hub_repo(target)
+        return f"{HF_PREFIX}{repo}", list(hub_quant_urls(repo))
+    path = Path(target)
+    if path.is_dir():
+        from publish.staged import load_staged
+
+        folder = load_staged(path)
+        return str(path), [q.label for q in folder.quants]
+    if path.is_file():
+        from publish.spec import load_spec
+
+        spec = load_spec(path, gguf_dir=gguf_dir)
+        return f"{HF_PREFIX}{spec.repo}", [q.label for q in spec.resolve_quants()]
+    raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME")
+
+
+def matrix(target: str, *, shards: int | None = None, gguf_dir: str | Path | None = None) -> dict:
+    """One matrix entry per shard; by default one shard per quant (at most 256)."""
+    smoke_target, labels = target_quants(target, gguf_dir=gguf_dir)
+    if not labels:
+        raise UsageError(f"{target}: no quants to smoke")
+    if shards is not None and shards < 1:
+        raise UsageError(f"--shards {shards}: must be at least 1")
+    n = min(shards or len(labels), len(labels), GITHUB_MAX_JOBS)
+    include = []
+    for i in range(1, n + 1):
+        include.append({"shard": f"{i}/{n}", "index": i, "quants": ",".join(select_shard(labels, (i, n))),
+                        "target": smoke_target})
+    return {"include": include}
