@@ -1,0 +1,85 @@
+"""`publish inspect` through the CLI on real GGUFs."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from gguf import GGMLQuantizationType as T
+from gguf import GGUFValueType as V
+
+import ggufs
+from publish.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["inspect", *map(str, args)], catch_exceptions=False)
+
+
+def test_summary_of_the_gemma3n_file(gemma3n_broken_path):
+    result = run(gemma3n_broken_path)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for line in ("architecture    gemma3n", "name            Gemma-3N-E4B-It",
+                 "file type       Q4_K_M (general.file_type = 15)", "context length  32768",
+                 "vocab size      262144", "BOS 2 '<bos>'", "EOS 1 '<eos>'", "PAD 0 '<pad>'", "not set: EOT",
+                 "add_bos_token   true", "chat template   760 chars: \"{{ bos_token }}"):
+        assert line in out, line
+    # tensors grouped by type with bits per weight: Q4_K is 4.5 bpw, Q6_K 6.5625
+    assert any(l.split()[:2] == ["Q4_K", "3"] and l.rstrip().endswith("4.50 bpw") for l in out.splitlines())
+    assert any(l.split()[:2] == ["Q6_K", "1"] and l.rstrip().endswith("6.56 bpw") for l in out.splitlines())
+
+
+def test_json_shows_stored_types(gemma3n_broken_path):
+    doc = json.loads(run(gemma3n_broken_path, "--json").output)
+    kv = {k["key"]: k for k in doc["kv"]}
+    shared = kv["gemma3n.attention.shared_kv_layers"]
+    assert shared["type"] == "FLOAT32" and shared["value"] == 10.0
+    assert kv["gemma3n.context_length"]["type"] == "UINT32"
+    tokens = kv["tokenizer.ggml.tokens"]
+    assert (tokens["type"], tokens["item_type"], tokens["length"]) == ("ARRAY", "STRING", 262_144)
+    assert tokens["truncated"] is True and tokens["value"][:3] == ["<pad>", "<eos>", "<bos>"]
+    assert len(tokens["value"]) == 16
+    assert kv["gemma3n.feed_forward_length"]["value"] == [512, 512] and "truncated" not in kv["gemma3n.feed_forward_length"]
+    assert kv["tokenizer.chat_template"]["value"] == ggufs.GEMMA_JINJA
+    per_layer = next(t for t in doc["tensors"] if t["name"] == "per_layer_token_embd.weight")
+    assert per_layer["type"] == "Q4_K" and per_layer["shape"] == [512, 64]
+    assert per_layer["file_offset"] == doc["data_offset"] + per_layer["offset"]
+    assert doc["summary"]["file_type_name"] == "Q4_K_M"
+
+
+def test_json_full_arrays_and_several_files(tiny_llama_path, tmp_path):
+    named = ggufs.write_gguf(tmp_path / "t-Q8_0.gguf", kv={
+        "tokenizer.chat_template": "default {{ x }}",
+        "tokenizer.chat_template.tool_use": "tools {{ y }}",
+        "nested": ([["a"], ["b", "c"]], V.ARRAY, V.ARRAY),
+        "nan": (float("nan"), V.FLOAT32),
+    }, tensors=[("w", (32, 2), T.Q8_0)])
+    docs = json.loads(run(tiny_llama_path, named, "--json", "--full-arrays").output)
+    assert isinstance(docs, list) and len(docs) == 2
+    tokens = next(k for k in docs[0]["kv"] if k["key"] == "tokenizer.ggml.tokens")
+    assert len(tokens["value"]) == tokens["length"] == 357 and "truncated" not in tokens
+    kv = {k["key"]: k for k in docs[1]["kv"]}
+    assert kv["nested"]["value"] == [["a"], ["b", "c"]] and kv["nan"]["value"] == "nan"
+    assert docs[1]["summary"]["chat_templates"] == {"default": "default {{ x }}", "tool_use": "tools {{ y }}"}
+    text = run(named).output
+    assert "template tool_use" in text and "13 chars" in text
+
+
+def test_folder_and_split_part(tmp_path):
+    ggufs.write_gguf(tmp_path / "m-Q8_0.gguf", kv={"general.name": "m"},
+                     tensors=[(f"t{i}", (32,), T.Q8_0) for i in range(3)], split_max_tensors=2)
+    out = run(tmp_path).output
+    assert out.count("GGUF v3") == 2
+    assert "split           part 2 of 2" in out
+    assert "split set       2 parts" in out and "model metadata is in" in out
+    (tmp_path / "m-Q8_0-00001-of-00002.gguf").unlink()
+    assert "split set       broken:" in run(tmp_path).output
+
+
+def test_errors_exit_2(tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\1\0\0\0" + b"\0" * 16)
+    result = CliRunner().invoke(main, ["inspect", str(bad)])
+    assert result.exit_code == 2 and "version 1 files are not supported" in result.output
+    assert CliRunner().invoke(main, ["inspect", str(tmp_path / "nope.gguf")]).exit_code == 2
