@@ -66,6 +66,7 @@ def _finding(code: str, message: str, path: Path, *, subject: str | None = None,
 
 def check_folder(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
     folder = Path(folder)
+    headers = {Path(p).resolve(): h for p, h in headers.items()}
     models = [(Path(p), h) for p, h in sorted(headers.items(), key=lambda kv: str(kv[0]))
               if h is not None and not h.is_projector and not is_projector_filename(Path(p).name)]
     out: list[Finding] = []
@@ -200,7 +201,7 @@ def _check_stops(path: Path, stops: list[str], models: list[tuple[Path, GGUFHead
 
 def _check_shards(folder: Path, headers: dict[Path, GGUFHeader]) -> Iterator[Finding]:
     for p in sorted(folder.glob("*.gguf")):
-        hdr = headers.get(p)
+        hdr = headers.get(p.resolve())
         if shard_info(p.name) or (hdr is not None and hdr.split and hdr.split[1] > 1):
             yield _finding("RP120", "split GGUF: `ollama run hf.co/…` cannot load split files", p,
                            hint="merge the parts (llama-gguf-split --merge) and release one file per quant")

@@ -261,12 +261,35 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
 
     card = _read_card(r, data.get("card", {}), base, entries)
     model_name = data.get("model_name") or re.sub(r"[-_.]gguf\Z", "", repo.split("/", 1)[1], flags=re.I)
+    _check_modelfile_safe(r, data, template, system, license_text, params)
     return ReleaseSpec(
         path=path, repo=repo, base_model=base_model, license=data["license"],
         quantized_by=data["quantized_by"], template=template, params=params, system=system,
         license_text=license_text, pipeline_tag=data.get("pipeline_tag", "text-generation"),
         model_name=model_name, gguf_dir=folder, quant_entries=entries, pattern=pattern,
         mmproj=mmproj, card=card)
+
+
+def _check_modelfile_safe(r: _Reader, data: dict, template: TemplateSpec, system: str | None,
+                          license_text: str | None, params: dict) -> None:
+    """Every text that goes into a Modelfile must be one Ollama's parser reads back unchanged."""
+    from publish.modelfile import quote
+
+    template_key = "template.family" if template.family else (
+        "template.text" if template.source == "inline" else "template.file")
+    checks = [(template_key, template.text, True),
+              ("system" if "system" in data else "system_file", system, True),
+              ("license_file" if license_text is not None else "license",
+               license_text if license_text is not None else data["license"], True)]
+    checks += [(f"params.stop[{i}]", s, False) for i, s in enumerate(params.get("stop", []))]
+    for key, text, block in checks:
+        if text is None:
+            continue
+        try:
+            quote(text, what=key, prefer_block=block)
+        except ModelfileError as e:
+            raise r.err(key, str(e).removeprefix(f"{key} ").split("; ")[0],
+                        hint="; ".join(str(e).split("; ")[1:]) or "change the text") from None
 
 
 _REQUIRED_HINTS = {

@@ -237,3 +237,19 @@ def test_cli_build(tmp_path, gemma_ggufs):
     res = runner.invoke(main, ["build", str(GEMMA), "-o", str(tmp_path / "h"), "--gguf-dir", str(tmp_path)])
     assert res.exit_code == 2
     assert "error:" in res.output and "quants.files[0].file" in res.output and "--gguf-dir" in res.output
+
+
+def test_mmproj_is_staged_and_referenced(tmp_path):
+    spec_path = _copy_tiny(tmp_path)
+    text = spec_path.read_text().replace('pattern = "tiny-llama-*.gguf"',
+                                         'pattern = "tiny-llama-*.gguf"\nmmproj = "vision.gguf"')
+    spec_path.write_text(text)
+    from gguf import GGMLQuantizationType as Qt
+    ggufs.write_gguf(tmp_path / "src" / "vision.gguf", arch="clip", kv={"general.type": "mmproj"},
+                     tensors=[("v.patch_embd.weight", (32, 32), Qt.F32)])
+    folder = build(load_spec(spec_path), tmp_path / "out")
+    staged = load_staged(folder)
+    assert [p.name for p in staged.projectors] == ["mmproj-vision.gguf"]
+    assert [q.label for q in staged.quants] == ["F32", "Q8_0"]
+    assert parse((folder / "Modelfile.Q8_0").read_text()).from_ == ["./tiny-llama-Q8_0.gguf", "./mmproj-vision.gguf"]
+    assert "`mmproj-vision.gguf`" in (folder / "README.md").read_text()

@@ -141,6 +141,10 @@ def test_unknown_keys_suggest_the_right_one(tmp_path, text, key, fragment):
     (BASE + TEMPLATE + QUANTS, "quants.files[0].file", "file not found"),
     (BASE + TEMPLATE + '[quants]\npattern = "nothing-*.gguf"\n', "quants.pattern", "matches no file"),
     (BASE + 'system = ""\n' + TEMPLATE + QUANTS, "system", "is empty"),
+    (BASE + 'system = "a\\u200Bb"\n' + TEMPLATE + QUANTS, "system", "U+200B"),
+    (BASE + "[template]\ntext = '''say \"\"\"hi\"\"\"\nthen'''\n" + QUANTS, "template.text",
+     "cannot be written into a Modelfile"),
+    (BASE + TEMPLATE + '[params]\nstop = ["\\u0007"]\n' + QUANTS, "params.stop[0]", "U+0007"),
     (BASE + 'system_file = "nope.txt"\n' + TEMPLATE + QUANTS, "system_file", "file not found"),
 ])
 def test_errors_name_file_key_and_fix(tmp_path, text, key, fragment):
