@@ -120,6 +120,13 @@ def test_cli_suggest_gguf_prints_template_stops_and_check(gemma3n_gguf):
     assert "result: pass" in out.output
 
 
+def test_suggest_on_a_gemma3n_sized_header(gemma3n_broken_path):
+    # 262,144-token vocabulary: BOS/EOS texts come from the header through the lazy reader.
+    out = CliRunner().invoke(main, ["template", "suggest", str(gemma3n_broken_path), "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["family"] == "gemma3"
+
+
 def test_cli_suggest_without_a_match_shows_the_closest_and_its_diff(zephyr_gguf):
     out = CliRunner().invoke(main, ["template", "suggest", str(zephyr_gguf)])
     assert out.exit_code == 1
