@@ -271,6 +271,19 @@ def human_size(n: int) -> str:
     return f"{n} B"
 
 
+def example_prompt(spec: ReleaseSpec) -> str | None:
+    """The prompt Ollama builds from the template for one user message (None if it cannot run)."""
+    from publish import gotmpl
+    from publish.errors import TemplateError
+
+    messages = ([{"role": "system", "content": spec.system}] if spec.system else []) + \
+        [{"role": "user", "content": "Hello!"}]
+    try:
+        return gotmpl.render(spec.template.text, messages)
+    except TemplateError:
+        return None
+
+
 def render_card(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | None) -> str:
     import jinja2
     import yaml
@@ -286,7 +299,9 @@ def render_card(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | N
              "use": q.use, "recommended": q.recommended} for q in quants]
     params = [(k, json.dumps(v, ensure_ascii=False) if k == "stop" else json.dumps(v))
               for k, v in sorted(spec.params.items())]
+    example = example_prompt(spec)
     return env.get_template("README.md.j2").render(
+        example=example, example_fence=_fence(example or ""),
         front_matter=fm, title=spec.card.title or spec.name, repo=spec.repo, base_model=spec.base_model,
         quantized_by=spec.quantized_by, license=spec.license, quants=rows, mmproj=mmproj_name,
         params=params, template=spec.template.text.rstrip("\n"), template_source=spec.template.source,

@@ -74,6 +74,9 @@ def test_tiny_example_builds_a_folder_that_passes_lint(tmp_path):
     assert staged.params == spec.params
     assert staged.system == spec.system
     assert staged.stops == ["<end_of_turn>"]
+    card = (folder / "README.md").read_text()
+    assert ("```text\n<start_of_turn>user\nYou are a calculator. Answer with the number only.\n\n"
+            "Hello!<end_of_turn>\n<start_of_turn>model\n\n```") in card   # the prompt Ollama builds
     assert (folder / "params").read_text() == (
         '{\n  "num_ctx": 512,\n  "num_predict": 16,\n  "seed": 42,\n  "stop": [\n    "<end_of_turn>"\n  ],\n'
         '  "temperature": 1.0\n}\n')
