@@ -348,9 +348,11 @@ class LlamaCppBackend:
         if prompt is None:
             raise LoadError(f"{target.model}: no Go template to build the prompt with")
         try:
-            return engine.complete(prompt, options, timeout=timeout)
+            result = engine.complete(prompt, options, timeout=timeout)
         except TimeoutError as err:
             raise LoadError(f"chat with {target.model}: {err}") from None
+        result.load_seconds = 0.0  # the load happened (and was timed) in prepare()
+        return result
 
     def chat_jinja(self, target: Target, messages: list[dict], options: dict,
                    timeout: float) -> tuple[str, ChatResult] | None:
@@ -368,9 +370,11 @@ class LlamaCppBackend:
         if engine.add_bos and engine.bos_text and prompt.startswith(engine.bos_text):
             prompt = prompt[len(engine.bos_text):]
         try:
-            return rendered, engine.complete(prompt, options, end_ids=engine.eog_ids, timeout=timeout)
+            result = engine.complete(prompt, options, end_ids=engine.eog_ids, timeout=timeout)
         except TimeoutError as err:
             raise LoadError(f"llama-cli --jinja path for {target.model}: {err}") from None
+        result.load_seconds = 0.0
+        return rendered, result
 
     def show(self, target: Target) -> ShowResult | None:
         return None  # no model store: params go with each request, nothing to read back

@@ -54,6 +54,7 @@ class CaseResult:
     prompt_tps: float | None = None
     eval_tps: float | None = None
     seconds: float = 0.0          # wall time of this case in the runner
+    load_seconds: float = 0.0     # model load the engine reported with this request (Ollama: the first)
     engine_seconds: float = 0.0   # prompt + generation time the engine reports (both paths)
     jinja_answer: str | None = None
 
@@ -93,7 +94,7 @@ class QuantResult:
     model: str
     gguf: str | None = None
     load_error: str | None = None
-    load_seconds: float = 0.0
+    load_seconds: float = 0.0     # create/pull/load in prepare + the load the engine reports on chat
     engine_seconds: float = 0.0   # load + prompt + generation, as the engine reports them
     wall_seconds: float = 0.0     # everything the runner spent on this quant
     cases: list[CaseResult] = field(default_factory=list)
@@ -444,6 +445,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
             case = _smoke_prompt(backend, target, prompt, conv, options_for_chat, options.timeout,
                                  facts, (jinja, index, jinja_why), show, show_error)
             qr.cases.append(case)
+        qr.load_seconds += sum(c.load_seconds for c in qr.cases)
         qr.engine_seconds = qr.load_seconds + sum(c.engine_seconds for c in qr.cases)
     finally:
         try:
@@ -485,7 +487,8 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
         result = None
         case.checks.append(C.failed("chat", str(err)))
     if result is not None:
-        engine_seconds += result.load_seconds + result.prompt_seconds + result.eval_seconds
+        case.load_seconds = result.load_seconds
+        engine_seconds += result.prompt_seconds + result.eval_seconds
         case.answer, case.done_reason = result.text, result.done_reason
         case.prompt_tokens, case.eval_tokens = result.prompt_tokens, result.eval_tokens
         case.prompt_tps = _rate(result.prompt_tokens, result.prompt_seconds)

@@ -1,0 +1,211 @@
+"""`publish smoke` end to end with the llamacpp backend on the tiny deterministic llama.
+
+The tiny model answers "2" then <end_of_turn>; its declared EOS is <eos>, so only params.stop
+ends its turn -- exactly the missing-stop failure users meet in Ollama.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from click.testing import CliRunner
+from conftest import have_llama_cpp
+
+from publish.cli import main
+from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder
+
+pytestmark = [
+    pytest.mark.llamacpp,
+    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')"),
+]
+
+# A Gemma template that forgets the system prompt: only user and assistant turns are written.
+NO_SYSTEM_GO = GEMMA_GO_SYSTEM.replace("{{ if and $.System (le $i 1) }}{{ $.System }}\n\n{{ end }}", "")
+
+
+def run(*args, env=None):
+    result = CliRunner().invoke(main, ["smoke", *map(str, args)], env=env, catch_exceptions=False)
+    return result
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, tiny_llama_path):
+    root = tmp_path_factory.mktemp("smoke")
+    return {
+        "good": make_folder(root / "good", tiny_llama_path),
+        "runaway": make_folder(root / "runaway", tiny_llama_path,
+                               params={k: v for k, v in GOOD_PARAMS.items() if k != "stop"}),
+        "bos": make_folder(root / "bos", tiny_llama_path, template="<bos>" + GEMMA_GO_SYSTEM),
+        "broken": make_folder(root / "broken", tiny_llama_path, labels=("Q2_K", "Q4_K_M", "Q8_0"), broken=("Q4_K_M",)),
+        "nosystem": make_folder(root / "nosystem", tiny_llama_path, template=NO_SYSTEM_GO),
+        "many": make_folder(root / "many", tiny_llama_path, labels=("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q8_0")),
+    }
+
+
+def as_json(result) -> dict:
+    return json.loads(result.stdout)
+
+
+def test_good_folder_passes_with_answer_2(folders):
+    res = run(folders["good"], "--backend", "llamacpp", "--json")
+    assert res.exit_code == 0, res.output
+    data = as_json(res)
+    assert data["passed"] is True
+    cases = data["quants"][0]["cases"]
+    assert [c["prompt"] for c in cases] == ["one-plus-one", "system-prompt", "two-turn"]
+    assert all(c["answer"] == "2" and c["done_reason"] == "stop" for c in cases)
+    assert all(c["jinja_answer"] == "2" for c in cases)  # the llama-cli --jinja path, reported too
+    checks = {ch["name"]: ch["status"] for ch in cases[1]["checks"]}
+    assert checks["system"] == "pass" and checks["render-jinja"] == "pass" and checks["double-bos"] == "pass"
+    # llamacpp keeps no model to `show`: the params check is skipped, never passed
+    assert checks["params"] == "skip"
+
+
+def test_text_table_shows_each_quant_and_prompt_and_speed(folders):
+    res = run(folders["good"], "--backend", "llamacpp")
+    assert res.exit_code == 0
+    lines = [line for line in res.output.splitlines() if line.startswith("Q8_0 ")]
+    assert len(lines) == 3 and all(" pass " in line for line in lines)
+    assert "tok/s" in res.output and "loaded in" in res.output
+    assert "smoke passed" in res.output
+
+
+def test_missing_stop_runs_away_and_fails_naming_the_stop(folders):
+    res = run(folders["runaway"], "--backend", "llamacpp", "--json")
+    assert res.exit_code == 1
+    case = as_json(res)["quants"][0]["cases"][0]
+    assert case["done_reason"] == "length"
+    assert case["eval_tokens"] == 128
+    assert case["answer"].startswith("2<end_of_turn>2<end_of_turn>")
+    failed = {c["name"]: c["message"] for c in case["checks"] if c["status"] == "fail"}
+    assert "runaway: stop tokens missing — add <end_of_turn> to params.stop" in failed["done"]
+    assert "<end_of_turn>" in failed["leak"]
+
+
+def test_runaway_reason_in_table(folders):
+    res = run(folders["runaway"], "--backend", "llamacpp")
+    assert res.exit_code == 1
+    assert "add <end_of_turn> to params.stop" in res.output
+    assert "smoke FAILED" in res.output
+
+
+def test_template_starting_with_bos_fails_double_bos(folders):
+    res = run(folders["bos"], "--backend", "llamacpp", "--json")
+    assert res.exit_code == 1
+    for case in as_json(res)["quants"][0]["cases"]:
+        failed = {c["name"]: c["message"] for c in case["checks"] if c["status"] == "fail"}
+        assert "double BOS on the tokens" in failed["double-bos"]
+        assert "bos-text" in failed
+
+
+def test_broken_quant_is_a_load_failure_and_the_run_goes_on(folders):
+    res = run(folders["broken"], "--backend", "llamacpp", "--json")
+    assert res.exit_code == 1
+    quants = {q["label"]: q for q in as_json(res)["quants"]}
+    assert list(quants) == ["Q2_K", "Q4_K_M", "Q8_0"]
+    assert "not within the file bounds" in quants["Q4_K_M"]["load_error"]
+    assert quants["Q4_K_M"]["status"] == "fail"
+    assert all(c["checks"][0]["name"] == "load" for c in quants["Q4_K_M"]["cases"])
+    assert quants["Q2_K"]["status"] == quants["Q8_0"]["status"] == "pass"
+
+
+def test_template_that_drops_the_system_prompt_fails(folders):
+    res = run(folders["nosystem"], "--backend", "llamacpp", "--json")
+    assert res.exit_code == 1
+    cases = {c["prompt"]: c for c in as_json(res)["quants"][0]["cases"]}
+    assert cases["one-plus-one"]["status"] == "pass"
+    failed = {c["name"]: c["message"] for c in cases["system-prompt"]["checks"] if c["status"] == "fail"}
+    assert "the template drops it" in failed["system"]
+    assert "Jinja" in failed["render-jinja"]
+
+
+def test_shard_picks_every_nth_quant(folders):
+    picked = {}
+    for i in (1, 2):
+        res = run(folders["many"], "--backend", "llamacpp", "--shard", f"{i}/2", "--json",
+                  "--prompt", "What is 1+1?", "--expect", "2")
+        assert res.exit_code == 0, res.output
+        data = as_json(res)
+        picked[i] = [q["label"] for q in data["quants"]]
+        assert sorted(picked[i] + data["other_shards"]) == sorted(["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q8_0"])
+    assert picked == {1: ["Q2_K", "Q4_K_M", "Q8_0"], 2: ["Q3_K_M", "Q5_K_M"]}
+
+
+def test_quants_filter_and_unknown_quant(folders):
+    res = run(folders["many"], "--backend", "llamacpp", "--quants", "q8_0,Q2_K", "--json",
+              "--prompt", "What is 1+1?", "--expect", "2")
+    assert res.exit_code == 0
+    assert [q["label"] for q in as_json(res)["quants"]] == ["Q8_0", "Q2_K"]
+    res = run(folders["many"], "--backend", "llamacpp", "--quants", "Q6_K")
+    assert res.exit_code == 2
+    assert "no quant Q6_K" in res.output and "Q4_K_M" in res.output
+
+
+def test_custom_prompt_that_does_not_match_fails(folders):
+    res = run(folders["good"], "--backend", "llamacpp", "--prompt", "What is 2+2?", "--expect", r"\b4\b")
+    assert res.exit_code == 1
+    assert "does not match /\\b4\\b/" in res.output
+
+
+def test_prompt_and_expect_must_pair(folders):
+    res = run(folders["good"], "--backend", "llamacpp", "--prompt", "a", "--prompt", "b", "--expect", "2")
+    assert res.exit_code == 2
+    assert "2 --prompt and 1 --expect" in res.output
+
+
+def test_prompts_file(folders, tmp_path):
+    pf = tmp_path / "prompts.toml"
+    pf.write_text('[[prompt]]\nname = "math"\nprompt = "What is 1+1?"\nexpect = "^2$"\n'
+                  '[[prompt]]\nname = "sys"\nsystem = "Always answer 2."\nprompt = "Any number?"\nexpect = "2"\n')
+    res = run(folders["good"], "--backend", "llamacpp", "--prompts", pf, "--json")
+    assert res.exit_code == 0, res.output
+    cases = as_json(res)["quants"][0]["cases"]
+    assert [c["prompt"] for c in cases] == ["math", "sys"]
+    assert {c["name"]: c["status"] for c in cases[1]["checks"]}["system"] == "pass"
+
+
+def test_llamacpp_missing_is_a_setup_error_naming_the_extra(folders, monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp -> ImportError
+    res = run(folders["good"], "--backend", "llamacpp")
+    assert res.exit_code == 2
+    assert "pip install 'publish[llamacpp]'" in res.output
+
+
+def test_hub_target_with_llamacpp_is_a_usage_error():
+    res = run("hf.co/org/name", "--backend", "llamacpp")
+    assert res.exit_code == 2
+    assert "--backend ollama" in res.output
+
+
+def test_missing_folder_is_a_usage_error(tmp_path):
+    res = run(tmp_path / "nope", "--backend", "llamacpp")
+    assert res.exit_code == 2
+    assert "no such folder" in res.output
+
+
+def test_bad_shard_is_a_usage_error(folders):
+    res = run(folders["good"], "--backend", "llamacpp", "--shard", "3/2")
+    assert res.exit_code == 2
+    assert "I/N" in res.output
+
+
+def test_library_call_unloads_each_quant(folders):
+    """Memory stays at one model: the backend holds no engine between quants and after the run."""
+    from publish.smoke.llamacpp import LlamaCppBackend
+    from publish.smoke.runner import SmokeOptions, smoke
+
+    loaded_at_prepare = []
+
+    class Watching(LlamaCppBackend):
+        def prepare(self, target):
+            loaded_at_prepare.append(self.engine is not None)
+            super().prepare(target)
+
+    backend = Watching()
+    report = smoke(str(folders["many"]), SmokeOptions(backend_factory=lambda: backend))
+    assert [q.label for q in report.quants] == ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q8_0"]
+    assert loaded_at_prepare == [False] * 5
+    assert backend.engine is None
+    assert report.exit_code == 0
