@@ -78,6 +78,9 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder", hint="pass another -o DIR")
+    if out.resolve() in {spec.gguf_dir.resolve(), spec.path.resolve().parent}:
+        raise UsageError(f"{out}: is the folder of the spec or of the source GGUFs; the staged folder "
+                         "must hold only what the Hub repo will hold", hint="pass another -o DIR, e.g. dist/NAME")
     out.mkdir(parents=True, exist_ok=True)
     manifest = out.parent / f".{out.name}{MANIFEST_SUFFIX}"
     previous = _read_manifest(manifest)

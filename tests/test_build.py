@@ -256,3 +256,10 @@ def test_mmproj_is_staged_and_referenced(tmp_path):
     assert [q.label for q in staged.quants] == ["F32", "Q8_0"]
     assert parse((folder / "Modelfile.Q8_0").read_text()).from_ == ["./tiny-llama-Q8_0.gguf", "./mmproj-vision.gguf"]
     assert "`mmproj-vision.gguf`" in (folder / "README.md").read_text()
+
+
+def test_refuses_to_stage_into_the_source_folder():
+    from publish.errors import UsageError
+
+    with pytest.raises(UsageError, match="must hold only what the Hub repo will hold"):
+        build(load_spec(TINY), TINY.parent)
