@@ -142,3 +142,44 @@ def test_cli_suggest_needs_a_chat_template(gguf_cache):
     path = ggufs.write_tiny_llama(gguf_cache / "no-template.gguf", chat_template=None)
     out = CliRunner().invoke(main, ["template", "suggest", str(path)])
     assert out.exit_code == 2 and "no tokenizer.chat_template" in out.output
+
+
+# -- the same verdicts with Go's own text/template ------------------------------------------------
+
+@pytest.fixture(scope="session")
+def go_reference(tmp_path_factory):
+    """tests/gotmpl_ref built with the Go toolchain: Ollama's prompt rules on Go's real text/template."""
+    import os
+    import subprocess
+
+    from conftest import go_binary
+
+    go = go_binary()
+    if go is None:
+        pytest.skip("Go is not installed (apt install golang-1.19-go): family templates not checked with Go itself")
+    out = tmp_path_factory.mktemp("goref") / "gotmpl_ref"
+    src = Path(__file__).parent / "gotmpl_ref"
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GO111MODULE": "on"}
+    if not env.get("GOCACHE") and not env.get("HOME"):
+        env["GOCACHE"] = str(tmp_path_factory.getbasetemp() / "gocache")
+    subprocess.run([go, "build", "-o", str(out), "."], cwd=src, env=env, check=True, capture_output=True)
+
+    def render(template: str, messages: list[dict]) -> str:
+        proc = subprocess.run([str(out)], input=json.dumps([{"template": template, "messages": messages}]),
+                              capture_output=True, text=True, check=True)
+        (res,) = json.loads(proc.stdout)
+        if res.get("error"):
+            from publish.errors import TemplateError
+            raise TemplateError(res["error"])
+        return res["output"]
+
+    return render
+
+
+@pytest.mark.go
+@pytest.mark.parametrize("family, filename, bos, eos", REAL, ids=[r[0] for r in REAL])
+def test_family_verdict_holds_with_go_itself(go_reference, family, filename, bos, eos):
+    result = templatecheck.check(real_template(filename), families.get(family).template, bos_token=bos,
+                                 eos_token=eos, go_render=go_reference)
+    assert result.ok, result.format_text()
+    assert result.exact == (filename not in TRIMS)
