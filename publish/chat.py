@@ -116,9 +116,21 @@ class ChatSandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(f"access to {attribute!r} on a {type(obj).__name__} value is not allowed")
 
 
+class _GenerationTag(jinja2.ext.Extension):
+    """transformers' `{% generation %}…{% endgeneration %}` (AssistantTracker) marks assistant text
+    for training masks; some chat templates carry it. Rendering passes the body through."""
+
+    tags = {"generation"}
+
+    def parse(self, parser):  # noqa: ANN001
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return nodes.Scope(body).set_lineno(lineno)
+
+
 def _new_environment() -> ChatSandbox:
-    env = ChatSandbox(trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols],
-                      optimized=False)
+    env = ChatSandbox(trim_blocks=True, lstrip_blocks=True,
+                      extensions=[jinja2.ext.loopcontrols, _GenerationTag], optimized=False)
     env.globals.pop("lipsum", None)
     env.globals["config"] = _Forbidden("config")
     env.globals["request"] = _Forbidden("request")
@@ -209,6 +221,7 @@ class ChatTemplate:
         variables = {
             "messages": call.messages,
             "tools": call.tools,
+            "documents": None,   # transformers passes documents=None too
             "add_generation_prompt": call.add_generation_prompt,
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,

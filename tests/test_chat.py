@@ -42,6 +42,13 @@ def test_trim_blocks_lstrip_blocks_and_loopcontrols():
     assert render("{% for i in range(5) %}{% if i == 2 %}{% break %}{% endif %}{{ i }}{% endfor %}") == "01"
 
 
+def test_transformers_generation_tag_renders_its_body():
+    src = ("{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}"
+           "{% endgeneration %}{% else %}[{{ m.content }}]{% endif %}{% endfor %}")
+    msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    assert render(src, msgs) == "[q]a"
+
+
 @pytest.mark.parametrize("expr, expected", [
     ("{{ {'b': 1, 'a': '<é>'}|tojson }}", '{"b": 1, "a": "<é>"}'),  # no HTML escaping, no \\u escapes
     ("{{ {'b': 1, 'a': 2}|tojson(sort_keys=True) }}", '{"a": 2, "b": 1}'),
