@@ -57,11 +57,31 @@ def parse_selectors(values: list[str] | None) -> list[str] | None:
                 continue
             if not _SELECTOR.match(item):
                 raise UsageError(f"{item!r} is not a rule code or prefix", hint="use codes like GG101 or prefixes like GG1")
-            if item.startswith("GG") and not any(code.startswith(item) for code in rules.RULES):
-                known = ", ".join(sorted(rules.RULES))
-                raise UsageError(f"no rule matches {item!r}", hint=f"known codes: {known}")
+            known = known_codes()
+            if not any(code.startswith(item) for code in known):
+                raise UsageError(f"no rule matches {item!r}", hint=f"known codes: {', '.join(sorted(known))}")
             out.append(item)
     return out
+
+
+def known_codes() -> set[str]:
+    """GG codes of the GGUF rules plus the staged-folder rule codes (when that module is there)."""
+    codes = set(rules.RULES)
+    folder_rules = _folder_rules()
+    if folder_rules is not None:
+        codes |= set(getattr(folder_rules, "RULES", {}))
+    return codes
+
+
+def _folder_rules():
+    import importlib
+
+    try:
+        return importlib.import_module("publish.folder_rules")
+    except ImportError as err:
+        if err.name != "publish.folder_rules":
+            raise
+        return None  # the staged-folder rules are not in this tree
 
 
 def _selected(code: str, select: list[str] | None, ignore: list[str] | None) -> bool:
@@ -184,10 +204,5 @@ def lint_paths(paths: list[str], *, select: list[str] | None = None,
 
 
 def _folder_findings(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
-    try:
-        from publish.folder_rules import check_folder
-    except ImportError as err:
-        if err.name != "publish.folder_rules":
-            raise
-        return []  # the staged-folder rules are not installed in this tree yet
-    return list(check_folder(folder, headers))
+    folder_rules = _folder_rules()
+    return [] if folder_rules is None else list(folder_rules.check_folder(folder, headers))

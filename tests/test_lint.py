@@ -121,6 +121,10 @@ def test_unknown_selector_exits_2(gemma3n_broken_path):
     assert r.exit_code == 2 and "GG9" in r.output
     r = run(gemma3n_broken_path, "--ignore", "GG1xx")
     assert r.exit_code == 2
+    # the staged-folder rule codes (publish.folder_rules, RP1xx) are selectable too
+    assert lint_paths([str(gemma3n_broken_path)], select=["RP1"]).findings == []
+    with pytest.raises(UsageError, match="RP9"):
+        lint_paths([str(gemma3n_broken_path)], select=["RP9"])
 
 
 def test_cli_select_is_repeatable_and_comma_separated(gemma3n_broken_path):
@@ -226,6 +230,7 @@ def folder_rules_standin(monkeypatch):
 
     module = types.ModuleType("publish.folder_rules")
     module.check_folder = check_folder
+    module.RULES = {"PF001": None}
     monkeypatch.setitem(sys.modules, "publish.folder_rules", module)
     return calls
 
