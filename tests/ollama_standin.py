@@ -475,7 +475,8 @@ class OllamaStandin:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="ollama-standin", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="ollama-standin", daemon=True)
         self._thread.start()
         return self.url
 
@@ -497,6 +498,7 @@ def _handler_for(standin: OllamaStandin) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "ollama-standin"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def log_message(self, *args) -> None:  # quiet
             pass
@@ -905,3 +907,36 @@ def cli_main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(cli_main(sys.argv[1:]))
+
+
+# ====================================================================== helpers for tests and benchmarks
+
+FAKE_BIN = Path(__file__).resolve().parent / "fake_bin"
+GOOD_PARAMS = {"stop": ["<end_of_turn>"], "temperature": 1.0, "top_k": 64, "top_p": 0.95, "num_predict": 24}
+
+
+def write_staged_folder(path: str | os.PathLike, quants: dict[str, str | os.PathLike | bytes], *,
+                        template: str | None, params: dict | None = None, system: str | None = None,
+                        stem: str = "tiny") -> Path:
+    """A staged folder (publish/staged.py layout): `<stem>-<LABEL>.gguf` per quant (a copy of the
+    given file, or the given bytes), `template`, `params` (JSON), optional `system`."""
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    for label, src in quants.items():
+        dst = root / f"{stem}-{label}.gguf"
+        if isinstance(src, bytes):
+            dst.write_bytes(src)
+        else:
+            shutil.copyfile(src, dst)
+    if template is not None:
+        (root / "template").write_text(template, encoding="utf-8")
+    (root / "params").write_text(json.dumps(params if params is not None else GOOD_PARAMS), encoding="utf-8")
+    if system is not None:
+        (root / "system").write_text(system, encoding="utf-8")
+    return root
+
+
+def truncated_copy(src: str | os.PathLike) -> bytes:
+    """A GGUF whose header is intact but whose tensor data is cut short: it parses, it cannot load."""
+    data = Path(src).read_bytes()
+    return data[: len(data) * 2 // 3]

@@ -19,7 +19,7 @@ import ollama
 
 from publish.errors import SmokeSetupError
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
-from publish.smoke.serve import OllamaServe, ensure_server, server_version
+from publish.smoke.serve import OllamaServe, ensure_server, server_version, tls_verify
 
 NS = 1e-9
 
@@ -150,7 +150,7 @@ class OllamaAPIBackend:
         self.client = self._client(timeout)
         # `_debug_render_only` is not a field of the client's request types: sent with httpx,
         # the client's own HTTP library, against the same host.
-        self._http = httpx.Client(base_url=self.url, timeout=timeout)
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, verify=tls_verify(self.url))
         self.render_supported: bool | None = None
 
     @property
@@ -159,7 +159,7 @@ class OllamaAPIBackend:
 
     def _client(self, timeout: float) -> ollama.Client:
         if timeout not in self._clients:
-            self._clients[timeout] = ollama.Client(host=self.url, timeout=timeout)
+            self._clients[timeout] = ollama.Client(host=self.url, timeout=timeout, verify=tls_verify(self.url))
         return self._clients[timeout]
 
     def _unreachable(self, what: str, err: Exception) -> Exception:
@@ -172,11 +172,25 @@ class OllamaAPIBackend:
     # -- model lifecycle
 
     def prepare(self, target: Target) -> None:
+        """rm, then create (folder) or pull (hf.co), then load, so a quant that does not load is
+        reported as a load failure before any prompt."""
         self.remove(target)
         if target.gguf is not None:
             self._create(target)
         else:
             self._pull(target)
+        self._load(target)
+
+    def _load(self, target: Target) -> None:
+        """generate with no prompt: Ollama loads the model and answers done_reason "load"."""
+        try:
+            self.client.generate(model=target.model)
+        except ollama.ResponseError as err:
+            raise LoadError(f"load {target.model}: {err.error}") from None
+        except httpx.TimeoutException:
+            raise LoadError(f"load {target.model}: not loaded within {self.timeout:g}s") from None
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(f"load {target.model}", err) from None
 
     def _create(self, target: Target) -> None:
         gguf = Path(target.gguf)

@@ -5,7 +5,7 @@
                                        TEMPLATE, PARAMETER, SYSTEM of the folder)
     ollama pull NAME                   hf.co targets
     ollama run NAME PROMPT --verbose   the answer (stdout) and the timing summary (stderr)
-    ollama show NAME --template / --parameters / --modelfile
+    ollama show NAME --template / --parameters / --system
     ollama stop NAME                   unload after the quant
 
 What the CLI cannot tell, and is therefore reported as unknown/skipped rather than passed:
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from publish.errors import SmokeSetupError
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target, Unsupported
-from publish.smoke.ollama_api import parse_parameters, system_from_modelfile
+from publish.smoke.ollama_api import parse_parameters
 from publish.smoke.serve import OllamaServe, ensure_server, find_ollama
 
 # Spinner frames and terminal escapes `ollama` writes when it thinks it talks to a terminal.
@@ -70,31 +70,10 @@ def parse_verbose_stats(stderr: str) -> dict[str, float]:
 
 def write_modelfile(target: Target) -> str:
     """The Modelfile text for a folder target: FROM the GGUF (absolute path), the folder's files."""
-    gguf = str(Path(target.gguf).resolve())
-    try:
-        from publish.modelfile import ModelfileSpec, render
-    except ImportError:  # the build teammate's renderer is the reference; this is only a fallback
-        return _minimal_modelfile(gguf, target)
-    return render(ModelfileSpec(from_=(gguf,), template=target.template, system=target.system,
-                                params=dict(target.params)))
+    from publish.modelfile import ModelfileSpec, render
 
-
-def _minimal_modelfile(gguf: str, target: Target) -> str:
-    def block(v: str) -> str:
-        if '"""' in v:
-            raise LoadError(f'{target.label}: text with """ cannot be written into a Modelfile')
-        return f'"""{v}"""'
-
-    lines = [f"FROM {gguf}"]
-    if target.template is not None:
-        lines.append(f"TEMPLATE {block(target.template)}")
-    if target.system is not None:
-        lines.append(f"SYSTEM {block(target.system)}")
-    for name, value in target.params.items():
-        for v in value if isinstance(value, list) else [value]:
-            text = ("true" if v else "false") if isinstance(v, bool) else str(v)
-            lines.append(f'PARAMETER {name} "{text}"' if isinstance(v, str) else f"PARAMETER {name} {text}")
-    return "\n".join(lines) + "\n"
+    return render(ModelfileSpec(from_=(str(Path(target.gguf).resolve()),), template=target.template,
+                                system=target.system, params=dict(target.params)))
 
 
 class OllamaCLIBackend:
@@ -199,9 +178,11 @@ class OllamaCLIBackend:
     def show(self, target: Target) -> ShowResult | None:
         template = self._checked("show", "show", target.model, "--template").stdout
         parameters = self._checked("show", "show", target.model, "--parameters").stdout
-        modelfile = self._checked("show", "show", target.model, "--modelfile").stdout
+        system = None
+        if target.system is not None:  # one process fewer when the release has no system prompt
+            system = _one_newline_off(self._checked("show", "show", target.model, "--system").stdout) or None
         return ShowResult(template=_one_newline_off(template), parameters=parse_parameters(parameters),
-                          system=system_from_modelfile(modelfile))
+                          system=system)
 
     def render(self, target: Target, messages: list[dict]) -> str | None:
         return None  # the CLI never shows the prompt it built

@@ -1,0 +1,237 @@
+"""The ollama backends (--via api and --via cli) against the loopback Ollama stand-in.
+
+The API backend drives the real `ollama` Python client; the CLI backend runs the stand-in
+`ollama` executable (tests/fake_bin/ollama) as subprocesses. Both share the stand-in's store.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import have_llama_cpp
+
+import ggufs
+from ollama_standin import FAKE_BIN, GOOD_PARAMS, OllamaStandin, truncated_copy, write_staged_folder
+from publish.smoke.base import LoadError, Target, Unsupported
+
+pytestmark = [
+    pytest.mark.llamacpp,
+    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')"),
+]
+
+ONE_PLUS_ONE = [{"role": "user", "content": "What is 1+1?"}]
+OPTIONS = {"seed": 42}
+
+
+@pytest.fixture
+def standin(tmp_path):
+    s = OllamaStandin(tmp_path / "store")
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def cli_env(monkeypatch):
+    import sys
+
+    monkeypatch.setenv("PATH", f"{FAKE_BIN}:/usr/bin:/bin")
+    monkeypatch.setenv("PUBLISH_TEST_PYTHON", sys.executable)
+
+
+def make_backend(via: str, url: str):
+    if via == "api":
+        from publish.smoke.ollama_api import OllamaAPIBackend
+
+        return OllamaAPIBackend(url, progress=False)
+    from publish.smoke.ollama_cli import OllamaCLIBackend
+
+    return OllamaCLIBackend(url)
+
+
+@pytest.fixture(params=["api", "cli"])
+def via(request, cli_env):
+    return request.param
+
+
+def folder_target(folder, label="Q8_0", name="publish-smoke/tiny"):
+    from publish.staged import load_staged
+
+    f = load_staged(folder)
+    q = f.quant(label)
+    return Target(label=q.label, model=f"{name}:{label.lower()}", gguf=q.path, template=f.template,
+                  params=dict(f.params), system=f.system)
+
+
+def test_good_folder_answers_2_and_stops(via, standin, tiny_llama_path, tmp_path):
+    folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+    t = folder_target(folder)
+    with make_backend(via, standin.url) as backend:
+        backend.prepare(t)
+        res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60)
+        assert res.text == "2"
+        assert res.done_reason == "stop"
+        assert res.eval_tokens == 2 and res.prompt_tokens > 10
+        assert res.eval_seconds > 0
+        # api: prepare() loads the model (a quant that cannot load fails there); cli: `ollama run` loads it
+        assert (res.load_seconds == 0) if via == "api" else (res.load_seconds > 0)
+        shown = backend.show(t)
+        assert shown.template == ggufs.GEMMA_GO
+        assert shown.parameters == {"stop": ["<end_of_turn>"], "temperature": 1, "top_k": 64, "top_p": 0.95,
+                                    "num_predict": 24}
+        backend.unload(t)
+        assert standin.loaded_model is None
+        backend.remove(t)
+    assert standin.models == {}
+    assert ("delete", "publish-smoke/tiny:q8_0") == standin.events[0]  # rm before create
+
+
+def test_missing_stop_runs_away_and_leaks_the_end_token(via, standin, tiny_llama_path, tmp_path):
+    params = {k: v for k, v in GOOD_PARAMS.items() if k != "stop"}
+    folder = write_staged_folder(tmp_path / "nostop", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO, params=params)
+    t = folder_target(folder)
+    with make_backend(via, standin.url) as backend:
+        backend.prepare(t)
+        res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60)
+    assert res.done_reason == "length"
+    assert res.eval_tokens == 24
+    assert res.text.startswith("2<end_of_turn>2<end_of_turn>")
+
+
+def test_template_with_bos_is_visible(via, standin, tiny_llama_path, tmp_path):
+    folder = write_staged_folder(tmp_path / "bos", {"Q8_0": tiny_llama_path}, template="<bos>" + ggufs.GEMMA_GO)
+    t = folder_target(folder)
+    with make_backend(via, standin.url) as backend:
+        backend.prepare(t)
+        rendered = backend.render(t, ONE_PLUS_ONE)
+        shown = backend.show(t)
+    assert shown.template.startswith("<bos>")
+    if via == "api":
+        assert rendered == "<bos><start_of_turn>user\nWhat is 1+1?<end_of_turn>\n<start_of_turn>model\n"
+    else:
+        assert rendered is None  # the CLI never shows the prompt it built
+
+
+def test_broken_gguf_is_a_load_error_and_the_next_quant_still_runs(via, standin, tiny_llama_path, tmp_path):
+    folder = write_staged_folder(tmp_path / "mixed", {"Q4_K_M": truncated_copy(tiny_llama_path), "Q8_0": tiny_llama_path},
+                                 template=ggufs.GEMMA_GO)
+    broken, good = folder_target(folder, "Q4_K_M"), folder_target(folder, "Q8_0")
+    with make_backend(via, standin.url) as backend:
+        with pytest.raises(LoadError, match="llama runner process has terminated: error loading model"):
+            backend.prepare(broken)  # api: create succeeds (the header parses, as in Ollama), the load fails
+            backend.chat(broken, ONE_PLUS_ONE, OPTIONS, timeout=60)  # cli: `ollama run` is the first load
+        backend.prepare(good)
+        assert backend.chat(good, ONE_PLUS_ONE, OPTIONS, timeout=60).text == "2"
+
+
+def test_not_a_gguf_fails_at_create(via, standin, tmp_path):
+    folder = write_staged_folder(tmp_path / "junk", {"Q8_0": b"not a gguf at all"}, template=ggufs.GEMMA_GO)
+    t = folder_target(folder)
+    with make_backend(via, standin.url) as backend, pytest.raises(LoadError, match="invalid file magic"):
+        backend.prepare(t)
+
+
+def test_params_dropped_by_the_server_show_up_in_show(via, tiny_llama_path, tmp_path):
+    s = OllamaStandin(tmp_path / "store", drop_params=True)
+    s.start()
+    try:
+        folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+        t = folder_target(folder)
+        with make_backend(via, s.url) as backend:
+            backend.prepare(t)
+            assert backend.show(t).parameters == {}
+    finally:
+        s.stop()
+
+
+def test_system_from_the_folder_is_reported_and_rendered(standin, tiny_llama_path, tmp_path, cli_env):
+    folder = write_staged_folder(tmp_path / "sys", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO,
+                                 system='Answer with a number.\nSay "2" when unsure.')
+    t = folder_target(folder)
+    for via in ("api", "cli"):
+        with make_backend(via, standin.url) as backend:
+            backend.prepare(t)
+            assert backend.show(t).system == 'Answer with a number.\nSay "2" when unsure.'
+            if via == "api":
+                assert backend.render(t, ONE_PLUS_ONE).startswith(
+                    '<start_of_turn>user\nAnswer with a number.\nSay "2" when unsure.<end_of_turn>')
+
+
+def test_render_is_none_when_the_server_ignores_debug_render_only(tiny_llama_path, tmp_path):
+    from publish.smoke.ollama_api import OllamaAPIBackend
+
+    s = OllamaStandin(tmp_path / "store", render_only=False)
+    s.start()
+    try:
+        folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+        t = folder_target(folder)
+        with OllamaAPIBackend(s.url) as backend:
+            backend.prepare(t)
+            assert backend.render(t, ONE_PLUS_ONE) is None
+            assert backend.render_supported is False
+            generated = [e for e in s.events if e[0] == "chat"]
+            assert len(generated) == 1  # the old server really generated; no second try
+            assert backend.render(t, ONE_PLUS_ONE) is None
+            assert [e for e in s.events if e[0] == "chat"] == generated
+    finally:
+        s.stop()
+
+
+def test_cli_cannot_type_a_conversation(standin, tiny_llama_path, tmp_path, cli_env):
+    from publish.smoke.ollama_cli import OllamaCLIBackend
+
+    folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+    t = folder_target(folder)
+    with OllamaCLIBackend(standin.url) as backend:
+        with pytest.raises(Unsupported, match="--via api"):
+            backend.chat(t, [{"role": "system", "content": "x"}, *ONE_PLUS_ONE], OPTIONS, timeout=60)
+
+
+def test_one_model_loaded_at_a_time_and_unloaded_after_each_quant(standin, tiny_llama_path, tmp_path):
+    from publish.smoke.ollama_api import OllamaAPIBackend
+
+    folder = write_staged_folder(tmp_path / "two", {"Q4_K_M": tiny_llama_path, "Q8_0": tiny_llama_path},
+                                 template=ggufs.GEMMA_GO)
+    with OllamaAPIBackend(standin.url) as backend:
+        for label in ("Q4_K_M", "Q8_0"):
+            t = folder_target(folder, label)
+            backend.prepare(t)
+            backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60)
+            assert standin.loaded_model == t.model
+            backend.unload(t)
+            assert standin.loaded_model is None
+    loads = [e for e in standin.events if e[0] in ("load", "unload")]
+    assert loads == [("load", "publish-smoke/tiny:q4_k_m"), ("unload", "publish-smoke/tiny:q4_k_m"),
+                     ("load", "publish-smoke/tiny:q8_0"), ("unload", "publish-smoke/tiny:q8_0")]
+
+
+def test_hf_target_is_removed_then_really_pulled(via, tiny_llama_path, tmp_path):
+    repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO,
+                               params={"stop": ["<end_of_turn>"], "num_predict": 24})
+    s = OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo})
+    s.start()
+    t = Target(label="Q8_0", model="hf.co/org/tiny-GGUF:Q8_0")
+    try:
+        with make_backend(via, s.url) as backend:
+            backend.prepare(t)
+            assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 24}
+            # a re-upload: the maintainer fixed the params on the Hub; the next smoke must see them
+            (repo / "params").write_text('{"stop": ["<end_of_turn>"], "num_predict": 8}')
+            backend.prepare(t)
+            assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 8}
+            assert backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60).text == "2"
+    finally:
+        s.stop()
+    name = "hf.co/org/tiny-gguf:q8_0"
+    rm_pull = [e for e in s.events if e in (("delete", name), ("pull", name))]
+    assert rm_pull == [("delete", name), ("pull", name)] * 2
+
+
+def test_hf_pull_of_a_missing_quant_is_a_load_error(via, tiny_llama_path, tmp_path):
+    repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+    s = OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo})
+    s.start()
+    try:
+        with make_backend(via, s.url) as backend, pytest.raises(LoadError, match="tag is not available"):
+            backend.prepare(Target(label="Q2_K", model="hf.co/org/tiny-GGUF:Q2_K"))
+    finally:
+        s.stop()
