@@ -171,31 +171,55 @@ def _visible_ws(text: str) -> str:
     return "".join(_WS.get(ch, ch) for ch in text)
 
 
+_PIECE = re.compile(_SPECIAL.pattern + r"|\w+|\s|.", re.S)
+
+
+def _pieces(text: str) -> list[str]:
+    return _PIECE.findall(text)
+
+
+def _context(pieces: list[str], *, keep_head: bool, keep_tail: bool) -> str:
+    """Unchanged text between differences, shortened to about CONTEXT characters on each side
+    that touches a difference, cut between pieces so no token is split."""
+    if sum(len(p) for p in pieces) <= 2 * CONTEXT + 1:
+        return visible("".join(pieces))
+    head: list[str] = []
+    while keep_head and sum(map(len, head)) < CONTEXT:
+        head.append(pieces[len(head)])
+    tail: list[str] = []
+    while keep_tail and sum(map(len, tail)) < CONTEXT:
+        tail.insert(0, pieces[-1 - len(tail)])
+    return visible("".join(head)) + "…" + visible("".join(tail))
+
+
 def char_diff(jinja: str, go: str) -> tuple[str, int, int | None]:
     """(diff text, differing characters, first differing offset). `[-x-]` only in Jinja's
-    prompt (the model expects it, Ollama does not send it), `{+x+}` only in Go's."""
-    matcher = difflib.SequenceMatcher(None, jinja, go, autojunk=False)
+    prompt (the model expects it, Ollama does not send it), `{+x+}` only in Go's.
+
+    Every character is shown; the alignment works on special tokens, words and single other
+    characters, so `user` against `system` reads as one replacement, not a letter salad."""
+    a, b = _pieces(jinja), _pieces(go)
+    offsets = [0]
+    for piece in a:
+        offsets.append(offsets[-1] + len(piece))
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     parts: list[str] = []
     differing = 0
     first: int | None = None
     ops = matcher.get_opcodes()
     for i, (tag, i1, i2, j1, j2) in enumerate(ops):
         if tag == "equal":
-            seg = visible(jinja[i1:i2])
-            if len(seg) > 2 * CONTEXT + 1:
-                head = seg[:CONTEXT] if i > 0 else ""
-                tail = seg[-CONTEXT:] if i < len(ops) - 1 else ""
-                seg = head + "…" + tail
-            parts.append(seg)
+            parts.append(_context(a[i1:i2], keep_head=i > 0, keep_tail=i < len(ops) - 1))
             continue
+        old, new = "".join(a[i1:i2]), "".join(b[j1:j2])
         if first is None:
-            first = i1
-        if tag in ("delete", "replace"):
-            parts.append("[-" + visible(jinja[i1:i2]) + "-]")
-            differing += i2 - i1
-        if tag in ("insert", "replace"):
-            parts.append("{+" + visible(go[j1:j2]) + "+}")
-            differing += j2 - j1
+            first = offsets[i1]
+        if old:
+            parts.append("[-" + visible(old) + "-]")
+            differing += len(old)
+        if new:
+            parts.append("{+" + visible(new) + "+}")
+            differing += len(new)
     where = ""
     if first is not None:
         line = jinja.count("\n", 0, first) + 1
