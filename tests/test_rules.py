@@ -233,20 +233,30 @@ def test_bos_in_template_without_add_bos_is_silent(tmp_path):
 def test_turn_end_token_not_declared_is_fixable(tmp_path):
     hdr = build(tmp_path, tokenizer__ggml__eot_token_id=DROP)
     (f,) = only(hdr, "GG205")
-    assert "<end_of_turn>" in f.message and f.fixable
+    assert "<end_of_turn>" in f.message and f.fixable and "stop" in f.hint
     [(_, changes)] = [p for p in planned_fixes(hdr) if p[0].code == "GG205"]
-    assert changes == [SetValue("tokenizer.ggml.eot_token_id", 5, T.UINT32, reason=changes[0].reason)]
+    by_key = {c.key: c for c in changes}
+    assert by_key["tokenizer.ggml.eot_token_id"] == SetValue("tokenizer.ggml.eot_token_id", 5, T.UINT32,
+                                                             reason=by_key["tokenizer.ggml.eot_token_id"].reason)
+    ids = by_key["tokenizer.ggml.eos_token_ids"]   # what Ollama's engine reads, EOS first
+    assert (ids.value, ids.type, ids.array_type) == ([1, 5], T.ARRAY, T.INT32)
 
 
-def test_turn_end_token_as_eos_is_silent(tmp_path):
-    hdr = build(tmp_path, tokenizer__ggml__eot_token_id=DROP, tokenizer__ggml__eos_token_id=5)
-    assert "GG205" not in codes(hdr)
+@pytest.mark.parametrize("overrides", [
+    {"tokenizer__ggml__eos_token_id": 5},                                   # EOS is the turn end
+    {},                                                                     # EOT is declared (clean kv)
+    {"tokenizer__ggml__eot_token_id": DROP,
+     "tokenizer__ggml__eos_token_ids": ([1, 5], T.ARRAY, T.INT32)},         # Ollama's extra EOS ids
+    {"tokenizer__ggml__eot_token_id": DROP, "tokenizer__chat_template": "{{ messages }}"},  # not used
+])
+def test_turn_end_token_declared_or_unused_is_silent(tmp_path, overrides):
+    assert "GG205" not in codes(build(tmp_path, **overrides))
 
 
-def test_turn_end_with_other_eot_is_not_fixable(tmp_path):
-    hdr = build(tmp_path, tokenizer__ggml__eot_token_id=1)
-    (f,) = only(hdr, "GG205")
-    assert not f.fixable
+def test_turn_end_with_other_eot_only_extends_eos_ids(tmp_path):
+    hdr = build(tmp_path, tokenizer__ggml__eot_token_id=1, tokenizer__ggml__eos_token_ids=([1], T.ARRAY, T.INT32))
+    [(f, changes)] = [p for p in planned_fixes(hdr) if p[0].code == "GG205"]
+    assert [(c.key, c.value) for c in changes] == [("tokenizer.ggml.eos_token_ids", [1, 5])]
 
 
 # -- GG4xx quant label -----------------------------------------------------------------------------

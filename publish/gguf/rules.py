@@ -483,26 +483,35 @@ def turn_end_not_declared(hdr: GGUFHeader) -> Iterable[Hit]:
     eot_kv = hdr.kv.get("tokenizer.ggml.eot_token_id")
     eot = _int_value(eot_kv)
     declared = {hdr.token_text(eos), hdr.token_text(eot)} - {None}
-    extra = hdr.kv.get("tokenizer.ggml.eos_token_ids")
-    if extra is not None and extra.type == T.ARRAY and len(extra.value) <= _SMALL_ARRAY:
-        declared |= {hdr.token_text(int(v)) for v in extra.value if isinstance(v, int)} - {None}
+    ids_kv = hdr.kv.get("tokenizer.ggml.eos_token_ids")
+    eos_ids: list[int] | None = []
+    if ids_kv is not None:
+        usable = ids_kv.type == T.ARRAY and ids_kv.array_type == T.INT32 and len(ids_kv.value) <= _SMALL_ARRAY
+        eos_ids = [int(v) for v in ids_kv.value] if usable else None
+        declared |= {hdr.token_text(v) for v in eos_ids or ()} - {None}
     for text in _TURN_END_TOKENS:
         if text not in template or text in declared:
             continue
         tid = find_token(hdr, text)
         if tid is None:
             continue
-        eot_usable = eot is not None and hdr.token_text(eot) is not None
-        changes = () if eot_usable else (
-            SetValue("tokenizer.ggml.eot_token_id", tid, T.UINT32, reason=f"declare {text} (id {tid}) as EOT"),)
+        changes: list[Change] = []
+        if eot is None or hdr.token_text(eot) is None:
+            changes.append(SetValue("tokenizer.ggml.eot_token_id", tid, T.UINT32,
+                                    reason=f"declare {text} (id {tid}) as EOT"))
+        if eos_ids is not None:
+            # Ollama's own engine (e.g. gemma3n) stops on eos_token_id plus this INT32 array only
+            ids = ([eos] if eos is not None and hdr.token_text(eos) and not eos_ids else []) + eos_ids + [tid]
+            changes.append(SetValue("tokenizer.ggml.eos_token_ids", ids, T.ARRAY, array_type=T.INT32,
+                                    reason=f"add {text} (id {tid}) to the end-of-generation ids Ollama reads"))
         yield Hit(
-            f"{text} (id {tid}) ends each turn in the chat template but is neither EOS nor EOT: "
-            "engines that stop on end-of-generation tokens run past the turn",
+            f"{text} (id {tid}) ends each turn in the chat template but is not declared as EOS or EOT: "
+            "llama.cpp guesses it from its text, Ollama's own engine stops only on "
+            "eos_token_id/eos_token_ids and `stop` parameters",
             subject="tokenizer.ggml.eot_token_id",
             offset=None if eot_kv is None else eot_kv.offset,
-            changes=changes,
-            hint=f"add {text!r} to the `stop` parameters of the Ollama release (params file)"
-                 + ("" if changes else f"; EOT is already {hdr.token_text(eot)!r}"),
+            changes=tuple(changes),
+            hint=f"add {text!r} to the `stop` parameters of the Ollama release (params file)",
         )
         return
 
