@@ -287,3 +287,14 @@ def test_hostile_metadata_stays_on_one_line_without_escape_sequences(tmp_path):
     assert len(r.output.splitlines()) == 3  # the finding, its hint, the summary
     gh = run(path, "--format", "github", "--select", "GG604").output
     assert "\x1b" not in gh and gh.startswith("::warning ") and "evil\\x1b[2J%0AGG999" in gh
+
+
+def test_publish_fix_applies_the_planned_fixes_lint_reports(gemma3n_broken):
+    """lint -> `publish fix --select ALL` -> lint: every fixable finding is gone, GG102 stays."""
+    before = by_code(lint_paths([str(gemma3n_broken)]))
+    assert {"GG101", "GG205"} <= before.keys()
+    r = CliRunner().invoke(main, ["fix", str(gemma3n_broken), "--select", "ALL"])
+    assert "GG101" in r.output and "GG205" in r.output
+    after = lint_paths([str(gemma3n_broken)])
+    assert not [f for f in after.findings if f.fixable]
+    assert {f.code for f in after.findings if f.severity == Severity.ERROR} == {"GG102"}
