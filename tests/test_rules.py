@@ -279,6 +279,24 @@ def test_k_quant_mix_matches_its_label(tmp_path):
         "GG401", "GG402"}
 
 
+@pytest.mark.parametrize("label,file_type,tensors", [
+    # llama-quantize's own mixes: the labelled type dominates by count or by bytes
+    ("IQ3_M", 27, [("blk.0.attn_q.weight", (256, 8), Q.IQ3_S), ("blk.0.ffn_up.weight", (256, 8), Q.IQ3_S),
+                   ("blk.0.ffn_down.weight", (256, 8), Q.Q4_K)]),
+    ("Q4_0", 2, [("blk.0.attn_q.weight", (256, 4), Q.Q4_0), ("blk.0.ffn_up.weight", (256, 4), Q.Q4_0),
+                 ("output.weight", (256, 16), Q.Q6_K)]),
+    ("MXFP4_MOE", 38, [("blk.0.attn_q.weight", (256, 1), Q.Q8_0), ("blk.0.attn_k.weight", (256, 1), Q.Q8_0),
+                       ("blk.0.attn_v.weight", (256, 1), Q.Q8_0),
+                       ("blk.0.ffn_up_exps.weight", (256, 64, 4), Q.MXFP4),
+                       ("blk.0.ffn_down_exps.weight", (256, 64, 4), Q.MXFP4)]),
+    ("F16", 1, [("token_embd.weight", (256, 8), Q.F16), ("blk.0.attn_q.weight", (256, 4), Q.F32)]),
+    ("UD-IQ2_XXS", 19, [("blk.0.attn_q.weight", (256, 4), Q.IQ2_XXS), ("blk.0.ffn_down.weight", (256, 64), Q.Q4_K)]),
+])
+def test_real_world_mixes_match_their_labels(tmp_path, label, file_type, tensors):
+    hdr = build(tmp_path, f"model-{label}.gguf", general__file_type=(file_type, T.UINT32), tensors=tensors)
+    assert not codes(hdr) & {"GG401", "GG402", "GG403"}
+
+
 def test_unsloth_dynamic_label_accepts_family(tmp_path):
     tensors = [("token_embd.weight", (256, 8), Q.Q6_K), ("blk.0.attn_q.weight", (256, 32), Q.Q8_0),
                ("blk.0.ffn_up.weight", (256, 4), Q.Q4_K), ("output_norm.weight", (32,), Q.F32)]
