@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -152,6 +153,7 @@ class OllamaAPIBackend:
         # the client's own HTTP library, against the same host.
         self._http = httpx.Client(base_url=self.url, timeout=timeout, verify=tls_verify(self.url))
         self.render_supported: bool | None = None
+        self._load_seconds: dict[str, float] = {}  # model -> load time measured in prepare()
 
     @property
     def server(self) -> OllamaServe | None:
@@ -182,15 +184,20 @@ class OllamaAPIBackend:
         self._load(target)
 
     def _load(self, target: Target) -> None:
-        """generate with no prompt: Ollama loads the model and answers done_reason "load"."""
+        """generate with no prompt: Ollama loads the model and answers done_reason "load". That
+        answer carries no metrics, so the load time is the wall time of the call; it is reported
+        with the first chat, where Ollama would have reported it."""
+        start = time.perf_counter()
         try:
-            self.client.generate(model=target.model)
+            resp = self.client.generate(model=target.model)
         except ollama.ResponseError as err:
             raise LoadError(f"load {target.model}: {err.error}") from None
         except httpx.TimeoutException:
             raise LoadError(f"load {target.model}: not loaded within {self.timeout:g}s") from None
         except (ConnectionError, httpx.TransportError) as err:
             raise self._unreachable(f"load {target.model}", err) from None
+        self._load_seconds[target.model] = (resp.load_duration * NS if resp.load_duration
+                                            else time.perf_counter() - start)
 
     def _create(self, target: Target) -> None:
         gguf = Path(target.gguf)
@@ -272,7 +279,9 @@ class OllamaAPIBackend:
             raise LoadError(f"{what}: no answer within {timeout:g}s") from None
         except (ConnectionError, httpx.TransportError) as err:
             raise self._unreachable(what, err) from None
-        return chat_result(resp)
+        result = chat_result(resp)
+        result.load_seconds += self._load_seconds.pop(target.model, 0.0)
+        return result
 
     def show(self, target: Target) -> ShowResult | None:
         try:
