@@ -61,9 +61,16 @@ def make_api(token: str | None):
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
-    import httpx2  # huggingface_hub's HTTP client; its errors are what a dropped connection raises
-
-    return (httpx2.TransportError,)
+    """What a dropped connection raises: the errors of huggingface_hub's HTTP client
+    (httpx2 in huggingface_hub 2.x, httpx in 1.x)."""
+    errors: list[type[BaseException]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        errors.append(module.TransportError)
+    return tuple(errors)
 
 
 def _status(err: BaseException) -> int | None:
