@@ -105,8 +105,8 @@ def test_tiny_llama_every_value_matches_gguf_reader(tiny_llama_path):
 def test_reads_a_stream_in_few_calls_and_never_the_tensor_data(gemma3n_broken_path):
     with CountingFile(gemma3n_broken_path) as fh:
         hdr = read_header(fh)
-    assert fh.reads <= 8
-    assert fh.bytes_read < hdr.data_offset + 4 * 1024 * 1024
+    assert fh.reads <= 12  # one per MiB or so: a remote stream makes a handful of range requests
+    assert fh.bytes_read <= hdr.data_offset + 1024 * 1024
     assert hdr.path == str(gemma3n_broken_path)
 
 

@@ -30,7 +30,8 @@ MAX_DIMS = 4             # GGML_MAX_DIMS: llama.cpp refuses more
 MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recursion
 FIRST_WINDOW = 256 * 1024
 GROW_LIMIT = 512 * 1024  # a refill reads at most this much beyond what is needed: remote reads stay within header + 1 MiB
-FAST_SCAN_LIMIT = 64 * 1024 * 1024  # larger string arrays are parsed item by item (bounded memory)
+SCAN_CHUNK = 1024 * 1024        # string arrays are scanned in windows of this size
+FAST_SCAN_LIMIT = 64 * 1024 * 1024  # a single item larger than this is parsed on its own
 INT64_MAX = 2**63 - 1
 
 # numpy dtypes and struct formats for fixed-size value types (GGUF is little-endian here).
@@ -393,64 +394,74 @@ class _Parser:
 
     def read_string_array(self, count: int, what: str) -> StringArray:
         p0 = self.pos
-        if count == 0:
-            return StringArray(b"", np.zeros(0, np.int64), np.zeros(0, np.int64))
-        # Scan a window guessed from the count (about 20 bytes per vocabulary item), doubling while
-        # the chain of length prefixes runs past it.
-        limit = min(self.size - p0, FAST_SCAN_LIMIT)
-        window = min(limit, count * 24 + 4096)
-        while True:
-            self.ensure(p0 + window, what, at=p0)
-            region = bytes(self.buf[p0:p0 + window])
-            found = _string_chain(region, count)
-            if isinstance(found, _More) and window < limit:
-                per_item = found.nbytes / max(1, found.items)
-                window = min(max(window * 5 // 4, int(per_item * count * 1.05) + 4096), limit)
+        starts: list[np.ndarray] = []
+        ends: list[np.ndarray] = []
+        done = 0
+        p = p0             # where the next item's length prefix is
+        chunk = SCAN_CHUNK
+        while done < count:
+            stop = min(self.size, p + chunk)
+            self.ensure(stop, what, at=p)
+            with memoryview(self.buf) as view:
+                found = _string_chain(view[p:stop], count - done)
+            if found is not None and len(found[0]) == 0 and stop < self.size and chunk < FAST_SCAN_LIMIT:
+                chunk *= 2  # an item longer than the window
                 continue
-            break
-        if isinstance(found, tuple):
-            starts, ends = found
-            end = int(ends[-1])
-            data = region[:end]
-        else:
-            data, starts, ends = self.string_array_slowly(count, what)
-            end = len(data)
-        self.check_utf8(data, starts, ends, p0, what)
-        self.pos = p0 + end
-        return StringArray(data, starts, ends)
+            if found is None or len(found[0]) == 0:
+                # Item by item for a while: exact errors, and items of 64 KiB or more.
+                s, e = self.string_items_slowly(p, min(count - done, 256), done, p0, what)
+            else:
+                s, e = found[0] + (p - p0), found[1] + (p - p0)
+            starts.append(s)
+            ends.append(e)
+            done += len(s)
+            p = p0 + int(e[-1])
+            # Size the next window from the average item so far, so little past the array is scanned.
+            per_item = (p - p0) / done
+            chunk = max(4096, min(SCAN_CHUNK, int(per_item * (count - done) * 1.1) + 256))
+        if count == 0:
+            starts, ends = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        all_starts, all_ends = np.concatenate(starts), np.concatenate(ends)
+        data = bytes(memoryview(self.buf)[p0:p])
+        self.check_utf8(data, all_starts, all_ends, p0, what)
+        self.pos = p
+        return StringArray(data, all_starts, all_ends)
 
-    def string_array_slowly(self, count: int, what: str) -> tuple[bytes, np.ndarray, np.ndarray]:
-        """Item by item, with exact errors; used when the vectorised scan cannot prove its answer."""
-        p0 = self.pos
-        starts = np.empty(count, np.int64)
-        ends = np.empty(count, np.int64)
+    def string_items_slowly(self, p: int, n: int, first: int, p0: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """n items from p, one by one, with exact errors. Offsets returned are relative to p0."""
+        starts = np.empty(n, np.int64)
+        ends = np.empty(n, np.int64)
         unpack = _U64.unpack_from
         buf = self.buf
-        p = p0
         size = self.size
-        for i in range(count):
+        for i in range(n):
             if p + 8 > len(buf):
-                self.ensure(p + 8, f"the length of item #{i} of {what}", at=p)
+                self.ensure(p + 8, f"the length of item #{first + i} of {what}", at=p)
                 buf = self.buf
-            n = unpack(buf, p)[0]
-            if n > size - p - 8:
-                raise self.fail(p, f"expected item #{i} of {what} to fit in the file, but it claims {n} bytes")
+            length = unpack(buf, p)[0]
+            if length > size - p - 8:
+                raise self.fail(p, f"expected item #{first + i} of {what} to fit in the file, "
+                                   f"but it claims {length} bytes")
             starts[i] = p + 8 - p0
-            p += 8 + n
+            p += 8 + length
             ends[i] = p - p0
             if p > len(buf):
-                self.ensure(p, f"item #{i} of {what}", at=p - n - 8)
+                self.ensure(p, f"item #{first + i} of {what}", at=p - length - 8)
                 buf = self.buf
-        return bytes(self.buf[p0:p]), starts, ends
+        return starts, ends
 
     def check_utf8(self, data: bytes, starts: np.ndarray, ends: np.ndarray, p0: int, what: str) -> None:
-        # Replace each 8-byte length prefix with NUL bytes and decode everything at once: an ASCII
-        # byte can never be part of a multi-byte sequence, so the result is valid UTF-8 exactly when
-        # every item is.
-        scratch = np.frombuffer(data, np.uint8).copy()
+        # Decode everything at once with each 8-byte length prefix acting as a separator: an ASCII
+        # byte can never be part of a multi-byte sequence, so the whole is valid UTF-8 exactly when
+        # every item is. Prefixes are ASCII already unless a length byte is >= 0x80 (items of 128
+        # bytes or more); only those are blanked, in a copy.
         prefix = starts - 8
-        for k in range(8):
-            scratch[prefix + k] = 0
+        non_ascii = prefix[((ends - starts) & 0x0080808080808080) != 0]  # lengths are < 2**63
+        scratch = data
+        if non_ascii.size:
+            scratch = np.frombuffer(data, np.uint8).copy()
+            for k in range(8):
+                scratch[non_ascii + k] = 0
         try:
             codecs.utf_8_decode(scratch, "strict", True)
         except UnicodeDecodeError as err:
@@ -528,27 +539,20 @@ class _Parser:
         return t.info_offset + 8 + name_len + 4 + 8 * len(t.shape) + 4
 
 
-class _More:
-    """The scan window ended before the array did, after `items` items in `nbytes` bytes."""
-
-    def __init__(self, items: int, nbytes: int):
-        self.items, self.nbytes = items, nbytes
-
-
-def _string_chain(region: bytes, count: int):
-    """Find where each of `count` length-prefixed strings starting at region[0] lies, vectorised.
+def _string_chain(region, count: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where the first (up to `count`) length-prefixed strings of `region` lie, vectorised.
 
     Candidates are positions whose u64 has its top seven bytes zero (length < 256), which nearly
     every vocabulary item satisfies; the chain start -> start + 8 + length is followed through the
     candidates, repairing the few places where it misses (a longer item, a false candidate inside
-    an item). The answer is verified exactly (each item starts where the previous one ends), so a
-    wrong guess only costs time: it returns None and the caller parses item by item.
-    Returns (starts, ends) as offsets into region, _More (the region ended first), or None.
+    an item). Every item returned is verified exactly (it starts where the previous one ends), so
+    a wrong guess only costs time. Returns (starts, ends) as offsets into region for the items
+    that lie wholly inside it (possibly none), or None when the caller should go item by item.
     """
     a = np.frombuffer(region, np.uint8)
     size = a.size
     if size < 8:
-        return _More(0, 0)
+        return _EMPTY
     m = size - 7  # positions with a whole u64 inside the region
     zero = a == 0
     cand = zero[7:7 + m].copy()
@@ -565,12 +569,12 @@ def _string_chain(region: bytes, count: int):
     for _ in range(64):
         broken = np.flatnonzero(nxt[k:-1] != pos[k + 1:])
         k = k + int(broken[0]) if broken.size else pos.size - 1  # pos[0..k] is a verified chain
-        if k + 1 >= count:
-            ends = nxt[:count]
-            return (_More(count, size) if int(ends[-1]) > size else (pos[:count] + 8, ends))
         target = int(nxt[k])
-        if target >= m:
-            return _More(k + 1, target)
+        if k + 1 >= count or target >= m:
+            n = min(k + 1, count)
+            if int(nxt[n - 1]) > size:
+                n -= 1  # the last item runs past the region
+            return pos[:n] + 8, nxt[:n]
         if broken.size and int(pos[k + 1]) < target:
             if not filtered:
                 # Drop candidates nothing points to (false ones inside items), once, in bulk.
@@ -585,13 +589,14 @@ def _string_chain(region: bytes, count: int):
             j = int(np.searchsorted(pos, target))
             pos, nxt = np.delete(pos, np.s_[k + 1:j]), np.delete(nxt, np.s_[k + 1:j])
             continue
-        if broken.size and int(pos[k + 1]) == target:
-            continue
         # The next item's prefix is not a candidate: a length of 256 bytes or more.
         pos, nxt = np.insert(pos, k + 1, target), np.insert(nxt, k + 1, 0)
         if not _repair(a, pos, nxt, k + 1):
             return None
     return None
+
+
+_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
 def _repair(a: np.ndarray, pos: np.ndarray, nxt: np.ndarray, i: int) -> bool:
