@@ -351,21 +351,23 @@ class LlamaCppBackend:
             result = engine.complete(prompt, options, timeout=timeout)
         except TimeoutError as err:
             raise LoadError(f"chat with {target.model}: {err}") from None
-        result.load_seconds = 0.0  # the load happened (and was timed) in prepare()
         return result
 
-    def chat_jinja(self, target: Target, messages: list[dict], options: dict,
-                   timeout: float) -> tuple[str, ChatResult] | None:
-        """(rendered prompt, result) through the GGUF's Jinja template, or None without one."""
-        from publish.chat import render_chat
-
+    def chat_jinja(self, target: Target, messages: list[dict], options: dict, timeout: float,
+                   rendered: str | None = None) -> tuple[str, ChatResult] | None:
+        """(rendered prompt, result) through the GGUF's Jinja template, or None without one.
+        `rendered` is the Jinja render when the caller already has it (the runner renders every
+        conversation in one sandboxed batch); otherwise it is rendered here, sandboxed."""
         engine = self._loaded(target)
-        source = engine.chat_template
-        if not source:
-            return None
-        eos = engine.eos_texts
-        rendered = render_chat(source, ollama_messages(messages, target.system),
-                               bos_token=engine.bos_text or "", eos_token=eos[0] if eos else "")
+        if rendered is None:
+            source = engine.chat_template
+            if not source:
+                return None
+            from publish.chat import render_chat
+
+            eos = engine.eos_texts
+            rendered = render_chat(source, ollama_messages(messages, target.system),
+                                   bos_token=engine.bos_text or "", eos_token=eos[0] if eos else "")
         prompt = rendered
         if engine.add_bos and engine.bos_text and prompt.startswith(engine.bos_text):
             prompt = prompt[len(engine.bos_text):]
@@ -373,7 +375,6 @@ class LlamaCppBackend:
             result = engine.complete(prompt, options, end_ids=engine.eog_ids, timeout=timeout)
         except TimeoutError as err:
             raise LoadError(f"llama-cli --jinja path for {target.model}: {err}") from None
-        result.load_seconds = 0.0
         return rendered, result
 
     def show(self, target: Target) -> ShowResult | None:

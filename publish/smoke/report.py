@@ -60,8 +60,8 @@ def text_table(report: SmokeReport, *, verbose: bool = False) -> str:
         if q.load_error:
             lines.append(f"{q.label}: load failure: {q.load_error}")
         else:
-            lines.append(f"{q.label}: loaded in {q.load_seconds:.2f}s, engine {q.engine_seconds:.2f}s, "
-                         f"overhead {q.overhead_seconds * 1000:.0f} ms")
+            lines.append(f"{q.label}: prepared in {q.prepare_seconds:.2f}s, loaded in {q.load_seconds:.2f}s, "
+                         f"engine {q.engine_seconds:.2f}s, smoke overhead {q.overhead_seconds * 1000:.0f} ms")
         if verbose:
             for c in q.cases:
                 for chk in c.checks:

@@ -82,7 +82,8 @@ class CaseResult:
             "answer": self.answer, "done_reason": self.done_reason,
             "prompt_tokens": self.prompt_tokens, "eval_tokens": self.eval_tokens,
             "prompt_tokens_per_second": self.prompt_tps, "eval_tokens_per_second": self.eval_tps,
-            "seconds": round(self.seconds, 6), "engine_seconds": round(self.engine_seconds, 6),
+            "seconds": round(self.seconds, 6), "load_seconds": round(self.load_seconds, 6),
+            "engine_seconds": round(self.engine_seconds, 6),
             "jinja_answer": self.jinja_answer,
             "checks": [c.to_dict() for c in self.checks],
         }
@@ -94,7 +95,8 @@ class QuantResult:
     model: str
     gguf: str | None = None
     load_error: str | None = None
-    load_seconds: float = 0.0     # create/pull/load in prepare + the load the engine reports on chat
+    prepare_seconds: float = 0.0  # rm + create/pull (Ollama) or load (llamacpp), wall time
+    load_seconds: float = 0.0     # model load as the engine reports it
     engine_seconds: float = 0.0   # load + prompt + generation, as the engine reports them
     wall_seconds: float = 0.0     # everything the runner spent on this quant
     cases: list[CaseResult] = field(default_factory=list)
@@ -112,7 +114,8 @@ class QuantResult:
     def to_dict(self) -> dict:
         return {
             "label": self.label, "model": self.model, "gguf": self.gguf, "status": self.status.value,
-            "load_error": self.load_error, "load_seconds": round(self.load_seconds, 6),
+            "load_error": self.load_error, "prepare_seconds": round(self.prepare_seconds, 6),
+            "load_seconds": round(self.load_seconds, 6),
             "engine_seconds": round(self.engine_seconds, 6), "wall_seconds": round(self.wall_seconds, 6),
             "cases": [c.to_dict() for c in self.cases],
         }
@@ -323,7 +326,7 @@ def _jinja_renders(facts: _Facts, conversations: list[list[dict]], cache: dict):
     (templatecheck.JinjaRenders | None, reason when None)."""
     if not facts.chat_template:
         return None, "the GGUF has no tokenizer.chat_template"
-    key = (facts.chat_template, facts.bos_text, facts.eos_text, bool(facts.add_bos))
+    key = (facts.chat_template, facts.bos_text, facts.eos_text, bool(facts.add_bos), repr(conversations))
     if key not in cache:
         from publish.chat import ChatTemplate
         from publish.errors import TemplateError
@@ -420,7 +423,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
     start = time.perf_counter()
     qr = QuantResult(label=target.label, model=target.model, gguf=str(target.gguf) if target.gguf else None)
     try:
-        load_start = time.perf_counter()
+        prepare_start = time.perf_counter()
         try:
             backend.prepare(target)
         except LoadError as err:
@@ -429,7 +432,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
             return qr
         finally:
             prepared.append(target)
-        qr.load_seconds = time.perf_counter() - load_start
+        qr.prepare_seconds = time.perf_counter() - prepare_start
         facts = _facts(header_source) if header_source is not None else _Facts(why_unknown="no GGUF header")
         conversations = [ollama_messages(p.messages, target.system) for p in prompts]
         jinja, jinja_why = _jinja_renders(facts, conversations, jinja_cache)
@@ -445,7 +448,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
             case = _smoke_prompt(backend, target, prompt, conv, options_for_chat, options.timeout,
                                  facts, (jinja, index, jinja_why), show, show_error)
             qr.cases.append(case)
-        qr.load_seconds += sum(c.load_seconds for c in qr.cases)
+        qr.load_seconds = sum(c.load_seconds for c in qr.cases)
         qr.engine_seconds = qr.load_seconds + sum(c.engine_seconds for c in qr.cases)
     finally:
         try:
@@ -530,8 +533,11 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
 
     chat_jinja = getattr(backend, "chat_jinja", None)
     if chat_jinja is not None and result is not None:
+        jinja_text = jinja.renders[index].text if jinja is not None else None
         try:
-            jr = chat_jinja(target, messages, chat_options, timeout)
+            if jinja is not None and jinja_text is None:  # the template refused or failed this conversation
+                raise Unsupported(f"the GGUF's Jinja template cannot render it: {jinja.renders[index].error}")
+            jr = chat_jinja(target, messages, chat_options, timeout, rendered=jinja_text)
         except Unsupported as err:
             case.checks.append(C.skipped("jinja-chat", str(err)))
             jr = None
