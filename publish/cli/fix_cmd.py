@@ -73,7 +73,7 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
         echo(f"  dry run: would apply {how}; nothing written")
     elif result.in_place:
         spans = ", ".join(f"{p.offset}..{p.offset + len(p.data) - 1}" for p in result.patches)
-        echo(f"  in place: {result.bytes_touched} bytes written at byte {spans}; file size unchanged; "
+        echo(f"  in place: {result.bytes_touched} bytes written at bytes {spans}; file size unchanged; "
              f"tensor data not touched (every write ends before byte {plan.header.data_offset})")
         if result.data_sha256_verified:
             echo(f"  tensor data sha256 {result.data_sha256} identical before and after")
