@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from publish.chat import ChatTemplate, RenderCall, RenderOutcome, TemplateRaised
@@ -44,6 +45,10 @@ class Conversation:
 def _m(role: str, content: str) -> dict:
     return {"role": role, "content": content}
 
+
+# strftime_now() in a chat template (Llama 3.2 writes today's date) reads this clock during a check,
+# so a verdict does not change with the day it runs. It is the date Llama 3.1's template defaults to.
+CHECK_DATE = datetime(2024, 7, 26)
 
 SYSTEM = "You are a helpful assistant."
 STANDARD_SUITE: tuple[Conversation, ...] = (
@@ -353,7 +358,8 @@ def check(jinja_source: str, go_template: str, *, bos_token: str = "", eos_token
     does not parse, UnsafeTemplateError when the Jinja template is hostile."""
     if go_render is None:
         _parse_go(go_template, go_name)
-    template = ChatTemplate(jinja_source, name=jinja_name, bos_token=bos_token, eos_token=eos_token)
+    template = ChatTemplate(jinja_source, name=jinja_name, bos_token=bos_token, eos_token=eos_token,
+                            now=CHECK_DATE)
     jinja = render_jinja_suite(template, suite, strip_bos=strip_bos)
     return compare(jinja, go_template, go_name=go_name, go_render=go_render)
 

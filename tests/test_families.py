@@ -24,6 +24,7 @@ REAL = [
     ("gemma3n", "google-gemma-3n-it.jinja", "<bos>", "<eos>"),
     ("llama3", "meta-llama-Meta-Llama-3-8B-Instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"),
     ("llama3.1", "meta-llama-Llama-3.1-8B-Instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"),
+    ("llama3.2", "meta-llama-Llama-3.2-3B-Instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"),
     ("chatml", "chatml.jinja", "", ""),
     ("qwen", "Qwen-Qwen2.5-7B-Instruct.jinja", "", "<|im_end|>"),
     ("mistral", "mistralai-Mistral-Large-Instruct-2407.jinja", "<s>", "</s>"),
@@ -32,7 +33,7 @@ REAL = [
 ]
 # Templates that trim message content (| trim): whitespace-only differences on tricky-text.
 TRIMS = {"google-gemma-3-it.jinja", "google-gemma-3n-it.jinja", "meta-llama-Meta-Llama-3-8B-Instruct.jinja",
-         "meta-llama-Llama-3.1-8B-Instruct.jinja"}
+         "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja"}
 
 
 def real_template(filename: str) -> str:
@@ -115,7 +116,8 @@ def test_suggest_tells_qwen_from_plain_chatml():
 
 def test_suggest_tells_llama_3_from_llama_3_1():
     for filename, expected in (("meta-llama-Meta-Llama-3-8B-Instruct.jinja", "llama3"),
-                               ("meta-llama-Llama-3.1-8B-Instruct.jinja", "llama3.1")):
+                               ("meta-llama-Llama-3.1-8B-Instruct.jinja", "llama3.1"),
+                               ("meta-llama-Llama-3.2-3B-Instruct.jinja", "llama3.1")):
         chat = ChatTemplate(real_template(filename), bos_token="<|begin_of_text|>", eos_token="<|eot_id|>")
         assert templatecheck.suggest(chat).family.name == expected
 

@@ -120,6 +120,12 @@ def test_hostile_jinja_stops_the_check():
         templatecheck.check("{{ ''.__class__.__mro__ }}", GEMMA3)
 
 
+def test_date_writing_templates_give_the_same_verdict_every_day():
+    jinja = "{{ strftime_now('%d %b %Y') }}|" + CHATML_JINJA
+    go = "26 Jul 2024|" + families.get("chatml").template
+    assert templatecheck.check(jinja, go).exact
+
+
 def test_result_serialises_to_json():
     data = json.loads(json.dumps(templatecheck.check(GEMMA_JINJA, GEMMA_GO, bos_token="<bos>").to_dict()))
     assert data["status"] == "fail"

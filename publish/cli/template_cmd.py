@@ -134,7 +134,8 @@ def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
     from publish.chat import ChatTemplate
 
     jinja = load_jinja(gguf)
-    chat = ChatTemplate(jinja.text, name=jinja.name, bos_token=jinja.bos, eos_token=jinja.eos)
+    chat = ChatTemplate(jinja.text, name=jinja.name, bos_token=jinja.bos, eos_token=jinja.eos,
+                        now=templatecheck.CHECK_DATE)
     found = templatecheck.suggest(chat, strip_bos=jinja.strip_bos)
     fam, result = found.family, found.result
     if as_json:
