@@ -289,3 +289,19 @@ def test_the_token_never_appears_in_output_logs_or_files(hub, staged, tmp_path, 
     for token in (WRITE_TOKEN, READ_TOKEN, CAROL_TOKEN):
         for text in haystacks:
             assert token not in text
+
+
+def test_an_invalid_token_is_named_as_such_but_never_shown(hub, staged, monkeypatch):
+    bogus = "hf_bogus0123456789abcdef"
+    monkeypatch.setenv("HF_TOKEN", bogus)
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "rejected the token (HTTP 401)" in r.output and bogus not in r.output
+
+
+def test_invalid_readme_metadata_is_refused_before_the_commit(hub, staged):
+    (staged / "README.md").write_text("---\nlicense: [mit\n---\n# broken front matter\n")
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert r.exit_code == 2
+    assert "README.md: the Hub rejected its metadata" in r.output
+    assert hub.count("POST", r"/commit/") == 0 and hub.count("PUT") == 0
