@@ -9,9 +9,10 @@ Chat templates come from strangers' files, so two fences stand between a templat
    That stops the known payloads: `''.__class__.__mro__[1].__subclasses__()`,
    `self._TemplateReference__context`, `cycler.__init__.__globals__`, Flask-style `config.` /
    `request.` chains, and mutation of the messages (`messages.append`, `dict.update`).
+   Nothing is evaluated while compiling (Jinja would fold constant output in the caller).
 
 2. Resource bounds. A hostile template can still burn CPU or memory with plain arithmetic
-   (`'a' * 10**10`, `10**10**10`, doubling a string in a loop, nested loops over 100,000 items),
+   (`'a' * 10**10`, `7 ** (7 ** 9)`, doubling a string in a loop, nested loops over 100,000 items),
    and a Python thread cannot be stopped from outside. So where `os.fork` exists the render runs
    in a forked child: it inherits the compiled template (no re-import, about a millisecond on
    Linux), lowers its own address-space limit (RLIMIT_AS: current size + `memory_mb`) and CPU
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import select
 import signal
 import time
@@ -346,6 +346,8 @@ def _in_child(work, timeout: float, memory_mb: int, name: str) -> Any:
 
 
 def _limit_child(memory_mb: int, timeout: float) -> None:
+    import resource  # Unix only, like fork
+
     current = _address_space_bytes()
     if current:
         limit = current + memory_mb * 1024 * 1024
