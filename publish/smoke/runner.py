@@ -201,6 +201,7 @@ class _Planned:
     targets: list[Target]
     all_labels: list[str]
     headers: dict[str, object]  # label -> header source (path or hf:// url) for GGUF facts
+    release_unknown: str | None = None  # why the release's params/template are unknown
 
 
 def _filter_quants(all_labels: list[str], wanted: list[str] | None, where: str) -> list[str]:
@@ -254,32 +255,42 @@ def plan_hub(target: str, options: SmokeOptions) -> _Planned:
     if not urls:
         raise UsageError(f"hf.co/{repo}: no GGUF quants found in the repo")
     labels = _filter_quants(list(urls), wanted, f"hf.co/{repo}")
-    release = _hub_release_files(repo)
+    release, unreadable = _hub_release_files(repo)
     targets = [Target(label=label, model=f"hf.co/{repo}:{label}", params=release.get("params") or {},
                       template=release.get("template"), system=release.get("system"))
                for label in select_shard(labels, options.shard)]
-    return _Planned(targets, labels, {t.label: urls[t.label] for t in targets})
+    return _Planned(targets, labels, {t.label: urls[t.label] for t in targets}, unreadable)
 
 
-def _hub_release_files(repo: str) -> dict:
-    """The repo's own `template`, `params` and `system` (what Ollama reads); missing ones omitted."""
+def _hub_release_files(repo: str) -> tuple[dict, str | None]:
+    """The repo's own `template`, `params` and `system` (the files Ollama's hf.co bridge reads),
+    and why they could not be read (then the params check is skipped). Missing files are omitted."""
     import json
 
-    from publish.hub.remote import read_repo_text
+    from publish.errors import HubError
+    from publish.hub.remote import open_hf_file
 
     out: dict = {}
     for name in ("template", "params", "system"):
-        text = read_repo_text(repo, name)
-        if text is None:
-            continue
+        url = f"hf://{repo}/{name}"
+        try:
+            with open_hf_file(url) as fh:
+                raw = fh.read(1_000_001)
+        except HubError as err:
+            if "file not found" in err.message:
+                continue
+            return out, f"cannot read the repo's {name}: {err.message}"
+        if len(raw) > 1_000_000:
+            return out, f"{url}: larger than 1 MB, not an Ollama {name} file"
+        text = raw.decode("utf-8", "replace")
         if name == "params":
             try:
                 out[name] = json.loads(text)
-            except json.JSONDecodeError:
-                continue
+            except json.JSONDecodeError as err:
+                return out, f"{url}:{err.lineno}:{err.colno}: params is not valid JSON"
         else:
             out[name] = text
-    return out
+    return out, None
 
 
 # -- GGUF facts the checks need -----------------------------------------------------------------
@@ -405,7 +416,7 @@ def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
             if options.progress:
                 options.progress(f"smoke {t.label} ({t.model})")
             report.quants.append(_smoke_quant(backend, t, planned.headers.get(t.label), prompts, options, prepared,
-                                             jinja_cache))
+                                             jinja_cache, planned.release_unknown))
         if not options.keep:
             for t in prepared:
                 try:
@@ -419,7 +430,8 @@ def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
 
 
 def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[Prompt],
-                 options: SmokeOptions, prepared: list[Target], jinja_cache: dict) -> QuantResult:
+                 options: SmokeOptions, prepared: list[Target], jinja_cache: dict,
+                 release_unknown: str | None = None) -> QuantResult:
     start = time.perf_counter()
     qr = QuantResult(label=target.label, model=target.model, gguf=str(target.gguf) if target.gguf else None)
     try:
@@ -441,6 +453,8 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
             show = backend.show(target)
         except (LoadError, Unsupported) as err:
             show_error = str(err)
+        if release_unknown:
+            show, show_error = None, release_unknown
         # The release's own params win (seed and num_predict included); the smoke only fills in
         # a seed and a bound on a runaway when the release sets none.
         options_for_chat = {"num_predict": options.num_predict, "seed": options.seed, **target.params}
