@@ -16,7 +16,7 @@ Endpoints: / , /api/version, /api/tags, /api/ps, /api/show, /api/delete, /api/pu
 HEAD/POST /api/blobs/:digest, /api/create (stream), /api/chat and /api/generate (stream on/off,
 `_debug_render_only`). Knobs for failure cases: `render_only=False` (an Ollama too old for
 `_debug_render_only`: the field is ignored and the model generates), `drop_params=True`
-(create keeps no parameters: "params never applied").
+(create keeps no parameters: "params never applied"), `chat_delay=S` (a slow or stuck model).
 
 Run as a script (tests/fake_bin/ollama does) it is a stand-in `ollama` executable:
 rm, create -f, pull, run, show, stop, list, serve, --version, talking HTTP to OLLAMA_HOST so it
@@ -35,7 +35,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -122,7 +121,7 @@ class OllamaStandin:
 
     def __init__(self, store_dir: str | os.PathLike, *, hf_repos: dict[str, str | os.PathLike] | None = None,
                  render_only: bool = True, drop_params: bool = False, version: str = STANDIN_VERSION,
-                 n_ctx: int = 2048):
+                 n_ctx: int = 2048, chat_delay: float = 0.0):
         self.store = Path(store_dir)
         self.blobs = self.store / "blobs"
         self.blobs.mkdir(parents=True, exist_ok=True)
@@ -131,6 +130,7 @@ class OllamaStandin:
         self.drop_params = drop_params
         self.version = version
         self.n_ctx = n_ctx
+        self.chat_delay = chat_delay  # seconds before each generation: a slow or stuck model
         self.models: dict[str, StandinModel] = {}
         self.events: list[tuple[str, str]] = []   # (what, model): "delete", "pull", "create", "load", "unload", "chat", …
         self.max_loaded = 0
@@ -138,7 +138,7 @@ class OllamaStandin:
         self._engine_lock = threading.Lock()       # the one loaded engine
         self._engine = None
         self._engine_name: str | None = None
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd = None
         self._thread: threading.Thread | None = None
 
     # -- bookkeeping
@@ -379,6 +379,8 @@ class OllamaStandin:
 
     def _generate(self, m: StandinModel, prompt: str, body: dict) -> tuple[Any, float]:
         options = {**m.params, **(body.get("options") or {})}
+        if self.chat_delay:
+            time.sleep(self.chat_delay)
         with self._engine_lock:
             engine, load_s = self._loaded(m)
             self.record("generate", m.name)
@@ -473,6 +475,8 @@ class OllamaStandin:
     # -- serving
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        from http.server import ThreadingHTTPServer
+
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
@@ -494,7 +498,9 @@ class OllamaStandin:
             self._unload_locked()
 
 
-def _handler_for(standin: OllamaStandin) -> type[BaseHTTPRequestHandler]:
+def _handler_for(standin: OllamaStandin):
+    from http.server import BaseHTTPRequestHandler
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "ollama-standin"

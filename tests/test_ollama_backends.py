@@ -235,3 +235,39 @@ def test_hf_pull_of_a_missing_quant_is_a_load_error(via, tiny_llama_path, tmp_pa
             backend.prepare(Target(label="Q2_K", model="hf.co/org/tiny-GGUF:Q2_K"))
     finally:
         s.stop()
+
+
+def test_an_answer_that_does_not_come_in_time(via, tiny_llama_path, tmp_path):
+    """api: a load error naming the timeout; cli: `ollama run` is killed, done_reason "timeout"."""
+    s = OllamaStandin(tmp_path / "store", chat_delay=2.0)
+    s.start()
+    try:
+        folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+        t = folder_target(folder)
+        with make_backend(via, s.url) as backend:
+            backend.prepare(t)
+            if via == "api":
+                with pytest.raises(LoadError, match="no answer within 0.5s"):
+                    backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=0.5)
+            else:
+                res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=0.5)
+                assert res.done_reason == "timeout" and res.text == ""
+    finally:
+        s.stop()
+
+
+def test_pull_progress_for_a_person_at_a_terminal(tiny_llama_path, tmp_path, capsys):
+    from publish.smoke.ollama_api import OllamaAPIBackend
+
+    repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+    s = OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo})
+    s.start()
+    try:
+        with OllamaAPIBackend(s.url, progress=True) as backend:
+            backend.prepare(Target(label="Q8_0", model="hf.co/org/tiny-GGUF:Q8_0"))
+    finally:
+        s.stop()
+    err = capsys.readouterr().err
+    digest = s.models["hf.co/org/tiny-gguf:q8_0"].digest
+    assert "pulling manifest" in err and f"pulling {digest[7:19]}" in err and "success" in err
+    assert "100%" in err

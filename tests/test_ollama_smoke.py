@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import have_llama_cpp
 
+from hub_standin import hub  # noqa: F401 - fixture
 from ollama_standin import FAKE_BIN, OllamaStandin
 from publish.cli import main
 from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder
@@ -180,3 +181,24 @@ def test_serve_starts_the_stand_in_ollama_for_the_run(folders, tmp_path, cli_on_
     assert res.exit_code == 0, res.output
     assert data["quants"][0]["cases"][0]["answer"] == "2"
     assert server_version(f"http://{host}") is None  # stopped after the run
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_hf_target_is_removed_then_pulled_and_checked(via, hub, folders, tmp_path, cli_on_path):
+    """After publishing: the runner lists the quants on the Hub (Hub stand-in) and Ollama (Ollama
+    stand-in, whose hf.co bridge reads the same files) must `rm` then `pull` each one."""
+    good = folders["good"]
+    for f in sorted(good.iterdir()):
+        hub.put_file("alice/tiny-GGUF", f.name, f.read_bytes())
+    s = OllamaStandin(tmp_path / "store", hf_repos={"alice/tiny-GGUF": good})
+    s.start()
+    try:
+        res, data = smoke("hf.co/alice/tiny-GGUF", "--via", via, "--host", s.url)
+    finally:
+        s.stop()
+    assert res.exit_code == 0, res.output
+    assert [q["label"] for q in data["quants"]] == ["Q8_0"]
+    case = data["quants"][0]["cases"][0]
+    assert case["answer"] == "2" and checks(case)["params"]["status"] == "pass"
+    name = "hf.co/alice/tiny-gguf:q8_0"
+    assert [e for e in s.events if e[1] == name and e[0] in ("delete", "pull")][:2] == [("delete", name), ("pull", name)]
