@@ -83,3 +83,17 @@ def test_errors_exit_2(tmp_path):
     result = CliRunner().invoke(main, ["inspect", str(bad)])
     assert result.exit_code == 2 and "version 1 files are not supported" in result.output
     assert CliRunner().invoke(main, ["inspect", str(tmp_path / "nope.gguf")]).exit_code == 2
+
+
+def test_odd_but_valid_metadata_does_not_crash(tmp_path):
+    odd = ggufs.write_gguf(tmp_path / "odd.gguf", kv={
+        "tokenizer.ggml.tokens": ([1, 2, 3], V.ARRAY, V.INT32),   # not strings
+        "tokenizer.ggml.bos_token_id": 1,
+        "tokenizer.ggml.eos_token_id": (-5, V.INT32),
+        "general.file_type": (9999, V.UINT32),
+        "general.name": (7, V.UINT8),
+    })
+    result = run(odd)
+    assert result.exit_code == 0, result.output
+    assert "BOS 1 (outside the vocabulary)" in result.output and "unknown (general.file_type = 9999)" in result.output
+    assert json.loads(run(odd, "--json").output)["summary"]["vocab_size"] == 3

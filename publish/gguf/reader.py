@@ -28,6 +28,11 @@ MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 MAX_DIMS = 4             # GGML_MAX_DIMS: llama.cpp refuses more
 MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recursion
+# Each key, tensor or nested array becomes a Python object ~10x its smallest on-disk record, so
+# counts are capped far above any real model (a few hundred keys, tens of thousands of tensors).
+MAX_KV = 1 << 20
+MAX_TENSORS = 1 << 22
+MAX_NESTED_ITEMS = 1 << 16
 FIRST_WINDOW = 256 * 1024
 GROW_LIMIT = 512 * 1024  # a refill reads at most this much beyond what is needed: remote reads stay within header + 1 MiB
 SCAN_CHUNK = 1024 * 1024        # string arrays are scanned in windows of this size
@@ -322,10 +327,12 @@ class _Parser:
         n_tensors = self.u64("the tensor count")
         n_kv = self.u64("the metadata key/value count")
         # Smallest possible records: tensor info 24 bytes (empty name, 0 dims), KV 13 bytes.
-        if n_tensors * 24 > self.remaining():
-            raise self.fail(8, f"expected a plausible tensor count, found {n_tensors} (more than the file can hold)")
-        if n_kv * 13 > self.remaining():
-            raise self.fail(16, f"expected a plausible key/value count, found {n_kv} (more than the file can hold)")
+        if n_tensors * 24 > self.remaining() or n_tensors > MAX_TENSORS:
+            raise self.fail(8, f"expected a plausible tensor count (at most {MAX_TENSORS:,} and what the file "
+                              f"can hold), found {n_tensors}")
+        if n_kv * 13 > self.remaining() or n_kv > MAX_KV:
+            raise self.fail(16, f"expected a plausible key/value count (at most {MAX_KV:,} and what the file "
+                               f"can hold), found {n_kv}")
 
         kvs: dict[str, KV] = {}
         for i in range(n_kv):
@@ -376,8 +383,9 @@ class _Parser:
         if item_type == GGUFValueType.ARRAY:
             if depth >= MAX_ARRAY_NESTING:
                 raise self.fail(at, f"expected at most {MAX_ARRAY_NESTING} levels of nested arrays in {what}")
-            if count * 12 > self.remaining():
-                raise self.fail(at + 4, f"expected {what} to fit in the file, but it claims {count} nested arrays")
+            if count * 12 > self.remaining() or count > MAX_NESTED_ITEMS:
+                raise self.fail(at + 4, f"expected {what} to hold at most {MAX_NESTED_ITEMS} nested arrays "
+                                        f"that fit in the file, but it claims {count}")
             return NestedArray([self.read_array(f"item #{j} of {what}", depth + 1) for j in range(count)])
         if item_type == GGUFValueType.STRING:
             if count * 8 > self.remaining():

@@ -82,12 +82,14 @@ def file_type_name(value: Any) -> str | None:
 
 
 def summarize(hdr: GGUFHeader) -> Summary:
+    tokens = hdr.value("tokenizer.ggml.tokens")
     special = {}
     for kind in SPECIAL_TOKENS:
         tid = hdr.value(f"tokenizer.ggml.{kind}_token_id")
         tid = tid if isinstance(tid, int) and not isinstance(tid, bool) else None
         if tid is not None:
-            special[kind] = (tid, hdr.token_text(tid))
+            text = hdr.token_text(tid) if isinstance(tokens, ArrayValue) else None
+            special[kind] = (tid, text if isinstance(text, str) else None)
     templates = {}
     for key, kv in hdr.kv.items():
         if key == TEMPLATE_PREFIX and isinstance(kv.value, str):
@@ -101,7 +103,7 @@ def summarize(hdr: GGUFHeader) -> Summary:
         g.count += 1
         g.n_elements += t.n_elements
         g.n_bytes += t.n_bytes
-    vocab = len(hdr.tokens) if "tokenizer.ggml.tokens" in hdr.kv else hdr.arch_value("vocab_size")
+    vocab = len(tokens) if isinstance(tokens, ArrayValue) else hdr.arch_value("vocab_size")
     ft = hdr.value("general.file_type")
     return Summary(
         path=hdr.path, version=hdr.version, file_size=hdr.file_size, data_offset=hdr.data_offset,
