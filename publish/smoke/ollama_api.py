@@ -80,20 +80,18 @@ def parse_parameters(text: str | None) -> dict:
     return params
 
 
-_SYSTEM = re.compile(r'^SYSTEM[ \t]+(?:"""(.*?)"""|"((?:[^"\\\n]|\\.)*)"|(.*))$', re.M | re.S | re.I)
-
-
 def system_from_modelfile(modelfile: str | None) -> str | None:
-    """The SYSTEM of a Modelfile as `ollama show --modelfile` prints it (triple-quoted, quoted or bare)."""
-    m = _SYSTEM.search(modelfile or "")
-    if not m:
+    """The SYSTEM of the Modelfile `show` returns (the client's ShowResponse has no `system`
+    field), read with publish.modelfile's parser, which follows Ollama's own."""
+    from publish.errors import ModelfileError
+    from publish.modelfile import parse
+
+    if not modelfile:
         return None
-    triple, quoted, bare = m.groups()
-    if triple is not None:
-        return triple
-    if quoted is not None:
-        return go_unquote(f'"{quoted}"')
-    return bare.split("\n", 1)[0].strip()
+    try:
+        return parse(modelfile, source="ollama show --modelfile").system
+    except ModelfileError:
+        return None
 
 
 # ---------------------------------------------------------------- helpers
