@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import have_llama_cpp
 
+from hub_standin import hub  # noqa: F401 - fixture: HF_ENDPOINT points at a loopback Hub stand-in
 from publish.cli import main
 from smoke_folders import GEMMA_GO_SYSTEM
 
@@ -22,9 +23,9 @@ pytestmark = [
     pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')"),
 ]
 
-# Any Hub call would fail fast against this endpoint (nothing listens on port 9).
-OFFLINE = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1", "HF_TOKEN": "",
-           "OLLAMA_HOST": "http://127.0.0.1:9"}
+# No Ollama answers here (nothing listens on port 9); the Hub is the loopback stand-in where a
+# test needs to prove it was not contacted.
+OFFLINE = {"OLLAMA_HOST": "http://127.0.0.1:9"}
 
 
 def release(*args):
@@ -35,10 +36,11 @@ def lines_of(output: str, stage: str) -> str:
     return next(line for line in output.splitlines() if line.strip().startswith(stage + " "))
 
 
-def test_main_job_runs_offline_and_prints_the_push_plan(tmp_path):
+def test_main_job_runs_offline_and_prints_the_push_plan(tmp_path, hub):  # noqa: F811
     out = tmp_path / "dist" / "tiny"
     res = release(TINY / "release.toml", "--backend", "llamacpp", "-o", out)
     assert res.exit_code == 0, res.output
+    assert hub.requests == []  # without --push the Hub is not contacted
     text = res.stdout
     for stage in ("lint", "build", "smoke folder"):
         assert " passed " in lines_of(text, stage), text

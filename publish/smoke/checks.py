@@ -108,7 +108,7 @@ def check_no_leak(result: ChatResult, specials: list[str], stops: list[str], nam
     kinds = []
     for s in found:
         kinds.append(f"{s} ({'stop string' if s in stops else 'special token'})")
-    return failed(name, f"answer contains {', '.join(kinds)}: {_short(result.text)}")
+    return failed(name, f"answer contains {', '.join(kinds)}: {_short(result.text, 40)}")
 
 
 # -- params / template applied -----------------------------------------------------------------

@@ -140,7 +140,12 @@ class LlamaCppEngine:
             _LOG_LINES.clear()
         start = time.perf_counter()
         try:
-            self._llama = Llama(str(self.path), n_ctx=n_ctx, verbose=False, seed=seed)
+            # Prompt batches use as many threads as generation, like llama-cli (n_threads_batch
+            # defaults to n_threads there); llama-cpp-python would use every core, and on a busy
+            # 2-core CI runner its spinning threads made a 30-token prompt take 0.5 s instead of 1 ms.
+            threads = max(1, (os.cpu_count() or 2) // 2)
+            self._llama = Llama(str(self.path), n_ctx=n_ctx, verbose=False, seed=seed,
+                                n_threads=threads, n_threads_batch=threads)
         except (ValueError, RuntimeError, OSError) as err:
             raise LoadError(f"{self.path.name}: llama.cpp could not load it: "
                             f"{_load_failure_reason(str(err))}") from None

@@ -368,6 +368,16 @@ def _jinja_parity(jinja, index: int, rendered: str, template: str | None):
 
 # -- the run ---------------------------------------------------------------------------------------
 
+def _import_once() -> None:
+    """Import what every quant needs before the first one, so per-quant timings are per quant."""
+    import numpy  # noqa: F401
+
+    import publish.chat  # noqa: F401
+    import publish.gguf.reader  # noqa: F401
+    import publish.gotmpl  # noqa: F401
+    import publish.templatecheck  # noqa: F401
+
+
 def make_backend(options: SmokeOptions) -> Backend:
     if options.backend_factory is not None:
         return options.backend_factory()
@@ -409,6 +419,7 @@ def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
     report.other_shards = [label for label in planned.all_labels if label not in chosen]
     backend = make_backend(options)
     report.backend = getattr(backend, "name", options.backend)
+    _import_once()
     prepared: list[Target] = []
     jinja_cache: dict = {}
     try:
