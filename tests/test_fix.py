@@ -13,7 +13,7 @@ from gguf import GGUFReader, GGUFValueType as V
 
 import ggufs
 from publish.cli import main
-from publish.errors import UsageError
+from publish.errors import PublishError, UsageError
 from publish.gguf import fix as fixmod
 from publish.gguf.changes import RemoveKey, SetValue
 from publish.gguf.fix import apply_changes, parse_assignment, plan_fix
@@ -174,7 +174,7 @@ def test_failure_while_copying_tensor_data_leaves_the_original(tiny_llama, monke
             return self.h.hexdigest()
 
     monkeypatch.setattr(fixmod.hashlib, "sha256", Dying)
-    with pytest.raises(OSError):
+    with pytest.raises(PublishError, match="No space left on device; the original is unchanged"):
         apply_changes(tiny_llama, [SetValue("general.license", "mit", V.STRING)])
     assert tiny_llama.read_bytes() == before
     assert [p.name for p in tiny_llama.parent.iterdir()] == [tiny_llama.name]
@@ -235,3 +235,17 @@ def test_usage_errors_exit_2(tmp_path, gemma3n_broken):
     bad.write_bytes(b"GGUF\3\0\0\0" + b"\xff" * 16)
     result = run("fix", bad)
     assert result.exit_code == 2 and "plausible" in result.output
+
+
+def test_unwritable_file_is_a_clear_error(gemma3n_broken, monkeypatch):
+    before = gemma3n_broken.read_bytes()
+
+    def read_only_open(path, mode="r", *args, **kwargs):
+        if "+" in mode or "w" in mode:
+            raise PermissionError(13, "Permission denied", str(path))
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(fixmod, "open", read_only_open, raising=False)
+    result = CliRunner().invoke(main, ["fix", str(gemma3n_broken)])
+    assert result.exit_code == 2 and "Permission denied; nothing was patched" in result.output
+    assert gemma3n_broken.read_bytes() == before

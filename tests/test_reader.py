@@ -154,6 +154,21 @@ def test_version_2_file():
     assert hdr.data_offset + 68 == len(data)
 
 
+def test_version_2_variants():
+    no_tensors = gb.gguf([ARCH, gb.kv("general.alignment", gb.scalar(V.UINT32, 64)),
+                          gb.kv("scores", gb.array(V.FLOAT32, [0.5, -1.0])),
+                          gb.kv("flag", gb.scalar(V.BOOL, 1))], version=2)
+    hdr = read_header(io.BytesIO(no_tensors))
+    assert (hdr.version, hdr.alignment, hdr.tensors) == (2, 64, [])
+    assert hdr.value("scores").to_list() == [0.5, -1.0] and hdr.value("flag") is True
+    quant = gb.gguf([ARCH], [gb.tensor_info("a", [256, 2], T.Q4_K, 0), gb.tensor_info("b", [32], T.F16, 288)],
+                    version=2, data=b"\0" * 352)
+    hdr = read_header(io.BytesIO(quant))
+    assert [(t.name, t.n_bytes, t.offset) for t in hdr.tensors] == [("a", 288, 0), ("b", 64, 288)]
+    with pytest.raises(GGUFError, match="inside the file"):
+        read_header(io.BytesIO(quant[:-1]))
+
+
 def test_empty_and_nested_arrays_and_odd_strings():
     long_item = "x" * 300
     huge_item = "é" * 40_000  # 80,000 bytes: longer than 64 KiB

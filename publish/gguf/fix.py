@@ -348,12 +348,18 @@ def apply_changes(path: str | os.PathLike, changes: Iterable[Change], *, output:
     if dry_run:
         result.bytes_touched = sum(len(p.data) for p in patches) if in_place else 0
         return result
-    if backup and output is None:
-        result.backup = _backup(src, link=not in_place)
-    if in_place:
-        _patch_in_place(src, header, patches, resolved, result, verify_data)
-    else:
-        _rewrite(src, Path(output or src), header, raw_header, resolved, result)
+    try:
+        if backup and output is None:
+            result.backup = _backup(src, link=not in_place)
+        if in_place:
+            _patch_in_place(src, header, patches, resolved, result, verify_data)
+        else:
+            _rewrite(src, Path(output or src), header, raw_header, resolved, result)
+    except OSError as err:
+        where = err.filename or (src if in_place else output or src)
+        state = ("nothing was patched" if in_place and not result.bytes_touched
+                 else "the original is unchanged" if not in_place else "check the file")
+        raise PublishError(f"{where}: {err.strerror or err}; {state}") from None
     return result
 
 
