@@ -618,11 +618,50 @@ def _handler_for(standin: OllamaStandin):
     return Handler
 
 
-def start_standin(store_dir: str | os.PathLike, **kwargs) -> tuple[str, Callable[[], None]]:
-    """Start a stand-in on 127.0.0.1 (random port) for a script or benchmark: (url, stop)."""
-    standin = OllamaStandin(store_dir, **kwargs)
-    url = standin.start()
-    return url, standin.stop
+def start_standin(store_dir: str | os.PathLike, *, process: bool = True,
+                  **kwargs) -> tuple[str, Callable[[], None]]:
+    """Start a stand-in on 127.0.0.1 (random port) for a script or benchmark: (url, stop).
+
+    process=True (default) runs it as its own process (`ollama_standin.py serve`), as Ollama is:
+    an in-process server shares the GIL with the client and adds its thread switches to every
+    request. kwargs are OllamaStandin's (hf_repos, render_only, drop_params, chat_delay, n_ctx)."""
+    if not process:
+        standin = OllamaStandin(store_dir, **kwargs)
+        url = standin.start()
+        return url, standin.stop
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hf = {k: str(v) for k, v in (kwargs.pop("hf_repos", None) or {}).items()}
+    env = dict(os.environ, OLLAMA_HOST=f"127.0.0.1:{port}", PUBLISH_STANDIN_STORE=str(store_dir),
+               PUBLISH_STANDIN_HF=json.dumps(hf), PUBLISH_STANDIN_OPTIONS=json.dumps(kwargs))
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/version", timeout=1):
+                return url, stop
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the stand-in server exited with status {proc.returncode}") from None
+            time.sleep(0.05)
+    stop()
+    raise RuntimeError(f"the stand-in server did not answer at {url} within 30 s")
 
 
 # ====================================================================== the stand-in `ollama` CLI
@@ -863,7 +902,8 @@ def _cmd_list(args: list[str]) -> int:
 
 def _cmd_serve(args: list[str]) -> int:
     """Serve a stand-in on OLLAMA_HOST until SIGTERM. Store: $PUBLISH_STANDIN_STORE (or a temp dir);
-    hf.co folders: $PUBLISH_STANDIN_HF, a JSON object {"ORG/NAME": "/path/to/staged/folder"}."""
+    hf.co folders: $PUBLISH_STANDIN_HF, a JSON object {"ORG/NAME": "/path/to/staged/folder"};
+    knobs: $PUBLISH_STANDIN_OPTIONS, a JSON object of OllamaStandin keyword arguments."""
     import signal
     import tempfile
 
@@ -872,7 +912,8 @@ def _cmd_serve(args: list[str]) -> int:
     host, port = url.split("://", 1)[1].rsplit(":", 1)
     store = os.environ.get("PUBLISH_STANDIN_STORE") or tempfile.mkdtemp(prefix="ollama-standin-")
     hf = json.loads(os.environ.get("PUBLISH_STANDIN_HF") or "{}")
-    standin = OllamaStandin(store, hf_repos=hf)
+    options = json.loads(os.environ.get("PUBLISH_STANDIN_OPTIONS") or "{}")
+    standin = OllamaStandin(store, hf_repos=hf, **options)
     try:
         standin.start(host.strip("[]"), int(port))
     except OSError as err:
