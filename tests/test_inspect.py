@@ -85,6 +85,17 @@ def test_errors_exit_2(tmp_path):
     assert CliRunner().invoke(main, ["inspect", str(tmp_path / "nope.gguf")]).exit_code == 2
 
 
+def test_one_broken_file_among_several(tmp_path, tiny_llama_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\3\0\0\0" + b"\0" * 10)
+    result = CliRunner().invoke(main, ["inspect", str(tiny_llama_path), str(bad), "--json"])
+    assert result.exit_code == 2
+    assert "bad.gguf: at byte 16: expected the metadata key/value count (8 bytes), but the file ends at byte 18" \
+        in result.output
+    doc = json.loads(result.stdout)
+    assert [d["path"] for d in doc] == [str(tiny_llama_path)]
+
+
 def test_odd_but_valid_metadata_does_not_crash(tmp_path):
     odd = ggufs.write_gguf(tmp_path / "odd.gguf", kv={
         "tokenizer.ggml.tokens": ([1, 2, 3], V.ARRAY, V.INT32),   # not strings

@@ -10,12 +10,13 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="The full header as JSON: every key with its stored type.")
 @click.option("--full-arrays", is_flag=True,
               help="With --json, print every item of long arrays (default: the first 16 and the length).")
-def inspect(files: tuple[str, ...], as_json: bool, full_arrays: bool) -> None:
+@click.pass_context
+def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arrays: bool) -> None:
     """Show GGUF headers: architecture, quant, parameters, special tokens, chat templates,
     tensors by type. FILE is a .gguf, a folder of them or hf://ORG/NAME[/FILE.gguf]."""
     import json
 
-    from publish.errors import UsageError
+    from publish.errors import PublishError, UsageError
     from publish.gguf.reader import read_header
     from publish.gguf.summary import header_to_json, summarize
     from publish.sources import expand
@@ -23,20 +24,30 @@ def inspect(files: tuple[str, ...], as_json: bool, full_arrays: bool) -> None:
     sources = expand(list(files))
     if not sources:
         raise UsageError(f"no .gguf files in {', '.join(files)}")
-    headers = []
+    headers, failed = [], []
     for src in sources:
-        with src.open() as fh:
-            headers.append(read_header(fh, name=src.display))
+        try:
+            with src.open() as fh:
+                headers.append(read_header(fh, name=src.display))
+        except PublishError as err:
+            if len(sources) == 1:
+                raise
+            failed.append(err)  # inspect the others, then report
     if as_json:
         docs = [header_to_json(h, full_arrays=full_arrays) for h in headers]
-        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False))
-        return
-    for i, h in enumerate(headers):
-        if i:
-            click.echo()
-        click.echo("\n".join(format_summary(summarize(h))))
-        if h.split is not None:
-            click.echo(split_line(h.path))
+        if docs:
+            click.echo(json.dumps(docs[0] if len(sources) == 1 else docs, indent=2, ensure_ascii=False))
+    else:
+        for i, h in enumerate(headers):
+            if i:
+                click.echo()
+            click.echo("\n".join(format_summary(summarize(h))))
+            if h.split is not None:
+                click.echo(split_line(h.path))
+    for err in failed:
+        click.secho(f"error: {err}", err=True, fg="red")
+    if failed:
+        ctx.exit(2)
 
 
 def split_line(path: str) -> str:

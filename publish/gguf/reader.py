@@ -397,7 +397,9 @@ class _Parser:
             raise self.fail(at + 4, f"expected {what} to fit in the file, but {count} {item_type.name} items "
                                     f"need {nbytes} bytes and only {self.remaining()} remain")
         start = self.take(nbytes, what)
-        array = np.frombuffer(bytes(self.buf[start:start + nbytes]), dtype=NUMPY_DTYPES[item_type])
+        with memoryview(self.buf) as view:
+            raw = bytes(view[start:start + nbytes])
+        array = np.frombuffer(raw, dtype=NUMPY_DTYPES[item_type])
         return NumericArray(item_type, array)
 
     def read_string_array(self, count: int, what: str) -> StringArray:
