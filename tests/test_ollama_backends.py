@@ -288,3 +288,30 @@ def test_show_text_parsing_follows_what_ollama_prints():
                  'SYSTEM "Be brief.\nAnswer with a number."\nPARAMETER stop <end_of_turn>\n')
     assert system_from_modelfile(modelfile) == "Be brief.\nAnswer with a number."
     assert system_from_modelfile('FROM x\nPARAMETER stop "<eos>"\n') is None
+
+
+def test_cli_output_parsing_follows_what_ollama_prints():
+    from publish.smoke.ollama_cli import _answer, _error_text, go_duration_seconds, parse_verbose_stats
+
+    assert go_duration_seconds("1m2.5s") == pytest.approx(62.5)
+    assert go_duration_seconds("523.41ms") == pytest.approx(0.52341)
+    assert go_duration_seconds("850µs") == pytest.approx(0.00085)
+    assert go_duration_seconds("12 tokens") == 0.0
+    stderr = ("\u280b \u2819 \r\x1b[?25l\x1b[2K"
+              "total duration:       1.234567891s\n"
+              "load duration:        12.3456ms\n"
+              "prompt eval count:    26 token(s)\n"
+              "prompt eval duration: 250.5µs\n"
+              "prompt eval rate:     103792.41 tokens/s\n"
+              "eval count:           2 token(s)\n"
+              "eval duration:        1m2.5s\n")
+    assert parse_verbose_stats(stderr) == {
+        "total duration": pytest.approx(1.234567891), "load duration": pytest.approx(0.0123456),
+        "prompt eval count": 26, "prompt eval duration": pytest.approx(0.0002505), "eval count": 2,
+        "eval duration": pytest.approx(62.5)}
+    assert _answer("\x1b[?25l2\x1b[?25h\n\n") == "2"
+
+    class Proc:
+        returncode, stderr = 1, "\u280b pulling manifest \r\nError: pull model manifest: file does not exist\n"
+
+    assert _error_text(Proc) == "pull model manifest: file does not exist"

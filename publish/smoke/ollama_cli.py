@@ -32,14 +32,17 @@ from publish.smoke.base import ChatResult, LoadError, ShowResult, Target, Unsupp
 from publish.smoke.ollama_api import parse_parameters
 from publish.smoke.serve import OllamaServe, ensure_server, find_ollama
 
-# Spinner frames and terminal escapes `ollama` writes when it thinks it talks to a terminal.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]|[\u2800-\u28ff]|\r")
+# Terminal escapes `ollama` writes when it thinks it talks to a terminal; the spinner (braille
+# frames redrawn with \r) goes to stderr only.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+_SPINNER = re.compile(r"[\u2800-\u28ff]|\r")
 _GO_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _GO_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 
 
-def strip_terminal(text: str) -> str:
-    return _ANSI.sub("", text)
+def strip_terminal(text: str, *, spinner: bool = False) -> str:
+    text = _ANSI.sub("", text)
+    return _SPINNER.sub("", text) if spinner else text
 
 
 def go_duration_seconds(text: str) -> float:
@@ -54,7 +57,7 @@ def go_duration_seconds(text: str) -> float:
 def parse_verbose_stats(stderr: str) -> dict[str, float]:
     """The `--verbose` summary `ollama run` prints to stderr -> {label: number}."""
     stats: dict[str, float] = {}
-    for line in strip_terminal(stderr).splitlines():
+    for line in strip_terminal(stderr, spinner=True).splitlines():
         label, sep, value = line.partition(":")
         if not sep:
             continue
@@ -214,6 +217,6 @@ def _one_newline_off(text: str) -> str:
 
 
 def _error_text(proc: subprocess.CompletedProcess) -> str:
-    lines = [ln.strip() for ln in strip_terminal(proc.stderr).splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in strip_terminal(proc.stderr, spinner=True).splitlines() if ln.strip()]
     errors = [ln[len("Error:"):].strip() for ln in lines if ln.startswith("Error:")]
     return errors[-1] if errors else (lines[-1] if lines else f"exit status {proc.returncode}")
