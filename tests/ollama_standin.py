@@ -822,6 +822,8 @@ def _cmd_run(args: list[str]) -> int:
     for a in it:
         if a == "--keepalive":
             keep_alive = next(it)
+        elif a == "--":
+            positional.extend(it)
         elif a.startswith("--"):
             continue
         else:

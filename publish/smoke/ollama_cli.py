@@ -109,7 +109,7 @@ class OllamaCLIBackend:
                               capture_output=True, text=True, encoding="utf-8", errors="replace",
                               timeout=timeout or self.timeout)
 
-    def _checked(self, what: str, *args: str) -> subprocess.CompletedProcess:
+    def _checked(self, *args: str) -> subprocess.CompletedProcess:
         cmd = " ".join(["ollama", *args])
         try:
             proc = self._run(*args)
@@ -124,14 +124,14 @@ class OllamaCLIBackend:
     def prepare(self, target: Target) -> None:
         self.remove(target)
         if target.gguf is None:
-            self._checked("pull", "pull", target.model)
+            self._checked("pull", target.model)
             return
         modelfile = Path(self._tmp.name) / f"Modelfile.{re.sub(r'[^A-Za-z0-9_.-]', '_', target.label)}"
         try:
             modelfile.write_text(write_modelfile(target), encoding="utf-8")
         except Exception as err:  # a value no Modelfile can carry: this quant cannot be created
             raise LoadError(f"{target.label}: cannot write a Modelfile: {err}") from None
-        self._checked("create", "create", target.model, "-f", str(modelfile))
+        self._checked("create", target.model, "-f", str(modelfile))
 
     def remove(self, target: Target) -> None:
         try:
@@ -154,7 +154,7 @@ class OllamaCLIBackend:
             raise Unsupported("`ollama run NAME PROMPT` sends one user message; "
                               "multi-turn and system-message checks need --via api")
         prompt = messages[0].get("content") or ""
-        cmd = ["run", target.model, prompt, "--verbose", "--nowordwrap"]
+        cmd = ["run", "--verbose", "--nowordwrap", target.model, *(["--"] if prompt.startswith("-") else []), prompt]
         try:
             proc = self._run(*cmd, timeout=timeout)
         except subprocess.TimeoutExpired as err:
@@ -179,11 +179,11 @@ class OllamaCLIBackend:
         )
 
     def show(self, target: Target) -> ShowResult | None:
-        template = self._checked("show", "show", target.model, "--template").stdout
-        parameters = self._checked("show", "show", target.model, "--parameters").stdout
+        template = self._checked("show", target.model, "--template").stdout
+        parameters = self._checked("show", target.model, "--parameters").stdout
         system = None
         if target.system is not None:  # one process fewer when the release has no system prompt
-            system = _one_newline_off(self._checked("show", "show", target.model, "--system").stdout) or None
+            system = _one_newline_off(self._checked("show", target.model, "--system").stdout) or None
         return ShowResult(template=_one_newline_off(template), parameters=parse_parameters(parameters),
                           system=system)
 
