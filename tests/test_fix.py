@@ -249,3 +249,14 @@ def test_unwritable_file_is_a_clear_error(gemma3n_broken, monkeypatch):
     result = CliRunner().invoke(main, ["fix", str(gemma3n_broken)])
     assert result.exit_code == 2 and "Permission denied; nothing was patched" in result.output
     assert gemma3n_broken.read_bytes() == before
+
+
+def test_rewrite_of_a_file_without_tensors(tmp_path):
+    vocab_only = ggufs.write_gguf(tmp_path / "vocab.gguf", kv={
+        "tokenizer.ggml.tokens": (["a", "b"], V.ARRAY, V.STRING)})
+    with open(vocab_only, "r+b") as fh:  # some writers end a tensor-less file right after the header
+        fh.truncate(read_header(vocab_only).header_size)
+    result = apply_changes(vocab_only, [SetValue("general.name", "vocab", V.STRING)])
+    assert not result.in_place and result.data_sha256_verified
+    assert GGUFReader(vocab_only).fields["general.name"].contents() == "vocab"
+    assert read_header(vocab_only).tokens.to_list() == ["a", "b"]

@@ -422,7 +422,7 @@ def _rewrite(src: Path, dst: Path, header: GGUFHeader, raw_header: bytes, resolv
             h.update(chunk)
             out.write(chunk)
             copied += len(chunk)
-        if copied != header.file_size - header.data_offset:
+        if copied != max(0, header.file_size - header.data_offset):
             raise PublishError(f"{src}: changed size while being copied; the original is untouched")
         out.flush()
         os.fsync(out.fileno())
