@@ -260,3 +260,15 @@ def test_rewrite_of_a_file_without_tensors(tmp_path):
     assert not result.in_place and result.data_sha256_verified
     assert GGUFReader(vocab_only).fields["general.name"].contents() == "vocab"
     assert read_header(vocab_only).tokens.to_list() == ["a", "b"]
+
+
+def test_encode_value_checks_types_and_ranges():
+    assert fixmod.encode_value("k", V.UINT32, np.uint32(5)) == struct.pack("<II", V.UINT32, 5)
+    assert fixmod.encode_value("k", V.UINT32, 10.0) == struct.pack("<II", V.UINT32, 10)
+    assert fixmod.encode_value("k", V.BOOL, np.bool_(True)) == struct.pack("<IB", V.BOOL, 1)
+    assert fixmod.encode_value("k", V.ARRAY, ["a", ""], V.STRING) == \
+        struct.pack("<IIQQ", V.ARRAY, V.STRING, 2, 1) + b"a" + struct.pack("<Q", 0)
+    for vtype, value in [(V.UINT32, "5"), (V.BOOL, 2), (V.UINT8, 1.5), (V.INT8, 128), (V.FLOAT32, 1e39),
+                         (V.STRING, 5), (V.ARRAY, [1])]:
+        with pytest.raises(UsageError):
+            fixmod.encode_value("k", vtype, value)

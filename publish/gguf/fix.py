@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 import shutil
 import struct
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 from gguf import GGUFValueType as V
 from gguf import Keys
 
@@ -66,11 +68,13 @@ def _payload(key: str, vtype: V, value: Any, array_type: V | None) -> bytes:
         return struct.pack("<IQ", array_type, len(items)) + b"".join(
             _payload(key, array_type, item, None) for item in items)
     if vtype == V.BOOL:
-        if value not in (0, 1) or isinstance(value, float):
+        if not isinstance(value, (bool, numbers.Integral, np.bool_)) or value not in (0, 1):
             raise bad()
         return struct.pack("<B", int(value))
     if vtype in INT_RANGES:
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = int(value)  # numpy integers too
+        elif isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise bad(" (not an integer)")
@@ -79,7 +83,7 @@ def _payload(key: str, vtype: V, value: Any, array_type: V | None) -> bytes:
             raise bad(f" (outside {lo}..{hi})")
         return struct.pack(STRUCT_FORMATS[vtype], value)
     if vtype in (V.FLOAT32, V.FLOAT64):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise bad()
         try:
             return struct.pack(STRUCT_FORMATS[vtype], float(value))
