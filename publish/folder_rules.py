@@ -150,13 +150,13 @@ def _check_params(path: Path) -> tuple[dict | None, list[Finding]]:
 
 
 _SPECIAL = re.compile(r"<\|?[^<>\s]+\|?>\Z")
-_vocab_cache: dict[int, tuple[frozenset[str], int, bool]] = {}
+_vocab_cache: dict[int, tuple[GGUFHeader, tuple[frozenset[str], int, bool]]] = {}
 
 
 def _vocab(hdr: GGUFHeader) -> tuple[frozenset[str], int, bool]:
     """(pieces as text, longest piece, can-produce-any-text) for a header's vocab."""
     key = id(hdr)
-    if key not in _vocab_cache:
+    if key not in _vocab_cache or _vocab_cache[key][0] is not hdr:
         toks = hdr.tokens
         items = toks.to_list() if hasattr(toks, "to_list") else list(toks)
         model = hdr.value("tokenizer.ggml.model")
@@ -164,8 +164,8 @@ def _vocab(hdr: GGUFHeader) -> tuple[frozenset[str], int, bool]:
         pieces.update(t.replace("\u2581", " ") for t in items if "\u2581" in t)
         byte_level = model in ("gpt2", "bert") or "<0x00>" in pieces or "<0xFF>" in pieces
         _vocab_cache.clear()
-        _vocab_cache[key] = (frozenset(pieces), max((len(t) for t in items), default=0), byte_level)
-    return _vocab_cache[key]
+        _vocab_cache[key] = (hdr, (frozenset(pieces), max((len(t) for t in items), default=0), byte_level))
+    return _vocab_cache[key][1]
 
 
 def stop_problem(stop: str, hdr: GGUFHeader) -> str | None:
