@@ -841,6 +841,10 @@ def _cmd_run(args: list[str]) -> int:
         _cmd_pull([name])
     if not prompts:
         raise _CLIError("the stand-in `ollama run` is non-interactive: give a prompt")
+    if not "".join(prompts):  # `ollama run NAME ""`: load the model, print nothing
+        body = {"model": name} if keep_alive is None else {"model": name, "keep_alive": keep_alive}
+        _request("POST", "/api/generate", body)
+        return 0
     body: dict[str, Any] = {"model": name, "messages": [{"role": "user", "content": " ".join(prompts)}],
                             "stream": True}
     if keep_alive is not None:

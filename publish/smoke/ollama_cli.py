@@ -4,6 +4,7 @@
     ollama create NAME -f Modelfile    folder targets (a temporary Modelfile: FROM the GGUF,
                                        TEMPLATE, PARAMETER, SYSTEM of the folder)
     ollama pull NAME                   hf.co targets
+    ollama run NAME ""                 load it (Ollama's FAQ: how to preload a model)
     ollama run NAME PROMPT --verbose   the answer (stdout) and the timing summary (stderr)
     ollama show NAME --template / --parameters / --system
     ollama stop NAME                   unload after the quant
@@ -25,6 +26,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from publish.errors import SmokeSetupError
@@ -99,6 +101,7 @@ class OllamaCLIBackend:
         self.timeout = timeout
         self.env = dict(os.environ, OLLAMA_HOST=self.url, NO_COLOR="1", TERM="dumb")
         self._tmp = tempfile.TemporaryDirectory(prefix="publish-smoke-modelfiles-")
+        self._load_seconds: dict[str, float] = {}  # model -> preload wall time, reported with the first chat
 
     @property
     def server(self) -> OllamaServe | None:
@@ -122,10 +125,19 @@ class OllamaCLIBackend:
     # -- model lifecycle
 
     def prepare(self, target: Target) -> None:
+        """rm, create -f (folder) or pull (hf.co), then `ollama run NAME ""` (Ollama's documented
+        way to preload), so a quant that does not load is reported as a load failure."""
         self.remove(target)
         if target.gguf is None:
             self._checked("pull", target.model)
-            return
+        else:
+            self._create(target)
+        start = time.perf_counter()
+        self._checked("run", target.model, "")
+        # the load answer carries no metrics: its wall time goes with the first chat, as in --via api
+        self._load_seconds[target.model] = time.perf_counter() - start
+
+    def _create(self, target: Target) -> None:
         modelfile = Path(self._tmp.name) / f"Modelfile.{re.sub(r'[^A-Za-z0-9_.-]', '_', target.label)}"
         try:
             modelfile.write_text(write_modelfile(target), encoding="utf-8")
@@ -173,7 +185,7 @@ class OllamaCLIBackend:
             done_reason=done_reason,
             prompt_tokens=int(stats.get("prompt eval count", 0)),
             eval_tokens=eval_tokens,
-            load_seconds=stats.get("load duration", 0.0),
+            load_seconds=stats.get("load duration", 0.0) + self._load_seconds.pop(target.model, 0.0),
             prompt_seconds=stats.get("prompt eval duration", 0.0),
             eval_seconds=stats.get("eval duration", 0.0),
         )
