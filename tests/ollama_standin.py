@@ -132,8 +132,9 @@ class OllamaStandin:
         self.n_ctx = n_ctx
         self.chat_delay = chat_delay  # seconds before each generation: a slow or stuck model
         self.models: dict[str, StandinModel] = {}
-        self.events: list[tuple[str, str]] = []   # (what, model): "delete", "pull", "create", "load", "unload", "chat", …
-        self.max_loaded = 0
+        # (what, model): "delete", "pull", "create", "load", "unload", "evict" (unloaded because
+        # another model was asked for: the client did not unload it itself), "chat", "render", …
+        self.events: list[tuple[str, str]] = []
         self._lock = threading.RLock()             # models + events
         self._engine_lock = threading.Lock()       # the one loaded engine
         self._engine = None
@@ -168,7 +169,7 @@ class OllamaStandin:
 
         if self._engine is not None and self._engine_name == m.name:
             return self._engine, 0.0
-        self._unload_locked()
+        self._unload_locked(evicted=True)
         start = time.perf_counter()
         try:
             num_ctx = m.params.get("num_ctx")
@@ -177,13 +178,12 @@ class OllamaStandin:
             raise APIError(500, f"llama runner process has terminated: error loading model: {err}") from None
         self._engine_name = m.name
         self.record("load", m.name)
-        self.max_loaded = max(self.max_loaded, 1)
         return self._engine, time.perf_counter() - start
 
-    def _unload_locked(self) -> None:
+    def _unload_locked(self, *, evicted: bool = False) -> None:
         if self._engine is not None:
             self._engine.close()
-            self.record("unload", self._engine_name or "")
+            self.record("evict" if evicted else "unload", self._engine_name or "")
         self._engine, self._engine_name = None, None
 
     def unload(self, name: str | None = None) -> bool:

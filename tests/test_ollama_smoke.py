@@ -87,7 +87,8 @@ def test_good_folder_passes_with_answer_2(via, folders, standin, cli_on_path):
         # no num_predict in the release: `ollama run` gives no evidence of why generation ended
         assert first["done_reason"] == "unknown" and checks(first)["done"]["status"] == "skip"
     assert standin.models == {}  # scratch models removed at the end (no --keep)
-    assert standin.loaded_model is None and standin.max_loaded == 1
+    assert standin.loaded_model is None
+    assert not [e for e in standin.events if e[0] == "evict"]  # the smoke unloaded each quant itself
 
 
 def test_missing_stop_fails_as_runaway_naming_the_stop(folders, standin):
@@ -135,6 +136,8 @@ def test_broken_gguf_is_a_load_failure_and_the_run_goes_on(via, folders, standin
     assert res.exit_code == 1
     status = {q["label"]: q["status"] for q in data["quants"]}
     assert status == {"Q2_K": "pass", "Q4_K_M": "fail", "Q8_0": "pass"}
+    loads = [e for e in standin.events if e[0] in ("load", "unload", "evict")]
+    assert [e[0] for e in loads] == ["load", "unload", "load", "unload"]  # one model in memory at a time
     broken = next(q for q in data["quants"] if q["label"] == "Q4_K_M")
     # both modes load right after create (api: generate without a prompt; cli: `ollama run NAME ""`)
     assert "error loading model" in broken["load_error"]
