@@ -209,3 +209,11 @@ def test_library_call_unloads_each_quant(folders):
     assert loaded_at_prepare == [False] * 5
     assert backend.engine is None
     assert report.exit_code == 0
+
+
+def test_no_ollama_anywhere_says_what_to_install(folders, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `ollama` binary
+    res = run(folders["good"], "--backend", "ollama", "--host", "http://127.0.0.1:9")
+    assert res.exit_code == 2
+    assert "no Ollama server answers at http://127.0.0.1:9" in res.output
+    assert "https://ollama.com/install.sh" in res.output and "--backend llamacpp" in res.output
