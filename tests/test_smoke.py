@@ -217,3 +217,17 @@ def test_no_ollama_anywhere_says_what_to_install(folders, tmp_path, monkeypatch)
     assert res.exit_code == 2
     assert "no Ollama server answers at http://127.0.0.1:9" in res.output
     assert "https://ollama.com/install.sh" in res.output and "--backend llamacpp" in res.output
+
+
+def test_broken_template_is_named_and_a_failing_one_fails_each_case(tiny_llama_path, tmp_path):
+    bad = make_folder(tmp_path / "bad", tiny_llama_path, template="{{ range .Messages }}{{ .Content }")
+    res = run(bad, "--backend", "llamacpp")
+    assert res.exit_code == 2
+    assert f"{bad / 'template'}:1" in res.output
+    failing = make_folder(tmp_path / "failing", tiny_llama_path,
+                          template="{{ range .Messages }}{{ index .Content 99 }}{{ end }}")
+    res = run(failing, "--backend", "llamacpp", "--json")
+    assert res.exit_code == 1
+    for case in json.loads(res.stdout)["quants"][0]["cases"]:
+        failed = {c["name"]: c["message"] for c in case["checks"] if c["status"] == "fail"}
+        assert "index out of range" in failed["chat"] and "index out of range" in failed["render-go"]

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from publish.errors import TemplateError
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
 from publish.smoke.prompts import ollama_messages, render_go
 
@@ -349,7 +350,10 @@ class LlamaCppBackend:
 
     def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
         engine = self._loaded(target)
-        prompt = self.render(target, messages)
+        try:
+            prompt = self.render(target, messages)
+        except TemplateError as err:
+            raise LoadError(f"{target.model}: the Go template cannot render this conversation: {err}") from None
         if prompt is None:
             raise LoadError(f"{target.model}: no Go template to build the prompt with")
         try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from publish.errors import UsageError
+from publish.errors import TemplateError, UsageError
 from publish.smoke import checks as C
 from publish.smoke.base import Backend, ChatResult, LoadError, ShowResult, Target, Unsupported
 from publish.smoke.checks import Check, Status
@@ -220,6 +220,10 @@ def plan_folder(path: Path, options: SmokeOptions) -> _Planned:
     folder = load_staged(path)
     if not folder.quants:
         raise UsageError(f"{path}: no GGUF files in the folder", hint="run `publish build SPEC -o DIR` first")
+    if folder.template is not None:
+        from publish import gotmpl
+
+        gotmpl.parse(folder.template, str(Path(path) / "template"))  # TemplateError names file:line:col
     labels = _filter_quants([q.label for q in folder.quants], options.quants, str(path))
     targets = []
     for label in select_shard(labels, options.shard):
@@ -502,9 +506,8 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
         render_why = str(err)
     except LoadError as err:
         render_why = f"render failed: {err}"
-    except Exception as err:  # a template error in gotmpl shows up here for the llamacpp backend
+    except TemplateError as err:  # llamacpp renders with publish.gotmpl: render-go reports it below
         render_why = f"render failed: {err}"
-        case.checks.append(C.failed("render", str(err)))
 
     try:
         result: ChatResult | None = backend.chat(target, messages, chat_options, timeout)
@@ -534,7 +537,7 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     if target.template is not None:
         try:
             expected_go = render_go(target.template, conversation)
-        except Exception as err:
+        except TemplateError as err:
             case.checks.append(C.failed("render-go", f"publish.gotmpl cannot render the template: {err}"))
     if expected_go is not None or target.template is None:
         case.checks.append(C.check_rendered_go(rendered, expected_go, render_why))
