@@ -99,7 +99,9 @@ def to_junit(report: SmokeReport) -> str:
             elif c.status is Status.SKIP:
                 ET.SubElement(tc, "skipped", message="; ".join(chk.message for chk in c.checks))
             out = ET.SubElement(tc, "system-out")
-            out.text = details + (f"\nanswer: {c.answer!r}" if c.answer is not None else "")
+            out.text = details + (f"\nanswer: {c.answer!r} (done_reason {c.done_reason}, prompt tok/s "
+                                  f"{_tps(c.prompt_tps)}, generation tok/s {_tps(c.eval_tps)})"
+                                  if c.answer is not None else "")
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
