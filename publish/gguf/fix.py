@@ -401,13 +401,14 @@ def _patch_in_place(src: Path, header: GGUFHeader, patches: list, resolved: list
         before = _hash_data(fh, header.data_offset) if verify_data else None
         fd = fh.fileno()
         for p in patches:
-            assert p.offset + len(p.data) <= kv_end <= header.data_offset
+            if p.offset + len(p.data) > kv_end:  # never: patches come from key/value records
+                raise PublishError(f"{src}: refusing to patch byte {p.offset} outside the key/value records")
             if os.pread(fd, len(p.old), p.offset) != p.old:
-                raise PublishError(f"{src}: changed while being fixed (bytes at {p.offset} differ); nothing more written")
+                raise PublishError(f"{src}: changed while being fixed (bytes at {p.offset} differ); nothing was written")
         for p in patches:
             os.pwrite(fd, p.data, p.offset)
+            result.bytes_touched += len(p.data)
         os.fsync(fd)
-        result.bytes_touched = sum(len(p.data) for p in patches)
         if verify_data:
             after = _hash_data(fh, header.data_offset)
             result.data_sha256, result.data_sha256_verified = after, before == after
