@@ -95,3 +95,16 @@ def test_each_shard_smokes_its_quants_from_hf_co(hub_repo, repo_folder, tmp_path
         assert standin.api_tags()["models"] == []
     finally:
         standin.stop()
+
+
+def test_spec_without_its_ggufs_plans_from_the_hub_repo(hub_repo, tmp_path):
+    spec = (ROOT / "examples/tiny/release.toml").read_text()
+    spec = spec.replace('repo = "your-org/tiny-llama-GGUF"', f'repo = "{hub_repo}"')
+    (tmp_path / "ci").mkdir()
+    path = tmp_path / "ci" / "release.toml"   # a checkout without the GGUFs next to it
+    path.write_text(spec)
+    res = plan(path)
+    assert res.exit_code == 0, res.output
+    entries = json.loads(res.stdout)["include"]
+    assert [e["quants"] for e in entries] == ["Q2_K", "Q4_K_M", "Q8_0"]
+    assert {e["target"] for e in entries} == {f"hf.co/{hub_repo}"}

@@ -17,9 +17,11 @@ GITHUB_MAX_JOBS = 256  # GitHub Actions: at most 256 jobs per matrix
 
 
 def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[str, list[str]]:
-    """(the smoke target, its quant labels in smoke order) for a spec, a staged folder or hf.co/ORG/NAME.
+    """(the smoke target, its quant labels) for a spec, a staged folder or hf.co/ORG/NAME.
 
-    A release spec is smoked after publishing, so its target is hf.co/<spec repo>."""
+    A release spec is smoked after publishing, so its target is hf.co/<spec repo>; its quants
+    come from its GGUF folder, or from the Hub repo when that folder is not there (a CI checkout
+    of the spec rarely holds multi-GB GGUFs)."""
     if is_hub_target(target):
         repo = hub_repo(target)
         return f"{HF_PREFIX}{repo}", list(hub_quant_urls(repo))
@@ -32,8 +34,14 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
     if path.is_file():
         from publish.spec import load_spec
 
+        from publish.errors import SpecError
+
         spec = load_spec(path, gguf_dir=gguf_dir)
-        return f"{HF_PREFIX}{spec.repo}", [q.label for q in spec.resolve_quants()]
+        try:
+            labels = [q.label for q in spec.resolve_quants()]
+        except SpecError:
+            labels = list(hub_quant_urls(spec.repo))
+        return f"{HF_PREFIX}{spec.repo}", labels
     raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME")
 
 
