@@ -102,27 +102,22 @@ def _load_failure_reason(default: str) -> str:
 
 
 def _declared_eos_ids(path: Path, fallback: int | None) -> set[int]:
-    """The EOS set the GGUF declares: eos_token_id plus eos_token_ids (Ollama's view)."""
-    ids: set[int] = set()
+    """The EOS set the GGUF declares: eos_token_id plus eos_token_ids (Ollama's view).
+    `fallback` (the engine's eos_token_id) when our header reader refuses a file llama.cpp took."""
+    from publish.errors import PublishError
+    from publish.gguf.reader import read_header
+
     try:
-        from publish.gguf.reader import read_header
-    except ImportError:  # reader not available: the engine's eos_token_id alone
-        read_header = None
-    if read_header is not None:
-        try:
-            hdr = read_header(path)
-        except Exception:  # the engine loaded it; a stricter header reader must not block the smoke
-            hdr = None
-        if hdr is not None:
-            eos = hdr.value("tokenizer.ggml.eos_token_id")
-            if eos is not None:
-                ids.add(int(eos))
-            more = hdr.value("tokenizer.ggml.eos_token_ids")
-            if more is not None:
-                ids.update(int(i) for i in (more.to_list() if hasattr(more, "to_list") else more))
-            return ids
-    if fallback is not None and fallback >= 0:
-        ids.add(fallback)
+        hdr = read_header(path)
+    except (PublishError, OSError):
+        return {fallback} if fallback is not None and fallback >= 0 else set()
+    ids: set[int] = set()
+    eos = hdr.value("tokenizer.ggml.eos_token_id")
+    if eos is not None:
+        ids.add(int(eos))
+    more = hdr.value("tokenizer.ggml.eos_token_ids")
+    if more is not None:
+        ids.update(int(i) for i in (more.to_list() if hasattr(more, "to_list") else more))
     return ids
 
 
