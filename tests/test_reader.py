@@ -31,8 +31,11 @@ class CountingFile(io.FileIO):
         self.bytes_read += len(data)
         return data
 
-    def readinto(self, b):  # pragma: no cover - read() is what the reader uses
-        raise AssertionError("unexpected readinto")
+    def readinto(self, b):
+        n = super().readinto(b)
+        self.reads += 1
+        self.bytes_read += n or 0
+        return n
 
 
 def expect_error(data: bytes, *, at: int | None = None, contains: str = "") -> GGUFError:
@@ -308,3 +311,32 @@ def test_nesting_is_bounded():
 def test_missing_file(tmp_path):
     with pytest.raises(GGUFError, match="readable file"):
         read_header(tmp_path / "nope.gguf")
+
+
+class ReadOnlyStream:
+    """A file-like with only read/seek/tell (no readinto), returning short reads."""
+
+    def __init__(self, data: bytes):
+        self.data, self.at = data, 0
+
+    def seek(self, offset, whence=0):
+        self.at = {0: offset, 1: self.at + offset, 2: len(self.data) + offset}[whence]
+        return self.at
+
+    def tell(self):
+        return self.at
+
+    def read(self, n=-1):
+        n = min(n, 1000)  # short reads on purpose
+        chunk = self.data[self.at:self.at + n]
+        self.at += len(chunk)
+        return chunk
+
+
+def test_minimal_stream_with_short_reads(tiny_llama_path):
+    hdr = read_header(ReadOnlyStream(tiny_llama_path.read_bytes()), name="stream.gguf")
+    ref = read_header(tiny_llama_path)
+    assert hdr.path == "stream.gguf" and hdr.data_offset == ref.data_offset and list(hdr.kv) == list(ref.kv)
+    assert hdr.tensors == ref.tensors and hdr.tokens.to_list() == ref.tokens.to_list()
+    with pytest.raises(GGUFError, match="stream.gguf"):
+        read_header(ReadOnlyStream(tiny_llama_path.read_bytes()[:5000]), name="stream.gguf")

@@ -245,7 +245,8 @@ class _Parser:
     def __init__(self, fh: BinaryIO, path: str):
         self.fh = fh
         self.path = path
-        self.buf = bytearray()
+        self.buf = bytearray()   # capacity; only the first `have` bytes are file content
+        self.have = 0
         self.pos = 0
         try:
             self.size = fh.seek(0, os.SEEK_END)
@@ -262,25 +263,42 @@ class _Parser:
 
     def ensure(self, end: int, what: str, at: int | None = None) -> None:
         """Make sure bytes [0, end) are buffered; `what` names the item being read for errors."""
-        have = len(self.buf)
+        have = self.have
         if end <= have:
             return
         at = self.pos if at is None else at
         if end > self.size:
             raise self.fail(at, f"expected {what} ({end - at} bytes), but the file ends at byte {self.size}")
         want = min(max(end - have, min(have, GROW_LIMIT), FIRST_WINDOW), self.size - have)
+        if have + want > len(self.buf):
+            # Grow the capacity geometrically; bytes past `have` are never looked at.
+            grown = bytearray(min(self.size, max(have + want, 2 * len(self.buf))))
+            grown[:have] = memoryview(self.buf)[:have]
+            self.buf = grown
         try:
             self.fh.seek(have)
-            while want > 0:
-                chunk = self.fh.read(want)
-                if not chunk:
-                    break
-                self.buf += chunk
-                want -= len(chunk)
+            with memoryview(self.buf) as view:
+                while want > 0:
+                    n = self._read_into(view[self.have:self.have + want])
+                    if not n:
+                        break
+                    self.have += n
+                    want -= n
         except (OSError, ValueError) as err:
             raise self.fail(have, f"expected to read {what} ({err})") from None
-        if len(self.buf) < end:
-            raise self.fail(at, f"expected {what}, but the stream ended at byte {len(self.buf)}")
+        if self.have < end:
+            raise self.fail(at, f"expected {what}, but the stream ended at byte {self.have}")
+
+    def _read_into(self, target: memoryview) -> int:
+        readinto = getattr(self.fh, "readinto", None)
+        if readinto is not None:
+            return readinto(target) or 0
+        chunk = self.fh.read(len(target))
+        if not chunk:
+            return 0
+        n = min(len(chunk), len(target))
+        target[:n] = chunk[:n]
+        return n
 
     def take(self, n: int, what: str) -> int:
         """Reserve n bytes at pos; return their offset."""
@@ -445,7 +463,7 @@ class _Parser:
         buf = self.buf
         size = self.size
         for i in range(n):
-            if p + 8 > len(buf):
+            if p + 8 > self.have:
                 self.ensure(p + 8, f"the length of item #{first + i} of {what}", at=p)
                 buf = self.buf
             length = unpack(buf, p)[0]
@@ -455,7 +473,7 @@ class _Parser:
             starts[i] = p + 8 - p0
             p += 8 + length
             ends[i] = p - p0
-            if p > len(buf):
+            if p > self.have:
                 self.ensure(p, f"item #{first + i} of {what}", at=p - length - 8)
                 buf = self.buf
         return starts, ends
