@@ -57,6 +57,8 @@ def test_json_full_arrays_and_several_files(tiny_llama_path, tmp_path):
     }, tensors=[("w", (32, 2), T.Q8_0)])
     docs = json.loads(run(tiny_llama_path, named, "--json", "--full-arrays").output)
     assert isinstance(docs, list) and len(docs) == 2
+    eps = next(k for k in docs[0]["kv"] if k["key"] == "llama.attention.layer_norm_rms_epsilon")
+    assert (eps["type"], eps["value"]) == ("FLOAT32", 1e-05)  # shortest FLOAT32 text, not 9.9999997e-06
     tokens = next(k for k in docs[0]["kv"] if k["key"] == "tokenizer.ggml.tokens")
     assert len(tokens["value"]) == tokens["length"] == 357 and "truncated" not in tokens
     kv = {k["key"]: k for k in docs[1]["kv"]}

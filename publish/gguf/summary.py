@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from gguf import GGUFValueType as V
 from gguf import LlamaFileType
 
@@ -160,7 +161,7 @@ def kv_to_json(kv: KV, *, full_arrays: bool = False, preview: int = ARRAY_PREVIE
         if not full_arrays and len(kv.value) > preview:
             out["truncated"] = True
     else:
-        out["value"] = _json_scalar(kv.value)
+        out["value"] = _json_scalar(kv.value, kv.type == V.FLOAT32)
     return out
 
 
@@ -168,16 +169,19 @@ def _array_json(value: ArrayValue, full: bool, preview: int) -> list:
     items = value if full or len(value) <= preview else value[:preview]
     if isinstance(items, ArrayValue):
         items = [items[i] for i in range(len(items))] if items.item_type == V.ARRAY else items.to_list()
+    f32 = value.item_type == V.FLOAT32
     out = []
     for item in items:
         if isinstance(item, ArrayValue):
             out.append(_array_json(item, full, preview))
         else:
-            out.append(_json_scalar(item))
+            out.append(_json_scalar(item, f32))
     return out
 
 
-def _json_scalar(v: Any) -> Any:
+def _json_scalar(v: Any, float32: bool = False) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if float32 and isinstance(v, float):
+        return float(str(np.float32(v)))  # the shortest text that reads back as the same FLOAT32 (1e-05)
     return v
