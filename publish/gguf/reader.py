@@ -19,12 +19,12 @@ import struct
 from typing import Any, BinaryIO, Iterator
 
 import numpy as np
-from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType, GGUFValueType, Keys
+from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGMLQuantizationType, GGUFValueType, Keys
 
 from publish.errors import GGUFError
 from publish.gguf.header import ArrayValue, GGUFHeader, KV, TensorInfo
 
-MAGIC = b"GGUF"
+MAGIC = struct.pack("<I", GGUF_MAGIC)  # b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 MAX_DIMS = 4             # GGML_MAX_DIMS: llama.cpp refuses more
 MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recursion
