@@ -12,7 +12,6 @@ from gguf import GGMLQuantizationType as T
 from gguf import GGUFReader, GGUFValueType as V, GGUFWriter
 
 import gguf_bytes as gb
-import ggufs
 from publish.errors import GGUFError
 from publish.gguf.reader import read_header
 
