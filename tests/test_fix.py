@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from gguf import GGUFReader, GGUFValueType as V
 
 import ggufs
+from conftest import have_llama_cpp
 from publish.cli import main
 from publish.errors import PublishError, UsageError
 from publish.gguf import fix as fixmod
@@ -272,3 +273,26 @@ def test_encode_value_checks_types_and_ranges():
                          (V.STRING, 5), (V.ARRAY, [1])]:
         with pytest.raises(UsageError):
             fixmod.encode_value("k", vtype, value)
+
+
+@pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
+def test_llama_cpp_runs_the_fixed_files(tiny_llama, tmp_path):
+    """A rewritten and an in-place patched file still load and answer in llama.cpp."""
+    import llama_cpp
+
+    template = "{% for m in messages %}{{ m['content'] }}{% endfor %}" + " " * 3000
+    rewritten = tmp_path / "rewritten.gguf"
+    apply_changes(tiny_llama, [SetValue("tokenizer.chat_template", template, V.STRING),
+                               SetValue("general.license", "mit", V.STRING)], output=rewritten)
+    result = apply_changes(tiny_llama, [SetValue("llama.context_length", 256, V.UINT32)])
+    assert result.in_place
+    for path, ctx in ((rewritten, 512), (tiny_llama, 256)):
+        model = llama_cpp.Llama(str(path), n_ctx=128, verbose=False)
+        try:
+            assert model.metadata["llama.context_length"] == str(ctx)
+            if path == rewritten:
+                assert model.metadata["tokenizer.chat_template"] == template
+            out = model.create_completion("hello", max_tokens=1, temperature=0)
+            assert out["choices"][0]["text"] == ggufs.ANSWER
+        finally:
+            model.close()
