@@ -296,3 +296,16 @@ def test_llama_cpp_runs_the_fixed_files(tiny_llama, tmp_path):
             assert out["choices"][0]["text"] == ggufs.ANSWER
         finally:
             model.close()
+
+
+def test_exit_zero_once_fixed_and_one_while_an_error_is_left(tmp_path):
+    from gguf import GGMLQuantizationType
+
+    path = ggufs.write_gemma3n_like(tmp_path / "gemma-3n-E4B-it-Q4_K_M.gguf",
+                                    per_layer_type=GGMLQuantizationType.Q8_0, n_vocab=1024)
+    ignored = run("fix", path, "--ignore", "GG101")
+    assert ignored.exit_code == 1 and "not applied GG101 (error)" in ignored.output
+    assert run("fix", path, "--dry-run").exit_code == 0  # the planned fix would leave no error
+    fixed = run("fix", path)
+    assert fixed.exit_code == 0, fixed.output
+    assert "changed GG101" in fixed.output and "error(s) remain" not in fixed.output

@@ -66,7 +66,7 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
     for r in result.changes:
         echo(f"  {verb} {codes.get(r.key, '')}{r.describe()}")
     if not result.changes:
-        echo("  nothing to fix")
+        echo("  nothing to fix" + (f"; {output} not written" if output else ""))
     elif dry_run:
         how = (f"in place ({result.bytes_touched} bytes)" if result.in_place
                else f"by rewriting {'to ' + output if output else 'the file'}")
@@ -88,16 +88,19 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
         echo(f"  not applied {finding.code} ({finding.severity.value}): {finding.message}")
         echo(f"    apply with: publish fix {file} --select {finding.code}")
 
-    # What is left: re-check the written file (or, for a dry run, the findings nothing fixes).
+    # What is left: re-check the written file (or, for a dry run, what the plan leaves).
     if dry_run or not result.changes:
-        remaining = plan.unfixable
+        applied = {id(f) for f, _ in plan.fixes}
+        remaining = [f for f in plan.findings if id(f) not in applied]
     else:
-        remaining = [f for f in check_header(read_header(output or file)) if not f.fixable]
+        remaining = check_header(read_header(output or file))
     errors = [f for f in remaining if f.severity == Severity.ERROR]
     for f in errors:
+        if f.fixable:
+            continue  # listed above as "not applied"
         echo(f"  cannot fix {f.code} (error): {f.message}")
         if f.hint:
             echo(f"    how: {f.hint}")
     if errors:
-        echo(f"{len(errors)} error(s) need a re-conversion or requantization; see above.")
+        echo(f"{len(errors)} error(s) remain; see above.")
     ctx.exit(1 if errors else 0)
