@@ -49,7 +49,7 @@ class _Fail(Exception):
 
 class State:
     __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
-                 "parse_name", "text")
+                 "parse_name", "text", "iface")
 
     def __init__(self, trees, tree, funcs, missing_zero, text, parse_name):
         self.trees = trees
@@ -60,6 +60,7 @@ class State:
         self.vars: list[list] = []
         self.node = None
         self.depth = 0
+        self.iface = False  # last field lookup yielded an interface{} (map[string]any element)
         self.text = text
         self.parse_name = parse_name
 
@@ -328,6 +329,7 @@ class State:
             if has_args:
                 self.node = node
                 self.errorf(f"{name} is not a method but has arguments")
+            self.iface = "interface {}" in getattr(receiver, "type_name", "interface {}")
             try:
                 return receiver[name]
             except KeyError:
@@ -342,6 +344,7 @@ class State:
                 if has_args:
                     self.node = node
                     self.errorf(f"{name} has arguments but cannot be invoked as function")
+                self.iface = name in receiver.any_fields
                 return receiver.get(name)
         self.node = node
         self.errorf(f"can't evaluate field {name} in type {go_type_name(receiver)}")
@@ -385,7 +388,17 @@ class State:
             i += 1
         if fn.variadic is not None:
             while i < len(args):
-                argv.append(self.eval_arg(dot, fn.variadic, args[i]))
+                a = args[i]
+                self.iface = False
+                argv.append(self.eval_arg(dot, fn.variadic, a))
+                if fn.impl is F.slice_ and self.iface and type(a) in (FieldNode, ChainNode) \
+                        or (type(a) is VariableNode and len(a.ident) > 1 and self.iface
+                            and fn.impl is F.slice_):
+                    # slice does not look inside an interface{} index, unlike index/eq/len
+                    if argv[-1] is not MISSING:
+                        self.node = node
+                        self.errorf(f"error calling {name}: cannot index slice/array with type "
+                                    f"interface {{}}")
                 i += 1
         if final is not NO_FINAL:
             if fn.variadic is not None and len(fn.fixed) <= num_in - 1:
@@ -401,7 +414,7 @@ class State:
 
     def validate_type(self, value, typ):
         if value is MISSING:
-            if typ is F.T_NONE:
+            if typ is F.T_NONE or typ is F.T_VALUE:
                 return MISSING
             if typ is F.T_ANY:
                 return None
@@ -423,6 +436,8 @@ class State:
         if t is NilNode:
             if typ is F.T_ANY:
                 return None
+            if typ is F.T_VALUE:
+                return MISSING
             self.errorf(f"cannot assign nil to {F.type_label(typ)}")
         if t is FieldNode:
             return self.validate_type(
@@ -470,4 +485,9 @@ def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
     except RecursionError:
         st.errorf(f"exceeded maximum template depth ({MAX_DEPTH})")
     out = "".join(st.out)
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:
+        # Go writes raw bytes; a string cut inside a character shows as U+FFFD once decoded
+        out = out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return out

@@ -268,9 +268,10 @@ def call(fn, *args):
 
 # -- printing ----------------------------------------------------------------------------------
 def _eval_args(args) -> str:
+    """text/template's evalArgs: a lone string as is, else Sprint of the printable values."""
     if len(args) == 1 and type(args[0]) is str:
         return args[0]
-    return sprint(list(args))
+    return sprint(["<no value>" if a is None or a is MISSING else a for a in args])
 
 
 def html(*args):

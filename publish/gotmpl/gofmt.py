@@ -136,6 +136,20 @@ def _special(f: float, plus: bool = False) -> str | None:
     return None
 
 
+def _hex_float(a: float) -> str:
+    """strconv 'x' format with shortest precision: 0x1.4p+01."""
+    if a == 0:
+        return "0x0p+00"
+    h = a.hex()  # 0x1.4000000000000p+1
+    mant, exp = h[2:].split("p")
+    if "." in mant:
+        ip, fp = mant.split(".")
+        fp = fp.rstrip("0")
+        mant = ip + ("." + fp if fp else "")
+    e = int(exp)
+    return f"0x{mant}p{'-' if e < 0 else '+'}{abs(e):02d}"
+
+
 def format_float_g(f: float) -> str:
     """strconv.FormatFloat(f, 'g', -1, 64): what %v prints for a float64 (1e+06, 0.1, 3)."""
     sp = _special(f)
@@ -268,10 +282,12 @@ def sprintln(args: list) -> str:
 
 
 # -- printf ------------------------------------------------------------------------------------
-def _bad_verb(verb: str, a) -> str:
+def _bad_verb(verb: str, a, spec: "_Spec | None" = None) -> str:
+    """Go's %!verb(type=value): the value is printed with %v and the same flags."""
     if a is None or a is MISSING:
         return f"%!{verb}(<nil>)"
-    return f"%!{verb}({go_type_name(a)}={format_value(a)})"
+    inner = format_verb(a, "v", spec) if spec is not None else format_value(a)
+    return f"%!{verb}({go_type_name(a)}={inner})"
 
 
 class _Spec:
@@ -290,7 +306,7 @@ def _pad(s: str, spec: _Spec, zero_ok: bool = True) -> str:
     if spec.minus:
         return s + " " * n
     if spec.zero and zero_ok:
-        if s[:1] in "+-":
+        if s and s[0] in "+-":
             return s[0] + "0" * n + s[1:]
         return "0" * n + s
     return " " * n + s
@@ -320,7 +336,7 @@ def _fmt_int(v: int, verb: str, spec: _Spec) -> str:
             s += f" '{chr(v)}'"
         return _pad(s, spec)
     else:
-        return _bad_verb(verb, v)
+        return _bad_verb(verb, v, spec)
     if spec.prec is not None:
         body = body.rjust(spec.prec, "0")
         if spec.prec == 0 and a == 0:
@@ -364,8 +380,12 @@ def _fmt_float(v: float, verb: str, spec: _Spec) -> str:
     elif verb in ("g", "G", "v"):
         p = spec.prec if spec.prec != 0 else 1
         body = f"{a:.{p}{'g' if verb != 'G' else 'G'}}"
+    elif verb in ("x", "X") and spec.prec is None:
+        body = _hex_float(a)
+        if verb == "X":
+            body = body.upper()
     else:
-        return _bad_verb(verb, v)
+        return _bad_verb(verb, v, spec)
     sign = "-" if neg else ("+" if spec.plus else (" " if spec.space else ""))
     if spec.width is not None and spec.zero and not spec.minus and len(sign + body) < spec.width:
         return sign + body.rjust(spec.width - len(sign), "0")
@@ -396,10 +416,12 @@ def _fmt_str(s: str, verb: str, spec: _Spec) -> str:
         elif spec.sharp and h:
             h = ("0x" if verb == "x" else "0X") + h
         return _pad(h, spec)
-    return _bad_verb(verb, s)
+    return _bad_verb(verb, s, spec)
 
 
 def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
+    if (a is None or a is MISSING) and depth > 0:
+        return "<nil>"  # a nil interface inside a slice or map, whatever the verb
     if a is None or a is MISSING:
         if verb in ("v", "T"):
             return _pad("<nil>", spec) if verb == "v" else "<nil>"
@@ -407,7 +429,7 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
     if verb == "T":
         return _pad(go_type_name(a), spec)
     if verb == "p":
-        return _bad_verb(verb, a)
+        return _bad_verb(verb, a, spec)
     t = type(a)
     stringer = getattr(a, "go_string", None)
     if stringer is not None and verb in ("v", "s", "q", "x", "X"):
@@ -415,13 +437,13 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
     if t is bool:
         if verb in ("t", "v"):
             return _pad("true" if a else "false", spec)
-        return _bad_verb(verb, a)
+        return _bad_verb(verb, a, spec)
     if t is int:
         return _fmt_int(a, verb, spec)
     if t is float:
-        if verb in "vbeEfFgGxX" and verb not in ("x", "X", "b"):
+        if verb in "veEfFgGxX":
             return _fmt_float(a, verb, spec)
-        return _bad_verb(verb, a)
+        return _bad_verb(verb, a, spec)
     if t is str:
         return _fmt_str(a, verb, spec)
     if isinstance(a, list):
@@ -439,15 +461,32 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
         return body
     if verb == "v":
         return _pad(format_value(a, depth), spec)
-    return _bad_verb(verb, a)
+    return _bad_verb(verb, a, spec)
 
 
 def sprintf(fmt: str, args: list) -> str:
+    """fmt.Sprintf, including Go's %!verb(...) forms for bad or missing operands."""
     out: list[str] = []
     argi = 0
     i = 0
     n = len(fmt)
     reordered = False
+    good_argnum = True
+
+    def arg_number(i: int):
+        """Parse an explicit [n] argument index at fmt[i]; return (new i, index or None, ok)."""
+        nonlocal reordered
+        if i >= n or fmt[i] != "[":
+            return i, None, True
+        reordered = True
+        j = fmt.find("]", i + 1)
+        if j < 0:
+            return n, None, False  # Go treats an unclosed [ as bad
+        num = fmt[i + 1:j]
+        if not num.isdigit() or int(num) < 1:
+            return j + 1, None, False
+        return j + 1, int(num) - 1, True
+
     while i < n:
         j = fmt.find("%", i)
         if j < 0:
@@ -470,7 +509,9 @@ def sprintf(fmt: str, args: list) -> str:
             elif c == "0":
                 spec.zero = not spec.minus
             i += 1
-        # width
+        i, idx, good_argnum = arg_number(i)
+        if idx is not None:
+            argi = idx
         if i < n and fmt[i] == "*":
             i += 1
             if argi < len(args) and type(args[argi]) is int:
@@ -479,10 +520,9 @@ def sprintf(fmt: str, args: list) -> str:
                     spec.minus = True
                     spec.zero = False
                     spec.width = -spec.width
-                argi += 1
             else:
-                argi += 1
                 out.append("%!(BADWIDTH)")
+            argi += 1
         else:
             st = i
             while i < n and fmt[i].isdigit():
@@ -491,19 +531,28 @@ def sprintf(fmt: str, args: list) -> str:
                 spec.width = int(fmt[st:i])
         if i < n and fmt[i] == ".":
             i += 1
+            i, idx, ok = arg_number(i)
+            good_argnum = good_argnum and ok
+            if idx is not None:
+                argi = idx
             if i < n and fmt[i] == "*":
                 i += 1
                 if argi < len(args) and type(args[argi]) is int and args[argi] >= 0:
                     spec.prec = args[argi]
-                    argi += 1
                 else:
-                    argi += 1
                     out.append("%!(BADPREC)")
+                argi += 1
             else:
                 st = i
                 while i < n and fmt[i].isdigit():
                     i += 1
                 spec.prec = int(fmt[st:i]) if i > st else 0
+        i2, idx, ok = arg_number(i)
+        if i2 != i:
+            good_argnum = good_argnum and ok
+            i = i2
+            if idx is not None:
+                argi = idx
         if i >= n:
             out.append("%!(NOVERB)")
             break
@@ -511,6 +560,9 @@ def sprintf(fmt: str, args: list) -> str:
         i += 1
         if verb == "%":
             out.append("%")
+            continue
+        if not good_argnum:
+            out.append(f"%!{verb}(BADINDEX)")
             continue
         if argi >= len(args):
             out.append(f"%!{verb}(MISSING)")

@@ -86,6 +86,7 @@ class ToolProperty(GoStruct):
     __slots__ = ()
     type_name = "api.ToolProperty"
     fields = ("AnyOf", "Type", "Items", "Description", "Enum", "Properties", "Required")
+    any_fields = frozenset({"Items"})
     json = {"AnyOf": ("anyOf", True), "Type": ("type", True), "Items": ("items", True),
             "Description": ("description", True), "Enum": ("enum", True),
             "Properties": ("properties", True), "Required": ("required", True)}
@@ -114,6 +115,7 @@ class ToolParameters(GoStruct):
     __slots__ = ()
     type_name = "template.templateToolFunctionParameters"
     fields = ("Type", "Defs", "Items", "Required", "Properties")
+    any_fields = frozenset({"Defs", "Items"})
     json = {"Type": ("type", False), "Defs": ("$defs", True), "Items": ("items", True),
             "Required": ("required", True), "Properties": ("properties", False)}
 
@@ -130,6 +132,7 @@ class Tool(GoStruct):
     __slots__ = ()
     type_name = "template.templateTool"
     fields = ("Type", "Items", "Function")
+    any_fields = frozenset({"Items"})
     json = {"Type": ("type", False), "Items": ("items", True), "Function": ("function", False)}
 
 

@@ -32,6 +32,7 @@ class GoStruct:
     fields: tuple[str, ...] = ()
     json: dict[str, tuple[str, bool]] = {}  # field -> (json name, omitempty)
     methods: dict = {}
+    any_fields: frozenset = frozenset()  # fields of Go type interface{}
 
     def __init__(self, **values):
         self._values = {f: values.get(f, self.zero(f)) for f in self.fields}

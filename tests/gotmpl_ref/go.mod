@@ -1,0 +1,3 @@
+module gotmplref
+
+go 1.19
