@@ -167,10 +167,13 @@ def _node(depth):
                   st.sampled_from(["break", "continue"])),
         st.builds(lambda e, a: "{{ $v := " + e + " }}" + a + "{{ $v = 1 }}{{ $v }}", cond, body),
         st.builds(lambda a: "{{/* c */}}" + a, body),
+        st.builds(lambda e, t: _delim(f'template "d" {e}', *t), cond, trims),
     )
 
 
-TEMPLATE = st.lists(_node(2), min_size=1, max_size=3).map(lambda parts: "{{ $v := 0 }}" + "".join(parts))
+DEFINE = st.lists(_node(0), max_size=2).map(lambda b: '{{ define "d" }}[' + "".join(b) + "]{{ end }}")
+TEMPLATE = st.builds(lambda d, parts: d + "{{ $v := 0 }}" + "".join(parts), DEFINE,
+                     st.lists(_node(2), min_size=1, max_size=3))
 
 
 @settings(max_examples=8, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
@@ -179,5 +182,33 @@ TEMPLATE = st.lists(_node(2), min_size=1, max_size=3).map(lambda parts: "{{ $v :
                 max_size=25))
 def test_random_templates_match_go(go_ref, templates):
     cases = [{"raw": True, "template": t, "data": DATA, "missingkey": mk} for t, mk in templates]
+    for case, go in zip(cases, go_ref(cases)):
+        assert_same(case, go)
+
+
+ROLES = st.sampled_from(["system", "user", "assistant", "tool"])
+CONTENT = st.sampled_from(["", "hi", "  padded\n", "{{ .Prompt }}", "é 世界 🎉", "<b>&'\"", "a\n\nb"])
+ARGS = st.dictionaries(st.sampled_from(["x", "city", "n", "<k>"]),
+                       st.one_of(st.integers(-5, 10**6), st.floats(allow_nan=False,
+                                 allow_infinity=False, width=32), st.booleans(), st.none(),
+                                 CONTENT), max_size=3)
+MESSAGE = st.builds(
+    lambda role, content, calls, thinking: {
+        "role": role, "content": content, **({"thinking": thinking} if thinking else {}),
+        **({"tool_calls": [{"function": {"name": "get_weather", "arguments": a}} for a in calls]}
+           if calls and role == "assistant" else {}),
+        **({"tool_name": "get_weather"} if role == "tool" else {})},
+    ROLES, CONTENT, st.lists(ARGS, max_size=2), st.sampled_from(["", "hmm"]))
+CONVERSATION = st.tuples(st.lists(MESSAGE, max_size=6), st.booleans())
+
+
+@settings(max_examples=3, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(CONVERSATION, min_size=8, max_size=8))
+def test_random_conversations_match_go(go_ref, conversations):
+    """Every library template x random conversations (roles in any order, tool calls)."""
+    tools = CONVERSATIONS["tools"]["tools"]
+    cases = [{"template": text, "messages": msgs, **({"tools": tools} if with_tools else {})}
+             for text in LIBRARY.values() for msgs, with_tools in conversations]
     for case, go in zip(cases, go_ref(cases)):
         assert_same(case, go)
