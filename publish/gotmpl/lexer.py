@@ -44,16 +44,8 @@ class Item(NamedTuple):
         if self.typ > KEYWORD:
             return f"<{self.val}>"
         if len(self.val) > 10:
-            return '"' + self.val[:10] + '"...'
-        return '"' + go_quote_body(self.val) + '"'
-
-
-def go_quote_body(s: str) -> str:
-    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-
-
-def is_space(c: str) -> bool:
-    return c in SPACE_CHARS and c != ""
+            return go_quote(self.val[:10]) + "..."
+        return go_quote(self.val)
 
 
 def is_alnum(c: str) -> bool:

@@ -19,8 +19,8 @@ from ..errors import TemplateError
 from . import funcs as F
 from .executor import execute
 from .gofmt import format_value, json_marshal
-from .nodes import (ActionNode, BranchNode, CommandNode, FieldNode, IfNode, ListNode, PipeNode,
-                    RangeNode, TemplateNode, VariableNode, WithNode)
+from .nodes import (ActionNode, BranchNode, CommandNode, FieldNode, ListNode, PipeNode,
+                    TemplateNode, VariableNode)
 from .values import GoMap, GoSlice, GoStruct
 
 # -- Go types Ollama hands to templates ------------------------------------------------------

@@ -603,5 +603,11 @@ def _simplify_complex(n: NumberNode) -> None:
 
 def parse_trees(text: str, name: str, funcs: set[str]) -> dict[str, Tree]:
     trees: dict[str, Tree] = {}
-    Parser(name, text, funcs, trees).parse()
+    parser = Parser(name, text, funcs, trees)
+    try:
+        parser.parse()
+    except RecursionError:
+        far = parser.items[min(parser.far, len(parser.items) - 1)]
+        raise ParseError("actions nested too deeply for this parser", name=name,
+                         line=far.line) from None
     return trees
