@@ -191,14 +191,12 @@ class State:
                         return
                 elif type(val) is int:
                     if len(decl) > 1:
-                        self.node = node
                         self.errorf(f"can't use {val} to iterate over more than one variable")
                     if val > 0:
                         for i in range(val):
                             one(i, i)
                         return
                 else:
-                    self.node = node
                     self.errorf(f"range can't iterate over {format_value(val)}")
             except _Break:
                 return
@@ -307,6 +305,7 @@ class State:
 
     def eval_field_chain(self, dot, receiver, node, ident, args, final):
         n = len(ident)
+        self.iface = False
         for i in range(n - 1):
             receiver = self.eval_field(dot, ident[i], node, None, NO_FINAL, receiver)
         return self.eval_field(dot, ident[n - 1], node, args, final, receiver)
@@ -347,7 +346,8 @@ class State:
                 self.iface = name in receiver.any_fields
                 return receiver.get(name)
         self.node = node
-        self.errorf(f"can't evaluate field {name} in type {go_type_name(receiver)}")
+        typ = "interface {}" if self.iface else go_type_name(receiver)
+        self.errorf(f"can't evaluate field {name} in type {typ}")
 
     def eval_function(self, dot, node, cmd, args, final):
         self.node = node
@@ -363,11 +363,9 @@ class State:
         nfixed = len(fn.fixed)
         if fn.variadic is not None:
             if num_in < nfixed:
-                self.node = node
                 self.errorf(f"wrong number of args for {name}: want at least {nfixed} got "
                             f"{len(args)}")
         elif num_in != nfixed:
-            self.node = node
             self.errorf(f"wrong number of args for {name}: want {nfixed} got {num_in}")
 
         if fn.short_circuit:

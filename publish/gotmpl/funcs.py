@@ -112,13 +112,13 @@ def eq(arg1, *rest):
         else:
             if arg1 is not MISSING and arg is not MISSING and \
                     _go_kind_name(arg1) != _go_kind_name(arg):
-                raise FuncError(f"non-comparable types {format_value(arg1)}: "
+                raise FuncError(f"non-comparable types {sprintf('%s', [arg1])}: "
                                 f"{go_type_name(arg1)}, {go_type_name(arg)}: {format_value(arg)}")
             if _is_nil(arg1) or _is_nil(arg):
                 t = _is_nil(arg1) == _is_nil(arg)
             else:
                 if isinstance(arg, (list, dict)) or callable(arg) and not isinstance(arg, GoStruct):
-                    raise FuncError(f"non-comparable type {format_value(arg)}: "
+                    raise FuncError(f"non-comparable type {sprintf('%s', [arg])}: "
                                     f"{go_type_name(arg)}")
                 t = arg1 is arg if getattr(arg, "pointer", False) else arg1 == arg
         if t:
