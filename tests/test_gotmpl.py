@@ -176,3 +176,14 @@ def test_parsed_templates_are_cached_by_text():
     before = gotmpl._ollama.cache_info().hits
     gotmpl.render(text, [{"role": "user", "content": "y"}])
     assert gotmpl._ollama.cache_info().hits == before + 1
+
+
+# -- hostile templates are bounded --------------------------------------------------------------------
+@pytest.mark.parametrize("text, message", [
+    ("{{ range 100000000 }}x{{ end }}", "more than 200000 loop iterations"),
+    ('{{ define "a" }}{{ template "a" . }}{{ end }}{{ template "a" 1 }}', "maximum template depth"),
+    ("{{ if 1 }}" * 3000 + "{{ end }}" * 3000, "nested too deeply"),
+])
+def test_hostile_templates_fail_cleanly(text, message):
+    with pytest.raises(TemplateError, match=message):
+        gotmpl.parse(text).execute({})

@@ -16,6 +16,10 @@ from .nodes import (ActionNode, BoolNode, BreakNode, ChainNode, CommentNode, Con
 from .values import MISSING, GoMap, GoStruct, go_type_name, is_true
 
 MAX_DEPTH = 1000  # Go allows 100000 nested {{template}} calls; Python's stack does not.
+# Templates come from strangers: bound the work (range iterations + template calls) and the output
+# so a hostile template cannot hang or exhaust memory. Real chat templates are far below both.
+MAX_STEPS = 200_000
+MAX_OUTPUT = 64 * 1024 * 1024
 
 NO_FINAL = object()  # Go's missingVal: no value piped in from a previous command
 
@@ -49,7 +53,7 @@ class _Fail(Exception):
 
 class State:
     __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
-                 "parse_name", "text", "iface")
+                 "parse_name", "text", "iface", "steps")
 
     def __init__(self, trees, tree, funcs, missing_zero, text, parse_name):
         self.trees = trees
@@ -61,6 +65,7 @@ class State:
         self.node = None
         self.depth = 0
         self.iface = False  # last field lookup yielded an interface{} (map[string]any element)
+        self.steps = 0
         self.text = text
         self.parse_name = parse_name
 
@@ -75,6 +80,14 @@ class State:
         raise ExecError(msg, name=self.parse_name, line=line, col=col,
                         context=str(node) if node is not None else "",
                         tmpl_name=self.tree.name)
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            self.errorf(f"template runs more than {MAX_STEPS} loop iterations or template calls; "
+                        "refusing to continue")
+        if self.steps & 4095 == 0 and sum(map(len, self.out)) > MAX_OUTPUT:
+            self.errorf(f"template output exceeds {MAX_OUTPUT} characters; refusing to continue")
 
     # -- variables -------------------------------------------------------------------------
     def var_value(self, name: str):
@@ -158,6 +171,7 @@ class State:
             vars_ = self.vars
 
             def one(index, elem):
+                self.step()
                 if decl:
                     if node.pipe.is_assign:
                         if len(decl) > 1:
@@ -212,6 +226,7 @@ class State:
             self.errorf(f"template {quote(node.name)} not defined")
         if self.depth >= MAX_DEPTH:
             self.errorf(f"exceeded maximum template depth ({MAX_DEPTH})")
+        self.step()
         dot = self.eval_pipeline(dot, node.pipe) if node.pipe is not None else MISSING
         saved = (self.tree, self.vars)
         self.tree = tree
