@@ -23,7 +23,7 @@ def quote(s: str, ascii_only: bool = False, q: str = '"') -> str:
             out.append("\\" + c)
             continue
         cp = ord(c)
-        if (c.isprintable() and not (ascii_only and cp >= 128)) and c != "\ufffd" or c == "\ufffd":
+        if c.isprintable() and not (ascii_only and cp >= 128):
             if 0xD800 <= cp <= 0xDFFF:
                 out.append("\\ufffd")
             else:
@@ -136,18 +136,69 @@ def _special(f: float, plus: bool = False) -> str | None:
     return None
 
 
-def _hex_float(a: float) -> str:
-    """strconv 'x' format with shortest precision: 0x1.4p+01."""
+def _binary_float(a: float) -> str:
+    """strconv 'b' format: integer mantissa and binary exponent, e.g. 7205759403792794p-56."""
+    import struct
+    bits = struct.unpack(">Q", struct.pack(">d", a))[0]
+    mant = bits & ((1 << 52) - 1)
+    exp = (bits >> 52) & 0x7FF
+    if exp == 0:
+        exp = 1
+    else:
+        mant |= 1 << 52
+    return f"{mant}p{exp - 1023 - 52:+d}"
+
+
+def _hex_float(a: float, prec: int | None = None) -> str:
+    """strconv 'x' format: 0x1.4p+01 (shortest, or rounded half-even to prec hex digits)."""
     if a == 0:
-        return "0x0p+00"
-    h = a.hex()  # 0x1.4000000000000p+1
-    mant, exp = h[2:].split("p")
-    if "." in mant:
-        ip, fp = mant.split(".")
-        fp = fp.rstrip("0")
-        mant = ip + ("." + fp if fp else "")
-    e = int(exp)
-    return f"0x{mant}p{'-' if e < 0 else '+'}{abs(e):02d}"
+        digits = "0" * prec if prec else ""
+        return "0x0" + ("." + digits if digits else "") + "p+00"
+    m, e = math.frexp(a)
+    exp = e - 1
+    frac = int((m * 2 - 1) * (1 << 52))
+    lead = 1
+    if prec is None:
+        digits = format(frac, "013x").rstrip("0")
+    elif prec >= 13:
+        digits = format(frac, "013x") + "0" * (prec - 13)
+    else:
+        shift = (13 - prec) * 4
+        q, r = divmod(frac, 1 << shift)
+        half = 1 << (shift - 1)
+        last_odd = (q & 1) if prec else 1  # with no fraction digits the kept digit is the 1
+        if r > half or (r == half and last_odd):
+            q += 1
+        if q >> (prec * 4):
+            q, lead, exp = 0, 1, exp + 1
+        digits = format(q, f"0{prec}x") if prec else ""
+    return f"0x{lead}" + ("." + digits if digits else "") + f"p{'-' if exp < 0 else '+'}{abs(exp):02d}"
+
+
+def _sharp_float(num: str, verb: str, prec: int | None) -> str:
+    """Go's '#' flag on floats: keep a decimal point and, for %g/%v/%x, trailing zeros."""
+    digits = 0
+    if verb in ("v", "g", "G", "x"):
+        digits = 6 if prec is None else prec
+    tail = ""
+    for i, c in enumerate(num):
+        if c in "pP" or (c in "eE" and verb not in ("x", "X")):
+            num, tail = num[:i], num[i:]
+            break
+    has_point = "." in num
+    seen_nonzero = False
+    for c in num:  # as in Go, the x of 0x counts as a digit
+        if c == ".":
+            continue
+        if c != "0":
+            seen_nonzero = True
+        if seen_nonzero:
+            digits -= 1
+    if not has_point:
+        if num == "0":
+            digits -= 1
+        num += "."
+    return num + "0" * max(digits, 0) + tail
 
 
 def format_float_g(f: float) -> str:
@@ -313,6 +364,8 @@ def _pad(s: str, spec: _Spec, zero_ok: bool = True) -> str:
 
 
 def _fmt_int(v: int, verb: str, spec: _Spec) -> str:
+    if v == 0 and spec.prec == 0 and verb in "dvxXobO":
+        return " " * (spec.width or 0)  # Go prints nothing but padding for a zero at precision 0
     neg = v < 0
     a = -v if neg else v
     if verb == "d" or verb == "v":
@@ -331,10 +384,11 @@ def _fmt_int(v: int, verb: str, spec: _Spec) -> str:
         c = chr(v) if 0 <= v <= 0x10FFFF else "\ufffd"
         return _pad(quote(c, spec.plus, "'"), spec)
     elif verb == "U":
-        s = f"U+{a:04X}"
+        u = v if v >= 0 else v + (1 << 64)  # Go formats the bits as uint64
+        s = f"U+{u:0{max(4, spec.prec or 0)}X}"
         if spec.sharp and 0 <= v <= 0x10FFFF and chr(v).isprintable():
             s += f" '{chr(v)}'"
-        return _pad(s, spec)
+        return _pad(s, spec, zero_ok=False)
     else:
         return _bad_verb(verb, v, spec)
     if spec.prec is not None:
@@ -380,12 +434,16 @@ def _fmt_float(v: float, verb: str, spec: _Spec) -> str:
     elif verb in ("g", "G", "v"):
         p = spec.prec if spec.prec != 0 else 1
         body = f"{a:.{p}{'g' if verb != 'G' else 'G'}}"
-    elif verb in ("x", "X") and spec.prec is None:
-        body = _hex_float(a)
+    elif verb in ("x", "X"):
+        body = _hex_float(a, spec.prec)
         if verb == "X":
             body = body.upper()
+    elif verb == "b":
+        body = _binary_float(a)
     else:
         return _bad_verb(verb, v, spec)
+    if spec.sharp and verb != "b":
+        body = _sharp_float(body, verb, spec.prec)
     sign = "-" if neg else ("+" if spec.plus else (" " if spec.space else ""))
     if spec.width is not None and spec.zero and not spec.minus and len(sign + body) < spec.width:
         return sign + body.rjust(spec.width - len(sign), "0")
@@ -406,7 +464,7 @@ def _fmt_str(s: str, verb: str, spec: _Spec) -> str:
     if verb in ("x", "X"):
         b = s.encode("utf-8", "surrogateescape")
         if spec.prec is not None:
-            b = s[:spec.prec].encode("utf-8", "surrogateescape")
+            b = b[:spec.prec]  # Go's precision counts input bytes for %x
         h = b.hex()
         if verb == "X":
             h = h.upper()
@@ -441,7 +499,7 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
     if t is int:
         return _fmt_int(a, verb, spec)
     if t is float:
-        if verb in "veEfFgGxX":
+        if verb in "veEfFgGxXb":
             return _fmt_float(a, verb, spec)
         return _bad_verb(verb, a, spec)
     if t is str:
@@ -569,6 +627,9 @@ def sprintf(fmt: str, args: list) -> str:
             continue
         a = args[argi]
         argi += 1
+        if verb == "v" and (spec.plus or spec.sharp):
+            # %+v and %#v mean "field names" and "Go syntax" in Go, not a sign or a point
+            spec.plus = spec.sharp = False
         out.append(format_verb(a, verb, spec))
     if not reordered and argi < len(args):
         extra = []
