@@ -157,6 +157,11 @@ ADVERSARIAL_OLLAMA = {
     "legacy-missing-key-legacy": "{{ .Nope.Deeper }}{{ .Prompt }}={{ .Response }}",
     "messages-with-dollar": "{{ range $.Messages }}{{ .Role }} {{ end }}",
     "messages-only-in-define": "{{ define \"m\" }}{{ range .Messages }}{{ .Content }}{{ end }}{{ end }}{{ template \"m\" . }}",
+    "print-go-values": (
+        "{{ range .Messages }}{{ printf \"%+v|%v\" . . }}\n{{ range .ToolCalls }}"
+        "{{ printf \"%+v|%v|%s\" . .Function .Function.Arguments }}{{ end }}{{ end }}"
+        "{{ if .Tools }}{{ printf \"%v|%+v\" .Tools (index .Tools 0).Function.Parameters }}{{ end }}"),
+    "print-messages-and-tools": "{{ range .Messages }}{{ . }}{{ end }}{{ range .Tools }}{{ . }}{{ end }}",
     "raw-strings-chars": "{{ `raw\\n{{` }}{{ 'a' }}{{ \"\\u00e9\\t\\x41\" }}{{ 0x1F }}{{ 1_000 }}{{ 1e3 }}{{ -0.5 }}{{ .Messages | len | printf \"%03d\" }}",
 }
 

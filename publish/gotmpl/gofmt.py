@@ -342,10 +342,11 @@ def _bad_verb(verb: str, a, spec: "_Spec | None" = None) -> str:
 
 
 class _Spec:
-    __slots__ = ("minus", "plus", "sharp", "space", "zero", "width", "prec")
+    __slots__ = ("minus", "plus", "sharp", "space", "zero", "width", "prec", "plusv", "sharpv")
 
     def __init__(self):
         self.minus = self.plus = self.sharp = self.space = self.zero = False
+        self.plusv = self.sharpv = False  # %+v (field names) and %#v (Go syntax)
         self.width = None
         self.prec = None
 
@@ -477,7 +478,41 @@ def _fmt_str(s: str, verb: str, spec: _Spec) -> str:
     return _bad_verb(verb, s, spec)
 
 
+def _go_syntax(a, spec: _Spec, depth: int) -> str:
+    """%#v: values as Go source."""
+    if a is None or a is MISSING:
+        return "interface {}(nil)" if depth > 0 else _pad("<nil>", spec)
+    t = type(a)
+    if t is str:
+        return _fmt_str(a, "q", spec)
+    if t is bool:
+        return _pad("true" if a else "false", spec)
+    if t is int:
+        return _fmt_int(a, "v", spec)
+    if t is float:
+        return _fmt_float(a, "v", spec)
+    tname = go_type_name(a)
+    if isinstance(a, list):
+        if getattr(a, "nil", False):
+            return tname + "(nil)"
+        return tname + "{" + ", ".join(_go_syntax(x, spec, depth + 1) for x in a) + "}"
+    if isinstance(a, dict):
+        if getattr(a, "nil", False):
+            return tname + "(nil)"
+        return tname + "{" + ", ".join(f"{_go_syntax(k, spec, depth + 1)}:{_go_syntax(x, spec, depth + 1)}"
+                                       for k, x in sorted_items(a)) + "}"
+    if isinstance(a, GoStruct):
+        body = a.type_name + "{" + ", ".join(
+            f"{name}:{_go_syntax(a.get(name), spec, depth + 1)}" for name in a.fields) + "}"
+        if a.pointer:
+            return "&" + body if depth == 0 else f"(*{a.type_name})(0xc000010000)"
+        return body
+    return _pad(format_value(a, depth), spec)
+
+
 def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
+    if verb == "v" and spec.sharpv:
+        return _go_syntax(a, spec, depth)
     if (a is None or a is MISSING) and depth > 0:
         return "<nil>"  # a nil interface inside a slice or map, whatever the verb
     if a is None or a is MISSING:
@@ -505,15 +540,17 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
     if t is str:
         return _fmt_str(a, verb, spec)
     if isinstance(a, list):
-        if verb in ("s", "q", "x", "X") and all(type(x) is str for x in a) is False and verb != "v":
-            pass
         return "[" + " ".join(format_verb(x, verb, spec, depth + 1) for x in a) + "]"
     if isinstance(a, dict):
         return "map[" + " ".join(
             f"{format_verb(k, verb, spec, depth + 1)}:{format_verb(x, verb, spec, depth + 1)}"
             for k, x in sorted_items(a)) + "]"
     if isinstance(a, GoStruct):
-        body = "{" + " ".join(format_verb(x, verb, spec, depth + 1) for x in a.values()) + "}"
+        if verb == "v" and spec.plusv:
+            body = "{" + " ".join(f"{name}:{format_verb(a.get(name), verb, spec, depth + 1)}"
+                                  for name in a.fields) + "}"
+        else:
+            body = "{" + " ".join(format_verb(x, verb, spec, depth + 1) for x in a.values()) + "}"
         if a.pointer:
             return "&" + body if depth == 0 else "0xc000010000"
         return body
@@ -629,6 +666,7 @@ def sprintf(fmt: str, args: list) -> str:
         argi += 1
         if verb == "v" and (spec.plus or spec.sharp):
             # %+v and %#v mean "field names" and "Go syntax" in Go, not a sign or a point
+            spec.plusv, spec.sharpv = spec.plus, spec.sharp
             spec.plus = spec.sharp = False
         out.append(format_verb(a, verb, spec))
     if not reordered and argi < len(args):
