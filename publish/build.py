@@ -20,6 +20,7 @@ from publish.errors import SpecError, UsageError
 from publish.fsutil import atomic_write_text
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
+from publish.units import decimal_size
 
 MANIFEST_SUFFIX = ".publish-build.json"
 
@@ -267,13 +268,6 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def human_size(n: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n} B"
-
-
 def example_prompt(spec: ReleaseSpec) -> str | None:
     """The prompt Ollama builds from the template for one user message (None if it cannot run)."""
     from publish import gotmpl
@@ -297,7 +291,7 @@ def render_card(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | N
                              undefined=jinja2.StrictUndefined, autoescape=False,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     fm = yaml.safe_dump(front_matter(spec), sort_keys=False, allow_unicode=True, default_flow_style=False)
-    rows = [{"label": q.label, "file": q.names[0], "parts": len(q.names), "size": human_size(q.size),
+    rows = [{"label": q.label, "file": q.names[0], "parts": len(q.names), "size": decimal_size(q.size),
              "bpw": "n/a" if q.bits_per_weight is None else f"{q.bits_per_weight:.2f}",
              "use": q.use, "recommended": q.recommended} for q in quants]
     params = [(k, json.dumps(v, ensure_ascii=False) if k == "stop" else json.dumps(v))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from publish.errors import PublishError
+from publish.units import human_size
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 STAGES = ("lint", "build", "smoke folder", "push", "smoke hf.co")
@@ -63,15 +64,6 @@ class ReleaseResult:
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.name == name), None)
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def ollama_unavailable(host: str | None, serve: bool) -> str | None:
@@ -163,7 +155,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
             result.local_files = local_plan(result.folder)
             total = sum(f.size for f in result.local_files)
             stage.status = SKIPPED
-            stage.summary = (f"no --push: {len(result.local_files)} file(s), {_human(total)} would go to "
+            stage.summary = (f"no --push: {len(result.local_files)} file(s), {human_size(total)} would go to "
                              f"{result.repo} (plan below; the Hub was not contacted)")
             return
         from publish.hub.plan import format_plan, plan_push
@@ -205,9 +197,9 @@ def format_summary(result: ReleaseResult) -> str:
     if result.local_files:
         lines.append("")
         lines.append(f"Push plan for {result.repo} (local side only; run with --push to compare and upload):")
-        w = max(len(f.path) for f in result.local_files)
-        for f in result.local_files:
-            lines.append(f"  {f.path:<{w}}  {_human(f.size):>10}  sha256:{f.sha256}")
+        from publish.hub.plan import format_local_files
+
+        lines.extend(format_local_files(result.local_files))
         lines.append(f"  then: publish push {result.folder} --repo {result.repo}")
     lines.append("")
     if result.failed:

@@ -17,7 +17,8 @@ def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None) -> None:
     """Render SPEC (release.toml) into a folder holding exactly what the Hub repo will hold:
     the GGUFs (hard-linked, reflinked or copied), template, params, system, a Modelfile per
     quant and README.md. Run `publish lint DIR` on it next."""
-    from publish.build import build_folder, human_size
+    from publish.build import build_folder
+    from publish.units import human_size
     from publish.spec import load_spec
 
     result = build_folder(load_spec(spec, gguf_dir=gguf_dir), out_dir)

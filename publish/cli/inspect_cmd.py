@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from publish.units import human_size
+
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
@@ -58,7 +60,7 @@ def split_line(path: str) -> str:
     except SplitSetError as err:
         return "  split set       broken: " + "; ".join(f"{p.path.rsplit('/', 1)[-1]}: {p.message}" for p in err.problems)
     first = "" if s.paths[0] == path else f"; model metadata is in {s.paths[0]}"
-    return (f"  split set       {s.count} parts, {_count(s.n_params)} parameters, {_bytes(s.tensor_bytes)} of tensors"
+    return (f"  split set       {s.count} parts, {_count(s.n_params)} parameters, {human_size(s.tensor_bytes)} of tensors"
             f"{first}")
 
 
@@ -66,8 +68,8 @@ def format_summary(s) -> list[str]:
     def row(label: str, value) -> str:
         return f"  {label:<15} {value}"
 
-    size = "" if s.file_size is None else f", {_bytes(s.file_size)}"
-    lines = [f"{s.path}  (GGUF v{s.version}{size}, header {_bytes(s.data_offset)})"]
+    size = "" if s.file_size is None else f", {human_size(s.file_size)}"
+    lines = [f"{s.path}  (GGUF v{s.version}{size}, header {human_size(s.data_offset)})"]
     kind = "  (multimodal projector)" if s.is_projector else ""
     lines.append(row("architecture", f"{s.architecture or '(missing)'}{kind}"))
     lines.append(row("name", s.name or "(missing)"))
@@ -94,10 +96,10 @@ def format_summary(s) -> list[str]:
     for name, text in s.templates.items():
         label = "chat template" if name == "default" else f"template {name}"
         lines.append(row(label, f"{len(text):,} chars: {_preview(text)}"))
-    lines.append(row("tensors", f"{sum(g.count for g in s.groups)}, {_bytes(s.tensor_bytes)}"))
+    lines.append(row("tensors", f"{sum(g.count for g in s.groups)}, {human_size(s.tensor_bytes)}"))
     for g in s.groups:
         lines.append(f"    {g.ggml_type:<8} {g.count:>5} tensors  {_count(g.n_elements):>8} weights  "
-                     f"{_bytes(g.n_bytes):>9}  {g.bits_per_weight:5.2f} bpw")
+                     f"{human_size(g.n_bytes):>9}  {g.bits_per_weight:5.2f} bpw")
     return lines
 
 
@@ -123,8 +125,4 @@ def _count(n: int) -> str:
     return str(n)
 
 
-def _bytes(n: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
+

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from publish.errors import HubError, UsageError
 from publish.hub.hashing import HashCache, HashStats, git_blob_sha1, hash_files
+from publish.units import human_size
 
 MAX_FILE_BYTES = 50 * 1000**3   # the Hub refuses files above 50 GB
 NEW, CHANGED, UNCHANGED, DELETE = "new", "changed", "unchanged", "delete"
@@ -217,13 +218,10 @@ def _check_repo_id(repo_id: str) -> None:
         raise UsageError(f"--repo {repo_id!r}: expected ORG/NAME", hint="for example --repo my-org/gemma-3n-E4B-it-GGUF")
 
 
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+def format_local_files(files: list[LocalFile], indent: str = "  ") -> list[str]:
+    """One line per file: path, size and sha256 (the local side of a plan)."""
+    width = max((len(f.path) for f in files), default=0)
+    return [f"{indent}{f.path:<{width}}  {human_size(f.size):>10}  sha256:{f.sha256}" for f in files]
 
 
 def format_plan(plan: PushPlan) -> str:
@@ -232,9 +230,7 @@ def format_plan(plan: PushPlan) -> str:
     lines = []
     if not plan.remote_checked:
         lines.append(f"Local files of {plan.folder} (the comparison with {target} could not be made):")
-        width = max(len(f.path) for f in plan.local)
-        for f in plan.local:
-            lines.append(f"  {f.path:<{width}}  {human_size(f.size):>10}  sha256:{f.sha256}")
+        lines.extend(format_local_files(plan.local))
         lines.append(f"{len(plan.local)} file(s), {human_size(sum(f.size for f in plan.local))}")
         return "\n".join(lines)
     head = f" (head {plan.head[:12]})" if plan.head else (" (new repo)" if not plan.repo_exists else "")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from publish.errors import HubError, UsageError
 from publish.hub.hashing import git_blob_sha1
-from publish.hub.plan import DELETE, PushPlan, human_size
+from publish.hub.plan import DELETE, PushPlan
+from publish.units import human_size
 
 log = logging.getLogger("publish.hub")
 
