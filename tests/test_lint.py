@@ -298,3 +298,21 @@ def test_publish_fix_applies_the_planned_fixes_lint_reports(gemma3n_broken):
     after = lint_paths([str(gemma3n_broken)])
     assert not [f for f in after.findings if f.fixable]
     assert {f.code for f in after.findings if f.severity == Severity.ERROR} == {"GG102"}
+
+
+@pytest.mark.parametrize("kv", [
+    {"tokenizer.ggml.tokens": (["<bos>", "<eos>", "<end_of_turn>"], T.ARRAY, T.STRING),
+     "tokenizer.ggml.bos_token_id": (0.0, T.FLOAT32), "tokenizer.ggml.add_bos_token": True,
+     "tokenizer.chat_template": "<bos>{{ x }}<end_of_turn>"},
+    {"tokenizer.ggml.tokens": ([1, 2, 3], T.ARRAY, T.UINT32), "tokenizer.ggml.bos_token_id": 1,
+     "tokenizer.ggml.add_bos_token": True, "tokenizer.chat_template": "<end_of_turn>"},
+    {"split.count": ("two", T.STRING), "split.no": (0, T.UINT16)},
+], ids=["float-token-id", "non-string-vocab", "string-split-count"])
+def test_wrong_typed_keys_are_findings_not_crashes(tmp_path, kv):
+    path = ggufs.write_gguf(tmp_path / "odd-Q4_K_M.gguf", kv=kv, tensors=[("w", (32, 2), Q.F32)])
+    r = run(path)
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    assert " GG103 " in r.output
+    for command in (["inspect", str(path)], ["fix", "--dry-run", str(path)]):
+        r = CliRunner().invoke(main, command)
+        assert r.exception is None or isinstance(r.exception, SystemExit), (command, r.exception)

@@ -49,7 +49,9 @@ class GGUFHeader:
 
     @property
     def architecture(self) -> str | None:
-        return self.value("general.architecture")
+        """general.architecture when stored as text (lint GG100 reports any other type)."""
+        arch = self.value("general.architecture")
+        return arch if isinstance(arch, str) else None
 
     def arch_value(self, suffix: str, default: Any = None) -> Any:
         """`{arch}.{suffix}`, e.g. arch_value("context_length")."""
@@ -58,13 +60,15 @@ class GGUFHeader:
 
     @property
     def tokens(self) -> Sequence[str]:
-        """tokenizer.ggml.tokens, decoded lazily; empty when absent."""
+        """tokenizer.ggml.tokens, decoded lazily; empty when absent or not an array of strings."""
         v = self.value("tokenizer.ggml.tokens")
-        return v if v is not None else ()
+        return v if isinstance(v, ArrayValue) and v.item_type == GGUFValueType.STRING else ()
 
-    def token_text(self, token_id: int | None) -> str | None:
+    def token_text(self, token_id: Any) -> str | None:
+        """The text of a token id; None for an id that is not an integer inside the vocabulary
+        (ids come from the file and may be stored as any type)."""
         toks = self.tokens
-        if token_id is None or not (0 <= token_id < len(toks)):
+        if not _is_int(token_id) or not (0 <= token_id < len(toks)):
             return None
         return toks[token_id]
 
@@ -91,10 +95,10 @@ class GGUFHeader:
     @property
     def split(self) -> tuple[int, int] | None:
         """(split.no, split.count) when the file belongs to a split set."""
-        count = self.value("split.count")
-        if count is None:
-            return None
-        return int(self.value("split.no", 0)), int(count)
+        count, no = self.value("split.count"), self.value("split.no", 0)
+        if not _is_int(count):
+            return None  # absent, or a type check_parts / lint GG303 reports
+        return (int(no) if _is_int(no) else 0), int(count)
 
     @property
     def n_params(self) -> int:
@@ -103,6 +107,10 @@ class GGUFHeader:
     @property
     def tensor_bytes(self) -> int:
         return sum(t.n_bytes for t in self.tensors)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 class ArrayValue(Sequence):

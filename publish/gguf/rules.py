@@ -284,6 +284,10 @@ EXPECTED_TYPES: dict[str, Expect] = {
     "tokenizer.ggml.merges": Expect((), (T.STRING,)),
     "tokenizer.ggml.eos_token_ids": Expect((), (T.INT32,)),
     "tokenizer.chat_template": _STR,
+    # llama.cpp's gguf-split writes and reads these as UINT16, UINT16, INT32
+    "split.no": Expect((T.UINT16,)),
+    "split.count": Expect((T.UINT16,)),
+    "split.tensors.count": Expect((T.INT32,)),
 }
 _TOKEN_ID_KEY = re.compile(r"^tokenizer\.ggml\.[a-z_]+_token_id$")
 _SMALL_ARRAY = 4096  # arrays rewritten by a fix are per-layer lists, never vocabularies
