@@ -236,6 +236,10 @@ def test_usage_errors_exit_2(tmp_path, gemma3n_broken):
     bad.write_bytes(b"GGUF\3\0\0\0" + b"\xff" * 16)
     result = run("fix", bad)
     assert result.exit_code == 2 and "plausible" in result.output
+    latin1 = tmp_path / "chat.jinja"
+    latin1.write_bytes("{{ 'caf\u00e9' }}".encode("latin-1"))
+    result = run("fix", gemma3n_broken, "--chat-template", latin1)
+    assert result.exit_code == 2 and "chat.jinja: byte 7 is not UTF-8" in result.output
 
 
 def test_unwritable_file_is_a_clear_error(gemma3n_broken, monkeypatch):

@@ -50,7 +50,11 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
 
     extra = []
     if chat_template:
-        text = Path(chat_template).read_text(encoding="utf-8")
+        try:
+            text = Path(chat_template).read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise UsageError(f"{chat_template}: byte {err.start} is not UTF-8 text",
+                             hint="save the chat template as UTF-8") from None
         extra.append(SetValue("tokenizer.chat_template", text, GGUFValueType.STRING, reason=f"from {chat_template}"))
     header_for_types = read_header(file) if assignments else None
     extra += [parse_assignment(a, header_for_types) for a in assignments]
