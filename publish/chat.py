@@ -312,7 +312,7 @@ def _in_child(work, timeout: float, memory_mb: int, name: str) -> Any:
     os.close(write_fd)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
-    timed_out = False
+    timed_out = finished = False
     try:
         while True:
             left = deadline - time.monotonic()
@@ -324,11 +324,12 @@ def _in_child(work, timeout: float, memory_mb: int, name: str) -> Any:
                 continue
             chunk = os.read(read_fd, 1 << 20)
             if not chunk:
+                finished = True
                 break
             chunks.append(chunk)
     finally:
         os.close(read_fd)
-        if timed_out:
+        if not finished:  # timed out, or the parent was interrupted (Ctrl-C): never leave it running
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if timed_out:

@@ -187,3 +187,29 @@ def test_no_render_process_is_left_behind(monkeypatch):
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         assert not Path(f"/proc/{pid}").exists()
+
+
+def test_interrupted_render_kills_its_process(monkeypatch):
+    import publish.chat as chat
+
+    forked = []
+    real_fork = os.fork
+
+    def recording_fork():
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fork", recording_fork)
+    monkeypatch.setattr(chat.select, "select", interrupted)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", timeout=30)
+    assert time.monotonic() - started < 10  # killed at once, not waited for until its CPU bound
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forked[0], os.WNOHANG)
