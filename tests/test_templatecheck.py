@@ -193,3 +193,15 @@ def test_cli_modelfile_without_template_is_a_usage_error(tiny_llama_path, tmp_pa
     path.write_text("FROM ./model.gguf\n")
     out = CliRunner().invoke(main, ["template", "check", "--jinja", str(tiny_llama_path), "--go", str(path)])
     assert out.exit_code == 2 and "no TEMPLATE" in out.output
+
+
+@pytest.mark.parametrize("side", ["--jinja", "--go"])
+def test_cli_binary_file_is_a_usage_error_naming_it(tmp_path, side):
+    binary = tmp_path / "weights.bin"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    go = tmp_path / "template"
+    go.write_text(GEMMA3, encoding="utf-8")
+    args = {"--jinja": str(binary), "--go": str(go)} if side == "--jinja" else {"--jinja": str(go), "--go": str(binary)}
+    out = CliRunner().invoke(main, ["template", "check", *[x for kv in args.items() for x in kv]])
+    assert out.exit_code == 2, out.output
+    assert f"{binary}: not UTF-8 text" in out.output and "Traceback" not in out.output

@@ -23,6 +23,16 @@ def _is_gguf(path: Path) -> bool:
         return fh.read(4) == b"GGUF"
 
 
+def _read_text(path: Path) -> str:
+    from publish.errors import UsageError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{path}: not UTF-8 text (byte {err.start}) and not a GGUF",
+                         hint="pass a GGUF, a tokenizer_config.json or a template file saved as UTF-8") from None
+
+
 def load_jinja(path: Path) -> JinjaSource:
     """A GGUF (its tokenizer.chat_template, BOS and EOS), a tokenizer_config.json, or a template file."""
     from publish.errors import UsageError
@@ -36,7 +46,7 @@ def load_jinja(path: Path) -> JinjaSource:
                              hint="pass the model's chat template file with --jinja instead")
         return JinjaSource(hdr.chat_template, f"{path.name}:tokenizer.chat_template",
                            hdr.bos_text or "", hdr.eos_text or "", hdr.add_bos_token is not False)
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if path.suffix == ".json":
         return _from_tokenizer_config(path, text)
     return JinjaSource(text, path.name)
@@ -74,7 +84,7 @@ def load_go(path: Path) -> tuple[str, str]:
             f"{path}: a GGUF holds no Ollama Go template (Ollama reads it from the Hub repo's "
             "`template` file or a Modelfile's TEMPLATE)",
             hint=f"pass that file with --go, or run `publish template suggest {path}`")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if path.name.lower().startswith("modelfile") or path.suffix.lower() == ".modelfile":
         from publish import modelfile
 
