@@ -25,6 +25,21 @@ def shard_info(filename: str) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+def shard_names(path: str) -> list[str] | None:
+    """Every part of the split set `path` names (part 1 first, same folder and ".gguf" spelling),
+    or None when the name is not `name-0000i-of-0000N.gguf` with N >= 1."""
+    m = _SHARD.search(path)
+    if m is None or int(m.group(2)) == 0:
+        return None
+    count, stem, ext = int(m.group(2)), path[:m.start()], path[m.end(2):]
+    return [f"{stem}-{i:05d}-of-{count:05d}{ext}" for i in range(1, count + 1)]
+
+
+def unsplit_name(path: str) -> str:
+    """`name-00001-of-00003.gguf` -> `name.gguf` (what llama-gguf-split --merge should write)."""
+    return _SHARD.sub(".gguf", path)
+
+
 def label_from_filename(filename: str) -> str | None:
     """The quant label in a GGUF file name, upper-cased (`UD-Q4_K_XL`), or None.
 

@@ -46,6 +46,20 @@ def test_part_names():
     assert part_names("dir/x-Q4_K_M-00002-of-00003.gguf") == [
         f"dir/x-Q4_K_M-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
     assert part_names("x-Q4_K_M.gguf") is None
+    assert part_names("x-00001-of-00000.gguf") is None  # a set of no parts is no set
+
+
+def test_part_named_of_zero_is_linted_and_inspected_as_misnamed(parts, tmp_path):
+    from click.testing import CliRunner
+
+    from publish.cli import main
+
+    odd = tmp_path / "x-00001-of-00000.gguf"
+    odd.write_bytes(parts[0].read_bytes())
+    lint = CliRunner().invoke(main, ["lint", str(odd)])
+    assert lint.exit_code == 1 and " GG303 " in lint.output, lint.output
+    inspect = CliRunner().invoke(main, ["inspect", str(odd)])
+    assert inspect.exit_code == 0 and "split set       broken:" in inspect.output, inspect.output
 
 
 def test_missing_part_is_named(parts):

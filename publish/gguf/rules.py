@@ -29,7 +29,7 @@ from gguf import LlamaFileType
 from publish.findings import Finding, Severity
 from publish.gguf.changes import Change, RemoveKey, SetValue
 from publish.gguf.header import GGUFHeader, KV
-from publish.quants import is_projector_filename, label_from_filename
+from publish.quants import is_projector_filename, label_from_filename, unsplit_name
 
 MODEL = "model"
 PROJECTOR = "projector"
@@ -749,10 +749,9 @@ class SplitSet:
 def split_set_warning(s: SplitSet) -> Iterable[Hit]:
     first = s.parts.get(1)
     first_name = first.path if first is not None else s.name
-    merged = re.sub(r"-\d{5}-of-\d{5}\.gguf$", ".gguf", first_name)
     yield Hit(f"split into {s.count} files: Ollama's hf.co bridge refuses split GGUFs; "
               "ship an unsplit file for Ollama",
-              hint=f"llama-gguf-split --merge {first_name} {merged}")
+              hint=f"llama-gguf-split --merge {first_name} {unsplit_name(first_name)}")
 
 
 @rule("GG302", "split-part-missing", Severity.ERROR,

@@ -7,7 +7,6 @@ each says where it belongs, and the parts hold exactly `split.tensors.count` dis
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, ContextManager
 
@@ -16,9 +15,7 @@ from gguf import Keys
 from publish.errors import GGUFError, PublishError
 from publish.gguf.header import GGUFHeader, TensorInfo
 from publish.gguf.reader import read_header
-from publish.quants import shard_info
-
-_SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+from publish.quants import shard_names as part_names  # every part's name, from any part's name
 
 Opener = Callable[[str], ContextManager[BinaryIO]]
 
@@ -66,18 +63,6 @@ class SplitSet:
     @property
     def tensor_bytes(self) -> int:
         return sum(h.tensor_bytes for h in self.headers)
-
-
-def part_names(path: str) -> list[str] | None:
-    """All part names of the set `path` belongs to (from its file name), or None if not a part."""
-    info = shard_info(path.rsplit("/", 1)[-1])
-    if info is None:
-        return None
-    _, count = info
-    m = _SHARD.search(path)
-    stem = path[: m.start()]
-    ext = path[m.end(2):]  # keep the original ".gguf" spelling
-    return [f"{stem}-{i:05d}-of-{count:05d}{ext}" for i in range(1, count + 1)]
 
 
 def default_opener(name: str) -> ContextManager[BinaryIO]:
