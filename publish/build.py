@@ -105,7 +105,7 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
     current = set(ggufs) | set(texts)
     for name in sorted(previous - current):
         p = out / name
-        if "/" not in name and (p.is_file() or p.is_symlink()):
+        if p.is_file() or p.is_symlink():
             p.unlink()
             result.removed.append(name)
     for p in sorted(out.iterdir()):
@@ -117,10 +117,14 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
 
 
 def _read_manifest(path: Path) -> set[str]:
+    """Plain file names an earlier build generated; anything else in a damaged manifest is ignored."""
     try:
-        return set(json.loads(path.read_text(encoding="utf-8")).get("files", []))
+        files = json.loads(path.read_text(encoding="utf-8")).get("files", [])
     except (OSError, ValueError, AttributeError):
         return set()
+    if not isinstance(files, list):
+        return set()
+    return {f for f in files if isinstance(f, str) and f not in ("", ".", "..") and "/" not in f}
 
 
 # -- GGUFs ------------------------------------------------------------------------------------

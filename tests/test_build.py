@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import textwrap
@@ -16,7 +17,7 @@ from gguf import GGMLQuantizationType as Q
 from gguf import GGUFValueType as T
 from publish.build import build, build_folder
 from publish.cli import main
-from publish.errors import SpecError
+from publish.errors import SpecError, UsageError
 from publish.lint import lint_paths
 from publish.modelfile import parse
 from publish.spec import load_spec
@@ -263,3 +264,24 @@ def test_refuses_to_stage_into_the_source_folder():
 
     with pytest.raises(UsageError, match="must hold only what the Hub repo will hold"):
         build(load_spec(TINY), TINY.parent)
+
+
+def test_damaged_manifest_of_an_earlier_build_does_not_stop_a_rebuild(tmp_path):
+    spec_path = _copy_tiny(tmp_path)
+    out = tmp_path / "out"
+    build(load_spec(spec_path), out)
+    (tmp_path / "keep.txt").write_text("outside the folder")
+    manifest = tmp_path / ".out.publish-build.json"
+    manifest.write_text(json.dumps({"files": [["nested"], 7, None, "../keep.txt", "template"]}))
+    build_folder(load_spec(spec_path), out)
+    assert (tmp_path / "keep.txt").read_text() == "outside the folder"
+    assert (out / "template").is_file()
+    manifest.write_text(json.dumps({"files": {"template": 1}}))
+    assert build_folder(load_spec(spec_path), out).removed == []
+
+
+def test_staged_text_file_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path):
+    out = build(load_spec(_copy_tiny(tmp_path)), tmp_path / "out")
+    (out / "system").write_bytes(b"\xffbinary")
+    with pytest.raises(UsageError, match=r"system: not UTF-8 text \(byte 0\)"):
+        load_staged(out)
