@@ -51,7 +51,8 @@ class StagedFolder:
 
 
 def load_staged(path: str | Path) -> StagedFolder:
-    """Read a staged folder. Raises UsageError naming the file when `params` is not valid JSON."""
+    """Read a staged folder. Raises UsageError naming the file when `params` is not valid JSON
+    or a text file is not UTF-8."""
     root = Path(path)
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
@@ -71,16 +72,24 @@ def load_staged(path: str | Path) -> StagedFolder:
             folder.quants.append(StagedQuant(label, files[0]))
     tpl = root / "template"
     if tpl.is_file():
-        folder.template = tpl.read_text(encoding="utf-8")
+        folder.template = _read_text(tpl)
     params = root / "params"
     if params.is_file():
         try:
-            folder.params = json.loads(params.read_text(encoding="utf-8"))
+            folder.params = json.loads(_read_text(params))
         except json.JSONDecodeError as err:
             raise UsageError(f"{params}:{err.lineno}:{err.colno}: params is not valid JSON: {err.msg}") from None
         if not isinstance(folder.params, dict):
             raise UsageError(f"{params}: params must be a JSON object of Ollama parameters")
     system = root / "system"
     if system.is_file():
-        folder.system = system.read_text(encoding="utf-8")
+        folder.system = _read_text(system)
     return folder
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{path}: not UTF-8 text (byte {err.start})",
+                         hint="Ollama reads this file as UTF-8; rebuild the folder or save it as UTF-8") from None
