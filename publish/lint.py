@@ -46,18 +46,22 @@ class LintResult:
 
 
 def parse_selectors(values: list[str] | None) -> list[str] | None:
-    """Codes or prefixes, ruff-style: "GG1" selects GG1xx. Accepts comma-separated items."""
+    """Codes or prefixes, ruff-style: "GG1" selects GG1xx, "ALL" every code. Accepts
+    comma-separated items; returns prefixes to match with `str.startswith`."""
     if values is None:
         return None
     out = []
+    known = known_codes()
     for value in values:
         for item in value.split(","):
             item = item.strip().upper()
             if not item:
                 continue
+            if item == "ALL":
+                out.append("")
+                continue
             if not _SELECTOR.match(item):
                 raise UsageError(f"{item!r} is not a rule code or prefix", hint="use codes like GG101 or prefixes like GG1")
-            known = known_codes()
             if not any(code.startswith(item) for code in known):
                 raise UsageError(f"no rule matches {item!r}", hint=f"known codes: {', '.join(sorted(known))}")
             out.append(item)

@@ -201,6 +201,9 @@ def test_plan_selects_error_fixes_by_default(gemma3n_broken):
     everything = plan_fix(gemma3n_broken, select=["ALL"])
     assert len(everything.fixes) >= len(plan.fixes)
     assert plan_fix(gemma3n_broken, ignore=["GG101"]).fixes == []
+    with pytest.raises(UsageError, match="GG9"):  # a typo selects nothing silently no more
+        plan_fix(gemma3n_broken, select=["GG9"])
+    assert run("fix", gemma3n_broken, "--ignore", "GG1xx").exit_code == 2
 
 
 def test_set_assignments():

@@ -114,6 +114,7 @@ def test_select_and_ignore(gemma3n_broken_path):
     assert "GG102" not in codes and not any(c.startswith("GG5") for c in codes) and "GG101" in codes
     result = lint_paths([path], ignore=["gg1"])
     assert result.exit_code == 0  # both errors ignored
+    assert lint_paths([path], select=["all"]).findings == lint_paths([path]).findings
 
 
 def test_unknown_selector_exits_2(gemma3n_broken_path):

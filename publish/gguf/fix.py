@@ -228,31 +228,25 @@ class FixPlan:
         return [f for f in self.findings if id(f) not in fixable and not f.fixable]
 
 
-def _matches(code: str, patterns: Iterable[str]) -> bool:
-    return any(p == "ALL" or code.startswith(p) for p in patterns)
-
-
-def split_codes(values: Iterable[str] | None) -> list[str]:
-    return [c.strip().upper() for v in values or () for c in v.split(",") if c.strip()]
-
-
 def plan_fix(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *,
              select: Iterable[str] | None = None, ignore: Iterable[str] | None = None) -> FixPlan:
     """Read `path`, run the lint rules and collect the changes `publish fix` would apply.
 
     By default the fixes of error findings are selected (what breaks the model in Ollama); `select`
-    takes codes or prefixes (`GG205`, `GG1`, `ALL`) instead, `ignore` removes some."""
+    takes codes or prefixes (`GG205`, `GG1`, `ALL`) instead, `ignore` removes some; an unknown
+    code is a UsageError, as in `publish lint`."""
     from publish.gguf.rules import check_header, planned_fixes
+    from publish.lint import parse_selectors
 
+    select_codes, ignore_codes = parse_selectors(list(select or ())), parse_selectors(list(ignore or ()))
     header = read_header(path)
     findings = check_header(header)
     by_id = {(f.code, f.subject, f.message): f for f in findings}
-    select_codes, ignore_codes = split_codes(select), split_codes(ignore)
     chosen, skipped = [], []
     for finding, changes in planned_fixes(header):
         finding = by_id.get((finding.code, finding.subject, finding.message), finding)
-        wanted = _matches(finding.code, select_codes) if select_codes else finding.severity == Severity.ERROR
-        if wanted and not _matches(finding.code, ignore_codes):
+        wanted = finding.code.startswith(tuple(select_codes)) if select_codes else finding.severity == Severity.ERROR
+        if wanted and not finding.code.startswith(tuple(ignore_codes)):
             chosen.append((finding, changes))
         else:
             skipped.append((finding, changes))
