@@ -391,7 +391,6 @@ def _environment():
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["mf_quote"] = lambda v, what="value", block=False: quote(v, what=what, prefer_block=block)
-    env.filters["mf_param"] = format_parameter
     return env
 
 

@@ -101,10 +101,6 @@ class ReleaseSpec:
     def org(self) -> str:
         return self.repo.split("/", 1)[0]
 
-    @property
-    def stops(self) -> list[str]:
-        return list(self.params.get("stop", []))
-
     def with_gguf_dir(self, gguf_dir: str | Path | None) -> "ReleaseSpec":
         return self if gguf_dir is None else replace(self, gguf_dir=Path(gguf_dir).resolve())
 

@@ -357,19 +357,13 @@ def check(jinja_source: str, go_template: str, *, bos_token: str = "", eos_token
     """Render both templates on `suite` and compare. Raises TemplateError when either template
     does not parse, UnsafeTemplateError when the Jinja template is hostile."""
     if go_render is None:
-        _parse_go(go_template, go_name)
+        from publish import gotmpl
+
+        gotmpl.parse(go_template, go_name)
     template = ChatTemplate(jinja_source, name=jinja_name, bos_token=bos_token, eos_token=eos_token,
                             now=CHECK_DATE)
     jinja = render_jinja_suite(template, suite, strip_bos=strip_bos)
     return compare(jinja, go_template, go_name=go_name, go_render=go_render)
-
-
-def _parse_go(go_template: str, name: str) -> None:
-    from publish import gotmpl
-
-    parse = getattr(gotmpl, "parse", None)
-    if parse is not None:
-        parse(go_template, name)
 
 
 # -- suggest: which family template behaves like this chat template? ---------------------------
