@@ -56,5 +56,16 @@ def label_from_filename(filename: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
+def file_type_label(value: int) -> str | None:
+    """The label llama-quantize uses for a `general.file_type` value: 15 -> "Q4_K_M", 0 -> "F32"."""
+    from gguf import LlamaFileType
+
+    try:
+        name = LlamaFileType(value).name
+    except ValueError:
+        return None
+    return name.removeprefix("MOSTLY_").removeprefix("ALL_")
+
+
 def is_projector_filename(filename: str) -> bool:
     return filename.rsplit("/", 1)[-1].lower().startswith("mmproj")

@@ -29,7 +29,7 @@ from gguf import LlamaFileType
 from publish.findings import Finding, Severity
 from publish.gguf.changes import Change, RemoveKey, SetValue
 from publish.gguf.header import GGUFHeader, KV
-from publish.quants import is_projector_filename, label_from_filename, unsplit_name
+from publish.quants import file_type_label, is_projector_filename, label_from_filename, unsplit_name
 
 MODEL = "model"
 PROJECTOR = "projector"
@@ -151,8 +151,9 @@ def _as_uint32(kv: KV) -> int | None:
     return iv if 0 <= iv <= _UINT32_MAX else None
 
 
-def _file_name(hdr: GGUFHeader) -> str:
-    return PurePosixPath(hdr.path.replace("\\", "/")).name
+def _file_name(hdr_or_path: GGUFHeader | str) -> str:
+    path = hdr_or_path if isinstance(hdr_or_path, str) else hdr_or_path.path
+    return PurePosixPath(path.replace("\\", "/")).name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -535,15 +536,6 @@ def normalize_label(label: str) -> tuple[str, bool]:
     return {"FP16": "F16", "FP32": "F32"}.get(base, base), dynamic
 
 
-def file_type_label(value: int) -> str | None:
-    """The label llama-quantize uses for a general.file_type value: 15 -> "Q4_K_M", 0 -> "F32"."""
-    try:
-        name = LlamaFileType(value).name
-    except ValueError:
-        return None
-    return name.split("_", 1)[1] if name.startswith(("MOSTLY_", "ALL_")) else name
-
-
 def label_family(label: str) -> str:
     """Q4_K_XL, Q4_K_M, Q4_0 -> "Q4"; IQ2_XXS -> "IQ2"; anything else is its own family."""
     m = re.match(r"^(I?Q\d)_", label)
@@ -758,8 +750,8 @@ def split_set_warning(s: SplitSet) -> Iterable[Hit]:
       "A part of a split set is missing.", applies_to=SPLIT_SET)
 def split_part_missing(s: SplitSet) -> Iterable[Hit]:
     for path in s.missing:
-        yield Hit(f"split part {_file_name_of(path)} is missing: llama.cpp cannot load the set",
-                  subject=_file_name_of(path), hint="upload or copy every part of the split set")
+        yield Hit(f"split part {_file_name(path)} is missing: llama.cpp cannot load the set",
+                  subject=_file_name(path), hint="upload or copy every part of the split set")
 
 
 @rule("GG303", "split-inconsistent", Severity.ERROR,
@@ -781,10 +773,6 @@ def split_inconsistent(s: SplitSet) -> Iterable[Hit]:
         key = re.match(r"^(?:expected )?(split\.[a-z_.]*[a-z])", problem.message)
         yield Hit(problem.message, subject=key.group(1) if key else None, offset=problem.offset,
                   path=problem.path)
-
-
-def _file_name_of(path: str) -> str:
-    return PurePosixPath(path.replace("\\", "/")).name
 
 
 def check_split_set(s: SplitSet) -> list[Finding]:

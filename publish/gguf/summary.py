@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 from gguf import GGUFValueType as V
-from gguf import LlamaFileType
 
 from publish.gguf.header import ArrayValue, GGUFHeader, KV
+from publish.quants import file_type_label
 
 ARRAY_PREVIEW = 16   # items of a long array shown in JSON unless full arrays are asked for
 SPECIAL_TOKENS = ("bos", "eos", "eot", "eom", "padding", "unknown")
@@ -73,15 +73,6 @@ class Summary:
         }
 
 
-def file_type_name(value: Any) -> str | None:
-    """`general.file_type` as llama.cpp names it (Q4_K_M, BF16, ...)."""
-    try:
-        name = LlamaFileType(int(value)).name
-    except (TypeError, ValueError):
-        return None
-    return name.removeprefix("MOSTLY_").removeprefix("ALL_")
-
-
 def summarize(hdr: GGUFHeader) -> Summary:
     tokens = hdr.value("tokenizer.ggml.tokens")
     special = {}
@@ -106,10 +97,11 @@ def summarize(hdr: GGUFHeader) -> Summary:
         g.n_bytes += t.n_bytes
     vocab = len(tokens) if isinstance(tokens, ArrayValue) else hdr.arch_value("vocab_size")
     ft = hdr.value("general.file_type")
+    ft = ft if isinstance(ft, int) and not isinstance(ft, bool) else None
     return Summary(
         path=hdr.path, version=hdr.version, file_size=hdr.file_size, data_offset=hdr.data_offset,
         architecture=hdr.architecture, name=_str_or_none(hdr.value("general.name")),
-        file_type=ft if isinstance(ft, int) else None, file_type_name=file_type_name(ft),
+        file_type=ft, file_type_name=None if ft is None else file_type_label(ft),
         n_params=hdr.n_params, tensor_bytes=hdr.tensor_bytes,
         context_length=hdr.arch_value("context_length"), vocab_size=vocab, special=special,
         add_bos_token=_bool_or_none(hdr.add_bos_token), add_eos_token=_bool_or_none(hdr.value("tokenizer.ggml.add_eos_token")),
