@@ -252,6 +252,9 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     if pattern is not None and (not pattern.strip() or Path(pattern).is_absolute() or ".." in Path(pattern).parts):
         raise r.err("quants.pattern", f"{pattern!r} must be a glob relative to quants.dir", hint='e.g. "model-*.gguf"')
     mmproj = quants.get("mmproj")
+    if mmproj is not None and not _is_relative_gguf(mmproj):
+        raise r.err("quants.mmproj", f"{mmproj!r} must be a .gguf file name relative to quants.dir",
+                    hint="use --gguf-dir to point at another folder")
     dir_ = quants.get("dir", ".")
     folder = Path(gguf_dir).resolve() if gguf_dir is not None else (base / dir_).resolve()
 
@@ -391,6 +394,10 @@ def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Pat
     return None
 
 
+def _is_relative_gguf(name: str) -> bool:
+    return name.lower().endswith(".gguf") and not Path(name).is_absolute() and ".." not in Path(name).parts
+
+
 def _read_quant_entries(r: _Reader, files: list) -> tuple[QuantEntry, ...]:
     out: list[QuantEntry] = []
     for i, item in enumerate(files):
@@ -407,7 +414,7 @@ def _read_quant_entries(r: _Reader, files: list) -> tuple[QuantEntry, ...]:
             raise r.err(f"{key}.label", f"{label!r} is not a quant label",
                         hint="use the upper-case quant type, e.g. Q4_K_M, Q8_0, BF16, UD-Q4_K_XL")
         file = item["file"]
-        if not file.lower().endswith(".gguf") or Path(file).is_absolute() or ".." in Path(file).parts:
+        if not _is_relative_gguf(file):
             raise r.err(f"{key}.file", f"{file!r} must be a .gguf file name relative to quants.dir",
                         hint="use --gguf-dir to point at another folder")
         if any(e.label == label for e in out):

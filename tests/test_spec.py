@@ -135,6 +135,8 @@ def test_unknown_keys_suggest_the_right_one(tmp_path, text, key, fragment):
      "not a quant label"),
     (BASE + TEMPLATE + '[quants]\nfiles = [{ label = "Q8_0", file = "a.bin" }]\n', "quants.files[0].file",
      "must be a .gguf file name"),
+    (BASE + TEMPLATE + QUANTS + 'mmproj = "../vision.gguf"\n', "quants.mmproj", "must be a .gguf file name"),
+    (BASE + TEMPLATE + QUANTS + 'mmproj = "vision.bin"\n', "quants.mmproj", "must be a .gguf file name"),
     (BASE + TEMPLATE + '[quants]\nfiles = [{ label = "Q8_0", file = "a.gguf" }, { label = "Q8_0", file = "b.gguf" }]\n',
      "quants.files[1].label", "listed twice"),
     (BASE + TEMPLATE + '[quants]\nfiles = ["a.gguf"]\n', "quants.files[0]", "must be a table"),
