@@ -280,11 +280,15 @@ def resolve(header: GGUFHeader, raw_header: bytes, changes: Iterable[Change]) ->
     return out
 
 
+def _kv_end(header: GGUFHeader) -> int:
+    """Where the key/value records end (the tensor infos follow)."""
+    return header.tensors[0].info_offset if header.tensors else header.header_size
+
+
 def record_bounds(header: GGUFHeader) -> dict[str, tuple[int, int]]:
     """(start, end) byte range of every key/value record; records are contiguous in file order."""
-    kv_end = header.tensors[0].info_offset if header.tensors else header.header_size
     kvs = list(header.kv.values())
-    ends = [kv.offset for kv in kvs[1:]] + [kv_end]
+    ends = [kv.offset for kv in kvs[1:]] + [_kv_end(header)]
     return {kv.key: (kv.offset, end) for kv, end in zip(kvs, ends)}
 
 
@@ -313,12 +317,16 @@ class FixResult:
     in_place: bool
     bytes_touched: int              # bytes written in place, or the size of the rewritten file
     changes: list[ResolvedChange]
-    data_sha256_verified: bool      # tensor data hashed before and after, and equal
-    data_untouched: bool            # in place: every write ended before the tensor data
+    data_sha256_verified: bool = False  # tensor data hashed before and after, and equal
     data_sha256: str | None = None
     backup: str | None = None
     dry_run: bool = False
     patches: list[Patch] = field(default_factory=list)
+
+    @property
+    def data_untouched(self) -> bool:
+        """No byte of tensor data was written: in-place patches end before it (checked), or nothing changed."""
+        return self.in_place or not self.changes
 
     def describe(self) -> list[str]:
         return [r.describe() for r in self.changes]
@@ -338,10 +346,8 @@ def apply_changes(path: str | os.PathLike, changes: Iterable[Change], *, output:
     resolved = resolve(header, raw_header, changes)
     patches = in_place_patches(resolved, header) if output is None else None
     in_place = patches is not None
-    result = FixResult(os.fspath(output or src), in_place, 0, resolved, False, in_place, dry_run=dry_run,
-                       patches=patches or [])
+    result = FixResult(os.fspath(output or src), in_place, 0, resolved, dry_run=dry_run, patches=patches or [])
     if not resolved:
-        result.data_untouched = True
         return result
     if dry_run:
         result.bytes_touched = sum(len(p.data) for p in patches) if in_place else 0
@@ -390,7 +396,7 @@ def _hash_data(fh, start: int) -> str:
 
 def _patch_in_place(src: Path, header: GGUFHeader, patches: list, resolved: list, result: FixResult,
                     verify_data: bool) -> None:
-    kv_end = header.tensors[0].info_offset if header.tensors else header.header_size
+    kv_end = _kv_end(header)
     with open(src, "r+b") as fh:
         before = _hash_data(fh, header.data_offset) if verify_data else None
         fd = fh.fileno()
@@ -450,9 +456,8 @@ def build_header(header: GGUFHeader, raw_header: bytes, resolved: list[ResolvedC
         elif r.new_record is not None:
             records.append(r.new_record)
     records += [r.new_record for r in by_key.values() if r.new_record is not None]
-    kv_end = header.tensors[0].info_offset if header.tensors else header.header_size
     body = raw_header[:8] + struct.pack("<QQ", len(header.tensors), len(records)) + b"".join(records) + \
-        raw_header[kv_end:header.header_size]
+        raw_header[_kv_end(header):header.header_size]
     return body + b"\0" * (-len(body) % header.alignment)
 
 
@@ -482,9 +487,7 @@ def _type_label(vtype: V, array_type: V | None) -> str:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    if isinstance(value, ArrayValue):
-        return f"({len(value)} items)"
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (ArrayValue, list, tuple)):
         return f"({len(value)} items)"
     text = repr(value)
     if isinstance(value, str):
