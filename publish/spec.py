@@ -213,6 +213,9 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     except FileNotFoundError:
         raise SpecError(str(path), None, "release spec not found",
                         hint="copy examples/tiny/release.toml and edit it") from None
+    except OSError as e:
+        raise SpecError(str(path), None, f"cannot read the release spec: {e.strerror or e}",
+                        hint="pass the path of a release.toml file") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
@@ -317,12 +320,7 @@ def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
         text, source = table["text"], "inline"
     else:
         p = base / table["file"]
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise r.err("template.file", f"file not found: {p}", hint="the path is relative to the spec file") from None
-        except UnicodeDecodeError:
-            raise r.err("template.file", f"{p} is not UTF-8 text", hint="save the template as UTF-8") from None
+        text = _read_file(r, p, "template.file", "save the template as UTF-8")
         source = str(p)
     if not text.strip():
         raise r.err(f"template.{key}", "is empty", hint="write the Go template Ollama should use")
@@ -375,23 +373,31 @@ def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, A
     return out
 
 
-def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Path) -> str | None:
+def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Path,
+               prefix: str = "") -> str | None:
+    """`key` (inline text) or `file_key` (a file relative to the spec) of the table `data`;
+    `prefix` is the table's dotted path for messages ("card.")."""
     if key is not None and key in data and file_key in data:
-        raise r.err(key, f"set either {key} or {file_key}, not both", hint=f"remove one of them")
+        raise r.err(prefix + key, f"set either {key} or {file_key}, not both", hint="remove one of them")
     if key is not None and key in data:
         value = data[key]
         if value == "":
-            raise r.err(key, "is empty", hint="remove the key to leave it unset")
+            raise r.err(prefix + key, "is empty", hint="remove the key to leave it unset")
         return value
     if file_key in data:
-        p = base / data[file_key]
-        try:
-            return p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise r.err(file_key, f"file not found: {p}", hint="the path is relative to the spec file") from None
-        except UnicodeDecodeError:
-            raise r.err(file_key, f"{p} is not UTF-8 text", hint="save it as UTF-8") from None
+        return _read_file(r, base / data[file_key], prefix + file_key, "save it as UTF-8")
     return None
+
+
+def _read_file(r: _Reader, p: Path, key: str, utf8_hint: str) -> str:
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise r.err(key, f"file not found: {p}", hint="the path is relative to the spec file") from None
+    except UnicodeDecodeError:
+        raise r.err(key, f"{p} is not UTF-8 text", hint=utf8_hint) from None
+    except OSError as e:
+        raise r.err(key, f"cannot read {p}: {e.strerror or e}", hint="point it at a readable text file") from None
 
 
 def _is_relative_gguf(name: str) -> bool:
@@ -429,7 +435,7 @@ def _read_card(r: _Reader, table: dict, base: Path, entries: tuple[QuantEntry, .
     for i, t in enumerate(tags):
         if not isinstance(t, str) or not t.strip():
             raise r.err(f"card.tags[{i}]", "must be a non-empty string", hint='e.g. tags = ["gemma3n"]')
-    extra = _read_text(r, table, "extra", "extra_file", base)
+    extra = _read_text(r, table, "extra", "extra_file", base, prefix="card.")
     rec = table.get("recommended")
     if rec is not None and rec != rec.upper():
         raise r.err("card.recommended", f"{rec!r} is not a quant label", hint="e.g. recommended = \"Q4_K_M\"")

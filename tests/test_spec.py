@@ -89,6 +89,12 @@ def test_missing_spec_file(tmp_path):
     assert info.value.hint
 
 
+def test_a_folder_as_spec_is_a_spec_error(tmp_path):
+    with pytest.raises(SpecError, match="cannot read the release spec") as info:
+        load_spec(tmp_path)
+    assert info.value.hint
+
+
 def test_invalid_toml_names_the_line(tmp_path):
     err = spec_error(tmp_path, BASE + "[params\n")
     assert "invalid TOML" in str(err) and "line 5" in str(err)
@@ -148,6 +154,9 @@ def test_unknown_keys_suggest_the_right_one(tmp_path, text, key, fragment):
      "cannot be written into a Modelfile"),
     (BASE + TEMPLATE + '[params]\nstop = ["\\u0007"]\n' + QUANTS, "params.stop[0]", "U+0007"),
     (BASE + 'system_file = "nope.txt"\n' + TEMPLATE + QUANTS, "system_file", "file not found"),
+    (BASE + 'system_file = "."\n' + TEMPLATE + QUANTS, "system_file", "cannot read"),
+    (BASE + TEMPLATE + QUANTS + '[card]\nextra_file = "nope.md"\n', "card.extra_file", "file not found"),
+    (BASE + TEMPLATE + QUANTS + '[card]\nextra = ""\n', "card.extra", "is empty"),
 ])
 def test_errors_name_file_key_and_fix(tmp_path, text, key, fragment):
     err = spec_error(tmp_path, text)
