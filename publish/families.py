@@ -40,18 +40,23 @@ def _load() -> dict[str, Family]:
     try:
         table = tomllib.loads(index.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
-        raise UsageError(f"{index}: cannot read the family list: {err}") from None
+        raise UsageError(f"{index}: cannot read the family list: {err}",
+                         hint="reinstall publish: pip install --force-reinstall publish") from None
     out: dict[str, Family] = {}
     for name, entry in table.items():
-        path = folder / entry["template"]
-        out[name] = Family(
-            name=name,
-            template=path.read_text(encoding="utf-8"),
-            stop=list(entry.get("stop", [])),
-            description=entry.get("description", ""),
-            aliases=tuple(entry.get("aliases", [])),
-            path=path,
-        )
+        try:
+            path = folder / entry["template"]
+            out[name] = Family(
+                name=name,
+                template=path.read_text(encoding="utf-8"),
+                stop=list(entry.get("stop", [])),
+                description=entry.get("description", ""),
+                aliases=tuple(entry.get("aliases", [])),
+                path=path,
+            )
+        except (OSError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as err:
+            raise UsageError(f"{index}: family [{name}] cannot be loaded: {type(err).__name__}: {err}",
+                             hint="reinstall publish: pip install --force-reinstall publish") from None
     return out
 
 

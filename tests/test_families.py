@@ -194,3 +194,20 @@ def test_family_verdict_holds_with_go_itself(go_reference, family, filename, bos
                                  eos_token=eos, go_render=go_reference)
     assert result.ok, result.format_text()
     assert result.exact == (filename not in TRIMS)
+
+
+def test_a_damaged_family_index_is_a_usage_error_naming_it(tmp_path, monkeypatch):
+    (tmp_path / "ollama").mkdir()
+    index = tmp_path / "ollama" / "families.toml"
+    index.write_text('[gemma3]\ntemplate = "missing.gotmpl"\n')
+    monkeypatch.setattr(families, "families_dir", lambda: tmp_path / "ollama")
+    families._load.cache_clear()
+    try:
+        with pytest.raises(UsageError, match=r"families.toml: family \[gemma3\] cannot be loaded"):
+            families.get("gemma3")
+        index.write_text("[gemma3]\nstop = []\n")
+        families._load.cache_clear()
+        with pytest.raises(UsageError, match="KeyError"):
+            families.all_families()
+    finally:
+        families._load.cache_clear()
