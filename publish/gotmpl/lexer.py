@@ -325,19 +325,7 @@ class Lexer:
         return self.input.startswith(RIGHT, self.pos)
 
     def lex_char(self):
-        while True:
-            c = self.next()
-            if c == "\\":
-                c2 = self.next()
-                if c2 != "" and c2 != "\n":
-                    continue
-                return self.errorf("unterminated character constant")
-            if c == "" or c == "\n":
-                return self.errorf("unterminated character constant")
-            if c == "'":
-                break
-        self.emit(CHAR_CONSTANT)
-        return self.lex_inside_action
+        return self._lex_escaped("'", CHAR_CONSTANT, "unterminated character constant")
 
     def lex_number(self):
         if not self.scan_number():
@@ -377,18 +365,22 @@ class Lexer:
         return True
 
     def lex_quote(self):
+        return self._lex_escaped('"', STRING, "unterminated quoted string")
+
+    def _lex_escaped(self, close: str, kind, unterminated: str):
+        """A '...' or "..." literal: backslash escapes the next character; no line breaks."""
         while True:
             c = self.next()
             if c == "\\":
                 c2 = self.next()
                 if c2 != "" and c2 != "\n":
                     continue
-                return self.errorf("unterminated quoted string")
+                return self.errorf(unterminated)
             if c == "" or c == "\n":
-                return self.errorf("unterminated quoted string")
-            if c == '"':
+                return self.errorf(unterminated)
+            if c == close:
                 break
-        self.emit(STRING)
+        self.emit(kind)
         return self.lex_inside_action
 
     def lex_raw_quote(self):
