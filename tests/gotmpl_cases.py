@@ -185,6 +185,8 @@ ADVERSARIAL_RAW = [
     "{{ printf \"%v %d %s\" .list .strs .strs }}|{{ printf \"%v\" .map }}|{{ printf \"%v|%s\" .nil .nil }}",
     "{{ printf \"%t|%v|%d\" .b .no .f }}|{{ printf \"%5t|%-6v|\" .b .no }}",
     "{{ printf \"%*d|%-*d|%.*f\" 5 1 4 2 2 3.14159 }}",
+    "{{ printf \"%99999999d|\" 1 }}|{{ printf \"%.99999999f|\" 1.5 }}|{{ printf \"%1000000d|\" 1 | len }}",
+    "{{ printf \"%*d|%*d|%.*d|%.*d\" 1000001 1 -1000001 2 1000001 3 -1 4 }}|{{ printf \"%*d\" 1000000 5 | len }}",
     "{{ print 1 2 \"a\" \"b\" 3 .nil .f }}|{{ println 1 \"a\" .list }}|{{ print }}",
     "{{ len .s }} {{ len .list }} {{ len .map }} {{ len .empty }} {{ index .s 1 }} {{ index .list 1 }} {{ index .map \"a\" }} {{ index .map \"zz\" }} {{ index .nested \"m\" \"k\" }}",
     "{{ slice .s 1 3 }}|{{ slice .s 0 1 }}|{{ slice .strs 1 }}|{{ slice .strs 1 2 }}|{{ slice .strs }}|{{ slice \"abc\" 3 }}",

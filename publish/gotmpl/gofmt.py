@@ -559,6 +559,9 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
     return _bad_verb(verb, a, spec)
 
 
+_MAX_WIDTH = 1_000_000  # Go's fmt tooLarge: wider widths and precisions are refused
+
+
 def sprintf(fmt: str, args: list) -> str:
     """fmt.Sprintf, including Go's %!verb(...) forms for bad or missing operands."""
     out: list[str] = []
@@ -581,6 +584,16 @@ def sprintf(fmt: str, args: list) -> str:
         if not num.isdigit() or int(num) < 1:
             return j + 1, None, False
         return j + 1, int(num) - 1, True
+
+    def parse_num(i: int):
+        """Go's parsenum: (value or None, new i); a number past 1e6 swallows the rest of fmt."""
+        num = None
+        while i < n and fmt[i].isdigit():
+            if num is not None and num > _MAX_WIDTH:
+                return None, n
+            num = (num or 0) * 10 + int(fmt[i])
+            i += 1
+        return num, i
 
     while i < n:
         j = fmt.find("%", i)
@@ -609,7 +622,7 @@ def sprintf(fmt: str, args: list) -> str:
             argi = idx
         if i < n and fmt[i] == "*":
             i += 1
-            if argi < len(args) and type(args[argi]) is int:
+            if argi < len(args) and type(args[argi]) is int and abs(args[argi]) <= _MAX_WIDTH:
                 spec.width = args[argi]
                 if spec.width < 0:
                     spec.minus = True
@@ -619,11 +632,9 @@ def sprintf(fmt: str, args: list) -> str:
                 out.append("%!(BADWIDTH)")
             argi += 1
         else:
-            st = i
-            while i < n and fmt[i].isdigit():
-                i += 1
-            if i > st:
-                spec.width = int(fmt[st:i])
+            width, i = parse_num(i)
+            if width is not None:
+                spec.width = width
         if i < n and fmt[i] == ".":
             i += 1
             i, idx, ok = arg_number(i)
@@ -632,16 +643,14 @@ def sprintf(fmt: str, args: list) -> str:
                 argi = idx
             if i < n and fmt[i] == "*":
                 i += 1
-                if argi < len(args) and type(args[argi]) is int and args[argi] >= 0:
+                if argi < len(args) and type(args[argi]) is int and 0 <= args[argi] <= _MAX_WIDTH:
                     spec.prec = args[argi]
                 else:
                     out.append("%!(BADPREC)")
                 argi += 1
             else:
-                st = i
-                while i < n and fmt[i].isdigit():
-                    i += 1
-                spec.prec = int(fmt[st:i]) if i > st else 0
+                prec, i = parse_num(i)
+                spec.prec = prec or 0
         i2, idx, ok = arg_number(i)
         if i2 != i:
             good_argnum = good_argnum and ok
