@@ -257,6 +257,39 @@ def test_absurd_counts_fail_fast_without_allocating():
     assert peak < 1024 * 1024
 
 
+class HugeSparseStream(io.RawIOBase):
+    """`data` followed by zeros up to 1 TiB, as a remote file would look; counts the bytes read."""
+
+    def __init__(self, data: bytes):
+        self.data, self.at, self.bytes_read = data, 0, 0
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=0):
+        self.at = {0: offset, 1: self.at + offset, 2: 2**40 + offset}[whence]
+        return self.at
+
+    def readinto(self, b):
+        n = min(len(b), 2**40 - self.at)
+        chunk = self.data[self.at:self.at + n]
+        b[:n] = chunk + bytes(n - len(chunk))
+        self.at += n
+        self.bytes_read += n
+        return n
+
+
+def test_length_fields_past_a_sane_header_size_fail_without_reading_tensor_data():
+    # a key name, a string value and a string array each claiming 1 GiB inside a 1 TiB file
+    for record in (struct.pack("<Q", 2**30),
+                   gb.kv("k", struct.pack("<IQ", V.STRING, 2**30)),
+                   gb.kv("k", struct.pack("<IIQQ", V.ARRAY, V.STRING, 1, 2**30))):
+        stream = HugeSparseStream(gb.gguf([ARCH, record]))
+        with pytest.raises(GGUFError, match="at most 256 MiB"):
+            read_header(stream, name="huge.gguf")
+        assert stream.bytes_read < 4 * 1024 * 1024
+
+
 def test_duplicate_key():
     expect_error(gb.gguf([ARCH, gb.kv("a", gb.scalar(V.UINT8, 1)), gb.kv("a", gb.scalar(V.UINT8, 2))]),
                  contains="'a' appears twice")

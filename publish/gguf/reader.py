@@ -33,6 +33,9 @@ MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recurs
 MAX_KV = 1 << 20
 MAX_TENSORS = 1 << 22
 MAX_NESTED_ITEMS = 1 << 16
+# Real headers are a few MiB (a 262,144-token vocabulary with merges is under 20 MiB); a length
+# field claiming more would have us read (over HTTP, for hf://) and hold tensor data as metadata.
+MAX_HEADER = 256 * 1024 * 1024
 FIRST_WINDOW = 256 * 1024
 GROW_LIMIT = 512 * 1024  # a refill reads at most this much beyond what is needed: remote reads stay within header + 1 MiB
 SCAN_CHUNK = 1024 * 1024        # string arrays are scanned in windows of this size
@@ -269,6 +272,9 @@ class _Parser:
         at = self.pos if at is None else at
         if end > self.size:
             raise self.fail(at, f"expected {what} ({end - at} bytes), but the file ends at byte {self.size}")
+        if end > MAX_HEADER:
+            raise self.fail(at, f"expected a header of at most {MAX_HEADER >> 20} MiB, but {what} would end at "
+                                f"byte {end}: the length fields are corrupt")
         want = min(max(end - have, min(have, GROW_LIMIT), FIRST_WINDOW), self.size - have)
         if have + want > len(self.buf):
             # Grow the capacity geometrically; bytes past `have` are never looked at.
