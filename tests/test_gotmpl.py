@@ -183,6 +183,11 @@ def test_parsed_templates_are_cached_by_text():
     ("{{ range 100000000 }}x{{ end }}", "more than 200000 loop iterations"),
     ('{{ define "a" }}{{ template "a" . }}{{ end }}{{ template "a" 1 }}', "maximum template depth"),
     ("{{ if 1 }}" * 3000 + "{{ end }}" * 3000, "nested too deeply"),
+    # each action prints 1 MB: the output bound must hold between loop steps, not only every 4096
+    ('{{ range 3000 }}{{ printf "%1000000d" 1 }}{{ end }}', "output exceeds 67108864 characters"),
+    # a string kept in a variable never reaches the output: doubling it must still stop
+    ('{{ $x := printf "%1000000s" "" }}{{ range 12 }}{{ $x = printf "%s%s" $x $x }}{{ end }}',
+     "result exceeds 67108864 characters"),
 ])
 def test_hostile_templates_fail_cleanly(text, message):
     with pytest.raises(TemplateError, match=message):

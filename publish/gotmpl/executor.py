@@ -53,7 +53,7 @@ class _Fail(Exception):
 
 class State:
     __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
-                 "parse_name", "text", "iface", "steps")
+                 "parse_name", "text", "iface", "steps", "out_len")
 
     def __init__(self, trees, tree, funcs, missing_zero, text, parse_name):
         self.trees = trees
@@ -61,6 +61,7 @@ class State:
         self.funcs = funcs
         self.missing_zero = missing_zero
         self.out: list[str] = []
+        self.out_len = 0
         self.vars: list[list] = []
         self.node = None
         self.depth = 0
@@ -86,7 +87,7 @@ class State:
         if self.steps > MAX_STEPS:
             self.errorf(f"template runs more than {MAX_STEPS} loop iterations or template calls; "
                         "refusing to continue")
-        if self.steps & 4095 == 0 and sum(map(len, self.out)) > MAX_OUTPUT:
+        if self.out_len > MAX_OUTPUT:
             self.errorf(f"template output exceeds {MAX_OUTPUT} characters; refusing to continue")
 
     # -- variables -------------------------------------------------------------------------
@@ -108,6 +109,7 @@ class State:
         t = type(node)
         if t is TextNode:
             self.out.append(node.text)
+            self.out_len += len(node.text)
         elif t is ListNode:
             for n in node.nodes:
                 self.walk(dot, n)
@@ -133,18 +135,20 @@ class State:
             self.errorf(f"unknown node: {node}")
 
     def print_value(self, node, v) -> None:
-        t = type(v)
-        if t is str:
-            self.out.append(v)
-            return
-        if callable(v) and not isinstance(v, (GoStruct, list, dict)):
+        if type(v) is not str:
+            if callable(v) and not isinstance(v, (GoStruct, list, dict)):
+                self.node = node
+                self.errorf(f"can't print {node} of type {go_type_name(v)}")
+            if isinstance(v, GoStruct) and v.pointer:
+                # printableValue dereferences a pointer before printing it
+                v = "{" + " ".join(format_value(x, 1) for x in v.values()) + "}"
+            else:
+                v = format_value(v)
+        self.out.append(v)
+        self.out_len += len(v)
+        if self.out_len > MAX_OUTPUT:
             self.node = node
-            self.errorf(f"can't print {node} of type {go_type_name(v)}")
-        if isinstance(v, GoStruct) and v.pointer:
-            # printableValue dereferences a pointer before printing it
-            self.out.append("{" + " ".join(format_value(x, 1) for x in v.values()) + "}")
-            return
-        self.out.append(format_value(v))
+            self.errorf(f"template output exceeds {MAX_OUTPUT} characters; refusing to continue")
 
     def walk_if_or_with(self, dot, node, is_with: bool) -> None:
         mark = len(self.vars)
@@ -420,10 +424,16 @@ class State:
                 t = fn.fixed[num_in - 1]
             argv.append(self.validate_type(final, t))
         try:
-            return fn.impl(*argv)
+            result = fn.impl(*argv)
         except F.FuncError as e:
             self.node = node
             self.errorf(f"error calling {name}: {e}")
+        if type(result) is str and len(result) > MAX_OUTPUT:
+            # a value kept in a variable never reaches the output bound: doubling it in a loop
+            # would exhaust memory in a few dozen steps
+            self.node = node
+            self.errorf(f"error calling {name}: result exceeds {MAX_OUTPUT} characters; refusing to continue")
+        return result
 
     def validate_type(self, value, typ):
         if value is MISSING:
