@@ -125,3 +125,17 @@ class ArrayValue(Sequence):
     def to_list(self) -> list: ...  # pragma: no cover - interface
 
     def numpy(self): ...  # pragma: no cover - interface
+
+    def __eq__(self, other):
+        """Equal to an array of the same item type and items, or to a list of the same items."""
+        if isinstance(other, ArrayValue):
+            return self.item_type == other.item_type and self.to_list() == other.to_list()
+        if isinstance(other, (list, tuple)):
+            return len(self) == len(other) and \
+                self.to_list() == [x.to_list() if isinstance(x, ArrayValue) else x for x in other]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self.item_type.name} array of {len(self)}>"

@@ -42,15 +42,7 @@ SCAN_CHUNK = 1024 * 1024        # string arrays are scanned in windows of this s
 FAST_SCAN_LIMIT = 64 * 1024 * 1024  # a single item larger than this is parsed on its own
 INT64_MAX = 2**63 - 1
 
-# numpy dtypes and struct formats for fixed-size value types (GGUF is little-endian here).
-NUMPY_DTYPES: dict[GGUFValueType, str] = {
-    GGUFValueType.UINT8: "<u1", GGUFValueType.INT8: "<i1",
-    GGUFValueType.UINT16: "<u2", GGUFValueType.INT16: "<i2",
-    GGUFValueType.UINT32: "<u4", GGUFValueType.INT32: "<i4",
-    GGUFValueType.UINT64: "<u8", GGUFValueType.INT64: "<i8",
-    GGUFValueType.FLOAT32: "<f4", GGUFValueType.FLOAT64: "<f8",
-    GGUFValueType.BOOL: "<u1",
-}
+# struct formats (and the same as numpy dtypes) for fixed-size value types; GGUF is little-endian here.
 STRUCT_FORMATS: dict[GGUFValueType, str] = {
     GGUFValueType.UINT8: "<B", GGUFValueType.INT8: "<b",
     GGUFValueType.UINT16: "<H", GGUFValueType.INT16: "<h",
@@ -59,6 +51,7 @@ STRUCT_FORMATS: dict[GGUFValueType, str] = {
     GGUFValueType.FLOAT32: "<f", GGUFValueType.FLOAT64: "<d",
     GGUFValueType.BOOL: "<B",
 }
+NUMPY_DTYPES: dict[GGUFValueType, np.dtype] = {t: np.dtype(f) for t, f in STRUCT_FORMATS.items()}
 VALUE_SIZES: dict[GGUFValueType, int] = {t: struct.calcsize(f) for t, f in STRUCT_FORMATS.items()}
 
 _U32 = struct.Struct("<I")
@@ -96,18 +89,6 @@ class NumericArray(ArrayValue):
 
     def numpy(self) -> np.ndarray:
         return self._array.astype(bool) if self.item_type == GGUFValueType.BOOL else self._array
-
-    def __eq__(self, other):
-        if isinstance(other, ArrayValue):
-            return self.item_type == other.item_type and self.to_list() == other.to_list()
-        if isinstance(other, (list, tuple)):
-            return self.to_list() == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<{self.item_type.name} array of {len(self)}>"
 
 
 class StringArray(ArrayValue):
@@ -180,18 +161,6 @@ class StringArray(ArrayValue):
     def count(self, value) -> int:
         return sum(1 for s in self if s == value) if isinstance(value, str) else 0
 
-    def __eq__(self, other):
-        if isinstance(other, ArrayValue):
-            return self.item_type == other.item_type and self.to_list() == other.to_list()
-        if isinstance(other, (list, tuple)):
-            return len(self) == len(other) and self.to_list() == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<STRING array of {len(self)}>"
-
 
 class NestedArray(ArrayValue):
     """An array whose items are arrays (rare; items are already-built ArrayValues)."""
@@ -212,18 +181,6 @@ class NestedArray(ArrayValue):
 
     def numpy(self) -> np.ndarray:
         return np.array(self.to_list(), dtype=object)
-
-    def __eq__(self, other):
-        if isinstance(other, ArrayValue):
-            return self.item_type == other.item_type and self.to_list() == other.to_list()
-        if isinstance(other, (list, tuple)):
-            return self.to_list() == [x.to_list() if isinstance(x, ArrayValue) else x for x in other]
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<ARRAY array of {len(self)}>"
 
 
 # ----------------------------------------------------------------------------------------------
