@@ -108,15 +108,9 @@ class _Headers:
     def read(self, src: Source) -> GGUFHeader | None:
         if src.display in self.headers:
             return self.headers[src.display]
-        from publish.gguf.reader import read_header
-
         hdr: GGUFHeader | None = None
         try:
-            if src.local_path is not None:
-                hdr = read_header(src.local_path, name=src.display)
-            else:
-                with src.open() as fh:
-                    hdr = read_header(fh, name=src.display)
+            hdr = src.read_header()
         except GGUFError as err:
             self.findings.append(rules.unreadable(src.display, err.offset, err.expected, err.hint))
         except OSError as err:

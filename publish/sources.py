@@ -34,6 +34,16 @@ class Source:
             with remote.open_hf_file(self.display) as fh:
                 yield fh
 
+    def read_header(self):
+        """This file's GGUF header (publish.gguf.reader.read_header). Anything wrong with the file,
+        including a local file that cannot be opened, is a GGUFError naming it."""
+        from publish.gguf.reader import read_header
+
+        if self.local_path is not None:
+            return read_header(self.local_path, name=self.display)
+        with self.open() as fh:
+            return read_header(fh, name=self.display)
+
 
 def expand(args: list[str], *, recursive: bool = False) -> list[Source]:
     """GGUF files named by `args`: files, folders (every *.gguf in it, sorted) or hf:// URLs.

@@ -110,3 +110,22 @@ def test_odd_but_valid_metadata_does_not_crash(tmp_path):
     assert result.exit_code == 0, result.output
     assert "BOS 1 (outside the vocabulary)" in result.output and "unknown (general.file_type = 9999)" in result.output
     assert json.loads(run(odd, "--json").output)["summary"]["vocab_size"] == 3
+
+
+def test_unopenable_file_is_an_error_not_a_traceback(tmp_path, tiny_llama_path, monkeypatch):
+    import publish.gguf.reader as reader
+
+    locked = tmp_path / "locked.gguf"
+    locked.write_bytes(tiny_llama_path.read_bytes())
+    real_open = open
+
+    def denying_open(path, *args, **kwargs):  # what a file without read permission gives (tests run as root)
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "open", denying_open, raising=False)
+    result = CliRunner().invoke(main, ["inspect", str(locked)])
+    assert result.exit_code == 2 and "locked.gguf" in result.output and "Permission denied" in result.output
+    result = CliRunner().invoke(main, ["inspect", str(locked), str(tiny_llama_path)])
+    assert result.exit_code == 2 and "architecture    llama" in result.output, result.output

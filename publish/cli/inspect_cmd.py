@@ -19,7 +19,6 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
     import json
 
     from publish.errors import PublishError, UsageError
-    from publish.gguf.reader import read_header
     from publish.gguf.summary import header_to_json, summarize
     from publish.sources import expand
 
@@ -29,8 +28,7 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
     headers, failed = [], []
     for src in sources:
         try:
-            with src.open() as fh:
-                headers.append(read_header(fh, name=src.display))
+            headers.append(src.read_header())
         except PublishError as err:
             if len(sources) == 1:
                 raise
