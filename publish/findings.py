@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass
+from typing import Iterable
 
 
 class Severity(str, enum.Enum):
@@ -31,3 +32,11 @@ class Finding:
         d = asdict(self)
         d["severity"] = self.severity.value
         return d
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """{"error": n, "warning": n, "info": n}."""
+    counts = {s.value: 0 for s in Severity}
+    for f in findings:
+        counts[f.severity.value] += 1
+    return counts

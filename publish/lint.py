@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import GGUFError, UsageError
-from publish.findings import Finding, Severity
+from publish.findings import Finding, Severity, severity_counts
 from publish.gguf import rules
 from publish.gguf.header import GGUFHeader
 from publish.sources import Source, expand, is_remote
@@ -31,10 +31,7 @@ class LintResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {s.value: 0 for s in Severity}
-        for f in self.findings:
-            out[f.severity.value] += 1
-        return out
+        return severity_counts(self.findings)
 
     @property
     def fixable(self) -> int:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from publish.findings import Finding, Severity
+from publish.findings import Finding, Severity, severity_counts
 
 FORMATS = ("text", "json", "github")
 
 
 def summary(findings: list[Finding], n_files: int) -> dict:
-    counts = {s.value: 0 for s in Severity}
-    for f in findings:
-        counts[f.severity.value] += 1
+    counts = severity_counts(findings)
     return {
         "files": n_files,
         "errors": counts["error"],
