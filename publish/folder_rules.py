@@ -150,29 +150,24 @@ def _check_params(path: Path) -> tuple[dict | None, list[Finding]]:
 
 
 _SPECIAL = re.compile(r"<\|?[^<>\s]+\|?>\Z")
-_vocab_cache: dict[int, tuple[GGUFHeader, tuple[frozenset[str], int, bool]]] = {}
 
 
 def _vocab(hdr: GGUFHeader) -> tuple[frozenset[str], int, bool]:
     """(pieces as text, longest piece, can-produce-any-text) for a header's vocab."""
-    key = id(hdr)
-    if key not in _vocab_cache or _vocab_cache[key][0] is not hdr:
-        toks = hdr.tokens
-        items = toks.to_list() if hasattr(toks, "to_list") else list(toks)
-        model = hdr.value("tokenizer.ggml.model")
-        pieces = set(items)
-        pieces.update(t.replace("\u2581", " ") for t in items if "\u2581" in t)
-        byte_level = model in ("gpt2", "bert") or "<0x00>" in pieces or "<0xFF>" in pieces
-        _vocab_cache.clear()
-        _vocab_cache[key] = (hdr, (frozenset(pieces), max((len(t) for t in items), default=0), byte_level))
-    return _vocab_cache[key][1]
+    items = hdr.tokens.to_list()
+    pieces = set(items)
+    pieces.update(t.replace("\u2581", " ") for t in items if "\u2581" in t)
+    byte_level = hdr.value("tokenizer.ggml.model") in ("gpt2", "bert") or "<0x00>" in pieces or "<0xFF>" in pieces
+    return frozenset(pieces), max((len(t) for t in items), default=0), byte_level
 
 
 def stop_problem(stop: str, hdr: GGUFHeader) -> str | None:
     """Why the model behind `hdr` can never emit `stop`, or None when it can."""
-    if not len(hdr.tokens):
-        return None
-    pieces, longest, any_text = _vocab(hdr)
+    return _stop_problem(stop, _vocab(hdr)) if len(hdr.tokens) else None
+
+
+def _stop_problem(stop: str, vocab: tuple[frozenset[str], int, bool]) -> str | None:
+    pieces, longest, any_text = vocab
     if stop in pieces:
         return None
     if _SPECIAL.match(stop):
@@ -189,12 +184,15 @@ def stop_problem(stop: str, hdr: GGUFHeader) -> str | None:
 
 
 def _check_stops(path: Path, stops: list[str], models: list[tuple[Path, GGUFHeader]]) -> Iterator[Finding]:
+    if not models or not len(models[0][1].tokens):
+        return
+    gguf, hdr = models[0]  # the quants of one release share a vocabulary
+    vocab = _vocab(hdr)
     for stop in stops:
-        for gguf, hdr in models[:1]:  # the quants of one release share a vocabulary
-            problem = stop_problem(stop, hdr)
-            if problem:
-                yield _finding("RP114", f"{problem} ({gguf.name})", path, subject=stop,
-                               hint="use the token that ends a turn for this model (see `publish template`)")
+        problem = _stop_problem(stop, vocab)
+        if problem:
+            yield _finding("RP114", f"{problem} ({gguf.name})", path, subject=stop,
+                           hint="use the token that ends a turn for this model (see `publish template`)")
 
 
 # -- GGUF files -------------------------------------------------------------------------------
