@@ -56,10 +56,8 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
             raise UsageError(f"{chat_template}: byte {err.start} is not UTF-8 text",
                              hint="save the chat template as UTF-8") from None
         extra.append(SetValue("tokenizer.chat_template", text, GGUFValueType.STRING, reason=f"from {chat_template}"))
-    header_for_types = read_header(file) if assignments else None
-    extra += [parse_assignment(a, header_for_types) for a in assignments]
-
     plan = plan_fix(file, extra, select=select or None, ignore=ignore or None)
+    plan.extra += [parse_assignment(a, plan.header) for a in assignments]  # a key's stored type is its default
     result = apply_changes(file, plan.changes, output=output, backup=backup, dry_run=dry_run,
                            verify_data=verify_data)
 
