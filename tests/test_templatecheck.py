@@ -205,3 +205,15 @@ def test_cli_binary_file_is_a_usage_error_naming_it(tmp_path, side):
     out = CliRunner().invoke(main, ["template", "check", *[x for kv in args.items() for x in kv]])
     assert out.exit_code == 2, out.output
     assert f"{binary}: not UTF-8 text" in out.output and "Traceback" not in out.output
+
+
+def test_huge_renders_are_diffed_as_one_replacement_between_the_common_ends():
+    # a hostile chat template's megabyte of output must not send the diff into quadratic time
+    jinja = "<start_of_turn>user\n" + "ab cd " * 100_000 + "<end_of_turn>\n"
+    go = "<start_of_turn>user\n" + "ab ce " * 100_000 + "<end_of_turn>\n"
+    assert len(templatecheck._pieces(jinja)) * len(templatecheck._pieces(go)) > templatecheck.MAX_ALIGNED
+    diff, differing, first = templatecheck.char_diff(jinja, go)
+    assert first == len("<start_of_turn>user\nab ")
+    assert differing == (len(jinja) - first - len(" <end_of_turn>\n")) * 2
+    assert diff.count("[-") == 2 and diff.count("{+") == 2  # the legend and one replacement
+    assert diff.endswith("⟨<end_of_turn>⟩␤")
