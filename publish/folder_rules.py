@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from publish.errors import ModelfileError, TemplateError
+from publish.errors import ModelfileError, TemplateError, UsageError
 from publish.findings import Finding, Severity
 from publish.gguf.header import GGUFHeader
 from publish.quants import is_projector_filename, shard_info
@@ -94,6 +94,8 @@ def _read(path: Path) -> str | None:
         return None
     except UnicodeDecodeError:
         return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
 
 
 # -- template ---------------------------------------------------------------------------------

@@ -172,3 +172,18 @@ def test_rp142_modelfile_from_missing_file(folder):
     text = (folder / "Modelfile.F32").read_text().replace("FROM ./tiny-llama-F32.gguf", "FROM ./gone.gguf")
     (folder / "Modelfile.F32").write_text(text)
     assert codes(folder) == ["RP142"]
+
+
+def test_unreadable_folder_file_is_a_usage_error(folder, monkeypatch):
+    from publish.errors import UsageError
+
+    real = Path.read_text
+
+    def denied(self, *args, **kwargs):  # a file without read permission (tests run as root)
+        if self.name == "params":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(UsageError, match="params: cannot read: Permission denied"):
+        check(folder)
