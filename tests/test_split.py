@@ -107,3 +107,20 @@ def test_tensor_count_mismatch_and_unreadable_part(parts):
 def test_not_a_split_name(tmp_path):
     with pytest.raises(SplitSetError, match="NAME-00001-of-00003.gguf"):
         read_split_set(str(tmp_path / "plain.gguf"))
+
+
+@pytest.mark.parametrize("stored", [("five", V.STRING), ([5], V.ARRAY, V.UINT8)], ids=["string", "array"])
+def test_split_tensors_count_of_the_wrong_type_is_a_problem_not_a_crash(tmp_path, stored):
+    from click.testing import CliRunner
+
+    import ggufs
+    from gguf import GGMLQuantizationType as Q
+    from publish.cli import main
+
+    part = ggufs.write_gguf(tmp_path / "m-00001-of-00001.gguf", tensors=[("a", (32, 2), Q.F32)], kv={
+        "split.no": (0, V.UINT16), "split.count": (1, V.UINT16), "split.tensors.count": stored})
+    with pytest.raises(SplitSetError, match="expected split.tensors.count to be an integer"):
+        read_split_set(str(part))
+    lint = CliRunner().invoke(main, ["lint", str(part)])
+    assert lint.exit_code == 1 and " GG303 " in lint.output, lint.output
+    assert CliRunner().invoke(main, ["inspect", str(part)]).exit_code == 0

@@ -128,8 +128,11 @@ def check_parts(names: list[str], headers: list[GGUFHeader | None]) -> list[Spli
                                              no_kv.value_offset))
         if total_kv is None:
             problems.append(SplitProblem(name, "expected a split.tensors.count key"))
+        elif not isinstance(total_kv.value, int) or isinstance(total_kv.value, bool):
+            problems.append(SplitProblem(name, f"expected split.tensors.count to be an integer, found {total_kv.type.name}",
+                                         total_kv.value_offset))
         else:
-            declared_totals.add(int(total_kv.value))
+            declared_totals.add(total_kv.value)
         for t in h.tensors:
             if t.name in seen:
                 problems.append(SplitProblem(name, f"tensor {t.name!r} is also in {seen[t.name]}", t.info_offset))
