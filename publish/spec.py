@@ -117,7 +117,8 @@ class ReleaseSpec:
                 raise SpecError(str(self.path), e.key, f"file not found: {p}", hint=fix)
             out.append(Quant(e.label, _with_parts(p), e.use))
         if self.pattern:
-            matches = sorted(Path(m) for m in globlib.glob(str(root / self.pattern)) if Path(m).is_file())
+            # root_dir: brackets or stars in the folder's own name are not glob syntax
+            matches = sorted(root / m for m in globlib.glob(self.pattern, root_dir=root) if (root / m).is_file())
             matches = [m for m in matches if not is_projector_filename(m.name)]
             if not matches:
                 raise SpecError(str(self.path), "quants.pattern",

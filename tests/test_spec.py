@@ -77,6 +77,14 @@ def test_pattern_takes_the_label_from_the_file_name(tmp_path):
                       "Q8_0": ["m-Q8_0.gguf"], "UD-Q4_K_XL": ["m-UD-Q4_K_XL.gguf"]}
 
 
+def test_pattern_is_matched_inside_a_folder_whose_name_looks_like_a_glob(tmp_path):
+    folder = tmp_path / "models [v2]"
+    folder.mkdir()
+    (folder / "m-Q8_0.gguf").write_bytes(b"GGUF")
+    spec = load_spec(write(tmp_path, BASE + TEMPLATE + '[quants]\npattern = "m*.gguf"\ndir = "models [v2]"\n'))
+    assert [q.files for q in spec.resolve_quants()] == [(folder.resolve() / "m-Q8_0.gguf",)]
+
+
 def test_family_stop_is_the_default_stop(tmp_path):
     spec = load_spec(write(tmp_path, BASE + '[template]\nfamily = "gemma3"\n' + QUANTS))
     assert spec.template.family == "gemma3"
