@@ -27,5 +27,12 @@ def write_all(folder: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in write_all(HERE):
-        print(f"wrote {path} ({path.stat().st_size} bytes)")
+    import os
+    import tempfile
+
+    # Written aside and renamed over: `publish build` hard-links these files into dist/, and
+    # writing into them in place would change every staged copy too.
+    with tempfile.TemporaryDirectory(dir=HERE) as scratch:
+        for fresh in write_all(Path(scratch)):
+            os.replace(fresh, HERE / fresh.name)
+            print(f"wrote {HERE / fresh.name} ({(HERE / fresh.name).stat().st_size} bytes)")
