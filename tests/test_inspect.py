@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from gguf import GGMLQuantizationType as T
 from gguf import GGUFValueType as V
@@ -129,3 +130,14 @@ def test_unopenable_file_is_an_error_not_a_traceback(tmp_path, tiny_llama_path, 
     assert result.exit_code == 2 and "locked.gguf" in result.output and "Permission denied" in result.output
     result = CliRunner().invoke(main, ["inspect", str(locked), str(tiny_llama_path)])
     assert result.exit_code == 2 and "architecture    llama" in result.output, result.output
+
+
+def test_wrong_typed_summary_values_still_give_valid_json(tmp_path):
+    odd = ggufs.write_gguf(tmp_path / "odd.gguf", kv={
+        "llama.context_length": ([4096, 8192], V.ARRAY, V.INT32),
+        "llama.vocab_size": (float("nan"), V.FLOAT32),
+    })
+    result = run(odd, "--json")
+    summary = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))["summary"]
+    assert summary["context_length"] == "<INT32 array of 2>" and summary["vocab_size"] == "nan"
+    assert "context length  <INT32 array of 2>" in run(odd).output

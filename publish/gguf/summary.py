@@ -95,7 +95,7 @@ def summarize(hdr: GGUFHeader) -> Summary:
         g.count += 1
         g.n_elements += t.n_elements
         g.n_bytes += t.n_bytes
-    vocab = len(tokens) if isinstance(tokens, ArrayValue) else hdr.arch_value("vocab_size")
+    vocab = len(tokens) if isinstance(tokens, ArrayValue) else _shown(hdr.arch_value("vocab_size"))
     ft = hdr.value("general.file_type")
     ft = ft if isinstance(ft, int) and not isinstance(ft, bool) else None
     return Summary(
@@ -103,11 +103,17 @@ def summarize(hdr: GGUFHeader) -> Summary:
         architecture=hdr.architecture, name=_str_or_none(hdr.value("general.name")),
         file_type=ft, file_type_name=None if ft is None else file_type_label(ft),
         n_params=hdr.n_params, tensor_bytes=hdr.tensor_bytes,
-        context_length=hdr.arch_value("context_length"), vocab_size=vocab, special=special,
+        context_length=_shown(hdr.arch_value("context_length")), vocab_size=vocab, special=special,
         add_bos_token=_bool_or_none(hdr.add_bos_token), add_eos_token=_bool_or_none(hdr.value("tokenizer.ggml.add_eos_token")),
         templates=templates, groups=sorted(groups.values(), key=lambda g: -g.n_bytes),
         split=hdr.split, is_projector=hdr.is_projector,
     )
+
+
+def _shown(v: Any) -> Any:
+    """A value as the summary shows it, whatever type the file stored it as: arrays as their
+    repr, non-finite floats as "nan"/"inf" (both stay valid JSON)."""
+    return repr(v) if isinstance(v, ArrayValue) else _json_scalar(v)
 
 
 def _str_or_none(v: Any) -> str | None:
