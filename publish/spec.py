@@ -401,6 +401,13 @@ def _read_file(r: _Reader, p: Path, key: str, utf8_hint: str) -> str:
         raise r.err(key, f"cannot read {p}: {e.strerror or e}", hint="point it at a readable text file") from None
 
 
+def _check_one_line(r: _Reader, table: dict, key: str, prefix: str) -> None:
+    """A model-card table cell or heading: a line break would end it and break the card."""
+    value = table.get(key)
+    if value is not None and ("\n" in value or "\r" in value or not value.strip()):
+        raise r.err(prefix + key, "must be one non-empty line", hint="move longer text to card.extra")
+
+
 def _is_relative_gguf(name: str) -> bool:
     return name.lower().endswith(".gguf") and not Path(name).is_absolute() and ".." not in Path(name).parts
 
@@ -426,6 +433,7 @@ def _read_quant_entries(r: _Reader, files: list) -> tuple[QuantEntry, ...]:
                         hint="use --gguf-dir to point at another folder")
         if any(e.label == label for e in out):
             raise r.err(f"{key}.label", f"{label} is listed twice", hint="keep one entry per quant label")
+        _check_one_line(r, item, "use", f"{key}.")
         out.append(QuantEntry(label, file, item.get("use"), f"{key}.file"))
     return tuple(out)
 
@@ -436,6 +444,7 @@ def _read_card(r: _Reader, table: dict, base: Path, entries: tuple[QuantEntry, .
     for i, t in enumerate(tags):
         if not isinstance(t, str) or not t.strip():
             raise r.err(f"card.tags[{i}]", "must be a non-empty string", hint='e.g. tags = ["gemma3n"]')
+    _check_one_line(r, table, "title", "card.")
     extra = _read_text(r, table, "extra", "extra_file", base, prefix="card.")
     rec = table.get("recommended")
     if rec is not None and rec != rec.upper():
