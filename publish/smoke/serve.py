@@ -37,8 +37,11 @@ def tls_verify(url: str) -> bool:
     return url.startswith("https://")
 
 
-def server_version(url: str, timeout: float = 2.0) -> str | None:
-    """The version a server at `url` reports on /api/version, or None when nothing answers."""
+def server_version(url: str, timeout: float = 10.0) -> str | None:
+    """The version a server at `url` reports on /api/version, or None when nothing answers.
+
+    No server at all is a refused connection, reported at once; the timeout only matters for a
+    server that is there but slow (a busy machine), which must not be taken for a missing one."""
     try:
         r = httpx.get(f"{url}/api/version", timeout=timeout, verify=tls_verify(url))
         r.raise_for_status()
