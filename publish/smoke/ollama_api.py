@@ -8,8 +8,6 @@ really fetched. Per prompt: chat (stream off), show, and the rendered prompt fro
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import sys
 import time
@@ -19,6 +17,8 @@ import httpx
 import ollama
 
 from publish.errors import SmokeSetupError
+from publish.hub.hashing import sha256_file
+from publish.hub.progress import progress_enabled
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
 from publish.smoke.serve import OllamaServe, ensure_server, server_version, tls_verify
 
@@ -97,21 +97,6 @@ def system_from_modelfile(modelfile: str | None) -> str | None:
 # ---------------------------------------------------------------- helpers
 
 
-def sha256_digest(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return f"sha256:{h.hexdigest()}"
-
-
-def show_progress() -> bool:
-    """Progress bars only for a person at a terminal: not in CI, not when switched off."""
-    if os.environ.get("CI") or os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"):
-        return False
-    return sys.stderr.isatty()
-
-
 def is_not_found(err: Exception) -> bool:
     return isinstance(err, ollama.ResponseError) and err.status_code == 404
 
@@ -144,7 +129,7 @@ class OllamaAPIBackend:
                  ollama_bin: str = "ollama", progress: bool | None = None):
         self.url, self._server = ensure_server(host, serve=serve, ollama_bin=ollama_bin)
         self.timeout = timeout
-        self.progress = show_progress() if progress is None else progress
+        self.progress = progress_enabled() if progress is None else progress
         self._clients: dict[float, ollama.Client] = {}
         self.client = self._client(timeout)
         # `_debug_render_only` is not a field of the client's request types: sent with httpx,
@@ -201,7 +186,7 @@ class OllamaAPIBackend:
         gguf = Path(target.gguf)
         what = f"create {target.model} from {gguf}"
         try:
-            digest = sha256_digest(gguf)
+            digest = f"sha256:{sha256_file(gguf)}"
             if self._http.head(f"/api/blobs/{digest}").status_code != 200:
                 uploaded = self.client.create_blob(gguf)
                 if uploaded != digest:
