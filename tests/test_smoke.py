@@ -231,3 +231,13 @@ def test_broken_template_is_named_and_a_failing_one_fails_each_case(tiny_llama_p
     for case in json.loads(res.stdout)["quants"][0]["cases"]:
         failed = {c["name"]: c["message"] for c in case["checks"] if c["status"] == "fail"}
         assert "index out of range" in failed["chat"] and "index out of range" in failed["render-go"]
+
+
+def test_a_stop_that_is_not_text_is_a_usage_error_naming_the_params_file(tiny_llama_path, tmp_path):
+    folder = make_folder(tmp_path / "badstop", tiny_llama_path, params={**GOOD_PARAMS, "stop": 5})
+    res = run(folder, "--backend", "llamacpp")
+    assert res.exit_code == 2
+    assert f"{folder / 'params'}: \"stop\" must be a string or a list of strings, not 5" in res.output
+    single = make_folder(tmp_path / "onestop", tiny_llama_path, params={**GOOD_PARAMS, "stop": "<end_of_turn>"})
+    res = run(single, "--backend", "llamacpp")
+    assert res.exit_code == 0, res.output

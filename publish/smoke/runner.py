@@ -220,6 +220,11 @@ def plan_folder(path: Path, options: SmokeOptions) -> _Planned:
     folder = load_staged(path)
     if not folder.quants:
         raise UsageError(f"{path}: no GGUF files in the folder", hint="run `publish build SPEC -o DIR` first")
+    stop = folder.params.get("stop")
+    if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list)
+                                                           and all(isinstance(s, str) for s in stop))):
+        raise UsageError(f"{Path(path) / 'params'}: \"stop\" must be a string or a list of strings, not {stop!r}",
+                         hint='for example "stop": ["<end_of_turn>"]')
     if folder.template is not None:
         from publish import gotmpl
 
@@ -494,8 +499,8 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     start = time.perf_counter()
     case = CaseResult(target.label, prompt.name)
     engine_seconds = 0.0
-    stops = list(target.params.get("stop", []) if isinstance(target.params.get("stop", []), list)
-                 else [target.params["stop"]])
+    stop = target.params.get("stop") or []
+    stops = [s for s in (stop if isinstance(stop, list) else [stop]) if isinstance(s, str) and s]
     specials = list(dict.fromkeys([*C.KNOWN_SPECIAL_TOKENS, *facts.control_tokens]))
     messages = [dict(m) for m in prompt.messages]
 
