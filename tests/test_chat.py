@@ -168,17 +168,23 @@ def test_constant_expressions_are_not_evaluated_while_compiling():
         template.render(HELLO)
 
 
-def test_no_render_process_is_left_behind(monkeypatch):
-    forked = []
+@pytest.fixture
+def forked(monkeypatch) -> list[int]:
+    """The pids of the render processes forked during the test."""
+    pids: list[int] = []
     real_fork = os.fork
 
     def recording_fork():
         pid = real_fork()
         if pid:
-            forked.append(pid)
+            pids.append(pid)
         return pid
 
     monkeypatch.setattr(os, "fork", recording_fork)
+    return pids
+
+
+def test_no_render_process_is_left_behind(forked):
     with pytest.raises(UnsafeTemplateError):
         render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", timeout=0.3)
     assert render("{{ messages[0].content }}") == "Hello!"
@@ -189,22 +195,12 @@ def test_no_render_process_is_left_behind(monkeypatch):
         assert not Path(f"/proc/{pid}").exists()
 
 
-def test_interrupted_render_kills_its_process(monkeypatch):
+def test_interrupted_render_kills_its_process(forked, monkeypatch):
     import publish.chat as chat
-
-    forked = []
-    real_fork = os.fork
-
-    def recording_fork():
-        pid = real_fork()
-        if pid:
-            forked.append(pid)
-        return pid
 
     def interrupted(*_args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(os, "fork", recording_fork)
     monkeypatch.setattr(chat.select, "select", interrupted)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
