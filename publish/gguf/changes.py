@@ -25,3 +25,8 @@ class RemoveKey:
 
 
 Change = Union[SetValue, RemoveKey]
+
+
+def type_label(vtype: GGUFValueType, array_type: GGUFValueType | None = None) -> str:
+    """A stored type as messages show it: UINT32, ARRAY[INT32]."""
+    return f"ARRAY[{array_type.name}]" if vtype == GGUFValueType.ARRAY and array_type is not None else vtype.name

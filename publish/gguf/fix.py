@@ -30,7 +30,7 @@ from gguf import Keys
 from publish.errors import GGUFError, PublishError, UsageError
 from publish.findings import Finding, Severity
 from publish.fsutil import atomic_writer
-from publish.gguf.changes import Change, RemoveKey, SetValue
+from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
 from publish.gguf.header import ArrayValue, GGUFHeader, KV
 from publish.gguf.reader import STRUCT_FORMATS, read_header
 
@@ -199,11 +199,11 @@ class ResolvedChange:
 
     def describe(self) -> str:
         c, old = self.change, self.old
-        before = "absent" if old is None else f"{_type_label(old.type, old.array_type)} {_short(old.value)}"
+        before = "absent" if old is None else f"{type_label(old.type, old.array_type)} {_short(old.value)}"
         if isinstance(c, RemoveKey):
             after = "removed"
         else:
-            after = f"{_type_label(c.type, c.array_type)} {_short(c.value)}"
+            after = f"{type_label(c.type, c.array_type)} {_short(c.value)}"
         why = f"  ({c.reason})" if c.reason and "->" not in c.reason and c.reason != "--set" else ""
         return f"{self.key}: {before} -> {after}{why}"
 
@@ -480,10 +480,6 @@ def _check_result(path, old: GGUFHeader, resolved: list[ResolvedChange], new: GG
 
 
 # ----------------------------------------------------------------------------------------------
-
-
-def _type_label(vtype: V, array_type: V | None) -> str:
-    return f"ARRAY[{array_type.name}]" if vtype == V.ARRAY and array_type is not None else vtype.name
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -27,7 +27,7 @@ from gguf import GGUFValueType as T
 from gguf import LlamaFileType
 
 from publish.findings import Finding, Severity
-from publish.gguf.changes import Change, RemoveKey, SetValue
+from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
 from publish.gguf.header import GGUFHeader, KV
 from publish.quants import file_type_label, is_projector_filename, label_from_filename, unsplit_name
 
@@ -126,9 +126,7 @@ _UINT32_MAX = 2**32 - 1
 
 
 def _type_name(kv: KV) -> str:
-    if kv.type == T.ARRAY and kv.array_type is not None:
-        return f"ARRAY[{kv.array_type.name}]"
-    return kv.type.name
+    return type_label(kv.type, kv.array_type)
 
 
 def _show(value) -> str:
