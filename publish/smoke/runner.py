@@ -426,9 +426,9 @@ def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
     report = SmokeReport(target=target, backend="", prompts=prompts, shard=options.shard)
     chosen = {t.label for t in planned.targets}
     report.other_shards = [label for label in planned.all_labels if label not in chosen]
+    _import_once()  # before the backend: it may have started `ollama serve`, which close() must stop
     backend = make_backend(options)
     report.backend = getattr(backend, "name", options.backend)
-    _import_once()
     prepared: list[Target] = []
     jinja_cache: dict = {}
     try:
