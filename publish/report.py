@@ -6,6 +6,7 @@ import json
 from typing import Iterable
 
 from publish.findings import Finding, Severity, severity_counts
+from publish.sources import is_remote
 
 FORMATS = ("text", "json", "github")
 
@@ -56,11 +57,19 @@ def format_text(findings: list[Finding], n_files: int) -> str:
         if f.offset is not None:
             lines.append(f"  at byte {f.offset}")
         if f.fixable:
-            lines.append(one_line(f"  fix: publish fix {f.path}"))
+            lines.append(one_line(f"  fix: {fix_command(f)}"))
         if f.hint:
             lines.append(one_line(f"  hint: {f.hint}"))
     lines.append(summary_line(findings, n_files))
     return "\n".join(lines)
+
+
+def fix_command(f: Finding) -> str:
+    """The `publish fix` run that applies this finding's fix (by default fix applies error fixes only)."""
+    select = "" if f.severity == Severity.ERROR else f" --select {f.code}"
+    if is_remote(f.path):
+        return f"download {f.path}, run `publish fix FILE{select}` on it and push it again"
+    return f"publish fix {f.path}{select}"
 
 
 def format_json(findings: list[Finding], n_files: int) -> str:

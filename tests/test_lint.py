@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from publish.cli import main
 from publish.errors import UsageError
 from publish.findings import Finding, Severity
 from publish.lint import lint_paths
-from publish.report import escape_property, format_github
+from publish.report import escape_property, format_github, format_text
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +69,11 @@ def test_lint_result_counts_and_fixable(gemma3n_broken_path):
     assert result.counts["error"] == 2 and result.exit_code == 1
     assert {f.code for f in result.findings if f.fixable} == {"GG101", "GG205"}
     assert result.files == [str(gemma3n_broken_path)]
+    text = format_text(result.findings, 1)
+    assert f"  fix: publish fix {gemma3n_broken_path}\n" in text  # GG101, an error: fixed by default
+    assert f"  fix: publish fix {gemma3n_broken_path} --select GG205\n" in text  # a warning: only when selected
+    remote = [replace(f, path="hf://org/repo/m.gguf") for f in result.findings if f.code == "GG101"]
+    assert "fix: download hf://org/repo/m.gguf, run `publish fix FILE` on it" in format_text(remote, 1)
 
 
 # -- files, folders, corrupt input -----------------------------------------------------------------
