@@ -19,6 +19,7 @@ from publish.errors import ModelfileError, PublishError, SpecError
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 
 _REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z")
+_FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _BASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?\Z")
 
 # table -> {key: (expected python type(s), human type name)}
@@ -239,6 +240,9 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     for key in ("license", "quantized_by", "pipeline_tag", "model_name"):
         if key in data and not data[key].strip():
             raise r.err(key, "is empty", hint="give it a value or remove the key")
+    if "model_name" in data and not _FILE_STEM.match(data["model_name"]):
+        raise r.err("model_name", f"{data['model_name']!r} is not a file-name stem (it names the staged GGUFs)",
+                    hint='use letters, digits, ".", "_" and "-", e.g. model_name = "gemma-3n-E4B-it"')
 
     template = _read_template(r, data["template"], base)
     params = _read_params(r, data.get("params", {}), template)

@@ -165,6 +165,7 @@ def test_unknown_keys_suggest_the_right_one(tmp_path, text, key, fragment):
     (BASE + 'system_file = "."\n' + TEMPLATE + QUANTS, "system_file", "cannot read"),
     (BASE + TEMPLATE + QUANTS + '[card]\nextra_file = "nope.md"\n', "card.extra_file", "file not found"),
     (BASE + TEMPLATE + QUANTS + '[card]\nextra = ""\n', "card.extra", "is empty"),
+    (BASE + 'model_name = "../tiny"\n' + TEMPLATE + QUANTS, "model_name", "not a file-name stem"),
     (BASE + TEMPLATE + QUANTS + '[card]\ntitle = "Tiny\\nGGUF"\n', "card.title", "one non-empty line"),
     (BASE + TEMPLATE + '[quants]\nfiles = [{ label = "Q8_0", file = "a.gguf", use = "x\\ny" }]\n',
      "quants.files[0].use", "one non-empty line"),
