@@ -39,8 +39,11 @@ class StagedFolder:
 
     @property
     def stops(self) -> list[str]:
+        """The stop strings of `params`; a malformed `stop` (lint reports it) gives none."""
         stop = self.params.get("stop", [])
-        return [stop] if isinstance(stop, str) else list(stop)
+        if isinstance(stop, str):
+            return [stop]
+        return [s for s in stop if isinstance(s, str)] if isinstance(stop, list) else []
 
     def quant(self, label: str) -> StagedQuant:
         for q in self.quants:

@@ -285,3 +285,11 @@ def test_staged_text_file_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path):
     (out / "system").write_bytes(b"\xffbinary")
     with pytest.raises(UsageError, match=r"system: not UTF-8 text \(byte 0\)"):
         load_staged(out)
+
+
+def test_staged_stops_of_a_malformed_params_file_are_empty_not_a_crash(tmp_path):
+    out = build(load_spec(_copy_tiny(tmp_path)), tmp_path / "out")
+    (out / "params").write_text('{"stop": 5}')
+    assert load_staged(out).stops == []
+    (out / "params").write_text('{"stop": ["<end>", 5]}')
+    assert load_staged(out).stops == ["<end>"]
