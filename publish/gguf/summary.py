@@ -80,8 +80,7 @@ def summarize(hdr: GGUFHeader) -> Summary:
         tid = hdr.value(f"tokenizer.ggml.{kind}_token_id")
         tid = tid if isinstance(tid, int) and not isinstance(tid, bool) else None
         if tid is not None:
-            text = hdr.token_text(tid) if isinstance(tokens, ArrayValue) else None
-            special[kind] = (tid, text if isinstance(text, str) else None)
+            special[kind] = (tid, hdr.token_text(tid))  # None outside a vocabulary of strings
     templates = {}
     for key, kv in hdr.kv.items():
         if key == TEMPLATE_PREFIX and isinstance(kv.value, str):
