@@ -26,6 +26,10 @@ from .values import GoMap, GoSlice, GoStruct
 # -- Go types Ollama hands to templates ------------------------------------------------------
 
 
+# The String() method Ollama's template types define: what the value prints as.
+_STRING_METHOD = {"String": lambda self: self.go_string()}
+
+
 def _json_stringer(nil_text: str):
     def go_string(self):
         if self.nil:
@@ -38,14 +42,14 @@ class TemplateArgs(GoMap):
     """template.templateArgs: map[string]any whose String() is its JSON ("{}" when nil)."""
     __slots__ = ()
     go_string = _json_stringer("{}")
-    methods = {"String": lambda self: self.go_string()}
+    methods = _STRING_METHOD
 
 
 class TemplateProperties(GoMap):
     """template.templateProperties: map[string]api.ToolProperty printing as JSON."""
     __slots__ = ()
     go_string = _json_stringer("{}")
-    methods = {"String": lambda self: self.go_string()}
+    methods = _STRING_METHOD
 
     @staticmethod
     def zero_elem():
@@ -56,7 +60,7 @@ class TemplateTools(GoSlice):
     """template.templateTools: []templateTool printing as JSON ("null" when nil)."""
     __slots__ = ()
     go_string = _json_stringer("null")
-    methods = {"String": lambda self: self.go_string()}
+    methods = _STRING_METHOD
 
 
 class PropertyType(GoSlice):
@@ -75,7 +79,7 @@ class PropertyType(GoSlice):
             return json_marshal(self[0])
         return "null" if self.nil else json_marshal(list(self))
 
-    methods = {"String": lambda self: self.go_string()}
+    methods = _STRING_METHOD
 
 
 _TS = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean",
