@@ -343,20 +343,14 @@ def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
 def _family(r: _Reader, name: str):
     from publish import families
 
+    # Loaded first: a damaged install raises its own error instead of reading as "unknown family".
+    known = sorted({n for f in families.all_families() for n in (f.name, *f.aliases)})
     try:
         return families.get(name)
-    except (PublishError, KeyError, LookupError, ValueError):
-        known = _family_names(families)
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else ("known families: " + ", ".join(known) if known else None)
-        raise r.err("template.family", f"unknown family {name!r}", hint=hint) from None
-
-
-def _family_names(families) -> list[str]:
-    try:
-        return sorted({n for f in families.all_families() for n in (f.name, *f.aliases)})
     except PublishError:
-        return []
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "known families: " + ", ".join(known)
+        raise r.err("template.family", f"unknown family {name!r}", hint=hint) from None
 
 
 def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, Any]:

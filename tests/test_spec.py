@@ -200,3 +200,19 @@ def test_examples_load():
     tiny = load_spec(ROOT / "examples" / "tiny" / "release.toml")
     assert {q.label for q in tiny.resolve_quants()} == {"F32", "Q8_0"}
     assert tiny.params["stop"] == ["<end_of_turn>"] and tiny.params["num_predict"] == 16
+
+
+def test_a_damaged_family_index_is_not_reported_as_an_unknown_family(tmp_path, monkeypatch):
+    from publish import families
+    from publish.errors import UsageError
+
+    (tmp_path / "ollama").mkdir()
+    (tmp_path / "ollama" / "families.toml").write_text('[gemma3]\ntemplate = "missing.gotmpl"\n')
+    monkeypatch.setattr(families, "families_dir", lambda: tmp_path / "ollama")
+    families._load.cache_clear()
+    try:
+        with pytest.raises(UsageError, match="cannot be loaded") as info:
+            load_spec(write(tmp_path, BASE + '[template]\nfamily = "gemma3"\n' + QUANTS))
+        assert not isinstance(info.value, SpecError)
+    finally:
+        families._load.cache_clear()
