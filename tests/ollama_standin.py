@@ -25,6 +25,7 @@ shares the server's store. Stdlib only on that path, so each command starts fast
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -141,6 +142,7 @@ class OllamaStandin:
         self._engine_name: str | None = None
         self._httpd = None
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     # -- bookkeeping
 
@@ -169,6 +171,8 @@ class OllamaStandin:
 
         if self._engine is not None and self._engine_name == m.name:
             return self._engine, 0.0
+        if self._stopped:  # a request still in flight after stop() (its client timed out) loads nothing
+            raise APIError(503, "the stand-in server was stopped")
         self._unload_locked(evicted=True)
         start = time.perf_counter()
         try:
@@ -477,6 +481,7 @@ class OllamaStandin:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         from http.server import ThreadingHTTPServer
 
+        self._stopped = False
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
@@ -490,6 +495,7 @@ class OllamaStandin:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self._stopped = True
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -609,7 +615,8 @@ def _handler_for(standin: OllamaStandin):
                         return self._reply(routes[path](body), body.get("stream", True) is not False)
                 self._send(404, text="404 page not found")
             except APIError as err:
-                self._send(err.status, {"error": err.message})
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client may be gone
+                    self._send(err.status, {"error": err.message})
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
