@@ -52,3 +52,13 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def read_utf8(path: str | os.PathLike, *, hint: str) -> str:
+    """A text file's content; a file that is not UTF-8 is a UsageError naming the byte, with `hint`."""
+    from publish.errors import UsageError
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{path}: not UTF-8 text (byte {err.start})", hint=hint) from None

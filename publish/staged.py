@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import UsageError
+from publish.fsutil import read_utf8
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 
 
@@ -91,8 +92,4 @@ def load_staged(path: str | Path) -> StagedFolder:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise UsageError(f"{path}: not UTF-8 text (byte {err.start})",
-                         hint="Ollama reads this file as UTF-8; rebuild the folder or save it as UTF-8") from None
+    return read_utf8(path, hint="Ollama reads this file as UTF-8; rebuild the folder or save it as UTF-8")

@@ -24,13 +24,9 @@ def _is_gguf(path: Path) -> bool:
 
 
 def _read_text(path: Path) -> str:
-    from publish.errors import UsageError
+    from publish.fsutil import read_utf8
 
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise UsageError(f"{path}: not UTF-8 text (byte {err.start}) and not a GGUF",
-                         hint="pass a GGUF, a tokenizer_config.json or a template file saved as UTF-8") from None
+    return read_utf8(path, hint="not a GGUF either: pass a GGUF, a tokenizer_config.json or a template file saved as UTF-8")
 
 
 def load_jinja(path: Path) -> JinjaSource:
