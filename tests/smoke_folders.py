@@ -43,3 +43,13 @@ def make_folder(root: Path, gguf: Path, *, labels=("Q8_0",), template: str = GEM
     if system is not None:
         (root / "system").write_text(system, encoding="utf-8")
     return root
+
+
+def outcome_folders(root: Path, gguf: Path) -> dict[str, Path]:
+    """The folders every backend must judge alike: good, runaway (no stop), <bos> template, one broken quant."""
+    return {
+        "good": make_folder(root / "good", gguf),
+        "runaway": make_folder(root / "runaway", gguf, params={k: v for k, v in GOOD_PARAMS.items() if k != "stop"}),
+        "bos": make_folder(root / "bos", gguf, template="<bos>" + GEMMA_GO_SYSTEM),
+        "broken": make_folder(root / "broken", gguf, labels=("Q2_K", "Q4_K_M", "Q8_0"), broken=("Q4_K_M",)),
+    }

@@ -19,7 +19,7 @@ from conftest import have_llama_cpp
 from hub_standin import hub  # noqa: F401 - fixture
 from ollama_standin import FAKE_BIN, OllamaStandin
 from publish.cli import main
-from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder
+from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder, outcome_folders
 
 pytestmark = [
     pytest.mark.llamacpp,
@@ -29,14 +29,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, tiny_llama_path):
-    root = tmp_path_factory.mktemp("ollama-smoke")
-    return {
-        "good": make_folder(root / "good", tiny_llama_path),
-        "runaway": make_folder(root / "runaway", tiny_llama_path,
-                               params={k: v for k, v in GOOD_PARAMS.items() if k != "stop"}),
-        "bos": make_folder(root / "bos", tiny_llama_path, template="<bos>" + GEMMA_GO_SYSTEM),
-        "broken": make_folder(root / "broken", tiny_llama_path, labels=("Q2_K", "Q4_K_M", "Q8_0"), broken=("Q4_K_M",)),
-    }
+    return outcome_folders(tmp_path_factory.mktemp("ollama-smoke"), tiny_llama_path)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import have_llama_cpp
 
 from publish.cli import main
-from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder
+from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder, outcome_folders
 
 pytestmark = [
     pytest.mark.llamacpp,
@@ -34,11 +34,7 @@ def run(*args, env=None):
 def folders(tmp_path_factory, tiny_llama_path):
     root = tmp_path_factory.mktemp("smoke")
     return {
-        "good": make_folder(root / "good", tiny_llama_path),
-        "runaway": make_folder(root / "runaway", tiny_llama_path,
-                               params={k: v for k, v in GOOD_PARAMS.items() if k != "stop"}),
-        "bos": make_folder(root / "bos", tiny_llama_path, template="<bos>" + GEMMA_GO_SYSTEM),
-        "broken": make_folder(root / "broken", tiny_llama_path, labels=("Q2_K", "Q4_K_M", "Q8_0"), broken=("Q4_K_M",)),
+        **outcome_folders(root, tiny_llama_path),
         "nosystem": make_folder(root / "nosystem", tiny_llama_path, template=NO_SYSTEM_GO),
         "many": make_folder(root / "many", tiny_llama_path, labels=("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q8_0")),
     }
