@@ -19,7 +19,7 @@ from conftest import have_llama_cpp
 from hub_standin import hub  # noqa: F401 - fixture
 from ollama_standin import FAKE_BIN, OllamaStandin
 from publish.cli import main
-from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder, outcome_folders
+from smoke_folders import GOOD_PARAMS, make_folder, outcome_folders
 
 pytestmark = [
     pytest.mark.llamacpp,

@@ -532,7 +532,7 @@ def new_number(pos: int, text: str, typ: int) -> NumberNode:
         try:
             n.complex128 = complex(text.replace("i", "j"))
         except ValueError:
-            raise ValueError(f"expected integer") from None
+            raise ValueError("expected integer") from None
         n.is_complex = True
         _simplify_complex(n)
         return n
