@@ -13,7 +13,6 @@ Exits non-zero when a target is missed. Takes about 30 s (most of it gguf.GGUFRe
 
 from __future__ import annotations
 
-import io
 import statistics
 import sys
 import tempfile
@@ -24,29 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from ggufs import CountingFile  # noqa: E402
+
 MIN_RATIO = 100.0
 MAX_READ_S = 0.1
 MAX_SPARSE_RATIO = 1.5
 MAX_FIX_BYTES = 4096
-
-
-class CountingFile(io.FileIO):
-    def __init__(self, path):
-        super().__init__(path, "rb")
-        self.bytes_read = 0
-        self.reads = 0
-
-    def read(self, size=-1):
-        data = super().read(size)
-        self.reads += 1
-        self.bytes_read += len(data)
-        return data
-
-    def readinto(self, b):
-        n = super().readinto(b)
-        self.reads += 1
-        self.bytes_read += n or 0
-        return n
 
 
 def timed(fn) -> float:

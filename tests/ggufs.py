@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -53,6 +54,27 @@ GEMMA_GO = (
 ANSWER = "2"
 END_TOKEN = "<end_of_turn>"
 SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", END_TOKEN]
+
+
+class CountingFile(io.FileIO):
+    """A real file that counts read() calls and bytes, standing in for an HTTP-range-backed stream."""
+
+    def __init__(self, path):
+        super().__init__(path, "rb")
+        self.reads = 0
+        self.bytes_read = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.reads += 1
+        self.bytes_read += len(data)
+        return data
+
+    def readinto(self, b):
+        n = super().readinto(b)
+        self.reads += 1
+        self.bytes_read += n or 0
+        return n
 
 
 def raw_tensor_bytes(shape: tuple[int, ...], ggml_type: GGMLQuantizationType) -> int:

@@ -12,29 +12,9 @@ from gguf import GGMLQuantizationType as T
 from gguf import GGUFReader, GGUFValueType as V, GGUFWriter
 
 import gguf_bytes as gb
+from ggufs import CountingFile
 from publish.errors import GGUFError
 from publish.gguf.reader import read_header
-
-
-class CountingFile(io.FileIO):
-    """A real file that counts read() calls and bytes, standing in for an HTTP-range-backed stream."""
-
-    def __init__(self, path):
-        super().__init__(path, "rb")
-        self.reads = 0
-        self.bytes_read = 0
-
-    def read(self, size=-1):
-        data = super().read(size)
-        self.reads += 1
-        self.bytes_read += len(data)
-        return data
-
-    def readinto(self, b):
-        n = super().readinto(b)
-        self.reads += 1
-        self.bytes_read += n or 0
-        return n
 
 
 def expect_error(data: bytes, *, at: int | None = None, contains: str = "") -> GGUFError:
