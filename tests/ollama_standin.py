@@ -489,6 +489,13 @@ class OllamaStandin:
         self._thread.start()
         return self.url
 
+    def __enter__(self) -> "OllamaStandin":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]

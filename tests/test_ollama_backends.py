@@ -23,14 +23,6 @@ OPTIONS = {"seed": 42}
 
 
 @pytest.fixture
-def standin(tmp_path):
-    s = OllamaStandin(tmp_path / "store")
-    s.start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def cli_env(monkeypatch):
     import sys
 
@@ -131,16 +123,12 @@ def test_not_a_gguf_fails_at_create(via, standin, tmp_path):
 
 
 def test_params_dropped_by_the_server_show_up_in_show(via, tiny_llama_path, tmp_path):
-    s = OllamaStandin(tmp_path / "store", drop_params=True)
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", drop_params=True) as s:
         folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
         t = folder_target(folder)
         with make_backend(via, s.url) as backend:
             backend.prepare(t)
             assert backend.show(t).parameters == {}
-    finally:
-        s.stop()
 
 
 def test_system_from_the_folder_is_reported_and_rendered(standin, tiny_llama_path, tmp_path, cli_env):
@@ -159,9 +147,7 @@ def test_system_from_the_folder_is_reported_and_rendered(standin, tiny_llama_pat
 def test_render_is_none_when_the_server_ignores_debug_render_only(tiny_llama_path, tmp_path):
     from publish.smoke.ollama_api import OllamaAPIBackend
 
-    s = OllamaStandin(tmp_path / "store", render_only=False)
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", render_only=False) as s:
         folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
         t = folder_target(folder)
         with OllamaAPIBackend(s.url) as backend:
@@ -172,8 +158,6 @@ def test_render_is_none_when_the_server_ignores_debug_render_only(tiny_llama_pat
             assert len(generated) == 1  # the old server really generated; no second try
             assert backend.render(t, ONE_PLUS_ONE) is None
             assert [e for e in s.events if e[0] == "chat"] == generated
-    finally:
-        s.stop()
 
 
 def test_cli_cannot_type_a_conversation(standin, tiny_llama_path, tmp_path, cli_env):
@@ -207,20 +191,15 @@ def test_one_model_loaded_at_a_time_and_unloaded_after_each_quant(standin, tiny_
 def test_hf_target_is_removed_then_really_pulled(via, tiny_llama_path, tmp_path):
     repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO,
                                params={"stop": ["<end_of_turn>"], "num_predict": 24})
-    s = OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo})
-    s.start()
     t = Target(label="Q8_0", model="hf.co/org/tiny-GGUF:Q8_0")
-    try:
-        with make_backend(via, s.url) as backend:
-            backend.prepare(t)
-            assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 24}
-            # a re-upload: the maintainer fixed the params on the Hub; the next smoke must see them
-            (repo / "params").write_text('{"stop": ["<end_of_turn>"], "num_predict": 8}')
-            backend.prepare(t)
-            assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 8}
-            assert backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60).text == "2"
-    finally:
-        s.stop()
+    with OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo}) as s, make_backend(via, s.url) as backend:
+        backend.prepare(t)
+        assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 24}
+        # a re-upload: the maintainer fixed the params on the Hub; the next smoke must see them
+        (repo / "params").write_text('{"stop": ["<end_of_turn>"], "num_predict": 8}')
+        backend.prepare(t)
+        assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 8}
+        assert backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60).text == "2"
     name = "hf.co/org/tiny-gguf:q8_0"
     rm_pull = [e for e in s.events if e in (("delete", name), ("pull", name))]
     assert rm_pull == [("delete", name), ("pull", name)] * 2
@@ -228,20 +207,14 @@ def test_hf_target_is_removed_then_really_pulled(via, tiny_llama_path, tmp_path)
 
 def test_hf_pull_of_a_missing_quant_is_a_load_error(via, tiny_llama_path, tmp_path):
     repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-    s = OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo})
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo}) as s:
         with make_backend(via, s.url) as backend, pytest.raises(LoadError, match="tag is not available"):
             backend.prepare(Target(label="Q2_K", model="hf.co/org/tiny-GGUF:Q2_K"))
-    finally:
-        s.stop()
 
 
 def test_an_answer_that_does_not_come_in_time(via, tiny_llama_path, tmp_path):
     """api: a load error naming the timeout; cli: `ollama run` is killed, done_reason "timeout"."""
-    s = OllamaStandin(tmp_path / "store", chat_delay=2.0)
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", chat_delay=2.0) as s:
         folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
         t = folder_target(folder)
         with make_backend(via, s.url) as backend:
@@ -252,21 +225,15 @@ def test_an_answer_that_does_not_come_in_time(via, tiny_llama_path, tmp_path):
             else:
                 res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=0.5)
                 assert res.done_reason == "timeout" and res.text == ""
-    finally:
-        s.stop()
 
 
 def test_pull_progress_for_a_person_at_a_terminal(tiny_llama_path, tmp_path, capsys):
     from publish.smoke.ollama_api import OllamaAPIBackend
 
     repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-    s = OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo})
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo}) as s:
         with OllamaAPIBackend(s.url, progress=True) as backend:
             backend.prepare(Target(label="Q8_0", model="hf.co/org/tiny-GGUF:Q8_0"))
-    finally:
-        s.stop()
     err = capsys.readouterr().err
     digest = s.models["hf.co/org/tiny-gguf:q8_0"].digest
     assert "pulling manifest" in err and f"pulling {digest[7:19]}" in err and "success" in err

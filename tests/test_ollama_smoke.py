@@ -38,14 +38,6 @@ def cli_on_path(monkeypatch):
     monkeypatch.setenv("PUBLISH_TEST_PYTHON", sys.executable)
 
 
-@pytest.fixture
-def standin(tmp_path):
-    s = OllamaStandin(tmp_path / "store")
-    s.start()
-    yield s
-    s.stop()
-
-
 def smoke(target, *args):
     result = CliRunner().invoke(main, ["smoke", str(target), "--backend", "ollama", *map(str, args), "--json"],
                                 catch_exceptions=False)
@@ -139,12 +131,8 @@ def test_broken_gguf_is_a_load_failure_and_the_run_goes_on(via, folders, standin
 
 @pytest.mark.parametrize("via", ["api", "cli"])
 def test_params_the_server_dropped_fail_the_params_check(via, folders, tmp_path, cli_on_path):
-    s = OllamaStandin(tmp_path / "store", drop_params=True)
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", drop_params=True) as s:
         res, data = smoke(folders["good"], "--via", via, "--host", s.url)
-    finally:
-        s.stop()
     assert res.exit_code == 1
     params = checks(data["quants"][0]["cases"][0])["params"]
     assert params["status"] == "fail"
@@ -152,12 +140,8 @@ def test_params_the_server_dropped_fail_the_params_check(via, folders, tmp_path,
 
 
 def test_rendered_prompt_check_is_skipped_when_the_server_cannot_render_only(folders, tmp_path):
-    s = OllamaStandin(tmp_path / "store", render_only=False)
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", render_only=False) as s:
         res, data = smoke(folders["good"], "--via", "api", "--host", s.url)
-    finally:
-        s.stop()
     assert res.exit_code == 0, res.output
     render = checks(data["quants"][0]["cases"][0])["render-go"]
     assert render["status"] == "skip"
@@ -184,12 +168,8 @@ def test_hf_target_is_removed_then_pulled_and_checked(via, hub, folders, tmp_pat
     good = folders["good"]
     for f in sorted(good.iterdir()):
         hub.put_file("alice/tiny-GGUF", f.name, f.read_bytes())
-    s = OllamaStandin(tmp_path / "store", hf_repos={"alice/tiny-GGUF": good})
-    s.start()
-    try:
+    with OllamaStandin(tmp_path / "store", hf_repos={"alice/tiny-GGUF": good}) as s:
         res, data = smoke("hf.co/alice/tiny-GGUF", "--via", via, "--host", s.url)
-    finally:
-        s.stop()
     assert res.exit_code == 0, res.output
     assert [q["label"] for q in data["quants"]] == ["Q8_0"]
     case = data["quants"][0]["cases"][0]

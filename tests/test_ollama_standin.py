@@ -19,10 +19,8 @@ from ollama_standin import FAKE_BIN, STANDIN_VERSION, OllamaStandin, write_stage
 
 @pytest.fixture
 def standin(tmp_path):
-    s = OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": tmp_path / "hub"})
-    s.start()
-    yield s
-    s.stop()
+    with OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": tmp_path / "hub"}) as s:
+        yield s
 
 
 @pytest.fixture
