@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -182,10 +183,21 @@ def test_cli_check_reads_tokenizer_config_json(tmp_path):
     assert out.exit_code == 0, out.output
 
 
-def test_cli_rejects_a_gguf_as_go_template_with_a_hint(tiny_llama_path):
+def test_cli_rejects_a_gguf_without_a_template_beside_it_with_a_hint(tiny_llama_path):
     out = CliRunner().invoke(main, ["template", "check", "--jinja", str(tiny_llama_path), "--go", str(tiny_llama_path)])
     assert out.exit_code == 2
     assert "holds no Ollama Go template" in out.output and "template suggest" in out.output
+
+
+@pytest.mark.parametrize("go_template, exit_code", [(GEMMA3, 0), (GEMMA_GO, 1)])
+def test_cli_go_gguf_checks_the_template_beside_it_in_its_repo_folder(tiny_llama_path, tmp_path, go_template, exit_code):
+    """`--go X.gguf` checks what Ollama's hf.co bridge pairs with X.gguf: the repo's `template` file."""
+    gguf = tmp_path / tiny_llama_path.name
+    shutil.copyfile(tiny_llama_path, gguf)
+    (tmp_path / "template").write_text(go_template, encoding="utf-8")
+    out = CliRunner().invoke(main, ["template", "check", "--jinja", str(gguf), "--go", str(gguf)])
+    assert out.exit_code == exit_code, out.output
+    assert f"template (beside {gguf.name})" in out.output
 
 
 def test_cli_modelfile_without_template_is_a_usage_error(tiny_llama_path, tmp_path):

@@ -72,14 +72,18 @@ def _from_tokenizer_config(path: Path, text: str) -> JinjaSource:
 
 
 def load_go(path: Path) -> tuple[str, str]:
-    """(Go template text, display name) from a template file or a Modelfile's TEMPLATE."""
+    """(Go template text, display name) from a template file, a Modelfile's TEMPLATE, or for a GGUF
+    the `template` file beside it: what Ollama's hf.co bridge pairs with that GGUF."""
     from publish.errors import UsageError
 
     if _is_gguf(path):
-        raise UsageError(
-            f"{path}: a GGUF holds no Ollama Go template (Ollama reads it from the Hub repo's "
-            "`template` file or a Modelfile's TEMPLATE)",
-            hint=f"pass that file with --go, or run `publish template suggest {path}`")
+        beside = path.parent / "template"
+        if not beside.is_file():
+            raise UsageError(
+                f"{path}: a GGUF holds no Ollama Go template, and there is no `template` file beside it "
+                "(Ollama reads it from the Hub repo's `template` file or a Modelfile's TEMPLATE)",
+                hint=f"pass that file with --go, or run `publish template suggest {path}`")
+        return _read_text(beside), f"{path.parent.name}/template (beside {path.name})"
     text = _read_text(path)
     if path.name.lower().startswith("modelfile") or path.suffix.lower() == ".modelfile":
         from publish import modelfile
@@ -101,7 +105,8 @@ def template() -> None:
 @click.option("--jinja", "jinja_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A GGUF (its tokenizer.chat_template), a tokenizer_config.json, or a Jinja template file.")
 @click.option("--go", "go_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An Ollama Go template file (a Hub repo's `template`) or a Modelfile with TEMPLATE.")
+              help="An Ollama Go template file (a Hub repo's `template`), a Modelfile with TEMPLATE, "
+                   "or a GGUF (the `template` file beside it, as Ollama's hf.co bridge pairs them).")
 @click.option("--bos", default=None, help="BOS text (default: from the GGUF / tokenizer_config.json, else none).")
 @click.option("--eos", default=None, help="EOS text (default: from the GGUF / tokenizer_config.json, else none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
