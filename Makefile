@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test bench clean go
+.PHONY: install demo test bench clean go ollama-utils
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,10 +23,22 @@ go:
 	    (apt-get update -qq && apt-get install -y -qq golang-1.19-go) >/dev/null || \
 	    echo "warning: could not install Go; the Go reference tests will be skipped"; }
 
+# @huggingface/ollama-utils (npm) is what the Hub runs to pick an Ollama template for a GGUF repo
+# without a `template` file; tests/ollama_utils_ref.py runs it. Pinned by the committed lock file.
+OLLAMA_UTILS := tests/ollama_utils_js
+$(OLLAMA_UTILS)/node_modules/.package-lock.json: $(OLLAMA_UTILS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "installing Node.js and npm for the ollama-utils reference"; \
+	  (apt-get update -qq && apt-get install -y -qq nodejs npm) >/dev/null || \
+	  { echo "error: npm is missing; install Node.js >= 20 and npm, then run make ollama-utils"; exit 1; }; }
+	cd $(OLLAMA_UTILS) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+ollama-utils: $(OLLAMA_UTILS)/node_modules/.package-lock.json
+
 demo: $(STAMP)
 	$(BIN)/publish release examples/tiny/release.toml --backend llamacpp -o dist/tiny
 
-test: $(STAMP) go
+test: $(STAMP) go ollama-utils
 	PATH="$$PATH:/usr/lib/go-1.19/bin" $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
