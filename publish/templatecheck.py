@@ -98,7 +98,7 @@ class CheckResult:
 
     @property
     def compared(self) -> list[ConversationResult]:
-        return [c for c in self.conversations if c.status != SKIPPED]
+        return [c for c in self.conversations if c.status not in (SKIPPED, "n/a")]
 
     @property
     def ok(self) -> bool:
@@ -415,3 +415,275 @@ def suggest(template: ChatTemplate, *, strip_bos: bool = True, go_render: GoRend
     ranked.sort(key=lambda fr: (not fr[1].exact, not fr[1].ok, fr[1].differing_chars, order[id(fr[0])]))
     best_family, best = ranked[0]
     return Suggestion(best_family, best, ranked)
+
+
+# -- the conversion proof: the suite as Ollama's /api/chat hands it to a template ---------------------
+#
+# A conversation here is written as Ollama API messages (role, content, thinking, tool_calls,
+# tool_name, tool_call_id) plus API tools and the request's think flag. The Go template renders
+# exactly that through publish.gotmpl (Ollama's collate + Values). The Jinja template renders the
+# same messages the way a Hugging Face client would send them: reasoning as `reasoning_content`
+# (and `thinking`), tool calls as {"id", "type": "function", "function": {"name", "arguments"}},
+# tool results with `name` / `tool_call_id`; fields Ollama holds empty are left out, so
+# "is defined" in the Jinja template means "non-empty" in the Go template.
+
+NA = "n/a"
+UNSUPPORTED = SKIPPED
+
+TOOLS = [{
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "The city, e.g. \"Paris\"."},
+                "unit": {"type": "string", "description": "Temperature unit.", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["city"],
+        },
+    },
+}]
+TOOL_CALL = {"id": "a1b2c3d4e", "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}}
+
+
+@dataclass(frozen=True)
+class OllamaCase:
+    """One request to Ollama's /api/chat: messages, tools, think (None = Ollama's default)."""
+
+    name: str
+    messages: list[dict]
+    tools: list[dict] | None = None
+    think: bool | None = None
+    needs: str | None = None           # "tools" / "thinking": the model must support it
+    whitespace: bool = False           # content with surrounding whitespace (trim is measured here)
+
+
+def _tm(role: str, content: str, **extra) -> dict:
+    return {"role": role, "content": content, **extra}
+
+
+CONVERT_SUITE: tuple[OllamaCase, ...] = (
+    OllamaCase("user", [_tm("user", "Hello!")]),
+    OllamaCase("system-user", [_tm("system", SYSTEM), _tm("user", "Hello!")]),
+    OllamaCase("multi-turn", [_tm("user", "Hello!"), _tm("assistant", "Hi! How can I help?"),
+                              _tm("user", "What is 2+2?")]),
+    OllamaCase("system-multi-turn", [_tm("system", SYSTEM), _tm("user", "Hello!"),
+                                     _tm("assistant", "Hi! How can I help?"), _tm("user", "What is 2+2?")]),
+    OllamaCase("quotes-non-ascii", [
+        _tm("system", "Answer in one line."),
+        _tm("user", "Print {{ .Prompt }} and {{ messages }} with \"double\" and 'single' quotes."),
+        _tm("assistant", "{% raw %} ok: «café» — 日本語 🙂"),
+        _tm("user", "And\\n {braces} } { again?")]),
+    OllamaCase("whitespace", [
+        _tm("system", "  Answer in one line.\n"),
+        _tm("user", "  Hello there.  "),
+        _tm("assistant", " Hi! \n"),
+        _tm("user", "\n\tWhat is 2+2?  \n")], whitespace=True),
+    OllamaCase("consecutive-same-role", [
+        _tm("system", SYSTEM), _tm("system", "Be brief."), _tm("user", "Hello!"), _tm("user", "Are you there?"),
+        _tm("assistant", "Yes."), _tm("assistant", "How can I help?"), _tm("user", "What is 2+2?")]),
+    OllamaCase("ends-with-assistant", [_tm("user", "Write a haiku."), _tm("assistant", "Autumn moonlight")]),
+    OllamaCase("system-ends-with-assistant", [
+        _tm("system", SYSTEM), _tm("user", "Hello!"), _tm("assistant", "Hi! How"),
+    ]),
+    OllamaCase("tools", [_tm("system", SYSTEM), _tm("user", "What is the weather in Paris?")],
+               tools=TOOLS, needs="tools"),
+    OllamaCase("tool-call-result", [
+        _tm("system", SYSTEM), _tm("user", "What is the weather in Paris?"),
+        _tm("assistant", "", tool_calls=[TOOL_CALL]),
+        _tm("tool", "{\"temperature\": 21}", tool_name="get_weather", tool_call_id="a1b2c3d4e"),
+    ], tools=TOOLS, needs="tools"),
+    OllamaCase("thinking-on", [
+        _tm("user", "What is 2+2?"), _tm("assistant", "4", thinking="2 plus 2 is 4."),
+        _tm("user", "And 3+3?")], think=True, needs="thinking"),
+    OllamaCase("thinking-off", [
+        _tm("user", "What is 2+2?"), _tm("assistant", "4", thinking="2 plus 2 is 4."),
+        _tm("user", "And 3+3?")], think=False, needs="thinking"),
+)
+
+
+def jinja_messages(messages: list[dict], *, collated: bool = True) -> list[dict]:
+    """The messages as the Jinja template sees them; `collated` first applies Ollama's collate()
+    (consecutive same-role messages merged with "\\n\\n", tool messages never)."""
+    from publish.gotmpl.ollama import collate
+
+    if collated:
+        rows = [(c["role"], c["content"], c["src"]) for c in collate(messages)[1]]
+    else:
+        rows = [(m["role"], m.get("content") or "", m) for m in messages]
+    out = []
+    for role, content, src in rows:
+        m = {"role": role, "content": content}
+        if src.get("thinking"):
+            m["reasoning_content"] = src["thinking"]
+            m["thinking"] = src["thinking"]
+        if src.get("tool_calls"):
+            m["tool_calls"] = [
+                {**({"id": tc["id"]} if tc.get("id") else {}), "type": "function",
+                 "function": {"name": tc["function"]["name"], "arguments": tc["function"].get("arguments") or {}}}
+                for tc in src["tool_calls"]]
+        if src.get("tool_name"):
+            m["name"] = src["tool_name"]
+        if src.get("tool_call_id"):
+            m["tool_call_id"] = src["tool_call_id"]
+        out.append(m)
+    return out
+
+
+class ContinuationError(TemplateRaised):
+    """transformers' continue_final_message finds no final message content in the render."""
+
+
+def continue_final_message(rendered: str, final: str) -> str:
+    """transformers' apply_chat_template(continue_final_message=True): cut the render (made with
+    add_generation_prompt=False) right after the last occurrence of the final message's content
+    (transformers 4.5x utils/chat_template_utils.py, render_jinja_template)."""
+    if final.strip() not in rendered:
+        raise ContinuationError("continue_final_message: the template drops the final assistant message")
+    loc = rendered.rindex(final.strip())
+    if rendered[loc:loc + len(final.lstrip())] == final:
+        return rendered[:loc + len(final.lstrip())]
+    return rendered[:loc + len(final.strip())]
+
+
+@dataclass
+class CaseResult(ConversationResult):
+    ollama_limit: str | None = None     # where collation alone changes the Jinja prompt
+    trims: bool = False                 # the Jinja template trims message content here
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "ollama_limit": self.ollama_limit}
+
+
+def _go_case_render(template: str, case: OllamaCase, think: bool) -> str:
+    from publish import gotmpl
+
+    return gotmpl.render(template, case.messages, case.tools, think=think, is_think_set=case.think is not None)
+
+
+def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, thinking: bool = False,
+          tools: bool = False, suite: tuple[OllamaCase, ...] = CONVERT_SUITE, go_name: str = "template",
+          go_render: Callable[[str, OllamaCase, bool], str] | None = None) -> CheckResult:
+    """Render every case with the Go template (as Ollama would) and the Jinja template (on the
+    messages as Ollama hands them over), and compare byte for byte.
+
+    `thinking` / `tools`: whether Ollama gives the Go template those capabilities (template mentions
+    .Thinking in its message loop / .Tools); a case needing one the model lacks is "n/a", since
+    Ollama answers such a request with an error. Think defaults to `thinking` (Ollama turns it on for
+    thinking-capable models). A conversation ending with an assistant message is compared with
+    transformers' continue_final_message render."""
+    go_render = go_render or _go_case_render
+    calls: list[RenderCall] = []
+    slots: list[tuple[int, str]] = []
+    plan = []
+    for ci, case in enumerate(suite):
+        if case.needs == "tools" and not tools or case.needs == "thinking" and not thinking:
+            plan.append(None)
+            continue
+        think = thinking if case.think is None else case.think
+        extra = {"enable_thinking": think, "thinking": think} if (thinking or case.think is not None) else {}
+        cont = case.messages[-1]["role"] == "assistant"
+        view = jinja_messages(case.messages)
+        raw = jinja_messages(case.messages, collated=False)
+        plan.append((think, cont, view, raw))
+        for kind, msgs in (("view", view), ("raw", raw)):
+            calls.append(RenderCall(msgs, add_generation_prompt=not cont, tools=case.tools, extra=extra))
+            slots.append((ci, kind))
+        for mi in _untrimmed(view):
+            calls.append(RenderCall(_stripped(view, {mi}), add_generation_prompt=not cont, tools=case.tools,
+                                    extra=extra))
+            slots.append((ci, f"probe{mi}"))
+    outcomes = template.render_many(calls)
+    got: dict[tuple[int, str], RenderOutcome] = {}
+    for slot, outcome in zip(slots, outcomes):
+        if isinstance(outcome.error, UnsafeTemplateError):
+            raise outcome.error
+        got[slot] = outcome
+
+    def text_of(ci: int, kind: str, cont: bool, final: str) -> str:
+        out = got[(ci, kind)]
+        if out.error is not None:
+            raise out.error
+        text = out.text or ""
+        if cont:
+            text = continue_final_message(text, final)
+        if strip_bos and template.bos_token and text.startswith(template.bos_token):
+            text = text[len(template.bos_token):]
+        return text
+
+    result = CheckResult(jinja_name=template.name, go_name=go_name)
+    for ci, case in enumerate(suite):
+        if plan[ci] is None:
+            result.conversations.append(CaseResult(
+                case.name, NA, reason=f"the converted template has no {case.needs} support (Ollama refuses "
+                                      f"the request)"))
+            continue
+        think, cont, view, raw = plan[ci]
+        final = view[-1]["content"] if cont else ""
+        try:
+            expected = text_of(ci, "view", cont, final)
+        except TemplateRaised as err:
+            result.conversations.append(CaseResult(
+                case.name, SKIPPED, reason=f"unsupported by the model: {err.reason if hasattr(err, 'reason') else err}"))
+            continue
+        except TemplateError as err:
+            result.conversations.append(CaseResult(case.name, ERROR, reason=f"Jinja render failed: {err}"))
+            continue
+        limit = None
+        try:
+            raw_text = text_of(ci, "raw", cont, raw[-1]["content"] if cont else "")
+            if raw_text != expected:
+                limit = ("Ollama merges consecutive same-role messages before the template runs; the "
+                         "model's own template would render them apart")
+        except TemplateError:
+            limit = ("the model's template refuses these messages as sent, but accepts them as Ollama "
+                     "merges them")
+        try:
+            out = go_render(go_template, case, think)
+        except TemplateError as err:
+            result.conversations.append(CaseResult(
+                case.name, ERROR, jinja=expected, reason=f"Go template failed: {err}",
+                differing_chars=len(expected), ollama_limit=limit))
+            continue
+        if out == expected:
+            result.conversations.append(CaseResult(case.name, IDENTICAL, jinja=expected, go=out, ollama_limit=limit))
+            continue
+        diff, differing, first = char_diff(expected, out)
+        entry = CaseResult(case.name, DIFFERENT, jinja=expected, go=out, diff=diff, first_difference=first,
+                           differing_chars=differing, ollama_limit=limit)
+        base = got[(ci, "view")].text
+        trimmed = {int(k[5:]) for (c, k), o in got.items() if c == ci and k.startswith("probe") and o.text == base}
+        if trimmed:
+            entry.trims = True
+            stripped_case = OllamaCase(case.name, [
+                {**m, "content": m["content"].strip()} if i in trimmed else m for i, m in enumerate(case.messages)],
+                case.tools, case.think, case.needs, case.whitespace)
+            try:
+                again = go_render(go_template, stripped_case, think)
+            except TemplateError:
+                again = None
+            if again == expected:
+                entry.status = TRIM
+                roles = sorted({view[i]["role"] for i in trimmed})
+                entry.reason = ("differs only in whitespace around message content: the Jinja template "
+                                f"trims {'/'.join(roles)} content, the Go template cannot")
+        result.conversations.append(entry)
+    return result
+
+
+def format_table(result: CheckResult) -> str:
+    """One line per case: name, status, and what explains it."""
+    label = {IDENTICAL: "identical", TRIM: "trim", SKIPPED: "unsupported by the model", DIFFERENT: "DIFFERENT",
+             ERROR: "ERROR", NA: "n/a"}
+    lines = [f"{'case':<28} {'result':<26} note"]
+    for c in result.conversations:
+        note = c.reason or ""
+        limit = getattr(c, "ollama_limit", None)
+        if limit:
+            note = (note + "; " if note else "") + "Ollama limit: " + limit
+        lines.append(f"{c.name:<28} {label.get(c.status, c.status):<26} {note}".rstrip())
+        if c.diff and c.status in (DIFFERENT, TRIM):
+            lines.extend("      " + d for d in c.diff.splitlines())
+    return "\n".join(lines)

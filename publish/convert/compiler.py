@@ -1,0 +1,1990 @@
+"""Jinja chat template -> Ollama Go template, by translating jinja2's own AST.
+
+The translation is a small abstract interpreter. Every Jinja expression becomes one of:
+
+- ``K``:    a value known while compiling (bos_token, a string literal, a dict of role names, ...);
+- ``G``:    a Go expression with a static kind (``str``, ``bool``, ``int``, ``msgs``, ``msg``, ...);
+- ``Cat``:  a concatenation of string values, kept symbolic so output can stop inside it;
+- ``Cond``: the join of two values assigned in the branches of an ``if`` (a Go bool variable
+  records which branch ran, so the value can be printed or used later).
+
+Plain ``{% set %}`` never needs a Go variable (Jinja's scoping makes its value a function of the
+path taken); ``namespace()`` attributes, which loops mutate, become Go variables assigned with
+``=`` (Go >= 1.11 keeps such assignments across ``range`` iterations). Macros are inlined.
+
+Go templates have no arithmetic and no string functions beyond ``slice``/``len``/``printf``; the
+compiler builds them from those: ``i+k`` is ``len (printf "%*s%s" i "" "kk")``, ``n-k`` is
+``len (slice (printf "%*s" n "") k)``, ``trim``/``startswith``/``in``/``split`` are byte loops
+over ``range $i := len $s`` (Go >= 1.22). A construct with no Go counterpart is recorded as an
+``Approximation`` (line:column in the Jinja source, and what the Go template does instead).
+
+Ollama's side (template/template.go, server/prompt.go of v0.24.0): the template sees
+``.Messages`` (collated: consecutive same-role messages merged with "\\n\\n"), ``.Tools``,
+``.Think``; a conversation ending with an assistant message must be continued, so the converted
+template stops its output right after that message's content (transformers'
+``continue_final_message``) and opens no new turn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from jinja2 import nodes as J
+
+ROLES = ("system", "user", "assistant", "tool")
+THINK_VARS = ("enable_thinking", "thinking")
+
+
+class _Undef:
+    """Jinja's Undefined at compile time."""
+
+    def __repr__(self) -> str:
+        return "Undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return ""
+
+
+UNDEF = _Undef()
+
+
+@dataclass(frozen=True)
+class Approximation:
+    """A Jinja construct the Go template cannot express: where, what, and what Go does instead."""
+
+    line: int
+    col: int
+    construct: str
+    instead: str
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.col}: {self.construct} -> {self.instead}"
+
+    def to_dict(self) -> dict:
+        return {"line": self.line, "col": self.col, "construct": self.construct, "instead": self.instead}
+
+
+class CompileError(Exception):
+    """The template uses a construct the compiler cannot translate at all."""
+
+    def __init__(self, message: str, line: int = 0, col: int = 0):
+        super().__init__(message)
+        self.line = line
+        self.col = col
+
+
+# -- values --------------------------------------------------------------------------------------
+
+class Val:
+    pass
+
+
+@dataclass
+class K(Val):
+    value: Any
+
+
+@dataclass
+class G(Val):
+    go: str
+    kind: str = "any"            # str bool int msgs msg tools tool toolcalls toolcall toolfn args ...
+    origin: str | None = None    # for message content: the Go expression of the message
+    domain: tuple | None = None  # finite set of possible string values (roles)
+    maybe_empty_is_undef: bool = False
+
+
+@dataclass
+class Cat(Val):
+    parts: list
+
+
+@dataclass
+class Cond(Val):
+    cond: str
+    a: Val
+    b: Val
+
+
+@dataclass
+class Ns(Val):
+    attrs: dict                  # attribute -> Go variable name
+
+
+@dataclass
+class Macro(Val):
+    node: Any
+
+
+@dataclass
+class Special(Val):
+    name: str                    # raise_exception, namespace, strftime_now, range, ...
+
+
+@dataclass
+class LoopInfo:
+    index: str                   # Go int expression of loop.index0
+    list_go: str | None          # Go list the loop runs over (for length/last)
+    filtered: bool = False
+
+
+def _simple(go: str) -> bool:
+    if go.startswith('"') and go.endswith('"') and go.count('"') - go.count('\\"') == 2:
+        return True
+    return " " not in go or (go.startswith("(") and _balanced(go))
+
+
+def _balanced(go: str) -> bool:
+    depth = 0
+    in_str = False
+    for i, ch in enumerate(go):
+        if in_str:
+            if ch == "\\":
+                continue
+            if ch == '"' and go[i - 1] != "\\":
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and i != len(go) - 1:
+                return False
+    return depth == 0
+
+
+def arg(go: str) -> str:
+    """A Go expression usable as one argument."""
+    return go if _simple(go) else f"({go})"
+
+
+def golit(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def gotext(s: str) -> str:
+    """Literal template text: `{{` and a trailing `{` cannot appear raw before an action."""
+    if "{" not in s:
+        return s
+    s = s.replace("{{", '{{ "{{" }}')
+    if s.endswith("{") and not s.endswith('{{ "{{" }}'):
+        s = s[:-1] + '{{ "{" }}'
+    return s
+
+
+def _pystr(v: Any) -> str:
+    """Jinja's str() of a value."""
+    if v is None:
+        return "None"
+    if v is UNDEF:
+        return ""
+    if v is True:
+        return "True"
+    if v is False:
+        return "False"
+    return str(v)
+
+
+# -- the compiler ---------------------------------------------------------------------------------
+
+class Compiler:
+    def __init__(self, source: str, *, bos_token: str = "", eos_token: str = "",
+                 env: jinja2.Environment | None = None, strip_bos: bool = True):
+        self.source = source
+        self.lines = source.split("\n")
+        self.bos = bos_token or ""
+        self.eos = eos_token or ""
+        if env is None:
+            from publish.chat import _ENV
+            env = _ENV
+        try:
+            self.ast = env.parse(source)
+        except jinja2.TemplateSyntaxError as err:
+            raise CompileError(f"not valid Jinja: {err.message}", err.lineno or 0, 0) from None
+        self.approx: list[Approximation] = []
+        self._approx_seen: set = set()
+        self.counter = 0
+        self.pre: list[str] = []         # prelude actions for the statement being compiled
+        self.uses: set[str] = set()      # think / tools / agp / date
+        self.loops: list[LoopInfo] = []
+        self.macro_depth = 0
+        self._col_cursor: dict = {}
+        self.think_tags: tuple[str, str] | None = None
+        # Is nothing printed yet? True / None (something was) / a Go condition. A BOS printed at the
+        # very start is left out: Ollama's engine adds BOS itself (unless strip_bos is False).
+        self.strip_bos = strip_bos and bool(self.bos)
+        self.at_start: object = True
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def tmp(self, stem: str = "t") -> str:
+        self.counter += 1
+        return f"$_{stem}{self.counter}"
+
+    def col(self, line: int, needle: str | None) -> int:
+        if not needle or line < 1 or line > len(self.lines):
+            return 1
+        text = self.lines[line - 1]
+        start = self._col_cursor.get((line, needle), 0)
+        pos = text.find(needle, start)
+        if pos < 0:
+            pos = text.find(needle)
+        if pos < 0:
+            return 1
+        self._col_cursor[(line, needle)] = pos + 1
+        return pos + 1
+
+    def approximate(self, node: J.Node, construct: str, instead: str, needle: str | None = None) -> None:
+        line = getattr(node, "lineno", 0) or 0
+        key = (line, construct)
+        if key in self._approx_seen:
+            return
+        self._approx_seen.add(key)
+        self.approx.append(Approximation(line, self.col(line, needle), construct, instead))
+
+    def fail(self, node: J.Node, message: str, needle: str | None = None):
+        line = getattr(node, "lineno", 0) or 0
+        raise CompileError(message, line, self.col(line, needle))
+
+    # -- top level --------------------------------------------------------------------------
+    def compile(self) -> str:
+        scope = self.base_scope()
+        body, _ = self.stmts(self.ast.body, scope)
+        head = ('{{ $_final := $.Messages }}{{ $_agp := true }}'
+                '{{ range $.Messages }}{{ $_final = . }}{{ $_agp = ne .Role "assistant" }}{{ end }}'
+                '{{ $_done := false }}')
+        if self.think_tags is None and "reasoning" in self.uses and "</think>" in self.source:
+            self.think_tags = ("<think>", "</think>")
+        if self.think_tags:
+            # Ollama (thinking/template.go InferTags) marks a model as thinking-capable, and learns
+            # the tags that wrap its reasoning, only from `{{ .Thinking }}` between two text nodes
+            # inside `{{ range .Messages }}`. This never prints; it is there for that detection.
+            head += ("{{ range .Messages }}{{ if false }}" + gotext(self.think_tags[0]) +
+                     "{{ .Thinking }}" + gotext(self.think_tags[1]) + "{{ end }}{{ end }}")
+        # Go scopes variables to the {{if}}/{{range}} that declares them, Jinja does not scope `set`
+        # inside `if`: every helper variable is declared once at the top and assigned with `=`.
+        names: list[str] = []
+        for m in re.finditer(r"\{\{ (\$_[A-Za-z0-9_]+) := ", body):
+            if m.group(1) not in names:
+                names.append(m.group(1))
+        body = re.sub(r"\{\{ (\$_[A-Za-z0-9_]+) := ", r"{{ \1 = ", body)
+        decl = "".join("{{ " + n + " := 0 }}" for n in names)
+        # a literal "{" right before an action would read as "{{{": print it from a string instead
+        return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + decl + body)
+
+    def base_scope(self) -> dict:
+        s: dict[str, Val] = {
+            "messages": G("$.Messages", "msgs"),
+            "tools": G("$.Tools", "tools"),
+            "add_generation_prompt": G("$_agp", "bool"),
+            "bos_token": K(self.bos),
+            "eos_token": K(self.eos),
+            "raise_exception": Special("raise_exception"),
+            "namespace": Special("namespace"),
+            "strftime_now": Special("strftime_now"),
+            "range": Special("range"),
+            "dict": Special("dict"),
+            "documents": K(None),
+            "true": K(True), "false": K(False), "none": K(None),
+            "True": K(True), "False": K(False), "None": K(None),
+        }
+        for name in THINK_VARS:
+            s[name] = G("$.Think", "bool")
+        return s
+
+    # -- statements ---------------------------------------------------------------------------
+    def stmts(self, body: list, scope: dict) -> tuple[str, bool]:
+        """Go text for a statement list and whether it may end the output (final assistant content).
+        After a statement that may, the rest of the list runs only while `$_done` is false."""
+        out: list[str] = []
+        for i, node in enumerate(body):
+            text, may_done = self.stmt(node, scope)
+            out.append(text)
+            if may_done:
+                if i + 1 < len(body):
+                    rest, _ = self.stmts(body[i + 1:], scope)
+                    if rest:
+                        out.append("{{ if not $_done }}" + rest + "{{ end }}")
+                return "".join(out), True
+        return "".join(out), False
+
+    def flush(self) -> str:
+        pre = "".join(self.pre)
+        self.pre = []
+        return pre
+
+    def stmt(self, node: J.Node, scope: dict) -> tuple[str, bool]:
+        t = type(node)
+        if t is J.Output:
+            return self.output(node, scope)
+        if t is J.If:
+            return self.if_(node, scope)
+        if t is J.For:
+            return self.for_(node, scope)
+        if t is J.Assign:
+            return self.assign(node, scope), False
+        if t is J.Macro:
+            scope[node.name] = Macro(node)
+            return "", False
+        if t is J.ExprStmt or t is J.Scope:
+            if t is J.Scope:
+                return self.stmts(node.body, scope)
+            self.ev(node.node, scope)
+            return self.flush(), False
+        if t in (J.Break, J.Continue):
+            if not self.loops:
+                self.fail(node, "break/continue outside a loop")
+            return "{{ " + ("break" if t is J.Break else "continue") + " }}", False
+        if t is J.AssignBlock:
+            self.fail(node, "{% set x %}...{% endset %} is not supported", "set")
+        if t is J.CallBlock:
+            self.fail(node, "{% call %} blocks are not supported", "call")
+        if t is J.With:
+            inner = dict(scope)
+            for target, value in zip(node.targets, node.values):
+                inner[target.name] = self.ev(value, scope)
+            pre = self.flush()
+            text, done = self.stmts(node.body, inner)
+            return pre + text, done
+        if t is J.FilterBlock:
+            self.fail(node, "{% filter %} blocks are not supported", "filter")
+        self.fail(node, f"unsupported statement {t.__name__}")
+
+    def output(self, node: J.Output, scope: dict) -> tuple[str, bool]:
+        parts: list[Val] = []
+        for child in node.nodes:
+            if isinstance(child, J.TemplateData):
+                parts.append(K(child.data))
+            else:
+                v = self.ev(child, scope)
+                parts.append(v)
+        pre = self.flush()
+        text, done = self.emit(Cat(parts))
+        return pre + text, done
+
+    def emit(self, v: Val) -> tuple[str, bool]:
+        """Go text printing v; True when printing may set $_done."""
+        if isinstance(v, K):
+            if v.value is UNDEF:
+                return "", False
+            text = _pystr(v.value)
+            if not text:
+                return "", False
+            start, self.at_start = self.at_start, None
+            if self.strip_bos and start is not None and text.startswith(self.bos):
+                rest = gotext(text[len(self.bos):])
+                if start is True:
+                    return rest, False
+                return "{{ if not " + arg(start) + " }}" + gotext(self.bos) + "{{ end }}" + rest, False
+            return gotext(text), False
+        if isinstance(v, Cat):
+            out: list[str] = []
+            parts = _flatten(v.parts)
+            any_done = False
+            for i, p in enumerate(parts):
+                if isinstance(p, G) and p.go.endswith(".Thinking") and 0 < i < len(parts) - 1 \
+                        and isinstance(parts[i - 1], K) and isinstance(parts[i + 1], K) and self.think_tags is None:
+                    before, after = _pystr(parts[i - 1].value).strip(), _pystr(parts[i + 1].value).strip()
+                    m1, m2 = re.search(r"<[^<>]+>$", before), re.match(r"^<[^<>]+>", after)
+                    if m1 and m2:
+                        self.think_tags = (m1.group(0), m2.group(0))
+                text, done = self.emit(p)
+                out.append(text)
+                any_done = any_done or done
+                if done and i + 1 < len(parts):
+                    rest, _ = self.emit(Cat(parts[i + 1:]))
+                    if rest:
+                        out.append("{{ if not $_done }}" + rest + "{{ end }}")
+                    return "".join(out), True
+            return "".join(out), any_done
+        if isinstance(v, Cond):
+            start = self.at_start
+            a, da = self.emit(v.a)
+            sa, self.at_start = self.at_start, start
+            b, db = self.emit(v.b)
+            self.at_start = self.join_start(v.cond, sa, self.at_start)
+            if a == b:
+                return a, da
+            text = "{{ if " + v.cond + " }}" + a + ("{{ else }}" + b if b else "") + "{{ end }}"
+            return text, da or db
+        if isinstance(v, G):
+            self.at_start = None
+            if v.kind in ("str", "any", "int"):
+                text = "{{ " + v.go + " }}"
+                if v.origin:
+                    text += ("{{ if and (not $_agp) (eq " + arg(v.origin) + " $_final) }}"
+                             "{{ $_done = true }}{{ end }}")
+                    return text, True
+                return text, False
+            if v.kind == "bool":
+                return "{{ if " + v.go + " }}True{{ else }}False{{ end }}", False
+            return self.emit(self.tojson_val(v, None, None))
+        if isinstance(v, _Code):
+            self.at_start = None
+            return v.code + gotext(v.tail), False
+        return "", False
+
+    def if_(self, node: J.If, scope: dict) -> tuple[str, bool]:
+        branches = [(node.test, node.body)] + [(e.test, e.body) for e in node.elif_]
+        return self._if_chain(branches, node.else_, scope, node)
+
+    def _if_chain(self, branches, else_body, scope, node) -> tuple[str, bool]:
+        if not branches:
+            return self.stmts(else_body, scope)
+        test, body = branches[0]
+        if self._only_raises(body):
+            # the Jinja template refuses this case; the Go template goes on as if the test failed
+            self.approximate(test, "raise_exception()",
+                             "the Go template does not refuse this conversation; it renders the other branches",
+                             "raise_exception")
+            return self._if_chain(branches[1:], else_body, scope, node)
+        cond = self.truth(self.ev(test, scope))
+        pre = self.flush()
+        if isinstance(cond, K):
+            if cond.value:
+                text, done = self.stmts(body, scope)
+                return pre + text, done
+            text, done = self.stmts_join(branches[1:], else_body, scope, node)
+            return pre + text, done
+        cvar = self.tmp("c")
+        # each branch sees its own copy of the scope; the joined scope records which one ran
+        start = self.at_start
+        s_then = dict(scope)
+        then_text, d1 = self.stmts(body, s_then)
+        st, self.at_start = self.at_start, start
+        s_else = dict(scope)
+        else_text, d2 = self._if_chain(branches[1:], else_body, s_else, node)
+        self.at_start = self.join_start(cvar, st, self.at_start)
+        self._join(scope, cvar, s_then, s_else)
+        text = pre + "{{ " + cvar + " := " + cond.go + " }}"
+        if not then_text and not else_text:
+            return text, False
+        text += "{{ if " + cvar + " }}" + then_text
+        if else_text:
+            text += "{{ else }}" + else_text
+        text += "{{ end }}"
+        return text, d1 or d2
+
+    @staticmethod
+    def join_start(cvar: str, a, b):
+        if a is b or a == b:
+            return a
+        ga = "true" if a is True else "false" if a is None else arg(a)
+        gb = "true" if b is True else "false" if b is None else arg(b)
+        return f"or (and {cvar} {ga}) (and (not {cvar}) {gb})"
+
+    def stmts_join(self, branches, else_body, scope, node):
+        return self._if_chain(branches, else_body, scope, node)
+
+    def _join(self, scope: dict, cvar: str, a: dict, b: dict) -> None:
+        for name in set(a) | set(b):
+            va, vb = a.get(name, K(UNDEF)), b.get(name, K(UNDEF))
+            if va is vb or (isinstance(va, K) and isinstance(vb, K) and _same_const(va.value, vb.value)):
+                scope[name] = va
+            elif isinstance(va, G) and isinstance(vb, G) and va.go == vb.go:
+                scope[name] = va
+            else:
+                scope[name] = Cond(cvar, va, vb)
+
+    def _only_raises(self, body: list) -> bool:
+        """True when the statements print nothing and can only raise_exception()."""
+        found = False
+        for n in body:
+            if isinstance(n, J.If):
+                branches = [n.body] + [e.body for e in n.elif_] + [n.else_]
+                if all(not b or self._only_raises(b) for b in branches):
+                    found = True
+                    continue
+                return False
+            if isinstance(n, J.For):
+                if self._only_raises(n.body) and (not n.else_ or self._only_raises(n.else_)):
+                    found = True
+                    continue
+                return False
+            if isinstance(n, J.Output):
+                for c in n.nodes:
+                    if isinstance(c, J.TemplateData) and not c.data.strip():
+                        continue
+                    if isinstance(c, J.Call) and isinstance(c.node, J.Name) and c.node.name == "raise_exception":
+                        found = True
+                        continue
+                    return False
+            elif isinstance(n, J.ExprStmt) and isinstance(n.node, J.Call) and \
+                    isinstance(n.node.node, J.Name) and n.node.node.name == "raise_exception":
+                found = True
+            else:
+                return False
+        return found
+
+    def assign(self, node: J.Assign, scope: dict) -> str:
+        target = node.target
+        if isinstance(target, J.NSRef):
+            ns = scope.get(target.name)
+            if not isinstance(ns, Ns):
+                self.fail(node, f"{target.name}.{target.attr} is not a namespace attribute")
+            v = self.ev(node.node, scope)
+            gvar = ns.attrs.get(target.attr)
+            go = self.materialize(v)
+            pre = self.flush()
+            if gvar is None:
+                self.fail(node, f"namespace attribute {target.attr} was not declared")
+            return pre + "{{ " + gvar + " = " + go + " }}"
+        if isinstance(target, J.Name):
+            v = self.ev(node.node, scope)
+            if isinstance(v, Special) and v.name == "namespace_value":
+                pass
+            if isinstance(v, Ns):
+                pre = self.flush()
+                decl = []
+                # declare every attribute any later `set ns.x` assigns, with its initial value
+                for attr in self._ns_attrs(target.name):
+                    if attr not in v.attrs:
+                        v.attrs[attr] = (self.tmp("ns_" + attr), K(UNDEF))
+                attrs = {}
+                for attr, (gvar, init) in v.attrs.items():
+                    decl.append("{{ " + gvar + " := " + self.materialize(init) + " }}")
+                    attrs[attr] = gvar
+                pre += self.flush()
+                scope[target.name] = Ns(attrs)
+                return pre + "".join(decl)
+            scope[target.name] = v
+            return self.flush()
+        if isinstance(target, J.Tuple):
+            v = self.ev(node.node, scope)
+            if isinstance(v, K) and isinstance(v.value, (list, tuple)) and len(v.value) == len(target.items):
+                for t, x in zip(target.items, v.value):
+                    scope[t.name] = K(x)
+                return self.flush()
+            self.fail(node, "tuple assignment from a runtime value is not supported", "set")
+        self.fail(node, f"unsupported assignment target {type(target).__name__}")
+
+    def _ns_attrs(self, name: str) -> list[str]:
+        seen: list[str] = []
+        for n in self.ast.find_all(J.Assign):
+            if isinstance(n.target, J.NSRef) and n.target.name == name and n.target.attr not in seen:
+                seen.append(n.target.attr)
+        return seen
+
+    # -- loops --------------------------------------------------------------------------------
+    def for_(self, node: J.For, scope: dict) -> tuple[str, bool]:
+        if node.recursive:
+            self.fail(node, "recursive loops are not supported", "recursive")
+        if self._only_raises(node.body) and not node.else_:
+            # a validation loop: it prints nothing and only refuses conversations
+            self.approximate(node, "validation loop calling raise_exception()",
+                             "the Go template does not refuse these conversations", "for")
+            return "", False
+        it = self.ev(node.iter, scope)
+        return self._for_over(node, it, scope)
+
+    def _for_over(self, node: J.For, it: Val, scope: dict) -> tuple[str, bool]:
+        if isinstance(it, Cond) and _kind_of(it) == "any":
+            # the branches hold lists of different kinds: one loop per branch
+            pre = self.flush()
+            start = self.at_start
+            texts = []
+            for side in (it.a, it.b):
+                self.at_start = start
+                try:
+                    texts.append(self._for_over(node, side, dict(scope)))
+                except CompileError as err:
+                    self.approximate(node, f"loop over a value that is sometimes not a list ({err})",
+                                     "the Go template prints nothing for that case", "for")
+                    texts.append(("", False))
+            self.at_start = None
+            (ta, da), (tb, db) = texts
+            return pre + "{{ if " + it.cond + " }}" + ta + "{{ else }}" + tb + "{{ end }}", da or db
+        if isinstance(it, K) and isinstance(it.value, tuple) and it.value and it.value[0] == "__filtered__":
+            it = self._filtered_for(it, node)
+        pre = self.flush()
+        target = node.target
+        inner = dict(scope)
+        if isinstance(it, K):
+            return self._unrolled(node, it.value, scope, pre)
+        reverse = False
+        if isinstance(it, G) and it.kind.startswith("rev:"):
+            reverse = True
+            it = G(it.go, it.kind[4:])
+        go_list = self.materialize(it)
+        pre += self.flush()
+        kind = _kind_of(it)
+        elem_kind = {"msgs": "msg", "tools": "tool", "toolcalls": "toolcall", "args": "any",
+                     "props": "prop", "strs": "str"}.get(kind, "any")
+        if kind in ("args", "props") or (isinstance(it, G) and it.kind.startswith("items:")):
+            base = it.kind[6:] if it.kind.startswith("items:") else kind
+            if not isinstance(target, J.Tuple) or len(target.items) != 2:
+                self.fail(node, "looping over a mapping needs `for key, value in x.items()`")
+            kv, vv = self.tmp("k"), self.tmp("v")
+            inner[target.items[0].name] = G(kv, "str")
+            vkind = {"props": "prop", "args": "any"}.get(base, "any")
+            inner[target.items[1].name] = G(vv, vkind)
+            idx = self.tmp("i")
+            head = "{{ " + idx + " := 0 }}{{ range " + kv + ", " + vv + " := " + go_list + " }}"
+            # no loop.* for mappings beyond the key order Go uses (sorted)
+            loop = LoopInfo(index="0", list_go=None)
+            tail = ""
+        elif reverse:
+            idx = self.tmp("j")
+            var = self.tmp("m")
+            loop = LoopInfo(index=idx, list_go=go_list)
+            head = ("{{ range " + idx + " := len " + arg(go_list) + " }}{{ " + var + " := index " +
+                    arg(go_list) + " (len (slice " + arg(go_list) + " (" + self.add1(idx) + "))) }}")
+            inner[target.name] = G(var, elem_kind)
+            tail = ""
+        else:
+            if not isinstance(target, J.Name):
+                self.fail(node, "unsupported loop target")
+            idx, var = self.tmp("i"), self.tmp(_goname(target.name))
+            loop = LoopInfo(index=idx, list_go=go_list)
+            head = "{{ range " + idx + ", " + var + " := " + go_list + " }}"
+            inner[target.name] = G(var, elem_kind)
+            tail = ""
+        if node.test is not None:
+            loop.filtered = True
+        start = self.at_start
+        if start is not None and loop.index != "0":
+            self.at_start = f"eq {loop.index} 0" if start is True else f"and {arg(start)} (eq {loop.index} 0)"
+        self.loops.append(loop)
+        inner["loop"] = K(("__loop__", len(self.loops) - 1))
+        try:
+            # namespace attributes assigned in the body are runtime values from the first iteration on
+            body_text, done = self.stmts(node.body, inner)
+            if node.test is not None:
+                cond = self.truth(self.ev(node.test, inner))
+                cpre = self.flush()
+                if isinstance(cond, K):
+                    body_text = body_text if cond.value else ""
+                else:
+                    body_text = cpre + "{{ if " + cond.go + " }}" + body_text + "{{ end }}"
+        finally:
+            self.loops.pop()
+        if done:
+            body_text = "{{ if not $_done }}" + body_text + "{{ end }}"
+        if self.at_start is not None and start is not None:
+            self.at_start = start       # the body printed nothing
+        else:
+            self.at_start = None
+        text = pre + head + body_text + tail
+        if node.else_:
+            else_text, d2 = self.stmts(node.else_, dict(scope))
+            done = done or d2
+            text += "{{ else }}" + else_text
+        text += "{{ end }}"
+        # plain `set` inside the loop does not leak (Jinja scoping); namespaces are Go variables
+        return text, done
+
+    def _unrolled(self, node: J.For, values, scope: dict, pre: str) -> tuple[str, bool]:
+        if isinstance(values, dict):
+            values = list(values)
+        if isinstance(values, Val) or not isinstance(values, (list, tuple, str)):
+            if values is None or values is UNDEF:
+                values = []
+            else:
+                self.fail(node, "loop over a value that is not a list")
+        out = [pre]
+        done_any = False
+        items = list(values)
+        for i, x in enumerate(items):
+            inner = dict(scope)
+            if isinstance(node.target, J.Tuple):
+                for t, y in zip(node.target.items, x):
+                    inner[t.name] = y if isinstance(y, Val) else K(y)
+            else:
+                inner[node.target.name] = x if isinstance(x, Val) else K(x)
+            inner["loop"] = K({"index0": i, "index": i + 1, "first": i == 0, "last": i == len(items) - 1,
+                               "length": len(items), "revindex0": len(items) - 1 - i,
+                               "revindex": len(items) - i})
+            if node.test is not None:
+                c = self.truth(self.ev(node.test, inner))
+                if not isinstance(c, K):
+                    self.fail(node, "loop filter over a constant list depends on runtime values")
+                if not c.value:
+                    continue
+            text, done = self.stmts(node.body, inner)
+            out.append(text)
+            done_any = done_any or done
+        if not items and node.else_:
+            text, done = self.stmts(node.else_, dict(scope))
+            out.append(text)
+        return "".join(out), done_any
+
+    # -- int arithmetic from len/printf/slice ---------------------------------------------------
+    def add1(self, go: str) -> str:
+        return self.add_int(G(go, "int"), K(1)).go
+
+    def add_int(self, a: Val, b: Val) -> Val:
+        if isinstance(a, K) and isinstance(b, K):
+            return K(a.value + b.value)
+        if isinstance(a, K):
+            a, b = b, a
+        if isinstance(b, K):
+            if b.value == 0:
+                return a
+            if b.value > 0:
+                return G(f'len (printf "%*s%s" {arg(a.go)} "" {golit("x" * b.value)})', "int")
+            return self.sub_int(a, K(-b.value))
+        return G(f'len (printf "%*s%*s" {arg(a.go)} "" {arg(b.go)} "")', "int")
+
+    def sub_int(self, a: Val, b: Val) -> Val:
+        if isinstance(a, K) and isinstance(b, K):
+            return K(a.value - b.value)
+        if isinstance(b, K) and b.value == 0:
+            return a
+        if isinstance(b, K) and b.value < 0:
+            return self.add_int(a, K(-b.value))
+        ago = golit(" " * a.value) if isinstance(a, K) else f'printf "%*s" {arg(a.go)} ""'
+        return G(f"len (slice ({ago}) {arg(b.go if isinstance(b, G) else str(b.value))})", "int")
+
+    # -- expressions ----------------------------------------------------------------------------
+    def ev(self, node: J.Node, scope: dict) -> Val:
+        t = type(node)
+        meth = getattr(self, "ev_" + t.__name__, None)
+        if meth is None:
+            self.fail(node, f"unsupported expression {t.__name__}")
+        return meth(node, scope)
+
+    def ev_Const(self, node, scope):
+        return K(node.value)
+
+    def ev_TemplateData(self, node, scope):
+        return K(node.data)
+
+    def ev_List(self, node, scope):
+        vals = [self.ev(x, scope) for x in node.items]
+        if all(isinstance(v, K) for v in vals):
+            return K([v.value for v in vals])
+        return K([v for v in vals])  # list of Vals: only usable with `in`
+
+    ev_Tuple = ev_List
+
+    def ev_Dict(self, node, scope):
+        out = {}
+        for pair in node.items:
+            k = self.ev(pair.key, scope)
+            v = self.ev(pair.value, scope)
+            if not isinstance(k, K):
+                self.fail(node, "dict with a runtime key")
+            out[k.value] = v.value if isinstance(v, K) else v
+        return K(out)
+
+    def ev_Name(self, node, scope):
+        name = node.name
+        if name in scope:
+            v = scope[name]
+            if isinstance(v, G):
+                if v.go == "$.Think":
+                    self.uses.add("think")
+                elif v.go == "$.Tools":
+                    self.uses.add("tools")
+            return v
+        return K(UNDEF)
+
+    def ev_Getattr(self, node, scope):
+        return self.getattr(self.ev(node.node, scope), node.attr, node)
+
+    def ev_Getitem(self, node, scope):
+        base = self.ev(node.node, scope)
+        if isinstance(node.arg, J.Slice):
+            return self.slice_(base, node.arg, scope, node)
+        key = self.ev(node.arg, scope)
+        if isinstance(key, K) and isinstance(key.value, str):
+            return self.getattr(base, key.value, node)
+        return self.getitem(base, key, node)
+
+    def getattr(self, base: Val, attr: str, node) -> Val:
+        if isinstance(base, Cond):
+            return self._cond_map(base, lambda v: self.getattr(v, attr, node))
+        if isinstance(base, K):
+            v = base.value
+            if isinstance(v, tuple) and len(v) == 2 and v[0] == "__loop__":
+                return self.loop_attr(self.loops[v[1]], attr, node)
+            if isinstance(v, dict):
+                x = v.get(attr, UNDEF)
+                return x if isinstance(x, Val) else K(x)
+            if v is UNDEF or v is None:
+                return K(UNDEF)
+            if isinstance(v, str) and attr in _STR_METHODS:
+                return K(getattr(v, attr))
+            if hasattr(v, attr) and not attr.startswith("_"):
+                return K(getattr(v, attr))
+            return K(UNDEF)
+        if isinstance(base, Ns):
+            g = base.attrs.get(attr)
+            if g is None:
+                return K(UNDEF)
+            return G(g, "any")
+        if isinstance(base, G):
+            fields = _FIELDS.get(base.kind)
+            if fields is not None and attr in fields:
+                f, kind = fields[attr]
+                if f.startswith("="):
+                    return K(json.loads(f[1:]))
+                go = base.go + "." + f if _simple(base.go) and not base.go.startswith("(") else f"({base.go}).{f}"
+                if base.go.startswith("(") or " " in base.go:
+                    go = f"({base.go}).{f}"
+                v = G(go, kind)
+                if base.kind == "msg" and attr == "role":
+                    v.domain = ROLES
+                if base.kind == "msg" and attr == "content":
+                    v.origin = base.go
+                if f == "Thinking":
+                    self.uses.add("reasoning")
+                if kind in ("str", "toolcalls") and attr not in ("role", "content"):
+                    v.maybe_empty_is_undef = True
+                return v
+            if base.kind in ("str", "any") and attr in _STR_METHODS:
+                return K(("__strmethod__", base, attr))
+            if (base.kind in ("args", "props") or base.kind in _STRUCT_KEYS) and attr in ("items", "keys", "values"):
+                return K(("__items__", base, attr))
+            if base.kind in ("args", "any", "prop"):
+                # a value inside tool arguments / properties: index it by key
+                if base.kind == "prop":
+                    return K(UNDEF)
+                return G(f"index {arg(base.go)} {golit(attr)}", "any")
+            return K(UNDEF)
+        if isinstance(base, Cat):
+            if attr in _STR_METHODS:
+                return K(("__strmethod__", base, attr))
+        return K(UNDEF)
+
+    def _cond_map(self, c: Cond, fn) -> Val:
+        a, b = fn(c.a), fn(c.b)
+        if isinstance(a, K) and isinstance(b, K) and _same_const(a.value, b.value):
+            return a
+        return Cond(c.cond, a, b)
+
+    def loop_attr(self, loop: LoopInfo, attr: str, node) -> Val:
+        if loop.filtered:
+            self.fail(node, "loop.* in a loop with an `if` filter is not supported", "loop.")
+        i = G(loop.index, "int")
+        L = loop.list_go
+        if attr == "index0":
+            return i
+        if attr == "index":
+            return self.add_int(i, K(1))
+        if attr == "first":
+            return G(f"eq {loop.index} 0", "bool")
+        if L is None:
+            self.fail(node, f"loop.{attr} over a mapping is not supported", "loop.")
+        if attr == "last":
+            return G(f"eq {loop.index} (len (slice {arg(L)} 1))", "bool")
+        if attr == "length":
+            return G(f"len {arg(L)}", "int")
+        if attr == "revindex0":
+            return G(f"len (slice {arg(L)} ({self.add1(loop.index)}))", "int")
+        if attr == "revindex":
+            return G(f"len (slice {arg(L)} {loop.index})", "int")
+        if attr == "previtem":
+            return G(f"index {arg(L)} ({self.sub_int(i, K(1)).go})", _elem(L))
+        if attr == "nextitem":
+            return G(f"index {arg(L)} ({self.add1(loop.index)})", _elem(L))
+        self.fail(node, f"loop.{attr} is not supported", "loop.")
+
+    def getitem(self, base: Val, key: Val, node) -> Val:
+        if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__filtered__":
+            if isinstance(key, K) and key.value in (0, -1):
+                return self._filtered_pick(base, key.value == -1, node)
+            self.fail(node, "only [0] and [-1] of a filtered runtime list are supported", "[")
+        if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__split__":
+            _, s, sep = base.value
+            if isinstance(key, K) and key.value in (0, -1):
+                return self.split_pick(s, sep, "first" if key.value == 0 else "last")
+            self.fail(node, "only [0] and [-1] of a runtime split() are supported", "split")
+        if isinstance(base, K) and isinstance(key, K):
+            try:
+                x = base.value[key.value]
+            except (KeyError, IndexError, TypeError):
+                return K(UNDEF)
+            return x if isinstance(x, Val) else K(x)
+        if isinstance(base, K) and isinstance(base.value, dict) and isinstance(key, (G, Cat, Cond)):
+            return self.enumerate_domain(key, lambda k: self.getitem(base, k, node), node)
+        if isinstance(base, Cond):
+            return self._cond_map(base, lambda v: self.getitem(v, key, node))
+        if isinstance(base, G) and base.kind in ("msgs", "tools", "toolcalls", "strs", "list"):
+            elem = {"msgs": "msg", "tools": "tool", "toolcalls": "toolcall", "strs": "str"}.get(base.kind, "any")
+            if isinstance(key, K) and isinstance(key.value, int):
+                n = key.value
+                if n >= 0:
+                    return G(f"index {arg(base.go)} {n}", elem)
+                k = -n
+                return G(f"index {arg(base.go)} (len (slice {arg(base.go)} {k}))", elem)
+            if isinstance(key, G) and key.kind == "int":
+                return G(f"index {arg(base.go)} {arg(key.go)}", elem)
+        if isinstance(base, G) and base.kind in ("args", "any") and isinstance(key, G):
+            return G(f"index {arg(base.go)} {arg(key.go)}", "any")
+        self.fail(node, "unsupported subscript")
+
+    def slice_(self, base: Val, sl: J.Slice, scope: dict, node) -> Val:
+        start = self.ev(sl.start, scope) if sl.start is not None else K(None)
+        stop = self.ev(sl.stop, scope) if sl.stop is not None else K(None)
+        step = self.ev(sl.step, scope) if sl.step is not None else K(None)
+        if isinstance(base, K):
+            if all(isinstance(x, K) for x in (start, stop, step)):
+                return K(base.value[slice(start.value, stop.value, step.value)])
+        if isinstance(base, Cond):
+            return self._cond_map(base, lambda v: self.slice_(v, sl, scope, node))
+        if isinstance(base, _Code) and isinstance(start, K) and start.value is None and isinstance(stop, K) \
+                and isinstance(stop.value, int) and stop.value < 0 and -stop.value <= len(base.tail):
+            return _Code(base.code, base.name, base.tail[:stop.value])
+        if not isinstance(base, G):
+            base = G(self.materialize(base), "str")
+        if isinstance(step, K) and step.value == -1 and isinstance(start, K) and start.value is None \
+                and isinstance(stop, K) and stop.value is None:
+            return G(base.go, "rev:" + base.kind)
+        if not (isinstance(step, K) and step.value in (None, 1)):
+            self.fail(node, "slices with a step other than 1 or -1 are not supported", "::")
+        lo = start
+        if isinstance(lo, K) and lo.value is not None and lo.value < 0:
+            lo = G(f"len (slice {arg(base.go)} {-lo.value})", "int")
+        hi = stop
+        if isinstance(hi, K) and hi.value is not None and hi.value < 0:
+            hi = G(f"len (slice {arg(base.go)} {-hi.value})", "int")
+        los = "0" if (isinstance(lo, K) and lo.value is None) else (str(lo.value) if isinstance(lo, K) else arg(lo.go))
+        if isinstance(hi, K) and hi.value is None:
+            go = f"slice {arg(base.go)} {los}" if los != "0" else base.go
+        else:
+            his = str(hi.value) if isinstance(hi, K) else arg(hi.go)
+            go = f"slice {arg(base.go)} {los} {his}"
+        if base.kind == "str" and los != "0":
+            self.approximate(node, "string slicing", "Go slices bytes, Jinja slices characters "
+                             "(differs on non-ASCII text)", "[")
+        return G(go, base.kind, origin=None)
+
+    def ev_Slice(self, node, scope):
+        self.fail(node, "bare slice")
+
+    def ev_CondExpr(self, node, scope):
+        c = self.truth(self.ev(node.test, scope))
+        if isinstance(c, K):
+            if c.value:
+                return self.ev(node.expr1, scope)
+            return self.ev(node.expr2, scope) if node.expr2 is not None else K(UNDEF)
+        cvar = self.tmp("c")
+        self.pre.append("{{ " + cvar + " := " + c.go + " }}")
+        a = self.ev(node.expr1, scope)
+        b = self.ev(node.expr2, scope) if node.expr2 is not None else K(UNDEF)
+        return Cond(cvar, a, b)
+
+    def ev_And(self, node, scope):
+        return self.logic(node, scope, "and")
+
+    def ev_Or(self, node, scope):
+        return self.logic(node, scope, "or")
+
+    def logic(self, node, scope, op):
+        left = self.ev(node.left, scope)
+        lt = self.truth(left)
+        if isinstance(lt, K):
+            if op == "and":
+                return self.ev(node.right, scope) if lt.value else left
+            return left if lt.value else self.ev(node.right, scope)
+        right = self.ev(node.right, scope)
+        if not (isinstance(left, G) and left.kind == "bool"):
+            # a value, not only a condition: `x or y` is x when x is true, else y
+            return self.cond_val(lt, left, right) if op == "or" else self.cond_val(lt, right, left)
+        rt = self.truth(right)
+        if isinstance(rt, K):
+            if op == "and":
+                return lt if rt.value else K(False)
+            return K(True) if rt.value else lt
+        return G(f"{op} {arg(lt.go)} {arg(rt.go)}", "bool")
+
+    def ev_Not(self, node, scope):
+        v = self.truth(self.ev(node.node, scope))
+        if isinstance(v, K):
+            return K(not v.value)
+        return G(f"not {arg(v.go)}", "bool")
+
+    def ev_Neg(self, node, scope):
+        v = self.ev(node.node, scope)
+        if isinstance(v, K):
+            return K(-v.value)
+        self.fail(node, "negative runtime number")
+
+    def ev_Add(self, node, scope):
+        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
+        if isinstance(a, K) and isinstance(b, K):
+            try:
+                return K(a.value + b.value)
+            except TypeError:
+                self.fail(node, "adding incompatible constants")
+        if self._is_int(a) and self._is_int(b):
+            return self.add_int(a, b)
+        return Cat([a, b])
+
+    def ev_Concat(self, node, scope):
+        vals = [self.ev(x, scope) for x in node.nodes]
+        out = []
+        for v in vals:
+            if isinstance(v, K):
+                out.append(K(_pystr(v.value)))
+            else:
+                out.append(v)
+        return Cat(out)
+
+    def ev_Sub(self, node, scope):
+        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
+        if isinstance(a, K) and isinstance(b, K):
+            return K(a.value - b.value)
+        return self.sub_int(a, b)
+
+    def ev_Mul(self, node, scope):
+        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
+        if isinstance(a, K) and isinstance(b, K):
+            return K(a.value * b.value)
+        self.fail(node, "multiplication of runtime values", "*")
+
+    def ev_Mod(self, node, scope):
+        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
+        if isinstance(a, K) and isinstance(b, K):
+            return K(a.value % b.value)
+        if isinstance(b, K) and isinstance(b.value, int) and 0 < b.value <= 9 and self._is_int(a):
+            # x % k: the character at position x of "0 1 .. k-1 0 1 .." is a digit; its length is 1,
+            # so compare through a string: we return a str-kind value and let Compare handle ints
+            pattern = "".join(str(i % b.value) for i in range(4096))
+            return G(f"slice {golit(pattern)} {arg(a.go)} ({self.add1(a.go)})", "digit")
+        self.fail(node, "modulo of runtime values", "%")
+
+    def ev_Div(self, node, scope):
+        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
+        if isinstance(a, K) and isinstance(b, K):
+            return K(a.value / b.value)
+        self.fail(node, "division of runtime values", "/")
+
+    ev_FloorDiv = ev_Div
+
+    def _is_int(self, v: Val) -> bool:
+        if isinstance(v, K):
+            return isinstance(v.value, int) and not isinstance(v.value, bool)
+        return isinstance(v, G) and v.kind == "int"
+
+    def ev_Compare(self, node, scope):
+        left = self.ev(node.expr, scope)
+        result: Val | None = None
+        for op in node.ops:
+            right = self.ev(op.expr, scope)
+            r = self.compare(left, op.op, right, node)
+            result = r if result is None else self.logic_vals(result, r)
+            left = right
+        return result
+
+    def logic_vals(self, a: Val, b: Val) -> Val:
+        if isinstance(a, K):
+            return b if a.value else a
+        if isinstance(b, K):
+            return a if b.value else b
+        return G(f"and {arg(a.go)} {arg(b.go)}", "bool")
+
+    def compare(self, a: Val, op: str, b: Val, node) -> Val:
+        if isinstance(a, K) and isinstance(b, K):
+            x, y = a.value, b.value
+            x = None if x is UNDEF else x
+            y = None if y is UNDEF else y
+            try:
+                return K({"eq": lambda: x == y, "ne": lambda: x != y, "lt": lambda: x < y,
+                          "lteq": lambda: x <= y, "gt": lambda: x > y, "gteq": lambda: x >= y,
+                          "in": lambda: x in y, "notin": lambda: x not in y}[op]())
+            except TypeError:
+                self.fail(node, "comparison of incompatible constants")
+        if op in ("in", "notin"):
+            r = self.contains(a, b, node)
+            if op == "notin":
+                return K(not r.value) if isinstance(r, K) else G(f"not {arg(r.go)}", "bool")
+            return r
+        if op in ("eq", "ne"):
+            r = self.equals(a, b, node)
+            if op == "ne":
+                return K(not r.value) if isinstance(r, K) else G(f"not {arg(r.go)}", "bool")
+            return r
+        goop = {"lt": "lt", "lteq": "le", "gt": "gt", "gteq": "ge"}[op]
+        if self._is_int(a) and self._is_int(b):
+            return G(f"{goop} {self._go_int(a)} {self._go_int(b)}", "bool")
+        self.fail(node, "ordering comparison of non-numbers")
+
+    def _go_int(self, v: Val) -> str:
+        return str(v.value) if isinstance(v, K) else arg(v.go)
+
+    def equals(self, a: Val, b: Val, node) -> Val:
+        if isinstance(a, K):
+            a, b = b, a
+        if isinstance(a, G) and a.kind == "digit":
+            if isinstance(b, K) and isinstance(b.value, int):
+                return G(f"eq {arg(a.go)} {golit(str(b.value))}", "bool")
+        if isinstance(a, Cond) or isinstance(b, Cond):
+            return self.enumerate_bool(lambda: None, a, b, node)
+        if isinstance(b, K):
+            y = b.value
+            if isinstance(a, G):
+                if a.kind in ("str",) or (a.kind == "any" and isinstance(y, str)):
+                    if y is None or y is UNDEF:
+                        return K(False) if a.kind == "str" else G(f"not {arg(a.go)}", "bool")
+                    if not isinstance(y, str):
+                        return K(False)
+                    if a.domain and y not in a.domain:
+                        pass
+                    return G(f"eq {arg(a.go)} {golit(y)}", "bool")
+                if a.kind == "int":
+                    if isinstance(y, bool) or not isinstance(y, int):
+                        return K(False)
+                    return G(f"eq {arg(a.go)} {y}", "bool")
+                if a.kind == "bool":
+                    if y is True:
+                        return a
+                    if y is False:
+                        return G(f"not {arg(a.go)}", "bool")
+                    return K(False)
+                if y is None or y is UNDEF:
+                    return G(f"not {arg(a.go)}", "bool")
+                return K(False)
+            if isinstance(a, Cat):
+                return G(f"eq {arg(self.materialize(a))} {golit(_pystr(y))}", "bool")
+        if isinstance(a, G) and isinstance(b, G):
+            if a.kind == b.kind and a.kind in ("str", "int", "bool"):
+                return G(f"eq {arg(a.go)} {arg(b.go)}", "bool")
+            if a.kind == b.kind and a.kind == "msg":
+                return G(f"eq {arg(a.go)} {arg(b.go)}", "bool")
+            if a.kind in ("str", "any") and b.kind in ("str", "any"):
+                return G(f"eq {arg(a.go)} {arg(b.go)}", "bool")
+        if isinstance(a, Cat) or isinstance(b, Cat):
+            return G(f"eq {arg(self.materialize(a))} {arg(self.materialize(b))}", "bool")
+        self.fail(node, "comparison of values of different kinds")
+
+    def enumerate_bool(self, _unused, a: Val, b: Val, node) -> Val:
+        if isinstance(a, Cond):
+            x, y = self.equals(a.a, b, node), self.equals(a.b, b, node)
+        else:
+            x, y = self.equals(a, b.a, node), self.equals(a, b.b, node)
+            a = b
+        xs = "true" if isinstance(x, K) and x.value else ("false" if isinstance(x, K) else arg(x.go))
+        ys = "true" if isinstance(y, K) and y.value else ("false" if isinstance(y, K) else arg(y.go))
+        if xs == ys:
+            return x
+        return G(f"or (and {a.cond} {xs}) (and (not {a.cond}) {ys})", "bool")
+
+    def contains(self, needle: Val, hay: Val, node) -> Val:
+        if isinstance(hay, K):
+            items = hay.value
+            if isinstance(items, dict):
+                items = list(items)
+            if items is UNDEF or items is None:
+                return K(False)
+            if isinstance(items, str):
+                self.fail(node, "`in` a constant string with a runtime needle")
+            alts = []
+            for it in items:
+                r = self.equals(needle, it if isinstance(it, Val) else K(it), node)
+                if isinstance(r, K):
+                    if r.value:
+                        return K(True)
+                    continue
+                alts.append(arg(r.go))
+            if not alts:
+                return K(False)
+            if isinstance(needle, G) and all(isinstance(it, str) for it in items):
+                return G(f"eq {arg(needle.go)} " + " ".join(golit(i) for i in items), "bool")
+            return G("or " + " ".join(alts) if len(alts) > 1 else alts[0], "bool")
+        if isinstance(hay, G) and hay.kind in ("msg", "toolcall", "toolfn", "tool") and isinstance(needle, K):
+            v = self.getattr(hay, needle.value, node)
+            if isinstance(v, K):
+                return K(v.value is not UNDEF)
+            if getattr(v, "maybe_empty_is_undef", False):
+                return G(arg(v.go), "bool") if True else v
+            return K(True)
+        if isinstance(hay, G) and hay.kind in ("args", "props") and isinstance(needle, K):
+            return G(f"index {arg(hay.go)} {golit(needle.value)}", "bool")
+        if isinstance(needle, K) and isinstance(needle.value, str):
+            s = self.as_str(hay, node)
+            return self.substring(s, needle.value)
+        self.fail(node, "unsupported `in` test")
+
+    def as_str(self, v: Val, node) -> G:
+        if isinstance(v, G) and v.kind in ("str", "any"):
+            return v
+        return G(self.materialize(v), "str")
+
+    # filtered lists (selectattr / rejectattr over messages, tools, tool calls) ------------------------
+    _ELEM = {"msgs": "msg", "tools": "tool", "toolcalls": "toolcall"}
+
+    def _predicate(self, filtered: K, elem_go: str, node) -> Val:
+        _, base, preds = filtered.value
+        elem = G(elem_go, self._ELEM[base.kind])
+        out: Val = K(True)
+        for attr, test, targs, negate in preds:
+            v = self.getattr(elem, attr, node)
+            r = self.truth(self.test(test, v, list(targs), node) if test else v)
+            if negate:
+                r = K(not r.value) if isinstance(r, K) else G(f"not {arg(r.go)}", "bool")
+            out = self.logic_vals(out, r)
+        return out
+
+    def _filtered_pick(self, filtered: K, last: bool, node) -> Val:
+        _, base, _ = filtered.value
+        e, out = self.tmp("e"), self.tmp("v")
+        pred = self._predicate(filtered, e, node)
+        cond = "true" if isinstance(pred, K) and pred.value else ("false" if isinstance(pred, K) else pred.go)
+        pre = self.flush()
+        self.pre.append(pre + "{{ " + out + " := 0 }}{{ if " + base.go + " }}{{ " + out + " = index " + arg(base.go) +
+                        " 0 }}{{ end }}{{ range " + e + " := " + base.go + " }}{{ if " + cond + " }}{{ " + out +
+                        " = " + e + " }}" + ("" if last else "{{ break }}") + "{{ end }}{{ end }}")
+        return G(out, self._ELEM[base.kind])
+
+    def _filtered_count(self, filtered: K, node) -> Val:
+        _, base, _ = filtered.value
+        e, n = self.tmp("e"), self.tmp("n")
+        pred = self._predicate(filtered, e, node)
+        cond = "true" if isinstance(pred, K) and pred.value else ("false" if isinstance(pred, K) else pred.go)
+        pre = self.flush()
+        self.pre.append(pre + "{{ " + n + ' := "" }}{{ range ' + e + " := " + base.go + " }}{{ if " + cond +
+                        " }}{{ " + n + ' = print ' + n + ' "x" }}{{ end }}{{ end }}')
+        return G(f"len {n}", "int")
+
+    def _filtered_for(self, filtered: K, node) -> Val:
+        self.fail(node, "looping over selectattr()/rejectattr() of a runtime list is not supported", "for")
+
+    # byte loops over strings --------------------------------------------------------------------
+    def substring(self, s: G, needle: str) -> G:
+        if not needle:
+            return G("true", "bool")
+        sv, found = self.tmp("s"), self.tmp("in")
+        n = len(needle.encode())
+        self.pre.append(
+            "{{ " + sv + " := " + s.go + " }}{{ " + found + " := false }}"
+            "{{ range $_p := len " + sv + " }}{{ if and (le (" + self._plus("$_p", n) + ") (len " + sv +
+            ")) (eq (slice " + sv + " $_p (" + self._plus("$_p", n) + ")) " + golit(needle) +
+            ") }}{{ " + found + " = true }}{{ break }}{{ end }}{{ end }}")
+        return G(found, "bool")
+
+    def _plus(self, go: str, n: int) -> str:
+        return f'len (printf "%*s%s" {go} "" {golit("x" * n)})'
+
+    def find(self, s: str, needle: str, last: bool) -> str:
+        """Go int var: byte offset of the first/last `needle` in Go string var s, or -1."""
+        pos = self.tmp("at")
+        n = len(needle.encode())
+        body = ("{{ if and (le (" + self._plus("$_p", n) + ") (len " + s + ")) (eq (slice " + s +
+                " $_p (" + self._plus("$_p", n) + ")) " + golit(needle) + ") }}{{ " + pos + " = $_p }}" +
+                ("" if last else "{{ break }}") + "{{ end }}")
+        self.pre.append("{{ " + pos + " := -1 }}{{ range $_p := len " + s + " }}" + body + "{{ end }}")
+        return pos
+
+    def split_pick(self, s: G, sep: str, which: str) -> G:
+        """s.split(sep)[0] (which='first') or [-1] (which='last')."""
+        sv = self.tmp("s")
+        self.pre.append("{{ " + sv + " := " + s.go + " }}")
+        out = self.tmp("s")
+        if which == "first":
+            at = self.find(sv, sep, last=False)
+            self.pre.append("{{ " + out + " := " + sv + " }}{{ if ge " + at + " 0 }}{{ " + out +
+                            " = slice " + sv + " 0 " + at + " }}{{ end }}")
+        else:
+            at = self.find(sv, sep, last=True)
+            self.pre.append("{{ " + out + " := " + sv + " }}{{ if ge " + at + " 0 }}{{ " + out +
+                            " = slice " + sv + " (" + self._plus(at, len(sep.encode())) + ") }}{{ end }}")
+        return G(out, "str", origin=s.origin)
+
+    def strip(self, s: G, chars: str | None, left: bool, right: bool, node) -> G:
+        if chars is None:
+            chars = " \t\n\r\x0b\x0c"
+            if s.origin:
+                self.approximate(node, "trim/strip of message content",
+                                 "the Go template strips ASCII whitespace only (Python also strips "
+                                 "Unicode spaces such as U+00A0 and U+3000)", "trim" if "trim" in
+                                 self._line(node) else "strip")
+        sv = self.tmp("s")
+        a, b = self.tmp("a"), self.tmp("b")
+        ws = "(eq (slice " + sv + " $_p (" + self._plus("$_p", 1) + ")) " + " ".join(golit(c) for c in chars) + ")"
+        code = "{{ " + sv + " := " + s.go + " }}{{ " + a + " := 0 }}{{ " + b + " := len " + sv + " }}"
+        if left:
+            code += ("{{ range $_p := len " + sv + " }}{{ if " + ws + " }}{{ " + a + " = " +
+                     self._plus("$_p", 1) + " }}{{ else }}{{ break }}{{ end }}{{ end }}")
+        if right:
+            rws = ws.replace("$_p", "$_q")
+            code += ("{{ range $_r := len " + sv + " }}{{ $_q := len (slice " + sv + " (" +
+                     self._plus("$_r", 1) + ")) }}{{ if " + rws + " }}{{ " + b + " = $_q }}"
+                     "{{ else }}{{ break }}{{ end }}{{ end }}")
+        code += "{{ if lt " + b + " " + a + " }}{{ " + b + " = " + a + " }}{{ end }}"
+        self.pre.append(code)
+        return G(f"slice {sv} {a} {b}", "str", origin=s.origin)
+
+    def _line(self, node) -> str:
+        ln = getattr(node, "lineno", 0) or 0
+        return self.lines[ln - 1] if 0 < ln <= len(self.lines) else ""
+
+    def startswith(self, s: G, prefix: str, end: bool) -> G:
+        n = len(prefix.encode())
+        if n == 0:
+            return G("true", "bool")
+        sv = self.tmp("s")
+        self.pre.append("{{ " + sv + " := " + s.go + " }}")
+        if end:
+            return G(f"and (ge (len {sv}) {n}) (eq (slice {sv} (len (slice {sv} {n}))) {golit(prefix)})", "bool")
+        return G(f"and (ge (len {sv}) {n}) (eq (slice {sv} 0 {n}) {golit(prefix)})", "bool")
+
+    # values -> Go ------------------------------------------------------------------------------
+    def materialize(self, v: Val) -> str:
+        """A Go expression (operand or command) for v; may add prelude actions."""
+        if isinstance(v, K):
+            x = v.value
+            if x is UNDEF or x is None:
+                return '""'
+            if isinstance(x, bool):
+                return "true" if x else "false"
+            if isinstance(x, int):
+                return str(x)
+            if isinstance(x, str):
+                return golit(x)
+            if isinstance(x, float):
+                return repr(x)
+            raise CompileError(f"a constant {type(x).__name__} has no Go literal")
+        if isinstance(v, G):
+            if v.kind.startswith("rev:"):
+                raise CompileError("a reversed list can only be looped over")
+            return v.go
+        if isinstance(v, Cat):
+            parts = _flatten(v.parts)
+            gos = []
+            for p in parts:
+                if isinstance(p, K):
+                    if _pystr(p.value):
+                        gos.append(golit(_pystr(p.value)))
+                elif isinstance(p, G) and p.kind not in ("str", "any"):
+                    gos.append(arg(self.materialize(self.to_str(p))))
+                else:
+                    gos.append(arg(self.materialize(p)))
+            if not gos:
+                return '""'
+            if len(gos) == 1:
+                return gos[0]
+            return "print " + " ".join(gos)
+        if isinstance(v, Cond):
+            a = self.materialize(v.a)
+            b = self.materialize(v.b)
+            if a == b:
+                return a
+            t = self.tmp("v")
+            self.pre.append("{{ " + t + " := " + b + " }}{{ if " + v.cond + " }}{{ " + t + " = " + a +
+                            " }}{{ end }}")
+            return t
+        if isinstance(v, Ns):
+            raise CompileError("a namespace object has no Go value")
+        raise CompileError(f"{type(v).__name__} has no Go value")
+
+    def to_str(self, v: G) -> Val:
+        if v.kind == "int":
+            return G(f'printf "%d" {arg(v.go)}', "str")
+        if v.kind == "bool":
+            t = self.tmp("v")
+            self.pre.append("{{ " + t + ' := "False" }}{{ if ' + v.go + " }}{{ " + t +
+                            ' = "True" }}{{ end }}')
+            return G(t, "str")
+        if v.kind in ("str", "any"):
+            return v
+        return self.tojson_val(v, None, None)
+
+    def truth(self, v: Val) -> Val:
+        if isinstance(v, K):
+            x = v.value
+            if isinstance(x, tuple) and x and x[0] in ("__strmethod__", "__items__"):
+                return K(True)
+            return K(bool(x))
+        if isinstance(v, G):
+            if v.kind == "bool":
+                return v
+            if v.kind.startswith("rev:"):
+                return G(v.go, "bool")
+            if v.kind in ("msg", "toolcall", "toolfn", "tool"):
+                return K(True)
+            return G(v.go, "bool")
+        if isinstance(v, Cat):
+            parts = _flatten(v.parts)
+            if any(isinstance(p, K) and _pystr(p.value) for p in parts):
+                return K(True)
+            return G(self.materialize(v), "bool")
+        if isinstance(v, Cond):
+            a, b = self.truth(v.a), self.truth(v.b)
+            if isinstance(a, K) and isinstance(b, K):
+                if a.value == b.value:
+                    return a
+                return G(v.cond if a.value else f"not {v.cond}", "bool")
+            ag = "true" if isinstance(a, K) and a.value else "false" if isinstance(a, K) else arg(a.go)
+            bg = "true" if isinstance(b, K) and b.value else "false" if isinstance(b, K) else arg(b.go)
+            return G(f"or (and {v.cond} {ag}) (and (not {v.cond}) {bg})", "bool")
+        if isinstance(v, (Ns, Macro, Special)):
+            return K(True)
+        return K(bool(v))
+
+    def enumerate_domain(self, key: Val, fn, node) -> Val:
+        """fn over every value a finite-domain string can take (message roles): an if-chain."""
+        if isinstance(key, G) and key.domain:
+            out = self.tmp("v")
+            results = [(d, fn(K(d))) for d in key.domain]
+            if all(isinstance(r, K) for _, r in results):
+                code = "{{ " + out + ' := "" }}'
+                first = True
+                for d, r in results:
+                    if r.value is UNDEF:
+                        continue
+                    code += ("{{ if " if first else "{{ else if ") + f"eq {arg(key.go)} {golit(d)}" + " }}{{ " + \
+                        out + " = " + self.materialize(r) + " }}"
+                    first = False
+                if not first:
+                    code += "{{ end }}"
+                self.pre.append(code)
+                self.approximate(node, "lookup by message role", "roles other than " + "/".join(key.domain) +
+                                 " map to \"\"", "[")
+                return G(out, "str")
+        self.fail(node, "lookup with a runtime key", "[")
+
+    # -- filters, tests, calls ------------------------------------------------------------------
+    def ev_Filter(self, node, scope):
+        v = self.ev(node.node, scope) if node.node is not None else K(UNDEF)
+        args = [self.ev(a, scope) for a in node.args]
+        kwargs = {kw.key: self.ev(kw.value, scope) for kw in node.kwargs}
+        return self.filter(node.name, v, args, kwargs, node)
+
+    def filter(self, name: str, v: Val, args: list, kwargs: dict, node) -> Val:
+        if isinstance(v, K) and all(isinstance(a, K) for a in args) and all(isinstance(a, K) for a in kwargs.values()) \
+                and not (isinstance(v.value, tuple) and v.value and isinstance(v.value[0], str)
+                         and v.value[0].startswith("__")):
+            return K(self.const_filter(name, v.value, [a.value for a in args],
+                                       {k: a.value for k, a in kwargs.items()}, node))
+        if isinstance(v, Cond) and name not in ("default", "d"):
+            return self._cond_map(v, lambda x: self.filter(name, x, args, kwargs, node))
+        if name in ("trim", "strip"):
+            chars = args[0].value if args and isinstance(args[0], K) else None
+            return self.strip(self.as_str(v, node), chars, True, True, node)
+        if name in ("length", "count") and not isinstance(v, K):
+            if isinstance(v, G) and v.kind in ("str", "any"):
+                self.approximate(node, "length of a string", "Go counts bytes, Jinja characters", "length")
+            return G(f"len {arg(self.materialize(v))}", "int")
+        if name == "tojson":
+            indent = kwargs.get("indent", args[0] if args else K(None))
+            return self.tojson_val(v, indent.value if isinstance(indent, K) else None, node)
+        if name in ("string",):
+            return self.to_str(v) if isinstance(v, G) else v
+        if name in ("default", "d"):
+            dflt = args[0] if args else K("")
+            boolean = (args[1].value if len(args) > 1 and isinstance(args[1], K) else
+                       kwargs.get("boolean", K(False)).value)
+            if isinstance(v, K):
+                return dflt if v.value is UNDEF or (boolean and not v.value) else v
+            if isinstance(v, G) and (v.maybe_empty_is_undef or boolean):
+                t = self.truth(v)
+                if isinstance(dflt, K) and not dflt.value:
+                    return v
+                return self.cond_val(t, v, dflt)
+            return v
+        if name in ("upper", "lower", "capitalize", "title"):
+            if isinstance(v, G) and v.domain:
+                return self.enumerate_domain(v, lambda k: K(getattr(str(k.value), name)()), node)
+            self.approximate(node, f"| {name} on runtime text", "text is left as it is", name)
+            return v
+        if name in ("first", "last") and isinstance(v, K) and isinstance(v.value, tuple) \
+                and v.value and v.value[0] == "__split__":
+            return self.getitem(v, K(0 if name == "first" else -1), node)
+        if name == "first":
+            if isinstance(v, G) and v.kind in ("msgs", "tools", "toolcalls"):
+                return self.getitem(v, K(0), node)
+        if name == "last":
+            if isinstance(v, G) and v.kind in ("msgs", "tools", "toolcalls"):
+                return self.getitem(v, K(-1), node)
+        if name == "items":
+            return K(("__items__", v, "items"))
+        if name == "list":
+            return v
+        if name == "replace":
+            if isinstance(v, G) and v.domain:
+                return self.enumerate_domain(
+                    v, lambda k: K(str(k.value).replace(*[a.value for a in args])), node)
+            self.approximate(node, "| replace on runtime text", "text is left as it is", "replace")
+            return v
+        if name == "safe" or name == "e" or name == "escape":
+            return v
+        if name in ("selectattr", "rejectattr") and args and isinstance(args[0], K):
+            base, preds = v, []
+            if isinstance(v, K) and isinstance(v.value, tuple) and v.value and v.value[0] == "__filtered__":
+                _, base, preds = v.value
+            if isinstance(base, Cond):
+                base = G(self.materialize(base), _kind_of(base))
+            if isinstance(base, G) and base.kind in ("msgs", "tools", "toolcalls"):
+                test = args[1].value if len(args) > 1 else None
+                targs = args[2:]
+                return K(("__filtered__", base, preds + [(args[0].value, test, targs, name == "rejectattr")]))
+        if name == "list" and isinstance(v, K):
+            return v
+        if name in ("length", "count") and isinstance(v, K) and isinstance(v.value, tuple) and v.value \
+                and v.value[0] == "__filtered__":
+            return self._filtered_count(v, node)
+        if name in ("selectattr", "rejectattr", "map", "select", "reject", "join", "sort", "unique"):
+            self.fail(node, f"| {name} on a runtime list is not supported", name)
+        self.fail(node, f"filter {name} is not supported", name)
+
+    def cond_val(self, c: Val, a: Val, b: Val) -> Val:
+        if isinstance(c, K):
+            return a if c.value else b
+        cvar = self.tmp("c")
+        self.pre.append("{{ " + cvar + " := " + c.go + " }}")
+        return Cond(cvar, a, b)
+
+    def const_filter(self, name: str, v, args, kwargs, node):
+        env = jinja2.Environment()
+        if name == "tojson":
+            indent = kwargs.get("indent", args[0] if args else None)
+            return json.dumps(v, indent=indent, ensure_ascii=False)
+        f = env.filters.get(name)
+        if f is None:
+            self.fail(node, f"filter {name} is not supported", name)
+        if v is UNDEF:
+            v = jinja2.Undefined()
+        try:
+            if getattr(f, "jinja_pass_arg", None) is not None:
+                r = f(env, v, *args, **kwargs)
+            else:
+                r = f(v, *args, **kwargs)
+        except Exception as err:  # noqa: BLE001
+            self.fail(node, f"filter {name} on a constant failed: {err}", name)
+        if hasattr(r, "__iter__") and not isinstance(r, (str, list, dict, tuple)):
+            r = list(r)
+        if isinstance(r, jinja2.Undefined):
+            return UNDEF
+        return r
+
+    def ev_Test(self, node, scope):
+        v = self.ev(node.node, scope)
+        args = [self.ev(a, scope) for a in node.args]
+        return self.test(node.name, v, args, node)
+
+    def test(self, name: str, v: Val, args: list, node) -> Val:
+        if isinstance(v, Cond):
+            a, b = self.test(name, v.a, args, node), self.test(name, v.b, args, node)
+            if isinstance(a, K) and isinstance(b, K) and a.value == b.value:
+                return a
+            return self.truth(Cond(v.cond, a, b))
+        if isinstance(v, K):
+            x = v.value
+            if isinstance(x, tuple) and x and x[0] == "__strmethod__":
+                return K(name in ("defined", "callable"))
+            if name == "defined":
+                return K(x is not UNDEF)
+            if name == "undefined":
+                return K(x is UNDEF)
+            if name == "none":
+                return K(x is None)
+            if name in ("string",):
+                return K(isinstance(x, str))
+            if name in ("mapping",):
+                return K(isinstance(x, dict))
+            if name in ("iterable", "sequence"):
+                return K(isinstance(x, (str, list, tuple, dict)))
+            if name == "boolean":
+                return K(isinstance(x, bool))
+            if name == "number" or name == "integer":
+                return K(isinstance(x, (int, float)) and not isinstance(x, bool))
+            if name in ("true", "false"):
+                return K(x is (name == "true"))
+            if name in ("equalto", "eq", "sameas") and args:
+                return self.compare(v, "eq", args[0], node)
+            if name == "in" and args:
+                return self.compare(v, "in", args[0], node)
+            if name == "callable":
+                return K(callable(x))
+            self.fail(node, f"test {name} is not supported", name)
+        if isinstance(v, (Ns, Macro, Special)):
+            return K(name in ("defined", "callable", "mapping"))
+        if isinstance(v, Cat):
+            v = G(self.materialize(v), "str")
+        kind = v.kind
+        if name == "defined":
+            if v.maybe_empty_is_undef:
+                return G(arg(v.go), "bool")
+            return K(True)
+        if name == "undefined":
+            if v.maybe_empty_is_undef:
+                return G(f"not {arg(v.go)}", "bool")
+            return K(False)
+        if name == "none":
+            if kind == "tools":
+                return G(f"not {arg(v.go)}", "bool")
+            if kind == "any":
+                return G(f"not {arg(v.go)}", "bool")
+            return K(False)
+        if name == "string":
+            if kind == "any":
+                return G(f'eq (printf "%T" {arg(v.go)}) "string"', "bool")
+            return K(kind == "str")
+        if name == "mapping":
+            if kind == "any":
+                return G(f'eq (slice (printf "%T" {arg(v.go)}) 0 3) "map"', "bool")
+            return K(kind in ("args", "props", "msg", "toolcall", "toolfn", "tool", "prop"))
+        if name in ("iterable", "sequence"):
+            return K(kind in ("str", "msgs", "tools", "toolcalls", "args", "props", "strs", "list") or
+                     kind.startswith("rev:"))
+        if name in ("boolean", "true", "false"):
+            if kind == "bool":
+                return v if name != "false" else G(f"not {arg(v.go)}", "bool")
+            return K(False)
+        if name in ("number", "integer"):
+            return K(kind == "int")
+        if name in ("equalto", "eq", "sameas") and args:
+            return self.compare(v, "eq", args[0], node)
+        if name in ("ne",) and args:
+            return self.compare(v, "ne", args[0], node)
+        if name == "in" and args:
+            return self.compare(v, "in", args[0], node)
+        self.fail(node, f"test {name} on a runtime value is not supported", name)
+
+    def ev_Call(self, node, scope):
+        f = self.ev(node.node, scope)
+        if isinstance(f, Special):
+            return self.special_call(f.name, node, scope)
+        if isinstance(f, Macro):
+            return self.inline_macro(f.node, node, scope)
+        if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__strmethod__":
+            _, base, meth = f.value
+            args = [self.ev(a, scope) for a in node.args]
+            return self.str_method(base, meth, args, node)
+        if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__items__":
+            _, base, meth = f.value
+            if isinstance(base, G) and base.kind in _STRUCT_KEYS:
+                # a struct Ollama fills in: its keys in the order an OpenAI-style client sends them
+                pairs = [(k, self.getattr(base, k, node)) for k in _STRUCT_KEYS[base.kind]]
+                if meth == "keys":
+                    return K([k for k, _ in pairs])
+                if meth == "values":
+                    return K([v for _, v in pairs])
+                return K(pairs)
+            if isinstance(base, G):
+                return G(base.go, "items:" + base.kind)
+            if isinstance(base, K) and isinstance(base.value, dict):
+                return K(list(base.value.items()))
+        if isinstance(f, K) and callable(f.value):
+            args = [self.ev(a, scope) for a in node.args]
+            if all(isinstance(a, K) for a in args):
+                try:
+                    return K(f.value(*[a.value for a in args]))
+                except Exception as err:  # noqa: BLE001
+                    self.fail(node, f"calling a constant method failed: {err}")
+        if isinstance(f, K) and f.value is UNDEF:
+            self.fail(node, "call of an undefined function", getattr(node.node, "name", None))
+        self.fail(node, "unsupported call")
+
+    def str_method(self, base: Val, meth: str, args: list, node) -> Val:
+        if isinstance(base, Cond):
+            return self._cond_map(base, lambda b: self.str_method(b, meth, args, node))
+        if isinstance(base, K):
+            return K(getattr(base.value, meth)(*[a.value for a in args]))
+        s = self.as_str(base, node)
+        a0 = args[0].value if args and isinstance(args[0], K) else None
+        if args and not isinstance(args[0], K):
+            self.fail(node, f".{meth}() with a runtime argument", meth)
+        if meth in ("strip", "lstrip", "rstrip"):
+            return self.strip(s, a0, meth != "rstrip", meth != "lstrip", node)
+        if meth in ("startswith", "endswith"):
+            if isinstance(a0, tuple):
+                alts = [self.startswith(s, p, meth == "endswith") for p in a0]
+                return G("or " + " ".join(arg(x.go) for x in alts), "bool")
+            return self.startswith(s, a0, meth == "endswith")
+        if meth in ("upper", "lower", "capitalize", "title"):
+            return self.filter(meth, s, [], {}, node)
+        if meth == "split":
+            return K(("__split__", s, a0))
+        if meth == "replace":
+            return self.filter("replace", s, args, {}, node)
+        if meth == "find":
+            sv = self.tmp("s")
+            self.pre.append("{{ " + sv + " := " + s.go + " }}")
+            return G(self.find(sv, a0, last=False), "int")
+        self.fail(node, f"string method .{meth}() is not supported", meth)
+
+    def special_call(self, name: str, node, scope) -> Val:
+        args = [self.ev(a, scope) for a in node.args]
+        kwargs = {kw.key: self.ev(kw.value, scope) for kw in node.kwargs}
+        if name == "raise_exception":
+            self.approximate(node, "raise_exception()", "the Go template does not refuse this conversation",
+                             "raise_exception")
+            return K(UNDEF)
+        if name == "namespace":
+            attrs = {}
+            for k, v in kwargs.items():
+                attrs[k] = (self.tmp("ns_" + _goname(k)), v)
+            return Ns(attrs)
+        if name == "strftime_now":
+            fmt = args[0].value if args and isinstance(args[0], K) else None
+            self.uses.add("date")
+            return self.strftime(fmt, node)
+        if name == "range":
+            if all(isinstance(a, K) for a in args):
+                return K(list(range(*[a.value for a in args])))
+            self.fail(node, "range() over a runtime bound", "range")
+        if name == "dict":
+            return K({k: v.value for k, v in kwargs.items() if isinstance(v, K)})
+        self.fail(node, f"call of {name}")
+
+    def strftime(self, fmt, node) -> Val:
+        """strftime_now(fmt) from Ollama's only clock, currentDate ("2006-01-02"), by slicing it."""
+        d = self.tmp("date")
+        self.pre.append("{{ " + d + " := currentDate }}")
+        if not isinstance(fmt, str):
+            self.approximate(node, "strftime_now() with a runtime format", "today's date as YYYY-MM-DD",
+                             "strftime_now")
+            return G(d, "str")
+        parts: list[Val] = []
+        i = 0
+        names = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                 "October", "November", "December"]
+        while i < len(fmt):
+            ch = fmt[i]
+            if ch != "%" or i + 1 == len(fmt):
+                parts.append(K(ch))
+                i += 1
+                continue
+            code = fmt[i + 1:i + 3] if fmt[i + 1] == "-" else fmt[i + 1]
+            i += 1 + len(code)
+            if code == "Y":
+                parts.append(G(f"slice {d} 0 4", "str"))
+            elif code == "y":
+                parts.append(G(f"slice {d} 2 4", "str"))
+            elif code == "m":
+                parts.append(G(f"slice {d} 5 7", "str"))
+            elif code == "d":
+                parts.append(G(f"slice {d} 8 10", "str"))
+            elif code in ("-d", "-m"):
+                a = 8 if code == "-d" else 5
+                t = self.tmp("v")
+                self.pre.append("{{ " + t + f" := slice {d} {a} {a + 2}" + " }}{{ if eq (slice " + d +
+                                f" {a} {a + 1}) \"0\" }}}}{{{{ {t} = slice {d} {a + 1} {a + 2} }}}}{{{{ end }}}}")
+                parts.append(G(t, "str"))
+            elif code in ("b", "B", "h"):
+                t = self.tmp("v")
+                code_s = "{{ " + t + ' := "" }}'
+                for n, name in enumerate(names, 1):
+                    code_s += ("{{ if " if n == 1 else "{{ else if ") + f"eq (slice {d} 5 7) \"{n:02d}\"" + \
+                        " }}{{ " + t + " = " + golit(name if code == "B" else name[:3]) + " }}"
+                self.pre.append(code_s + "{{ end }}")
+                parts.append(G(t, "str"))
+            elif code == "%":
+                parts.append(K("%"))
+            else:
+                self.approximate(node, f"strftime_now({fmt!r}): %{code}",
+                                 "Ollama's clock (currentDate) gives only the year, month and day; "
+                                 "the Go template writes YYYY-MM-DD there", "strftime_now")
+                parts.append(G(d, "str"))
+        return Cat(parts)
+
+    def inline_macro(self, mnode: J.Macro, call: J.Call, scope: dict) -> Val:
+        if self.macro_depth > 8:
+            self.fail(call, "macros nested too deep (recursive macro?)")
+        inner = dict(scope)
+        params = [a.name for a in mnode.args]
+        defaults = list(mnode.defaults)
+        nd = len(params) - len(defaults)
+        args = [self.ev(a, scope) for a in call.args]
+        kwargs = {kw.key: self.ev(kw.value, scope) for kw in call.kwargs}
+        for i, p in enumerate(params):
+            if i < len(args):
+                inner[p] = args[i]
+            elif p in kwargs:
+                inner[p] = kwargs[p]
+            elif i >= nd:
+                inner[p] = self.ev(defaults[i - nd], scope)
+            else:
+                inner[p] = K(UNDEF)
+        self.macro_depth += 1
+        pre = self.flush()
+        try:
+            text, _ = self.stmts(mnode.body, inner)
+        finally:
+            self.macro_depth -= 1
+        self.pre.append(pre + text)
+        return K(UNDEF)
+
+    # -- tojson -----------------------------------------------------------------------------------
+    def tojson_val(self, v: Val, indent: int | None, node) -> Val:
+        """Python's json.dumps(v, ensure_ascii=False[, indent]) for Ollama's typed values, written
+        out field by field (Go's json function prints no spaces and escapes <, > and &)."""
+        if isinstance(v, K):
+            return K(json.dumps(v.value if v.value is not UNDEF else None, indent=indent, ensure_ascii=False))
+        if isinstance(v, Cond):
+            return self._cond_map(v, lambda x: self.tojson_val(x, indent, node))
+        if isinstance(v, Cat):
+            v = G(self.materialize(v), "str")
+        if not isinstance(v, G):
+            self.fail(node, "tojson of this value is not supported", "tojson")
+        w = _JsonWriter(self, indent)
+        code = w.value(v.go, v.kind, 0)
+        out = self.tmp("j")
+        # the JSON text is built by an inline template run into a variable? Go cannot capture output,
+        # so tojson values are printed in place: return a marker Val the emitter writes as code.
+        if code.endswith("}") and not code.endswith("}}"):
+            return _Code(code[:-1], out, "}")
+        if code.endswith("}}}"):
+            return _Code(code[:-1], out, "}")
+        return _Code(code, out)
+
+
+@dataclass
+class _Code(Val):
+    """Go template code that prints a value (used for JSON, which Go cannot build as a string)."""
+    code: str
+    name: str
+    tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
+
+
+def _kind_of(v: Val) -> str:
+    if isinstance(v, G):
+        return v.kind
+    if isinstance(v, Cond):
+        a, b = _kind_of(v.a), _kind_of(v.b)
+        if a == b:
+            return a
+        if isinstance(v.a, K) and v.a.value in (UNDEF, None, [], ""):
+            return b
+        if isinstance(v.b, K) and v.b.value in (UNDEF, None, [], ""):
+            return a
+    if isinstance(v, Cat):
+        return "str"
+    return "any"
+
+
+def _flatten(parts: list) -> list:
+    out: list = []
+    for p in parts:
+        if isinstance(p, Cat):
+            out.extend(_flatten(p.parts))
+        elif isinstance(p, K) and isinstance(p.value, str) and out and isinstance(out[-1], K) \
+                and isinstance(out[-1].value, str):
+            out[-1] = K(out[-1].value + p.value)
+        else:
+            out.append(p)
+    return out
+
+
+def _same_const(a, b) -> bool:
+    try:
+        return type(a) is type(b) and a == b
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _goname(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def _elem(list_go: str) -> str:
+    return "any"
+
+
+_STRUCT_KEYS = {"fndef": ("name", "description", "parameters"), "params": ("type", "properties", "required"),
+                "tool": ("type", "function"), "toolfn": ("name", "arguments"), "toolcall": ("id", "type", "function")}
+
+_STR_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower",
+                "replace", "capitalize", "title", "find"}
+
+# Jinja attribute -> (Go field, kind) for the values Ollama hands to templates (template.go v0.24.0)
+_FIELDS = {
+    "msg": {"role": ("Role", "str"), "content": ("Content", "str"),
+            "reasoning_content": ("Thinking", "str"), "thinking": ("Thinking", "str"),
+            "tool_calls": ("ToolCalls", "toolcalls"), "name": ("ToolName", "str"),
+            "tool_name": ("ToolName", "str"), "tool_call_id": ("ToolCallID", "str")},
+    "toolcall": {"id": ("ID", "str"), "function": ("Function", "toolfn"), "type": ('="function"', "str"),
+                 "name": ("Function.Name", "str"), "arguments": ("Function.Arguments", "args")},
+    "toolfn": {"name": ("Name", "str"), "arguments": ("Arguments", "args")},
+    "tool": {"type": ("Type", "str"), "function": ("Function", "fndef"),
+             "name": ("Function.Name", "str"), "description": ("Function.Description", "str"),
+             "parameters": ("Function.Parameters", "params")},
+    "fndef": {"name": ("Name", "str"), "description": ("Description", "str"),
+              "parameters": ("Parameters", "params")},
+    "params": {"type": ("Type", "str"), "properties": ("Properties", "props"),
+               "required": ("Required", "strs")},
+    "prop": {"type": ("Type", "any"), "description": ("Description", "str"), "enum": ("Enum", "list")},
+}
+
+
+class _JsonWriter:
+    """Go template code printing Ollama's typed tool values as Python's json.dumps would."""
+
+    def __init__(self, c: Compiler, indent: int | None):
+        self.c = c
+        self.indent = indent
+
+    def nl(self, depth: int) -> str:
+        if self.indent is None:
+            return ""
+        return "\n" + " " * (self.indent * depth)
+
+    def sep(self, depth: int) -> str:
+        return "," + self.nl(depth) if self.indent is not None else ", "
+
+    def obj(self, fields: list, depth: int) -> str:
+        """fields: (key, code, condition or None). The first field must be unconditional."""
+        out = "{" + self.nl(depth + 1)
+        first = True
+        for key, code, cond in fields:
+            piece = ("" if first else self.sep(depth + 1)) + gotext(json.dumps(key, ensure_ascii=False) + ": ") + code
+            if cond:
+                out += "{{ if " + cond + " }}" + piece + "{{ end }}"
+            else:
+                out += piece
+            first = False
+        return out + self.nl(depth) + "}"
+
+    def string(self, go: str) -> str:
+        return "{{ printf \"%q\" " + arg(go) + " }}"
+
+    def value(self, go: str, kind: str, depth: int) -> str:
+        c = self.c
+        if kind == "str":
+            return self.string(go)
+        if kind == "tools":
+            v = c.tmp("x")
+            i = c.tmp("i")
+            return ("[" + "{{ range " + i + ", " + v + " := " + go + " }}{{ if " + i + " }}" +
+                    gotext(self.sep(depth + 1)) + "{{ else }}" + gotext(self.nl(depth + 1)) + "{{ end }}" +
+                    self.value(v, "tool", depth + 1) + "{{ end }}" +
+                    "{{ if " + go + " }}" + gotext(self.nl(depth)) + "{{ end }}]")
+        if kind == "tool":
+            return self.obj([("type", self.string(go + ".Type"), None),
+                             ("function", self.value(go + ".Function", "fndef", depth + 1), None)], depth)
+        if kind == "fndef":
+            return self.obj([("name", self.string(go + ".Name"), None),
+                             ("description", self.string(go + ".Description"), None),
+                             ("parameters", self.value(go + ".Parameters", "params", depth + 1), None)], depth)
+        if kind == "toolfn":
+            return self.obj([("name", self.string(go + ".Name"), None),
+                             ("arguments", self.value(go + ".Arguments", "args", depth + 1), None)], depth)
+        if kind == "toolcall":
+            return self.obj([("id", self.string(go + ".ID"), None), ("type", '"function"', None),
+                             ("function", self.value(go + ".Function", "toolfn", depth + 1), None)], depth)
+        if kind == "params":
+            return self.obj([("type", self.string(go + ".Type"), None),
+                             ("properties", self.value(go + ".Properties", "props", depth + 1), None),
+                             ("required", self.value(go + ".Required", "strs", depth + 1), go + ".Required")],
+                            depth)
+        if kind in ("props", "args"):
+            k, v, first = c.tmp("k"), c.tmp("v"), c.tmp("f")
+            elem = "prop" if kind == "props" else "any"
+            return ("{{ " + first + " := true }}{" + "{{ range " + k + ", " + v + " := " + go + " }}" +
+                    "{{ if " + first + " }}" + gotext(self.nl(depth + 1)) + "{{ else }}" +
+                    gotext(self.sep(depth + 1)) + "{{ end }}{{ " + first + " = false }}" +
+                    self.string(k) + ": " + self.value(v, elem, depth + 1) + "{{ end }}" +
+                    "{{ if not " + first + " }}" + gotext(self.nl(depth)) + "{{ end }}}")
+        if kind == "prop":
+            return self.obj([("type", "{{ printf \"%q\" (print " + go + ".Type) }}", None),
+                             ("description", self.string(go + ".Description"), go + ".Description"),
+                             ("enum", self.value(go + ".Enum", "list", depth + 1), go + ".Enum")], depth)
+        if kind in ("strs", "list"):
+            v, i = c.tmp("x"), c.tmp("i")
+            return ("[" + "{{ range " + i + ", " + v + " := " + go + " }}{{ if " + i + " }}" +
+                    gotext(self.sep(depth + 1)) + "{{ else }}" + gotext(self.nl(depth + 1)) + "{{ end }}" +
+                    self.value(v, "any" if kind == "list" else "str", depth + 1) + "{{ end }}" +
+                    "{{ if " + go + " }}" + gotext(self.nl(depth)) + "{{ end }}]")
+        # any: a JSON value decoded by Ollama (string, float64, bool, nil, map, list)
+        return ('{{ if eq (printf "%T" ' + arg(go) + ') "string" }}' + self.string(go) +
+                "{{ else }}{{ json " + arg(go) + " }}{{ end }}")
