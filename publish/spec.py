@@ -1,8 +1,15 @@
 """The release spec: one TOML file per Hub repo, parsed into frozen dataclasses.
 
 Every problem is a SpecError naming the file, the dotted key and the fix. Unknown keys are errors
-with a "did you mean". Paths are relative to the spec file. The layout is documented in the
-README ("Release spec"); examples/ holds complete specs.
+with a "did you mean". The layout is documented in the README ("Release spec"); examples/ holds
+complete specs.
+
+A spec reads only its own folder. Specs arrive in pull requests and run in CI next to secrets, so
+every path a spec names (system_file, license_file, template.file, card.extra_file, quants.dir and
+the quant files, pattern matches and mmproj inside it) must resolve, symlinks followed, inside the
+folder that holds the spec; an absolute path, a `..` or a symlink out of the folder is a SpecError
+naming the key. Only the command line may point elsewhere: `gguf_dir` (--gguf-dir) is the user's
+own choice, so the GGUFs named by the spec are then read from that folder as it is.
 """
 
 from __future__ import annotations
@@ -89,6 +96,9 @@ class ReleaseSpec:
     pipeline_tag: str = "text-generation"
     model_name: str = ""            # file-name stem for renamed GGUFs; default: repo name minus -GGUF
     gguf_dir: Path = Path(".")      # where the GGUFs are (absolute)
+    # The folder every GGUF must resolve inside (symlinks followed): the spec's folder when the GGUF
+    # folder comes from the spec (quants.dir), None when the user chose it (--gguf-dir).
+    confine: Path | None = None
     quant_entries: tuple[QuantEntry, ...] = ()
     pattern: str | None = None
     mmproj: str | None = None
@@ -103,7 +113,15 @@ class ReleaseSpec:
         return self.repo.split("/", 1)[0]
 
     def with_gguf_dir(self, gguf_dir: str | Path | None) -> "ReleaseSpec":
-        return self if gguf_dir is None else replace(self, gguf_dir=Path(gguf_dir).resolve())
+        """The spec with the GGUF folder the user chose (--gguf-dir); None keeps quants.dir."""
+        return self if gguf_dir is None else replace(self, gguf_dir=Path(gguf_dir).resolve(), confine=None)
+
+    def _confined(self, p: Path, key: str) -> Path:
+        """`p` (a GGUF under gguf_dir) checked against `confine`; SpecError when a symlink leaves it."""
+        if self.confine is not None and not p.resolve().is_relative_to(self.confine):
+            raise SpecError(str(self.path), key, f"{p.name} resolves to a path outside the spec's folder "
+                            "(through a symlink)", hint=_GGUF_OUTSIDE_HINT)
+        return p
 
     def resolve_quants(self) -> list[Quant]:
         """Find every quant's file(s) in gguf_dir. Raises SpecError for missing files."""
@@ -116,11 +134,14 @@ class ReleaseSpec:
             p = root / e.file
             if not p.is_file():
                 raise SpecError(str(self.path), e.key, f"file not found: {p}", hint=fix)
-            out.append(Quant(e.label, _with_parts(p), e.use))
+            parts = _with_parts(p)
+            for part in parts:
+                self._confined(part, e.key)
+            out.append(Quant(e.label, parts, e.use))
         if self.pattern:
             # root_dir: brackets or stars in the folder's own name are not glob syntax
             matches = sorted(root / m for m in globlib.glob(self.pattern, root_dir=root) if (root / m).is_file())
-            matches = [m for m in matches if not is_projector_filename(m.name)]
+            matches = [self._confined(m, "quants.pattern") for m in matches if not is_projector_filename(m.name)]
             if not matches:
                 raise SpecError(str(self.path), "quants.pattern",
                                 f"{self.pattern!r} matches no file in {root}", hint=fix)
@@ -147,7 +168,7 @@ class ReleaseSpec:
         if not p.is_file():
             raise SpecError(str(self.path), "quants.mmproj", f"file not found: {p}",
                             hint="pass --gguf-dir DIR to the folder that holds the GGUFs")
-        return p
+        return self._confined(p, "quants.mmproj")
 
 
 def _with_parts(p: Path) -> tuple[Path, ...]:
@@ -159,6 +180,34 @@ def _with_parts(p: Path) -> tuple[Path, ...]:
     return parts
 
 
+_GGUF_OUTSIDE_HINT = ("keep the GGUFs in the spec's folder (or a subfolder named by quants.dir), or pass "
+                      "--gguf-dir DIR on the command line to read them from another folder")
+_OUTSIDE_HINT = ("a release spec reads only files in its own folder: put the file next to the spec "
+                 "(or in a subfolder) and write its relative path")
+
+
+def confined_path(spec_path: Path, key: str, value: str, root: Path, *, hint: str = _OUTSIDE_HINT) -> Path:
+    """`value` (a path written in the spec under `key`) as a resolved path inside `root`.
+
+    `root` must already be resolved. Raises SpecError for an empty value, an absolute path, a `..`
+    part, or a path that leaves `root` through a symlink (the link is resolved first, so a link to
+    /proc/self/environ or ~/.cache/huggingface/token inside the folder is refused too).
+    """
+    if not value.strip():
+        raise SpecError(str(spec_path), key, "is empty", hint="write a path relative to the spec's folder")
+    rel = Path(value)
+    if rel.is_absolute() or value.startswith("~"):
+        kind = "a home-folder path" if value.startswith("~") else "an absolute path"
+        raise SpecError(str(spec_path), key, f"{value!r} is outside the spec's folder ({kind})", hint=hint)
+    if ".." in rel.parts:
+        raise SpecError(str(spec_path), key, f"{value!r} leaves the spec's folder (..)", hint=hint)
+    p = (root / rel).resolve()
+    if not p.is_relative_to(root):
+        raise SpecError(str(spec_path), key, f"{value!r} resolves to a path outside the spec's folder "
+                        "(through a symlink)", hint=hint)
+    return p
+
+
 class _Reader:
     """Walks the parsed TOML, checking keys and types, collecting the dotted path."""
 
@@ -167,6 +216,9 @@ class _Reader:
 
     def err(self, key: str | None, message: str, hint: str | None = None) -> SpecError:
         return SpecError(str(self.path), key, message, hint=hint)
+
+    def inside(self, key: str, value: str, root: Path, **kw) -> Path:
+        return confined_path(self.path, key, value, root, **kw)
 
     def check_keys(self, table: dict, schema_name: str, prefix: str) -> None:
         schema = _SCHEMA[schema_name]
@@ -263,8 +315,10 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     if mmproj is not None and not _is_relative_gguf(mmproj):
         raise r.err("quants.mmproj", f"{mmproj!r} must be a .gguf file name relative to quants.dir",
                     hint="use --gguf-dir to point at another folder")
-    dir_ = quants.get("dir", ".")
-    folder = Path(gguf_dir).resolve() if gguf_dir is not None else (base / dir_).resolve()
+    folder = r.inside("quants.dir", quants.get("dir", "."), base, hint=_GGUF_OUTSIDE_HINT)
+    confine: Path | None = base
+    if gguf_dir is not None:
+        folder, confine = Path(gguf_dir).resolve(), None
 
     card = _read_card(r, data.get("card", {}), base, entries)
     model_name = data.get("model_name") or re.sub(r"[-_.]gguf\Z", "", repo.split("/", 1)[1], flags=re.I)
@@ -273,7 +327,7 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
         path=path, repo=repo, base_model=base_model, license=data["license"],
         quantized_by=data["quantized_by"], template=template, params=params, system=system,
         license_text=license_text, pipeline_tag=data.get("pipeline_tag", "text-generation"),
-        model_name=model_name, gguf_dir=folder, quant_entries=entries, pattern=pattern,
+        model_name=model_name, gguf_dir=folder, confine=confine, quant_entries=entries, pattern=pattern,
         mmproj=mmproj, card=card)
 
 
@@ -324,9 +378,9 @@ def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
     if key == "text":
         text, source = table["text"], "inline"
     else:
-        p = base / table["file"]
+        p = r.inside("template.file", table["file"], base)
         text = _read_file(r, p, "template.file", "save the template as UTF-8")
-        source = str(p)
+        source = table["file"]   # as written: an absolute path would put the home folder on the card
     if not text.strip():
         raise r.err(f"template.{key}", "is empty", hint="write the Go template Ollama should use")
     from publish import gotmpl
@@ -384,11 +438,15 @@ def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Pat
             raise r.err(prefix + key, "is empty", hint="remove the key to leave it unset")
         return value
     if file_key in data:
-        return _read_file(r, base / data[file_key], prefix + file_key, "save it as UTF-8")
+        return _read_file(r, r.inside(prefix + file_key, data[file_key], base), prefix + file_key,
+                          "save it as UTF-8")
     return None
 
 
 def _read_file(r: _Reader, p: Path, key: str, utf8_hint: str) -> str:
+    if p.exists() and not p.is_file():   # a folder, a FIFO (would block) or a device
+        raise r.err(key, f"cannot read {p}: not a regular file (a folder, FIFO or device)",
+                    hint="point it at a text file in the spec's folder")
     try:
         return p.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -5,7 +5,7 @@ huggingface_hub client calls for what `publish` does (create repo, repo info, pr
 PUT + verify, NDJSON commit, paths-info, tree, HEAD/GET resolve with Range, validate-yaml,
 whoami-v2), with the Hub's error shapes (X-Error-Code RepoNotFound / GatedRepo / RevisionNotFound,
 401/403 bodies). Repos live in memory as commits of {path: blob}. It counts every request and
-every byte served or received, and can inject 429 (with Retry-After), 5xx or a dropped connection
+every byte served or received (`received`, `heads`: what a client sent, for leak checks), and can inject 429 (with Retry-After), 5xx or a dropped connection
 on chosen requests. Simplifications: model repos only; listings are not paginated; LFS objects
 are stored once for all repos; gated repos refuse every read to tokens without access.
 """
@@ -96,6 +96,8 @@ class HubStandIn:
         self.requests: list[tuple[str, str, int]] = []   # (method, path, status)
         self.bytes_served: dict[str, int] = {}           # resolve path -> body bytes sent
         self.bytes_uploaded = 0
+        self.received: list[tuple[str, str, bytes]] = []   # (method, path with query, body) of every request
+        self.heads: list[str] = []    # every request line and its headers, Authorization left out
         self.lock = threading.RLock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
@@ -206,6 +208,12 @@ def _handler_for(hub: HubStandIn):
         # -- plumbing -------------------------------------------------------------------------
 
         def _body(self) -> bytes:
+            data = self._read_body()
+            with hub.lock:
+                hub.received.append((self.command, self.path, data))
+            return data
+
+        def _read_body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 out = bytearray()
                 while True:
@@ -293,6 +301,9 @@ def _handler_for(hub: HubStandIn):
         # -- dispatch ------------------------------------------------------------------------
 
         def _dispatch(self) -> None:
+            with hub.lock:
+                hub.heads.append("\n".join([self.requestline] + [f"{k}: {v}" for k, v in self.headers.items()
+                                                                   if k.lower() != "authorization"]))
             fault = self._take_fault()
             if fault is not None and not fault.drop_after:
                 if self.command in ("POST", "PUT"):
