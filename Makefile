@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[llamacpp,test]'
+	$(BIN)/pip install --quiet -e '.[llamacpp,test,real]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

@@ -296,3 +296,28 @@ def write_gemma3n_like(
         *extra_tensors,
     ]
     return write_gguf(path, arch="gemma3n", kv=kv, tensors=tensors)
+
+
+def write_gguf_header(path: str | Path, *, arch: str, kv: dict[str, Any] | None = None,
+                      tensors: Iterable[tuple[str, tuple[int, ...], GGMLQuantizationType]] = ()) -> Path:
+    """A GGUF whose header lists `tensors` (name, ggml shape ne0-first, type) without writing their
+    data: the file is extended to its full size as a sparse file, so a 270M-parameter layout costs
+    a few KB of disk. For header-only checks (lint), never for loading."""
+    path = Path(path)
+    writer = GGUFWriter(path, arch)
+    for key, value in (kv or {}).items():
+        _add_kv(writer, key, value)
+    total = 0
+    for name, shape, ggml_type in tensors:
+        nbytes = raw_tensor_bytes(shape, ggml_type)
+        writer.add_tensor_info(name, tuple(reversed(shape)), np.dtype(np.float32), nbytes, raw_dtype=ggml_type)
+        total += -(-nbytes // writer.data_alignment) * writer.data_alignment
+    writer.write_header_to_file(path)
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    with open(path, "r+b") as f:
+        f.seek(0, 2)
+        end = f.tell()
+        f.truncate(-(-end // writer.data_alignment) * writer.data_alignment + total)
+    return path

@@ -26,8 +26,10 @@ from gguf import GGMLQuantizationType as Q
 from gguf import GGUFValueType as T
 from gguf import LlamaFileType
 
+from publish.engines import ALL_ENGINES, Engine
 from publish.findings import Finding, Severity
 from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
+from publish.gguf import quantmix
 from publish.gguf.header import GGUFHeader, KV
 from publish.quants import file_type_label, is_projector_filename, label_from_filename, unsplit_name
 
@@ -52,27 +54,49 @@ class Hit:
 
 @dataclass(frozen=True)
 class Rule:
+    """One lint rule, with everything a rule page (`publish rule CODE`, docs/rules) shows.
+
+    `engines` are the engines whose users meet the problem (publish.engines); `sources` name the
+    engine source files (and version) the rule's claim comes from; `why`, `example`, `fix` are
+    the what/why/example/fix of the rule's page (plain Markdown, no leading indentation)."""
+
     code: str
     name: str
     severity: Severity
-    summary: str           # one line, for the README table and `--format json`
+    summary: str           # one line, for the rules table and `--format json`
     fixable: bool          # whether `publish fix` can fix some of its findings
     applies_to: str        # MODEL, PROJECTOR, ANY or SPLIT_SET
     check: Callable[..., Iterable[Hit]] | None = field(default=None, compare=False)
+    engines: tuple[Engine, ...] = ALL_ENGINES
+    why: str = ""
+    example: str = ""
+    fix: str = ""
+    sources: tuple[str, ...] = ()
+
+    def affects(self, targets: Iterable[Engine]) -> bool:
+        return any(e in self.engines for e in targets)
 
 
 RULES: dict[str, Rule] = {}
 
 
 def rule(code: str, name: str, severity: Severity, summary: str, *, fixable: bool = False,
-         applies_to: str = MODEL):
+         applies_to: str = MODEL, engines: tuple[Engine, ...] = ALL_ENGINES, why: str = "",
+         example: str = "", fix: str = "", sources: tuple[str, ...] = ()):
     def register(fn: Callable[..., Iterable[Hit]]):
         if code in RULES:
             raise ValueError(f"duplicate rule code {code}")
-        RULES[code] = Rule(code, name, severity, summary, fixable, applies_to, fn)
+        RULES[code] = Rule(code, name, severity, summary, fixable, applies_to, fn, engines, why, example, fix,
+                           sources)
         return fn
 
     return register
+
+
+def document(code: str, *, engines: tuple[Engine, ...], why: str, example: str = "", fix: str = "",
+             sources: tuple[str, ...] = ()) -> None:
+    """Attach the engines and the page text to an already registered rule (publish/gguf/rule_docs.py)."""
+    RULES[code] = replace(RULES[code], engines=engines, why=why, example=example, fix=fix, sources=sources)
 
 
 def _finding(r: Rule, path: str, hit: Hit) -> Finding:
@@ -157,9 +181,9 @@ def _file_name(hdr_or_path: GGUFHeader | str) -> str:
 # ---------------------------------------------------------------------------------------------
 # GG0xx: the file itself
 
-def declare(code: str, name: str, severity: Severity, summary: str, *, applies_to: str = ANY) -> None:
+def declare(code: str, name: str, severity: Severity, summary: str, *, applies_to: str = ANY, **docs) -> None:
     """Register a code whose findings are produced outside the rule functions (by lint.py)."""
-    RULES[code] = Rule(code, name, severity, summary, False, applies_to, None)
+    RULES[code] = Rule(code, name, severity, summary, False, applies_to, None, **docs)
 
 
 declare("GG001", "unreadable-gguf", Severity.ERROR,
@@ -540,23 +564,6 @@ def label_family(label: str) -> str:
     return m.group(1) if m else label
 
 
-def expected_tensor_types(label: str) -> set[Q]:
-    """Tensor types a file with this (normalized) label is mostly made of."""
-    if label in Q.__members__:
-        return {Q[label]}
-    m = re.match(r"^(Q\d_K)_", label)
-    if m and m.group(1) in Q.__members__:
-        return {Q[m.group(1)]}
-    if label.startswith("MXFP4"):
-        return {Q.MXFP4}
-    fam = label_family(label)
-    return {t for t in Q if t.name.startswith(fam + "_")}
-
-
-def _weights(hdr: GGUFHeader):
-    return [t for t in hdr.tensors if len(t.shape) >= 2 and t.ggml_type not in _NON_WEIGHT_TYPES]
-
-
 @rule("GG401", "label-vs-file-type", Severity.WARNING,
       "The quant label in the file name disagrees with general.file_type.")
 def label_vs_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
@@ -566,6 +573,10 @@ def label_vs_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
     if label is None or ft is None:
         return
     want, dynamic = normalize_label(label)
+    if dynamic:
+        # Unsloth's UD-* mixes start llama-quantize from another file type and override tensors:
+        # general.file_type says nothing about the label (GG402 checks the tensors instead).
+        return
     have = file_type_label(ft)
     if have is None:
         yield Hit(f"general.file_type = {ft} is not a llama.cpp file type", subject="general.file_type",
@@ -580,7 +591,18 @@ def label_vs_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
 
 
 @rule("GG402", "label-vs-tensors", Severity.WARNING,
-      "The quant label in the file name disagrees with the dominant tensor type of the 2-D weights.")
+      "The tensor types are not what llama-quantize writes for the quant label in the file name.",
+      why="A quant label names a mix, not one type: llama-quantize raises `output`/tied `token_embd`, "
+          "some `attn_v`/`ffn_down` layers and more per label, and falls back to Q5_0/Q5_1/Q8_0/IQ4_NL when a "
+          "row is not a multiple of 256 (Gemma 3 270M Q4_K_M is mostly Q5_0 and Q8_0 for that reason). "
+          "This rule accepts every type llama-quantize may write for the label (and higher precision from "
+          "`--tensor-type`/`--output-tensor-type` overrides or dynamic `UD-*` mixes) and names the tensors "
+          "that no such run produces: users pick `hf.co/ORG/REPO:Q4_K_M` by that promise of size and quality.",
+      example="`model-Q4_K_M.gguf` whose attn_q/ffn_up weights are Q8_0 (a renamed Q8_0), or whose first "
+              "attn_v layers are Q5_K (a Q4_K_S).",
+      fix="Rename the file to the label its tensors match (the message names it), or re-quantize from the "
+          "F16/BF16 GGUF with `llama-quantize MODEL-F16.gguf MODEL-Q4_K_M.gguf Q4_K_M`.",
+      sources=(quantmix.SOURCE,))
 def label_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
     label = label_from_filename(_file_name(hdr))
     if label is None:
@@ -588,27 +610,43 @@ def label_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
     want, dynamic = normalize_label(label)
     if want in _FLOAT_LABELS:
         return  # GG403
-    weights = _weights(hdr)
-    if not weights:
+    verdict = quantmix.check_mix(hdr, ("UD-" if dynamic else "") + want)
+    if not verdict.lies:
         return
-    expected = expected_tensor_types(want)
-    by_count: dict[Q, int] = {}
-    by_bytes: dict[Q, int] = {}
-    for t in weights:
-        by_count[t.ggml_type] = by_count.get(t.ggml_type, 0) + 1
-        by_bytes[t.ggml_type] = by_bytes.get(t.ggml_type, 0) + t.n_bytes
-    top_count = max(by_count, key=by_count.get)
-    top_bytes = max(by_bytes, key=by_bytes.get)
-    if dynamic or want.endswith(("_XL", "_XXL")):
-        # dynamic quants mix types per tensor: it is enough that the label's family is used at all
-        family = label_family(want)
-        ok = bool(expected & by_count.keys()) or any(t.name.startswith(family + "_") for t in by_count)
-    else:
-        ok = top_count in expected or top_bytes in expected
-    if not ok:
-        mix = ", ".join(f"{t.name} x{n}" for t, n in sorted(by_count.items(), key=lambda kv: -kv[1])[:4])
-        yield Hit(f"file name says {label} but its 2-D weights are mostly {top_count.name} ({mix})",
-                  subject=None, hint="rename the file to the quant it holds, or re-quantize")
+    matches = quantmix.matching_labels(hdr)
+    rename = (f"its tensors match {' / '.join(matches[:3])}: rename the file to …-{matches[0]}.gguf"
+              if matches else "no llama-quantize label explains every tensor")
+    hint = f"{rename}, or re-quantize from the F16/BF16 GGUF with llama-quantize … {want}"
+    if verdict.family_missing:
+        mix = _type_mix(t for t in hdr.tensors if quantmix.quantizable(t))
+        yield Hit(f"file name says {label} but no quantized weight is {verdict.base.name} "
+                  f"(or its row-length fallback): the weights are {mix}", hint=hint)
+        return
+    if verdict.mostly is not None:
+        mix = _type_mix(t for t in hdr.tensors if quantmix.quantizable(t))
+        yield Hit(f"file name says {label} but most weight bytes are {verdict.mostly.name}, above every type "
+                  f"llama-quantize writes for {want} ({mix})", hint=hint)
+        return
+    groups: dict[tuple[str, Q, frozenset], list[str]] = {}
+    for t, allowed in verdict.off:
+        groups.setdefault((quantmix.category(t.name), t.ggml_type, allowed), []).append(t.name)
+    parts = []
+    for (_, have, allowed), names in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        parts.append(f"{shown} {'is' if len(names) == 1 else 'are'} {have.name} where llama-quantize writes "
+                     f"{quantmix.describe_types(allowed)}")
+    n = len(verdict.off)
+    first = verdict.off[0][0]
+    yield Hit(f"file name says {label} but {n} tensor{'s' if n != 1 else ''} "
+              f"{'are' if n != 1 else 'is'} not in its mix: " + "; ".join(parts[:4]),
+              subject=first.name, offset=first.info_offset, hint=hint)
+
+
+def _type_mix(tensors: Iterable) -> str:
+    count: dict[Q, int] = {}
+    for t in tensors:
+        count[t.ggml_type] = count.get(t.ggml_type, 0) + 1
+    return ", ".join(f"{t.name} x{n}" for t, n in sorted(count.items(), key=lambda kv: -kv[1])[:5])
 
 
 @rule("GG403", "float-label-quantized", Severity.ERROR,
