@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from publish.engines import parse_target
 from publish.errors import GGUFError, UsageError
 from publish.findings import Finding, Severity, severity_counts
 from publish.gguf import rules
@@ -155,9 +156,13 @@ def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.Spl
 
 
 def lint_paths(paths: list[str], *, select: list[str] | None = None,
-               ignore: list[str] | None = None) -> LintResult:
-    """Lint GGUF files, folders of GGUFs and hf:// URLs. Raises UsageError for paths that do not exist."""
+               ignore: list[str] | None = None, target: str | None = None) -> LintResult:
+    """Lint GGUF files, folders of GGUFs and hf:// URLs. Raises UsageError for paths that do not exist.
+
+    `target` ("all", the default, or "ollama-0.24" / "ollama" / "llama.cpp", publish.engines) keeps
+    the GG rules that affect that engine; folder (RP) rules are about the Ollama files and always run."""
     select, ignore = parse_selectors(select), parse_selectors(ignore)
+    engines = parse_target(target)
     reader = _Headers()
     sources: list[Source] = []
     staged: list[tuple[Path, list[Source]]] = []
@@ -193,9 +198,14 @@ def lint_paths(paths: list[str], *, select: list[str] | None = None,
         findings.extend(_folder_findings(folder, {s.local_path: reader.headers[s.display] for s in srcs
                                                   if reader.headers.get(s.display) is not None}))
 
-    findings = [f for f in findings if _selected(f.code, select, ignore)]
+    findings = [f for f in findings if _selected(f.code, select, ignore) and _for_engines(f.code, engines)]
     findings.sort(key=lambda f: (f.path, f.code, f.subject or "", f.offset if f.offset is not None else -1))
     return LintResult(findings=findings, files=list(reader.headers))
+
+
+def _for_engines(code: str, engines) -> bool:
+    r = rules.RULES.get(code)
+    return r is None or r.affects(engines)
 
 
 def _folder_findings(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:

@@ -12,14 +12,18 @@ import click
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these codes or prefixes (GG1 = GG1xx); comma-separated or repeated.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
+@click.option("--target", type=click.Choice(["all", "ollama-0.24", "ollama", "llama.cpp"]), default="all",
+              show_default=True,
+              help="Only rules about this engine: Ollama <= 0.24's Go engine, Ollama >= 0.30 (llama-server), "
+                   "llama.cpp; all = every engine a Hub user might have.")
 @click.pass_context
 def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, select: tuple[str, ...],
-         ignore: tuple[str, ...]) -> None:
+         ignore: tuple[str, ...], target: str) -> None:
     """Check GGUF files, folders of GGUFs (a staged repo folder gets folder checks too)
     or hf://ORG/NAME[/FILE.gguf] for what breaks in Ollama and llama.cpp."""
     from publish.lint import lint_paths
     from publish.report import format_findings
 
-    result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None)
+    result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None, target=target)
     click.echo(format_findings(result.findings, len(result.files), fmt))
     ctx.exit(result.exit_code)

@@ -827,3 +827,7 @@ def merged_view(s: SplitSet) -> GGUFHeader | None:
         return None
     tensors = [t for _, h in sorted(s.parts.items()) for t in h.tensors]
     return replace(first, tensors=tensors)
+
+
+# the engines and page text of the rules registered before the registry had those fields
+from publish.gguf import rule_docs  # noqa: E402,F401  (registers on import)

@@ -1,0 +1,118 @@
+"""Engines and page text (why, example, fix, sources) of the GG rules registered before the
+registry had those fields. Rules written since carry them in their `@rule(...)` call.
+
+Sources are the files read for the claim, with the version: Ollama v0.24.0 from its Go module
+(`go env GOMODCACHE`/github.com/ollama/ollama@v0.24.0), llama.cpp from ggml-org/llama.cpp.
+"""
+
+from __future__ import annotations
+
+from publish.engines import ALL_ENGINES, LLAMA_CPP_LOADER, OLLAMA_ANY, Engine
+from publish.gguf.rules import RULES, document
+
+GO = (Engine.OLLAMA_GO,)
+OLLAMA_KV = "ollama v0.24.0 fs/ggml/ggml.go (keyValue: kv[key].(T), default on a type mismatch)"
+OLLAMA_ENGINE = "ollama v0.24.0 fs/ggml/ggml.go (KV.OllamaEngineRequired) and llm/server.go (NewLlamaServer)"
+LLAMA_LOADER = "llama.cpp src/llama-model-loader.cpp (get_key: a key of another type is refused)"
+LLAMA_VOCAB = "llama.cpp src/llama-vocab.cpp 00ad355 (llama_vocab::impl::load)"
+HF_BRIDGE = "ollama v0.24.0 server (hf.co pulls: one GGUF per tag)"
+
+_DOCS = {
+    "GG001": dict(engines=ALL_ENGINES, why="Every engine parses the whole header before it loads anything; a "
+                  "truncated or corrupt file fails with a parse error far from the cause.",
+                  example="An upload interrupted at 60%: the tensor data ends before the last tensor's offset.",
+                  fix="Re-download or re-convert the file; compare its size and sha256 with the source.",
+                  sources=("llama.cpp ggml/src/gguf.cpp (gguf_init_from_file)", "ollama v0.24.0 fs/ggml/gguf.go")),
+    "GG100": dict(engines=ALL_ENGINES, why="The architecture key picks the model code in both engines; without it "
+                  "llama.cpp fails with `unknown model architecture` and Ollama cannot pick a runner.",
+                  fix="Re-convert with llama.cpp's convert_hf_to_gguf.py.",
+                  sources=("llama.cpp src/llama-model.cpp (load_arch)", OLLAMA_ENGINE)),
+    "GG101": dict(engines=GO, why="Ollama's Go engine reads `{arch}.attention.shared_kv_layers` with "
+                  "`c.Uint(...)`: a FLOAT32 or INT32 value fails the Go type assertion and reads as 0, so Gemma 3n "
+                  "shares the wrong KV layers and answers garbage.",
+                  example="gemma3n.attention.shared_kv_layers stored as FLOAT32 10.0 by an old converter.",
+                  fix="`publish fix FILE` rewrites it as UINT32 in place.",
+                  sources=("ollama v0.24.0 model/models/gemma3n/model_text.go (sharedKeyValueLayers)", OLLAMA_KV)),
+    "GG102": dict(engines=(Engine.OLLAMA_GO, Engine.LLAMA_CPP),
+                  why="per_layer_token_embd is read by row lookup (get_rows); the Go engine and llama.cpp's GPU "
+                  "backends support that only for float and legacy block types, so a k-quant here fails to run.",
+                  example="gemma-3n-E4B-it-Q4_K_M.gguf with per_layer_token_embd.weight in Q4_K.",
+                  fix="Requantize with `--tensor-type per_layer_token_embd=q8_0`.",
+                  sources=("ollama v0.24.0 model/models/gemma3n/model_text.go (TokenEmbedding per_layer_token_embd)",)),
+    "GG103": dict(engines=ALL_ENGINES, why="Ollama reads metadata with Go type assertions and silently takes the "
+                  "default (0/false/\"\") when the stored type differs; llama.cpp refuses a required key of another "
+                  "type when it loads.",
+                  example="llama.context_length stored as INT32, tokenizer.ggml.add_bos_token stored as UINT8.",
+                  fix="`publish fix FILE` re-types values that convert without loss; otherwise re-convert.",
+                  sources=(OLLAMA_KV, LLAMA_LOADER)),
+    "GG200": dict(engines=ALL_ENGINES, why="Without tokenizer.ggml.tokens there is nothing to tokenize with: "
+                  "llama.cpp fails with `cannot find tokenizer vocab in model file`.",
+                  fix="Re-convert with convert_hf_to_gguf.py from a folder that has the tokenizer files.",
+                  sources=(LLAMA_VOCAB,)),
+    "GG201": dict(engines=ALL_ENGINES, why="A special token id past the vocabulary makes llama.cpp fall back to "
+                  "its default id (`bad special token`) and Ollama index out of range.",
+                  fix="Set the right id with `publish fix` or re-convert.", sources=(LLAMA_VOCAB,)),
+    "GG202": dict(engines=ALL_ENGINES, why="With no EOS/EOT declared, Ollama's Go engine stops on token 0 and "
+                  "llama.cpp on its default id: generation runs on until the context is full.",
+                  fix="Set tokenizer.ggml.eos_token_id (and eot_token_id for chat models).",
+                  sources=(LLAMA_VOCAB, "ollama v0.24.0 model/models/llama/model.go (EOS from eos_token_id)")),
+    "GG203": dict(engines=ALL_ENGINES, why="Without a chat template, llama.cpp's --jinja and Ollama's hf.co "
+                  "bridge have no prompt format; chat clients fall back to a raw prompt.",
+                  fix="Copy chat_template from tokenizer_config.json with `publish fix --chat-template`, or "
+                  "ship a Go `template` file.", sources=(HF_BRIDGE,)),
+    "GG204": dict(engines=ALL_ENGINES, why="The template writes BOS and the tokenizer adds another: llama.cpp "
+                  "strips one only in --jinja mode; raw-prompt clients and Go templates get two.",
+                  fix="Tokenize rendered prompts without adding BOS; keep BOS out of Ollama Go templates.",
+                  sources=(LLAMA_VOCAB,)),
+    "GG205": dict(engines=GO, why="Ollama's own engine stops only on eos_token_id, eos_token_ids and the "
+                  "`stop` parameters; llama.cpp also guesses EOG tokens from their text.",
+                  fix="`publish fix FILE --select GG205`, or add the token to the `stop` parameters.",
+                  sources=("ollama v0.24.0 model/models/gemma3/model.go (EOS list)", LLAMA_VOCAB)),
+    "GG301": dict(engines=OLLAMA_ANY, why="`ollama run hf.co/ORG/REPO:TAG` pulls one GGUF per tag and refuses "
+                  "split sets.", fix="`llama-gguf-split --merge` and ship the merged file.", sources=(HF_BRIDGE,)),
+    "GG302": dict(engines=ALL_ENGINES, why="llama.cpp opens every part of a split set; one missing part fails "
+                  "the load.", fix="Upload every part.", sources=("llama.cpp src/llama-model-loader.cpp (splits)",)),
+    "GG303": dict(engines=ALL_ENGINES, why="Parts that disagree on split.count/split.no or tensor lists cannot "
+                  "be joined.", fix="Re-split with llama-gguf-split.",
+                  sources=("llama.cpp src/llama-model-loader.cpp (splits)",)),
+    "GG401": dict(engines=ALL_ENGINES, why="Hub users pick a quant by the label in the file name "
+                  "(`hf.co/ORG/REPO:Q4_K_M`) and tools show general.file_type: the two should agree.",
+                  fix="Rename the file to the quant it holds, or re-quantize.",
+                  sources=("llama.cpp src/llama-quant.cpp (general.file_type = ftype)",)),
+    "GG403": dict(engines=ALL_ENGINES, why="A file labelled BF16/F16/F32 promises unquantized weights.",
+                  fix="Rename the file to the quant it holds, or re-convert without quantization.",
+                  sources=("llama.cpp src/llama-quant.cpp",)),
+    "GG404": dict(engines=ALL_ENGINES, why="`ollama show` and the Hub show the quantization as unknown.",
+                  fix="Quantize with llama-quantize, which writes general.file_type.",
+                  sources=("llama.cpp src/llama-quant.cpp",)),
+    "GG405": dict(engines=OLLAMA_ANY, why="The hf.co bridge selects a file by the label after the tag; a name "
+                  "without one is reachable only as the default.", fix="Rename to NAME-<QUANT>.gguf.",
+                  sources=(HF_BRIDGE,)),
+    "GG501": dict(engines=ALL_ENGINES, why="Tools show the file name instead of the model's name.",
+                  fix="Set general.name when converting.", sources=("gguf-py gguf/constants.py (Keys.General)",)),
+    "GG502": dict(engines=ALL_ENGINES, why="Users cannot tell who made the quant.", fix="Set general.quantized_by.",
+                  sources=("gguf-py gguf/constants.py (Keys.General)",)),
+    "GG503": dict(engines=ALL_ENGINES, why="`ollama show --license` shows nothing.", fix="Set general.license.",
+                  sources=("gguf-py gguf/constants.py (Keys.General)",)),
+    "GG504": dict(engines=ALL_ENGINES, why="The Hub cannot link the quant to its base model.",
+                  fix="Set general.base_model.* (convert_hf_to_gguf.py does it from the model card).",
+                  sources=("gguf-py gguf/constants.py (Keys.General)",)),
+    "GG601": dict(engines=LLAMA_CPP_LOADER, why="llama.cpp's mtmd loads no encoder from a projector that "
+                  "declares none.", fix="Re-convert with convert_hf_to_gguf.py --mmproj.",
+                  sources=("llama.cpp tools/mtmd/clip.cpp",)),
+    "GG602": dict(engines=LLAMA_CPP_LOADER, why="Without clip.projector_type llama.cpp guesses the projector.",
+                  fix="Re-convert with convert_hf_to_gguf.py --mmproj.", sources=("llama.cpp tools/mtmd/clip.cpp",)),
+    "GG603": dict(engines=ALL_ENGINES, why="publish's staged folder and tools that pair models with projectors "
+                  "look for `mmproj` in the name.", fix="Rename it to mmproj-NAME.gguf.", sources=()),
+    "GG604": dict(engines=ALL_ENGINES, why="A language model named mmproj-* is taken for a projector and never "
+                  "offered as a model.", fix="Rename the file.", sources=()),
+}
+
+
+def apply() -> None:
+    for code, docs in _DOCS.items():
+        if code in RULES and not RULES[code].why:
+            document(code, **docs)
+
+
+apply()

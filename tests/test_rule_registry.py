@@ -1,0 +1,78 @@
+"""Issue 8 kind l: every GG rule says which engines it is about, with its sources, and
+`publish lint --target` selects by engine."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from publish.cli import main
+from publish.engines import ALL_ENGINES, Engine
+from publish.gguf.rules import RULES
+
+
+def test_every_rule_has_engines_and_a_page():
+    for code, r in RULES.items():
+        assert r.engines and all(isinstance(e, Engine) for e in r.engines), code
+        assert r.why.strip() and r.fix.strip(), f"{code} has no why/fix text"
+        if set(r.engines) != set(ALL_ENGINES):
+            assert r.sources, f"{code} is about {r.engines} but names no source"
+
+
+def _ollama_module() -> Path:
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    root = subprocess.run([go, "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    return Path(root) / "github.com/ollama/ollama@v0.24.0"
+
+
+def test_cited_ollama_sources_exist_and_name_what_they_cite():
+    """Each `ollama v0.24.0 PATH (Symbol …)` source points at a file of the v0.24.0 module that
+    contains the cited symbol."""
+    root = _ollama_module()
+    cited = 0
+    for code, r in RULES.items():
+        for src in r.sources:
+            for m in re.finditer(r"ollama v0\.24\.0 ((?:[\w.-]+/)+[\w.-]+\.go)(?: \((\w[\w.]*))?", src):
+                path = root / m.group(1)
+                assert path.is_file(), f"{code}: {path} does not exist"
+                if m.group(2):
+                    assert m.group(2).split(".")[-1] in path.read_text(), f"{code}: {m.group(2)} not in {path}"
+                cited += 1
+    assert cited >= 5
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["lint", *args])
+
+
+def test_target_selects_rules_by_engine(gemma3n_broken_path):
+    """GG101 (a FLOAT32 shared_kv_layers) breaks only Ollama's Go engine (model/models/gemma3n
+    reads it with c.Uint); GG102 (a Q4_K per_layer_token_embd) breaks the Go engine and
+    llama.cpp's row lookup."""
+    everything = run(str(gemma3n_broken_path))
+    assert "GG101" in everything.output and "GG102" in everything.output
+    go = run("--target", "ollama-0.24", str(gemma3n_broken_path))
+    assert go.exit_code == 1 and "GG101" in go.output and "GG102" in go.output
+    cpp = run("--target", "llama.cpp", str(gemma3n_broken_path))
+    assert "GG101" not in cpp.output and "GG102" in cpp.output and cpp.exit_code == 1
+    assert run("--target", "all", str(gemma3n_broken_path)).output == everything.output
+
+
+def test_unknown_target_is_a_usage_error(gemma3n_broken_path):
+    res = run("--target", "vllm", str(gemma3n_broken_path))
+    assert res.exit_code == 2 and "ollama-0.24" in res.output
+
+
+def test_library_target_argument(gemma3n_broken_path):
+    from publish.errors import UsageError
+    from publish.lint import lint_paths
+
+    codes = {f.code for f in lint_paths([str(gemma3n_broken_path)], target="ollama").findings}
+    assert "GG101" not in codes
+    with pytest.raises(UsageError):
+        lint_paths([str(gemma3n_broken_path)], target="lmstudio")
