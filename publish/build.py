@@ -9,7 +9,6 @@ and never touches files it does not know.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import SpecError, UsageError
-from publish.fsutil import atomic_write_text
+from publish.fsutil import atomic_write_text, clone_or_copy, removed_if_interrupted, temp_path
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
 from publish.units import decimal_size
@@ -166,9 +165,6 @@ def _staged_names(spec: ReleaseSpec, q: Quant) -> tuple[str, ...]:
     return tuple(names)
 
 
-_FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, …)
-
-
 def stage_file(src: Path, dst: Path) -> str:
     """Put `src` at `dst` as a hard link, else a reflink, else a copy (never a symlink).
     Returns what was done; "unchanged" when dst already is that file."""
@@ -179,33 +175,20 @@ def stage_file(src: Path, dst: Path) -> str:
         s, d = src.stat(), dst.stat()
         if s.st_size == d.st_size and s.st_mtime_ns == d.st_mtime_ns:
             return "unchanged"
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
+    tmp = temp_path(dst)
+    with removed_if_interrupted(tmp):
         try:
             os.link(src, tmp)
             action = "hard link"
         except OSError:
             action = _reflink_or_copy(src, tmp)
         os.replace(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
     return action
 
 
 def _reflink_or_copy(src: Path, tmp: Path) -> str:
-    import fcntl
-
-    with open(src, "rb") as fsrc, open(tmp, "wb") as fdst:
-        try:
-            fcntl.ioctl(fdst.fileno(), _FICLONE, fsrc.fileno())
-            action = "reflink"
-        except OSError:
-            shutil.copyfileobj(fsrc, fdst, 16 << 20)
-            action = "copy"
+    with open(src, "rb") as fsrc, open(tmp, "xb") as fdst:
+        action = clone_or_copy(fsrc, fdst)
         fdst.flush()
         os.fsync(fdst.fileno())
     shutil.copystat(src, tmp)  # same mtime: a rebuild sees the copy as unchanged

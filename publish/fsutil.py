@@ -1,24 +1,187 @@
-"""Files are replaced atomically: temp name in the same folder, fsync, rename."""
+"""Files are replaced atomically: temp name in the same folder, fsync, rename.
+
+Temp files are named `.NAME.publish-tmp-PID-RANDOM` (hidden, recognisable, never pushed: the
+staged-folder reader skips dot files). While one is being written, SIGINT and SIGTERM remove it
+before the process ends the way the signal asks (the handlers are installed around the write
+only and restored after). A SIGKILL cannot be caught: the original is intact (it is only ever
+replaced by a rename) and the next run that writes into that folder removes the temp file of the
+dead process (`sweep_stale`), which the CLI reports.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
+import secrets
+import signal
+import threading
 from pathlib import Path
 from typing import BinaryIO, Iterator
+
+TEMP_MARK = ".publish-tmp-"
+_TEMP_NAME = re.compile(r"\..*" + re.escape(TEMP_MARK) + r"(\d+)-[0-9a-f]+\Z", re.S)
+_NAME_BYTES = 200            # room for the mark, the pid and the random part under NAME_MAX (255)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+_live: set[str] = set()      # temp files this process is writing now
+_swept: set[str] = set()     # folders already swept by this process
+_stale_removed: list[tuple[str, int]] = []   # (path, size) removed since the CLI last asked
+_state_lock = threading.Lock()
+
+
+class Interrupted(BaseException):
+    """SIGINT/SIGTERM arrived while a temp file was being written (raised by our handler only)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+def temp_path(path: str | os.PathLike) -> Path:
+    """A fresh temp name next to `path`: `.NAME.publish-tmp-PID-RANDOM` (NAME shortened to fit)."""
+    path = Path(path)
+    name = path.name
+    while len(name.encode("utf-8", "surrogateescape")) > _NAME_BYTES:
+        name = name[:-1]
+    return path.with_name(f".{name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+@contextlib.contextmanager
+def removed_if_interrupted(tmp: Path) -> Iterator[Path]:
+    """Run the block that writes `tmp`; if it raises, or SIGINT/SIGTERM arrives, remove `tmp`.
+
+    The signal handlers exist only inside the block (main thread only; a signal set to SIG_IGN
+    stays ignored) and the previous ones are restored after. An interrupting signal is then
+    re-delivered to the previous handler, so the process still ends as that signal asks
+    (SIGTERM: killed by SIGTERM; SIGINT: KeyboardInterrupt). Stale temp files of dead runs in
+    the same folder are swept first (`sweep_stale`).
+    """
+    sweep_stale(tmp.parent)
+    guard = _SignalGuard()
+    with _state_lock:
+        _live.add(str(tmp))
+    guard.arm()
+    try:
+        yield tmp
+    except BaseException as err:
+        guard.hold()             # from here a signal waits until the temp file is gone
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        guard.release(err.signum if isinstance(err, Interrupted) else None)
+        raise
+    else:
+        guard.hold()
+        guard.release(None)
+    finally:
+        with _state_lock:
+            _live.discard(str(tmp))
+
+
+class _SignalGuard:
+    """SIGINT/SIGTERM handlers for one write: `arm` (a signal raises Interrupted), `hold` (a
+    signal is kept for later), `release` (previous handlers back, a kept signal re-delivered)."""
+
+    def __init__(self) -> None:
+        self.previous: dict[int, object] = {}
+        self.armed = False
+        self.pending: int | None = None
+
+    def _handler(self, signum, frame):  # noqa: ANN001
+        if self.armed:
+            self.armed = False
+            raise Interrupted(signum)
+        if self.pending is None:
+            self.pending = signum
+
+    def arm(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in _SIGNALS:
+                old = signal.getsignal(signum)
+                if old in (signal.SIG_IGN, None):   # ignored, or set outside Python: leave it alone
+                    continue
+                self.previous[signum] = old
+                signal.signal(signum, self._handler)
+        self.armed = True
+
+    def hold(self) -> None:
+        self.armed = False
+
+    def release(self, interrupted_by: int | None) -> None:
+        for signum, handler in self.previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, handler)
+        self.previous.clear()
+        signum = interrupted_by or self.pending
+        if signum is not None:
+            signal.raise_signal(signum)   # the previous handler decides; default SIGTERM ends the process
+
+
+def sweep_stale(folder: str | os.PathLike) -> list[tuple[str, int]]:
+    """Remove the temp files a killed run left in `folder` (once per folder and process).
+
+    A temp file is stale when the process named in it is gone (or is this process, which is not
+    writing it). Returns (path, size) of each file removed; they are also kept for `take_stale`.
+    """
+    folder = os.fspath(folder) or "."
+    with _state_lock:
+        if folder in _swept:
+            return []
+        _swept.add(folder)
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if not m or not _is_stale(entry.path, int(m.group(1))):
+            continue
+        try:
+            size = entry.stat(follow_symlinks=False).st_size
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append((entry.path, size))
+    with _state_lock:
+        _stale_removed.extend(removed)
+    return removed
+
+
+def take_stale() -> list[tuple[str, int]]:
+    """(path, size) of every stale temp file removed since the last call (for the CLI to report)."""
+    with _state_lock:
+        out = list(_stale_removed)
+        _stale_removed.clear()
+    return out
+
+
+def _is_stale(path: str, pid: int) -> bool:
+    if pid == os.getpid():
+        with _state_lock:
+            return path not in _live
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False
+    return False
 
 
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryIO]:
     """Yield a file object; on success it replaces `path` atomically, on error nothing changes.
 
-    The temp file lives in the destination folder so the final rename never crosses filesystems.
+    The temp file (`temp_path`) lives in the destination folder so the final rename never crosses
+    filesystems; it is removed on any error and on SIGINT/SIGTERM (`removed_if_interrupted`).
+    The file object is opened read-write underneath, so its descriptor also serves os.pread.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+    tmp = temp_path(path)
+    with removed_if_interrupted(tmp):
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
@@ -30,10 +193,24 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryI
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+
+
+_FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, …)
+
+
+def clone_or_copy(src: BinaryIO, dst: BinaryIO, chunk: int = 16 << 20) -> str:
+    """Make `dst` (empty, open for writing) hold the bytes of `src`: a reflink when the filesystem
+    shares extents, else a copy. Returns "reflink" or "copy"."""
+    import fcntl
+    import shutil
+
+    try:
+        fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
+        return "reflink"
+    except OSError:
+        src.seek(0)
+        shutil.copyfileobj(src, dst, chunk)
+        return "copy"
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

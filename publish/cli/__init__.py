@@ -50,6 +50,15 @@ class PublishCLI(LazyGroup):
         except PublishError as err:
             click.secho(f"error: {err}", err=True, fg="red")
             sys.exit(err.exit_code)
+        finally:
+            _report_stale_temp_files()
+
+
+def _report_stale_temp_files() -> None:
+    """Say which temp files of a killed run this run removed (publish.fsutil.sweep_stale)."""
+    fsutil = sys.modules.get("publish.fsutil")
+    for path, size in fsutil.take_stale() if fsutil else ():
+        click.echo(f"note: removed {path} ({size:,} bytes), a temp file left by an interrupted run", err=True)
 
 
 @click.group(cls=PublishCLI, context_settings={"help_option_names": ["-h", "--help"]})

@@ -28,7 +28,14 @@ import click
 def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup: bool, chat_template: str | None,
         assignments: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...], verify_data: bool) -> None:
     """Fix FILE's header: wrong stored types (in place, a few bytes), or header changes such as a
-    new chat template (atomic rewrite, tensor data copied and verified byte for byte)."""
+    new chat template (atomic rewrite, tensor data copied and verified byte for byte).
+
+    Links are never written through: when FILE has more than one hard link (a GGUF `publish build`
+    staged is a hard link to its source) or is a symbolic link, the in-place patch goes to a copy
+    (a reflink where the filesystem allows) that then replaces FILE atomically; the other names
+    keep the original bytes. A later `publish build` stages the source again: fix the source
+    GGUF to keep the fix.
+    """
     from pathlib import Path
 
     from gguf import GGUFValueType
@@ -72,7 +79,16 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
     elif dry_run:
         how = (f"in place ({result.bytes_touched} bytes)" if result.in_place
                else f"by rewriting {'to ' + output if output else 'the file'}")
+        if result.link_broken:
+            how = (f"to a copy ({result.bytes_touched} bytes patched): {file} {result.link_broken}, "
+                   "so the copy replaces it and the other name(s) keep the original")
         echo(f"  dry run: would apply {how}; nothing written")
+    elif result.link_broken:
+        echo(f"  {file} {result.link_broken}: broke the link instead of writing through it: made a "
+             f"{result.copy_method} of the file, patched {result.bytes_touched} bytes of the copy, renamed it over "
+             f"{file}; the other name(s) keep the original bytes")
+        if result.data_sha256_verified:
+            echo(f"  tensor data sha256 {result.data_sha256} identical in the copy")
     elif result.in_place:
         spans = ", ".join(f"{p.offset}..{p.offset + len(p.data) - 1}" for p in result.patches)
         echo(f"  in place: {result.bytes_touched} bytes written at bytes {spans}; file size unchanged; "

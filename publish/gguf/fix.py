@@ -9,6 +9,12 @@ Two ways, chosen per run:
   same alignment (tensor offsets are relative to the data start, so they stay valid), the copy is
   re-read and its data SHA-256 compared with the original's, then the temp file is fsynced and
   renamed over the target. A run killed midway leaves the original as it was.
+
+Links are never written through. A FILE with more than one hard link (`publish build` hard-links
+staged GGUFs to their source) or a symbolic link would carry an in-place patch into the other
+name too, so fix breaks the link first: it copies FILE next to itself (a reflink where the
+filesystem shares extents), patches the copy and renames it over FILE. The other names keep the
+original bytes. A rewrite already makes a new file, so it needs nothing more.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import hashlib
 import json
 import numbers
 import os
-import shutil
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +34,7 @@ from gguf import Keys
 
 from publish.errors import GGUFError, PublishError, UsageError
 from publish.findings import Finding, Severity
-from publish.fsutil import atomic_writer
+from publish.fsutil import atomic_writer, clone_or_copy, removed_if_interrupted, temp_path
 from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
 from publish.gguf.header import ArrayValue, GGUFHeader, KV
 from publish.gguf.reader import STRUCT_FORMATS, read_header
@@ -322,6 +327,8 @@ class FixResult:
     backup: str | None = None
     dry_run: bool = False
     patches: list[Patch] = field(default_factory=list)
+    link_broken: str | None = None  # why an in-place patch went to a copy: "has 2 hard links", "is a symbolic link …"
+    copy_method: str | None = None  # "reflink" or "copy" when the link was broken
 
     @property
     def data_untouched(self) -> bool:
@@ -346,16 +353,20 @@ def apply_changes(path: str | os.PathLike, changes: Iterable[Change], *, output:
     resolved = resolve(header, raw_header, changes)
     patches = in_place_patches(resolved, header) if output is None else None
     in_place = patches is not None
-    result = FixResult(os.fspath(output or src), in_place, 0, resolved, dry_run=dry_run, patches=patches or [])
+    result = FixResult(os.fspath(output or src), in_place, 0, resolved, dry_run=dry_run, patches=patches or [],
+                       link_broken=shared_link(src) if in_place else None)
     if not resolved:
+        result.link_broken = None
         return result
     if dry_run:
         result.bytes_touched = sum(len(p.data) for p in patches) if in_place else 0
         return result
     try:
-        if backup and output is None:
-            result.backup = _backup(src, link=not in_place)
-        if in_place:
+        if backup and output is None:   # a hard-linked backup is safe unless the inode is patched
+            result.backup = _backup(src, link=not in_place or result.link_broken is not None)
+        if in_place and result.link_broken:
+            _patch_copy(src, header, patches, resolved, result, verify_data)
+        elif in_place:
             _patch_in_place(src, header, patches, resolved, result, verify_data)
         else:
             _rewrite(src, Path(output or src), header, raw_header, resolved, result)
@@ -372,18 +383,25 @@ def _backup(src: Path, *, link: bool) -> str:
     (an in-place patch would change a hard-linked backup too)."""
     bak = src.with_name(src.name + ".bak")
     if link:
-        tmp = src.with_name(f".{src.name}.bak.tmp")
         try:
-            if tmp.exists():
-                tmp.unlink()
-            os.link(src, tmp)
-            os.replace(tmp, bak)
+            with removed_if_interrupted(temp_path(bak)) as tmp:
+                os.link(src, tmp)
+                os.replace(tmp, bak)
             return str(bak)
         except OSError:
             pass
     with atomic_writer(bak) as out, open(src, "rb") as inp:
-        shutil.copyfileobj(inp, out, COPY_CHUNK)
+        clone_or_copy(inp, out, COPY_CHUNK)
     return str(bak)
+
+
+def shared_link(path: Path) -> str | None:
+    """Why patching `path` in place would also change another name: it is a symbolic link, or
+    has more than one hard link. None when `path` is the only name of its bytes."""
+    if path.is_symlink():
+        return f"is a symbolic link to {os.readlink(path)}"
+    n = path.stat().st_nlink
+    return f"has {n} hard links" if n > 1 else None
 
 
 def _hash_data(fh, start: int) -> str:
@@ -413,6 +431,35 @@ def _patch_in_place(src: Path, header: GGUFHeader, patches: list, resolved: list
             after = _hash_data(fh, header.data_offset)
             result.data_sha256, result.data_sha256_verified = after, before == after
     _check_result(src, header, resolved, read_header(src))
+
+
+def _patch_copy(src: Path, header: GGUFHeader, patches: list, resolved: list, result: FixResult,
+                verify_data: bool) -> None:
+    """Break the link: copy `src` to a temp file beside it, patch the copy, rename it over `src`."""
+    kv_end = _kv_end(header)
+    with open(src, "rb") as inp, atomic_writer(src) as out:
+        result.copy_method = clone_or_copy(inp, out, COPY_CHUNK)
+        out.flush()
+        fd = out.fileno()
+        if os.fstat(fd).st_size != header.file_size:
+            raise PublishError(f"{src}: changed size while being copied; the original is untouched")
+        for p in patches:
+            if p.offset + len(p.data) > kv_end:  # never: patches come from key/value records
+                raise PublishError(f"{src}: refusing to patch byte {p.offset} outside the key/value records")
+            if os.pread(fd, len(p.old), p.offset) != p.old:
+                raise PublishError(f"{src}: changed while being fixed (bytes at {p.offset} differ); nothing was written")
+        for p in patches:
+            os.pwrite(fd, p.data, p.offset)
+            result.bytes_touched += len(p.data)
+        os.fsync(fd)
+        with os.fdopen(os.dup(fd), "rb") as check:
+            new = read_header(check, name=str(src))
+            if verify_data:
+                before, after = _hash_data(inp, header.data_offset), _hash_data(check, new.data_offset)
+                result.data_sha256, result.data_sha256_verified = after, before == after
+                if before != after:
+                    raise PublishError(f"{src}: tensor data differs in the copy; nothing was replaced")
+        _check_result(src, header, resolved, new)
 
 
 def _rewrite(src: Path, dst: Path, header: GGUFHeader, raw_header: bytes, resolved: list[ResolvedChange],
