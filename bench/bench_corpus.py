@@ -19,9 +19,10 @@ BOS/EOS texts each model uses). The three ways:
 Every Go template is judged by the same machinery: templatecheck.prove on CONVERT_SUITE (the
 conversion's own proof suite: plain, system, multi-turn, whitespace, same-role runs, prefill,
 tools, thinking) when this checkout has it, else templatecheck.compare on STANDARD_SUITE (the
-table's header says which). Capabilities of a family or picked template follow Ollama
-(server/images.go): tools when the template mentions .Tools; thinking when .Thinking appears
-inside a range over .Messages (thinking/template.go InferTags, approximated by a pattern).
+table's header says which). Capabilities of a family or picked template follow Ollama v0.24.0
+(server/images.go): tools when the template mentions .Tools, thinking when
+publish.gotmpl.thinking_tags (a port of thinking/template.go InferTags, tested against it)
+finds both tags.
 
 Verdicts per way and template:
   identical     every case the model's template supports renders byte-identical
@@ -43,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -67,16 +67,14 @@ except ImportError:  # pragma: no cover - depends on the checkout
 HAS_PROVE = hasattr(templatecheck, "prove") and hasattr(templatecheck, "CONVERT_SUITE")
 WAYS = ("convert", "suggest", "pick")
 VERDICTS = ("identical", "approximated", "failed", "none", "n/a")
-_THINKING_IN_MESSAGES = re.compile(r"range[^}]*\.Messages.*?\.Thinking\b", re.S)
 
 
 def capabilities(go_template: str) -> tuple[bool, bool]:
     """(tools, thinking) as Ollama infers them from a template."""
     try:
-        tools = "tools" in gotmpl.template_vars(go_template)
+        return "tools" in gotmpl.template_vars(go_template), all(gotmpl.thinking_tags(go_template))
     except TemplateError:
-        tools = False
-    return tools, bool(_THINKING_IN_MESSAGES.search(go_template))
+        return False, False
 
 
 def judge(chat: ChatTemplate, go_template: str, name: str) -> templatecheck.CheckResult:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 import jinja_corpus
 from publish.chat import ChatTemplate, RenderCall, TemplateRaised
 from publish.templatecheck import CHECK_DATE, STANDARD_SUITE

@@ -18,7 +18,7 @@ from . import funcs as _funcs
 from .executor import ExecError, execute
 from .parser import ParseError, Tree, parse_trees
 
-__all__ = ["render", "parse", "Template", "uses_messages", "template_vars", "TemplateError",
+__all__ = ["render", "parse", "Template", "uses_messages", "template_vars", "thinking_tags", "TemplateError",
            "ParseError", "ExecError"]
 
 
@@ -68,6 +68,16 @@ def render(template: str, messages: list[dict], tools: list[dict] | None = None,
 def template_vars(template: str) -> list[str]:
     """Lower-cased field/variable names the template mentions, as Ollama's Template.Vars()."""
     return list(_ollama(template).vars)
+
+
+def thinking_tags(template: str) -> tuple[str, str]:
+    """The (opening, closing) reasoning tags Ollama infers from a template, ("", "") when none;
+    Ollama treats the model as thinking-capable when both are non-empty (v0.24.0
+    thinking/template.go InferTags, server/images.go Capabilities)."""
+    from .ollama import infer_thinking_tags
+
+    t = _ollama(template)
+    return infer_thinking_tags(t.trees[t.template.name].root)
 
 
 def uses_messages(template: str) -> bool:

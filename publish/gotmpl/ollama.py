@@ -19,8 +19,8 @@ from ..errors import TemplateError
 from . import funcs as F
 from .executor import execute
 from .gofmt import format_value, json_marshal
-from .nodes import (ActionNode, BranchNode, CommandNode, FieldNode, ListNode, PipeNode,
-                    TemplateNode, VariableNode)
+from .nodes import (ActionNode, BranchNode, CommandNode, FieldNode, ListNode, PipeNode, RangeNode,
+                    TemplateNode, TextNode, VariableNode)
 from .values import GoMap, GoSlice, GoStruct
 
 # -- Go types Ollama hands to templates ------------------------------------------------------
@@ -403,6 +403,75 @@ _cmd = CommandNode(0)
 _cmd.args.append(FieldNode(0, ".Response"))
 RESPONSE_ACTION.pipe.cmds.append(_cmd)
 del _cmd
+
+
+def _visit(node, enter, leave) -> None:
+    """Ollama's thinking.templateVisit: lists, branches (pipe, list, else), actions, templates,
+    pipes and commands; nothing else (a ChainNode's operand is not entered)."""
+    if node is None or not enter(node):
+        return
+    t = type(node)
+    if t is ListNode:
+        for c in node.nodes:
+            _visit(c, enter, leave)
+    elif isinstance(node, BranchNode):
+        # Go visits x.Pipe, x.List, x.ElseList of the embedded BranchNode (entered as a node of its own)
+        enter(_BRANCH)
+        for part in (node.pipe, node.list, node.else_list):
+            _visit(part, enter, leave)
+        leave(_BRANCH)
+    elif t is ActionNode or t is TemplateNode:
+        _visit(node.pipe, enter, leave)
+    elif t is PipeNode:
+        for c in node.cmds:
+            _visit(c, enter, leave)
+    elif t is CommandNode:
+        for a in node.args:
+            _visit(a, enter, leave)
+    leave(node)
+
+
+_BRANCH = object()   # the embedded parse.BranchNode Go pushes between an If/Range/With and its parts
+
+
+def _range_uses_field(node, field: str) -> bool:
+    found = False
+
+    def enter(n) -> bool:
+        nonlocal found
+        if type(n) is FieldNode and n.ident[0] == field:
+            found = True
+        return True
+
+    _visit(node.pipe, enter, lambda n: None)
+    return found
+
+
+def infer_thinking_tags(root: ListNode) -> tuple[str, str]:
+    """Ollama's thinking.InferTags (thinking/template.go, v0.24.0): for each `.Thinking` field inside
+    a `range` whose pipe has the *field* `.Messages` (not `$.Messages`, a variable), the nearest
+    enclosing list's first and last nodes, when they are text, give the opening and closing tag
+    (strings.TrimSpace; a later match overwrites). Ollama calls a model thinking-capable when both
+    are non-empty (server/images.go Capabilities)."""
+    ancestors: list = []
+    tags = ["", ""]
+
+    def enter(n) -> bool:
+        ancestors.append(n)
+        if type(n) is FieldNode and n.ident and n.ident[0] == "Thinking":
+            rng = next((a for a in reversed(ancestors) if type(a) is RangeNode), None)
+            if rng is None or not _range_uses_field(rng, "Messages"):
+                return True
+            lst = next((a for a in reversed(ancestors) if type(a) is ListNode), None)
+            if lst is not None and lst.nodes:
+                if type(lst.nodes[0]) is TextNode:
+                    tags[0] = lst.nodes[0].text.strip()
+                if type(lst.nodes[-1]) is TextNode:
+                    tags[1] = lst.nodes[-1].text.strip()
+        return True
+
+    _visit(root, enter, lambda n: ancestors.pop())
+    return tags[0], tags[1]
 
 
 class OllamaTemplate:
