@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import time
@@ -378,3 +379,80 @@ def render_chat(source: str, messages: list[dict], *, bos_token: str = "", eos_t
     """One-shot: compile `source` in the sandbox and render `messages`."""
     template = ChatTemplate(source, name=name, bos_token=bos_token, eos_token=eos_token)
     return template.render(messages, add_generation_prompt=add_generation_prompt, tools=tools, **extra)
+
+
+# -- what a template that does not parse really is ---------------------------------------------
+
+_GO_FIELD = re.compile(r"\{\{-?\s*(?:(?:if|range|with|else if)\s+)?(?:\$\w*\s*:?=\s*)?\.[A-Z]\w*")
+_TAG = re.compile(r"\{%-?\s*(\w+)")
+_BLOCKS = {"for", "if", "macro", "call", "filter", "raw", "generation", "with", "autoescape", "block"}
+_TOKEN_IN_MESSAGE = re.compile(r"unexpected '([^']+)'|unknown tag '([^']+)'|unexpected char '([^']+)'", re.I)
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Why a chat template does not parse as Jinja: `line`/`col` are 1-based; `kind` is
+    "go-template" (an Ollama Go template pasted in), "json" (a whole tokenizer_config.json)
+    or "jinja" (a Jinja syntax error)."""
+
+    kind: str
+    message: str
+    line: int
+    col: int
+
+
+def syntax_problem(source: str) -> SyntaxProblem | None:
+    """None when `source` parses as a chat template (in the sandbox's Jinja dialect); otherwise
+    where and why it does not. Parsing only: nothing of the template runs."""
+    stripped = source.lstrip()
+    if stripped.startswith("{") and not stripped.startswith(("{{", "{%", "{#")):
+        try:
+            config = json.loads(source)
+        except ValueError:
+            config = None
+        if isinstance(config, dict):
+            return SyntaxProblem("json", "this is a JSON document (a tokenizer_config.json?), not a chat "
+                                 "template: its text would be sent to the model as the prompt", 1, 1)
+    try:
+        _ENV.parse(source)
+    except jinja2.TemplateSyntaxError as err:
+        line = err.lineno or 1
+        go = _GO_FIELD.search(source)
+        if go is not None:
+            gl, gc = _line_col(source, go.start())
+            return SyntaxProblem("go-template", f"this is an Ollama Go template, not Jinja "
+                                 f"({go.group(0).strip()!r}): {err.message}", gl, gc)
+        return SyntaxProblem("jinja", err.message or "syntax error", *_locate(source, err.message or "", line))
+    except RecursionError:
+        return SyntaxProblem("jinja", "template nesting is too deep to parse", 1, 1)
+    return None
+
+
+def _line_col(source: str, offset: int) -> tuple[int, int]:
+    line = source.count("\n", 0, offset) + 1
+    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
+
+
+def _locate(source: str, message: str, line: int) -> tuple[int, int]:
+    """Jinja reports a line only; find the column of the culprit: the innermost unclosed block
+    for 'Unexpected end of template', the quoted token on the reported line otherwise."""
+    if "end of template" in message.lower():
+        stack: list[int] = []
+        for m in _TAG.finditer(source):
+            word = m.group(1)
+            if word in _BLOCKS or (word == "set" and "=" not in source[m.end():source.find("%}", m.end())]):
+                stack.append(m.start())
+            elif word.startswith("end") and stack:
+                stack.pop()
+        if stack:
+            return _line_col(source, stack[-1])
+    lines = source.split("\n")
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    m = _TOKEN_IN_MESSAGE.search(message)
+    token = next((g for g in m.groups() if g), None) if m else None
+    col = 1
+    if token:
+        tag = max(text.find("{{"), text.find("{%"), 0)
+        found = text.find(token, tag)
+        col = (found if found >= 0 else tag) + 1
+    return line, col

@@ -34,7 +34,11 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
                "No `template` file: Ollama guesses a template from tokenizer.chat_template."),
     FolderRule("RP102", "template-syntax", Severity.ERROR, "`template` does not parse as a Go template."),
     FolderRule("RP103", "template-bos", Severity.ERROR,
-               "`template` starts with the BOS text although the GGUF adds BOS itself (double BOS)."),
+               "The prompt Ollama builds from `template` starts with two BOS tokens: the template renders "
+               "BOS and the engine adds one."),
+    FolderRule("RP104", "template-no-bos", Severity.ERROR,
+               "A Gemma or Llama model gets no BOS from Ollama: the engine adds none (add_bos_token false) "
+               "and `template` does not render one."),
     FolderRule("RP110", "params-json", Severity.ERROR, "`params` is not a JSON object."),
     FolderRule("RP111", "params-unknown", Severity.ERROR, "`params` has a key Ollama does not know."),
     FolderRule("RP112", "params-deprecated", Severity.WARNING, "`params` has a key Ollama ignores."),
@@ -42,6 +46,12 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
                "A `params` value has the wrong type (stop must be an array of strings)."),
     FolderRule("RP114", "stop-unreachable", Severity.ERROR,
                "A stop string is neither a token of the GGUF vocab nor text the model can produce."),
+    FolderRule("RP115", "turn-end-not-stopped", Severity.ERROR,
+               "The token the template writes after each answer is neither a `stop` nor end-of-generation "
+               "for Ollama: generation runs past the answer."),
+    FolderRule("RP116", "stop-at-answer-start", Severity.ERROR,
+               "A `stop` string the template writes at the start of every answer: the model writes it "
+               "first and the answer is empty."),
     FolderRule("RP120", "sharded-gguf", Severity.ERROR,
                "A split (sharded) GGUF: Ollama's hf.co pull cannot load split files."),
     FolderRule("RP130", "no-readme", Severity.ERROR, "No README.md (the model card)."),
@@ -54,6 +64,19 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
     FolderRule("RP141", "modelfile-mismatch", Severity.ERROR,
                "A Modelfile's TEMPLATE, SYSTEM or PARAMETERs differ from `template`, `system`, `params`."),
     FolderRule("RP142", "modelfile-from-missing", Severity.ERROR, "A Modelfile's FROM names a file not in the folder."),
+    FolderRule("RP143", "modelfile-only", Severity.ERROR,
+               "A Modelfile carries TEMPLATE, PARAMETER or SYSTEM that the repo's `template`, `params`, "
+               "`system` files lack: Ollama's hf.co bridge never reads a Modelfile."),
+    FolderRule("RP144", "modelfile-adapter-projector", Severity.ERROR,
+               "A Modelfile wires a projector (mmproj) with ADAPTER; ADAPTER is for LoRA adapters."),
+    FolderRule("RP145", "modelfile-no-model", Severity.ERROR,
+               "A Modelfile has no FROM naming the model (only a projector, or nothing)."),
+    FolderRule("RP150", "tools-lost", Severity.WARNING,
+               "The chat template handles tools but `template` has no .Tools: Ollama answers "
+               "\"does not support tools\"."),
+    FolderRule("RP151", "thinking-lost", Severity.WARNING,
+               "A thinking model whose `template` has no .Thinking: Ollama reports no thinking capability "
+               "and the thoughts leak into answers."),
 ]}
 
 REQUIRED_CARD_KEYS = ("base_model", "license", "tags")
@@ -79,8 +102,14 @@ def check_folder(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]
         out.extend(_check_template(folder / "template", template, models))
     params, params_findings = _check_params(folder / "params")
     out.extend(params_findings)
+    stops: list[str] = []
     if params is not None and isinstance(params.get("stop"), list):
-        out.extend(_check_stops(folder / "params", [s for s in params["stop"] if isinstance(s, str)], models))
+        stops = [s for s in params["stop"] if isinstance(s, str)]
+        out.extend(_check_stops(folder / "params", stops, models))
+    if models:
+        out.extend(_check_turn_ends(folder, template, stops, models[0]))
+        if template is not None:
+            out.extend(_check_capabilities(folder / "template", template, models[0][1]))
     out.extend(_check_shards(folder, headers))
     out.extend(_check_readme(folder / "README.md"))
     out.extend(_check_modelfiles(folder, template, params, _read(folder / "system")))
@@ -110,13 +139,52 @@ def _check_template(path: Path, text: str, models: list[tuple[Path, GGUFHeader]]
         yield _finding("RP102", f"not a valid Go template{' at ' + where if where else ''}: {e.message}",
                        path, subject=f"template:{where}" if where else "template",
                        hint="fix it in the release spec's [template] and rebuild; `publish template` suggests one")
+    yield from _check_template_bos(path, text, models)
+
+
+def _check_template_bos(path: Path, text: str, models: list[tuple[Path, GGUFHeader]]) -> Iterator[Finding]:
+    """Render `template` as Ollama does and split the start of the prompt into tokens with the
+    GGUF's vocabulary (publish.gguf.vocab): Ollama v0.24's Go engine and its llama.cpp runner both
+    parse special-token text and put BOS in front when the model says so."""
+    from publish.gguf import vocab
+    from publish.probes import go_probe, needs_bos
+
+    probe = go_probe(text)
+    if probe.start is None:
+        return
     for gguf, hdr in models:
-        bos = hdr.bos_text
-        if hdr.add_bos_token is True and bos and text.lstrip().startswith(bos):
-            yield _finding("RP103", f"template starts with {bos!r} but {gguf.name} sets "
-                           "add_bos_token: the prompt gets two BOS tokens", path, subject="template",
-                           hint=f"remove the leading {bos} from the template; the engine adds it")
+        if not len(hdr.tokens) or hdr.bos_text is None:
+            continue
+        add_bos = vocab.ollama_add_bos(hdr)
+        engine = _engine(hdr)
+        count = vocab.leading_bos(probe.start, hdr, add_bos=add_bos)
+        if count >= 2:
+            yield _finding("RP103", f"Ollama's prompt for {gguf.name} starts with {count} BOS tokens: the template "
+                           f"renders {hdr.bos_text!r} and {engine} adds one ({_bos_reason(hdr)})", path,
+                           subject="template",
+                           hint=f"remove {hdr.bos_text} from the template (the release spec's [template]); "
+                                "the engine adds it")
             return
+        family = needs_bos(hdr)
+        if count == 0 and family:
+            yield _finding("RP104", f"{family} models need {hdr.bos_text!r} first, but {engine} adds none for "
+                           f"{gguf.name} ({_bos_reason(hdr)}) and the template does not render it: the model "
+                           "degenerates (repeated words)", path, subject="template",
+                           hint=f"start the template with {hdr.bos_text}, or set the GGUF's add_bos_token: "
+                                f"publish fix {gguf.name} --select GG702")
+            return
+
+
+def _engine(hdr: GGUFHeader) -> str:
+    from publish.gguf import vocab
+
+    return ("Ollama's Go engine" if vocab.uses_ollama_engine(hdr) else "Ollama's llama.cpp runner") + " (v0.24)"
+
+
+def _bos_reason(hdr: GGUFHeader) -> str:
+    if hdr.add_bos_token is not None:
+        return f"tokenizer.ggml.add_bos_token is {str(hdr.add_bos_token).lower()}"
+    return f"no tokenizer.ggml.add_bos_token: the {hdr.architecture} default applies"
 
 
 # -- params -----------------------------------------------------------------------------------
@@ -197,6 +265,100 @@ def _check_stops(path: Path, stops: list[str], models: list[tuple[Path, GGUFHead
                            hint="use the token that ends a turn for this model (see `publish template`)")
 
 
+# -- stops predicted from the templates --------------------------------------------------------
+
+def _check_turn_ends(folder: Path, template: str | None, stops: list[str],
+                     model: tuple[Path, GGUFHeader]) -> Iterator[Finding]:
+    """Render the Go `template` (what Ollama sends) and the GGUF's chat template (what the model
+    learned); the special token right after an assistant answer must end generation, and no stop
+    may sit in the text every answer starts with."""
+    from publish.errors import UnsafeTemplateError
+    from publish.gguf import vocab
+    from publish.probes import answer_preamble, go_probe, jinja_probe, turn_end
+
+    gguf, hdr = model
+    if not len(hdr.tokens):
+        return
+    probes = []
+    if template is not None:
+        probes.append(("template", go_probe(template)))
+    if isinstance(hdr.chat_template, str) and hdr.chat_template.strip():
+        try:
+            probes.append((f"{gguf.name}'s chat template", jinja_probe(hdr.chat_template, hdr)))
+        except UnsafeTemplateError:
+            pass  # GG7xx / template check report hostile templates
+    eog = vocab.ollama_eog_ids(hdr)
+    reported: set[str] = set()
+    for source, probe in probes:
+        token = turn_end(probe, hdr)
+        if token is None or token in stops or token in reported:
+            continue
+        if vocab.token_id(hdr, token) in eog:
+            continue
+        reported.add(token)
+        declared = ", ".join(sorted(f"{hdr.token_text(i)!r}" for i in eog if hdr.token_text(i) is not None))
+        yield _finding("RP115", f"{source} ends each assistant turn with {token!r}, which is not in params.stop "
+                       f"and not end-of-generation for {_engine(hdr)} on {gguf.name} (it stops on "
+                       f"{declared or 'no token'}): the model runs past its answer", folder / "params",
+                       subject=token, hint=f"add {json.dumps(token)} to `stop` in the release spec's [params] "
+                                           "and rebuild")
+    for source, probe in probes:
+        preamble = answer_preamble(probe)
+        for stop in stops:
+            if stop and stop in preamble and stop not in reported:
+                reported.add(stop)
+                yield _finding("RP116", f"{source} writes {preamble!r} at the start of every answer (after the "
+                               f"generation prompt), so the model writes it first and stop {stop!r} ends the "
+                               "answer before it begins: empty answers", folder / "params", subject=stop,
+                               hint=f"remove {json.dumps(stop)} from `stop` in the release spec's [params]")
+
+
+# -- capabilities Ollama derives from the template (server/images.go Capabilities) ------------
+
+_THINK_TOKENS = ("<think>", "<|think|>", "<thinking>", "<|channel|>")
+
+
+def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[Finding]:
+    """Ollama v0.24 gives a model `tools` when the template mentions .Tools and `thinking` when
+    thinking.InferTags finds .Thinking inside the range over .Messages (server/images.go)."""
+    from publish import gotmpl
+    from publish.errors import UnsafeTemplateError
+    from publish.gguf import vocab
+    from publish.probes import jinja_renders_tools
+
+    try:
+        names = set(gotmpl.template_vars(template))
+    except TemplateError:
+        return  # RP102
+    jinja = hdr.chat_template if isinstance(hdr.chat_template, str) else ""
+    if jinja and "tools" not in names:
+        try:
+            tools = jinja_renders_tools(jinja, hdr)
+        except UnsafeTemplateError:
+            tools = False
+        if tools:
+            yield _finding("RP150", "the GGUF's chat template writes tool definitions into the prompt, but "
+                           "`template` has no .Tools: Ollama gives the model no `tools` capability and answers "
+                           "\"does not support tools\" to every request that sends tools", path,
+                           subject="tools", hint="render .Tools in the release's Go template (see `publish "
+                                                 "template suggest`) the way the chat template writes tools")
+    if "thinking" not in names:
+        why = None
+        if any(k in jinja for k in ("<think>", "reasoning_content", "enable_thinking")):
+            why = "the GGUF's chat template handles reasoning"
+        elif len(hdr.tokens):
+            ids = vocab.specials(hdr).ids
+            found = next((t for t in _THINK_TOKENS if t in ids), None)
+            if found:
+                why = f"its vocabulary has the thinking token {found!r}"
+        if why:
+            yield _finding("RP151", f"a thinking model ({why}) but `template` has no .Thinking: Ollama reports "
+                           "no `thinking` capability, refuses think=true, and the thoughts leak into answers",
+                           path, subject="thinking",
+                           hint="render .Thinking inside {{ range .Messages }} between the model's thinking "
+                                "tags (as Ollama's qwen3/deepseek-r1 templates do)")
+
+
 # -- GGUF files -------------------------------------------------------------------------------
 
 def _check_shards(folder: Path, headers: dict[Path, GGUFHeader]) -> Iterator[Finding]:
@@ -260,24 +422,74 @@ def _check_modelfiles(folder: Path, template: str | None, params: dict | None,
                 warnings.simplefilter("ignore", ModelfileWarning)
                 mf_params = mf.parameters(source=path.name)
         except ModelfileError as e:
-            yield _finding("RP140", str(e), path, hint="rebuild it with `publish build`")
+            if "no FROM line" in str(e):
+                yield _finding("RP145", "no FROM line: the Modelfile names no model", path, subject="FROM",
+                               hint="add `FROM ./MODEL-QUANT.gguf` (and a second FROM for an mmproj projector)")
+            else:
+                yield _finding("RP140", str(e), path, hint="rebuild it with `publish build`")
             continue
         for ref in mf.from_:
             if ref.startswith(("./", "/")) or ref.endswith(".gguf"):
                 target = (folder / ref).resolve() if not ref.startswith("/") else Path(ref)
                 if not target.is_file():
                     yield _finding("RP142", f"FROM {ref}: no such file in the folder", path, subject=ref)
+        yield from _check_modelfile_wiring(folder, path, mf)
+        only = []
+        if not (folder / "template").is_file() and mf.template is not None:
+            only.append(("TEMPLATE", "template"))
+        if not system and mf.system:
+            only.append(("SYSTEM", "system"))
+        wanted = {k: v for k, v in (params or {}).items() if k not in DEPRECATED_PARAMETERS}
+        if not (folder / "params").is_file() and mf_params:
+            only.append(("PARAMETER", "params"))
+        if only:
+            what = ", ".join(c for c, _ in only)
+            files = ", ".join(f"`{f}`" for _, f in only)
+            yield _finding("RP143", f"{what} only in this Modelfile: Ollama's hf.co bridge reads the repo's "
+                           f"`template`, `params` and `system` files and never a Modelfile, so `ollama run "
+                           f"hf.co/…` runs without them (missing {files})", path, subject=only[0][0],
+                           hint=f"ship {files} beside the GGUFs (publish build writes them from the spec)")
         diffs = []
-        if template is not None and mf.template != template:
+        if template is not None and mf.template is not None and mf.template != template:
             diffs.append("TEMPLATE")
-        if (system or None) != (mf.system or None):
+        if system and mf.system is not None and system != mf.system:
             diffs.append("SYSTEM")
-        if params is not None and mf_params != {k: v for k, v in params.items() if k not in DEPRECATED_PARAMETERS}:
+        if params is not None and mf_params != wanted:
             diffs.append("PARAMETER")
         if diffs:
             yield _finding("RP141", f"{', '.join(diffs)} differ(s) from the folder's "
                            f"{'/'.join(_FILES[d] for d in diffs)}", path, subject=diffs[0],
                            hint="rebuild the folder with `publish build` so both come from the spec")
+
+
+def _is_projector_ref(folder: Path, ref: str) -> bool:
+    name = Path(ref).name
+    if is_projector_filename(name):
+        return True
+    target = folder / ref if not ref.startswith("/") else Path(ref)
+    if target.is_file() and target.suffix == ".gguf":
+        from publish.errors import GGUFError
+        from publish.gguf.reader import read_header
+
+        try:
+            return read_header(str(target)).is_projector
+        except (GGUFError, OSError):
+            return False
+    return False
+
+
+def _check_modelfile_wiring(folder: Path, path: Path, mf) -> Iterator[Finding]:
+    """ADAPTER is for LoRA adapters; a projector is a second FROM (Ollama's parser puts a FROM'd
+    projector in the model's projector layer, server/create.go)."""
+    for cmd in mf.commands:
+        if cmd.name == "adapter" and _is_projector_ref(folder, cmd.args):
+            yield _finding("RP144", f"line {cmd.line}: ADAPTER {cmd.args} is a projector (mmproj); Ollama loads "
+                           "ADAPTER files as LoRA adapters, so the model gets no vision and fails to load it",
+                           path, subject=cmd.args, hint=f"replace `ADAPTER {cmd.args}` with a second `FROM {cmd.args}`")
+    refs = mf.from_
+    if refs and all(_is_projector_ref(folder, r) for r in refs):
+        yield _finding("RP145", f"FROM names only the projector ({', '.join(refs)}), not the model", path,
+                       subject="FROM", hint="add `FROM ./MODEL-QUANT.gguf` before the projector's FROM")
 
 
 _FILES = {"TEMPLATE": "template", "SYSTEM": "system", "PARAMETER": "params"}

@@ -93,7 +93,9 @@ def _selected(code: str, select: list[str] | None, ignore: list[str] | None) -> 
 
 
 def is_staged_folder(path: Path) -> bool:
-    return path.is_dir() and any((path / m).exists() for m in STAGED_MARKERS) and any(path.glob("*.gguf"))
+    """GGUFs beside the files Ollama or the Hub read (`template`, `params`, README.md) or a Modelfile."""
+    return path.is_dir() and (any((path / m).exists() for m in STAGED_MARKERS) or any(path.glob("Modelfile*"))) \
+        and any(path.glob("*.gguf"))
 
 
 class _Headers:

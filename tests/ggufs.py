@@ -262,6 +262,9 @@ def write_gemma3n_like(
     tokens = ["<pad>", "<eos>", "<bos>", "<unk>"] + [f"tok{i}" for i in range(4, n_vocab)]
     tokens[105], tokens[106] = "<start_of_turn>", "<end_of_turn>"
     value = 10.0 if shared_kv_type == GGUFValueType.FLOAT32 else 10
+    types = np.ones(n_vocab, np.int32)                  # NORMAL, and CONTROL for the specials as in Gemma
+    types[[0, 1, 2, 105, 106]] = 3
+    types[3] = 2                                        # <unk>: UNKNOWN
     kv = {
         "general.name": "Gemma-3N-E4B-It",
         "general.file_type": (file_type, GGUFValueType.UINT32),
@@ -278,7 +281,7 @@ def write_gemma3n_like(
         "tokenizer.ggml.model": "llama",
         "tokenizer.ggml.tokens": (tokens, GGUFValueType.ARRAY, GGUFValueType.STRING),
         "tokenizer.ggml.scores": (np.zeros(n_vocab, np.float32), GGUFValueType.ARRAY, GGUFValueType.FLOAT32),
-        "tokenizer.ggml.token_type": (np.ones(n_vocab, np.int32), GGUFValueType.ARRAY, GGUFValueType.INT32),
+        "tokenizer.ggml.token_type": (types, GGUFValueType.ARRAY, GGUFValueType.INT32),
         "tokenizer.ggml.bos_token_id": 2,
         "tokenizer.ggml.eos_token_id": 1,
         "tokenizer.ggml.padding_token_id": 0,

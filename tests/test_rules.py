@@ -217,12 +217,32 @@ def test_no_chat_template(tmp_path):
     assert f.severity == Severity.WARNING
 
 
-@pytest.mark.parametrize("template", ["{{ bos_token }}" + TEMPLATE, "{{- bos_token + '' -}}" + TEMPLATE,
-                                      "<bos>" + TEMPLATE])
+@pytest.mark.parametrize("template", [
+    "{{ bos_token }}" + TEMPLATE,
+    "{{- bos_token + '' -}}" + TEMPLATE,
+    "<bos>" + TEMPLATE,
+    # found by rendering: BOS through a variable, a concatenation, a macro (text search missed these)
+    "{% set prefix = bos_token + '' %}{{ prefix }}" + TEMPLATE,
+    "{%- set ns = namespace(p=bos_token) -%}{{ ns.p }}" + TEMPLATE,
+    "{% macro start() %}{{ bos_token }}{% endmacro %}{{ start() }}" + TEMPLATE,
+    "{{ ('<' ~ 'bos>') }}" + TEMPLATE,
+])
 def test_double_bos(tmp_path, template):
+    """llama.cpp warns "Added a BOS token to the prompt as specified by the model but the prompt also
+    starts with a BOS token" (llama-cpp-python#1501, koboldcpp#917, cortex.cpp#618)."""
     (f,) = only(build(tmp_path, tokenizer__chat_template=template), "GG204")
     assert f.severity == Severity.WARNING
-    assert "--jinja" in f.message and "Ollama Go templates" in f.message and "raw-prompt" in f.message
+    assert "'<bos>'" in f.message and "two BOS tokens" in f.message and "--jinja" in f.message
+    assert "Ollama Go templates" in f.hint
+
+
+@pytest.mark.parametrize("template", [
+    "{# the model card says: start with {{ bos_token }} #}" + TEMPLATE,   # BOS only in a comment
+    "{% if false %}{{ bos_token }}{% endif %}" + TEMPLATE,                 # BOS in a branch never taken
+    "\n" + TEMPLATE,
+])
+def test_no_double_bos_when_the_render_has_none(tmp_path, template):
+    assert "GG204" not in codes(build(tmp_path, tokenizer__chat_template=template))
 
 
 def test_bos_in_template_without_add_bos_is_silent(tmp_path):

@@ -8,7 +8,7 @@ Code families:
   GG0xx  the file itself          GG4xx  quant label (file name vs. header vs. tensors)
   GG1xx  stored types             GG5xx  general metadata
   GG2xx  tokenizer                GG6xx  multimodal projectors (mmproj)
-  GG3xx  split sets
+  GG3xx  split sets               GG7xx  the chat template, parsed and rendered
 
 Split-set rules look at several files at once; `check_split_set` runs them (lint.py groups
 the parts).
@@ -472,31 +472,59 @@ def no_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
                        "(publish fix can set tokenizer.chat_template), or ship a Go `template` file for Ollama")
 
 
-_BOS_EXPR = re.compile(r"\{\{-?[^}]*\bbos_token\b[^}]*-?\}\}")
-
-
 @rule("GG204", "double-bos", Severity.WARNING,
-      "The chat template emits BOS while add_bos_token is true: raw-prompt clients get two BOS tokens.")
+      "The rendered chat template starts the prompt with BOS while llama.cpp adds one too (add_bos_token): "
+      "two BOS tokens.")
 def double_bos(hdr: GGUFHeader) -> Iterable[Hit]:
-    template = hdr.chat_template
-    if not isinstance(template, str) or hdr.add_bos_token is not True:
+    """Rendered, not searched: BOS written through `{% set %}`, concatenation or a macro counts,
+    BOS text in a `{# comment #}` does not. The start of the prompt is split into special tokens as
+    llama.cpp does with parse_special (llama-vocab.cpp, "Added a BOS token to the prompt as
+    specified by the model but the prompt also starts with a BOS token")."""
+    from publish.gguf import vocab
+
+    probe = _jinja_probe(hdr)
+    if probe is None or probe.start is None or not vocab.llamacpp_add_bos(hdr):
         return
     bos = hdr.bos_text
-    how = None
-    if _BOS_EXPR.search(template):
-        how = "{{ bos_token }}"
-    elif bos and bos in template:
-        how = repr(bos)
-    if how is None:
+    if vocab.leading_bos(probe.start, hdr, add_bos=True) < 2:
         return
+    why = "tokenizer.ggml.add_bos_token is true" if hdr.add_bos_token is True else \
+        f"llama.cpp adds BOS by default for this vocabulary ({hdr.value('tokenizer.ggml.model')})"
     yield Hit(
-        f"chat template emits {how} and tokenizer.ggml.add_bos_token is true: the tokenizer adds a second BOS. "
-        "llama.cpp strips the duplicate in --jinja mode, but raw-prompt clients and Ollama Go templates do not",
+        f"the chat template renders {bos!r} at the start of the prompt and {why}: a client that renders "
+        "this template and tokenizes with add_special (LM Studio, llama-cpp-python's raw API, llama.cpp "
+        "before the --jinja BOS strip) sends two BOS tokens",
         subject="tokenizer.chat_template",
         offset=hdr.kv["tokenizer.chat_template"].offset,
         hint="when you render prompts from this template, tokenize without adding BOS; "
              "keep BOS out of Ollama Go templates",
     )
+
+
+def _jinja_probe(hdr: GGUFHeader):
+    """The rendered probe conversations of the GGUF's chat template, or None when there is no
+    template, it does not parse (GG701) or refuses the probe; a hostile template is GG701's too."""
+    from publish.errors import UnsafeTemplateError
+    from publish.probes import jinja_probe
+
+    template = hdr.chat_template
+    if not isinstance(template, str) or not template.strip() or not _has_vocab(hdr):
+        return None
+    cached = _PROBES.get(id(hdr))
+    if cached is not None and cached[0] is hdr:
+        return cached[1]
+    try:
+        probe = jinja_probe(template, hdr)
+    except UnsafeTemplateError:
+        probe = None
+    if probe is not None and probe.error is not None and probe.start is None:
+        probe = None
+    _PROBES.clear()
+    _PROBES[id(hdr)] = (hdr, probe)
+    return probe
+
+
+_PROBES: dict[int, tuple[GGUFHeader, object]] = {}
 
 
 @rule("GG205", "turn-end-not-eog", Severity.WARNING,
@@ -538,7 +566,8 @@ def turn_end_not_declared(hdr: GGUFHeader) -> Iterable[Hit]:
             subject="tokenizer.ggml.eot_token_id",
             offset=None if eot_kv is None else eot_kv.offset,
             changes=tuple(changes),
-            hint=f"add {text!r} to the `stop` parameters of the Ollama release (params file)",
+            hint=f"declare it: publish fix {_file_name(hdr)} --select GG205 (an Ollama release may instead "
+                 "stop on it in `params`; `publish lint DIR` checks the folder's stops)",
         )
         return
 
@@ -756,6 +785,62 @@ def model_named_mmproj(hdr: GGUFHeader) -> Iterable[Hit]:
         yield Hit(f"named like a projector but the header is a {hdr.architecture} language model "
                   "(it has a vocabulary and general.type is not mmproj); it is linted as a projector only",
                   subject="general.type", hint="rename the file so it does not start with mmproj")
+
+
+# ---------------------------------------------------------------------------------------------
+# GG7xx: the chat template, parsed and rendered (publish.chat's sandbox, publish.probes)
+
+_FIX_TEMPLATE = ("publish fix {path} --chat-template tokenizer_config.json (the original model's; "
+                 "publish takes its chat_template)")
+
+
+@rule("GG701", "chat-template-syntax", Severity.ERROR,
+      "tokenizer.chat_template does not parse as Jinja (a Go template pasted in, an unclosed block, "
+      "a whole tokenizer_config.json); llama.cpp falls back to another format or refuses to load.")
+def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
+    """Parsing only, nothing runs. Variants: llama.cpp "failed to parse chat template (defaulting
+    to chatml)", llama-cpp-python raising TemplateSyntaxError inside Llama() (issue #2225)."""
+    from publish.chat import syntax_problem
+
+    template = hdr.chat_template
+    kv = hdr.kv.get("tokenizer.chat_template")
+    if not isinstance(template, str) or kv is None or not template.strip():
+        return
+    problem = syntax_problem(template)
+    if problem is None:
+        return
+    yield Hit(f"tokenizer.chat_template:{problem.line}:{problem.col}: {problem.message}",
+              subject=f"tokenizer.chat_template:{problem.line}:{problem.col}", offset=kv.offset,
+              hint=_FIX_TEMPLATE.format(path=_file_name(hdr)) + (
+                  "; the Go template belongs in the Hub repo's `template` file" if problem.kind == "go-template"
+                  else ""))
+
+
+@rule("GG702", "missing-bos", Severity.ERROR,
+      "A Gemma or Llama model whose prompts get no BOS token: add_bos_token is false and the chat "
+      "template does not write one (the model degenerates into repeated words).", fixable=True)
+def missing_bos(hdr: GGUFHeader) -> Iterable[Hit]:
+    """llama.cpp adds no BOS (`vocab.llamacpp_add_bos`) and the rendered chat template starts
+    without one: Gemma without BOS repeats itself (unsloth#7903, llama.cpp#21500, tabbyAPI#346)."""
+    from publish.gguf import vocab
+    from publish.probes import needs_bos
+
+    family = needs_bos(hdr)
+    bos_id = _int_value(hdr.kv.get("tokenizer.ggml.bos_token_id"))
+    if family is None or hdr.token_text(bos_id) is None or vocab.llamacpp_add_bos(hdr):
+        return
+    probe = _jinja_probe(hdr)
+    if probe is not None and probe.start is not None and vocab.leading_bos(probe.start, hdr, add_bos=False):
+        return  # the template writes BOS itself: chat clients get one
+    kv = hdr.kv.get("tokenizer.ggml.add_bos_token")
+    how = "tokenizer.ggml.add_bos_token is false" if kv is not None else \
+        "tokenizer.ggml.add_bos_token is missing and llama.cpp adds no BOS for this vocabulary"
+    where = "the chat template does not write one either" if probe is not None else "there is no chat template to write one"
+    yield Hit(f"{family} models need {hdr.bos_text!r} at the start of every prompt, but {how} and {where}: "
+              "the model degenerates (repeated words)",
+              subject="tokenizer.ggml.add_bos_token", offset=None if kv is None else kv.offset,
+              changes=(SetValue("tokenizer.ggml.add_bos_token", True, T.BOOL,
+                                reason=f"{family} needs BOS; nothing else adds it"),))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -76,8 +76,14 @@ def check_done_reason(result: ChatResult, specials: list[str], stops: list[str],
     if result.done_reason == "stop":
         return passed(name, "stop")
     if result.done_reason in ("length", "timeout"):
-        token = leaked_token(result.text, specials) or end_token_guess(template, specials, stops)
-        fix = f"add {token} to params.stop" if token else "add the model's end-of-turn token to params.stop"
+        leaked = leaked_token(result.text, specials)
+        token = (leaked if leaked not in stops else None) or end_token_guess(template, specials, stops)
+        if token:
+            fix = f"add {token} to params.stop"
+        elif leaked:  # never tell the maintainer to add a stop params already has
+            fix = f"params.stop has {leaked} but generation went past it: check that the engine got the params"
+        else:
+            fix = "add the model's end-of-turn token to params.stop"
         how = (f"generation ran to num_predict after {result.eval_tokens} tokens" if result.done_reason == "length"
                else "generation did not end before the timeout")
         return failed(name, f"runaway: stop tokens missing — {fix} ({how})")
@@ -109,6 +115,20 @@ def check_no_leak(result: ChatResult, specials: list[str], stops: list[str], nam
     for s in found:
         kinds.append(f"{s} ({'stop string' if s in stops else 'special token'})")
     return failed(name, f"answer contains {', '.join(kinds)}: {_short(result.text, 40)}")
+
+
+THINK_TAGS = (("<think>", "</think>"), ("<thinking>", "</thinking>"), ("<|channel|>analysis", "<|end|>"))
+
+
+def check_no_visible_thinking(result: ChatResult, name: str = "thinking") -> Check:
+    """Reasoning the engine did not separate from the answer (a thinking model whose Go template
+    has no .Thinking: Ollama does not parse the thoughts out, users read them as the answer)."""
+    for opening, closing in THINK_TAGS:
+        if opening in result.text or (closing in result.text and closing != "<|end|>"):
+            return failed(name, f"the answer shows the model's reasoning ({opening}…{closing}): render "
+                                ".Thinking in the release's Go template so Ollama separates it: "
+                                f"{_short(result.text, 60)}")
+    return passed(name)
 
 
 # -- params / template applied -----------------------------------------------------------------

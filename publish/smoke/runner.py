@@ -533,6 +533,7 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
             C.check_answer(prompt, result),
             C.check_done_reason(result, specials, stops, target.template),
             C.check_no_leak(result, specials, stops),
+            C.check_no_visible_thinking(result),
         ]
 
     why_show = show_error or f"{getattr(backend, 'name', 'the engine')} keeps no model to show: params go with each request"

@@ -1,0 +1,124 @@
+"""Render chat templates on probe conversations and read off what lint needs to predict.
+
+Lint does not guess from template text what a template does; it renders the template (Jinja in
+the sandbox of publish.chat, Go with publish.gotmpl's Ollama semantics) and looks at the prompt:
+
+    probe = jinja_probe(hdr.chat_template, hdr)        # or go_probe(template_text)
+    probe.start            # the prompt of one user turn, generation prompt included
+    probe.history          # user, assistant ANSWER, user: what surrounds an assistant turn
+    turn_end(probe, hdr)   # the special token written right after an assistant answer
+    answer_preamble(probe) # text each answer starts with that the generation prompt leaves out
+
+Rendering the Jinja template runs it in a forked, bounded child (publish.chat); a template that
+refuses the probe conversation (raise_exception) or fails gives `probe.error`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from publish.errors import TemplateError
+from publish.gguf import vocab
+from publish.gguf.header import GGUFHeader
+
+ANSWER = "Paris is the capital of France."
+_USER = {"role": "user", "content": "What is the capital of France?"}
+_USER2 = {"role": "user", "content": "And of Italy?"}
+START = [_USER]
+HISTORY = [_USER, {"role": "assistant", "content": ANSWER}, _USER2]
+TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "Get the weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Renders of one template. `error` is set when the template could not render the probes."""
+
+    kind: str                        # "jinja" or "go"
+    start: str | None = None         # [user] + generation prompt
+    history: str | None = None       # [user, assistant ANSWER, user] + generation prompt
+    error: TemplateError | None = None
+
+
+def jinja_probe(source: str, hdr: GGUFHeader | None = None) -> Probe:
+    """Render a Jinja chat template with the GGUF's BOS and EOS text (as llama.cpp passes them).
+    Raises UnsafeTemplateError for a hostile template; other failures are `Probe.error`."""
+    from publish.chat import ChatTemplate, RenderCall
+    from publish.errors import UnsafeTemplateError
+    from publish.templatecheck import CHECK_DATE
+
+    bos = (hdr.bos_text or "") if hdr is not None else ""
+    eos = (hdr.eos_text or "") if hdr is not None else ""
+    try:
+        template = ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE)
+        start, history = template.render_many([RenderCall(START), RenderCall(HISTORY)])
+    except UnsafeTemplateError:
+        raise
+    except TemplateError as err:
+        return Probe("jinja", error=err)
+    if start.error is not None:
+        return Probe("jinja", error=start.error)
+    return Probe("jinja", start.text, history.text, history.error)
+
+
+def jinja_renders_tools(source: str, hdr: GGUFHeader | None = None) -> bool:
+    """True when the Jinja template writes the tool definitions it is given into the prompt."""
+    from publish.chat import ChatTemplate, RenderCall
+    from publish.templatecheck import CHECK_DATE
+
+    bos = (hdr.bos_text or "") if hdr is not None else ""
+    try:
+        out = ChatTemplate(source, bos_token=bos, now=CHECK_DATE).render_many(
+            [RenderCall(START, tools=[TOOL])])[0]
+    except TemplateError:
+        return False
+    return out.text is not None and "get_weather" in out.text
+
+
+def go_probe(template: str) -> Probe:
+    """Render an Ollama Go template the way Ollama's server builds a chat prompt."""
+    from publish import gotmpl
+
+    try:
+        return Probe("go", gotmpl.render(template, START), gotmpl.render(template, HISTORY))
+    except TemplateError as err:
+        return Probe("go", error=err)
+
+
+def turn_end(probe: Probe, hdr: GGUFHeader) -> str | None:
+    """The special token the template writes right after an assistant answer (blank text
+    between them skipped), or None when plain text or nothing follows it."""
+    if probe.history is None or ANSWER not in probe.history:
+        return None
+    after = probe.history[probe.history.index(ANSWER) + len(ANSWER):]
+    specials = vocab.specials(hdr)
+    for piece in specials.split(after[:512], 6):
+        if isinstance(piece, str):
+            if piece.strip():
+                return None
+            continue
+        return hdr.token_text(piece)
+    return None
+
+
+def answer_preamble(probe: Probe) -> str:
+    """What the template writes in front of each past answer beyond the generation prompt: the
+    model was trained to write it first. "" when the generation prompt is not a prefix of the
+    history (then the template formats past turns otherwise, e.g. drops their reasoning)."""
+    if probe.start is None or probe.history is None or ANSWER not in probe.history:
+        return ""
+    head = probe.history[:probe.history.index(ANSWER)]
+    return head[len(probe.start):] if head.startswith(probe.start) else ""
+
+
+def needs_bos(hdr: GGUFHeader) -> str | None:
+    """The family name when the model is known to degrade without a BOS token in front of the
+    prompt (Gemma: repeated words; Llama and SentencePiece Llama-likes were trained with it)."""
+    arch = hdr.architecture or ""
+    if arch.startswith("gemma"):
+        return "Gemma"
+    if arch in ("llama", "llama4", "mllama") and (
+            hdr.value("tokenizer.ggml.model") == "llama" or hdr.value("tokenizer.ggml.pre") in ("llama-bpe", "llama3")):
+        return "Llama"
+    return None
