@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import hashlib
 import os
 import struct
@@ -242,7 +243,7 @@ def test_usage_errors_exit_2(tmp_path, gemma3n_broken):
     latin1 = tmp_path / "chat.jinja"
     latin1.write_bytes("{{ 'caf\u00e9' }}".encode("latin-1"))
     result = run("fix", gemma3n_broken, "--chat-template", latin1)
-    assert result.exit_code == 2 and "chat.jinja: byte 7 is not UTF-8" in result.output
+    assert result.exit_code == 2 and "chat.jinja: not UTF-8 text (byte 7)" in result.output
 
 
 def test_unwritable_file_is_a_clear_error(gemma3n_broken, monkeypatch):
@@ -316,3 +317,57 @@ def test_exit_zero_once_fixed_and_one_while_an_error_is_left(tmp_path):
     fixed = run("fix", path)
     assert fixed.exit_code == 0, fixed.output
     assert "changed GG101" in fixed.output and "error(s) remain" not in fixed.output
+
+
+# ---------------------------------------------------------------------------------------------
+# --chat-template takes what people have: a template file or the model's tokenizer_config.json
+
+def _config(tmp_path, chat_template, **extra):
+    path = tmp_path / "tokenizer_config.json"
+    path.write_text(json.dumps({"add_bos_token": True, "bos_token": "<bos>", "chat_template": chat_template, **extra}))
+    return path
+
+
+def test_chat_template_from_tokenizer_config_json(tiny_llama, tmp_path):
+    """The usual copy source (GG203/GG701's hint): its chat_template string is written, never the JSON."""
+    result = run("fix", tiny_llama, "--chat-template", _config(tmp_path, ggufs.GEMMA_JINJA))
+    assert result.exit_code == 0, result.output
+    assert read_header(tiny_llama).chat_template == ggufs.GEMMA_JINJA
+
+
+def test_named_chat_templates_from_tokenizer_config_json(tiny_llama, tmp_path):
+    """A list of named templates (Command-R, Hermes: default + tool_use) becomes tokenizer.chat_template
+    and tokenizer.chat_template.tool_use, the keys llama.cpp's converter writes."""
+    tool_use = "{% for m in messages %}{{ m['content'] }}{% endfor %}{{ tools | tojson }}"
+    named = [{"name": "default", "template": ggufs.GEMMA_JINJA}, {"name": "tool_use", "template": tool_use}]
+    result = run("fix", tiny_llama, "--chat-template", _config(tmp_path, named))
+    assert result.exit_code == 0, result.output
+    hdr = read_header(tiny_llama)
+    assert hdr.chat_template == ggufs.GEMMA_JINJA and hdr.value("tokenizer.chat_template.tool_use") == tool_use
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{{- range .Messages }}{{ .Content }}{{ end }}", "Ollama Go template"),          # Go template
+    ("{% for m in messages %}{{ m['content'] }}", "Unexpected end of template"),      # unclosed block
+])
+def test_chat_template_that_does_not_parse_is_refused(tiny_llama, tmp_path, content, message):
+    before = tiny_llama.read_bytes()
+    path = tmp_path / "chat.jinja"
+    path.write_text(content)
+    result = run("fix", tiny_llama, "--chat-template", path)
+    assert result.exit_code == 2 and message in result.output and "chat.jinja:1:" in result.output
+    assert "Traceback" not in result.output and tiny_llama.read_bytes() == before
+
+
+def test_json_is_never_written_as_a_template(tiny_llama, tmp_path):
+    before = tiny_llama.read_bytes()
+    no_template = _config(tmp_path, None)
+    result = run("fix", tiny_llama, "--chat-template", no_template)
+    assert result.exit_code == 2 and "no chat_template" in result.output
+    pasted = tmp_path / "chat.jinja"   # a tokenizer_config.json saved under a template's name
+    pasted.write_text(json.dumps({"chat_template": 5, "eos_token": "<eos>"}))
+    result = run("fix", tiny_llama, "--chat-template", pasted)
+    assert result.exit_code == 2 and tiny_llama.read_bytes() == before
+    bad = _config(tmp_path, "{% if x %}never closed")
+    result = run("fix", tiny_llama, "--chat-template", bad)
+    assert result.exit_code == 2 and "tokenizer_config.json" in result.output and tiny_llama.read_bytes() == before

@@ -15,7 +15,8 @@ import click
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
 @click.option("--backup", is_flag=True, help="Keep the original as FILE.bak before changing it.")
 @click.option("--chat-template", "chat_template", type=click.Path(exists=True, dir_okay=False),
-              help="Set tokenizer.chat_template from this file (a rewrite: the header changes size).")
+              help="Set tokenizer.chat_template from this Jinja file or tokenizer_config.json (its chat_template; "
+                   "named templates become tokenizer.chat_template.NAME). Refused when it does not parse.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE[:TYPE]",
               help="Set a metadata key, e.g. general.license=apache-2.0 or "
                    "gemma3n.attention.shared_kv_layers=10:uint32. Repeatable.")
@@ -57,12 +58,9 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
 
     extra = []
     if chat_template:
-        try:
-            text = Path(chat_template).read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise UsageError(f"{chat_template}: byte {err.start} is not UTF-8 text",
-                             hint="save the chat template as UTF-8") from None
-        extra.append(SetValue("tokenizer.chat_template", text, GGUFValueType.STRING, reason=f"from {chat_template}"))
+        from publish.gguf.fix import chat_template_changes
+
+        extra.extend(chat_template_changes(Path(chat_template)))
     plan = plan_fix(file, extra, select=select or None, ignore=ignore or None)
     plan.extra += [parse_assignment(a, plan.header) for a in assignments]  # a key's stored type is its default
     result = apply_changes(file, plan.changes, output=output, backup=backup, dry_run=dry_run,

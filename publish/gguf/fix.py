@@ -538,3 +538,62 @@ def _short(value: Any, limit: int = 60) -> str:
         if len(text) > limit:
             text = text[:limit - 12] + f'…" ({len(value)} chars)'
     return text
+
+
+def chat_template_changes(path: Path) -> list[Change]:
+    """The header changes that set the chat template(s) from `path`: a Jinja file, or a
+    tokenizer_config.json whose `chat_template` is a string or a list of named templates
+    ([{"name": "default", "template": ...}, {"name": "tool_use", ...}] -> tokenizer.chat_template
+    and tokenizer.chat_template.tool_use, the keys llama.cpp's converter writes).
+
+    Raises UsageError when the file is not UTF-8, holds no chat template, or a template does not
+    parse as Jinja (with line:column): JSON is never written as a template."""
+    import json
+
+    from gguf import GGUFValueType
+
+    from publish.chat import syntax_problem
+    from publish.errors import UsageError
+    from publish.fsutil import read_utf8
+    from publish.gguf.changes import SetValue
+
+    text = read_utf8(path, hint="save the chat template as UTF-8")
+    templates: dict[str, str] = {}
+    config = None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("{\""):
+        try:
+            config = json.loads(text)
+        except ValueError as err:
+            if path.suffix.lower() == ".json":
+                raise UsageError(f"{path}: not valid JSON: {err}",
+                                 hint="pass the model's tokenizer_config.json or a .jinja file") from None
+    if isinstance(config, dict):
+        value = config.get("chat_template")
+        if isinstance(value, str):
+            templates["default"] = value
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("template"), str):
+                    templates[item["name"]] = item["template"]
+        if not templates:
+            raise UsageError(f"{path}: no chat_template in this JSON file (a string or a list of named templates)",
+                             hint="newer models keep it in chat_template.jinja next to tokenizer_config.json: pass that")
+        if "default" not in templates:
+            raise UsageError(f"{path}: the named chat templates ({', '.join(templates)}) have no `default`",
+                             hint="llama.cpp reads tokenizer.chat_template as the default one")
+    elif config is not None:
+        raise UsageError(f"{path}: JSON, but not a tokenizer_config.json object", hint="pass a .jinja file")
+    else:
+        templates["default"] = text
+    changes: list[Change] = []
+    for name, template in templates.items():
+        key = "tokenizer.chat_template" if name == "default" else f"tokenizer.chat_template.{name}"
+        problem = syntax_problem(template)
+        if problem is not None:
+            where = f"{path}" + (f" (chat_template {name!r})" if config is not None else "")
+            raise UsageError(f"{where}:{problem.line}:{problem.col}: not a chat template: {problem.message}",
+                             hint="pass the model's own chat template (tokenizer_config.json or chat_template.jinja)")
+        changes.append(SetValue(key, template, GGUFValueType.STRING, reason=f"from {path.name}"
+                                + ("" if config is None else f" chat_template[{name!r}]" if name != "default" or
+                                   isinstance(config.get("chat_template"), list) else " chat_template")))
+    return changes
