@@ -60,13 +60,18 @@ _DOCS = {
                   "bridge have no prompt format; chat clients fall back to a raw prompt.",
                   fix="Copy chat_template from tokenizer_config.json with `publish fix --chat-template`, or "
                   "ship a Go `template` file.", sources=(HF_BRIDGE,)),
-    "GG204": dict(engines=ALL_ENGINES, why="The template writes BOS and the tokenizer adds another: llama.cpp "
-                  "strips one only in --jinja mode; raw-prompt clients and Go templates get two.",
+    "GG204": dict(engines=(Engine.LLAMA_CPP,), why="The chat template, rendered with the GGUF's BOS text, starts "
+                  "the prompt with BOS, and llama.cpp adds another when it tokenizes with add_special "
+                  "(add_bos_token, or its default for the vocabulary); it warns \"Added a BOS token to the prompt "
+                  "as specified by the model but the prompt also starts with a BOS token\". llama-server --jinja "
+                  "strips one; clients that render the template and tokenize the text themselves (LM Studio, "
+                  "llama-cpp-python's raw API) send two. Ollama renders its Go template instead (RP103).",
+                  example="Llama 3.1 template `{{- bos_token }}` with tokenizer.ggml.add_bos_token = true.",
                   fix="Tokenize rendered prompts without adding BOS; keep BOS out of Ollama Go templates.",
-                  sources=(LLAMA_VOCAB,)),
+                  sources=(LLAMA_VOCAB + " and tokenize (check_double_bos_eos)",)),
     "GG205": dict(engines=GO, why="Ollama's own engine stops only on eos_token_id, eos_token_ids and the "
                   "`stop` parameters; llama.cpp also guesses EOG tokens from their text.",
-                  fix="`publish fix FILE --select GG205`, or add the token to the `stop` parameters.",
+                  fix="`publish fix FILE --select GG205`; in a staged folder RP115 says whether `stop` covers it.",
                   sources=("ollama v0.24.0 model/models/gemma3/model.go (EOS list)", LLAMA_VOCAB)),
     "GG301": dict(engines=OLLAMA_ANY, why="`ollama run hf.co/ORG/REPO:TAG` pulls one GGUF per tag and refuses "
                   "split sets.", fix="`llama-gguf-split --merge` and ship the merged file.", sources=(HF_BRIDGE,)),

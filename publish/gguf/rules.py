@@ -796,7 +796,17 @@ _FIX_TEMPLATE = ("publish fix {path} --chat-template tokenizer_config.json (the 
 
 @rule("GG701", "chat-template-syntax", Severity.ERROR,
       "tokenizer.chat_template does not parse as Jinja (a Go template pasted in, an unclosed block, "
-      "a whole tokenizer_config.json); llama.cpp falls back to another format or refuses to load.")
+      "a whole tokenizer_config.json); llama.cpp falls back to another format or refuses to load.",
+      engines=(Engine.LLAMA_CPP, Engine.OLLAMA),
+      why="Every client that formats chats from the GGUF parses tokenizer.chat_template as Jinja. llama.cpp "
+          "logs `failed to parse chat template (defaulting to chatml)` and formats the chat wrongly; "
+          "llama-cpp-python raises TemplateSyntaxError inside `Llama()`, so the model does not load at all. "
+          "Ollama v0.24 ignores the Jinja template when the repo ships a Go `template`.",
+      example="`{{- range .Messages }}…{{ end }}` (an Ollama Go template) stored as tokenizer.chat_template.",
+      fix="`publish fix FILE --chat-template tokenizer_config.json` with the original model's file: publish takes "
+          "its chat_template (and named templates) and refuses text that does not parse.",
+      sources=("llama.cpp common/chat.cpp (common_chat_templates_init)",
+               "llama-cpp-python llama_cpp/llama_chat_format.py (Jinja2ChatFormatter)"))
 def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
     """Parsing only, nothing runs. Variants: llama.cpp "failed to parse chat template (defaulting
     to chatml)", llama-cpp-python raising TemplateSyntaxError inside Llama() (issue #2225)."""
@@ -818,7 +828,15 @@ def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
 
 @rule("GG702", "missing-bos", Severity.ERROR,
       "A Gemma or Llama model whose prompts get no BOS token: add_bos_token is false and the chat "
-      "template does not write one (the model degenerates into repeated words).", fixable=True)
+      "template does not write one (the model degenerates into repeated words).", fixable=True,
+      engines=(Engine.LLAMA_CPP, Engine.OLLAMA),
+      why="Gemma (and Llama) were trained with BOS in front of every sequence; without it Gemma repeats "
+          "words (unsloth#7903, llama.cpp#21500). llama.cpp adds BOS only when add_bos_token says so (or its "
+          "vocabulary default does); a chat template that writes `{{ bos_token }}` covers chat clients only. "
+          "Ollama's Go template path is RP104.",
+      example="A Gemma 3 finetune converted with add_bos_token = false and a template without `{{ bos_token }}`.",
+      fix="`publish fix FILE --select GG702` sets tokenizer.ggml.add_bos_token = true.",
+      sources=("llama.cpp src/llama-vocab.cpp 00ad355 (llama_vocab::impl::load: add_bos)",))
 def missing_bos(hdr: GGUFHeader) -> Iterable[Hit]:
     """llama.cpp adds no BOS (`vocab.llamacpp_add_bos`) and the rendered chat template starts
     without one: Gemma without BOS repeats itself (unsloth#7903, llama.cpp#21500, tabbyAPI#346)."""
