@@ -320,7 +320,8 @@ _THINK_TOKENS = ("<think>", "<|think|>", "<thinking>", "<|channel|>")
 
 def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[Finding]:
     """Ollama v0.24 gives a model `tools` when the template mentions .Tools and `thinking` when
-    thinking.InferTags finds .Thinking inside the range over .Messages (server/images.go)."""
+    thinking.InferTags finds .Thinking between text tags inside the range over .Messages, or the
+    model family is gpt-oss (server/images.go Capabilities; publish.gotmpl.thinking_tags)."""
     from publish import gotmpl
     from publish.errors import UnsafeTemplateError
     from publish.gguf import vocab
@@ -342,7 +343,8 @@ def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[
                            "\"does not support tools\" to every request that sends tools", path,
                            subject="tools", hint="render .Tools in the release's Go template (see `publish "
                                                  "template suggest`) the way the chat template writes tools")
-    if "thinking" not in names:
+    opening, closing = gotmpl.thinking_tags(template)
+    if not (opening and closing) and hdr.architecture not in ("gptoss", "gpt-oss"):
         why = None
         if any(k in jinja for k in ("<think>", "reasoning_content", "enable_thinking")):
             why = "the GGUF's chat template handles reasoning"
@@ -352,7 +354,8 @@ def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[
             if found:
                 why = f"its vocabulary has the thinking token {found!r}"
         if why:
-            yield _finding("RP151", f"a thinking model ({why}) but `template` has no .Thinking: Ollama reports "
+            has = "uses .Thinking where Ollama cannot infer its tags" if "thinking" in names else "has no .Thinking"
+            yield _finding("RP151", f"a thinking model ({why}) but `template` {has}: Ollama reports "
                            "no `thinking` capability, refuses think=true, and the thoughts leak into answers",
                            path, subject="thinking",
                            hint="render .Thinking inside {{ range .Messages }} between the model's thinking "

@@ -55,6 +55,7 @@ def test_good_folder_passes_with_answer_2(folders):
     assert all(c["jinja_answer"] == "2" for c in cases)  # the llama-cli --jinja path, reported too
     checks = {ch["name"]: ch["status"] for ch in cases[1]["checks"]}
     assert checks["system"] == "pass" and checks["render-jinja"] == "pass" and checks["double-bos"] == "pass"
+    assert checks["thinking"] == "pass"  # no reasoning text visible in the answer
     # llamacpp keeps no model to `show`: the params check is skipped, never passed
     assert checks["params"] == "skip"
 

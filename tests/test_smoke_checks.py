@@ -131,3 +131,27 @@ def test_prompts_file_json_list_and_messages(tmp_path):
     assert p == Prompt("t", ({"role": "system", "content": "S"}, {"role": "user", "content": "a"}), "2")
     assert p.system == "S"
     assert [q.name for q in prompts_from_pairs(["a", "b"], ["1", "2"])] == ["prompt-1", "prompt-2"]
+
+
+@pytest.mark.parametrize("text", [
+    "<think>\nThe user asks 2+2. That is 4.\n</think>\n\n4",    # DeepSeek-R1 / Qwen3 shape (ollama#8965)
+    "The user asks 2+2, simple.\n</think>\n\n4",               # opening tag in the prompt, closing one leaks
+    "<|channel|>analysis<|message|>Simple.<|end|>4",          # gpt-oss harmony channel
+])
+def test_visible_thinking_in_the_answer_fails(text):
+    """A thinking model whose Go template has no .Thinking: Ollama does not split the reasoning off,
+    the user reads it as the answer (ollama#16936, LlamaFactory#8219)."""
+    chk = C.check_no_visible_thinking(res(text))
+    assert chk.status is Status.FAIL and "reasoning" in chk.message and ".Thinking" in chk.message
+
+
+def test_answer_without_thinking_passes():
+    assert C.check_no_visible_thinking(res("4")).status is Status.PASS
+    assert C.check_no_visible_thinking(res("It ends.<|end|>")).status is Status.PASS
+
+
+def test_runaway_never_asks_to_add_a_stop_params_has():
+    """The leaked token is already a stop (the engine did not apply params): no "add it" advice."""
+    chk = C.check_done_reason(res("2<end_of_turn>2<end_of_turn>", "length"), SPECIALS, ["<end_of_turn>"], None)
+    assert chk.status is Status.FAIL
+    assert "add <end_of_turn>" not in chk.message and "params.stop has <end_of_turn>" in chk.message

@@ -335,3 +335,20 @@ def test_thinking_model_without_thinking_in_go_template(tmp_path):
     (f,) = findings(d, "RP151")
     assert f.severity == Severity.WARNING and "'<think>'" in f.message and "leak" in f.message
     assert findings(folder(tmp_path / "plain", "qwen", stop=["<|im_end|>"]), "RP151") == []
+
+
+def test_thinking_in_go_template_keeps_the_capability(tmp_path):
+    """A Go template that renders .Thinking between tags inside the range over .Messages is what
+    Ollama's thinking.InferTags needs (Ollama's own qwen3 template shape): no warning. .Thinking
+    outside that shape gives Ollama no tags, so the warning stays."""
+    good = ("{{- range $i, $_ := .Messages }}{{- $last := eq (len (slice $.Messages $i)) 1 }}"
+            "<|im_start|>{{ .Role }}\n"
+            "{{- if and (eq .Role \"assistant\") .Thinking }}<think>{{ .Thinking }}</think>{{ end }}"
+            "{{ .Content }}<|im_end|>\n{{ if and $last (ne .Role \"assistant\") }}<|im_start|>assistant\n{{ end }}"
+            "{{- end }}")
+    d = folder(tmp_path, "qwen", stop=["<|im_end|>"], template=good, extra_tokens=("<think>", "</think>"))
+    assert findings(d, "RP151") == []
+    outside = "{{ if .Thinking }}{{ .Thinking }}{{ end }}" + go_template("qwen")
+    d = folder(tmp_path / "outside", "qwen", stop=["<|im_end|>"], template=outside, extra_tokens=("<think>", "</think>"))
+    (f,) = findings(d, "RP151")
+    assert "cannot infer its tags" in f.message
