@@ -176,8 +176,9 @@ class Specials:
 
 
 def specials(hdr: GGUFHeader) -> Specials:
-    """CONTROL and USER_DEFINED tokens (plus llama.cpp's end-of-generation texts, which it forces
-    to CONTROL), longest first as llama.cpp matches them."""
+    """CONTROL and USER_DEFINED tokens, longest first as llama.cpp matches them. Without stored
+    token types: the declared special ids, `<…>`-shaped tokens and llama.cpp's end-of-generation
+    texts (which llama.cpp forces to CONTROL)."""
     return _specials(id(hdr), hdr)
 
 
@@ -216,10 +217,10 @@ def _specials(key: int, hdr: GGUFHeader) -> Specials:
             for i, text in enumerate(tokens.to_list() if hasattr(tokens, "to_list") else tokens):
                 if _SPECIAL_SHAPE.match(text):
                     ids.setdefault(text, i)
-    for text in LLAMACPP_EOG_TEXTS:
-        tid = token_id(hdr, text)
-        if tid is not None:
-            ids.setdefault(text, tid)
+        for text in LLAMACPP_EOG_TEXTS:  # llama.cpp forces these to CONTROL; stored types usually agree
+            tid = token_id(hdr, text) if text not in ids else None
+            if tid is not None:
+                ids.setdefault(text, tid)
     pattern = re.compile("|".join(re.escape(t) for t in sorted(ids, key=len, reverse=True))) if ids else None
     result = Specials(ids, pattern)
     _special_cache.clear()  # one header at a time is what lint needs; keep memory flat
