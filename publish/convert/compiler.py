@@ -343,7 +343,16 @@ class Compiler:
                 self.fail(node, "break/continue outside a loop")
             return "{{ " + ("break" if t is J.Break else "continue") + " }}", False
         if t is J.AssignBlock:
-            self.fail(node, "{% set x %}...{% endset %} is not supported", "set")
+            if not isinstance(node.target, J.Name) or node.filter is not None:
+                self.fail(node, "{% set x | filter %}...{% endset %} is not supported", "set")
+            value = self.body_value(node.body, dict(scope))
+            if value is None:
+                saved, self.pre = self.pre, []
+                text, _ = self.stmts(node.body, dict(scope))
+                self.pre = saved
+                value = _Code(text, "")
+            scope[node.target.name] = value
+            return self.flush(), False
         if t is J.CallBlock:
             self.fail(node, "{% call %} blocks are not supported", "call")
         if t is J.With:
@@ -941,6 +950,10 @@ class Compiler:
         if not (isinstance(step, K) and step.value in (None, 1)):
             self.fail(node, "slices with a step other than 1 or -1 are not supported", "::")
         lo = start
+        if not isinstance(lo, (K, G)):
+            lo = G(self.materialize(lo), "int")
+        if not isinstance(stop, (K, G)):
+            stop = G(self.materialize(stop), "int")
         if isinstance(lo, K) and lo.value is not None and lo.value < 0:
             lo = G(f"len (slice {arg(base.go)} {-lo.value})", "int")
         hi = stop
@@ -1015,6 +1028,9 @@ class Compiler:
                 return K(a.value + b.value)
             except TypeError:
                 self.fail(node, "adding incompatible constants")
+        if (isinstance(a, K) and a.value is UNDEF) or (isinstance(b, K) and b.value is UNDEF):
+            self.approximate(node, "+ with an undefined value (Jinja raises UndefinedError)",
+                             "the Go template treats it as empty text", "+")
         if self._is_int(a) and self._is_int(b):
             return self.add_int(a, b)
         return Cat([a, b])
@@ -1087,6 +1103,8 @@ class Compiler:
             x, y = a.value, b.value
             x = None if x is UNDEF else x
             y = None if y is UNDEF else y
+            if op in ("in", "notin") and y is None:
+                return K(op == "notin")
             try:
                 return K({"eq": lambda: x == y, "ne": lambda: x != y, "lt": lambda: x < y,
                           "lteq": lambda: x <= y, "gt": lambda: x > y, "gteq": lambda: x >= y,
@@ -1104,14 +1122,29 @@ class Compiler:
                 return K(not r.value) if isinstance(r, K) else G(f"not {arg(r.go)}", "bool")
             return r
         goop = {"lt": "lt", "lteq": "le", "gt": "gt", "gteq": "ge"}[op]
-        if self._is_int(a) and self._is_int(b):
+        if (self._is_int(a) or self._is_any(a)) and (self._is_int(b) or self._is_any(b)):
             return G(f"{goop} {self._go_int(a)} {self._go_int(b)}", "bool")
         self.fail(node, "ordering comparison of non-numbers")
 
     def _go_int(self, v: Val) -> str:
-        return str(v.value) if isinstance(v, K) else arg(v.go)
+        if isinstance(v, K):
+            return str(v.value)
+        if isinstance(v, G):
+            return arg(v.go)
+        return arg(self.materialize(v))
+
+    def _is_any(self, v: Val) -> bool:
+        return isinstance(v, G) and v.kind == "any" or isinstance(v, Cond) and _kind_of(v) in ("int", "any")
 
     def equals(self, a: Val, b: Val, node) -> Val:
+        if isinstance(a, K) and isinstance(b, K):
+            x, y = a.value, b.value
+            x = None if x is UNDEF else x
+            y = None if y is UNDEF else y
+            try:
+                return K(bool(x == y))
+            except Exception:  # noqa: BLE001
+                return K(False)
         if isinstance(a, K):
             a, b = b, a
         if isinstance(a, G) and a.kind == "digit":
@@ -1197,6 +1230,14 @@ class Compiler:
             if getattr(v, "maybe_empty_is_undef", False):
                 return G(arg(v.go), "bool") if True else v
             return K(True)
+        if isinstance(hay, Cond):
+            return self.truth(self._cond_map(hay, lambda h: self.contains(needle, h, node)))
+        if isinstance(hay, G) and hay.kind in ("strs", "list"):
+            found, x = self.tmp("in"), self.tmp("x")
+            ng = self.materialize(needle)
+            self.pre.append("{{ " + found + " := false }}{{ range " + x + " := " + hay.go + " }}{{ if eq " + x + " " +
+                            arg(ng) + " }}{{ " + found + " = true }}{{ break }}{{ end }}{{ end }}")
+            return G(found, "bool")
         if isinstance(hay, G) and hay.kind in ("args", "props") and isinstance(needle, K):
             return G(f"index {arg(hay.go)} {golit(needle.value)}", "bool")
         if isinstance(needle, K) and isinstance(needle.value, str):
@@ -1642,6 +1683,11 @@ class Compiler:
 
     def ev_Call(self, node, scope):
         f = self.ev(node.node, scope)
+        if isinstance(f, Cond):
+            return self._cond_map(f, lambda g: self._call_value(g, node, scope))
+        return self._call_value(f, node, scope)
+
+    def _call_value(self, f: Val, node, scope):
         if isinstance(f, Special):
             return self.special_call(f.name, node, scope)
         if isinstance(f, Macro):
@@ -1797,13 +1843,47 @@ class Compiler:
             else:
                 inner[p] = K(UNDEF)
         self.macro_depth += 1
-        pre = self.flush()
         try:
+            value = self.body_value(mnode.body, inner)
+            if value is not None:
+                return value
+            saved, self.pre = self.pre, []
             text, _ = self.stmts(mnode.body, inner)
+            self.pre = saved
         finally:
             self.macro_depth -= 1
-        self.pre.append(pre + text)
-        return K(UNDEF)
+        return _Code(text, "")
+
+    def body_value(self, body: list, scope: dict) -> Val | None:
+        """The output of statements as a value (Cat / Cond), when they are only output and ifs;
+        None when they loop or assign namespaces (then they can only be printed in place)."""
+        parts: list[Val] = []
+        for n in body:
+            if isinstance(n, J.Output):
+                for child in n.nodes:
+                    parts.append(K(child.data) if isinstance(child, J.TemplateData) else self.ev(child, scope))
+            elif isinstance(n, J.If):
+                c = self.truth(self.ev(n.test, scope))
+                rest_if = J.If(J.Const(True), n.else_, [], []) if not n.elif_ else \
+                    J.If(n.elif_[0].test, n.elif_[0].body, n.elif_[1:], n.else_)
+                if isinstance(c, K):
+                    v = self.body_value(n.body if c.value else ([rest_if] if (n.elif_ or n.else_) else []), scope)
+                    if v is None:
+                        return None
+                    parts.append(v)
+                else:
+                    a = self.body_value(n.body, dict(scope))
+                    b = self.body_value([rest_if] if (n.elif_ or n.else_) else [], dict(scope))
+                    if a is None or b is None:
+                        return None
+                    cvar = self.tmp("c")
+                    self.pre.append("{{ " + cvar + " := " + c.go + " }}")
+                    parts.append(Cond(cvar, a, b))
+            elif isinstance(n, J.Assign) and isinstance(n.target, J.Name):
+                scope[n.target.name] = self.ev(n.node, scope)
+            else:
+                return None
+        return Cat(parts)
 
     # -- tojson -----------------------------------------------------------------------------------
     def tojson_val(self, v: Val, indent: int | None, node) -> Val:
