@@ -612,6 +612,29 @@ class Compiler:
             return pre + "{{ if " + it.cond + " }}" + ta + "{{ else }}" + tb + "{{ end }}", da or db
         if isinstance(it, K) and isinstance(it.value, tuple) and it.value and it.value[0] == "__filtered__":
             it = self._filtered_for(it, node)
+        if isinstance(it, G) and it.kind in _STRUCT_KEYS:
+            # iterating a mapping Ollama fills in: its keys, the optional ones only when set
+            out, done_any = [self.flush()], False
+            keys = _STRUCT_KEYS[it.kind]
+            for key in keys:
+                v = self.getattr(it, key, node)
+                guard = self.truth(v) if key in _OPTIONAL_KEYS.get(it.kind, ()) else K(True)
+                text, done = self._unrolled(node, [key], scope, "")
+                done_any = done_any or done
+                if isinstance(guard, K):
+                    out.append(text if guard.value else "")
+                else:
+                    out.append(self.flush() + "{{ if " + guard.go + " }}" + text + "{{ end }}")
+            return "".join(out), done_any
+        if isinstance(it, Cond):
+            for side, other in ((it.a, it.b), (it.b, it.a)):
+                if isinstance(side, K) and side.value in (UNDEF, None, []) and isinstance(other, G):
+                    t = self.tmp("v")
+                    cond = it.cond if side is it.b else f"not {it.cond}"
+                    self.pre.append("{{ " + t + " := " + other.go + " }}{{ if not " + arg(cond) + " }}{{ " + t +
+                                    " = slice " + arg(other.go) + " 0 0 }}{{ end }}")
+                    it = G(t, other.kind)
+                    break
         pre = self.flush()
         target = node.target
         inner = dict(scope)
@@ -848,6 +871,8 @@ class Compiler:
                 if kind in ("str", "toolcalls") and attr not in ("role", "content"):
                     v.maybe_empty_is_undef = True
                 return v
+            if attr == "get" and base.kind in _FIELDS:
+                return K(("__get__", base))
             if base.kind in ("str", "any") and attr in _STR_METHODS:
                 return K(("__strmethod__", base, attr))
             if (base.kind in ("args", "props") or base.kind in _STRUCT_KEYS) and attr in ("items", "keys", "values"):
@@ -1537,7 +1562,7 @@ class Compiler:
             if isinstance(v, G) and v.kind in ("msgs", "tools", "toolcalls"):
                 return self.getitem(v, K(-1), node)
         if name == "items":
-            return K(("__items__", v, "items"))
+            return self.items_of(v, "items", node)
         if name == "list":
             return v
         if name == "replace":
@@ -1578,7 +1603,7 @@ class Compiler:
         env = jinja2.Environment()
         if name == "tojson":
             indent = kwargs.get("indent", args[0] if args else None)
-            return json.dumps(v, indent=indent, ensure_ascii=False)
+            return json.dumps(v, indent=indent, ensure_ascii=False, default=lambda o: None)
         f = env.filters.get(name)
         if f is None:
             self.fail(node, f"filter {name} is not supported", name)
@@ -1657,6 +1682,8 @@ class Compiler:
                 return G(f"not {arg(v.go)}", "bool")
             return K(False)
         if name == "string":
+            if kind == "str" and v.maybe_empty_is_undef:
+                return G(arg(v.go), "bool")
             if kind == "any":
                 return G(f'eq (printf "%T" {arg(v.go)}) "string"', "bool")
             return K(kind == "str")
@@ -1688,6 +1715,20 @@ class Compiler:
         return self._call_value(f, node, scope)
 
     def _call_value(self, f: Val, node, scope):
+        if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__get__":
+            args = [self.ev(a, scope) for a in node.args]
+            if not args or not isinstance(args[0], K):
+                self.fail(node, ".get() with a runtime key", "get")
+            v = self.getattr(f.value[1], args[0].value, node)
+            if len(args) > 1 and isinstance(v, K) and v.value is UNDEF:
+                return args[1]
+            if len(args) > 1 and isinstance(v, G) and v.maybe_empty_is_undef:
+                return self.cond_val(self.truth(v), v, args[1])
+            return K(None) if isinstance(v, K) and v.value is UNDEF else v
+        if isinstance(f, K) and f.value is UNDEF:
+            self.approximate(node, "call of an undefined function or method (Jinja raises)",
+                             "the Go template prints nothing for it", "(")
+            return K(UNDEF)
         if isinstance(f, Special):
             return self.special_call(f.name, node, scope)
         if isinstance(f, Macro):
@@ -1698,6 +1739,11 @@ class Compiler:
             return self.str_method(base, meth, args, node)
         if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__items__":
             _, base, meth = f.value
+            return self.items_of(base, meth, node)
+        return self._call_rest(f, node, scope)
+
+    def items_of(self, base: Val, meth: str, node) -> Val:
+        if True:
             if isinstance(base, G) and base.kind in _STRUCT_KEYS:
                 # a struct Ollama fills in: its keys in the order an OpenAI-style client sends them
                 pairs = [(k, self.getattr(base, k, node)) for k in _STRUCT_KEYS[base.kind]]
@@ -1709,7 +1755,10 @@ class Compiler:
             if isinstance(base, G):
                 return G(base.go, "items:" + base.kind)
             if isinstance(base, K) and isinstance(base.value, dict):
-                return K(list(base.value.items()))
+                return K(list(getattr(base.value, meth)()))
+        self.fail(node, f".{meth}() of this value is not supported", meth)
+
+    def _call_rest(self, f: Val, node, scope):
         if isinstance(f, K) and callable(f.value):
             args = [self.ev(a, scope) for a in node.args]
             if all(isinstance(a, K) for a in args):
@@ -1962,7 +2011,10 @@ def _elem(list_go: str) -> str:
 
 
 _STRUCT_KEYS = {"fndef": ("name", "description", "parameters"), "params": ("type", "properties", "required"),
-                "tool": ("type", "function"), "toolfn": ("name", "arguments"), "toolcall": ("id", "type", "function")}
+                "tool": ("type", "function"), "toolfn": ("name", "arguments"), "toolcall": ("id", "type", "function"),
+                "prop": ("type", "description", "enum")}
+
+_OPTIONAL_KEYS = {"prop": ("description", "enum"), "toolcall": ("id",)}
 
 _STR_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower",
                 "replace", "capitalize", "title", "find"}
