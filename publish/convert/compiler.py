@@ -275,7 +275,7 @@ class Compiler:
             if m.group(1) not in names:
                 names.append(m.group(1))
         body = re.sub(r"\{\{ (\$_[A-Za-z0-9_]+) := ", r"{{ \1 = ", body)
-        decl = "".join("{{ " + n + " := 0 }}" for n in names)
+        decl = "".join("{{ " + n + ' := "" }}' for n in names)
         # a literal "{" right before an action would read as "{{{": print it from a string instead
         return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + decl + body)
 
@@ -889,7 +889,17 @@ class Compiler:
         return K(UNDEF)
 
     def _cond_map(self, c: Cond, fn) -> Val:
-        a, b = fn(c.a), fn(c.b)
+        # helper code computed for one branch runs only when that branch was taken (its inputs
+        # exist only then)
+        saved, self.pre = self.pre, []
+        a = fn(c.a)
+        pa, self.pre = self.pre, []
+        b = fn(c.b)
+        pb, self.pre = self.pre, saved
+        if pa:
+            self.pre.append("{{ if " + c.cond + " }}" + "".join(pa) + "{{ end }}")
+        if pb:
+            self.pre.append("{{ if not " + c.cond + " }}" + "".join(pb) + "{{ end }}")
         if isinstance(a, K) and isinstance(b, K) and _same_const(a.value, b.value):
             return a
         return Cond(c.cond, a, b)
@@ -1715,6 +1725,8 @@ class Compiler:
         return self._call_value(f, node, scope)
 
     def _call_value(self, f: Val, node, scope):
+        if isinstance(f, Cond):
+            return self._cond_map(f, lambda g: self._call_value(g, node, scope))
         if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__get__":
             args = [self.ev(a, scope) for a in node.args]
             if not args or not isinstance(args[0], K):
