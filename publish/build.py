@@ -59,6 +59,8 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
     spec = spec.with_gguf_dir(gguf_dir)
     out = Path(out_dir) if out_dir is not None else Path("dist") / spec.name
     quants = _quant_infos(spec)
+    if spec.template.from_gguf:
+        spec = with_converted_template(spec, quants)
     mmproj = spec.resolve_mmproj()
     mmproj_name = None
     if mmproj is not None:
@@ -113,6 +115,51 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
     atomic_write_text(manifest, json.dumps({"folder": out.name, "spec": str(spec.path),
                                             "files": sorted(current)}, indent=2) + "\n")
     return result
+
+
+def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> ReleaseSpec:
+    """[template] from = "gguf": the spec with the GGUFs' chat template converted to a Go template
+    (publish.convert) and its stop list as params.stop (unless the spec sets stop itself).
+    Raises SpecError when the GGUFs disagree, hold no chat template, or the conversion is not
+    identical on every case the chat template supports."""
+    from dataclasses import replace
+
+    from publish.convert import ConvertError, convert
+    from publish.convert.inputs import load_chat_template
+    from publish.spec import TemplateSpec
+
+    sources = [q.sources[0] for q in quants if q.sources]
+    if not sources:
+        raise SpecError(str(spec.path), "template.from", "no GGUF to read the chat template from")
+    try:
+        first = load_chat_template(sources[0], spec.template.gguf_name)
+        for other in sources[1:]:
+            if load_chat_template(other, spec.template.gguf_name).text != first.text:
+                raise SpecError(str(spec.path), "template.from",
+                                f"{sources[0].name} and {other.name} hold different chat templates",
+                                hint="convert one with `publish template convert GGUF -o DIR` and use "
+                                     "[template] file = \"DIR/template\"")
+    except UsageError as err:
+        raise SpecError(str(spec.path), "template.from", err.message, hint=err.hint) from None
+    try:
+        conv = convert(first.text, bos_token=first.bos, eos_token=first.eos, name=first.name,
+                       strip_bos=first.strip_bos)
+    except ConvertError as err:
+        raise SpecError(str(spec.path), "template.from", f"the chat template cannot be converted: {err.message}",
+                        hint="set [template] family/text/file instead") from None
+    if not conv.identical:
+        bad = [c.name for c in conv.check.conversations if c in conv.check.compared and c.status != "identical"]
+        raise SpecError(str(spec.path), "template.from",
+                        f"the converted chat template of {sources[0].name} differs from it on: {', '.join(bad)}",
+                        hint=f"run `publish template convert {sources[0]}` to see the differences; "
+                             "set [template] family/text/file instead")
+    params = dict(spec.params)
+    if "stop" not in params and conv.stops:
+        params["stop"] = list(conv.stops)
+    n = len(conv.check.compared)
+    source = f"converted from {sources[0].name}'s chat template (identical on {n} checked conversations)"
+    return replace(spec, template=TemplateSpec(source, conv.template, from_gguf=True,
+                                               gguf_name=spec.template.gguf_name), params=params)
 
 
 def _read_manifest(path: Path) -> set[str]:

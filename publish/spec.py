@@ -37,7 +37,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
          "model_name": _STR,
          "template": ((dict,), "a table"), "params": ((dict,), "a table"),
          "quants": ((dict,), "a table"), "card": ((dict,), "a table")},
-    "template": {"family": _STR, "text": _STR, "file": _STR},
+    "template": {"family": _STR, "text": _STR, "file": _STR, "from": _STR, "name": _STR},
     "quants": {"dir": _STR, "pattern": _STR, "mmproj": _STR, "files": ((list,), "an array of tables")},
     "quants.files": {"label": _STR, "file": _STR, "use": _STR},
     "card": {"title": _STR, "extra": _STR, "extra_file": _STR, "tags": ((list,), "an array of strings"),
@@ -52,6 +52,8 @@ class TemplateSpec:
     text: str                 # the Go template
     family: str | None = None
     family_stop: tuple[str, ...] = ()
+    from_gguf: bool = False   # [template] from = "gguf": `publish build` converts the GGUF's chat template
+    gguf_name: str | None = None   # a named chat template of the GGUF (tokenizer.chat_template.NAME)
 
 
 @dataclass(frozen=True)
@@ -338,7 +340,7 @@ def _check_modelfile_safe(r: _Reader, data: dict, template: TemplateSpec, system
 
     template_key = "template.family" if template.family else (
         "template.text" if template.source == "inline" else "template.file")
-    checks = [(template_key, template.text, True),
+    checks = [(template_key, None if template.from_gguf else template.text, True),
               ("system" if "system" in data else "system_file", system, True),
               ("license_file" if license_text is not None else "license",
                license_text if license_text is not None else data["license"], True)]
@@ -365,11 +367,21 @@ _REQUIRED_HINTS = {
 
 def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
     r.check_keys(table, "template", "template.")
-    given = [k for k in ("family", "text", "file") if k in table]
+    given = [k for k in ("family", "text", "file", "from") if k in table]
     if len(given) != 1:
-        raise r.err("template", "needs exactly one of family, text, file" + (f" (got {', '.join(given)})" if given else ""),
-                    hint='e.g. family = "gemma3n"; `publish template` suggests one for a GGUF')
+        raise r.err("template", "needs exactly one of family, text, file, from" + (f" (got {', '.join(given)})" if given else ""),
+                    hint='e.g. family = "gemma3n", or from = "gguf" to convert the GGUF\'s own chat template')
     key = given[0]
+    if "name" in table and key != "from":
+        raise r.err("template.name", "only goes with from = \"gguf\" (it names one of the GGUF's chat templates)",
+                    hint="remove it")
+    if key == "from":
+        if table["from"] != "gguf":
+            raise r.err("template.from", f"unknown source {table['from']!r}",
+                        hint='from = "gguf" converts the chat template stored in the GGUFs')
+        name = table.get("name")
+        return TemplateSpec("converted from the GGUF's chat template" + (f" ({name})" if name else ""), "",
+                            from_gguf=True, gguf_name=name)
     if key == "family":
         name = table["family"].strip()
         fam = _family(r, name)

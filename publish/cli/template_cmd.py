@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 
-@dataclass
-class JinjaSource:
-    text: str
-    name: str
-    bos: str = ""
-    eos: str = ""
-    strip_bos: bool = True
+def load_jinja(path: Path, name: str | None = None):
+    """A GGUF (its tokenizer.chat_template, BOS and EOS), a tokenizer_config.json, or a template file."""
+    from publish.convert.inputs import load_chat_template
+
+    return load_chat_template(path, name)
 
 
 def _is_gguf(path: Path) -> bool:
@@ -27,48 +24,6 @@ def _read_text(path: Path) -> str:
     from publish.fsutil import read_utf8
 
     return read_utf8(path, hint="not a GGUF either: pass a GGUF, a tokenizer_config.json or a template file saved as UTF-8")
-
-
-def load_jinja(path: Path) -> JinjaSource:
-    """A GGUF (its tokenizer.chat_template, BOS and EOS), a tokenizer_config.json, or a template file."""
-    from publish.errors import UsageError
-
-    if _is_gguf(path):
-        from publish.gguf.reader import read_header
-
-        hdr = read_header(str(path))
-        if not hdr.chat_template:
-            raise UsageError(f"{path}: the GGUF has no tokenizer.chat_template",
-                             hint="pass the model's chat template file with --jinja instead")
-        return JinjaSource(hdr.chat_template, f"{path.name}:tokenizer.chat_template",
-                           hdr.bos_text or "", hdr.eos_text or "", hdr.add_bos_token is not False)
-    text = _read_text(path)
-    if path.suffix == ".json":
-        return _from_tokenizer_config(path, text)
-    return JinjaSource(text, path.name)
-
-
-def _from_tokenizer_config(path: Path, text: str) -> JinjaSource:
-    from publish.errors import UsageError
-
-    try:
-        config = json.loads(text)
-    except ValueError as err:
-        raise UsageError(f"{path}: not valid JSON: {err}") from None
-    template = config.get("chat_template") if isinstance(config, dict) else None
-    if isinstance(template, list):  # [{"name": "default", "template": ...}, ...]
-        named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
-        template = named.get("default")
-    if not isinstance(template, str):
-        raise UsageError(f"{path}: no chat_template string in this JSON file")
-
-    def token(key: str) -> str:
-        value = config.get(key)
-        if isinstance(value, dict):
-            value = value.get("content")
-        return value if isinstance(value, str) else ""
-
-    return JinjaSource(template, f"{path.name}:chat_template", token("bos_token"), token("eos_token"))
 
 
 def load_go(path: Path) -> tuple[str, str]:
@@ -138,9 +93,10 @@ def check_cmd(ctx: click.Context, jinja_path: Path, go_path: Path, bos: str | No
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
-    """Pick the family Go template that builds the same prompts as GGUF's chat template.
+    """Pick the family Go template that builds the same prompts as GGUF's chat template; when no
+    family is identical, convert the chat template itself (`publish template convert`).
 
-    Exit 0 on a match, 1 when only a closest (differing) family exists."""
+    Exit 0 on a match (a family, or a conversion identical on every supported case), 1 otherwise."""
     from publish import templatecheck
     from publish.chat import ChatTemplate
 
@@ -149,14 +105,24 @@ def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
                         now=templatecheck.CHECK_DATE)
     found = templatecheck.suggest(chat, strip_bos=jinja.strip_bos)
     fam, result = found.family, found.result
+    conv, conv_error = None, None
+    if not result.exact:
+        conv, conv_error = _try_convert(jinja)
+    use_conv = conv is not None and conv.identical
     if as_json:
         click.echo(json.dumps({
-            "gguf": str(gguf), "family": fam.name, "match": found.matches, "exact": result.exact,
+            "gguf": str(gguf), "family": fam.name, "match": found.matches or use_conv, "exact": result.exact,
             "description": fam.description, "stop": fam.stop, "template": fam.template,
             "check": result.to_dict(),
             "ranking": [{"family": f.name, "status": r.status, "differing_chars": r.differing_chars}
                         for f, r in found.ranked],
+            "converted": conv.to_dict() if conv is not None else None,
+            "convert_error": conv_error,
         }, ensure_ascii=False, indent=2))
+    elif use_conv:
+        click.echo(f"no family template is identical (closest: {fam.name}); the converted chat template is "
+                   "identical on every case the model supports:")
+        click.echo(conv.format_text())
     else:
         if found.matches:
             how = "identical prompts" if result.exact else "same prompts up to the Jinja template's whitespace trimming"
@@ -169,4 +135,88 @@ def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
         click.echo("template:")
         click.echo(fam.template.rstrip("\n"))
         click.echo(result.format_text())
-    ctx.exit(0 if found.matches else 1)
+        if conv is not None:
+            click.echo("converted chat template (not identical either):")
+            click.echo(conv.format_text(show_template=False))
+        elif conv_error:
+            click.echo(f"conversion failed: {conv_error}")
+    ctx.exit(0 if found.matches or use_conv else 1)
+
+
+def _try_convert(jinja):
+    from publish.convert import ConvertError, convert
+
+    try:
+        return convert(jinja.text, bos_token=jinja.bos, eos_token=jinja.eos, name=jinja.name,
+                       strip_bos=jinja.strip_bos), None
+    except ConvertError as err:
+        return None, str(err)
+
+
+@template.command("convert")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", "template_name", default=None,
+              help="A named chat template of the GGUF / tokenizer_config.json (e.g. tool_use).")
+@click.option("--bos", default=None, help="BOS text (default: from the GGUF / tokenizer_config.json, else none).")
+@click.option("--eos", default=None, help="EOS text (default: from the GGUF / tokenizer_config.json, else none).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write `template` into DIR and merge the stop list into DIR/params (only when proven identical).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--show-renders", is_flag=True, help="Also print both prompts for every case.")
+@click.pass_context
+def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos: str | None, eos: str | None,
+                out_dir: Path | None, as_json: bool, show_renders: bool) -> None:
+    """Convert SOURCE's Jinja chat template (a GGUF, a tokenizer_config.json or a template file)
+    into an Ollama Go template, and prove it: both render a conversation suite (system, multi-turn,
+    whitespace, consecutive roles, a final assistant message, tools, thinking on/off) and must be
+    byte-identical on every case the Jinja template supports.
+
+    Exit 0 when every supported case is identical, 1 when one differs, 2 when the template uses
+    a construct that cannot be converted."""
+    from publish.convert import convert
+
+    jinja = load_jinja(source, template_name)
+    conv = convert(jinja.text, bos_token=jinja.bos if bos is None else bos,
+                   eos_token=jinja.eos if eos is None else eos, name=jinja.name, strip_bos=jinja.strip_bos)
+    written: list[str] = []
+    if out_dir is not None and conv.identical:
+        written = write_conversion(conv, out_dir)
+    if as_json:
+        click.echo(json.dumps({**conv.to_dict(), "written": written}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(conv.format_text())
+        if show_renders:
+            from publish.templatecheck import visible
+
+            for c in conv.check.conversations:
+                if c.jinja is not None:
+                    click.echo(f"{c.name}\n  jinja: {visible(c.jinja)}\n  go:    {visible(c.go or '')}")
+        if out_dir is not None:
+            if written:
+                click.echo("wrote: " + ", ".join(str(out_dir / w) for w in written))
+            else:
+                click.echo(f"not written to {out_dir}: the converted template is not identical on every case")
+    ctx.exit(conv.exit_code)
+
+
+def write_conversion(conv, out_dir: Path) -> list[str]:
+    """`template` and `params` (stop merged into what is there) in out_dir, each written atomically."""
+    from publish.build import params_json
+    from publish.errors import UsageError
+    from publish.fsutil import atomic_write_text, read_utf8
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params_path = out_dir / "params"
+    params: dict = {}
+    if params_path.is_file():
+        try:
+            params = json.loads(read_utf8(params_path, hint="params must be UTF-8 JSON"))
+        except ValueError as err:
+            raise UsageError(f"{params_path}: not valid JSON: {err}",
+                             hint="fix or remove it; convert merges `stop` into it") from None
+        if not isinstance(params, dict):
+            raise UsageError(f"{params_path}: params must be a JSON object", hint="fix or remove it")
+    params["stop"] = list(conv.stops)
+    atomic_write_text(out_dir / "template", conv.template)
+    atomic_write_text(params_path, params_json(params))
+    return ["template", "params"]

@@ -1,0 +1,105 @@
+"""Where a chat template comes from: a GGUF, a tokenizer_config.json, or a Jinja file.
+
+    src = load_chat_template(Path("model.gguf"))                  # tokenizer.chat_template
+    src = load_chat_template(Path("model.gguf"), name="tool_use")  # tokenizer.chat_template.tool_use
+    src.text, src.bos, src.eos, src.strip_bos, src.names
+
+GGUF keys (llama.cpp gguf-py, convert_hf_to_gguf.py): `tokenizer.chat_template` holds the default
+template, `tokenizer.chat_templates` the names of the others, each under
+`tokenizer.chat_template.<name>`. tokenizer_config.json (transformers): `chat_template` is a
+string, or a list of {"name", "template"} with "default" used by apply_chat_template.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from publish.errors import UsageError
+
+
+@dataclass
+class ChatSource:
+    text: str
+    name: str                       # for messages: "model.gguf:tokenizer.chat_template"
+    bos: str = ""
+    eos: str = ""
+    strip_bos: bool = True          # the engine adds BOS itself (GGUF add_bos_token not false)
+    names: list[str] = field(default_factory=list)   # the named templates the source holds
+
+
+def _is_gguf(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"GGUF"
+
+
+def _read_text(path: Path) -> str:
+    from publish.fsutil import read_utf8
+
+    return read_utf8(path, hint="not a GGUF either: pass a GGUF, a tokenizer_config.json or a template "
+                                "file saved as UTF-8")
+
+
+def load_chat_template(path: Path, name: str | None = None) -> ChatSource:
+    """The chat template of a GGUF, a tokenizer_config.json, or a Jinja file (`name` picks a named
+    template of a GGUF / tokenizer_config.json). Raises UsageError naming the file."""
+    path = Path(path)
+    if _is_gguf(path):
+        return _from_gguf(path, name)
+    text = _read_text(path)
+    if path.suffix == ".json":
+        return _from_tokenizer_config(path, text, name)
+    if name:
+        raise UsageError(f"{path}: --name picks a named template of a GGUF or tokenizer_config.json; "
+                         "a template file holds one template", hint="drop --name")
+    return ChatSource(text, path.name)
+
+
+def _from_gguf(path: Path, name: str | None) -> ChatSource:
+    from publish.gguf.reader import read_header
+
+    hdr = read_header(str(path))
+    names = hdr.value("tokenizer.chat_templates") or []
+    names = [n for n in list(names) if isinstance(n, str)]
+    key = "tokenizer.chat_template" if not name or name == "default" else f"tokenizer.chat_template.{name}"
+    text = hdr.value(key)
+    if not isinstance(text, str) or not text:
+        if name:
+            raise UsageError(f"{path}: the GGUF has no {key}",
+                             hint="named templates here: " + (", ".join(names) if names else "none"))
+        raise UsageError(f"{path}: the GGUF has no tokenizer.chat_template",
+                         hint="pass the model's tokenizer_config.json or chat template file instead")
+    return ChatSource(text, f"{path.name}:{key}", hdr.bos_text or "", hdr.eos_text or "",
+                      hdr.add_bos_token is not False, names)
+
+
+def _from_tokenizer_config(path: Path, text: str, name: str | None) -> ChatSource:
+    try:
+        config = json.loads(text)
+    except ValueError as err:
+        raise UsageError(f"{path}: not valid JSON: {err}") from None
+    template = config.get("chat_template") if isinstance(config, dict) else None
+    names: list[str] = []
+    wanted = name or "default"
+    if isinstance(template, list):  # [{"name": "default", "template": ...}, ...]
+        named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
+        names = [n for n in named if isinstance(n, str)]
+        template = named.get(wanted)
+        if not isinstance(template, str):
+            raise UsageError(f"{path}: no chat template named {wanted!r}",
+                             hint="named templates here: " + (", ".join(names) or "none"))
+    elif name and name != "default":
+        raise UsageError(f"{path}: chat_template is a single template, not a list of named ones",
+                         hint="drop --name")
+    if not isinstance(template, str):
+        raise UsageError(f"{path}: no chat_template string in this JSON file")
+
+    def token(key: str) -> str:
+        value = config.get(key)
+        if isinstance(value, dict):
+            value = value.get("content")
+        return value if isinstance(value, str) else ""
+
+    return ChatSource(template, f"{path.name}:chat_template" + (f"[{wanted}]" if names else ""),
+                      token("bos_token"), token("eos_token"), True, names)
