@@ -132,6 +132,7 @@ class LoopInfo:
     index: str                   # Go int expression of loop.index0
     list_go: str | None          # Go list the loop runs over (for length/last)
     filtered: bool = False
+    count: str | None = None     # Go int: number of iterations (when there is no list)
 
 
 def _simple(go: str) -> bool:
@@ -657,10 +658,26 @@ class Compiler:
             inner[target.items[0].name] = G(kv, "str")
             vkind = {"props": "prop", "args": "any"}.get(base, "any")
             inner[target.items[1].name] = G(vv, vkind)
-            idx = self.tmp("i")
-            head = "{{ " + idx + " := 0 }}{{ range " + kv + ", " + vv + " := " + go_list + " }}"
-            # no loop.* for mappings beyond the key order Go uses (sorted)
-            loop = LoopInfo(index="0", list_go=None)
+            cnt = self.tmp("cnt")
+            # Go ranges a map in sorted key order; loop.index0 counts with a growing string
+            head = ("{{ " + cnt + ' := "" }}{{ range ' + kv + ", " + vv + " := " + go_list + " }}{{ " + cnt +
+                    " = print " + cnt + ' "x" }}')
+            loop = LoopInfo(index=f"len (slice {cnt} 1)", list_go=None, count=f"len {arg(go_list)}")
+            tail = ""
+            # Jinja keeps the order the client sent; Ollama's maps come sorted by key
+            if base == "props":
+                self.approximate(node, "loop over tool parameter properties",
+                                 "Ollama hands properties over sorted by name", "for")
+        elif kind == "intrange":
+            idx = self.tmp("j")
+            head = "{{ range " + idx + " := " + go_list + " }}"
+            if reverse:
+                var = self.tmp("n")
+                head += "{{ " + var + " := len (slice (printf \"%*s\" " + arg(go_list) + ' "") (' + self.add1(idx) + ")) }}"
+                inner[target.name] = G(var, "int")
+            else:
+                inner[target.name] = G(idx, "int")
+            loop = LoopInfo(index=idx, list_go=None, count=go_list)
             tail = ""
         elif reverse:
             idx = self.tmp("j")
@@ -682,7 +699,7 @@ class Compiler:
             loop.filtered = True
         start = self.at_start
         if start is not None and loop.index != "0":
-            self.at_start = f"eq {loop.index} 0" if start is True else f"and {arg(start)} (eq {loop.index} 0)"
+            self.at_start = f"eq {arg(loop.index)} 0" if start is True else f"and {arg(start)} (eq {arg(loop.index)} 0)"
         self.loops.append(loop)
         inner["loop"] = K(("__loop__", len(self.loops) - 1))
         try:
@@ -914,17 +931,27 @@ class Compiler:
         if attr == "index":
             return self.add_int(i, K(1))
         if attr == "first":
-            return G(f"eq {loop.index} 0", "bool")
+            return G(f"eq {arg(loop.index)} 0", "bool")
+        if L is None and loop.count is not None:
+            n = G(loop.count, "int")
+            if attr == "last":
+                return G(f"eq {arg(self.add1(loop.index))} {arg(loop.count)}", "bool")
+            if attr == "length":
+                return n
+            if attr == "revindex0":
+                return self.sub_int(self.sub_int(n, K(1)), i)
+            if attr == "revindex":
+                return self.sub_int(n, i)
         if L is None:
             self.fail(node, f"loop.{attr} over a mapping is not supported", "loop.")
         if attr == "last":
-            return G(f"eq {loop.index} (len (slice {arg(L)} 1))", "bool")
+            return G(f"eq {arg(loop.index)} (len (slice {arg(L)} 1))", "bool")
         if attr == "length":
             return G(f"len {arg(L)}", "int")
         if attr == "revindex0":
             return G(f"len (slice {arg(L)} ({self.add1(loop.index)}))", "int")
         if attr == "revindex":
-            return G(f"len (slice {arg(L)} {loop.index})", "int")
+            return G(f"len (slice {arg(L)} {arg(loop.index)})", "int")
         if attr == "previtem":
             return G(f"index {arg(L)} ({self.sub_int(i, K(1)).go})", _elem(L))
         if attr == "nextitem":
@@ -948,7 +975,23 @@ class Compiler:
                 return K(UNDEF)
             return x if isinstance(x, Val) else K(x)
         if isinstance(base, K) and isinstance(base.value, dict) and isinstance(key, (G, Cat, Cond)):
-            return self.enumerate_domain(key, lambda k: self.getitem(base, k, node), node)
+            if isinstance(key, G) and key.domain:
+                return self.enumerate_domain(key, lambda k: self.getitem(base, k, node), node)
+            kg = self.materialize(key)
+            out = self.tmp("v")
+            code = "{{ " + out + ' := "" }}'
+            first = True
+            for k, v in base.value.items():
+                if not isinstance(k, str):
+                    continue
+                val = v if isinstance(v, Val) else K(v)
+                code += ("{{ if " if first else "{{ else if ") + f"eq {arg(kg)} {golit(k)}" + " }}{{ " + out + \
+                    " = " + self.materialize(val) + " }}"
+                first = False
+            if not first:
+                code += "{{ end }}"
+            self.pre.append(code)
+            return G(out, "any")
         if isinstance(base, Cond):
             return self._cond_map(base, lambda v: self.getitem(v, key, node))
         if isinstance(base, G) and base.kind in ("msgs", "tools", "toolcalls", "strs", "list"):
@@ -1571,7 +1614,7 @@ class Compiler:
         if name == "last":
             if isinstance(v, G) and v.kind in ("msgs", "tools", "toolcalls"):
                 return self.getitem(v, K(-1), node)
-        if name == "items":
+        if name == "items" or name == "dictsort" and not args and not kwargs:
             return self.items_of(v, "items", node)
         if name == "list":
             return v
@@ -1614,16 +1657,12 @@ class Compiler:
         if name == "tojson":
             indent = kwargs.get("indent", args[0] if args else None)
             return json.dumps(v, indent=indent, ensure_ascii=False, default=lambda o: None)
-        f = env.filters.get(name)
-        if f is None:
+        if name not in env.filters:
             self.fail(node, f"filter {name} is not supported", name)
         if v is UNDEF:
             v = jinja2.Undefined()
         try:
-            if getattr(f, "jinja_pass_arg", None) is not None:
-                r = f(env, v, *args, **kwargs)
-            else:
-                r = f(v, *args, **kwargs)
+            r = env.call_filter(name, v, args, kwargs)
         except Exception as err:  # noqa: BLE001
             self.fail(node, f"filter {name} on a constant failed: {err}", name)
         if hasattr(r, "__iter__") and not isinstance(r, (str, list, dict, tuple)):
@@ -1829,6 +1868,15 @@ class Compiler:
         if name == "range":
             if all(isinstance(a, K) for a in args):
                 return K(list(range(*[a.value for a in args])))
+            vals = [a if isinstance(a, (K, G)) else G(self.materialize(a), "int") for a in args]
+            if len(vals) == 1:
+                return G(self._go_int(vals[0]), "intrange")
+            if len(vals) == 2 and isinstance(vals[0], K) and vals[0].value == 0:
+                return G(self._go_int(vals[1]), "intrange")
+            if len(vals) == 3 and isinstance(vals[1], K) and vals[1].value == -1 and isinstance(vals[2], K) \
+                    and vals[2].value == -1:
+                # range(n-1, -1, -1): n-1 down to 0
+                return G(self._go_int(self.add_int(vals[0], K(1))), "rev:intrange")
             self.fail(node, "range() over a runtime bound", "range")
         if name == "dict":
             return K({k: v.value for k, v in kwargs.items() if isinstance(v, K)})
