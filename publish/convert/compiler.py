@@ -115,6 +115,7 @@ class Cond(Val):
 @dataclass
 class Ns(Val):
     attrs: dict                  # attribute -> Go variable name
+    kinds: dict = field(default_factory=dict)   # attribute -> kind, when every assignment agrees
 
 
 @dataclass
@@ -261,7 +262,7 @@ class Compiler:
         head = ('{{ $_final := $.Messages }}{{ $_agp := true }}'
                 '{{ range $.Messages }}{{ $_final = . }}{{ $_agp = ne .Role "assistant" }}{{ end }}'
                 '{{ $_done := false }}')
-        if self.think_tags is None and "reasoning" in self.uses and "</think>" in self.source:
+        if self.think_tags is None and ("reasoning" in self.uses or "think" in self.uses) and "</think>" in self.source:
             self.think_tags = ("<think>", "</think>")
         if self.think_tags:
             # Ollama (thinking/template.go InferTags) marks a model as thinking-capable, and learns
@@ -435,7 +436,8 @@ class Compiler:
                 return text, False
             if v.kind == "bool":
                 return "{{ if " + v.go + " }}True{{ else }}False{{ end }}", False
-            return self.emit(self.tojson_val(v, None, None))
+            # {{ tool }} prints Python's str() of the dict
+            return self.emit(self.tojson_val(v, None, None, style="repr"))
         if isinstance(v, _Code):
             self.at_start = None
             return v.code + gotext(v.tail), False
@@ -557,12 +559,13 @@ class Compiler:
                 for attr in self._ns_attrs(target.name):
                     if attr not in v.attrs:
                         v.attrs[attr] = (self.tmp("ns_" + attr), K(UNDEF))
-                attrs = {}
+                attrs, kinds = {}, {}
                 for attr, (gvar, init) in v.attrs.items():
                     decl.append("{{ " + gvar + " := " + self.materialize(init) + " }}")
                     attrs[attr] = gvar
+                    kinds[attr] = self._ns_kind(target.name, attr, init)
                 pre += self.flush()
-                scope[target.name] = Ns(attrs)
+                scope[target.name] = Ns(attrs, kinds)
                 return pre + "".join(decl)
             scope[target.name] = v
             return self.flush()
@@ -574,6 +577,40 @@ class Compiler:
                 return self.flush()
             self.fail(node, "tuple assignment from a runtime value is not supported", "set")
         self.fail(node, f"unsupported assignment target {type(target).__name__}")
+
+    def _ns_kind(self, name: str, attr: str, init: Val) -> str:
+        """int / bool / str when the initial value and every literal assigned agree, else any."""
+        def kind(v):
+            if isinstance(v, bool):
+                return "bool"
+            if isinstance(v, int):
+                return "int"
+            if isinstance(v, str):
+                return "str"
+            return None
+        k = kind(init.value) if isinstance(init, K) else None
+        if k is None:
+            return "any"
+        for n in self.ast.find_all(J.Assign):
+            if isinstance(n.target, J.NSRef) and n.target.name == name and n.target.attr == attr:
+                if isinstance(n.node, J.Const):
+                    if kind(n.node.value) != k:
+                        return "any"
+                elif k == "bool" and isinstance(n.node, (J.Compare, J.Not, J.And, J.Or, J.Test)):
+                    continue
+                elif k == "int" and isinstance(n.node, (J.Add, J.Sub)) or isinstance(n.node, (J.Name, J.Getattr)) \
+                        and k in ("int", "str") and self._int_name(n.node):
+                    continue
+                elif k == "str" and isinstance(n.node, (J.Add, J.Concat, J.Getattr, J.Getitem, J.Filter)):
+                    continue
+                else:
+                    return "any"
+        return k
+
+    @staticmethod
+    def _int_name(node) -> bool:
+        return isinstance(node, J.Name) and node.name in ("index", "idx", "i") or \
+            isinstance(node, J.Getattr) and node.attr in ("index0", "index")
 
     def _ns_attrs(self, name: str) -> list[str]:
         seen: list[str] = []
@@ -650,8 +687,8 @@ class Compiler:
         kind = _kind_of(it)
         elem_kind = {"msgs": "msg", "tools": "tool", "toolcalls": "toolcall", "args": "any",
                      "props": "prop", "strs": "str"}.get(kind, "any")
-        if kind in ("args", "props") or (isinstance(it, G) and it.kind.startswith("items:")):
-            base = it.kind[6:] if it.kind.startswith("items:") else kind
+        if kind in ("args", "props") or kind.startswith("items:"):
+            base = kind[6:] if kind.startswith("items:") else kind
             if not isinstance(target, J.Tuple) or len(target.items) != 2:
                 self.fail(node, "looping over a mapping needs `for key, value in x.items()`")
             kv, vv = self.tmp("k"), self.tmp("v")
@@ -868,7 +905,7 @@ class Compiler:
             g = base.attrs.get(attr)
             if g is None:
                 return K(UNDEF)
-            return G(g, "any")
+            return G(g, base.kinds.get(attr, "any"))
         if isinstance(base, G):
             fields = _FIELDS.get(base.kind)
             if fields is not None and attr in fields:
@@ -878,6 +915,8 @@ class Compiler:
                 go = base.go + "." + f if _simple(base.go) and not base.go.startswith("(") else f"({base.go}).{f}"
                 if base.go.startswith("(") or " " in base.go:
                     go = f"({base.go}).{f}"
+                if base.kind == "prop" and f == "Type":
+                    go, kind = f"print {arg(go)}", "str"   # api.PropertyType prints through String()
                 v = G(go, kind)
                 if base.kind == "msg" and attr == "role":
                     v.domain = ROLES
@@ -1488,7 +1527,7 @@ class Compiler:
             if a == b:
                 return a
             t = self.tmp("v")
-            self.pre.append("{{ " + t + " := " + b + " }}{{ if " + v.cond + " }}{{ " + t + " = " + a +
+            self.pre.append("{{ if " + v.cond + " }}{{ " + t + " := " + a + " }}{{ else }}{{ " + t + " := " + b +
                             " }}{{ end }}")
             return t
         if isinstance(v, Ns):
@@ -1626,6 +1665,8 @@ class Compiler:
             return v
         if name == "safe" or name == "e" or name == "escape":
             return v
+        if name == "selectattr" and isinstance(v, G) and v.kind == "str":
+            return K([])     # a string's characters have no attributes: nothing is selected
         if name in ("selectattr", "rejectattr") and args and isinstance(args[0], K):
             base, preds = v, []
             if isinstance(v, K) and isinstance(v.value, tuple) and v.value and v.value[0] == "__filtered__":
@@ -1995,18 +2036,27 @@ class Compiler:
         return Cat(parts)
 
     # -- tojson -----------------------------------------------------------------------------------
-    def tojson_val(self, v: Val, indent: int | None, node) -> Val:
+    def tojson_val(self, v: Val, indent: int | None, node, style: str = "json") -> Val:
         """Python's json.dumps(v, ensure_ascii=False[, indent]) for Ollama's typed values, written
         out field by field (Go's json function prints no spaces and escapes <, > and &)."""
+        if isinstance(v, K) and not _has_vals(v.value):
+            if style == "repr":
+                return K(_pystr(v.value))
+            return K(json.dumps(v.value if v.value is not UNDEF else None, indent=indent, ensure_ascii=False,
+                                default=lambda o: None))
         if isinstance(v, K):
-            return K(json.dumps(v.value if v.value is not UNDEF else None, indent=indent, ensure_ascii=False))
+            w = _JsonWriter(self, indent, style)
+            code = w.mixed(v.value, 0)
+            if code.endswith("}") and not code.endswith("}}") or code.endswith("}}}"):
+                return _Code(code[:-1], "", "}")
+            return _Code(code, "")
         if isinstance(v, Cond):
-            return self._cond_map(v, lambda x: self.tojson_val(x, indent, node))
+            return self._cond_map(v, lambda x: self.tojson_val(x, indent, node, style))
         if isinstance(v, Cat):
             v = G(self.materialize(v), "str")
         if not isinstance(v, G):
             self.fail(node, "tojson of this value is not supported", "tojson")
-        w = _JsonWriter(self, indent)
+        w = _JsonWriter(self, indent, style)
         code = w.value(v.go, v.kind, 0)
         out = self.tmp("j")
         # the JSON text is built by an inline template run into a variable? Go cannot capture output,
@@ -2024,6 +2074,16 @@ class _Code(Val):
     code: str
     name: str
     tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
+
+
+def _has_vals(x) -> bool:
+    if isinstance(x, Val):
+        return True
+    if isinstance(x, dict):
+        return any(_has_vals(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return any(_has_vals(v) for v in x)
+    return False
 
 
 def _kind_of(v: Val) -> str:
@@ -2102,9 +2162,38 @@ _FIELDS = {
 class _JsonWriter:
     """Go template code printing Ollama's typed tool values as Python's json.dumps would."""
 
-    def __init__(self, c: Compiler, indent: int | None):
+    def __init__(self, c: Compiler, indent: int | None, style: str = "json"):
         self.c = c
         self.indent = indent
+        self.style = style            # "json" (json.dumps) or "repr" (Python's str() of a dict)
+
+    def key(self, k: str) -> str:
+        if self.style == "repr":
+            return repr(k)
+        return json.dumps(k, ensure_ascii=False)
+
+    def mixed(self, x, depth: int) -> str:
+        """A constant dict/list holding runtime values, e.g. {"name": tool_call.name, ...}|tojson."""
+        c = self.c
+        if isinstance(x, Val):
+            if isinstance(x, K):
+                return self.mixed(x.value, depth)
+            if isinstance(x, G):
+                return self.value(x.go, x.kind, depth)
+            return self.value(c.materialize(x), "str", depth)
+        if isinstance(x, dict):
+            if not x:
+                return "{}"
+            return self.obj([(str(k), self.mixed(v, depth + 1), None) for k, v in x.items()], depth)
+        if isinstance(x, (list, tuple)):
+            if not x:
+                return "[]"
+            items = [self.mixed(v, depth + 1) for v in x]
+            return "[" + gotext(self.nl(depth + 1)) + gotext(self.sep(depth + 1)).join(items) + gotext(self.nl(depth)) + "]"
+        if x is UNDEF:
+            x = None
+        return gotext(repr(x) if self.style == "repr" and not isinstance(x, str) else
+                      (repr(x) if self.style == "repr" else json.dumps(x, ensure_ascii=False)))
 
     def nl(self, depth: int) -> str:
         if self.indent is None:
@@ -2119,7 +2208,7 @@ class _JsonWriter:
         out = "{" + self.nl(depth + 1)
         first = True
         for key, code, cond in fields:
-            piece = ("" if first else self.sep(depth + 1)) + gotext(json.dumps(key, ensure_ascii=False) + ": ") + code
+            piece = ("" if first else self.sep(depth + 1)) + gotext(self.key(key) + ": ") + code
             if cond:
                 out += "{{ if " + cond + " }}" + piece + "{{ end }}"
             else:
@@ -2128,6 +2217,8 @@ class _JsonWriter:
         return out + self.nl(depth) + "}"
 
     def string(self, go: str) -> str:
+        if self.style == "repr":
+            return "'{{ " + go + " }}'"
         return "{{ printf \"%q\" " + arg(go) + " }}"
 
     def value(self, go: str, kind: str, depth: int) -> str:
@@ -2178,5 +2269,6 @@ class _JsonWriter:
                     self.value(v, "any" if kind == "list" else "str", depth + 1) + "{{ end }}" +
                     "{{ if " + go + " }}" + gotext(self.nl(depth)) + "{{ end }}]")
         # any: a JSON value decoded by Ollama (string, float64, bool, nil, map, list)
+        other = "{{ " + go + " }}" if self.style == "repr" else "{{ json " + arg(go) + " }}"
         return ('{{ if eq (printf "%T" ' + arg(go) + ') "string" }}' + self.string(go) +
-                "{{ else }}{{ json " + arg(go) + " }}{{ end }}")
+                "{{ else }}" + other + "{{ end }}")
