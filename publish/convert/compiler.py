@@ -133,7 +133,8 @@ class LoopInfo:
     index: str                   # Go int expression of loop.index0
     list_go: str | None          # Go list the loop runs over (for length/last)
     filtered: bool = False
-    count: str | None = None     # Go int: number of iterations (when there is no list)
+    count: str | None = None
+    elem: str = "any"            # kind of the elements     # Go int: number of iterations (when there is no list)
 
 
 def _simple(go: str) -> bool:
@@ -719,7 +720,7 @@ class Compiler:
         elif reverse:
             idx = self.tmp("j")
             var = self.tmp("m")
-            loop = LoopInfo(index=idx, list_go=go_list)
+            loop = LoopInfo(index=idx, list_go=go_list, elem=elem_kind)
             head = ("{{ range " + idx + " := len " + arg(go_list) + " }}{{ " + var + " := index " +
                     arg(go_list) + " (len (slice " + arg(go_list) + " (" + self.add1(idx) + "))) }}")
             inner[target.name] = G(var, elem_kind)
@@ -728,7 +729,7 @@ class Compiler:
             if not isinstance(target, J.Name):
                 self.fail(node, "unsupported loop target")
             idx, var = self.tmp("i"), self.tmp(_goname(target.name))
-            loop = LoopInfo(index=idx, list_go=go_list)
+            loop = LoopInfo(index=idx, list_go=go_list, elem=elem_kind)
             head = "{{ range " + idx + ", " + var + " := " + go_list + " }}"
             inner[target.name] = G(var, elem_kind)
             tail = ""
@@ -992,9 +993,9 @@ class Compiler:
         if attr == "revindex":
             return G(f"len (slice {arg(L)} {arg(loop.index)})", "int")
         if attr == "previtem":
-            return G(f"index {arg(L)} ({self.sub_int(i, K(1)).go})", _elem(L))
+            return G(f"index {arg(L)} ({self.sub_int(i, K(1)).go})", loop.elem)
         if attr == "nextitem":
-            return G(f"index {arg(L)} ({self.add1(loop.index)})", _elem(L))
+            return G(f"index {arg(L)} ({self.add1(loop.index)})", loop.elem)
         self.fail(node, f"loop.{attr} is not supported", "loop.")
 
     def getitem(self, base: Val, key: Val, node) -> Val:
@@ -1544,7 +1545,7 @@ class Compiler:
             return G(t, "str")
         if v.kind in ("str", "any"):
             return v
-        return self.tojson_val(v, None, None)
+        return self.tojson_val(v, None, None, style="repr")
 
     def truth(self, v: Val) -> Val:
         if isinstance(v, K):
@@ -1608,7 +1609,8 @@ class Compiler:
         return self.filter(node.name, v, args, kwargs, node)
 
     def filter(self, name: str, v: Val, args: list, kwargs: dict, node) -> Val:
-        if isinstance(v, K) and all(isinstance(a, K) for a in args) and all(isinstance(a, K) for a in kwargs.values()) \
+        if isinstance(v, K) and not _has_vals(v.value) and all(isinstance(a, K) for a in args) \
+                and all(isinstance(a, K) for a in kwargs.values()) \
                 and not (isinstance(v.value, tuple) and v.value and isinstance(v.value[0], str)
                          and v.value[0].startswith("__")):
             return K(self.const_filter(name, v.value, [a.value for a in args],
@@ -1780,7 +1782,7 @@ class Compiler:
         if name == "mapping":
             if kind == "any":
                 return G(f'eq (slice (printf "%T" {arg(v.go)}) 0 3) "map"', "bool")
-            return K(kind in ("args", "props", "msg", "toolcall", "toolfn", "tool", "prop"))
+            return K(kind in ("args", "props", "msg", "toolcall", "toolfn", "tool", "prop", "fndef", "params"))
         if name in ("iterable", "sequence"):
             return K(kind in ("str", "msgs", "tools", "toolcalls", "args", "props", "strs", "list") or
                      kind.startswith("rev:"))
@@ -2259,7 +2261,7 @@ class _JsonWriter:
                     self.string(k) + ": " + self.value(v, elem, depth + 1) + "{{ end }}" +
                     "{{ if not " + first + " }}" + gotext(self.nl(depth)) + "{{ end }}}")
         if kind == "prop":
-            return self.obj([("type", "{{ printf \"%q\" (print " + go + ".Type) }}", None),
+            return self.obj([("type", self.string("print " + go + ".Type"), None),
                              ("description", self.string(go + ".Description"), go + ".Description"),
                              ("enum", self.value(go + ".Enum", "list", depth + 1), go + ".Enum")], depth)
         if kind in ("strs", "list"):
