@@ -1366,6 +1366,10 @@ class Compiler:
     def as_str(self, v: Val, node) -> G:
         if isinstance(v, G) and v.kind in ("str", "any"):
             return v
+        if isinstance(v, Cat):
+            parts = [p for p in _flatten(v.parts) if not (isinstance(p, K) and _pystr(p.value) == "")]
+            if len(parts) == 1 and isinstance(parts[0], G) and parts[0].kind in ("str", "any"):
+                return parts[0]
         return G(self.materialize(v), "str")
 
     # filtered lists (selectattr / rejectattr over messages, tools, tool calls) ------------------------
