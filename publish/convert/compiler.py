@@ -200,8 +200,11 @@ def _pystr(v: Any) -> str:
 
 class Compiler:
     def __init__(self, source: str, *, bos_token: str = "", eos_token: str = "",
-                 env: jinja2.Environment | None = None, strip_bos: bool = True):
+                 env: jinja2.Environment | None = None, strip_bos: bool = True, bos_runtime: bool = False):
         self.source = source
+        self._env = env
+        self.bos_runtime = bos_runtime   # track "something was printed" at run time ($_o)
+        self._bos_unknown = False
         self.lines = source.split("\n")
         self.bos = bos_token or ""
         self.eos = eos_token or ""
@@ -258,11 +261,22 @@ class Compiler:
 
     # -- top level --------------------------------------------------------------------------
     def compile(self) -> str:
+        text = self._compile()
+        if self._bos_unknown and not self.bos_runtime:
+            # a BOS is printed where the compiler cannot tell whether anything came before it:
+            # compile again, tracking at run time whether something was printed
+            again = Compiler(self.source, bos_token=self.bos, eos_token=self.eos, env=self._env,
+                             strip_bos=self.strip_bos, bos_runtime=True)
+            text = again._compile()
+            self.approx, self.uses, self.think_tags = again.approx, again.uses, again.think_tags
+        return text
+
+    def _compile(self) -> str:
         scope = self.base_scope()
         body, _ = self.stmts(self.ast.body, scope)
         head = ('{{ $_final := $.Messages }}{{ $_agp := true }}'
                 '{{ range $.Messages }}{{ $_final = . }}{{ $_agp = ne .Role "assistant" }}{{ end }}'
-                '{{ $_done := false }}')
+                '{{ $_done := false }}' + ("{{ $_o := false }}" if self.bos_runtime else ""))
         if self.think_tags is None and ("reasoning" in self.uses or "think" in self.uses) and "</think>" in self.source:
             self.think_tags = ("<think>", "</think>")
         if self.think_tags:
@@ -390,12 +404,19 @@ class Compiler:
             if not text:
                 return "", False
             start, self.at_start = self.at_start, None
-            if self.strip_bos and start is not None and text.startswith(self.bos):
+            mark = "{{ $_o = true }}" if self.bos_runtime else ""
+            if self.strip_bos and text.startswith(self.bos):
                 rest = gotext(text[len(self.bos):])
                 if start is True:
-                    return rest, False
-                return "{{ if not " + arg(start) + " }}" + gotext(self.bos) + "{{ end }}" + rest, False
-            return gotext(text), False
+                    return rest + (mark if rest else ""), False
+                if start is None:
+                    if not self.bos_runtime:
+                        self._bos_unknown = True
+                        return gotext(text), False
+                    return "{{ if $_o }}" + gotext(self.bos) + "{{ end }}" + rest + (mark if rest else ""), False
+                return "{{ if not " + arg(start) + " }}" + gotext(self.bos) + "{{ end }}" + rest + \
+                    ("{{ $_o = true }}" if self.bos_runtime else ""), False
+            return gotext(text) + mark, False
         if isinstance(v, Cat):
             out: list[str] = []
             parts = _flatten(v.parts)
@@ -430,6 +451,8 @@ class Compiler:
             self.at_start = None
             if v.kind in ("str", "any", "int"):
                 text = "{{ " + v.go + " }}"
+                if self.bos_runtime:
+                    text += "{{ if " + v.go + " }}{{ $_o = true }}{{ end }}"
                 if v.origin:
                     text += ("{{ if and (not $_agp) (eq " + arg(v.origin) + " $_final) }}"
                              "{{ $_done = true }}{{ end }}")
@@ -441,7 +464,7 @@ class Compiler:
             return self.emit(self.tojson_val(v, None, None, style="repr"))
         if isinstance(v, _Code):
             self.at_start = None
-            return v.code + gotext(v.tail), False
+            return v.code + gotext(v.tail) + ("{{ $_o = true }}" if self.bos_runtime else ""), False
         return "", False
 
     def if_(self, node: J.If, scope: dict) -> tuple[str, bool]:
