@@ -365,8 +365,9 @@ class Compiler:
             value = self.body_value(node.body, dict(scope))
             if value is None:
                 saved, self.pre = self.pre, []
+                start = self.at_start          # captured, not printed here
                 text, _ = self.stmts(node.body, dict(scope))
-                self.pre = saved
+                self.pre, self.at_start = saved, start
                 value = _Code(text, "")
             scope[node.target.name] = value
             return self.flush(), False
@@ -729,6 +730,18 @@ class Compiler:
             if base == "props":
                 self.approximate(node, "loop over tool parameter properties",
                                  "Ollama hands properties over sorted by name", "for")
+        elif kind == "str":
+            idx = self.tmp("j")
+            var = self.tmp("ch")
+            sv = self.tmp("s")
+            pre += "{{ " + sv + " := " + go_list + " }}"
+            head = ("{{ range " + idx + " := len " + sv + " }}{{ " + var + " := slice " + sv + " " + idx + " (" +
+                    self.add1(idx) + ") }}")
+            inner[target.name] = G(var, "str")
+            loop = LoopInfo(index=idx, list_go=None, count=f"len {sv}")
+            tail = ""
+            self.approximate(node, "loop over the characters of a string", "the Go template loops over its bytes "
+                             "(the same for ASCII text)", "for")
         elif kind == "intrange":
             idx = self.tmp("j")
             head = "{{ range " + idx + " := " + go_list + " }}"
@@ -769,10 +782,12 @@ class Compiler:
             if node.test is not None:
                 cond = self.truth(self.ev(node.test, inner))
                 cpre = self.flush()
+                hit = self.tmp("hit") if node.else_ else None
+                mark = ("{{ " + hit + " = true }}") if hit else ""
                 if isinstance(cond, K):
-                    body_text = body_text if cond.value else ""
+                    body_text = mark + body_text if cond.value else ""
                 else:
-                    body_text = cpre + "{{ if " + cond.go + " }}" + body_text + "{{ end }}"
+                    body_text = cpre + "{{ if " + cond.go + " }}" + mark + body_text + "{{ end }}"
         finally:
             self.loops.pop()
         if done:
@@ -781,8 +796,18 @@ class Compiler:
             self.at_start = start       # the body printed nothing
         else:
             self.at_start = None
+        hit = None
+        if node.test is not None and node.else_:
+            hit = re.search(r"\{\{ (\$_hit\d+) = true \}\}", body_text)
+            hit = hit.group(1) if hit else self.tmp("hit")
+            pre += "{{ " + hit + " := false }}"
         text = pre + head + body_text + tail
-        if node.else_:
+        if node.else_ and hit:
+            # Jinja's for-else with a filter runs the else when no item passed the filter
+            else_text, d2 = self.stmts(node.else_, dict(scope))
+            done = done or d2
+            text += "{{ end }}{{ if not " + hit + " }}" + else_text
+        elif node.else_:
             else_text, d2 = self.stmts(node.else_, dict(scope))
             done = done or d2
             text += "{{ else }}" + else_text
