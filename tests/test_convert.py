@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
 import pytest
 
 from publish import gotmpl, templatecheck
 from publish.convert import ConvertError, compile_template, convert
 
-DATA = Path(__file__).parent / "data" / "jinja"
+from jinja_corpus import load
+
+CORPUS = {e.name: e for e in load()}
+
+# the templates of the families we ship (tests/data/jinja before the corpus), and thinking/tool models
+KNOWN = ["Qwen-Qwen2.5-7B-Instruct.jinja", "chatml.jinja", "google-gemma-3-it.jinja", "google-gemma-3n-it.jinja",
+         "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja",
+         "meta-llama-Meta-Llama-3-8B-Instruct.jinja", "microsoft-Phi-3-mini-4k-instruct.jinja",
+         "microsoft-phi-4.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja",
+         "gguf-ollama-qwen3-0.6b.jinja", "GLM-4.6.jinja", "Qwen-QwQ-32B.jinja",
+         "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "Qwen3-Coder.jinja"]
 
 
-def _tokens(source: str) -> tuple[str, str]:
-    m = re.search(r"bos_token (\S+), eos_token (\S+?)[.\s]", source)
-    return (m.group(1), m.group(2)) if m else ("", "")
-
-
-TEMPLATES = sorted(p.name for p in DATA.glob("*.jinja"))
-
-
-@pytest.mark.parametrize("name", TEMPLATES)
+@pytest.mark.parametrize("name", KNOWN)
 def test_known_templates_convert_identical(name):
-    source = (DATA / name).read_text(encoding="utf-8")
-    bos, eos = _tokens(source)
-    conv = convert(source, bos_token=bos, eos_token=eos, name=name)
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
     bad = [(c.name, c.status, c.diff or c.reason) for c in conv.check.conversations
            if c.status not in (templatecheck.IDENTICAL, templatecheck.SKIPPED, templatecheck.NA)]
     assert not bad, conv.format_text(show_template=False)
@@ -36,9 +35,42 @@ def test_known_templates_convert_identical(name):
     assert conv.stops, "a turn-end token is found"
 
 
+def test_thinking_models_are_thinking_capable_in_ollama_and_proven_with_thinking_on_and_off():
+    entry = CORPUS["gguf-ollama-qwen3-0.6b.jinja"]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
+    status = {c.name: c.status for c in conv.check.conversations}
+    assert conv.thinking and conv.think_tags == ("<think>", "</think>")
+    assert status["thinking-on"] == status["thinking-off"] == templatecheck.IDENTICAL
+    assert status["tools"] == status["tool-call-result"] == templatecheck.IDENTICAL
+    msgs = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4", "thinking": "add"},
+            {"role": "user", "content": "3+3?"}]
+    on = gotmpl.render(conv.template, msgs, think=True, is_think_set=True)
+    off = gotmpl.render(conv.template, msgs, think=False, is_think_set=True)
+    assert on != off and off.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+
+
+def test_corpus_share_converted_identical():
+    """A floor under the share of the corpus (tests/data/jinja) converted identical on every case it
+    supports; bench/bench_corpus.py prints the full table."""
+    identical = failed = 0
+    for entry in CORPUS.values():
+        if entry.broken:
+            continue
+        try:
+            conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=entry.name)
+        except ConvertError:
+            failed += 1
+            continue
+        if conv.identical:
+            identical += 1
+        else:
+            failed += 1
+    assert identical / (identical + failed) >= 0.75, (identical, failed)
+
+
 def test_llama31_tools_are_proven_and_stops_found():
-    source = (DATA / "meta-llama-Llama-3.1-8B-Instruct.jinja").read_text(encoding="utf-8")
-    conv = convert(source, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>")
+    entry = CORPUS["meta-llama-Llama-3.1-8B-Instruct.jinja"]
+    conv = convert(entry.source, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>")
     status = {c.name: c.status for c in conv.check.conversations}
     assert conv.tools and status["tools"] == status["tool-call-result"] == templatecheck.IDENTICAL
     assert conv.stops[0] == "<|eot_id|>"

@@ -138,15 +138,30 @@ def test_suggest_on_a_gemma3n_sized_header(gemma3n_broken_path):
     assert json.loads(out.output)["family"] == "gemma3"
 
 
-def test_cli_suggest_without_a_match_shows_the_closest_and_its_diff(zephyr_gguf):
+def test_cli_suggest_without_a_family_reports_the_converted_template(zephyr_gguf):
     out = CliRunner().invoke(main, ["template", "suggest", str(zephyr_gguf)])
-    assert out.exit_code == 1
-    assert "no family template builds the same prompts; closest: phi3" in out.output
-    assert "DIFFERENT" in out.output and "{+" in out.output
+    assert out.exit_code == 0, out.output
+    assert "no family template is identical (closest: phi3)" in out.output
+    assert "result: identical on all" in out.output
     data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(zephyr_gguf), "--json"]).output)
-    assert data["match"] is False and data["family"] == "phi3"
+    assert data["match"] is True and data["exact"] is False and data["family"] == "phi3"
+    assert data["converted"]["identical"] is True and data["converted"]["stop"]
     ranking = [r["differing_chars"] for r in data["ranking"]]
     assert ranking == sorted(ranking)
+
+
+def test_cli_suggest_without_a_match_shows_the_closest_and_its_diff(gguf_cache):
+    # upper-casing content: no family does it and Go templates cannot
+    shouty = ("{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] | upper }}</s>"
+              "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    path = ggufs.write_tiny_llama(gguf_cache / "tiny-shouty-template.gguf", chat_template=shouty)
+    out = CliRunner().invoke(main, ["template", "suggest", str(path)])
+    assert out.exit_code == 1
+    assert "no family template builds the same prompts; closest:" in out.output
+    assert "DIFFERENT" in out.output and "{+" in out.output
+    assert "converted chat template (not identical either)" in out.output and "| upper" in out.output
+    data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(path), "--json"]).output)
+    assert data["match"] is False and data["converted"]["identical"] is False
 
 
 def test_cli_suggest_needs_a_chat_template(gguf_cache):

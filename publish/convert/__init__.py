@@ -116,6 +116,9 @@ def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str 
                                 "template by hand or pick a family with `publish template suggest`") from None
     except RecursionError:
         raise ConvertError("template nesting is too deep to convert", name=name) from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as err:
+        raise ConvertError(f"the converter failed on this template ({type(err).__name__}: {err})", name=name,
+                           hint="this is a bug in publish; please report it with the template") from None
     return comp, text
 
 

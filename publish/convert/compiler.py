@@ -1101,6 +1101,8 @@ class Compiler:
         stop = self.ev(sl.stop, scope) if sl.stop is not None else K(None)
         step = self.ev(sl.step, scope) if sl.step is not None else K(None)
         if isinstance(base, K):
+            if base.value is UNDEF or base.value is None:
+                return K(UNDEF)
             if all(isinstance(x, K) for x in (start, stop, step)):
                 return K(base.value[slice(start.value, stop.value, step.value)])
         if isinstance(base, Cond):
