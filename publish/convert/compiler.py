@@ -292,6 +292,7 @@ class Compiler:
             if m.group(1) not in names:
                 names.append(m.group(1))
         body = re.sub(r"\{\{ (\$_[A-Za-z0-9_]+) := ", r"{{ \1 = ", body)
+        body, names = _declare_locally(body, names)
         decl = "".join("{{ " + n + ' := "" }}' for n in names)
         # a literal "{" right before an action would read as "{{{": print it from a string instead
         return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + decl + body)
@@ -1467,11 +1468,13 @@ class Compiler:
             return G("true", "bool")
         sv, found = self.tmp("s"), self.tmp("in")
         n = len(needle.encode())
+        b0 = needle.encode()[0]
         self.pre.append(
             "{{ " + sv + " := " + s.go + " }}{{ " + found + " := false }}"
-            "{{ range $_p := len " + sv + " }}{{ if and (le (" + self._plus("$_p", n) + ") (len " + sv +
+            "{{ range $_p := len " + sv + " }}{{ if eq (index " + sv + " $_p) " + str(b0) + " }}"
+            "{{ if and (le (" + self._plus("$_p", n) + ") (len " + sv +
             ")) (eq (slice " + sv + " $_p (" + self._plus("$_p", n) + ")) " + golit(needle) +
-            ") }}{{ " + found + " = true }}{{ break }}{{ end }}{{ end }}")
+            ") }}{{ " + found + " = true }}{{ break }}{{ end }}{{ end }}{{ end }}")
         return G(found, "bool")
 
     def _plus(self, go: str, n: int) -> str:
@@ -1481,9 +1484,10 @@ class Compiler:
         """Go int var: byte offset of the first/last `needle` in Go string var s, or -1."""
         pos = self.tmp("at")
         n = len(needle.encode())
-        body = ("{{ if and (le (" + self._plus("$_p", n) + ") (len " + s + ")) (eq (slice " + s +
+        body = ("{{ if eq (index " + s + " $_p) " + str(needle.encode()[0]) + " }}"
+                "{{ if and (le (" + self._plus("$_p", n) + ") (len " + s + ")) (eq (slice " + s +
                 " $_p (" + self._plus("$_p", n) + ")) " + golit(needle) + ") }}{{ " + pos + " = $_p }}" +
-                ("" if last else "{{ break }}") + "{{ end }}")
+                ("" if last else "{{ break }}") + "{{ end }}{{ end }}")
         self.pre.append("{{ " + pos + " := -1 }}{{ range $_p := len " + s + " }}" + body + "{{ end }}")
         return pos
 
@@ -1512,6 +1516,28 @@ class Compiler:
                                  self._line(node) else "strip")
         sv = self.tmp("s")
         a, b = self.tmp("a"), self.tmp("b")
+        if all(ord(c) < 128 for c in chars):
+            # bytes compared as numbers (Go's index of a string is a byte); no arithmetic needed
+            codes = " ".join(str(ord(c)) for c in chars)
+            code = "{{ " + sv + " := " + s.go + " }}{{ " + a + " := 0 }}{{ " + b + " := len " + sv + " }}"
+            # fast path: most text has no surrounding whitespace
+            edge = []
+            if left:
+                edge.append(f"(eq (index {sv} 0) {codes})")
+            if right:
+                edge.append(f"(eq (index {sv} (len (slice {sv} 1))) {codes})")
+            cond = edge[0] if len(edge) == 1 else "or " + " ".join(edge)
+            code += "{{ if " + sv + " }}{{ if " + cond + " }}"
+            if left:
+                code += ("{{ " + a + " = " + b + " }}{{ range $_p := len " + sv + " }}{{ if not (eq (index " + sv +
+                         " $_p) " + codes + ") }}{{ " + a + " = $_p }}{{ break }}{{ end }}{{ end }}")
+            if right:
+                code += ("{{ range $_r := len " + sv + " }}{{ if le " + b + " " + a + " }}{{ break }}{{ end }}"
+                         "{{ $_q := len (slice (slice " + sv + " 0 " + b + ") 1) }}{{ if eq (index " + sv +
+                         " $_q) " + codes + " }}{{ " + b + " = $_q }}{{ else }}{{ break }}{{ end }}{{ end }}")
+            code += "{{ end }}{{ end }}{{ if lt " + b + " " + a + " }}{{ " + b + " = " + a + " }}{{ end }}"
+            self.pre.append(code)
+            return G(f"slice {sv} {a} {b}", "str", origin=s.origin)
         ws = "(eq (slice " + sv + " $_p (" + self._plus("$_p", 1) + ")) " + " ".join(golit(c) for c in chars) + ")"
         code = "{{ " + sv + " := " + s.go + " }}{{ " + a + " := 0 }}{{ " + b + " := len " + sv + " }}"
         if left:
@@ -2130,6 +2156,64 @@ class _Code(Val):
     code: str
     name: str
     tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
+
+
+def _declare_locally(body: str, names: list[str]) -> tuple[str, list[str]]:
+    """Declare a helper variable where it is first assigned (`:=`) when every later use is inside the
+    block of that assignment; return the body and the variables that must stay declared at the top.
+    (Each declaration at the top runs on every render; most helpers live in one block.)"""
+    from publish import gotmpl
+    from publish.gotmpl import nodes as N
+
+    hoisted = set(names)
+    decl = "".join("{{ " + n + ' := "" }}' for n in names)
+    try:
+        tree = gotmpl.parse(decl + body).trees["template"].root
+    except Exception:  # noqa: BLE001 - the proof reports a template that does not parse
+        return body, names
+    occ: dict[str, list[tuple[tuple, bool]]] = {}
+
+    def walk(n, stack):
+        t = type(n)
+        if t is N.ListNode:
+            inner = stack + (id(n),)
+            for c in n.nodes:
+                walk(c, inner)
+        elif isinstance(n, N.BranchNode):
+            walk(n.pipe, stack)
+            for lst in (n.list, n.else_list):
+                if lst is not None:
+                    walk(lst, stack)
+        elif t is N.ActionNode:
+            walk(n.pipe, stack)
+        elif t is N.PipeNode:
+            for c in n.cmds:
+                walk(c, stack)
+            for v in n.decl:
+                if v.ident[0] in hoisted:
+                    occ.setdefault(v.ident[0], []).append((stack, bool(n.is_assign) and len(n.decl) == 1))
+        elif t is N.CommandNode:
+            for a in n.args:
+                walk(a, stack)
+        elif t is N.VariableNode:
+            if n.ident[0] in hoisted:
+                occ.setdefault(n.ident[0], []).append((stack, False))
+        elif t is N.ChainNode:
+            walk(n.node, stack)
+
+    walk(tree, ())
+    keep = []
+    for name in names:
+        uses = occ.get(name, [])[1:]          # [0] is the declaration at the top
+        if not uses or not uses[0][1]:
+            keep.append(name)
+            continue
+        home = uses[0][0]
+        if all(st[:len(home)] == home for st, _ in uses[1:]):
+            body = re.sub(r"\{\{ " + re.escape(name) + r" = ", "{{ " + name + " := ", body, count=1)
+        else:
+            keep.append(name)
+    return body, keep
 
 
 def _has_vals(x) -> bool:
