@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 
-import pytest
+import json
+import shutil
 
+import pytest
+from click.testing import CliRunner
+
+import ggufs
+from conftest import have_llama_cpp
 from publish import gotmpl, templatecheck
+from publish.build import build
+from publish.cli import main
 from publish.convert import ConvertError, compile_template, convert
+from publish.errors import SpecError
+from publish.lint import lint_paths
+from publish.spec import load_spec
 
 from jinja_corpus import load
 
@@ -132,3 +143,146 @@ def test_whitespace_trimming_is_exact_on_ascii_whitespace():
     conv = convert(source)
     ws = [c for c in conv.check.conversations if c.name == "whitespace"][0]
     assert ws.status == templatecheck.IDENTICAL
+
+
+# -- publish build with [template] from = "gguf" -------------------------------------------------
+
+SPEC = """\
+repo = "your-org/tiny-llama-GGUF"
+base_model = "publish-examples/tiny-llama"
+license = "apache-2.0"
+quantized_by = "publish tests"
+system = "You are a calculator. Answer with the number only."
+
+[template]
+from = "gguf"
+
+[params]
+num_ctx = 512
+num_predict = 16
+seed = 42
+
+[quants]
+dir = "ggufs"
+pattern = "tiny-llama-*.gguf"
+"""
+
+
+@pytest.fixture
+def from_gguf_folder(tmp_path, tiny_llama_path):
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    shutil.copyfile(tiny_llama_path, ggufs_dir / "tiny-llama-Q8_0.gguf")
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    return build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+
+
+def test_build_from_gguf_stages_the_converted_template_and_its_stops(from_gguf_folder):
+    folder = from_gguf_folder
+    conv = convert(ggufs.GEMMA_JINJA, bos_token="<bos>", eos_token="<eos>")
+    assert conv.identical
+    assert (folder / "template").read_text(encoding="utf-8") == conv.template
+    params = json.loads((folder / "params").read_text(encoding="utf-8"))
+    assert params["stop"] == conv.stops == ["<end_of_turn>", "<start_of_turn>"]
+    assert params["num_ctx"] == 512
+    assert "converted from tiny-llama-Q8_0.gguf's chat template" in (folder / "README.md").read_text(encoding="utf-8")
+    result = lint_paths([str(folder)])
+    assert not [f for f in result.findings if f.severity.value == "error" or f.code.startswith("RP")], result.findings
+
+
+@pytest.mark.llamacpp
+@pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')")
+def test_build_from_gguf_passes_the_smoke_test_on_the_tiny_model(from_gguf_folder):
+    out = CliRunner().invoke(main, ["smoke", str(from_gguf_folder), "--backend", "llamacpp", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["passed"] is True
+    cases = data["quants"][0]["cases"]
+    assert all(c["answer"] == "2" and c["done_reason"] == "stop" for c in cases)
+
+
+def test_build_from_gguf_refuses_a_template_it_cannot_prove(tmp_path, tiny_llama_path):
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    ggufs.write_tiny_llama(ggufs_dir / "tiny-llama-Q8_0.gguf",
+                           chat_template="{% for m in messages %}{{ m.content | upper }}{% endfor %}")
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    assert "template.from" in str(err.value) and "differs from it on" in str(err.value)
+    assert not (tmp_path / "out" / "template").exists()
+
+
+@pytest.mark.parametrize("table, message", [
+    ('from = "hub"', "unknown source 'hub'"),
+    ('family = "gemma3"\nname = "tool_use"', "only goes with from"),
+    ('from = "gguf"\nfamily = "gemma3"', "needs exactly one of family, text, file, from"),
+])
+def test_spec_template_from_is_checked(tmp_path, table, message):
+    (tmp_path / "release.toml").write_text(SPEC.replace('from = "gguf"', table), encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_spec(tmp_path / "release.toml")
+    assert message in str(err.value)
+
+
+def test_cli_convert_writes_template_and_merges_stop_into_params(tmp_path, tiny_llama_path):
+    out_dir = tmp_path / "release"
+    out_dir.mkdir()
+    (out_dir / "params").write_text('{"temperature": 0.5, "stop": ["old"]}\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["template", "convert", str(tiny_llama_path), "-o", str(out_dir)])
+    assert res.exit_code == 0, res.output
+    assert "result: identical on all" in res.output and "wrote:" in res.output
+    params = json.loads((out_dir / "params").read_text(encoding="utf-8"))
+    assert params == {"temperature": 0.5, "stop": ["<end_of_turn>", "<start_of_turn>"]}
+    template = (out_dir / "template").read_text(encoding="utf-8")
+    assert gotmpl.render(template, [{"role": "user", "content": "1+1?"}]) == \
+        "<start_of_turn>user\n1+1?<end_of_turn>\n<start_of_turn>model\n"
+
+
+def test_cli_convert_tokenizer_config_with_named_templates(tmp_path):
+    cfg = {"bos_token": "<s>", "eos_token": {"content": "</s>"},
+           "chat_template": [{"name": "default", "template": CHATML},
+                             {"name": "tool_use", "template": CHATML.replace("<|im_start|>", "<|start|>")}]}
+    path = tmp_path / "tokenizer_config.json"
+    path.write_text(json.dumps(cfg), encoding="utf-8")
+    res = CliRunner().invoke(main, ["template", "convert", str(path), "--name", "tool_use", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["identical"] and "<|start|>" in data["template"] and data["name"].endswith("[tool_use]")
+    res = CliRunner().invoke(main, ["template", "convert", str(path), "--name", "nope"])
+    assert res.exit_code == 2 and "named templates here: default, tool_use" in res.output
+
+
+def test_cli_convert_exit_codes(tmp_path):
+    shouty = tmp_path / "shouty.jinja"
+    shouty.write_text("{% for m in messages %}{{ m.content | upper }}{% endfor %}", encoding="utf-8")
+    res = CliRunner().invoke(main, ["template", "convert", str(shouty), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "DIFFERENT" in res.output and "not written" in res.output
+    assert not (tmp_path / "o" / "template").exists()
+    bad = tmp_path / "bad.jinja"
+    bad.write_text("{% for m in messages %}{{ m.content | wordwrap(3) }}{% endfor %}", encoding="utf-8")
+    res = CliRunner().invoke(main, ["template", "convert", str(bad)])
+    assert res.exit_code == 2 and "bad.jinja:1:" in res.output and "Traceback" not in res.output
+
+
+def test_converted_templates_render_the_jinja_prompt_in_ollamas_own_template_package():
+    """The proof renders with publish.gotmpl; Ollama's real template package (v0.24.0, a small Go
+    program) must give the same bytes on every compared case."""
+    from ollama_template_ref import render_real
+
+    requests, expected = [], []
+    for name in KNOWN:
+        entry = CORPUS[name]
+        conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+        by_name = {c.name: c for c in conv.check.conversations}
+        for case in templatecheck.CONVERT_SUITE:
+            result = by_name[case.name]
+            if result.status != templatecheck.IDENTICAL:
+                continue
+            requests.append({"template": conv.template, "messages": case.messages, "tools": case.tools,
+                             "think": conv.thinking if case.think is None else case.think,
+                             "is_think_set": case.think is not None})
+            expected.append((name, case.name, result.jinja))
+    got = render_real(requests)
+    wrong = [(n, c) for (n, c, want), out in zip(expected, got) if out.get("error") or out["output"] != want]
+    assert len(got) == len(expected) > 150 and not wrong, wrong
