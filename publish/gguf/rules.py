@@ -566,8 +566,8 @@ def turn_end_not_declared(hdr: GGUFHeader) -> Iterable[Hit]:
             subject="tokenizer.ggml.eot_token_id",
             offset=None if eot_kv is None else eot_kv.offset,
             changes=tuple(changes),
-            hint=f"declare it: publish fix {_file_name(hdr)} --select GG205 (an Ollama release may instead "
-                 "stop on it in `params`; `publish lint DIR` checks the folder's stops)",
+            # a fixable finding gets its fix line; whether `stop` covers the token is RP115's (folder) call
+            hint=None if changes else "re-convert with a current convert_hf_to_gguf.py, which declares the turn end",
         )
         return
 
