@@ -135,6 +135,12 @@ def test_gemma_without_bos_anywhere_degenerates(tmp_path):
     assert gg.severity == Severity.ERROR and "repeated words" in gg.message and gg.fixable
     (fix,) = [c for f, cs in planned_fixes(read_header(gguf)) if f.code == "GG702" for c in cs]
     assert fix.key == "tokenizer.ggml.add_bos_token" and fix.value is True
+    # `publish fix` applies it (an error's fix is applied by default) and the finding is gone
+    from publish.cli import main
+
+    res = CliRunner().invoke(main, ["fix", str(gguf)], catch_exceptions=False)
+    assert "GG702" in res.output and read_header(gguf).add_bos_token is True
+    assert header_findings(gguf, "GG702") == [] and findings(d, "RP104") == []
 
 
 def test_gemma_template_that_writes_bos_needs_no_add_bos(tmp_path):
@@ -193,9 +199,12 @@ def test_real_templates_parse(tmp_path):
 def test_qwen3_without_im_end_stop_runs_away_in_ollamas_go_engine(tmp_path):
     """Qwen3 runs in Ollama v0.24's Go engine, which stops only on eos_token_id + eos_token_ids;
     a finetune with eos <|endoftext|> and no stop runs on (unsloth#468-style, ollama#3759)."""
-    (f,) = findings(folder(tmp_path, "qwen", stop=[]), "RP115")
+    d = folder(tmp_path, "qwen", stop=[])
+    (f,) = findings(d, "RP115")
     assert f.severity == Severity.ERROR and f.subject == "<|im_end|>"
     assert 'add "<|im_end|>" to `stop`' in f.hint
+    r = lint(d)
+    assert r.exit_code == 1 and "RP115" in r.output and "'<|im_end|>'" in r.output
 
 
 @pytest.mark.parametrize("how", ["stop", "eos_token_ids", "eos"])
