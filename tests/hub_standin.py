@@ -4,9 +4,13 @@ It is not the Hub. It serves, on 127.0.0.1 and a random port, the documented end
 huggingface_hub client calls for what `publish` does (create repo, repo info, preupload, LFS batch +
 PUT + verify, NDJSON commit, paths-info, tree, HEAD/GET resolve with Range, validate-yaml,
 whoami-v2), with the Hub's error shapes (X-Error-Code RepoNotFound / GatedRepo / RevisionNotFound,
-401/403 bodies). Repos live in memory as commits of {path: blob}. It counts every request and
-every byte served or received (`received`, `heads`: what a client sent, for leak checks), and can inject 429 (with Retry-After), 5xx or a dropped connection
-on chosen requests. Simplifications: model repos only; listings are not paginated; LFS objects
+401/403 bodies), refs with pull requests. Repos live in memory as commits of {path: blob}. It
+counts every request and every byte served or received (`received`, `heads`: what a client sent,
+for leak checks), and can inject 429 (with Retry-After), 5xx, a dropped connection, a lost answer
+(handled, then dropped) or a stall (before handling, or after it before answering) on chosen
+requests. A commit whose `parentCommit` is not the branch head is refused with 412 ("A commit has
+happened since"), as the Hub does; with create_pr, parentCommit is the pull request's base
+(huggingface_hub create_commit docs). Simplifications: model repos only; listings are not paginated; LFS objects
 are stored once for all repos; gated repos refuse every read to tokens without access.
 """
 
@@ -20,6 +24,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -77,6 +82,9 @@ class Fault:
     retry_after: int | None = None
     drop: bool = False                 # close the connection before handling the request
     drop_after: bool = False           # handle it (a commit lands), then close without answering
+    stall: float = 0.0                 # seconds to wait before handling it (a stalled Hub)
+    stall_after: float = 0.0           # seconds to wait after handling it, before answering (a lost answer)
+    on_hit: Callable[[], None] | None = None   # run when the fault fires (e.g. someone else pushes meanwhile)
     hits: int = 0
 
 
@@ -99,6 +107,7 @@ class HubStandIn:
         self.received: list[tuple[str, str, bytes]] = []   # (method, path with query, body) of every request
         self.heads: list[str] = []    # every request line and its headers, Authorization left out
         self.lock = threading.RLock()
+        self.stopping = threading.Event()   # ends injected stalls when the stand-in stops
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -112,14 +121,17 @@ class HubStandIn:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
     # -- test helpers -----------------------------------------------------------------------------
 
     def inject(self, method: str, path_re: str, *, status: int | None = None, times: int = 1,
-               retry_after: int | None = None, drop: bool = False, drop_after: bool = False) -> Fault:
-        fault = Fault(method.upper(), path_re, status, times, retry_after, drop, drop_after)
+               retry_after: int | None = None, drop: bool = False, drop_after: bool = False,
+               stall: float = 0.0, stall_after: float = 0.0, on_hit: Callable[[], None] | None = None) -> Fault:
+        fault = Fault(method.upper(), path_re, status, times, retry_after, drop, drop_after, stall, stall_after,
+                      on_hit)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -235,16 +247,19 @@ def _handler_for(hub: HubStandIn):
                 data, ctype = b"", "application/json"
             else:
                 data, ctype = body, "application/octet-stream"
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            if not head:
-                self.wfile.write(data)
-            with hub.lock:
+            with hub.lock:   # recorded first: a client that gave up (timeout) still shows what it was answered
                 hub.requests.append((self.command, self.path.split("?")[0], status))
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if not head:
+                    self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True   # the client is gone
 
         def _take_fault(self) -> Fault | None:
             path = self.path.split("?")[0]
@@ -305,7 +320,13 @@ def _handler_for(hub: HubStandIn):
                 hub.heads.append("\n".join([self.requestline] + [f"{k}: {v}" for k, v in self.headers.items()
                                                                    if k.lower() != "authorization"]))
             fault = self._take_fault()
-            if fault is not None and not fault.drop_after:
+            if fault is not None and fault.on_hit is not None:
+                fault.on_hit()
+            if fault is not None and fault.stall:
+                hub.stopping.wait(fault.stall)
+            stalled_only = fault is not None and (fault.stall or fault.stall_after) and fault.status is None \
+                and not fault.drop
+            if fault is not None and not fault.drop_after and not stalled_only:
                 if self.command in ("POST", "PUT"):
                     self._body()  # consume it so the client reads our answer, not a reset
                 if fault.drop:
@@ -322,6 +343,8 @@ def _handler_for(hub: HubStandIn):
                 reply = r
             except Exception as err:  # a stand-in bug must not hang the client
                 reply = _Reply(500, {"error": f"stand-in crashed: {type(err).__name__}: {err}"})
+            if fault is not None and fault.stall_after:
+                hub.stopping.wait(fault.stall_after)
             if fault is not None and fault.drop_after:
                 return self._hang_up()
             self._send(reply.status, reply.body, reply.headers, head=self.command == "HEAD")
@@ -360,6 +383,8 @@ def _handler_for(hub: HubStandIn):
             if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?", raw):
                 if method == "GET":
                     return self._model_info(unquote(m.group(1)), m.group(2) or "main")
+            if method == "GET" and (m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/refs", raw)):
+                return self._refs(unquote(m.group(1)), query)
             if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/preupload/([^/]+)", raw):
                 return self._preupload(unquote(m.group(1)), m.group(2), query)
             if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/commit/([^/]+)", raw):
@@ -404,6 +429,18 @@ def _handler_for(hub: HubStandIn):
             commit = self._commit_at(repo, rev)
             raise _Reply(200, {"id": repo_id, "sha": commit.oid, "private": repo.private, "gated": repo.gated,
                                "siblings": [{"rfilename": p} for p in sorted(commit.files)]})
+
+        def _refs(self, repo_id: str, query: dict):
+            repo = self._repo(repo_id)
+
+            def ref(name: str, full: str) -> dict:
+                return {"name": name, "ref": full, "targetCommit": repo.branches[full if full.startswith("refs/pr/") else name]}
+
+            out = {"branches": [ref(b, f"refs/heads/{b}") for b in sorted(repo.branches) if not b.startswith("refs/")],
+                   "converts": [], "tags": []}
+            if query.get("include_prs", ["0"])[0] == "1":
+                out["pullRequests"] = [ref(p.removeprefix("refs/pr/"), p) for p in repo.prs]
+            raise _Reply(200, out)
 
         def _entry(self, path: str, blob: Blob) -> dict:
             out = {"type": "file", "path": path, "size": blob.size, "oid": blob.oid}
@@ -483,7 +520,15 @@ def _handler_for(hub: HubStandIn):
             lines = [json.loads(line) for line in self._body().splitlines() if line.strip()]
             header = next((x["value"] for x in lines if x["key"] == "header"), {})
             parent = header.get("parentCommit")
-            if parent and not base.oid.startswith(parent):
+            create_pr = query.get("create_pr", ["0"])[0] == "1"
+            # The Hub (huggingface_hub create_commit docs): with create_pr, parent_commit is the base of the
+            # pull request; without, the commit fails (412) unless the branch still points at parent_commit.
+            if parent and create_pr:
+                match = [oid for oid in repo.commits if oid.startswith(parent)]
+                if len(match) != 1:
+                    raise _error(404, f"Invalid rev id: {parent}", "RevisionNotFound")
+                base = repo.commits[match[0]]
+            elif parent and not base.oid.startswith(parent):
                 raise _error(412, "A commit has happened since. Please refresh and try again.")
             files = dict(base.files)
             for item in lines:
@@ -502,7 +547,7 @@ def _handler_for(hub: HubStandIn):
                 elif key == "deletedFolder":
                     for p in [p for p in files if p.startswith(value["path"].rstrip("/") + "/")]:
                         del files[p]
-            if query.get("create_pr", ["0"])[0] == "1":
+            if create_pr:
                 n = len(repo.prs) + 1
                 branch = f"refs/pr/{n}"
                 commit = hub._new_commit(repo, branch, files, header.get("summary", ""), base.oid)

@@ -8,6 +8,18 @@ batch call, LFS part uploads and verify, paginated listings (list_repo_tree) and
 It does NOT retry create_repo, repo_info, get_paths_info, validate-yaml or the commit POST. `call()`
 adds a bounded retry (429/5xx and dropped connections, honouring Retry-After) around those.
 
+Timeouts: huggingface_hub's shared HTTP client is made with `timeout=None`, and most HfApi calls
+(create_repo, repo_info, preupload, the commit, LFS uploads, listings, ranged GETs) pass none, so
+a Hub that stops answering made `publish push` wait forever. `configure_http()` installs, through
+huggingface_hub's own `set_client_factory`, its default client with a timeout (also on requests
+that pass `timeout=None`, as HfApi.repo_info does) taken from
+huggingface_hub's settings: HF_HUB_ETAG_TIMEOUT (default 10 s) to connect and to wait for a pooled
+connection, HF_HUB_DOWNLOAD_TIMEOUT (default 10 s; "also used as a default timeout for other
+requests") between bytes read or written. The commit POST may wait longer for its answer
+(COMMIT_READ_TIMEOUT, the Hub's gateway itself gives up after about a minute with a 504), because
+the Hub does work before it answers; a commit whose answer is lost is checked, not blindly retried
+(publish.hub.push._commit). A factory the user installed is left alone.
+
 Tokens: taken from HF_TOKEN or the huggingface_hub login, handed to HfApi, never put in a message,
 a log record or a file. Error messages are built from status codes and repo ids only.
 """
@@ -28,6 +40,9 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_ATTEMPTS = 4            # tries per call, the first included
 RETRY_BASE_SECONDS = 1.0      # 1, 2, 4 s between tries unless the Hub says Retry-After
 RETRY_BUDGET_SECONDS = 60.0   # total sleep one call may spend waiting
+COMMIT_READ_TIMEOUT = 120.0   # seconds the commit POST may take to answer
+
+_configured: tuple | None = None   # the timeouts the installed client factory was made with
 
 
 def endpoint() -> str:
@@ -50,11 +65,64 @@ def require_token() -> str:
     return token
 
 
+def hub_timeout(*, commit: bool = False):
+    """The httpx2.Timeout for Hub calls, from huggingface_hub's settings (read now, not at import)."""
+    import httpx2
+    from huggingface_hub import constants
+
+    wait = float(constants.HF_HUB_DOWNLOAD_TIMEOUT)
+    connect = float(constants.HF_HUB_ETAG_TIMEOUT)
+    read = max(wait, COMMIT_READ_TIMEOUT) if commit else wait
+    return httpx2.Timeout(connect=connect, read=read, write=wait, pool=connect)
+
+
+def _bounded_wait(request) -> None:  # noqa: ANN001 - an httpx2 request event hook
+    """Every request gets a finite timeout: HfApi methods pass `timeout=None` ("not specified",
+    which httpx reads as "wait forever") for repo_info and others; the commit POST waits longer."""
+    if request.method == "POST" and "/commit/" in request.url.path:
+        request.extensions["timeout"] = hub_timeout(commit=True).as_dict()
+        return
+    current = request.extensions.get("timeout") or {}
+    if any(current.get(k) is None for k in ("connect", "read", "write", "pool")):
+        bounded = hub_timeout().as_dict()
+        request.extensions["timeout"] = {k: bounded[k] if current.get(k) is None else current[k] for k in bounded}
+
+
+def _client_with_timeouts():
+    from huggingface_hub.utils import _http
+
+    client = _http.default_client_factory()
+    client.timeout = hub_timeout()
+    hooks = client.event_hooks
+    client.event_hooks = {**hooks, "request": [*hooks["request"], _bounded_wait]}
+    return client
+
+
+def configure_http() -> None:
+    """Give huggingface_hub's shared HTTP client timeouts (see the module doc). Idempotent; a
+    change of the settings (or of COMMIT_READ_TIMEOUT) makes a new client. A client factory
+    someone else installed is kept as it is."""
+    global _configured
+    import huggingface_hub
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _http
+
+    wanted = (constants.HF_HUB_DOWNLOAD_TIMEOUT, constants.HF_HUB_ETAG_TIMEOUT, COMMIT_READ_TIMEOUT)
+    current = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
+    if current not in (_http.default_client_factory, _client_with_timeouts):
+        return
+    if current is _client_with_timeouts and _configured == wanted:
+        return
+    huggingface_hub.set_client_factory(_client_with_timeouts)   # closes the old client
+    _configured = wanted
+
+
 def make_api(token: str | None):
     from huggingface_hub import HfApi
 
     from publish import __version__
 
+    configure_http()
     # token=False means "send none" (never fall back to a saved login the caller did not ask for).
     return HfApi(endpoint=endpoint(), token=token if token else False,
                  library_name="publish", library_version=__version__)

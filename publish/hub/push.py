@@ -131,26 +131,86 @@ def _operations(plan: PushPlan):
     return adds + deletes, adds
 
 
-def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool, parent: str | None):
-    """create_commit with retries; a retry refused because the first try did land is a success."""
+def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool, parent: str):
+    """create_commit, retried only where a retry cannot make a second commit.
+
+    huggingface_hub never retries the commit POST itself ("if a commit succeeds but its response
+    is lost, the retry will create a duplicate commit (and a duplicate pull request if create_pr
+    is set)": huggingface_hub 2.4, _commit_api._send_commit). An attempt without a usable answer
+    (dropped connection, timeout, 5xx: the commit may have landed) is followed by a look at the Hub:
+
+    - a branch commit: the branch head. Still `parent`: nothing landed, so try again; the retry
+      carries parent_commit, so if the lost attempt lands after all the Hub refuses the retry
+      (412) instead of committing twice. Moved and holding exactly the plan: the commit landed.
+      Moved to anything else: someone else pushed; HubError, re-plan.
+    - a pull request: the Hub has no precondition for it (parent_commit is only the PR's base),
+      so there is no retry: a new PR that holds the plan is the success, else a HubError that says
+      to look at the repo's pull requests before pushing again.
+
+    A 412/409 answer (the branch moved) is checked the same way; a 429 (refused before any work)
+    is retried honouring Retry-After, within the budget of publish.hub.client.call.
+    """
+    import time
+
     from huggingface_hub.errors import HfHubHTTPError
 
+    from publish.hub import client
     from publish.hub.client import call
 
-    def attempt():
-        return api.create_commit(plan.repo_id, ops, commit_message=message, commit_description=_description(plan),
-                                 revision=plan.revision, create_pr=create_pr, parent_commit=parent)
-
-    try:
-        return call(attempt, f"commit to {plan.repo_id}@{plan.revision}")
-    except HfHubHTTPError as err:
-        status = getattr(getattr(err, "response", None), "status_code", None)
-        if status in (409, 412) and not create_pr:
-            landed = _landed(api, plan)
-            if landed is not None:
-                log.info("the commit landed although its answer was lost; head is now %s", landed.oid)
-                return landed
-        raise
+    what = f"commit to {plan.repo_id}@{plan.revision}"
+    prs_before = _pull_requests(api, plan) if create_pr else None
+    waited = 0.0
+    last: BaseException | None = None
+    for attempt in range(1, client.RETRY_ATTEMPTS + 1):
+        try:
+            return api.create_commit(plan.repo_id, ops, commit_message=message,
+                                     commit_description=_description(plan), revision=plan.revision,
+                                     create_pr=create_pr, parent_commit=parent)
+        except HfHubHTTPError as err:
+            status = client._status(err)
+            if status == 429 and attempt < client.RETRY_ATTEMPTS:
+                wait = client._retry_after(err)
+                reason, lost = "HTTP 429", False
+            elif status in (409, 412) or (status is not None and status >= 500):
+                reason, lost, wait = f"HTTP {status}", True, None
+                last = err
+            else:
+                raise
+        except client._transport_errors() as err:
+            reason, lost, wait = type(err).__name__, True, None
+            last = err
+        if lost:
+            if create_pr:
+                landed = _new_pull_request(api, plan, prs_before)
+                if landed is not None:
+                    log.info("%s: the pull request was made although its answer was lost (%s)", what, reason)
+                    return landed
+                raise HubError(f"{what}: no answer to the commit ({reason}), and no new pull request holds this push",
+                               hint=f"look at the pull requests of {plan.repo_id} before pushing again: a pull "
+                                    "request is never retried blindly, the Hub cannot refuse a duplicate") from None
+            head = call(lambda: api.repo_info(plan.repo_id, revision=plan.revision), f"read {plan.repo_id}").sha
+            if head != parent:
+                landed = _holds_plan(api, plan, head)
+                if landed is not None:
+                    log.info("%s: the commit landed although its answer was lost (%s); head is now %s",
+                             what, reason, head)
+                    return landed
+                raise HubError(f"{what}: {plan.revision} moved to {head[:12]} while pushing, to a commit that is "
+                               "not this push", hint="run the push again: it re-plans against the new head") from None
+            if client._status(last) in (409, 412):
+                raise last   # the Hub refused while the head is still the parent: not ours to explain
+            if attempt == client.RETRY_ATTEMPTS:
+                raise last
+        if wait is None:
+            wait = client.RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+        if waited + wait > client.RETRY_BUDGET_SECONDS:
+            raise HubError(f"{what}: the Hub keeps refusing ({reason}); asked to wait {wait:.0f}s more",
+                           hint="try again later; nothing was changed by the failed step")
+        log.info("%s: %s, the head is still the parent: retrying in %.1fs (try %d of %d)",
+                 what, reason, wait, attempt + 1, client.RETRY_ATTEMPTS)
+        time.sleep(wait)
+        waited += wait
+    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -160,15 +220,38 @@ class _Landed:
     pr_url: str | None = None
 
 
-def _landed(api, plan: PushPlan) -> _Landed | None:
-    """If the branch now holds exactly what the plan wanted, return its head."""
+def _pull_requests(api, plan: PushPlan) -> set[str]:
+    """The refs of the repo's pull requests now (refs/pr/N)."""
+    from publish.hub.client import call
+
+    refs = call(lambda: api.list_repo_refs(plan.repo_id, include_pull_requests=True), f"list {plan.repo_id} refs")
+    return {r.ref for r in refs.pull_requests or ()}
+
+
+def _new_pull_request(api, plan: PushPlan, before: set[str]) -> _Landed | None:
+    """A pull request opened since `before` whose head holds exactly the plan, or None."""
+    from publish.hub.client import call, endpoint
+
+    refs = call(lambda: api.list_repo_refs(plan.repo_id, include_pull_requests=True), f"list {plan.repo_id} refs")
+    new = sorted((r for r in refs.pull_requests or () if r.ref not in before),
+                 key=lambda r: int(r.ref.rsplit("/", 1)[-1]) if r.ref.rsplit("/", 1)[-1].isdigit() else 0,
+                 reverse=True)
+    for ref in new:
+        landed = _holds_plan(api, plan, ref.target_commit)
+        if landed is not None:
+            landed.pr_url = f"{endpoint()}/{plan.repo_id}/discussions/{ref.ref.rsplit('/', 1)[-1]}"
+            return landed
+    return None
+
+
+def _holds_plan(api, plan: PushPlan, sha: str) -> _Landed | None:
+    """If commit `sha` holds exactly what the plan wanted, it as a _Landed."""
     from huggingface_hub import RepoFile
 
     from publish.hub.client import call, endpoint
 
-    info = call(lambda: api.repo_info(plan.repo_id, revision=plan.revision), f"read {plan.repo_id}")
     remote = {f.path: f for f in call(lambda: list(api.list_repo_tree(plan.repo_id, recursive=True,
-                                                                          revision=info.sha)), "list")
+                                                                          revision=sha)), "list")
               if isinstance(f, RepoFile)}
     for e in plan.uploads:
         r = remote.get(e.path)
@@ -179,4 +262,4 @@ def _landed(api, plan: PushPlan) -> _Landed | None:
             return None
     if any(e.path in remote for e in plan.to_delete):
         return None
-    return _Landed(info.sha, f"{endpoint()}/{plan.repo_id}/commit/{info.sha}")
+    return _Landed(sha, f"{endpoint()}/{plan.repo_id}/commit/{sha}")

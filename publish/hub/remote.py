@@ -176,8 +176,9 @@ def open_hf_file(url: str) -> Iterator[BinaryIO]:
     """Yield a seekable binary stream over `hf://ORG/NAME[@REV]/path`. Raises HubError / UsageError."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
-    from publish.hub.client import endpoint, hub_error, is_hub_failure
+    from publish.hub.client import configure_http, endpoint, hub_error, is_hub_failure
 
+    configure_http()
     u = parse_hf_url(url)
     if not u.path:
         raise UsageError(f"{url}: names a repo, not a file", hint="add the file: hf://ORG/NAME/FILE.gguf")
