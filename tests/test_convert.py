@@ -28,8 +28,8 @@ KNOWN = ["Qwen-Qwen2.5-7B-Instruct.jinja", "chatml.jinja", "google-gemma-3-it.ji
          "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja",
          "meta-llama-Meta-Llama-3-8B-Instruct.jinja", "microsoft-Phi-3-mini-4k-instruct.jinja",
          "microsoft-phi-4.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja",
-         "gguf-ollama-qwen3-0.6b.jinja", "GLM-4.6.jinja", "Qwen-QwQ-32B.jinja",
-         "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "Qwen3-Coder.jinja"]
+         "gguf-ollama-qwen3-0.6b.jinja", "GLM-4.6.jinja", "gguf-ollama-qwq-32b-v3.jinja",
+         "gguf-ollama-deepcoder-14b.jinja", "Qwen3-Coder.jinja"]
 
 
 @pytest.mark.parametrize("name", KNOWN)
