@@ -7,6 +7,7 @@ which `make test` runs) with Node.js, many templates per node process:
 
     from ollama_utils_ref import pick, pick_many
     pick(chat_template, bos_token="<s>", eos_token="</s>")
+    pick_for_gguf("model.gguf")      # the same, from the GGUF's header (what the Hub reads)
     # -> None (no pick: the Hub serves no template)
     #    or {"model": "library/llama3.1:8b" | "custom-matching" | "auto-conversion",
     #        "template": Go template text, "params": {"stop": [...]} (may be {}), "tokens": [...]}
@@ -75,3 +76,16 @@ def pick(chat_template: str, bos_token: str | None = None, eos_token: str | None
     if isinstance(result, OllamaUtilsThrew):
         raise result
     return result
+
+
+def pick_for_gguf(path) -> dict | None:
+    """The Hub's pick for a GGUF: its tokenizer.chat_template and the texts of its BOS/EOS token
+    ids (the Hub's `gguf` model info: chat_template, bos_token, eos_token). None when the GGUF
+    has no chat template (the package then picks nothing)."""
+    from publish.gguf.reader import read_header
+
+    hdr = read_header(path)
+    template = hdr.chat_template
+    if not isinstance(template, str) or not template:
+        return None
+    return pick(template, hdr.bos_text, hdr.eos_text)

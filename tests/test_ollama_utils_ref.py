@@ -44,3 +44,15 @@ def test_an_unlisted_template_is_matched_by_its_set_of_special_tokens():
     assert pick["model"] == "library/gemma3:270m"
     assert pick["params"]["stop"] == ["<end_of_turn>"]
     assert pick["params"]["top_k"] == 64
+
+
+def test_pick_for_gguf_reads_template_and_token_texts_from_the_header(tiny_llama_path, tmp_path):
+    """The tiny model carries a Gemma chat template: by its special tokens the Hub serves ollama.com's
+    gemma2 entry, with both turn tokens as stops."""
+    import ggufs
+
+    pick = ollama_utils_ref.pick_for_gguf(tiny_llama_path)
+    assert pick["model"] == "library/gemma2:2b"
+    assert pick["params"]["stop"] == ["<start_of_turn>", "<end_of_turn>"]
+    bare = ggufs.write_tiny_llama(tmp_path / "no-template.gguf", chat_template=None)
+    assert ollama_utils_ref.pick_for_gguf(bare) is None
