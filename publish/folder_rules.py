@@ -414,7 +414,7 @@ def _check_readme(path: Path) -> Iterator[Finding]:
 
 def _check_modelfiles(folder: Path, template: str | None, params: dict | None,
                       system: str | None) -> Iterator[Finding]:
-    from publish.modelfile import DEPRECATED_PARAMETERS, ModelfileWarning, parse
+    from publish.modelfile import DEPRECATED_PARAMETERS, ModelfileWarning, ollama_value, parse
 
     for path in sorted(folder.glob("Modelfile*")):
         if not path.is_file():
@@ -442,7 +442,9 @@ def _check_modelfiles(folder: Path, template: str | None, params: dict | None,
             only.append(("TEMPLATE", "template"))
         if not system and mf.system:
             only.append(("SYSTEM", "system"))
-        wanted = {k: v for k, v in (params or {}).items() if k not in DEPRECATED_PARAMETERS}
+        # as Ollama keeps them: float options are float32 on both sides (0.95 in `params`, 0.95 in
+        # the Modelfile, 0.949999988079071 in Ollama)
+        wanted = {k: ollama_value(k, v) for k, v in (params or {}).items() if k not in DEPRECATED_PARAMETERS}
         if not (folder / "params").is_file() and mf_params:
             only.append(("PARAMETER", "params"))
         if only:

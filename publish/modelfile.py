@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -52,7 +55,11 @@ REMOVED_PARAMETERS = ("tfs_z", "numa")
 
 _FLOAT32_MAX = 3.4028234663852886e38
 _INT = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+# Go's strconv.ParseFloat syntax (Go 1.26, internal/strconv/atof.go: readFloat, special): decimal
+# or hexadecimal (0x…p±N, the exponent required), `_` between digits, or inf/infinity/nan.
+_GO_DEC_FLOAT = re.compile(r"[+-]?(?:[0-9_]+\.?[0-9_]*|\.[0-9_]+)(?:[eE][+-]?[0-9][0-9_]*)?\Z")
+_GO_HEX_FLOAT = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9][0-9_]*\Z")
+_GO_SPECIAL_FLOAT = re.compile(r"[+-]?(?:inf|infinity)\Z|nan\Z", re.IGNORECASE)
 _GO_BOOL = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
             "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
 
@@ -115,8 +122,10 @@ class Modelfile:
 
     def parameters(self, *, source: str = "Modelfile") -> dict[str, Any]:
         """Typed parameters as Ollama stores them: stop accumulates, others last-wins.
-        Deprecated names warn (ModelfileWarning) and are dropped; unknown names raise."""
+        Deprecated names warn (ModelfileWarning) and are dropped; unknown names raise, and so
+        does an Inf/NaN float left after last-wins (`ollama create` cannot store it)."""
         out: dict[str, Any] = {}
+        lines: dict[str, int] = {}
         for c in self.raw_parameters:
             value = parse_parameter(c.name, c.args, where=f"{source}:{c.line}")
             if value is None:
@@ -124,7 +133,13 @@ class Modelfile:
             if c.name == "stop":
                 out.setdefault("stop", []).extend(value)
             else:
-                out[c.name] = value
+                out[c.name], lines[c.name] = value, c.line
+        for name, value in out.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                # Ollama reads it, then cannot store it: its params layer is JSON, which has no
+                # Inf/NaN (`ollama create` fails with "json: unsupported value").
+                raise ModelfileError(f"{source}:{lines[name]}: {name} must be a finite number (got {value}); "
+                                     "`ollama create` cannot store it")
         return out
 
 
@@ -267,11 +282,84 @@ def parse_file(path: str | Path) -> Modelfile:
     return parse(p.read_bytes(), source=str(p))
 
 
+# -- Go number syntax ---------------------------------------------------------------------------
+
+def _go_underscores_ok(text: str) -> bool:
+    """Go's rule for `_` in a number (strconv underscoreOK): only between digits, or right after
+    a base prefix."""
+    body = text[1:] if text[:1] in "+-" else text
+    hexa = body[:2].lower() == "0x"
+    saw = "0" if hexa else "^"   # 0: a digit or the base prefix; _: an underscore; !: other
+    for ch in body[2:] if hexa else body:
+        if ch.isdigit() or (hexa and ch.lower() in "abcdef"):
+            saw = "0"
+        elif ch == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
+
+
+def float32(value: float) -> float:
+    """`value` rounded to the nearest float32 (ties to even), as a Python float. Raises
+    OverflowError when it rounds past float32's range (Go: "value out of range")."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def _nearest_float32(exact: Fraction) -> float:
+    """The float32 nearest the exact rational `exact` (ties to even), without double rounding."""
+    sign = -1.0 if exact < 0 else 1.0
+    q = abs(exact)
+    if q >= Fraction(_FLOAT32_MAX) + Fraction(2) ** 103:   # at or past half an ulp above the max
+        raise OverflowError("out of float32 range")
+    try:
+        guess = float32(float(q))
+    except OverflowError:
+        guess = _FLOAT32_MAX
+    bits = struct.unpack("<I", struct.pack("<f", guess))[0]
+    candidates = [bits] + [b for b in (bits - 1, bits + 1) if 0 <= b <= 0x7F7FFFFF]
+    as_float = {b: struct.unpack("<f", struct.pack("<I", b))[0] for b in candidates}
+    best = min(candidates, key=lambda b: (abs(Fraction(as_float[b]) - q), b & 1))
+    return sign * as_float[best]
+
+
+def go_parse_float32(text: str) -> float | None:
+    """What Go's `strconv.ParseFloat(text, 32)` returns, as Ollama reads a float PARAMETER
+    (api.FormatParams, api/types.go v0.24.0): the nearest float32, or ±inf/nan for those words;
+    None where Go reports a syntax error or a value out of float32's range."""
+    if _GO_SPECIAL_FLOAT.match(text):
+        lower = text.lower()
+        return math.nan if lower == "nan" else (-math.inf if lower.startswith("-") else math.inf)
+    hexa = _GO_HEX_FLOAT.match(text)
+    if not (hexa or _GO_DEC_FLOAT.match(text)) or ("_" in text and not _go_underscores_ok(text)):
+        return None
+    digits = text.replace("_", "")  # every `_` left is between digits: no digit is lost
+    try:
+        if hexa:
+            sign = -1 if digits.startswith("-") else 1
+            mant, _, exp = digits.lstrip("+-")[2:].lower().partition("p")
+            whole, _, frac = mant.partition(".")
+            exact = Fraction(int(whole + frac or "0", 16), 16 ** len(frac)) * Fraction(2) ** int(exp) * sign
+        else:
+            exact = Fraction(Decimal(digits))
+        return _nearest_float32(exact)
+    except (OverflowError, InvalidOperation, ValueError):
+        return None
+
+
 # -- validation -------------------------------------------------------------------------------
 
 def parse_parameter(name: str, raw: str, *, where: str = "Modelfile") -> Any:
-    """Convert a PARAMETER's text as Ollama's api.FormatParams does. Returns None for deprecated
-    names (after a ModelfileWarning); raises ModelfileError for unknown names or bad values."""
+    """Convert a PARAMETER's text as Ollama's api.FormatParams does (api/types.go v0.24.0):
+    int options as Go's ParseInt (base 10, int64), float options as ParseFloat(raw, 32) (so the
+    value is the float32 Ollama keeps: 0.7 reads as 0.699999988079071), bools as ParseBool.
+    Returns None for deprecated names (after a ModelfileWarning); raises ModelfileError for
+    unknown names and bad values. Inf/NaN are returned as Go reads them (a later line may
+    replace them); Modelfile.parameters() refuses them if they are the values left."""
     if name in DEPRECATED_PARAMETERS:
         warnings.warn(f"{where}: parameter {name} is deprecated; Ollama ignores it, remove it",
                       ModelfileWarning, stacklevel=3)
@@ -286,9 +374,10 @@ def parse_parameter(name: str, raw: str, *, where: str = "Modelfile") -> Any:
             raise ModelfileError(f"{where}: {name} must be an integer (got {raw!r})")
         return int(raw)
     if kind is float:
-        if not _FLOAT.match(raw) or not math.isfinite(float(raw)) or abs(float(raw)) > _FLOAT32_MAX:
+        value = go_parse_float32(raw)
+        if value is None:
             raise ModelfileError(f"{where}: {name} must be a number (got {raw!r})")
-        return float(raw)
+        return value   # Inf/NaN included, as Ollama reads them: Modelfile.parameters() refuses them
     if raw not in _GO_BOOL:
         raise ModelfileError(f"{where}: {name} must be true or false (got {raw!r})")
     return _GO_BOOL[raw]
@@ -330,8 +419,19 @@ def check_parameter_value(name: str, value: Any, *, where: str) -> Any:
             raise ModelfileError(f"{where}: {name} is out of range (got {value})")
         return value
     value = float(value)
-    if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
-        raise ModelfileError(f"{where}: {name} must be a finite number (got {value!r})")
+    try:
+        float32(value)   # Ollama keeps float options as float32
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ModelfileError(f"{where}: {name} must be a finite number within float32's range (got {value!r})")
+    return value
+
+
+def ollama_value(name: str, value: Any) -> Any:
+    """The value Ollama keeps for a typed parameter: float options as float32 (api.Options)."""
+    if PARAMETER_TYPES.get(name) is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float32(float(value))
     return value
 
 
@@ -420,7 +520,7 @@ def _check_round_trip(text: str, spec: ModelfileSpec) -> None:
     got = ModelfileSpec(tuple(mf.from_), mf.template, mf.system, mf.parameters(), tuple(mf.licenses),
                         spec.header)
     want = ModelfileSpec(tuple(spec.from_), spec.template, spec.system,
-                         {k: (list(v) if k == "stop" else v) for k, v in spec.params.items()},
+                         {k: (list(v) if k == "stop" else ollama_value(k, v)) for k, v in spec.params.items()},
                          tuple(spec.licenses), spec.header)
     if got != want:  # pragma: no cover - a bug in Modelfile.j2 or quote(), never user input
         raise RuntimeError("rendered Modelfile does not parse back to the release values; "

@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from publish.errors import ModelfileError
-from publish.modelfile import ModelfileSpec, ModelfileWarning, parse, quote, render
+from publish.modelfile import ModelfileSpec, ModelfileWarning, float32, parse, quote, render
 
 
 def test_instructions_are_case_insensitive():
@@ -15,7 +15,7 @@ def test_instructions_are_case_insensitive():
     assert mf.from_ == ["./m.gguf"]
     assert mf.template == "{{ .Prompt }}"
     assert mf.system == "hi"
-    assert mf.parameters() == {"temperature": 0.5}
+    assert mf.parameters() == {"temperature": 0.5}   # exact in float32
 
 
 def test_hash_starts_a_comment_only_where_an_instruction_could_start():
@@ -47,7 +47,7 @@ def test_repeated_stop_license_message_accumulate_others_last_wins():
     mf = parse("FROM x\nPARAMETER stop <a>\nPARAMETER stop <b>\nPARAMETER temperature 1\n"
                "PARAMETER temperature 0.2\nLICENSE one\nLICENSE two\nSYSTEM s1\nSYSTEM s2\n"
                "MESSAGE user hi\nMESSAGE assistant hello there\n")
-    assert mf.parameters() == {"stop": ["<a>", "<b>"], "temperature": 0.2}
+    assert mf.parameters() == {"stop": ["<a>", "<b>"], "temperature": float32(0.2)}
     assert mf.licenses == ["one", "two"]
     assert mf.system == "s2"
     assert mf.messages == [("user", "hi"), ("assistant", "hello there")]
@@ -101,7 +101,19 @@ def test_validator_rejects_bad_parameters(line, message):
 def test_validator_types_follow_ollama_options():
     mf = parse("FROM x\nPARAMETER num_ctx 32768\nPARAMETER top_p 0.95\nPARAMETER use_mmap T\n"
                "PARAMETER seed -1\nPARAMETER min_p 0\n")
-    assert mf.parameters() == {"num_ctx": 32768, "top_p": 0.95, "use_mmap": True, "seed": -1, "min_p": 0.0}
+    assert mf.parameters() == {"num_ctx": 32768, "top_p": float32(0.95), "use_mmap": True, "seed": -1, "min_p": 0.0}
+    assert float32(0.95) == 0.949999988079071   # what Ollama keeps: api.Options float fields are float32
+
+
+def test_float_parameters_read_like_go_parsefloat_32():
+    """Ollama reads float options with strconv.ParseFloat(text, 32): hex floats and `_` between
+    digits are numbers too; Inf/NaN are read but cannot be stored, so publish refuses them."""
+    mf = parse("FROM x\nPARAMETER top_p 0x1p-2\nPARAMETER temperature 1_000.5\nPARAMETER min_p 1e-50\n")
+    assert mf.parameters() == {"top_p": 0.25, "temperature": 1000.5, "min_p": 0.0}
+    for bad, message in (("inf", "finite"), ("NaN", "finite"), ("1e39", "must be a number"),
+                         ("1__0", "must be a number"), ("0x1.8", "must be a number")):
+        with pytest.raises(ModelfileError, match=message):
+            parse(f"FROM x\nPARAMETER temperature {bad}\n").parameters()
 
 
 def test_deprecated_parameters_warn_and_are_dropped():
