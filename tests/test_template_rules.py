@@ -122,6 +122,16 @@ def test_go_template_bos_in_a_comment_is_not_double(tmp_path):
     assert findings(folder(tmp_path, "gemma", stop=["<end_of_turn>"], template=tpl), "RP103") == []
 
 
+def test_llama3_go_template_with_begin_of_text_is_double_in_the_llamacpp_runner(tmp_path):
+    """`llama` runs in Ollama v0.24's llama.cpp runner: Tokenize(prompt, addSpecial=true,
+    parseSpecial=true) adds <|begin_of_text|> (add_bos_token true) in front of the one the template
+    writes (ollama#3759-era Llama 3 Modelfiles that started with it)."""
+    tpl = "<|begin_of_text|>" + go_template("llama3")
+    (f,) = findings(folder(tmp_path, "llama3", stop=["<|eot_id|>"], template=tpl), "RP103")
+    assert "llama.cpp runner" in f.message and "'<|begin_of_text|>'" in f.message
+    assert findings(folder(tmp_path / "ok", "llama3", stop=["<|eot_id|>"]), "RP103") == []
+
+
 def test_gemma_without_bos_anywhere_degenerates(tmp_path):
     """add_bos_token false and a template without <bos>: Gemma repeats words (unsloth#7903,
     llama.cpp#21500 "Without a BOS token ... significantly degraded quality", tabbyAPI#346)."""
@@ -215,6 +225,21 @@ def test_qwen3_turn_end_covered(tmp_path, how):
     if how == "eos":
         kw["kv"] = {"tokenizer.ggml.eos_token_id": 2}
     assert findings(folder(tmp_path, "qwen", **kw), "RP115") == []
+
+
+def test_endoftext_turn_end_named_when_eos_is_im_end(tmp_path):
+    """The Qwen variant the other way round: a finetune whose template ends answers with
+    <|endoftext|> while the GGUF's EOS is <|im_end|> (llama.cpp#5040: the end token the template
+    uses is not the one the GGUF declares)."""
+    jinja = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
+             "{% if m['role'] == 'assistant' %}<|endoftext|>{% else %}<|im_end|>{% endif %}\n{% endfor %}"
+             "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    go = ("{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}"
+          "{{ if eq .Role \"assistant\" }}<|endoftext|>{{ else }}<|im_end|>{{ end }}\n{{ end }}<|im_start|>assistant\n")
+    d = folder(tmp_path, "qwen", stop=["<|im_end|>"], template=go,
+               kv={"tokenizer.chat_template": jinja, "tokenizer.ggml.eos_token_id": 2})
+    (f,) = findings(d, "RP115")
+    assert f.subject == "<|endoftext|>" and 'add "<|endoftext|>"' in f.hint
 
 
 def test_qwen2_arch_turn_end_is_eog_in_llamacpp(tmp_path):
