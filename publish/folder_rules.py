@@ -302,11 +302,12 @@ def _check_turn_ends(folder: Path, template: str | None, stops: list[str],
                        f"{declared or 'no token'}): the model runs past its answer", folder / "params",
                        subject=token, hint=f"add {json.dumps(token)} to `stop` in the release spec's [params] "
                                            "and rebuild")
+    early: set[str] = set()
     for source, probe in probes:
         preamble = answer_preamble(probe)
         for stop in stops:
-            if stop and stop in preamble and stop not in reported:
-                reported.add(stop)
+            if stop and stop in preamble and stop not in early:
+                early.add(stop)
                 yield _finding("RP116", f"{source} writes {preamble!r} at the start of every answer (after the "
                                f"generation prompt), so the model writes it first and stop {stop!r} ends the "
                                "answer before it begins: empty answers", folder / "params", subject=stop,
