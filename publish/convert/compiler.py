@@ -382,7 +382,16 @@ class Compiler:
             text, done = self.stmts(node.body, inner)
             return pre + text, done
         if t is J.FilterBlock:
-            self.fail(node, "{% filter %} blocks are not supported", "filter")
+            value = self.body_value(node.body, scope)
+            f = node.filter
+            if value is None or f.node is not None:
+                self.fail(node, "{% filter %} around loops is not supported", "filter")
+            args = [self.ev(a, scope) for a in f.args]
+            kwargs = {kw.key: self.ev(kw.value, scope) for kw in f.kwargs}
+            v = self.filter(f.name, value, args, kwargs, f)
+            pre = self.flush()
+            text, done = self.emit(v)
+            return pre + text, done
         self.fail(node, f"unsupported statement {t.__name__}")
 
     def output(self, node: J.Output, scope: dict) -> tuple[str, bool]:
@@ -1095,6 +1104,13 @@ class Compiler:
                 return G(f"index {arg(base.go)} {arg(key.go)}", elem)
         if isinstance(base, G) and base.kind in ("args", "any") and isinstance(key, G):
             return G(f"index {arg(base.go)} {arg(key.go)}", "any")
+        if isinstance(base, G) and base.kind == "any" and isinstance(key, K) and isinstance(key.value, int) \
+                and key.value >= 0:
+            return G(f"index {arg(base.go)} {key.value}", "any")
+        if isinstance(base, G) and base.kind == "str" and isinstance(key, K) and isinstance(key.value, int) \
+                and key.value >= 0:
+            self.approximate(node, "indexing a string", "Go takes a byte, Jinja a character (the same for ASCII)", "[")
+            return G(f"slice {arg(base.go)} {key.value} {key.value + 1}", "str")
         self.fail(node, "unsupported subscript")
 
     def slice_(self, base: Val, sl: J.Slice, scope: dict, node) -> Val:
@@ -1727,6 +1743,9 @@ class Compiler:
             self.approximate(node, f"| {name} on runtime text", "text is left as it is", name)
             return v
         if name in ("first", "last") and isinstance(v, K) and isinstance(v.value, tuple) \
+                and v.value and v.value[0] == "__filtered__":
+            return self._filtered_pick(v, name == "last", node)
+        if name in ("first", "last") and isinstance(v, K) and isinstance(v.value, tuple) \
                 and v.value and v.value[0] == "__split__":
             return self.getitem(v, K(0 if name == "first" else -1), node)
         if name == "first":
@@ -1764,6 +1783,11 @@ class Compiler:
         if name in ("length", "count") and isinstance(v, K) and isinstance(v.value, tuple) and v.value \
                 and v.value[0] == "__filtered__":
             return self._filtered_count(v, node)
+        if name == "join" and isinstance(v, G) and v.kind in ("strs", "list"):
+            sep = args[0].value if args and isinstance(args[0], K) else kwargs.get("d", K("")).value
+            x, i = self.tmp("x"), self.tmp("i")
+            return _Code("{{ range " + i + ", " + x + " := " + v.go + " }}{{ if " + i + " }}" + gotext(str(sep)) +
+                         "{{ end }}{{ " + x + " }}{{ end }}", "")
         if name in ("selectattr", "rejectattr", "map", "select", "reject", "join", "sort", "unique"):
             self.fail(node, f"| {name} on a runtime list is not supported", name)
         self.fail(node, f"filter {name} is not supported", name)
@@ -1785,7 +1809,7 @@ class Compiler:
         if v is UNDEF:
             v = jinja2.Undefined()
         try:
-            r = env.call_filter(name, v, args, kwargs)
+            r = env.call_filter(name, v, args, kwargs, context=env.from_string("").new_context())
         except Exception as err:  # noqa: BLE001
             self.fail(node, f"filter {name} on a constant failed: {err}", name)
         if hasattr(r, "__iter__") and not isinstance(r, (str, list, dict, tuple)):
