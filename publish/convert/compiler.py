@@ -1062,9 +1062,13 @@ class Compiler:
                 return self._filtered_pick(base, key.value == -1, node)
             self.fail(node, "only [0] and [-1] of a filtered runtime list are supported", "[")
         if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__split__":
-            _, s, sep = base.value
-            if isinstance(key, K) and key.value in (0, -1):
-                return self.split_pick(s, sep, "first" if key.value == 0 else "last")
+            _, s, sep, maxsplit = base.value
+            if isinstance(key, K) and key.value == 0:
+                return self.split_pick(s, sep, "first")
+            if isinstance(key, K) and maxsplit == 1 and key.value in (1, -1):
+                return self.split_pick(s, sep, "after_first" if key.value == 1 else "after_first_or_all")
+            if isinstance(key, K) and key.value == -1 and maxsplit < 0:
+                return self.split_pick(s, sep, "last")
             self.fail(node, "only [0] and [-1] of a runtime split() are supported", "split")
         if isinstance(base, K) and isinstance(key, K):
             try:
@@ -1209,6 +1213,10 @@ class Compiler:
     def ev_Add(self, node, scope):
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
+            if a.value is UNDEF or b.value is UNDEF:
+                self.approximate(node, "+ with an undefined value (Jinja raises UndefinedError)",
+                                 "the Go template treats it as empty text", "+")
+                return K(_pystr(a.value) + _pystr(b.value))
             try:
                 return K(a.value + b.value)
             except TypeError:
@@ -1428,6 +1436,15 @@ class Compiler:
         if isinstance(needle, K) and isinstance(needle.value, str):
             s = self.as_str(hay, node)
             return self.substring(s, needle.value)
+        if isinstance(hay, G) and hay.kind in ("str", "any") or isinstance(hay, Cat):
+            s = self.as_str(hay, node)
+            nv, sv, found = self.tmp("n"), self.tmp("s"), self.tmp("in")
+            self.pre.append(
+                "{{ " + nv + " := " + self.materialize(needle) + " }}{{ " + sv + " := " + s.go + " }}{{ " + found +
+                " := false }}{{ range $_p := len " + sv + " }}{{ $_e := len (printf \"%*s%*s\" $_p \"\" (len " + nv +
+                ") \"\") }}{{ if and (le $_e (len " + sv + ")) (eq (slice " + sv + " $_p $_e) " + nv + ") }}{{ " + found +
+                " = true }}{{ break }}{{ end }}{{ end }}")
+            return G(found, "bool")
         self.fail(node, "unsupported `in` test")
 
     def as_str(self, v: Val, node) -> G:
@@ -1516,6 +1533,11 @@ class Compiler:
             at = self.find(sv, sep, last=False)
             self.pre.append("{{ " + out + " := " + sv + " }}{{ if ge " + at + " 0 }}{{ " + out +
                             " = slice " + sv + " 0 " + at + " }}{{ end }}")
+        elif which.startswith("after_first"):
+            at = self.find(sv, sep, last=False)
+            self.pre.append("{{ " + out + " := " + (sv if which.endswith("or_all") else '""') + " }}{{ if ge " + at +
+                            " 0 }}{{ " + out + " = slice " + sv + " (" + self._plus(at, len(sep.encode())) +
+                            ") }}{{ end }}")
         else:
             at = self.find(sv, sep, last=True)
             self.pre.append("{{ " + out + " := " + sv + " }}{{ if ge " + at + " 0 }}{{ " + out +
@@ -1783,6 +1805,14 @@ class Compiler:
         if name in ("length", "count") and isinstance(v, K) and isinstance(v.value, tuple) and v.value \
                 and v.value[0] == "__filtered__":
             return self._filtered_count(v, node)
+        if name == "join" and isinstance(v, G) and v.kind == "str":
+            sep = args[0].value if args and isinstance(args[0], K) else ""
+            sv = self.tmp("s")
+            self.pre.append("{{ " + sv + " := " + v.go + " }}")
+            self.approximate(node, "| join of a string (its characters)", "joins its bytes (the same for ASCII)",
+                             "join")
+            return _Code("{{ range $_p := len " + sv + " }}{{ if $_p }}" + gotext(str(sep)) + "{{ end }}{{ slice " +
+                         sv + " $_p (" + self._plus("$_p", 1) + ") }}{{ end }}", "")
         if name == "join" and isinstance(v, G) and v.kind in ("strs", "list"):
             sep = args[0].value if args and isinstance(args[0], K) else kwargs.get("d", K("")).value
             x, i = self.tmp("x"), self.tmp("i")
@@ -1987,7 +2017,8 @@ class Compiler:
         if meth in ("upper", "lower", "capitalize", "title"):
             return self.filter(meth, s, [], {}, node)
         if meth == "split":
-            return K(("__split__", s, a0))
+            maxsplit = args[1].value if len(args) > 1 and isinstance(args[1], K) else -1
+            return K(("__split__", s, a0, maxsplit))
         if meth == "replace":
             return self.filter("replace", s, args, {}, node)
         if meth == "find":
