@@ -200,7 +200,8 @@ def _pystr(v: Any) -> str:
 
 class Compiler:
     def __init__(self, source: str, *, bos_token: str = "", eos_token: str = "",
-                 env: jinja2.Environment | None = None, strip_bos: bool = True, bos_runtime: bool = False):
+                 env: jinja2.Environment | None = None, strip_bos: bool = True, bos_runtime: bool = False,
+                 loop_builders: bool = False):
         self.source = source
         self._env = env
         self.bos_runtime = bos_runtime   # track "something was printed" at run time ($_o)
@@ -228,6 +229,9 @@ class Compiler:
         # very start is left out: Ollama's engine adds BOS itself (unless strip_bos is False).
         self.strip_bos = strip_bos and bool(self.bos)
         self.at_start: object = True
+        self.capture: str | None = None      # compiling a loop again to print only one text it builds
+        self.loop_builders = loop_builders
+        self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
 
     # -- bookkeeping ------------------------------------------------------------------------
     def tmp(self, stem: str = "t") -> str:
@@ -261,12 +265,23 @@ class Compiler:
 
     # -- top level --------------------------------------------------------------------------
     def compile(self) -> str:
-        text = self._compile()
+        try:
+            text = self._compile()
+        except CompileError:
+            if self.loop_builders or not self._could_build_in_loops:
+                raise
+            # namespace attributes that loops append non-materializable text to (tojson): build
+            # them symbolically, the loop run again to print just that text
+            again = Compiler(self.source, bos_token=self.bos, eos_token=self.eos, env=self._env,
+                             strip_bos=self.strip_bos, bos_runtime=self.bos_runtime, loop_builders=True)
+            text = again.compile()
+            self.approx, self.uses, self.think_tags = again.approx, again.uses, again.think_tags
+            return text
         if self._bos_unknown and not self.bos_runtime:
             # a BOS is printed where the compiler cannot tell whether anything came before it:
             # compile again, tracking at run time whether something was printed
             again = Compiler(self.source, bos_token=self.bos, eos_token=self.eos, env=self._env,
-                             strip_bos=self.strip_bos, bos_runtime=True)
+                             strip_bos=self.strip_bos, bos_runtime=True, loop_builders=self.loop_builders)
             text = again._compile()
             self.approx, self.uses, self.think_tags = again.approx, again.uses, again.think_tags
         return text
@@ -395,6 +410,8 @@ class Compiler:
         self.fail(node, f"unsupported statement {t.__name__}")
 
     def output(self, node: J.Output, scope: dict) -> tuple[str, bool]:
+        if self.capture is not None:
+            return "", False
         parts: list[Val] = []
         for child in node.nodes:
             if isinstance(child, J.TemplateData):
@@ -464,7 +481,7 @@ class Compiler:
                 text = "{{ " + v.go + " }}"
                 if self.bos_runtime:
                     text += "{{ if " + v.go + " }}{{ $_o = true }}{{ end }}"
-                if v.origin:
+                if v.origin and self.capture is None:
                     text += ("{{ if and (not $_agp) (eq " + arg(v.origin) + " $_final) }}"
                              "{{ $_done = true }}{{ end }}")
                     return text, True
@@ -572,7 +589,25 @@ class Compiler:
 
     def assign(self, node: J.Assign, scope: dict) -> str:
         target = node.target
+        if isinstance(target, J.NSRef) and (target.name, target.attr) in self._symbolic_ns:
+            key = _nskey(target.name, target.attr)
+            if self.capture is not None:
+                if self.capture != key:
+                    return ""
+                # the capture run of a loop prints what this assignment appends
+                parts = _append_parts(node.node)
+                vals = [self.ev(p, scope) for p in parts]
+                pre = self.flush()
+                text, _ = self.emit(Cat(vals))
+                return pre + text
+            if self.loops:
+                return ""        # appended inside a loop: the value after the loop is built in for_()
+            scope[key] = self.ev(node.node, scope)
+            return self.flush()
         if isinstance(target, J.NSRef):
+            if self.capture is not None:
+                self.fail(node, "a loop that builds a text in a namespace also updates another namespace "
+                                "attribute", "set")
             ns = scope.get(target.name)
             if not isinstance(ns, Ns):
                 self.fail(node, f"{target.name}.{target.attr} is not a namespace attribute")
@@ -596,6 +631,9 @@ class Compiler:
                         v.attrs[attr] = (self.tmp("ns_" + attr), K(UNDEF))
                 attrs, kinds = {}, {}
                 for attr, (gvar, init) in v.attrs.items():
+                    if (target.name, attr) in self._symbolic_ns:
+                        scope[_nskey(target.name, attr)] = init
+                        continue
                     decl.append("{{ " + gvar + " := " + self.materialize(init) + " }}")
                     attrs[attr] = gvar
                     kinds[attr] = self._ns_kind(target.name, attr, init)
@@ -612,6 +650,68 @@ class Compiler:
                 return self.flush()
             self.fail(node, "tuple assignment from a runtime value is not supported", "set")
         self.fail(node, f"unsupported assignment target {type(target).__name__}")
+
+    def _namespace_text_builders(self):
+        """Namespace attributes that can stay symbolic: assigned outside loops, or inside a loop only
+        as `ns.x = ns.x + ...` without being read elsewhere in that loop (a text the loop builds).
+        Returns ({(ns, attr)}, {id(For node): [scope keys appended in it]})."""
+        parents: dict[int, J.Node] = {}
+
+        def index(n):
+            for c in n.iter_child_nodes():
+                parents[id(c)] = n
+                index(c)
+        index(self.ast)
+
+        def loops_of(n):
+            out = []
+            p = parents.get(id(n))
+            while p is not None:
+                if isinstance(p, J.For):
+                    out.append(p)
+                p = parents.get(id(p))
+            return out
+
+        self._could_build_in_loops = False
+        by_attr: dict[tuple, list] = {}
+        for a in self.ast.find_all(J.Assign):
+            if isinstance(a.target, J.NSRef):
+                by_attr.setdefault((a.target.name, a.target.attr), []).append(a)
+        created_in_loop = {a.target.name for a in self.ast.find_all(J.Assign)
+                           if isinstance(a.target, J.Name) and loops_of(a)}
+        symbolic, appends = set(), {}
+        for (name, attr), assigns in by_attr.items():
+            if name in created_in_loop:
+                continue
+            ok, built_in = True, []
+            for a in assigns:
+                loops = loops_of(a)
+                if not loops:
+                    continue
+                if not self.loop_builders:
+                    self._could_build_in_loops = True
+                    ok = False
+                    break
+                parts = _append_parts(a.node, name, attr)
+                if parts is None:
+                    ok = False
+                    break
+                outer = loops[-1]
+                reads = [g for g in outer.find_all(J.Getattr)
+                         if isinstance(g.node, J.Name) and g.node.name == name and g.attr == attr]
+                lefts = [_leftmost(x.node) for x in outer.find_all(J.Assign)
+                         if isinstance(x.target, J.NSRef) and (x.target.name, x.target.attr) == (name, attr)]
+                if len(reads) != len([lft for lft in lefts if lft is not None]):
+                    ok = False
+                    break
+                built_in.append(outer)
+            if ok:
+                symbolic.add((name, attr))
+                for loop in built_in:
+                    keys = appends.setdefault(id(loop), [])
+                    if _nskey(name, attr) not in keys:
+                        keys.append(_nskey(name, attr))
+        return symbolic, appends
 
     def _ns_kind(self, name: str, attr: str, init: Val) -> str:
         """int / bool / str when the initial value and every literal assigned agree, else any."""
@@ -806,6 +906,7 @@ class Compiler:
             self.at_start = start       # the body printed nothing
         else:
             self.at_start = None
+        built = self._loop_appends.get(id(node), ()) if self.capture is None else ()
         hit = None
         if node.test is not None and node.else_:
             hit = re.search(r"\{\{ (\$_hit\d+) = true \}\}", body_text)
@@ -822,6 +923,15 @@ class Compiler:
             done = done or d2
             text += "{{ else }}" + else_text
         text += "{{ end }}"
+        for key in built:
+            # the text a loop appends to a namespace attribute: the same loop, printing only that
+            saved = (self.pre, self.at_start, self.capture)
+            self.pre, self.capture = [], key
+            try:
+                capture_text, _ = self._for_over(node, it, dict(scope))
+            finally:
+                self.pre, self.at_start, self.capture = saved
+            scope[key] = Cat([scope.get(key, K("")), _Code(capture_text, "")])
         # plain `set` inside the loop does not leak (Jinja scoping); namespaces are Go variables
         return text, done
 
@@ -932,6 +1042,9 @@ class Compiler:
         return K(UNDEF)
 
     def ev_Getattr(self, node, scope):
+        if isinstance(node.node, J.Name) and (node.node.name, node.attr) in self._symbolic_ns \
+                and isinstance(scope.get(node.node.name), Ns):
+            return scope.get(_nskey(node.node.name, node.attr), K(UNDEF))
         return self.getattr(self.ev(node.node, scope), node.attr, node)
 
     def ev_Getitem(self, node, scope):
@@ -1695,6 +1808,8 @@ class Compiler:
             return G(f"or (and {v.cond} {ag}) (and (not {v.cond}) {bg})", "bool")
         if isinstance(v, (Ns, Macro, Special)):
             return K(True)
+        if isinstance(v, _Code):
+            return K(True)
         return K(bool(v))
 
     def enumerate_domain(self, key: Val, fn, node) -> Val:
@@ -2211,6 +2326,34 @@ class _Code(Val):
     code: str
     name: str
     tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
+
+
+def _nskey(name: str, attr: str) -> str:
+    return f"\0ns.{name}.{attr}"
+
+
+def _leftmost(node):
+    while isinstance(node, (J.Add, J.Concat)):
+        node = node.left if isinstance(node, J.Add) else node.nodes[0]
+    return node if isinstance(node, J.Getattr) else None
+
+
+def _append_parts(node, name: str | None = None, attr: str | None = None):
+    """For `ns.x + a + b` (or `ns.x ~ a ~ b`): [a, b]; None when the expression is not an append to
+    ns.x (when name/attr are given, the leftmost operand must be exactly that attribute)."""
+    parts = []
+    while isinstance(node, (J.Add, J.Concat)):
+        if isinstance(node, J.Add):
+            parts.insert(0, node.right)
+            node = node.left
+        else:
+            parts[0:0] = node.nodes[1:]
+            node = node.nodes[0]
+    if not parts or not isinstance(node, J.Getattr) or not isinstance(node.node, J.Name):
+        return None
+    if name is not None and (node.node.name != name or node.attr != attr):
+        return None
+    return parts
 
 
 def _declare_locally(body: str, names: list[str]) -> tuple[str, list[str]]:
