@@ -173,7 +173,7 @@ class ChatTemplate:
     def __init__(self, source: str, *, name: str = "chat_template", bos_token: str = "",
                  eos_token: str = "", timeout: float = DEFAULT_TIMEOUT,
                  max_output: int = DEFAULT_MAX_OUTPUT, memory_mb: int = DEFAULT_MEMORY_MB,
-                 now: datetime | None = None):
+                 now: datetime | None = None, parsed: nodes.Template | None = None):
         if len(source) > MAX_TEMPLATE_CHARS:
             raise UnsafeTemplateError(
                 f"chat template is {len(source):,} characters; refusing more than {MAX_TEMPLATE_CHARS:,}",
@@ -187,7 +187,9 @@ class ChatTemplate:
         self.memory_mb = memory_mb
         self.now = now
         try:
-            self._template = _ENV.from_string(source)
+            # `parsed`: the tree of `source` already parsed with this environment (publish.convert
+            # parses it once for both the compiler and the sandbox)
+            self._template = _ENV.from_string(parsed if parsed is not None else source)
         except jinja2.TemplateSyntaxError as err:
             raise TemplateError(err.message or str(err), name=name, line=err.lineno, col=None,
                                 hint="the GGUF's tokenizer.chat_template is not valid Jinja") from None

@@ -286,3 +286,21 @@ def test_converted_templates_render_the_jinja_prompt_in_ollamas_own_template_pac
     got = render_real(requests)
     wrong = [(n, c) for (n, c, want), out in zip(expected, got) if out.get("error") or out["output"] != want]
     assert len(got) == len(expected) > 150 and not wrong, wrong
+
+
+@pytest.mark.parametrize("source", [
+    "{{ 'x' * 10**9 }}",
+    "{% for i in range(10**9) %}x{% endfor %}",
+    "{% for a in range(400) %}{% for b in range(400) %}x{% endfor %}{% endfor %}",
+    "{{ '{0.__class__.__mro__}'.format(messages) }}",
+    "{{ 'x' | center(10**9) }}",
+    "{% set s = 'xx' %}{% for i in range(60) %}{% set s = s + s %}{% endfor %}{{ s }}",
+])
+def test_hostile_constants_are_refused_not_built(source):
+    """The compiler folds constants in this process (the proof's Jinja side runs in the sandbox):
+    nothing a template says may make it build something huge or reach Python internals."""
+    try:
+        comp, text = compile_template(source)
+    except ConvertError:
+        return
+    assert len(text) < 100_000 and "__mro__" not in text and "class" not in text

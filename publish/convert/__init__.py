@@ -106,7 +106,13 @@ class Conversion:
 
 def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str = "",
                      name: str = "chat_template", strip_bos: bool = True) -> tuple[Compiler, str]:
-    """(compiler, Go text) without the proof. Raises ConvertError."""
+    """(compiler, Go text) without the proof. Raises ConvertError, UnsafeTemplateError."""
+    from publish.chat import MAX_TEMPLATE_CHARS
+    from publish.errors import UnsafeTemplateError
+
+    if len(chat_template) > MAX_TEMPLATE_CHARS:
+        raise UnsafeTemplateError(f"chat template is {len(chat_template):,} characters; refusing more than "
+                                  f"{MAX_TEMPLATE_CHARS:,}", name=name)
     try:
         comp = Compiler(chat_template, bos_token=bos_token or "", eos_token=eos_token or "", strip_bos=strip_bos)
         text = comp.compile()
@@ -135,14 +141,14 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
 
     comp, text = compile_template(chat_template, bos_token=bos_token or "", eos_token=eos_token or "", name=name,
                                   strip_bos=strip_bos)
-    gotmpl.parse(text, "template")
+    gotmpl.template_vars(text)   # parses (cached for the renders); a converter bug raises TemplateError here
     thinking = comp.think_tags is not None
     tools = "tools" in comp.uses
     from datetime import datetime
 
     kw = {} if timeout is None else {"timeout": timeout}
     chat = ChatTemplate(chat_template, name=name, bos_token=bos_token or "", eos_token=eos_token or "",
-                        now=datetime.now(), **kw)
+                        now=datetime.now(), parsed=comp.ast, **kw)
     check = templatecheck.prove(chat, text, strip_bos=strip_bos, thinking=thinking, tools=tools)
     return Conversion(template=text, stops=find_stops(check, eos_token or ""), approximations=comp.approx,
                       check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags)

@@ -230,6 +230,7 @@ class Compiler:
         self.strip_bos = strip_bos and bool(self.bos)
         self.at_start: object = True
         self.capture: str | None = None      # compiling a loop again to print only one text it builds
+        self._unrolled_total = 0
         self.loop_builders = loop_builders
         self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
 
@@ -309,6 +310,8 @@ class Compiler:
         body = re.sub(r"\{\{ (\$_[A-Za-z0-9_]+) := ", r"{{ \1 = ", body)
         body, names = _declare_locally(body, names)
         decl = "".join("{{ " + n + ' := "" }}' for n in names)
+        if len(body) > 4 * 1024 * 1024:
+            raise CompileError("the converted template would be larger than 4 MB")
         # a literal "{" right before an action would read as "{{{": print it from a string instead
         return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + decl + body)
 
@@ -946,6 +949,9 @@ class Compiler:
         out = [pre]
         done_any = False
         items = list(values)
+        self._unrolled_total += len(items)
+        if self._unrolled_total > MAX_CONST:
+            self.fail(node, "loops over constants run more than 100,000 times", "for")
         for i, x in enumerate(items):
             inner = dict(scope)
             if isinstance(node.target, J.Tuple):
@@ -1070,7 +1076,8 @@ class Compiler:
                 return K(UNDEF)
             if isinstance(v, str) and attr in _STR_METHODS:
                 return K(getattr(v, attr))
-            if hasattr(v, attr) and not attr.startswith("_"):
+            if attr in _SAFE_METHODS and hasattr(v, attr):
+                # only plain data methods of constants (never format/center/attribute access)
                 return K(getattr(v, attr))
             return K(UNDEF)
         if isinstance(base, Ns):
@@ -1331,9 +1338,12 @@ class Compiler:
                                  "the Go template treats it as empty text", "+")
                 return K(_pystr(a.value) + _pystr(b.value))
             try:
-                return K(a.value + b.value)
+                r = a.value + b.value
             except TypeError:
                 self.fail(node, "adding incompatible constants")
+            if hasattr(r, "__len__") and len(r) > 10 * MAX_CONST:
+                self.fail(node, "a constant longer than 1,000,000", "+")
+            return K(r)
         if (isinstance(a, K) and a.value is UNDEF) or (isinstance(b, K) and b.value is UNDEF):
             self.approximate(node, "+ with an undefined value (Jinja raises UndefinedError)",
                              "the Go template treats it as empty text", "+")
@@ -1360,6 +1370,10 @@ class Compiler:
     def ev_Mul(self, node, scope):
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
+            n = b.value if isinstance(b.value, int) else a.value if isinstance(a.value, int) else 1
+            if isinstance(n, int) and abs(n) > MAX_CONST and not all(isinstance(x.value, (int, float))
+                                                                     for x in (a, b)):
+                self.fail(node, f"a constant repeated {n:,} times", "*")
             return K(a.value * b.value)
         self.fail(node, "multiplication of runtime values", "*")
 
@@ -1951,6 +1965,9 @@ class Compiler:
             return json.dumps(v, indent=indent, ensure_ascii=False, default=lambda o: None)
         if name not in env.filters:
             self.fail(node, f"filter {name} is not supported", name)
+        if any(isinstance(x, int) and not isinstance(x, bool) and abs(x) > MAX_CONST
+               for x in list(args) + list(kwargs.values())):
+            self.fail(node, f"filter {name} with a huge argument", name)
         if v is UNDEF:
             v = jinja2.Undefined()
         try:
@@ -2160,7 +2177,10 @@ class Compiler:
             return self.strftime(fmt, node)
         if name == "range":
             if all(isinstance(a, K) for a in args):
-                return K(list(range(*[a.value for a in args])))
+                r = range(*[a.value for a in args])
+                if len(r) > MAX_CONST:
+                    self.fail(node, f"range() of {len(r):,} numbers", "range")
+                return K(list(r))
             vals = [a if isinstance(a, (K, G)) else G(self.materialize(a), "int") for a in args]
             if len(vals) == 1:
                 return G(self._go_int(vals[0]), "intrange")
@@ -2473,6 +2493,11 @@ _STRUCT_KEYS = {"fndef": ("name", "description", "parameters"), "params": ("type
                 "prop": ("type", "description", "enum")}
 
 _OPTIONAL_KEYS = {"prop": ("description", "enum"), "toolcall": ("id",)}
+
+MAX_CONST = 100_000     # bound on constants the compiler builds (a hostile template cannot blow it up)
+_SAFE_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower", "replace",
+                 "capitalize", "title", "find", "rfind", "get", "items", "keys", "values", "count",
+                 "splitlines", "isdigit", "isalpha", "isspace", "join"}
 
 _STR_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower",
                 "replace", "capitalize", "title", "find"}
