@@ -637,6 +637,13 @@ class Compiler:
                     if (target.name, attr) in self._symbolic_ns:
                         scope[_nskey(target.name, attr)] = init
                         continue
+                    if isinstance(init, K) and init.value == [] and self._is_strlist(target.name, attr):
+                        # a list that only grows by `+ [x]` and is only searched with `in`: a string
+                        # of \x1e item \x1f entries
+                        decl.append("{{ " + gvar + ' := "" }}')
+                        attrs[attr] = gvar
+                        kinds[attr] = "strlist"
+                        continue
                     decl.append("{{ " + gvar + " := " + self.materialize(init) + " }}")
                     attrs[attr] = gvar
                     kinds[attr] = self._ns_kind(target.name, attr, init)
@@ -715,6 +722,18 @@ class Compiler:
                     if _nskey(name, attr) not in keys:
                         keys.append(_nskey(name, attr))
         return symbolic, appends
+
+    def _is_strlist(self, name: str, attr: str) -> bool:
+        for n in self.ast.find_all(J.Assign):
+            if isinstance(n.target, J.NSRef) and (n.target.name, n.target.attr) == (name, attr):
+                v = n.node
+                if not (isinstance(v, J.Add) and isinstance(v.right, J.List) and isinstance(v.left, J.Getattr)
+                        and isinstance(v.left.node, J.Name) and (v.left.node.name, v.left.attr) == (name, attr)):
+                    return False
+        for g in self.ast.find_all(J.Getattr):
+            if isinstance(g.node, J.Name) and (g.node.name, g.attr) == (name, attr):
+                continue
+        return True
 
     def _ns_kind(self, name: str, attr: str, init: Val) -> str:
         """int / bool / str when the initial value and every literal assigned agree, else any."""
@@ -1349,6 +1368,11 @@ class Compiler:
                              "the Go template treats it as empty text", "+")
         if self._is_int(a) and self._is_int(b):
             return self.add_int(a, b)
+        if isinstance(a, G) and a.kind == "strlist" and isinstance(b, K) and isinstance(b.value, list):
+            parts = [a.go]
+            for x in b.value:
+                parts += ['"\\x1e"', arg(self.materialize(x if isinstance(x, Val) else K(x))), '"\\x1f"']
+            return G("print " + " ".join(parts), "strlist")
         return Cat([a, b])
 
     def ev_Concat(self, node, scope):
@@ -1552,6 +1576,8 @@ class Compiler:
             return K(True)
         if isinstance(hay, Cond):
             return self.truth(self._cond_map(hay, lambda h: self.contains(needle, h, node)))
+        if isinstance(hay, G) and hay.kind == "strlist":
+            return self.contains(Cat([K("\x1e"), needle, K("\x1f")]), G(hay.go, "str"), node)
         if isinstance(hay, G) and hay.kind in ("strs", "list"):
             found, x = self.tmp("in"), self.tmp("x")
             ng = self.materialize(needle)
@@ -1797,6 +1823,9 @@ class Compiler:
             x = v.value
             if isinstance(x, tuple) and x and x[0] in ("__strmethod__", "__items__"):
                 return K(True)
+            if isinstance(x, tuple) and x and x[0] == "__filtered__":
+                n = self._filtered_count(v, None)
+                return G(n.go, "bool")
             return K(bool(x))
         if isinstance(v, G):
             if v.kind == "bool":
