@@ -15,7 +15,7 @@ from publish import gotmpl, templatecheck
 from publish.build import build
 from publish.cli import main
 from publish.convert import ConvertError, compile_template, convert
-from publish.errors import SpecError
+from publish.errors import SpecError, TemplateError
 from publish.lint import lint_paths
 from publish.spec import load_spec
 
@@ -69,14 +69,14 @@ def test_corpus_share_converted_identical():
             continue
         try:
             conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=entry.name)
-        except ConvertError:
+        except TemplateError:     # refused (ConvertError), or the model's template is refused by the sandbox
             failed += 1
             continue
         if conv.identical:
             identical += 1
         else:
             failed += 1
-    assert identical / (identical + failed) >= 0.75, (identical, failed)
+    assert identical / (identical + failed) >= 0.85, (identical, failed)
 
 
 def test_llama31_tools_are_proven_and_stops_found():

@@ -862,6 +862,20 @@ class Compiler:
             if base == "props":
                 self.approximate(node, "loop over tool parameter properties",
                                  "Ollama hands properties over sorted by name", "for")
+        elif kind == "strlist":
+            # items between \x1e and \x1f: rebuilt byte by byte, the body runs at each \x1f
+            idx, cur, cnt, total = self.tmp("j"), self.tmp("item"), self.tmp("cnt"), self.tmp("n")
+            sv = self.tmp("s")
+            pre += ("{{ " + sv + " := " + go_list + " }}{{ " + total + ' := "" }}{{ range $_p := len ' + sv +
+                    " }}{{ if eq (index " + sv + " $_p) 31 }}{{ " + total + " = print " + total +
+                    ' "x" }}{{ end }}{{ end }}{{ ' + cur + ' := "" }}{{ ' + cnt + ' := "" }}')
+            head = ("{{ range " + idx + " := len " + sv + " }}{{ if eq (index " + sv + " " + idx + ") 30 }}{{ " + cur +
+                    ' = "" }}{{ else if ne (index ' + sv + " " + idx + ") 31 }}{{ " + cur + " = print " + cur +
+                    " (slice " + sv + " " + idx + " (" + self.add1(idx) + ")) }}{{ else }}{{ " + cnt + " = print " +
+                    cnt + ' "x" }}')
+            inner[target.name] = G(cur, "str")
+            loop = LoopInfo(index=f"len (slice {cnt} 1)", list_go=None, count=f"len {total}")
+            tail = "{{ end }}"
         elif kind == "str":
             idx = self.tmp("j")
             var = self.tmp("ch")
