@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from gguf import GGMLQuantizationType, GGUFValueType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a header may hold 10^5 of them
 class KV:
     key: str
     type: GGUFValueType          # the type as stored on disk (FLOAT32 vs UINT32 is the point)
@@ -21,7 +21,7 @@ class KV:
     array_type: GGUFValueType | None = None  # item type for ARRAY values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TensorInfo:
     name: str
     shape: tuple[int, ...]       # ggml order: ne0 (fastest) first

@@ -13,10 +13,11 @@ decode an item only when it is asked for.
 
 from __future__ import annotations
 
+import array
 import codecs
 import os
 import struct
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, Union
 
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGMLQuantizationType, GGUFValueType, Keys
@@ -32,14 +33,15 @@ MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recurs
 # counts are capped far above any real model (a few hundred keys, tens of thousands of tensors).
 MAX_KV = 1 << 20
 MAX_TENSORS = 1 << 22
-MAX_NESTED_ITEMS = 1 << 16
+MAX_NESTED_ITEMS = 1 << 16  # in the whole header: each becomes a Python object of ~200 bytes
 # Real headers are a few MiB (a 262,144-token vocabulary with merges is under 20 MiB); a length
 # field claiming more would have us read (over HTTP, for hf://) and hold tensor data as metadata.
 MAX_HEADER = 256 * 1024 * 1024
 FIRST_WINDOW = 256 * 1024
 GROW_LIMIT = 512 * 1024  # a refill reads at most this much beyond what is needed: remote reads stay within header + 1 MiB
 SCAN_CHUNK = 1024 * 1024        # string arrays are scanned in windows of this size
-FAST_SCAN_LIMIT = 64 * 1024 * 1024  # a single item larger than this is parsed on its own
+SMALL_ARRAY = 64                # string arrays this short are read item by item
+LONG_STRING = 64 * 1024         # longer strings are decoded straight from the buffer, not from a copy
 INT64_MAX = 2**63 - 1
 
 # struct formats (and the same as numpy dtypes) for fixed-size value types; GGUF is little-endian here.
@@ -56,6 +58,19 @@ VALUE_SIZES: dict[GGUFValueType, int] = {t: struct.calcsize(f) for t, f in STRUC
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+_STRUCTS = {t: struct.Struct(f) for t, f in STRUCT_FORMATS.items()}
+_VALUE_TYPES = {int(t): t for t in GGUFValueType}
+_SCALAR_STRUCTS = {t: _STRUCTS[t] for t in STRUCT_FORMATS}  # fixed-size scalar types
+# A known ggml type has a block size (gguf's enum also lists removed types, which have none).
+_GGML_TYPES = {int(t): t for t in GGMLQuantizationType if t in GGML_QUANT_SIZES}
+# After a tensor's dimension count: its dimensions, ggml type and data offset.
+_TENSOR_TAILS = [struct.Struct("<" + "Q" * n + "IQ") for n in range(MAX_DIMS + 1)]
+
+What = Union[str, Callable[[], str]]  # an error's subject, or a function that words it on failure
+
+
+def _described(what: What) -> str:
+    return what if isinstance(what, str) else what()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -208,6 +223,7 @@ class _Parser:
         self.buf = bytearray()   # capacity; only the first `have` bytes are file content
         self.have = 0
         self.pos = 0
+        self.nested_left = MAX_NESTED_ITEMS  # nested arrays left for the whole header
         try:
             self.size = fh.seek(0, os.SEEK_END)
             fh.seek(0)
@@ -221,12 +237,14 @@ class _Parser:
     def fail(self, offset: int, expected: str) -> GGUFError:
         return GGUFError(self.path, offset, expected)
 
-    def ensure(self, end: int, what: str, at: int | None = None) -> None:
-        """Make sure bytes [0, end) are buffered; `what` names the item being read for errors."""
+    def ensure(self, end: int, what: What, at: int | None = None) -> None:
+        """Make sure bytes [0, end) are buffered; `what` names the item being read for errors
+        (a string, or a function giving one: the hot paths build no message unless they fail)."""
         have = self.have
         if end <= have:
             return
         at = self.pos if at is None else at
+        what = _described(what)
         if end > self.size:
             raise self.fail(at, f"expected {what} ({end - at} bytes), but the file ends at byte {self.size}")
         if end > MAX_HEADER:
@@ -263,32 +281,39 @@ class _Parser:
         target[:n] = chunk[:n]
         return n
 
-    def take(self, n: int, what: str) -> int:
-        """Reserve n bytes at pos; return their offset."""
+    def take(self, n: int, what: What) -> int:
+        """Reserve n bytes at pos; return their offset. May replace self.buf: read it after."""
         start = self.pos
-        self.ensure(start + n, what)
-        self.pos = start + n
+        end = start + n
+        if end > self.have:
+            self.ensure(end, what)
+        self.pos = end
         return start
 
-    def u32(self, what: str) -> int:
-        return _U32.unpack_from(self.buf, self.take(4, what))[0]
+    def u32(self, what: What) -> int:
+        start = self.take(4, what)  # before reading self.buf, which a refill replaces
+        return _U32.unpack_from(self.buf, start)[0]
 
-    def u64(self, what: str) -> int:
-        return _U64.unpack_from(self.buf, self.take(8, what))[0]
+    def u64(self, what: What) -> int:
+        start = self.take(8, what)
+        return _U64.unpack_from(self.buf, start)[0]
 
     def remaining(self) -> int:
         return self.size - self.pos
 
-    def string(self, what: str) -> str:
+    def string(self, what: What) -> str:
         at = self.pos
-        n = self.u64(f"the length of {what}")
-        if n > self.remaining():
-            raise self.fail(at, f"expected {what} of {n} bytes, but only {self.remaining()} bytes remain")
+        n = self.u64(lambda: f"the length of {_described(what)}")
+        if n > self.size - self.pos:
+            raise self.fail(at, f"expected {_described(what)} of {n} bytes, but only {self.remaining()} bytes remain")
         start = self.take(n, what)
         try:
-            return self.buf[start:start + n].decode("utf-8")
+            if n <= LONG_STRING:
+                return self.buf[start:start + n].decode("utf-8")
+            with memoryview(self.buf) as view, view[start:start + n] as text:
+                return codecs.utf_8_decode(text, "strict", True)[0]  # no copy of the bytes first
         except UnicodeDecodeError as err:
-            raise self.fail(start + err.start, f"expected UTF-8 text in {what}") from None
+            raise self.fail(start + err.start, f"expected UTF-8 text in {_described(what)}") from None
 
     # -- structure -----------------------------------------------------------------------------
 
@@ -333,83 +358,106 @@ class _Parser:
 
     def read_kv(self, i: int) -> KV:
         offset = self.pos
-        key = self.string(f"the name of metadata key #{i}")
-        what = f"the value of {key!r}"
-        vtype = self.value_type(f"the type of {key!r}")
+        buf, have = self.buf, self.have
+        if offset + 8 <= have:
+            # The common case (a short key and a number, all buffered) without the general path.
+            key_end = offset + 8 + _U64.unpack_from(buf, offset)[0]
+            if key_end + 4 <= have:
+                vtype = _VALUE_TYPES.get(_U32.unpack_from(buf, key_end)[0])
+                unpacker = _SCALAR_STRUCTS.get(vtype)
+                if unpacker is not None and key_end + 4 + unpacker.size <= have:
+                    try:
+                        key = buf[offset + 8:key_end].decode("utf-8")
+                    except UnicodeDecodeError:
+                        pass  # the general path words the error
+                    else:
+                        value = unpacker.unpack_from(buf, key_end + 4)[0]
+                        self.pos = key_end + 4 + unpacker.size
+                        if vtype == GGUFValueType.BOOL:
+                            value = bool(value)
+                        return KV(key, vtype, value, offset, key_end + 4)
+        key = self.string(lambda: f"the name of metadata key #{i}")
+        what = lambda: f"the value of {key!r}"  # noqa: E731
+        vtype = self.value_type(lambda: f"the type of {key!r}")
         value_offset = self.pos
         if vtype == GGUFValueType.ARRAY:
             value = self.read_array(what, depth=1)
             return KV(key, vtype, value, offset, value_offset, value.item_type)
         return KV(key, vtype, self.read_scalar(vtype, what), offset, value_offset)
 
-    def value_type(self, what: str) -> GGUFValueType:
+    def value_type(self, what: What) -> GGUFValueType:
         at = self.pos
         raw = self.u32(what)
-        try:
-            return GGUFValueType(raw)
-        except ValueError:
-            raise self.fail(at, f"expected {what} to be a GGUF value type (0-12), found {raw}") from None
+        vtype = _VALUE_TYPES.get(raw)
+        if vtype is None:
+            raise self.fail(at, f"expected {_described(what)} to be a GGUF value type (0-12), found {raw}")
+        return vtype
 
-    def read_scalar(self, vtype: GGUFValueType, what: str) -> Any:
+    def read_scalar(self, vtype: GGUFValueType, what: What) -> Any:
         if vtype == GGUFValueType.STRING:
             return self.string(what)
         start = self.take(VALUE_SIZES[vtype], what)
-        value = struct.unpack_from(STRUCT_FORMATS[vtype], self.buf, start)[0]
+        value = _STRUCTS[vtype].unpack_from(self.buf, start)[0]
         return bool(value) if vtype == GGUFValueType.BOOL else value
 
-    def read_array(self, what: str, depth: int) -> ArrayValue:
+    def read_array(self, what: What, depth: int) -> ArrayValue:
         at = self.pos
-        item_type = self.value_type(f"the item type of {what}")
-        count = self.u64(f"the length of {what}")
+        item_type = self.value_type(lambda: f"the item type of {_described(what)}")
+        count = self.u64(lambda: f"the length of {_described(what)}")
         if item_type == GGUFValueType.ARRAY:
             if depth >= MAX_ARRAY_NESTING:
-                raise self.fail(at, f"expected at most {MAX_ARRAY_NESTING} levels of nested arrays in {what}")
-            if count * 12 > self.remaining() or count > MAX_NESTED_ITEMS:
-                raise self.fail(at + 4, f"expected {what} to hold at most {MAX_NESTED_ITEMS} nested arrays "
-                                        f"that fit in the file, but it claims {count}")
-            return NestedArray([self.read_array(f"item #{j} of {what}", depth + 1) for j in range(count)])
+                raise self.fail(at, f"expected at most {MAX_ARRAY_NESTING} levels of nested arrays in {_described(what)}")
+            if count * 12 > self.remaining() or count > self.nested_left:
+                raise self.fail(at + 4, f"expected {_described(what)} to hold nested arrays that fit in the file "
+                                        f"and at most {MAX_NESTED_ITEMS:,} in the whole header, but it claims {count}")
+            self.nested_left -= count
+            return NestedArray([self.read_array(lambda j=j: f"item #{j} of {_described(what)}", depth + 1)
+                                for j in range(count)])
         if item_type == GGUFValueType.STRING:
             if count * 8 > self.remaining():
-                raise self.fail(at + 4, f"expected {what} to fit in the file, but it claims {count} strings "
-                                        f"and only {self.remaining()} bytes remain")
+                raise self.fail(at + 4, f"expected {_described(what)} to fit in the file, but it claims {count} "
+                                        f"strings and only {self.remaining()} bytes remain")
             return self.read_string_array(count, what)
         nbytes = count * VALUE_SIZES[item_type]
         if nbytes > self.remaining():
-            raise self.fail(at + 4, f"expected {what} to fit in the file, but {count} {item_type.name} items "
-                                    f"need {nbytes} bytes and only {self.remaining()} remain")
+            raise self.fail(at + 4, f"expected {_described(what)} to fit in the file, but {count} {item_type.name} "
+                                    f"items need {nbytes} bytes and only {self.remaining()} remain")
         start = self.take(nbytes, what)
         with memoryview(self.buf) as view:
             raw = bytes(view[start:start + nbytes])
         array = np.frombuffer(raw, dtype=NUMPY_DTYPES[item_type])
         return NumericArray(item_type, array)
 
-    def read_string_array(self, count: int, what: str) -> StringArray:
+    def read_string_array(self, count: int, what: What) -> StringArray:
+        """Items are found window by window: a vectorised scan (_string_chain) where it works,
+        else item by item to the end of the window. Either way a window is paid for by the items
+        it yields, so the cost is linear in the array's bytes whatever they hold."""
         p0 = self.pos
+        if count <= SMALL_ARRAY:
+            return self.read_small_string_array(count, what)
         starts: list[np.ndarray] = []
         ends: list[np.ndarray] = []
         done = 0
         p = p0             # where the next item's length prefix is
-        chunk = SCAN_CHUNK
         while done < count:
-            stop = min(self.size, p + chunk)
-            self.ensure(stop, what, at=p)
-            with memoryview(self.buf) as view:
-                found = _string_chain(view[p:stop], count - done)
-            if found is not None and len(found[0]) == 0 and stop < self.size and chunk < FAST_SCAN_LIMIT:
-                chunk *= 2  # an item longer than the window
-                continue
-            if found is None or len(found[0]) == 0:
-                # Item by item for a while: exact errors, and items of 64 KiB or more.
-                s, e = self.string_items_slowly(p, min(count - done, 256), done, p0, what)
+            left = count - done
+            if left <= SMALL_ARRAY:
+                s, e = self.string_items_slowly(p, left, done, p0, what)
             else:
-                s, e = found[0] + (p - p0), found[1] + (p - p0)
+                # Size the window from the items left (a vocabulary item averages ~15 bytes).
+                stop = min(self.size, p + min(SCAN_CHUNK, 24 * left + 256))
+                self.ensure(stop, what, at=p)
+                with memoryview(self.buf) as view:
+                    found = _string_chain(view[p:stop], left)
+                if found is not None and len(found[0]):
+                    s, e = found[0] + (p - p0), found[1] + (p - p0)
+                else:
+                    # Item by item through this window (at least one item, however long).
+                    s, e = self.string_items_slowly(p, left, done, p0, what, until=stop)
             starts.append(s)
             ends.append(e)
             done += len(s)
             p = p0 + int(e[-1])
-            # Size the next window from the average item so far, so little past the array is scanned.
-            per_item = (p - p0) / done
-            chunk = max(4096, min(SCAN_CHUNK, int(per_item * (count - done) * 1.1) + 256))
         if count == 0:
             starts, ends = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         all_starts, all_ends = np.concatenate(starts), np.concatenate(ends)
@@ -418,30 +466,57 @@ class _Parser:
         self.pos = p
         return StringArray(data, all_starts, all_ends)
 
-    def string_items_slowly(self, p: int, n: int, first: int, p0: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-        """n items from p, one by one, with exact errors. Offsets returned are relative to p0."""
-        starts = np.empty(n, np.int64)
-        ends = np.empty(n, np.int64)
+    def read_small_string_array(self, count: int, what: What) -> StringArray:
+        """A short string array (a nested array's items, a stop list): item by item."""
+        p0 = p = self.pos
+        starts, ends = [], []
+        for i in range(count):
+            length = self.u64(lambda: f"the length of item #{i} of {_described(what)}")
+            if length > self.size - self.pos:
+                raise self.fail(p, f"expected item #{i} of {_described(what)} to fit in the file, "
+                                   f"but it claims {length} bytes")
+            start = self.take(length, lambda: f"item #{i} of {_described(what)}")
+            try:
+                self.buf[start:start + length].decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise self.fail(start + err.start, f"expected UTF-8 text in item #{i} of {_described(what)}") from None
+            starts.append(start - p0)
+            ends.append(start + length - p0)
+            p = self.pos
+        data = bytes(memoryview(self.buf)[p0:p])
+        return StringArray(data, np.array(starts, np.int64), np.array(ends, np.int64))
+
+    def string_items_slowly(self, p: int, n: int, first: int, p0: int, what: What,
+                            until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Up to n items from p, one by one, with exact errors; stops after the item that reaches
+        `until` when given. Offsets returned are relative to p0."""
+        starts = array.array("q")  # raw int64s: no Python object per item
+        ends = array.array("q")
         unpack = _U64.unpack_from
         buf = self.buf
         size = self.size
-        for i in range(n):
+        limit = size if until is None else until
+        i = 0
+        while i < n:
             if p + 8 > self.have:
-                self.ensure(p + 8, f"the length of item #{first + i} of {what}", at=p)
+                self.ensure(p + 8, lambda: f"the length of item #{first + i} of {_described(what)}", at=p)
                 buf = self.buf
             length = unpack(buf, p)[0]
             if length > size - p - 8:
-                raise self.fail(p, f"expected item #{first + i} of {what} to fit in the file, "
+                raise self.fail(p, f"expected item #{first + i} of {_described(what)} to fit in the file, "
                                    f"but it claims {length} bytes")
-            starts[i] = p + 8 - p0
+            starts.append(p + 8 - p0)
             p += 8 + length
-            ends[i] = p - p0
+            ends.append(p - p0)
             if p > self.have:
-                self.ensure(p, f"item #{first + i} of {what}", at=p - length - 8)
+                self.ensure(p, lambda: f"item #{first + i} of {_described(what)}", at=p - length - 8)
                 buf = self.buf
-        return starts, ends
+            i += 1
+            if p >= limit:
+                break
+        return np.frombuffer(starts, np.int64), np.frombuffer(ends, np.int64)
 
-    def check_utf8(self, data: bytes, starts: np.ndarray, ends: np.ndarray, p0: int, what: str) -> None:
+    def check_utf8(self, data: bytes, starts: np.ndarray, ends: np.ndarray, p0: int, what: What) -> None:
         # Decode everything at once with each 8-byte length prefix acting as a separator: an ASCII
         # byte can never be part of a multi-byte sequence, so the whole is valid UTF-8 exactly when
         # every item is. Prefixes are ASCII already unless a length byte is >= 0x80 (items of 128
@@ -457,7 +532,7 @@ class _Parser:
             codecs.utf_8_decode(scratch, "strict", True)
         except UnicodeDecodeError as err:
             i = max(0, int(np.searchsorted(starts, err.start, side="right")) - 1)
-            raise self.fail(p0 + err.start, f"expected UTF-8 text in item #{i} of {what}") from None
+            raise self.fail(p0 + err.start, f"expected UTF-8 text in item #{i} of {_described(what)}") from None
 
     def alignment(self, kvs: dict[str, KV]) -> int:
         kv = kvs.get(Keys.General.ALIGNMENT)
@@ -471,7 +546,27 @@ class _Parser:
 
     def read_tensor_info(self, i: int) -> TensorInfo:
         info_offset = self.pos
-        name = self.string(f"the name of tensor #{i}")
+        name = self.string(lambda: f"the name of tensor #{i}")
+        dims_at = self.pos
+        if dims_at + 4 <= self.have:
+            n_dims = _U32.unpack_from(self.buf, dims_at)[0]
+            if n_dims <= MAX_DIMS and dims_at + 16 + 8 * n_dims <= self.have:
+                # The common case in one unpack; anything unusual goes the careful way below.
+                *shape, raw_type, offset = _TENSOR_TAILS[n_dims].unpack_from(self.buf, dims_at + 4)
+                n_elements = 1
+                for ne in shape:
+                    n_elements *= ne
+                ggml_type = _GGML_TYPES.get(raw_type)
+                if n_elements <= INT64_MAX and ggml_type is not None and all(ne <= INT64_MAX for ne in shape):
+                    block, type_size = GGML_QUANT_SIZES[ggml_type]
+                    if not shape or shape[0] % block == 0:
+                        self.pos = dims_at + 16 + 8 * n_dims
+                        return TensorInfo(name, tuple(shape), ggml_type, offset, n_elements,
+                                          n_elements // block * type_size, info_offset)
+        return self.read_tensor_info_slowly(name, info_offset)
+
+    def read_tensor_info_slowly(self, name: str, info_offset: int) -> TensorInfo:
+        """The rest of a tensor info field by field, each failure with its own offset and words."""
         what = f"tensor {name!r}"
         dims_at = self.pos
         n_dims = self.u32(f"the dimension count of {what}")
@@ -488,11 +583,10 @@ class _Parser:
             shape.append(ne)
         type_at = self.pos
         raw_type = self.u32(f"the ggml type of {what}")
-        try:
-            ggml_type = GGMLQuantizationType(raw_type)
-            block, type_size = GGML_QUANT_SIZES[ggml_type]
-        except (ValueError, KeyError):
-            raise self.fail(type_at, f"expected a known ggml type for {what}, found {raw_type}") from None
+        ggml_type = _GGML_TYPES.get(raw_type)
+        if ggml_type is None:
+            raise self.fail(type_at, f"expected a known ggml type for {what}, found {raw_type}")
+        block, type_size = GGML_QUANT_SIZES[ggml_type]
         if shape and shape[0] % block:
             raise self.fail(dims_at + 4, f"expected the first dimension of {what} ({shape[0]}) to be a multiple "
                                          f"of the {ggml_type.name} block size {block}")
@@ -549,6 +643,8 @@ def _string_chain(region, count: int) -> tuple[np.ndarray, np.ndarray] | None:
     cand = zero[7:7 + m].copy()
     for k in range(1, 7):
         cand &= zero[k:k + m]
+    if int(np.count_nonzero(cand)) > size // 8 + 1:
+        return None  # more candidates than items fit: runs of zero bytes (empty strings); go item by item
     pos = np.flatnonzero(cand)
     nxt = pos + 8 + a[pos]
     if pos.size == 0 or pos[0] != 0:
