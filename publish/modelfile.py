@@ -178,10 +178,121 @@ def _unquote(s: str) -> tuple[str, bool]:
 
 
 _NIL, _NAME, _VALUE, _PARAMETER, _MESSAGE, _COMMENT = range(6)
+_LINE_BREAK = re.compile(r"[\r\n]")
+_WS = " \t\r\n"
+
+
+def _printable_part(chunk: str) -> str:
+    """The characters of one line that Ollama's parser keeps (Go's unicode.IsPrint, and tab).
+    Python's str.isprintable is the same set as Go's IsPrint (L, M, N, P, S and U+0020), so the
+    usual line needs no per-character look-up."""
+    if chunk.isprintable() or chunk.replace("\t", "").isprintable():
+        return chunk
+    return "".join(ch for ch in chunk if ch == "\t" or go_is_print(ch))
+
+
+_QUOTE_END = re.compile(r'"[ \t]*[\r\n]')
+_BLOCK_END = re.compile(r'"""[ \t]*[\r\n]')
+
+
+def _is_plain(text: str, i: int, j: int) -> bool:
+    """True when text[i:j] holds no character Ollama's parser drops (see _printable_part)."""
+    seg = text[i:j]
+    return seg.isprintable() or seg.replace("\t", "").replace("\r", "").replace("\n", "").isprintable()
+
+
+class _Value:
+    """The value being read, with what the end-of-line test needs kept up to date: the first and
+    last three characters of the trimmed value and its length. Deciding whether a line break ends
+    the value costs O(1) instead of re-joining everything read so far (Ollama re-reads its whole
+    buffer at each break; here that made a 200 KB system prompt take 35 s to quote)."""
+
+    __slots__ = ("parts", "size", "first", "end", "head", "tail", "pending")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.first: int | None = None   # offset of the first non-space character
+        self.end = 0                    # offset just past the last non-space character
+        self.head = ""                  # the trimmed value's first three characters
+        self.tail = ""                  # ... and its last three
+        self.pending: list[str] = []    # whitespace read after `end`
+
+    def add(self, piece: str) -> None:
+        if not piece:
+            return
+        core = piece.strip(_WS)
+        if not core:
+            self.pending.append(piece)
+        else:
+            lead = len(piece) - len(piece.lstrip(_WS))
+            if self.first is None:
+                self.first = self.size + lead
+                self.head, self.tail = core[:3], core[-3:]
+            else:
+                gap = "".join(self.pending) + piece[:lead]
+                if len(self.head) < 3:
+                    self.head = (self.head + gap + core)[:3]
+                self.tail = (self.tail + gap[-3:] + core)[-3:]
+            self.end = self.size + lead + len(core)
+            trail = piece[lead + len(core):]
+            self.pending = [trail] if trail else []
+        self.parts.append(piece)
+        self.size += len(piece)
+
+    def closing(self) -> str | None:
+        """The quote that must end a line for the value to end there, once the value has text
+        and a line break after it; None while unknown and for a bare value."""
+        if self.first is None or not self.head.startswith('"'):
+            return None
+        return '"""' if self.head == '"""' else '"'
+
+    def complete(self) -> bool:
+        """Ollama's unquote(TrimSpace(value)) succeeds: unquoted, or closed by its own quotes."""
+        if self.first is None:
+            return True
+        length = self.end - self.first
+        if self.head.startswith('"""'):
+            return length >= 6 and self.tail == '"""'
+        if self.head.startswith('"'):
+            return length >= 2 and self.tail.endswith('"')
+        return True
+
+    def text(self) -> tuple[str, bool]:
+        return _unquote(_go_trim_space("".join(self.parts)))
+
+
+def _read_value(text: str, i: int) -> tuple[_Value, int]:
+    """Read a value from text[i:]: (the value, index of the line break that ends it, or len(text)).
+
+    Line by line; inside a quoted value, a stretch with nothing to drop is taken in one step up
+    to the next line that ends in the closing quote (a regex search), so the cost is linear in
+    the text whatever its lines look like."""
+    n = len(text)
+    value = _Value()
+    cand, clean = -1, False
+    while True:
+        closing = value.closing()
+        if closing is not None and cand < i:
+            m = (_BLOCK_END if closing == '"""' else _QUOTE_END).search(text, i)
+            cand = m.end() - 1 if m else n
+            clean = _is_plain(text, i, cand)
+        if closing is not None and clean and cand >= i:
+            j = cand
+            value.add(text[i:j])
+        else:
+            m = _LINE_BREAK.search(text, i)
+            j = m.start() if m else n
+            value.add(_printable_part(text[i:j]))
+        if j == n or value.complete():
+            return value, j
+        value.add(text[j])
+        i = j + 1
 
 
 def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
-    """Parse Modelfile text. Raises ModelfileError naming `source` and the line."""
+    """Parse Modelfile text. Raises ModelfileError naming `source` and the line.
+    Time and memory are linear in the length of `text`."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
@@ -189,6 +300,7 @@ def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
     mf = Modelfile()
     state, line, start_line = _NIL, 1, 1
     buf: list[str] = []
+    value = _Value()  # the value at the end of the text, if it ends inside one
     name = role = ""
 
     def fail(msg: str, at: int) -> ModelfileError:
@@ -197,7 +309,28 @@ def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
     invalid_command = ('unknown instruction; use one of FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, '
                        'LICENSE, MESSAGE, REQUIRES (DRAFT, RENDERER, PARSER)')
 
-    for ch in text:
+    i, n = 0, len(text)
+    while i < n:
+        if state == _COMMENT:
+            m = _LINE_BREAK.search(text, i)
+            if m is None:
+                break
+            i, line, state = m.end(), line + 1, _NIL
+            continue
+        if state == _VALUE:
+            value, j = _read_value(text, i)
+            line += text.count("\n", i, j) + text.count("\r", i, j)
+            if j == n:
+                break
+            i, line = j + 1, line + 1
+            got, _ = value.text()
+            if role:
+                got, role = f"{role}: {got}", ""
+            mf.commands.append(Command(name, got, start_line))
+            state, value = _NIL, _Value()
+            continue
+        ch = text[i]
+        i += 1
         if _is_newline(ch):
             line += 1
         if state == _NIL:
@@ -207,10 +340,6 @@ def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
                 state, buf, start_line = _NAME, [], line
                 if go_is_print(ch):
                     buf.append(ch)
-            continue
-        if state == _COMMENT:
-            if _is_newline(ch):
-                state = _NIL
             continue
         if state == _NAME:
             if ch.isascii() and ch.isalpha():
@@ -247,28 +376,15 @@ def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
             else:
                 raise fail("MESSAGE needs a role and a value, e.g. MESSAGE user Hello", line)
             continue
-        # _VALUE
-        if _is_space(ch) or _is_newline(ch):
-            value, ok = _unquote(_go_trim_space("".join(buf)))
-            if not ok or _is_space(ch):
-                buf.append(ch)
-                continue
-            if role:
-                value, role = f"{role}: {value}", ""
-            mf.commands.append(Command(name, value, start_line))
-            state, buf = _NIL, []
-            continue
-        if go_is_print(ch):
-            buf.append(ch)
 
     if state == _VALUE:
-        value, ok = _unquote(_go_trim_space("".join(buf)))
+        got, ok = value.text()
         if not ok:
             raise fail("unterminated quoted value: close it with the same quotes it opened with "
                        '(" or """) at the end of a line', start_line)
         if role:
-            value = f"{role}: {value}"
-        mf.commands.append(Command(name, value, start_line))
+            got = f"{role}: {got}"
+        mf.commands.append(Command(name, got, start_line))
     elif state not in (_NIL, _COMMENT):
         raise fail("instruction without a value at end of file", start_line)
 
@@ -458,7 +574,8 @@ def quote(value: str, *, what: str = "value", prefer_block: bool = False) -> str
     """Quote `value` so Ollama's parser reads back exactly `value`: bare when that is safe,
     else `"…"`, else `\"\"\"…\"\"\"` (or the block form first with prefer_block).
     Raises ModelfileError when no form reads back the same text."""
-    bad = next((ch for ch in value if not (go_is_print(ch) or ch in "\t\r\n")), None)
+    plain = value.replace("\t", "").replace("\r", "").replace("\n", "")
+    bad = None if plain.isprintable() else next(ch for ch in plain if not go_is_print(ch))
     if bad is not None:
         raise ModelfileError(
             f"{what} contains U+{ord(bad):04X}, which Ollama's Modelfile parser silently drops; "
