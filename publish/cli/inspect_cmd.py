@@ -12,14 +12,16 @@ from publish.units import human_size
 @click.option("--json", "as_json", is_flag=True, help="The full header as JSON: every key with its stored type.")
 @click.option("--full-arrays", is_flag=True,
               help="With --json, print every item of long arrays (default: the first 16 and the length).")
+@click.option("--full-strings", is_flag=True,
+              help="With --json, print long strings whole (default: the first 65,536 characters and the length).")
 @click.pass_context
-def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arrays: bool) -> None:
+def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arrays: bool,
+            full_strings: bool) -> None:
     """Show GGUF headers: architecture, quant, parameters, special tokens, chat templates,
     tensors by type. FILE is a .gguf, a folder of them or hf://ORG/NAME[/FILE.gguf]."""
-    import json
-
     from publish.errors import PublishError, UsageError
     from publish.gguf.summary import header_to_json, summarize
+    from publish.jsonstream import write_json
     from publish.sources import expand
 
     sources = expand(list(files))
@@ -34,9 +36,22 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
                 raise
             failed.append(err)  # inspect the others, then report
     if as_json:
-        docs = [header_to_json(h, full_arrays=full_arrays) for h in headers]
+        docs = [header_to_json(h, full_arrays=full_arrays, full_strings=full_strings) for h in headers]
         if docs:
-            click.echo(json.dumps(docs[0] if len(sources) == 1 else docs, indent=2, ensure_ascii=False))
+            pending: list[str] = []
+            size = 0
+
+            def write(piece: str) -> None:  # in pieces of ~64K characters: see publish.jsonstream
+                nonlocal size
+                pending.append(piece)
+                size += len(piece)
+                if size >= 1 << 16:
+                    click.echo("".join(pending), nl=False)
+                    pending.clear()
+                    size = 0
+
+            write_json(docs[0] if len(sources) == 1 else docs, write)
+            click.echo("".join(pending))
     else:
         for i, h in enumerate(headers):
             if i:
@@ -112,7 +127,7 @@ def _token(text) -> str:
 
 
 def _preview(text: str, limit: int = 70) -> str:
-    flat = text.replace("\n", "\\n")
+    flat = text[:limit + 1].replace("\n", "\\n")  # a prefix: the text may be 250 MiB
     return repr(flat if len(flat) <= limit else flat[:limit] + "…")
 
 

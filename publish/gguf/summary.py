@@ -13,6 +13,9 @@ from publish.gguf.header import ArrayValue, GGUFHeader, KV
 from publish.quants import file_type_label
 
 ARRAY_PREVIEW = 16   # items of a long array shown in JSON unless full arrays are asked for
+# Characters of a long string shown in JSON unless full strings are asked for: every real chat
+# template fits (the longest seen are ~30 KB), a 250 MiB hostile key does not flood the output.
+STRING_PREVIEW = 65_536
 SPECIAL_TOKENS = ("bos", "eos", "eot", "eom", "padding", "unknown")
 TEMPLATE_PREFIX = "tokenizer.chat_template"
 
@@ -127,11 +130,24 @@ def _bool_or_none(v: Any) -> bool | None:
 # JSON
 
 
-def header_to_json(hdr: GGUFHeader, *, full_arrays: bool = False, preview: int = ARRAY_PREVIEW) -> dict:
+def header_to_json(hdr: GGUFHeader, *, full_arrays: bool = False, preview: int = ARRAY_PREVIEW,
+                   full_strings: bool = False, string_preview: int = STRING_PREVIEW) -> dict:
     """The whole header: every key with its stored type and offsets, every tensor.
 
     Arrays longer than `preview` items show their first `preview` items plus "length" and
-    "truncated": true, unless `full_arrays`. Non-finite floats become the strings "nan", "inf", "-inf"."""
+    "truncated": true, unless `full_arrays`. A string value longer than `string_preview`
+    characters shows its first `string_preview` characters plus "length" (in characters) and
+    "truncated": true, unless `full_strings`; in the summary such a chat template is cut the same
+    way and named in "truncated_templates". Non-finite floats become the strings "nan", "inf", "-inf".
+    The document refers to the header's strings without copying them: write it with
+    publish.jsonstream.write_json to keep memory bounded."""
+    limit = None if full_strings else string_preview
+    summary = summarize(hdr).to_dict()
+    if limit is not None:
+        long = [name for name, text in summary["chat_templates"].items() if len(text) > limit]
+        if long:
+            summary["chat_templates"] = {name: text[:limit] for name, text in summary["chat_templates"].items()}
+            summary["truncated_templates"] = long
     return {
         "path": hdr.path,
         "version": hdr.version,
@@ -141,15 +157,18 @@ def header_to_json(hdr: GGUFHeader, *, full_arrays: bool = False, preview: int =
         "data_offset": hdr.data_offset,
         "kv_count": len(hdr.kv),
         "tensor_count": len(hdr.tensors),
-        "summary": summarize(hdr).to_dict(),
-        "kv": [kv_to_json(kv, full_arrays=full_arrays, preview=preview) for kv in hdr.kv.values()],
+        "summary": summary,
+        "kv": [kv_to_json(kv, full_arrays=full_arrays, preview=preview, string_preview=limit)
+               for kv in hdr.kv.values()],
         "tensors": [{"name": t.name, "type": t.ggml_type.name, "shape": list(t.shape), "elements": t.n_elements,
                      "bytes": t.n_bytes, "offset": t.offset, "file_offset": hdr.data_offset + t.offset,
                      "info_offset": t.info_offset} for t in hdr.tensors],
     }
 
 
-def kv_to_json(kv: KV, *, full_arrays: bool = False, preview: int = ARRAY_PREVIEW) -> dict:
+def kv_to_json(kv: KV, *, full_arrays: bool = False, preview: int = ARRAY_PREVIEW,
+               string_preview: int | None = STRING_PREVIEW) -> dict:
+    """One key as JSON; `string_preview` None shows a string value whole."""
     out: dict[str, Any] = {"key": kv.key, "type": kv.type.name, "offset": kv.offset, "value_offset": kv.value_offset}
     if kv.type == V.ARRAY:
         out["item_type"] = kv.array_type.name if kv.array_type is not None else None
@@ -157,6 +176,10 @@ def kv_to_json(kv: KV, *, full_arrays: bool = False, preview: int = ARRAY_PREVIE
         out["value"] = _array_json(kv.value, full_arrays, preview)
         if not full_arrays and len(kv.value) > preview:
             out["truncated"] = True
+    elif isinstance(kv.value, str) and string_preview is not None and len(kv.value) > string_preview:
+        out["length"] = len(kv.value)
+        out["value"] = kv.value[:string_preview]
+        out["truncated"] = True
     else:
         out["value"] = _json_scalar(kv.value, kv.type == V.FLOAT32)
     return out
