@@ -141,3 +141,26 @@ def test_wrong_typed_summary_values_still_give_valid_json(tmp_path):
     summary = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))["summary"]
     assert summary["context_length"] == "<INT32 array of 2>" and summary["vocab_size"] == "nan"
     assert "context length  <INT32 array of 2>" in run(odd).output
+
+
+def test_long_strings_are_cut_in_json_unless_asked_for_whole(tmp_path):
+    """A 250 MiB string key made inspect --json take 9 GB. Long strings now show a prefix with
+    their length, like long arrays; --full-strings gives the exact text, written in pieces."""
+    from publish.gguf.summary import STRING_PREVIEW
+
+    template = "{{ x }}\u0001" * (STRING_PREVIEW // 4)   # 2 x the preview, with escapes
+    path = ggufs.write_gguf(tmp_path / "long.gguf", kv={"tokenizer.chat_template": template,
+                                                        "general.name": "short"})
+    doc = json.loads(run(path, "--json").output)
+    kv = {k["key"]: k for k in doc["kv"]}
+    cut = kv["tokenizer.chat_template"]
+    assert cut["truncated"] is True and cut["length"] == len(template)
+    assert cut["value"] == template[:STRING_PREVIEW]
+    assert kv["general.name"]["value"] == "short" and "truncated" not in kv["general.name"]
+    assert doc["summary"]["chat_templates"]["default"] == template[:STRING_PREVIEW]
+    assert doc["summary"]["truncated_templates"] == ["default"]
+    whole = json.loads(run(path, "--json", "--full-strings").output)
+    assert {k["key"]: k for k in whole["kv"]}["tokenizer.chat_template"]["value"] == template
+    assert whole["summary"]["chat_templates"]["default"] == template
+    assert "truncated_templates" not in whole["summary"]
+    assert "chat template   " + f"{len(template):,} chars" in run(path).output

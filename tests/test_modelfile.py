@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from publish.errors import ModelfileError
 from publish.modelfile import ModelfileSpec, ModelfileWarning, float32, parse, quote, render
@@ -168,3 +169,55 @@ def test_bare_values_only_when_safe():
     assert quote("") == '""'
     assert quote("\n") == '"\n"'
     assert quote('"') == '"""""""'
+
+
+# -- cost: linear in the text ------------------------------------------------------------------
+
+def _counting_trim(monkeypatch) -> list[int]:
+    import publish.modelfile as mf
+
+    seen: list[int] = []
+    real = mf._go_trim_space
+
+    def counting(s: str) -> str:
+        seen.append(len(s))
+        return real(s)
+
+    monkeypatch.setattr(mf, "_go_trim_space", counting)
+    return seen
+
+
+@pytest.mark.parametrize("text", [
+    "word " * 4000,                       # spaces: each one re-read the whole value
+    "line\n" * 4000,                      # line breaks inside a quoted value
+    '"' + " x\n" * 3000 + '" tail',       # a block that must be quoted with """
+    "\t \u00e9\u4e00 " * 2000,
+])
+def test_quoting_reads_the_value_a_bounded_number_of_times(monkeypatch, text):
+    """A 200 KB system prompt took 35 s to quote: the parser re-joined and trimmed everything
+    read so far at every space and line break. Now each value is trimmed once."""
+    seen = _counting_trim(monkeypatch)
+    value = text.strip()
+    quoted = quote(value, what="system prompt")
+    assert parse(f"FROM x\nSYSTEM {quoted}\n").system == value
+    assert sum(seen) <= 8 * len(text), (sum(seen), len(text))
+
+
+def test_a_200kb_system_prompt_renders_and_reads_back(monkeypatch):
+    seen = _counting_trim(monkeypatch)
+    system = ("You are a careful assistant.\n" + "Rule: answer briefly, cite sources. " * 20 + "\n") * 270
+    assert len(system) > 200_000
+    text = render(ModelfileSpec(("./m.gguf",), template="{{ .Prompt }}", system=system))
+    assert parse(text).system == system
+    assert sum(seen) <= 8 * len(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(['"', '"""', " ", "\t", "\n", "\r", "a", "é", "\x00", "#", "\u200b"]),
+                max_size=40).map("".join))
+def test_quote_reads_back_or_refuses(value):
+    try:
+        quoted = quote(value)
+    except ModelfileError:
+        return
+    assert parse(f"FROM x\nSYSTEM {quoted}\n").system == value
