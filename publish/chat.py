@@ -14,12 +14,21 @@ Chat templates come from strangers' files, so two fences stand between a templat
 2. Resource bounds. A hostile template can still burn CPU or memory with plain arithmetic
    (`'a' * 10**10`, `7 ** (7 ** 9)`, doubling a string in a loop, nested loops over 100,000 items),
    and a Python thread cannot be stopped from outside. So where `os.fork` exists the render runs
-   in a forked child: it inherits the compiled template (no re-import, about a millisecond on
-   Linux), lowers its own address-space limit (RLIMIT_AS: current size + `memory_mb`) and CPU
-   limit, streams the output through `Template.generate()` and stops past `max_output` characters;
-   the parent waits at most `timeout` seconds and then kills it. One child renders a whole batch
-   (`render_many`), so a parity check costs one fork. Without fork (Windows) the render runs in
-   process with only the output bound and a check of the deadline between output chunks.
+   in a forked child (no re-import, about a millisecond on Linux) that lowers its own
+   address-space limit (RLIMIT_AS: current size + `memory_mb`) and CPU limit, streams the output
+   through `Template.generate()` and stops past `max_output` characters; the parent waits at
+   most `timeout` seconds and then kills it. One child renders a whole batch (`render_many`), so
+   a parity check costs one fork.
+
+   Compiling is bounded the same way: the template source is compiled only inside such a child
+   (once when the ChatTemplate is made, to report syntax errors, then again in each render child),
+   never in the calling process. Compiling a hostile template can recurse without end in Jinja's
+   parser, hit CPython's own compiler limits (`SyntaxError: too many statically nested blocks`,
+   `IndentationError: too many levels of indentation`, `RecursionError`, `MemoryError`) or, in
+   an ordinary Jinja environment, evaluate constant expressions (`{{ 'a' * 10**10 }}` took 16.7 GB
+   inside llama-cpp-python); every one of these ends as TemplateError or UnsafeTemplateError.
+   Without fork (Windows) compiling and rendering run in process with only the output bound and
+   a check of the deadline between output chunks.
 """
 
 from __future__ import annotations
@@ -186,15 +195,20 @@ class ChatTemplate:
         self.max_output = max_output
         self.memory_mb = memory_mb
         self.now = now
-        try:
-            # `parsed`: the tree of `source` already parsed with this environment (publish.convert
-            # parses it once for both the compiler and the sandbox)
-            self._template = _ENV.from_string(parsed if parsed is not None else source)
-        except jinja2.TemplateSyntaxError as err:
-            raise TemplateError(err.message or str(err), name=name, line=err.lineno, col=None,
-                                hint="the GGUF's tokenizer.chat_template is not valid Jinja") from None
-        except RecursionError:
-            raise UnsafeTemplateError("template nesting is too deep to parse", name=name) from None
+        # `parsed`: the tree of `source` already parsed with this environment (publish.convert
+        # parses it once for both the compiler and the sandbox); it is compiled in the child too
+        self._parsed = parsed
+        if hasattr(os, "fork"):
+            outcome = _in_child(lambda: _compile_outcome(self._compilable), timeout, memory_mb, name,
+                                doing="compile")
+            if outcome[0] != "ok":
+                raise _compile_error(outcome, name)
+        else:  # pragma: no cover - Windows
+            _compile(self._compilable, name)
+
+    @property
+    def _compilable(self) -> str | nodes.Template:
+        return self._parsed if self._parsed is not None else self.source
 
     def render(self, messages: list[dict], *, add_generation_prompt: bool = True,
                tools: list[dict] | None = None, **extra: Any) -> str:
@@ -234,14 +248,18 @@ class ChatTemplate:
         return variables
 
     def _render_all(self, calls: list[RenderCall], deadline: float | None = None) -> list[list]:
-        return [self._render_one(call, deadline) for call in calls]
+        outcome = _compile_outcome(self._compilable)
+        if outcome[0] != "ok":  # compiled fine in the constructor's child; a tighter bound now
+            return [[outcome[0], outcome[1], outcome[2]] for _ in calls]
+        template = outcome[3]
+        return [self._render_one(template, call, deadline) for call in calls]
 
-    def _render_one(self, call: RenderCall, deadline: float | None) -> list:
+    def _render_one(self, template: jinja2.Template, call: RenderCall, deadline: float | None) -> list:
         """[kind, payload, line]: kind is ok / raised / unsafe / error."""
         pieces: list[str] = []
         size = 0
         try:
-            for chunk in self._template.generate(self._variables(call)):
+            for chunk in template.generate(self._variables(call)):
                 size += len(chunk)
                 if size > self.max_output:
                     return ["unsafe", f"output exceeds {self.max_output:,} characters", None]
@@ -277,6 +295,41 @@ class ChatTemplate:
         return RenderOutcome(error=TemplateError(payload, name=self.name, line=line))
 
 
+def _compile(source: str | nodes.Template, name: str) -> jinja2.Template:
+    """Compile in this process (the caller is a bounded child, or Windows); errors of every kind
+    become TemplateError / UnsafeTemplateError."""
+    outcome = _compile_outcome(source)
+    if outcome[0] != "ok":
+        raise _compile_error(outcome, name)
+    return outcome[3]
+
+
+def _compile_outcome(source: str | nodes.Template) -> list:
+    """["ok", None, None, template] or [kind, message, line]: what compiling `source` gave.
+    (Only the first three items cross the pipe from a child.)"""
+    try:
+        return ["ok", None, None, _ENV.from_string(source)]
+    except jinja2.TemplateSyntaxError as err:
+        return ["error", err.message or str(err), err.lineno]
+    except RecursionError:
+        return ["unsafe", "template nesting is too deep to compile", None]
+    except MemoryError:
+        return ["unsafe", "compiling the template needs more memory than a chat template may use", None]
+    except SyntaxError as err:  # IndentationError too: CPython's limits on the generated code
+        return ["unsafe", f"template nesting is too deep to compile (Python: {err.msg})", None]
+    except Exception as err:  # noqa: BLE001 - anything else Jinja's compiler raises on odd input
+        return ["error", f"cannot compile: {type(err).__name__}: {err}", None]
+
+
+def _compile_error(outcome: list, name: str) -> TemplateError:
+    kind, message, line = outcome[:3]
+    if kind == "unsafe":
+        return UnsafeTemplateError(message, name=name, line=line,
+                                   hint="a chat template compiles in milliseconds; this one is built to exhaust the compiler")
+    return TemplateError(message, name=name, line=line, col=None,
+                         hint="the GGUF's tokenizer.chat_template is not valid Jinja")
+
+
 def _template_line() -> int | None:
     """Line of the template where the current exception was raised, from Jinja's traceback rewrite."""
     import sys
@@ -290,8 +343,9 @@ def _template_line() -> int | None:
     return line
 
 
-def _in_child(work, timeout: float, memory_mb: int, name: str) -> Any:
-    """Run `work()` in a forked child with memory/CPU limits; return its JSON-able result."""
+def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "render") -> Any:
+    """Run `work()` in a forked child with memory/CPU limits; return its JSON-able result.
+    `doing` ("render", "compile") words the errors."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: never return into the caller's code
@@ -303,6 +357,10 @@ def _in_child(work, timeout: float, memory_mb: int, name: str) -> Any:
                 result = ["done", work()]
             except MemoryError:
                 result = ["memory"]
+            except RecursionError:
+                result = ["recursion"]
+            if doing == "compile" and result[0] == "done":
+                result[1] = result[1][:3]  # the compiled template stays in the child
             data = json.dumps(result).encode("utf-8")
             view = memoryview(data)
             while view:
@@ -336,16 +394,18 @@ def _in_child(work, timeout: float, memory_mb: int, name: str) -> Any:
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if timed_out:
-        raise UnsafeTemplateError(f"render took longer than {timeout:g} s (stopped)", name=name,
-                                  hint="a chat template renders in milliseconds; this one loops")
+        raise UnsafeTemplateError(f"{doing} took longer than {timeout:g} s (stopped)", name=name,
+                                  hint=f"a chat template {doing}s in milliseconds; this one does not stop")
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
-        raise UnsafeTemplateError(f"render used more than its CPU time bound ({timeout:g} s)", name=name)
+        raise UnsafeTemplateError(f"{doing} used more than its CPU time bound ({timeout:g} s)", name=name)
     try:
         result = json.loads(b"".join(chunks))
     except ValueError:
-        raise UnsafeTemplateError("the render process died (out of memory or killed)", name=name) from None
+        raise UnsafeTemplateError(f"the {doing} process died (out of memory, stack or killed)", name=name) from None
     if result[0] == "memory":
-        raise UnsafeTemplateError(f"render needs more than {memory_mb} MB of memory", name=name)
+        raise UnsafeTemplateError(f"{doing} needs more than {memory_mb} MB of memory", name=name)
+    if result[0] == "recursion":
+        raise UnsafeTemplateError(f"{doing} recursed too deep", name=name)
     return result[1]
 
 

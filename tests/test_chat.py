@@ -188,7 +188,7 @@ def test_no_render_process_is_left_behind(forked):
     with pytest.raises(UnsafeTemplateError):
         render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", timeout=0.3)
     assert render("{{ messages[0].content }}") == "Hello!"
-    assert len(forked) == 2
+    assert len(forked) == 4  # a compile and a render process per template
     for pid in forked:  # killed or finished, and reaped: no zombie, no runaway child
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
@@ -209,3 +209,57 @@ def test_interrupted_render_kills_its_process(forked, monkeypatch):
     assert len(forked) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)
+
+
+# -- compiling is bounded like rendering --------------------------------------------------------
+
+@pytest.mark.parametrize("source, words", [
+    ("{% for a in [1] %}" * 21 + "x" + "{% endfor %}" * 21, "too many statically nested blocks"),  # SyntaxError
+    ("{% for a in [1] %}" * 101 + "x" + "{% endfor %}" * 101, "too many levels of indentation"),  # IndentationError
+    ("{% macro m() %}" * 200 + "{% endmacro %}" * 200, "too deep to compile"),
+    ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "too deep to compile"),                   # RecursionError
+    ("{{ " + "[" * 3000 + "]" * 3000 + " }}", "too deep to compile"),
+    ("{{ x" + "|trim" * 5000 + " }}", "too deep to compile"),
+])
+def test_compile_errors_of_every_kind_are_the_projects_error(source, words):
+    """Python's own compiler limits (SyntaxError, IndentationError, RecursionError) escaped
+    ChatTemplate as tracebacks; they are UnsafeTemplateError now, from a bounded child."""
+    with pytest.raises(UnsafeTemplateError) as err:
+        ChatTemplate(source, **BOUNDED)
+    assert words in str(err.value)
+
+
+def test_a_template_that_compiles_forever_is_stopped(monkeypatch):
+    import publish.chat as chat
+
+    real = chat._ENV.from_string
+
+    def slow_compile(source):
+        end = time.monotonic() + 5
+        while time.monotonic() < end:  # as long as a hostile compile likes (bounded: a test must end)
+            pass
+        return real(source)
+
+    monkeypatch.setattr(chat._ENV, "from_string", slow_compile)
+    start = time.monotonic()
+    with pytest.raises(UnsafeTemplateError, match="compile took longer than 0.5 s"):
+        ChatTemplate("{{ x }}", timeout=0.5)
+    assert time.monotonic() - start < 3
+
+
+def test_no_template_is_compiled_in_the_calling_process(monkeypatch):
+    import publish.chat as chat
+
+    parent = os.getpid()
+    real = chat._ENV.from_string
+
+    def only_in_a_child(source):
+        if os.getpid() == parent:
+            raise AssertionError("compiled in the calling process, outside the bounds")
+        return real(source)
+
+    monkeypatch.setattr(chat._ENV, "from_string", only_in_a_child)
+    template = ChatTemplate("{{ messages[0].content }}!")
+    assert template.render(HELLO) == "Hello!!"
+    with pytest.raises(TemplateError, match=":1"):
+        ChatTemplate("{{ messages[0].content ")
