@@ -90,3 +90,79 @@ def have_llama_cpp() -> bool:
 
 def go_binary() -> str | None:
     return shutil.which("go") or next((p for p in ["/usr/lib/go-1.19/bin/go"] if os.path.exists(p)), None)
+
+
+# ---- the real Ollama -------------------------------------------------------------------------
+
+OLLAMA_VERSION = "v0.24.0"   # pinned; tests/ollama/build.sh builds it (`make ollama`)
+
+
+def ollama_binary() -> str | None:
+    """The pinned real `ollama`: $PUBLISH_OLLAMA_BIN, else the one `make ollama` built into the cache."""
+    explicit = os.environ.get("PUBLISH_OLLAMA_BIN")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    cache = Path(os.environ.get("PUBLISH_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                 / "publish")
+    built = cache / "ollama" / OLLAMA_VERSION / "bin" / "ollama"
+    return str(built) if os.access(built, os.X_OK) else None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RealOllama:
+    """A running real `ollama serve` (started by the `ollama_server` fixture)."""
+
+    def __init__(self, url: str, host: str, binary: str, version: str, models: Path, log: Path | None):
+        self.url, self.host, self.binary, self.version, self.models, self.log = url, host, binary, version, models, log
+
+    def log_tail(self, n: int = 4000) -> str:
+        try:
+            return self.log.read_text(encoding="utf-8", errors="replace")[-n:] if self.log else ""
+        except OSError:
+            return ""
+
+
+@pytest.fixture(scope="session")
+def ollama_server(tmp_path_factory):
+    """The real Ollama server for the whole session: `ollama serve` on a free loopback port, with
+    its own OLLAMA_MODELS and HOME in a temp dir, stopped at the end.
+
+    A missing binary FAILS the test (CI must not pass with the real-Ollama suite skipped), unless
+    PUBLISH_NO_OLLAMA=1 is set by hand, which skips."""
+    from publish.smoke.serve import OllamaServe, server_version
+
+    binary = ollama_binary()
+    if binary is None:
+        why = (f"no real Ollama {OLLAMA_VERSION}: run `make ollama` (or set PUBLISH_OLLAMA_BIN to an "
+               "ollama binary)")
+        if os.environ.get("PUBLISH_NO_OLLAMA") == "1":
+            pytest.skip(why + "; skipped because PUBLISH_NO_OLLAMA=1")
+        pytest.fail(why + "; set PUBLISH_NO_OLLAMA=1 to skip the real-Ollama tests on purpose", pytrace=False)
+    root = tmp_path_factory.mktemp("real-ollama")
+    (root / "home").mkdir()
+    host = f"127.0.0.1:{free_port()}"
+    env = {
+        "OLLAMA_MODELS": str(root / "models"),
+        "HOME": str(root / "home"),          # its key pair and history stay out of the user's home
+        "OLLAMA_NUM_PARALLEL": "1",
+        "OLLAMA_MAX_LOADED_MODELS": "2",
+        "OLLAMA_NOPRUNE": "1",
+    }
+    with OllamaServe(f"http://{host}", binary, timeout=120, env=env) as served:
+        yield RealOllama(f"http://{host}", host, binary, server_version(f"http://{host}") or "?",
+                         root / "models", served.log_path)
+
+
+@pytest.fixture
+def real_ollama(ollama_server, monkeypatch):
+    """The session's real Ollama, with OLLAMA_HOST pointing at it and its `ollama` first on PATH."""
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.host)
+    monkeypatch.setenv("PATH", str(Path(ollama_server.binary).parent) + os.pathsep + os.environ.get("PATH", ""))
+    return ollama_server

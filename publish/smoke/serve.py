@@ -59,16 +59,18 @@ def find_ollama(ollama_bin: str = "ollama") -> str | None:
 class OllamaServe:
     """`ollama serve` started for one run, bound to the host the smoke uses, stopped after."""
 
-    def __init__(self, url: str, ollama_bin: str, *, timeout: float = 60.0):
+    def __init__(self, url: str, ollama_bin: str, *, timeout: float = 60.0,
+                 env: dict[str, str] | None = None):
         self.url = url
         self.ollama_bin = ollama_bin
         self.timeout = timeout
+        self.extra_env = dict(env or {})   # e.g. OLLAMA_MODELS for a private model store
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
 
     def start(self) -> None:
         netloc = urlsplit(self.url).netloc
-        env = dict(os.environ, OLLAMA_HOST=netloc)
+        env = dict(os.environ, **self.extra_env, OLLAMA_HOST=netloc)
         fd, log = tempfile.mkstemp(prefix="ollama-serve-", suffix=".log")
         self.log_path = Path(log)
         with os.fdopen(fd, "wb") as log_fh:
