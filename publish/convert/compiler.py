@@ -1471,14 +1471,10 @@ class Compiler:
                 self.fail(node, "comparison of incompatible constants")
         if op in ("in", "notin"):
             r = self.contains(a, b, node)
-            if op == "notin":
-                return K(not r.value) if isinstance(r, K) else G(f"not {arg(r.go)}", "bool")
-            return r
+            return _negate(r) if op == "notin" else r
         if op in ("eq", "ne"):
             r = self.equals(a, b, node)
-            if op == "ne":
-                return K(not r.value) if isinstance(r, K) else G(f"not {arg(r.go)}", "bool")
-            return r
+            return _negate(r) if op == "ne" else r
         goop = {"lt": "lt", "lteq": "le", "gt": "gt", "gteq": "ge"}[op]
         if (self._is_int(a) or self._is_any(a)) and (self._is_int(b) or self._is_any(b)):
             return G(f"{goop} {self._go_int(a)} {self._go_int(b)}", "bool")
@@ -1634,7 +1630,7 @@ class Compiler:
             v = self.getattr(elem, attr, node)
             r = self.truth(self.test(test, v, list(targs), node) if test else v)
             if negate:
-                r = K(not r.value) if isinstance(r, K) else G(f"not {arg(r.go)}", "bool")
+                r = _negate(r)
             out = self.logic_vals(out, r)
         return out
 
@@ -2389,6 +2385,11 @@ class _Code(Val):
     code: str
     name: str
     tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
+
+
+def _negate(v: Val) -> Val:
+    """`not` of a truth value (K or a bool G)."""
+    return K(not v.value) if isinstance(v, K) else G(f"not {arg(v.go)}", "bool")
 
 
 def _nskey(name: str, attr: str) -> str:
