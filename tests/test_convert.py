@@ -304,3 +304,19 @@ def test_hostile_constants_are_refused_not_built(source):
     except ConvertError:
         return
     assert len(text) < 100_000 and "__mro__" not in text and "class" not in text
+
+
+def test_cli_convert_gguf_named_template_and_add_bos_false(tmp_path):
+    """A GGUF's named templates (tokenizer.chat_template.NAME, listed in tokenizer.chat_templates), and a
+    GGUF whose engine adds no BOS: then the template must write it itself."""
+    tool_use = CHATML.replace("<|im_start|>", "<|start|>")
+    path = ggufs.write_tiny_llama(tmp_path / "named.gguf", chat_template=CHATML, add_bos_token=False,
+                                  extra_kv={"tokenizer.chat_templates": ["tool_use"],
+                                            "tokenizer.chat_template.tool_use": "{{ bos_token }}" + tool_use})
+    res = CliRunner().invoke(main, ["template", "convert", str(path), "--name", "tool_use", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["name"].endswith("tokenizer.chat_template.tool_use") and data["identical"]
+    assert gotmpl.render(data["template"], [{"role": "user", "content": "x"}]).startswith("<bos><|start|>user")
+    res = CliRunner().invoke(main, ["template", "convert", str(path), "--name", "nope"])
+    assert res.exit_code == 2 and "named templates here: tool_use" in res.output
