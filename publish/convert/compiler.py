@@ -540,6 +540,17 @@ class Compiler:
         return text, d1 or d2
 
     @staticmethod
+    def _missing(scope: dict, name: str) -> Val:
+        """What a name holds in a branch that did not set it: undefined, or for a namespace attribute
+        that turned symbolic in the other branch, its Go variable."""
+        if name.startswith("\0ns."):
+            _, ns_name, attr = name.split(".", 2)
+            ns = scope.get(ns_name)
+            if isinstance(ns, Ns) and attr in ns.attrs:
+                return G(ns.attrs[attr], ns.kinds.get(attr, "any"))
+        return K(UNDEF)
+
+    @staticmethod
     def join_start(cvar: str, a, b):
         if a is b or a == b:
             return a
@@ -552,7 +563,7 @@ class Compiler:
 
     def _join(self, scope: dict, cvar: str, a: dict, b: dict) -> None:
         for name in set(a) | set(b):
-            va, vb = a.get(name, K(UNDEF)), b.get(name, K(UNDEF))
+            va, vb = a.get(name, self._missing(scope, name)), b.get(name, self._missing(scope, name))
             if va is vb or (isinstance(va, K) and isinstance(vb, K) and _same_const(va.value, vb.value)):
                 scope[name] = va
             elif isinstance(va, G) and isinstance(vb, G) and va.go == vb.go:
@@ -616,10 +627,17 @@ class Compiler:
                 self.fail(node, f"{target.name}.{target.attr} is not a namespace attribute")
             v = self.ev(node.node, scope)
             gvar = ns.attrs.get(target.attr)
-            go = self.materialize(v)
-            pre = self.flush()
             if gvar is None:
                 self.fail(node, f"namespace attribute {target.attr} was not declared")
+            key = _nskey(target.name, target.attr)
+            if key in scope or (not self.loops and _has_code(v) and
+                                not self._assigned_in_loop_after(target.name, target.attr, node)):
+                # from here on the attribute holds text Go cannot build (tojson): it stays symbolic,
+                # starting from the Go variable's value so far
+                scope[key] = v
+                return self.flush()
+            go = self.materialize(v)
+            pre = self.flush()
             return pre + "{{ " + gvar + " = " + go + " }}"
         if isinstance(target, J.Name):
             v = self.ev(node.node, scope)
@@ -687,15 +705,21 @@ class Compiler:
         for a in self.ast.find_all(J.Assign):
             if isinstance(a.target, J.NSRef):
                 by_attr.setdefault((a.target.name, a.target.attr), []).append(a)
-        created_in_loop = {a.target.name for a in self.ast.find_all(J.Assign)
-                           if isinstance(a.target, J.Name) and loops_of(a)}
+        creations: dict[str, list] = {}
+        for a in self.ast.find_all(J.Assign):
+            if isinstance(a.target, J.Name) and isinstance(a.node, J.Call) and isinstance(a.node.node, J.Name) \
+                    and a.node.node.name == "namespace":
+                creations.setdefault(a.target.name, []).append(a)
         symbolic, appends = set(), {}
         for (name, attr), assigns in by_attr.items():
-            if name in created_in_loop:
+            made = creations.get(name, [])
+            homes = [frozenset(id(x) for x in loops_of(c)) for c in made]
+            if not made or len(set(homes)) != 1:
                 continue
+            home = homes[0]        # the loops the namespace is created in (each creation in the same ones)
             ok, built_in = True, []
             for a in assigns:
-                loops = loops_of(a)
+                loops = [x for x in loops_of(a) if id(x) not in home]
                 if not loops:
                     continue
                 if not self.loop_builders:
@@ -1080,7 +1104,20 @@ class Compiler:
             return v
         return K(UNDEF)
 
+    def _assigned_in_loop_after(self, name: str, attr: str, node) -> bool:
+        line = getattr(node, "lineno", 0) or 0
+        for loop in self.ast.find_all(J.For):
+            if (getattr(loop, "lineno", 0) or 0) < line:
+                continue
+            for a in loop.find_all(J.Assign):
+                if isinstance(a.target, J.NSRef) and (a.target.name, a.target.attr) == (name, attr):
+                    return True
+        return False
+
     def ev_Getattr(self, node, scope):
+        if isinstance(node.node, J.Name) and _nskey(node.node.name, node.attr) in scope \
+                and isinstance(scope.get(node.node.name), Ns):
+            return scope[_nskey(node.node.name, node.attr)]
         if isinstance(node.node, J.Name) and (node.node.name, node.attr) in self._symbolic_ns \
                 and isinstance(scope.get(node.node.name), Ns):
             return scope.get(_nskey(node.node.name, node.attr), K(UNDEF))
@@ -2385,6 +2422,16 @@ class _Code(Val):
     code: str
     name: str
     tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
+
+
+def _has_code(v: Val) -> bool:
+    if isinstance(v, _Code):
+        return True
+    if isinstance(v, Cat):
+        return any(_has_code(p) for p in v.parts)
+    if isinstance(v, Cond):
+        return _has_code(v.a) or _has_code(v.b)
+    return False
 
 
 def _negate(v: Val) -> Val:
