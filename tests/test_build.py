@@ -101,9 +101,9 @@ def test_card_front_matter_table_and_run_lines(gemma_folder):
     assert len(rows) == 4
     assert rows[0].startswith("| UD-Q4_K_XL (recommended) | `gemma-3n-E4B-it-UD-Q4_K_XL.gguf` |")
     bf16 = next(r for r in rows if r.startswith("| BF16 "))
-    assert "| 16.02 |" in bf16      # bits per weight from the header: BF16 weights + one F32 norm
+    assert "| 16.01 |" in bf16      # bits per weight from the header: BF16 weights + one F32 norm
     q8 = next(r for r in rows if r.startswith("| Q8_0 "))
-    assert "| 8.52 |" in q8          # Q8_0 blocks: 34 bytes per 32 weights, plus the F32 norm
+    assert "| 8.51 |" in q8          # Q8_0 blocks: 34 bytes per 32 weights, plus the F32 norm
     for label in GEMMA_QUANTS:
         assert f"ollama run hf.co/your-org/gemma-3n-E4B-it-GGUF:{label}\n" in card
         assert f"llama-cli -hf your-org/gemma-3n-E4B-it-GGUF:{label}\n" in card

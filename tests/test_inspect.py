@@ -28,7 +28,7 @@ def test_summary_of_the_gemma3n_file(gemma3n_broken_path):
         assert line in out, line
     # tensors grouped by type with bits per weight: Q4_K is 4.5 bpw, Q6_K 6.5625
     assert any(l.split()[:2] == ["Q4_K", "3"] and l.rstrip().endswith("4.50 bpw") for l in out.splitlines())
-    assert any(l.split()[:2] == ["Q6_K", "1"] and l.rstrip().endswith("6.56 bpw") for l in out.splitlines())
+    assert any(l.split()[:2] == ["Q6_K", "2"] and l.rstrip().endswith("6.56 bpw") for l in out.splitlines())
 
 
 def test_json_shows_stored_types(gemma3n_broken_path):

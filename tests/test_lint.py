@@ -176,7 +176,9 @@ def test_github_escaping():
 def write_split(folder: Path, name: str = "model-Q8_0.gguf") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     kv = {"general.name": "split", "general.file_type": (7, T.UINT32), "tokenizer.ggml.tokens": (
-        ["<eos>", "a"], T.ARRAY, T.STRING), "tokenizer.ggml.eos_token_id": 0, "tokenizer.chat_template": "{{ x }}"}
+        ["<eos>", "a"], T.ARRAY, T.STRING), "tokenizer.ggml.eos_token_id": 0, "tokenizer.chat_template": "{{ x }}",
+        "llama.context_length": 4096, "llama.embedding_length": 32, "llama.block_count": 3,
+        "llama.attention.layer_norm_rms_epsilon": 1e-5}
     tensors = [(f"blk.{i}.attn_q.weight", (32, 4), Q.Q8_0) for i in range(3)]
     ggufs.write_gguf(folder / name, kv=kv, tensors=tensors, split_max_tensors=1)
     parts = sorted(folder.glob("model-Q8_0-*-of-*.gguf"))

@@ -33,7 +33,7 @@ def clean_kv() -> dict:
         "general.base_model.0.name": "Clean Base",
         "llama.block_count": 1,
         "llama.context_length": 4096,
-        "llama.embedding_length": 32,
+        "llama.embedding_length": 256,
         "llama.feed_forward_length": 64,
         "llama.attention.head_count": 2,
         "llama.attention.head_count_kv": 2,

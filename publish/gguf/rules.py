@@ -862,6 +862,228 @@ def missing_bos(hdr: GGUFHeader) -> Iterable[Hit]:
 
 
 # ---------------------------------------------------------------------------------------------
+# GG71x: the header and the tensors fit together (issue 8 kind c)
+
+_LLAMA_MODEL = "llama.cpp src/llama-model.cpp (load_hparams; create_tensor checks each shape)"
+_LOADER_KEYS = ("context_length", "embedding_length", "block_count")  # ml.get_key(...) without `false`
+# archs whose load_hparams reads attention.layer_norm_rms_epsilon / layer_norm_epsilon as required
+_RMS_EPS_ARCHS = {"llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "gemma", "gemma2", "gemma3", "gemma3n",
+                  "phi3", "deepseek2", "olmo2", "granite", "mistral3", "llama4", "arcee", "minicpm", "qwen"}
+_NORM_EPS_ARCHS = {"falcon", "gpt2", "starcoder", "bloom", "mpt", "stablelm", "phi2", "bert", "nomic-bert", "refact"}
+# Ollama v0.24.0 Go engine: keys New() reads with c.Uint(key) and no default, used as dimensions
+_GO_ENGINE_KEYS = {
+    "gemma3": ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"),
+    "gemma3n": ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"),
+    "qwen3": ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"),
+    "qwen3moe": ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"),
+    "gptoss": ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"),
+    "gpt-oss": ("block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"),
+    "gemma4": ("block_count", "embedding_length", "attention.head_count"),
+}
+_GO_SOURCES = ("ollama v0.24.0 model/models/gemma3/model_text.go (numHeads)",
+               "ollama v0.24.0 model/models/gemma3n/model_text.go (numKVHeads)",
+               "ollama v0.24.0 model/models/qwen3/model.go (hiddenSize)",
+               "ollama v0.24.0 model/models/gptoss/model.go (hiddenSize)",
+               "ollama v0.24.0 model/models/gemma4/model_text.go (numLayers)")
+
+
+def required_keys(arch: str) -> dict[str, tuple[Engine, ...]]:
+    """`{arch}.*` keys a model of `arch` needs to load, with the engines that need each: llama.cpp's
+    load_hparams reads them as required (also Ollama >= 0.30 through llama-server), Ollama v0.24's Go
+    engine reads them without a default for the architectures it runs itself."""
+    from publish.engines import LLAMA_CPP_LOADER
+
+    need: dict[str, set[Engine]] = {}
+    for key in _LOADER_KEYS:
+        need.setdefault(key, set()).update(LLAMA_CPP_LOADER)
+    if arch in _RMS_EPS_ARCHS:
+        need.setdefault("attention.layer_norm_rms_epsilon", set()).update(LLAMA_CPP_LOADER)
+    if arch in _NORM_EPS_ARCHS:
+        need.setdefault("attention.layer_norm_epsilon", set()).update(LLAMA_CPP_LOADER)
+    for key in _GO_ENGINE_KEYS.get(arch, ()):
+        need.setdefault(key, set()).add(Engine.OLLAMA_GO)
+    order = list(Engine)
+    return {k: tuple(sorted(v, key=order.index)) for k, v in need.items()}
+
+
+@rule("GG710", "missing-required-key", Severity.ERROR,
+      "A key the architecture needs to load (`{arch}.embedding_length`, `.block_count`, …) is missing.",
+      why="llama.cpp's `load_hparams` reads `{arch}.context_length`, `.embedding_length`, `.block_count` and the "
+          "architecture's norm epsilon as required keys and refuses the file without them (`key not found in "
+          "model`); Ollama v0.24's Go engine reads the model dimensions with `c.Uint(key)` and no default, so a "
+          "missing key is 0 and the model fails or produces garbage. Other linters pass such a file.",
+      example="A hand-edited header that lost `gemma3.embedding_length`.",
+      fix="Re-convert with convert_hf_to_gguf.py, or add the key with its value from config.json "
+          "(hidden_size, num_hidden_layers, max_position_embeddings, rms_norm_eps).",
+      sources=(_LLAMA_MODEL,) + _GO_SOURCES)
+def missing_required_key(hdr: GGUFHeader) -> Iterable[Hit]:
+    arch = hdr.architecture
+    if not arch or not hdr.tensors:
+        return  # GG100; a vocabulary-only GGUF loads no model
+    for key, engines in required_keys(arch).items():
+        if f"{arch}.{key}" not in hdr.kv:
+            who = " and ".join(e.title for e in engines)
+            yield Hit(f"{arch}.{key} is missing: {who} cannot load the model without it",
+                      subject=f"{arch}.{key}", severity=Severity.ERROR,
+                      hint=f"re-convert with convert_hf_to_gguf.py, or set {arch}.{key} (UINT32/FLOAT32) "
+                           "from the model's config.json")
+
+
+def _rows(hdr: GGUFHeader, name: str) -> tuple | None:
+    for t in hdr.tensors:
+        if t.name == name:
+            return t
+    return None
+
+
+@rule("GG711", "vocab-vs-embedding-rows", Severity.ERROR,
+      "The vocabulary size and the rows of token_embd/output disagree.",
+      why="llama.cpp creates token_embd and output as {n_embd, n_vocab} with n_vocab from `{arch}.vocab_size` or "
+          "the length of tokenizer.ggml.tokens and refuses a tensor of another shape (`tensor 'token_embd.weight' "
+          "has wrong shape`); Ollama's Go engine indexes the embedding with token ids, and an id past its rows "
+          "fails at run time. Happens after adding tokens to a tokenizer without resizing the embeddings, or the "
+          "other way round.",
+      example="262,145 tokens in tokenizer.ggml.tokens, token_embd.weight with 262,144 rows.",
+      fix="Re-convert from a checkpoint whose tokenizer and embeddings agree (resize_token_embeddings before "
+          "saving, or pad the vocabulary to the embedding rows).",
+      sources=(_LLAMA_MODEL, "llama.cpp src/llama-vocab.cpp 00ad355 (n_tokens from tokenizer.ggml.tokens)"))
+def vocab_vs_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
+    if not _has_vocab(hdr):
+        return
+    n_tokens = _n_vocab(hdr)
+    declared = hdr.arch_value("vocab_size")
+    n_vocab = declared if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0 else n_tokens
+    if n_vocab != n_tokens:
+        kv = hdr.kv[f"{hdr.architecture}.vocab_size"]
+        yield Hit(f"{kv.key} = {n_vocab:,} but tokenizer.ggml.tokens has {n_tokens:,} tokens",
+                  subject=kv.key, offset=kv.offset, hint="set vocab_size to the number of tokens, or re-convert")
+    for name in ("token_embd.weight", "output.weight"):
+        t = _rows(hdr, name)
+        if t is None or len(t.shape) < 2 or t.shape[1] == n_vocab:
+            continue
+        yield Hit(f"{name} has {t.shape[1]:,} rows but the vocabulary has {n_vocab:,} tokens: llama.cpp refuses the "
+                  "tensor's shape, Ollama fails on token ids past the rows",
+                  subject=name, offset=t.info_offset,
+                  hint="re-convert from a checkpoint whose tokenizer and embedding matrix have the same size")
+
+
+@rule("GG712", "embedding-length-vs-tensors", Severity.ERROR,
+      "`{arch}.embedding_length` disagrees with the width of token_embd/output/output_norm.",
+      why="Every engine builds the model from `{arch}.embedding_length` (n_embd); llama.cpp refuses tensors "
+          "whose shape does not follow (`has wrong shape; expected 640, …`), Ollama's Go engine reshapes with the "
+          "wrong size.",
+      example="gemma3.embedding_length = 1024 in a file whose token_embd.weight is 640 wide.",
+      fix="Set embedding_length to the model's hidden_size, or re-convert.",
+      sources=(_LLAMA_MODEL,))
+def embedding_length_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
+    arch = hdr.architecture
+    kv = hdr.kv.get(f"{arch}.embedding_length") if arch else None
+    n_embd = _int_value(kv)
+    if n_embd is None or n_embd <= 0:
+        return
+    for name in ("token_embd.weight", "output.weight", "output_norm.weight"):
+        t = _rows(hdr, name)
+        if t is not None and t.shape and t.shape[0] != n_embd:
+            yield Hit(f"{kv.key} = {n_embd} but {name} is {t.shape[0]} wide (shape {list(t.shape)}): "
+                      "llama.cpp refuses the tensor's shape",
+                      subject=kv.key, offset=kv.offset,
+                      hint=f"set {kv.key} to {t.shape[0]} if the tensors are right, or re-convert")
+            return
+
+
+_BLK = re.compile(r"^blk\.(\d+)\.")
+
+
+@rule("GG713", "block-count-vs-tensors", Severity.ERROR,
+      "`{arch}.block_count` disagrees with the blk.N tensors present.",
+      why="llama.cpp creates the tensors of blocks 0..block_count-1 and fails on the first missing one "
+          "(`missing tensor 'blk.N.attn_norm.weight'`) or on tensors it did not create (`wrong number of "
+          "tensors`); Ollama's Go engine allocates block_count layers and leaves the rest unused or empty.",
+      example="A pruned model: block_count 26 but tensors for blk.0 … blk.21 only.",
+      fix="Set block_count to the number of blocks the file holds, or re-convert.",
+      sources=(_LLAMA_MODEL,))
+def block_count_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
+    arch = hdr.architecture
+    kv = hdr.kv.get(f"{arch}.block_count") if arch else None
+    n = _int_value(kv)
+    if n is None:
+        return
+    present = {int(m.group(1)) for t in hdr.tensors if (m := _BLK.match(t.name))}
+    if not present:
+        return
+    beyond = sorted(i for i in present if i >= n)
+    missing = sorted(set(range(n)) - present)
+    if beyond:
+        yield Hit(f"{kv.key} = {n} but the file has tensors for blk.{beyond[0]}"
+                  + (f" … blk.{beyond[-1]}" if len(beyond) > 1 else "")
+                  + ": llama.cpp fails with `wrong number of tensors`",
+                  subject=kv.key, offset=kv.offset, hint=f"set {kv.key} to {max(present) + 1}, or re-convert")
+    elif missing:
+        shown = ", ".join(f"blk.{i}" for i in missing[:5]) + (" …" if len(missing) > 5 else "")
+        yield Hit(f"{kv.key} = {n} but {len(missing)} block(s) have no tensors ({shown}): llama.cpp fails with "
+                  f"`missing tensor 'blk.{missing[0]}.…'`",
+                  subject=kv.key, offset=kv.offset, hint=f"set {kv.key} to the number of blocks present, or re-convert")
+
+
+# llama.cpp src/llama-vocab.cpp 00ad355, llama_vocab::impl::load: the tokenizer.ggml.pre values a BPE
+# vocabulary may carry; anything else is `unknown pre-tokenizer type` (the load fails).
+KNOWN_PRE_TOKENIZERS = frozenset("""
+default minicpm5 llama3 llama-v3 llama-bpe falcon3 falcon-h1 pixtral midm-2.0 lfm2 jina-v5-nano deepseek-llm
+deepseek-coder deepseek-v3 spark2_5 youtu falcon mpt starcoder gpt-2 phi-2 jina-es jina-de gigachat jina-v2-es
+jina-v2-de a.x-4.0 mellum modern-bert jais-2 gemma4 granite-embed-multi-311m sarvam-moe jina-v1-en jina-v2-code
+roberta-bpe whitespace refact command-r qwen2 deepseek-r1-qwen kormo f2llmv2 qwen35 stablelm2 olmo dbrx smaug-bpe
+poro-chat glm4 chatglm-bpe viking jais tekken smollm codeshell bloom gpt3-finnish exaone exaone4 exaone-moe
+chameleon minerva-7b megrez gpt-4o llama4 kanana2 talkie granite-embed-multi-97m tiny_aya cohere2moe superbpe
+trillion granite-docling bailingmoe bailingmoe2 llada-moe seed-coder hunyuan hunyuan-dense hy_v4 joyai-llm kimi-k2
+ufakzeka grok-2 afmoe laguna minimax-m2 solar-open mellum2
+""".split())
+_VOCAB_SRC = "llama.cpp src/llama-vocab.cpp 00ad355 (llama_vocab::impl::load: tokenizer_pre)"
+_OLLAMA_PRE = "ollama v0.24.0 model/models/llama/model.go (tokenizer.ggml.pre)"
+
+
+def _bpe(hdr: GGUFHeader) -> bool:
+    return hdr.value("tokenizer.ggml.model") == "gpt2"
+
+
+@rule("GG714", "bpe-without-pre-tokenizer", Severity.WARNING,
+      "A BPE vocabulary has no tokenizer.ggml.pre: llama.cpp warns that generation quality will be degraded.",
+      why="BPE models split text with a model-specific regex before merging; `tokenizer.ggml.pre` names it. "
+          "Without it llama.cpp uses the default split and prints `GENERATION QUALITY WILL BE DEGRADED! CONSIDER "
+          "REGENERATING THE MODEL`; Ollama's Go engine falls back to a llama-style split. Numbers, code and "
+          "non-English text tokenize differently from training.",
+      example="A Qwen or Llama 3 GGUF converted before its tokenizer hash was known to convert_hf_to_gguf.py.",
+      fix="Re-convert with a current convert_hf_to_gguf.py, which writes the right tokenizer.ggml.pre.",
+      sources=(_VOCAB_SRC, _OLLAMA_PRE))
+def bpe_without_pre(hdr: GGUFHeader) -> Iterable[Hit]:
+    if _bpe(hdr) and "tokenizer.ggml.pre" not in hdr.kv:
+        yield Hit("BPE vocabulary (tokenizer.ggml.model = gpt2) without tokenizer.ggml.pre: llama.cpp splits text "
+                  "with its default regex and warns that generation quality will be degraded",
+                  subject="tokenizer.ggml.pre",
+                  hint="re-convert with a current convert_hf_to_gguf.py (it writes tokenizer.ggml.pre)")
+
+
+@rule("GG715", "unknown-pre-tokenizer", Severity.ERROR,
+      "tokenizer.ggml.pre names a pre-tokenizer llama.cpp does not know: llama.cpp refuses to load the file.",
+      why="llama.cpp maps tokenizer.ggml.pre to a split regex from a fixed list and throws `unknown pre-tokenizer "
+          "type: '…'` for any other value. Ollama >= 0.30 loads through it, and Ollama v0.24 hands the "
+          "architectures its Go engine does not run (llama, qwen2, …) to its vendored llama.cpp, which refuses "
+          "too (ollama/ollama#4529); the Go engine itself silently uses a llama-style split.",
+      example="tokenizer.ggml.pre = 'my-model' from a patched converter, or a name only a newer llama.cpp knows.",
+      fix="Re-convert with convert_hf_to_gguf.py so the value is one llama.cpp knows (e.g. llama-bpe, qwen2), "
+          "or wait for the llama.cpp release that adds it and say so on the model card.",
+      sources=(_VOCAB_SRC,))
+def unknown_pre_tokenizer(hdr: GGUFHeader) -> Iterable[Hit]:
+    kv = hdr.kv.get("tokenizer.ggml.pre")
+    if not _bpe(hdr) or kv is None or not isinstance(kv.value, str) or not kv.value:
+        return
+    if kv.value not in KNOWN_PRE_TOKENIZERS:
+        yield Hit(f"tokenizer.ggml.pre = {_show(kv.value)} is not a pre-tokenizer llama.cpp knows: llama.cpp (and "
+                  "Ollama >= 0.30) refuse to load the file with `unknown pre-tokenizer type`",
+                  subject="tokenizer.ggml.pre", offset=kv.offset,
+                  hint="re-convert with a current convert_hf_to_gguf.py, which writes a known tokenizer.ggml.pre")
+
+
+# ---------------------------------------------------------------------------------------------
 # GG3xx: split sets (several files at once)
 
 @dataclass
