@@ -8,7 +8,7 @@ from typing import Iterable
 from publish.findings import Finding, Severity, severity_counts
 from publish.sources import is_remote
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 
 
 def summary(findings: list[Finding], n_files: int) -> dict:
@@ -104,6 +104,108 @@ def format_github(findings: list[Finding], n_files: int) -> str:
     return "\n".join(github_lines(findings) + [summary_line(findings, n_files)])
 
 
+# -- SARIF 2.1.0 for GitHub code scanning ---------------------------------------------------------
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _rule_registry() -> dict:
+    """Every known code -> (name, severity, summary, rule or None) from the GG and RP registries."""
+    from publish.gguf.rules import RULES
+
+    out = {code: r for code, r in RULES.items()}
+    try:
+        from publish.folder_rules import RULES as FOLDER
+    except ImportError:  # pragma: no cover - the folder rules are optional
+        FOLDER = {}
+    for code, r in FOLDER.items():
+        out.setdefault(code, r)
+    return out
+
+
+def _sarif_rule(code: str, r) -> dict:
+    why, fix = getattr(r, "why", ""), getattr(r, "fix", "")
+    engines = [e.value for e in getattr(r, "engines", ())]
+    sources = list(getattr(r, "sources", ()))
+    help_md = "\n\n".join(x for x in (why, f"**Fix:** {fix}" if fix else "",
+                                       "**Engines:** " + ", ".join(engines) if engines else "",
+                                       "**Sources:** " + "; ".join(sources) if sources else "") if x)
+    return {
+        "id": code,
+        "name": "".join(w.capitalize() for w in r.name.split("-")),
+        "shortDescription": {"text": r.summary},
+        "fullDescription": {"text": why or r.summary},
+        "help": {"text": help_md or r.summary, "markdown": help_md or r.summary},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
+        "properties": {"tags": ["gguf", *engines], "engines": engines},
+    }
+
+
+def _sarif_uri(path: str) -> str:
+    """A repository-relative URI for a local path; hf:// URLs stay as they are."""
+    import os
+    from pathlib import PurePosixPath
+
+    if is_remote(path):
+        return path
+    p = path.replace("\\", "/")
+    if os.path.isabs(p):
+        try:
+            p = os.path.relpath(p)
+        except ValueError:
+            pass
+    return str(PurePosixPath(p.replace("\\", "/"))).lstrip("/") or "."
+
+
+def format_sarif(findings: list[Finding], n_files: int) -> str:
+    """One SARIF 2.1.0 run for `github/codeql-action/upload-sarif`: every rule of the registry
+    (id, name, short/full description, help with the fix, engines), one result per finding with a
+    region (GitHub needs region.startLine; a GGUF is binary, so the line is 1 and the byte offset is
+    given as region.byteOffset), and a stable partialFingerprints entry (GitHub cannot compute one
+    from a binary file)."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    registry = _rule_registry()
+    codes = sorted(set(registry) | {f.code for f in findings})
+    index = {code: i for i, code in enumerate(codes)}
+    rules = [_sarif_rule(c, registry[c]) if c in registry else
+             {"id": c, "shortDescription": {"text": c}, "help": {"text": c}} for c in codes]
+    results = []
+    for f in findings:
+        text = f"{f.subject}: {f.message}" if f.subject else f.message
+        if f.hint:
+            text += f" Hint: {f.hint}"
+        region: dict = {"startLine": 1}
+        if f.offset is not None:
+            region["byteOffset"] = f.offset
+        key = "\0".join([f.code, _sarif_uri(f.path), f.subject or "", f.message])
+        results.append({
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": text.translate(_CONTROL_BUT_NEWLINES)},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _sarif_uri(f.path)},
+                                                "region": region}}],
+            "partialFingerprints": {"publishFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]},
+        })
+    try:
+        tool_version = version("publish")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        tool_version = "0"
+    doc = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "publish", "version": tool_version, "rules": rules}},
+            "results": results,
+            "properties": {"summary": summary(findings, n_files)},
+        }],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
 def format_findings(findings: list[Finding], n_files: int, fmt: str = "text") -> str:
-    formatter = {"text": format_text, "json": format_json, "github": format_github}[fmt]
+    formatter = {"text": format_text, "json": format_json, "github": format_github, "sarif": format_sarif}[fmt]
     return formatter(findings, n_files)

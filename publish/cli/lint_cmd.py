@@ -7,8 +7,9 @@ import click
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True, help="text for people, json for tools, github for workflow annotations.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="text for people, json for tools, github for workflow annotations, "
+                                      "sarif (2.1.0) for GitHub code scanning (upload-sarif).")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these codes or prefixes (GG1 = GG1xx); comma-separated or repeated.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")

@@ -862,6 +862,42 @@ def missing_bos(hdr: GGUFHeader) -> Iterable[Hit]:
 
 
 # ---------------------------------------------------------------------------------------------
+# GG290: chat templates built to escape the Jinja sandbox (issue 8 kind i)
+
+@rule("GG290", "hostile-chat-template", Severity.ERROR,
+      "A chat template contains a Jinja sandbox-escape payload (dunder access, __globals__, cycler/joiner "
+      "payload shapes); found by parsing, never by running it.",
+      applies_to=ANY,
+      why="Chat templates are code from the file's author. llama-cpp-python before 0.2.72 rendered them with an "
+          "unsandboxed `jinja2.Environment` (CVE-2024-34359, GHSA-56xg-wfcc-g829): a template reaching "
+          "`__globals__` ran shell commands on every machine that loaded the GGUF. Sandboxed renderers refuse "
+          "the access at run time, so the model fails to chat there; unsandboxed ones are compromised. No chat "
+          "format needs Python internals, so any such access is treated as hostile.",
+      example="`{{ cycler.__init__.__globals__.os.popen('id').read() }}` or "
+              "`{{ ''.__class__.__mro__[1].__subclasses__() }}` in tokenizer.chat_template.",
+      fix="Do not publish the file. Replace tokenizer.chat_template with the original model's template "
+          "(`publish fix FILE --chat-template tokenizer_config.json`) and find out where the payload came from.",
+      sources=("llama-cpp-python 0.2.72 llama_cpp/llama_chat_format.py (ImmutableSandboxedEnvironment, the "
+               "CVE-2024-34359 fix)", "jinja2 jinja2/sandbox.py (is_safe_attribute)"))
+def hostile_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
+    from publish.jinja_audit import audit_template
+
+    for key, kv in hdr.kv.items():
+        if not key.startswith("tokenizer.chat_template") or not isinstance(kv.value, str):
+            continue
+        suspects = audit_template(kv.value)
+        if not suspects:
+            continue
+        shown = "; ".join(f"line {s.line}: {s.what}: {s.excerpt}" for s in suspects[:3])
+        more = f" (and {len(suspects) - 3} more)" if len(suspects) > 3 else ""
+        yield Hit(f"{key} is built to escape the Jinja sandbox: {shown}{more}. Unsandboxed renderers "
+                  "(CVE-2024-34359) run it as code; sandboxed ones refuse to render it",
+                  subject=key, offset=kv.offset,
+                  hint="do not publish this file: set the original model's chat template with "
+                       "`publish fix FILE --chat-template tokenizer_config.json` and find where the payload came from")
+
+
+# ---------------------------------------------------------------------------------------------
 # GG71x: the header and the tensors fit together (issue 8 kind c)
 
 _LLAMA_MODEL = "llama.cpp src/llama-model.cpp (load_hparams; create_tensor checks each shape)"
