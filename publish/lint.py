@@ -189,6 +189,7 @@ def lint_paths(paths: list[str], *, select: list[str] | None = None,
         hdr = reader.headers[src.display]
         if hdr is not None and src.display not in members:
             findings.extend(rules.check_header(hdr))
+    findings.extend(_repo_findings(sources, reader))
     for s in sets:
         findings.extend(rules.check_split_set(s))
         merged = rules.merged_view(s) if not s.misnamed else s.misnamed[0]
@@ -203,6 +204,19 @@ def lint_paths(paths: list[str], *, select: list[str] | None = None,
     findings = [f for f in findings if _selected(f.code, select, ignore) and _for_engines(f.code, engines)]
     findings.sort(key=lambda f: (f.path, f.code, f.subject or "", f.offset if f.offset is not None else -1))
     return LintResult(findings=findings, files=list(reader.headers))
+
+
+def _repo_findings(sources: list[Source], reader: _Headers) -> list[Finding]:
+    """Rules over every GGUF of one folder or Hub repo at once (two files answering one tag)."""
+    groups: dict[str, dict[str, GGUFHeader | None]] = {}
+    for src in sources:
+        parent = src.display.replace("\\", "/").rsplit("/", 1)[0] if "/" in src.display.replace("\\", "/") else "."
+        groups.setdefault(parent, {})[src.display] = reader.headers.get(src.display)
+    out: list[Finding] = []
+    for parent, files in groups.items():
+        if len(files) > 1:
+            out.extend(rules.check_repo(rules.RepoFiles(parent, files)))
+    return out
 
 
 def _for_engines(code: str, engines) -> bool:

@@ -147,6 +147,12 @@ class ReleaseSpec:
             if not matches:
                 raise SpecError(str(self.path), "quants.pattern",
                                 f"{self.pattern!r} matches no file in {root}", hint=fix)
+            # importance matrices, LoRA adapters and projectors are GGUFs too, but not quants
+            matches = [m for m in matches if model_kind(m) == "model"]
+            if not matches:
+                raise SpecError(str(self.path), "quants.pattern",
+                                f"{self.pattern!r} matches only GGUFs that are not models (imatrix, LoRA "
+                                f"adapter, projector) in {root}", hint=fix)
             groups: dict[str, list[Path]] = {}
             for m in matches:
                 label = label_from_filename(m.name)
@@ -159,6 +165,15 @@ class ReleaseSpec:
             for label, files in groups.items():
                 if any(q.label == label for q in out):
                     continue  # an explicit entry wins
+                sets = {_shard_set(f) for f in files}
+                if len(sets) > 1:
+                    # X-Q8_0.gguf and X-imat-Q8_0.gguf are two models, not two parts of one
+                    names = " and ".join(sorted(f.name for f in files if (shard_info(f.name) or (1, 1))[0] == 1))
+                    raise SpecError(str(self.path), "quants.pattern",
+                                    f"{names} both carry the label {label}: they would answer the same "
+                                    f"hf.co/ORG/REPO:{label} tag",
+                                    hint="narrow quants.pattern to one model, or list the files under quants.files "
+                                         "with distinct labels")
                 files.sort(key=lambda f: (shard_info(f.name) or (0, 0))[0])
                 out.append(Quant(label, tuple(files), None))
         return out
@@ -171,6 +186,24 @@ class ReleaseSpec:
             raise SpecError(str(self.path), "quants.mmproj", f"file not found: {p}",
                             hint="pass --gguf-dir DIR to the folder that holds the GGUFs")
         return self._confined(p, "quants.mmproj")
+
+
+def _shard_set(p: Path) -> str:
+    """The name shared by the parts of one split set (the file name itself when not split)."""
+    return p.name[: -len("-00001-of-00001.gguf")] if shard_info(p.name) else p.name
+
+
+def model_kind(p: Path) -> str:
+    """publish.gguf.kinds of the GGUF at `p` ("model" when the header cannot be read: the build
+    reports that file itself)."""
+    from publish.errors import GGUFError
+    from publish.gguf.kinds import gguf_kind
+    from publish.gguf.reader import read_header
+
+    try:
+        return gguf_kind(read_header(p))
+    except (GGUFError, OSError):
+        return "model"
 
 
 def _with_parts(p: Path) -> tuple[Path, ...]:

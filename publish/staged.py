@@ -34,6 +34,7 @@ class StagedFolder:
     path: Path
     quants: list[StagedQuant] = field(default_factory=list)
     projectors: list[Path] = field(default_factory=list)
+    others: list[Path] = field(default_factory=list)   # GGUFs that are not models (imatrix, LoRA adapters)
     template: str | None = None
     params: dict = field(default_factory=dict)
     system: str | None = None
@@ -47,9 +48,13 @@ class StagedFolder:
         return [s for s in stop if isinstance(s, str)] if isinstance(stop, list) else []
 
     def quant(self, label: str) -> StagedQuant:
-        for q in self.quants:
-            if q.label.lower() == label.lower():
-                return q
+        found = [q for q in self.quants if q.label.lower() == label.lower()]
+        if len(found) > 1:
+            names = " and ".join(q.path.name for q in found)
+            raise UsageError(f"{self.path}: {names} both carry the label {label}",
+                             hint="keep one model per label in the folder (publish lint reports GG802)")
+        if found:
+            return found[0]
         known = ", ".join(q.label for q in self.quants) or "none"
         raise UsageError(f"{self.path}: no quant {label!r} (found: {known})")
 
@@ -61,14 +66,23 @@ def load_staged(path: str | Path) -> StagedFolder:
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
     folder = StagedFolder(path=root)
-    groups: dict[str, list[Path]] = {}
+    groups: dict[tuple[str, str], list[Path]] = {}
     for f in sorted(root.glob("*.gguf")):
         if is_projector_filename(f.name):
             folder.projectors.append(f)
             continue
+        kind = _kind(f)
+        if kind == "projector":
+            folder.projectors.append(f)
+            continue
+        if kind != "model":
+            folder.others.append(f)
+            continue
         label = label_from_filename(f.name) or f.name[: -len(".gguf")]
-        groups.setdefault(label, []).append(f)
-    for label, files in groups.items():
+        # only the parts of one split set are grouped: X-Q8_0.gguf and X-imat-Q8_0.gguf are two models
+        stem = f.name[: -len("-00001-of-00001.gguf")] if shard_info(f.name) else f.name
+        groups.setdefault((label, stem), []).append(f)
+    for (label, _), files in groups.items():
         if len(files) > 1 or shard_info(files[0].name):
             files = sorted(files, key=lambda p: (shard_info(p.name) or (0, 0))[0])
             folder.quants.append(StagedQuant(label, files[0], tuple(files)))
@@ -89,6 +103,19 @@ def load_staged(path: str | Path) -> StagedFolder:
     if system.is_file():
         folder.system = _read_text(system)
     return folder
+
+
+def _kind(path: Path) -> str:
+    """publish.gguf.kinds of a staged GGUF; a file the reader refuses stays a model (lint and smoke
+    report it as unreadable)."""
+    from publish.errors import GGUFError
+    from publish.gguf.kinds import gguf_kind
+    from publish.gguf.reader import read_header
+
+    try:
+        return gguf_kind(read_header(path))
+    except (GGUFError, OSError):
+        return "model"
 
 
 def _read_text(path: Path) -> str:

@@ -30,8 +30,9 @@ from publish.engines import ALL_ENGINES, Engine
 from publish.findings import Finding, Severity
 from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
 from publish.gguf import quantmix
+from publish.gguf.kinds import ADAPTER, DESCRIPTION, IMATRIX, gguf_kind
 from publish.gguf.header import GGUFHeader, KV
-from publish.quants import file_type_label, is_projector_filename, label_from_filename, unsplit_name
+from publish.quants import file_type_label, is_projector_filename, label_from_filename, shard_info, unsplit_name
 
 MODEL = "model"
 PROJECTOR = "projector"
@@ -116,8 +117,16 @@ def is_projector(hdr: GGUFHeader) -> bool:
     return hdr.is_projector or is_projector_filename(hdr.path)
 
 
+def _scope(hdr: GGUFHeader) -> str:
+    """MODEL, PROJECTOR, or IMATRIX/ADAPTER (publish.gguf.kinds): which rules apply to the file."""
+    kind = gguf_kind(hdr)
+    if kind in (IMATRIX, ADAPTER):
+        return kind
+    return PROJECTOR if is_projector(hdr) else MODEL
+
+
 def _hits(hdr: GGUFHeader) -> Iterator[tuple[Rule, Hit]]:
-    scope = PROJECTOR if is_projector(hdr) else MODEL
+    scope = _scope(hdr)
     for r in RULES.values():
         if r.check is not None and r.applies_to in (scope, ANY):
             for hit in r.check(hdr):
@@ -178,6 +187,8 @@ def _file_name(hdr_or_path: GGUFHeader | str) -> str:
     return PurePosixPath(path.replace("\\", "/")).name
 
 
+HF_BRIDGE_SOURCE = "ollama v0.24.0 server (hf.co pulls: one GGUF per tag)"
+
 # ---------------------------------------------------------------------------------------------
 # GG0xx: the file itself
 
@@ -199,6 +210,8 @@ declare("GG001", "unreadable-gguf", Severity.ERROR,
       applies_to=ANY)
 def no_architecture(hdr: GGUFHeader) -> Iterable[Hit]:
     arch = hdr.kv.get("general.architecture")
+    if arch is None and gguf_kind(hdr) == IMATRIX:
+        return  # llama-imatrix writes none: an importance matrix is not a model
     if arch is None:
         yield Hit("general.architecture is missing: Ollama and llama.cpp cannot tell which model this is",
                   subject="general.architecture",
@@ -1117,6 +1130,79 @@ def unknown_pre_tokenizer(hdr: GGUFHeader) -> Iterable[Hit]:
                   "Ollama >= 0.30) refuse to load the file with `unknown pre-tokenizer type`",
                   subject="tokenizer.ggml.pre", offset=kv.offset,
                   hint="re-convert with a current convert_hf_to_gguf.py, which writes a known tokenizer.ggml.pre")
+
+
+# ---------------------------------------------------------------------------------------------
+# GG8xx: GGUFs that are not models, and tags two files answer (issue 8 kind f)
+
+@rule("GG801", "not-a-model", Severity.INFO,
+      "The GGUF is an importance matrix or a LoRA adapter (by its header), not a model: it is linted as a file "
+      "only, never smoked, built or listed as a quant.",
+      applies_to=ANY,
+      why="llama-imatrix and convert_lora_to_gguf.py write GGUFs too (`general.type` = `imatrix` / `adapter`). "
+          "Linted as models they drew a page of false errors (no vocabulary, no end token, quant label); smoked "
+          "they fail to load; listed as a quant they send `ollama run hf.co/ORG/REPO:TAG` to a file that is not a "
+          "model.",
+      example="`imatrix.gguf` next to the quants, or `model-lora-F16.gguf`.",
+      fix="Nothing to fix. Keep the file out of the quant pattern, or name it so no quant label is in its name "
+          "(the Hub matches tags by file name).",
+      sources=("llama.cpp tools/imatrix/imatrix.cpp (general.type = imatrix)",
+               "llama.cpp convert_lora_to_gguf.py (general.type = adapter)"))
+def not_a_model(hdr: GGUFHeader) -> Iterable[Hit]:
+    kind = gguf_kind(hdr)
+    if kind in (IMATRIX, ADAPTER):
+        yield Hit(f"this GGUF is {DESCRIPTION[kind]}, not a model: only file-level rules apply; smoke, build and the "
+                  "card leave it out", subject="general.type")
+
+
+@dataclass
+class RepoFiles:
+    """The GGUFs of one folder or Hub repo: display path -> header (None when unreadable)."""
+
+    name: str
+    files: dict[str, GGUFHeader | None]
+
+
+@rule("GG802", "ambiguous-tag", Severity.ERROR,
+      "Two files answer the same `hf.co/ORG/REPO:TAG`: the Hub picks one of them by file name.",
+      applies_to="repo", engines=(Engine.OLLAMA_GO, Engine.OLLAMA),
+      why="The Hub derives each GGUF's tag from its file name (huggingface.js parseGGUFQuantLabel: the last "
+          "quant-type name in the upper-cased name), so `X-Q8_0.gguf` and `X-imat-Q8_0.gguf` both answer "
+          "`:Q8_0` and users get one of them without knowing which. The parts of one split set count once; "
+          "projectors (mmproj-*) are separate.",
+      example="`X-Q8_0.gguf` and `X-imat-Q8_0.gguf` in one repo.",
+      fix="Publish one file per tag: move the other model (e.g. the imatrix quants) to its own repo, as "
+          "mradermacher's `…-i1-GGUF` repos do. Renaming within the repo does not help while both names end "
+          "in the same quant name: the Hub reads the last one.",
+      sources=("huggingface.js packages/gguf/src/types.ts (parseGGUFQuantLabel)", HF_BRIDGE_SOURCE))
+def ambiguous_tag(repo: RepoFiles) -> Iterable[Hit]:
+    from publish.quants import hub_tag_label
+
+    by_tag: dict[str, list[str]] = {}
+    for path, hdr in repo.files.items():
+        name = _file_name(path)
+        if is_projector_filename(name) or (hdr is not None and is_projector(hdr)):
+            continue
+        part = shard_info(name)
+        if part and part[0] != 1:
+            continue
+        tag = hub_tag_label(name)
+        if tag is not None:
+            by_tag.setdefault(tag, []).append(path)
+    for tag, paths in sorted(by_tag.items()):
+        if len(paths) > 1:
+            names = " and ".join(_file_name(p) for p in paths)
+            yield Hit(f"{names} both answer hf.co/ORG/REPO:{tag}: the Hub picks one of them by file name, so "
+                      "users cannot choose", subject=tag, path=paths[0],
+                      hint="publish one file per tag: keep one of them here and move the other model to its own repo")
+
+
+def check_repo(repo: RepoFiles) -> list[Finding]:
+    out: list[Finding] = []
+    for r in RULES.values():
+        if r.applies_to == "repo" and r.check is not None:
+            out.extend(_finding(r, repo.name, hit) for hit in r.check(repo))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
