@@ -41,6 +41,18 @@ class Probe:
     error: TemplateError | None = None
 
 
+def _refuse_payloads(source: str) -> None:
+    """Lint never renders a chat template built to escape the sandbox (GG290 reports it from the
+    parse tree), not even in the sandbox. Raises UnsafeTemplateError."""
+    from publish.errors import UnsafeTemplateError
+    from publish.jinja_audit import audit_template
+
+    suspects = audit_template(source)
+    if suspects:
+        raise UnsafeTemplateError(f"built to escape the Jinja sandbox: {suspects[0].what}",
+                                  name="tokenizer.chat_template", line=suspects[0].line or None)
+
+
 def jinja_probe(source: str, hdr: GGUFHeader | None = None) -> Probe:
     """Render a Jinja chat template with the GGUF's BOS and EOS text (as llama.cpp passes them).
     Raises UnsafeTemplateError for a hostile template; other failures are `Probe.error`."""
@@ -48,6 +60,7 @@ def jinja_probe(source: str, hdr: GGUFHeader | None = None) -> Probe:
     from publish.errors import UnsafeTemplateError
     from publish.templatecheck import CHECK_DATE
 
+    _refuse_payloads(source)
     bos = (hdr.bos_text or "") if hdr is not None else ""
     eos = (hdr.eos_text or "") if hdr is not None else ""
     try:
@@ -67,6 +80,10 @@ def jinja_renders_tools(source: str, hdr: GGUFHeader | None = None) -> bool:
     from publish.chat import ChatTemplate, RenderCall
     from publish.templatecheck import CHECK_DATE
 
+    try:
+        _refuse_payloads(source)
+    except TemplateError:
+        return False
     bos = (hdr.bos_text or "") if hdr is not None else ""
     try:
         out = ChatTemplate(source, bos_token=bos, now=CHECK_DATE).render_many(

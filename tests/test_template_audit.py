@@ -34,6 +34,9 @@ PAYLOADS = {
     "mro-subscript": "{{ ''['__class__']['__mro__'][1]['__subclasses__']() }}",
     "attr-escaped": "{{ request|attr('application')|attr('\\x5f\\x5fglobals\\x5f\\x5f') }}",
     "attr-format": "{{ messages|attr('%c%c%s%c%c'|format(95, 95, 'class', 95, 95)) }}",
+    # str.format reaching attributes through a format string (tests/test_chat.py's sandbox list)
+    "format-attribute": "{{ '{0.__class__}'.format('') }}",
+    "our-globals": "{{ raise_exception.__globals__ }}{{ strftime_now.__globals__ }}",
 }
 
 
@@ -70,6 +73,21 @@ def test_lint_reports_the_cve_payload_as_an_error_without_rendering_it(tmp_path,
     assert res.exit_code == 1
     assert "GG290 [error]" in res.output and "__subclasses__" in res.output and "line 1" in res.output
     assert "--chat-template" in res.output and "CVE-2024-34359" in res.output
+
+
+def test_staged_folder_lint_never_renders_a_hostile_template(tmp_path, monkeypatch):
+    """The folder rules render the GGUF's chat template for stops and BOS: not this one."""
+    folder = tmp_path / "dist"
+    folder.mkdir()
+    hostile_gguf(folder, PAYLOADS["cycler-globals"])
+    (folder / "params").write_text('{"stop": ["<end_of_turn>"]}', encoding="utf-8")
+
+    def no_compile(*a, **k):
+        raise AssertionError("lint compiled a chat template")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", no_compile)
+    result = lint_paths([str(folder)])
+    assert "GG290" in {f.code for f in result.findings} and result.exit_code == 1
 
 
 def test_named_templates_are_audited_too(tmp_path):
