@@ -987,8 +987,8 @@ def _rows(hdr: GGUFHeader, name: str) -> tuple | None:
 
 @rule("GG711", "vocab-vs-embedding-rows", Severity.ERROR,
       "The vocabulary size and the rows of token_embd/output disagree.",
-      why="llama.cpp creates token_embd and output as {n_embd, n_vocab} with n_vocab from `{arch}.vocab_size` or "
-          "the length of tokenizer.ggml.tokens and refuses a tensor of another shape (`tensor 'token_embd.weight' "
+      why="llama.cpp creates token_embd and output as {n_embd, n_vocab} with n_vocab the number of "
+          "tokenizer.ggml.tokens and refuses a tensor of another shape (`tensor 'token_embd.weight' "
           "has wrong shape`); Ollama's Go engine indexes the embedding with token ids, and an id past its rows "
           "fails at run time. Happens after adding tokens to a tokenizer without resizing the embeddings, or the "
           "other way round.",
@@ -999,13 +999,10 @@ def _rows(hdr: GGUFHeader, name: str) -> tuple | None:
 def vocab_vs_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
     if not _has_vocab(hdr):
         return
-    n_tokens = _n_vocab(hdr)
-    declared = hdr.arch_value("vocab_size")
-    n_vocab = declared if isinstance(declared, int) and not isinstance(declared, bool) and declared > 0 else n_tokens
-    if n_vocab != n_tokens:
-        kv = hdr.kv[f"{hdr.architecture}.vocab_size"]
-        yield Hit(f"{kv.key} = {n_vocab:,} but tokenizer.ggml.tokens has {n_tokens:,} tokens",
-                  subject=kv.key, offset=kv.offset, hint="set vocab_size to the number of tokens, or re-convert")
+    # llama.cpp sizes token_embd/output by the tokens of the vocabulary (llama_vocab::n_tokens); the
+    # {arch}.vocab_size key does not enter the shape check (llama-cpp-python 0.3.36 loads a file
+    # whose vocab_size is one more than its tokens), so only the tokens are compared.
+    n_vocab = _n_vocab(hdr)
     for name in ("token_embd.weight", "output.weight"):
         t = _rows(hdr, name)
         if t is None or len(t.shape) < 2 or t.shape[1] == n_vocab:
@@ -1047,7 +1044,8 @@ _BLK = re.compile(r"^blk\.(\d+)\.")
       "`{arch}.block_count` disagrees with the blk.N tensors present.",
       why="llama.cpp creates the tensors of blocks 0..block_count-1 and fails on the first missing one "
           "(`missing tensor 'blk.N.attn_norm.weight'`) or on tensors it did not create (`wrong number of "
-          "tensors`); Ollama's Go engine allocates block_count layers and leaves the rest unused or empty.",
+          "tensors`); with block_count 0 it aborts the whole process (measured with llama-cpp-python 0.3.36). "
+          "Ollama's Go engine allocates block_count layers and leaves the rest unused or empty.",
       example="A pruned model: block_count 26 but tensors for blk.0 … blk.21 only.",
       fix="Set block_count to the number of blocks the file holds, or re-convert.",
       sources=(_LLAMA_MODEL,))
