@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from publish.convert.compiler import Approximation, CompileError, Compiler
 from publish.errors import TemplateError
@@ -141,33 +142,17 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
     from publish import gotmpl, templatecheck
     from publish.chat import ChatTemplate
 
-    from datetime import datetime
-
     comp, text = compile_template(chat_template, bos_token=bos_token or "", eos_token=eos_token or "", name=name,
                                   strip_bos=strip_bos)
     kw = {} if timeout is None else {"timeout": timeout}
     chat = ChatTemplate(chat_template, name=name, bos_token=bos_token or "", eos_token=eos_token or "",
                         now=datetime.now(), parsed=comp.ast, **kw)
 
-    def proven(comp, text) -> Conversion:
-        gotmpl.template_vars(text)   # parses (cached for the renders); a converter bug raises TemplateError
-        thinking, tools = comp.think_tags is not None, "tools" in comp.uses
-        check = templatecheck.prove(chat, text, strip_bos=strip_bos, thinking=thinking, tools=tools)
-        return Conversion(template=text, stops=find_stops(check, eos_token or ""), approximations=comp.approx,
-                          check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags)
-
-    conv = proven(comp, text)
-    if not conv.identical and comp._could_build_in_loops and not comp.loop_builders:
-        # the other way to translate namespace text built in loops (symbolic, the loop printed
-        # again) keeps more of what Go variables lose (e.g. which message a text came from)
-        try:
-            other = proven(*compile_template(chat_template, bos_token=bos_token or "", eos_token=eos_token or "",
-                                             name=name, strip_bos=strip_bos, loop_builders=True))
-        except ConvertError:
-            other = None
-        if other is not None and other.identical:
-            conv = other
-    return conv
+    gotmpl.template_vars(text)   # parses (cached for the renders); a converter bug raises TemplateError here
+    thinking, tools = comp.think_tags is not None, "tools" in comp.uses
+    check = templatecheck.prove(chat, text, strip_bos=strip_bos, thinking=thinking, tools=tools)
+    return Conversion(template=text, stops=find_stops(check, eos_token or ""), approximations=comp.approx,
+                      check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags)
 
 
 _TOKEN = re.compile(r"\s*(<\|[^<>|\s]{1,40}\|>|</?[A-Za-z_][A-Za-z0-9_]{0,30}>|\[/?[A-Z][A-Z_]{1,30}\]|<[a-z]{1,5}>)")
