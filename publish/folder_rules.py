@@ -89,9 +89,10 @@ def _finding(code: str, message: str, path: Path, *, subject: str | None = None,
 
 def check_folder(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
     folder = Path(folder)
-    headers = {Path(p).resolve(): h for p, h in headers.items()}
+    # messages name the folder's own file names (a Hub cache snapshot links them to blobs/SHA)
     models = [(Path(p), h) for p, h in sorted(headers.items(), key=lambda kv: str(kv[0]))
               if h is not None and not h.is_projector and not is_projector_filename(Path(p).name)]
+    headers = {Path(p).resolve(): h for p, h in headers.items()}
     out: list[Finding] = []
     template = _read(folder / "template")
     if template is None:

@@ -386,3 +386,15 @@ def test_thinking_in_go_template_keeps_the_capability(tmp_path):
     d = folder(tmp_path / "outside", "qwen", stop=["<|im_end|>"], template=outside, extra_tokens=("<think>", "</think>"))
     (f,) = findings(d, "RP151")
     assert "cannot infer its tags" in f.message
+
+
+def test_folder_messages_name_the_folders_own_files(tmp_path):
+    """A Hub cache snapshot links each GGUF to blobs/SHA: messages name the file the user sees."""
+    blob = write_model(tmp_path / "blobs-3f2a9c", "gemma")
+    d = tmp_path / "snapshot"
+    d.mkdir()
+    (d / "gemma-Q8_0.gguf").symlink_to(blob)
+    (d / "template").write_text("<bos>" + go_template("gemma"))
+    (d / "params").write_text('{"stop": ["<end_of_turn>"]}')
+    (f,) = findings(d, "RP103")
+    assert "gemma-Q8_0.gguf" in f.message and "blobs-3f2a9c" not in f.message
