@@ -176,6 +176,10 @@ DATA = {
 }
 
 ADVERSARIAL_RAW = [
+    # invalid code points: Go writes U+FFFD (a surrogate raised UnicodeEncodeError here)
+    "{{ printf \"%c|%c|%c|%c|%c|%c|%-3c|%03c\" 55296 56319 56320 57343 1114112 -1 55296 57343 }}",
+    "{{ printf \"%q|%+q|%#q|%U|%#U|%x\" 55296 55296 57343 55296 55296 55296 }}",
+    "{{ printf \"%c%c|%q\" -55296 1099511627776 -1 }}",
     "{{ .s }}|{{ .n }}|{{ .f }}|{{ .big }}|{{ .small }}|{{ .million }}|{{ .third }}|{{ .intf }}|{{ .b }}",
     "{{ .list }}|{{ .strs }}|{{ .empty }}|{{ .map }}|{{ .nested }}|{{ .nil }}|{{ .missing }}",
     "{{ printf \"%d|%5d|%-5d|%05d|%+d|%x|%X|%o|%b|%c|%q|%U\" .n .n .n .n .n 255 255 8 5 65 66 9731 }}",

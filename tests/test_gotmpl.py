@@ -6,6 +6,8 @@ Go's documented semantics, because Debian's Go 1.19 predates both.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gotmpl_cases import CONVERSATIONS, library_templates
@@ -183,12 +185,44 @@ def test_parsed_templates_are_cached_by_text():
     ("{{ range 100000000 }}x{{ end }}", "more than 200000 loop iterations"),
     ('{{ define "a" }}{{ template "a" . }}{{ end }}{{ template "a" 1 }}', "maximum template depth"),
     ("{{ if 1 }}" * 3000 + "{{ end }}" * 3000, "nested too deeply"),
-    # each action prints 1 MB: the output bound must hold between loop steps, not only every 4096
-    ('{{ range 3000 }}{{ printf "%1000000d" 1 }}{{ end }}', "output exceeds 67108864 characters"),
+    # each action prints 1 MB: the bound must hold between loop steps, not only every 4096
+    ('{{ range 3000 }}{{ printf "%1000000d" 1 }}{{ end }}', "handle more than 67108864 characters"),
+    ("{{ range 3000 }}{{ $.s }}{{ end }}", "output exceeds 67108864 characters"),
     # a string kept in a variable never reaches the output: doubling it must still stop
     ('{{ $x := printf "%1000000s" "" }}{{ range 12 }}{{ $x = printf "%s%s" $x $x }}{{ end }}',
-     "result exceeds 67108864 characters"),
+     "handle more than 67108864 characters"),
+    # work on values that never reach the output: each of these ran for minutes
+    ('{{ range 200000 }}{{ $x := printf "%999999d" 1 | len }}{{ end }}', "handle more than"),
+    ('{{ $s := printf "%999999s" "é" }}{{ range 200000 }}{{ $t := len $s }}{{ end }}', "handle more than"),
+    ('{{ $s := printf "%999999s" "é" }}{{ range 200000 }}{{ $t := slice $s 1 }}{{ end }}', "handle more than"),
+    ('{{ $s := printf "%999999d" 1 }}{{ range 200000 }}{{ if eq $s $s }}{{ end }}{{ end }}', "handle more than"),
+    ('{{ define "b" }}{{ printf "%999999d" 1 | len }}{{ end }}{{ range 100000 }}{{ template "b" }}{{ end }}',
+     "handle more than"),
+    # one printf asking for gigabytes through many wide verbs: refused while it formats
+    ('{{ $f := printf "%s" "%[1]999999d" }}{{ range 9 }}{{ $f = printf "%s%s" $f $f }}{{ end }}{{ printf $f 1 }}',
+     "error calling printf: result exceeds"),
 ])
 def test_hostile_templates_fail_cleanly(text, message):
     with pytest.raises(TemplateError, match=message):
-        gotmpl.parse(text).execute({})
+        gotmpl.parse(text).execute({"s": "x" * 100_000})
+
+
+def test_wall_clock_bound(monkeypatch):
+    """What neither the step nor the character bound stops in time (js is a character loop:
+    30 x 2 MB takes seconds) stops at the wall-clock bound."""
+    from publish.gotmpl import executor
+
+    monkeypatch.setattr(executor, "MAX_SECONDS", 0.5, raising=False)
+    start = time.monotonic()
+    with pytest.raises(TemplateError, match="runs longer than 0.5 s"):
+        gotmpl.parse('{{ range 30 }}{{ $x := js $.s | len }}{{ end }}').execute({"s": "<" * 1_000_000})
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("code", [0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0x110000, -1, -0xD800, 2**40])
+def test_printf_c_of_an_invalid_code_point_is_the_replacement_character(code):
+    """Go writes U+FFFD (utf8.AppendRune, strconv.QuoteRune); a lone surrogate here raised
+    UnicodeEncodeError. Checked against Go in test_gotmpl_go (ADVERSARIAL_RAW)."""
+    out = gotmpl.parse('{{ printf "%c|%q|%+q|%3c" . . . . }}').execute(code)
+    assert out == "\ufffd|'\ufffd'|'\\ufffd'|  \ufffd"
+    out.encode("utf-8")

@@ -6,6 +6,8 @@ map key yields a nil interface, which prints `<no value>`) or "default" (yields 
 
 from __future__ import annotations
 
+import time
+
 from ..errors import TemplateError
 from . import funcs as F
 from .gofmt import format_value, quote
@@ -16,10 +18,18 @@ from .nodes import (ActionNode, BoolNode, BreakNode, ChainNode, CommentNode, Con
 from .values import MISSING, GoMap, GoStruct, go_type_name, is_true
 
 MAX_DEPTH = 1000  # Go allows 100000 nested {{template}} calls; Python's stack does not.
-# Templates come from strangers: bound the work (range iterations + template calls) and the output
-# so a hostile template cannot hang or exhaust memory. Real chat templates are far below both.
+# Templates come from strangers: bound the work so a hostile template cannot hang or exhaust
+# memory. Real chat templates are far below every bound (a prompt renders in well under 1 ms).
+# - steps: range iterations + template calls;
+# - characters: the output plus every string a function is given or returns (a value kept in a
+#   variable never reaches the output, and `len`, `slice`, `js` of a 1 MB string 200,000 times
+#   was minutes of work from a 230-byte template); this bounds memory too (each character is at
+#   most 4 bytes in Python);
+# - wall-clock seconds, checked at every step and function call, for whatever else remains.
 MAX_STEPS = 200_000
 MAX_OUTPUT = 64 * 1024 * 1024
+MAX_CHARS = 64 * 1024 * 1024
+MAX_SECONDS = 5.0
 
 NO_FINAL = object()  # Go's missingVal: no value piped in from a previous command
 
@@ -53,7 +63,7 @@ class _Fail(Exception):
 
 class State:
     __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
-                 "parse_name", "text", "iface", "steps", "out_len")
+                 "parse_name", "text", "iface", "steps", "out_len", "chars", "deadline")
 
     def __init__(self, trees, tree, funcs, missing_zero, text, parse_name):
         self.trees = trees
@@ -67,6 +77,8 @@ class State:
         self.depth = 0
         self.iface = False  # last field lookup yielded an interface{} (map[string]any element)
         self.steps = 0
+        self.chars = 0   # characters given to and returned by functions
+        self.deadline = time.monotonic() + MAX_SECONDS
         self.text = text
         self.parse_name = parse_name
 
@@ -89,6 +101,17 @@ class State:
                         "refusing to continue")
         if self.out_len > MAX_OUTPUT:
             self.errorf(f"template output exceeds {MAX_OUTPUT} characters; refusing to continue")
+        self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            self.errorf(f"template runs longer than {MAX_SECONDS:g} s; refusing to continue")
+
+    def spend(self, n: int) -> None:
+        """Account for n characters a function reads or writes."""
+        self.chars += n
+        if self.chars + self.out_len > MAX_CHARS:
+            self.errorf(f"template functions handle more than {MAX_CHARS} characters; refusing to continue")
 
     # -- variables -------------------------------------------------------------------------
     def var_value(self, name: str):
@@ -423,16 +446,24 @@ class State:
             else:
                 t = fn.fixed[num_in - 1]
             argv.append(self.validate_type(final, t))
+        self.node = node
+        self.spend(_size(argv))  # before the call: its cost grows with what it is given
         try:
-            result = fn.impl(*argv)
+            if fn.impl is F.printf:  # the one function whose output can dwarf its input (widths)
+                result = F.printf(*argv, limit=MAX_CHARS - self.chars - self.out_len)
+            else:
+                result = fn.impl(*argv)
         except F.FuncError as e:
             self.node = node
             self.errorf(f"error calling {name}: {e}")
-        if type(result) is str and len(result) > MAX_OUTPUT:
-            # a value kept in a variable never reaches the output bound: doubling it in a loop
-            # would exhaust memory in a few dozen steps
-            self.node = node
-            self.errorf(f"error calling {name}: result exceeds {MAX_OUTPUT} characters; refusing to continue")
+        self.node = node
+        if type(result) is str:
+            if len(result) > MAX_OUTPUT:
+                # a value kept in a variable never reaches the output bound: doubling it in a loop
+                # would exhaust memory in a few dozen steps
+                self.errorf(f"error calling {name}: result exceeds {MAX_OUTPUT} characters; refusing to continue")
+            self.spend(len(result))
+        self.check_time()
         return result
 
     def validate_type(self, value, typ):
@@ -485,6 +516,15 @@ class State:
         if t is NumberNode:
             return self.ideal_constant(n)
         self.errorf(f"can't handle assignment of {n} to empty interface argument")
+
+
+def _size(argv: list) -> int:
+    """Characters (strings) and items (lists, maps) a function is handed."""
+    n = 0
+    for a in argv:
+        if type(a) is str or isinstance(a, (list, dict)):
+            n += len(a)
+    return n
 
 
 def _is_hex_int(s: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from urllib.parse import quote_plus
 
-from .gofmt import format_value, json_marshal, sort_key, sprint, sprintf, sprintln
+from .gofmt import FormatTooLong, format_value, json_marshal, sort_key, sprint, sprintf, sprintln
 from .values import MISSING, GoMap, GoSlice, GoStruct, go_type_name, is_true
 
 # Parameter types the executor converts arguments to (see exec.go evalArg/validateType).
@@ -315,8 +315,12 @@ def print_(*args):
     return sprint(list(args))
 
 
-def printf(fmt, *args):
-    return sprintf(fmt, list(args))
+def printf(fmt, *args, limit=None):
+    """fmt.Sprintf; past `limit` characters of result (the executor's budget) a FuncError."""
+    try:
+        return sprintf(fmt, list(args), limit=limit)
+    except FormatTooLong as e:
+        raise FuncError(str(e)) from None
 
 
 def println(*args):

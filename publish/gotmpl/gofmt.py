@@ -364,6 +364,12 @@ def _pad(s: str, spec: _Spec, zero_ok: bool = True) -> str:
     return " " * n + s
 
 
+def _rune(v: int) -> str:
+    """The character Go's fmt writes for code point v: U+FFFD for what is not a valid rune
+    (negative, past U+10FFFF, or a surrogate half), as utf8.AppendRune / strconv.QuoteRune do."""
+    return chr(v) if 0 <= v <= 0x10FFFF and not 0xD800 <= v <= 0xDFFF else "\ufffd"
+
+
 def _fmt_int(v: int, verb: str, spec: _Spec) -> str:
     if v == 0 and spec.prec == 0 and verb in "dvxXobO":
         return " " * (spec.width or 0)  # Go prints nothing but padding for a zero at precision 0
@@ -380,10 +386,9 @@ def _fmt_int(v: int, verb: str, spec: _Spec) -> str:
     elif verb == "b":
         body = format(a, "b")
     elif verb == "c":
-        return _pad(chr(v) if 0 <= v <= 0x10FFFF else "\ufffd", spec)
+        return _pad(_rune(v), spec)
     elif verb == "q":
-        c = chr(v) if 0 <= v <= 0x10FFFF else "\ufffd"
-        return _pad(quote(c, spec.plus, "'"), spec)
+        return _pad(quote(_rune(v), spec.plus, "'"), spec)
     elif verb == "U":
         u = v if v >= 0 else v + (1 << 64)  # Go formats the bits as uint64
         s = f"U+{u:0{max(4, spec.prec or 0)}X}"
@@ -562,9 +567,16 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
 _MAX_WIDTH = 1_000_000  # Go's fmt tooLarge: wider widths and precisions are refused
 
 
-def sprintf(fmt: str, args: list) -> str:
-    """fmt.Sprintf, including Go's %!verb(...) forms for bad or missing operands."""
+class FormatTooLong(ValueError):
+    """sprintf's result would pass its `limit` (a bound of publish.gotmpl, not of Go)."""
+
+
+def sprintf(fmt: str, args: list, *, limit: int | None = None) -> str:
+    """fmt.Sprintf, including Go's %!verb(...) forms for bad or missing operands.
+    With `limit`, raises FormatTooLong as soon as the result passes `limit` characters (each verb
+    may pad to a width of 1,000,000, so a short format can ask for gigabytes)."""
     out: list[str] = []
+    size = 0
     argi = 0
     i = 0
     n = len(fmt)
@@ -677,7 +689,12 @@ def sprintf(fmt: str, args: list) -> str:
             # %+v and %#v mean "field names" and "Go syntax" in Go, not a sign or a point
             spec.plusv, spec.sharpv = spec.plus, spec.sharp
             spec.plus = spec.sharp = False
-        out.append(format_verb(a, verb, spec))
+        piece = format_verb(a, verb, spec)
+        out.append(piece)
+        if limit is not None:
+            size += len(piece)  # the literal text between verbs is at most len(fmt)
+            if size > limit:
+                raise FormatTooLong(f"result exceeds {limit} characters")
     if not reordered and argi < len(args):
         extra = []
         for a in args[argi:]:
