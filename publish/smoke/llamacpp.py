@@ -9,6 +9,16 @@ End of generation follows what the GGUF *declares* (`tokenizer.ggml.eos_token_id
 own end-of-generation set is deliberately not used: it auto-detects tokens such as
 `<end_of_turn>` or `<|im_end|>` by their text, which would quietly end a turn that Ollama lets
 run on -- and hide exactly the missing-stop bug users hit (`2<end_of_turn>2<end_of_turn>…`).
+
+The GGUF's chat templates never reach llama-cpp-python. `llama_cpp.Llama.__init__` (0.3.x,
+llama_cpp/llama.py) builds a `Jinja2ChatFormatter` -- a jinja2 compile in this process, with no
+time or memory bound -- for every `tokenizer.chat_template*` key of the model's metadata,
+whatever `chat_format` or `chat_handler` is passed (a one-line template took 16.7 GB and 40 s
+there; a syntax error ended in a traceback). So the templates are first compiled in publish's
+own sandbox (publish.chat, a bounded child); one that fails makes the quant a LoadError with the
+reason. Then the model is loaded through `_TemplateFreeLlama`, which hides those keys from
+`Llama.__init__`; the engine keeps the full metadata for itself and renders the Jinja template
+only through publish.chat.
 """
 
 from __future__ import annotations
@@ -101,15 +111,69 @@ def _load_failure_reason(default: str) -> str:
     return "; ".join(reasons[-3:]) or default
 
 
-def _declared_eos_ids(path: Path, fallback: int | None) -> set[int]:
-    """The EOS set the GGUF declares: eos_token_id plus eos_token_ids (Ollama's view).
-    `fallback` (the engine's eos_token_id) when our header reader refuses a file llama.cpp took."""
+TEMPLATE_KEY = "tokenizer.chat_template"  # and tokenizer.chat_template.<name>
+
+
+def _is_template_key(key: str) -> bool:
+    return key == TEMPLATE_KEY or key.startswith(TEMPLATE_KEY + ".")
+
+
+_TEMPLATE_FREE: dict[type, type] = {}
+
+
+def _template_free(llama_class: type) -> type:
+    """A subclass of llama_cpp.Llama whose `metadata` hides the chat-template keys from
+    Llama.__init__, so that it compiles none of them (see the module docstring). The full
+    metadata is `gguf_metadata`."""
+    cls = _TEMPLATE_FREE.get(llama_class)
+    if cls is None:
+        def get_metadata(self) -> dict[str, str]:
+            return self.__dict__.get("_visible_metadata", {})
+
+        def set_metadata(self, value: dict[str, str]) -> None:
+            self.__dict__["gguf_metadata"] = dict(value)
+            self.__dict__["_visible_metadata"] = {k: v for k, v in value.items() if not _is_template_key(k)}
+
+        cls = type("_TemplateFreeLlama", (llama_class,), {
+            "metadata": property(get_metadata, set_metadata),
+            "__doc__": _template_free.__doc__,
+        })
+        _TEMPLATE_FREE[llama_class] = cls
+    return cls
+
+
+def _check_templates(path: Path, hdr) -> None:
+    """Compile every chat template of the GGUF in publish's sandbox; LoadError naming the key
+    and the reason when one does not compile there."""
+    from publish.chat import ChatTemplate
+    from publish.errors import TemplateError
+
+    if hdr is None:
+        return
+    for key, kv in hdr.kv.items():
+        if _is_template_key(key) and isinstance(kv.value, str):
+            try:
+                ChatTemplate(kv.value, name=key)
+            except TemplateError as err:
+                raise LoadError(f"{path.name}: not loaded: its {key} fails in publish's Jinja sandbox "
+                                f"({err.message if hasattr(err, 'message') else err})") from None
+
+
+def _read_header(path: Path):
+    """Our reading of the GGUF, or None when our reader refuses a file llama.cpp may still take."""
     from publish.errors import PublishError
     from publish.gguf.reader import read_header
 
     try:
-        hdr = read_header(path)
+        return read_header(path)
     except (PublishError, OSError):
+        return None
+
+
+def _declared_eos_ids(hdr, fallback: int | None) -> set[int]:
+    """The EOS set the GGUF declares: eos_token_id plus eos_token_ids (Ollama's view).
+    `fallback` (the engine's eos_token_id) when our header reader refused the file (hdr None)."""
+    if hdr is None:
         return {fallback} if fallback is not None and fallback >= 0 else set()
     ids: set[int] = set()
     eos = hdr.value("tokenizer.ggml.eos_token_id")
@@ -132,6 +196,8 @@ class LlamaCppEngine:
         if not self.path.is_file():
             raise LoadError(f"{self.path}: no such file")
         self._lock = threading.Lock()
+        hdr = _read_header(self.path)
+        _check_templates(self.path, hdr)
         with _LOG_LOCK:
             _LOG_LINES.clear()
         start = time.perf_counter()
@@ -140,8 +206,8 @@ class LlamaCppEngine:
             # defaults to n_threads there); llama-cpp-python would use every core, and on a busy
             # 2-core CI runner its spinning threads made a 30-token prompt take 0.5 s instead of 1 ms.
             threads = max(1, (os.cpu_count() or 2) // 2)
-            self._llama = Llama(str(self.path), n_ctx=n_ctx, verbose=False, seed=seed,
-                                n_threads=threads, n_threads_batch=threads)
+            self._llama = _template_free(Llama)(str(self.path), n_ctx=n_ctx, verbose=False, seed=seed,
+                                                n_threads=threads, n_threads_batch=threads)
         except (ValueError, RuntimeError, OSError) as err:
             raise LoadError(f"{self.path.name}: llama.cpp could not load it: "
                             f"{_load_failure_reason(str(err))}") from None
@@ -152,11 +218,11 @@ class LlamaCppEngine:
         model = self._llama._model
         self.bos_id: int | None = model.token_bos() if model.token_bos() >= 0 else None
         self.add_bos: bool = bool(model.add_bos_token())
-        self.eos_ids: set[int] = _declared_eos_ids(self.path, model.token_eos())
+        self.eos_ids: set[int] = _declared_eos_ids(hdr, model.token_eos())
         self._control_attr = int(llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
         self._control_tokens: list[str] | None = None
         self._eog_ids: set[int] | None = None
-        self.metadata: dict[str, str] = dict(self._llama.metadata)
+        self.metadata: dict[str, str] = dict(self._llama.gguf_metadata)
 
     # -- tokens -------------------------------------------------------------------------------
 
