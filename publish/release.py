@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from publish.errors import PublishError
+from publish.termtext import one_line
 from publish.units import human_size
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -102,8 +103,8 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
             try:
                 work(stage)
             except PublishError as err:
-                stage.status, stage.summary, stage.exit_code = FAILED, str(err).splitlines()[0], err.exit_code
-                stage.detail = str(err)
+                stage.status, stage.summary, stage.exit_code = FAILED, one_line(err.message), err.exit_code
+                stage.detail = one_line(err.message) + (f"\n  hint: {one_line(err.hint)}" if err.hint else "")
             stage.seconds = time.perf_counter() - start
         result.stages.append(stage)
 
@@ -188,19 +189,19 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
 
 def format_summary(result: ReleaseResult) -> str:
     """The one screen printed at the end of `publish release`."""
-    lines = [f"release {result.repo} from {result.spec}"]
+    lines = [one_line(f"release {result.repo} from {result.spec}")]
     width = max(len(s.name) for s in result.stages)
     mark = {PASSED: "passed", FAILED: "FAILED", SKIPPED: "skipped"}
     for s in result.stages:
         took = f" ({s.seconds:.1f}s)" if s.seconds >= 0.05 else ""
-        lines.append(f"  {s.name:<{width}}  {mark[s.status]:<7}  {s.summary}{took}")
+        lines.append(one_line(f"  {s.name:<{width}}  {mark[s.status]:<7}  {s.summary}{took}"))
     if result.local_files:
         lines.append("")
         lines.append(f"Push plan for {result.repo} (local side only; run with --push to compare and upload):")
         from publish.hub.plan import format_local_files
 
         lines.extend(format_local_files(result.local_files))
-        lines.append(f"  then: publish push {result.folder} --repo {result.repo}")
+        lines.append(one_line(f"  then: publish push {result.folder} --repo {result.repo}"))
     lines.append("")
     if result.failed:
         failed = [s.name for s in result.stages if s.status == FAILED]

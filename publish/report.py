@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Iterable
 
 from publish.findings import Finding, Severity, severity_counts
+from publish.termtext import ONE_LINE, json_dumps, one_line
 from publish.sources import is_remote
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -36,15 +36,8 @@ def summary_line(findings: list[Finding], n_files: int) -> str:
 
 
 # Keys and values come from strangers' files: keep each finding on its line and keep terminal
-# escape sequences out of the user's terminal.
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
-
-
-_CONTROL_BUT_NEWLINES = {c: v for c, v in _CONTROL.items() if c not in (0x0A, 0x0D)}
-
-
-def one_line(text: str) -> str:
-    return text.translate(_CONTROL)
+# escape sequences out of the user's terminal (publish.termtext, the escaping every command uses).
+_CONTROL_BUT_NEWLINES = {c: v for c, v in ONE_LINE.items() if c not in (0x0A, 0x0D)}
 
 
 def format_text(findings: list[Finding], n_files: int) -> str:
@@ -73,8 +66,8 @@ def fix_command(f: Finding) -> str:
 
 
 def format_json(findings: list[Finding], n_files: int) -> str:
-    return json.dumps({"findings": [f.to_dict() for f in findings], "summary": summary(findings, n_files)},
-                      indent=2, ensure_ascii=False)
+    return json_dumps({"findings": [f.to_dict() for f in findings], "summary": summary(findings, n_files)},
+                      indent=2)
 
 
 # GitHub workflow command escaping (the runner's toCommandValue/escapeData/escapeProperty rules).

@@ -30,6 +30,7 @@ from typing import Callable
 
 from publish.chat import ChatTemplate, RenderCall, RenderOutcome, TemplateRaised
 from publish.errors import TemplateError, UnsafeTemplateError
+from publish.termtext import ONE_LINE, one_line
 
 GoRender = Callable[[str, list[dict]], str]
 
@@ -129,14 +130,14 @@ class CheckResult:
                 "conversations": [c.to_dict() for c in self.conversations]}
 
     def format_text(self, *, show_renders: bool = False) -> str:
-        lines = [f"template check: {self.go_name} (Go) against {self.jinja_name} (Jinja)"]
+        lines = [one_line(f"template check: {self.go_name} (Go) against {self.jinja_name} (Jinja)")]
         for c in self.conversations:
             label = {IDENTICAL: "identical", TRIM: "warning", SKIPPED: "skipped",
                      DIFFERENT: "DIFFERENT", ERROR: "ERROR"}[c.status]
             head = f"  {c.name:<28} {label}"
             if c.reason:
                 head += f": {c.reason}"
-            lines.append(head)
+            lines.append(one_line(head))
             if c.diff and c.status in (DIFFERENT, TRIM):
                 lines.extend("      " + d for d in c.diff.splitlines())
             if show_renders and c.jinja is not None:
@@ -173,7 +174,8 @@ def visible(text: str) -> str:
 
 
 def _visible_ws(text: str) -> str:
-    return "".join(_WS.get(ch, ch) for ch in text)
+    """Whitespace as symbols; any other control (an ESC from the template) as an escape."""
+    return "".join(_WS.get(ch, ch) for ch in text).translate(ONE_LINE)
 
 
 _PIECE = re.compile(_SPECIAL.pattern + r"|\w+|\s|.", re.S)
@@ -686,7 +688,7 @@ def format_table(result: CheckResult) -> str:
         limit = getattr(c, "ollama_limit", None)
         if limit:
             note = (note + "; " if note else "") + "Ollama limit: " + limit
-        lines.append(f"{c.name:<28} {label.get(c.status, c.status):<26} {note}".rstrip())
+        lines.append(one_line(f"{c.name:<28} {label.get(c.status, c.status):<26} {note}".rstrip()))
         if c.diff and c.status in (DIFFERENT, TRIM):
             lines.extend("      " + d for d in c.diff.splitlines())
     return "\n".join(lines)

@@ -85,6 +85,7 @@ class Fault:
     stall: float = 0.0                 # seconds to wait before handling it (a stalled Hub)
     stall_after: float = 0.0           # seconds to wait after handling it, before answering (a lost answer)
     on_hit: Callable[[], None] | None = None   # run when the fault fires (e.g. someone else pushes meanwhile)
+    message: str | None = None         # the error text of an injected status (the body's "error")
     hits: int = 0
 
 
@@ -129,9 +130,10 @@ class HubStandIn:
 
     def inject(self, method: str, path_re: str, *, status: int | None = None, times: int = 1,
                retry_after: int | None = None, drop: bool = False, drop_after: bool = False,
-               stall: float = 0.0, stall_after: float = 0.0, on_hit: Callable[[], None] | None = None) -> Fault:
+               stall: float = 0.0, stall_after: float = 0.0, on_hit: Callable[[], None] | None = None,
+               message: str | None = None) -> Fault:
         fault = Fault(method.upper(), path_re, status, times, retry_after, drop, drop_after, stall, stall_after,
-                      on_hit)
+                      on_hit, message)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -332,7 +334,8 @@ def _handler_for(hub: HubStandIn):
                 if fault.drop:
                     return self._hang_up()
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                return self._send(fault.status or 500, {"error": f"injected HTTP {fault.status}"}, headers)
+                return self._send(fault.status or 500, {"error": fault.message or f"injected HTTP {fault.status}"},
+                                  headers)
             split = urlsplit(self.path)
             path, query = unquote(split.path), parse_qs(split.query)
             try:

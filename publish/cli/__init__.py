@@ -48,7 +48,9 @@ class PublishCLI(LazyGroup):
         try:
             return super().invoke(ctx)
         except PublishError as err:
-            click.secho(f"error: {err}", err=True, fg="red")
+            from publish.cli.echo import say_error
+
+            say_error(err)
             sys.exit(err.exit_code)
         finally:
             _report_stale_temp_files()
@@ -58,7 +60,10 @@ def _report_stale_temp_files() -> None:
     """Say which temp files of a killed run this run removed (publish.fsutil.sweep_stale)."""
     fsutil = sys.modules.get("publish.fsutil")
     for path, size in fsutil.take_stale() if fsutil else ():
-        click.echo(f"note: removed {path} ({size:,} bytes), a temp file left by an interrupted run", err=True)
+        from publish.termtext import one_line
+
+        click.echo(f"note: removed {one_line(path)} ({size:,} bytes), a temp file left by an interrupted run",
+                   err=True)
 
 
 @click.group(cls=PublishCLI, context_settings={"help_option_names": ["-h", "--help"]})

@@ -66,7 +66,11 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
     result = apply_changes(file, plan.changes, output=output, backup=backup, dry_run=dry_run,
                            verify_data=verify_data)
 
-    echo = click.echo
+    from publish.cli.echo import say
+    from publish.termtext import one_line
+
+    def echo(line: str = "") -> None:   # every line is one record: a value from the file stays on it
+        say(one_line(line))
     echo(f"{file}:")
     verb = "would change" if dry_run else "changed"
     codes = {c.key: f"{f.code}: " for f, cs in plan.fixes for c in cs}

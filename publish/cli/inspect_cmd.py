@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from publish.termtext import json_safe, one_line
 from publish.units import human_size
 
 
@@ -19,6 +20,7 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
             full_strings: bool) -> None:
     """Show GGUF headers: architecture, quant, parameters, special tokens, chat templates,
     tensors by type. FILE is a .gguf, a folder of them or hf://ORG/NAME[/FILE.gguf]."""
+    from publish.cli.echo import say, say_error
     from publish.errors import PublishError, UsageError
     from publish.gguf.summary import header_to_json, summarize
     from publish.jsonstream import write_json
@@ -26,7 +28,7 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
 
     sources = expand(list(files))
     if not sources:
-        raise UsageError(f"no .gguf files in {', '.join(files)}")
+        raise UsageError(f"no .gguf files in {', '.join(files)}")  # one_line'd by the CLI
     headers, failed = [], []
     for src in sources:
         try:
@@ -46,21 +48,21 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
                 pending.append(piece)
                 size += len(piece)
                 if size >= 1 << 16:
-                    click.echo("".join(pending), nl=False)
+                    click.echo(json_safe("".join(pending)), nl=False)
                     pending.clear()
                     size = 0
 
             write_json(docs[0] if len(sources) == 1 else docs, write)
-            click.echo("".join(pending))
+            click.echo(json_safe("".join(pending)))
     else:
         for i, h in enumerate(headers):
             if i:
-                click.echo()
-            click.echo("\n".join(format_summary(summarize(h))))
+                say()
+            say("\n".join(format_summary(summarize(h))))
             if h.split is not None:
-                click.echo(split_line(h.path))
+                say(split_line(h.path))
     for err in failed:
-        click.secho(f"error: {err}", err=True, fg="red")
+        say_error(err)
     if failed:
         ctx.exit(2)
 
@@ -71,21 +73,22 @@ def split_line(path: str) -> str:
     try:
         s = read_split_set(path)
     except SplitSetError as err:
-        return "  split set       broken: " + "; ".join(f"{p.path.rsplit('/', 1)[-1]}: {p.message}" for p in err.problems)
-    first = "" if s.paths[0] == path else f"; model metadata is in {s.paths[0]}"
+        return "  split set       broken: " + one_line("; ".join(f"{p.path.rsplit('/', 1)[-1]}: {p.message}"
+                                                                  for p in err.problems))
+    first = "" if s.paths[0] == path else f"; model metadata is in {one_line(s.paths[0])}"
     return (f"  split set       {s.count} parts, {_count(s.n_params)} parameters, {human_size(s.tensor_bytes)} of tensors"
             f"{first}")
 
 
 def format_summary(s) -> list[str]:
     def row(label: str, value) -> str:
-        return f"  {label:<15} {value}"
+        return f"  {label:<15} {one_line(value)}"   # every value may come from the file
 
     size = "" if s.file_size is None else f", {human_size(s.file_size)}"
-    lines = [f"{s.path}  (GGUF v{s.version}{size}, header {human_size(s.data_offset)})"]
+    lines = [f"{one_line(s.path)}  (GGUF v{s.version}{size}, header {human_size(s.data_offset)})"]
     kind = "  (multimodal projector)" if s.is_projector else ""
-    lines.append(row("architecture", f"{s.architecture or '(missing)'}{kind}"))
-    lines.append(row("name", s.name or "(missing)"))
+    lines.append(row("architecture", f"{one_line(s.architecture) if s.architecture else '(missing)'}{kind}"))
+    lines.append(row("name", one_line(s.name) if s.name else "(missing)"))
     if s.file_type is None:
         lines.append(row("file type", "(general.file_type missing)"))
     else:
@@ -107,7 +110,7 @@ def format_summary(s) -> list[str]:
     if not s.templates:
         lines.append(row("chat template", "(none)"))
     for name, text in s.templates.items():
-        label = "chat template" if name == "default" else f"template {name}"
+        label = "chat template" if name == "default" else f"template {one_line(name)}"
         lines.append(row(label, f"{len(text):,} chars: {_preview(text)}"))
     lines.append(row("tensors", f"{sum(g.count for g in s.groups)}, {human_size(s.tensor_bytes)}"))
     for g in s.groups:

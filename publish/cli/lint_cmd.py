@@ -26,5 +26,7 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, select: tuple[str
     from publish.report import format_findings
 
     result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None, target=target)
-    click.echo(format_findings(result.findings, len(result.files), fmt))
+    from publish.cli.echo import say
+
+    say(format_findings(result.findings, len(result.files), fmt))
     ctx.exit(result.exit_code)

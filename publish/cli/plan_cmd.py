@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 
@@ -21,4 +19,6 @@ def plan(target, shards, gguf_dir):
     """
     from publish.smoke.matrix import matrix
 
-    click.echo(json.dumps(matrix(target, shards=shards, gguf_dir=gguf_dir), separators=(",", ":")))
+    from publish.cli.echo import say_json
+
+    say_json(matrix(target, shards=shards, gguf_dir=gguf_dir), separators=(",", ":"))

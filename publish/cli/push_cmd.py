@@ -28,17 +28,20 @@ def push(folder: str, repo_id: str, revision: str, create_pr: bool, private: boo
     if not dry_run:
         require_token()  # fail before hashing gigabytes
     plan = plan_push(folder, repo_id, revision=revision, delete_extra=delete_extra, allow_unreachable=dry_run)
-    click.echo(format_plan(plan))
+    from publish.cli.echo import say
+    from publish.termtext import one_line
+
+    say(format_plan(plan))
     if not plan.remote_checked:
         raise HubError(f"dry run: could not compare with {repo_id}@{revision}: {plan.remote_error}",
                        hint="the local side above is complete; run again when the Hub is reachable")
     if dry_run:
-        click.echo("dry run: nothing was sent")
+        say("dry run: nothing was sent")
         return
     if not plan.has_changes and plan.repo_exists:
-        click.echo(f"{repo_id}@{revision} is up to date: nothing to push, no commit made")
+        say(f"{repo_id}@{revision} is up to date: nothing to push, no commit made")
         return
     result = do_push(plan, message=message, create_pr=create_pr, private=private)
     for note in result.notes:
-        click.echo(f"note: {note}")
-    click.echo(result.summary())
+        say(one_line(f"note: {note}"))
+    say(one_line(result.summary()))

@@ -34,19 +34,21 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, keep_going, ho
     """
     from pathlib import Path
 
+    from publish.cli.echo import say
     from publish.release import FAILED, ReleaseOptions, format_summary
+    from publish.termtext import one_line
     from publish.release import release as run_release
 
     options = ReleaseOptions(
         out_dir=Path(out_dir) if out_dir else None, gguf_dir=Path(gguf_dir) if gguf_dir else None,
         push=do_push, repo=repo, backend=backend, via=via, keep_going=keep_going, host=host, serve=serve,
-        timeout=timeout, progress=lambda line: click.echo(line, err=True),
+        timeout=timeout, progress=lambda line: say(one_line(line), err=True),
     )
     result = run_release(spec, options)
     for stage in result.stages:
         if stage.detail and (verbose or stage.status == FAILED):
-            click.echo(f"== {stage.name} ==")
-            click.echo(stage.detail)
-            click.echo()
-    click.echo(format_summary(result))
+            say(f"== {stage.name} ==")
+            say(stage.detail)
+            say()
+    say(format_summary(result))
     sys.exit(result.exit_code)

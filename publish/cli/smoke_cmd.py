@@ -41,11 +41,13 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
     stop string or special token leaks, the release's params and template are applied, the
     rendered prompt equals publish.gotmpl's and the GGUF's Jinja template, no double BOS.
     """
+    from publish.cli.echo import say
     from publish.errors import UsageError
     from publish.smoke import prompts as P
     from publish.smoke import report as R
     from publish.smoke.runner import SmokeOptions, parse_shard
     from publish.smoke.runner import smoke as run_smoke
+    from publish.termtext import one_line
 
     if prompts_file and (prompt_texts or expects):
         raise UsageError("give either --prompts FILE or --prompt/--expect pairs, not both")
@@ -59,11 +61,14 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         backend=backend, via=via, prompts=prompts,
         quants=[q.strip() for q in quants.split(",") if q.strip()] if quants else None,
         timeout=timeout, shard=parse_shard(shard) if shard else None, serve=serve, keep=keep,
-        host=host, seed=seed, progress=lambda line: click.echo(line, err=True),
+        host=host, seed=seed, progress=lambda line: say(one_line(line), err=True),
     )
     report = run_smoke(target, options)
     if report_junit:
         R.write_junit(report, report_junit)
     R.write_markdown(report, markdown)
-    click.echo(R.to_json(report) if as_json else R.text_table(report, verbose=verbose))
+    if as_json:
+        click.echo(R.to_json(report))
+    else:
+        say(R.text_table(report, verbose=verbose))
     sys.exit(report.exit_code)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from publish.cli.echo import say, say_json
+from publish.termtext import json_dumps, one_line
+
 
 def load_jinja(path: Path, name: str | None = None):
     """A GGUF (its tokenizer.chat_template, BOS and EOS), a tokenizer_config.json, or a template file."""
@@ -82,9 +85,9 @@ def check_cmd(ctx: click.Context, jinja_path: Path, go_path: Path, bos: str | No
         eos_token=jinja.eos if eos is None else eos, jinja_name=jinja.name, go_name=go_name,
         strip_bos=jinja.strip_bos)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        say_json(result.to_dict(), indent=2)
     else:
-        click.echo(result.format_text(show_renders=show_renders))
+        say(result.format_text(show_renders=show_renders))
     ctx.exit(result.exit_code)
 
 
@@ -110,7 +113,7 @@ def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
         conv, conv_error = _try_convert(jinja)
     use_conv = conv is not None and conv.identical
     if as_json:
-        click.echo(json.dumps({
+        say_json({
             "gguf": str(gguf), "family": fam.name, "match": found.matches or use_conv, "exact": result.exact,
             "description": fam.description, "stop": fam.stop, "template": fam.template,
             "check": result.to_dict(),
@@ -118,28 +121,28 @@ def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
                         for f, r in found.ranked],
             "converted": conv.to_dict() if conv is not None else None,
             "convert_error": conv_error,
-        }, ensure_ascii=False, indent=2))
+        }, indent=2)
     elif use_conv:
-        click.echo(f"no family template is identical (closest: {fam.name}); the converted chat template is "
-                   "identical on every case the model supports:")
-        click.echo(conv.format_text())
+        say(f"no family template is identical (closest: {fam.name}); the converted chat template is "
+            "identical on every case the model supports:")
+        say(conv.format_text())
     else:
         if found.matches:
             how = "identical prompts" if result.exact else "same prompts up to the Jinja template's whitespace trimming"
-            click.echo(f"family: {fam.name} ({how} on every checked conversation)")
+            say(f"family: {fam.name} ({how} on every checked conversation)")
         else:
-            click.echo(f"no family template builds the same prompts; closest: {fam.name} "
-                       f"({result.differing_chars} differing characters)")
-        click.echo(f"  {fam.description}")
-        click.echo("stop: " + json.dumps(fam.stop, ensure_ascii=False))
-        click.echo("template:")
-        click.echo(fam.template.rstrip("\n"))
-        click.echo(result.format_text())
+            say(f"no family template builds the same prompts; closest: {fam.name} "
+                f"({result.differing_chars} differing characters)")
+        say(f"  {fam.description}")
+        say("stop: " + json_dumps(fam.stop))
+        say("template:")
+        say(fam.template.rstrip("\n"))
+        say(result.format_text())
         if conv is not None:
-            click.echo("converted chat template (not identical either):")
-            click.echo(conv.format_text(show_template=False))
+            say("converted chat template (not identical either):")
+            say(conv.format_text(show_template=False))
         elif conv_error:
-            click.echo(f"conversion failed: {conv_error}")
+            say(f"conversion failed: {one_line(conv_error)}")
     ctx.exit(0 if found.matches or use_conv else 1)
 
 
@@ -182,20 +185,20 @@ def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos
     if out_dir is not None and conv.identical:
         written = write_conversion(conv, out_dir)
     if as_json:
-        click.echo(json.dumps({**conv.to_dict(), "written": written}, ensure_ascii=False, indent=2))
+        say_json({**conv.to_dict(), "written": written}, indent=2)
     else:
-        click.echo(conv.format_text())
+        say(conv.format_text())
         if show_renders:
             from publish.templatecheck import visible
 
             for c in conv.check.conversations:
                 if c.jinja is not None:
-                    click.echo(f"{c.name}\n  jinja: {visible(c.jinja)}\n  go:    {visible(c.go or '')}")
+                    say(f"{c.name}\n  jinja: {visible(c.jinja)}\n  go:    {visible(c.go or '')}")
         if out_dir is not None:
             if written:
-                click.echo("wrote: " + ", ".join(str(out_dir / w) for w in written))
+                say("wrote: " + one_line(", ".join(str(out_dir / w) for w in written)))
             else:
-                click.echo(f"not written to {out_dir}: the converted template is not identical on every case")
+                say(f"not written to {one_line(out_dir)}: the converted template is not identical on every case")
     ctx.exit(conv.exit_code)
 
 

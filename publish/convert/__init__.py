@@ -81,13 +81,14 @@ class Conversion:
 
     def format_text(self, *, show_template: bool = True) -> str:
         from publish import templatecheck
+        from publish.termtext import block, one_line
 
-        lines = [f"template convert: {self.name}"]
+        lines = [f"template convert: {one_line(self.name)}"]
         caps = [c for c, on in (("tools", self.tools), ("thinking", self.thinking)) if on]
         lines.append("capabilities in Ollama: " + (", ".join(caps) if caps else "completion only"))
         if self.approximations:
             lines.append("approximations (what Go cannot express, and what the template does instead):")
-            lines.extend(f"  {a}" for a in self.approximations)
+            lines.extend(f"  {one_line(a)}" for a in self.approximations)
         lines.append(templatecheck.format_table(self.check))
         n = len(self.check.compared)
         same = sum(1 for c in self.check.compared if c.status == templatecheck.IDENTICAL)
@@ -99,9 +100,9 @@ class Conversion:
         else:
             lines.append(f"result: FAIL ({n - same} of {n} supported case(s) differ)")
         if show_template:
-            lines.append("stop: " + ", ".join(self.stops))
-            lines.append("template:")
-            lines.append(self.template)
+            lines.append("stop: " + ", ".join(map(one_line, self.stops)))
+            lines.append("template (indented by two spaces; text from the chat template cannot start a line):")
+            lines.extend("  " + line for line in block(self.template).split("\n"))
         return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from publish.errors import HubError, UsageError
 from publish.hub.hashing import HashCache, HashStats, git_blob_sha1, hash_files
 from publish.units import human_size
+from publish.termtext import one_line
 
 MAX_FILE_BYTES = 50 * 1000**3   # the Hub refuses files above 50 GB
 NEW, CHANGED, UNCHANGED, DELETE = "new", "changed", "unchanged", "delete"
@@ -221,7 +222,7 @@ def _check_repo_id(repo_id: str) -> None:
 def format_local_files(files: list[LocalFile], indent: str = "  ") -> list[str]:
     """One line per file: path, size and sha256 (the local side of a plan)."""
     width = max((len(f.path) for f in files), default=0)
-    return [f"{indent}{f.path:<{width}}  {human_size(f.size):>10}  sha256:{f.sha256}" for f in files]
+    return [one_line(f"{indent}{f.path:<{width}}  {human_size(f.size):>10}  sha256:{f.sha256}") for f in files]
 
 
 def format_plan(plan: PushPlan) -> str:
@@ -232,7 +233,7 @@ def format_plan(plan: PushPlan) -> str:
         lines.append(f"Local files of {plan.folder} (the comparison with {target} could not be made):")
         lines.extend(format_local_files(plan.local))
         lines.append(f"{len(plan.local)} file(s), {human_size(sum(f.size for f in plan.local))}")
-        return "\n".join(lines)
+        return "\n".join(map(one_line, lines))
     head = f" (head {plan.head[:12]})" if plan.head else (" (new repo)" if not plan.repo_exists else "")
     lines.append(f"Plan for {target}{head}:")
     order = {NEW: 0, CHANGED: 1, DELETE: 2, UNCHANGED: 3}
@@ -251,4 +252,4 @@ def format_plan(plan: PushPlan) -> str:
     h = plan.hashing
     if h.files_hashed or h.cache_hits:
         lines.append(f"sha256: {h.files_hashed} file(s) hashed ({human_size(h.bytes_hashed)}), {h.cache_hits} from cache")
-    return "\n".join(lines)
+    return "\n".join(map(one_line, lines))   # paths are file names from the folder and the Hub

@@ -228,7 +228,9 @@ class OllamaAPIBackend:
                                                desc=f"pulling {part.digest[7:19]}", file=sys.stderr)
             bar.update((part.completed or 0) - bar.n)
         elif part.status:
-            print(part.status, file=sys.stderr)
+            from publish.termtext import one_line
+
+            print(one_line(part.status), file=sys.stderr)   # the server's text
 
     def remove(self, target: Target) -> None:
         """`ollama rm` semantics: gone afterwards; a model that was not there is fine."""

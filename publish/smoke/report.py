@@ -11,7 +11,6 @@ JUnit mapping: a testcase fails when any of its checks failed (the message lists
 from __future__ import annotations
 
 import html
-import json
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from publish.fsutil import atomic_write_text
 from publish.smoke.checks import Status
 from publish.smoke.runner import CaseResult, SmokeReport
+from publish.termtext import json_dumps, one_line
 
 _MARK = {Status.PASS: "pass", Status.WARN: "warn", Status.SKIP: "skip", Status.FAIL: "FAIL"}
 _EMOJI = {Status.PASS: "✅", Status.WARN: "⚠️", Status.SKIP: "⏭️", Status.FAIL: "❌"}
@@ -51,28 +51,29 @@ def text_table(report: SmokeReport, *, verbose: bool = False) -> str:
     rows = [("QUANT", "PROMPT", "STATUS", "PROMPT tok/s", "GEN tok/s", "REASON")]
     for q in report.quants:
         for c in q.cases:
-            rows.append((q.label, c.prompt, _MARK[c.status], _tps(c.prompt_tps), _tps(c.eval_tps), _case_note(c)))
+            rows.append((one_line(q.label), one_line(c.prompt), _MARK[c.status], _tps(c.prompt_tps),
+                         _tps(c.eval_tps), one_line(_case_note(c))))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = []
     for r in rows:
         lines.append("  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(r)).rstrip())
     for q in report.quants:
         if q.load_error:
-            lines.append(f"{q.label}: load failure: {q.load_error}")
+            lines.append(one_line(f"{q.label}: load failure: {q.load_error}"))
         else:
-            lines.append(f"{q.label}: prepared in {q.prepare_seconds:.2f}s, loaded in {q.load_seconds:.2f}s, "
+            lines.append(f"{one_line(q.label)}: prepared in {q.prepare_seconds:.2f}s, loaded in {q.load_seconds:.2f}s, "
                          f"engine {q.engine_seconds:.2f}s, smoke overhead {q.overhead_seconds * 1000:.0f} ms")
         if verbose:
             for c in q.cases:
                 for chk in c.checks:
-                    lines.append(f"    {c.prompt}: {chk.name}: {chk.status.value}"
-                                 + (f" — {chk.message}" if chk.message else ""))
+                    lines.append(one_line(f"    {c.prompt}: {chk.name}: {chk.status.value}"
+                                          + (f" — {chk.message}" if chk.message else "")))
     lines.append(_summary_line(report))
     return "\n".join(lines)
 
 
 def to_json(report: SmokeReport) -> str:
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    return json_dumps(report.to_dict(), indent=2)
 
 
 def to_junit(report: SmokeReport) -> str:

@@ -1,0 +1,34 @@
+"""Printing for the commands: every text output goes through publish.termtext, so text that came
+from a file (a GGUF's name, a chat template, a token, a file name, a Hub message) cannot move the
+cursor, clear the screen or forge an output line. JSON output stays exact (termtext.json_dumps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from publish.termtext import block, json_dumps, one_line
+
+
+def say(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print a command's text output: file text in it is shown escaped, line feeds and tabs stay.
+    Fields that must stay on one line are escaped with termtext.one_line where they are formatted."""
+    click.echo(block(text), err=err, nl=nl)
+
+
+def say_json(obj: Any, **kwargs: Any) -> None:
+    click.echo(json_dumps(obj, **kwargs))
+
+
+def error_text(err: BaseException) -> str:
+    """`error: MESSAGE` and, for a PublishError with a hint, `  hint: HINT`; each kept on its line."""
+    message = getattr(err, "message", None)
+    if message is None:
+        return f"error: {one_line(err)}"
+    hint = getattr(err, "hint", None)
+    return f"error: {one_line(message)}" + (f"\n  hint: {one_line(hint)}" if hint else "")
+
+
+def say_error(err: BaseException) -> None:
+    click.secho(error_text(err), err=True, fg="red")
