@@ -138,18 +138,22 @@ def test_the_stand_in_hubs_own_message_is_escaped(tmp_path, hub, tiny_llama_path
 @pytest.mark.llamacpp
 @pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
 def test_build_smoke_and_release_escape_names_templates_and_file_names(tmp_path, tiny_llama_path):
-    """A real model with a hostile name and chat template, in a file whose name is hostile too,
-    through `publish build`, `publish smoke --backend llamacpp` and `publish release`."""
+    """A real model with a hostile name and chat template through `publish build` (a foreign file
+    with a hostile name in the staged folder is named in its output), `publish smoke --backend
+    llamacpp` and `publish release`. (A GGUF file name with a control character is refused by the
+    build: a Modelfile's FROM cannot hold it.)"""
     spec_dir = tmp_path / "spec"
     spec_dir.mkdir()
-    ggufs.write_tiny_llama(spec_dir / f"tiny\x1b[2J\n{FORGED}-Q8_0.gguf", name=EVIL, chat_template=EVIL_JINJA)
+    ggufs.write_tiny_llama(spec_dir / "tiny-Q8_0.gguf", name=EVIL, chat_template=EVIL_JINJA)
     (spec_dir / "release.toml").write_text(
         'repo = "acme/evil-GGUF"\nbase_model = "acme/evil"\nlicense = "mit"\nquantized_by = "acme"\n'
         '[template]\nfamily = "gemma3"\n[params]\nnum_predict = 8\n[quants]\npattern = "*.gguf"\n')
     out = tmp_path / "out"
+    out.mkdir()
+    (out / f"notes\x1b[2J\n{FORGED}.txt").write_text("x")
     r = run("build", spec_dir / "release.toml", "-o", out)
     assert r.exit_code == 0, r.output
-    assert "tiny\\x1b[2J\\nresult: passed (forged)-Q8_0.gguf" in r.output
+    assert "notes\\x1b[2J\\nresult: passed (forged).txt is not from this spec" in r.output
     assert_safe(r.output)
     r = CliRunner().invoke(main, ["smoke", str(out), "--backend", "llamacpp", "--verbose"])
     assert r.exit_code in (0, 1), r.output
