@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test bench clean go ollama ollama-utils
+.PHONY: install demo test bench clean go fuzz ollama ollama-utils
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,10 @@ demo: $(STAMP)
 test: $(STAMP) go ollama-utils
 	@bash tests/ollama/build.sh >/dev/null || echo "make test: no real Ollama; its tests will FAIL (PUBLISH_NO_OLLAMA=1 skips them on purpose)"
 	$(BIN)/python -m pytest -q
+
+# A longer fuzz session than the one the tests run (tests/fuzz.py): ~10 minutes, prints what it tried.
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz.py --long
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
