@@ -85,7 +85,7 @@ _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 def github_lines(findings: Iterable[Finding]) -> list[str]:
     out = []
     for f in findings:
-        props = f"file={escape_property(f.path)},title={escape_property(f.code)}"
+        props = f"file={escape_property(f.path.translate(_CONTROL_BUT_NEWLINES))},title={escape_property(f.code)}"
         text = f"{f.subject}: {f.message}" if f.subject else f.message
         if f.hint:
             text += f"\nhint: {f.hint}"

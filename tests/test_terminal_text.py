@@ -84,6 +84,13 @@ def test_lint_in_every_format(evil_gguf):
     assert json.loads(out)["summary"]["files"] == 1
 
 
+def test_lint_github_annotations_escape_a_hostile_file_name(evil_gguf):
+    named = evil_gguf.rename(evil_gguf.with_name(f"x\x1b[2J\x9b\n{FORGED}-Q8_0.gguf"))
+    out = run("lint", named, "--select", "ALL", "--format", "github").output
+    assert "file=" in out and "x\\x1b[2J\\x9b%0Aresult" in out
+    assert_safe(out)
+
+
 def test_fix_prints_old_values_escaped(evil_gguf):
     r = run("fix", evil_gguf, "--set", "general.name=plain", "--select", "ALL")
     assert "general.name" in r.output
