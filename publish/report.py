@@ -196,7 +196,7 @@ def format_sarif(findings: list[Finding], n_files: int) -> str:
             "properties": {"summary": summary(findings, n_files)},
         }],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json_dumps(doc, indent=2)
 
 
 def format_findings(findings: list[Finding], n_files: int, fmt: str = "text") -> str:

@@ -412,21 +412,25 @@ def _hash_data(fh, start: int) -> str:
     return h.hexdigest()
 
 
+def _write_patches(fd: int, src: Path, patches: list, kv_end: int, result: FixResult) -> None:
+    """Check every patch's old bytes at its offset in `fd`, then write them all and fsync."""
+    for p in patches:
+        if p.offset + len(p.data) > kv_end:  # never: patches come from key/value records
+            raise PublishError(f"{src}: refusing to patch byte {p.offset} outside the key/value records")
+        if os.pread(fd, len(p.old), p.offset) != p.old:
+            raise PublishError(f"{src}: changed while being fixed (bytes at {p.offset} differ); nothing was written")
+    for p in patches:
+        os.pwrite(fd, p.data, p.offset)
+        result.bytes_touched += len(p.data)
+    os.fsync(fd)
+
+
 def _patch_in_place(src: Path, header: GGUFHeader, patches: list, resolved: list, result: FixResult,
                     verify_data: bool) -> None:
-    kv_end = _kv_end(header)
     with open(src, "r+b") as fh:
         before = _hash_data(fh, header.data_offset) if verify_data else None
         fd = fh.fileno()
-        for p in patches:
-            if p.offset + len(p.data) > kv_end:  # never: patches come from key/value records
-                raise PublishError(f"{src}: refusing to patch byte {p.offset} outside the key/value records")
-            if os.pread(fd, len(p.old), p.offset) != p.old:
-                raise PublishError(f"{src}: changed while being fixed (bytes at {p.offset} differ); nothing was written")
-        for p in patches:
-            os.pwrite(fd, p.data, p.offset)
-            result.bytes_touched += len(p.data)
-        os.fsync(fd)
+        _write_patches(fd, src, patches, _kv_end(header), result)
         if verify_data:
             after = _hash_data(fh, header.data_offset)
             result.data_sha256, result.data_sha256_verified = after, before == after
@@ -436,22 +440,13 @@ def _patch_in_place(src: Path, header: GGUFHeader, patches: list, resolved: list
 def _patch_copy(src: Path, header: GGUFHeader, patches: list, resolved: list, result: FixResult,
                 verify_data: bool) -> None:
     """Break the link: copy `src` to a temp file beside it, patch the copy, rename it over `src`."""
-    kv_end = _kv_end(header)
     with open(src, "rb") as inp, atomic_writer(src) as out:
         result.copy_method = clone_or_copy(inp, out, COPY_CHUNK)
         out.flush()
         fd = out.fileno()
         if os.fstat(fd).st_size != header.file_size:
             raise PublishError(f"{src}: changed size while being copied; the original is untouched")
-        for p in patches:
-            if p.offset + len(p.data) > kv_end:  # never: patches come from key/value records
-                raise PublishError(f"{src}: refusing to patch byte {p.offset} outside the key/value records")
-            if os.pread(fd, len(p.old), p.offset) != p.old:
-                raise PublishError(f"{src}: changed while being fixed (bytes at {p.offset} differ); nothing was written")
-        for p in patches:
-            os.pwrite(fd, p.data, p.offset)
-            result.bytes_touched += len(p.data)
-        os.fsync(fd)
+        _write_patches(fd, src, patches, _kv_end(header), result)
         with os.fdopen(os.dup(fd), "rb") as check:
             new = read_header(check, name=str(src))
             if verify_data:
