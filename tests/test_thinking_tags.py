@@ -1,4 +1,4 @@
-"""publish.gotmpl.thinking_tags against Ollama's own thinking.InferTags (tests/thinking_ref, a Go
+"""publish.gotmpl.thinking_tags against Ollama's own thinking.InferTags (tests/ollama/thinking_ref, a Go
 program importing github.com/ollama/ollama v0.24.0's template and thinking packages): which
 templates Ollama treats as thinking-capable, and with which tags, decides whether a `think`
 request is refused and how the reply is split."""
@@ -17,7 +17,7 @@ import ollama_utils_ref
 from conftest import go_binary
 from publish import families, gotmpl
 
-REF_DIR = Path(__file__).parent / "thinking_ref"
+REF_DIR = Path(__file__).parent / "ollama" / "thinking_ref"
 HAND_CASES = [
     "{{ range .Messages }}{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }}{{ end }}",
     # $.Messages is a variable node, not the field .Messages: Ollama infers nothing

@@ -1,4 +1,4 @@
-module thinkingref
+module publish/tests/ollama/thinking_ref
 
 go 1.26.0
 
