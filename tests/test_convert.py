@@ -320,3 +320,82 @@ def test_cli_convert_gguf_named_template_and_add_bos_false(tmp_path):
     assert gotmpl.render(data["template"], [{"role": "user", "content": "x"}]).startswith("<bos><|start|>user")
     res = CliRunner().invoke(main, ["template", "convert", str(path), "--name", "nope"])
     assert res.exit_code == 2 and "named templates here: tool_use" in res.output
+
+
+def test_build_from_gguf_passes_the_smoke_test_in_real_ollama(from_gguf_folder, real_ollama):
+    """The converted template and its stops, served by a real Ollama (v0.24.0) with the tiny model:
+    Ollama accepts the template and the model's turn ends at the converted stop."""
+    out = CliRunner().invoke(main, ["smoke", str(from_gguf_folder), "--backend", "ollama", "--via", "api",
+                                    "--json", "--timeout", "120"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["passed"] is True
+    cases = data["quants"][0]["cases"]
+    assert all(c["answer"].strip() == "2" for c in cases)
+
+
+def test_real_ollama_gives_a_converted_thinking_template_the_thinking_and_tools_capabilities(
+        tmp_path, tiny_llama_path, real_ollama):
+    """Ollama decides thinking from `{{ .Thinking }}` inside `{{ range .Messages }}` (thinking/template.go
+    InferTags) and tools from `.Tools` in the template's Vars: a converted Qwen3 template must get both."""
+    import subprocess
+    import urllib.request
+
+    from publish.modelfile import ModelfileSpec, render
+
+    entry = CORPUS["gguf-ollama-qwen3-0.6b.jinja"]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
+    modelfile = tmp_path / "Modelfile"
+    modelfile.write_text(render(ModelfileSpec(from_=(str(tiny_llama_path),), template=conv.template)),
+                         encoding="utf-8")
+    subprocess.run(["ollama", "create", "converted-qwen3", "-f", str(modelfile)], check=True,
+                   capture_output=True, timeout=300)
+    req = urllib.request.Request(f"{real_ollama.url}/api/show", data=b'{"model": "converted-qwen3"}',
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        show = json.loads(resp.read())
+    assert {"thinking", "tools"} <= set(show["capabilities"]), show["capabilities"]
+    assert show["template"] == conv.template
+
+
+REAL_SERVER_TEMPLATES = ["meta-llama-Llama-3.1-8B-Instruct.jinja", "gguf-ollama-qwen3-0.6b.jinja",
+                         "google-gemma-3-it.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja",
+                         "microsoft-phi-4.jinja"]
+
+
+@pytest.mark.parametrize("name", REAL_SERVER_TEMPLATES)
+def test_real_ollama_server_builds_the_proven_prompt(name, tmp_path, tiny_llama_path, real_ollama):
+    """End to end through a real Ollama server: /api/chat with `_debug_render_only` returns the prompt
+    it would send (collation, think default, tools, continuation all done by Ollama itself); it must
+    be the Jinja prompt the proof compared against, for every case the proof found identical."""
+    import subprocess
+    import urllib.request
+
+    from publish.modelfile import ModelfileSpec, render
+
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
+    model = "converted-" + name.lower().replace(".jinja", "").replace(".", "-")[:40]
+    modelfile = tmp_path / "Modelfile"
+    modelfile.write_text(render(ModelfileSpec(from_=(str(tiny_llama_path),), template=conv.template)),
+                         encoding="utf-8")
+    subprocess.run(["ollama", "create", model, "-f", str(modelfile)], check=True, capture_output=True, timeout=300)
+    by_name = {c.name: c for c in conv.check.conversations}
+    compared = 0
+    for case in templatecheck.CONVERT_SUITE:
+        result = by_name[case.name]
+        if result.status != templatecheck.IDENTICAL:
+            continue
+        body = {"model": model, "messages": case.messages, "stream": False, "truncate": False,
+                "_debug_render_only": True}
+        if case.tools:
+            body["tools"] = case.tools
+        if case.think is not None:
+            body["think"] = case.think
+        req = urllib.request.Request(f"{real_ollama.url}/api/chat", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            got = json.loads(resp.read())["_debug_info"]["rendered_template"]
+        assert got == result.jinja, (case.name, got, result.jinja)
+        compared += 1
+    assert compared >= 9
