@@ -399,3 +399,14 @@ def test_real_ollama_server_builds_the_proven_prompt(name, tmp_path, tiny_llama_
         assert got == result.jinja, (case.name, got, result.jinja)
         compared += 1
     assert compared >= 9
+
+
+def test_converted_template_with_triple_quotes_fits_a_modelfile():
+    """Tool templates carry Python docstrings (Command-R, Seed-OSS): the converted template prints
+    `\"\"\"` from a string, so `publish build` can still write it into TEMPLATE \"\"\"…\"\"\"."""
+    from publish.modelfile import ModelfileSpec, parse, render
+
+    conv = convert('{% for m in messages %}def f():\n    """{{ m.content }}"""\n{% endfor %}')
+    assert conv.identical and '"""' not in conv.template
+    text = render(ModelfileSpec(from_=("x.gguf",), template=conv.template))
+    assert parse(text).template == conv.template

@@ -174,12 +174,15 @@ def golit(s: str) -> str:
 
 
 def gotext(s: str) -> str:
-    """Literal template text: `{{` and a trailing `{` cannot appear raw before an action."""
-    if "{" not in s:
-        return s
-    s = s.replace("{{", '{{ "{{" }}')
-    if s.endswith("{") and not s.endswith('{{ "{{" }}'):
-        s = s[:-1] + '{{ "{" }}'
+    """Literal template text: `{{` and a trailing `{` cannot appear raw before an action; three
+    double quotes in a row are printed from a string so the template can be quoted in a Modelfile's
+    TEMPLATE block."""
+    if "{" in s:
+        s = s.replace("{{", '{{ "{{" }}')
+        if s.endswith("{") and not s.endswith('{{ "{{" }}'):
+            s = s[:-1] + '{{ "{" }}'
+    if '"""' in s:
+        s = re.sub(r'"{3,}', lambda m: '""' + '{{ "\\"" }}' * (len(m.group(0)) - 2), s)
     return s
 
 
