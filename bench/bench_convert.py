@@ -31,7 +31,7 @@ from publish.convert import convert  # noqa: E402
 
 NAMES = ["meta-llama-Llama-3.1-8B-Instruct.jinja", "Qwen-Qwen2.5-7B-Instruct.jinja", "google-gemma-3-it.jinja",
          "microsoft-phi-4.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja", "gguf-ollama-qwen3-0.6b.jinja",
-         "GLM-4.6.jinja", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"]
+         "GLM-4.6.jinja", "gguf-ollama-deepseek-r1-8b.jinja"]
 FOUR_TURNS = [{"role": "system", "content": "You are a helpful assistant."},
               {"role": "user", "content": "Hello!"}, {"role": "assistant", "content": "Hi! How can I help?"},
               {"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4."},
