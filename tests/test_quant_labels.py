@@ -189,3 +189,22 @@ def test_dynamic_label_without_its_family_is_named(tmp_path):
                                           "ffn_down")})
     (f,) = label_findings(header(tmp_path, "Llama-3-UD-Q2_K_XL.gguf", q8, LLAMA_KV, "llama"))
     assert f.code == "GG402" and "no quantized weight is Q2_K" in f.message and "Q8_0 x56" in f.message
+
+
+def test_rename_advice_does_not_loop_into_gg401(tmp_path):
+    """Issue 8: following GG402's rename advice ('mostly Q5_0') tripped GG401. The advice now names
+    the label llama-quantize would have written, and the renamed file is clean on both rules."""
+    q8 = gemma3_270m_tensors({r: Q.Q8_0 for r in ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate",
+                                                   "ffn_up", "ffn_down")})
+    kv = GEMMA3_KV | {"general.file_type": (7, T.UINT32)}          # MOSTLY_Q8_0: only the name lies
+    found = {x.code: x for x in label_findings(header(tmp_path, "gemma-3-270m-Q4_K_M.gguf", q8, kv))}
+    assert "…-Q8_0.gguf" in found["GG402"].hint and "Q8_0" in found["GG401"].message
+    renamed = header(tmp_path, "gemma-3-270m-Q8_0.gguf", q8, kv)
+    assert label_findings(renamed) == []
+
+
+def test_edited_file_type_is_called_out(tmp_path):
+    q8 = gemma3_270m_tensors({r: Q.Q8_0 for r in ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate",
+                                                   "ffn_up", "ffn_down")})
+    (f,) = [x for x in label_findings(header(tmp_path, "gemma-3-270m-Q4_K_M.gguf", q8)) if x.code == "GG402"]
+    assert "general.file_type says Q4_K_M" in f.hint and "re-quantizing is the safe fix" in f.hint

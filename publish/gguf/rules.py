@@ -656,8 +656,14 @@ def label_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
     if not verdict.lies:
         return
     matches = quantmix.matching_labels(hdr)
+    ft = file_type_label(_int_value(hdr.kv.get("general.file_type")) or -1) if "general.file_type" in hdr.kv else None
+    if ft in matches:
+        matches = [ft] + [m for m in matches if m != ft]   # the rename GG401 agrees with
     rename = (f"its tensors match {' / '.join(matches[:3])}: rename the file to …-{matches[0]}.gguf"
               if matches else "no llama-quantize label explains every tensor")
+    if matches and ft is not None and ft not in matches:
+        rename += (f" (general.file_type says {ft}, which these tensors are not either: the header was edited "
+                   "or the file re-labelled; re-quantizing is the safe fix)")
     hint = f"{rename}, or re-quantize from the F16/BF16 GGUF with llama-quantize … {want}"
     if verdict.family_missing:
         mix = _type_mix(t for t in hdr.tensors if quantmix.quantizable(t))
