@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from publish.errors import ModelfileError, PublishError, SpecError
+from publish.gguf.kinds import MODEL, file_kind
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 
 _REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z")
@@ -148,7 +149,7 @@ class ReleaseSpec:
                 raise SpecError(str(self.path), "quants.pattern",
                                 f"{self.pattern!r} matches no file in {root}", hint=fix)
             # importance matrices, LoRA adapters and projectors are GGUFs too, but not quants
-            matches = [m for m in matches if model_kind(m) == "model"]
+            matches = [m for m in matches if file_kind(m) == MODEL]
             if not matches:
                 raise SpecError(str(self.path), "quants.pattern",
                                 f"{self.pattern!r} matches only GGUFs that are not models (imatrix, LoRA "
@@ -191,19 +192,6 @@ class ReleaseSpec:
 def _shard_set(p: Path) -> str:
     """The name shared by the parts of one split set (the file name itself when not split)."""
     return p.name[: -len("-00001-of-00001.gguf")] if shard_info(p.name) else p.name
-
-
-def model_kind(p: Path) -> str:
-    """publish.gguf.kinds of the GGUF at `p` ("model" when the header cannot be read: the build
-    reports that file itself)."""
-    from publish.errors import GGUFError
-    from publish.gguf.kinds import gguf_kind
-    from publish.gguf.reader import read_header
-
-    try:
-        return gguf_kind(read_header(p))
-    except (GGUFError, OSError):
-        return "model"
 
 
 def _with_parts(p: Path) -> tuple[Path, ...]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from publish.errors import UsageError
 from publish.fsutil import read_utf8
+from publish.gguf.kinds import file_kind
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 
 
@@ -71,7 +72,7 @@ def load_staged(path: str | Path) -> StagedFolder:
         if is_projector_filename(f.name):
             folder.projectors.append(f)
             continue
-        kind = _kind(f)
+        kind = file_kind(f)
         if kind == "projector":
             folder.projectors.append(f)
             continue
@@ -103,19 +104,6 @@ def load_staged(path: str | Path) -> StagedFolder:
     if system.is_file():
         folder.system = _read_text(system)
     return folder
-
-
-def _kind(path: Path) -> str:
-    """publish.gguf.kinds of a staged GGUF; a file the reader refuses stays a model (lint and smoke
-    report it as unreadable)."""
-    from publish.errors import GGUFError
-    from publish.gguf.kinds import gguf_kind
-    from publish.gguf.reader import read_header
-
-    try:
-        return gguf_kind(read_header(path))
-    except (GGUFError, OSError):
-        return "model"
 
 
 def _read_text(path: Path) -> str:

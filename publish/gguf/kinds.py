@@ -35,3 +35,15 @@ def gguf_kind(hdr: GGUFHeader) -> str:
     if hdr.is_projector:
         return PROJECTOR
     return MODEL
+
+
+def file_kind(path) -> str:
+    """gguf_kind of the GGUF at `path`; MODEL when the header cannot be read (the caller's own
+    checks report an unreadable file)."""
+    from publish.errors import GGUFError
+    from publish.gguf.reader import read_header
+
+    try:
+        return gguf_kind(read_header(path))
+    except (GGUFError, OSError):
+        return MODEL

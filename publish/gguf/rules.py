@@ -1019,6 +1019,13 @@ def vocab_vs_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
                   hint="re-convert from a checkpoint whose tokenizer and embedding matrix have the same size")
 
 
+def _arch_int(hdr: GGUFHeader, suffix: str) -> tuple[KV | None, int | None]:
+    """The `{arch}.{suffix}` record and its whole-number value (None when absent or not a number)."""
+    arch = hdr.architecture
+    kv = hdr.kv.get(f"{arch}.{suffix}") if arch else None
+    return kv, _int_value(kv)
+
+
 @rule("GG712", "embedding-length-vs-tensors", Severity.ERROR,
       "`{arch}.embedding_length` disagrees with the width of token_embd/output/output_norm.",
       why="Every engine builds the model from `{arch}.embedding_length` (n_embd); llama.cpp refuses tensors "
@@ -1028,9 +1035,7 @@ def vocab_vs_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
       fix="Set embedding_length to the model's hidden_size, or re-convert.",
       sources=(_LLAMA_MODEL,))
 def embedding_length_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
-    arch = hdr.architecture
-    kv = hdr.kv.get(f"{arch}.embedding_length") if arch else None
-    n_embd = _int_value(kv)
+    kv, n_embd = _arch_int(hdr, "embedding_length")
     if n_embd is None or n_embd <= 0:
         return
     for name in ("token_embd.weight", "output.weight", "output_norm.weight"):
@@ -1056,9 +1061,7 @@ _BLK = re.compile(r"^blk\.(\d+)\.")
       fix="Set block_count to the number of blocks the file holds, or re-convert.",
       sources=(_LLAMA_MODEL,))
 def block_count_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
-    arch = hdr.architecture
-    kv = hdr.kv.get(f"{arch}.block_count") if arch else None
-    n = _int_value(kv)
+    kv, n = _arch_int(hdr, "block_count")
     if n is None:
         return
     present = {int(m.group(1)) for t in hdr.tensors if (m := _BLK.match(t.name))}
