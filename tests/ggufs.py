@@ -7,7 +7,10 @@
   depends on the last token alone. Every token predicts ANSWER ("2"); ANSWER predicts END_TOKEN
   (`<end_of_turn>`). With logits 160 apart the choice is deterministic at any temperature.
   The GGUF's declared EOS is `<eos>`, not END_TOKEN: like Gemma, the model relies on the
-  `stop` parameter to end its turn, so a release without that stop runs away.
+  `stop` parameter to end its turn, so a release without that stop runs away in llama.cpp.
+  Ollama v0.24.0 (its llama.cpp vocab loader) ends generation at `<end_of_turn>` by the token's
+  text alone; `write_tiny_llama(end_token=TURN_END)` ends turns with a token no engine knows by
+  name, which only `stop` can end: the runaway case on the real Ollama.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ GEMMA_GO = (
 
 ANSWER = "2"
 END_TOKEN = "<end_of_turn>"
+TURN_END = "<|turn_end|>"   # an end-of-turn token llama.cpp does not recognise by its text
 SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", END_TOKEN]
 
 
@@ -148,8 +152,9 @@ def write_gguf(
     return path
 
 
-def tiny_vocab() -> tuple[list[str], list[float], list[int]]:
-    """SPM vocab: specials, 256 byte-fallback tokens, printable ASCII and '▁' (space)."""
+def tiny_vocab(extra_specials: tuple[str, ...] = ()) -> tuple[list[str], list[float], list[int]]:
+    """SPM vocab: specials, 256 byte-fallback tokens, printable ASCII and '▁' (space), then
+    `extra_specials` (control tokens at the end, so every other id stays the same)."""
     tokens = list(SPECIALS)
     types = [TokenType.CONTROL] * len(SPECIALS)
     types[3] = TokenType.UNKNOWN
@@ -160,6 +165,10 @@ def tiny_vocab() -> tuple[list[str], list[float], list[int]]:
         tokens.append(ch)
         types.append(TokenType.NORMAL)
     scores = [0.0] * len(SPECIALS) + [0.0] * 256 + [-1.0] * (len(tokens) - len(SPECIALS) - 256)
+    for extra in extra_specials:
+        tokens.append(extra)
+        types.append(TokenType.CONTROL)
+        scores.append(0.0)
     return tokens, scores, [int(t) for t in types]
 
 
@@ -177,7 +186,7 @@ def write_tiny_llama(
 ) -> Path:
     """A real, loadable llama that answers `answer` then `end_token`, deterministically.
     `quant` (e.g. Q8_0, F16) quantizes the 2-D weights with gguf.quants; norms stay F32."""
-    tokens, scores, types = tiny_vocab()
+    tokens, scores, types = tiny_vocab(() if end_token in SPECIALS else (end_token,))
     n_vocab, n_embd, n_ff, n_head = len(tokens), 32, 64, 2
     answer_id, end_id = tokens.index(answer), tokens.index(end_token)
 
