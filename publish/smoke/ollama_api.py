@@ -80,20 +80,6 @@ def parse_parameters(text: str | None) -> dict:
     return params
 
 
-def system_from_modelfile(modelfile: str | None) -> str | None:
-    """The SYSTEM of the Modelfile `show` returns (the client's ShowResponse has no `system`
-    field), read with publish.modelfile's parser, which follows Ollama's own."""
-    from publish.errors import ModelfileError
-    from publish.modelfile import parse
-
-    if not modelfile:
-        return None
-    try:
-        return parse(modelfile, source="ollama show --modelfile").system
-    except ModelfileError:
-        return None
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -269,14 +255,20 @@ class OllamaAPIBackend:
         return result
 
     def show(self, target: Target) -> ShowResult | None:
+        """/api/show, read as JSON: Ollama answers `system` (and `license`) as fields of their
+        own, which the client's ShowResponse drops (server/routes.go GetModelInfo, v0.24.0)."""
+        what = f"show {target.model}"
         try:
-            resp = self.client.show(target.model)
-        except ollama.ResponseError as err:
-            raise LoadError(f"show {target.model}: {err.error}") from None
-        except (ConnectionError, httpx.TransportError) as err:
-            raise self._unreachable(f"show {target.model}", err) from None
-        return ShowResult(template=resp.template, parameters=parse_parameters(resp.parameters),
-                          system=system_from_modelfile(resp.modelfile))
+            r = self._http.post("/api/show", json={"model": target.model})
+        except httpx.TimeoutException:
+            raise LoadError(f"{what}: no answer within {self.timeout:g}s") from None
+        except httpx.TransportError as err:
+            raise self._unreachable(what, err) from None
+        if r.status_code >= 400:
+            raise LoadError(f"{what}: {ollama.ResponseError(r.text, r.status_code).error}")
+        info = r.json()
+        return ShowResult(template=info.get("template"), parameters=parse_parameters(info.get("parameters")),
+                          system=info.get("system") or None)
 
     def render(self, target: Target, messages: list[dict]) -> str | None:
         """The prompt Ollama builds for these messages (`_debug_render_only` on /api/chat, the

@@ -191,13 +191,15 @@ class OllamaCLIBackend:
         )
 
     def show(self, target: Target) -> ShowResult | None:
+        """`ollama show NAME --template / --parameters / --system`. Ollama prints the template and
+        the system text exactly (fmt.Print: no newline added, cmd/cmd.go v0.24.0), the parameters
+        with a newline after them (fmt.Println)."""
         template = self._checked("show", target.model, "--template").stdout
         parameters = self._checked("show", target.model, "--parameters").stdout
         system = None
         if target.system is not None:  # one process fewer when the release has no system prompt
-            system = _one_newline_off(self._checked("show", target.model, "--system").stdout) or None
-        return ShowResult(template=_one_newline_off(template), parameters=parse_parameters(parameters),
-                          system=system)
+            system = self._checked("show", target.model, "--system").stdout or None
+        return ShowResult(template=template, parameters=parse_parameters(parameters), system=system)
 
     def render(self, target: Target, messages: list[dict]) -> str | None:
         return None  # the CLI never shows the prompt it built
@@ -222,10 +224,6 @@ def _answer(stdout: str) -> str:
     """The answer as the user reads it: terminal escapes gone, the trailing blank lines `ollama
     run` prints dropped."""
     return strip_terminal(stdout).rstrip("\n")
-
-
-def _one_newline_off(text: str) -> str:
-    return text[:-1] if text.endswith("\n") else text
 
 
 def _error_text(proc: subprocess.CompletedProcess) -> str:
