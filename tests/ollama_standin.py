@@ -888,7 +888,9 @@ def _cmd_show(args: list[str]) -> int:
     for flag, key in (("--parameters", "parameters"), ("--template", "template"), ("--system", "system"),
                       ("--modelfile", "modelfile"), ("--license", "license")):
         if flag in args:
-            print(info.get(key, ""))
+            # as the real `ollama show` (cmd/cmd.go v0.24.0): template and system exactly
+            # (fmt.Print), the others with a newline (fmt.Println)
+            print(info.get(key, ""), end="" if key in ("template", "system") else "\n")
             return 0
     details = info.get("details", {})
     print(f"  Model\n    architecture        {details.get('family', '')}\n"

@@ -1,33 +1,27 @@
-"""The ollama backends (--via api and --via cli) against the loopback Ollama stand-in.
+"""The ollama backends (--via api and --via cli) against the REAL Ollama v0.24.0 the session's
+`ollama_server` fixture serves.
 
-The API backend drives the real `ollama` Python client; the CLI backend runs the stand-in
-`ollama` executable (tests/fake_bin/ollama) as subprocesses. Both share the stand-in's store.
+The API backend drives the `ollama` Python client; the CLI backend runs the real `ollama` binary.
+Failures a healthy server cannot be made to produce (a dropped connection, an old server that
+ignores a field, a slow answer) come from the fault injector in tests/standins/ollama_faults.py,
+which forwards everything else to the real server.
 """
 
 from __future__ import annotations
 
+import ollama
 import pytest
-from conftest import have_llama_cpp
 
 import ggufs
-from ollama_standin import FAKE_BIN, GOOD_PARAMS, OllamaStandin, truncated_copy, write_staged_folder
 from publish.smoke.base import LoadError, Target, Unsupported
+from smoke_folders import make_folder
+from standins.ollama_faults import Fault, OllamaFaultProxy
 
-pytestmark = [
-    pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')"),
-]
+pytestmark = pytest.mark.real_ollama
 
 ONE_PLUS_ONE = [{"role": "user", "content": "What is 1+1?"}]
 OPTIONS = {"seed": 42}
-
-
-@pytest.fixture
-def cli_env(monkeypatch):
-    import sys
-
-    monkeypatch.setenv("PATH", f"{FAKE_BIN}:/usr/bin:/bin")
-    monkeypatch.setenv("PUBLISH_TEST_PYTHON", sys.executable)
+PARAMS = {"stop": ["<end_of_turn>"], "temperature": 1.0, "top_k": 64, "top_p": 0.95, "num_predict": 24}
 
 
 def make_backend(via: str, url: str):
@@ -41,7 +35,7 @@ def make_backend(via: str, url: str):
 
 
 @pytest.fixture(params=["api", "cli"])
-def via(request, cli_env):
+def via(request, real_ollama):
     return request.param
 
 
@@ -54,48 +48,76 @@ def folder_target(folder, label="Q8_0", name="publish-smoke/tiny"):
                   params=dict(f.params), system=f.system)
 
 
-def test_good_folder_answers_2_and_stops(via, standin, tiny_llama_path, tmp_path):
-    folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-    t = folder_target(folder)
-    with make_backend(via, standin.url) as backend:
+def good_folder(root, gguf, **kw):
+    kw.setdefault("template", ggufs.GEMMA_GO)
+    kw.setdefault("params", PARAMS)
+    return make_folder(root, gguf, **kw)
+
+
+def done(backend, *targets) -> None:
+    """What the smoke runner does after each quant: unload, then remove. (A real `ollama rm`
+    deletes the model but leaves a loaded runner in memory until its keep-alive ends.)"""
+    for t in targets:
+        backend.unload(t)
+        backend.remove(t)
+
+
+def loaded(server) -> list[str]:
+    return [m.model for m in ollama.Client(host=server.url).ps().models]
+
+
+def listed(server) -> list[str]:
+    return [m.model for m in ollama.Client(host=server.url).list().models]
+
+
+def test_good_folder_answers_2_and_stops(via, real_ollama, tiny_llama_path, tmp_path):
+    t = folder_target(good_folder(tmp_path / "good", tiny_llama_path))
+    with OllamaFaultProxy(real_ollama.url) as proxy, make_backend(via, proxy.url) as backend:
         backend.prepare(t)
+        assert loaded(real_ollama) == [t.model]          # loaded by prepare, before any prompt
         res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60)
         assert res.text == "2"
-        assert res.done_reason == "stop"
-        assert res.eval_tokens == 2 and res.prompt_tokens > 10
+        assert res.eval_tokens >= 1 and res.prompt_tokens > 10
         assert res.load_seconds > 0 and res.eval_seconds > 0
+        if via == "api":
+            assert res.done_reason == "stop"
         again = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60)
-        assert again.text == "2" and again.load_seconds == 0  # loaded once per quant
+        assert again.text == "2" and again.load_seconds < res.load_seconds   # loaded once per quant
         shown = backend.show(t)
         assert shown.template == ggufs.GEMMA_GO
+        # as `ollama show` prints them (`%#v` of the stored JSON numbers): 1.0 prints as 1
         assert shown.parameters == {"stop": ["<end_of_turn>"], "temperature": 1, "top_k": 64, "top_p": 0.95,
                                     "num_predict": 24}
         backend.unload(t)
-        assert standin.loaded_model is None
-        backend.remove(t)
-    assert standin.models == {}
-    assert ("delete", "publish-smoke/tiny:q8_0") == standin.events[0]  # rm before create
+        assert loaded(real_ollama) == []
+        done(backend, t)
+    assert t.model not in listed(real_ollama)
+    paths = [p for _, p, m in proxy.requests if m == t.model and p in ("/api/delete", "/api/create")]
+    assert paths[:2] == ["/api/delete", "/api/create"]   # rm before create
 
 
-def test_missing_stop_runs_away_and_leaks_the_end_token(via, standin, tiny_llama_path, tmp_path):
-    params = {k: v for k, v in GOOD_PARAMS.items() if k != "stop"}
-    folder = write_staged_folder(tmp_path / "nostop", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO, params=params)
-    t = folder_target(folder)
-    with make_backend(via, standin.url) as backend:
+def test_missing_stop_runs_away_and_leaks_the_end_token(via, real_ollama, tmp_path):
+    """The tiny model ending its turns with a token llama.cpp does not know by name (Ollama ends
+    generation at <end_of_turn> by its text, with or without the stop)."""
+    gguf = ggufs.write_tiny_llama(tmp_path / "turn-end.gguf", end_token=ggufs.TURN_END)
+    params = {k: v for k, v in PARAMS.items() if k != "stop"} | {"num_predict": 8}
+    t = folder_target(good_folder(tmp_path / "nostop", gguf, params=params))
+    with make_backend(via, real_ollama.url) as backend:
         backend.prepare(t)
         res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60)
-    assert res.done_reason == "length"
-    assert res.eval_tokens == 24
-    assert res.text.startswith("2<end_of_turn>2<end_of_turn>")
+        done(backend, t)
+    assert res.done_reason == "length"   # cli: the --verbose eval count reached num_predict
+    assert res.eval_tokens == 8
+    assert res.text.startswith(f"2{ggufs.TURN_END}2{ggufs.TURN_END}")
 
 
-def test_template_with_bos_is_visible(via, standin, tiny_llama_path, tmp_path):
-    folder = write_staged_folder(tmp_path / "bos", {"Q8_0": tiny_llama_path}, template="<bos>" + ggufs.GEMMA_GO)
-    t = folder_target(folder)
-    with make_backend(via, standin.url) as backend:
+def test_template_with_bos_is_visible(via, real_ollama, tiny_llama_path, tmp_path):
+    t = folder_target(good_folder(tmp_path / "bos", tiny_llama_path, template="<bos>" + ggufs.GEMMA_GO))
+    with make_backend(via, real_ollama.url) as backend:
         backend.prepare(t)
         rendered = backend.render(t, ONE_PLUS_ONE)
         shown = backend.show(t)
+        done(backend, t)
     assert shown.template.startswith("<bos>")
     if via == "api":
         assert rendered == "<bos><start_of_turn>user\nWhat is 1+1?<end_of_turn>\n<start_of_turn>model\n"
@@ -103,158 +125,142 @@ def test_template_with_bos_is_visible(via, standin, tiny_llama_path, tmp_path):
         assert rendered is None  # the CLI never shows the prompt it built
 
 
-def test_broken_gguf_is_a_load_error_and_the_next_quant_still_runs(via, standin, tiny_llama_path, tmp_path):
-    folder = write_staged_folder(tmp_path / "mixed", {"Q4_K_M": truncated_copy(tiny_llama_path), "Q8_0": tiny_llama_path},
-                                 template=ggufs.GEMMA_GO)
+def test_broken_gguf_is_a_load_error_and_the_next_quant_still_runs(via, real_ollama, tiny_llama_path, tmp_path):
+    folder = good_folder(tmp_path / "mixed", tiny_llama_path, labels=("Q4_K_M", "Q8_0"), broken=("Q4_K_M",))
     broken, good = folder_target(folder, "Q4_K_M"), folder_target(folder, "Q8_0")
-    with make_backend(via, standin.url) as backend:
-        # create succeeds (the header parses, as in Ollama); the load right after it fails
-        with pytest.raises(LoadError, match="llama runner process has terminated: error loading model"):
+    with make_backend(via, real_ollama.url) as backend:
+        with pytest.raises(LoadError) as info:
             backend.prepare(broken)
         backend.prepare(good)
         assert backend.chat(good, ONE_PLUS_ONE, OPTIONS, timeout=60).text == "2"
+        done(backend, broken, good)
+    # Ollama v0.24.0 refuses a GGUF whose tensor data is cut short at create, not at load
+    assert "exceeds file size" in str(info.value), info.value
+    assert broken.model not in listed(real_ollama)
 
 
-def test_not_a_gguf_fails_at_create(via, standin, tmp_path):
-    folder = write_staged_folder(tmp_path / "junk", {"Q8_0": b"not a gguf at all"}, template=ggufs.GEMMA_GO)
+def test_not_a_gguf_fails_at_create(via, real_ollama, tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "tiny-Q8_0.gguf").write_bytes(b"not a gguf at all")
+    (folder / "template").write_text(ggufs.GEMMA_GO)
+    (folder / "params").write_text('{"stop": ["<end_of_turn>"]}')
     t = folder_target(folder)
-    with make_backend(via, standin.url) as backend, pytest.raises(LoadError, match="invalid file magic"):
+    with make_backend(via, real_ollama.url) as backend, pytest.raises(LoadError) as info:
         backend.prepare(t)
+    assert t.model not in listed(real_ollama)
+    assert str(info.value)
 
 
-def test_params_dropped_by_the_server_show_up_in_show(via, tiny_llama_path, tmp_path):
-    with OllamaStandin(tmp_path / "store", drop_params=True) as s:
-        folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-        t = folder_target(folder)
-        with make_backend(via, s.url) as backend:
+def test_params_dropped_by_the_server_show_up_in_show(via, real_ollama, tiny_llama_path, tmp_path):
+    """A server that ignores `parameters` at create (the fault injector strips them)."""
+    t = folder_target(good_folder(tmp_path / "good", tiny_llama_path))
+    with OllamaFaultProxy(real_ollama.url, [Fault("/api/create", strip=("parameters",))]) as proxy:
+        with make_backend(via, proxy.url) as backend:
             backend.prepare(t)
             assert backend.show(t).parameters == {}
+            done(backend, t)
 
 
-def test_system_from_the_folder_is_reported_and_rendered(standin, tiny_llama_path, tmp_path, cli_env):
-    folder = write_staged_folder(tmp_path / "sys", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO,
-                                 system='Answer with a number.\nSay "2" when unsure.')
-    t = folder_target(folder)
-    for via in ("api", "cli"):
-        with make_backend(via, standin.url) as backend:
-            backend.prepare(t)
-            assert backend.show(t).system == 'Answer with a number.\nSay "2" when unsure.'
-            if via == "api":
-                assert backend.render(t, ONE_PLUS_ONE).startswith(
-                    '<start_of_turn>user\nAnswer with a number.\nSay "2" when unsure.<end_of_turn>')
+def test_system_from_the_folder_is_reported_and_rendered(via, real_ollama, tiny_llama_path, tmp_path):
+    system = 'Answer with a number.\nSay "2" when unsure.'
+    t = folder_target(good_folder(tmp_path / "sys", tiny_llama_path, system=system))
+    with make_backend(via, real_ollama.url) as backend:
+        backend.prepare(t)
+        assert backend.show(t).system == system
+        if via == "api":
+            assert backend.render(t, ONE_PLUS_ONE).startswith(
+                '<start_of_turn>user\nAnswer with a number.\nSay "2" when unsure.<end_of_turn>')
+        done(backend, t)
 
 
-def test_render_is_none_when_the_server_ignores_debug_render_only(tiny_llama_path, tmp_path):
+def test_render_is_none_when_the_server_ignores_debug_render_only(real_ollama, tiny_llama_path, tmp_path):
+    """An Ollama older than `_debug_render_only` (the fault injector strips the field): it
+    generates instead; the backend says it cannot render and does not ask again."""
     from publish.smoke.ollama_api import OllamaAPIBackend
 
-    with OllamaStandin(tmp_path / "store", render_only=False) as s:
-        folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-        t = folder_target(folder)
-        with OllamaAPIBackend(s.url) as backend:
+    t = folder_target(good_folder(tmp_path / "good", tiny_llama_path))
+    with OllamaFaultProxy(real_ollama.url, [Fault("/api/chat", strip=("_debug_render_only",))]) as proxy:
+        with OllamaAPIBackend(proxy.url) as backend:
             backend.prepare(t)
             assert backend.render(t, ONE_PLUS_ONE) is None
             assert backend.render_supported is False
-            generated = [e for e in s.events if e[0] == "chat"]
-            assert len(generated) == 1  # the old server really generated; no second try
+            assert proxy.calls("/api/chat") == 1   # the old server really generated; no second try
             assert backend.render(t, ONE_PLUS_ONE) is None
-            assert [e for e in s.events if e[0] == "chat"] == generated
+            assert proxy.calls("/api/chat") == 1
+            done(backend, t)
 
 
-def test_cli_cannot_type_a_conversation(standin, tiny_llama_path, tmp_path, cli_env):
+def test_cli_cannot_type_a_conversation(real_ollama, tiny_llama_path, tmp_path):
     from publish.smoke.ollama_cli import OllamaCLIBackend
 
-    folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-    t = folder_target(folder)
-    with OllamaCLIBackend(standin.url) as backend:
+    t = folder_target(good_folder(tmp_path / "good", tiny_llama_path))
+    with OllamaCLIBackend(real_ollama.url) as backend:
         with pytest.raises(Unsupported, match="--via api"):
             backend.chat(t, [{"role": "system", "content": "x"}, *ONE_PLUS_ONE], OPTIONS, timeout=60)
 
 
-def test_one_model_loaded_at_a_time_and_unloaded_after_each_quant(standin, tiny_llama_path, tmp_path):
+def test_one_model_loaded_at_a_time_and_unloaded_after_each_quant(real_ollama, tiny_llama_path, tmp_path):
     from publish.smoke.ollama_api import OllamaAPIBackend
 
-    folder = write_staged_folder(tmp_path / "two", {"Q4_K_M": tiny_llama_path, "Q8_0": tiny_llama_path},
-                                 template=ggufs.GEMMA_GO)
-    with OllamaAPIBackend(standin.url) as backend:
+    folder = good_folder(tmp_path / "two", tiny_llama_path, labels=("Q4_K_M", "Q8_0"))
+    with OllamaAPIBackend(real_ollama.url) as backend:
         for label in ("Q4_K_M", "Q8_0"):
             t = folder_target(folder, label)
             backend.prepare(t)
             backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60)
-            assert standin.loaded_model == t.model
+            assert loaded(real_ollama) == [t.model]
             backend.unload(t)
-            assert standin.loaded_model is None
-    loads = [e for e in standin.events if e[0] in ("load", "unload")]
-    assert loads == [("load", "publish-smoke/tiny:q4_k_m"), ("unload", "publish-smoke/tiny:q4_k_m"),
-                     ("load", "publish-smoke/tiny:q8_0"), ("unload", "publish-smoke/tiny:q8_0")]
+            assert loaded(real_ollama) == []
+            done(backend, t)
 
 
-def test_hf_target_is_removed_then_really_pulled(via, tiny_llama_path, tmp_path):
-    repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO,
-                               params={"stop": ["<end_of_turn>"], "num_predict": 24})
-    t = Target(label="Q8_0", model="hf.co/org/tiny-GGUF:Q8_0")
-    with OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo}) as s, make_backend(via, s.url) as backend:
+def test_an_answer_that_does_not_come_in_time(via, real_ollama, tiny_llama_path, tmp_path):
+    """api: a load error naming the timeout; cli: `ollama run` is killed, done_reason "timeout".
+    The fault injector holds the answer back."""
+    t = folder_target(good_folder(tmp_path / "good", tiny_llama_path))
+    path = "/api/chat" if via == "api" else "/api/generate"   # `ollama run NAME PROMPT` generates
+    with OllamaFaultProxy(real_ollama.url) as proxy, make_backend(via, proxy.url) as backend:
         backend.prepare(t)
-        assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 24}
-        # a re-upload: the maintainer fixed the params on the Hub; the next smoke must see them
-        (repo / "params").write_text('{"stop": ["<end_of_turn>"], "num_predict": 8}')
-        backend.prepare(t)
-        assert backend.show(t).parameters == {"stop": ["<end_of_turn>"], "num_predict": 8}
-        assert backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=60).text == "2"
-    name = "hf.co/org/tiny-gguf:q8_0"
-    rm_pull = [e for e in s.events if e in (("delete", name), ("pull", name))]
-    assert rm_pull == [("delete", name), ("pull", name)] * 2
+        proxy.faults.append(Fault(path, delay=2.0, times=1))
+        if via == "api":
+            with pytest.raises(LoadError, match="no answer within 0.5s"):
+                backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=0.5)
+        else:
+            res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=0.5)
+            assert res.done_reason == "timeout" and res.text == ""
+        done(backend, t)
 
 
-def test_hf_pull_of_a_missing_quant_is_a_load_error(via, tiny_llama_path, tmp_path):
-    repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-    with OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo}) as s:
-        with make_backend(via, s.url) as backend, pytest.raises(LoadError, match="tag is not available"):
-            backend.prepare(Target(label="Q2_K", model="hf.co/org/tiny-GGUF:Q2_K"))
-
-
-def test_an_answer_that_does_not_come_in_time(via, tiny_llama_path, tmp_path):
-    """api: a load error naming the timeout; cli: `ollama run` is killed, done_reason "timeout"."""
-    with OllamaStandin(tmp_path / "store", chat_delay=2.0) as s:
-        folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-        t = folder_target(folder)
-        with make_backend(via, s.url) as backend:
-            backend.prepare(t)
-            if via == "api":
-                with pytest.raises(LoadError, match="no answer within 0.5s"):
-                    backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=0.5)
-            else:
-                res = backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=0.5)
-                assert res.done_reason == "timeout" and res.text == ""
-
-
-def test_pull_progress_for_a_person_at_a_terminal(tiny_llama_path, tmp_path, capsys):
+@pytest.mark.parametrize("fault", [Fault("/api/chat", drop=True, times=1),
+                                   Fault("/api/chat", status=500, error="llama runner process has terminated",
+                                         times=1)], ids=["dropped", "500"])
+def test_a_failing_chat_is_a_load_error_of_that_quant(fault, real_ollama, tiny_llama_path, tmp_path):
     from publish.smoke.ollama_api import OllamaAPIBackend
 
-    repo = write_staged_folder(tmp_path / "hub" / "tiny-GGUF", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
-    with OllamaStandin(tmp_path / "store", hf_repos={"org/tiny-GGUF": repo}) as s:
-        with OllamaAPIBackend(s.url, progress=True) as backend:
-            backend.prepare(Target(label="Q8_0", model="hf.co/org/tiny-GGUF:Q8_0"))
-    err = capsys.readouterr().err
-    digest = s.models["hf.co/org/tiny-gguf:q8_0"].digest
-    assert "pulling manifest" in err and f"pulling {digest[7:19]}" in err and "success" in err
-    assert "100%" in err
+    t = folder_target(good_folder(tmp_path / "good", tiny_llama_path))
+    with OllamaFaultProxy(real_ollama.url) as proxy, OllamaAPIBackend(proxy.url) as backend:
+        backend.prepare(t)
+        proxy.faults.append(fault)
+        with pytest.raises(LoadError) as info:
+            backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=30)
+        if fault.status:
+            assert "llama runner process has terminated" in str(info.value)
+        assert backend.chat(t, ONE_PLUS_ONE, OPTIONS, timeout=30).text == "2"   # the server is still there
+        done(backend, t)
 
 
 def test_show_text_parsing_follows_what_ollama_prints():
-    from publish.smoke.ollama_api import parse_parameters, system_from_modelfile
+    from publish.smoke.ollama_api import parse_parameters
 
     text = ('stop                           "<end_of_turn>"\n'
             'stop                           "say \\"bye\\"\\n"\n'
             "temperature                    1\n"
             "top_p                          0.95\n"
+            "num_ctx                        1e+06\n"
             "use_mmap                       false\n")
     assert parse_parameters(text) == {"stop": ["<end_of_turn>", 'say "bye"\n'], "temperature": 1,
-                                      "top_p": 0.95, "use_mmap": False}
-    modelfile = ('# Modelfile generated by "ollama show"\nFROM /blobs/sha256-1\n'
-                 'TEMPLATE """{{ if .System }}\nSYSTEM {{ .System }}{{ end }}"""\n'
-                 'SYSTEM "Be brief.\nAnswer with a number."\nPARAMETER stop <end_of_turn>\n')
-    assert system_from_modelfile(modelfile) == "Be brief.\nAnswer with a number."
-    assert system_from_modelfile('FROM x\nPARAMETER stop "<eos>"\n') is None
+                                      "top_p": 0.95, "num_ctx": 1e6, "use_mmap": False}
 
 
 def test_cli_output_parsing_follows_what_ollama_prints():

@@ -1,71 +1,206 @@
-"""The same smoke against a REAL Ollama, whenever one answers at OLLAMA_HOST (default
-127.0.0.1:11434); skipped otherwise, with the reason. No Ollama could be installed where these
-tests were written: they have not run against a real server yet. Run them on a machine with
-Ollama: `ollama serve &` then `pytest -m real_ollama`."""
+"""`publish smoke --backend ollama` against the REAL Ollama (the pinned v0.24.0 the `ollama_server`
+fixture serves), `--via api` (the `ollama` Python client) and `--via cli` (the real `ollama`
+binary: `ollama rm`, `ollama create -f`, `ollama run`, `ollama show`, `ollama stop`).
+
+The tiny deterministic model (tests/ggufs.py) answers "2" then `<end_of_turn>`. Good folders
+pass; a release without the stop, with a double BOS, with a template that is not the GGUF's chat
+template, or with a broken GGUF fails, each with its own reason. What the CLI cannot see is
+skipped, never passed.
+"""
 
 from __future__ import annotations
 
 import json
-import shutil
 
+import ollama
 import pytest
 from click.testing import CliRunner
 
-from publish.smoke.serve import base_url, server_version
-from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder
+import ggufs
+from publish.cli import main
+from smoke_folders import GOOD_PARAMS, make_folder, outcome_folders
 
-URL = base_url()
-VERSION = server_version(URL)
+pytestmark = pytest.mark.real_ollama
 
-pytestmark = [
-    pytest.mark.real_ollama,
-    pytest.mark.skipif(VERSION is None, reason=f"no Ollama server answers at {URL} (set OLLAMA_HOST, or start `ollama serve`)"),
-    pytest.mark.skipif(VERSION is not None and VERSION.endswith("-standin"),
-                       reason=f"{URL} is the loopback stand-in, not a real Ollama"),
-]
+CHATML = ("{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
+          "<|im_start|>assistant\n")
+
+
+NO_STOP = {k: v for k, v in GOOD_PARAMS.items() if k != "stop"}
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory, tiny_llama_path):
-    root = tmp_path_factory.mktemp("real-ollama")
-    return {
-        "good": make_folder(root / "good", tiny_llama_path),
-        "runaway": make_folder(root / "runaway", tiny_llama_path,
-                               params={k: v for k, v in GOOD_PARAMS.items() if k != "stop"}),
-        "bos": make_folder(root / "bos", tiny_llama_path, template="<bos>" + GEMMA_GO_SYSTEM),
-    }
+def turn_end_gguf(tmp_path_factory):
+    """The tiny model ending its turns with TURN_END, a token no engine ends on by its text."""
+    return ggufs.write_tiny_llama(tmp_path_factory.mktemp("turn-end") / "tiny-turn-end.gguf",
+                                  end_token=ggufs.TURN_END)
 
 
-VIAS = ["api", pytest.param("cli", marks=pytest.mark.skipif(shutil.which("ollama") is None,
-                                                            reason="the `ollama` command is not on PATH"))]
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, tiny_llama_path, turn_end_gguf):
+    root = tmp_path_factory.mktemp("real-ollama-smoke")
+    out = outcome_folders(root, tiny_llama_path)
+    # Ollama v0.24.0 ends generation at <end_of_turn> by its text (llama.cpp's vocab loader), so
+    # the Gemma-style model without the stop does not run away there; this one does
+    out["gemma-no-stop"] = out.pop("runaway")
+    # num_predict keeps the runaway short (each token of the tiny model costs the real runner ms)
+    out["runaway"] = make_folder(root / "turn-end-runaway", turn_end_gguf, params=NO_STOP | {"num_predict": 8})
+    out["turn-end-good"] = make_folder(root / "turn-end-good", turn_end_gguf,
+                                       params=GOOD_PARAMS | {"stop": [ggufs.TURN_END]})
+    # a template of another family than the GGUF's chat template (Gemma's): the model still says
+    # "2" (it answers that to anything), only the prompt shows the mistake
+    out["wrong-template"] = make_folder(root / "wrong-template", tiny_llama_path, template=CHATML)
+    return out
 
 
-def smoke(folder, via):
-    from publish.cli import main
+def smoke(target, via, *args):
+    args = tuple(map(str, args))
+    timeout = () if "--timeout" in args else ("--timeout", "120")
+    result = CliRunner().invoke(main, ["smoke", str(target), "--backend", "ollama", "--via", via, "--json",
+                                       *timeout, *args], catch_exceptions=False)
+    data = json.loads(result.stdout) if result.stdout.strip().startswith("{") else None
+    return result, data
 
-    result = CliRunner().invoke(main, ["smoke", str(folder), "--backend", "ollama", "--via", via, "--json",
-                                       "--timeout", "120"], catch_exceptions=False)
-    return result, json.loads(result.stdout)
+
+def checks(case: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in case["checks"]}
 
 
-@pytest.mark.parametrize("via", VIAS)
-def test_real_ollama_good_folder_passes(via, folders):
+def assert_left_clean(server) -> None:
+    """No scratch model left behind (no --keep) and nothing left in memory."""
+    client = ollama.Client(host=server.url)
+    assert [m.model for m in client.list().models if m.model.startswith("publish-smoke/")] == []
+    assert client.ps().models == []
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_good_folder_passes_with_answer_2(via, folders, real_ollama):
     res, data = smoke(folders["good"], via)
     assert res.exit_code == 0, res.output
-    assert data["quants"][0]["cases"][0]["answer"].strip() == "2"
+    first, system, two_turn = data["quants"][0]["cases"]
+    assert first["answer"] == "2"
+    assert checks(first)["params"]["status"] == "pass", checks(first)["params"]
+    assert first["prompt_tokens"] > 10 and first["eval_tokens"] >= 1
+    if via == "api":
+        assert all(c["answer"] == "2" for c in (system, two_turn))
+        for name in ("render-go", "render-jinja", "bos-text", "done", "leak"):
+            assert checks(first)[name]["status"] == "pass", checks(first)[name]
+        assert checks(system)["system"]["status"] == "pass"
+        assert checks(two_turn)["turns"]["status"] == "pass"
+        assert first["done_reason"] == "stop"
+        assert first["prompt_tokens_per_second"] and first["eval_tokens_per_second"]
+    else:
+        # `ollama run` cannot send a system message or a conversation, nor show its prompt
+        for case in (system, two_turn):
+            assert checks(case)["chat"]["status"] == "skip"
+            assert "--via api" in checks(case)["chat"]["message"]
+        assert checks(first)["render-go"]["status"] == "skip"
+        assert checks(first)["leak"]["status"] == "pass"
+        # no num_predict in the release: `ollama run` gives no evidence of why generation ended
+        assert first["done_reason"] == "unknown" and checks(first)["done"]["status"] == "skip"
+    assert_left_clean(real_ollama)
 
 
-@pytest.mark.parametrize("via", VIAS)
-def test_real_ollama_missing_stop_fails(via, folders):
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_missing_stop_runs_away_and_fails_naming_the_stop(via, folders, real_ollama):
     res, data = smoke(folders["runaway"], via)
+    assert res.exit_code == 1, res.output
+    case = data["quants"][0]["cases"][0]
+    leak = checks(case)["leak"]
+    assert leak["status"] == "fail" and ggufs.TURN_END in leak["message"], leak
+    assert case["answer"].startswith(f"2{ggufs.TURN_END}2")
+    # api: Ollama's done_reason; cli: the `--verbose` eval count reached the release's num_predict
+    assert case["done_reason"] == "length" and case["eval_tokens"] == 8
+    done = checks(case)["done"]
+    assert done["status"] == "fail" and "runaway" in done["message"]
+    assert f"add {ggufs.TURN_END} to params.stop" in done["message"]
+    assert_left_clean(real_ollama)
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_the_same_model_with_its_stop_passes(via, folders, real_ollama):
+    res, data = smoke(folders["turn-end-good"], via)
+    assert res.exit_code == 0, res.output
+    assert data["quants"][0]["cases"][0]["answer"] == "2"
+
+
+def test_gemma_end_of_turn_ends_generation_in_ollama_even_without_the_stop(folders, real_ollama):
+    """What the real Ollama does and the old stand-in did not: <end_of_turn> is an end-of-
+    generation token for llama.cpp's vocab loader by its text, so the answer ends there."""
+    res, data = smoke(folders["gemma-no-stop"], "api")
+    case = data["quants"][0]["cases"][0]
+    assert case["answer"] == "2" and case["done_reason"] == "stop", case
+    assert checks(case)["leak"]["status"] == "pass"
+
+
+def test_missing_stop_through_the_cli_without_num_predict_ends_at_the_timeout(turn_end_gguf, tmp_path, real_ollama):
+    """`ollama run` sends no options: without a num_predict in the release Ollama generates until
+    it is stopped (it shifts the context and goes on), so the smoke kills it at its timeout and
+    says why."""
+    folder = make_folder(tmp_path / "runaway", turn_end_gguf, params=NO_STOP)
+    res, data = smoke(folder, "cli", "--timeout", "6")
     assert res.exit_code == 1
-    checks = {c["name"]: c["status"] for c in data["quants"][0]["cases"][0]["checks"]}
-    assert checks["leak"] == "fail"
+    case = data["quants"][0]["cases"][0]
+    assert case["done_reason"] == "timeout"
+    done = checks(case)["done"]
+    assert done["status"] == "fail" and "did not end before the timeout" in done["message"]
+    assert f"add {ggufs.TURN_END} to params.stop" in done["message"]
+    assert_left_clean(real_ollama)
 
 
-@pytest.mark.parametrize("via", VIAS)
-def test_real_ollama_double_bos_fails(via, folders):
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_template_starting_with_bos_fails_the_double_bos_check(via, folders, real_ollama):
     res, data = smoke(folders["bos"], via)
+    assert res.exit_code == 1, res.output
+    bos = checks(data["quants"][0]["cases"][0])["bos-text"]
+    assert bos["status"] == "fail" and "double BOS" in bos["message"], bos
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_template_of_another_family_fails_against_the_chat_template(via, folders, real_ollama):
+    res, data = smoke(folders["wrong-template"], via)
+    assert res.exit_code == 1, res.output
+    first = data["quants"][0]["cases"][0]
+    assert first["answer"] == "2"    # the answer alone cannot tell
+    jinja = checks(first)["render-jinja"]
+    assert jinja["status"] == "fail" and "differs from the GGUF's Jinja template" in jinja["message"], jinja
+    if via == "cli":
+        assert "ollama show --template" in jinja["message"]
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_broken_gguf_is_a_load_failure_and_the_run_goes_on(via, folders, real_ollama):
+    res, data = smoke(folders["broken"], via)
     assert res.exit_code == 1
-    checks = {c["name"]: c["status"] for c in data["quants"][0]["cases"][0]["checks"]}
-    assert checks["bos-text"] == "fail"
+    status = {q["label"]: q["status"] for q in data["quants"]}
+    assert status == {"Q2_K": "pass", "Q4_K_M": "fail", "Q8_0": "pass"}
+    broken = next(q for q in data["quants"] if q["label"] == "Q4_K_M")
+    assert broken["load_error"], broken
+    load = checks(broken["cases"][0])["load"]
+    assert load["status"] == "fail" and "load failure" in load["message"]
+    assert_left_clean(real_ollama)
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_params_the_server_dropped_fail_the_params_check(via, folders, real_ollama):
+    """A server that ignores `parameters` at create: the fault injector strips them on the way to
+    the real Ollama; `show` then proves they were never applied."""
+    from standins.ollama_faults import Fault, OllamaFaultProxy
+
+    with OllamaFaultProxy(real_ollama.url, [Fault("/api/create", strip=("parameters",))]) as proxy:
+        res, data = smoke(folders["good"], via, "--host", proxy.url)
+    assert res.exit_code == 1
+    params = checks(data["quants"][0]["cases"][0])["params"]
+    assert params["status"] == "fail"
+    assert "params not applied" in params["message"] and "stop missing" in params["message"]
+
+
+def test_rendered_prompt_check_is_skipped_when_the_server_cannot_render_only(folders, real_ollama):
+    """An Ollama older than `_debug_render_only` (stripped by the fault injector) generates instead
+    of rendering: the prompt checks are skipped, never passed."""
+    from standins.ollama_faults import Fault, OllamaFaultProxy
+
+    with OllamaFaultProxy(real_ollama.url, [Fault("/api/chat", strip=("_debug_render_only",))]) as proxy:
+        res, data = smoke(folders["good"], "api", "--host", proxy.url)
+    assert res.exit_code == 0, res.output
+    assert checks(data["quants"][0]["cases"][0])["render-go"]["status"] == "skip"

@@ -1,19 +1,21 @@
 """Server handling for both ollama modes: a clear setup error (exit 2) when nothing answers, and
-`--serve` starting `ollama serve` (here: the stand-in executable in tests/fake_bin) for the run."""
+`--serve` starting the REAL `ollama serve` (the pinned v0.24.0 the session fixture found) for the
+run, on a free loopback port, with its own model store, and stopping it after."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
-import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from ollama_standin import FAKE_BIN, STANDIN_VERSION
 from publish.errors import SmokeSetupError
 from publish.smoke.serve import OllamaServe, ensure_server, server_version
+from smoke_folders import make_folder
 
 
 def free_port() -> int:
@@ -31,9 +33,13 @@ def no_ollama_on_path(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def standin_on_path(monkeypatch):
-    monkeypatch.setenv("PATH", f"{FAKE_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-    monkeypatch.setenv("PUBLISH_TEST_PYTHON", sys.executable)
+def ollama_on_path(ollama_server, tmp_path, monkeypatch):
+    """The real `ollama` first on PATH; whatever it serves keeps its models and keys in tmp_path."""
+    monkeypatch.setenv("PATH", f"{Path(ollama_server.binary).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}")
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    return ollama_server
 
 
 @pytest.mark.parametrize("via", ["api", "cli"])
@@ -54,11 +60,9 @@ def test_nothing_answers_and_no_ollama_says_what_to_install(via, no_ollama_on_pa
 
 
 def test_publish_smoke_exits_2_with_the_message(no_ollama_on_path, tmp_path, tiny_llama_path):
-    import ggufs
-    from ollama_standin import write_staged_folder
     from publish.cli import main
 
-    folder = write_staged_folder(tmp_path / "good", {"Q8_0": tiny_llama_path}, template=ggufs.GEMMA_GO)
+    folder = make_folder(tmp_path / "good", tiny_llama_path)
     host = f"127.0.0.1:{free_port()}"
     result = CliRunner().invoke(main, ["smoke", str(folder), "--backend", "ollama", "--host", host])
     assert result.exit_code == 2, result.output
@@ -66,16 +70,15 @@ def test_publish_smoke_exits_2_with_the_message(no_ollama_on_path, tmp_path, tin
     assert "install Ollama" in result.output
 
 
-def test_ollama_on_path_without_serve_says_how_to_start_it(standin_on_path):
+def test_ollama_on_path_without_serve_says_how_to_start_it(ollama_on_path):
     host = f"127.0.0.1:{free_port()}"
     with pytest.raises(SmokeSetupError, match=r"start it with `ollama serve` .* or pass --serve"):
         ensure_server(host, serve=False)
 
 
-def test_serve_starts_the_stand_in_ollama_and_stops_it_after(standin_on_path, monkeypatch, tmp_path):
+def test_serve_starts_the_real_ollama_and_stops_it_after(ollama_on_path, monkeypatch, tmp_path):
     from publish.smoke.ollama_api import OllamaAPIBackend
 
-    monkeypatch.setenv("PUBLISH_STANDIN_STORE", str(tmp_path / "store"))
     host = f"127.0.0.1:{free_port()}"
     monkeypatch.setenv("OLLAMA_HOST", host)  # OLLAMA_HOST is respected: no --host given
     backend = OllamaAPIBackend(serve=True)
@@ -83,11 +86,24 @@ def test_serve_starts_the_stand_in_ollama_and_stops_it_after(standin_on_path, mo
     try:
         assert url == f"http://{host}"
         assert backend.server is not None and backend.server.proc.poll() is None
-        assert server_version(url) == STANDIN_VERSION
+        assert server_version(url) == ollama_on_path.version   # the real one, not a stand-in
         assert backend.client.list().models == []
+        assert (tmp_path / "models").is_dir()   # its own store, from OLLAMA_MODELS
     finally:
         backend.close()
     assert server_version(url) is None
+
+
+def test_publish_smoke_serve_runs_the_release_on_a_server_it_starts(ollama_on_path, tmp_path, tiny_llama_path):
+    from publish.cli import main
+
+    folder = make_folder(tmp_path / "good", tiny_llama_path)
+    host = f"127.0.0.1:{free_port()}"
+    res = CliRunner().invoke(main, ["smoke", str(folder), "--backend", "ollama", "--via", "cli", "--host", host,
+                                    "--serve", "--json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["quants"][0]["cases"][0]["answer"] == "2"
+    assert server_version(f"http://{host}") is None  # stopped after the run
 
 
 def test_a_serve_that_dies_is_reported_with_its_log(tmp_path):
