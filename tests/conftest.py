@@ -71,15 +71,6 @@ def gemma3n_broken(gemma3n_broken_path, tmp_path) -> Path:
     return dst
 
 
-@pytest.fixture
-def standin(tmp_path):
-    """A started loopback Ollama stand-in (tests/ollama_standin.py) with an empty store."""
-    from ollama_standin import OllamaStandin
-
-    with OllamaStandin(tmp_path / "store") as s:
-        yield s
-
-
 def have_llama_cpp() -> bool:
     try:
         import llama_cpp  # noqa: F401
