@@ -1,6 +1,7 @@
 """hf.co targets (`ollama rm`, then pull, then run) against the loopback Ollama STAND-IN
 (tests/ollama_standin.py), not a real Ollama: the real Ollama pulls hf.co/ORG/NAME from the Hub's
-registry, which the loopback Hub stand-in does not serve yet (issue 12 section 6). Until it does,
+registry, which the loopback Hub stand-in does not serve yet (issue 12 section 6). `--via cli`
+runs the real `ollama` CLI against the stand-in server. Until section 6 lands,
 these keep the product's hf.co path (rm before pull, a re-upload really fetched, the tag that
 matches no file, pull progress) under test; every folder path runs against the real Ollama
 (tests/test_ollama_real.py, test_ollama_backends.py, test_ollama_create.py).
@@ -9,7 +10,7 @@ matches no file, pull progress) under test; every folder path runs against the r
 from __future__ import annotations
 
 import json
-import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from conftest import have_llama_cpp
 
 import ggufs
 from hub_standin import hub  # noqa: F401 - fixture
-from ollama_standin import FAKE_BIN, OllamaStandin, write_staged_folder
+from ollama_standin import OllamaStandin, write_staged_folder
 from publish.cli import main
 from publish.smoke.base import LoadError, Target
 from smoke_folders import outcome_folders
@@ -33,8 +34,13 @@ OPTIONS = {"seed": 42}
 
 @pytest.fixture
 def cli_env(monkeypatch):
-    monkeypatch.setenv("PATH", f"{FAKE_BIN}:/usr/bin:/bin")
-    monkeypatch.setenv("PUBLISH_TEST_PYTHON", sys.executable)
+    """The REAL `ollama` CLI first on PATH; it talks HTTP to the stand-in server."""
+    from conftest import OLLAMA_VERSION, ollama_binary
+
+    binary = ollama_binary()
+    if binary is None:
+        pytest.fail(f"no real Ollama {OLLAMA_VERSION}: run `make ollama`", pytrace=False)
+    monkeypatch.setenv("PATH", f"{Path(binary).parent}:/usr/bin:/bin")
 
 
 @pytest.fixture(params=["api", "cli"])
