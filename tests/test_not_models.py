@@ -56,7 +56,10 @@ def write_lora(path: Path) -> Path:
                                               (write_imatrix, IMATRIX, "gemma-3-270m-Q4_K_M.imatrix.gguf"),
                                               (write_lora, ADAPTER, "tiny-llama-lora-F16.gguf")])
 def test_non_models_get_file_rules_only(tmp_path, writer, kind, name):
-    """Linted as models they drew GG200/GG202/GG4xx/GG70x errors; now one info line saying what they are."""
+    """Linted as models they drew GG200/GG202/GG4xx/GG71x errors; now one info line saying what they are.
+    Real variants: tobocop2/lilbee#757 (a downloader picked projectors and adapters as the model until
+    it read general.type), ggml-org/llama.cpp#27684 (llama.cpp's -hf resolution drops names holding
+    `imatrix`/`mmproj`, by name only)."""
     path = writer(tmp_path / name)
     assert gguf_kind(read_header(str(path))) == kind
     result = lint_paths([str(path)])
@@ -88,6 +91,8 @@ def staged_with_two_q8(tmp_path: Path) -> Path:
 
 
 def test_two_files_answering_one_tag_is_an_error_naming_both(tmp_path):
+    """ggml-org/llama.cpp#25152: `…-APEX-Compact.gguf` and `…-APEX-I-Compact.gguf` both answer
+    `:COMPACT`, and the tool silently downloads the other one (Unsloth's UD-* named there too)."""
     folder = staged_with_two_q8(tmp_path)
     result = lint_paths([str(folder)])
     (f,) = [f for f in result.findings if f.code == "GG802"]
