@@ -193,3 +193,25 @@ def test_spm_vocabulary_needs_no_pre_tokenizer(gemma3_270m_path):
 def test_rules_name_their_sources():
     for code in HEADER_FIT:
         assert any("llama.cpp" in s for s in RULES[code].sources), code
+
+
+@pytest.mark.llamacpp
+def test_every_pre_tokenizer_gg715_accepts_loads_in_llama_cpp(tmp_path):
+    """The list GG715 accepts (llama.cpp src/llama-vocab.cpp 00ad355) is no wider than what the
+    llama.cpp here knows: each name loads (vocab only) in one child process."""
+    import subprocess
+    import sys
+
+    from publish.gguf.rules import KNOWN_PRE_TOKENIZERS
+
+    paths = [str(write_bpe_vocab(tmp_path / f"{n}.gguf", n)) for n in sorted(KNOWN_PRE_TOKENIZERS)]
+    code = ("import sys, llama_cpp\n"
+            "bad = []\n"
+            "for p in sys.argv[1:]:\n"
+            "    try:\n"
+            "        llama_cpp.Llama(p, vocab_only=True, verbose=False).close()\n"
+            "    except Exception:\n"
+            "        bad.append(p)\n"
+            "print(bad)\n")
+    done = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout[-2000:]
