@@ -76,3 +76,30 @@ def test_library_target_argument(gemma3n_broken_path):
     assert "GG101" not in codes
     with pytest.raises(UsageError):
         lint_paths([str(gemma3n_broken_path)], target="lmstudio")
+
+
+@pytest.mark.llamacpp
+@pytest.mark.parametrize("kv", [{"llama.context_length": (512, "INT32")},
+                                {"llama.context_length": (512.0, "FLOAT32")},
+                                {"llama.attention.layer_norm_rms_epsilon": (1e-5, "FLOAT64")},
+                                {"llama.attention.head_count": (2, "INT32")},
+                                {"tokenizer.ggml.add_bos_token": (1, "UINT8")}])
+def test_gg103_is_about_llama_cpp_too(tmp_path, kv):
+    """GG103 names llama.cpp among its engines: llama.cpp refuses a key it reads when it is stored
+    with another type (measured here with llama-cpp-python), while Ollama's Go engine reads the default."""
+    import sys
+
+    from gguf import GGUFValueType as T
+
+    from ggufs import write_tiny_llama
+    from publish.gguf.reader import read_header
+    from publish.gguf.rules import check_header
+
+    typed = {k: (v, T[t]) for k, (v, t) in kv.items()}
+    path = write_tiny_llama(tmp_path / "tiny-F32.gguf", extra_kv=typed)
+    assert "GG103" in {f.code for f in check_header(read_header(str(path)))}
+    assert Engine.LLAMA_CPP in RULES["GG103"].engines
+    done = subprocess.run([sys.executable, "-c", "import llama_cpp, sys; "
+                           f"llama_cpp.Llama({str(path)!r}, n_ctx=64, verbose=False).close()"],
+                          capture_output=True, timeout=120)
+    assert done.returncode != 0
