@@ -287,7 +287,8 @@ def render_texts(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | 
 
 def front_matter(spec: ReleaseSpec) -> dict:
     tags = []
-    for t in ("gguf", "ollama", *(spec.template.family and [spec.template.family] or []), *spec.card.tags):
+    kind = ["base-model"] if spec.is_base else []
+    for t in ("gguf", "ollama", *kind, *(spec.template.family and [spec.template.family] or []), *spec.card.tags):
         if t not in tags:
             tags.append(t)
     return {"base_model": spec.base_model, "base_model_relation": "quantized", "license": spec.license,
@@ -302,13 +303,19 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def example_input(spec: ReleaseSpec) -> str:
+    """The user text the card's example shows: a greeting for a chat model, the start of a text
+    for a base model."""
+    return "Question: What is the capital of Japan?\nAnswer:" if spec.is_base else "Hello!"
+
+
 def example_prompt(spec: ReleaseSpec) -> str | None:
     """The prompt Ollama builds from the template for one user message (None if it cannot run)."""
     from publish import gotmpl
     from publish.errors import TemplateError
 
     messages = ([{"role": "system", "content": spec.system}] if spec.system else []) + \
-        [{"role": "user", "content": "Hello!"}]
+        [{"role": "user", "content": example_input(spec)}]
     try:
         return gotmpl.render(spec.template.text, messages)
     except TemplateError:
@@ -332,7 +339,8 @@ def render_card(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | N
               for k, v in sorted(spec.params.items())]
     example = example_prompt(spec)
     return env.get_template("README.md.j2").render(
-        example=example, example_fence=_fence(example or ""),
+        example=example, example_fence=_fence(example or ""), base=spec.is_base,
+        example_input=json.dumps(example_input(spec), ensure_ascii=False)[1:-1],
         front_matter=fm, title=spec.card.title or spec.name, repo=spec.repo, base_model=spec.base_model,
         quantized_by=spec.quantized_by, license=spec.license, quants=rows, mmproj=mmproj_name,
         params=params, template=spec.template.text.rstrip("\n"), template_source=spec.template.source,

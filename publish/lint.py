@@ -6,6 +6,11 @@
 A file the reader refuses becomes a GG001 finding and the other files are still linted.
 A staged repo folder (GGUFs next to `template`, `params` or `README.md`) also gets the folder
 rules of `publish.folder_rules.check_folder`.
+
+Chat model or base model (publish.modelkind): `kind="base"` says every file is a base model; by
+default a staged folder whose `template` passes the prompt through is a base release, and a lone
+file is one when its header says so (`modelkind.header_says_base`). Chat-only rules (GG203) do not
+run for a base model.
 """
 
 from __future__ import annotations
@@ -158,13 +163,20 @@ def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.Spl
 
 
 def lint_paths(paths: list[str], *, select: list[str] | None = None,
-               ignore: list[str] | None = None, target: str | None = None) -> LintResult:
+               ignore: list[str] | None = None, target: str | None = None,
+               kind: str | None = None) -> LintResult:
     """Lint GGUF files, folders of GGUFs and hf:// URLs. Raises UsageError for paths that do not exist.
 
     `target` ("all", the default, or "ollama-0.24" / "ollama" / "llama.cpp", publish.engines) keeps
-    the GG rules that affect that engine; folder (RP) rules are about the Ollama files and always run."""
+    the GG rules that affect that engine; folder (RP) rules are about the Ollama files and always run.
+    `kind`: "base" or "chat" for every file, or None to tell from the folder / header (module doc)."""
+    from publish import modelkind
+
+    if kind is not None and kind not in modelkind.KINDS:
+        raise UsageError(f"kind {kind!r}: expected one of {', '.join(modelkind.KINDS)}")
     select, ignore = parse_selectors(select), parse_selectors(ignore)
     engines = parse_target(target)
+    base_files: set[str] = set()   # display names of files in a staged base release
     reader = _Headers()
     sources: list[Source] = []
     staged: list[tuple[Path, list[Source]]] = []
@@ -173,6 +185,8 @@ def lint_paths(paths: list[str], *, select: list[str] | None = None,
         expanded = expand([arg])
         if not is_remote(arg) and is_staged_folder(Path(arg)):
             staged.append((Path(arg), expanded))
+            if kind is None and modelkind.is_completion_template(_read_template(Path(arg))):
+                base_files.update(s.display for s in expanded)
         for src in expanded:
             if src.display not in seen:
                 seen.add(src.display)
@@ -184,17 +198,22 @@ def lint_paths(paths: list[str], *, select: list[str] | None = None,
         reader.read(src)
     sets, members = _split_sets(sources, reader)
 
+    def is_base(display: str, hdr) -> bool:
+        if kind is not None:
+            return kind == modelkind.BASE
+        return display in base_files or modelkind.header_says_base(hdr)
+
     findings: list[Finding] = []
     for src in sources:
         hdr = reader.headers[src.display]
         if hdr is not None and src.display not in members:
-            findings.extend(rules.check_header(hdr))
+            findings.extend(rules.check_header(hdr, base=is_base(src.display, hdr)))
     findings.extend(_repo_findings(sources, reader))
     for s in sets:
         findings.extend(rules.check_split_set(s))
         merged = rules.merged_view(s) if not s.misnamed else s.misnamed[0]
         if merged is not None and (not s.misnamed or merged.split[0] == 0):
-            findings.extend(rules.check_header(merged))
+            findings.extend(rules.check_header(merged, base=is_base(merged.path, merged)))
     findings.extend(reader.findings)
 
     for folder, srcs in staged:
@@ -222,6 +241,13 @@ def _repo_findings(sources: list[Source], reader: _Headers) -> list[Finding]:
 def _for_engines(code: str, engines) -> bool:
     r = rules.RULES.get(code)
     return r is None or r.affects(engines)
+
+
+def _read_template(folder: Path) -> str | None:
+    try:
+        return (folder / "template").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # the folder rules report an unreadable template
 
 
 def _folder_findings(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:

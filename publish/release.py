@@ -18,7 +18,7 @@ from publish.termtext import one_line
 from publish.units import human_size
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-STAGES = ("lint", "build", "smoke folder", "push", "smoke hf.co")
+STAGES = ("lint", "build", "smoke folder", "smoke folder (ollama)", "push", "smoke hf.co")
 
 
 @dataclass
@@ -29,6 +29,7 @@ class ReleaseOptions:
     repo: str | None = None          # default: the spec's repo
     backend: str = "ollama"          # folder smoke backend; the hf.co smoke always uses ollama
     via: str = "api"
+    also_ollama: bool = False        # also smoke the folder through Ollama when one answers (or serve)
     keep_going: bool = False
     host: str | None = None
     serve: bool = False
@@ -116,7 +117,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
         mmproj = spec.resolve_mmproj()
         if mmproj is not None:
             paths.append(str(mmproj))
-        res = lint_paths(paths)
+        res = lint_paths(paths, kind=spec.kind)
         stage.summary = lint_report.summary_line(res.findings, len(res.files))
         stage.detail = lint_report.format_text(res.findings, len(res.files)) if res.findings else ""
         if res.exit_code:
@@ -136,6 +137,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
 
             report = smoke(target, SmokeOptions(backend=backend, via=options.via, host=options.host,
                                                 serve=options.serve, timeout=options.timeout,
+                                                prompts=list(spec.smoke_prompts) or None,
                                                 progress=options.progress))
             result.smoke_reports[name] = report
             stage.detail = text_table(report)
@@ -171,6 +173,12 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
     run("build", build)
     run("smoke folder", lambda st: smoke_stage(str(result.folder), options.backend, "smoke folder")(st),
         needs=("build",))
+    if options.also_ollama and options.backend != "ollama":
+        name = "smoke folder (ollama)"
+        if (why := ollama_unavailable(options.host, options.serve)) is not None:
+            result.stages.append(StageResult(name, SKIPPED, why))
+        else:
+            run(name, lambda st: smoke_stage(str(result.folder), "ollama", name)(st), needs=("build",))
     run("push", push, needs=("build",))
     hub_stage = StageResult("smoke hf.co", SKIPPED)
     push_stage = result.stage("push")

@@ -37,14 +37,17 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
          "quantized_by": _STR, "pipeline_tag": _STR, "system": _STR, "system_file": _STR,
          "model_name": _STR,
          "template": ((dict,), "a table"), "params": ((dict,), "a table"),
-         "quants": ((dict,), "a table"), "card": ((dict,), "a table")},
+         "quants": ((dict,), "a table"), "card": ((dict,), "a table"),
+         "model": ((dict,), "a table"), "smoke": ((dict,), "a table")},
+    "model": {"kind": _STR},
+    "smoke": {"prompt": ((list,), "an array of tables"), "prompts_file": _STR},
     "template": {"family": _STR, "text": _STR, "file": _STR, "from": _STR, "name": _STR},
     "quants": {"dir": _STR, "pattern": _STR, "mmproj": _STR, "files": ((list,), "an array of tables")},
     "quants.files": {"label": _STR, "file": _STR, "use": _STR},
     "card": {"title": _STR, "extra": _STR, "extra_file": _STR, "tags": ((list,), "an array of strings"),
              "recommended": _STR},
 }
-_REQUIRED = ("repo", "base_model", "license", "quantized_by", "template", "quants")
+_REQUIRED = ("repo", "base_model", "license", "quantized_by", "quants")  # template: not for a base model
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,12 @@ class ReleaseSpec:
     pattern: str | None = None
     mmproj: str | None = None
     card: CardSpec = CardSpec()
+    kind: str = "chat"              # publish.modelkind: "chat" or "base" ([model] kind)
+    smoke_prompts: tuple = ()       # publish.smoke.prompts.Prompt from [smoke]; () = the defaults
+
+    @property
+    def is_base(self) -> bool:
+        return self.kind == "base"
 
     @property
     def name(self) -> str:
@@ -319,7 +328,13 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
         raise r.err("model_name", f"{data['model_name']!r} is not a file-name stem (it names the staged GGUFs)",
                     hint='use letters, digits, ".", "_" and "-", e.g. model_name = "gemma-3n-E4B-it"')
 
-    template = _read_template(r, data["template"], base)
+    kind = _read_kind(r, data.get("model", {}))
+    template = _read_base_template(r, data.get("template"), base) if kind == "base" else None
+    if template is None:
+        if "template" not in data:
+            raise r.err("template", "missing", hint=_REQUIRED_HINTS["template"])
+        template = _read_template(r, data["template"], base)
+    smoke_prompts = _read_smoke(r, data.get("smoke", {}), base)
     params = _read_params(r, data.get("params", {}), template)
     system = _read_text(r, data, "system", "system_file", base)
     license_text = _read_text(r, {"license_file": data["license_file"]}, None, "license_file", base) \
@@ -351,7 +366,7 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
         quantized_by=data["quantized_by"], template=template, params=params, system=system,
         license_text=license_text, pipeline_tag=data.get("pipeline_tag", "text-generation"),
         model_name=model_name, gguf_dir=folder, confine=confine, quant_entries=entries, pattern=pattern,
-        mmproj=mmproj, card=card)
+        mmproj=mmproj, card=card, kind=kind, smoke_prompts=smoke_prompts)
 
 
 def _check_modelfile_safe(r: _Reader, data: dict, template: TemplateSpec, system: str | None,
@@ -381,9 +396,59 @@ _REQUIRED_HINTS = {
     "base_model": 'add base_model = "org/model" (the model these GGUFs were quantized from)',
     "license": 'add license = "apache-2.0" (a Hub license id, e.g. gemma, llama3.1, mit)',
     "quantized_by": 'add quantized_by = "your-name"',
-    "template": 'add [template] with family = "gemma3" (or text = """…""" or file = "template.gotmpl")',
+    "template": 'add [template] with family = "gemma3" (or text = """…""" or file = "template.gotmpl"); '
+                'for a base model without a chat format, add [model] kind = "base" instead',
     "quants": 'add [quants] with files = [{ label = "Q4_K_M", file = "model-Q4_K_M.gguf" }]',
 }
+
+
+def _read_kind(r: _Reader, table: dict) -> str:
+    from publish.modelkind import KINDS
+
+    r.check_keys(table, "model", "model.")
+    kind = table.get("kind", "chat")
+    if kind not in KINDS:
+        close = difflib.get_close_matches(kind, KINDS, n=1)
+        raise r.err("model.kind", f"{kind!r} is not a model kind",
+                    hint=(f"did you mean {close[0]!r}? " if close else "") +
+                    '"chat" (instruction-tuned, has a chat format) or "base" (pretrained, continues text)')
+    return kind
+
+
+def _read_base_template(r: _Reader, table: dict | None, base: Path) -> TemplateSpec:
+    """A base model's template: `{{ .Prompt }}` unless [template] gives another that also hands the
+    prompt over unchanged (publish.modelkind.is_completion_template)."""
+    from publish.modelkind import COMPLETION_TEMPLATE, is_completion_template
+
+    if table is None:
+        return TemplateSpec("base model (the prompt as is)", COMPLETION_TEMPLATE)
+    spec = _read_template(r, table, base)
+    if spec.from_gguf or not is_completion_template(spec.text):
+        key = next(k for k in ("family", "text", "file", "from") if k in table)
+        raise r.err(f"template.{key}", "a base model's template must hand the prompt to the model unchanged",
+                    hint=f'remove [template] (publish writes {COMPLETION_TEMPLATE}), or drop [model] kind = "base" '
+                         "if this model has a chat format")
+    return spec
+
+
+def _read_smoke(r: _Reader, table: dict, base: Path) -> tuple:
+    """[smoke]: the prompts `publish release` smokes with, inline (`[[smoke.prompt]]`, the format of
+    a prompts file) or `prompts_file` (relative to the spec)."""
+    from publish.errors import UsageError
+    from publish.smoke.prompts import load_prompts, parse_prompt_entries
+
+    r.check_keys(table, "smoke", "smoke.")
+    if "prompt" in table and "prompts_file" in table:
+        raise r.err("smoke", "set either prompt or prompts_file, not both", hint="remove one of them")
+    try:
+        if "prompt" in table:
+            return tuple(parse_prompt_entries(table["prompt"], "smoke.prompt"))
+        if "prompts_file" in table:
+            return tuple(load_prompts(base / table["prompts_file"]))
+    except UsageError as e:
+        key = None if "prompt" in table else "smoke.prompts_file"
+        raise r.err(key, e.message, hint=e.hint or "see publish/smoke/prompts.py for the format") from None
+    return ()
 
 
 def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:

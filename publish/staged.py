@@ -48,6 +48,14 @@ class StagedFolder:
             return [stop]
         return [s for s in stop if isinstance(s, str)] if isinstance(stop, list) else []
 
+    @property
+    def kind(self) -> str:
+        """"base" when the `template` hands the prompt over unchanged (`{{ .Prompt }}`), the way
+        `publish build` writes a base model's release; else "chat" (publish.modelkind)."""
+        from publish.modelkind import BASE, CHAT, is_completion_template
+
+        return BASE if is_completion_template(self.template) else CHAT
+
     def quant(self, label: str) -> StagedQuant:
         found = [q for q in self.quants if q.label.lower() == label.lower()]
         if len(found) > 1:

@@ -17,15 +17,21 @@ import click
               show_default=True,
               help="Only rules about this engine: Ollama <= 0.24's Go engine, Ollama >= 0.30 (llama-server), "
                    "llama.cpp; all = every engine a Hub user might have.")
+@click.option("--base/--chat", "base", default=None,
+              help="The files are a base (pretrained) model with no chat format, or a chat model. "
+                   "Default: a staged folder whose template is {{ .Prompt }} is a base release; a lone "
+                   "file is one when its header says so. Chat-only rules (GG203) skip base models.")
 @click.pass_context
 def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, select: tuple[str, ...],
-         ignore: tuple[str, ...], target: str) -> None:
+         ignore: tuple[str, ...], target: str, base: bool | None) -> None:
     """Check GGUF files, folders of GGUFs (a staged repo folder gets folder checks too)
     or hf://ORG/NAME[/FILE.gguf] for what breaks in Ollama and llama.cpp."""
     from publish.lint import lint_paths
     from publish.report import format_findings
 
-    result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None, target=target)
+    kind = None if base is None else ("base" if base else "chat")
+    result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None, target=target,
+                        kind=kind)
     from publish.cli.echo import say
 
     say(format_findings(result.findings, len(result.files), fmt))

@@ -19,13 +19,17 @@ import click
               help="Engine for the folder smoke; the hf.co smoke always uses Ollama.")
 @click.option("--via", type=click.Choice(["api", "cli"]), default="api", show_default=True,
               help="ollama backend: HTTP API or the literal `ollama` commands.")
+@click.option("--also-ollama", is_flag=True,
+              help="With --backend llamacpp: smoke the folder through Ollama too when a server answers "
+                   "(or --serve can start one); reported as skipped, with the reason, otherwise.")
 @click.option("--keep-going", is_flag=True, help="Run every stage even after one failed.")
 @click.option("--host", metavar="URL", help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
 @click.option("--serve", is_flag=True, help="Start `ollama serve` for the smoke stages when no server answers.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, metavar="S",
               help="Seconds allowed for each engine call.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage's full report before the summary.")
-def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, keep_going, host, serve, timeout, verbose):
+def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, keep_going, host, serve, timeout,
+            verbose):
     """Release SPEC: lint its GGUFs, build the staged folder, smoke it, push it, smoke hf.co.
 
     Stops at the first failing stage unless --keep-going. Without --push it stops after the
@@ -41,7 +45,8 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, keep_going, ho
 
     options = ReleaseOptions(
         out_dir=Path(out_dir) if out_dir else None, gguf_dir=Path(gguf_dir) if gguf_dir else None,
-        push=do_push, repo=repo, backend=backend, via=via, keep_going=keep_going, host=host, serve=serve,
+        push=do_push, repo=repo, backend=backend, via=via, also_ollama=also_ollama, keep_going=keep_going,
+        host=host, serve=serve,
         timeout=timeout, progress=lambda line: say(one_line(line), err=True),
     )
     result = run_release(spec, options)

@@ -73,6 +73,7 @@ class Rule:
     example: str = ""
     fix: str = ""
     sources: tuple[str, ...] = ()
+    chat_only: bool = False  # meaningless for a base model (publish.modelkind): not run for one
 
     def affects(self, targets: Iterable[Engine]) -> bool:
         return any(e in self.engines for e in targets)
@@ -83,12 +84,12 @@ RULES: dict[str, Rule] = {}
 
 def rule(code: str, name: str, severity: Severity, summary: str, *, fixable: bool = False,
          applies_to: str = MODEL, engines: tuple[Engine, ...] = ALL_ENGINES, why: str = "",
-         example: str = "", fix: str = "", sources: tuple[str, ...] = ()):
+         example: str = "", fix: str = "", sources: tuple[str, ...] = (), chat_only: bool = False):
     def register(fn: Callable[..., Iterable[Hit]]):
         if code in RULES:
             raise ValueError(f"duplicate rule code {code}")
         RULES[code] = Rule(code, name, severity, summary, fixable, applies_to, fn, engines, why, example, fix,
-                           sources)
+                           sources, chat_only)
         return fn
 
     return register
@@ -125,22 +126,23 @@ def _scope(hdr: GGUFHeader) -> str:
     return PROJECTOR if is_projector(hdr) else MODEL
 
 
-def _hits(hdr: GGUFHeader) -> Iterator[tuple[Rule, Hit]]:
+def _hits(hdr: GGUFHeader, base: bool = False) -> Iterator[tuple[Rule, Hit]]:
     scope = _scope(hdr)
     for r in RULES.values():
-        if r.check is not None and r.applies_to in (scope, ANY):
+        if r.check is not None and r.applies_to in (scope, ANY) and not (base and r.chat_only):
             for hit in r.check(hdr):
                 yield r, hit
 
 
-def check_header(hdr: GGUFHeader) -> list[Finding]:
-    """Every finding of the single-file rules for one header (a whole file or a split set's first part)."""
-    return [_finding(r, hdr.path, hit) for r, hit in _hits(hdr)]
+def check_header(hdr: GGUFHeader, *, base: bool = False) -> list[Finding]:
+    """Every finding of the single-file rules for one header (a whole file or a split set's first part).
+    `base`: the file is a base model (publish.modelkind), so chat-only rules (GG203) do not run."""
+    return [_finding(r, hdr.path, hit) for r, hit in _hits(hdr, base)]
 
 
-def planned_fixes(hdr: GGUFHeader) -> list[tuple[Finding, list[Change]]]:
+def planned_fixes(hdr: GGUFHeader, *, base: bool = False) -> list[tuple[Finding, list[Change]]]:
     """The fixable findings of `hdr` with the header edits that fix them (consumed by `publish fix`)."""
-    return [(_finding(r, hdr.path, hit), list(hit.changes)) for r, hit in _hits(hdr) if hit.changes]
+    return [(_finding(r, hdr.path, hit), list(hit.changes)) for r, hit in _hits(hdr, base) if hit.changes]
 
 
 def unreadable(path: str, offset: int | None, expected: str, hint: str | None = None) -> Finding:
@@ -476,13 +478,16 @@ def no_end_token(hdr: GGUFHeader) -> Iterable[Hit]:
 
 
 @rule("GG203", "no-chat-template", Severity.WARNING,
-      "tokenizer.chat_template is missing; chat clients fall back to a raw prompt.")
+      "tokenizer.chat_template is missing; chat clients fall back to a raw prompt (not run for a base model).",
+      chat_only=True)
 def no_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
     if not hdr.chat_template:
         yield Hit("no chat template (tokenizer.chat_template): llama.cpp and Ollama cannot build chat prompts "
                   "from the file alone", subject="tokenizer.chat_template",
                   hint="copy chat_template from the original model's tokenizer_config.json "
-                       "(publish fix can set tokenizer.chat_template), or ship a Go `template` file for Ollama")
+                       "(publish fix can set tokenizer.chat_template), or ship a Go `template` file for Ollama; "
+                       "a base model has none: say so with [model] kind = \"base\" in the release spec "
+                       "or `publish lint --base`")
 
 
 @rule("GG204", "double-bos", Severity.WARNING,

@@ -20,6 +20,7 @@ class Target:
     template: str | None = None       # Go template text (folder targets)
     params: dict = field(default_factory=dict)
     system: str | None = None
+    kind: str = "chat"                # "base": a base release (publish.modelkind), chat checks skipped
 
 
 @dataclass
@@ -49,6 +50,12 @@ class Backend(Protocol):
         """Remove any old model of that name, then create (folder) or pull (hf.co). Raises LoadError."""
 
     def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult: ...
+
+    # Optional: `generate(target, prompt, options, timeout) -> ChatResult` and
+    # `render_completion(target, prompt) -> str | None` send a completion prompt as a raw prompt
+    # (Ollama's /api/generate, with the model's template). A backend without them gets the
+    # completion as one user message through chat(), which a `{{ .Prompt }}` template hands over
+    # unchanged (Ollama's `ollama run NAME PROMPT` does exactly that).
 
     def show(self, target: Target) -> ShowResult | None:
         """What the engine reports for the model, or None when it cannot say."""

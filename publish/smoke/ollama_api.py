@@ -254,6 +254,28 @@ class OllamaAPIBackend:
         result.load_seconds += self._load_seconds.pop(target.model, 0.0)
         return result
 
+    def generate(self, target: Target, prompt: str, options: dict, timeout: float) -> ChatResult:
+        """A completion prompt through /api/generate (not raw: the model's template applies, as for
+        `ollama run`; a base release's `{{ .Prompt }}` hands the text over unchanged)."""
+        what = f"generate with {target.model}"
+        try:
+            resp = self._client(timeout).generate(model=target.model, prompt=prompt, stream=False,
+                                                  options=dict(options))
+        except ollama.ResponseError as err:
+            raise LoadError(f"{what}: {err.error}") from None
+        except httpx.TimeoutException:
+            raise LoadError(f"{what}: no answer within {timeout:g}s") from None
+        except (ConnectionError, httpx.TransportError) as err:
+            raise self._unreachable(what, err) from None
+        result = chat_result(resp)
+        result.load_seconds += self._load_seconds.pop(target.model, 0.0)
+        return result
+
+    def render_completion(self, target: Target, prompt: str) -> str | None:
+        """The prompt /api/generate builds from `prompt` (`_debug_render_only`), or None when this
+        server cannot tell."""
+        return self._debug_render("/api/generate", {"model": target.model, "prompt": prompt}, target)
+
     def show(self, target: Target) -> ShowResult | None:
         """/api/show, read as JSON: Ollama answers `system` (and `license`) as fields of their
         own, which the client's ShowResponse drops (server/routes.go GetModelInfo, v0.24.0)."""
@@ -273,12 +295,14 @@ class OllamaAPIBackend:
     def render(self, target: Target, messages: list[dict]) -> str | None:
         """The prompt Ollama builds for these messages (`_debug_render_only` on /api/chat, the
         same prompt path the chat call takes), or None when this server cannot tell."""
+        return self._debug_render("/api/chat", {"model": target.model, "messages": messages}, target)
+
+    def _debug_render(self, path: str, body: dict, target: Target) -> str | None:
         if self.render_supported is False:
             return None
         what = f"render for {target.model}"
         try:
-            r = self._http.post("/api/chat", json={"model": target.model, "messages": messages,
-                                                   "stream": False, "_debug_render_only": True})
+            r = self._http.post(path, json={**body, "stream": False, "_debug_render_only": True})
         except httpx.TimeoutException:
             raise LoadError(f"{what}: no answer within {self.timeout:g}s") from None
         except httpx.TransportError as err:

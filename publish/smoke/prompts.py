@@ -29,7 +29,15 @@ Prompts file (`--prompts FILE`), TOML or JSON by extension (`.toml`, otherwise J
       { role = "user", content = "Say it again." },
     ]
 
-JSON: `{"prompt": [ {...}, ... ]}` or a bare list of the same objects.
+    [[prompt]]                       # a COMPLETION prompt (base models): the text goes to the
+    name = "capital"                 # model as is (Ollama: /api/generate; the release's template
+    completion = "Question: What is the capital of Japan?\nAnswer:"   # is `{{ .Prompt }}`)
+    expect = "^ ?Tokyo"
+
+JSON: `{"prompt": [ {...}, ... ]}` or a bare list of the same objects. The same tables can sit in
+a release spec as `[[smoke.prompt]]` (publish.spec).
+
+A base release (publish.modelkind) is smoked with `DEFAULT_COMPLETIONS` unless prompts are given.
 """
 
 from __future__ import annotations
@@ -50,6 +58,12 @@ class Prompt:
     name: str
     messages: tuple[dict, ...]        # the conversation; a system message, if any, comes first
     expect: str                       # regex searched in the answer
+    completion: bool = False          # True: messages is one user message, sent as a raw prompt
+
+    @property
+    def text(self) -> str:
+        """The prompt of a completion (the last message's content)."""
+        return self.messages[-1]["content"]
 
     @property
     def system(self) -> str | None:
@@ -62,6 +76,8 @@ class Prompt:
         return re.compile(self.expect)
 
     def to_dict(self) -> dict:
+        if self.completion:
+            return {"name": self.name, "completion": self.text, "expect": self.expect}
         return {"name": self.name, "messages": [dict(m) for m in self.messages], "expect": self.expect}
 
 
@@ -90,6 +106,22 @@ DEFAULT_PROMPTS: tuple[Prompt, ...] = (
         "2",
     ),
 )
+
+
+def completion(name: str, text: str, expect: str) -> Prompt:
+    return Prompt(name, (_user(text),), expect, completion=True)
+
+
+# What a base model (greedy) continues; checked on Gemma 3 270M base (Q4_K_M) through llama.cpp
+# and Ollama v0.24.0. Anchored at the start: the answer must be the continuation, not a later line.
+DEFAULT_COMPLETIONS: tuple[Prompt, ...] = (
+    completion("capital-japan", "Question: What is the capital of Japan?\nAnswer:", r"^\s*Tokyo\b"),
+    completion("capital-france", "Question: What is the capital of France?\nAnswer:", r"^\s*Paris\b"),
+)
+
+
+def default_prompts(base: bool) -> tuple[Prompt, ...]:
+    return DEFAULT_COMPLETIONS if base else DEFAULT_PROMPTS
 
 
 def prompts_from_pairs(texts: list[str] | tuple[str, ...], expects: list[str] | tuple[str, ...]) -> list[Prompt]:
@@ -125,26 +157,40 @@ def load_prompts(path: str | Path) -> list[Prompt]:
             where = f"{path}:{err.lineno}:{err.colno}" if isinstance(err, json.JSONDecodeError) else str(path)
             raise UsageError(f"{where}: not valid JSON: {err}") from None
     entries = data.get("prompt", data.get("prompts")) if isinstance(data, dict) else data
+    return parse_prompt_entries(entries, f"{path}: prompt")
+
+
+def parse_prompt_entries(entries, where: str) -> list[Prompt]:
+    """Prompt tables (the prompts-file format) -> Prompts; `where` prefixes messages ("FILE: prompt")."""
     if not isinstance(entries, list) or not entries:
-        raise UsageError(f"{path}: expected a non-empty list of prompts under `prompt`",
+        raise UsageError(f"{where}: expected a non-empty list of prompts",
                          hint="see `publish smoke --help` or publish/smoke/prompts.py for the format")
-    return [_entry(path, i, e) for i, e in enumerate(entries, 1)]
+    return [_entry(f"{where} #{i}", e) for i, e in enumerate(entries, 1)]
 
 
-def _entry(path: Path, index: int, entry) -> Prompt:
-    where = f"{path}: prompt #{index}"
+def _entry(where: str, entry) -> Prompt:
+    index = where.rsplit("#", 1)[-1]
     if not isinstance(entry, dict):
-        raise UsageError(f"{where}: expected a table/object with `prompt` or `messages` and `expect`")
-    unknown = set(entry) - {"name", "prompt", "messages", "expect", "system"}
+        raise UsageError(f"{where}: expected a table/object with `prompt`, `messages` or `completion` and `expect`")
+    unknown = set(entry) - {"name", "prompt", "messages", "completion", "expect", "system"}
     if unknown:
         raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                         hint="allowed: name, prompt, messages, system, expect")
+                         hint="allowed: name, prompt, messages, completion, system, expect")
     expect = entry.get("expect")
     if not isinstance(expect, str):
         raise UsageError(f"{where}: `expect` (a regex string) is required")
     _compile(expect, f"{where}: expect")
-    if ("prompt" in entry) == ("messages" in entry):
-        raise UsageError(f"{where}: give exactly one of `prompt` (text) or `messages` (a list)")
+    given = [k for k in ("prompt", "messages", "completion") if k in entry]
+    if len(given) != 1:
+        raise UsageError(f"{where}: give exactly one of `prompt` (text), `messages` (a list) or "
+                         "`completion` (raw text for a base model)")
+    name = str(entry.get("name") or f"prompt-{index}")
+    if "completion" in entry:
+        if not isinstance(entry["completion"], str) or not entry["completion"]:
+            raise UsageError(f"{where}: `completion` must be a non-empty string")
+        if "system" in entry:
+            raise UsageError(f"{where}: a completion has no system message; put the text in `completion`")
+        return completion(name, entry["completion"], expect)
     if "prompt" in entry:
         if not isinstance(entry["prompt"], str):
             raise UsageError(f"{where}: `prompt` must be a string")
@@ -167,8 +213,7 @@ def _entry(path: Path, index: int, entry) -> Prompt:
         if messages[0]["role"] == "system":
             raise UsageError(f"{where}: give the system prompt either as `system` or as the first message, not both")
         messages = [{"role": "system", "content": system}, *messages]
-    name = entry.get("name") or f"prompt-{index}"
-    return Prompt(str(name), tuple(messages), expect)
+    return Prompt(name, tuple(messages), expect)
 
 
 def _compile(expect: str, where: str) -> None:

@@ -18,7 +18,8 @@ from publish.errors import TemplateError, UsageError
 from publish.smoke import checks as C
 from publish.smoke.base import Backend, ChatResult, LoadError, ShowResult, Target, Unsupported
 from publish.smoke.checks import Check, Status
-from publish.smoke.prompts import DEFAULT_PROMPTS, Prompt, ollama_messages, render_go
+from publish.modelkind import BASE, BASE_REASON
+from publish.smoke.prompts import Prompt, default_prompts, ollama_messages, render_go
 
 HF_PREFIX = "hf.co/"
 DEFAULT_NUM_PREDICT = 128
@@ -28,7 +29,7 @@ DEFAULT_NUM_PREDICT = 128
 class SmokeOptions:
     backend: str = "ollama"               # "ollama" | "llamacpp"
     via: str = "api"                      # ollama backend: "api" | "cli"
-    prompts: list[Prompt] | None = None   # None: DEFAULT_PROMPTS
+    prompts: list[Prompt] | None = None   # None: DEFAULT_PROMPTS, or DEFAULT_COMPLETIONS for a base release
     quants: list[str] | None = None       # None: every quant of the target
     timeout: float = 300.0                # seconds per engine call
     shard: tuple[int, int] | None = None  # (I, N), 1-based: quants I, I+N, I+2N, …
@@ -234,7 +235,8 @@ def plan_folder(path: Path, options: SmokeOptions) -> _Planned:
     for label in select_shard(labels, options.shard):
         q = folder.quant(label)
         targets.append(Target(label=q.label, model=scratch_name(path, q.label), gguf=q.path,
-                              template=folder.template, params=dict(folder.params), system=folder.system))
+                              template=folder.template, params=dict(folder.params), system=folder.system,
+                              kind=folder.kind))
     return _Planned(targets, labels, {t.label: t.gguf for t in targets})
 
 
@@ -265,8 +267,11 @@ def plan_hub(target: str, options: SmokeOptions) -> _Planned:
         raise UsageError(f"hf.co/{repo}: no GGUF quants found in the repo")
     labels = _filter_quants(list(urls), wanted, f"hf.co/{repo}")
     release, unreadable = _hub_release_files(repo)
+    from publish.modelkind import CHAT, is_completion_template
+
+    kind = BASE if is_completion_template(release.get("template")) else CHAT
     targets = [Target(label=label, model=f"hf.co/{repo}:{label}", params=release.get("params") or {},
-                      template=release.get("template"), system=release.get("system"))
+                      template=release.get("template"), system=release.get("system"), kind=kind)
                for label in select_shard(labels, options.shard)]
     return _Planned(targets, labels, {t.label: urls[t.label] for t in targets}, unreadable)
 
@@ -410,7 +415,6 @@ def make_backend(options: SmokeOptions) -> Backend:
 def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
     """Smoke a staged folder or `hf.co/ORG/NAME`. Raises SmokeSetupError / UsageError (exit 2)."""
     options = options or SmokeOptions()
-    prompts = list(options.prompts or DEFAULT_PROMPTS)
     started = time.perf_counter()
     if is_hub_target(target):
         if options.backend == "llamacpp" and options.backend_factory is None:
@@ -422,6 +426,8 @@ def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
         if not path.exists():
             raise UsageError(f"{target}: no such folder", hint="give a staged folder or hf.co/ORG/NAME")
         planned = plan_folder(path, options)
+    base = bool(planned.targets) and all(t.kind == BASE for t in planned.targets)
+    prompts = list(options.prompts or default_prompts(base))
 
     report = SmokeReport(target=target, backend="", prompts=prompts, shard=options.shard)
     chosen = {t.label for t in planned.targets}
@@ -505,8 +511,15 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     messages = [dict(m) for m in prompt.messages]
 
     rendered, render_why = None, f"{getattr(backend, 'name', 'the engine')} cannot report the rendered prompt"
+    # A base release gets a one-message prompt as a completion too (`--prompt TEXT` on a base folder).
+    as_completion = prompt.completion or (target.kind == BASE and len(messages) == 1 and messages[0]["role"] == "user")
+    generate = getattr(backend, "generate", None) if as_completion else None
     try:
-        rendered = backend.render(target, messages)
+        if generate is not None:
+            render_completion = getattr(backend, "render_completion", None)
+            rendered = render_completion(target, messages[0]["content"]) if render_completion is not None else None
+        else:
+            rendered = backend.render(target, messages)
     except Unsupported as err:
         render_why = str(err)
     except LoadError as err:
@@ -515,13 +528,17 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
         render_why = f"render failed: {err}"
 
     try:
-        result: ChatResult | None = backend.chat(target, messages, chat_options, timeout)
+        if generate is not None:
+            result: ChatResult | None = generate(target, messages[0]["content"], chat_options, timeout)
+        else:
+            result = backend.chat(target, messages, chat_options, timeout)
     except Unsupported as err:
         result = None
         case.checks.append(C.skipped("chat", str(err)))
     except LoadError as err:
         result = None
         case.checks.append(C.failed("chat", str(err)))
+    base = target.kind == BASE
     if result is not None:
         case.load_seconds = result.load_seconds
         engine_seconds += result.prompt_seconds + result.eval_seconds
@@ -531,6 +548,8 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
         case.eval_tps = _rate(result.eval_tokens, result.eval_seconds)
         case.checks += [
             C.check_answer(prompt, result),
+            C.skipped("done", f"{BASE_REASON} (a completion ends at num_predict or the model's EOS; "
+                              "there is no end of turn to check)") if base else
             C.check_done_reason(result, specials, stops, target.template),
             C.check_no_leak(result, specials, stops),
             C.check_no_visible_thinking(result),
@@ -548,26 +567,29 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     if expected_go is not None or target.template is None:
         case.checks.append(C.check_rendered_go(rendered, expected_go, render_why))
     jinja, index, jinja_why = jinja_slot
-    # Without the engine's own prompt (ollama --via cli), the template Ollama holds (`ollama show
-    # --template`, byte for byte) rendered with publish.gotmpl is the next best evidence for the
-    # comparison with the GGUF's chat template; the check says so.
-    jinja_evidence, derived = rendered, False
-    if jinja_evidence is None and show is not None and show.template:
-        try:
-            jinja_evidence, derived = render_go(show.template, conversation), True
-        except TemplateError:
-            jinja_evidence = None
-    if jinja_evidence is None or jinja is None:
-        case.checks.append(C.skipped("render-jinja", render_why if jinja_evidence is None else jinja_why))
+    if base:
+        case.checks += [C.skipped(name, BASE_REASON) for name in ("render-jinja", "system", "turns")]
     else:
-        check = C.check_jinja_parity(_jinja_parity(jinja, index, jinja_evidence, show.template if derived
-                                                   else target.template), render_why)
-        if derived and check.status is not Status.PASS:
-            check = dataclasses.replace(check, message=check.message + " (the prompt is the template of "
-                                        "`ollama show --template` rendered with publish.gotmpl)")
-        case.checks.append(check)
-    case.checks.append(C.check_system_reached(prompt.system or target.system, rendered, render_why))
-    case.checks.append(C.check_turns_reached(prompt, rendered, render_why))
+        # Without the engine's own prompt (ollama --via cli), the template Ollama holds (`ollama show
+        # --template`, byte for byte) rendered with publish.gotmpl is the next best evidence for the
+        # comparison with the GGUF's chat template; the check says so.
+        jinja_evidence, derived = rendered, False
+        if jinja_evidence is None and show is not None and show.template:
+            try:
+                jinja_evidence, derived = render_go(show.template, conversation), True
+            except TemplateError:
+                jinja_evidence = None
+        if jinja_evidence is None or jinja is None:
+            case.checks.append(C.skipped("render-jinja", render_why if jinja_evidence is None else jinja_why))
+        else:
+            check = C.check_jinja_parity(_jinja_parity(jinja, index, jinja_evidence, show.template if derived
+                                                       else target.template), render_why)
+            if derived and check.status is not Status.PASS:
+                check = dataclasses.replace(check, message=check.message + " (the prompt is the template of "
+                                            "`ollama show --template` rendered with publish.gotmpl)")
+            case.checks.append(check)
+        case.checks.append(C.check_system_reached(prompt.system or target.system, rendered, render_why))
+        case.checks.append(C.check_turns_reached(prompt, rendered, render_why))
     # Without a rendered prompt (ollama --via cli), a template that starts with the BOS text
     # literally is proof enough: every prompt rendered from it starts with that text.
     bos_evidence = rendered
@@ -580,7 +602,9 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
         case.checks.append(C.check_double_bos(result, facts.bos_text))
 
     chat_jinja = getattr(backend, "chat_jinja", None)
-    if chat_jinja is not None and result is not None:
+    if chat_jinja is not None and result is not None and base:
+        case.checks.append(C.skipped("jinja-chat", BASE_REASON))
+    elif chat_jinja is not None and result is not None:
         jinja_text = jinja.renders[index].text if jinja is not None else None
         try:
             if jinja is not None and jinja_text is None:  # the template refused or failed this conversation
