@@ -340,3 +340,151 @@ def write_gguf_header(path: str | Path, *, arch: str, kv: dict[str, Any] | None 
         end = f.tell()
         f.truncate(-(-end // writer.data_alignment) * writer.data_alignment + total)
     return path
+
+
+# ---- a tiny gemma3n that the real Ollama runs -----------------------------------------------------
+
+TINY_GEMMA3N = dict(n_embd=64, n_layer=4, per_layer=64, n_head=2, n_kv=1, head_dim=32, n_ff=128,
+                    altup=4, laurel_rank=16, shared_kv=2, window=64)
+
+
+def random_q4_k(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    """Valid Q4_K bytes (block_q4_K: f16 d, f16 dmin, 12 packed 6-bit scale/min bytes, 128 nibble
+    bytes per 256 values) with random scales and nibbles, shape (rows, cols // 256 * 144).
+    gguf-py cannot quantize to Q4_K, but it dequantizes it: `dequantize(bytes, Q4_K)` gives the
+    exact values, so the same weights can also be written as F32."""
+    assert cols % 256 == 0
+    blocks = rng.integers(0, 256, size=(rows * cols // 256, 144), dtype=np.uint8)
+    blocks[:, 0:2] = np.frombuffer(np.float16(0.002).tobytes(), np.uint8)   # d
+    blocks[:, 2:4] = np.frombuffer(np.float16(0.001).tobytes(), np.uint8)   # dmin
+    return blocks.reshape(rows, cols // 256 * 144)
+
+
+def write_tiny_gemma3n(
+    path: str | Path,
+    *,
+    shared_kv_type: GGUFValueType = GGUFValueType.UINT32,
+    per_layer_type: GGMLQuantizationType = GGMLQuantizationType.F32,
+    seed: int = 3,
+) -> Path:
+    """A tiny `gemma3n` (4 layers, 64-wide, the 357-token tiny vocab) that Ollama's own gemma3n
+    engine loads and runs: every tensor and key its model/models/gemma3n (v0.24.0) reads, named as
+    llama.cpp's converter names them (gguf-py MODEL_TENSOR for GEMMA3N), random weights from `seed`.
+
+    The two faults of the seed's release can be written in:
+    - `shared_kv_type`: how `gemma3n.attention.shared_kv_layers` (2) is stored (FLOAT32: GG101);
+    - `per_layer_type`: `per_layer_token_embd.weight` as F32, F16, Q8_0 (gguf-py quantizes) or
+      Q4_K (random valid Q4_K blocks; GG102). Whatever the type, the tensor holds the same values:
+      those of the Q4_K blocks drawn from `seed`, so every variant is the same model.
+
+    The output projection (`output.weight`) never favours a special or byte token, so greedy
+    generation produces text and does not stop by itself (bound it with num_predict)."""
+    from gguf import LlamaFileType
+    from gguf.quants import dequantize, quantize
+
+    c = TINY_GEMMA3N
+    rng = np.random.default_rng(seed)
+    tokens, scores, types = tiny_vocab()
+    n_vocab, d, L, hpl = len(tokens), c["n_embd"], c["n_layer"], c["per_layer"]
+    hd, nh, nkv, ff, A, r = c["head_dim"], c["n_head"], c["n_kv"], c["n_ff"], c["altup"], c["laurel_rank"]
+
+    def w(rows: int, cols: int, scale: float | None = None) -> np.ndarray:
+        """A (rows, cols) numpy weight = ggml shape (cols, rows): maps cols inputs to rows outputs."""
+        return (rng.standard_normal((rows, cols)) * (scale or cols ** -0.5)).astype(np.float32)
+
+    ones = lambda n: np.ones(n, dtype=np.float32)  # noqa: E731
+    per_layer_q4k = random_q4_k(n_vocab, L * hpl, rng)
+    per_layer_values = dequantize(per_layer_q4k, GGMLQuantizationType.Q4_K).reshape(n_vocab, L * hpl)
+    output = w(n_vocab, d, 1.0)
+    output[: len(SPECIALS) + 256] = 0.0  # specials and byte tokens: never the greedy pick
+
+    data: dict[str, np.ndarray] = {
+        "token_embd.weight": w(n_vocab, d, 1.0),
+        "per_layer_token_embd.weight": per_layer_values,
+        "per_layer_model_proj.weight": w(L * hpl, d),
+        "per_layer_proj_norm.weight": ones(hpl),
+        "altup_proj.weight": np.stack([w(d, d) for _ in range(A - 1)]),
+        "altup_unembd_proj.weight": np.stack([w(d, d) for _ in range(A - 1)]),
+        "output_norm.weight": ones(d),
+        "output.weight": output,
+    }
+    for i in range(L):
+        b = f"blk.{i}."
+        data.update({
+            b + "altup_correct_scale.weight": ones(d),
+            b + "altup_predict_coef.weight": w(A * A, A, 0.1),
+            b + "altup_correct_coef.weight": w(A, A, 0.1),
+            b + "altup_router.weight": w(A, d),
+            b + "altup_router_norm.weight": ones(d),
+            b + "laurel_l.weight": w(r, d),
+            b + "laurel_r.weight": w(d, r),
+            b + "laurel_post_norm.weight": ones(d),
+            b + "attn_norm.weight": ones(d),
+            b + "attn_q.weight": w(nh * hd, d),
+            b + "attn_q_norm.weight": ones(hd),
+            b + "attn_k.weight": w(nkv * hd, d),
+            b + "attn_k_norm.weight": ones(hd),
+            b + "attn_v.weight": w(nkv * hd, d),
+            b + "attn_output.weight": w(d, nh * hd),
+            b + "post_attention_norm.weight": ones(d),
+            b + "ffn_norm.weight": ones(d),
+            b + "ffn_gate.weight": w(ff, d),
+            b + "ffn_up.weight": w(ff, d),
+            b + "ffn_down.weight": w(d, ff),
+            b + "post_ffw_norm.weight": ones(d),
+            b + "inp_gate.weight": w(hpl, d),
+            b + "proj.weight": w(d, hpl),
+            b + "post_norm.weight": ones(d),
+        })
+    tensor_types: dict[str, GGMLQuantizationType | None] = {n: None for n in data}
+    P = GGMLQuantizationType
+    if per_layer_type == P.Q4_K:
+        data["per_layer_token_embd.weight"] = per_layer_q4k
+        tensor_types["per_layer_token_embd.weight"] = P.Q4_K
+    elif per_layer_type == P.F16:
+        data["per_layer_token_embd.weight"] = per_layer_values.astype(np.float16)
+    elif per_layer_type != P.F32:
+        data["per_layer_token_embd.weight"] = quantize(per_layer_values, per_layer_type)
+        tensor_types["per_layer_token_embd.weight"] = per_layer_type
+
+    shared = (float(c["shared_kv"]), shared_kv_type) if shared_kv_type in (GGUFValueType.FLOAT32,
+                                                                          GGUFValueType.FLOAT64) \
+        else (c["shared_kv"], shared_kv_type)
+    kv: dict[str, Any] = {
+        "general.type": "model",
+        "general.name": "tiny-gemma3n",
+        "general.file_type": (int(LlamaFileType.ALL_F32), GGUFValueType.UINT32),
+        "general.quantized_by": "publish tests",
+        "general.license": "apache-2.0",
+        "gemma3n.context_length": 512,
+        "gemma3n.embedding_length": d,
+        "gemma3n.block_count": L,
+        "gemma3n.feed_forward_length": ([ff] * L, GGUFValueType.ARRAY, GGUFValueType.INT32),
+        "gemma3n.attention.head_count": nh,
+        "gemma3n.attention.head_count_kv": nkv,
+        "gemma3n.attention.key_length": hd,
+        "gemma3n.attention.value_length": hd,
+        "gemma3n.attention.layer_norm_rms_epsilon": 1e-6,
+        "gemma3n.rope.freq_base": 1_000_000.0,
+        "gemma3n.attention.sliding_window": c["window"],
+        "gemma3n.attention.sliding_window_pattern": ([True, False] * (L // 2), GGUFValueType.ARRAY,
+                                                     GGUFValueType.BOOL),
+        "gemma3n.attention.shared_kv_layers": shared,
+        "gemma3n.embedding_length_per_layer_input": hpl,
+        "gemma3n.altup.active_idx": 0,
+        "gemma3n.altup.num_inputs": A,
+        "gemma3n.activation_sparsity_scale": ([1.6448536, 1.6448536] + [0.0] * (L - 2),
+                                              GGUFValueType.ARRAY, GGUFValueType.FLOAT32),
+        "tokenizer.ggml.model": "llama",
+        "tokenizer.ggml.tokens": (tokens, GGUFValueType.ARRAY, GGUFValueType.STRING),
+        "tokenizer.ggml.scores": (scores, GGUFValueType.ARRAY, GGUFValueType.FLOAT32),
+        "tokenizer.ggml.token_type": (types, GGUFValueType.ARRAY, GGUFValueType.INT32),
+        "tokenizer.ggml.bos_token_id": 2,
+        "tokenizer.ggml.eos_token_id": 1,
+        "tokenizer.ggml.unknown_token_id": 3,
+        "tokenizer.ggml.padding_token_id": 0,
+        "tokenizer.ggml.add_bos_token": True,
+        "tokenizer.ggml.add_eos_token": False,
+    }
+    return write_gguf(path, arch="gemma3n", kv=kv,
+                      tensors=[(n, (), tensor_types[n]) for n in data], tensor_data=data)
