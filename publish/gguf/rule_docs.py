@@ -57,7 +57,10 @@ _DOCS = {
                   fix="Set tokenizer.ggml.eos_token_id (and eot_token_id for chat models).",
                   sources=(LLAMA_VOCAB, "ollama v0.24.0 model/models/llama/model.go (EOS from eos_token_id)")),
     "GG203": dict(engines=ALL_ENGINES, why="Without a chat template, llama.cpp's --jinja and Ollama's hf.co "
-                  "bridge have no prompt format; chat clients fall back to a raw prompt.",
+                  "bridge have no prompt format; chat clients fall back to a raw prompt. A base (pretrained) "
+                  "model has no chat format and needs none: the rule does not run for a base release "
+                  "(`[model] kind = \"base\"`, a staged `template` of `{{ .Prompt }}`, or `publish lint --base`; "
+                  "docs/base-models.md).",
                   fix="Copy chat_template from tokenizer_config.json with `publish fix --chat-template`, or "
                   "ship a Go `template` file.", sources=(HF_BRIDGE,)),
     "GG204": dict(engines=(Engine.LLAMA_CPP,), why="The chat template, rendered with the GGUF's BOS text, starts "
