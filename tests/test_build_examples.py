@@ -40,7 +40,9 @@ def test_bundled_ggufs_are_small():
 def test_llama_cpp_answers_2_then_end_of_turn(name):
     import llama_cpp
 
-    llm = llama_cpp.Llama(str(TINY_DIR / name), n_ctx=128, verbose=False, seed=42)
+    from publish.smoke.llamacpp import load_llama
+
+    llm = load_llama(str(TINY_DIR / name), n_ctx=128, verbose=False, seed=42)
     prompt = llm.tokenize(b"<start_of_turn>user\nWhat is 1+1?<end_of_turn>\n<start_of_turn>model\n",
                           add_bos=True, special=True)
     out = []

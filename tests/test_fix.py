@@ -43,10 +43,11 @@ def test_fix_gemma3n_in_place_and_explains_requantize(gemma3n_broken):
     before = gemma3n_broken.read_bytes()
     kv = read_header(gemma3n_broken).kv[SHARED_KV]
     result = run("fix", gemma3n_broken)
-    assert result.exit_code == 1, result.output  # per_layer_token_embd still needs a requantize
+    # no error is left: the Q4_K per_layer_token_embd (GG102) is a warning, since the real Ollama
+    # v0.24.0 runs it (tests/test_gemma3n_real.py); `publish lint` still explains the requantize
+    assert result.exit_code == 0, result.output
     out = result.output
     assert "GG101" in out and "FLOAT32 10.0 -> UINT32 10" in out and "in place" in out
-    assert "llama-quantize --tensor-type per_layer_token_embd=q8_0" in out
     after = gemma3n_broken.read_bytes()
     assert len(after) == len(before)
     changed = np.flatnonzero(np.frombuffer(before, np.uint8) != np.frombuffer(after, np.uint8)).tolist()
@@ -55,9 +56,9 @@ def test_fix_gemma3n_in_place_and_explains_requantize(gemma3n_broken):
     assert after[kv.value_offset - 4:kv.value_offset + 4] == struct.pack("<II", V.UINT32, 10)
     fixed = read_header(gemma3n_broken).kv[SHARED_KV]
     assert (fixed.type, fixed.value) == (V.UINT32, 10)
-    # fixing again finds nothing to fix; the remaining error still sets exit 1
+    # fixing again finds nothing to fix
     again = run("fix", gemma3n_broken)
-    assert "nothing to fix" in again.output and again.exit_code == 1
+    assert "nothing to fix" in again.output and again.exit_code == 0
     assert gemma3n_broken.read_bytes() == after
 
 
@@ -83,7 +84,7 @@ def test_output_leaves_the_original_untouched(gemma3n_broken, tmp_path):
     before = gemma3n_broken.read_bytes()
     out = tmp_path / "fixed.gguf"
     result = run("fix", gemma3n_broken, "--output", out)
-    assert result.exit_code == 1 and gemma3n_broken.read_bytes() == before
+    assert result.exit_code == 0 and gemma3n_broken.read_bytes() == before
     assert read_header(out).kv[SHARED_KV].type == V.UINT32
     assert data_sha(out) == data_sha(gemma3n_broken)
 
@@ -295,7 +296,9 @@ def test_llama_cpp_runs_the_fixed_files(tiny_llama, tmp_path):
     result = apply_changes(tiny_llama, [SetValue("llama.context_length", 256, V.UINT32)])
     assert result.in_place
     for path, ctx in ((rewritten, 512), (tiny_llama, 256)):
-        model = llama_cpp.Llama(str(path), n_ctx=128, verbose=False)
+        from publish.smoke.llamacpp import load_llama
+
+        model = load_llama(str(path), n_ctx=128, verbose=False)
         try:
             assert model.metadata["llama.context_length"] == str(ctx)
             if path == rewritten:

@@ -53,7 +53,7 @@ def test_broken_gemma3n_exits_1_and_names_both_problems(gemma3n_broken_path):
     tensor_line = next(line for line in lines if " GG102 " in line)
     assert "per_layer_token_embd.weight" in tensor_line and "Q4_K" in tensor_line
     assert "--tensor-type per_layer_token_embd=q8_0" in r.output
-    assert "2 errors" in lines[-1]
+    assert "1 error" in lines[-1]   # GG101; GG102 is a warning (it runs on the real Ollama v0.24.0)
 
 
 def test_fixed_gemma3n_has_neither_problem(gemma3n_fixed_path):
@@ -66,7 +66,7 @@ def test_fixed_gemma3n_has_neither_problem(gemma3n_fixed_path):
 
 def test_lint_result_counts_and_fixable(gemma3n_broken_path):
     result = lint_paths([str(gemma3n_broken_path)])
-    assert result.counts["error"] == 2 and result.exit_code == 1
+    assert result.counts["error"] == 1 and result.exit_code == 1   # GG101 (GG102 is a warning)
     assert {f.code for f in result.findings if f.fixable} == {"GG101", "GG205"}
     assert result.files == [str(gemma3n_broken_path)]
     text = format_text(result.findings, 1)
@@ -147,7 +147,7 @@ def test_json_format(gemma3n_broken_path):
     r = run(gemma3n_broken_path, "--format", "json")
     assert r.exit_code == 1
     data = json.loads(r.output)
-    assert data["summary"]["errors"] == 2 and data["summary"]["files"] == 1
+    assert data["summary"]["errors"] == 1 and data["summary"]["files"] == 1
     f = next(f for f in data["findings"] if f["code"] == "GG101")
     assert f["severity"] == "error" and f["fixable"] is True and isinstance(f["offset"], int)
     assert f["subject"] == "gemma3n.attention.shared_kv_layers"
@@ -156,8 +156,10 @@ def test_json_format(gemma3n_broken_path):
 def test_github_format_lines(gemma3n_broken_path):
     r = run(gemma3n_broken_path, "--format", "github")
     lines = r.output.splitlines()
-    err = next(line for line in lines if "title=GG102" in line)
-    assert err.startswith("::error file=") and "::per_layer_token_embd.weight: " in err
+    err = next(line for line in lines if "title=GG101" in line)
+    assert err.startswith("::error file=") and "::gemma3n.attention.shared_kv_layers: " in err
+    warn = next(line for line in lines if "title=GG102" in line)
+    assert warn.startswith("::warning file=") and "::per_layer_token_embd.weight: " in warn
     assert any(line.startswith("::warning ") and "title=GG204" in line for line in lines)
     assert any(line.startswith("::notice ") and "title=GG50" in line for line in lines)
 
@@ -281,7 +283,7 @@ def test_hf_repo_is_linted_through_range_reads(gemma3n_broken_path, tiny_llama_p
     data = json.loads(r.output)
     errors = {(f["path"], f["code"]) for f in data["findings"] if f["severity"] == "error"}
     url = f"hf://org/gemma-3n-GGUF/{gemma3n_broken_path.name}"
-    assert errors == {(url, "GG101"), (url, "GG102")}
+    assert errors == {(url, "GG101")}
     assert data["summary"]["files"] == 2
 
 
@@ -299,14 +301,15 @@ def test_hostile_metadata_stays_on_one_line_without_escape_sequences(tmp_path):
 
 
 def test_publish_fix_applies_the_planned_fixes_lint_reports(gemma3n_broken):
-    """lint -> `publish fix --select ALL` -> lint: every fixable finding is gone, GG102 stays."""
+    """lint -> `publish fix --select ALL` -> lint: every fixable finding is gone, GG102 (a warning) stays."""
     before = by_code(lint_paths([str(gemma3n_broken)]))
     assert {"GG101", "GG205"} <= before.keys()
     r = CliRunner().invoke(main, ["fix", str(gemma3n_broken), "--select", "ALL"])
     assert "GG101" in r.output and "GG205" in r.output
     after = lint_paths([str(gemma3n_broken)])
     assert not [f for f in after.findings if f.fixable]
-    assert {f.code for f in after.findings if f.severity == Severity.ERROR} == {"GG102"}
+    assert {f.code for f in after.findings if f.severity == Severity.ERROR} == set()
+    assert "GG102" in {f.code for f in after.findings}
 
 
 @pytest.mark.parametrize("kv", [

@@ -52,14 +52,14 @@ def run(*args):
 
 def test_target_selects_rules_by_engine(gemma3n_broken_path):
     """GG101 (a FLOAT32 shared_kv_layers) breaks only Ollama's Go engine (model/models/gemma3n
-    reads it with c.Uint); GG102 (a Q4_K per_layer_token_embd) breaks the Go engine and
-    llama.cpp's row lookup."""
+    reads it with c.Uint); GG102 (a Q4_K per_layer_token_embd) is about the Go engine's row lookup
+    on a GPU (llama.cpp places the tensor where its type can be looked up)."""
     everything = run(str(gemma3n_broken_path))
     assert "GG101" in everything.output and "GG102" in everything.output
     go = run("--target", "ollama-0.24", str(gemma3n_broken_path))
     assert go.exit_code == 1 and "GG101" in go.output and "GG102" in go.output
     cpp = run("--target", "llama.cpp", str(gemma3n_broken_path))
-    assert "GG101" not in cpp.output and "GG102" in cpp.output and cpp.exit_code == 1
+    assert "GG101" not in cpp.output and "GG102" not in cpp.output
     assert run("--target", "all", str(gemma3n_broken_path)).output == everything.output
 
 

@@ -123,7 +123,7 @@ def test_shared_kv_layers_uint32_is_silent(tmp_path):
     assert "GG101" not in codes(build(tmp_path, llama__attention__shared_kv_layers=(10, T.UINT32)))
 
 
-@pytest.mark.parametrize("ggml_type,bad", [(Q.Q4_K, True), (Q.Q6_K, True), (Q.IQ4_XS, True),
+@pytest.mark.parametrize("ggml_type,bad", [(Q.Q4_K, True), (Q.Q6_K, False), (Q.IQ4_XS, True), (Q.Q5_K, True),
                                            (Q.Q8_0, False), (Q.Q4_0, False), (Q.F16, False), (Q.BF16, False)])
 def test_per_layer_token_embd_types(tmp_path, ggml_type, bad):
     tensors = clean_tensors() + [("per_layer_token_embd.weight", (256, 4), ggml_type)]
@@ -132,8 +132,8 @@ def test_per_layer_token_embd_types(tmp_path, ggml_type, bad):
         assert "GG102" not in codes(hdr)
         return
     (f,) = only(hdr, "GG102")
-    assert f.severity == Severity.ERROR and not f.fixable
-    assert ggml_type.name in f.message
+    assert f.severity == Severity.WARNING and not f.fixable
+    assert ggml_type.name in f.message and "runs it on the CPU" in f.message
     assert "--tensor-type per_layer_token_embd=q8_0" in f.hint
     assert f.offset == next(t.info_offset for t in hdr.tensors if t.name == "per_layer_token_embd.weight")
 

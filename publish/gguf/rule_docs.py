@@ -28,17 +28,37 @@ _DOCS = {
                   fix="Re-convert with llama.cpp's convert_hf_to_gguf.py.",
                   sources=("llama.cpp src/llama-model.cpp (load_arch)", OLLAMA_ENGINE)),
     "GG101": dict(engines=GO, why="Ollama's Go engine reads `{arch}.attention.shared_kv_layers` with "
-                  "`c.Uint(...)`: a FLOAT32 or INT32 value fails the Go type assertion and reads as 0, so Gemma 3n "
-                  "shares the wrong KV layers and answers garbage.",
+                  "`c.Uint(...)`: a FLOAT32 or INT32 value fails the Go type assertion and reads as 0, so no layer "
+                  "shares the KV cache it was trained to share. Nothing fails: the model loads, `ollama run` "
+                  "answers, and the answer is wrong. On the real Ollama v0.24.0 (tests/test_gemma3n_real.py, "
+                  "a tiny gemma3n, greedy) the FLOAT32 file writes different text than the UINT32 one, HTTP 200, "
+                  "no error; the only trace is a DEBUG line with OLLAMA_DEBUG=1, verbatim: "
+                  "`level=DEBUG source=ggml.go:326 msg=\"key with type not found\" "
+                  "key=gemma3n.attention.shared_kv_layers default=0`. After `publish fix` the file writes the "
+                  "UINT32 file's text again.",
                   example="gemma3n.attention.shared_kv_layers stored as FLOAT32 10.0 by an old converter.",
                   fix="`publish fix FILE` rewrites it as UINT32 in place.",
-                  sources=("ollama v0.24.0 model/models/gemma3n/model_text.go (sharedKeyValueLayers)", OLLAMA_KV)),
-    "GG102": dict(engines=(Engine.OLLAMA_GO, Engine.LLAMA_CPP),
-                  why="per_layer_token_embd is read by row lookup (get_rows); the Go engine and llama.cpp's GPU "
-                  "backends support that only for float and legacy block types, so a k-quant here fails to run.",
+                  sources=("ollama v0.24.0 model/models/gemma3n/model_text.go (sharedKeyValueLayers)", OLLAMA_KV,
+                           "run: Ollama v0.24.0 built by `make ollama`, CPU (docs/real-engines.md)")),
+    "GG102": dict(engines=(Engine.OLLAMA_GO,),
+                  why="Ollama's gemma3n engine looks rows of per_layer_token_embd up (get_rows) for every token and "
+                  "keeps the tensor with the output layer, on the GPU when that is offloaded. ggml's CPU backend "
+                  "looks rows up in any type: on the real Ollama v0.24.0 (CPU) a Q4_K per_layer_token_embd runs "
+                  "and writes exactly the text of the same values in F32, with no message at all "
+                  "(tests/test_gemma3n_real.py). ggml's CUDA backend (v0.24.0) looks rows up only in "
+                  "F32/F16/BF16/Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q6_K; for other types its scheduler copies the weight to "
+                  "a backend that can (ggml-backend.cpp, \"the weight will need to be copied\"): slower, not "
+                  "broken, and not run here (no GPU). This rule used to say the model fails in Ollama; on v0.24.0 "
+                  "it does not, so it is a warning. llama.cpp puts this tensor in a buffer whose backend supports "
+                  "GET_ROWS for its type (llama-arch.cpp LLM_TENSOR_LAYER_OUTPUT + GGML_OP_GET_ROWS), so it is "
+                  "not about llama.cpp.",
                   example="gemma-3n-E4B-it-Q4_K_M.gguf with per_layer_token_embd.weight in Q4_K.",
-                  fix="Requantize with `--tensor-type per_layer_token_embd=q8_0`.",
-                  sources=("ollama v0.24.0 model/models/gemma3n/model_text.go (TokenEmbedding per_layer_token_embd)",)),
+                  fix="Requantize with `--tensor-type per_layer_token_embd=q8_0` (Ollama's own quantizer never "
+                  "quantizes this tensor: server/quantization.go).",
+                  sources=("ollama v0.24.0 model/models/gemma3n/model_text.go (TokenEmbedding per_layer_token_embd)",
+                           "ollama v0.24.0 ml/backend/ggml/ggml.go (output layer tensors)",
+                           "ollama v0.24.0 ml/backend/ggml/ggml/src/ggml-cuda/ggml-cuda.cu (supports_op GET_ROWS)",
+                           "run: Ollama v0.24.0 built by `make ollama`, CPU (docs/real-engines.md)")),
     "GG103": dict(engines=ALL_ENGINES, why="Ollama reads metadata with Go type assertions and silently takes the "
                   "default (0/false/\"\") when the stored type differs; llama.cpp refuses a required key of another "
                   "type when it loads.",

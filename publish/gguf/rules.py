@@ -243,19 +243,23 @@ def shared_kv_layers(hdr: GGUFHeader) -> Iterable[Hit]:
     )
 
 
-# Tensors Ollama fetches by row lookup (get_rows): only these types work there.
-ROW_LOOKUP_TYPES = (Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1)
+# Types ggml's CUDA backend can look rows up in (ggml-cuda.cu supports_op GGML_OP_GET_ROWS, as
+# vendored by Ollama v0.24.0). The CPU backend takes every type.
+ROW_LOOKUP_TYPES = (Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q6_K)
 
 
-@rule("GG102", "per-layer-embedding-type", Severity.ERROR,
-      "per_layer_token_embd.weight must be F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 (Ollama fetches it by row lookup).")
+@rule("GG102", "per-layer-embedding-type", Severity.WARNING,
+      "per_layer_token_embd.weight is a type ggml's CUDA row lookup lacks (not F32/F16/BF16/Q8_0/Q4_0/Q4_1/"
+      "Q5_0/Q5_1/Q6_K): it runs in Ollama (checked on the CPU, v0.24.0), but not on the GPU that holds it.")
 def per_layer_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
     for t in hdr.tensors:
         if t.name == "per_layer_token_embd.weight" and t.ggml_type not in ROW_LOOKUP_TYPES:
             allowed = "/".join(x.name for x in ROW_LOOKUP_TYPES)
             yield Hit(
-                f"{t.name} is {t.ggml_type.name}; Ollama fetches this tensor by row lookup, which only works "
-                f"for {allowed}, so the model fails in Ollama",
+                f"{t.name} is {t.ggml_type.name}; Ollama looks rows of this tensor up (get_rows) for every "
+                f"token. Ollama v0.24.0 runs it on the CPU (checked: the same output as F32), but ggml's CUDA "
+                f"row lookup takes only {allowed}, so on an NVIDIA GPU this large tensor is copied to the CPU "
+                "for the lookup; Ollama's own quantizer never quantizes it",
                 subject=t.name, offset=t.info_offset,
                 hint="requantize from the F16/BF16 GGUF keeping this tensor in a row-lookup type: "
                      "llama-quantize --tensor-type per_layer_token_embd=q8_0 MODEL-F16.gguf OUT.gguf Q4_K_M",

@@ -170,6 +170,35 @@ def _read_header(path: Path):
         return None
 
 
+_PARAMS_LOCK = threading.Lock()
+
+
+def load_llama(path: str, *, llama_class=None, **kwargs):
+    """`Llama(path, **kwargs)` with llama.cpp's extra CPU buffer types off (`use_extra_bufts`, which
+    llama-cpp-python 0.3.x does not expose): with them, llama.cpp repacks Q4_K/Q8_0/Q6_K weights for
+    AMX, and on a VM whose CPU advertises AMX without the state being usable (our 2-core machines)
+    the first matmul dies with SIGILL (`trap invalid opcode … in libggml-cpu.so`), killing the whole
+    process. Plain CPU buffers give the same results everywhere; the smoke checks behaviour, not speed."""
+    import llama_cpp.llama_cpp as capi
+
+    if llama_class is None:
+        from llama_cpp import Llama as llama_class
+    with _PARAMS_LOCK:
+        default = capi.llama_model_default_params
+
+        def without_extra_bufts():
+            params = default()
+            if hasattr(params, "use_extra_bufts"):
+                params.use_extra_bufts = False
+            return params
+
+        capi.llama_model_default_params = without_extra_bufts
+        try:
+            return llama_class(path, **kwargs)
+        finally:
+            capi.llama_model_default_params = default
+
+
 def _declared_eos_ids(hdr, fallback: int | None) -> set[int]:
     """The EOS set the GGUF declares: eos_token_id plus eos_token_ids (Ollama's view).
     `fallback` (the engine's eos_token_id) when our header reader refused the file (hdr None)."""
@@ -206,8 +235,8 @@ class LlamaCppEngine:
             # defaults to n_threads there); llama-cpp-python would use every core, and on a busy
             # 2-core CI runner its spinning threads made a 30-token prompt take 0.5 s instead of 1 ms.
             threads = max(1, (os.cpu_count() or 2) // 2)
-            self._llama = _template_free(Llama)(str(self.path), n_ctx=n_ctx, verbose=False, seed=seed,
-                                                n_threads=threads, n_threads_batch=threads)
+            self._llama = load_llama(str(self.path), llama_class=_template_free(Llama), n_ctx=n_ctx, verbose=False,
+                                     seed=seed, n_threads=threads, n_threads_batch=threads)
         except (ValueError, RuntimeError, OSError) as err:
             raise LoadError(f"{self.path.name}: llama.cpp could not load it: "
                             f"{_load_failure_reason(str(err))}") from None
