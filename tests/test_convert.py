@@ -410,3 +410,15 @@ def test_converted_template_with_triple_quotes_fits_a_modelfile():
     assert conv.identical and '"""' not in conv.template
     text = render(ModelfileSpec(from_=("x.gguf",), template=conv.template))
     assert parse(text).template == conv.template
+
+
+def test_bos_after_a_loop_that_may_print_is_kept_when_something_was_printed():
+    """DeepSeek V2.5's template prints whitespace for system messages in a first loop, then
+    `{{ bos_token }}`: the BOS is not leading then, and the Jinja prompt keeps it."""
+    source = ("{% for m in messages %}{% if m.role == 'system' %}  {% endif %}{% endfor %}{{ bos_token }}"
+              "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}")
+    conv = convert(source, bos_token="<s>")
+    assert conv.identical, conv.format_text()
+    assert gotmpl.render(conv.template, [{"role": "user", "content": "x"}]) == "<user>x"
+    assert gotmpl.render(conv.template, [{"role": "system", "content": "s"}, {"role": "user", "content": "x"}]) \
+        == "  <s><system>s<user>x"

@@ -947,6 +947,7 @@ class Compiler:
         start = self.at_start
         if start is not None and loop.index != "0":
             self.at_start = f"eq {arg(loop.index)} 0" if start is True else f"and {arg(start)} (eq {arg(loop.index)} 0)"
+        body_start = self.at_start
         self.loops.append(loop)
         inner["loop"] = K(("__loop__", len(self.loops) - 1))
         try:
@@ -965,10 +966,10 @@ class Compiler:
             self.loops.pop()
         if done:
             body_text = "{{ if not $_done }}" + body_text + "{{ end }}"
-        if self.at_start is not None and start is not None:
-            self.at_start = start       # the body printed nothing
+        if start is not None and self.at_start == body_start:
+            self.at_start = start       # the body prints nothing on any path
         else:
-            self.at_start = None
+            self.at_start = None        # it may have printed (the BOS check then happens at run time)
         built = self._loop_appends.get(id(node), ()) if self.capture is None else ()
         hit = None
         if node.test is not None and node.else_:
