@@ -157,6 +157,8 @@ def take_stale() -> list[tuple[str, int]]:
 
 
 def _is_stale(path: str, pid: int) -> bool:
+    if os.name != "posix":   # os.kill(pid, 0) would terminate the process on Windows
+        return False
     if pid == os.getpid():
         with _state_lock:
             return path not in _live

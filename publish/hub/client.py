@@ -6,7 +6,9 @@ passed to HfApi explicitly, so a process can point at another Hub without re-imp
 Retries: huggingface_hub 2.4 already retries, through `http_backoff`, the preupload call, the LFS
 batch call, LFS part uploads and verify, paginated listings (list_repo_tree) and ranged GETs.
 It does NOT retry create_repo, repo_info, get_paths_info, validate-yaml or the commit POST. `call()`
-adds a bounded retry (429/5xx and dropped connections, honouring Retry-After) around those.
+adds a bounded retry (429/5xx, dropped connections and timeouts, honouring Retry-After) around
+those but the commit, which publish.hub.push._commit retries only when the branch head shows the
+lost attempt did not land.
 
 Timeouts: huggingface_hub's shared HTTP client is made with `timeout=None`, and most HfApi calls
 (create_repo, repo_info, preupload, the commit, LFS uploads, listings, ranged GETs) pass none, so
