@@ -30,10 +30,13 @@ import click
 @click.option("--serve", is_flag=True, help="Start `ollama serve` for the run when no server answers.")
 @click.option("--keep", is_flag=True, help="Keep the scratch (and pulled) models afterwards.")
 @click.option("--host", metavar="URL", help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
+@click.option("--registry", metavar="URL",
+              help="hf.co targets: the registry Ollama pulls from instead of hf.co, e.g. http://127.0.0.1:8080 "
+                   "(a Hub mirror or stand-in; http:// pulls over plain HTTP).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Sampling seed sent with every request.")
 @click.option("-v", "--verbose", is_flag=True, help="List every check in the table output.")
 def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, timeout, report_junit, as_json,
-          markdown, shard, serve, keep, host, seed, verbose):
+          markdown, shard, serve, keep, host, registry, seed, verbose):
     """Run every quant of TARGET through an engine and check the answers.
 
     TARGET is a staged folder (before publishing) or hf.co/ORG/NAME (after publishing).
@@ -61,7 +64,7 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         backend=backend, via=via, prompts=prompts,
         quants=[q.strip() for q in quants.split(",") if q.strip()] if quants else None,
         timeout=timeout, shard=parse_shard(shard) if shard else None, serve=serve, keep=keep,
-        host=host, seed=seed, progress=lambda line: say(one_line(line), err=True),
+        host=host, registry=registry, seed=seed, progress=lambda line: say(one_line(line), err=True),
     )
     report = run_smoke(target, options)
     if report_junit:

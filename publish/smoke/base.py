@@ -21,6 +21,7 @@ class Target:
     params: dict = field(default_factory=dict)
     system: str | None = None
     kind: str = "chat"                # "base": a base release (publish.modelkind), chat checks skipped
+    insecure: bool = False            # pull over plain HTTP (a registry given as http://HOST:PORT)
 
 
 @dataclass

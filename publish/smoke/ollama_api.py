@@ -192,7 +192,7 @@ class OllamaAPIBackend:
     def _pull(self, target: Target) -> None:
         bars: dict[str, object] = {}
         try:
-            for part in self.client.pull(target.model, stream=True):
+            for part in self.client.pull(target.model, insecure=target.insecure, stream=True):
                 if self.progress:
                     self._progress(part, bars)
         except ollama.ResponseError as err:

@@ -129,7 +129,7 @@ class OllamaCLIBackend:
         way to preload), so a quant that does not load is reported as a load failure."""
         self.remove(target)
         if target.gguf is None:
-            self._checked("pull", target.model)
+            self._checked("pull", *(["--insecure"] if target.insecure else []), target.model)
         else:
             self._create(target)
         start = time.perf_counter()

@@ -40,6 +40,7 @@ class SmokeOptions:
     num_predict: int = DEFAULT_NUM_PREDICT  # bound on a runaway, unless the release sets its own
     progress: Callable[[str], None] | None = None
     backend_factory: Callable[[], Backend] | None = None  # a ready backend (tests, Python users)
+    registry: str | None = None           # hf.co targets: the registry Ollama pulls from (None: hf.co)
 
 
 @dataclass
@@ -192,6 +193,21 @@ def hub_repo(target: str) -> str:
     return repo
 
 
+def registry_host(registry: str | None) -> tuple[str, bool]:
+    """(the host part of the Ollama model name, whether the pull is plain HTTP) for `--registry`.
+
+    None -> ("hf.co", False). "http://127.0.0.1:8080" -> ("127.0.0.1:8080", True): Ollama v0.24.0
+    pulls a name whose first part has a dot or a colon from that host (types/model/name.go), over
+    https unless the pull is `--insecure` (server/images.go makeRequest). Raises UsageError."""
+    if registry is None:
+        return "hf.co", False
+    m = re.fullmatch(r"(https?)://([A-Za-z0-9_.-]+(?::\d{1,5})?)/?", registry.strip())
+    if not m or ("." not in m.group(2) and ":" not in m.group(2)):
+        raise UsageError(f"--registry {registry!r}: expected http(s)://HOST[:PORT], e.g. http://127.0.0.1:8080",
+                         hint="the host Ollama pulls hf.co/ORG/NAME from; default hf.co")
+    return m.group(2), m.group(1) == "http"
+
+
 def scratch_name(folder: Path, label: str) -> str:
     slug = re.sub(r"[^a-z0-9_.-]+", "-", folder.resolve().name.lower()).strip("-.") or "model"
     return f"publish-smoke/{slug}:{label.lower()}"
@@ -270,8 +286,10 @@ def plan_hub(target: str, options: SmokeOptions) -> _Planned:
     from publish.modelkind import CHAT, is_completion_template
 
     kind = BASE if is_completion_template(release.get("template")) else CHAT
-    targets = [Target(label=label, model=f"hf.co/{repo}:{label}", params=release.get("params") or {},
-                      template=release.get("template"), system=release.get("system"), kind=kind)
+    host, insecure = registry_host(options.registry)
+    targets = [Target(label=label, model=f"{host}/{repo}:{label}", params=release.get("params") or {},
+                      template=release.get("template"), system=release.get("system"), kind=kind,
+                      insecure=insecure)
                for label in select_shard(labels, options.shard)]
     return _Planned(targets, labels, {t.label: urls[t.label] for t in targets}, unreadable)
 
