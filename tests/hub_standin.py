@@ -107,6 +107,9 @@ class HubStandIn:
         self.bytes_uploaded = 0
         self.received: list[tuple[str, str, bytes]] = []   # (method, path with query, body) of every request
         self.heads: list[str] = []    # every request line and its headers, Authorization left out
+        self.registry_blobs: dict[str, bytes] = {}        # Ollama registry: digest -> blob (tests/hub_ollama_registry.py)
+        self.served_manifests: list[tuple[str, str, str]] = []   # (repo, tag, the GGUF path served)
+        self.ollama_utils_picks: list[tuple[str, str, dict | None]] = []   # (repo, tag, ollama-utils' pick)
         self.lock = threading.RLock()
         self.stopping = threading.Event()   # ends injected stalls when the stand-in stops
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -396,6 +399,15 @@ def _handler_for(hub: HubStandIn):
                 return self._paths_info(unquote(m.group(1)), m.group(2))
             if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)(/.*)?", raw):
                 return self._tree(unquote(m.group(1)), m.group(2), unquote(m.group(3) or "").strip("/"), query)
+            if method == "GET" and (m := re.fullmatch(r"/v2/([^/]+/[^/]+)/manifests/([^/]+)", raw)):
+                return self._ollama_manifest(unquote(m.group(1)), unquote(m.group(2)))
+            if method in ("GET", "HEAD") and (m := re.fullmatch(r"/v2/[^/]+/[^/]+/blobs/(sha256:[0-9a-f]{64})", raw)):
+                return self._ollama_blob(m.group(1))
+            if method in ("GET", "HEAD") and (m := re.fullmatch(r"/standin-cdn/([0-9a-f]{64})", raw)):
+                data = hub.registry_blobs.get("sha256:" + m.group(1))
+                if data is None:
+                    raise _error(404, "stand-in CDN: no such blob")
+                return self._ranged(data, {"Accept-Ranges": "bytes"}, "standin-cdn/" + m.group(1))
             if method in ("GET", "HEAD") and (m := re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", raw)):
                 return self._resolve(unquote(m.group(1)), m.group(2), unquote(m.group(3)))
             raise _error(404, f"stand-in: no route for {method} {path}")
@@ -573,6 +585,28 @@ def _handler_for(hub: HubStandIn):
             if blob.lfs_sha256:
                 headers["X-Linked-Etag"] = f'"{blob.lfs_sha256}"'
                 headers["X-Linked-Size"] = str(blob.size)
+            self._ranged(data, headers, path)
+
+        def _ollama_manifest(self, repo_id: str, tag: str):
+            from hub_ollama_registry import MANIFEST_TYPE, RegistryError, build_manifest
+
+            try:
+                body = build_manifest(hub, repo_id, tag)
+            except RegistryError as err:
+                raise _Reply(err.status, {"error": err.message}) from None
+            raise _Reply(200, body, {"Docker-Content-Digest": "sha256:" + hashlib.sha256(body).hexdigest(),
+                                     "X-Manifest-Type": MANIFEST_TYPE})
+
+        def _ollama_blob(self, digest: str):
+            data = hub.registry_blobs.get(digest)
+            if data is None:
+                raise _error(404, "Blob not found")
+            if self.command == "HEAD":
+                raise _Reply(200, data)
+            host = f"localhost:{hub.server.server_address[1]}"   # another host name, as the Hub's CDN
+            raise _Reply(307, None, {"Location": f"http://{host}/standin-cdn/{digest[len('sha256:'):]}"})
+
+        def _ranged(self, data: bytes, headers: dict, path: str):
             status, body = 200, data
             rng = self.headers.get("Range")
             if rng:
