@@ -66,6 +66,16 @@ def checks(case: dict) -> dict[str, dict]:
     return {c["name"]: c for c in case["checks"]}
 
 
+def assert_runaway(case: dict, done_reason: str, how: str) -> None:
+    """The TURN_END model without its stop: the end token leaks and the done check names it."""
+    leak = checks(case)["leak"]
+    assert leak["status"] == "fail" and ggufs.TURN_END in leak["message"], leak
+    assert case["done_reason"] == done_reason
+    done = checks(case)["done"]
+    assert done["status"] == "fail" and how in done["message"], done
+    assert f"add {ggufs.TURN_END} to params.stop" in done["message"]
+
+
 def assert_left_clean(server) -> None:
     """No scratch model left behind (no --keep) and nothing left in memory."""
     client = ollama.Client(host=server.url)
@@ -106,14 +116,9 @@ def test_missing_stop_runs_away_and_fails_naming_the_stop(via, folders, real_oll
     res, data = smoke(folders["runaway"], via)
     assert res.exit_code == 1, res.output
     case = data["quants"][0]["cases"][0]
-    leak = checks(case)["leak"]
-    assert leak["status"] == "fail" and ggufs.TURN_END in leak["message"], leak
     assert case["answer"].startswith(f"2{ggufs.TURN_END}2")
     # api: Ollama's done_reason; cli: the `--verbose` eval count reached the release's num_predict
-    assert case["done_reason"] == "length" and case["eval_tokens"] == 8
-    done = checks(case)["done"]
-    assert done["status"] == "fail" and "runaway" in done["message"]
-    assert f"add {ggufs.TURN_END} to params.stop" in done["message"]
+    assert_runaway(case, "length", "generation ran to num_predict after 8 tokens")
     assert_left_clean(real_ollama)
 
 
@@ -140,11 +145,7 @@ def test_missing_stop_through_the_cli_without_num_predict_ends_at_the_timeout(tu
     folder = make_folder(tmp_path / "runaway", turn_end_gguf, params=NO_STOP)
     res, data = smoke(folder, "cli", "--timeout", "6")
     assert res.exit_code == 1
-    case = data["quants"][0]["cases"][0]
-    assert case["done_reason"] == "timeout"
-    done = checks(case)["done"]
-    assert done["status"] == "fail" and "did not end before the timeout" in done["message"]
-    assert f"add {ggufs.TURN_END} to params.stop" in done["message"]
+    assert_runaway(data["quants"][0]["cases"][0], "timeout", "did not end before the timeout")
     assert_left_clean(real_ollama)
 
 

@@ -276,19 +276,23 @@ class OllamaAPIBackend:
         server cannot tell."""
         return self._debug_render("/api/generate", {"model": target.model, "prompt": prompt}, target)
 
-    def show(self, target: Target) -> ShowResult | None:
-        """/api/show, read as JSON: Ollama answers `system` (and `license`) as fields of their
-        own, which the client's ShowResponse drops (server/routes.go GetModelInfo, v0.24.0)."""
-        what = f"show {target.model}"
+    def _post_json(self, what: str, path: str, body: dict) -> dict:
+        """POST with httpx (the client's own HTTP library) for what the client's request and
+        response types leave out; Ollama's errors become LoadError, a gone server a setup error."""
         try:
-            r = self._http.post("/api/show", json={"model": target.model})
+            r = self._http.post(path, json=body)
         except httpx.TimeoutException:
             raise LoadError(f"{what}: no answer within {self.timeout:g}s") from None
         except httpx.TransportError as err:
             raise self._unreachable(what, err) from None
         if r.status_code >= 400:
             raise LoadError(f"{what}: {ollama.ResponseError(r.text, r.status_code).error}")
-        info = r.json()
+        return r.json()
+
+    def show(self, target: Target) -> ShowResult | None:
+        """/api/show, read as JSON: Ollama answers `system` (and `license`) as fields of their
+        own, which the client's ShowResponse drops (server/routes.go GetModelInfo, v0.24.0)."""
+        info = self._post_json(f"show {target.model}", "/api/show", {"model": target.model})
         return ShowResult(template=info.get("template"), parameters=parse_parameters(info.get("parameters")),
                           system=info.get("system") or None)
 
@@ -300,16 +304,8 @@ class OllamaAPIBackend:
     def _debug_render(self, path: str, body: dict, target: Target) -> str | None:
         if self.render_supported is False:
             return None
-        what = f"render for {target.model}"
-        try:
-            r = self._http.post(path, json={**body, "stream": False, "_debug_render_only": True})
-        except httpx.TimeoutException:
-            raise LoadError(f"{what}: no answer within {self.timeout:g}s") from None
-        except httpx.TransportError as err:
-            raise self._unreachable(what, err) from None
-        if r.status_code >= 400:
-            raise LoadError(f"{what}: {ollama.ResponseError(r.text, r.status_code).error}")
-        info = r.json().get("_debug_info")
+        info = self._post_json(f"render for {target.model}", path,
+                               {**body, "stream": False, "_debug_render_only": True}).get("_debug_info")
         if not isinstance(info, dict) or "rendered_template" not in info:
             # An older server ignored the field and generated: it cannot tell us the prompt.
             self.render_supported = False
