@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import have_llama_cpp
 
 from hub_standin import hub  # noqa: F401 - fixture
 from publish.cli import main
@@ -65,36 +64,32 @@ def test_not_a_target(tmp_path):
     assert plan(ROOT / "examples/tiny/release.toml", "--shards", "0").exit_code == 2
 
 
-@pytest.mark.llamacpp
-@pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')")
-def test_each_shard_smokes_its_quants_from_hf_co(hub_repo, repo_folder, tmp_path):
-    """The workflow's matrix job, end to end: every shard of the plan, smoked as hf.co through the
-    Ollama stand-in; the release params come from the repo's own `params` file on the Hub."""
-    from ollama_standin import OllamaStandin
+@pytest.mark.real_ollama
+def test_each_shard_smokes_its_quants_from_hf_co(hub, hub_repo, repo_folder, real_ollama):  # noqa: F811
+    """The workflow's matrix job, end to end: every shard of the plan, smoked as hf.co by the
+    real Ollama pulling from the Hub stand-in's registry (`--registry`); the release params come
+    from the repo's own `params` file on the Hub."""
+    import ollama
 
-    standin = OllamaStandin(tmp_path / "store", hf_repos={hub_repo: repo_folder})
-    url = standin.start()
-    try:
-        matrix = json.loads(plan(f"hf.co/{hub_repo}", "--shards", "2").stdout)
-        smoked = []
-        for entry in matrix["include"]:
-            res = CliRunner().invoke(main, ["smoke", entry["target"], "--host", url, "--shard", entry["shard"],
-                                            "--json"])
-            assert res.exit_code == 0, res.output
-            data = json.loads(res.stdout)
-            smoked += [q["label"] for q in data["quants"]]
-            for q in data["quants"]:
-                assert q["model"] == f"hf.co/{hub_repo}:{q['label']}"
-                checks = {c["name"]: c for c in q["cases"][0]["checks"]}
-                assert checks["params"]["status"] == "pass"
-                assert checks["render-jinja"]["status"] == "pass"  # header read over HTTP range requests
-            assert entry["quants"].split(",") == [q["label"] for q in data["quants"]]
-        assert sorted(smoked) == sorted(LABELS)
-        assert ("pull", f"hf.co/{hub_repo}:Q8_0".lower()) in [(w, m.lower()) for w, m in standin.events]
-        # pulled models are removed at the end (no --keep)
-        assert standin.api_tags()["models"] == []
-    finally:
-        standin.stop()
+    matrix = json.loads(plan(f"hf.co/{hub_repo}", "--shards", "2").stdout)
+    smoked = []
+    host = hub.url.removeprefix("http://")
+    for entry in matrix["include"]:
+        res = CliRunner().invoke(main, ["smoke", entry["target"], "--registry", hub.url, "--shard", entry["shard"],
+                                        "--json"])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)
+        smoked += [q["label"] for q in data["quants"]]
+        for q in data["quants"]:
+            assert q["model"] == f"{host}/{hub_repo}:{q['label']}"
+            checks = {c["name"]: c for c in q["cases"][0]["checks"]}
+            assert checks["params"]["status"] == "pass"
+            assert checks["render-jinja"]["status"] == "pass"  # header read over HTTP range requests
+        assert entry["quants"].split(",") == [q["label"] for q in data["quants"]]
+    assert sorted(smoked) == sorted(LABELS)
+    assert hub.count("GET", rf"^/v2/{hub_repo}/manifests/Q8_0$") >= 1   # really pulled
+    # pulled models are removed at the end (no --keep)
+    assert not [m.model for m in ollama.Client(host=real_ollama.url).list().models if m.model.startswith(host)]
 
 
 def test_spec_without_its_ggufs_plans_from_the_hub_repo(hub_repo, tmp_path):
