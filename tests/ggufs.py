@@ -488,3 +488,29 @@ def write_tiny_gemma3n(
     }
     return write_gguf(path, arch="gemma3n", kv=kv,
                       tensors=[(n, (), tensor_types[n]) for n in data], tensor_data=data)
+
+
+def assert_matches_gguf_reader(path: str | Path) -> None:
+    """publish's reader and gguf.GGUFReader agree on every key, type, value, tensor and offset."""
+    from gguf import GGUFReader
+
+    from publish.gguf.reader import read_header
+
+    hdr = read_header(path)
+    ref = GGUFReader(path)
+    fields = {k: f for k, f in ref.fields.items() if not k.startswith("GGUF.")}
+    assert list(hdr.kv) == list(fields)
+    for key, field in fields.items():
+        kv = hdr.kv[key]
+        assert kv.type == field.types[0], key
+        if kv.type == GGUFValueType.ARRAY and kv.array_type == GGUFValueType.ARRAY:  # GGUFReader flattens nested arrays
+            got = [x for item in kv.value.to_list() for x in item]
+        else:
+            if kv.type == GGUFValueType.ARRAY:
+                assert kv.array_type == field.types[-1], key
+            got = kv.value.to_list() if kv.type == GGUFValueType.ARRAY else kv.value
+        assert got == field.contents(), key
+    assert [(t.name, t.shape, t.n_bytes) for t in hdr.tensors] == \
+        [(t.name, tuple(int(x) for x in t.shape), int(t.n_bytes)) for t in ref.tensors]
+    assert [hdr.data_offset + t.offset for t in hdr.tensors] == [int(t.data_offset) for t in ref.tensors]
+    assert hdr.data_offset == ref.data_offset

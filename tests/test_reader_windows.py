@@ -17,9 +17,10 @@ from unittest import mock
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from gguf import GGUFReader, GGUFValueType as V, GGUFWriter
+from gguf import GGUFValueType as V, GGUFWriter
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from ggufs import assert_matches_gguf_reader
 from publish.cli import main
 from publish.errors import GGUFError
 from publish.gguf import reader
@@ -52,38 +53,19 @@ def write(path: Path, *, pad: int = 0, keys: int = 0, tensors: int = 0, arrays: 
     return path
 
 
-def assert_agrees(path: Path) -> None:
-    hdr = read_header(path)
-    ref = GGUFReader(path)
-    fields = {k: f for k, f in ref.fields.items() if not k.startswith("GGUF.")}
-    assert list(hdr.kv) == list(fields)
-    for key, field in fields.items():
-        kv = hdr.kv[key]
-        assert kv.type == field.types[0], key
-        if kv.type == V.ARRAY and kv.array_type == V.ARRAY:  # GGUFReader flattens nested arrays
-            got = [x for item in kv.value.to_list() for x in item]
-        else:
-            got = kv.value.to_list() if kv.type == V.ARRAY else kv.value
-        assert got == field.contents(), key
-    assert [(t.name, t.shape, t.n_bytes) for t in hdr.tensors] == \
-        [(t.name, tuple(int(x) for x in t.shape), int(t.n_bytes)) for t in ref.tensors]
-    assert [hdr.data_offset + t.offset for t in hdr.tensors] == [int(t.data_offset) for t in ref.tensors]
-    assert hdr.data_offset == ref.data_offset
-
-
 def test_a_few_thousand_small_tensors_read_like_gguf_reader(tmp_path):
     """The file from the issue: 9,000 one-float tensors. Their infos cross the 256 KiB first
     window; reading a u64 across it used the buffer from before the refill (struct.error)."""
     path = write(tmp_path / "many.gguf", tensors=9000)
     assert path.stat().st_size > reader.FIRST_WINDOW
-    assert_agrees(path)
+    assert_matches_gguf_reader(path)
 
 
 def test_many_keys_and_long_arrays_across_the_real_windows(tmp_path):
     path = write(tmp_path / "keys.gguf", pad=reader.FIRST_WINDOW - 5, keys=3000, tensors=3,
                  arrays={"a.strings": ([f"s{i}" * (i % 5) for i in range(5_000)], V.STRING),
                          "a.ints": (list(range(100_000)), V.INT32)})
-    assert_agrees(path)
+    assert_matches_gguf_reader(path)
 
 
 @SETTINGS
@@ -93,7 +75,7 @@ def test_records_straddling_every_refill_boundary(pad, keys, tensors, first, gro
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp) / "w.gguf", pad=pad, keys=keys, tensors=tensors)
         with windows(first, grow, scan):
-            assert_agrees(path)
+            assert_matches_gguf_reader(path)
 
 
 @SETTINGS
@@ -107,7 +89,7 @@ def test_string_and_number_arrays_at_every_scan_window(pad, scan, strings, numbe
                      arrays={"s": (strings, V.STRING), "n": (list(range(numbers)), V.UINT16),
                              "nested": ([strings[:3], strings[3:5] or ["q"]], V.ARRAY)})
         with windows(64, 16, scan, small):
-            assert_agrees(path)
+            assert_matches_gguf_reader(path)
 
 
 @settings(max_examples=150, deadline=None)
