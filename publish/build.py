@@ -17,11 +17,11 @@ from pathlib import Path
 
 from publish.errors import SpecError, UsageError
 from publish.fsutil import atomic_write_text, clone_or_copy, removed_if_interrupted, temp_path
-from publish.quants import is_projector_filename, label_from_filename, shard_info
+from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
+from publish.staged import MANIFEST_SUFFIX, StagedFolder, load_staged
 from publish.units import decimal_size
 
-MANIFEST_SUFFIX = ".publish-build.json"
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class BuildResult:
     files: list[StagedFile] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)   # stale files of an earlier build
     foreign: list[str] = field(default_factory=list)   # files this build does not know (left alone)
+    staged: StagedFolder | None = None                  # the folder as lint, smoke and push read it
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,9 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
     for p in sorted(out.iterdir()):
         if p.name not in current and not p.name.startswith("."):
             result.foreign.append(p.name)
-    atomic_write_text(manifest, json.dumps({"folder": out.name, "spec": str(spec.path),
+    atomic_write_text(manifest, json.dumps({"folder": out.name, "spec": str(spec.path), "repo": spec.repo,
                                             "files": sorted(current)}, indent=2) + "\n")
+    result.staged = load_staged(out)
     return result
 
 
@@ -191,12 +193,29 @@ def _quant_infos(spec: ReleaseSpec) -> list[QuantInfo]:
     out = []
     for q in quants:
         headers = [_read_header(p) for p in q.files]
+        names = _staged_names(spec, q)
+        if names[0] != q.files[0].name:
+            _check_rename(spec, q, headers[0])
         n_params = sum(h.n_params for h in headers)
         n_bytes = sum(h.tensor_bytes for h in headers)
         bpw = n_bytes * 8 / n_params if n_params else None
-        out.append(QuantInfo(q.label, q.files, _staged_names(spec, q), sum(p.stat().st_size for p in q.files),
+        out.append(QuantInfo(q.label, q.files, names, sum(p.stat().st_size for p in q.files),
                              bpw, q.use or default_use(q.label), q.label == rec))
     return out
+
+
+def _check_rename(spec: ReleaseSpec, q: Quant, hdr) -> None:
+    """Refuse to stage `q` under a label its header contradicts (the staged name carries the label
+    users pick as `hf.co/ORG/REPO:LABEL`). Raises SpecError naming both labels."""
+    kv = hdr.kv.get("general.file_type")
+    value = kv.value if kv is not None and isinstance(kv.value, int) and not isinstance(kv.value, bool) else None
+    have = file_type_disagrees(q.label, value) if value is not None else None
+    if have is None:
+        return
+    raise SpecError(str(spec.path), "quants",
+                    f"{q.files[0].name} is labelled {q.label} in the spec but its header says {have} "
+                    f"(general.file_type = {value}); the build would rename it to …-{q.label}.gguf",
+                    hint=f"label it {have} in quants.files, or point the entry at the {q.label} file")
 
 
 def _staged_names(spec: ReleaseSpec, q: Quant) -> tuple[str, ...]:

@@ -67,6 +67,41 @@ def file_type_label(value: int) -> str | None:
     return name.removeprefix("MOSTLY_").removeprefix("ALL_")
 
 
+def normalize_label(label: str) -> tuple[str, bool]:
+    """("Q4_K_XL", True) for "UD-Q4_K_XL": the label without Unsloth's dynamic prefix, and whether it had one."""
+    dynamic = label.startswith("UD-")
+    base = label[3:] if dynamic else label
+    return {"FP16": "F16", "FP32": "F32"}.get(base, base), dynamic
+
+
+def label_family(label: str) -> str:
+    """Q4_K_XL, Q4_K_M, Q4_0 -> "Q4"; IQ2_XXS -> "IQ2"; anything else is its own family."""
+    m = re.match(r"^(I?Q\d)_", label)
+    return m.group(1) if m else label
+
+
+def file_type_disagrees(label: str, file_type: int) -> str | None:
+    """The `general.file_type` label when it contradicts `label`, else None.
+
+    A label llama-quantize writes as a file type ("Q4_K_M", "Q8_0", "F32") must match exactly; a
+    label it does not (Q4_K_XL, IQ4_NL_XL, …) only has to be in the same family ("Q4"). Unsloth's
+    dynamic `UD-*` mixes never disagree (llama-quantize starts them from another type). An unknown
+    file type value gives None (GG401 reports it on its own). Mirrors llama.cpp's
+    `llama_ftype` names (src/llama-model-loader.cpp, gguf-py LlamaFileType)."""
+    want, dynamic = normalize_label(label)
+    if dynamic:
+        return None
+    have = file_type_label(file_type)
+    if have is None:
+        return None
+    from gguf import LlamaFileType
+
+    exact_only = f"MOSTLY_{want}" in LlamaFileType.__members__ or want == "F32"
+    if have == want or (not exact_only and label_family(have) == label_family(want)):
+        return None
+    return have
+
+
 def is_projector_filename(filename: str) -> bool:
     return filename.rsplit("/", 1)[-1].lower().startswith("mmproj")
 

@@ -1,6 +1,9 @@
-"""`release(spec_path, options)`: lint -> build -> smoke (folder) -> push -> smoke (hf.co).
+"""`release(spec_path, options)`: lint -> build -> lint folder -> smoke (folder) -> push -> smoke (hf.co).
 
-Stops at the first failing stage unless `keep_going`. Without `push` the run ends after the local
+"lint folder" runs `publish lint DIR` on the staged folder (the same `lint_paths` call, so every
+staged-folder RP rule and the GG rules on the staged files apply: a split quant fails there).
+Stops at the first failing stage unless `keep_going`; even with `keep_going` nothing is pushed
+after a failed stage. Without `push` the run ends after the local
 stages with the push plan's local side (files, sizes, sha256); the Hub is not contacted. The
 hf.co smoke runs only when an Ollama server answers (or `serve` can start one); otherwise it is
 reported as skipped with the reason.
@@ -18,7 +21,7 @@ from publish.termtext import one_line
 from publish.units import human_size
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-STAGES = ("lint", "build", "smoke folder", "smoke folder (ollama)", "push", "smoke hf.co")
+STAGES = ("lint", "build", "lint folder", "smoke folder", "smoke folder (ollama)", "push", "smoke hf.co")
 
 
 @dataclass
@@ -34,6 +37,7 @@ class ReleaseOptions:
     host: str | None = None
     serve: bool = False
     timeout: float = 300.0
+    prompts: list | None = None      # publish.smoke.prompts.Prompt list (--prompts) for the smokes; None: the spec's [smoke] prompts, else the defaults
     progress: Callable[[str], None] | None = None
 
 
@@ -52,9 +56,11 @@ class ReleaseResult:
     spec: Path
     repo: str | None = None
     folder: Path | None = None
+    staged: object | None = None      # publish.staged.StagedFolder the build produced
     stages: list[StageResult] = field(default_factory=list)
     local_files: list = field(default_factory=list)   # publish.hub.plan.LocalFile, without --push
     smoke_reports: dict = field(default_factory=dict)  # stage name -> SmokeReport
+    folder_findings: list = field(default_factory=list)  # publish.findings.Finding of "lint folder"
 
     @property
     def failed(self) -> bool:
@@ -91,11 +97,15 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
     result.repo = options.repo or spec.repo
     say = options.progress or (lambda line: None)
 
-    def run(name: str, work: Callable[[StageResult], None], *, needs: tuple[str, ...] = ()) -> None:
+    def run(name: str, work: Callable[[StageResult], None], *, needs: tuple[str, ...] = (),
+            all_passed: bool = False) -> None:
         stage = StageResult(name, PASSED)
         blocked = [n for n in needs if (s := result.stage(n)) is None or s.status != PASSED]
-        if any(s.status == FAILED for s in result.stages) and not options.keep_going:
+        failed = [s.name for s in result.stages if s.status == FAILED]
+        if failed and not options.keep_going:
             stage.status, stage.summary = SKIPPED, "an earlier stage failed"
+        elif failed and all_passed:
+            stage.status, stage.summary = SKIPPED, f"not run after a failed check ({', '.join(failed)})"
         elif blocked:
             stage.status, stage.summary = SKIPPED, f"needs {', '.join(blocked)}"
         else:
@@ -124,11 +134,23 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
             stage.status, stage.exit_code = FAILED, res.exit_code
 
     def build(stage: StageResult) -> None:
-        from publish.build import build as build_folder
+        from publish.build import build_folder
 
-        result.folder = build_folder(spec, options.out_dir, gguf_dir=options.gguf_dir)
+        built = build_folder(spec, options.out_dir, gguf_dir=options.gguf_dir)
+        result.folder, result.staged = built.folder, built.staged
         n = sum(1 for p in result.folder.iterdir() if p.is_file() and not p.name.startswith("."))
         stage.summary = f"{result.folder} ({n} files)"
+
+    def lint_folder(stage: StageResult) -> None:
+        from publish import report as lint_report
+        from publish.lint import lint_paths
+
+        res = lint_paths([str(result.folder)])   # exactly `publish lint DIR`
+        result.folder_findings = res.findings
+        stage.summary = lint_report.summary_line(res.findings, len(res.files))
+        stage.detail = lint_report.format_text(res.findings, len(res.files)) if res.findings else ""
+        if res.exit_code:
+            stage.status, stage.exit_code = FAILED, res.exit_code
 
     def smoke_stage(target: str, backend: str, name: str) -> Callable[[StageResult], None]:
         def work(stage: StageResult) -> None:
@@ -137,7 +159,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
 
             report = smoke(target, SmokeOptions(backend=backend, via=options.via, host=options.host,
                                                 serve=options.serve, timeout=options.timeout,
-                                                prompts=list(spec.smoke_prompts) or None,
+                                                prompts=options.prompts or list(spec.smoke_prompts) or None,
                                                 progress=options.progress))
             result.smoke_reports[name] = report
             stage.detail = text_table(report)
@@ -171,6 +193,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
 
     run("lint", lint)
     run("build", build)
+    run("lint folder", lint_folder, needs=("build",))
     run("smoke folder", lambda st: smoke_stage(str(result.folder), options.backend, "smoke folder")(st),
         needs=("build",))
     if options.also_ollama and options.backend != "ollama":
@@ -179,7 +202,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
             result.stages.append(StageResult(name, SKIPPED, why))
         else:
             run(name, lambda st: smoke_stage(str(result.folder), "ollama", name)(st), needs=("build",))
-    run("push", push, needs=("build",))
+    run("push", push, needs=("build",), all_passed=options.push)
     hub_stage = StageResult("smoke hf.co", SKIPPED)
     push_stage = result.stage("push")
     if not options.push:

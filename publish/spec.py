@@ -519,6 +519,16 @@ def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, A
             if not hint:
                 hint = _PARAM_HINTS[kind].format(name=name) if kind else "remove it"
             raise r.err(f"params.{name}", message, hint=hint) from None
+    if out.get("stop") == []:
+        # A Modelfile cannot say "no stops" (no PARAMETER stop line means none given), so the
+        # staged Modelfiles and `params` would disagree; an empty list is also never what a
+        # release wants: the model then ends only on its EOS token.
+        family = f" (the {template.family} family's stops: {list(template.family_stop)})" \
+            if template.family and template.family_stop else ""
+        raise r.err("params.stop", "is an empty list: the model would stop only at its EOS token, and a "
+                    "Modelfile cannot express an empty stop list",
+                    hint=f"list the turn-end token, e.g. stop = [\"<end_of_turn>\"], or remove `stop` to use "
+                         f"the template family's stops{family}")
     if "stop" not in out and template.family_stop:
         out["stop"] = list(template.family_stop)
     return out

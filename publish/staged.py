@@ -14,6 +14,7 @@ lint, smoke and push need nothing but this path.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,9 @@ class StagedFolder:
     template: str | None = None
     params: dict = field(default_factory=dict)
     system: str | None = None
+    card: Path | None = None            # README.md, when present
+    modelfiles: dict[str, Path] = field(default_factory=dict)  # "Q4_K_M" -> Modelfile.Q4_K_M
+    repo: str | None = None             # ORG/NAME the folder was built for (None: not recorded)
 
     @property
     def stops(self) -> list[str]:
@@ -111,7 +115,41 @@ def load_staged(path: str | Path) -> StagedFolder:
     system = root / "system"
     if system.is_file():
         folder.system = _read_text(system)
+    if (root / "README.md").is_file():
+        folder.card = root / "README.md"
+    for mf in sorted(root.glob("Modelfile*")):
+        if mf.is_file():
+            folder.modelfiles[mf.name.partition(".")[2] or mf.name] = mf
+    folder.repo = _recorded_repo(root, folder.modelfiles)
     return folder
+
+
+MANIFEST_SUFFIX = ".publish-build.json"
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_MODELFILE_HEADER = re.compile(r"^#\s*(\S+?):\S+ \(publish build\)")
+
+
+def _recorded_repo(root: Path, modelfiles: dict[str, Path]) -> str | None:
+    """The repo id `publish build` recorded: its manifest beside the folder
+    (`.<folder>.publish-build.json`, key "repo"), else the header comment of a Modelfile it wrote
+    ("# ORG/NAME:LABEL (publish build). …"). None when neither names a valid ORG/NAME."""
+    manifest = root.parent / f".{root.name}{MANIFEST_SUFFIX}"
+    try:
+        repo = json.loads(manifest.read_text(encoding="utf-8")).get("repo")
+    except (OSError, ValueError, AttributeError):
+        repo = None
+    if isinstance(repo, str) and _REPO_ID.match(repo):
+        return repo
+    for mf in modelfiles.values():
+        try:
+            with mf.open("rb") as fh:
+                first = fh.readline(4096).decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        m = _MODELFILE_HEADER.match(first)
+        if m and _REPO_ID.match(m.group(1)):
+            return m.group(1)
+    return None
 
 
 def _read_text(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""`publish push DIR --repo ORG/NAME`: plan, print the plan, then one commit."""
+"""`publish push DIR [--repo ORG/NAME]`: plan, print the plan, then one commit."""
 
 from __future__ import annotations
 
@@ -7,24 +7,32 @@ import click
 
 @click.command("push")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=str))
-@click.option("--repo", "repo_id", required=True, metavar="ORG/NAME", help="Hub model repo to push to.")
+@click.option("--repo", "repo_id", metavar="ORG/NAME",
+              help="Hub model repo to push to (default: the repo `publish build` recorded for FOLDER).")
 @click.option("--revision", default="main", show_default=True, metavar="BRANCH", help="Branch to commit to.")
 @click.option("--create-pr", is_flag=True, help="Open a pull request instead of committing to the branch.")
 @click.option("--private", is_flag=True, help="Create the repo as private (only when it does not exist yet).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop; nothing is written anywhere.")
 @click.option("--delete-extra", is_flag=True, help="Delete remote files that are not in the folder.")
 @click.option("--message", "-m", default=None, metavar="TEXT", help="Commit message (default: a summary).")
-def push(folder: str, repo_id: str, revision: str, create_pr: bool, private: bool, dry_run: bool,
+def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, private: bool, dry_run: bool,
          delete_extra: bool, message: str | None) -> None:
     """Push the staged FOLDER to the Hub in one commit, skipping files whose sha256 is unchanged.
 
     The token comes from HF_TOKEN or `hf auth login`; it is never printed or written.
     """
-    from publish.errors import HubError
+    from publish.errors import HubError, UsageError
     from publish.hub.client import require_token
     from publish.hub.plan import format_plan, plan_push
     from publish.hub.push import push as do_push
 
+    if repo_id is None:
+        from publish.staged import load_staged
+
+        repo_id = load_staged(folder).repo
+        if repo_id is None:
+            raise UsageError(f"{folder}: no --repo given and the folder records none",
+                             hint="pass --repo ORG/NAME, or build the folder with `publish build SPEC -o DIR`")
     if not dry_run:
         require_token()  # fail before hashing gigabytes
     plan = plan_push(folder, repo_id, revision=revision, delete_extra=delete_extra, allow_unreachable=dry_run)

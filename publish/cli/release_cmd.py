@@ -27,8 +27,11 @@ import click
 @click.option("--serve", is_flag=True, help="Start `ollama serve` for the smoke stages when no server answers.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, metavar="S",
               help="Seconds allowed for each engine call.")
+@click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Smoke prompts (TOML/JSON, as for `publish smoke --prompts`) for both smoke stages.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage's full report before the summary.")
 def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, keep_going, host, serve, timeout,
+            prompts_file,
             verbose):
     """Release SPEC: lint its GGUFs, build the staged folder, smoke it, push it, smoke hf.co.
 
@@ -43,11 +46,16 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, k
     from publish.termtext import one_line
     from publish.release import release as run_release
 
+    prompts = None
+    if prompts_file:
+        from publish.smoke.prompts import load_prompts
+
+        prompts = load_prompts(prompts_file)
     options = ReleaseOptions(
         out_dir=Path(out_dir) if out_dir else None, gguf_dir=Path(gguf_dir) if gguf_dir else None,
         push=do_push, repo=repo, backend=backend, via=via, also_ollama=also_ollama, keep_going=keep_going,
         host=host, serve=serve,
-        timeout=timeout, progress=lambda line: say(one_line(line), err=True),
+        timeout=timeout, prompts=prompts, progress=lambda line: say(one_line(line), err=True),
     )
     result = run_release(spec, options)
     for stage in result.stages:

@@ -24,7 +24,6 @@ from typing import Callable, Iterable, Iterator
 
 from gguf import GGMLQuantizationType as Q
 from gguf import GGUFValueType as T
-from gguf import LlamaFileType
 
 from publish.engines import ALL_ENGINES, Engine
 from publish.findings import Finding, Severity
@@ -32,7 +31,8 @@ from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
 from publish.gguf import quantmix
 from publish.gguf.kinds import ADAPTER, DESCRIPTION, IMATRIX, gguf_kind
 from publish.gguf.header import GGUFHeader, KV
-from publish.quants import file_type_label, is_projector_filename, label_from_filename, shard_info, unsplit_name
+from publish.quants import (file_type_disagrees, file_type_label, is_projector_filename,
+                            label_from_filename, normalize_label, shard_info, unsplit_name)
 
 MODEL = "model"
 PROJECTOR = "projector"
@@ -602,19 +602,6 @@ _NON_WEIGHT_TYPES = {Q.I8, Q.I16, Q.I32, Q.I64}
 _FLOAT_LABELS = {"F32", "F16", "BF16"}
 
 
-def normalize_label(label: str) -> tuple[str, bool]:
-    """("Q4_K_XL", True) for "UD-Q4_K_XL": the label without Unsloth's dynamic prefix, and whether it had one."""
-    dynamic = label.startswith("UD-")
-    base = label[3:] if dynamic else label
-    return {"FP16": "F16", "FP32": "F32"}.get(base, base), dynamic
-
-
-def label_family(label: str) -> str:
-    """Q4_K_XL, Q4_K_M, Q4_0 -> "Q4"; IQ2_XXS -> "IQ2"; anything else is its own family."""
-    m = re.match(r"^(I?Q\d)_", label)
-    return m.group(1) if m else label
-
-
 @rule("GG401", "label-vs-file-type", Severity.WARNING,
       "The quant label in the file name disagrees with general.file_type.")
 def label_vs_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
@@ -623,18 +610,16 @@ def label_vs_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
     ft = _int_value(kv)
     if label is None or ft is None:
         return
-    want, dynamic = normalize_label(label)
-    if dynamic:
+    if normalize_label(label)[1]:
         # Unsloth's UD-* mixes start llama-quantize from another file type and override tensors:
         # general.file_type says nothing about the label (GG402 checks the tensors instead).
         return
-    have = file_type_label(ft)
-    if have is None:
+    if file_type_label(ft) is None:
         yield Hit(f"general.file_type = {ft} is not a llama.cpp file type", subject="general.file_type",
                   offset=kv.offset)
         return
-    exact_only = not dynamic and f"MOSTLY_{want}" in LlamaFileType.__members__ or want == "F32"
-    if have == want or (not exact_only and label_family(have) == label_family(want)):
+    have = file_type_disagrees(label, ft)
+    if have is None:
         return
     yield Hit(f"file name says {label} but general.file_type is {have} ({ft})",
               subject="general.file_type", offset=kv.offset,
