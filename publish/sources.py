@@ -9,13 +9,18 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, ContextManager, Iterator
 
 HF_PREFIX = "hf://"
 
 
 def is_remote(arg: str) -> bool:
     return arg.startswith(HF_PREFIX)
+
+
+def open_source(name: str) -> ContextManager[BinaryIO]:
+    """Open a local path or an hf:// URL for reading (the opener `publish.gguf.split` takes)."""
+    return Source(name, None if is_remote(name) else Path(name)).open()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from publish.cli import main
 from publish.errors import PublishError, UsageError
 from publish.gguf import fix as fixmod
 from publish.gguf.changes import RemoveKey, SetValue
-from publish.gguf.fix import apply_changes, parse_assignment, plan_fix
+from publish.fixing import plan_fix
+from publish.gguf.fix import apply_changes, parse_assignment
 from publish.gguf.reader import read_header
 
 SHARED_KV = "gemma3n.attention.shared_kv_layers"

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from gguf import GGUFValueType as V
 
 from publish.cli import main
-from publish.gguf.fix import apply_changes, plan_fix
+from publish.fixing import plan_fix
+from publish.gguf.fix import apply_changes
 from publish.gguf.reader import read_header
 
 SHARED_KV = "gemma3n.attention.shared_kv_layers"

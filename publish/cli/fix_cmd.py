@@ -39,14 +39,8 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
     """
     from pathlib import Path
 
-    from gguf import GGUFValueType
-
     from publish.errors import UsageError
-    from publish.findings import Severity
-    from publish.gguf.changes import SetValue
-    from publish.gguf.fix import apply_changes, parse_assignment, plan_fix
-    from publish.gguf.reader import read_header
-    from publish.gguf.rules import check_header
+    from publish.fixing import fix_file
     from publish.sources import is_remote
 
     if is_remote(file):
@@ -61,10 +55,9 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
         from publish.gguf.fix import chat_template_changes
 
         extra.extend(chat_template_changes(Path(chat_template)))
-    plan = plan_fix(file, extra, select=select or None, ignore=ignore or None)
-    plan.extra += [parse_assignment(a, plan.header) for a in assignments]  # a key's stored type is its default
-    result = apply_changes(file, plan.changes, output=output, backup=backup, dry_run=dry_run,
-                           verify_data=verify_data)
+    outcome = fix_file(file, extra, assignments=assignments, select=select or None, ignore=ignore or None,
+                       output=output, backup=backup, dry_run=dry_run, verify_data=verify_data)
+    plan, result = outcome.plan, outcome.result
 
     from publish.cli.echo import say
     from publish.termtext import one_line
@@ -108,13 +101,7 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
         echo(f"  not applied {finding.code} ({finding.severity.value}): {finding.message}")
         echo(f"    apply with: publish fix {file} --select {finding.code}")
 
-    # What is left: re-check the written file (or, for a dry run, what the plan leaves).
-    if dry_run or not result.changes:
-        applied = {id(f) for f, _ in plan.fixes}
-        remaining = [f for f in plan.findings if id(f) not in applied]
-    else:
-        remaining = check_header(read_header(output or file))
-    errors = [f for f in remaining if f.severity == Severity.ERROR]
+    errors = outcome.errors   # what is left: the written file re-checked, or what the plan leaves
     for f in errors:
         if f.fixable:
             continue  # listed above as "not applied"

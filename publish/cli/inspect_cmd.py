@@ -69,9 +69,10 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
 
 def split_line(path: str) -> str:
     from publish.gguf.split import SplitSetError, read_split_set
+    from publish.sources import open_source
 
     try:
-        s = read_split_set(path)
+        s = read_split_set(path, opener=open_source)
     except SplitSetError as err:
         return "  split set       broken: " + one_line("; ".join(f"{p.path.rsplit('/', 1)[-1]}: {p.message}"
                                                                   for p in err.problems))

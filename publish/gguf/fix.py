@@ -33,7 +33,7 @@ from gguf import GGUFValueType as V
 from gguf import Keys
 
 from publish.errors import GGUFError, PublishError, UsageError
-from publish.findings import Finding, Severity
+from publish.findings import Finding
 from publish.fsutil import atomic_writer, clone_or_copy, removed_if_interrupted, temp_path
 from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
 from publish.gguf.header import ArrayValue, GGUFHeader, KV
@@ -231,32 +231,6 @@ class FixPlan:
         """Findings `publish fix` cannot fix (each may carry a hint: the command to run instead)."""
         fixable = {id(f) for f, _ in self.fixes + self.skipped}
         return [f for f in self.findings if id(f) not in fixable and not f.fixable]
-
-
-def plan_fix(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *,
-             select: Iterable[str] | None = None, ignore: Iterable[str] | None = None) -> FixPlan:
-    """Read `path`, run the lint rules and collect the changes `publish fix` would apply.
-
-    By default the fixes of error findings are selected (what breaks the model in Ollama); `select`
-    takes codes or prefixes (`GG205`, `GG1`, `ALL`) instead, `ignore` removes some; an unknown
-    code is a UsageError, as in `publish lint`."""
-    from publish.gguf.rules import check_header, planned_fixes
-    from publish.lint import parse_selectors
-
-    select_codes, ignore_codes = parse_selectors(list(select or ())), parse_selectors(list(ignore or ()))
-    header = read_header(path)
-    findings = check_header(header)
-    by_id = {(f.code, f.subject, f.message): f for f in findings}
-    chosen, skipped = [], []
-    for finding, changes in planned_fixes(header):
-        finding = by_id.get((finding.code, finding.subject, finding.message), finding)
-        wanted = finding.code.startswith(tuple(select_codes)) if select_codes else finding.severity == Severity.ERROR
-        if wanted and not finding.code.startswith(tuple(ignore_codes)):
-            chosen.append((finding, changes))
-        else:
-            skipped.append((finding, changes))
-    return FixPlan(os.fspath(path), header, fixes=chosen, skipped=skipped, extra=list(extra_changes),
-                   findings=findings)
 
 
 def resolve(header: GGUFHeader, raw_header: bytes, changes: Iterable[Change]) -> list[ResolvedChange]:

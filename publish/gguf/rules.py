@@ -31,6 +31,7 @@ from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
 from publish.gguf import quantmix
 from publish.gguf.kinds import ADAPTER, DESCRIPTION, IMATRIX, gguf_kind
 from publish.gguf.header import GGUFHeader, KV
+from publish.gguf.split import SplitSet  # noqa: F401  (rules.SplitSet: the GG3xx rules' subject)
 from publish.quants import (file_type_disagrees, file_type_label, is_projector_filename,
                             label_from_filename, normalize_label, shard_info, unsplit_name)
 
@@ -1208,17 +1209,6 @@ def check_repo(repo: RepoFiles) -> list[Finding]:
 
 # ---------------------------------------------------------------------------------------------
 # GG3xx: split sets (several files at once)
-
-@dataclass
-class SplitSet:
-    """The parts of one `NAME-0000i-of-0000N.gguf` set; `parts` maps 1-based number -> header."""
-
-    name: str                       # display name of the set (first part's expected path)
-    count: int
-    parts: dict[int, GGUFHeader]
-    missing: list[str] = field(default_factory=list)  # expected part paths not found
-    misnamed: list[GGUFHeader] = field(default_factory=list)  # split.* keys without a shard file name
-
 
 @rule("GG301", "split-set", Severity.WARNING,
       "The model is split into several files; Ollama's hf.co bridge refuses split GGUFs.", applies_to=SPLIT_SET)

@@ -7,7 +7,7 @@ each says where it belongs, and the parts hold exactly `split.tensors.count` dis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, ContextManager
 
 from gguf import Keys
@@ -40,12 +40,26 @@ class SplitSetError(PublishError):
 
 @dataclass
 class SplitSet:
-    paths: list[str]             # part 1 first
-    headers: list[GGUFHeader]    # same order; headers[0] holds the model metadata
+    """The parts of one `NAME-0000i-of-0000N.gguf` set (the one type for split sets: the reader
+    builds complete ones, lint also incomplete ones for the GG3xx rules).
+
+    `parts` maps the 1-based part number to its header; `missing` lists expected part paths not
+    found; `misnamed` holds headers with split.* keys whose file name is not a part name."""
+
+    name: str                       # display name of the set (first part's expected path)
+    count: int
+    parts: dict[int, GGUFHeader]
+    missing: list[str] = field(default_factory=list)
+    misnamed: list[GGUFHeader] = field(default_factory=list)
 
     @property
-    def count(self) -> int:
-        return len(self.paths)
+    def headers(self) -> list[GGUFHeader]:
+        """The headers read, part 1 first (headers[0] holds the model metadata in a complete set)."""
+        return [self.parts[i] for i in sorted(self.parts)]
+
+    @property
+    def paths(self) -> list[str]:
+        return [h.path for h in self.headers]
 
     @property
     def first(self) -> GGUFHeader:
@@ -66,10 +80,7 @@ class SplitSet:
 
 
 def default_opener(name: str) -> ContextManager[BinaryIO]:
-    from publish.sources import Source, is_remote
-
-    if is_remote(name):
-        return Source(name, None).open()
+    """Local files only; pass `publish.sources.open_source` to read hf:// parts."""
     return open(name, "rb")
 
 
@@ -101,7 +112,7 @@ def read_split_set(path: str, *, opener: Opener | None = None) -> SplitSet:
     problems += check_parts(names, headers)
     if problems:
         raise SplitSetError(str(path), problems)
-    return SplitSet(names, headers)  # type: ignore[arg-type]
+    return SplitSet(names[0], len(names), {i: h for i, h in enumerate(headers, start=1)})  # type: ignore[misc]
 
 
 def check_parts(names: list[str], headers: list[GGUFHeader | None]) -> list[SplitProblem]:
