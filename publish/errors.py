@@ -63,7 +63,31 @@ class ModelfileError(PublishError):
 
 
 class HubError(PublishError):
-    """The Hub refused or could not be reached. Never contains a token."""
+    """The Hub refused or could not be reached. Never contains a token.
+
+    The subclasses below say which refusal it was; `publish.hub.client.hub_error` maps
+    huggingface_hub's own exception classes (huggingface_hub.errors) and HTTP status codes onto
+    them, never the text of a message."""
+
+
+class HubNotFound(HubError):
+    """The repo, revision or file does not exist (or is private and the token cannot see it): 404."""
+
+
+class HubGated(HubError):
+    """A gated repo whose terms this account has not accepted (GatedRepoError)."""
+
+
+class HubAuthError(HubError):
+    """The token is missing, invalid (401) or lacks the rights for the action (403)."""
+
+
+class HubRateLimited(HubError):
+    """HTTP 429: too many requests; retry after a pause."""
+
+
+class HubConflict(HubError):
+    """The repo changed under the action (HTTP 409/412: the branch head moved, the repo exists)."""
 
 
 class SmokeSetupError(PublishError):

@@ -33,7 +33,7 @@ import os
 import time
 from typing import Callable, TypeVar
 
-from publish.errors import HubError
+from publish.errors import HubAuthError, HubConflict, HubError, HubGated, HubNotFound, HubRateLimited
 
 log = logging.getLogger("publish.hub")
 T = TypeVar("T")
@@ -209,31 +209,34 @@ def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, 
     err = cause or err
     where = f"{repo_id}" + (f"@{revision}" if revision else "")
     if isinstance(err, GatedRepoError):
-        return HubError(f"{action}: {repo_id} is a gated repo and this token has no access to it",
+        return HubGated(f"{action}: {repo_id} is a gated repo and this token has no access to it",
                         hint=f"request access on {endpoint()}/{repo_id}, or use a token of an account that has it")
     if isinstance(err, RevisionNotFoundError):
-        return HubError(f"{action}: {where}: revision {revision or 'main'!r} does not exist",
+        return HubNotFound(f"{action}: {where}: revision {revision or 'main'!r} does not exist",
                         hint="create the branch first (`hf repo branch create`), or leave out --revision to use main")
     if isinstance(err, RepositoryNotFoundError):
-        return HubError(f"{action}: repo {repo_id} not found (or it is private and this token cannot see it)",
+        return HubNotFound(f"{action}: repo {repo_id} not found (or it is private and this token cannot see it)",
                         hint="check the ORG/NAME spelling; for a private repo set HF_TOKEN to a token with access")
     if isinstance(err, RemoteEntryNotFoundError):
-        return HubError(f"{action}: {where}: file not found", hint="list the repo's files on the Hub and check the path")
+        return HubNotFound(f"{action}: {where}: file not found", hint="list the repo's files on the Hub and check the path")
     if isinstance(err, HfHubHTTPError):
         status = _status(err)
         server = (getattr(err, "server_message", None) or "").strip().splitlines()
         detail = f" ({server[0]})" if server else ""
         if status == 401:
-            return HubError(f"{action}: the Hub rejected the token (HTTP 401){detail}",
+            return HubAuthError(f"{action}: the Hub rejected the token (HTTP 401){detail}",
                             hint="set HF_TOKEN to a valid token or run `hf auth login` again")
         if status == 403:
-            return HubError(f"{action}: this token has no write access to {repo_id} (HTTP 403){detail}",
+            return HubAuthError(f"{action}: this token has no write access to {repo_id} (HTTP 403){detail}",
                             hint="use a token with the write role for that namespace, or --create-pr if you may open PRs")
-        if status == 412:
-            return HubError(f"{action}: {where} changed while pushing (HTTP 412){detail}",
+        if status == 404:
+            return HubNotFound(f"{action}: {where}: not found (HTTP 404){detail}",
+                               hint="check the ORG/NAME spelling and the path")
+        if status in (409, 412):
+            return HubConflict(f"{action}: {where} changed while pushing (HTTP {status}){detail}",
                             hint="run the push again: it re-plans against the new head")
         if status == 429:
-            return HubError(f"{action}: rate limited by the Hub (HTTP 429){detail}", hint="wait a few minutes and retry")
+            return HubRateLimited(f"{action}: rate limited by the Hub (HTTP 429){detail}", hint="wait a few minutes and retry")
         if status is not None and status >= 500:
             return HubError(f"{action}: the Hub failed (HTTP {status}){detail}",
                             hint="retry later; a push that failed before its commit changed nothing on the repo")
