@@ -37,7 +37,7 @@ class ReleaseOptions:
     host: str | None = None
     serve: bool = False
     timeout: float = 300.0
-    prompts: list | None = None      # publish.smoke.prompts.Prompt list (--prompts) for the smokes; None: the spec's [smoke] prompts, else the defaults
+    prompts: list | None = None      # Prompt list (--prompts) for the smokes; None: the spec's, else the defaults
     progress: Callable[[str], None] | None = None
 
 
