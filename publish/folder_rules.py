@@ -2,8 +2,8 @@
 
 `check_folder(folder, headers)` looks at the files Ollama and the Hub read from the repo:
 `template`, `params`, `system`, `README.md`, the Modelfiles, and the GGUF headers it is given
-(path -> GGUFHeader, read by the caller). The codes are documented in the README ("Staged folder
-rules").
+(path -> GGUFHeader, read by the caller). Each rule's page (what, why, engines, example, fix:
+`publish rule RP115`, docs/rules/) is written in publish/folder_rule_docs.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from publish.engines import ALL_ENGINES, Engine
 from publish.errors import ModelfileError, TemplateError, UsageError
 from publish.findings import Finding, Severity
 from publish.gguf.header import GGUFHeader
@@ -23,10 +24,23 @@ from publish.quants import is_projector_filename, shard_info
 
 @dataclass(frozen=True)
 class FolderRule:
+    """One staged-folder rule, with the text of its page (the same fields as publish.gguf.rules.Rule:
+    `engines` whose users meet the problem, `why`, `example`, `fix`, `sources`)."""
+
     code: str
     name: str
     severity: Severity
     summary: str
+    engines: tuple[Engine, ...] = ALL_ENGINES
+    why: str = ""
+    example: str = ""
+    fix: str = ""
+    sources: tuple[str, ...] = ()
+    fixable = False
+    applies_to = "staged folder"
+
+    def affects(self, targets) -> bool:
+        return any(e in self.engines for e in targets)
 
 
 RULES: dict[str, FolderRule] = {r.code: r for r in [
@@ -500,3 +514,6 @@ def _check_modelfile_wiring(folder: Path, path: Path, mf) -> Iterator[Finding]:
 
 
 _FILES = {"TEMPLATE": "template", "SYSTEM": "system", "PARAMETER": "params"}
+
+
+from publish import folder_rule_docs  # noqa: E402,F401  (attaches the page text on import)

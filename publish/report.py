@@ -103,20 +103,6 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _rule_registry() -> dict:
-    """Every known code -> (name, severity, summary, rule or None) from the GG and RP registries."""
-    from publish.gguf.rules import RULES
-
-    out = {code: r for code, r in RULES.items()}
-    try:
-        from publish.folder_rules import RULES as FOLDER
-    except ImportError:  # pragma: no cover - the folder rules are optional
-        FOLDER = {}
-    for code, r in FOLDER.items():
-        out.setdefault(code, r)
-    return out
-
-
 def _sarif_rule(code: str, r) -> dict:
     why, fix = getattr(r, "why", ""), getattr(r, "fix", "")
     engines = [e.value for e in getattr(r, "engines", ())]
@@ -158,9 +144,10 @@ def format_sarif(findings: list[Finding], n_files: int) -> str:
     given as region.byteOffset), and a stable partialFingerprints entry (GitHub cannot compute one
     from a binary file)."""
     import hashlib
-    from importlib.metadata import PackageNotFoundError, version
 
-    registry = _rule_registry()
+    from publish.rulebook import all_rules
+
+    registry = all_rules()
     codes = sorted(set(registry) | {f.code for f in findings})
     index = {code: i for i, code in enumerate(codes)}
     rules = [_sarif_rule(c, registry[c]) if c in registry else
@@ -183,10 +170,7 @@ def format_sarif(findings: list[Finding], n_files: int) -> str:
                                                 "region": region}}],
             "partialFingerprints": {"publishFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]},
         })
-    try:
-        tool_version = version("publish")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        tool_version = "0"
+    from publish import __version__ as tool_version
     doc = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

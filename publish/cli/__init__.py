@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "smoke": ("publish.cli.smoke_cmd:smoke", "Run every quant through a real engine and check the answers."),
     "release": ("publish.cli.release_cmd:release", "lint -> build -> smoke -> push -> smoke, stopping at the first failure."),
     "plan": ("publish.cli.plan_cmd:plan", "Print the quant matrix for CI fan-out."),
+    "rule": ("publish.cli.rule_cmd:rule", "Explain a lint rule: what, why, engines, example, fix."),
 }
 
 

@@ -6,7 +6,7 @@ import click
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, metavar="PATH...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
               show_default=True, help="text for people, json for tools, github for workflow annotations, "
                                       "sarif (2.1.0) for GitHub code scanning (upload-sarif).")
@@ -21,11 +21,19 @@ import click
               help="The files are a base (pretrained) model with no chat format, or a chat model. "
                    "Default: a staged folder whose template is {{ .Prompt }} is a base release; a lone "
                    "file is one when its header says so. Chat-only rules (GG203) skip base models.")
+@click.option("--explain", metavar="CODE", help="Print the page of rule CODE (as `publish rule CODE`) and exit.")
 @click.pass_context
 def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, select: tuple[str, ...],
-         ignore: tuple[str, ...], target: str, base: bool | None) -> None:
+         ignore: tuple[str, ...], target: str, base: bool | None, explain: str | None) -> None:
     """Check GGUF files, folders of GGUFs (a staged repo folder gets folder checks too)
     or hf://ORG/NAME[/FILE.gguf] for what breaks in Ollama and llama.cpp."""
+    if explain is not None:
+        from publish.cli.rule_cmd import rule
+
+        ctx.invoke(rule, code=explain, list_all=False)
+        return
+    if not paths:
+        raise click.UsageError("Missing argument 'PATH...'.")
     from publish.lint import lint_paths
     from publish.report import format_findings
 

@@ -209,7 +209,7 @@ def open_hf_file(url: str) -> Iterator[BinaryIO]:
 
 
 def list_gguf_urls(repo_url: str) -> list[str]:
-    """hf://ORG/NAME[@REV][/FOLDER] -> the hf:// URL of every .gguf in it, sorted."""
+    """`hf://ORG/NAME[@REV][/FOLDER]` -> the hf:// URL of every .gguf in it, sorted."""
     from huggingface_hub import RepoFile
 
     from publish.hub.client import get_token, hub_error, is_hub_failure, make_api
