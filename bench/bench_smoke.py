@@ -56,7 +56,7 @@ def main() -> int:
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
-        print("bench_smoke: llama-cpp-python is not installed (pip install 'publish[llamacpp]')", file=sys.stderr)
+        print("bench_smoke: llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')", file=sys.stderr)
         return 2
     import ggufs
     from smoke_folders import make_folder

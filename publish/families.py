@@ -41,7 +41,7 @@ def _load() -> dict[str, Family]:
         table = tomllib.loads(index.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise UsageError(f"{index}: cannot read the family list: {err}",
-                         hint="reinstall publish: pip install --force-reinstall publish") from None
+                         hint="reinstall publish: pip install --force-reinstall gguf-publish") from None
     out: dict[str, Family] = {}
     for name, entry in table.items():
         try:
@@ -56,7 +56,7 @@ def _load() -> dict[str, Family]:
             )
         except (OSError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as err:
             raise UsageError(f"{index}: family [{name}] cannot be loaded: {type(err).__name__}: {err}",
-                             hint="reinstall publish: pip install --force-reinstall publish") from None
+                             hint="reinstall publish: pip install --force-reinstall gguf-publish") from None
     return out
 
 

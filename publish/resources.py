@@ -21,7 +21,7 @@ def resource_root() -> Path:
             return root
     raise UsageError(
         "publish's templates are missing (looked in " + ", ".join(map(str, candidates)) + ")",
-        hint="reinstall publish: pip install --force-reinstall publish",
+        hint="reinstall publish: pip install --force-reinstall gguf-publish",
     )
 
 

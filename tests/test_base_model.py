@@ -149,7 +149,7 @@ def test_real_gemma_file_lints_without_errors_and_without_gg203_as_a_base_releas
 
 
 needs_llama = pytest.mark.skipif(not have_llama_cpp(),
-                                 reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')")
+                                 reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')")
 
 
 def _smoke(folder, *extra):

@@ -19,7 +19,7 @@ TINY = ROOT / "examples" / "tiny"
 
 pytestmark = [
     pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')"),
+    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')"),
 ]
 
 # No Ollama answers here (nothing listens on port 9); the Hub is the loopback stand-in where a

@@ -18,7 +18,7 @@ from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder, outcome_fol
 
 pytestmark = [
     pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')"),
+    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')"),
 ]
 
 # A Gemma template that forgets the system prompt: only user and assistant turns are written.
@@ -167,7 +167,7 @@ def test_llamacpp_missing_is_a_setup_error_naming_the_extra(folders, monkeypatch
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp -> ImportError
     res = run(folders["good"], "--backend", "llamacpp")
     assert res.exit_code == 2
-    assert "pip install 'publish[llamacpp]'" in res.output
+    assert "pip install 'gguf-publish[llamacpp]'" in res.output
 
 
 def test_hub_target_with_llamacpp_is_a_usage_error():

@@ -17,7 +17,7 @@ from publish.smoke.runner import CaseResult, QuantResult, SmokeReport
 from smoke_folders import make_folder
 
 needs_llama = pytest.mark.skipif(not have_llama_cpp(),
-                                 reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')")
+                                 reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')")
 
 
 @pytest.fixture(scope="module")

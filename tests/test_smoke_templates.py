@@ -21,7 +21,7 @@ from smoke_folders import make_folder
 
 pytestmark = [
     pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'publish[llamacpp]')"),
+    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')"),
 ]
 
 def tiny(path, **templates):

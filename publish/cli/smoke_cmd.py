@@ -10,7 +10,7 @@ import click
 @click.command("smoke")
 @click.argument("target")
 @click.option("--backend", type=click.Choice(["ollama", "llamacpp"]), default="ollama", show_default=True,
-              help="Engine: a real Ollama, or llama-cpp-python (publish[llamacpp]) without Ollama.")
+              help="Engine: a real Ollama, or llama-cpp-python (gguf-publish[llamacpp]) without Ollama.")
 @click.option("--via", type=click.Choice(["api", "cli"]), default="api", show_default=True,
               help="ollama backend: the HTTP API (official client) or the literal `ollama` commands.")
 @click.option("--prompt", "prompt_texts", multiple=True, metavar="TEXT",

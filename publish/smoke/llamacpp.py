@@ -1,4 +1,4 @@
-"""The llamacpp engine (extra `publish[llamacpp]`): one GGUF loaded through llama-cpp-python,
+"""The llamacpp engine (extra `gguf-publish[llamacpp]`): one GGUF loaded through llama-cpp-python,
 generating with Ollama's option semantics.
 
 `LlamaCppEngine` is shared: the llamacpp smoke backend below drives it directly, and the loopback
@@ -63,7 +63,7 @@ def _import_llama_cpp():
 
         raise SmokeSetupError(
             f"the llamacpp backend needs llama-cpp-python ({err})",
-            hint="pip install 'publish[llamacpp]'",
+            hint="pip install 'gguf-publish[llamacpp]'",
         ) from None
     _install_quiet_log()
     return llama_cpp
