@@ -1,12 +1,14 @@
 # Two commands do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11:
 #   make demo   - install into .venv, then release the real Gemma 3 270M base model end to end (offline)
 #   make test   - install into .venv (with test tools), build the pinned real Ollama, run the test suite
+#   make docs   - the docs site (MkDocs, --strict) into site/; installs the docs tools only for this target
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DOCS_STAMP := $(VENV)/.docs-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo demo-tiny test bench clean go fuzz ollama ollama-utils
+.PHONY: install demo demo-tiny test docs bench clean go fuzz ollama ollama-utils
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,6 +17,15 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# The docs tools (the `docs` extra) go into the same .venv, only when `make docs` runs.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[llamacpp,test,real,docs]'
+	rm -f $(VENV)/.docs-installed-* && touch $@
+
+# The docs site: docs/*.md plus the pages docs/gen_pages.py generates (rules, CLI, Python API).
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
 
 # Go builds the real Ollama and the reference programs (Ollama's own template and parser packages).
 go:
@@ -65,4 +76,4 @@ bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) dist .pytest_cache
+	rm -rf $(VENV) dist .pytest_cache site

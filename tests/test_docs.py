@@ -1,0 +1,123 @@
+"""The docs: a short README, a page for every rule (the same text `publish rule CODE` prints), and
+a nav whose every page exists. `make docs` builds the site itself with `mkdocs build --strict`."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from publish import rulebook
+from publish.cli import main
+from publish.folder_rules import RULES as FOLDER_RULES
+from publish.gguf.rules import RULES as GGUF_RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def _gen_pages():
+    """docs/gen_pages.py's pages (path -> Markdown), without mkdocs."""
+    spec = importlib.util.spec_from_file_location("gen_pages_for_test", DOCS / "gen_pages.py")
+    source = (DOCS / "gen_pages.py").read_text(encoding="utf-8")
+    namespace = {"__name__": "gen_pages_for_test", "__file__": str(DOCS / "gen_pages.py")}
+    exec(compile(source.replace("else:\n    _write()\n", ""), spec.origin, "exec"), namespace)
+    return namespace["pages"](), namespace["API"]
+
+
+def test_every_rule_has_a_page_with_what_why_engines_fix():
+    pages, _ = _gen_pages()
+    codes = set(GGUF_RULES) | set(FOLDER_RULES)
+    assert len(codes) > 50
+    for code in codes:
+        page = pages.get(f"rules/{code}.md")
+        assert page, f"no page for {code}"
+        for heading in ("## What it checks", "## Why it matters", "## Engines affected", "## How to fix"):
+            assert heading in page, f"{code}: {heading} missing"
+        assert f"]({code}.md)" in pages["rules/index.md"], f"{code} not in the rules index"
+
+
+def test_rule_pages_show_special_tokens_on_the_site():
+    """`<end_of_turn>` outside a code span would vanish as an HTML tag on the site; the terminal
+    shows it as it is."""
+    pages, _ = _gen_pages()
+    assert "&lt;end_of_turn&gt;" in pages["rules/GG205.md"]
+    assert "<end_of_turn>" in rulebook.render_page(rulebook.lookup("GG205"))
+
+
+def test_publish_rule_prints_the_page():
+    res = CliRunner().invoke(main, ["rule", "GG101"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("# GG101: shared-kv-layers-type")
+    assert "## Why it matters" in res.output and "UINT32" in res.output
+    assert "Ollama ≤ 0.24 (Go engine)" in res.output
+    assert res.output.rstrip("\n") == rulebook.render_page(GGUF_RULES["GG101"]).rstrip("\n")
+    explain = CliRunner().invoke(main, ["lint", "--explain", "gg101"])
+    assert explain.exit_code == 0 and explain.output == res.output
+    rp = CliRunner().invoke(main, ["rule", "RP115"])
+    assert rp.exit_code == 0 and "## How to fix" in rp.output and "stop" in rp.output
+
+
+def test_unknown_rule_is_a_usage_error_with_suggestions():
+    res = CliRunner().invoke(main, ["rule", "GG10"])
+    assert res.exit_code == 2
+    assert "unknown rule 'GG10'" in res.output and "did you mean GG100" in res.output
+    res = CliRunner().invoke(main, ["lint", "--explain", "RP1155"])
+    assert res.exit_code == 2 and "RP115" in res.output
+    res = CliRunner().invoke(main, ["lint"])
+    assert res.exit_code == 2 and "PATH" in res.output
+
+
+def test_rule_list_names_every_rule():
+    res = CliRunner().invoke(main, ["rule", "--list"])
+    assert res.exit_code == 0
+    listed = {line.split()[0] for line in res.output.splitlines() if line.strip()}
+    assert listed == set(GGUF_RULES) | set(FOLDER_RULES)
+
+
+def _nav_files(nav) -> list[str]:
+    out = []
+    for item in nav:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                out.extend(_nav_files(value) if isinstance(value, list) else [value])
+    return out
+
+
+def test_nav_names_only_pages_that_exist():
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    pages, _ = _gen_pages()
+    missing = [p for p in _nav_files(config["nav"]) if not (DOCS / p).is_file() and p not in pages]
+    assert not missing, f"mkdocs.yml nav names pages that do not exist: {missing}"
+    written = {p.relative_to(DOCS).as_posix() for p in DOCS.glob("*.md")}
+    left_out = written - set(_nav_files(config["nav"]))
+    assert not left_out, f"pages under docs/ that the nav does not list: {sorted(left_out)}"
+
+
+def test_cli_reference_covers_every_command():
+    pages, _ = _gen_pages()
+    cli = pages["cli.md"]
+    for name in main.list_commands(None):
+        assert f"## publish {name}\n" in cli, name
+    assert "--explain CODE" in cli
+
+
+def test_api_pages_name_modules_that_exist():
+    _, api = _gen_pages()
+    for _, _, modules in api.values():
+        for module in modules:
+            assert importlib.util.find_spec(module) is not None, f"docs/gen_pages.py API names {module}"
+
+
+def test_docs_links_to_pages_resolve():
+    """Relative links between hand-written pages point at files that exist (mkdocs --strict checks
+    the generated ones too)."""
+    pages, _ = _gen_pages()
+    for page in DOCS.glob("*.md"):
+        for target in re.findall(r"\]\(([^)#:\s]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).is_file() or target in pages, f"{page.name} links to {target}"
