@@ -18,6 +18,7 @@ from typing import Iterator
 from publish.engines import ALL_ENGINES, Engine
 from publish.errors import ModelfileError, TemplateError, UsageError
 from publish.findings import Finding, Severity
+from publish.modelfile import stop_list
 from publish.gguf.header import GGUFHeader
 from publish.quants import is_projector_filename, shard_info
 
@@ -119,7 +120,7 @@ def check_folder(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]
     out.extend(params_findings)
     stops: list[str] = []
     if params is not None and isinstance(params.get("stop"), list):
-        stops = [s for s in params["stop"] if isinstance(s, str)]
+        stops = stop_list(params["stop"])
         out.extend(_check_stops(folder / "params", stops, models))
     if models:
         out.extend(_check_turn_ends(folder, template, stops, models[0]))

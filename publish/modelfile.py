@@ -469,6 +469,19 @@ def go_parse_float32(text: str) -> float | None:
 
 # -- validation -------------------------------------------------------------------------------
 
+def stop_list(value: Any) -> list[str]:
+    """The `stop` parameter as a list of strings, the one normaliser for every reader of it.
+
+    A list keeps its strings in order (non-strings dropped: lint reports them); a string is one
+    stop; None or anything else gives []. Empty strings are kept: lint reports them (an empty stop
+    ends every answer before it begins); engines drop them before generating."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for s in value if isinstance(s, str)]
+    return []
+
+
 def parse_parameter(name: str, raw: str, *, where: str = "Modelfile") -> Any:
     """Convert a PARAMETER's text as Ollama's api.FormatParams does (api/types.go v0.24.0):
     int options as Go's ParseInt (base 10, int64), float options as ParseFloat(raw, 32) (so the

@@ -47,10 +47,9 @@ class StagedFolder:
     @property
     def stops(self) -> list[str]:
         """The stop strings of `params`; a malformed `stop` (lint reports it) gives none."""
-        stop = self.params.get("stop", [])
-        if isinstance(stop, str):
-            return [stop]
-        return [s for s in stop if isinstance(s, str)] if isinstance(stop, list) else []
+        from publish.modelfile import stop_list
+
+        return stop_list(self.params.get("stop"))
 
     @property
     def kind(self) -> str:

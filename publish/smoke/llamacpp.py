@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from publish.errors import TemplateError
+from publish.modelfile import stop_list
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
 from publish.smoke.prompts import ollama_messages, render_go
 
@@ -313,8 +314,7 @@ class LlamaCppEngine:
     def complete_tokens(self, tokens: list[int], options: dict | None = None, *,
                         end_ids: set[int] | None = None, timeout: float | None = None) -> ChatResult:
         opts = {**OLLAMA_DEFAULTS, **(options or {})}
-        stops = opts.get("stop") or []
-        stops = [stops] if isinstance(stops, str) else [s for s in stops if s]
+        stops = [s for s in stop_list(opts.get("stop")) if s]
         num_predict = opts.get("num_predict")
         num_predict = DEFAULT_NUM_PREDICT if num_predict is None else int(num_predict)
         if num_predict < 0:  # Ollama: -1 infinite, -2 fill the context

@@ -18,6 +18,7 @@ from publish.errors import TemplateError, UsageError
 from publish.smoke import checks as C
 from publish.smoke.base import Backend, ChatResult, LoadError, ShowResult, Target, Unsupported
 from publish.smoke.checks import Check, Status
+from publish.modelfile import stop_list
 from publish.modelkind import BASE, BASE_REASON
 from publish.smoke.prompts import Prompt, default_prompts, ollama_messages, render_go
 
@@ -523,8 +524,7 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     start = time.perf_counter()
     case = CaseResult(target.label, prompt.name)
     engine_seconds = 0.0
-    stop = target.params.get("stop") or []
-    stops = [s for s in (stop if isinstance(stop, list) else [stop]) if isinstance(s, str) and s]
+    stops = [s for s in stop_list(target.params.get("stop")) if s]
     specials = list(dict.fromkeys([*C.KNOWN_SPECIAL_TOKENS, *facts.control_tokens]))
     messages = [dict(m) for m in prompt.messages]
 
