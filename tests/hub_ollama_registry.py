@@ -93,7 +93,9 @@ def _pick_template(gguf: bytes) -> dict | None:
 def build_manifest(hub, repo_id: str, tag: str) -> bytes:
     """The manifest JSON for ORG/REPO:TAG; its generated blobs go into hub.registry_blobs.
     Raises RegistryError (404 for an unknown repo, 400 for a tag no file answers)."""
-    repo = hub.repos.get(repo_id)
+    # Ollama may change the case of a name's parts (v0.24.0 server/routes.go getExistingName takes
+    # the casing of any local model's matching part); the stand-in finds repos case-insensitively
+    repo = hub.repos.get(repo_id) or next((r for k, r in hub.repos.items() if k.lower() == repo_id.lower()), None)
     if repo is None or repo.private or repo.gated:
         raise RegistryError(404, "Repository not found")
     files = repo.commits[repo.branches["main"]].files

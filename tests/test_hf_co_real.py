@@ -49,9 +49,11 @@ def test_a_pushed_release_pulled_from_the_standin_by_the_real_ollama_passes(via,
     r, data = smoke(hub, "hf.co/alice/tiny-good", via, "--keep")
     assert r.exit_code == 0, r.output
     assert data["quants"][0]["cases"][0]["answer"].strip() == "2"
-    # the real Ollama asked the stand-in's registry for the manifest of that tag, then the blobs
-    assert ("alice/tiny-good", "Q8_0", "tiny-Q8_0.gguf") in hub.served_manifests
-    assert hub.count("GET", r"^/v2/alice/tiny-good/manifests/Q8_0$") >= 1
+    # the real Ollama asked the stand-in's registry for the manifest of that tag, then the blobs.
+    # (Ollama v0.24.0 may send the tag as `q8_0`: a pull's name takes the casing of any local model's
+    # matching part, server/routes.go getExistingName, e.g. a scratch model tagged q8_0)
+    assert ("alice/tiny-good", "q8_0", "tiny-Q8_0.gguf") in [(r, t.lower(), p) for r, t, p in hub.served_manifests]
+    assert hub.count("GET", r"(?i)^/v2/alice/tiny-good/manifests/Q8_0$") >= 1
     assert hub.count("GET", r"^/standin-cdn/") >= 1
     # and now holds it under the stand-in's host, never under hf.co
     import ollama
@@ -161,3 +163,24 @@ def test_without_a_template_file_the_ollama_utils_pick_is_served_and_its_system_
     assert all(c["status"] != "fail" for c in cases["one-plus-one"]["checks"]), cases["one-plus-one"]
     failed = {c["name"]: c["message"] for c in cases["system-prompt"]["checks"] if c["status"] == "fail"}
     assert "render-jinja" in failed, cases["system-prompt"]
+
+
+def _backend(via: str, url: str):
+    if via == "api":
+        from publish.smoke.ollama_api import OllamaAPIBackend
+
+        return OllamaAPIBackend(url)
+    from publish.smoke.ollama_cli import OllamaCLIBackend
+
+    return OllamaCLIBackend(url)
+
+
+@pytest.mark.parametrize("via", VIAS)
+def test_a_pull_of_a_tag_the_hub_does_not_serve_is_a_load_error(via, hub, real_ollama, tmp_path, tiny_llama_path):
+    from publish.smoke.base import LoadError, Target
+
+    push(make_folder(tmp_path / "good", tiny_llama_path), "alice/tiny-good")
+    t = Target(label="Q2_K", model=f"{host(hub)}/alice/tiny-good:Q2_K", insecure=True)
+    with _backend(via, real_ollama.url) as backend, pytest.raises(LoadError, match="not a valid quantization scheme"):
+        backend.prepare(t)
+
