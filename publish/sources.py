@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ContextManager, Iterator
 
-HF_PREFIX = "hf://"
+from publish.addresses import HUB_FILE_PREFIX as HF_PREFIX  # noqa: F401
+from publish.addresses import is_hub_file_url
 
 
 def is_remote(arg: str) -> bool:
-    return arg.startswith(HF_PREFIX)
+    return is_hub_file_url(arg)
 
 
 def open_source(name: str) -> ContextManager[BinaryIO]:

@@ -69,3 +69,17 @@ def test_the_walker_sees_lazy_imports(tmp_path):
     """The check itself can fail: a function-level upward import is found."""
     (tmp_path / "m.py").write_text("def f():\n    from publish.lint import parse_selectors\n")
     assert imported(tmp_path / "m.py") == [(2, "publish.lint"), (2, "publish.lint.parse_selectors")]
+
+
+def test_hub_addresses_are_parsed_in_one_place():
+    """`hf://` (a file to read) and `hf.co/` (an Ollama model name) are told apart by publish.addresses only."""
+    from publish.addresses import is_hub_file_url, is_ollama_hub_name, ollama_hub_repo, parse_hub_file_url
+
+    u = parse_hub_file_url("hf://org/name@v1.0/sub/m-Q8_0.gguf")
+    assert (u.repo_id, u.revision, u.path) == ("org/name", "v1.0", "sub/m-Q8_0.gguf")
+    assert is_hub_file_url("hf://org/name") and not is_hub_file_url("hf.co/org/name")
+    assert is_ollama_hub_name("hf.co/org/name:Q8_0") and not is_ollama_hub_name("hf://org/name")
+    assert ollama_hub_repo("https://huggingface.co/org/name:Q8_0") == "org/name"
+    literal = [f"{p.relative_to(PUBLISH.parent)}" for p in sorted(PUBLISH.rglob("*.py"))
+               if p.name != "addresses.py" and ('"hf://"' in p.read_text() or '"hf.co/"' in p.read_text())]
+    assert literal == []

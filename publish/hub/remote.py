@@ -17,47 +17,14 @@ import contextlib
 import io
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import BinaryIO, Iterator
-from urllib.parse import unquote
 
+from publish.addresses import parse_hub_file_url
 from publish.errors import UsageError
 
-HF_PREFIX = "hf://"
 BLOCK_SIZE = 256 * 1024
 MAX_CACHED_BYTES = 64 * 1024 * 1024
 MAX_RUN_BYTES = 16 * 1024 * 1024   # one GET fetches at most this many consecutive missing bytes
-
-
-@dataclass(frozen=True)
-class HfUrl:
-    repo_id: str
-    revision: str | None
-    path: str
-
-    def with_path(self, path: str) -> str:
-        rev = f"@{self.revision}" if self.revision else ""
-        return f"{HF_PREFIX}{self.repo_id}{rev}/{path}"
-
-
-def parse_hf_url(url: str) -> HfUrl:
-    if not url.startswith(HF_PREFIX):
-        raise UsageError(f"{url}: not an hf:// URL", hint="use hf://ORG/NAME[@REV]/FILE.gguf")
-    rest = url[len(HF_PREFIX):]
-    if rest.startswith("models/"):
-        rest = rest[len("models/"):]
-    parts = rest.split("/", 2)
-    if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise UsageError(f"{url}: expected hf://ORG/NAME[@REV][/PATH]", hint="for example hf://my-org/my-model-GGUF")
-    org, name = parts[0], parts[1]
-    revision = None
-    if "@" in name:
-        name, revision = name.split("@", 1)
-        revision = unquote(revision) or None
-    path = parts[2].strip("/") if len(parts) == 3 else ""
-    if not name or ".." in path.split("/"):
-        raise UsageError(f"{url}: expected hf://ORG/NAME[@REV][/PATH]")
-    return HfUrl(f"{org}/{name}", revision, path)
 
 
 class HubRangeFile(io.RawIOBase):
@@ -179,7 +146,7 @@ def open_hf_file(url: str) -> Iterator[BinaryIO]:
     from publish.hub.client import configure_http, endpoint, hub_error, is_hub_failure
 
     configure_http()
-    u = parse_hf_url(url)
+    u = parse_hub_file_url(url)
     if not u.path:
         raise UsageError(f"{url}: names a repo, not a file", hint="add the file: hf://ORG/NAME/FILE.gguf")
     ep = endpoint()
@@ -214,7 +181,7 @@ def list_gguf_urls(repo_url: str) -> list[str]:
 
     from publish.hub.client import get_token, hub_error, is_hub_failure, make_api
 
-    u = parse_hf_url(repo_url)
+    u = parse_hub_file_url(repo_url)
     api = make_api(get_token())
     try:
         entries = list(api.list_repo_tree(u.repo_id, path_in_repo=u.path or None, recursive=True,

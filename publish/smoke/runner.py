@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from publish.addresses import OLLAMA_HUB_PREFIX, is_hub_file_url, is_ollama_hub_name, ollama_hub_repo
 from publish.errors import TemplateError, UsageError
 from publish.smoke import checks as C
 from publish.smoke.base import Backend, ChatResult, LoadError, ShowResult, Target, Unsupported
@@ -22,7 +23,7 @@ from publish.modelfile import stop_list
 from publish.modelkind import BASE, BASE_REASON
 from publish.smoke.prompts import Prompt, default_prompts, ollama_messages, render_go
 
-HF_PREFIX = "hf.co/"
+HF_PREFIX = OLLAMA_HUB_PREFIX
 DEFAULT_NUM_PREDICT = 128
 
 
@@ -181,17 +182,8 @@ def select_shard(labels: list[str], shard: tuple[int, int] | None) -> list[str]:
     return sorted(labels, key=lambda label: (label.lower(), label))[i - 1::n]
 
 
-def is_hub_target(target: str) -> bool:
-    return target.startswith(HF_PREFIX) or target.startswith("https://hf.co/") \
-        or target.startswith("https://huggingface.co/")
-
-
-def hub_repo(target: str) -> str:
-    repo = re.sub(r"^(https://)?(hf\.co|huggingface\.co)/", "", target).strip("/")
-    repo = repo.split(":", 1)[0]
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise UsageError(f"{target}: expected hf.co/ORG/NAME")
-    return repo
+is_hub_target = is_ollama_hub_name   # hf.co/ORG/NAME[:TAG] (publish.addresses)
+hub_repo = ollama_hub_repo
 
 
 def registry_host(registry: str | None) -> tuple[str, bool]:
@@ -343,7 +335,7 @@ def _facts(source) -> _Facts:
     from publish.gguf.reader import read_header
 
     try:
-        if isinstance(source, str) and source.startswith("hf://"):
+        if isinstance(source, str) and is_hub_file_url(source):
             from publish.hub.remote import open_hf_file
 
             with open_hf_file(source) as fh:

@@ -1,0 +1,75 @@
+"""The two kinds of Hub address, parsed in one place (stdlib only: every layer may import this).
+
+- A Hub *file* URL, read by lint/inspect/fix: `hf://ORG/NAME[@REV][/PATH]` (huggingface_hub's
+  HfFileSystem spelling; `hf://models/ORG/NAME/…` also accepted). -> `HubFileUrl`.
+- An Ollama *model name* on the Hub, pulled by `ollama run`/smoke: `hf.co/ORG/NAME[:TAG]`
+  (also `https://hf.co/…` and `https://huggingface.co/…`). -> `ollama_hub_repo`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from publish.errors import UsageError
+
+HUB_FILE_PREFIX = "hf://"        # a file on the Hub, read over HTTP range requests
+OLLAMA_HUB_PREFIX = "hf.co/"     # an Ollama model name Ollama pulls from the Hub
+
+
+@dataclass(frozen=True)
+class HubFileUrl:
+    """`hf://ORG/NAME[@REV]/PATH` split up; `revision` None means the default branch, `path` may be ""."""
+    repo_id: str
+    revision: str | None
+    path: str
+
+    def with_path(self, path: str) -> str:
+        rev = f"@{self.revision}" if self.revision else ""
+        return f"{HUB_FILE_PREFIX}{self.repo_id}{rev}/{path}"
+
+
+def is_hub_file_url(arg: str) -> bool:
+    """True for `hf://…` (a Hub file or repo to read), False for local paths and `hf.co/…` names."""
+    return arg.startswith(HUB_FILE_PREFIX)
+
+
+def parse_hub_file_url(url: str) -> HubFileUrl:
+    """Parse `hf://ORG/NAME[@REV][/PATH]`. Raises UsageError naming the expected shape; a PATH
+    with a `..` segment is refused."""
+    if not url.startswith(HUB_FILE_PREFIX):
+        raise UsageError(f"{url}: not an hf:// URL", hint="use hf://ORG/NAME[@REV]/FILE.gguf")
+    rest = url[len(HUB_FILE_PREFIX):]
+    if rest.startswith("models/"):
+        rest = rest[len("models/"):]
+    parts = rest.split("/", 2)
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise UsageError(f"{url}: expected hf://ORG/NAME[@REV][/PATH]", hint="for example hf://my-org/my-model-GGUF")
+    org, name = parts[0], parts[1]
+    revision = None
+    if "@" in name:
+        name, revision = name.split("@", 1)
+        revision = unquote(revision) or None
+    path = parts[2].strip("/") if len(parts) == 3 else ""
+    if not name or ".." in path.split("/"):
+        raise UsageError(f"{url}: expected hf://ORG/NAME[@REV][/PATH]")
+    return HubFileUrl(f"{org}/{name}", revision, path)
+
+
+_OLLAMA_HUB = re.compile(r"^(https://)?(hf\.co|huggingface\.co)/")
+
+
+def is_ollama_hub_name(target: str) -> bool:
+    """True for an Ollama model name on the Hub: `hf.co/ORG/NAME[:TAG]` or its https:// forms."""
+    return target.startswith(OLLAMA_HUB_PREFIX) or target.startswith("https://hf.co/") \
+        or target.startswith("https://huggingface.co/")
+
+
+def ollama_hub_repo(target: str) -> str:
+    """`hf.co/ORG/NAME[:TAG]` -> "ORG/NAME". Raises UsageError for anything else."""
+    repo = _OLLAMA_HUB.sub("", target).strip("/")
+    repo = repo.split(":", 1)[0]
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise UsageError(f"{target}: expected hf.co/ORG/NAME")
+    return repo
