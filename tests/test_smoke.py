@@ -238,3 +238,23 @@ def test_a_stop_that_is_not_text_is_a_usage_error_naming_the_params_file(tiny_ll
     single = make_folder(tmp_path / "onestop", tiny_llama_path, params={**GOOD_PARAMS, "stop": "<end_of_turn>"})
     res = run(single, "--backend", "llamacpp")
     assert res.exit_code == 0, res.output
+
+
+def test_a_prompt_both_paths_render_alike_is_generated_once(folders, monkeypatch):
+    """Go template and Jinja template give the same prompt: one generation per prompt, not two."""
+    import llama_cpp
+
+    calls = []
+    real = llama_cpp.Llama.generate
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(llama_cpp.Llama, "generate", counting)
+    res = run(folders["good"], "--backend", "llamacpp", "--json")
+    assert res.exit_code == 0, res.output
+    cases = as_json(res)["quants"][0]["cases"]
+    assert [c["jinja_reused"] for c in cases] == [True, True, True]
+    assert all(c["jinja_answer"] == c["answer"] == "2" for c in cases)
+    assert len(calls) == 3

@@ -83,3 +83,56 @@ def test_truncated_gguf_is_a_load_error_with_llama_cpp_reason(tiny_llama_path, t
     assert "failed" in str(err.value) or "corrupted" in str(err.value)
     out, errout = capfd.readouterr()
     assert errout == "" and out == ""
+
+
+# -- one generation per distinct request (issue 10: smoke generated each prompt twice) ----------
+
+def _fresh(path, prompt, options, end_ids_of=None):
+    """The same request on a newly loaded engine: what generating again would have given."""
+    from publish.smoke.llamacpp import LlamaCppEngine
+
+    with LlamaCppEngine(path) as eng:
+        return eng.complete(prompt, options, end_ids=end_ids_of(eng) if end_ids_of else None)
+
+
+def _observable(res):
+    return (res.text, res.done_reason, res.eval_tokens, res.prompt_token_ids)
+
+
+@pytest.mark.parametrize("first_eog, options", [
+    (False, {"stop": ["<end_of_turn>"], "seed": 1}),   # Go path first, ends on the stop string
+    (True, {"stop": ["<end_of_turn>"], "seed": 1}),    # llama-cli path first, ends on the end id
+    (False, {"num_predict": 6}),                        # no stop: runs to num_predict on the Go path
+    (True, {"num_predict": 6}),                         # ... and stops at the first <end_of_turn> via eog
+])
+def test_the_same_request_is_answered_once_and_exactly_as_generating_again(tiny_llama_path, first_eog, options):
+    """The Go path (declared EOS) and the llama-cli path (llama.cpp's eog set) of one prompt share one
+    generation; the reused answer equals what a fresh engine generates for that path."""
+    from publish.smoke.llamacpp import LlamaCppEngine
+
+    calls = []
+    with LlamaCppEngine(tiny_llama_path) as eng:
+        real = eng._llama.generate
+        eng._llama.generate = lambda *a, **k: (calls.append(1), real(*a, **k))[1]
+        eog = eng.eog_ids
+        order = [eog, None] if first_eog else [None, eog]
+        first = eng.complete(PROMPT, options, end_ids=order[0])
+        second = eng.complete(PROMPT, options, end_ids=order[1])
+        other = eng.complete(PROMPT, {**options, "seed": 7}, end_ids=order[1])  # other options: generated
+    want = _fresh(tiny_llama_path, PROMPT, options, (lambda e: e.eog_ids) if order[1] is eog else None)
+    assert _observable(second) == _observable(want)
+    assert (first.reused, second.reused, other.reused) == (False, True, False)
+    assert second.eval_seconds == second.prompt_seconds == 0.0
+    assert len(calls) == 2
+
+
+def test_a_reuse_that_would_have_generated_further_is_generated(tiny_llama_path):
+    """Ended on an end id the other set does not hold: the other path would go on, so it generates."""
+    from publish.smoke.llamacpp import LlamaCppEngine
+
+    with LlamaCppEngine(tiny_llama_path) as eng:
+        eot = eng.tokenize("<end_of_turn>", add_bos=False)[0]
+        first = eng.complete(PROMPT, {"num_predict": 6}, end_ids={eot})
+        second = eng.complete(PROMPT, {"num_predict": 6})
+    assert (first.text, first.done_reason) == ("2", "stop")
+    assert not second.reused and (second.done_reason, second.eval_tokens) == ("length", 6)

@@ -35,6 +35,8 @@ class ChatResult:
     eval_seconds: float = 0.0
     prompt_token_ids: list[int] | None = None  # when the engine exposes them (llamacpp)
     engine_bos_id: int | None = None           # BOS the engine itself prepends, if any
+    reused: bool = False                       # the same request was already generated in this run:
+                                               # answered from that generation, times are 0
 
 
 @dataclass

@@ -23,6 +23,7 @@ only through publish.chat.
 
 from __future__ import annotations
 
+import dataclasses
 import collections
 import ctypes
 import os
@@ -245,6 +246,9 @@ class LlamaCppEngine:
         self._load_reported = False  # like Ollama: only the first request carries the load time
         self.n_ctx = self._llama.n_ctx()
         self._seed = seed
+        # (prompt tokens, options) -> the generations already made for them within this load; a
+        # request one of them decides is answered from it without generating (see _Generation).
+        self._generations: dict[tuple, list[_Generation]] = {}
         model = self._llama._model
         self.bos_id: int | None = model.token_bos() if model.token_bos() >= 0 else None
         self.add_bos: bool = bool(model.add_bos_token())
@@ -325,6 +329,11 @@ class LlamaCppEngine:
         seed = opts.get("seed")
         last_n = int(opts["repeat_last_n"])
         end_ids = self.eos_ids if end_ids is None else end_ids
+        key = (tuple(tokens), repr(sorted(opts.items(), key=lambda kv: kv[0])))
+        for done in self._generations.get(key, ()):
+            again = done.under(end_ids)
+            if again is not None:
+                return again
 
         with self._lock:
             load_reported, self._load_reported = self._load_reported, True
@@ -334,6 +343,7 @@ class LlamaCppEngine:
             llama.reset()  # every request is fresh, as Ollama's prompt cache is invisible in output
             out = bytearray()
             generated: list[int] = []
+            offsets: list[int] = []  # len(out) before each generated token
             done_reason = "length"
             text = ""
             start = time.perf_counter()
@@ -351,6 +361,7 @@ class LlamaCppEngine:
                     if first_token_at is None:
                         first_token_at = time.perf_counter()
                     generated.append(tok)
+                    offsets.append(len(out))
                     if timeout is not None and time.perf_counter() - start > timeout:
                         raise TimeoutError(f"no end of generation within {timeout:g}s")
                     if tok in end_ids:
@@ -369,7 +380,7 @@ class LlamaCppEngine:
         if done_reason == "length":
             text = out.decode("utf-8", "replace")
         first_token_at = first_token_at or end
-        return ChatResult(
+        result = ChatResult(
             text=text,
             done_reason=done_reason,
             prompt_tokens=len(tokens),
@@ -380,6 +391,9 @@ class LlamaCppEngine:
             prompt_token_ids=list(tokens),
             engine_bos_id=self.bos_id if self.add_bos else None,
         )
+        ended_by_id = done_reason == "stop" and bool(generated) and generated[-1] in end_ids
+        self._generations.setdefault(key, []).append(_Generation(generated, offsets, bytes(out), ended_by_id, result))
+        return result
 
     def close(self) -> None:
         llama, self._llama = getattr(self, "_llama", None), None
@@ -391,6 +405,31 @@ class LlamaCppEngine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Generation:
+    """One seeded generation: its tokens, the byte offset of each in the detokenized output, and
+    whether it ended on an end id. Sampling is deterministic for the same prompt tokens, options
+    and seed, so the same request with another end-id set (the llama-cli path stops on llama.cpp's
+    end-of-generation set, the Ollama path on the declared EOS) produces the same tokens up to the
+    first one in that set: `under` rebuilds that result without generating, or returns None when
+    the other set would have let generation go on past where this one stopped."""
+    generated: list[int]
+    offsets: list[int]
+    out: bytes
+    ended_by_end_id: bool
+    result: ChatResult
+
+    def under(self, end_ids: set[int]) -> ChatResult | None:
+        same = {"load_seconds": 0.0, "prompt_seconds": 0.0, "eval_seconds": 0.0, "reused": True}
+        first = next((i for i, tok in enumerate(self.generated) if tok in end_ids), None)
+        if first is None:
+            return None if self.ended_by_end_id else dataclasses.replace(self.result, **same)
+        if first == len(self.generated) - 1 and self.ended_by_end_id:
+            return dataclasses.replace(self.result, **same)
+        text = self.out[: self.offsets[first]].decode("utf-8", "ignore")
+        return dataclasses.replace(self.result, text=text, done_reason="stop", eval_tokens=first + 1, **same)
 
 
 def _first_stop(text: str, stops: list[str]) -> int | None:

@@ -61,6 +61,7 @@ class CaseResult:
     load_seconds: float = 0.0     # model load the engine reported with this request (Ollama: the first)
     engine_seconds: float = 0.0   # prompt + generation time the engine reports (both paths)
     jinja_answer: str | None = None
+    jinja_reused: bool = False    # the llama-cli --jinja path got the same request: not generated twice
 
     @property
     def status(self) -> Status:
@@ -88,7 +89,7 @@ class CaseResult:
             "prompt_tokens_per_second": self.prompt_tps, "eval_tokens_per_second": self.eval_tps,
             "seconds": round(self.seconds, 6), "load_seconds": round(self.load_seconds, 6),
             "engine_seconds": round(self.engine_seconds, 6),
-            "jinja_answer": self.jinja_answer,
+            "jinja_answer": self.jinja_answer, "jinja_reused": self.jinja_reused,
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -632,7 +633,7 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
         if jr is not None:
             _, jres = jr
             engine_seconds += jres.prompt_seconds + jres.eval_seconds
-            case.jinja_answer = jres.text
+            case.jinja_answer, case.jinja_reused = jres.text, jres.reused
             case.checks += [
                 C.check_answer(prompt, jres, name="jinja-answer"),
                 C.check_done_reason(jres, specials, stops, target.template, name="jinja-done"),
