@@ -24,10 +24,65 @@ def test_runaway_names_the_leaked_token():
     assert "runaway: stop tokens missing — add <|im_end|> to params.stop" in chk.message
 
 
-def test_runaway_without_leak_guesses_the_end_token_from_the_template():
-    template = "<start_of_turn>user\n{{ .Prompt }}<end_of_turn>\n<start_of_turn>model\n"
-    chk = C.check_done_reason(res("2 2 2 2", "length"), SPECIALS, [], template)
-    assert "add <end_of_turn> to params.stop" in chk.message
+GEMMA_T = "<start_of_turn>user\n{{ .Prompt }}<end_of_turn>\n<start_of_turn>model\n"
+LLAMA3_T = ("<|start_header_id|>user<|end_header_id|>\n\n{{ .Prompt }}<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n")
+CHATML_T = "<|im_start|>user\n{{ .Prompt }}<|im_end|>\n<|im_start|>assistant\n"
+PHI_T = "<|user|>\n{{ .Prompt }}<|end|>\n<|assistant|>\n"
+
+
+def test_runaway_where_the_model_never_ends_its_turn_is_not_a_missing_stop():
+    """A base model (or another family) rambles without ever writing the template's end of turn:
+    the verdict says the model does not follow the chat format; the missing stop is named too."""
+    chk = C.check_done_reason(res("2 2 2 2", "length"), SPECIALS, [], GEMMA_T)
+    assert chk.status is Status.FAIL
+    assert chk.message.startswith("the model does not follow this chat format: it never wrote <end_of_turn>")
+    assert "params.stop also lacks <end_of_turn>: add <end_of_turn> to params.stop" in chk.message
+
+
+@pytest.mark.parametrize("template, end, ramble", [
+    (GEMMA_T, "<end_of_turn>", "The capital of France is Paris.\n<start_of_turn>user\nAnd of Spain?"),
+    (LLAMA3_T, "<|eot_id|>", "2.5.0.1\n\n<|start_header_id|>user<|end_header_id|>"),
+    (CHATML_T, "<|im_end|>", "Question: 1+1\nAnswer: 2\nQuestion: 2+2"),
+    (PHI_T, "<|end|>", "<|user|> what about 3+3?"),
+])
+def test_base_model_with_the_stop_already_in_params_is_told_apart_and_never_told_to_add_it(template, end, ramble):
+    """Today's loop: a base model got "add <start_of_turn>", then "add the end-of-turn token"
+    that params already had. With the end token in params.stop the advice never says to add a stop."""
+    chk = C.check_done_reason(res(ramble, "length"), SPECIALS, [end], template, gguf_chat_template=False)
+    assert chk.status is Status.FAIL
+    assert "does not follow this chat format" in chk.message and f"never wrote {end}" in chk.message
+    assert "add " not in chk.message and "lacks" not in chk.message
+    assert "the GGUF has no tokenizer.chat_template" in chk.message
+
+
+@pytest.mark.parametrize("template, end", [(GEMMA_T, "<end_of_turn>"), (LLAMA3_T, "<|eot_id|>"),
+                                           (CHATML_T, "<|im_end|>"), (PHI_T, "<|end|>")])
+def test_chat_model_that_ends_its_turn_without_a_stop_is_told_to_add_it(template, end):
+    chk = C.check_done_reason(res(f"2{end}\n2{end}", "length"), SPECIALS, [], template)
+    assert "runaway: stop tokens missing — add " + end + " to params.stop" in chk.message
+    had = C.check_done_reason(res(f"2{end}\n2{end}", "length"), SPECIALS, [end], template)
+    assert f"params.stop has {end} but generation went past it" in had.message and "add " not in had.message
+
+
+def test_declared_end_text_in_a_runaway_is_the_stop_to_add():
+    """A template without a control token (plain text turns): the GGUF's EOS text the model wrote."""
+    chk = C.check_done_reason(res("2</eos-ish>2", "length"), SPECIALS, [], "User: {{ .Prompt }}\nAssistant:",
+                              end_texts=["</eos-ish>"])
+    assert "add </eos-ish> to params.stop" in chk.message
+
+
+def test_empty_answer_names_the_stop_that_fired_on_the_first_token():
+    r = ChatResult(text="", done_reason="stop", eval_tokens=1, stopped_by="<|im_start|>assistant")
+    chk = C.check_done_reason(r, SPECIALS, ["<|im_end|>", "<|im_start|>assistant"], CHATML_T)
+    assert chk.status is Status.FAIL
+    assert "empty answer: the stop '<|im_start|>assistant' fired after 1 token" in chk.message
+    assert "remove '<|im_start|>assistant' from params.stop" in chk.message
+    ended = ChatResult(text="\n", done_reason="stop", eval_tokens=2, stopped_by="<end_of_turn>")
+    chk = C.check_done_reason(ended, SPECIALS, [], GEMMA_T)
+    assert "empty answer: the model ended its turn with <end_of_turn> after 2 tokens" in chk.message
+    unknown = C.check_done_reason(res("", "stop"), SPECIALS, ["\n\n"], GEMMA_T, end_texts=["<eos>"])
+    assert "the engine does not say which" in unknown.message and "'\\n\\n', '<eos>'" in unknown.message
 
 
 def test_leak_of_stop_string_and_special_token():
@@ -41,6 +96,36 @@ def test_answer_regex():
     assert C.check_answer(ONE, res("1+1 equals 2.")).status is Status.PASS
     bad = C.check_answer(ONE, res("three"))
     assert bad.status is Status.FAIL and "/2/" in bad.message
+    assert "whole word or number in the first non-empty line" in bad.message
+
+
+@pytest.mark.parametrize("answer", [
+    "2", " 2", "\n2\n", "2.", "2!", "(2)", "**2**", "1+1 = 2", "1 + 1 equals 2.", "The answer is 2, of course.",
+    "2\n\nExplanation: 1.5 + 0.5 = 2.0", "\n\n2 apples",
+])
+def test_answer_rule_accepts_the_answer(answer):
+    assert C.check_answer(ONE, res(answer)).status is Status.PASS, answer
+
+
+@pytest.mark.parametrize("answer", [
+    "2.5.0.1", "12", "22", "1.2", "3,2", "0.25", "2,5", "20 apples", "x2", "",
+    "I think so.\nMaybe 2",                                    # the number is not in the first line
+    "Sure!\n" + "1.5.0.1 " * 40 + "2",                        # a long ramble that happens to hold a 2
+])
+def test_answer_rule_refuses_a_substring_of_something_else(answer):
+    assert C.check_answer(ONE, res(answer)).status is Status.FAIL, answer
+
+
+def test_answer_rule_for_words_and_anchors():
+    paris = Prompt("capital", ({"role": "user", "content": "Capital of France?"},), "(?i)paris")
+    assert C.check_answer(paris, res("The capital of France is Paris.")).status is Status.PASS
+    assert C.check_answer(paris, res("PARIS")).status is Status.PASS
+    assert C.check_answer(paris, res("Parisian food")).status is Status.FAIL
+    tokyo = Prompt("japan", ({"role": "user", "content": "Q"},), r"^\s*Tokyo\b", completion=True)
+    assert C.check_answer(tokyo, res(" Tokyo\n\nQuestion: What is the capital of France?")).status is Status.PASS
+    assert C.check_answer(tokyo, res(" Kyoto, not Tokyo")).status is Status.FAIL
+    exact = Prompt("exact", ({"role": "user", "content": "Q"},), "^2$")
+    assert C.check_answer(exact, res("2\n")).status is Status.PASS
 
 
 def test_params_check_tolerates_float32_and_reports_missing_and_wrong_values():

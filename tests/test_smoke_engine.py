@@ -99,15 +99,16 @@ def _observable(res):
     return (res.text, res.done_reason, res.eval_tokens, res.prompt_token_ids)
 
 
-@pytest.mark.parametrize("first_eog, options", [
-    (False, {"stop": ["<end_of_turn>"], "seed": 1}),   # Go path first, ends on the stop string
-    (True, {"stop": ["<end_of_turn>"], "seed": 1}),    # llama-cli path first, ends on the end id
-    (False, {"num_predict": 6}),                        # no stop: runs to num_predict on the Go path
-    (True, {"num_predict": 6}),                         # ... and stops at the first <end_of_turn> via eog
+@pytest.mark.parametrize("first_eog, options, reused", [
+    (False, {"stop": ["<end_of_turn>"], "seed": 1}, True),  # Go path first, ends on the stop string
+    (True, {"stop": ["<end_of_turn>"], "seed": 1}, True),   # llama-cli path first, ends on the end id
+    (False, {"num_predict": 6}, True),    # no stop: the Go path runs to num_predict, eog cuts it at 1 token
+    (True, {"num_predict": 6}, False),    # eog ended at <end_of_turn>; the Go path goes on: generated
 ])
-def test_the_same_request_is_answered_once_and_exactly_as_generating_again(tiny_llama_path, first_eog, options):
+def test_the_same_request_is_answered_once_and_exactly_as_generating_again(tiny_llama_path, first_eog, options,
+                                                                           reused):
     """The Go path (declared EOS) and the llama-cli path (llama.cpp's eog set) of one prompt share one
-    generation; the reused answer equals what a fresh engine generates for that path."""
+    generation when it decides both; the answer equals what a fresh engine generates for that path."""
     from publish.smoke.llamacpp import LlamaCppEngine
 
     calls = []
@@ -121,9 +122,10 @@ def test_the_same_request_is_answered_once_and_exactly_as_generating_again(tiny_
         other = eng.complete(PROMPT, {**options, "seed": 7}, end_ids=order[1])  # other options: generated
     want = _fresh(tiny_llama_path, PROMPT, options, (lambda e: e.eog_ids) if order[1] is eog else None)
     assert _observable(second) == _observable(want)
-    assert (first.reused, second.reused, other.reused) == (False, True, False)
-    assert second.eval_seconds == second.prompt_seconds == 0.0
-    assert len(calls) == 2
+    assert (first.reused, second.reused, other.reused) == (False, reused, False)
+    assert (second.eval_seconds == second.prompt_seconds == 0.0) is reused
+    assert second.stopped_by == want.stopped_by
+    assert len(calls) == (2 if reused else 3)
 
 
 def test_a_reuse_that_would_have_generated_further_is_generated(tiny_llama_path):

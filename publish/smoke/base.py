@@ -35,6 +35,8 @@ class ChatResult:
     eval_seconds: float = 0.0
     prompt_token_ids: list[int] | None = None  # when the engine exposes them (llamacpp)
     engine_bos_id: int | None = None           # BOS the engine itself prepends, if any
+    stopped_by: str | None = None              # the stop string or end token that ended generation,
+                                               # when the engine tells (llamacpp; Ollama does not)
     reused: bool = False                       # the same request was already generated in this run:
                                                # answered from that generation, times are 0
 

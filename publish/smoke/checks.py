@@ -65,46 +65,148 @@ def _short(text: str, limit: int = 80) -> str:
 
 # -- answer ------------------------------------------------------------------------------------
 
+def answer_line(text: str) -> str:
+    """The part of an answer the answer check reads: its first non-empty line, stripped."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _edge_ok(line: str, start: int, end: int) -> bool:
+    """A match is a whole word or a whole number: an alphanumeric first/last character of the
+    match has no letter or digit next to it, and a digit has no `.5`/`,5`-style continuation
+    (so `2` is not found in `2.5.0.1`, `12` or `1.2`, but is in `2.` or `(2)`)."""
+    if start == end:
+        return True
+    first, last = line[start], line[end - 1]
+    before = line[start - 1] if start > 0 else ""
+    after = line[end] if end < len(line) else ""
+    if first.isalnum() and before.isalnum():
+        return False
+    if last.isalnum() and after.isalnum():
+        return False
+    if first.isdigit() and before in ".," and start >= 2 and line[start - 2].isdigit():
+        return False
+    if last.isdigit() and after in ".," and end + 1 < len(line) and line[end + 1].isdigit():
+        return False
+    return True
+
+
+def answer_matches(pattern: re.Pattern, text: str) -> bool:
+    """The answer-check rule: `pattern` (the prompt's `expect`, a Python regex) matches in the
+    first non-empty line of the answer, stripped, as a whole word or whole number (`_edge_ok`).
+
+    A model that rambles past the answer cannot pass by a lucky substring further on (`2` was
+    found in "2.5.0.1" after 128 tokens), while "2", "2.", "1+1 = 2" and "The answer is 2!"
+    pass. `^`/`$` anchor at the start/end of that line."""
+    line = answer_line(text)
+    pos = 0
+    while pos <= len(line):
+        m = pattern.search(line, pos)
+        if m is None:
+            return False
+        if _edge_ok(line, m.start(), m.end()):
+            return True
+        pos = m.start() + 1
+    return False
+
+
 def check_answer(prompt: Prompt, result: ChatResult, name: str = "answer") -> Check:
-    if prompt.pattern.search(result.text):
+    """Pass when `answer_matches(prompt.pattern, result.text)`; the failure names the rule."""
+    if answer_matches(prompt.pattern, result.text):
         return passed(name, _short(result.text))
-    return failed(name, f"answer {_short(result.text)} does not match /{prompt.expect}/")
+    return failed(name, f"answer {_short(result.text)} does not match /{prompt.expect}/ (looked for a whole "
+                        "word or number in the first non-empty line of the answer)")
 
 
 def check_done_reason(result: ChatResult, specials: list[str], stops: list[str],
-                      template: str | None, name: str = "done") -> Check:
+                      template: str | None, name: str = "done", *, end_texts: list[str] | tuple[str, ...] = (),
+                      gguf_chat_template: bool | None = None) -> Check:
+    """Why generation ended, and what to do about it.
+
+    - "stop" with an empty answer: the stop fired on the first token; names it (the engine's
+      `stopped_by`, else the candidates) and says what to do.
+    - "length"/"timeout" (a runaway), told apart by what the model wrote:
+      the turn-end token of the template (or a declared end text) appears in the answer: a stop
+      is missing, add it -- or, if params.stop has it, the engine did not get the params;
+      the template has a turn-end token the model never wrote: the model does not follow this
+      chat format (a base model, or another family's template): adding stops will not help;
+      otherwise the first control token the model leaked, when params.stop lacks it.
+    Never tells the maintainer to add a stop `stops` already has.
+
+    `end_texts`: the GGUF's declared end-of-generation texts (EOS, EOT); `gguf_chat_template`:
+    whether the GGUF carries tokenizer.chat_template (None: unknown)."""
     if result.done_reason == "stop":
-        return passed(name, "stop")
+        if result.text.strip():
+            return passed(name, "stop")
+        return failed(name, empty_answer_message(result, stops, end_texts))
     if result.done_reason in ("length", "timeout"):
-        leaked = leaked_token(result.text, specials)
-        token = (leaked if leaked not in stops else None) or end_token_guess(template, specials, stops)
-        if token:
-            fix = f"add {token} to params.stop"
-        elif leaked:  # never tell the maintainer to add a stop params already has
-            fix = f"params.stop has {leaked} but generation went past it: check that the engine got the params"
-        else:
-            fix = "add the model's end-of-turn token to params.stop"
         how = (f"generation ran to num_predict after {result.eval_tokens} tokens" if result.done_reason == "length"
                else "generation did not end before the timeout")
-        return failed(name, f"runaway: stop tokens missing — {fix} ({how})")
+        turn_ends = turn_end_tokens(template, specials)
+        ends_seen = sorted((result.text.find(t), t) for t in dict.fromkeys([*turn_ends, *end_texts])
+                           if t and t in result.text)
+        leaked = leaked_token(result.text, specials)
+        if ends_seen:
+            token = ends_seen[0][1]
+            if token in stops:
+                return failed(name, f"runaway: params.stop has {token} but generation went past it: check that "
+                                    f"the engine got the params ({how})")
+            return failed(name, f"runaway: stop tokens missing — add {token} to params.stop ({how})")
+        if turn_ends:
+            end = turn_ends[0]
+            wrote = f", it wrote {leaked} instead" if leaked else ""
+            msg = (f"the model does not follow this chat format: it never wrote {end}, the end of turn the template "
+                   f"uses{wrote} ({how}) — a base model, or a chat model of another family: use the instruct "
+                   "model, or its family's template; adding stops will not end its turns")
+            if gguf_chat_template is False:
+                msg += " (the GGUF has no tokenizer.chat_template, as base models do)"
+            if end not in stops:
+                msg += f"; params.stop also lacks {end}: add {end} to params.stop"
+            return failed(name, msg)
+        if leaked and leaked not in stops:
+            return failed(name, f"runaway: stop tokens missing — add {leaked} to params.stop ({how})")
+        if leaked:
+            return failed(name, f"runaway: params.stop has {leaked} but generation went past it: check that the "
+                                f"engine got the params ({how})")
+        return failed(name, "runaway: no end-of-turn token in the template or the answer — add the text that "
+                            f"ends the model's turn to params.stop ({how})")
     if result.done_reason in ("", "unknown", None):
         return skipped(name, "the engine does not report why generation ended")
     return failed(name, f"done_reason {result.done_reason!r}, expected 'stop'")
+
+
+def empty_answer_message(result: ChatResult, stops: list[str], end_texts=()) -> str:
+    """An empty answer ended by a stop: which stop fired on the first token, and the fix."""
+    tokens = f"after {result.eval_tokens} token{'s' if result.eval_tokens != 1 else ''}"
+    hit = result.stopped_by
+    if hit is not None and hit in stops:
+        return (f"empty answer: the stop {hit!r} fired {tokens}: the model writes it at the start of its answer — "
+                f"remove {hit!r} from params.stop, or end the template's assistant header with it")
+    if hit is not None:
+        return (f"empty answer: the model ended its turn with {hit} {tokens} — the prompt does not end where the "
+                "model's answer starts (check the template's last assistant header), or the model does not follow "
+                "this chat format")
+    candidates = ", ".join(repr(s) for s in dict.fromkeys([*stops, *[t for t in end_texts if t]]))
+    return (f"empty answer: a stop fired {tokens} (the engine does not say which; params.stop and the end tokens: "
+            f"{candidates or 'none'}) — a stop the model writes first must go, or the template must write it before "
+            "the answer")
+
+
+def turn_end_tokens(template: str | None, specials: list[str]) -> list[str]:
+    """Control tokens the template writes that end a turn (`end`, `eot`, `</s>` in the name), in
+    the order they first appear."""
+    if not template:
+        return []
+    found = sorted((template.find(t), t) for t in specials if t and t in template)
+    return [t for _, t in found if re.search(r"end|eot|/s>", t, re.I) and "header" not in t]
 
 
 def leaked_token(text: str, specials: list[str]) -> str | None:
     """The special token that appears first in `text`, if any."""
     hits = [(text.find(tok), tok) for tok in specials if tok and tok in text]
     return min(hits)[1] if hits else None
-
-
-def end_token_guess(template: str | None, specials: list[str], stops: list[str]) -> str | None:
-    """A control token the template writes that is not a stop: the likely missing end token."""
-    if not template:
-        return None
-    candidates = [(template.find(t), t) for t in specials if t and t in template and t not in stops]
-    ends = [c for c in candidates if re.search(r"end|eot|/s>", c[1], re.I)]
-    return min(ends or candidates)[1] if (ends or candidates) else None
 
 
 def check_no_leak(result: ChatResult, specials: list[str], stops: list[str], name: str = "leak") -> Check:

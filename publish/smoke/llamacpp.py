@@ -331,7 +331,7 @@ class LlamaCppEngine:
         end_ids = self.eos_ids if end_ids is None else end_ids
         key = (tuple(tokens), repr(sorted(opts.items(), key=lambda kv: kv[0])))
         for done in self._generations.get(key, ()):
-            again = done.under(end_ids)
+            again = done.under(end_ids, stops, lambda tok: self._llama.detokenize([tok], special=True))
             if again is not None:
                 return again
 
@@ -346,6 +346,7 @@ class LlamaCppEngine:
             offsets: list[int] = []  # len(out) before each generated token
             done_reason = "length"
             text = ""
+            stopped_by = None
             start = time.perf_counter()
             first_token_at = None
             if budget > 0:
@@ -366,11 +367,13 @@ class LlamaCppEngine:
                         raise TimeoutError(f"no end of generation within {timeout:g}s")
                     if tok in end_ids:
                         done_reason = "stop"
+                        stopped_by = llama.detokenize([tok], special=True).decode("utf-8", "replace")
                         break
                     out += llama.detokenize([tok], special=True)
                     text = out.decode("utf-8", "ignore")
                     cut = _first_stop(text, stops)
                     if cut is not None:
+                        stopped_by = min((s for s in stops if text.find(s) == cut), key=len)
                         text = text[:cut]
                         done_reason = "stop"
                         break
@@ -390,6 +393,7 @@ class LlamaCppEngine:
             eval_seconds=end - first_token_at,
             prompt_token_ids=list(tokens),
             engine_bos_id=self.bos_id if self.add_bos else None,
+            stopped_by=stopped_by,
         )
         ended_by_id = done_reason == "stop" and bool(generated) and generated[-1] in end_ids
         self._generations.setdefault(key, []).append(_Generation(generated, offsets, bytes(out), ended_by_id, result))
@@ -421,15 +425,25 @@ class _Generation:
     ended_by_end_id: bool
     result: ChatResult
 
-    def under(self, end_ids: set[int]) -> ChatResult | None:
+    def under(self, end_ids: set[int], stops: list[str], detok) -> ChatResult | None:
+        """This generation as seen with `end_ids` (and the same stops); `detok(id) -> bytes`."""
         same = {"load_seconds": 0.0, "prompt_seconds": 0.0, "eval_seconds": 0.0, "reused": True}
         first = next((i for i, tok in enumerate(self.generated) if tok in end_ids), None)
-        if first is None:
-            return None if self.ended_by_end_id else dataclasses.replace(self.result, **same)
-        if first == len(self.generated) - 1 and self.ended_by_end_id:
+        if first is None and self.ended_by_end_id:
+            # Its last token ended it here but not under `end_ids`: the token is written out
+            # instead, and only a stop string it completes ends generation at the same place.
+            last = self.generated[-1]
+            text = (self.out + detok(last)).decode("utf-8", "ignore")
+            cut = _first_stop(text, stops)
+            if cut is None:
+                return None
+            hit = min((s for s in stops if text.find(s) == cut), key=len)
+            return dataclasses.replace(self.result, text=text[:cut], stopped_by=hit, **same)
+        if first is None or (first == len(self.generated) - 1 and self.ended_by_end_id):
             return dataclasses.replace(self.result, **same)
         text = self.out[: self.offsets[first]].decode("utf-8", "ignore")
-        return dataclasses.replace(self.result, text=text, done_reason="stop", eval_tokens=first + 1, **same)
+        return dataclasses.replace(self.result, text=text, done_reason="stop", eval_tokens=first + 1,
+                                   stopped_by=detok(self.generated[first]).decode("utf-8", "replace"), **same)
 
 
 def _first_stop(text: str, stops: list[str]) -> int | None:

@@ -520,6 +520,8 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     stops = [s for s in stop_list(target.params.get("stop")) if s]
     specials = list(dict.fromkeys([*C.KNOWN_SPECIAL_TOKENS, *facts.control_tokens]))
     messages = [dict(m) for m in prompt.messages]
+    done_facts = {"end_texts": [facts.eos_text] if facts.eos_text else [],
+                  "gguf_chat_template": None if facts.why_unknown else bool(facts.chat_template)}
 
     rendered, render_why = None, f"{getattr(backend, 'name', 'the engine')} cannot report the rendered prompt"
     # A base release gets a one-message prompt as a completion too (`--prompt TEXT` on a base folder).
@@ -561,7 +563,7 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
             C.check_answer(prompt, result),
             C.skipped("done", f"{BASE_REASON} (a completion ends at num_predict or the model's EOS; "
                               "there is no end of turn to check)") if base else
-            C.check_done_reason(result, specials, stops, target.template),
+            C.check_done_reason(result, specials, stops, target.template, **done_facts),
             C.check_no_leak(result, specials, stops),
             C.check_no_visible_thinking(result),
         ]
@@ -636,7 +638,7 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
             case.jinja_answer, case.jinja_reused = jres.text, jres.reused
             case.checks += [
                 C.check_answer(prompt, jres, name="jinja-answer"),
-                C.check_done_reason(jres, specials, stops, target.template, name="jinja-done"),
+                C.check_done_reason(jres, specials, stops, target.template, name="jinja-done", **done_facts),
                 C.check_no_leak(jres, specials, stops, name="jinja-leak"),
                 C.check_double_bos(jres, facts.bos_text, name="jinja-double-bos"),
             ]
