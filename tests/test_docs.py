@@ -28,6 +28,11 @@ def _gen_pages():
     return namespace["pages"](), namespace["API"]
 
 
+def test_readme_is_short():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines; move detail into docs/"
+
+
 def test_every_rule_has_a_page_with_what_why_engines_fix():
     pages, _ = _gen_pages()
     codes = set(GGUF_RULES) | set(FOLDER_RULES)
@@ -112,6 +117,12 @@ def test_api_pages_name_modules_that_exist():
     for _, _, modules in api.values():
         for module in modules:
             assert importlib.util.find_spec(module) is not None, f"docs/gen_pages.py API names {module}"
+
+
+def test_readme_links_resolve():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", text):
+        assert (ROOT / target).exists(), f"README.md links to {target}"
 
 
 def test_docs_links_to_pages_resolve():
