@@ -258,3 +258,30 @@ def test_a_prompt_both_paths_render_alike_is_generated_once(folders, monkeypatch
     assert [c["jinja_reused"] for c in cases] == [True, True, True]
     assert all(c["jinja_answer"] == c["answer"] == "2" for c in cases)
     assert len(calls) == 3
+
+
+def test_progress_one_line_per_prompt_on_stderr_for_a_person_quiet_otherwise(folders, monkeypatch):
+    import publish.hub.progress as progress
+
+    monkeypatch.setattr(progress, "progress_enabled", lambda stream=None: True)  # a person at a terminal
+    res = run(folders["runaway"], "--backend", "llamacpp")
+    lines = [line for line in res.stderr.splitlines() if line.startswith("  Q8_0 ")]
+    assert [line.split(":")[0].strip() for line in lines] == ["Q8_0 one-plus-one", "Q8_0 system-prompt",
+                                                               "Q8_0 two-turn"]
+    assert "fail" in lines[0] and "add <end_of_turn> to params.stop" in lines[0]
+    quiet = run(folders["runaway"], "--backend", "llamacpp", "--quiet")
+    assert "one-plus-one" not in quiet.stderr
+    monkeypatch.undo()
+    monkeypatch.setenv("CI", "true")
+    assert "one-plus-one" not in run(folders["good"], "--backend", "llamacpp").stderr
+
+
+def test_reason_column_stays_one_readable_line_and_the_json_keeps_every_message(folders):
+    res = run(folders["runaway"], "--backend", "llamacpp")
+    row = next(line for line in res.stdout.splitlines() if line.startswith("Q8_0 ") and "one-plus-one" in line)
+    reason = row.split("FAIL", 1)[1]
+    assert reason.split("  ")[-1].startswith("done: runaway: stop tokens missing — add <end_of_turn>")
+    assert len(row) < 220 and "(+1 more: leak)" in row
+    data = as_json(run(folders["runaway"], "--backend", "llamacpp", "--json"))
+    done = next(c for c in data["quants"][0]["cases"][0]["checks"] if c["name"] == "done")
+    assert done["message"].endswith("(generation ran to num_predict after 128 tokens)")

@@ -35,8 +35,10 @@ import click
                    "(a Hub mirror or stand-in; http:// pulls over plain HTTP).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Sampling seed sent with every request.")
 @click.option("-v", "--verbose", is_flag=True, help="List every check in the table output.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress lines on stderr (also off when stderr is not a terminal or CI is set).")
 def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, timeout, report_junit, as_json,
-          markdown, shard, serve, keep, host, registry, seed, verbose):
+          markdown, shard, serve, keep, host, registry, seed, verbose, quiet):
     """Run every quant of TARGET through an engine and check the answers.
 
     TARGET is a staged folder (before publishing) or hf.co/ORG/NAME (after publishing).
@@ -46,6 +48,7 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
     """
     from publish.cli.echo import say
     from publish.errors import UsageError
+    from publish.hub.progress import progress_enabled
     from publish.smoke import prompts as P
     from publish.smoke import report as R
     from publish.smoke.runner import SmokeOptions, parse_shard
@@ -64,7 +67,8 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         backend=backend, via=via, prompts=prompts,
         quants=[q.strip() for q in quants.split(",") if q.strip()] if quants else None,
         timeout=timeout, shard=parse_shard(shard) if shard else None, serve=serve, keep=keep,
-        host=host, registry=registry, seed=seed, progress=lambda line: say(one_line(line), err=True),
+        host=host, registry=registry, seed=seed,
+        progress=None if quiet or not progress_enabled(sys.stderr) else lambda line: say(one_line(line), err=True),
     )
     report = run_smoke(target, options)
     if report_junit:

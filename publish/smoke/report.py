@@ -17,7 +17,7 @@ from pathlib import Path
 
 from publish.fsutil import atomic_write_text
 from publish.smoke.checks import Status
-from publish.smoke.runner import CaseResult, SmokeReport
+from publish.smoke.runner import CaseResult, SmokeReport, short_reason
 from publish.termtext import json_dumps, one_line
 
 _MARK = {Status.PASS: "pass", Status.WARN: "warn", Status.SKIP: "skip", Status.FAIL: "FAIL"}
@@ -30,7 +30,7 @@ def _tps(value: float | None) -> str:
 
 def _case_note(case: CaseResult) -> str:
     if case.status in (Status.FAIL, Status.WARN):
-        return case.reason
+        return short_reason(case)
     return "" if case.answer is None else f"answer {case.answer!r}"
 
 

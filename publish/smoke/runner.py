@@ -500,6 +500,9 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
             case = _smoke_prompt(backend, target, prompt, conv, options_for_chat, options.timeout,
                                  facts, (jinja, index, jinja_why), show, show_error)
             qr.cases.append(case)
+            if options.progress:
+                note = f" — {short_reason(case)}" if case.status in (Status.FAIL, Status.WARN) else ""
+                options.progress(f"  {target.label} {prompt.name}: {case.status.value} ({case.seconds:.1f}s){note}")
         qr.load_seconds = sum(c.load_seconds for c in qr.cases)
         qr.engine_seconds = qr.load_seconds + sum(c.engine_seconds for c in qr.cases)
     finally:
@@ -645,6 +648,26 @@ def _smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation
     case.seconds = time.perf_counter() - start
     case.engine_seconds = engine_seconds
     return case
+
+
+# Checks whose failure is a symptom of another's cause come last in the short reason.
+_SYMPTOMS = ("answer", "leak", "jinja-answer", "jinja-leak")
+
+
+def short_reason(case: CaseResult, limit: int = 110) -> str:
+    """One readable line for the table and the progress line: the failing (else warning) check
+    that names the cause first, cut to `limit` characters, and how many more there are. The whole
+    messages stay in the JSON and JUnit reports."""
+    bad = case.failures or [c for c in case.checks if c.status is Status.WARN]
+    if not bad:
+        return ""
+    bad = sorted(bad, key=lambda c: c.name in _SYMPTOMS)
+    text = f"{bad[0].name}: {bad[0].message}"
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    if len(bad) > 1:
+        text += f" (+{len(bad) - 1} more: {', '.join(c.name for c in bad[1:])})"
+    return text
 
 
 def _rate(tokens: int, seconds: float) -> float | None:
