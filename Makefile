@@ -68,7 +68,7 @@ test: $(STAMP) go ollama-utils
 	@bash tests/ollama/build.sh >/dev/null || echo "make test: no real Ollama; its tests will FAIL (PUBLISH_NO_OLLAMA=1 skips them on purpose)"
 	$(BIN)/python -m pytest -q
 
-# A longer fuzz session than the one the tests run (tests/fuzz.py): ~10 minutes, prints what it tried.
+# A longer fuzz session than the one the tests run (tests/fuzz.py): ~15 minutes, prints what it tried.
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzz.py --long
 

@@ -1,7 +1,7 @@
 """Fuzz the four places that read strangers' input, with hypothesis, under time and memory bounds.
 
     python tests/fuzz.py                 # the CI session (tests/test_fuzz.py runs it): ~30 s
-    python tests/fuzz.py --long          # `make fuzz`: a longer session, ~10 minutes
+    python tests/fuzz.py --long          # `make fuzz`: a longer session, ~15 minutes
     python tests/fuzz.py --examples N --only reader,gotmpl
 
 Targets (each a hypothesis property; the allowed outcome is a value or the project's error):
@@ -306,7 +306,7 @@ LONG_EXAMPLES = {"reader": 20_000, "jinja": 1_500, "gotmpl": 10_000, "spec": 5_0
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--long", action="store_true", help="the `make fuzz` session (~10 minutes)")
+    ap.add_argument("--long", action="store_true", help="the `make fuzz` session (~15 minutes)")
     ap.add_argument("--examples", type=int, help="examples per target (overrides --long)")
     ap.add_argument("--only", default=",".join(TARGETS), help="comma-separated targets")
     args = ap.parse_args(argv)
