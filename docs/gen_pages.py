@@ -45,7 +45,8 @@ API: dict[str, tuple[str, str, list[str]]] = {
 
 def help_text(path: list[str]) -> str:
     """`publish PATH... --help` as the terminal prints it at 100 columns."""
-    ctx = click.Context(main, info_name="publish", terminal_width=100, max_content_width=100)
+    ctx = click.Context(main, info_name="publish", terminal_width=100, max_content_width=100,
+                        **main.context_settings)
     cmd: click.Command = main
     for name in path:
         cmd = cmd.get_command(ctx, name)  # type: ignore[union-attr]
