@@ -95,6 +95,32 @@ CONVERSATIONS: dict[str, dict] = {
         "tools": [WEATHER_TOOL, ADD_TOOL],
     },
     "tools-empty-list": {"messages": [{"role": "user", "content": "Hi"}], "tools": []},
+    # Ollama lowercases roles when it decodes a request (api.Message.UnmarshalJSON): "User" and
+    # "user" are one role, and consecutive ones merge
+    "mixed-case-roles": {"messages": [
+        {"role": "SYSTEM", "content": "Sys"}, {"role": "User", "content": "one"},
+        {"role": "user", "content": "two"}, {"role": "Assistant", "content": "a"},
+        {"role": "TOOL", "content": "t1", "tool_name": "add"}, {"role": "Tool", "content": "t2"},
+        {"role": "uSeR", "content": "three"}]},
+    # a tool round trip ending on the tool result: the template must open the assistant turn
+    "tool-result-last": {
+        "messages": [
+            {"role": "user", "content": "Add 1 and 2"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"function": {"name": "add", "arguments": {"a": 1, "b": 2}}}]},
+            {"role": "tool", "content": "3", "tool_name": "add"}],
+        "tools": [WEATHER_TOOL, ADD_TOOL]},
+    # thinking: history carries .Thinking, and the request sets think (.Think, .IsThinkSet)
+    "thinking-on": {
+        "messages": [
+            {"role": "user", "content": "2+2?"},
+            {"role": "assistant", "content": "4", "thinking": "two and two"},
+            {"role": "user", "content": "3+3?"}],
+        "think": True, "is_think_set": True},
+    "thinking-off": {
+        "messages": [{"role": "user", "content": "hi"},
+                     {"role": "assistant", "content": "", "thinking": "partial"}],
+        "think": False, "is_think_set": True},
 }
 
 # Templates written to poke at the language and at Ollama's rules, executed via render().
@@ -151,6 +177,11 @@ ADVERSARIAL_OLLAMA = {
     "legacy-response-in-pipe": "{{ .System }}|{{ .Prompt }}|{{ print .Response \"X\" }}|after",
     "legacy-response-piped": "{{ .Prompt }}:{{ .Response | printf \"%s!\" }}/tail",
     "legacy-no-response": "<<{{ .System }}|{{ .Prompt }}>>",
+    "legacy-think-flags": "{{ .System }}|{{ .Prompt }}|{{ .Think }}{{ .IsThinkSet }}|{{ .Response }}|end",
+    "think-flags": ("{{ if .IsThinkSet }}set:{{ .Think }}:{{ .ThinkLevel }}{{ end }}"
+                    "{{ range .Messages }}[{{ .Role }}|{{ .Thinking }}|{{ .Content }}]{{ end }}"
+                    "{{ if .Think }}<think>{{ end }}"),
+    "print-tools-each": "{{ range .Tools }}{{ . }}|{{ print .Function }}|{{ .Function.Parameters.Properties }}\n{{ end }}",
     "legacy-else-after-response": "{{ .Prompt }}{{ if .Prompt }}{{ .Response }}{{ else }}none{{ end }}",
     "legacy-define-used-last": "{{ define \"p\" }}P:{{ . }}{{ end }}{{ template \"p\" .Prompt }}{{ .Response }}",
     "legacy-json-func": "{{ json .Prompt }}{{ .Response }}",

@@ -1,59 +1,46 @@
-"""Differential tests: publish.gotmpl against Go's real text/template (tests/gotmpl_ref/main.go).
+"""Differential tests: publish.gotmpl against Ollama's own template package and Go's text/template.
 
-The reference program is built once per session and fed every case in one process. Go 1.19 (what
-Debian ships) lacks range-over-int and `else with`; those are covered in test_gotmpl.py with
-expected outputs written from Go's documented semantics.
+tests/ollama_template_ref/main.go imports github.com/ollama/ollama/template (pinned twice: v0.24.0,
+the server `make ollama` builds, and v0.32.2, the newest release Go 1.26 accepts), builds
+template.Values as the server's /api/chat does and calls Execute; "raw" cases run plain Go
+text/template in the same program. Each version's program is built once (cached by source digest)
+and fed every case in one process per version.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import go_binary
+from ollama_template_ref import VERSIONS, have_go, render_real
 from gotmpl_cases import (ADVERSARIAL_OLLAMA, ADVERSARIAL_RAW, CONVERSATIONS, DATA,
                           library_templates)
 from publish import gotmpl
 from publish.errors import TemplateError
 
-GO = go_binary()
-pytestmark = pytest.mark.skipif(
-    GO is None, reason="Go is not installed (apt install golang-1.19-go); the differential "
-                       "tests need Go's text/template as the reference")
-
-REF_DIR = Path(__file__).parent / "gotmpl_ref"
-GO_1_19_ONLY_MISSING = ("else with", "range .n ")  # features newer than Debian's Go
+assert have_go(), "Go 1.26 is required: the differential tests import Ollama's template package"
 
 
-@pytest.fixture(scope="session")
-def go_ref(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("gotmpl-ref")
-    exe = tmp / "gotmpl-ref"
-    env = dict(os.environ, GOCACHE=str(tmp / "cache"), GOPATH=str(tmp / "gopath"),
-               GOFLAGS="-mod=mod", GO111MODULE="on", GOTOOLCHAIN="local", CGO_ENABLED="0")
-    subprocess.run([GO, "build", "-o", str(exe), "."], cwd=REF_DIR, env=env, check=True,
-                   capture_output=True, timeout=300)
-
-    def run(cases: list[dict]) -> list[dict]:
-        proc = subprocess.run([str(exe)], input=json.dumps(cases).encode(), capture_output=True,
-                              check=True, timeout=120)
-        return json.loads(proc.stdout)
-    return run
+@pytest.fixture(scope="session", params=VERSIONS)
+def go_ref(request):
+    """Run cases through the reference program of one Ollama version; each result names it."""
+    version = request.param
+    return lambda cases: [{**r, "version": version} for r in render_real(cases, version)]
 
 
-def py_result(case: dict) -> dict:
+def py_result(case: dict, version: str) -> dict:
     try:
         if case.get("raw"):
             t = gotmpl.parse(case["template"])
             out = t.execute(case.get("data"), missingkey=case.get("missingkey") or "default")
         else:
-            out = gotmpl.render(case["template"], case["messages"], case.get("tools"))
+            out = gotmpl.render(case["template"], case["messages"], case.get("tools"),
+                                think=case.get("think", False),
+                                is_think_set=case.get("is_think_set", False),
+                                ollama_version=version)
         return {"output": out}
     except TemplateError as e:
         return {"output": "", "error": str(e)}
@@ -62,8 +49,9 @@ def py_result(case: dict) -> dict:
 def ollama_case(template: str, conv: str) -> dict:
     c = CONVERSATIONS[conv]
     case = {"template": template, "messages": c["messages"]}
-    if "tools" in c:
-        case["tools"] = c["tools"]
+    for key in ("tools", "think", "is_think_set"):
+        if key in c:
+            case[key] = c[key]
     return case
 
 
@@ -73,11 +61,11 @@ OLLAMA_CASES = {f"{t}/{c}": ollama_case(text, c) for t, text in LIBRARY.items()
 OLLAMA_CASES.update({f"adv:{t}/{c}": ollama_case(text, c)
                      for t, text in ADVERSARIAL_OLLAMA.items()
                      for c in ("user", "system-user-assistant-user", "consecutive-same-role",
-                               "tools", "no-messages", "unicode-braces", "assistant-last")})
+                               "tools", "no-messages", "unicode-braces", "assistant-last",
+                               "mixed-case-roles", "tool-result-last", "thinking-on",
+                               "thinking-off")})
 RAW_CASES = {}
 for i, text in enumerate(ADVERSARIAL_RAW):
-    if any(s in text for s in GO_1_19_ONLY_MISSING):
-        continue
     for mk in ("zero", "default"):
         RAW_CASES[f"raw{i}-{mk}"] = {"raw": True, "template": text, "data": DATA, "missingkey": mk}
 ALL_CASES = {**OLLAMA_CASES, **RAW_CASES}
@@ -90,8 +78,8 @@ def go_results(go_ref) -> dict[str, dict]:
 
 
 def assert_same(case: dict, go: dict) -> None:
-    py = py_result(case)
-    where = f"template {case['template']!r}"
+    py = py_result(case, go["version"])
+    where = f"Ollama {go['version']}, template {case['template']!r}"
     if go.get("error"):
         assert py.get("error"), (f"{where}: Go failed ({go['error']}) but Python rendered "
                                  f"{py['output']!r}")

@@ -55,14 +55,19 @@ def _ollama(text: str):
 
 
 def render(template: str, messages: list[dict], tools: list[dict] | None = None, *,
-           think: bool = False, think_level: str = "", is_think_set: bool = False) -> str:
+           think: bool = False, think_level: str = "", is_think_set: bool = False,
+           ollama_version: str = "v0.24.0") -> str:
     """The prompt Ollama's server builds from this template for a chat request.
 
     messages are dicts like Ollama's API messages (role, content, thinking, tool_calls,
-    tool_name); tools are API tool definitions. Parsed templates are cached by text.
+    tool_name; roles are lower-cased as Ollama decodes them); tools are API tool definitions.
+    ollama_version ("v0.24.0", the pinned server, by default) selects the one place the template
+    package differs between v0.24.0 and v0.32.2: from v0.30.0 a tool prints as its JSON.
+    Checked byte for byte against github.com/ollama/ollama/template v0.24.0 and v0.32.2
+    (tests/test_gotmpl_go.py). Parsed templates are cached by text.
     """
     return _ollama(template).render(messages, tools, think=think, think_level=think_level,
-                                    is_think_set=is_think_set)
+                                    is_think_set=is_think_set, ollama_version=ollama_version)
 
 
 def template_vars(template: str) -> list[str]:

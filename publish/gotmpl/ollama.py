@@ -140,6 +140,26 @@ class Tool(GoStruct):
     json = {"Type": ("type", False), "Items": ("items", True), "Function": ("function", False)}
 
 
+class StringerTool(Tool):
+    """templateTool from Ollama v0.30.0 on: a String() method printing its JSON (v0.24.0 has none,
+    so `{{ . }}` on a tool prints Go's struct form there)."""
+    __slots__ = ()
+    methods = _STRING_METHOD
+
+    def go_string(self):
+        return json_marshal(self)
+
+
+# The first Ollama release whose templateTool has String() (template/template.go); v0.24.0 lacks
+# it. Checked: absent in v0.24.0, present in v0.30.0, v0.31.0, v0.32.2.
+TOOL_STRING_SINCE = (0, 30, 0)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """"v0.32.2" or "0.32.2" -> (0, 32, 2); raises ValueError on anything else."""
+    return tuple(int(p) for p in version.removeprefix("v").split("-")[0].split("."))
+
+
 class ToolCallFunction(GoStruct):
     __slots__ = ()
     type_name = "template.templateToolCallFunction"
@@ -214,7 +234,7 @@ def _property(p) -> ToolProperty:
     )
 
 
-def _tools(tools) -> TemplateTools:
+def _tools(tools, tool_cls=Tool) -> TemplateTools:
     if tools is None:
         return TemplateTools((), "template.templateTools", nil=True)
     out = []
@@ -222,7 +242,7 @@ def _tools(tools) -> TemplateTools:
         fn = _get(t, "function") or {}
         params = _get(fn, "parameters") or {}
         props = _get(params, "properties")
-        out.append(Tool(
+        out.append(tool_cls(
             Type=_get(t, "type") or "",
             Items=_any(_get(t, "items")),
             Function=ToolFunction(
@@ -263,12 +283,21 @@ def _tool_calls(calls):
     return GoSlice(out, "[]template.templateToolCall")
 
 
+def go_lower(s: str) -> str:
+    """Go's strings.ToLower: per-rune simple case mapping (İ -> i, where Python's lower() gives i̇)."""
+    return "".join(c.lower() if len(c.lower()) == 1 else "i" if c == "\u0130" else c for c in s)
+
+
 def collate(messages) -> tuple[str, list[dict]]:
-    """Merge consecutive same-role messages (not tool ones); collect the system prompt."""
+    """Merge consecutive same-role messages (not tool ones); collect the system prompt.
+
+    Roles are lower-cased first, as Ollama's api.Message.UnmarshalJSON does when the server decodes
+    a request (api/types.go, v0.24.0 and v0.32.2): "User" and "user" are one role and merge.
+    """
     system: list[str] = []
     collated: list[dict] = []
     for m in messages:
-        role = _get(m, "role") or ""
+        role = go_lower(_get(m, "role") or "")
         content = _get(m, "content") or ""
         if role == "system":
             system.append(content)
@@ -505,14 +534,15 @@ class OllamaTemplate:
                        missing_zero=missing_zero, text=self.text, parse_name=self.template.name)
 
     def render(self, messages, tools=None, *, think: bool = False, think_level: str = "",
-               is_think_set: bool = False) -> str:
+               is_think_set: bool = False, ollama_version: str = "v0.24.0") -> str:
         system, collated = collate(messages)
         if self.uses_messages:
             msgs = [_message(c) for c in collated]
             data = {
                 "System": system,
                 "Messages": GoSlice(msgs, "[]*template.templateMessage", nil=not msgs),
-                "Tools": _tools(tools),
+                "Tools": _tools(tools, StringerTool if version_tuple(ollama_version)
+                                >= TOOL_STRING_SINCE else Tool),
                 "Response": "",
                 "Think": think,
                 "ThinkLevel": think_level,

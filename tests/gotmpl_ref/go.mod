@@ -1,3 +1,0 @@
-module gotmplref
-
-go 1.19
