@@ -207,6 +207,11 @@ DATA = {
 }
 
 ADVERSARIAL_RAW = [
+    # index of a string is a byte: Go's uint8, not int (type name, %#v, comparisons with ints)
+    "{{ $b := index .s 0 }}{{ printf \"%T|%v|%#v|%d|%x|%c|%q|%U|%5d|%s\" $b $b $b $b $b $b $b $b $b $b }}",
+    "{{ $b := index .s 1 }}{{ eq $b 101 }}{{ lt $b 200 }}{{ ne $b 0 }}{{ if $b }}T{{ end }}"
+    "{{ print $b }}{{ println $b }}{{ json $b }}{{ index .list (index \"\\x01\" 0) }}",
+    "{{ printf \"%#v %T\" (slice .s 0 1) (index .strs 0) }}{{ len (index .s 0) }}",
     # invalid code points: Go writes U+FFFD (a surrogate raised UnicodeEncodeError here)
     "{{ printf \"%c|%c|%c|%c|%c|%c|%-3c|%03c\" 55296 56319 56320 57343 1114112 -1 55296 57343 }}",
     "{{ printf \"%q|%+q|%#q|%U|%#U|%x\" 55296 55296 57343 55296 55296 55296 }}",

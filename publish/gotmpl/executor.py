@@ -230,7 +230,7 @@ class State:
                         for k, v in F.sorted_map_items(val):
                             one(k, v)
                         return
-                elif type(val) is int:
+                elif type(val) is int or type(val) is F.Uint8:
                     if len(decl) > 1:
                         self.errorf(f"can't use {val} to iterate over more than one variable")
                     if val > 0:

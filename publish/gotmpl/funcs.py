@@ -6,7 +6,7 @@ import datetime as _dt
 from urllib.parse import quote_plus
 
 from .gofmt import FormatTooLong, format_value, json_marshal, sort_key, sprint, sprintf, sprintln
-from .values import MISSING, GoMap, GoSlice, GoStruct, go_type_name, is_true
+from .values import MISSING, GoMap, GoSlice, GoStruct, Uint8, go_type_name, is_true
 
 # Parameter types the executor converts arguments to (see exec.go evalArg/validateType).
 T_VALUE = "reflect.Value"
@@ -62,7 +62,7 @@ def _kind(v) -> int:
     t = type(v)
     if t is bool:
         return _BOOL
-    if t is int:
+    if t is int or t is Uint8:  # Go compares int with uint kinds by value
         return _INT
     if t is float:
         return _FLOAT
@@ -177,8 +177,8 @@ def length(item):
 
 
 def _index_arg(index, cap: int) -> int:
-    if type(index) is int:
-        x = index
+    if type(index) is int or type(index) is Uint8:
+        x = int(index)
     elif index is MISSING or index is None:
         raise FuncError("cannot index slice/array with nil")
     else:
@@ -201,7 +201,7 @@ def index(item, *indexes):
             x = _index_arg(ix, len(b))
             if x >= len(b):
                 raise FuncError("reflect: string index out of range")
-            item = b[x]
+            item = Uint8(b[x])
         elif isinstance(item, list):
             x = _index_arg(ix, len(item))
             if x >= len(item):

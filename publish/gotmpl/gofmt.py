@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from .values import GoMap, GoSlice, GoStruct, MISSING, go_type_name
+from .values import GoMap, GoSlice, GoStruct, MISSING, Uint8, go_type_name
 
 
 # -- strconv ---------------------------------------------------------------------------------
@@ -270,8 +270,8 @@ def format_value(v, depth: int = 0) -> str:
         return v
     if t is bool:
         return "true" if v else "false"
-    if t is int:
-        return str(v)
+    if t is int or t is Uint8:
+        return str(int(v))
     if t is float:
         return format_float_g(v)
     if v is None:
@@ -303,7 +303,7 @@ def sort_key(k):
         return (0, k)
     if t is bool:
         return (0, k)
-    if t in (int, float):
+    if t in (int, float, Uint8):
         return (0, k)
     return (1, str(k))
 
@@ -371,6 +371,8 @@ def _rune(v: int) -> str:
 
 
 def _fmt_int(v: int, verb: str, spec: _Spec) -> str:
+    if verb == "v" and spec.sharpv and type(v) is Uint8:
+        spec.sharp, verb = True, "x"  # Go's %#v of an unsigned int: fmt0x64 (0x68)
     if v == 0 and spec.prec == 0 and verb in "dvxXobO":
         return " " * (spec.width or 0)  # Go prints nothing but padding for a zero at precision 0
     neg = v < 0
@@ -494,6 +496,8 @@ def _go_syntax(a, spec: _Spec, depth: int) -> str:
         return _pad("true" if a else "false", spec)
     if t is int:
         return _fmt_int(a, "v", spec)
+    if t is Uint8:
+        return _fmt_int(a, "v", spec)
     if t is float:
         return _fmt_float(a, "v", spec)
     tname = go_type_name(a)
@@ -536,7 +540,7 @@ def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
         if verb in ("t", "v"):
             return _pad("true" if a else "false", spec)
         return _bad_verb(verb, a, spec)
-    if t is int:
+    if t is int or t is Uint8:
         return _fmt_int(a, verb, spec)
     if t is float:
         if verb in "veEfFgGxXb":
@@ -737,8 +741,8 @@ def json_marshal(v) -> str:
         return json_string(v)
     if t is bool:
         return "true" if v else "false"
-    if t is int:
-        return str(v)
+    if t is int or t is Uint8:
+        return str(int(v))
     if t is float:
         return json_float(v)
     custom = getattr(v, "go_json", None)
@@ -772,7 +776,7 @@ def _json_empty(x) -> bool:
         return len(x) == 0
     if type(x) is bool:
         return not x
-    if type(x) in (int, float):
+    if type(x) in (int, float, Uint8):
         return x == 0
     if isinstance(x, GoStruct):
         return False

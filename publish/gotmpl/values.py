@@ -80,6 +80,13 @@ class GoMap(dict):
         self.ordered = ordered
 
 
+class Uint8(int):
+    """Go's uint8 (byte): what `index` of a string returns. Behaves as an int everywhere except its
+    type name (`printf "%T"` prints uint8) and `%#v` (Go prints unsigned ints as 0x.. there)."""
+
+    __slots__ = ()
+
+
 def go_type_name(v) -> str:
     t = type(v)
     if t is str:
@@ -88,6 +95,8 @@ def go_type_name(v) -> str:
         return "bool"
     if t is int:
         return "int"
+    if t is Uint8:
+        return "uint8"
     if t is float:
         return "float64"
     if t is complex:
@@ -116,7 +125,7 @@ def is_true(v) -> tuple[bool, bool]:
         return v, True
     if t is str:
         return len(v) > 0, True
-    if t is int or t is float or t is complex:
+    if t is int or t is float or t is complex or t is Uint8:
         return v != 0, True
     if isinstance(v, (list, dict)):
         return len(v) > 0, True
