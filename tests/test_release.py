@@ -61,14 +61,14 @@ def runaway_spec(tmp_path) -> Path:
     spec = (TINY / "release.toml").read_text()
     spec = spec.replace('family = "gemma3"', f"text = {json.dumps(GEMMA_GO_SYSTEM)}")
     spec = spec.replace('stop = ["<end_of_turn>"]\n', "")
-    spec = spec.replace('dir = "."', f"dir = {json.dumps(str(TINY))}")
     path = tmp_path / "release.toml"
     path.write_text(spec)
     return path
 
 
 def test_failing_smoke_stops_the_release(runaway_spec, tmp_path):
-    res = release(runaway_spec, "--backend", "llamacpp", "-o", tmp_path / "out")
+    # the GGUFs come from --gguf-dir: a spec may only name files inside its own folder
+    res = release(runaway_spec, "--gguf-dir", TINY, "--backend", "llamacpp", "-o", tmp_path / "out")
     assert res.exit_code == 1
     text = res.stdout
     smoke = lines_of(text, "smoke folder")
@@ -80,7 +80,7 @@ def test_failing_smoke_stops_the_release(runaway_spec, tmp_path):
 
 
 def test_keep_going_runs_the_later_stages(runaway_spec, tmp_path):
-    res = release(runaway_spec, "--backend", "llamacpp", "-o", tmp_path / "out", "--keep-going")
+    res = release(runaway_spec, "--gguf-dir", TINY, "--backend", "llamacpp", "-o", tmp_path / "out", "--keep-going")
     assert res.exit_code == 1
     assert "no --push" in lines_of(res.stdout, "push")
     assert "sha256:" in res.stdout
