@@ -5,7 +5,15 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# llama-cpp-python compiles llama.cpp from source. We build it once as a portable x86-64-v3 wheel
+# (AVX2/FMA/F16C; GGML_NATIVE=OFF) into a cache outside the checkout and install from there: a
+# -march=native build dies with SIGILL on `tilezero` on VMs that advertise AMX without enabling it
+# (seen here with a Q4_K model), and pip's own wheel cache ignores CMAKE_ARGS, so it would hand back
+# a native wheel built earlier.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+WHEELS := $(or $(PUBLISH_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/publish)/wheels/llama-cpp-x86-64-v3
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 DOCS_STAMP := $(VENV)/.docs-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install demo demo-tiny test docs bench clean go fuzz ollama ollama-utils
@@ -13,14 +21,20 @@ DOCS_STAMP := $(VENV)/.docs-installed-$(shell cat pyproject.toml | cksum | cut -
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[llamacpp,test,real]'
+	@ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) ($(LLAMA_CMAKE_ARGS); about 4 minutes on 2 cores, once)"; \
+	  rm -rf $(WHEELS).tmp && CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir \
+	    -w $(WHEELS).tmp 'llama-cpp-python==$(LLAMA_CPP_VERSION)' && mkdir -p $(dir $(WHEELS)) && \
+	  rm -rf $(WHEELS) && mv $(WHEELS).tmp $(WHEELS); }
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[llamacpp,test,real]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
 
 # The docs tools (the `docs` extra) go into the same .venv, only when `make docs` runs.
 $(DOCS_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[llamacpp,test,real,docs]'
+	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[llamacpp,test,real,docs]'
 	rm -f $(VENV)/.docs-installed-* && touch $@
 
 # The docs site: docs/*.md plus the pages docs/gen_pages.py generates (rules, CLI, Python API).

@@ -33,7 +33,7 @@ fail() {
   exit 1
 }
 
-if [ -x "$BIN" ] && "$BIN" --version >/dev/null 2>&1; then
+if [ -x "$BIN" ] && "$BIN" --version 2>&1 | grep -q "version is ${OLLAMA_VERSION#v}\$"; then
   say "reusing Ollama $OLLAMA_VERSION built earlier"
   echo "$BIN"
   exit 0
@@ -71,8 +71,18 @@ fi
 say "building Ollama $OLLAMA_VERSION with 'go install' (cgo compiles llama.cpp and ggml: several minutes on 2 cores)"
 start=$(date +%s)
 mkdir -p "$CACHE/bin.tmp"
-CGO_ENABLED=1 CGO_CPPFLAGS="-I$CACHE/include ${CGO_CPPFLAGS:-}" GOBIN="$CACHE/bin.tmp" GOFLAGS=-mod=mod \
-  go install "github.com/ollama/ollama@$OLLAMA_VERSION" >&2 || fail "go install github.com/ollama/ollama@$OLLAMA_VERSION failed (see the compiler output above)"
+# The flags of Ollama's release builds (scripts/env.sh); without the version stamp the
+# server reports 0.0.0 on /api/version and in its User-Agent.
+# A plain `go install` compiles ggml for baseline x86-64 (SSE2): no AVX at all, several times slower
+# than Ollama's own CPU builds. x86-64-v3 (AVX2/FMA/F16C, what Ollama's "haswell" CPU variant and
+# our llama-cpp-python wheel use) is set here; never -march=native, which on VMs that advertise AMX
+# without enabling it emits instructions that die with SIGILL.
+OLLAMA_MARCH=${OLLAMA_MARCH:--march=x86-64-v3}
+CGO_ENABLED=1 CGO_CPPFLAGS="-I$CACHE/include ${CGO_CPPFLAGS:-}" \
+  CGO_CFLAGS="-O3 $OLLAMA_MARCH ${CGO_CFLAGS:-}" CGO_CXXFLAGS="-O3 $OLLAMA_MARCH ${CGO_CXXFLAGS:-}" \
+  GOBIN="$CACHE/bin.tmp" GOFLAGS=-mod=mod \
+  go install -ldflags "-s -w -X=github.com/ollama/ollama/version.Version=${OLLAMA_VERSION#v} -X=github.com/ollama/ollama/server.mode=release" \
+  "github.com/ollama/ollama@$OLLAMA_VERSION" >&2 || fail "go install github.com/ollama/ollama@$OLLAMA_VERSION failed (see the compiler output above)"
 mkdir -p "$CACHE/bin"
 mv -f "$CACHE/bin.tmp/ollama" "$BIN"
 rmdir "$CACHE/bin.tmp" 2>/dev/null || true
