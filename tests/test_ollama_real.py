@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import ggufs
 from publish.cli import main
-from smoke_folders import GOOD_PARAMS, make_folder, outcome_folders
+from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder, outcome_folders
 
 pytestmark = pytest.mark.real_ollama
 
@@ -31,9 +31,11 @@ NO_STOP = {k: v for k, v in GOOD_PARAMS.items() if k != "stop"}
 
 @pytest.fixture(scope="module")
 def turn_end_gguf(tmp_path_factory):
-    """The tiny model ending its turns with TURN_END, a token no engine ends on by its text."""
+    """The tiny model ending its turns with TURN_END, a token no engine ends on by its text; its
+    chat template ends turns with the same token, so a folder without that stop only lacks the stop."""
     return ggufs.write_tiny_llama(tmp_path_factory.mktemp("turn-end") / "tiny-turn-end.gguf",
-                                  end_token=ggufs.TURN_END)
+                                  end_token=ggufs.TURN_END,
+                                  chat_template=ggufs.GEMMA_JINJA.replace("<end_of_turn>", ggufs.TURN_END))
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +46,10 @@ def folders(tmp_path_factory, tiny_llama_path, turn_end_gguf):
     # the Gemma-style model without the stop does not run away there; this one does
     out["gemma-no-stop"] = out.pop("runaway")
     # num_predict keeps the runaway short (each token of the tiny model costs the real runner ms)
-    out["runaway"] = make_folder(root / "turn-end-runaway", turn_end_gguf, params=NO_STOP | {"num_predict": 8})
-    out["turn-end-good"] = make_folder(root / "turn-end-good", turn_end_gguf,
+    turn_end_template = GEMMA_GO_SYSTEM.replace("<end_of_turn>", ggufs.TURN_END)
+    out["runaway"] = make_folder(root / "turn-end-runaway", turn_end_gguf, template=turn_end_template,
+                                 params=NO_STOP | {"num_predict": 8})
+    out["turn-end-good"] = make_folder(root / "turn-end-good", turn_end_gguf, template=turn_end_template,
                                        params=GOOD_PARAMS | {"stop": [ggufs.TURN_END]})
     # a template of another family than the GGUF's chat template (Gemma's): the model still says
     # "2" (it answers that to anything), only the prompt shows the mistake
@@ -138,11 +142,16 @@ def test_gemma_end_of_turn_ends_generation_in_ollama_even_without_the_stop(folde
     assert checks(case)["leak"]["status"] == "pass"
 
 
-def test_missing_stop_through_the_cli_without_num_predict_ends_at_the_timeout(turn_end_gguf, tmp_path, real_ollama):
+def test_missing_stop_through_the_cli_without_num_predict_ends_at_the_timeout(tmp_path, real_ollama):
     """`ollama run` sends no options: without a num_predict in the release Ollama generates until
-    it is stopped (it shifts the context and goes on), so the smoke kills it at its timeout and
-    says why."""
-    folder = make_folder(tmp_path / "runaway", turn_end_gguf, params=NO_STOP)
+    it is stopped or the context is full, so the smoke kills it at its timeout and says why. The
+    model gets a 128k context (num_ctx too): a 512-token one fills within the timeout once ggml is
+    compiled with SIMD, and the runner then ends the answer by itself."""
+    gguf = ggufs.write_tiny_llama(tmp_path / "tiny-turn-end-128k.gguf", end_token=ggufs.TURN_END,
+                                  chat_template=ggufs.GEMMA_JINJA.replace("<end_of_turn>", ggufs.TURN_END),
+                                  extra_kv={"llama.context_length": 131072})
+    folder = make_folder(tmp_path / "runaway", gguf, template=GEMMA_GO_SYSTEM.replace("<end_of_turn>", ggufs.TURN_END),
+                         params=NO_STOP | {"num_ctx": 131072})
     res, data = smoke(folder, "cli", "--timeout", "6")
     assert res.exit_code == 1
     assert_runaway(data["quants"][0]["cases"][0], "timeout", "did not end before the timeout")
