@@ -280,7 +280,7 @@ def test_reason_column_stays_one_readable_line_and_the_json_keeps_every_message(
     res = run(folders["runaway"], "--backend", "llamacpp")
     row = next(line for line in res.stdout.splitlines() if line.startswith("Q8_0 ") and "one-plus-one" in line)
     reason = row.split("FAIL", 1)[1]
-    assert reason.split("  ")[-1].startswith("done: runaway: stop tokens missing — add <end_of_turn>")
+    assert reason.split("  ")[-1].strip().startswith("done: runaway: stop tokens missing — add <end_of_turn>")
     assert len(row) < 220 and "(+1 more: leak)" in row
     data = as_json(run(folders["runaway"], "--backend", "llamacpp", "--json"))
     done = next(c for c in data["quants"][0]["cases"][0]["checks"] if c["name"] == "done")
