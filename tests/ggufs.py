@@ -172,6 +172,22 @@ def tiny_vocab(extra_specials: tuple[str, ...] = ()) -> tuple[list[str], list[fl
     return tokens, scores, [int(t) for t in types]
 
 
+def _tiny_tokenizer_kv(tokens, scores, types, *, add_bos_token: bool) -> dict[str, Any]:
+    """The tokenizer keys of the tiny test models (tiny_vocab's ids: <pad> 0, <eos> 1, <bos> 2, <unk> 3)."""
+    return {
+        "tokenizer.ggml.model": "llama",
+        "tokenizer.ggml.tokens": (tokens, GGUFValueType.ARRAY, GGUFValueType.STRING),
+        "tokenizer.ggml.scores": (scores, GGUFValueType.ARRAY, GGUFValueType.FLOAT32),
+        "tokenizer.ggml.token_type": (types, GGUFValueType.ARRAY, GGUFValueType.INT32),
+        "tokenizer.ggml.bos_token_id": 2,
+        "tokenizer.ggml.eos_token_id": 1,
+        "tokenizer.ggml.unknown_token_id": 3,
+        "tokenizer.ggml.padding_token_id": 0,
+        "tokenizer.ggml.add_bos_token": add_bos_token,
+        "tokenizer.ggml.add_eos_token": False,
+    }
+
+
 def write_tiny_llama(
     path: str | Path,
     *,
@@ -226,16 +242,7 @@ def write_tiny_llama(
         "llama.rope.dimension_count": n_embd // n_head,
         "llama.attention.layer_norm_rms_epsilon": 1e-5,
         "llama.vocab_size": n_vocab,
-        "tokenizer.ggml.model": "llama",
-        "tokenizer.ggml.tokens": (tokens, GGUFValueType.ARRAY, GGUFValueType.STRING),
-        "tokenizer.ggml.scores": (scores, GGUFValueType.ARRAY, GGUFValueType.FLOAT32),
-        "tokenizer.ggml.token_type": (types, GGUFValueType.ARRAY, GGUFValueType.INT32),
-        "tokenizer.ggml.bos_token_id": 2,
-        "tokenizer.ggml.eos_token_id": 1,
-        "tokenizer.ggml.unknown_token_id": 3,
-        "tokenizer.ggml.padding_token_id": 0,
-        "tokenizer.ggml.add_bos_token": add_bos_token,
-        "tokenizer.ggml.add_eos_token": False,
+        **_tiny_tokenizer_kv(tokens, scores, types, add_bos_token=add_bos_token),
     }
     if chat_template is not None:
         kv["tokenizer.chat_template"] = chat_template
@@ -475,16 +482,7 @@ def write_tiny_gemma3n(
         "gemma3n.altup.num_inputs": A,
         "gemma3n.activation_sparsity_scale": ([1.6448536, 1.6448536] + [0.0] * (L - 2),
                                               GGUFValueType.ARRAY, GGUFValueType.FLOAT32),
-        "tokenizer.ggml.model": "llama",
-        "tokenizer.ggml.tokens": (tokens, GGUFValueType.ARRAY, GGUFValueType.STRING),
-        "tokenizer.ggml.scores": (scores, GGUFValueType.ARRAY, GGUFValueType.FLOAT32),
-        "tokenizer.ggml.token_type": (types, GGUFValueType.ARRAY, GGUFValueType.INT32),
-        "tokenizer.ggml.bos_token_id": 2,
-        "tokenizer.ggml.eos_token_id": 1,
-        "tokenizer.ggml.unknown_token_id": 3,
-        "tokenizer.ggml.padding_token_id": 0,
-        "tokenizer.ggml.add_bos_token": True,
-        "tokenizer.ggml.add_eos_token": False,
+        **_tiny_tokenizer_kv(tokens, scores, types, add_bos_token=True),
     }
     return write_gguf(path, arch="gemma3n", kv=kv,
                       tensors=[(n, (), tensor_types[n]) for n in data], tensor_data=data)
