@@ -2,7 +2,7 @@
 `ollama run`, each as a ratio against an anchor measured in the same run.
 
 1. Per-quant smoke overhead (folder targets, and hf.co targets pulled from the loopback Hub
-   STAND-IN, tests/hub_standin.py, by the real Ollama over plain HTTP), split in two:
+   STAND-IN, tests/standins/hub.py, by the real Ollama over plain HTTP), split in two:
        beyond  = wall - (load + prompt + generation as Ollama reports them) - (rm + create/pull)
        own     = wall - (time inside the backend's calls to Ollama)      publish's own Python time
    `beyond` is what the issue's target is about (under 100 ms per quant); it includes the time
@@ -111,7 +111,7 @@ def main() -> int:
         print("bench_ollama_real: no real Ollama; run `make ollama` (or set PUBLISH_OLLAMA_BIN)", file=sys.stderr)
         return 2
     import ggufs
-    from hub_standin import WRITE_TOKEN, HubStandIn, Token
+    from standins.hub import WRITE_TOKEN, HubStandIn, Token
     from smoke_folders import make_folder
 
     from publish.smoke.base import Target

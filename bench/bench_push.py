@@ -1,5 +1,5 @@
 """Re-push of an unchanged 20-file release, and remote header reads, against the loopback Hub
-stand-in (tests/hub_standin.py; no real Hub).
+stand-in (tests/standins/hub.py; no real Hub).
 
 1. First push of a 20-file staged folder (8 GGUF-sized files + 12 small ones): hashes everything.
 2. Re-push, unchanged: must hash 0 bytes, make no commit, and finish within 2 s plus its API
@@ -38,7 +38,7 @@ def main() -> int:
 
     import secrets
 
-    from hub_standin import HubStandIn, Token
+    from standins.hub import HubStandIn, Token
 
     token = "hf_bench" + secrets.token_hex(8)
     hub = HubStandIn({token: Token("alice")}).start()

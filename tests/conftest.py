@@ -180,3 +180,30 @@ def gemma3_270m() -> Path:
         return fetch.model_path()
     except fetch.NotInstalled as err:
         pytest.fail(f"{err}", pytrace=False)
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """A loopback Hub STAND-IN (tests/standins/hub.py) with three tokens, HF_ENDPOINT and HF_TOKEN set."""
+    import huggingface_hub.constants
+
+    import publish.hub.client
+
+    from standins.hub import CAROL_TOKEN, READ_TOKEN, WRITE_TOKEN, HubStandIn, Token
+
+    h = HubStandIn({
+        WRITE_TOKEN: Token("alice", orgs=("alice-org",)),
+        READ_TOKEN: Token("bob", write=False),
+        CAROL_TOKEN: Token("carol"),
+    }).start()
+    monkeypatch.setenv("HF_ENDPOINT", h.url)
+    monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
+    monkeypatch.setenv("PUBLISH_HASH_CACHE", str(tmp_path / "cache" / "hashes.json"))
+    monkeypatch.delenv("CI", raising=False)
+    # never pick up a real login on the machine running the tests
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-saved-token"))
+    monkeypatch.setattr(publish.hub.client, "RETRY_BASE_SECONDS", 0.01)
+    try:
+        yield h
+    finally:
+        h.stop()

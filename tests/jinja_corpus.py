@@ -5,7 +5,7 @@
         entry.name, entry.source, entry.bos_token, entry.eos_token, entry.tier, entry.broken
 
 `entry.source` is the template text exactly as published (for the older files, the text after
-their `{#- source: ... -#}` header line). Used by tests/test_corpus.py and bench/bench_corpus.py.
+their `{#- source: ... -#}` header line). Used by tests/convert/test_corpus.py and bench/bench_corpus.py.
 """
 
 from __future__ import annotations

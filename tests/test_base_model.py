@@ -1,7 +1,7 @@
 """Base (pretrained) models: the spec says so, lint and smoke act on it (publish.modelkind).
 
 The real-engine part runs Gemma 3 270M base (the PyPI package of the `real` extra) through
-llama.cpp; tests/test_realmodel_ollama.py runs it through the real Ollama."""
+llama.cpp; tests/smoke/test_realmodel_ollama.py runs it through the real Ollama."""
 
 from __future__ import annotations
 

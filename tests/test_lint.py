@@ -266,9 +266,8 @@ def test_plain_folder_and_missing_folder_rules(tmp_path, tiny_llama_path, folder
 
 
 def test_hf_repo_is_linted_through_range_reads(gemma3n_broken_path, tiny_llama_path, monkeypatch):
-    """hf:// goes through publish.hub.remote against the loopback Hub stand-in (tests/hub_standin.py)."""
-    from hub_standin import HubStandIn
-
+    """hf:// goes through publish.hub.remote against the loopback Hub stand-in (tests/standins/hub.py)."""
+    from standins.hub import HubStandIn
     hub = HubStandIn().start()
     try:
         hub.create_repo("org/gemma-3n-GGUF")

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from conftest import go_binary
 from publish.errors import ModelfileError
-from publish.modelfile import (DEPRECATED_PARAMETERS, PARAMETER_TYPES, ModelfileSpec, go_is_print,
+from publish.modelfile import (PARAMETER_TYPES, ModelfileSpec, go_is_print,
                                ollama_value, parse, render)
 
 REF_DIR = Path(__file__).parent / "ollama" / "parser_ref"

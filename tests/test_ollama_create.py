@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gguf import GGMLQuantizationType, GGUFValueType
+from gguf import GGMLQuantizationType
 
 import ggufs
 from publish.build import build

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import have_llama_cpp
-
-from hub_standin import hub  # noqa: F401 - fixture: HF_ENDPOINT points at a loopback Hub stand-in
 from publish.cli import main
 from smoke_folders import GEMMA_GO_SYSTEM
 

@@ -3,13 +3,9 @@ check, the repo recorded by the build, smoke prompts passed through."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
-
-from hub_standin import hub  # noqa: F401 - fixture: HF_ENDPOINT points at a loopback Hub stand-in
 
 import ggufs
 from gguf import GGMLQuantizationType as T

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hub_standin import WRITE_TOKEN, hub  # noqa: F401 - fixture: a loopback Hub stand-in
+from standins.hub import WRITE_TOKEN
 from publish.errors import SpecError
 from publish.spec import load_spec
 

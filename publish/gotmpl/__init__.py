@@ -64,7 +64,7 @@ def render(template: str, messages: list[dict], tools: list[dict] | None = None,
     ollama_version ("v0.24.0", the pinned server, by default) selects the one place the template
     package differs between v0.24.0 and v0.32.2: from v0.30.0 a tool prints as its JSON.
     Checked byte for byte against github.com/ollama/ollama/template v0.24.0 and v0.32.2
-    (tests/test_gotmpl_go.py). Parsed templates are cached by text.
+    (tests/gotmpl/test_gotmpl_go.py). Parsed templates are cached by text.
     """
     return _ollama(template).render(messages, tools, think=think, think_level=think_level,
                                     is_think_set=is_think_set, ollama_version=ollama_version)

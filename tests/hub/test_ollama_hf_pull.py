@@ -1,8 +1,8 @@
 """The hf.co path of both ollama backends at the backend level, on the REAL Ollama v0.24.0 pulling
-from the loopback Hub stand-in's registry (tests/hub_standin.py; the model name carries the
+from the loopback Hub stand-in's registry (tests/standins/hub.py; the model name carries the
 stand-in's host, never hf.co): `ollama rm` comes before every pull, so a re-upload is really
 fetched; a person at a terminal sees the pull progress. The end-to-end hf.co smoke (good, no stop,
-double BOS, a tag no file answers, no template file) is tests/test_hf_co_real.py.
+double BOS, a tag no file answers, no template file) is tests/smoke/test_hf_co_real.py.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from hub_standin import hub  # noqa: F401 - fixture
 from publish.smoke.base import Target
 from smoke_folders import make_folder
 from standins.ollama_faults import OllamaFaultProxy

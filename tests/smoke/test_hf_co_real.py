@@ -1,5 +1,5 @@
-"""The hf.co path end to end: `publish push` to the loopback Hub STAND-IN (tests/hub_standin.py with
-its Ollama registry endpoints, tests/hub_ollama_registry.py), then `publish smoke hf.co/ORG/NAME
+"""The hf.co path end to end: `publish push` to the loopback Hub STAND-IN (tests/standins/hub.py with
+its Ollama registry endpoints, tests/standins/hub_registry.py), then `publish smoke hf.co/ORG/NAME
 --registry http://127.0.0.1:PORT` drives the REAL Ollama v0.24.0 (the session's `ollama serve`) to
 `ollama rm`, pull over plain HTTP from the stand-in's host and run each quant, checked.
 
@@ -14,8 +14,7 @@ import pytest
 import ggufs
 from click.testing import CliRunner
 
-from hub_ollama_registry import NO_MATCH
-from hub_standin import hub  # noqa: F401 - fixture
+from standins.hub_registry import NO_MATCH
 from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder
 
 from publish.cli import main

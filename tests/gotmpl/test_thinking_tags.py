@@ -16,8 +16,9 @@ import jinja_corpus
 import ollama_utils_ref
 from conftest import go_binary
 from publish import families, gotmpl
+from paths import TESTS
 
-REF_DIR = Path(__file__).parent / "ollama" / "thinking_ref"
+REF_DIR = TESTS / "ollama" / "thinking_ref"
 HAND_CASES = [
     "{{ range .Messages }}{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }}{{ end }}",
     # $.Messages is a variable node, not the field .Messages: Ollama infers nothing

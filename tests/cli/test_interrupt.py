@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from publish import fsutil
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "examples" / "tiny"
 TEMP = re.compile(r"\..+\.publish-tmp-(\d+)-[0-9a-f]+\Z")
 

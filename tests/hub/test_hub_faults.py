@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from hub_standin import WRITE_TOKEN, hub  # noqa: F401 - fixture
+from standins.hub import WRITE_TOKEN
 from publish.cli import main
 from publish.hub import client
 

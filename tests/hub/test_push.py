@@ -1,4 +1,4 @@
-"""`publish push` against the loopback Hub stand-in (tests/hub_standin.py), through the real
+"""`publish push` against the loopback Hub stand-in (tests/standins/hub.py), through the real
 huggingface_hub client. No real Hub is contacted."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub_standin import CAROL_TOKEN, READ_TOKEN, WRITE_TOKEN, hub  # noqa: F401 - fixture
+from standins.hub import CAROL_TOKEN, READ_TOKEN, WRITE_TOKEN
 
 from publish.cli import main
 

@@ -13,6 +13,7 @@ from publish.findings import Severity
 from publish.gguf.changes import RemoveKey, SetValue
 from publish.gguf.reader import read_header
 from publish.gguf.rules import RULES, check_header, planned_fixes
+from paths import ROOT
 
 VOCAB = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>", "a", "b"]
 TEMPLATE = (
@@ -91,7 +92,7 @@ def test_registry_codes_are_unique_and_documented():
     for code, r in RULES.items():
         assert code == r.code and code[:2] == "GG" and len(code) == 5
         assert r.summary and r.name
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [code for code in RULES if f"| `{code}` |" not in readme]
     assert not missing, f"rule codes missing from the README's rules table: {missing}"
     # every code's documentation page: tests/test_docs.py

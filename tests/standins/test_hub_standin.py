@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub_standin import WRITE_TOKEN, hub  # noqa: F401 - fixture
+from standins.hub import WRITE_TOKEN
 
 
 def test_paths_info_and_whoami_parse_in_huggingface_hub(hub):

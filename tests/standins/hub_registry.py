@@ -1,4 +1,4 @@
-"""The Ollama registry endpoints of the loopback Hub STAND-IN (tests/hub_standin.py), for tests only.
+"""The Ollama registry endpoints of the loopback Hub STAND-IN (tests/standins/hub.py), for tests only.
 
 What `ollama pull hf.co/ORG/REPO:TAG` asks the Hub, as the stand-in answers it on its own host
 (127.0.0.1:PORT, never named hf.co). Followed documentation: the Hub's page "Use Ollama with any GGUF

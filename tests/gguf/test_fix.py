@@ -45,7 +45,7 @@ def test_fix_gemma3n_in_place_and_explains_requantize(gemma3n_broken):
     kv = read_header(gemma3n_broken).kv[SHARED_KV]
     result = run("fix", gemma3n_broken)
     # no error is left: the Q4_K per_layer_token_embd (GG102) is a warning, since the real Ollama
-    # v0.24.0 runs it (tests/test_gemma3n_real.py); `publish lint` still explains the requantize
+    # v0.24.0 runs it (tests/gguf/test_gemma3n_real.py); `publish lint` still explains the requantize
     assert result.exit_code == 0, result.output
     out = result.output
     assert "GG101" in out and "FLOAT32 10.0 -> UINT32 10" in out and "in place" in out

@@ -10,7 +10,6 @@ text; JSON output keeps the exact values.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from gguf import GGUFValueType as T
 
 import ggufs
 from conftest import have_llama_cpp
-from hub_standin import hub  # noqa: F401 - fixture: a loopback Hub stand-in
 from publish.cli import main
 
 FORGED = "result: passed (forged)"

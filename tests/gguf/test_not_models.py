@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from gguf import GGMLQuantizationType as Q
-from gguf import GGUFValueType as T
 from gguf import GGUFWriter
 
 from ggufs import write_gguf
@@ -23,8 +22,9 @@ from publish.lint import lint_paths
 from publish.quants import hub_tag_label
 from publish.spec import load_spec
 from publish.staged import load_staged
+from paths import ROOT
 
-TINY = Path(__file__).resolve().parent.parent / "examples" / "tiny"
+TINY = ROOT / "examples" / "tiny"
 
 
 def write_imatrix(path: Path) -> Path:

@@ -107,7 +107,7 @@ class HubStandIn:
         self.bytes_uploaded = 0
         self.received: list[tuple[str, str, bytes]] = []   # (method, path with query, body) of every request
         self.heads: list[str] = []    # every request line and its headers, Authorization left out
-        self.registry_blobs: dict[str, bytes] = {}        # Ollama registry: digest -> blob (tests/hub_ollama_registry.py)
+        self.registry_blobs: dict[str, bytes] = {}        # Ollama registry: digest -> blob (tests/standins/hub_registry.py)
         self.served_manifests: list[tuple[str, str, str]] = []   # (repo, tag, the GGUF path served)
         self.ollama_utils_picks: list[tuple[str, str, dict | None]] = []   # (repo, tag, ollama-utils' pick)
         self.lock = threading.RLock()
@@ -588,7 +588,7 @@ def _handler_for(hub: HubStandIn):
             self._ranged(data, headers, path)
 
         def _ollama_manifest(self, repo_id: str, tag: str):
-            from hub_ollama_registry import MANIFEST_TYPE, RegistryError, build_manifest
+            from standins.hub_registry import MANIFEST_TYPE, RegistryError, build_manifest
 
             try:
                 body = build_manifest(hub, repo_id, tag)
@@ -643,32 +643,6 @@ def _can_write(user: Token | None, repo_id: str) -> bool:
 
 import secrets  # noqa: E402
 
-import pytest  # noqa: E402
-
 WRITE_TOKEN = "hf_standinWRITE" + secrets.token_hex(12)   # unique strings, so a leak is greppable
 READ_TOKEN = "hf_standinREAD" + secrets.token_hex(12)
 CAROL_TOKEN = "hf_standinCAROL" + secrets.token_hex(12)
-
-
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    import huggingface_hub.constants
-
-    import publish.hub.client
-
-    h = HubStandIn({
-        WRITE_TOKEN: Token("alice", orgs=("alice-org",)),
-        READ_TOKEN: Token("bob", write=False),
-        CAROL_TOKEN: Token("carol"),
-    }).start()
-    monkeypatch.setenv("HF_ENDPOINT", h.url)
-    monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
-    monkeypatch.setenv("PUBLISH_HASH_CACHE", str(tmp_path / "cache" / "hashes.json"))
-    monkeypatch.delenv("CI", raising=False)
-    # never pick up a real login on the machine running the tests
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-saved-token"))
-    monkeypatch.setattr(publish.hub.client, "RETRY_BASE_SECONDS", 0.01)
-    try:
-        yield h
-    finally:
-        h.stop()

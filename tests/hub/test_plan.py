@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from hub_standin import hub  # noqa: F401 - fixture
 from publish.cli import main
 from smoke_folders import make_folder
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LABELS = ("Q2_K", "Q4_K_M", "Q8_0")
 
 

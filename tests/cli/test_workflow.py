@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 
 import click
 import pytest
@@ -14,8 +13,8 @@ import yaml
 from click.testing import CliRunner
 
 from publish.cli import main
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "publish-smoke.yml"
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
+from paths import ROOT
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_corpus.py"
+BENCH = ROOT / "bench" / "bench_corpus.py"
 
 
 def _bench():

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 from gguf import GGMLQuantizationType
 
 import ggufs
-from hub_standin import hub  # noqa: F401 - fixture
 
 from publish.cli import main
 from publish.gguf.reader import read_header
