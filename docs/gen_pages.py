@@ -38,7 +38,8 @@ API: dict[str, tuple[str, str, list[str]]] = {
     "hub": ("Hub", "Plan and push a staged folder; read remote GGUF headers.",
             ["publish.hub.plan", "publish.hub.push", "publish.hub.remote"]),
     "smoke": ("Smoke tests", "Run quants through llama.cpp or Ollama and report.",
-              ["publish.smoke.runner", "publish.smoke.report", "publish.smoke.llamacpp"]),
+              ["publish.smoke.runner", "publish.smoke.targets", "publish.smoke.results",
+               "publish.smoke.report", "publish.smoke.llamacpp"]),
     "errors": ("Errors", "One exception root; every message says what to do next.", ["publish.errors"]),
 }
 

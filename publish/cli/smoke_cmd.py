@@ -51,8 +51,9 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
     from publish.hub.progress import progress_enabled
     from publish.smoke import prompts as P
     from publish.smoke import report as R
-    from publish.smoke.runner import SmokeOptions, parse_shard
+    from publish.smoke.runner import SmokeOptions
     from publish.smoke.runner import smoke as run_smoke
+    from publish.smoke.targets import parse_shard
     from publish.termtext import one_line
 
     if prompts_file and (prompt_texts or expects):

@@ -1,6 +1,6 @@
 """What an engine backend gives the smoke runner. Backends: ollama (api, cli), llamacpp.
 
-The runner (runner.py) owns the prompts and the checks; a backend only loads, chats, shows
+The runner (runner.py, case.py) owns the prompts and the checks; a backend only loads, chats, shows
 and renders. Everything crossing this boundary is a plain dataclass.
 """
 
@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+# The smoke's bound on a runaway answer (tokens) when the release sets no num_predict.
+DEFAULT_NUM_PREDICT = 128
 
 
 @dataclass(frozen=True)

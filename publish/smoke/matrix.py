@@ -3,7 +3,7 @@
 `publish plan --matrix TARGET` prints `{"include": [{"shard": "1/3", "index": 1, "quants": "…",
 "target": "…"}, …]}` on one line, ready for `echo "matrix=…" >> "$GITHUB_OUTPUT"` and
 `strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}`. Each job then runs
-`publish smoke TARGET --shard I/N`, which picks the same quants (runner.select_shard).
+`publish smoke TARGET --shard I/N`, which picks the same quants (targets.select_shard).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from publish.errors import UsageError
-from publish.smoke.runner import HF_PREFIX, hub_quant_urls, hub_repo, is_hub_target, select_shard
+from publish.addresses import OLLAMA_HUB_PREFIX, is_ollama_hub_name, ollama_hub_repo
+from publish.smoke.targets import hub_quant_urls, select_shard
 
 GITHUB_MAX_JOBS = 256  # GitHub Actions: at most 256 jobs per matrix
 
@@ -22,9 +23,9 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
     A release spec is smoked after publishing, so its target is hf.co/<spec repo>; its quants
     come from its GGUF folder, or from the Hub repo when that folder is not there (a CI checkout
     of the spec rarely holds multi-GB GGUFs)."""
-    if is_hub_target(target):
-        repo = hub_repo(target)
-        return f"{HF_PREFIX}{repo}", list(hub_quant_urls(repo))
+    if is_ollama_hub_name(target):
+        repo = ollama_hub_repo(target)
+        return f"{OLLAMA_HUB_PREFIX}{repo}", list(hub_quant_urls(repo))
     path = Path(target)
     if path.is_dir():
         from publish.staged import load_staged
@@ -41,7 +42,7 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
             labels = [q.label for q in spec.resolve_quants()]
         except SpecError:
             labels = list(hub_quant_urls(spec.repo))
-        return f"{HF_PREFIX}{spec.repo}", labels
+        return f"{OLLAMA_HUB_PREFIX}{spec.repo}", labels
     raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME")
 
 

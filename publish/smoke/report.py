@@ -17,7 +17,7 @@ from pathlib import Path
 
 from publish.fsutil import atomic_write_text
 from publish.smoke.checks import Status
-from publish.smoke.runner import CaseResult, SmokeReport, short_reason
+from publish.smoke.results import CaseResult, SmokeReport, short_reason
 from publish.termtext import json_dumps, one_line
 
 _MARK = {Status.PASS: "pass", Status.WARN: "warn", Status.SKIP: "skip", Status.FAIL: "FAIL"}

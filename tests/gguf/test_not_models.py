@@ -155,7 +155,8 @@ def test_build_leaves_imatrix_and_adapter_out_of_quants_and_card(tmp_path):
 
 
 def test_smoke_refuses_a_folder_where_two_files_answer_one_tag(tmp_path):
-    from publish.smoke.runner import SmokeOptions, plan_folder
+    from publish.smoke.runner import SmokeOptions
+    from publish.smoke.targets import plan_folder
 
     with pytest.raises(UsageError, match="tiny-llama-Q8_0.gguf and tiny-llama-imat-Q8_0.gguf both carry"):
         plan_folder(staged_with_two_q8(tmp_path), SmokeOptions())

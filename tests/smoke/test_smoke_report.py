@@ -13,7 +13,7 @@ from publish.cli import main
 from publish.smoke import checks as C
 from publish.smoke import report as R
 from publish.smoke.prompts import DEFAULT_PROMPTS
-from publish.smoke.runner import CaseResult, QuantResult, SmokeReport
+from publish.smoke.results import CaseResult, QuantResult, SmokeReport
 from smoke_folders import make_folder
 
 needs_llama = pytest.mark.skipif(not have_llama_cpp(),

@@ -1,0 +1,153 @@
+"""What a smoke run returns: one `CaseResult` per quant × prompt, one `QuantResult` per quant,
+one `SmokeReport` per run, and the one-line reason the table and the progress bar show.
+
+Every class has `to_dict()` (the `--json` report); times are seconds (float), rates tokens/second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from publish.smoke.checks import Check, Status
+from publish.smoke.prompts import Prompt
+
+
+@dataclass
+class CaseResult:
+    """One quant × prompt."""
+    quant: str
+    prompt: str
+    checks: list[Check] = field(default_factory=list)
+    answer: str | None = None
+    done_reason: str | None = None
+    prompt_tokens: int = 0
+    eval_tokens: int = 0
+    prompt_tps: float | None = None
+    eval_tps: float | None = None
+    seconds: float = 0.0          # wall time of this case in the runner
+    load_seconds: float = 0.0     # model load the engine reported with this request (Ollama: the first)
+    engine_seconds: float = 0.0   # prompt + generation time the engine reports (both paths)
+    jinja_answer: str | None = None
+    jinja_reused: bool = False    # the llama-cli --jinja path got the same request: not generated twice
+
+    @property
+    def status(self) -> Status:
+        states = {c.status for c in self.checks}
+        if Status.FAIL in states:
+            return Status.FAIL
+        if states and states <= {Status.SKIP}:
+            return Status.SKIP
+        return Status.WARN if Status.WARN in states else Status.PASS
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.status is Status.FAIL]
+
+    @property
+    def reason(self) -> str:
+        bad = self.failures or [c for c in self.checks if c.status is Status.WARN]
+        return "; ".join(f"{c.name}: {c.message}" for c in bad)
+
+    def to_dict(self) -> dict:
+        return {
+            "quant": self.quant, "prompt": self.prompt, "status": self.status.value,
+            "answer": self.answer, "done_reason": self.done_reason,
+            "prompt_tokens": self.prompt_tokens, "eval_tokens": self.eval_tokens,
+            "prompt_tokens_per_second": self.prompt_tps, "eval_tokens_per_second": self.eval_tps,
+            "seconds": round(self.seconds, 6), "load_seconds": round(self.load_seconds, 6),
+            "engine_seconds": round(self.engine_seconds, 6),
+            "jinja_answer": self.jinja_answer, "jinja_reused": self.jinja_reused,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+@dataclass
+class QuantResult:
+    label: str
+    model: str
+    gguf: str | None = None
+    load_error: str | None = None
+    prepare_seconds: float = 0.0  # rm + create/pull (Ollama) or load (llamacpp), wall time
+    load_seconds: float = 0.0     # model load as the engine reports it
+    engine_seconds: float = 0.0   # load + prompt + generation, as the engine reports them
+    wall_seconds: float = 0.0     # everything the runner spent on this quant
+    cases: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def overhead_seconds(self) -> float:
+        return max(0.0, self.wall_seconds - self.engine_seconds)
+
+    @property
+    def status(self) -> Status:
+        if self.load_error or any(c.status is Status.FAIL for c in self.cases):
+            return Status.FAIL
+        return Status.PASS
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label, "model": self.model, "gguf": self.gguf, "status": self.status.value,
+            "load_error": self.load_error, "prepare_seconds": round(self.prepare_seconds, 6),
+            "load_seconds": round(self.load_seconds, 6),
+            "engine_seconds": round(self.engine_seconds, 6), "wall_seconds": round(self.wall_seconds, 6),
+            "cases": [c.to_dict() for c in self.cases],
+        }
+
+
+@dataclass
+class SmokeReport:
+    target: str
+    backend: str
+    prompts: list[Prompt]
+    quants: list[QuantResult] = field(default_factory=list)
+    shard: tuple[int, int] | None = None
+    other_shards: list[str] = field(default_factory=list)  # quants left to the other shards
+    seconds: float = 0.0
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        return [c for q in self.quants for c in q.cases]
+
+    @property
+    def failed(self) -> bool:
+        return any(q.status is Status.FAIL for q in self.quants)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Status}
+        for c in self.cases:
+            out[c.status.value] += 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target, "backend": self.backend,
+            "shard": f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,
+            "other_shards": self.other_shards, "passed": not self.failed, "exit_code": self.exit_code,
+            "counts": self.counts(), "seconds": round(self.seconds, 6),
+            "prompts": [p.to_dict() for p in self.prompts],
+            "quants": [q.to_dict() for q in self.quants],
+        }
+
+
+# Checks whose failure is a symptom of another's cause come last in the short reason.
+_SYMPTOMS = ("answer", "leak", "jinja-answer", "jinja-leak")
+
+
+def short_reason(case: CaseResult, limit: int = 110) -> str:
+    """One readable line for the table and the progress line: the failing (else warning) check
+    that names the cause first, cut to `limit` characters, and how many more there are. The whole
+    messages stay in the JSON and JUnit reports."""
+    bad = case.failures or [c for c in case.checks if c.status is Status.WARN]
+    if not bad:
+        return ""
+    bad = sorted(bad, key=lambda c: c.name in _SYMPTOMS)
+    text = f"{bad[0].name}: {bad[0].message}"
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    if len(bad) > 1:
+        text += f" (+{len(bad) - 1} more: {', '.join(c.name for c in bad[1:])})"
+    return text
+

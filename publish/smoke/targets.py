@@ -1,0 +1,170 @@
+"""What to smoke: the quants of a staged folder (scratch model names) or of an hf.co repo (tags
+Ollama pulls through the Hub's registry), the `--quants` filter and the `--shard I/N` pick.
+
+`plan_folder` / `plan_hub` return a `Planned`: the targets, every label of the source (for the
+other shards), where each quant's GGUF header is read from, and why the release's files are unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from publish.addresses import ollama_hub_repo
+from publish.errors import UsageError
+from publish.modelkind import BASE
+from publish.smoke.base import Target
+
+if TYPE_CHECKING:
+    from publish.smoke.runner import SmokeOptions
+
+def parse_shard(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
+        raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 1/4")
+    return int(m.group(1)), int(m.group(2))
+
+
+def select_shard(labels: list[str], shard: tuple[int, int] | None) -> list[str]:
+    """Every N-th label starting at the I-th (1-based), over the labels sorted case-insensitively,
+    so a spec, its staged folder and its Hub repo shard the same way."""
+    if shard is None:
+        return list(labels)
+    i, n = shard
+    return sorted(labels, key=lambda label: (label.lower(), label))[i - 1::n]
+
+
+def registry_host(registry: str | None) -> tuple[str, bool]:
+    """(the host part of the Ollama model name, whether the pull is plain HTTP) for `--registry`.
+
+    None -> ("hf.co", False). "http://127.0.0.1:8080" -> ("127.0.0.1:8080", True): Ollama v0.24.0
+    pulls a name whose first part has a dot or a colon from that host (types/model/name.go), over
+    https unless the pull is `--insecure` (server/images.go makeRequest). Raises UsageError."""
+    if registry is None:
+        return "hf.co", False
+    m = re.fullmatch(r"(https?)://([A-Za-z0-9_.-]+(?::\d{1,5})?)/?", registry.strip())
+    if not m or ("." not in m.group(2) and ":" not in m.group(2)):
+        raise UsageError(f"--registry {registry!r}: expected http(s)://HOST[:PORT], e.g. http://127.0.0.1:8080",
+                         hint="the host Ollama pulls hf.co/ORG/NAME from; default hf.co")
+    return m.group(2), m.group(1) == "http"
+
+
+def scratch_name(folder: Path, label: str) -> str:
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", folder.resolve().name.lower()).strip("-.") or "model"
+    return f"publish-smoke/{slug}:{label.lower()}"
+
+
+@dataclass
+class Planned:
+    """The quants one smoke run covers (after --quants and --shard)."""
+    targets: list[Target]
+    all_labels: list[str]
+    headers: dict[str, object]  # label -> header source (path or hf:// url) for GGUF facts
+    release_unknown: str | None = None  # why the release's params/template are unknown
+
+
+def _filter_quants(all_labels: list[str], wanted: list[str] | None, where: str) -> list[str]:
+    if not wanted:
+        return list(all_labels)
+    by_lower = {label.lower(): label for label in all_labels}
+    missing = [w for w in wanted if w.lower() not in by_lower]
+    if missing:
+        raise UsageError(f"{where}: no quant {', '.join(missing)} (found: {', '.join(all_labels) or 'none'})")
+    return [by_lower[w.lower()] for w in wanted]
+
+
+def plan_folder(path: Path, options: SmokeOptions) -> Planned:
+    from publish.staged import load_staged
+
+    folder = load_staged(path)
+    if not folder.quants:
+        raise UsageError(f"{path}: no GGUF files in the folder", hint="run `publish build SPEC -o DIR` first")
+    stop = folder.params.get("stop")
+    if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list)
+                                                           and all(isinstance(s, str) for s in stop))):
+        raise UsageError(f"{Path(path) / 'params'}: \"stop\" must be a string or a list of strings, not {stop!r}",
+                         hint='for example "stop": ["<end_of_turn>"]')
+    if folder.template is not None:
+        from publish import gotmpl
+
+        gotmpl.parse(folder.template, str(Path(path) / "template"))  # TemplateError names file:line:col
+    labels = _filter_quants([q.label for q in folder.quants], options.quants, str(path))
+    targets = []
+    for label in select_shard(labels, options.shard):
+        q = folder.quant(label)
+        targets.append(Target(label=q.label, model=scratch_name(path, q.label), gguf=q.path,
+                              template=folder.template, params=dict(folder.params), system=folder.system,
+                              kind=folder.kind))
+    return Planned(targets, labels, {t.label: t.gguf for t in targets})
+
+
+def hub_quant_urls(repo: str) -> dict[str, str]:
+    """Quant label -> URL of its (first) GGUF in the Hub repo, projectors left out."""
+    from publish.hub.remote import list_gguf_urls
+    from publish.quants import is_projector_filename, label_from_filename, shard_info
+
+    out: dict[str, str] = {}
+    for url in sorted(list_gguf_urls(f"hf://{repo}")):
+        name = url.rsplit("/", 1)[-1]
+        if is_projector_filename(name):
+            continue
+        part = shard_info(name)
+        if part and part[0] != 1:
+            continue
+        label = label_from_filename(name) or name[: -len(".gguf")]
+        out.setdefault(label, url)
+    return out
+
+
+def plan_hub(target: str, options: SmokeOptions) -> Planned:
+    repo = ollama_hub_repo(target)
+    tag = target.split(":", 1)[1] if ":" in target.split("/", 2)[-1] else None
+    wanted = options.quants or ([tag] if tag else None)
+    urls = hub_quant_urls(repo)
+    if not urls:
+        raise UsageError(f"hf.co/{repo}: no GGUF quants found in the repo")
+    labels = _filter_quants(list(urls), wanted, f"hf.co/{repo}")
+    release, unreadable = _hub_release_files(repo)
+    from publish.modelkind import CHAT, is_completion_template
+
+    kind = BASE if is_completion_template(release.get("template")) else CHAT
+    host, insecure = registry_host(options.registry)
+    targets = [Target(label=label, model=f"{host}/{repo}:{label}", params=release.get("params") or {},
+                      template=release.get("template"), system=release.get("system"), kind=kind,
+                      insecure=insecure)
+               for label in select_shard(labels, options.shard)]
+    return Planned(targets, labels, {t.label: urls[t.label] for t in targets}, unreadable)
+
+
+def _hub_release_files(repo: str) -> tuple[dict, str | None]:
+    """The repo's own `template`, `params` and `system` (the files Ollama's hf.co bridge reads),
+    and why they could not be read (then the params check is skipped). Missing files are omitted."""
+    import json
+
+    from publish.errors import HubError
+    from publish.hub.remote import open_hf_file
+
+    out: dict = {}
+    for name in ("template", "params", "system"):
+        url = f"hf://{repo}/{name}"
+        try:
+            with open_hf_file(url) as fh:
+                raw = fh.read(1_000_001)
+        except HubError as err:
+            if "file not found" in err.message:
+                continue
+            return out, f"cannot read the repo's {name}: {err.message}"
+        if len(raw) > 1_000_000:
+            return out, f"{url}: larger than 1 MB, not an Ollama {name} file"
+        text = raw.decode("utf-8", "replace")
+        if name == "params":
+            try:
+                out[name] = json.loads(text)
+            except json.JSONDecodeError as err:
+                return out, f"{url}:{err.lineno}:{err.colno}: params is not valid JSON"
+        else:
+            out[name] = text
+    return out, None
+
