@@ -1,33 +1,15 @@
-"""When to draw progress bars: only for a person watching a terminal.
-
-Off when stderr is not a TTY, when CI is set (any non-empty value but "0"/"false"), or when
-HF_HUB_DISABLE_PROGRESS_BARS is set truthy. huggingface_hub draws its own upload bars; `quiet_hub()`
-switches those off through its public toggles for the same conditions and restores them after.
+"""Progress bars for the Hub layer, drawn only when publish.progress.progress_enabled() says so
+(a terminal, not CI, not HF_HUB_DISABLE_PROGRESS_BARS, not --quiet). huggingface_hub draws its
+own upload bars; `quiet_hub()` switches those off through its public toggles for the same
+conditions and restores them after.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 from typing import Iterator
 
-_FALSE = {"", "0", "false", "no", "off"}
-
-
-def _env_true(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in _FALSE
-
-
-def progress_enabled(stream=None) -> bool:
-    stream = stream if stream is not None else sys.stderr
-    if _env_true("CI") or _env_true("HF_HUB_DISABLE_PROGRESS_BARS"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # closed stream
-        return False
+from publish.progress import progress_enabled  # noqa: F401  (one switch: publish/progress.py)
 
 
 def bar(total: int, desc: str, *, unit: str = "B"):
