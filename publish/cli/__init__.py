@@ -20,8 +20,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push": ("publish.cli.push_cmd:push", "Push a staged folder to the Hub in one commit, skipping unchanged files."),
     "smoke": ("publish.cli.smoke_cmd:smoke", "Run every quant through a real engine and check the answers."),
     "release": ("publish.cli.release_cmd:release", "lint -> build -> smoke -> push -> smoke, stopping at the first failure."),
-    "plan": ("publish.cli.plan_cmd:plan", "Print the quant matrix for CI fan-out."),
+    "ci-matrix": ("publish.cli.ci_matrix_cmd:ci_matrix", "Print the CI matrix (GitHub Actions JSON) that splits `publish smoke` over jobs."),
     "rule": ("publish.cli.rule_cmd:rule", "Explain a lint rule: what, why, engines, example, fix."),
+}
+
+# Old command names: still run (with a deprecation warning on stderr) for one release, not listed.
+DEPRECATED_COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("publish.cli.ci_matrix_cmd:plan", "Deprecated: `publish plan --matrix TARGET` is `publish ci-matrix TARGET`."),
 }
 
 
@@ -30,9 +35,10 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
+        known = COMMANDS.get(name) or DEPRECATED_COMMANDS.get(name)
+        if known is None:
             return None
-        target, _ = COMMANDS[name]
+        target, _ = known
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
 
@@ -55,6 +61,9 @@ class PublishCLI(LazyGroup):
             sys.exit(err.exit_code)
         finally:
             _report_stale_temp_files()
+            progress = sys.modules.get("publish.progress")
+            if progress is not None:
+                progress.set_quiet(False)  # --quiet is for this run only (CliRunner runs many in one process)
 
 
 def _report_stale_temp_files() -> None:

@@ -6,13 +6,17 @@ from pathlib import Path
 
 import click
 
+from publish.cli.options import output_option, quiet_option, renamed_option
+
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Staged folder to write (default: dist/NAME, NAME from the spec's repo).")
+@output_option("Staged folder to write (default: dist/NAME, NAME from the spec's repo).", dest="out_dir",
+               file_okay=False, dir_okay=True, path_type=Path)
+@renamed_option("--out", "-o/--output", "out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--gguf-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder holding the GGUFs; overrides quants.dir in the spec.")
+@quiet_option
 def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None) -> None:
     """Render SPEC (release.toml) into a folder holding exactly what the Hub repo will hold:
     the GGUFs (hard-linked, reflinked or copied), template, params, system, a Modelfile per

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from publish.cli.options import quiet_option
+
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
@@ -25,6 +27,7 @@ import click
 @click.option("--ignore", multiple=True, metavar="CODES", help="Do not apply the fixes of these codes.")
 @click.option("--verify-data", is_flag=True,
               help="Also hash the tensor data before and after an in-place patch (a rewrite always does).")
+@quiet_option
 @click.pass_context
 def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup: bool, chat_template: str | None,
         assignments: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...], verify_data: bool) -> None:

@@ -1,8 +1,10 @@
-"""`publish inspect FILE... [--json]`: what a GGUF header says, with each key's stored type."""
+"""`publish inspect FILE... [--format json]`: what a GGUF header says, with each key's stored type."""
 
 from __future__ import annotations
 
 import click
+
+from publish.cli.options import format_option, quiet_option
 
 from publish.termtext import json_safe, one_line
 from publish.units import human_size
@@ -10,13 +12,15 @@ from publish.units import human_size
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
-@click.option("--json", "as_json", is_flag=True, help="The full header as JSON: every key with its stored type.")
+@format_option({"text": "a summary for people", "json": "the full header, every key with its stored type"},
+               json_short=True)
 @click.option("--full-arrays", is_flag=True,
-              help="With --json, print every item of long arrays (default: the first 16 and the length).")
+              help="With JSON output, print every item of long arrays (default: the first 16 and the length).")
 @click.option("--full-strings", is_flag=True,
-              help="With --json, print long strings whole (default: the first 65,536 characters and the length).")
+              help="With JSON output, print long strings whole (default: the first 65,536 characters and the length).")
+@quiet_option
 @click.pass_context
-def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arrays: bool,
+def inspect(ctx: click.Context, files: tuple[str, ...], fmt: str, full_arrays: bool,
             full_strings: bool) -> None:
     """Show GGUF headers: architecture, quant, parameters, special tokens, chat templates,
     tensors by type. FILE is a .gguf, a folder of them or hf://ORG/NAME[/FILE.gguf]."""
@@ -37,7 +41,7 @@ def inspect(ctx: click.Context, files: tuple[str, ...], as_json: bool, full_arra
             if len(sources) == 1:
                 raise
             failed.append(err)  # inspect the others, then report
-    if as_json:
+    if fmt == "json":
         docs = [header_to_json(h, full_arrays=full_arrays, full_strings=full_strings) for h in headers]
         if docs:
             pending: list[str] = []

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from publish.cli.options import format_option, output_option, quiet_option
+
 
 @click.command()
 @click.argument("paths", nargs=-1, metavar="PATH...")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
-              show_default=True, help="text for people, json for tools, github for workflow annotations, "
-                                      "sarif (2.1.0) for GitHub code scanning (upload-sarif).")
+@format_option({"text": "for people", "json": "for tools", "github": "workflow annotations",
+                "sarif": "SARIF 2.1.0 for GitHub code scanning (upload-sarif)"})
+@output_option("Write the report to FILE instead of stdout (e.g. --format sarif -o lint.sarif).")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these codes or prefixes (GG1 = GG1xx); comma-separated or repeated.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
@@ -22,8 +24,9 @@ import click
                    "Default: a staged folder whose template is {{ .Prompt }} is a base release; a lone "
                    "file is one when its header says so. Chat-only rules (GG203) skip base models.")
 @click.option("--explain", metavar="CODE", help="Print the page of rule CODE (as `publish rule CODE`) and exit.")
+@quiet_option
 @click.pass_context
-def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, select: tuple[str, ...],
+def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
          ignore: tuple[str, ...], target: str, base: bool | None, explain: str | None) -> None:
     """Check GGUF files, folders of GGUFs (a staged repo folder gets folder checks too)
     or hf://ORG/NAME[/FILE.gguf] for what breaks in Ollama and llama.cpp."""
@@ -40,7 +43,13 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, select: tuple[str
     kind = None if base is None else ("base" if base else "chat")
     result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None, target=target,
                         kind=kind)
-    from publish.cli.echo import say
+    text = format_findings(result.findings, len(result.files), fmt)
+    if output:
+        from publish.fsutil import atomic_write_text
 
-    say(format_findings(result.findings, len(result.files), fmt))
+        atomic_write_text(output, text + "\n")
+    else:
+        from publish.cli.echo import say
+
+        say(text)
     ctx.exit(result.exit_code)

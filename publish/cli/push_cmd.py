@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from publish.cli.options import quiet_option
+
 
 @click.command("push")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=str))
@@ -14,7 +16,8 @@ import click
 @click.option("--private", is_flag=True, help="Create the repo as private (only when it does not exist yet).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop; nothing is written anywhere.")
 @click.option("--delete-extra", is_flag=True, help="Delete remote files that are not in the folder.")
-@click.option("--message", "-m", default=None, metavar="TEXT", help="Commit message (default: a summary).")
+@click.option("-m", "--message", default=None, metavar="TEXT", help="Commit message (default: a summary).")
+@quiet_option
 def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, private: bool, dry_run: bool,
          delete_extra: bool, message: str | None) -> None:
     """Push the staged FOLDER to the Hub in one commit, skipping files whose sha256 is unchanged.

@@ -6,15 +6,18 @@ import sys
 
 import click
 
+from publish.cli.options import output_option, quiet_option, renamed_option
+
 
 @click.command("release")
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Staged folder to build (default: dist/<NAME>).")
+@output_option("Staged folder to build (default: dist/NAME, NAME from the spec's repo).", dest="out_dir",
+               file_okay=False, dir_okay=True)
+@renamed_option("--out", "-o/--output", "out_dir", type=click.Path(file_okay=False))
 @click.option("--gguf-dir", type=click.Path(exists=True, file_okay=False), metavar="DIR",
               help="Folder that holds the GGUFs (overrides quants.dir in the spec).")
 @click.option("--push", "do_push", is_flag=True, help="Push the folder to the Hub and smoke hf.co/ORG/NAME after.")
-@click.option("--repo", metavar="ORG/NAME", help="Hub repo to push to (default: the spec's repo).")
+@click.option("--repo", metavar="ORG/NAME", help="Hub repo to push to (default: the spec's `repo`).")
 @click.option("--backend", type=click.Choice(["ollama", "llamacpp"]), default="ollama", show_default=True,
               help="Engine for the folder smoke; the hf.co smoke always uses Ollama.")
 @click.option("--via", type=click.Choice(["api", "cli"]), default="api", show_default=True,
@@ -30,6 +33,7 @@ import click
 @click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Smoke prompts (TOML/JSON, as for `publish smoke --prompts`) for both smoke stages.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage's full report before the summary.")
+@quiet_option
 def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, keep_going, host, serve, timeout,
             prompts_file,
             verbose):
@@ -42,6 +46,7 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, k
     from pathlib import Path
 
     from publish.cli.echo import say
+    from publish.progress import progress_enabled
     from publish.release import FAILED, ReleaseOptions, format_summary
     from publish.termtext import one_line
     from publish.release import release as run_release
@@ -55,7 +60,8 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, k
         out_dir=Path(out_dir) if out_dir else None, gguf_dir=Path(gguf_dir) if gguf_dir else None,
         push=do_push, repo=repo, backend=backend, via=via, also_ollama=also_ollama, keep_going=keep_going,
         host=host, serve=serve,
-        timeout=timeout, prompts=prompts, progress=lambda line: say(one_line(line), err=True),
+        timeout=timeout, prompts=prompts,
+        progress=(lambda line: say(one_line(line), err=True)) if progress_enabled(sys.stderr) else None,
     )
     result = run_release(spec, options)
     for stage in result.stages:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import click
 
+from publish.cli.options import quiet_option
+
 
 @click.command()
 @click.argument("code", required=False, metavar="CODE")
 @click.option("--list", "list_all", is_flag=True, help="List every rule: code, severity, name, summary.")
+@quiet_option
 def rule(code: str | None, list_all: bool) -> None:
     """Explain the lint rule CODE (GG101, RP115, or a rule name such as shared-kv-layers-type)."""
     from publish import rulebook

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from publish.cli.options import format_option, output_option, quiet_option, renamed_option
+
 
 @click.command("smoke")
 @click.argument("target")
@@ -22,10 +24,16 @@ import click
 @click.option("--quants", metavar="Q1,Q2", help="Only these quant labels (default: every quant).")
 @click.option("--timeout", type=float, default=300.0, show_default=True, metavar="S",
               help="Seconds allowed for each engine call.")
-@click.option("--report-junit", type=click.Path(dir_okay=False), metavar="FILE", help="Write a JUnit XML report.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of the table.")
-@click.option("--markdown", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write a Markdown report (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--report-junit", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write a JUnit XML report to FILE.")
+@click.option("--report-markdown", "markdown", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write a Markdown report to FILE (it is appended to $GITHUB_STEP_SUMMARY when that is "
+                   "set, with or without this option).")
+@renamed_option("--markdown", "--report-markdown", "markdown", type=click.Path(dir_okay=False))
+@format_option({"text": "a table for people", "json": "every check, answer, token count and timing",
+                "junit": "JUnit XML, one testcase per quant and prompt", "markdown": "a Markdown table"},
+               json_short=True)
+@output_option("Write the report (in --format) to FILE instead of stdout.")
 @click.option("--shard", metavar="I/N", help="Only every N-th quant, starting at the I-th (1-based), for CI fan-out.")
 @click.option("--serve", is_flag=True, help="Start `ollama serve` for the run when no server answers.")
 @click.option("--keep", is_flag=True, help="Keep the scratch (and pulled) models afterwards.")
@@ -35,10 +43,9 @@ import click
                    "(a Hub mirror or stand-in; http:// pulls over plain HTTP).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Sampling seed sent with every request.")
 @click.option("-v", "--verbose", is_flag=True, help="List every check in the table output.")
-@click.option("-q", "--quiet", is_flag=True,
-              help="No progress lines on stderr (also off when stderr is not a terminal or CI is set).")
-def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, timeout, report_junit, as_json,
-          markdown, shard, serve, keep, host, registry, seed, verbose, quiet):
+@quiet_option
+def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, timeout, report_junit, fmt, output,
+          markdown, shard, serve, keep, host, registry, seed, verbose):
     """Run every quant of TARGET through an engine and check the answers.
 
     TARGET is a staged folder (before publishing) or hf.co/ORG/NAME (after publishing).
@@ -48,7 +55,7 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
     """
     from publish.cli.echo import say
     from publish.errors import UsageError
-    from publish.hub.progress import progress_enabled
+    from publish.progress import progress_enabled
     from publish.smoke import prompts as P
     from publish.smoke import report as R
     from publish.smoke.runner import SmokeOptions
@@ -69,14 +76,22 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         quants=[q.strip() for q in quants.split(",") if q.strip()] if quants else None,
         timeout=timeout, shard=parse_shard(shard) if shard else None, serve=serve, keep=keep,
         host=host, registry=registry, seed=seed,
-        progress=None if quiet or not progress_enabled(sys.stderr) else lambda line: say(one_line(line), err=True),
+        progress=None if not progress_enabled(sys.stderr) else lambda line: say(one_line(line), err=True),
     )
     report = run_smoke(target, options)
     if report_junit:
         R.write_junit(report, report_junit)
     R.write_markdown(report, markdown)
-    if as_json:
-        click.echo(R.to_json(report))
+    if fmt == "text":
+        text = R.text_table(report, verbose=verbose)
     else:
-        say(R.text_table(report, verbose=verbose))
+        text = {"json": R.to_json, "junit": R.to_junit, "markdown": R.to_markdown}[fmt](report)
+    if output:
+        from publish.fsutil import atomic_write_text
+
+        atomic_write_text(output, text.rstrip("\n") + "\n")
+    elif fmt == "json":
+        click.echo(text)  # exact: json_dumps already escapes what a terminal would act on
+    else:
+        say(text.rstrip("\n"))  # answers are model text: shown escaped (publish.termtext)
     sys.exit(report.exit_code)

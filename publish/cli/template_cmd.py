@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from publish.cli.echo import say, say_json
+from publish.cli.options import format_option, output_option, quiet_option
 from publish.termtext import json_dumps, one_line
 
 
@@ -54,6 +55,9 @@ def load_go(path: Path) -> tuple[str, str]:
     return text, path.name
 
 
+_format = format_option({"text": "for people", "json": "the whole result"}, json_short=True)
+
+
 @click.group("template")
 def template() -> None:
     """Check an Ollama Go template against a model's Jinja chat template, or suggest one."""
@@ -67,11 +71,12 @@ def template() -> None:
                    "or a GGUF (the `template` file beside it, as Ollama's hf.co bridge pairs them).")
 @click.option("--bos", default=None, help="BOS text (default: from the GGUF / tokenizer_config.json, else none).")
 @click.option("--eos", default=None, help="EOS text (default: from the GGUF / tokenizer_config.json, else none).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_format
 @click.option("--show-renders", is_flag=True, help="Also print both prompts for every conversation.")
+@quiet_option
 @click.pass_context
 def check_cmd(ctx: click.Context, jinja_path: Path, go_path: Path, bos: str | None, eos: str | None,
-              as_json: bool, show_renders: bool) -> None:
+              fmt: str, show_renders: bool) -> None:
     """Render both templates on a standard conversation suite and show where they differ.
 
     Exit 0 when every compared conversation is identical (or differs only because the Jinja
@@ -84,7 +89,7 @@ def check_cmd(ctx: click.Context, jinja_path: Path, go_path: Path, bos: str | No
         jinja.text, go_text, bos_token=jinja.bos if bos is None else bos,
         eos_token=jinja.eos if eos is None else eos, jinja_name=jinja.name, go_name=go_name,
         strip_bos=jinja.strip_bos)
-    if as_json:
+    if fmt == "json":
         say_json(result.to_dict(), indent=2)
     else:
         say(result.format_text(show_renders=show_renders))
@@ -93,9 +98,10 @@ def check_cmd(ctx: click.Context, jinja_path: Path, go_path: Path, bos: str | No
 
 @template.command("suggest")
 @click.argument("gguf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_format
+@quiet_option
 @click.pass_context
-def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
+def suggest_cmd(ctx: click.Context, gguf: Path, fmt: str) -> None:
     """Pick the family Go template that builds the same prompts as GGUF's chat template; when no
     family is identical, convert the chat template itself (`publish template convert`).
 
@@ -112,7 +118,7 @@ def suggest_cmd(ctx: click.Context, gguf: Path, as_json: bool) -> None:
     if not result.exact:
         conv, conv_error = _try_convert(jinja)
     use_conv = conv is not None and conv.identical
-    if as_json:
+    if fmt == "json":
         say_json({
             "gguf": str(gguf), "family": fam.name, "match": found.matches or use_conv, "exact": result.exact,
             "description": fam.description, "stop": fam.stop, "template": fam.template,
@@ -162,13 +168,14 @@ def _try_convert(jinja):
               help="A named chat template of the GGUF / tokenizer_config.json (e.g. tool_use).")
 @click.option("--bos", default=None, help="BOS text (default: from the GGUF / tokenizer_config.json, else none).")
 @click.option("--eos", default=None, help="EOS text (default: from the GGUF / tokenizer_config.json, else none).")
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write `template` into DIR and merge the stop list into DIR/params (only when proven identical).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_option("Write `template` into DIR and merge the stop list into DIR/params (only when proven identical).",
+               dest="out_dir", file_okay=False, dir_okay=True, path_type=Path)
+@_format
 @click.option("--show-renders", is_flag=True, help="Also print both prompts for every case.")
+@quiet_option
 @click.pass_context
 def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos: str | None, eos: str | None,
-                out_dir: Path | None, as_json: bool, show_renders: bool) -> None:
+                out_dir: Path | None, fmt: str, show_renders: bool) -> None:
     """Convert SOURCE's Jinja chat template (a GGUF, a tokenizer_config.json or a template file)
     into an Ollama Go template, and prove it: both render a conversation suite (system, multi-turn,
     whitespace, consecutive roles, a final assistant message, tools, thinking on/off) and must be
@@ -184,7 +191,7 @@ def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos
     written: list[str] = []
     if out_dir is not None and conv.identical:
         written = write_conversion(conv, out_dir)
-    if as_json:
+    if fmt == "json":
         say_json({**conv.to_dict(), "written": written}, indent=2)
     else:
         say(conv.format_text())

@@ -43,7 +43,7 @@ def publish_commands(script: str) -> list[list[str]]:
 def test_every_publish_command_uses_real_commands_and_flags(workflow):
     commands = [cmd for _, _, script in run_scripts(workflow) for cmd in publish_commands(script)]
     names = {cmd[1] for cmd in commands}
-    assert {"plan", "smoke"} <= names
+    assert {"ci-matrix", "smoke"} <= names
     ctx = click.Context(main)
     for cmd in commands:
         command = main.get_command(ctx, cmd[1])
@@ -56,6 +56,7 @@ def test_every_publish_command_uses_real_commands_and_flags(workflow):
             if arg.startswith("-"):
                 assert arg in options, f"`publish {cmd[1]}` has no option {arg}"
                 param = options[arg]
+                assert not param.hidden, f"`publish {cmd[1]}` {arg} is an old spelling: use the current one"
                 if not param.is_flag:
                     value = args[i + 1]
                     if isinstance(param.type, click.Choice) and not value.startswith("$"):
@@ -64,20 +65,20 @@ def test_every_publish_command_uses_real_commands_and_flags(workflow):
             i += 1
 
 
-def test_plan_output_feeds_the_smoke_matrix(workflow):
-    plan, smoke = workflow["jobs"]["plan"], workflow["jobs"]["smoke"]
-    assert smoke["needs"] == "plan"
-    assert smoke["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+def test_ci_matrix_output_feeds_the_smoke_matrix(workflow):
+    plan, smoke = workflow["jobs"]["matrix"], workflow["jobs"]["smoke"]
+    assert smoke["needs"] == "matrix"
+    assert smoke["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
     assert smoke["strategy"]["fail-fast"] is False
     step_id = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outputs\.matrix \}\}", plan["outputs"]["matrix"]).group(1)
     [plan_step] = [s for s in plan["steps"] if s.get("id") == step_id]
     assert 'echo "matrix=$matrix" >> "$GITHUB_OUTPUT"' in plan_step["run"]
-    assert any(c[1:3] == ["plan", "--matrix"] for c in publish_commands(plan_step["run"]))
+    assert any(c[1] == "ci-matrix" for c in publish_commands(plan_step["run"]))
 
     # every matrix.X the smoke job uses is a key the plan prints
-    matrix = json.loads(CliRunner().invoke(main, ["plan", "--matrix", str(ROOT / "examples/tiny/release.toml")]).stdout)
+    matrix = json.loads(CliRunner().invoke(main, ["ci-matrix", str(ROOT / "examples/tiny/release.toml")]).stdout)
     keys = set(matrix["include"][0])
-    used = set(re.findall(r"matrix\.(\w+)", yaml.safe_dump(smoke)))
+    used = set(re.findall(r"(?<![\w.])matrix\.(\w+)", yaml.safe_dump(smoke)))  # not needs.matrix.outputs
     assert used and used <= keys, f"matrix keys used but never planned: {used - keys}"
 
 
@@ -103,14 +104,14 @@ def test_workflow_triggers_and_inputs(workflow):
     assert set(on) == {"workflow_dispatch", "workflow_call"}
     for trigger in on.values():
         assert trigger["inputs"]["target"]["required"] is True
-    assert "${{ inputs.target }}" in yaml.safe_dump(workflow["jobs"]["plan"])
+    assert "${{ inputs.target }}" in yaml.safe_dump(workflow["jobs"]["matrix"])
 
 
-def test_plan_matrix_is_one_line_json_that_github_accepts(tmp_path, tiny_llama_path):
+def test_ci_matrix_is_one_line_json_that_github_accepts(tmp_path, tiny_llama_path):
     from smoke_folders import make_folder
 
     folder = make_folder(tmp_path / "f", tiny_llama_path, labels=("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q8_0"))
-    res = CliRunner().invoke(main, ["plan", "--matrix", str(folder), "--shards", "2"])
+    res = CliRunner().invoke(main, ["ci-matrix", str(folder), "--shards", "2"])
     assert res.exit_code == 0
     assert res.stdout.count("\n") == 1  # one line for $GITHUB_OUTPUT
     data = json.loads(res.stdout)
@@ -118,5 +119,5 @@ def test_plan_matrix_is_one_line_json_that_github_accepts(tmp_path, tiny_llama_p
     assert all(isinstance(v, (str, int)) for entry in data["include"] for v in entry.values())
     assert [e["shard"] for e in data["include"]] == ["1/2", "2/2"]
     assert [e["quants"] for e in data["include"]] == ["Q2_K,Q4_K_M,Q8_0", "Q3_K_M,Q5_K_M"]
-    every = CliRunner().invoke(main, ["plan", "--matrix", str(folder)])
+    every = CliRunner().invoke(main, ["ci-matrix", str(folder)])
     assert len(json.loads(every.stdout)["include"]) == 5  # default: one job per quant

@@ -1,4 +1,5 @@
-"""`publish plan --matrix` for a spec, a folder and hf.co/ORG/NAME (loopback Hub stand-in), and the
+"""`publish ci-matrix` (formerly `publish plan --matrix`) for a spec, a folder and hf.co/ORG/NAME
+(loopback Hub stand-in), and the
 hf.co smoke it fans out to (loopback Ollama stand-in pulling what the Hub stand-in holds)."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ LABELS = ("Q2_K", "Q4_K_M", "Q8_0")
 
 
 def plan(*args):
-    return CliRunner().invoke(main, ["plan", "--matrix", *map(str, args)])
+    return CliRunner().invoke(main, ["ci-matrix", *map(str, args)])
 
 
 @pytest.fixture

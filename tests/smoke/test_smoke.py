@@ -261,9 +261,11 @@ def test_a_prompt_both_paths_render_alike_is_generated_once(folders, monkeypatch
 
 
 def test_progress_one_line_per_prompt_on_stderr_for_a_person_quiet_otherwise(folders, monkeypatch):
-    import publish.hub.progress as progress
+    import publish.progress as progress
 
-    monkeypatch.setattr(progress, "progress_enabled", lambda stream=None: True)  # a person at a terminal
+    monkeypatch.setattr(progress, "is_terminal", lambda stream=None: True)  # a person at a terminal
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
     res = run(folders["runaway"], "--backend", "llamacpp")
     lines = [line for line in res.stderr.splitlines() if line.startswith("  Q8_0 ")]
     assert [line.split(":")[0].strip() for line in lines] == ["Q8_0 one-plus-one", "Q8_0 system-prompt",

@@ -1,0 +1,190 @@
+"""Every command spells its options the same way (publish/cli/options.py): `-q/--quiet` on every
+command, `-o/--output` on every command that writes a file or folder, `--format json` on every
+command that prints JSON (`--json` its short form where it existed), old spellings still working
+with a warning on stderr only. The tree is walked, so a new command is held to the same rules."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from publish.cli import COMMANDS, DEPRECATED_COMMANDS, main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_SPEC = ROOT / "examples" / "tiny" / "release.toml"
+
+# What each command does, decided once per command. A new command fails
+# test_every_command_is_classified until it is listed here: does it write a file or folder
+# (then it takes -o/--output), which formats does it print (json: it takes --format json)?
+WRITERS = {"build", "fix", "lint", "release", "smoke", "template convert"}
+FORMATS = {
+    "ci-matrix": {"json", "text"}, "plan": {"json", "text"},
+    "inspect": {"text", "json"}, "lint": {"text", "json", "github", "sarif"},
+    "smoke": {"text", "json", "junit", "markdown"},
+    "template check": {"text", "json"}, "template suggest": {"text", "json"}, "template convert": {"text", "json"},
+    "build": set(), "fix": set(), "push": set(), "release": set(), "rule": set(),
+}
+# Had --json before --format existed; --json stays as its short form.
+JSON_SHORT = {"inspect", "smoke", "template check", "template suggest", "template convert"}
+# Spellings a peer tool would not use for what these commands mean.
+NOT_OURS = {"--out", "--output-dir", "--outdir", "--out-dir", "--outfile", "--output-file", "--silent",
+            "--json-output", "--output-format", "--repo-id"}
+
+
+def walk(group: click.Group = main, ctx: click.Context | None = None, prefix: str = ""):
+    """(name, command) for every runnable command, sub-commands and deprecated names included."""
+    ctx = ctx or click.Context(main, info_name="publish")
+    names = list(group.list_commands(ctx)) + (list(DEPRECATED_COMMANDS) if group is main else [])
+    for name in names:
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, f"`publish {prefix}{name}` is listed but does not load"
+        if isinstance(cmd, click.Group):
+            yield from walk(cmd, click.Context(cmd, info_name=name, parent=ctx), f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}", cmd
+
+
+COMMAND_TREE = dict(walk())
+
+
+def options(cmd: click.Command) -> dict[str, click.Option]:
+    return {opt: p for p in cmd.params if isinstance(p, click.Option) for opt in (*p.opts, *p.secondary_opts)}
+
+
+def test_the_walk_sees_every_command():
+    assert {"lint", "template check", "template convert", "ci-matrix", "plan"} <= set(COMMAND_TREE)
+    assert {n.split()[0] for n in COMMAND_TREE} == set(COMMANDS) | set(DEPRECATED_COMMANDS)
+
+
+def test_every_command_is_classified():
+    assert set(COMMAND_TREE) == set(FORMATS), (
+        "list each new command in FORMATS (and WRITERS when it writes a file or folder)")
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_TREE))
+def test_every_command_has_quiet(name):
+    opts = options(COMMAND_TREE[name])
+    assert "--quiet" in opts and opts["--quiet"] is opts.get("-q"), f"`publish {name}` lacks -q/--quiet"
+    assert opts["--quiet"].is_flag
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_TREE))
+def test_writers_take_dash_o_output_and_nothing_else_writes_unnamed(name):
+    cmd = COMMAND_TREE[name]
+    opts = options(cmd)
+    if name in WRITERS:
+        assert "--output" in opts and opts["--output"] is opts.get("-o"), f"`publish {name}` writes: -o/--output"
+    else:
+        assert "--output" not in opts and "-o" not in opts, f"`publish {name}` has -o but is not in WRITERS"
+    # an option that writes a path (its help says so) marks the command as a writer
+    for p in cmd.params:
+        if isinstance(p, click.Option) and isinstance(p.type, click.Path) and re.search(r"\bwrite", p.help or "", re.I):
+            assert name in WRITERS, f"`publish {name}` {p.opts[-1]} writes a file: list it in WRITERS, give it -o/--output"
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_TREE))
+def test_formats_are_one_format_option(name):
+    cmd = COMMAND_TREE[name]
+    opts = options(cmd)
+    want = FORMATS[name]
+    if not want:
+        assert "--format" not in opts and "--json" not in opts
+        for p in cmd.params:  # a JSON printer must not hide behind another option name
+            assert not (isinstance(p.type, click.Choice) and "json" in p.type.choices), name
+        return
+    fmt = opts.get("--format")
+    assert fmt is not None, f"`publish {name}` prints {sorted(want)}: it takes --format"
+    assert isinstance(fmt.type, click.Choice) and set(fmt.type.choices) == want
+    if name in JSON_SHORT:
+        assert "--json" in opts and "--format json" in (opts["--json"].help or "")
+    else:
+        assert "--json" not in opts, f"`publish {name}`: new commands take --format json only"
+
+
+def test_same_option_same_spelling_everywhere():
+    """A long option has the same short alias (or none) in every command, and none uses a
+    spelling the peers do not (--out, --output-dir, --silent...) except as a hidden old spelling."""
+    shorts: dict[str, set[tuple[str, ...]]] = {}
+    for name, cmd in COMMAND_TREE.items():
+        for p in cmd.params:
+            if not isinstance(p, click.Option) or p.hidden:
+                continue
+            longs = [o for o in p.opts if o.startswith("--")]
+            assert not set(p.opts) & NOT_OURS, f"`publish {name}` {p.opts}: spell it as the other commands do"
+            for long in longs:
+                shorts.setdefault(long, set()).add(tuple(sorted(o for o in p.opts if not o.startswith("--"))))
+    differing = {long: s for long, s in shorts.items() if len(s) > 1}
+    assert not differing, f"options with different short forms across commands: {differing}"
+    assert shorts["--output"] == {("-o",)} and shorts["--quiet"] == {("-q",)} and shorts["--verbose"] == {("-v",)}
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_TREE))
+def test_hidden_options_are_old_spellings(name):
+    for p in COMMAND_TREE[name].params:
+        if isinstance(p, click.Option) and p.hidden:
+            assert p.name.startswith("_renamed_"), f"`publish {name}` {p.opts}: hidden but not a renamed option"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_ci_matrix_and_its_old_spelling(tmp_path):
+    new = run("ci-matrix", TINY_SPEC)
+    assert new.exit_code == 0, new.output
+    assert new.stderr == ""
+    doc = json.loads(new.stdout)
+    assert [e["quants"] for e in doc["include"]] == ["F32", "Q8_0"]
+    assert run("ci-matrix", TINY_SPEC, "--format", "json").stdout == new.stdout
+
+    old = run("plan", "--matrix", TINY_SPEC)
+    assert old.exit_code == 0, old.output
+    assert old.stdout == new.stdout  # stdout stays the matrix: $(publish plan --matrix ...) keeps working
+    assert "deprecated" in old.stderr and "publish ci-matrix TARGET" in old.stderr
+
+    text = run("ci-matrix", TINY_SPEC, "--format", "text")
+    assert [line.split()[:2] for line in text.stdout.splitlines()] == [["1/2", "F32"], ["2/2", "Q8_0"]]
+    assert "plan" not in run("--help").stdout.split("Commands:")[1]
+
+
+def test_old_out_spelling_works_and_warns_on_stderr_only(tmp_path):
+    gguf_dir = tmp_path / "ggufs"
+    shutil.copytree(TINY_SPEC.parent, gguf_dir)
+    new = run("build", TINY_SPEC, "--gguf-dir", gguf_dir, "-o", tmp_path / "a")
+    old = run("build", TINY_SPEC, "--gguf-dir", gguf_dir, "--out", tmp_path / "b")
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert new.stderr == "" and "--out is deprecated" in old.stderr and "-o/--output" in old.stderr
+    assert "deprecated" not in old.stdout
+    clash = run("build", TINY_SPEC, "--gguf-dir", gguf_dir, "--out", tmp_path / "b", "--output", tmp_path / "c")
+    assert clash.exit_code == 2 and "disagree" in clash.output
+
+
+def test_json_is_short_for_format_json(tiny_llama_path):
+    short = run("inspect", tiny_llama_path, "--json")
+    long = run("inspect", tiny_llama_path, "--format", "json")
+    assert short.exit_code == long.exit_code == 0
+    assert short.stdout == long.stdout and json.loads(short.stdout)["version"] == 3
+    clash = run("inspect", tiny_llama_path, "--json", "--format", "text")
+    assert clash.exit_code == 2 and "contradicts" in clash.output
+
+
+def test_lint_output_writes_the_report_stdout_stays_empty(tmp_path, tiny_llama_path):
+    out = tmp_path / "lint.sarif"
+    res = run("lint", tiny_llama_path, "--format", "sarif", "-o", out)
+    printed = run("lint", tiny_llama_path, "--format", "sarif")
+    assert res.stdout == "" and res.exit_code == printed.exit_code
+    assert json.loads(out.read_text()) == json.loads(printed.stdout)
+
+
+def test_quiet_is_for_one_run_only(tiny_llama_path):
+    from publish import progress
+
+    assert run("inspect", tiny_llama_path, "-q").exit_code == 0
+    assert not progress.is_quiet()
