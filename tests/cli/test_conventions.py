@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
-
 import click
 import pytest
 from click.testing import CliRunner
 
+from paths import ROOT
 from publish.cli import COMMANDS, DEPRECATED_COMMANDS, main
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY_SPEC = ROOT / "examples" / "tiny" / "release.toml"
 
 # What each command does, decided once per command. A new command fails
