@@ -98,6 +98,7 @@ class G(Val):
     origin: str | None = None    # for message content: the Go expression of the message
     domain: tuple | None = None  # finite set of possible string values (roles)
     maybe_empty_is_undef: bool = False
+    fin: str | None = None       # a Go bool: this value is the final assistant message's content
 
 
 @dataclass
@@ -116,6 +117,8 @@ class Cond(Val):
 class Ns(Val):
     attrs: dict                  # attribute -> Go variable name
     kinds: dict = field(default_factory=dict)   # attribute -> kind, when every assignment agrees
+    fins: dict = field(default_factory=dict)    # attribute -> Go bool variable: holds the final message's content
+    depth: int = 0               # how many loops enclose the namespace() call
 
 
 @dataclass
@@ -491,6 +494,9 @@ class Compiler:
                     text += ("{{ if and (not $_agp) (eq " + arg(v.origin) + " $_final) }}"
                              "{{ $_done = true }}{{ end }}")
                     return text, True
+                if v.fin and self.capture is None:
+                    text += "{{ if " + v.fin + " }}{{ $_done = true }}{{ end }}"
+                    return text, True
                 return text, False
             if v.kind == "bool":
                 return "{{ if " + v.go + " }}True{{ else }}False{{ end }}", False
@@ -617,7 +623,8 @@ class Compiler:
                 pre = self.flush()
                 text, _ = self.emit(Cat(vals))
                 return pre + text
-            if self.loops:
+            ns = scope.get(target.name)
+            if len(self.loops) > (ns.depth if isinstance(ns, Ns) else 0):
                 return ""        # appended inside a loop: the value after the loop is built in for_()
             scope[key] = self.ev(node.node, scope)
             return self.flush()
@@ -641,7 +648,18 @@ class Compiler:
                 return self.flush()
             go = self.materialize(v)
             pre = self.flush()
-            return pre + "{{ " + gvar + " = " + go + " }}"
+            text = pre + "{{ " + gvar + " = " + go + " }}"
+            fin = ns.fins.get(target.attr)
+            if fin:
+                # the attribute may hold message content: remember whether it is the final
+                # (continued) assistant message's, so printing it can end the output there
+                if isinstance(v, G) and v.origin:
+                    text += "{{ " + fin + " = and (not $_agp) (eq " + arg(v.origin) + " $_final) }}"
+                elif isinstance(v, G) and v.fin:
+                    text += "{{ " + fin + " = " + v.fin + " }}"
+                else:
+                    text += "{{ " + fin + " = false }}"
+            return text
         if isinstance(target, J.Name):
             v = self.ev(node.node, scope)
             if isinstance(v, Special) and v.name == "namespace_value":
@@ -653,7 +671,7 @@ class Compiler:
                 for attr in self._ns_attrs(target.name):
                     if attr not in v.attrs:
                         v.attrs[attr] = (self.tmp("ns_" + attr), K(UNDEF))
-                attrs, kinds = {}, {}
+                attrs, kinds, fins = {}, {}, {}
                 for attr, (gvar, init) in v.attrs.items():
                     if (target.name, attr) in self._symbolic_ns:
                         scope[_nskey(target.name, attr)] = init
@@ -668,8 +686,11 @@ class Compiler:
                     decl.append("{{ " + gvar + " := " + self.materialize(init) + " }}")
                     attrs[attr] = gvar
                     kinds[attr] = self._ns_kind(target.name, attr, init)
+                    if kinds[attr] in ("str", "any") and self._holds_content(target.name, attr):
+                        fins[attr] = self.tmp("fin_" + attr)
+                        decl.append("{{ " + fins[attr] + " := false }}")
                 pre += self.flush()
-                scope[target.name] = Ns(attrs, kinds)
+                scope[target.name] = Ns(attrs, kinds, fins, len(self.loops))
                 return pre + "".join(decl)
             scope[target.name] = v
             return self.flush()
@@ -761,6 +782,17 @@ class Compiler:
             if isinstance(g.node, J.Name) and (g.node.name, g.attr) == (name, attr):
                 continue
         return True
+
+    def _holds_content(self, name: str, attr: str) -> bool:
+        """Some `set name.attr = ...` reads a message's content (it may then be printed where a
+        continued final assistant message has to end the output)."""
+        for n in self.ast.find_all(J.Assign):
+            if isinstance(n.target, J.NSRef) and (n.target.name, n.target.attr) == (name, attr):
+                for x in [n.node, *n.node.find_all((J.Getattr, J.Getitem))]:
+                    if isinstance(x, J.Getattr) and x.attr == "content" or \
+                            isinstance(x, J.Getitem) and isinstance(x.arg, J.Const) and x.arg.value == "content":
+                        return True
+        return False
 
     def _ns_kind(self, name: str, attr: str, init: Val) -> str:
         """int / bool / str when the initial value and every literal assigned agree, else any."""
@@ -1158,7 +1190,7 @@ class Compiler:
             g = base.attrs.get(attr)
             if g is None:
                 return K(UNDEF)
-            return G(g, base.kinds.get(attr, "any"))
+            return G(g, base.kinds.get(attr, "any"), fin=base.fins.get(attr))
         if isinstance(base, G):
             fields = _FIELDS.get(base.kind)
             if fields is not None and attr in fields:
@@ -2027,9 +2059,32 @@ class Compiler:
             x, i = self.tmp("x"), self.tmp("i")
             return _Code("{{ range " + i + ", " + x + " := " + v.go + " }}{{ if " + i + " }}" + gotext(str(sep)) +
                          "{{ end }}{{ " + x + " }}{{ end }}", "")
+        if name == "indent" and isinstance(v, _Code) and isinstance(node, J.Filter) \
+                and isinstance(node.node, J.Filter) and node.node.name == "tojson":
+            return self.indent_json(v, args, kwargs, node)
         if name in ("selectattr", "rejectattr", "map", "select", "reject", "join", "sort", "unique"):
             self.fail(node, f"| {name} on a runtime list is not supported", name)
         self.fail(node, f"filter {name} is not supported", name)
+
+    def indent_json(self, v: "_Code", args: list, kwargs: dict, node) -> Val:
+        """`x | tojson | indent(width, first, blank)` (jinja2's do_indent): every line after the
+        first gets `width` more spaces. The JSON writer prints every newline as template text
+        (strings go through %q, nested values through `json`: neither prints a raw newline), and
+        JSON has no blank lines, so `blank` changes nothing and the code's text newlines are
+        exactly the lines to indent."""
+        params = [("width", 4), ("first", False), ("blank", False)]
+        got = {}
+        for i, (key, default) in enumerate(params):
+            a = args[i] if i < len(args) else kwargs.get(key, K(default))
+            if not isinstance(a, K):
+                self.fail(node, f"indent with a runtime {key}", "indent")
+            got[key] = a.value
+        width = got["width"]
+        pad = width if isinstance(width, str) else " " * int(width)
+        if "\n" in v.tail or any("\n" in a for a in re.findall(r"\{\{.*?\}\}", v.code, re.S)):
+            self.fail(node, "indent of this value is not supported", "indent")
+        code = _Code(v.code.replace("\n", "\n" + pad), v.name, v.tail)
+        return Cat([K(pad), code]) if got["first"] else code
 
     def cond_val(self, c: Val, a: Val, b: Val) -> Val:
         if isinstance(c, K):

@@ -32,6 +32,11 @@ KNOWN = ["Qwen-Qwen2.5-7B-Instruct.jinja", "chatml.jinja", "google-gemma-3-it.ji
          "gguf-ollama-deepcoder-14b.jinja", "Qwen3-Coder.jinja"]
 
 
+# corpus templates that later constructs made convert identical (each also has its construct's test)
+LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
+         "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja"]
+
+
 @pytest.mark.parametrize("name", KNOWN)
 def test_known_templates_convert_identical(name):
     entry = CORPUS[name]
@@ -271,7 +276,7 @@ def test_converted_templates_render_the_jinja_prompt_in_ollamas_own_template_pac
     from ollama_template_ref import render_real
 
     requests, expected = [], []
-    for name in KNOWN:
+    for name in KNOWN + LATER:
         entry = CORPUS[name]
         conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
         by_name = {c.name: c for c in conv.check.conversations}
@@ -360,7 +365,7 @@ def test_real_ollama_gives_a_converted_thinking_template_the_thinking_and_tools_
 
 REAL_SERVER_TEMPLATES = ["meta-llama-Llama-3.1-8B-Instruct.jinja", "gguf-ollama-qwen3-0.6b.jinja",
                          "google-gemma-3-it.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja",
-                         "microsoft-phi-4.jinja"]
+                         "microsoft-phi-4.jinja", *LATER]
 
 
 @pytest.mark.parametrize("name", REAL_SERVER_TEMPLATES)
@@ -398,7 +403,8 @@ def test_real_ollama_server_builds_the_proven_prompt(name, tmp_path, tiny_llama_
             got = json.loads(resp.read())["_debug_info"]["rendered_template"]
         assert got == result.jinja, (case.name, got, result.jinja)
         compared += 1
-    assert compared >= 9
+    # a tool_use template (SOURCES.toml `requires`) renders only the conversations with tools
+    assert compared >= (2 if entry.requires else 9)
 
 
 def test_converted_template_with_triple_quotes_fits_a_modelfile():
@@ -422,3 +428,59 @@ def test_bos_after_a_loop_that_may_print_is_kept_when_something_was_printed():
     assert gotmpl.render(conv.template, [{"role": "user", "content": "x"}]) == "<user>x"
     assert gotmpl.render(conv.template, [{"role": "system", "content": "s"}, {"role": "user", "content": "x"}]) \
         == "  <s><system>s<user>x"
+
+
+def _statuses(conv):
+    return {c.name: c.status for c in conv.check.conversations}
+
+
+def test_message_content_held_in_a_namespace_still_ends_a_continued_final_message():
+    """Granite 4 copies each message's content into `namespace(val=...)` before printing it: the
+    final assistant message's content, printed from that attribute, must still end the prompt
+    (continue_final_message), and printing another message's content through it must not."""
+    source = ("{% for m in messages %}{% set c = namespace(val='') %}{% if m.content is string %}"
+              "{% set c.val = m.content %}{% endif %}<{{ m.role }}>{{ c.val }}</s>\n{% endfor %}"
+              "{% if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    status = _statuses(conv)
+    assert status["ends-with-assistant"] == status["system-ends-with-assistant"] == templatecheck.IDENTICAL
+    msgs = [{"role": "user", "content": "Write"}, {"role": "assistant", "content": "Once"},
+            {"role": "user", "content": "More"}, {"role": "assistant", "content": "Upon"}]
+    assert gotmpl.render(conv.template, msgs) == "<user>Write</s>\n<assistant>Once</s>\n<user>More</s>\n<assistant>Upon"
+    assert gotmpl.render(conv.template, msgs[:3]).endswith("<user>More</s>\n<assistant>")
+
+
+@pytest.mark.parametrize("name", ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja"])
+def test_granite4_converts_identical_with_a_continued_final_message(name):
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical, conv.format_text(show_template=False)
+    assert _statuses(conv)["ends-with-assistant"] == templatecheck.IDENTICAL
+
+
+def test_tojson_with_indent_then_indent_filter_nests_the_json():
+    """Command-R's tool_use template writes `arguments | tojson(indent=4) | indent(8)`: jinja2's
+    indent adds the width after every newline of the JSON (not before the first line, unless
+    first=true)."""
+    source = ("{% if tools %}[tools]\n{% endif %}{% for m in messages %}{{ m.role }}: {{ m.content }}\n"
+              "{% for tc in m.tool_calls %}    {{ tc.function.arguments | tojson(indent=4) | indent(8) }}\n"
+              "{{ tc.function.arguments | tojson | indent(2, first=true) }}\n{% endfor %}{% endfor %}")
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    assert _statuses(conv)["tool-call-result"] == templatecheck.IDENTICAL
+    msgs = [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"function": {"name": "f", "arguments": {"city": "Paris", "days": 2}}}]},
+            {"role": "user", "content": "q"}]
+    out = gotmpl.render(conv.template, msgs)
+    assert '    {\n            "city": "Paris",\n            "days": 2\n        }\n  {"city": "Paris", "days": 2}\n' in out
+
+
+@pytest.mark.parametrize("name", ["CohereForAI-c4ai-command-r-plus-tool_use.jinja",
+                                  "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja"])
+def test_command_r_tool_use_templates_convert_identical(name):
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical, conv.format_text(show_template=False)
+    assert conv.tools and _statuses(conv)["tool-call-result"] == templatecheck.IDENTICAL
