@@ -59,7 +59,19 @@ class SpecError(PublishError):
 
 
 class ModelfileError(PublishError):
-    """A Modelfile is invalid or a value cannot be written into one safely."""
+    """A Modelfile is invalid or a value cannot be written into one safely.
+
+    `reason` says which fault it is where a caller acts on it: NO_FROM (the Modelfile names no
+    model: Ollama's parser.ParseFile "no FROM line"), else None. `line` is the 1-based line of the
+    instruction at fault, None when the fault has no line (NO_FROM)."""
+
+    NO_FROM = "no-from"
+
+    def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None,
+                 line: int | None = None):
+        self.reason = reason
+        self.line = line
+        super().__init__(message, hint=hint)
 
 
 class HubError(PublishError):

@@ -291,8 +291,10 @@ def _read_value(text: str, i: int) -> tuple[_Value, int]:
 
 
 def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
-    """Parse Modelfile text. Raises ModelfileError naming `source` and the line.
-    Time and memory are linear in the length of `text`."""
+    """Parse Modelfile text (str, or bytes decoded as UTF-8 with U+FFFD for bad bytes).
+    Raises ModelfileError naming `source` and the line (`err.line`); a Modelfile without FROM
+    raises one with `err.reason == ModelfileError.NO_FROM`. Time and memory are linear in the
+    length of `text`."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
@@ -304,7 +306,7 @@ def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
     name = role = ""
 
     def fail(msg: str, at: int) -> ModelfileError:
-        return ModelfileError(f"{source}:{at}: {msg}")
+        return ModelfileError(f"{source}:{at}: {msg}", line=at)
 
     invalid_command = ('unknown instruction; use one of FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, '
                        'LICENSE, MESSAGE, REQUIRES (DRAFT, RENDERER, PARSER)')
@@ -389,7 +391,7 @@ def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
         raise fail("instruction without a value at end of file", start_line)
 
     if not mf.from_:
-        raise ModelfileError(f"{source}: no FROM line; add `FROM ./model.gguf`")
+        raise ModelfileError(f"{source}: no FROM line; add `FROM ./model.gguf`", reason=ModelfileError.NO_FROM)
     return mf
 
 
