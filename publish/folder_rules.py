@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Iterator
 
 from publish.engines import ALL_ENGINES, Engine
-from publish.errors import ModelfileError, TemplateError, UsageError
+from publish.errors import ModelfileError, TemplateError
 from publish.findings import Finding, Severity
 from publish.modelfile import stop_list
 from publish.gguf.header import GGUFHeader
 from publish.quants import is_projector_filename, shard_info
+from publish.staged import CARD, PARAMS, PARAMS_JSON, PARAMS_NOT_OBJECT, TEMPLATE, StagedFolder, staged
 
 
 @dataclass(frozen=True)
@@ -102,45 +103,39 @@ def _finding(code: str, message: str, path: Path, *, subject: str | None = None,
     return Finding(code, RULES[code].severity, message, str(path), subject=subject, hint=hint)
 
 
-def check_folder(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
-    folder = Path(folder)
+def check_folder(folder: StagedFolder | Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
+    """The RP findings of a staged folder: a StagedFolder (read tolerantly, so each fault the read
+    met is one finding), or a path, read here with `StagedFolder.load(path, tolerant=True)`.
+    `headers`: GGUF path -> header, read by the caller (publish.lint); a GGUF not in it is
+    treated as unreadable. Raises UsageError only when a file cannot be read at all."""
+    s = staged(folder, tolerant=True)
+    folder = s.path
     # messages name the folder's own file names (a Hub cache snapshot links them to blobs/SHA)
     models = [(Path(p), h) for p, h in sorted(headers.items(), key=lambda kv: str(kv[0]))
               if h is not None and not h.is_projector and not is_projector_filename(Path(p).name)]
     headers = {Path(p).resolve(): h for p, h in headers.items()}
     out: list[Finding] = []
-    template = _read(folder / "template")
+    template = s.template
     if template is None:
         out.append(_finding("RP101", "no `template` file: Ollama falls back to guessing one from the "
                             "GGUF's chat template", folder, subject="template",
                             hint="add [template] to the release spec and run `publish build`"))
     else:
-        out.extend(_check_template(folder / "template", template, models))
-    params, params_findings = _check_params(folder / "params")
+        out.extend(_check_template(folder / TEMPLATE, template, models))
+    params, params_findings = _check_params(folder / PARAMS, s)
     out.extend(params_findings)
     stops: list[str] = []
     if params is not None and isinstance(params.get("stop"), list):
         stops = stop_list(params["stop"])
-        out.extend(_check_stops(folder / "params", stops, models))
+        out.extend(_check_stops(folder / PARAMS, stops, models))
     if models:
         out.extend(_check_turn_ends(folder, template, stops, models[0]))
         if template is not None:
-            out.extend(_check_capabilities(folder / "template", template, models[0][1]))
-    out.extend(_check_shards(folder, headers))
-    out.extend(_check_readme(folder / "README.md"))
-    out.extend(_check_modelfiles(folder, template, params, _read(folder / "system")))
+            out.extend(_check_capabilities(folder / TEMPLATE, template, models[0][1]))
+    out.extend(_check_shards(s, headers))
+    out.extend(_check_readme(folder / CARD, s.card_text))
+    out.extend(_check_modelfiles(s, params))
     return out
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError):
-        return None
-    except UnicodeDecodeError:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
 
 
 # -- template ---------------------------------------------------------------------------------
@@ -205,19 +200,20 @@ def _bos_reason(hdr: GGUFHeader) -> str:
 
 # -- params -----------------------------------------------------------------------------------
 
-def _check_params(path: Path) -> tuple[dict | None, list[Finding]]:
+def _check_params(path: Path, s: StagedFolder) -> tuple[dict | None, list[Finding]]:
+    """(params, findings): RP110 from the faults the read recorded, RP111-113 per value.
+    params is None when the folder has no `params` or it is not a JSON object."""
     from publish.modelfile import DEPRECATED_PARAMETERS, PARAMETER_TYPES, check_parameter_value
 
-    text = _read(path)
-    if text is None:
+    if not s.has(PARAMS):
         return None, []
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, [_finding("RP110", f"not valid JSON at {e.lineno}:{e.colno}: {e.msg}", path,
-                               subject="params", hint="rebuild it with `publish build`")]
-    if not isinstance(params, dict):
-        return None, [_finding("RP110", "must be a JSON object of Ollama parameters", path, subject="params")]
+    for p in s.problems:
+        if p.file == PARAMS and p.reason == PARAMS_JSON:
+            return None, [_finding("RP110", f"not valid JSON at {p.line}:{p.col}: {p.detail}", path,
+                                   subject="params", hint="rebuild it with `publish build`")]
+        if p.file == PARAMS and p.reason == PARAMS_NOT_OBJECT:
+            return None, [_finding("RP110", "must be a JSON object of Ollama parameters", path, subject="params")]
+    params = s.params
     out = []
     for name, value in sorted(params.items()):
         if name in DEPRECATED_PARAMETERS:
@@ -381,8 +377,8 @@ def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[
 
 # -- GGUF files -------------------------------------------------------------------------------
 
-def _check_shards(folder: Path, headers: dict[Path, GGUFHeader]) -> Iterator[Finding]:
-    for p in sorted(folder.glob("*.gguf")):
+def _check_shards(s: StagedFolder, headers: dict[Path, GGUFHeader]) -> Iterator[Finding]:
+    for p in s.ggufs:
         hdr = headers.get(p.resolve())
         if shard_info(p.name) or (hdr is not None and hdr.split and hdr.split[1] > 1):
             yield _finding("RP120", "split GGUF: `ollama run hf.co/…` cannot load split files", p,
@@ -391,10 +387,9 @@ def _check_shards(folder: Path, headers: dict[Path, GGUFHeader]) -> Iterator[Fin
 
 # -- model card -------------------------------------------------------------------------------
 
-def _check_readme(path: Path) -> Iterator[Finding]:
+def _check_readme(path: Path, text: str | None) -> Iterator[Finding]:
     import yaml
 
-    text = _read(path)
     if text is None:
         yield _finding("RP130", "no README.md: the Hub shows no model card", path.parent, subject="README.md",
                        hint="run `publish build` to render one")
@@ -429,20 +424,18 @@ def _check_readme(path: Path) -> Iterator[Finding]:
 
 # -- Modelfiles -------------------------------------------------------------------------------
 
-def _check_modelfiles(folder: Path, template: str | None, params: dict | None,
-                      system: str | None) -> Iterator[Finding]:
+def _check_modelfiles(s: StagedFolder, params: dict | None) -> Iterator[Finding]:
     from publish.modelfile import DEPRECATED_PARAMETERS, ModelfileWarning, ollama_value, parse
 
-    for path in sorted(folder.glob("Modelfile*")):
-        if not path.is_file():
-            continue
+    folder, template, system = s.path, s.template, s.system
+    for path in s.modelfiles.values():
         try:
-            mf = parse(path.read_bytes(), source=path.name)
+            mf = parse(s.texts[path.name], source=path.name)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ModelfileWarning)
                 mf_params = mf.parameters(source=path.name)
         except ModelfileError as e:
-            if "no FROM line" in str(e):
+            if e.reason == ModelfileError.NO_FROM:
                 yield _finding("RP145", "no FROM line: the Modelfile names no model", path, subject="FROM",
                                hint="add `FROM ./MODEL-QUANT.gguf` (and a second FROM for an mmproj projector)")
             else:
@@ -453,16 +446,16 @@ def _check_modelfiles(folder: Path, template: str | None, params: dict | None,
                 target = (folder / ref).resolve() if not ref.startswith("/") else Path(ref)
                 if not target.is_file():
                     yield _finding("RP142", f"FROM {ref}: no such file in the folder", path, subject=ref)
-        yield from _check_modelfile_wiring(folder, path, mf)
+        yield from _check_modelfile_wiring(s, path, mf)
         only = []
-        if not (folder / "template").is_file() and mf.template is not None:
+        if not s.has(TEMPLATE) and mf.template is not None:
             only.append(("TEMPLATE", "template"))
         if not system and mf.system:
             only.append(("SYSTEM", "system"))
         # as Ollama keeps them: float options are float32 on both sides (0.95 in `params`, 0.95 in
         # the Modelfile, 0.949999988079071 in Ollama)
         wanted = {k: ollama_value(k, v) for k, v in (params or {}).items() if k not in DEPRECATED_PARAMETERS}
-        if not (folder / "params").is_file() and mf_params:
+        if not s.has(PARAMS) and mf_params:
             only.append(("PARAMETER", "params"))
         if only:
             what = ", ".join(c for c, _ in only)
@@ -484,32 +477,33 @@ def _check_modelfiles(folder: Path, template: str | None, params: dict | None,
                            hint="rebuild the folder with `publish build` so both come from the spec")
 
 
-def _is_projector_ref(folder: Path, ref: str) -> bool:
+def _is_projector_ref(s: StagedFolder, ref: str) -> bool:
+    """Whether a FROM/ADAPTER reference names a projector: by its name (mmproj-…), else by what
+    the folder's read found it to be (publish.gguf.kinds), else (a GGUF outside the folder) by
+    its header."""
     name = Path(ref).name
     if is_projector_filename(name):
         return True
-    target = folder / ref if not ref.startswith("/") else Path(ref)
+    target = s.path / ref if not ref.startswith("/") else Path(ref)
+    if target.parent.resolve() == s.path.resolve() and target.suffix == ".gguf":
+        return any(p.name == target.name for p in s.projectors)
     if target.is_file() and target.suffix == ".gguf":
-        from publish.errors import GGUFError
-        from publish.gguf.reader import read_header
+        from publish.gguf.kinds import PROJECTOR, file_kind
 
-        try:
-            return read_header(str(target)).is_projector
-        except (GGUFError, OSError):
-            return False
+        return file_kind(target) == PROJECTOR
     return False
 
 
-def _check_modelfile_wiring(folder: Path, path: Path, mf) -> Iterator[Finding]:
+def _check_modelfile_wiring(s: StagedFolder, path: Path, mf) -> Iterator[Finding]:
     """ADAPTER is for LoRA adapters; a projector is a second FROM (Ollama's parser puts a FROM'd
     projector in the model's projector layer, server/create.go)."""
     for cmd in mf.commands:
-        if cmd.name == "adapter" and _is_projector_ref(folder, cmd.args):
+        if cmd.name == "adapter" and _is_projector_ref(s, cmd.args):
             yield _finding("RP144", f"line {cmd.line}: ADAPTER {cmd.args} is a projector (mmproj); Ollama loads "
                            "ADAPTER files as LoRA adapters, so the model gets no vision and fails to load it",
                            path, subject=cmd.args, hint=f"replace `ADAPTER {cmd.args}` with a second `FROM {cmd.args}`")
     refs = mf.from_
-    if refs and all(_is_projector_ref(folder, r) for r in refs):
+    if refs and all(_is_projector_ref(s, r) for r in refs):
         yield _finding("RP145", f"FROM names only the projector ({', '.join(refs)}), not the model", path,
                        subject="FROM", hint="add `FROM ./MODEL-QUANT.gguf` before the projector's FROM")
 

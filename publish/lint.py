@@ -25,8 +25,8 @@ from publish.findings import Finding, Severity, severity_counts
 from publish.gguf import rules
 from publish.gguf.header import GGUFHeader
 from publish.sources import Source, expand, is_remote
+from publish.staged import StagedFolder, looks_staged
 
-STAGED_MARKERS = ("template", "params", "README.md")
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
 
 
@@ -99,8 +99,7 @@ def _selected(code: str, select: list[str] | None, ignore: list[str] | None) -> 
 
 def is_staged_folder(path: Path) -> bool:
     """GGUFs beside the files Ollama or the Hub read (`template`, `params`, README.md) or a Modelfile."""
-    return path.is_dir() and (any((path / m).exists() for m in STAGED_MARKERS) or any(path.glob("Modelfile*"))) \
-        and any(path.glob("*.gguf"))
+    return looks_staged(path)
 
 
 class _Headers:
@@ -162,10 +161,13 @@ def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.Spl
     return sets, members
 
 
-def lint_paths(paths: list[str], *, select: list[str] | None = None,
+def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = None,
                ignore: list[str] | None = None, target: str | None = None,
                kind: str | None = None) -> LintResult:
-    """Lint GGUF files, folders of GGUFs and hf:// URLs. Raises UsageError for paths that do not exist.
+    """Lint GGUF files, folders of GGUFs, hf:// URLs and staged folders already read
+    (publish.staged.StagedFolder: `publish release` passes the one its build returned; a path to
+    a staged folder is read here, once, with `StagedFolder.load(path, tolerant=True)`).
+    Raises UsageError for paths that do not exist.
 
     `target` ("all", the default, or "ollama-0.24" / "ollama" / "llama.cpp", publish.engines) keeps
     the GG rules that affect that engine; folder (RP) rules are about the Ollama files and always run.
@@ -179,20 +181,26 @@ def lint_paths(paths: list[str], *, select: list[str] | None = None,
     base_files: set[str] = set()   # display names of files in a staged base release
     reader = _Headers()
     sources: list[Source] = []
-    staged: list[tuple[Path, list[Source]]] = []
+    staged: list[tuple[StagedFolder, list[Source]]] = []
     seen: set[str] = set()
     for arg in paths:
-        expanded = expand([arg])
-        if not is_remote(arg) and is_staged_folder(Path(arg)):
-            staged.append((Path(arg), expanded))
-            if kind is None and modelkind.is_completion_template(_read_template(Path(arg))):
+        folder = arg if isinstance(arg, StagedFolder) else None
+        if folder is None and not is_remote(arg) and is_staged_folder(Path(arg)):
+            folder = StagedFolder.load(arg, tolerant=True)
+        if folder is not None:
+            expanded = [Source(str(f), f) for f in folder.ggufs if f.is_file()]
+            staged.append((folder, expanded))
+            if kind is None and folder.kind == modelkind.BASE:
                 base_files.update(s.display for s in expanded)
+        else:
+            expanded = expand([arg])
         for src in expanded:
             if src.display not in seen:
                 seen.add(src.display)
                 sources.append(src)
     if not sources:
-        raise UsageError(f"no GGUF files in {', '.join(paths)}", hint="pass .gguf files or folders that hold them")
+        raise UsageError(f"no GGUF files in {', '.join(map(str, (getattr(p, 'path', p) for p in paths)))}",
+                         hint="pass .gguf files or folders that hold them")
 
     for src in sources:
         reader.read(src)
@@ -243,13 +251,6 @@ def _for_engines(code: str, engines) -> bool:
     return r is None or r.affects(engines)
 
 
-def _read_template(folder: Path) -> str | None:
-    try:
-        return (folder / "template").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None  # the folder rules report an unreadable template
-
-
-def _folder_findings(folder: Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
+def _folder_findings(folder: StagedFolder, headers: dict[Path, GGUFHeader]) -> list[Finding]:
     folder_rules = _folder_rules()
     return [] if folder_rules is None else list(folder_rules.check_folder(folder, headers))

@@ -1,4 +1,4 @@
-"""The staged repo folder: exactly what the Hub repo will hold.
+"""The staged release: exactly what the Hub repo will hold, read once into one typed object.
 
     dist/<repo>/
       <model>-<QUANT>.gguf …     the quants (and mmproj-*.gguf)
@@ -8,20 +8,42 @@
       README.md                  model card
       Modelfile.<QUANT> …        one Modelfile per quant, for `ollama create -f`
 
-lint, smoke and push need nothing but this path.
+    folder = StagedFolder.load("dist/tiny")          # strict: the first fault is a UsageError
+    folder = StagedFolder.load("dist/tiny", tolerant=True)
+    folder.problems                                  # faults the folder rules report (RP110 …)
+    folder.quants, folder.template, folder.params, folder.texts["README.md"], folder.repo
+
+This module is the only one that opens the folder's text files (`template`, `params`, `system`,
+README.md, the Modelfiles) or lists the folder: `publish build` returns the object, and lint
+(publish.folder_rules), smoke (publish.smoke.runner) and push (publish.hub.plan) take it
+(tests/test_staged_once.py holds this). The GGUFs themselves are read by their readers (headers
+by lint and smoke, bytes by the push's hashing).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import UsageError
-from publish.fsutil import read_utf8
 from publish.gguf.kinds import file_kind
 from publish.quants import is_projector_filename, label_from_filename, shard_info
+
+# The files Ollama's hf.co bridge and the Hub read beside the GGUFs (a folder with GGUFs and one
+# of these, or a Modelfile, is a staged folder).
+TEMPLATE, PARAMS, SYSTEM, CARD = "template", "params", "system", "README.md"
+MARKERS = (TEMPLATE, PARAMS, CARD)
+MANIFEST_SUFFIX = ".publish-build.json"
+
+# StagedProblem.reason values
+NOT_UTF8 = "not-utf8"                    # template / system / params: not UTF-8 (decoded with U+FFFD)
+PARAMS_JSON = "params-json"              # params: not valid JSON (line, col set)
+PARAMS_NOT_OBJECT = "params-not-object"  # params: valid JSON but not an object
+
+_UTF8_HINT = "Ollama reads this file as UTF-8; rebuild the folder or save it as UTF-8"
 
 
 @dataclass(frozen=True)
@@ -31,8 +53,43 @@ class StagedQuant:
     parts: tuple[Path, ...] = ()  # all parts of a split set, in order; empty when unsplit
 
 
+@dataclass(frozen=True)
+class StagedProblem:
+    """A fault found while reading the folder: the folder rules turn it into a finding (RP110 for
+    the params reasons), a strict load raises it as a UsageError.
+
+    `file` is the name in the folder ("params"); `line`/`col` are 1-based when known."""
+
+    file: str
+    reason: str         # NOT_UTF8 | PARAMS_JSON | PARAMS_NOT_OBJECT
+    message: str        # after "FILE[:LINE:COL]: ", e.g. "params is not valid JSON: Expecting ',' delimiter"
+    line: int | None = None
+    col: int | None = None
+    hint: str | None = None
+    detail: str = ""    # the parser's own words ("Expecting ',' delimiter"), when there is a parser
+
+    def error(self, root: Path) -> UsageError:
+        where = f"{root / self.file}" + (f":{self.line}:{self.col}" if self.line is not None else "")
+        return UsageError(f"{where}: {self.message}", hint=self.hint)
+
+
 @dataclass
 class StagedFolder:
+    """One staged release folder, read once.
+
+    - `quants`: the model GGUFs grouped by tag (split parts under one StagedQuant), in file-name
+      order; `projectors` (mmproj) and `others` (imatrix, LoRA adapters) apart;
+    - `template`, `system`: the files' text, None when absent; `params`: the JSON object ({} when
+      absent or faulty: see `problems`);
+    - `texts`: every text file read, name -> text (`template`, `params`, `system`, README.md,
+      `Modelfile.*`; bytes that are not UTF-8 become U+FFFD);
+    - `card`: README.md's path; `modelfiles`: tag -> Modelfile path ("Q4_K_M" -> Modelfile.Q4_K_M);
+    - `repo`: ORG/NAME the build recorded, None when it recorded none;
+    - `files`: every entry a push would consider (recursive, hidden names skipped, symbolic links
+      listed and not followed), sorted;
+    - `problems`: faults a tolerant load recorded (empty after a strict load).
+    """
+
     path: Path
     quants: list[StagedQuant] = field(default_factory=list)
     projectors: list[Path] = field(default_factory=list)
@@ -43,6 +100,39 @@ class StagedFolder:
     card: Path | None = None            # README.md, when present
     modelfiles: dict[str, Path] = field(default_factory=dict)  # "Q4_K_M" -> Modelfile.Q4_K_M
     repo: str | None = None             # ORG/NAME the folder was built for (None: not recorded)
+    texts: dict[str, str] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    problems: list[StagedProblem] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, tolerant: bool = False) -> StagedFolder:
+        """Read the folder at `path` (module doc). Raises UsageError when `path` is not a folder or
+        a file cannot be read (OSError). Strict (the default): also on the first fault (`params`
+        not a JSON object, `template`/`system`/`params` not UTF-8), naming file, line and column.
+        `tolerant=True` records the faults in `problems` and goes on (what lint needs)."""
+        folder = _load(Path(path))
+        if not tolerant:
+            folder.check()
+        return folder
+
+    def check(self) -> None:
+        """Raise the first recorded problem as a UsageError (file:line:col, hint); else nothing."""
+        if self.problems:
+            raise self.problems[0].error(self.path)
+
+    def has(self, name: str) -> bool:
+        """Whether the folder holds the text file `name` ("template", "params", "system", …)."""
+        return name in self.texts
+
+    @property
+    def card_text(self) -> str | None:
+        return self.texts.get(CARD)
+
+    @property
+    def ggufs(self) -> list[Path]:
+        """Every GGUF of the folder (all split parts, projectors, others), sorted by name."""
+        paths = [p for q in self.quants for p in (q.parts or (q.path,))] + self.projectors + self.others
+        return sorted(paths, key=lambda p: p.name)
 
     @property
     def stops(self) -> list[str]:
@@ -60,6 +150,7 @@ class StagedFolder:
         return BASE if is_completion_template(self.template) else CHAT
 
     def quant(self, label: str) -> StagedQuant:
+        """The quant tagged `label` (case-insensitive). Raises UsageError when none or two are."""
         found = [q for q in self.quants if q.label.lower() == label.lower()]
         if len(found) > 1:
             names = " and ".join(q.path.name for q in found)
@@ -71,10 +162,41 @@ class StagedFolder:
         raise UsageError(f"{self.path}: no quant {label!r} (found: {known})")
 
 
-def load_staged(path: str | Path) -> StagedFolder:
-    """Read a staged folder. Raises UsageError naming the file when `params` is not valid JSON
-    or a text file is not UTF-8."""
-    root = Path(path)
+def load_staged(path: str | os.PathLike, *, tolerant: bool = False) -> StagedFolder:
+    """`StagedFolder.load(path, tolerant=…)`."""
+    return StagedFolder.load(path, tolerant=tolerant)
+
+
+def staged(folder: StagedFolder | str | os.PathLike, *, tolerant: bool = False) -> StagedFolder:
+    """`folder` itself when it is a StagedFolder already (checked unless `tolerant`), else loaded
+    from the path: the one place public entry points turn a path into the object."""
+    if isinstance(folder, StagedFolder):
+        if not tolerant:
+            folder.check()
+        return folder
+    return StagedFolder.load(folder, tolerant=tolerant)
+
+
+def looks_staged(path: Path) -> bool:
+    """GGUFs beside the files Ollama or the Hub read (`template`, `params`, README.md) or a
+    Modelfile. Looks at names only (no file is opened)."""
+    return path.is_dir() and (any((path / m).exists() for m in MARKERS) or any(path.glob("Modelfile*"))) \
+        and any(path.glob("*.gguf"))
+
+
+def template_beside(gguf: Path) -> str | None:
+    """The `template` file beside a GGUF (what Ollama's hf.co bridge pairs with it), None when
+    there is none. Raises UsageError when it is not UTF-8."""
+    path = Path(gguf).parent / TEMPLATE
+    if not path.is_file():
+        return None
+    text, bad = _read_text(path)
+    if bad is not None:
+        raise UsageError(f"{path}: not UTF-8 text (byte {bad})", hint=_UTF8_HINT)
+    return text
+
+
+def _load(root: Path) -> StagedFolder:
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
     folder = StagedFolder(path=root)
@@ -100,35 +222,79 @@ def load_staged(path: str | Path) -> StagedFolder:
             folder.quants.append(StagedQuant(label, files[0], tuple(files)))
         else:
             folder.quants.append(StagedQuant(label, files[0]))
-    tpl = root / "template"
-    if tpl.is_file():
-        folder.template = _read_text(tpl)
-    params = root / "params"
-    if params.is_file():
-        try:
-            folder.params = json.loads(_read_text(params))
-        except json.JSONDecodeError as err:
-            raise UsageError(f"{params}:{err.lineno}:{err.colno}: params is not valid JSON: {err.msg}") from None
-        if not isinstance(folder.params, dict):
-            raise UsageError(f"{params}: params must be a JSON object of Ollama parameters")
-    system = root / "system"
-    if system.is_file():
-        folder.system = _read_text(system)
-    if (root / "README.md").is_file():
-        folder.card = root / "README.md"
+
+    for name in (TEMPLATE, PARAMS, SYSTEM):
+        path = root / name
+        if not path.is_file():
+            continue
+        text, bad = _read_text(path)
+        folder.texts[name] = text
+        if bad is not None:
+            folder.problems.append(StagedProblem(name, NOT_UTF8, f"not UTF-8 text (byte {bad})", hint=_UTF8_HINT))
+        if name == PARAMS:
+            folder.params = _parse_params(text, folder.problems)
+    folder.template, folder.system = folder.texts.get(TEMPLATE), folder.texts.get(SYSTEM)
+    if (root / CARD).is_file():
+        folder.card = root / CARD
+        folder.texts[CARD] = _read_text(folder.card)[0]
     for mf in sorted(root.glob("Modelfile*")):
         if mf.is_file():
             folder.modelfiles[mf.name.partition(".")[2] or mf.name] = mf
-    folder.repo = _recorded_repo(root, folder.modelfiles)
+            folder.texts[mf.name] = _read_text(mf)[0]
+    folder.repo = _recorded_repo(root, [folder.texts[p.name] for p in folder.modelfiles.values()])
+    folder.files = _walk(root)
     return folder
 
 
-MANIFEST_SUFFIX = ".publish-build.json"
+def _parse_params(text: str, problems: list[StagedProblem]) -> dict:
+    """`params` as a dict; {} with a problem recorded when it is not a JSON object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        problems.append(StagedProblem(PARAMS, PARAMS_JSON, f"params is not valid JSON: {err.msg}",
+                                      err.lineno, err.colno, hint="rebuild it with `publish build`",
+                                      detail=err.msg))
+        return {}
+    if not isinstance(value, dict):
+        problems.append(StagedProblem(PARAMS, PARAMS_NOT_OBJECT,
+                                      "params must be a JSON object of Ollama parameters"))
+        return {}
+    return value
+
+
+def _read_text(path: Path) -> tuple[str, int | None]:
+    """(the text, None) of a UTF-8 file, else (the text with U+FFFD for bad bytes, offset of the
+    first bad byte). Raises UsageError when the file cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as err:
+        return data.decode("utf-8", errors="replace"), err.start
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every non-hidden entry below `root`: files, and symbolic links (to files or folders, not
+    followed); folders are descended into. Sorted by path."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for d in list(dirnames):
+            if d.startswith("."):
+                dirnames.remove(d)
+            elif (base / d).is_symlink():
+                found.append(base / d)
+        found.extend(base / name for name in filenames if not name.startswith("."))
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _MODELFILE_HEADER = re.compile(r"^#\s*(\S+?):\S+ \(publish build\)")
 
 
-def _recorded_repo(root: Path, modelfiles: dict[str, Path]) -> str | None:
+def _recorded_repo(root: Path, modelfile_texts: list[str]) -> str | None:
     """The repo id `publish build` recorded: its manifest beside the folder
     (`.<folder>.publish-build.json`, key "repo"), else the header comment of a Modelfile it wrote
     ("# ORG/NAME:LABEL (publish build). …"). None when neither names a valid ORG/NAME."""
@@ -139,17 +305,8 @@ def _recorded_repo(root: Path, modelfiles: dict[str, Path]) -> str | None:
         repo = None
     if isinstance(repo, str) and _REPO_ID.match(repo):
         return repo
-    for mf in modelfiles.values():
-        try:
-            with mf.open("rb") as fh:
-                first = fh.readline(4096).decode("utf-8", errors="replace")
-        except OSError:
-            continue
-        m = _MODELFILE_HEADER.match(first)
+    for text in modelfile_texts:
+        m = _MODELFILE_HEADER.match(text[:4096].partition("\n")[0])
         if m and _REPO_ID.match(m.group(1)):
             return m.group(1)
     return None
-
-
-def _read_text(path: Path) -> str:
-    return read_utf8(path, hint="Ollama reads this file as UTF-8; rebuild the folder or save it as UTF-8")

@@ -193,13 +193,13 @@ def test_rp142_modelfile_from_missing_file(folder):
 def test_unreadable_folder_file_is_a_usage_error(folder, monkeypatch):
     from publish.errors import UsageError
 
-    real = Path.read_text
+    real = Path.read_bytes
 
     def denied(self, *args, **kwargs):  # a file without read permission (tests run as root)
         if self.name == "params":
             raise PermissionError(13, "Permission denied", str(self))
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", denied)
+    monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(UsageError, match="params: cannot read: Permission denied"):
         check(folder)

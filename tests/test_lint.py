@@ -19,6 +19,7 @@ from publish.cli import main
 from publish.errors import UsageError
 from publish.findings import Finding, Severity
 from publish.lint import lint_paths
+from publish.staged import StagedFolder
 from publish.report import escape_property, format_github, format_text
 
 
@@ -237,7 +238,7 @@ def folder_rules_standin(monkeypatch):
 
     def check_folder(folder, headers):
         calls.append((folder, headers))
-        return [Finding("PF001", Severity.WARNING, "stand-in folder finding", str(folder), subject="params")]
+        return [Finding("PF001", Severity.WARNING, "stand-in folder finding", str(folder.path), subject="params")]
 
     module = types.ModuleType("publish.folder_rules")
     module.check_folder = check_folder
@@ -252,7 +253,9 @@ def test_staged_folder_gets_folder_rules(tmp_path, tiny_llama_path, folder_rules
     result = lint_paths([str(tmp_path)], select=["PF", "GG204"])
     assert {f.code for f in result.findings} == {"PF001", "GG204"}
     [(folder, headers)] = folder_rules_standin
-    assert folder == tmp_path and list(headers) == [tmp_path / "tiny-F32.gguf"]
+    # the folder read once, as one object: what it holds is what the rules see
+    assert isinstance(folder, StagedFolder) and folder.path == tmp_path and folder.params == {"stop": ["<end_of_turn>"]}
+    assert list(headers) == [tmp_path / "tiny-F32.gguf"]
     assert headers[tmp_path / "tiny-F32.gguf"].architecture == "llama"
 
 
