@@ -19,7 +19,7 @@ from publish.errors import SpecError, UsageError
 from publish.fsutil import atomic_write_text, clone_or_copy, removed_if_interrupted, temp_path
 from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
-from publish.staged import MANIFEST_SUFFIX, StagedFolder, load_staged
+from publish.staged import MANIFEST_SUFFIX, StagedFolder
 from publish.units import decimal_size
 
 
@@ -57,6 +57,11 @@ def build(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Path | No
 
 
 def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Path | None = None) -> BuildResult:
+    """Render `spec` into a staged folder (default dist/<NAME>) and read it back once: the result's
+    `staged` is the publish.staged.StagedFolder that lint, smoke and push take (read tolerantly:
+    lint reports a fault as a finding, smoke refuses it). `files` lists each staged file with its
+    action and size in bytes. Raises SpecError (two quants on one file name, a template that cannot
+    be converted) and UsageError (the output folder is the spec's or the GGUFs' folder, or a file)."""
     spec = spec.with_gguf_dir(gguf_dir)
     out = Path(out_dir) if out_dir is not None else Path("dist") / spec.name
     quants = _quant_infos(spec)
@@ -115,7 +120,7 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
             result.foreign.append(p.name)
     atomic_write_text(manifest, json.dumps({"folder": out.name, "spec": str(spec.path), "repo": spec.repo,
                                             "files": sorted(current)}, indent=2) + "\n")
-    result.staged = load_staged(out)
+    result.staged = StagedFolder.load(out, tolerant=True)   # lint reports its faults; smoke refuses them
     return result
 
 

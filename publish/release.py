@@ -1,6 +1,8 @@
 """`release(spec_path, options)`: lint -> build -> lint folder -> smoke (folder) -> push -> smoke (hf.co).
 
-"lint folder" runs `publish lint DIR` on the staged folder (the same `lint_paths` call, so every
+The build reads the staged folder once into a publish.staged.StagedFolder; "lint folder", the
+folder smokes and the push take that object, and none of them reads the folder again.
+"lint folder" runs `publish lint DIR` on it (the same `lint_paths` call, so every
 staged-folder RP rule and the GG rules on the staged files apply: a split quant fails there).
 Stops at the first failing stage unless `keep_going`; even with `keep_going` nothing is pushed
 after a failed stage. Without `push` the run ends after the local
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from publish.errors import PublishError
+from publish.staged import StagedFolder
 from publish.termtext import one_line
 from publish.units import human_size
 
@@ -56,7 +59,7 @@ class ReleaseResult:
     spec: Path
     repo: str | None = None
     folder: Path | None = None
-    staged: object | None = None      # publish.staged.StagedFolder the build produced
+    staged: StagedFolder | None = None  # the folder as the build read it: lint, smoke and push take it
     stages: list[StageResult] = field(default_factory=list)
     local_files: list = field(default_factory=list)   # publish.hub.plan.LocalFile, without --push
     smoke_reports: dict = field(default_factory=dict)  # stage name -> SmokeReport
@@ -138,21 +141,20 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
 
         built = build_folder(spec, options.out_dir, gguf_dir=options.gguf_dir)
         result.folder, result.staged = built.folder, built.staged
-        n = sum(1 for p in result.folder.iterdir() if p.is_file() and not p.name.startswith("."))
-        stage.summary = f"{result.folder} ({n} files)"
+        stage.summary = f"{result.folder} ({len(result.staged.files)} files)"
 
     def lint_folder(stage: StageResult) -> None:
         from publish import report as lint_report
         from publish.lint import lint_paths
 
-        res = lint_paths([str(result.folder)])   # exactly `publish lint DIR`
+        res = lint_paths([result.staged])   # exactly `publish lint DIR`, on the folder the build read
         result.folder_findings = res.findings
         stage.summary = lint_report.summary_line(res.findings, len(res.files))
         stage.detail = lint_report.format_text(res.findings, len(res.files)) if res.findings else ""
         if res.exit_code:
             stage.status, stage.exit_code = FAILED, res.exit_code
 
-    def smoke_stage(target: str, backend: str, name: str) -> Callable[[StageResult], None]:
+    def smoke_stage(target: str | StagedFolder, backend: str, name: str) -> Callable[[StageResult], None]:
         def work(stage: StageResult) -> None:
             from publish.smoke.report import text_table
             from publish.smoke.runner import SmokeOptions, smoke
@@ -177,7 +179,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
         if not options.push:
             from publish.hub.plan import local_plan
 
-            result.local_files = local_plan(result.folder)
+            result.local_files = local_plan(result.staged)
             total = sum(f.size for f in result.local_files)
             stage.status = SKIPPED
             stage.summary = (f"no --push: {len(result.local_files)} file(s), {human_size(total)} would go to "
@@ -186,7 +188,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
         from publish.hub.plan import format_plan, plan_push
         from publish.hub.push import push as push_plan
 
-        plan = plan_push(result.folder, result.repo)
+        plan = plan_push(result.staged, result.repo)
         stage.detail = format_plan(plan)
         pushed = push_plan(plan)
         stage.summary = pushed.summary()
@@ -194,14 +196,14 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
     run("lint", lint)
     run("build", build)
     run("lint folder", lint_folder, needs=("build",))
-    run("smoke folder", lambda st: smoke_stage(str(result.folder), options.backend, "smoke folder")(st),
+    run("smoke folder", lambda st: smoke_stage(result.staged, options.backend, "smoke folder")(st),
         needs=("build",))
     if options.also_ollama and options.backend != "ollama":
         name = "smoke folder (ollama)"
         if (why := ollama_unavailable(options.host, options.serve)) is not None:
             result.stages.append(StageResult(name, SKIPPED, why))
         else:
-            run(name, lambda st: smoke_stage(str(result.folder), "ollama", name)(st), needs=("build",))
+            run(name, lambda st: smoke_stage(result.staged, "ollama", name)(st), needs=("build",))
     run("push", push, needs=("build",), all_passed=options.push)
     hub_stage = StageResult("smoke hf.co", SKIPPED)
     push_stage = result.stage("push")

@@ -112,7 +112,8 @@ def test_push_without_ollama_skips_the_hub_smoke_with_the_reason(monkeypatch, tm
     out = tmp_path / "out"
     result = run_release(TINY / "release.toml", ReleaseOptions(out_dir=out, push=True, repo="me/tiny-GGUF",
                                                               backend="llamacpp", host="http://127.0.0.1:9"))
-    assert pushed == [("plan", out, "me/tiny-GGUF")]
+    # the push plan gets the folder the build read (one object), not a path to read again
+    assert pushed == [("plan", result.staged, "me/tiny-GGUF")] and result.staged.path == out
     assert result.stage("push").status == "passed"
     hub = result.stage("smoke hf.co")
     assert hub.status == "skipped" and "Ollama is not available" in hub.summary

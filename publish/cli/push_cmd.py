@@ -29,16 +29,17 @@ def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, priva
     from publish.hub.plan import format_plan, plan_push
     from publish.hub.push import push as do_push
 
-    if repo_id is None:
-        from publish.staged import load_staged
+    from publish.staged import StagedFolder
 
-        repo_id = load_staged(folder).repo
+    staged = StagedFolder.load(folder, tolerant=True)   # read once; push sends it as it is (lint judges it)
+    if repo_id is None:
+        repo_id = staged.repo
         if repo_id is None:
             raise UsageError(f"{folder}: no --repo given and the folder records none",
                              hint="pass --repo ORG/NAME, or build the folder with `publish build SPEC -o DIR`")
     if not dry_run:
         require_token()  # fail before hashing gigabytes
-    plan = plan_push(folder, repo_id, revision=revision, delete_extra=delete_extra, allow_unreachable=dry_run)
+    plan = plan_push(staged, repo_id, revision=revision, delete_extra=delete_extra, allow_unreachable=dry_run)
     from publish.cli.echo import say
     from publish.termtext import one_line
 

@@ -1,7 +1,8 @@
 """Staged folder -> push plan: what is new, changed, unchanged or (with --delete-extra) to delete.
 
-Local side: every regular file of the folder (hidden files and folders skipped, symlinks refused:
-an upload would follow them and push whatever they point at), each with size and sha256.
+Local side: every regular file of the staged folder's listing (publish.staged.StagedFolder.files:
+hidden files and folders skipped; symlinks refused: an upload would follow them and push whatever
+they point at), each with size and sha256.
 Remote side: one recursive `list_repo_tree` at the branch head. A remote LFS/Xet file is compared
 by its sha256 (`lfs.sha256`); a regular git file by its blob id (sha1 of "blob {size}\\0"+content),
 computed locally only for those few small files.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from publish.errors import HubError, UsageError
 from publish.hub.hashing import HashCache, HashStats, git_blob_sha1, hash_files
+from publish.staged import StagedFolder, staged
 from publish.units import human_size
 from publish.termtext import one_line
 
@@ -96,39 +98,36 @@ def _is_hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
 
-def _walk(folder: Path, skip: set[Path]) -> list[tuple[str, Path]]:
+def _pushable(folder: StagedFolder, skip: set[str]) -> list[tuple[str, Path]]:
+    """(path in the repo, local path) of every file of the staged folder's listing
+    (StagedFolder.files: hidden names already left out). Raises UsageError for a symbolic link
+    (an upload would follow it) or anything that is not a regular file."""
     found: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        base = Path(dirpath)
-        for d in list(dirnames):
-            if d.startswith("."):
-                dirnames.remove(d)
-            elif (base / d).is_symlink():
-                raise UsageError(f"{base / d}: is a symlink to a folder; push uploads only real files",
-                                 hint="replace it with a real folder (publish build never makes symlinks)")
-        for name in filenames:
-            if name.startswith("."):
-                continue
-            p = base / name
-            if os.path.abspath(p) in skip:
-                continue
-            if p.is_symlink():
-                raise UsageError(f"{p}: is a symlink; an upload would follow it and push whatever it points at",
-                                 hint="replace it with a copy or a hard link (publish build does this for you)")
-            if not p.is_file():
-                raise UsageError(f"{p}: not a regular file", hint="remove it from the staged folder")
-            found.append((p.relative_to(folder).as_posix(), p))
-    return sorted(found)
+    for p in folder.files:
+        if os.path.abspath(p) in skip:
+            continue
+        if p.is_symlink() and p.is_dir():
+            raise UsageError(f"{p}: is a symlink to a folder; push uploads only real files",
+                             hint="replace it with a real folder (publish build never makes symlinks)")
+        if p.is_symlink():
+            raise UsageError(f"{p}: is a symlink; an upload would follow it and push whatever it points at",
+                             hint="replace it with a copy or a hard link (publish build does this for you)")
+        if not p.is_file():
+            raise UsageError(f"{p}: not a regular file", hint="remove it from the staged folder")
+        found.append((p.relative_to(folder.path).as_posix(), p))
+    return found
 
 
-def local_plan(folder: str | os.PathLike, *, cache: HashCache | None = None,
+def local_plan(folder: StagedFolder | str | os.PathLike, *, cache: HashCache | None = None,
                stats: HashStats | None = None) -> list[LocalFile]:
-    """Every file push would upload, with size and sha256. Reads the folder only, no network."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
+    """Every file push would upload, with size (bytes) and sha256 (hex), in repo-path order.
+    `folder`: the StagedFolder `publish build` returned, or a path, read here once (tolerantly:
+    push sends the folder as it is; lint judges it). No network. Raises UsageError (not a
+    folder, no files, a symlink or special file) or HubError (a file over the Hub's 50 GB)."""
+    folder = staged(folder, tolerant=True)
+    root = folder.path
     cache = cache if cache is not None else HashCache()
-    files = _walk(root, {os.path.abspath(cache.path)})
+    files = _pushable(folder, {os.path.abspath(cache.path)})
     if not files:
         raise UsageError(f"{root}: no files to push", hint="run `publish build SPEC -o DIR` first")
     too_big = [(rel, p.stat().st_size) for rel, p in files if p.stat().st_size > MAX_FILE_BYTES]
@@ -167,9 +166,11 @@ def _remote_state(api, repo_id: str, revision: str):
     return True, head, files
 
 
-def plan_push(folder: str | os.PathLike, repo_id: str, *, revision: str = "main", delete_extra: bool = False,
-              api=None, cache: HashCache | None = None, allow_unreachable: bool = False) -> PushPlan:
-    """Compare the staged folder with `repo_id`@`revision`. Reads only; raises HubError on Hub failures.
+def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revision: str = "main",
+              delete_extra: bool = False, api=None, cache: HashCache | None = None,
+              allow_unreachable: bool = False) -> PushPlan:
+    """Compare the staged folder (a StagedFolder or its path, as `local_plan`) with
+    `repo_id`@`revision`. Reads only; raises HubError on Hub failures, UsageError as `local_plan`.
 
     With `allow_unreachable`, a Hub that cannot be reached gives a plan with `remote_checked=False`
     (the local side only) instead of an error: what `--dry-run` prints offline.
@@ -178,8 +179,9 @@ def plan_push(folder: str | os.PathLike, repo_id: str, *, revision: str = "main"
 
     _check_repo_id(repo_id)
     stats = HashStats()
+    folder = staged(folder, tolerant=True)
     local = local_plan(folder, cache=cache, stats=stats)
-    plan = PushPlan(Path(folder), repo_id, revision, local=local, delete_extra=delete_extra, hashing=stats)
+    plan = PushPlan(folder.path, repo_id, revision, local=local, delete_extra=delete_extra, hashing=stats)
     api = api if api is not None else make_api(get_token())
     try:
         plan.repo_exists, plan.head, remote = _remote_state(api, repo_id, revision)

@@ -78,11 +78,16 @@ def make_backend(options: SmokeOptions) -> Backend:
     raise UsageError(f"--via {options.via!r}: expected api or cli")
 
 
-def smoke(target: str, options: SmokeOptions | None = None) -> SmokeReport:
-    """Smoke a staged folder or `hf.co/ORG/NAME`. Raises SmokeSetupError / UsageError (exit 2)."""
+def smoke(target, options: SmokeOptions | None = None) -> SmokeReport:
+    """Smoke a staged folder (a publish.staged.StagedFolder, or its path) or `hf.co/ORG/NAME`.
+    Raises SmokeSetupError / UsageError (exit 2)."""
+    from publish.staged import StagedFolder
+
     options = options or SmokeOptions()
     started = time.perf_counter()
-    if is_ollama_hub_name(target):
+    if isinstance(target, StagedFolder):
+        planned, target = plan_folder(target, options), str(target.path)
+    elif is_ollama_hub_name(target):
         if options.backend == "llamacpp" and options.backend_factory is None:
             raise UsageError(f"{target}: the llamacpp backend smokes a local staged folder",
                              hint="use --backend ollama for hf.co targets, or point at the folder")

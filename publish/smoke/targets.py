@@ -75,10 +75,14 @@ def _filter_quants(all_labels: list[str], wanted: list[str] | None, where: str) 
     return [by_lower[w.lower()] for w in wanted]
 
 
-def plan_folder(path: Path, options: SmokeOptions) -> Planned:
-    from publish.staged import load_staged
+def plan_folder(folder, options: SmokeOptions) -> Planned:
+    """The targets of a staged folder: a publish.staged.StagedFolder (what `publish build`
+    returned), or a path, read here once. Raises UsageError when the folder's `params` or `stop`
+    are faulty or it holds no GGUF, TemplateError (file:line:col) when `template` does not parse."""
+    from publish.staged import staged
 
-    folder = load_staged(path)
+    folder = staged(folder)
+    path = folder.path
     if not folder.quants:
         raise UsageError(f"{path}: no GGUF files in the folder", hint="run `publish build SPEC -o DIR` first")
     stop = folder.params.get("stop")
