@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from publish import rulebook  # noqa: E402
-from publish.cli import COMMANDS, main  # noqa: E402
+from publish.cli import COMMANDS, DEPRECATED_COMMANDS, main  # noqa: E402
 
 # The library a Python user calls, by job (each module's own docstring says what it is for).
 API: dict[str, tuple[str, str, list[str]]] = {
@@ -60,8 +60,18 @@ def cli_page() -> str:
            "Every command's `--help`, generated from the commands themselves when the docs are built.",
            "Exit status everywhere: 0 passed, 1 a check failed, 2 a usage, input or setup problem "
            "(the message says what to run or install).", "",
+           "Every command spells the shared options the same way: `-q/--quiet` (no progress output "
+           "on stderr; it is also off when stderr is not a terminal or `CI` is set), `-o/--output` "
+           "where the command writes a file or folder, `--format` where it can print more than one "
+           "format (`--json` is short for `--format json` where a command had `--json` before), "
+           "`--repo ORG/NAME` defaulting to the repo the staged folder or the release spec names.", "",
            "```text", help_text([]).rstrip(), "```", ""]
     ctx = click.Context(main, info_name="publish")
+    old = deprecated_spellings(ctx)
+    if old:
+        out += ["Old spellings that still work for one release, with a warning on stderr "
+                "(never on stdout), and are not listed below:", ""]
+        out += [f"- `{before}`: use `{after}`" for before, after in old] + [""]
     for name in sorted(COMMANDS):
         out += [f"## publish {name}", "", "```text", help_text([name]).rstrip(), "```", ""]
         cmd = main.get_command(ctx, name)
@@ -70,6 +80,22 @@ def cli_page() -> str:
             for sub in cmd.list_commands(sub_ctx):
                 out += [f"### publish {name} {sub}", "", "```text", help_text([name, sub]).rstrip(), "```", ""]
     return "\n".join(out)
+
+
+def deprecated_spellings(ctx: click.Context) -> list[tuple[str, str]]:
+    """(old, new) for the hidden old command names and option spellings (publish.cli.options)."""
+    out = []
+    out += [(before, after) for _, before, after in sorted(DEPRECATED_COMMANDS.values())]
+    for name in sorted(COMMANDS):
+        cmd = main.get_command(ctx, name)
+        subs = ([(f"{name} {s}", cmd.get_command(ctx, s)) for s in cmd.list_commands(ctx)]
+                if isinstance(cmd, click.Group) else [(name, cmd)])
+        for path, sub in subs:
+            for p in sub.params:
+                if isinstance(p, click.Option) and p.hidden and (p.help or "").startswith("Old spelling of "):
+                    new = p.help.removeprefix("Old spelling of ").rstrip(".")
+                    out.append((f"publish {path} {p.opts[0]}", f"publish {path} {new}"))
+    return out
 
 
 def rules_index() -> str:

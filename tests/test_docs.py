@@ -110,6 +110,11 @@ def test_cli_reference_covers_every_command():
     for name in main.list_commands(None):
         assert f"## publish {name}\n" in cli, name
     assert "--explain CODE" in cli
+    # the old spellings still accepted are listed (their --help does not show them)
+    for old in ("`publish plan --matrix TARGET`: use `publish ci-matrix TARGET`",
+                "`publish build --out`: use `publish build -o/--output`",
+                "`publish smoke --markdown`: use `publish smoke --report-markdown`"):
+        assert old in cli
 
 
 def test_api_pages_name_modules_that_exist():

@@ -25,8 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # Old command names: still run (with a deprecation warning on stderr) for one release, not listed.
-DEPRECATED_COMMANDS: dict[str, tuple[str, str]] = {
-    "plan": ("publish.cli.ci_matrix_cmd:plan", "Deprecated: `publish plan --matrix TARGET` is `publish ci-matrix TARGET`."),
+# name -> ("module:attribute", old usage, new usage)
+DEPRECATED_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "plan": ("publish.cli.ci_matrix_cmd:plan", "publish plan --matrix TARGET", "publish ci-matrix TARGET"),
 }
 
 
@@ -38,7 +39,7 @@ class LazyGroup(click.Group):
         known = COMMANDS.get(name) or DEPRECATED_COMMANDS.get(name)
         if known is None:
             return None
-        target, _ = known
+        target = known[0]
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
 

@@ -95,6 +95,6 @@ def renamed_option(old: str, new: str, dest: str, *, is_flag: bool = False, **kw
             return f(*args, **kw)
 
         return click.option(old, key, hidden=True, is_flag=is_flag, default=None if not is_flag else False,
-                            **kwargs)(wrapper)
+                            help=f"Old spelling of {new}.", **kwargs)(wrapper)
 
     return decorator

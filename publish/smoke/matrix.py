@@ -1,8 +1,8 @@
 """The CI fan-out: which quants a target has, split into shards for a GitHub Actions matrix.
 
-`publish plan --matrix TARGET` prints `{"include": [{"shard": "1/3", "index": 1, "quants": "…",
+`publish ci-matrix TARGET` prints `{"include": [{"shard": "1/3", "index": 1, "quants": "…",
 "target": "…"}, …]}` on one line, ready for `echo "matrix=…" >> "$GITHUB_OUTPUT"` and
-`strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}`. Each job then runs
+`strategy.matrix: ${{ fromJSON(needs.matrix.outputs.matrix) }}`. Each job then runs
 `publish smoke TARGET --shard I/N`, which picks the same quants (targets.select_shard).
 """
 

@@ -61,7 +61,7 @@ def test_cli_writes_junit_json_markdown_and_step_summary(broken_folder, tmp_path
     summary.write_text("earlier step\n")
     junit, md = tmp_path / "out" / "smoke.xml", tmp_path / "smoke.md"
     res = CliRunner().invoke(main, ["smoke", str(broken_folder), "--backend", "llamacpp", "--json",
-                                    "--report-junit", str(junit), "--markdown", str(md)],
+                                    "--report-junit", str(junit), "--report-markdown", str(md)],
                              env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert res.exit_code == 1
     data = json.loads(res.stdout)
