@@ -22,6 +22,25 @@ class UsageError(PublishError):
     """Bad arguments or a missing prerequisite the user must install or start."""
 
 
+class TextFileError(UsageError):
+    """A text file cannot be read as text: not a regular file, larger than the cap, unreadable or
+    not UTF-8 (`publish.fsutil.read_utf8`).
+
+    `path` is the file as given, `problem` the message without the path, `offset` the file's byte
+    offset of the first byte that is not UTF-8 (0 for a UTF-16 byte-order mark; None when the
+    problem is not the encoding)."""
+
+    def __init__(self, path: str, problem: str, *, offset: int | None = None, hint: str | None = None):
+        self.path = path
+        self.problem = problem
+        self.offset = offset
+        super().__init__(f"{path}: {problem}", hint=hint)
+
+
+class TextFileMissing(TextFileError):
+    """The text file does not exist (FileNotFoundError)."""
+
+
 class GGUFError(PublishError):
     """A GGUF file is truncated, corrupt or hostile. Names the file and byte offset."""
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from publish.errors import UsageError
+from publish.errors import PublishError, UsageError
+from publish.fsutil import read_utf8
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ def _load() -> dict[str, Family]:
     folder = families_dir()
     index = folder / "families.toml"
     try:
-        table = tomllib.loads(index.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as err:
+        table = tomllib.loads(read_utf8(index))
+    except (PublishError, tomllib.TOMLDecodeError) as err:
         raise UsageError(f"{index}: cannot read the family list: {err}",
                          hint="reinstall publish: pip install --force-reinstall gguf-publish") from None
     out: dict[str, Family] = {}
@@ -48,13 +49,13 @@ def _load() -> dict[str, Family]:
             path = folder / entry["template"]
             out[name] = Family(
                 name=name,
-                template=path.read_text(encoding="utf-8"),
+                template=read_utf8(path),
                 stop=list(entry.get("stop", [])),
                 description=entry.get("description", ""),
                 aliases=tuple(entry.get("aliases", [])),
                 path=path,
             )
-        except (OSError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as err:
+        except (PublishError, KeyError, TypeError, AttributeError) as err:
             raise UsageError(f"{index}: family [{name}] cannot be loaded: {type(err).__name__}: {err}",
                              hint="reinstall publish: pip install --force-reinstall gguf-publish") from None
     return out

@@ -1,4 +1,5 @@
-"""Files are replaced atomically: temp name in the same folder, fsync, rename.
+"""Files are replaced atomically: temp name in the same folder, fsync, rename; text files are
+read through one reader (`read_utf8`: strict UTF-8, BOM dropped, size cap, errors name the byte).
 
 Temp files are named `.NAME.publish-tmp-PID-RANDOM` (hidden, recognisable, never pushed: the
 staged-folder reader skips dot files). While one is being written, SIGINT and SIGTERM remove it
@@ -15,6 +16,7 @@ import os
 import re
 import secrets
 import signal
+import stat
 import threading
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -233,11 +235,77 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def read_utf8(path: str | os.PathLike, *, hint: str) -> str:
-    """A text file's content; a file that is not UTF-8 is a UsageError naming the byte, with `hint`."""
-    from publish.errors import UsageError
+MAX_TEXT_BYTES = 64 << 20   # 64 MiB: a chat template is a few KB, tokenizer_config.json a few MB
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = "\ufeff"
 
+
+def read_utf8(path: str | os.PathLike, *, hint: str | None = None, keep_bom: bool = False,
+              max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The text of a user-supplied text file (spec, template, params, system, Modelfile,
+    tokenizer_config.json, Jinja file), decoded as strict UTF-8: the one reader publish uses.
+
+    BOM: a leading UTF-8 byte-order mark (EF BB BF) is dropped, as Ollama's Modelfile parser does
+    (`unicode.BOMOverride` in parser/parser.go, Ollama v0.24.0) and as editors that write one
+    expect. `keep_bom=True` keeps it as U+FEFF: for the files of a staged folder that Ollama
+    reads unchanged (`template`, `system`), where a BOM is content the model would see.
+    A file that starts with a UTF-16 byte-order mark (FF FE or FE FF: what PowerShell 5's `>`
+    writes) is refused like any other non-UTF-8 file, its message asking whether it is UTF-16.
+
+    Size: at most `max_bytes` bytes (default MAX_TEXT_BYTES, 64 MiB; the file's size is checked
+    before reading and the read stops one byte past the cap), so a GGUF or a device passed by
+    mistake is refused instead of read into memory. Only regular files are read: a FIFO or
+    device is refused without blocking.
+
+    Raises TextFileMissing (no such file), TextFileError (not a regular file, too large,
+    unreadable, or not UTF-8: `offset` is the byte offset of the first invalid byte in the file,
+    and the message names it with its line). `hint` says what to do about a file that is not
+    UTF-8; the default asks to save it as UTF-8. Both are UsageError (exit status 2).
+    """
+    from publish.errors import TextFileError, TextFileMissing
+
+    name = os.fspath(path)
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        return Path(path).read_text(encoding="utf-8")
+        fd = os.open(name, flags)
+    except FileNotFoundError:
+        raise TextFileMissing(name, "file not found", hint="check the path") from None
+    except OSError as err:
+        raise TextFileError(name, f"cannot read: {err.strerror or err}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise TextFileError(name, "cannot read: not a regular file (a folder, FIFO or device)",
+                                hint="pass the path of a text file")
+        if st.st_size > max_bytes:
+            raise TextFileError(name, f"{st.st_size:,} bytes; a text file here may hold at most {max_bytes:,}",
+                                hint="pass the text file itself (not a model or an archive)")
+        chunks, have = [], 0
+        while have <= max_bytes:
+            chunk = os.read(fd, max_bytes + 1 - have)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            have += len(chunk)
+    except OSError as err:
+        raise TextFileError(name, f"cannot read: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > max_bytes:   # grew while being read
+        raise TextFileError(name, f"more than {max_bytes:,} bytes", hint="pass the text file itself")
+    how = hint or "save it as UTF-8 (most editors: Save As, encoding UTF-8)"
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise UsageError(f"{path}: not UTF-8 text (byte {err.start})", hint=hint) from None
+        line = data.count(b"\n", 0, err.start) + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise TextFileError(name, f"not UTF-8 text: byte 0x{data[err.start]:02X} at offset {err.start} "
+                                  f"(line {line}, byte {col} of the line) is not valid UTF-8"
+                                  + (" (the file starts with a UTF-16 byte-order mark: is it UTF-16?)"
+                                     if data.startswith(_UTF16_BOMS) else ""),
+                            offset=err.start, hint=how) from None
+    if not keep_bom and text.startswith(_UTF8_BOM):
+        text = text[1:]
+    return text
+

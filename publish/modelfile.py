@@ -396,8 +396,13 @@ def parse(text: str | bytes, *, source: str = "Modelfile") -> Modelfile:
 
 
 def parse_file(path: str | Path) -> Modelfile:
-    p = Path(path)
-    return parse(p.read_bytes(), source=str(p))
+    """Parse the Modelfile at `path` (read by `publish.fsutil.read_utf8`: strict UTF-8, a leading
+    BOM dropped as Ollama does). Raises TextFileError (missing, too large, not UTF-8: the byte
+    offset is named; Ollama would replace such bytes with U+FFFD and garble the text silently) or
+    ModelfileError (naming the file and line)."""
+    from publish.fsutil import read_utf8
+
+    return parse(read_utf8(path, hint="save the Modelfile as UTF-8"), source=str(path))
 
 
 # -- Go number syntax ---------------------------------------------------------------------------
@@ -640,7 +645,10 @@ def render(spec: ModelfileSpec, *, template_path: Path | None = None) -> str:
             params.extend((name, quote(s, what=f"stop string {s!r}")) for s in value)
         else:
             params.append((name, quote(format_parameter(value), what=name)))
-    text = _environment().from_string(path.read_text(encoding="utf-8")).render(
+    from publish.fsutil import read_utf8
+
+    source = read_utf8(path, hint="save the Modelfile template (Jinja) as UTF-8")
+    text = _environment().from_string(source).render(
         header=spec.header, from_=list(spec.from_), template=spec.template, system=spec.system,
         params=params, licenses=list(spec.licenses))
     _check_round_trip(text, spec)

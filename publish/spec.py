@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from publish.errors import ModelfileError, PublishError, SpecError
+from publish.errors import ModelfileError, PublishError, SpecError, TextFileError, TextFileMissing
+from publish.fsutil import read_utf8
 from publish.gguf.kinds import MODEL, file_kind
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 
@@ -295,17 +296,15 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     path = Path(path)
     r = _Reader(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        text = read_utf8(path, hint="save the file as UTF-8")
+    except TextFileMissing:
         raise SpecError(str(path), None, "release spec not found",
                         hint="copy examples/tiny/release.toml and edit it") from None
-    except OSError as e:
-        raise SpecError(str(path), None, f"cannot read the release spec: {e.strerror or e}",
-                        hint="pass the path of a release.toml file") from None
+    except TextFileError as e:
+        raise SpecError(str(path), None, e.problem,
+                        hint=e.hint if e.offset is not None else "pass the path of a release.toml file") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise SpecError(str(path), None, f"not UTF-8 text (byte {e.start})", hint="save the file as UTF-8") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(str(path), None, f"invalid TOML: {e}", hint="fix the TOML syntax at that line") from None
 
@@ -552,17 +551,12 @@ def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Pat
 
 
 def _read_file(r: _Reader, p: Path, key: str, utf8_hint: str) -> str:
-    if p.exists() and not p.is_file():   # a folder, a FIFO (would block) or a device
-        raise r.err(key, f"cannot read {p}: not a regular file (a folder, FIFO or device)",
-                    hint="point it at a text file in the spec's folder")
     try:
-        return p.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        return read_utf8(p, hint=utf8_hint)
+    except TextFileMissing:
         raise r.err(key, f"file not found: {p}", hint="the path is relative to the spec file") from None
-    except UnicodeDecodeError:
-        raise r.err(key, f"{p} is not UTF-8 text", hint=utf8_hint) from None
-    except OSError as e:
-        raise r.err(key, f"cannot read {p}: {e.strerror or e}", hint="point it at a readable text file") from None
+    except TextFileError as e:
+        raise r.err(key, f"{p}: {e.problem}", hint=e.hint or "point it at a text file in the spec's folder") from None
 
 
 def _check_one_line(r: _Reader, table: dict, key: str, prefix: str) -> None:

@@ -284,7 +284,7 @@ def test_damaged_manifest_of_an_earlier_build_does_not_stop_a_rebuild(tmp_path):
 def test_staged_text_file_that_is_not_utf8_is_a_usage_error_naming_it(tmp_path):
     out = build(load_spec(_copy_tiny(tmp_path)), tmp_path / "out")
     (out / "system").write_bytes(b"\xffbinary")
-    with pytest.raises(UsageError, match=r"system: not UTF-8 text \(byte 0\)"):
+    with pytest.raises(UsageError, match=r"system: not UTF-8 text: byte 0xFF at offset 0 \(line 1"):
         load_staged(out)
 
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publish.errors import UsageError
+from publish.fsutil import read_utf8
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -141,21 +142,17 @@ def prompts_from_pairs(texts: list[str] | tuple[str, ...], expects: list[str] | 
 def load_prompts(path: str | Path) -> list[Prompt]:
     """Read a prompts file (format in the module docstring). Errors name the file and entry."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read prompts file: {err.strerror}") from None
+    text = read_utf8(path, hint="save the prompts file as UTF-8")
     if path.suffix.lower() == ".toml":
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
             raise UsageError(f"{path}: not valid TOML: {err}") from None
     else:
         try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            where = f"{path}:{err.lineno}:{err.colno}" if isinstance(err, json.JSONDecodeError) else str(path)
-            raise UsageError(f"{where}: not valid JSON: {err}") from None
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UsageError(f"{path}:{err.lineno}:{err.colno}: not valid JSON: {err}") from None
     entries = data.get("prompt", data.get("prompts")) if isinstance(data, dict) else data
     return parse_prompt_entries(entries, f"{path}: prompt")
 

@@ -245,7 +245,7 @@ def test_usage_errors_exit_2(tmp_path, gemma3n_broken):
     latin1 = tmp_path / "chat.jinja"
     latin1.write_bytes("{{ 'caf\u00e9' }}".encode("latin-1"))
     result = run("fix", gemma3n_broken, "--chat-template", latin1)
-    assert result.exit_code == 2 and "chat.jinja: not UTF-8 text (byte 7)" in result.output
+    assert result.exit_code == 2 and "chat.jinja: not UTF-8 text: byte 0xE9 at offset 7 (line 1" in result.output
 
 
 def test_unwritable_file_is_a_clear_error(gemma3n_broken, monkeypatch):
