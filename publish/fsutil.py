@@ -19,7 +19,10 @@ import signal
 import stat
 import threading
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
+
+if TYPE_CHECKING:
+    from publish.errors import TextFileError
 
 TEMP_MARK = ".publish-tmp-"
 _TEMP_NAME = re.compile(r"\..*" + re.escape(TEMP_MARK) + r"(\d+)-[0-9a-f]+\Z", re.S)
@@ -262,9 +265,14 @@ def read_utf8(path: str | os.PathLike, *, hint: str | None = None, keep_bom: boo
     and the message names it with its line). `hint` says what to do about a file that is not
     UTF-8; the default asks to save it as UTF-8. Both are UsageError (exit status 2).
     """
+    name = os.fspath(path)
+    return _decode(name, _read_capped(name, max_bytes), hint, keep_bom)
+
+
+def _read_capped(name: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file `name`, at most `max_bytes` (module doc of read_utf8)."""
     from publish.errors import TextFileError, TextFileMissing
 
-    name = os.fspath(path)
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(name, flags)
@@ -294,9 +302,31 @@ def read_utf8(path: str | os.PathLike, *, hint: str | None = None, keep_bom: boo
     data = b"".join(chunks)
     if len(data) > max_bytes:   # grew while being read
         raise TextFileError(name, f"more than {max_bytes:,} bytes", hint="pass the text file itself")
+    return data
+
+
+def read_utf8_lenient(path: str | os.PathLike, *, hint: str | None = None, keep_bom: bool = False,
+                      max_bytes: int = MAX_TEXT_BYTES) -> tuple[str, TextFileError | None]:
+    """`read_utf8` for a reader that reports instead of refusing (lint): returns (text, None) for a
+    UTF-8 file, else (the text with U+FFFD for each invalid byte, the TextFileError read_utf8
+    would have raised: `offset`, `problem`, `hint`). A file that is missing, not a regular file,
+    too large or unreadable still raises, as in read_utf8."""
+    from publish.errors import TextFileError
+
+    name = os.fspath(path)
+    data = _read_capped(name, max_bytes)
+    try:
+        return _decode(name, data, hint, keep_bom), None
+    except TextFileError as err:
+        return _decode(name, data, hint, keep_bom, errors="replace"), err
+
+
+def _decode(name: str, data: bytes, hint: str | None, keep_bom: bool, errors: str = "strict") -> str:
+    from publish.errors import TextFileError
+
     how = hint or "save it as UTF-8 (most editors: Save As, encoding UTF-8)"
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8", errors)
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1

@@ -28,7 +28,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publish.errors import UsageError
+from publish.errors import TextFileError, UsageError
+from publish.fsutil import read_utf8_lenient
 from publish.gguf.kinds import file_kind
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 
@@ -192,7 +193,7 @@ def template_beside(gguf: Path) -> str | None:
         return None
     text, bad = _read_text(path)
     if bad is not None:
-        raise UsageError(f"{path}: not UTF-8 text (byte {bad})", hint=_UTF8_HINT)
+        raise bad
     return text
 
 
@@ -230,7 +231,7 @@ def _load(root: Path) -> StagedFolder:
         text, bad = _read_text(path)
         folder.texts[name] = text
         if bad is not None:
-            folder.problems.append(StagedProblem(name, NOT_UTF8, f"not UTF-8 text (byte {bad})", hint=_UTF8_HINT))
+            folder.problems.append(StagedProblem(name, NOT_UTF8, bad.problem, hint=bad.hint))
         if name == PARAMS:
             folder.params = _parse_params(text, folder.problems)
     folder.template, folder.system = folder.texts.get(TEMPLATE), folder.texts.get(SYSTEM)
@@ -262,17 +263,11 @@ def _parse_params(text: str, problems: list[StagedProblem]) -> dict:
     return value
 
 
-def _read_text(path: Path) -> tuple[str, int | None]:
-    """(the text, None) of a UTF-8 file, else (the text with U+FFFD for bad bytes, offset of the
-    first bad byte). Raises UsageError when the file cannot be read."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read: {err.strerror or err}") from None
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as err:
-        return data.decode("utf-8", errors="replace"), err.start
+def _read_text(path: Path) -> tuple[str, TextFileError | None]:
+    """(the text, None) of a UTF-8 file, else (the text with U+FFFD for bad bytes, the error naming
+    the first bad byte's offset and line). A UTF-8 BOM is kept: Ollama reads these files as they
+    are. Raises TextFileError when the file cannot be read (publish.fsutil.read_utf8_lenient)."""
+    return read_utf8_lenient(path, hint=_UTF8_HINT, keep_bom=True)
 
 
 def _walk(root: Path) -> list[Path]:

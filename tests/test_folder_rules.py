@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -193,13 +194,13 @@ def test_rp142_modelfile_from_missing_file(folder):
 def test_unreadable_folder_file_is_a_usage_error(folder, monkeypatch):
     from publish.errors import UsageError
 
-    real = Path.read_bytes
+    real = os.open
 
-    def denied(self, *args, **kwargs):  # a file without read permission (tests run as root)
-        if self.name == "params":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self, *args, **kwargs)
+    def denied(path, *args, **kwargs):  # a file without read permission (tests run as root)
+        if os.path.basename(path) == "params":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)   # publish.fsutil.read_utf8 opens with os.open
     with pytest.raises(UsageError, match="params: cannot read: Permission denied"):
         check(folder)

@@ -141,12 +141,22 @@ def test_files_a_spec_names(tmp_path, key, top, template):
 
 @pytest.mark.parametrize("name", ["template", "params", "system"])
 def test_staged_folder_files(tmp_path, name):
-    from publish.staged import load_staged
+    from publish.staged import StagedFolder
 
     (tmp_path / name).write_bytes(LATIN1_LINE2)
-    with pytest.raises(TextFileError) as info:
-        load_staged(tmp_path)
+    with pytest.raises(UsageError) as info:
+        StagedFolder.load(tmp_path)
     _assert_names_offset(info.value, tmp_path / name)
+    folder = StagedFolder.load(tmp_path, tolerant=True)   # lint: recorded, text kept with U+FFFD
+    assert folder.texts[name] == "line one\ncaf\ufffd au lait\n"
+    assert "at offset 12 (line 2," in folder.problems[0].message
+
+
+def test_staged_folder_keeps_a_bom_ollama_would_see(tmp_path):
+    from publish.staged import StagedFolder
+
+    (tmp_path / "template").write_bytes(b"\xef\xbb\xbf{{ .Prompt }}")
+    assert StagedFolder.load(tmp_path).template == "\ufeff{{ .Prompt }}"
 
 
 def test_modelfile(tmp_path):
@@ -210,7 +220,6 @@ def test_no_module_decodes_user_text_files_its_own_way():
         "smoke/report.py",       # appends to GITHUB_STEP_SUMMARY
         "staged.py",             # publish build's own manifest (helper `staged` owns this module)
         "build.py",              # publish build's own manifest (helper `staged` owns this module)
-        "folder_rules.py",       # lint reads with replacement to report, not refuse (helper `staged`)
     }
     found = []
     for path in sorted(root.rglob("*.py")):
