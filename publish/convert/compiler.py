@@ -236,6 +236,7 @@ class Compiler:
         self.strip_bos = strip_bos and bool(self.bos)
         self.at_start: object = True
         self.capture: str | None = None      # compiling a loop again to print only one text it builds
+        self.capture_flag: str | None = None  # ... or to set this Go bool when that text is not empty
         self._unrolled_total = 0
         self.loop_builders = loop_builders
         self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
@@ -620,6 +621,12 @@ class Compiler:
                 # the capture run of a loop prints what this assignment appends
                 parts = _append_parts(node.node)
                 vals = [self.ev(p, scope) for p in parts]
+                if self.capture_flag is not None:
+                    t = self.truth(Cat(vals))
+                    pre = self.flush()
+                    if isinstance(t, K):
+                        return pre + ("{{ " + self.capture_flag + " = true }}" if t.value else "")
+                    return pre + "{{ if " + t.go + " }}{{ " + self.capture_flag + " = true }}{{ end }}"
                 pre = self.flush()
                 text, _ = self.emit(Cat(vals))
                 return pre + text
@@ -629,9 +636,8 @@ class Compiler:
             scope[key] = self.ev(node.node, scope)
             return self.flush()
         if isinstance(target, J.NSRef):
-            if self.capture is not None:
-                self.fail(node, "a loop that builds a text in a namespace also updates another namespace "
-                                "attribute", "set")
+            # (in a capture run, `scope` holds shadow variables for the loop's other namespace
+            # attributes, so counters and flags replay exactly as in the loop that printed)
             ns = scope.get(target.name)
             if not isinstance(ns, Ns):
                 self.fail(node, f"{target.name}.{target.attr} is not a namespace attribute")
@@ -1003,6 +1009,18 @@ class Compiler:
         else:
             self.at_start = None        # it may have printed (the BOS check then happens at run time)
         built = self._loop_appends.get(id(node), ()) if self.capture is None else ()
+        # the loop's other namespace attributes (counters, flags): the capture run replays them on
+        # shadow variables that start from the values they had before this loop
+        shadows: dict[tuple, tuple[str, str]] = {}
+        if built:
+            for a in node.find_all(J.Assign):
+                t = a.target
+                if isinstance(t, J.NSRef) and (t.name, t.attr) not in self._symbolic_ns \
+                        and isinstance(scope.get(t.name), Ns) and t.attr in scope[t.name].attrs \
+                        and (t.name, t.attr) not in shadows:
+                    shadows[(t.name, t.attr)] = (self.tmp("snap"), self.tmp("sh"))
+            head = "".join("{{ " + snap + " := " + scope[n].attrs[a] + " }}"
+                           for (n, a), (snap, _) in shadows.items()) + head
         hit = None
         if node.test is not None and node.else_:
             hit = re.search(r"\{\{ (\$_hit\d+) = true \}\}", body_text)
@@ -1023,13 +1041,37 @@ class Compiler:
             # the text a loop appends to a namespace attribute: the same loop, printing only that
             saved = (self.pre, self.at_start, self.capture)
             self.pre, self.capture = [], key
+            cscope = dict(scope)
+            for (n, a), (_, sh) in shadows.items():
+                ns = cscope[n]
+                cscope[n] = Ns({**ns.attrs, a: sh}, ns.kinds, {}, ns.depth)
             try:
-                capture_text, _ = self._for_over(node, it, dict(scope))
+                capture_text, _ = self._for_over(node, it, cscope)
             finally:
                 self.pre, self.at_start, self.capture = saved
-            scope[key] = Cat([scope.get(key, K("")), _Code(capture_text, "")])
+            init = "".join("{{ " + sh + " := " + snap + " }}" for snap, sh in shadows.values())
+            scope[key] = Cat([scope.get(key, K("")), _Code(init + capture_text, "", truth=self._capture_truth(
+                node, it, cscope, key, init))])
         # plain `set` inside the loop does not leak (Jinja scoping); namespaces are Go variables
         return text, done
+
+    def _capture_truth(self, node: J.For, it: Val, cscope: dict, key: str, init: str):
+        """For `if ns.text` after a loop that appended to it: compiled when first asked, the loop
+        run once more setting a Go bool when an iteration appends non-empty text."""
+        done: list = []
+
+        def flag() -> tuple[str, str]:
+            if not done:
+                var = self.tmp("any")
+                saved = (self.pre, self.at_start, self.capture, self.capture_flag)
+                self.pre, self.capture, self.capture_flag = [], key, var
+                try:
+                    text, _ = self._for_over(node, it, dict(cscope))
+                finally:
+                    self.pre, self.at_start, self.capture, self.capture_flag = saved
+                done.append(("{{ " + var + " := false }}" + init + text, var))
+            return done[0]
+        return flag
 
     def _unrolled(self, node: J.For, values, scope: dict, pre: str) -> tuple[str, bool]:
         if isinstance(values, dict):
@@ -1356,7 +1398,7 @@ class Compiler:
             return self._cond_map(base, lambda v: self.slice_(v, sl, scope, node))
         if isinstance(base, _Code) and isinstance(start, K) and start.value is None and isinstance(stop, K) \
                 and isinstance(stop.value, int) and stop.value < 0 and -stop.value <= len(base.tail):
-            return _Code(base.code, base.name, base.tail[:stop.value])
+            return _Code(base.code, base.name, base.tail[:stop.value])   # (may print nothing now)
         if not isinstance(base, G):
             base = G(self.materialize(base), "str")
         if isinstance(step, K) and step.value == -1 and isinstance(start, K) and start.value is None \
@@ -1922,6 +1964,20 @@ class Compiler:
             parts = _flatten(v.parts)
             if any(isinstance(p, K) and _pystr(p.value) for p in parts):
                 return K(True)
+            if any(isinstance(p, _Code) for p in parts) and \
+                    all(p.truth is not None or p.tail for p in parts if isinstance(p, _Code)):
+                # text Go cannot hold in a variable (JSON, a loop's output): true when any part prints
+                gos = []
+                for p in parts:
+                    t = self.truth(p)
+                    if isinstance(t, K):
+                        if t.value:
+                            return K(True)
+                        continue
+                    gos.append(arg(t.go))
+                if not gos:
+                    return K(False)
+                return G(gos[0] if len(gos) == 1 else "or " + " ".join(gos), "bool")
             return G(self.materialize(v), "bool")
         if isinstance(v, Cond):
             a, b = self.truth(v.a), self.truth(v.b)
@@ -1935,6 +1991,12 @@ class Compiler:
         if isinstance(v, (Ns, Macro, Special)):
             return K(True)
         if isinstance(v, _Code):
+            if v.truth == "true" or v.tail:
+                return K(True)
+            if callable(v.truth):
+                code, var = v.truth()
+                self.pre.append(code)
+                return G(var, "bool")
             return K(True)
         return K(bool(v))
 
@@ -2083,7 +2145,7 @@ class Compiler:
         pad = width if isinstance(width, str) else " " * int(width)
         if "\n" in v.tail or any("\n" in a for a in re.findall(r"\{\{.*?\}\}", v.code, re.S)):
             self.fail(node, "indent of this value is not supported", "indent")
-        code = _Code(v.code.replace("\n", "\n" + pad), v.name, v.tail)
+        code = _Code(v.code.replace("\n", "\n" + pad), v.name, v.tail, v.truth)
         return Cat([K(pad), code]) if got["first"] else code
 
     def cond_val(self, c: Val, a: Val, b: Val) -> Val:
@@ -2455,8 +2517,8 @@ class Compiler:
             w = _JsonWriter(self, indent, style)
             code = w.mixed(v.value, 0)
             if code.endswith("}") and not code.endswith("}}") or code.endswith("}}}"):
-                return _Code(code[:-1], "", "}")
-            return _Code(code, "")
+                return _Code(code[:-1], "", "}", truth="true")
+            return _Code(code, "", truth="true")
         if isinstance(v, Cond):
             return self._cond_map(v, lambda x: self.tojson_val(x, indent, node, style))
         if isinstance(v, Cat):
@@ -2469,10 +2531,10 @@ class Compiler:
         # the JSON text is built by an inline template run into a variable? Go cannot capture output,
         # so tojson values are printed in place: return a marker Val the emitter writes as code.
         if code.endswith("}") and not code.endswith("}}"):
-            return _Code(code[:-1], out, "}")
+            return _Code(code[:-1], out, "}", truth="true")
         if code.endswith("}}}"):
-            return _Code(code[:-1], out, "}")
-        return _Code(code, out)
+            return _Code(code[:-1], out, "}", truth="true")
+        return _Code(code, out, truth="true")
 
 
 @dataclass
@@ -2481,6 +2543,8 @@ class _Code(Val):
     code: str
     name: str
     tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
+    truth: Any = None   # whether it prints anything: "true" (JSON text), a function returning
+    #                     (Go code, Go bool variable) computing it, or None (unknown)
 
 
 def _has_code(v: Val) -> bool:

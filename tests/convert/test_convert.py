@@ -34,7 +34,8 @@ KNOWN = ["Qwen-Qwen2.5-7B-Instruct.jinja", "chatml.jinja", "google-gemma-3-it.ji
 
 # corpus templates that later constructs made convert identical (each also has its construct's test)
 LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
-         "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja"]
+         "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja",
+         "deepseek-ai-DeepSeek-V3.2.jinja"]
 
 
 @pytest.mark.parametrize("name", KNOWN)
@@ -484,3 +485,34 @@ def test_command_r_tool_use_templates_convert_identical(name):
     conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
     assert conv.identical, conv.format_text(show_template=False)
     assert conv.tools and _statuses(conv)["tool-call-result"] == templatecheck.IDENTICAL
+
+
+def test_loop_building_json_text_with_a_flag_and_a_counter_in_the_same_loop():
+    """DeepSeek V3.2 builds the tools' JSON in a namespace attribute with a loop that also flips a
+    flag; counters are the same kind. Go cannot hold the JSON in a variable, so the loop is run
+    again where the text is printed, replaying the flag and the counter from their values before
+    the loop; `if ns.text` asks a third run whether anything was appended."""
+    source = ("{% set ns = namespace(text='', first=true, n=0) %}"
+              "{% for t in tools %}{% set ns.n = ns.n + 1 %}"
+              "{% if ns.first %}{% set ns.text = ns.text + ns.n|string + '. ' + (t | tojson) %}"
+              "{% set ns.first = false %}"
+              "{% else %}{% set ns.text = ns.text + '\\n' + ns.n|string + '. ' + (t | tojson) %}{% endif %}"
+              "{% endfor %}"
+              "{% if ns.text %}<tools>{{ ns.text }}</tools>\n{% endif %}"
+              "{% for m in messages %}<{{ m.role }}>{{ m.content }}</s>\n{% endfor %}"
+              "{% if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical and conv.tools, conv.format_text(show_template=False)
+    assert _statuses(conv)["tools"] == templatecheck.IDENTICAL
+    tool = {"type": "function", "function": {"name": "f", "description": "d",
+                                             "parameters": {"type": "object", "properties": {}}}}
+    out = gotmpl.render(conv.template, [{"role": "user", "content": "x"}], tools=[tool, tool])
+    assert out.startswith('<tools>1. {"type": "function"') and '}\n2. {"type": "function"' in out
+    assert gotmpl.render(conv.template, [{"role": "user", "content": "x"}]) == "<user>x</s>\n<assistant>"
+
+
+def test_deepseek_v32_converts_identical():
+    name = "deepseek-ai-DeepSeek-V3.2.jinja"
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical and conv.tools and conv.thinking, conv.format_text(show_template=False)
