@@ -4,6 +4,8 @@
   HfFileSystem spelling; `hf://models/ORG/NAME/…` also accepted). -> `HubFileUrl`.
 - An Ollama *model name* on the Hub, pulled by `ollama run`/smoke: `hf.co/ORG/NAME[:TAG]`
   (also `https://hf.co/…` and `https://huggingface.co/…`). -> `ollama_hub_repo`.
+
+A bare repo id, `ORG/NAME` (a spec's `repo`, `--repo`), is checked by `is_repo_id`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ from publish.errors import UsageError
 
 HUB_FILE_PREFIX = "hf://"        # a file on the Hub, read over HTTP range requests
 OLLAMA_HUB_PREFIX = "hf.co/"     # an Ollama model name Ollama pulls from the Hub
+
+
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z")
+
+
+def is_repo_id(text: str) -> bool:
+    """Whether `text` is a Hub model repo id `ORG/NAME`: huggingface_hub's validate_repo_id rules
+    (huggingface_hub/utils/_validators.py: at most 96 characters a part, no `--` or `..`, not
+    ending in `.git`) with the namespace required and ASCII letters, digits, `-`, `_`, `.` only,
+    starting with a letter or digit and not ending in `-` or `.`."""
+    return (bool(_REPO_ID.match(text)) and "--" not in text and ".." not in text
+            and not text.endswith((".git", "-", ".")))
 
 
 @dataclass(frozen=True)

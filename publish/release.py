@@ -96,8 +96,8 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
     from publish.spec import load_spec
 
     result = ReleaseResult(spec=Path(spec_path))
-    spec = load_spec(spec_path, gguf_dir=options.gguf_dir)   # a bad spec is a usage error: exit 2
-    result.repo = options.repo or spec.repo
+    spec = load_spec(spec_path, gguf_dir=options.gguf_dir).with_repo(options.repo)  # bad spec: exit 2
+    result.repo = spec.repo   # the card, Modelfiles and manifest the build writes name it too
     say = options.progress or (lambda line: None)
 
     def run(name: str, work: Callable[[StageResult], None], *, needs: tuple[str, ...] = (),

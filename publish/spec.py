@@ -22,12 +22,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from publish.addresses import is_repo_id
 from publish.errors import ModelfileError, PublishError, SpecError, TextFileError, TextFileMissing
 from publish.fsutil import read_utf8
 from publish.gguf.kinds import MODEL, file_kind
 from publish.quants import is_projector_filename, label_from_filename, shard_info
 
-_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z")
 _FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _BASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?\Z")
 
@@ -124,6 +124,18 @@ class ReleaseSpec:
     @property
     def org(self) -> str:
         return self.repo.split("/", 1)[0]
+
+    def with_repo(self, repo: str | None) -> "ReleaseSpec":
+        """The spec for another Hub repo (`--repo ORG/NAME`: a fork, a test org); None keeps the
+        spec's `repo`. The GGUF file names (`model_name`) stay; the card, the Modelfile headers and
+        the build manifest name the new repo. Raises UsageError for a string that is not a repo id."""
+        if repo is None or repo == self.repo:
+            return self
+        if not is_repo_id(repo):
+            from publish.errors import UsageError
+
+            raise UsageError(f"--repo {repo!r}: not a Hub repo id", hint='write it as ORG/NAME, e.g. your-org/model-GGUF')
+        return replace(self, repo=repo)
 
     def with_gguf_dir(self, gguf_dir: str | Path | None) -> "ReleaseSpec":
         """The spec with the GGUF folder the user chose (--gguf-dir); None keeps quants.dir."""
@@ -315,7 +327,7 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     base = path.parent.resolve()
 
     repo = data["repo"]
-    if not _REPO.match(repo) or "--" in repo or ".." in repo or repo.endswith((".git", "-", ".")):
+    if not is_repo_id(repo):
         raise r.err("repo", f"{repo!r} is not a Hub repo id", hint='write it as "ORG/NAME", e.g. "your-org/model-GGUF"')
     base_model = data["base_model"]
     if not _BASE.match(base_model):

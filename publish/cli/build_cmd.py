@@ -16,8 +16,11 @@ from publish.cli.options import output_option, quiet_option, renamed_option
 @renamed_option("--out", "-o/--output", "out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--gguf-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder holding the GGUFs; overrides quants.dir in the spec.")
+@click.option("--repo", metavar="ORG/NAME",
+              help="Hub repo the folder is for: the card, Modelfiles and the build record name it "
+                   "(default: the spec's `repo`).")
 @quiet_option
-def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None) -> None:
+def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None, repo: str | None) -> None:
     """Render SPEC (release.toml) into a folder holding exactly what the Hub repo will hold:
     the GGUFs (hard-linked, reflinked or copied), template, params, system, a Modelfile per
     quant and README.md. Run `publish lint DIR` on it next."""
@@ -25,7 +28,7 @@ def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None) -> None:
     from publish.units import human_size
     from publish.spec import load_spec
 
-    result = build_folder(load_spec(spec, gguf_dir=gguf_dir), out_dir)
+    result = build_folder(load_spec(spec, gguf_dir=gguf_dir).with_repo(repo), out_dir)
     width = max(len(f.name) for f in result.files)
     from publish.cli.echo import say
     from publish.termtext import one_line

@@ -17,7 +17,8 @@ from publish.cli.options import output_option, quiet_option, renamed_option
 @click.option("--gguf-dir", type=click.Path(exists=True, file_okay=False), metavar="DIR",
               help="Folder that holds the GGUFs (overrides quants.dir in the spec).")
 @click.option("--push", "do_push", is_flag=True, help="Push the folder to the Hub and smoke hf.co/ORG/NAME after.")
-@click.option("--repo", metavar="ORG/NAME", help="Hub repo to push to (default: the spec's `repo`).")
+@click.option("--repo", metavar="ORG/NAME",
+              help="Hub repo to build for and push to (default: the spec's `repo`).")
 @click.option("--backend", type=click.Choice(["ollama", "llamacpp"]), default="ollama", show_default=True,
               help="Engine for the folder smoke; the hf.co smoke always uses Ollama.")
 @click.option("--via", type=click.Choice(["api", "cli"]), default="api", show_default=True,

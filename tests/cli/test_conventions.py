@@ -129,6 +129,14 @@ def test_hidden_options_are_old_spellings(name):
             assert p.name.startswith("_renamed_"), f"`publish {name}` {p.opts}: hidden but not a renamed option"
 
 
+@pytest.mark.parametrize("name", sorted(COMMAND_TREE))
+def test_repo_is_optional_and_says_where_its_default_comes_from(name):
+    opt = options(COMMAND_TREE[name]).get("--repo")
+    if opt is not None:
+        assert not opt.required and opt.metavar == "ORG/NAME"
+        assert re.search(r"default: the (spec's `repo`|repo `publish build` recorded)", opt.help), opt.help
+
+
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
@@ -186,3 +194,26 @@ def test_quiet_is_for_one_run_only(tiny_llama_path):
 
     assert run("inspect", tiny_llama_path, "-q").exit_code == 0
     assert not progress.is_quiet()
+
+
+def test_repo_comes_from_the_spec_then_the_folder_and_repo_overrides_both(tmp_path, hub):
+    """build records the spec's repo (or --repo) in the folder; push without --repo pushes there."""
+    from publish.staged import load_staged
+
+    gguf_dir = tmp_path / "ggufs"
+    shutil.copytree(TINY_SPEC.parent, gguf_dir)
+    plain = run("build", TINY_SPEC, "--gguf-dir", gguf_dir, "-o", tmp_path / "plain")
+    assert plain.exit_code == 0, plain.output
+    assert load_staged(tmp_path / "plain").repo == "your-org/tiny-llama-GGUF"
+    moved = run("build", TINY_SPEC, "--gguf-dir", gguf_dir, "-o", tmp_path / "fork", "--repo", "alice-org/tiny-fork-GGUF")
+    assert moved.exit_code == 0, moved.output
+    assert load_staged(tmp_path / "fork").repo == "alice-org/tiny-fork-GGUF"
+    card = (tmp_path / "fork" / "README.md").read_text()
+    assert "alice-org/tiny-fork-GGUF" in card and "your-org/tiny-llama-GGUF" not in card
+    assert run("build", TINY_SPEC, "--gguf-dir", gguf_dir, "--repo", "not a repo").exit_code == 2
+
+    hub.create_repo("alice-org/tiny-fork-GGUF")
+    pushed = run("push", tmp_path / "fork")
+    assert pushed.exit_code == 0, pushed.output
+    assert "alice-org/tiny-fork-GGUF" in pushed.stdout
+    assert {"README.md", "params", "template"} <= set(hub.head("alice-org/tiny-fork-GGUF").files)
