@@ -1,14 +1,27 @@
 """Read GGUF headers of files already on the Hub: `hf://ORG/NAME[@REV]/path/file.gguf`.
 
+A header read takes few HTTP requests and few bytes beyond the header (the 6.2 MiB header of a
+262,144-token vocabulary: 4 requests, at most header + 1 MiB; measured against the loopback Hub
+stand-in, see docs/remote-reads.md):
+
+1. One ranged GET of the first `FIRST_RANGE` bytes to the file's resolve URL (`hf_hub_url`),
+   through huggingface_hub's HTTP session and retries (`http_stream_backoff`: its auth headers,
+   timeouts, 429/5xx backoff). The Hub answers a file stored with LFS/Xet with a redirect to its
+   CDN, which the session follows (2 requests). No HEAD: the answer's `Content-Range` gives the
+   file size, the Hub's `X-Repo-Commit` the commit, and its errors are huggingface_hub's typed
+   ones (gated, not found, revision not found), mapped by `publish.hub.client.hub_error`.
+2. Later ranges go straight to the URL the first one ended at, without the Authorization header
+   when that is another host (as huggingface_hub's own downloads do for a CDN; the CDN's URL is
+   signed), or, for a file the Hub serves itself, to the resolve URL pinned to that commit. Every
+   byte comes from one revision. A CDN URL that has expired is resolved again once.
+3. The size of each later range comes from the header read so far (publish.hub.header_extent:
+   the key/value count, the vocabulary's item count and mean item size, the tensor count), not
+   from blind doubling; the last range also covers the reader's read-ahead
+   (publish.gguf.reader.GROW_LIMIT), so the reader's final refill costs no request.
+
 Why not HfFileSystem: opening a file there costs a repo_info and a tree listing, turns gated /
 missing-revision errors into a bare FileNotFoundError, and its instances (with their listing
-caches) are kept per thread for the life of the process. We need one HEAD and a few range reads:
-`get_hf_file_metadata` (size, the commit the branch points at, the Hub's error classes) and then
-ranged GETs through huggingface_hub's `http_stream_backoff` (its session, auth headers, redirects
-and 429/5xx retries) on a URL pinned to that commit, so every byte comes from one revision.
-
-The stream keeps fetched 256 KiB blocks in a bounded LRU, so a reader that seeks back re-reads
-nothing, and bytes fetched stay within what the reader asked for plus one block.
+caches) are kept per thread for the life of the process.
 """
 
 from __future__ import annotations
@@ -16,31 +29,53 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from collections import OrderedDict
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
+from urllib.parse import urlsplit
 
 from publish.addresses import parse_hub_file_url
-from publish.errors import UsageError
+from publish.errors import HubError, UsageError
+from publish.hub.header_extent import HeaderExtent
 
-BLOCK_SIZE = 256 * 1024
-MAX_CACHED_BYTES = 64 * 1024 * 1024
-MAX_RUN_BYTES = 16 * 1024 * 1024   # one GET fetches at most this many consecutive missing bytes
+MiB = 1024 * 1024
+FIRST_RANGE = MiB             # the first GET: the whole header of most small models
+OVER_BUDGET = MiB             # the last range may reach this far past the estimated header end
+MAX_PREFIX = 256 * MiB        # the cached run of bytes from offset 0 (the reader's MAX_HEADER)
+MAX_PLANNED = 32 * MiB        # a planned range reaches at most this far beyond what a read asked for
+SIDE_CACHE_BYTES = 16 * MiB   # reads away from the header (a seek to the tail) kept for re-reads
+
+Fetch = Callable[[int, int], bytes]
+
+
+def _reader_read_ahead() -> int:
+    """How far past what it needs the GGUF reader asks for in one refill (its own bound)."""
+    from publish.gguf.reader import GROW_LIMIT
+
+    return GROW_LIMIT
 
 
 class HubRangeFile(io.RawIOBase):
-    """A read-only, seekable view of one Hub file, fetched by HTTP range requests on demand."""
+    """A read-only, seekable view of one remote file, fetched by range requests on demand.
 
-    def __init__(self, url: str, size: int, headers: dict[str, str], name: str):
+    `fetch(start, end)` returns the bytes [start, end) (one request); `first` holds the bytes
+    [0, len(first)) already fetched and `size` the file size. Bytes from offset 0 are kept as one
+    run (the header); reads that extend it fetch as far as `plan` says the header goes. Reads
+    elsewhere fetch exactly what they ask for and are kept in a small LRU. `requests` and
+    `bytes_fetched` count what `fetch` did (the first range included when `counted` says so)."""
+
+    def __init__(self, fetch: Fetch, size: int, first: bytes, name: str, *, read_ahead: int | None = None):
         super().__init__()
-        self.url = url
-        self.size = size
         self.name = name
-        self._headers = headers
+        self.size = size
+        self._fetch = fetch
         self._pos = 0
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
-        self._cached = 0
-        self.bytes_fetched = 0
-        self.requests = 0
+        self._prefix = bytearray(first)
+        self._extent = HeaderExtent()
+        self._read_ahead = _reader_read_ahead() if read_ahead is None else read_ahead
+        self._side: OrderedDict[int, bytes] = OrderedDict()
+        self._side_bytes = 0
+        self.ranges: list[tuple[int, int]] = [(0, len(first))]   # every range fetched, in order
 
     def readable(self) -> bool:
         return True
@@ -67,65 +102,171 @@ class HubRangeFile(io.RawIOBase):
 
     def readinto(self, b) -> int:
         view = memoryview(b).cast("B")
-        want = min(len(view), self.size - self._pos)
+        pos = self._pos
+        want = min(len(view), self.size - pos)
         if want <= 0:
             return 0
-        done = 0
-        while done < want:
-            pos = self._pos + done
-            index = pos // BLOCK_SIZE
-            block = self._blocks.get(index)
-            if block is None:
-                self._fetch_run(index, self._pos + want)
-                block = self._blocks[index]
-            else:
-                self._blocks.move_to_end(index)
-            start = pos - index * BLOCK_SIZE
-            n = min(len(block) - start, want - done)
-            view[done:done + n] = block[start:start + n]
-            done += n
-        self._pos += done
-        return done
+        end = pos + want
+        have = len(self._prefix)
+        if end > have and pos <= have < MAX_PREFIX:
+            target = min(self.plan(end), MAX_PREFIX)
+            self._prefix += self._get(have, target)
+            have = len(self._prefix)
+        if end <= have:
+            view[:want] = memoryview(self._prefix)[pos:end]
+        else:
+            view[:want] = self._side_read(pos, end)
+        self._pos = end
+        return want
 
-    def _fetch_run(self, first: int, until: int) -> None:
-        """Fetch block `first` and the missing blocks after it that the current read needs."""
-        last = first
-        limit = min(-(-until // BLOCK_SIZE), first + MAX_RUN_BYTES // BLOCK_SIZE)
-        while last + 1 < limit and (last + 1) not in self._blocks:
-            last += 1
-        start = first * BLOCK_SIZE
-        end = min((last + 1) * BLOCK_SIZE, self.size)
-        data = self._get(start, end)
-        for i in range(first, last + 1):
-            chunk = data[(i - first) * BLOCK_SIZE:(i - first + 1) * BLOCK_SIZE]
-            self._blocks[i] = chunk
-            self._cached += len(chunk)
-        while self._cached > MAX_CACHED_BYTES and len(self._blocks) > last - first + 1:
-            _, old = self._blocks.popitem(last=False)
-            self._cached -= len(old)
+    def plan(self, read_end: int) -> int:
+        """Where the range that extends the header run should end, for a read up to `read_end`."""
+        extent = self._extent.feed(self._prefix)
+        if extent.done:
+            target = extent.end + self._read_ahead
+        elif not extent.known:
+            target = read_end
+        elif extent.counted and extent.margin + self._read_ahead <= OVER_BUDGET - 64 * 1024:
+            # The last range: the estimate, its margin, and the reader's final refill.
+            target = extent.end + extent.margin + self._read_ahead
+        else:
+            target = extent.end      # most of the header, so that the next estimate is a close one
+        return min(self.size, max(read_end, min(target, read_end + MAX_PLANNED)))
 
     def _get(self, start: int, end: int) -> bytes:
+        data = self._fetch(start, end)
+        self.ranges.append((start, end))
+        return data
+
+    def _side_read(self, pos: int, end: int) -> bytes:
+        for start, data in self._side.items():
+            if start <= pos and end <= start + len(data):
+                self._side.move_to_end(start)
+                return data[pos - start:end - start]
+        data = self._get(pos, end)
+        if len(data) <= SIDE_CACHE_BYTES:
+            self._side[pos] = data
+            self._side_bytes += len(data)
+            while self._side_bytes > SIDE_CACHE_BYTES:
+                _, old = self._side.popitem(last=False)
+                self._side_bytes -= len(old)
+        return data
+
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+)")
+
+
+class HubRanges:
+    """Ranged GETs of one file on the Hub through huggingface_hub's session (see the module doc).
+
+    `first(n)` fetches [0, n) through the resolve URL and learns the file size, the commit and
+    where later ranges go; `get(start, end)` fetches later ranges there. `requests` counts HTTP
+    requests (a followed redirect is one more), `bytes_fetched` body bytes received."""
+
+    def __init__(self, resolve_url: str, headers: dict[str, str], name: str, *,
+                 repo_id: str, path: str, endpoint: str):
+        self.resolve_url = resolve_url
+        self.name = name
+        self._headers = headers
+        self._repo_id, self._path, self._endpoint = repo_id, path, endpoint
+        self.url = resolve_url               # where later ranges go
+        self.url_headers = headers
+        self.size: int | None = None
+        self.commit: str | None = None
+        self.requests = 0
+        self.bytes_fetched = 0
+
+    def first(self, n: int) -> bytes:
+        data, response = self._request(self.resolve_url, self._headers, 0, n, first=True)
+        self._follow(response)
+        return data
+
+    def get(self, start: int, end: int) -> bytes:
+        from huggingface_hub.errors import HfHubHTTPError
+
+        try:
+            data, _ = self._request(self.url, self.url_headers, start, end)
+        except HfHubHTTPError as err:
+            status = getattr(err.response, "status_code", None)
+            if self.url == self.resolve_url or status not in (401, 403, 410):
+                raise
+            # A signed CDN URL has a lifetime: resolve again (pinned to the commit) and go on from there.
+            pinned = self._pinned()
+            data, response = self._request(pinned, self._headers, start, end)
+            self._follow(response)
+        return data
+
+    def _pinned(self) -> str:
+        from huggingface_hub import hf_hub_url
+
+        if not self.commit:
+            return self.resolve_url
+        return hf_hub_url(self._repo_id, self._path, revision=self.commit, endpoint=self._endpoint)
+
+    def _follow(self, response) -> None:  # noqa: ANN001 - an httpx2 response
+        """Later ranges go where this answer came from; the commit pins a file the Hub served itself."""
+        for r in (*response.history, response):
+            self.commit = r.headers.get("X-Repo-Commit") or self.commit
+        final = str(response.url)
+        if not response.history:
+            self.url, self.url_headers = self._pinned(), self._headers
+        elif _origin(final) != _origin(self.resolve_url):
+            # Another host (the CDN, a signed URL): the Hub token stays with the Hub.
+            self.url = final
+            self.url_headers = {k: v for k, v in self._headers.items() if k.lower() != "authorization"}
+        else:
+            self.url, self.url_headers = final, self._headers
+
+    def _request(self, url: str, headers: dict[str, str], start: int, end: int, *, first: bool = False):
         from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
 
-        from publish.errors import HubError
-
-        headers = {**self._headers, "Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
-        self.requests += 1
-        with http_stream_backoff("GET", self.url, headers=headers) as response:
-            hf_raise_for_status(response)
-            if response.status_code != 206 and not (start == 0 and end == self.size):
-                raise HubError(f"{self.name}: the server ignored the byte range (HTTP {response.status_code})",
-                               hint="this endpoint cannot serve partial reads; download the file instead")
+        want = end - start
+        range_headers = {**headers, "Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
+        with http_stream_backoff("GET", url, headers=range_headers) as response:
+            self.requests += 1 + len(response.history)
+            status = response.status_code
+            rng = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+            if status == 416 and first and rng and rng.group(3) == "0":
+                self.size = 0                         # an empty file: no byte range exists
+                return b"", response
+            if status >= 400:
+                response.read()
+                hf_raise_for_status(response)
+            if status == 206 and rng and rng.group(1):
+                if int(rng.group(1)) != start:
+                    raise HubError(f"{self.name}: asked for bytes from {start}, the Hub sent them from {rng.group(1)}",
+                                   hint="retry; the file may have been replaced meanwhile")
+                total = int(rng.group(3))
+                want = min(want, total - start)
+            elif status == 200 and start == 0:
+                total = int(response.headers.get("Content-Length", "-1"))
+                if total < 0 or total > want:
+                    raise HubError(f"{self.name}: the server ignored the byte range (HTTP 200)",
+                                   hint="this endpoint cannot serve partial reads; download the file instead")
+                want = total
+            else:
+                raise HubError(f"{self.name}: expected a byte range (HTTP 206 with Content-Range), "
+                               f"got HTTP {status}", hint="retry later")
+            if self.size is None:
+                self.size = total
+            elif total != self.size:
+                raise HubError(f"{self.name}: the file changed size while being read ({self.size} -> {total} bytes)",
+                               hint="retry; the file was replaced meanwhile")
             out = bytearray()
             for chunk in response.iter_bytes():
                 out += chunk
-                if len(out) >= end - start:
+                if len(out) >= want:
                     break
         self.bytes_fetched += len(out)
-        if len(out) < end - start:
-            raise HubError(f"{self.name}: the Hub sent {len(out)} of {end - start} bytes at offset {start}",
+        if len(out) < want:
+            raise HubError(f"{self.name}: the Hub sent {len(out)} of {want} bytes at offset {start}",
                            hint="retry; the file may have been replaced meanwhile")
-        return bytes(out[: end - start])
+        return bytes(out[:want]), response
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
 def _token_and_headers():
@@ -139,9 +280,11 @@ def _token_and_headers():
 
 
 @contextlib.contextmanager
-def open_hf_file(url: str) -> Iterator[BinaryIO]:
-    """Yield a seekable binary stream over `hf://ORG/NAME[@REV]/path`. Raises HubError / UsageError."""
-    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+def open_hf_file(url: str) -> Iterator[HubRangeFile]:
+    """Yield a seekable binary stream over `hf://ORG/NAME[@REV]/path` (see the module doc for the
+    requests it makes). Raises UsageError for a URL naming no file, HubError (HubNotFound,
+    HubGated, HubAuthError, ...) for what the Hub refuses, at open or at a later read."""
+    from huggingface_hub import hf_hub_url
 
     from publish.hub.client import configure_http, endpoint, hub_error, is_hub_failure
 
@@ -150,21 +293,18 @@ def open_hf_file(url: str) -> Iterator[BinaryIO]:
     if not u.path:
         raise UsageError(f"{url}: names a repo, not a file", hint="add the file: hf://ORG/NAME/FILE.gguf")
     ep = endpoint()
-    token, headers = _token_and_headers()
+    _, headers = _token_and_headers()
+    ranges = HubRanges(hf_hub_url(u.repo_id, u.path, revision=u.revision, endpoint=ep), headers, url,
+                       repo_id=u.repo_id, path=u.path, endpoint=ep)
     try:
-        meta = get_hf_file_metadata(hf_hub_url(u.repo_id, u.path, revision=u.revision, endpoint=ep),
-                                    token=token or False, endpoint=ep, retry_on_errors=True)
+        first = ranges.first(FIRST_RANGE)
     except Exception as err:  # noqa: BLE001
         if is_hub_failure(err):
             raise hub_error(err, repo_id=u.repo_id, revision=u.revision, action=f"read {url}") from None
         raise
-    if meta.size is None:
-        from publish.errors import HubError
-
-        raise HubError(f"{url}: the Hub did not say how large the file is", hint="retry later")
-    pinned = hf_hub_url(u.repo_id, u.path, revision=meta.commit_hash or u.revision, endpoint=ep)
     # No BufferedReader on top: its read-ahead would fetch bytes the reader never asked for.
-    stream = HubRangeFile(pinned, meta.size, headers, url)
+    stream = HubRangeFile(ranges.get, ranges.size or 0, first, url)
+    stream.transport = ranges
     try:
         yield stream
     except Exception as err:  # noqa: BLE001 - a range read failed mid-parse

@@ -12,6 +12,16 @@ requests. A commit whose `parentCommit` is not the branch head is refused with 4
 happened since"), as the Hub does; with create_pr, parentCommit is the pull request's base
 (huggingface_hub create_commit docs). Simplifications: model repos only; listings are not paginated; LFS objects
 are stored once for all repos; gated repos refuse every read to tokens without access.
+
+Downloads follow the Hub's documented shape: `resolve` answers a regular (git) file itself, and an
+LFS file with a 302 to its CDN, a signed URL on another host (here `localhost` instead of
+`127.0.0.1`, the same server) that carries the X-Repo-Commit / X-Linked-Size / X-Linked-Etag
+headers huggingface_hub reads its metadata from. The stand-in CDN, like S3/CloudFront behind the
+real one, serves byte ranges (206 + Content-Range, 416 past the end), refuses a request that also
+carries an Authorization header (400: the signature is the only credential) and an expired URL
+(403; `expire_cdn_urls()`). Every request is recorded as a `Transfer` (method, path, status, body
+bytes sent, Range asked, whether it carried a token, the repo file it served), so a test can count
+the requests and bytes one read cost (`file_transfers`).
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ from __future__ import annotations
 import base64
 import fnmatch
 import hashlib
+import hmac
+import secrets
 import json
 import re
 import threading
@@ -89,6 +101,18 @@ class Fault:
     hits: int = 0
 
 
+@dataclass(frozen=True)
+class Transfer:
+    """One request as the stand-in saw it."""
+    method: str
+    path: str                  # without the query
+    status: int
+    sent: int                  # body bytes sent (0 for HEAD)
+    range: str | None          # the Range header asked for
+    authorized: bool           # it carried an Authorization header
+    file: str | None = None    # the repo file served (resolve and the CDN)
+
+
 @dataclass
 class Token:
     user: str
@@ -107,6 +131,9 @@ class HubStandIn:
         self.bytes_uploaded = 0
         self.received: list[tuple[str, str, bytes]] = []   # (method, path with query, body) of every request
         self.heads: list[str] = []    # every request line and its headers, Authorization left out
+        self.transfers: list[Transfer] = []   # every request answered (see Transfer)
+        self.cdn_epoch = 0            # CDN URLs signed in an earlier epoch have expired
+        self._cdn_key = secrets.token_bytes(16)
         self.registry_blobs: dict[str, bytes] = {}        # Ollama registry: digest -> blob (tests/standins/hub_registry.py)
         self.served_manifests: list[tuple[str, str, str]] = []   # (repo, tag, the GGUF path served)
         self.ollama_utils_picks: list[tuple[str, str, dict | None]] = []   # (repo, tag, ollama-utils' pick)
@@ -144,8 +171,27 @@ class HubStandIn:
     def reset_counters(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.transfers.clear()
             self.bytes_served.clear()
             self.bytes_uploaded = 0
+
+    def file_transfers(self, path: str) -> list[Transfer]:
+        """The requests that served (or refused) repo file `path`: resolve and CDN, in order."""
+        with self.lock:
+            return [t for t in self.transfers if t.file == path]
+
+    def expire_cdn_urls(self) -> None:
+        """Every CDN URL handed out so far answers 403 from now on, as a signed URL past its lifetime."""
+        with self.lock:
+            self.cdn_epoch += 1
+
+    def cdn_url(self, sha256: str, path: str) -> str:
+        """A signed URL of LFS object `sha256` on the stand-in CDN (another host name, the same server)."""
+        sig = hmac.new(self._cdn_key, f"{sha256}/{self.cdn_epoch}".encode(), "sha256").hexdigest()[:32]
+        from urllib.parse import quote
+
+        return (f"http://localhost:{self.server.server_address[1]}/standin-lfs/{sha256}"
+                f"?path={quote(path)}&epoch={self.cdn_epoch}&sig={sig}")
 
     def count(self, method: str, path_re: str = "") -> int:
         with self.lock:
@@ -170,19 +216,21 @@ class HubStandIn:
         blob = self.head(repo_id, branch).files[path]
         return self.lfs[blob.lfs_sha256] if blob.lfs_sha256 else blob.content
 
-    def put_file(self, repo_id: str, path: str, data: bytes, *, lfs: bool | None = None) -> None:
-        """Commit a file directly (test set-up), as the Hub would store it."""
+    def put_file(self, repo_id: str, path: str, data: bytes, *, lfs: bool | None = None,
+                 sha256: str | None = None) -> None:
+        """Commit a file directly (test set-up), as the Hub would store it. `data` may be any
+        bytes-like object (an mmap of a large file); `sha256`, when the caller knows it, saves hashing."""
         with self.lock:
             repo = self.repos.get(repo_id) or self.create_repo(repo_id)
             files = dict(repo.commits[repo.branches["main"]].files)
-            files[path] = self._blob(path, data, lfs)
+            files[path] = self._blob(path, data, lfs, sha256)
             self._new_commit(repo, "main", files, f"add {path}", repo.branches["main"])
 
-    def _blob(self, path: str, data: bytes, lfs: bool | None) -> Blob:
+    def _blob(self, path: str, data: bytes, lfs: bool | None, sha256: str | None = None) -> Blob:
         if lfs is None:
             lfs = _is_lfs(path, len(data), data[:512])
         if lfs:
-            sha = hashlib.sha256(data).hexdigest()
+            sha = sha256 or hashlib.sha256(data).hexdigest()
             self.lfs[sha] = data
             return Blob(len(data), lfs_sha256=sha)
         return Blob(len(data), content=data)
@@ -254,6 +302,9 @@ def _handler_for(hub: HubStandIn):
                 data, ctype = body, "application/octet-stream"
             with hub.lock:   # recorded first: a client that gave up (timeout) still shows what it was answered
                 hub.requests.append((self.command, self.path.split("?")[0], status))
+                hub.transfers.append(Transfer(self.command, self.path.split("?")[0], status,
+                                              0 if head else len(data), self.headers.get("Range"),
+                                              bool(self.headers.get("Authorization")), self._file))
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -321,6 +372,7 @@ def _handler_for(hub: HubStandIn):
         # -- dispatch ------------------------------------------------------------------------
 
         def _dispatch(self) -> None:
+            self._file = None     # the repo file this request is about (Transfer.file)
             with hub.lock:
                 hub.heads.append("\n".join([self.requestline] + [f"{k}: {v}" for k, v in self.headers.items()
                                                                    if k.lower() != "authorization"]))
@@ -408,6 +460,8 @@ def _handler_for(hub: HubStandIn):
                 if data is None:
                     raise _error(404, "stand-in CDN: no such blob")
                 return self._ranged(data, {"Accept-Ranges": "bytes"}, "standin-cdn/" + m.group(1))
+            if method in ("GET", "HEAD") and (m := re.fullmatch(r"/standin-lfs/([0-9a-f]{64})", raw)):
+                return self._cdn(m.group(1), query)
             if method in ("GET", "HEAD") and (m := re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", raw)):
                 return self._resolve(unquote(m.group(1)), m.group(2), unquote(m.group(3)))
             raise _error(404, f"stand-in: no route for {method} {path}")
@@ -576,16 +630,37 @@ def _handler_for(hub: HubStandIn):
         def _resolve(self, repo_id: str, rev: str, path: str):
             repo = self._repo(repo_id)
             commit = self._commit_at(repo, rev)
+            self._file = path
             blob = commit.files.get(path)
             if blob is None:
                 raise _error(404, "Entry not found", "EntryNotFound")
-            data = hub.lfs[blob.lfs_sha256] if blob.lfs_sha256 else blob.content
             headers = {"X-Repo-Commit": commit.oid, "Accept-Ranges": "bytes",
                        "ETag": f'"{blob.lfs_sha256 or blob.oid}"'}
             if blob.lfs_sha256:
+                # The Hub: an LFS file resolves to a 302 onto its CDN; the metadata rides on the redirect.
                 headers["X-Linked-Etag"] = f'"{blob.lfs_sha256}"'
                 headers["X-Linked-Size"] = str(blob.size)
-            self._ranged(data, headers, path)
+                headers["Location"] = hub.cdn_url(blob.lfs_sha256, path)
+                raise _Reply(302, None, headers)
+            self._ranged(blob.content, headers, path)
+
+        def _cdn(self, sha256: str, query: dict):
+            path = query.get("path", [""])[0]
+            self._file = path or None
+            if self.headers.get("Authorization"):
+                # S3 behind the Hub's CDN: a signed URL is the only credential a request may carry.
+                raise _error(400, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                                  "Signature query string parameter or the Authorization header should be specified")
+            epoch = query.get("epoch", ["-1"])[0]
+            want = hmac.new(hub._cdn_key, f"{sha256}/{epoch}".encode(), "sha256").hexdigest()[:32]
+            if not hmac.compare_digest(query.get("sig", [""])[0], want):
+                raise _error(403, "AccessDenied: signature does not match")
+            if epoch != str(hub.cdn_epoch):
+                raise _error(403, "AccessDenied: Request has expired")
+            data = hub.lfs.get(sha256)
+            if data is None:
+                raise _error(404, "NoSuchKey")
+            self._ranged(data, {"Accept-Ranges": "bytes", "ETag": f'"{sha256}"'}, path)
 
         def _ollama_manifest(self, repo_id: str, tag: str):
             from standins.hub_registry import MANIFEST_TYPE, RegistryError, build_manifest
