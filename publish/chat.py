@@ -498,6 +498,10 @@ def _line_col(source: str, offset: int) -> tuple[int, int]:
 def _locate(source: str, message: str, line: int) -> tuple[int, int]:
     """Jinja reports a line only; find the column of the culprit: the innermost unclosed block
     for 'Unexpected end of template', the quoted token on the reported line otherwise."""
+    # jinja2 raises the one TemplateSyntaxError class for every syntax fault, with no attribute
+    # that tells "the template ended inside a block" (parser.fail_eof) from the rest; its message
+    # ("Unexpected end of template. Jinja was looking for ...", jinja2 3.x parser.py) is the only
+    # signal there is. Only the column is chosen from it, never the kind of error.
     if "end of template" in message.lower():
         stack: list[int] = []
         for m in _TAG.finditer(source):

@@ -82,14 +82,17 @@ class ModelfileError(PublishError):
 
     `reason` says which fault it is where a caller acts on it: NO_FROM (the Modelfile names no
     model: Ollama's parser.ParseFile "no FROM line"), else None. `line` is the 1-based line of the
-    instruction at fault, None when the fault has no line (NO_FROM)."""
+    instruction at fault, None when the fault has no line (NO_FROM). `problem` is the message
+    without its location (a value check's "top_k must be an integer (got '1.5')"), for callers
+    that report it under their own (a spec key, a lint finding); the message itself otherwise."""
 
     NO_FROM = "no-from"
 
     def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None,
-                 line: int | None = None):
+                 line: int | None = None, problem: str | None = None):
         self.reason = reason
         self.line = line
+        self.problem = message if problem is None else problem
         super().__init__(message, hint=hint)
 
 
@@ -103,6 +106,15 @@ class HubError(PublishError):
 
 class HubNotFound(HubError):
     """The repo, revision or file does not exist (or is private and the token cannot see it): 404."""
+
+
+class HubEntryNotFound(HubNotFound):
+    """The repo and revision exist but the file does not (huggingface_hub's RemoteEntryNotFoundError)."""
+
+
+class HubMetadataRejected(HubError):
+    """The Hub refused the model card's YAML front matter (its validate-yaml endpoint answered
+    400 before the commit); nothing was uploaded."""
 
 
 class HubGated(HubError):

@@ -226,8 +226,7 @@ def _check_params(path: Path, s: StagedFolder) -> tuple[dict | None, list[Findin
         try:
             check_parameter_value(name, value, where=name)
         except ModelfileError as e:
-            message = str(e).removeprefix(f"{name}: ")
-            out.append(_finding(code, message, path, subject=name))
+            out.append(_finding(code, e.problem, path, subject=name, hint=e.hint))
     return params, out
 
 

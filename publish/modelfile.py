@@ -502,57 +502,63 @@ def parse_parameter(name: str, raw: str, *, where: str = "Modelfile") -> Any:
         return None
     kind = PARAMETER_TYPES.get(name)
     if kind is None:
-        raise ModelfileError(f"{where}: unknown parameter {name!r}{_unknown_hint(name)}")
+        raise _fault(where, f"unknown parameter {name!r}", _unknown_hint(name))
     if kind is list:
         return [raw]
     if kind is int:
         if not _INT.match(raw) or not -(2**63) <= int(raw) < 2**63:
-            raise ModelfileError(f"{where}: {name} must be an integer (got {raw!r})")
+            raise _fault(where, f"{name} must be an integer (got {raw!r})")
         return int(raw)
     if kind is float:
         value = go_parse_float32(raw)
         if value is None:
-            raise ModelfileError(f"{where}: {name} must be a number (got {raw!r})")
+            raise _fault(where, f"{name} must be a number (got {raw!r})")
         return value   # Inf/NaN included, as Ollama reads them: Modelfile.parameters() refuses them
     if raw not in _GO_BOOL:
-        raise ModelfileError(f"{where}: {name} must be true or false (got {raw!r})")
+        raise _fault(where, f"{name} must be true or false (got {raw!r})")
     return _GO_BOOL[raw]
+
+
+def _fault(where: str, problem: str, hint: str | None = None) -> ModelfileError:
+    """A bad parameter value: `problem` kept apart from `where` and `hint` for callers that
+    report it under their own location (spec key, lint finding)."""
+    return ModelfileError(f"{where}: {problem}", problem=problem, hint=hint)
 
 
 def _unknown_hint(name: str) -> str:
     import difflib
 
     if name in REMOVED_PARAMETERS:
-        return "; Ollama removed it, delete the line"
+        return "Ollama removed it, delete the line"
     close = difflib.get_close_matches(name, list(PARAMETER_TYPES), n=1)
-    return f"; did you mean {close[0]!r}?" if close else "; see `ollama show --parameters` for valid names"
+    return f"did you mean {close[0]!r}?" if close else "see `ollama show --parameters` for valid names"
 
 
 def check_parameter_value(name: str, value: Any, *, where: str) -> Any:
     """Validate a typed value (from a spec or a params JSON) against Ollama's option types.
     Returns the normalised value (ints given for float options become floats)."""
     if name in DEPRECATED_PARAMETERS:
-        raise ModelfileError(f"{where}: {name} is deprecated and ignored by Ollama; remove it")
+        raise _fault(where, f"{name} is deprecated and ignored by Ollama", "remove it")
     kind = PARAMETER_TYPES.get(name)
     if kind is None:
-        raise ModelfileError(f"{where}: unknown Ollama parameter {name!r}{_unknown_hint(name)}")
+        raise _fault(where, f"unknown Ollama parameter {name!r}", _unknown_hint(name))
     if kind is list:
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-            raise ModelfileError(f"{where}: stop must be an array of strings, e.g. [\"<end_of_turn>\"]")
+            raise _fault(where, 'stop must be an array of strings, e.g. ["<end_of_turn>"]')
         if any(s == "" for s in value):
-            raise ModelfileError(f"{where}: an empty stop string would end every answer at once; remove it")
+            raise _fault(where, "an empty stop string would end every answer at once", "remove it")
         return list(value)
     if kind is bool:
         if not isinstance(value, bool):
-            raise ModelfileError(f"{where}: {name} must be true or false (got {value!r})")
+            raise _fault(where, f"{name} must be true or false (got {value!r})")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ModelfileError(f"{where}: {name} must be a number (got {value!r})")
+        raise _fault(where, f"{name} must be a number (got {value!r})")
     if kind is int:
         if not isinstance(value, int):
-            raise ModelfileError(f"{where}: {name} must be an integer (got {value!r})")
+            raise _fault(where, f"{name} must be an integer (got {value!r})")
         if not -(2**63) <= value < 2**63:
-            raise ModelfileError(f"{where}: {name} is out of range (got {value})")
+            raise _fault(where, f"{name} is out of range (got {value})")
         return value
     value = float(value)
     try:
@@ -560,7 +566,7 @@ def check_parameter_value(name: str, value: Any, *, where: str) -> Any:
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        raise ModelfileError(f"{where}: {name} must be a finite number within float32's range (got {value!r})")
+        raise _fault(where, f"{name} must be a finite number within float32's range (got {value!r})")
     return value
 
 
@@ -597,18 +603,17 @@ def quote(value: str, *, what: str = "value", prefer_block: bool = False) -> str
     plain = value.replace("\t", "").replace("\r", "").replace("\n", "")
     bad = None if plain.isprintable() else next(ch for ch in plain if not go_is_print(ch))
     if bad is not None:
-        raise ModelfileError(
-            f"{what} contains U+{ord(bad):04X}, which Ollama's Modelfile parser silently drops; "
-            "remove it or write it as text")
+        problem = f"contains U+{ord(bad):04X}, which Ollama's Modelfile parser silently drops"
+        raise ModelfileError(f"{what} {problem}", problem=problem, hint="remove it or write it as text")
     forms = [f'"""{value}"""', f'"{value}"'] if prefer_block else [value, f'"{value}"', f'"""{value}"""']
     for form in forms:
         if form == value and (value == "" or value != value.strip() or any(c in value for c in "\r\n")):
             continue
         if _reads_back(form, value):
             return form
-    raise ModelfileError(
-        f'{what} cannot be written into a Modelfile: no quoting ("…" or """…""") reads it back '
-        'unchanged (it contains """ or a line ending in a quote); change the text')
+    problem = ('cannot be written into a Modelfile: no quoting ("…" or """…""") reads it back '
+               'unchanged (it contains """ or a line ending in a quote)')
+    raise ModelfileError(f"{what} {problem}", problem=problem, hint="change the text")
 
 
 @dataclass(frozen=True)

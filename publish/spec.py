@@ -398,8 +398,7 @@ def _check_modelfile_safe(r: _Reader, data: dict, template: TemplateSpec, system
         try:
             quote(text, what=key, prefer_block=block)
         except ModelfileError as e:
-            raise r.err(key, str(e).removeprefix(f"{key} ").split("; ")[0],
-                        hint="; ".join(str(e).split("; ")[1:]) or "change the text") from None
+            raise r.err(key, e.problem, hint=e.hint or "change the text") from None
 
 
 _REQUIRED_HINTS = {
@@ -524,12 +523,9 @@ def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, A
         try:
             out[name] = check_parameter_value(name, value, where=f"{r.path}: params.{name}")
         except ModelfileError as e:
-            msg = str(e).split(f"params.{name}: ", 1)[-1]
-            message, _, hint = msg.partition("; ")
             kind = PARAMETER_TYPES.get(name)
-            if not hint:
-                hint = _PARAM_HINTS[kind].format(name=name) if kind else "remove it"
-            raise r.err(f"params.{name}", message, hint=hint) from None
+            hint = e.hint or (_PARAM_HINTS[kind].format(name=name) if kind else "remove it")
+            raise r.err(f"params.{name}", e.problem, hint=hint) from None
     if out.get("stop") == []:
         # A Modelfile cannot say "no stops" (no PARAMETER stop line means none given), so the
         # staged Modelfiles and `params` would disagree; an empty list is also never what a

@@ -33,7 +33,15 @@ import os
 import time
 from typing import Callable, TypeVar
 
-from publish.errors import HubAuthError, HubConflict, HubError, HubGated, HubNotFound, HubRateLimited
+from publish.errors import (
+    HubAuthError,
+    HubConflict,
+    HubEntryNotFound,
+    HubError,
+    HubGated,
+    HubNotFound,
+    HubRateLimited,
+)
 
 log = logging.getLogger("publish.hub")
 T = TypeVar("T")
@@ -218,7 +226,8 @@ def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, 
         return HubNotFound(f"{action}: repo {repo_id} not found (or it is private and this token cannot see it)",
                         hint="check the ORG/NAME spelling; for a private repo set HF_TOKEN to a token with access")
     if isinstance(err, RemoteEntryNotFoundError):
-        return HubNotFound(f"{action}: {where}: file not found", hint="list the repo's files on the Hub and check the path")
+        return HubEntryNotFound(f"{action}: {where}: file not found",
+                                hint="list the repo's files on the Hub and check the path")
     if isinstance(err, HfHubHTTPError):
         status = _status(err)
         server = (getattr(err, "server_message", None) or "").strip().splitlines()
@@ -245,6 +254,21 @@ def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, 
         return HubError(f"{action}: cannot reach the Hub at {endpoint()} ({type(err).__name__})",
                         hint="check the network or HF_ENDPOINT; nothing was changed on the repo")
     return HubError(f"{action}: {type(err).__name__}: {err}")
+
+
+def is_metadata_rejection(err: BaseException) -> bool:
+    """Whether `err` is huggingface_hub refusing a README.md's YAML metadata before a commit:
+    HfApi.create_commit validates it first (HfApi._validate_yaml, huggingface_hub 2.4) and turns the
+    Hub's 400 (BadRequestError) from POST /api/validate-yaml into a ValueError raised from it. Told
+    by the exception classes and the endpoint of the failed request, not by the message text."""
+    from huggingface_hub.errors import BadRequestError
+
+    cause = err.__cause__
+    if not (isinstance(err, ValueError) and isinstance(cause, BadRequestError)):
+        return False
+    request = getattr(getattr(cause, "response", None), "request", None)
+    path = getattr(getattr(request, "url", None), "path", "")
+    return str(path).endswith("/api/validate-yaml")
 
 
 def is_hub_failure(err: BaseException) -> bool:

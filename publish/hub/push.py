@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from publish.errors import HubError, UsageError
+from publish.errors import HubError, HubMetadataRejected, UsageError
 from publish.hub.hashing import git_blob_sha1
 from publish.hub.plan import DELETE, PushPlan
 from publish.units import human_size
@@ -64,7 +64,7 @@ def _description(plan: PushPlan) -> str:
 def push(plan: PushPlan, *, message: str | None = None, create_pr: bool = False, private: bool = False,
          api=None) -> PushResult:
     """Apply `plan` to the Hub. Raises HubError (nothing half-pushed) or UsageError."""
-    from publish.hub.client import call, hub_error, is_hub_failure, make_api, require_token
+    from publish.hub.client import call, hub_error, is_hub_failure, is_metadata_rejection, make_api, require_token
     from publish.hub.progress import quiet_hub
 
     if not plan.remote_checked:
@@ -104,8 +104,8 @@ def push(plan: PushPlan, *, message: str | None = None, create_pr: bool = False,
     except Exception as err:  # noqa: BLE001 - Hub failures become HubError, the rest propagates
         if is_hub_failure(err) or isinstance(err, RuntimeError):
             raise hub_error(err, repo_id=plan.repo_id, revision=plan.revision, action="push") from None
-        if isinstance(err, ValueError) and "README.md" in str(err):
-            raise HubError(f"{plan.folder / 'README.md'}: the Hub rejected its metadata: {err}",
+        if is_metadata_rejection(err):
+            raise HubMetadataRejected(f"{plan.folder / 'README.md'}: the Hub rejected its metadata: {err}",
                            hint="fix the YAML front matter (publish lint DIR checks it)") from None
         raise
     result.committed = True

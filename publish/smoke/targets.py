@@ -147,7 +147,7 @@ def _hub_release_files(repo: str) -> tuple[dict, str | None]:
     and why they could not be read (then the params check is skipped). Missing files are omitted."""
     import json
 
-    from publish.errors import HubError
+    from publish.errors import HubEntryNotFound, HubError
     from publish.hub.remote import open_hf_file
 
     out: dict = {}
@@ -156,9 +156,9 @@ def _hub_release_files(repo: str) -> tuple[dict, str | None]:
         try:
             with open_hf_file(url) as fh:
                 raw = fh.read(1_000_001)
+        except HubEntryNotFound:
+            continue
         except HubError as err:
-            if "file not found" in err.message:
-                continue
             return out, f"cannot read the repo's {name}: {err.message}"
         if len(raw) > 1_000_000:
             return out, f"{url}: larger than 1 MB, not an Ollama {name} file"

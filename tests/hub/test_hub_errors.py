@@ -13,8 +13,17 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from publish.errors import HubAuthError, HubConflict, HubError, HubGated, HubNotFound, HubRateLimited, PublishError
-from publish.hub.client import hub_error
+from publish.errors import (
+    HubAuthError,
+    HubConflict,
+    HubEntryNotFound,
+    HubError,
+    HubGated,
+    HubNotFound,
+    HubRateLimited,
+    PublishError,
+)
+from publish.hub.client import hub_error, is_metadata_rejection
 
 URL = "https://huggingface.co/api/models/org/name"
 
@@ -27,7 +36,7 @@ def response(status: int) -> httpx.Response:
     (GatedRepoError("gated", response=response(403)), HubGated),
     (RepositoryNotFoundError("nope", response=response(404)), HubNotFound),
     (RevisionNotFoundError("nope", response=response(404)), HubNotFound),
-    (RemoteEntryNotFoundError("nope", response=response(404)), HubNotFound),
+    (RemoteEntryNotFoundError("nope", response=response(404)), HubEntryNotFound),
     (HfHubHTTPError("who", response=response(401)), HubAuthError),
     (HfHubHTTPError("no", response=response(403)), HubAuthError),
     (HfHubHTTPError("slow down", response=response(429)), HubRateLimited),
@@ -54,3 +63,30 @@ def test_the_type_comes_from_the_class_not_the_words():
             raise RuntimeError("LFS upload failed") from inner
     except RuntimeError as outer:
         assert type(hub_error(outer, repo_id="org/name", action="push")) is HubRateLimited
+
+
+def test_a_missing_file_is_a_not_found_of_its_own():
+    """smoke skips a repo's missing `template`/`params`/`system` by this type, not by the words."""
+    entry = hub_error(RemoteEntryNotFoundError("x", response=response(404)), repo_id="org/name", action="read")
+    repo = hub_error(RepositoryNotFoundError("x", response=response(404)), repo_id="org/name", action="read")
+    assert isinstance(entry, HubEntryNotFound) and isinstance(entry, HubNotFound)
+    assert not isinstance(repo, HubEntryNotFound)
+
+
+def _validate_yaml_refusal(url: str) -> ValueError:
+    from huggingface_hub.errors import BadRequestError
+
+    bad = BadRequestError("400", response=httpx.Response(400, request=httpx.Request("POST", url)))
+    try:
+        try:
+            raise bad
+        except BadRequestError as inner:
+            raise ValueError("Invalid metadata in README.md.\n- bad license") from inner
+    except ValueError as outer:
+        return outer
+
+
+def test_metadata_rejection_is_told_by_class_and_endpoint_not_words():
+    assert is_metadata_rejection(_validate_yaml_refusal("https://huggingface.co/api/validate-yaml"))
+    assert not is_metadata_rejection(_validate_yaml_refusal("https://huggingface.co/api/models/org/name/commit/main"))
+    assert not is_metadata_rejection(ValueError("README.md is wrong"))   # no Hub refusal behind it

@@ -305,3 +305,9 @@ def test_invalid_readme_metadata_is_refused_before_the_commit(hub, staged):
     assert r.exit_code == 2
     assert "README.md: the Hub rejected its metadata" in r.output
     assert hub.count("POST", r"/commit/") == 0 and hub.count("PUT") == 0
+    from publish.errors import HubMetadataRejected
+    from publish.hub.plan import plan_push
+    from publish.hub.push import push
+
+    with pytest.raises(HubMetadataRejected):   # the library raises the type, the CLI shows its message
+        push(plan_push(staged, REPO))
