@@ -272,6 +272,11 @@ ADVERSARIAL_RAW = [
     "{{ define \"a\" }}A{{ . }}{{ template \"b\" . }}{{ end }}{{ define \"b\" }}B{{ end }}{{ template \"a\" .n }}|{{ block \"c\" .s }}C{{ . }}{{ end }}|{{ template \"c\" 1 }}",
     "{{ template \"nope\" }}",
     "{{ define \"r\" }}{{ if . }}{{ . }}{{ template \"r\" (slice . 1) }}{{ end }}{{ end }}{{ template \"r\" \"abcd\" }}",
+    # byte slices inside UTF-8 sequences, joined again, measured and compared (Go strings are bytes)
+    "{{ $x := print (slice \"é\" 0 1) (slice \"é\" 1 2) }}{{ len $x }} {{ $x }} {{ index $x 1 }}"
+    "{{ $y := print $x \"a\" }} {{ len $y }} {{ index $y (len (slice $y 1)) }} {{ eq $x \"é\" }}"
+    " {{ printf \"%q\" (slice \"é\" 0 1) }} {{ len (slice \"日本\" 1 4) }} {{ lt (slice \"é\" 1) \"z\" }}"
+    " {{ printf \"%s|%x\" (slice \"🙂\" 0 3) (slice \"🙂\" 3) }}",
     "a {{- 1 -}} b {{- \"x\" }}  c  {{ 2 -}}  \n d {{ 3 }}",
     "{{-3}}|{{- 3}}|{{3 -}}|{{ -3 }}",
     "x {{- /* c */ -}} y {{/* c */}} z",

@@ -547,10 +547,5 @@ def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
         st.walk(data, tree.root)
     except RecursionError:
         st.errorf(f"exceeded maximum template depth ({MAX_DEPTH})")
-    out = "".join(st.out)
-    try:
-        out.encode("utf-8")
-    except UnicodeEncodeError:
-        # Go writes raw bytes; a string cut inside a character shows as U+FFFD once decoded
-        out = out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return out
+    # Go writes raw bytes; a string cut inside a character shows as U+FFFD once decoded
+    return F.go_text("".join(st.out))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 from urllib.parse import quote_plus
 
@@ -49,8 +50,56 @@ def map_zero(m: GoMap):
     return z() if z is not None else None
 
 
+# Go strings are bytes; ours are str. Slicing a string inside a UTF-8 sequence gives bytes that are
+# not UTF-8: they are held as the lone surrogates U+DC80..U+DCFF (Python's surrogateescape), so the
+# bytes round-trip. Other lone surrogates (never produced here) encode as themselves.
+def _go_bytes_errors(err: UnicodeEncodeError):
+    out = bytearray()
+    for ch in err.object[err.start:err.end]:
+        cp = ord(ch)
+        out += bytes([cp - 0xDC00]) if 0xDC80 <= cp <= 0xDCFF else ch.encode("utf-8", "surrogatepass")
+    return bytes(out), err.end
+
+
+codecs.register_error("gotmpl.bytes", _go_bytes_errors)
+
+
+def go_bytes(s: str) -> bytes:
+    """The bytes of a Go string held as str."""
+    return s.encode("utf-8", "gotmpl.bytes")
+
+
+def go_string(s: str) -> str:
+    """One str for one byte string: after concatenating pieces of a UTF-8 sequence (print of two
+    byte slices), the pieces are joined again, so == compares bytes as Go does."""
+    if s.isascii():
+        return s
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return go_bytes(s).decode("utf-8", "surrogateescape")
+
+
+def _one_fffd_per_byte(err: UnicodeDecodeError):
+    return "\ufffd" * (err.end - err.start), err.end
+
+
+codecs.register_error("gotmpl.fffd", _one_fffd_per_byte)
+
+
+def go_text(s: str) -> str:
+    """Output text: Go writes the bytes; bytes that are not UTF-8 read as one U+FFFD each, as Go's
+    utf8 decoding (and so its JSON encoder, e.g. Ollama's _debug_render_only) reads them."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return go_bytes(s).decode("utf-8", "gotmpl.fffd")
+
+
 def _byte_len(s: str) -> int:
-    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+    return len(s) if s.isascii() else len(go_bytes(s))
 
 
 # -- comparisons ------------------------------------------------------------------------------
@@ -143,7 +192,7 @@ def _order(a, b) -> int:
     if k1 in (_BOOL, _COMPLEX):
         raise FuncError("invalid type for comparison")
     if k1 == _STRING:
-        a, b = a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+        a, b = go_bytes(a), go_bytes(b)
     return -1 if a < b else (1 if a > b else 0)
 
 
@@ -197,7 +246,7 @@ def index(item, *indexes):
         if item is None or item is MISSING:
             raise FuncError("index of nil pointer")
         if type(item) is str:
-            b = item.encode("utf-8", "surrogatepass")
+            b = go_bytes(item)
             x = _index_arg(ix, len(b))
             if x >= len(b):
                 raise FuncError("reflect: string index out of range")
@@ -230,7 +279,7 @@ def slice_(item, *indexes):
         if len(indexes) == 3:
             raise FuncError("cannot 3-index slice a string")
         b = item if item.isascii() else None
-        n = len(item) if b is not None else len(item.encode("utf-8", "surrogatepass"))
+        n = len(item) if b is not None else len(go_bytes(item))
     elif isinstance(item, list):
         n = len(item)
     else:
@@ -245,8 +294,7 @@ def slice_(item, *indexes):
     if type(item) is str:
         if item.isascii():
             return item[idx[0]:idx[1]]
-        return item.encode("utf-8", "surrogatepass")[idx[0]:idx[1]].decode(
-            "utf-8", "surrogateescape")
+        return go_bytes(item)[idx[0]:idx[1]].decode("utf-8", "surrogateescape")
     out = item[idx[0]:idx[1]]
     if isinstance(item, GoSlice):
         return GoSlice(out, item.type_name)
@@ -312,19 +360,19 @@ def urlquery(*args):
 
 
 def print_(*args):
-    return sprint(list(args))
+    return go_string(sprint(list(args)))
 
 
 def printf(fmt, *args, limit=None):
     """fmt.Sprintf; past `limit` characters of result (the executor's budget) a FuncError."""
     try:
-        return sprintf(fmt, list(args), limit=limit)
+        return go_string(sprintf(fmt, list(args), limit=limit))
     except FormatTooLong as e:
         raise FuncError(str(e)) from None
 
 
 def println(*args):
-    return sprintln(list(args))
+    return go_string(sprintln(list(args)))
 
 
 def not_(v):

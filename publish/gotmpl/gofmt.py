@@ -32,6 +32,8 @@ def quote(s: str, ascii_only: bool = False, q: str = '"') -> str:
         esc = _SIMPLE_ESC.get(c)
         if esc:
             out.append(esc)
+        elif 0xDC80 <= cp <= 0xDCFF:      # a byte that is not UTF-8 (funcs.go_bytes): Go writes \xNN
+            out.append(f"\\x{cp - 0xDC00:02x}")
         elif cp < 0x20 or cp == 0x7F:
             out.append(f"\\x{cp:02x}")
         elif cp < 0x10000:

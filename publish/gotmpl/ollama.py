@@ -578,8 +578,4 @@ class OllamaTemplate:
 
 def _clean(s: str) -> str:
     """Go writes raw bytes; lone surrogates from byte-slicing become U+FFFD as Go's JSON would."""
-    try:
-        s.encode("utf-8")
-        return s
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return F.go_text(s)
