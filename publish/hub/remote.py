@@ -2,7 +2,7 @@
 
 A header read takes few HTTP requests and few bytes beyond the header (the 6.2 MiB header of a
 262,144-token vocabulary: 4 requests, at most header + 1 MiB; measured against the loopback Hub
-stand-in, see docs/remote-reads.md):
+stand-in, see docs/push.md):
 
 1. One ranged GET of the first `FIRST_RANGE` bytes to the file's resolve URL (`hf_hub_url`),
    through huggingface_hub's HTTP session and retries (`http_stream_backoff`: its auth headers,
@@ -61,8 +61,9 @@ class HubRangeFile(io.RawIOBase):
     `fetch(start, end)` returns the bytes [start, end) (one request); `first` holds the bytes
     [0, len(first)) already fetched and `size` the file size. Bytes from offset 0 are kept as one
     run (the header); reads that extend it fetch as far as `plan` says the header goes. Reads
-    elsewhere fetch exactly what they ask for and are kept in a small LRU. `requests` and
-    `bytes_fetched` count what `fetch` did (the first range included when `counted` says so)."""
+    elsewhere fetch exactly what they ask for and are kept in a small LRU. `ranges` lists the
+    ranges fetched, the first included; `read_ahead` (bytes) is how far past its need the reader
+    of this stream asks in one read (default: publish.gguf.reader's GROW_LIMIT)."""
 
     def __init__(self, fetch: Fetch, size: int, first: bytes, name: str, *, read_ahead: int | None = None):
         super().__init__()
@@ -76,6 +77,7 @@ class HubRangeFile(io.RawIOBase):
         self._side: OrderedDict[int, bytes] = OrderedDict()
         self._side_bytes = 0
         self.ranges: list[tuple[int, int]] = [(0, len(first))]   # every range fetched, in order
+        self.transport: HubRanges | None = None   # set by open_hf_file: its request and byte counts
 
     def readable(self) -> bool:
         return True
