@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from publish.errors import PublishError
+from publish.progress import note
 from publish.staged import StagedFolder
 from publish.termtext import one_line
 from publish.units import human_size
@@ -41,7 +42,6 @@ class ReleaseOptions:
     serve: bool = False
     timeout: float = 300.0
     prompts: list | None = None      # Prompt list (--prompts) for the smokes; None: the spec's, else the defaults
-    progress: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -98,7 +98,6 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
     result = ReleaseResult(spec=Path(spec_path))
     spec = load_spec(spec_path, gguf_dir=options.gguf_dir).with_repo(options.repo)  # bad spec: exit 2
     result.repo = spec.repo   # the card, Modelfiles and manifest the build writes name it too
-    say = options.progress or (lambda line: None)
 
     def run(name: str, work: Callable[[StageResult], None], *, needs: tuple[str, ...] = (),
             all_passed: bool = False) -> None:
@@ -112,7 +111,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
         elif blocked:
             stage.status, stage.summary = SKIPPED, f"needs {', '.join(blocked)}"
         else:
-            say(f"release: {name} …")
+            note(f"release: {name} …")  # stderr, for a person at a terminal (publish.progress)
             start = time.perf_counter()
             try:
                 work(stage)
@@ -161,8 +160,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
 
             report = smoke(target, SmokeOptions(backend=backend, via=options.via, host=options.host,
                                                 serve=options.serve, timeout=options.timeout,
-                                                prompts=options.prompts or list(spec.smoke_prompts) or None,
-                                                progress=options.progress))
+                                                prompts=options.prompts or list(spec.smoke_prompts) or None))
             result.smoke_reports[name] = report
             stage.detail = text_table(report)
             n = report.counts()

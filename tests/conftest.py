@@ -207,3 +207,23 @@ def hub(monkeypatch, tmp_path):
         yield h
     finally:
         h.stop()
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """A person at a terminal: stderr counts as a TTY (whichever stream CliRunner or capsys put
+    there), CI and HF_HUB_DISABLE_PROGRESS_BARS are unset, and huggingface_hub's own switch reads
+    as it would without that variable (this session sets it before huggingface_hub reads it, at
+    import, into huggingface_hub.utils.tqdm). Progress output then goes wherever sys.stderr is."""
+    import importlib
+
+    import publish.progress
+
+    hf_tqdm = importlib.import_module("huggingface_hub.utils.tqdm")  # before the variable goes: read at import
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setattr(hf_tqdm, "HF_HUB_DISABLE_PROGRESS_BARS", None)
+    monkeypatch.setattr(publish.progress, "is_terminal", lambda stream=None: True)
+    publish.progress.set_quiet(False)
+    yield
+    publish.progress.set_quiet(False)

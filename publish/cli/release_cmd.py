@@ -47,9 +47,7 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, k
     from pathlib import Path
 
     from publish.cli.echo import say
-    from publish.progress import progress_enabled
     from publish.release import FAILED, ReleaseOptions, format_summary
-    from publish.termtext import one_line
     from publish.release import release as run_release
 
     prompts = None
@@ -62,7 +60,6 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, k
         push=do_push, repo=repo, backend=backend, via=via, also_ollama=also_ollama, keep_going=keep_going,
         host=host, serve=serve,
         timeout=timeout, prompts=prompts,
-        progress=(lambda line: say(one_line(line), err=True)) if progress_enabled(sys.stderr) else None,
     )
     result = run_release(spec, options)
     for stage in result.stages:

@@ -55,13 +55,11 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
     """
     from publish.cli.echo import say
     from publish.errors import UsageError
-    from publish.progress import progress_enabled
     from publish.smoke import prompts as P
     from publish.smoke import report as R
     from publish.smoke.runner import SmokeOptions
     from publish.smoke.runner import smoke as run_smoke
     from publish.smoke.targets import parse_shard
-    from publish.termtext import one_line
 
     if prompts_file and (prompt_texts or expects):
         raise UsageError("give either --prompts FILE or --prompt/--expect pairs, not both")
@@ -76,7 +74,6 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         quants=[q.strip() for q in quants.split(",") if q.strip()] if quants else None,
         timeout=timeout, shard=parse_shard(shard) if shard else None, serve=serve, keep=keep,
         host=host, registry=registry, seed=seed,
-        progress=None if not progress_enabled(sys.stderr) else lambda line: say(one_line(line), err=True),
     )
     report = run_smoke(target, options)
     if report_junit:

@@ -127,10 +127,11 @@ def hash_files(paths: list[Path], *, cache: HashCache | None = None, workers: in
                stats: HashStats | None = None) -> dict[Path, str]:
     """sha256 of every file, from the cache when (size, mtime_ns, inode) still match.
 
-    Files not in the cache are hashed in parallel threads with a byte progress bar. A file that
-    changes while it is hashed is an error (the build is probably still writing it).
+    Files not in the cache are hashed in parallel threads with one byte progress bar on stderr
+    (publish.progress: a person at a terminal only). A file that changes while it is hashed is
+    an error (the build is probably still writing it); raises UsageError then.
     """
-    from publish.hub.progress import bar
+    from publish.progress import bar
 
     stats = stats if stats is not None else HashStats()
     result: dict[Path, str] = {}

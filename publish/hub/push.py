@@ -65,7 +65,7 @@ def push(plan: PushPlan, *, message: str | None = None, create_pr: bool = False,
          api=None) -> PushResult:
     """Apply `plan` to the Hub. Raises HubError (nothing half-pushed) or UsageError."""
     from publish.hub.client import call, hub_error, is_hub_failure, is_metadata_rejection, make_api, require_token
-    from publish.hub.progress import quiet_hub
+    from publish.progress import quiet_hub
 
     if not plan.remote_checked:
         raise HubError(f"cannot push {plan.folder}: the plan has no remote side ({plan.remote_error})")

@@ -9,7 +9,6 @@ really fetched. Per prompt: chat (stream off), show, and the rendered prompt fro
 from __future__ import annotations
 
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import ollama
 
 from publish.errors import SmokeSetupError
 from publish.hub.hashing import sha256_file
-from publish.hub.progress import progress_enabled
+from publish.progress import bar, note, progress_enabled
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
 from publish.smoke.serve import OllamaServe, ensure_server, server_version, tls_verify
 
@@ -172,7 +171,8 @@ class OllamaAPIBackend:
         gguf = Path(target.gguf)
         what = f"create {target.model} from {gguf}"
         try:
-            digest = f"sha256:{sha256_file(gguf)}"
+            with bar(gguf.stat().st_size, f"sha256 of {gguf.name}", enabled=self.progress) as hashing:
+                digest = f"sha256:{sha256_file(gguf, hashing)}"
             if self._http.head(f"/api/blobs/{digest}").status_code != 200:
                 uploaded = self.client.create_blob(gguf)
                 if uploaded != digest:
@@ -200,23 +200,19 @@ class OllamaAPIBackend:
         except (ConnectionError, httpx.TransportError) as err:
             raise self._unreachable(f"pull {target.model}", err) from None
         finally:
-            for bar in bars.values():
-                bar.close()
+            for pulling in bars.values():
+                pulling.close()
 
     @staticmethod
     def _progress(part, bars: dict) -> None:
-        from tqdm import tqdm
-
+        """One byte bar per layer Ollama pulls, and its status lines (the server's text, escaped)."""
         if part.digest and part.total:
-            bar = bars.get(part.digest)
-            if bar is None:
-                bar = bars[part.digest] = tqdm(total=part.total, unit="B", unit_scale=True,
-                                               desc=f"pulling {part.digest[7:19]}", file=sys.stderr)
-            bar.update((part.completed or 0) - bar.n)
+            pulling = bars.get(part.digest)
+            if pulling is None:
+                pulling = bars[part.digest] = bar(part.total, f"pulling {part.digest[7:19]}", enabled=True)
+            pulling.update((part.completed or 0) - pulling.n)
         elif part.status:
-            from publish.termtext import one_line
-
-            print(one_line(part.status), file=sys.stderr)   # the server's text
+            note(part.status, enabled=True)
 
     def remove(self, target: Target) -> None:
         """`ollama rm` semantics: gone afterwards; a model that was not there is fine."""

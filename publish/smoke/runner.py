@@ -4,6 +4,10 @@ One quant is loaded at a time and unloaded before the next (memory: one model). 
 does not load is recorded as a load failure and the run goes on. Scratch models are removed at
 the end unless `keep`. What to smoke: `targets`; one prompt's checks: `case`; the results:
 `results`.
+
+Progress (publish.progress: stderr, a person at a terminal only): one bar over every quant ×
+prompt, and one line per finished prompt above it with its verdict and, for a failure or a
+warning, the cause (results.short_reason).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Callable
 
 from publish.addresses import is_ollama_hub_name
 from publish.errors import UsageError
+from publish.progress import bar, note
 from publish.modelkind import BASE
 from publish.smoke import checks as C
 from publish.smoke.base import DEFAULT_NUM_PREDICT, Backend, LoadError, Target, Unsupported
@@ -41,7 +46,6 @@ class SmokeOptions:
     host: str | None = None               # Ollama URL (default OLLAMA_HOST)
     seed: int = 42
     num_predict: int = DEFAULT_NUM_PREDICT  # bound on a runaway, unless the release sets its own
-    progress: Callable[[str], None] | None = None
     backend_factory: Callable[[], Backend] | None = None  # a ready backend (tests, Python users)
     registry: str | None = None           # hf.co targets: the registry Ollama pulls from (None: hf.co)
 
@@ -109,11 +113,12 @@ def smoke(target, options: SmokeOptions | None = None) -> SmokeReport:
     prepared: list[Target] = []
     jinja_cache: dict = {}
     try:
-        for t in planned.targets:
-            if options.progress:
-                options.progress(f"smoke {t.label} ({t.model})")
-            report.quants.append(_smoke_quant(backend, t, planned.headers.get(t.label), prompts, options, prepared,
-                                             jinja_cache, planned.release_unknown))
+        with bar(len(planned.targets) * len(prompts), "smoke", unit="prompt") as cases_bar:
+            for t in planned.targets:
+                note(f"smoke {t.label} ({t.model})")
+                cases_bar.set_description(f"smoke {t.label}")
+                report.quants.append(_smoke_quant(backend, t, planned.headers.get(t.label), prompts, options,
+                                                  prepared, jinja_cache, planned.release_unknown, cases_bar))
         if not options.keep:
             for t in prepared:
                 try:
@@ -128,7 +133,7 @@ def smoke(target, options: SmokeOptions | None = None) -> SmokeReport:
 
 def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[Prompt],
                  options: SmokeOptions, prepared: list[Target], jinja_cache: dict,
-                 release_unknown: str | None = None) -> QuantResult:
+                 release_unknown: str | None, cases_bar) -> QuantResult:
     start = time.perf_counter()
     qr = QuantResult(label=target.label, model=target.model, gguf=str(target.gguf) if target.gguf else None)
     try:
@@ -138,6 +143,8 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
         except LoadError as err:
             qr.load_error = str(err)
             qr.cases = [CaseResult(target.label, p.name, [C.failed("load", f"load failure: {err}")]) for p in prompts]
+            note(f"  {target.label}: load failure: {err}")
+            cases_bar.update(len(prompts))
             return qr
         finally:
             prepared.append(target)
@@ -156,12 +163,13 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
         # a seed and a bound on a runaway when the release sets none.
         options_for_chat = {"num_predict": options.num_predict, "seed": options.seed, **target.params}
         for index, (prompt, conv) in enumerate(zip(prompts, conversations)):
+            cases_bar.set_postfix_str(prompt.name, refresh=False)
             case = smoke_prompt(backend, target, prompt, conv, options_for_chat, options.timeout,
                                 facts, (jinja, index, jinja_why), show, show_error)
             qr.cases.append(case)
-            if options.progress:
-                note = f" — {short_reason(case)}" if case.status in (Status.FAIL, Status.WARN) else ""
-                options.progress(f"  {target.label} {prompt.name}: {case.status.value} ({case.seconds:.1f}s){note}")
+            cause = f" — {short_reason(case)}" if case.status in (Status.FAIL, Status.WARN) else ""
+            note(f"  {target.label} {prompt.name}: {case.status.value} ({case.seconds:.1f}s){cause}")
+            cases_bar.update(1)
         qr.load_seconds = sum(c.load_seconds for c in qr.cases)
         qr.engine_seconds = qr.load_seconds + sum(c.engine_seconds for c in qr.cases)
     finally:

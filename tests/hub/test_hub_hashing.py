@@ -114,21 +114,3 @@ def test_git_blob_sha1_matches_git(tmp_path):
     p.write_text('{"stop": ["<end_of_turn>"]}\n')
     expected = subprocess.run(["git", "hash-object", str(p)], capture_output=True, text=True, check=True).stdout.strip()
     assert git_blob_sha1(p) == expected
-
-
-def test_progress_bars_are_off_without_a_tty_or_in_ci(monkeypatch):
-    from publish.hub.progress import progress_enabled
-
-    class Tty:
-        def isatty(self):
-            return True
-
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
-    assert progress_enabled(Tty())
-    assert not progress_enabled(open(os.devnull, "w"))
-    monkeypatch.setenv("CI", "true")
-    assert not progress_enabled(Tty())
-    monkeypatch.delenv("CI")
-    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    assert not progress_enabled(Tty())

@@ -54,17 +54,19 @@ def test_hf_target_is_removed_then_really_pulled(via, hub, real_ollama, tiny_lla
     assert rm_pull[:4] == ["/api/delete", "/api/pull"] * 2
 
 
-def test_pull_progress_for_a_person_at_a_terminal(hub, real_ollama, tiny_llama_path, tmp_path, capsys):  # noqa: F811
+def test_pull_progress_for_a_person_at_a_terminal(hub, real_ollama, tiny_llama_path, tmp_path, capsys,  # noqa: F811
+                                                  terminal):
     import hashlib
 
     from publish.smoke.ollama_api import OllamaAPIBackend
 
     upload(hub, "org/tiny-GGUF", make_folder(tmp_path / "repo", tiny_llama_path))
     t = Target(label="Q8_0", model=f"{hub.url.removeprefix('http://')}/org/tiny-GGUF:Q8_0", insecure=True)
-    with OllamaAPIBackend(real_ollama.url, progress=True) as backend:
+    with OllamaAPIBackend(real_ollama.url) as backend:   # progress: publish.progress decides (a terminal)
         backend.prepare(t)
         backend.unload(t)
         backend.remove(t)
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert out == ""
     digest = hashlib.sha256(tiny_llama_path.read_bytes()).hexdigest()
     assert "pulling manifest" in err and f"pulling {digest[:12]}" in err and "success" in err

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 
 from standins.hub import CAROL_TOKEN, READ_TOKEN, WRITE_TOKEN
 
+from publish import progress
 from publish.cli import main
+from publish.progress import is_terminal
 
 REPO = "alice/tiny-GGUF"
 
@@ -94,6 +96,22 @@ def test_extra_remote_files_are_kept_unless_delete_extra(hub, staged):
     assert "old-Q8_0.gguf" not in hub.head(REPO).files
     assert ".gitattributes" in hub.head(REPO).files   # hidden remote files are never deleted
 
+
+def test_a_person_at_a_terminal_sees_the_hash_and_upload_bars_on_stderr(hub, staged, terminal):
+    r = run(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.stderr
+    assert "sha256 of 5 file(s):   0%|" in r.stderr                  # publish's hashing bar
+    assert "tiny-llama-F32.gguf: " in r.stderr and "100%" in r.stderr  # huggingface_hub's LFS upload bar
+    assert "\r" not in r.stdout and "%|" not in r.stdout and "5 new, 0 changed" in r.stdout
+
+
+def test_quiet_or_no_terminal_push_prints_no_bars(hub, staged, terminal, monkeypatch):
+    quiet = run(str(staged), "--repo", REPO, "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    (staged / "params").write_text('{"stop": ["<end_of_turn>"], "temperature": 0.5}')
+    monkeypatch.setattr(progress, "is_terminal", is_terminal)   # CliRunner's capture again: not a terminal
+    piped = run(str(staged), "--repo", REPO)
+    assert piped.exit_code == 0 and piped.stderr == "" and "1 file(s) uploaded" in piped.stdout
 
 def test_dry_run_prints_the_plan_and_writes_nothing(hub, staged):
     hub.create_repo(REPO)

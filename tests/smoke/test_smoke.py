@@ -7,13 +7,16 @@ ends its turn -- exactly the missing-stop failure users meet in Ollama.
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
 from click.testing import CliRunner
 from conftest import have_llama_cpp
 
+from publish import progress
 from publish.cli import main
+from publish.progress import is_terminal
 from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder, outcome_folders
 
 pytestmark = [
@@ -260,22 +263,32 @@ def test_a_prompt_both_paths_render_alike_is_generated_once(folders, monkeypatch
     assert len(calls) == 3
 
 
-def test_progress_one_line_per_prompt_on_stderr_for_a_person_quiet_otherwise(folders, monkeypatch):
-    import publish.progress as progress
+def shown(stderr: str) -> list[str]:
+    """What a terminal shows of each stderr line: the text after its last carriage return."""
+    return [line.rsplit("\r", 1)[-1] for line in stderr.split("\n")]
 
-    monkeypatch.setattr(progress, "is_terminal", lambda stream=None: True)  # a person at a terminal
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
-    res = run(folders["runaway"], "--backend", "llamacpp")
-    lines = [line for line in res.stderr.splitlines() if line.startswith("  Q8_0 ")]
+
+def test_progress_for_a_person_one_bar_and_one_line_per_prompt_on_stderr(folders, terminal):
+    res = run(folders["runaway"], "--backend", "llamacpp", "--format", "json")
+    json.loads(res.stdout)   # stdout holds the report and nothing else
+    lines = [line for line in shown(res.stderr) if line.startswith("  Q8_0 ")]
     assert [line.split(":")[0].strip() for line in lines] == ["Q8_0 one-plus-one", "Q8_0 system-prompt",
                                                                "Q8_0 two-turn"]
     assert "fail" in lines[0] and "add <end_of_turn> to params.stop" in lines[0]
+    # the bar over quant × prompt, redrawn under each line (0, 1, 2 of 3 done; 3 if the last update
+    # came after tqdm's redraw interval), then erased
+    drawn = {m for f in res.stderr.split("\r") if f.startswith("smoke Q8_0: ") for m in re.findall(r"\| (\d)/3 \[", f)}
+    assert {"0", "1", "2"} <= drawn <= {"0", "1", "2", "3"} and shown(res.stderr)[-1].strip() == ""
+
+
+def test_progress_is_quiet_with_quiet_in_ci_and_off_a_terminal(folders, terminal, monkeypatch):
     quiet = run(folders["runaway"], "--backend", "llamacpp", "--quiet")
-    assert "one-plus-one" not in quiet.stderr
-    monkeypatch.undo()
+    assert quiet.stderr == "" and "one-plus-one" in quiet.stdout
     monkeypatch.setenv("CI", "true")
-    assert "one-plus-one" not in run(folders["good"], "--backend", "llamacpp").stderr
+    assert run(folders["good"], "--backend", "llamacpp").stderr == ""
+    monkeypatch.delenv("CI")
+    monkeypatch.setattr(progress, "is_terminal", is_terminal)   # CliRunner's capture again: not a terminal
+    assert run(folders["good"], "--backend", "llamacpp").stderr == ""
 
 
 def test_reason_column_stays_one_readable_line_and_the_json_keeps_every_message(folders):
