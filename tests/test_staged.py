@@ -1,0 +1,202 @@
+"""The staged folder is read in one place (publish/staged.py), once per command, and a folder
+with faults is still read so lint can report each fault.
+
+Every open of the staged folder's text files is recorded with a Python audit hook (it sees
+builtins.open, io.open, pathlib and os.open alike) together with the publish module that asked
+for it, while real flows run: `publish release` through build, the folder lint, a llama.cpp
+smoke and a push to the loopback Hub stand-in; `publish lint DIR`, `publish smoke DIR`,
+`publish push DIR --dry-run`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import have_llama_cpp
+
+from publish.cli import main
+from publish.staged import NOT_UTF8, PARAMS_JSON, PARAMS_NOT_OBJECT, StagedFolder
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLISH = ROOT / "publish"
+TINY = ROOT / "examples" / "tiny"
+OFFLINE = {"OLLAMA_HOST": "http://127.0.0.1:9"}
+TEXT_FILES = ("template", "params", "system", "README.md")
+BYTES_READERS = ("publish/hub/hashing.py", "huggingface_hub")   # the push's sha256 and its upload
+needs_llama = pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
+
+
+class Opens:
+    """Reads of the text files of folders under `root`: (file name, publish module) per open."""
+
+    _hooked: list[Opens | None] = [None]
+
+    def __init__(self, root: Path):
+        self.root = str(root.resolve())
+        self.reads: list[tuple[str, str]] = []
+
+    def __enter__(self) -> Opens:
+        if not getattr(Opens, "_installed", False):
+            sys.addaudithook(Opens._hook)   # cannot be removed: it does nothing while no test listens
+            Opens._installed = True
+        Opens._hooked[0] = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        Opens._hooked[0] = None
+
+    @staticmethod
+    def _hook(event: str, args: tuple) -> None:
+        self = Opens._hooked[0]
+        if self is None or event != "open" or not isinstance(args[0], (str, os.PathLike)):
+            return
+        path, mode, flags = args
+        if isinstance(mode, str) and any(c in mode for c in "wax+"):
+            return
+        if mode is None and flags & (os.O_WRONLY | os.O_RDWR):
+            return
+        path = os.path.abspath(os.fspath(path))
+        name = os.path.basename(path)
+        if not path.startswith(self.root) or not (name in TEXT_FILES or name.startswith("Modelfile")):
+            return
+        # the innermost caller that is publish, or huggingface_hub (reading the bytes it uploads)
+        frame, who = sys._getframe(1), "(not publish)"
+        while frame is not None:
+            file = frame.f_code.co_filename
+            if f"{os.sep}huggingface_hub{os.sep}" in file:
+                who = "huggingface_hub"
+                break
+            if file.startswith(str(PUBLISH)):
+                who = Path(file).relative_to(ROOT).as_posix()
+                break
+            frame = frame.f_back
+        self.reads.append((name, who))
+
+    def readers(self) -> set[str]:
+        return {who for _, who in self.reads}
+
+    def count(self, who: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for name, w in self.reads:
+            if w == who:
+                out[name] = out.get(name, 0) + 1
+        return out
+
+
+def built(tmp_path: Path) -> Path:
+    out = tmp_path / "dist" / "tiny"
+    res = CliRunner().invoke(main, ["build", str(TINY / "release.toml"), "-o", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_the_recorder_sees_a_read_from_another_module(tmp_path):
+    """The check below can fail: a publish module other than staged.py that reads `params` is seen."""
+    from publish.fsutil import read_utf8
+
+    folder = built(tmp_path)
+    with Opens(tmp_path) as opens:
+        read_utf8(folder / "params", hint="")
+        (folder / "template").read_text(encoding="utf-8")   # from this test: not a publish module
+    assert opens.reads == [("params", "publish/fsutil.py"), ("template", "(not publish)")]
+
+
+@needs_llama
+def test_a_release_reads_the_staged_folder_once_and_only_in_staged_py(tmp_path, hub):
+    from standins.hub import WRITE_TOKEN  # noqa: F401 - the hub fixture sets HF_TOKEN to it
+
+    out = tmp_path / "dist" / "tiny"
+    with Opens(tmp_path) as opens:
+        res = CliRunner().invoke(main, ["release", str(TINY / "release.toml"), "--backend", "llamacpp",
+                                        "-o", str(out), "--push", "--repo", "alice/tiny-GGUF"],
+                                 env=OFFLINE, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "pushed" in res.output and "smoke folder" in res.output
+    modelfiles = sorted(p.name for p in out.glob("Modelfile.*"))
+    assert modelfiles == ["Modelfile.F32", "Modelfile.Q8_0"]
+    # the push hashes the bytes (sha256) and huggingface_hub uploads them; nothing else but
+    # staged.py reads the files
+    assert opens.readers() <= {"publish/staged.py", *BYTES_READERS}, opens.reads
+    assert opens.count("publish/staged.py") == {name: 1 for name in [*TEXT_FILES, *modelfiles]}, opens.reads
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param(["lint"], id="lint"),
+    pytest.param(["smoke", "--backend", "llamacpp", "--quants", "Q8_0", "--prompt", "1+1?", "--expect", "2"], id="smoke",
+                 marks=needs_llama),
+    pytest.param(["push", "--dry-run"], id="push"),
+])
+def test_each_command_reads_the_folder_once(tmp_path, hub, command):
+    folder = built(tmp_path)
+    with Opens(tmp_path) as opens:
+        res = CliRunner().invoke(main, [command[0], str(folder), *command[1:]], env=OFFLINE, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert opens.readers() <= {"publish/staged.py", *BYTES_READERS}, opens.reads
+    counts = opens.count("publish/staged.py")
+    assert counts and set(counts.values()) == {1}, opens.reads
+    assert set(counts) >= {"template", "params", "system", "README.md"}
+
+
+# -- a folder with faults is still read, the faults recorded ---------------------------------------
+
+def test_a_tolerant_load_records_each_fault_and_a_strict_load_raises_the_first(tmp_path):
+    from publish.errors import UsageError
+
+    folder = built(tmp_path)
+    (folder / "params").write_text('{"stop": ["<end_of_turn>"],\n "seed": 4,,}')
+    (folder / "system").write_bytes(b"caf\xe9\n")
+    s = StagedFolder.load(folder, tolerant=True)
+    assert [(p.file, p.reason, p.line, p.col) for p in s.problems] == [("params", PARAMS_JSON, 2, 12),
+                                                                       ("system", NOT_UTF8, None, None)]
+    assert s.params == {} and s.system == "caf\ufffd\n" and s.template is not None
+    assert [q.label for q in s.quants] == ["F32", "Q8_0"] and s.repo == "your-org/tiny-llama-GGUF"
+    with pytest.raises(UsageError, match=r"params:2:12: params is not valid JSON"):
+        StagedFolder.load(folder)
+    (folder / "params").write_text("[1, 2]")
+    assert [p.reason for p in StagedFolder.load(folder, tolerant=True).problems] == [PARAMS_NOT_OBJECT, NOT_UTF8]
+
+
+def test_lint_reports_the_faults_of_the_read_with_file_and_line(tmp_path):
+    from publish.lint import lint_paths
+
+    folder = built(tmp_path)
+    (folder / "params").write_text('{"stop": ["<end_of_turn>"],\n "seed": 4,,}')
+    (folder / "Modelfile.Q8_0").write_text("# no model named\nTEMPLATE {{ .Prompt }}\n")
+    (folder / "Modelfile.F32").write_text("FROM ./tiny-llama-F32.gguf\nPARAMETER temprature 0.5\n")
+    findings = {f.code: f for f in lint_paths([str(folder)]).findings}
+    assert findings["RP110"].message == "not valid JSON at 2:12: Expecting property name enclosed in double quotes"
+    assert findings["RP110"].path == str(folder / "params")
+    # the parser's typed reason, not its wording, picks RP145 over RP140
+    assert findings["RP145"].path == str(folder / "Modelfile.Q8_0")
+    assert "Modelfile.F32:2: unknown parameter 'temprature'" in findings["RP140"].message
+
+
+def test_the_modelfile_parser_says_which_fault_it_is():
+    from publish.errors import ModelfileError
+    from publish.modelfile import parse
+
+    with pytest.raises(ModelfileError) as err:
+        parse("# nothing\nSYSTEM hi\n")
+    assert err.value.reason == ModelfileError.NO_FROM and err.value.line is None
+    with pytest.raises(ModelfileError) as err:
+        parse("FROM x\nFROB y\n")
+    assert err.value.reason is None and err.value.line == 2
+
+
+def test_push_lists_the_folder_through_the_staged_object(tmp_path):
+    """Hidden files stay out; a symlink is refused (an upload would follow it)."""
+    from publish.errors import UsageError
+    from publish.hub.plan import local_plan
+
+    folder = built(tmp_path)
+    (folder / ".notes").write_text("local only")
+    s = StagedFolder.load(folder)
+    assert ".notes" not in {p.name for p in s.files}
+    assert {f.path for f in local_plan(s)} == {p.name for p in s.files}
+    (folder / "link").symlink_to(folder / "params")
+    with pytest.raises(UsageError, match="link: is a symlink"):
+        local_plan(StagedFolder.load(folder))
