@@ -19,7 +19,7 @@ from publish.errors import SpecError, UsageError
 from publish.fsutil import atomic_write_text, clone_or_copy, removed_if_interrupted, temp_path
 from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
-from publish.staged import MANIFEST_SUFFIX, StagedFolder
+from publish.staged import MANIFEST_SUFFIX, StagedFolder, params_json
 from publish.units import decimal_size
 
 
@@ -286,11 +286,6 @@ def default_use(label: str) -> str:
 
 
 # -- text files -------------------------------------------------------------------------------
-
-def params_json(params: dict) -> str:
-    """`params` as Ollama reads it from an hf.co repo: sorted keys, stop an array, trailing newline."""
-    return json.dumps(dict(params), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
 
 def render_texts(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | None) -> dict[str, str]:
     from publish.modelfile import ModelfileSpec, render

@@ -197,6 +197,36 @@ def template_beside(gguf: Path) -> str | None:
     return text
 
 
+def params_json(params: dict) -> str:
+    """`params` as Ollama reads it from an hf.co repo: sorted keys, stop an array, 2-space indent,
+    non-ASCII kept, trailing newline."""
+    return json.dumps(dict(params), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_template_files(folder: str | os.PathLike, template: str, stops: list[str]) -> list[str]:
+    """Write `template` and `params` into `folder` (created when missing), each atomically:
+    `params` keeps the keys it already has and gets `stop` = `stops`. Returns the names written
+    (["template", "params"]). Raises UsageError, before writing anything, when an existing
+    `params` is not a UTF-8 JSON object (file:line:col)."""
+    from publish.fsutil import atomic_write_text
+
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    params: dict = {}
+    if (root / PARAMS).is_file():
+        text, bad = _read_text(root / PARAMS)
+        problems = [StagedProblem(PARAMS, NOT_UTF8, f"not UTF-8 text (byte {bad})")] if bad is not None else []
+        params = _parse_params(text, problems)
+        if problems:
+            p = problems[0]
+            raise StagedProblem(p.file, p.reason, p.message, p.line, p.col,
+                                hint="fix or remove it; `stop` is merged into it").error(root)
+    params["stop"] = list(stops)
+    atomic_write_text(root / TEMPLATE, template)
+    atomic_write_text(root / PARAMS, params_json(params))
+    return [TEMPLATE, PARAMS]
+
+
 def _load(root: Path) -> StagedFolder:
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")

@@ -2,57 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from publish.cli.echo import say, say_json
 from publish.cli.options import format_option, output_option, quiet_option
+from publish.convert.inputs import load_chat_template, load_go_template
 from publish.termtext import json_dumps, one_line
-
-
-def load_jinja(path: Path, name: str | None = None):
-    """A GGUF (its tokenizer.chat_template, BOS and EOS), a tokenizer_config.json, or a template file."""
-    from publish.convert.inputs import load_chat_template
-
-    return load_chat_template(path, name)
-
-
-def _is_gguf(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(4) == b"GGUF"
-
-
-def _read_text(path: Path) -> str:
-    from publish.fsutil import read_utf8
-
-    return read_utf8(path, hint="not a GGUF either: pass a GGUF, a tokenizer_config.json or a template file saved as UTF-8")
-
-
-def load_go(path: Path) -> tuple[str, str]:
-    """(Go template text, display name) from a template file, a Modelfile's TEMPLATE, or for a GGUF
-    the `template` file beside it: what Ollama's hf.co bridge pairs with that GGUF."""
-    from publish.errors import UsageError
-
-    if _is_gguf(path):
-        beside = path.parent / "template"
-        if not beside.is_file():
-            raise UsageError(
-                f"{path}: a GGUF holds no Ollama Go template, and there is no `template` file beside it "
-                "(Ollama reads it from the Hub repo's `template` file or a Modelfile's TEMPLATE)",
-                hint=f"pass that file with --go, or run `publish template suggest {path}`")
-        return _read_text(beside), f"{path.parent.name}/template (beside {path.name})"
-    text = _read_text(path)
-    if path.name.lower().startswith("modelfile") or path.suffix.lower() == ".modelfile":
-        from publish import modelfile
-
-        template = modelfile.parse(text, source=str(path)).template
-        if template is None:
-            raise UsageError(f"{path}: the Modelfile has no TEMPLATE",
-                             hint="without one Ollama uses the template of the FROM model")
-        return template, f"{path.name}:TEMPLATE"
-    return text, path.name
 
 
 _format = format_option({"text": "for people", "json": "the whole result"}, json_short=True)
@@ -83,8 +40,9 @@ def check_cmd(ctx: click.Context, jinja_path: Path, go_path: Path, bos: str | No
     template trims message whitespace), 1 otherwise."""
     from publish import templatecheck
 
-    jinja = load_jinja(jinja_path)
-    go_text, go_name = load_go(go_path)
+    jinja = load_chat_template(jinja_path)
+    go = load_go_template(go_path)
+    go_text, go_name = go.text, go.name
     result = templatecheck.check(
         jinja.text, go_text, bos_token=jinja.bos if bos is None else bos,
         eos_token=jinja.eos if eos is None else eos, jinja_name=jinja.name, go_name=go_name,
@@ -109,7 +67,7 @@ def suggest_cmd(ctx: click.Context, gguf: Path, fmt: str) -> None:
     from publish import templatecheck
     from publish.chat import ChatTemplate
 
-    jinja = load_jinja(gguf)
+    jinja = load_chat_template(gguf)
     chat = ChatTemplate(jinja.text, name=jinja.name, bos_token=jinja.bos, eos_token=jinja.eos,
                         now=templatecheck.CHECK_DATE)
     found = templatecheck.suggest(chat, strip_bos=jinja.strip_bos)
@@ -185,12 +143,14 @@ def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos
     a construct that cannot be converted."""
     from publish.convert import convert
 
-    jinja = load_jinja(source, template_name)
+    jinja = load_chat_template(source, template_name)
     conv = convert(jinja.text, bos_token=jinja.bos if bos is None else bos,
                    eos_token=jinja.eos if eos is None else eos, name=jinja.name, strip_bos=jinja.strip_bos)
     written: list[str] = []
     if out_dir is not None and conv.identical:
-        written = write_conversion(conv, out_dir)
+        from publish.staged import write_template_files
+
+        written = write_template_files(out_dir, conv.template, conv.stops)
     if fmt == "json":
         say_json({**conv.to_dict(), "written": written}, indent=2)
     else:
@@ -207,26 +167,3 @@ def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos
             else:
                 say(f"not written to {one_line(out_dir)}: the converted template is not identical on every case")
     ctx.exit(conv.exit_code)
-
-
-def write_conversion(conv, out_dir: Path) -> list[str]:
-    """`template` and `params` (stop merged into what is there) in out_dir, each written atomically."""
-    from publish.build import params_json
-    from publish.errors import UsageError
-    from publish.fsutil import atomic_write_text, read_utf8
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    params_path = out_dir / "params"
-    params: dict = {}
-    if params_path.is_file():
-        try:
-            params = json.loads(read_utf8(params_path, hint="params must be UTF-8 JSON"))
-        except ValueError as err:
-            raise UsageError(f"{params_path}: not valid JSON: {err}",
-                             hint="fix or remove it; convert merges `stop` into it") from None
-        if not isinstance(params, dict):
-            raise UsageError(f"{params_path}: params must be a JSON object", hint="fix or remove it")
-    params["stop"] = list(conv.stops)
-    atomic_write_text(out_dir / "template", conv.template)
-    atomic_write_text(params_path, params_json(params))
-    return ["template", "params"]

@@ -1,8 +1,13 @@
-"""Where a chat template comes from: a GGUF, a tokenizer_config.json, or a Jinja file.
+"""Where a template comes from: the one loader of chat templates (Jinja) and Go templates.
 
     src = load_chat_template(Path("model.gguf"))                  # tokenizer.chat_template
     src = load_chat_template(Path("model.gguf"), name="tool_use")  # tokenizer.chat_template.tool_use
     src.text, src.bos, src.eos, src.strip_bos, src.names
+    go = load_go_template(Path("dist/tiny/Modelfile.Q8_0"))        # its TEMPLATE
+    go.text, go.name
+
+A chat template comes from a GGUF, a tokenizer_config.json or a Jinja file; an Ollama Go template
+from a template file, a Modelfile's TEMPLATE, or for a GGUF the staged `template` file beside it.
 
 GGUF keys (llama.cpp gguf-py, convert_hf_to_gguf.py): `tokenizer.chat_template` holds the default
 template, `tokenizer.chat_templates` the names of the others, each under
@@ -103,3 +108,37 @@ def _from_tokenizer_config(path: Path, text: str, name: str | None) -> ChatSourc
 
     return ChatSource(template, f"{path.name}:chat_template" + (f"[{wanted}]" if names else ""),
                       token("bos_token"), token("eos_token"), True, names)
+
+
+@dataclass(frozen=True)
+class GoSource:
+    text: str       # the Go template
+    name: str       # for messages: "Modelfile.Q8_0:TEMPLATE", "tiny/template (beside m.gguf)"
+
+
+def load_go_template(path: Path) -> GoSource:
+    """The Ollama Go template of a template file, of a Modelfile (its TEMPLATE: a file named
+    Modelfile* or *.modelfile), or for a GGUF the `template` file beside it (what Ollama's hf.co
+    bridge pairs with that GGUF; read by publish.staged). Raises UsageError naming the file when
+    there is none, or the text is not UTF-8; ModelfileError when the Modelfile does not parse."""
+    path = Path(path)
+    if _is_gguf(path):
+        from publish.staged import template_beside
+
+        text = template_beside(path)
+        if text is None:
+            raise UsageError(
+                f"{path}: a GGUF holds no Ollama Go template, and there is no `template` file beside it "
+                "(Ollama reads it from the Hub repo's `template` file or a Modelfile's TEMPLATE)",
+                hint=f"pass that file with --go, or run `publish template suggest {path}`")
+        return GoSource(text, f"{path.parent.name}/template (beside {path.name})")
+    text = _read_text(path)
+    if path.name.lower().startswith("modelfile") or path.suffix.lower() == ".modelfile":
+        from publish import modelfile
+
+        template = modelfile.parse(text, source=str(path)).template
+        if template is None:
+            raise UsageError(f"{path}: the Modelfile has no TEMPLATE",
+                             hint="without one Ollama uses the template of the FROM model")
+        return GoSource(template, f"{path.name}:TEMPLATE")
+    return GoSource(text, path.name)
