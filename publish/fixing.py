@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
 
 from publish.findings import Finding, Severity
@@ -19,6 +20,41 @@ from publish.gguf.fix import FixPlan, FixResult, apply_changes, parse_assignment
 from publish.gguf.reader import read_header
 from publish.gguf.rules import check_header, planned_fixes
 from publish.lint import parse_selectors
+
+
+def chat_template_changes(path: str | os.PathLike) -> list[Change]:
+    """The header changes that set the chat template(s) from `path`: a Jinja file, or a
+    tokenizer_config.json whose `chat_template` is a string or a list of named templates
+    ([{"name": "default", "template": ...}, {"name": "tool_use", ...}] -> tokenizer.chat_template
+    and tokenizer.chat_template.tool_use, the keys llama.cpp's converter writes). The file is
+    read by publish.convert.inputs.read_chat_templates, the one chat-template loader.
+
+    Raises UsageError when the file is not UTF-8, holds no chat template, named templates have no
+    `default`, or a template does not parse as Jinja (with line:column): JSON is never written as
+    a template."""
+    from gguf import GGUFValueType
+
+    from publish.chat import syntax_problem
+    from publish.convert.inputs import read_chat_templates
+    from publish.errors import UsageError
+    from publish.gguf.changes import SetValue
+
+    found = read_chat_templates(Path(path))
+    path = found.path
+    if found.config is not None and "default" not in found.templates:
+        raise UsageError(f"{path}: the named chat templates ({', '.join(found.templates)}) have no `default`",
+                         hint="llama.cpp reads tokenizer.chat_template as the default one")
+    changes: list[Change] = []
+    for name, template in found.templates.items():
+        key = "tokenizer.chat_template" if name == "default" else f"tokenizer.chat_template.{name}"
+        problem = syntax_problem(template)
+        if problem is not None:
+            where = f"{path}" + (f" (chat_template {name!r})" if found.config is not None else "")
+            raise UsageError(f"{where}:{problem.line}:{problem.col}: not a chat template: {problem.message}",
+                             hint="pass the model's own chat template (tokenizer_config.json or chat_template.jinja)")
+        source = "" if found.config is None else f" chat_template[{name!r}]" if found.listed else " chat_template"
+        changes.append(SetValue(key, template, GGUFValueType.STRING, reason=f"from {path.name}{source}"))
+    return changes
 
 
 def plan_fix(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *,
@@ -58,13 +94,32 @@ class FixOutcome:
 
 
 def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, assignments: Iterable[str] = (),
+             chat_template: str | os.PathLike | None = None,
              select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
              output: str | os.PathLike | None = None, backup: bool = False, dry_run: bool = False,
              verify_data: bool = False) -> FixOutcome:
-    """Plan (one header read), apply and re-check. `assignments` are `KEY=VALUE` / `KEY:TYPE=VALUE`
-    texts (`publish fix --set`); a key's stored type is its default. Raises UsageError for bad
-    selectors or assignments, PublishError when the write fails (the original is then unchanged)."""
-    plan = plan_fix(path, extra_changes, select=select, ignore=ignore)
+    """`publish fix` in one call: plan from one header read, apply, re-check the written file.
+
+    `assignments` are `KEY=VALUE` / `KEY:TYPE=VALUE` texts (`publish fix --set`; a key's stored
+    type is its default); `chat_template` a Jinja file or tokenizer_config.json whose template(s)
+    are set (`chat_template_changes`). The re-check reads the written header again (`remaining`);
+    a dry run or a run that changed nothing reports the planned findings minus the selected fixes.
+    Raises UsageError for a remote or missing `path`, `backup` with `output`, bad selectors,
+    assignments or chat template files; PublishError when the write fails (the original is then
+    unchanged)."""
+    from publish.errors import UsageError
+    from publish.sources import is_remote
+
+    if is_remote(os.fspath(path)):
+        raise UsageError(f"{path}: publish fix works on local files", hint="download the file, fix it, push it")
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: no such file")
+    if backup and output:
+        raise UsageError("--backup has no effect with --output: the original is not changed")
+    extra = list(extra_changes)
+    if chat_template is not None:
+        extra += chat_template_changes(chat_template)
+    plan = plan_fix(path, extra, select=select, ignore=ignore)
     plan.extra += [parse_assignment(a, plan.header) for a in assignments]
     result = apply_changes(path, plan.changes, output=output, backup=backup, dry_run=dry_run,
                            verify_data=verify_data)

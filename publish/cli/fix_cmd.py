@@ -40,26 +40,11 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
     keep the original bytes. A later `publish build` stages the source again: fix the source
     GGUF to keep the fix.
     """
-    from pathlib import Path
-
-    from publish.errors import UsageError
     from publish.fixing import fix_file
-    from publish.sources import is_remote
 
-    if is_remote(file):
-        raise UsageError(f"{file}: publish fix works on local files", hint="download the file, fix it, push it")
-    if not Path(file).is_file():
-        raise UsageError(f"{file}: no such file")
-    if backup and output:
-        raise UsageError("--backup has no effect with --output: the original is not changed")
-
-    extra = []
-    if chat_template:
-        from publish.gguf.fix import chat_template_changes
-
-        extra.extend(chat_template_changes(Path(chat_template)))
-    outcome = fix_file(file, extra, assignments=assignments, select=select or None, ignore=ignore or None,
-                       output=output, backup=backup, dry_run=dry_run, verify_data=verify_data)
+    outcome = fix_file(file, assignments=assignments, chat_template=chat_template, select=select or None,
+                       ignore=ignore or None, output=output, backup=backup, dry_run=dry_run,
+                       verify_data=verify_data)
     plan, result = outcome.plan, outcome.result
 
     from publish.cli.echo import say

@@ -46,19 +46,82 @@ def _read_text(path: Path) -> str:
                                 "file saved as UTF-8")
 
 
+@dataclass(frozen=True)
+class ChatTemplates:
+    """Every chat template a tokenizer_config.json or a Jinja template file holds.
+
+    `templates`: name -> Jinja text, "default" for the one tokenizer.chat_template holds (a file
+    holds only "default"); `config`: the tokenizer_config.json object, None for a template file;
+    `listed`: its chat_template is a list of {"name", "template"} (named templates)."""
+
+    path: Path
+    templates: dict[str, str]
+    config: dict | None = None
+    listed: bool = False
+
+
+def read_chat_templates(path: Path) -> ChatTemplates:
+    """Read a tokenizer_config.json (a `.json` file, or any file whose text starts with `{"`: JSON
+    is never taken for a template) or a Jinja template file. Raises UsageError naming the file
+    when it is not UTF-8, not valid JSON, not a JSON object, or holds no chat template."""
+    path = Path(path)
+    text = _read_text(path)
+    config = None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith('{"'):
+        try:
+            config = json.loads(text)
+        except ValueError as err:
+            if path.suffix.lower() == ".json":
+                raise UsageError(f"{path}: not valid JSON: {err}",
+                                 hint="pass the model's tokenizer_config.json or a .jinja file") from None
+    if config is None:
+        return ChatTemplates(path, {"default": text})
+    if not isinstance(config, dict):
+        raise UsageError(f"{path}: JSON, but not a tokenizer_config.json object", hint="pass a .jinja file")
+    value = config.get("chat_template")
+    templates: dict[str, str] = {}
+    if isinstance(value, str):
+        templates["default"] = value
+    elif isinstance(value, list):   # [{"name": "default", "template": ...}, ...]
+        for item in value:
+            if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("template"), str):
+                templates.setdefault(item["name"], item["template"])
+    if not templates:
+        raise UsageError(f"{path}: no chat_template in this JSON file (a string or a list of named templates)",
+                         hint="newer models keep it in chat_template.jinja next to tokenizer_config.json: pass that")
+    return ChatTemplates(path, templates, config, isinstance(value, list))
+
+
 def load_chat_template(path: Path, name: str | None = None) -> ChatSource:
     """The chat template of a GGUF, a tokenizer_config.json, or a Jinja file (`name` picks a named
     template of a GGUF / tokenizer_config.json). Raises UsageError naming the file."""
     path = Path(path)
     if _is_gguf(path):
         return _from_gguf(path, name)
-    text = _read_text(path)
-    if path.suffix == ".json":
-        return _from_tokenizer_config(path, text, name)
-    if name:
-        raise UsageError(f"{path}: --name picks a named template of a GGUF or tokenizer_config.json; "
-                         "a template file holds one template", hint="drop --name")
-    return ChatSource(text, path.name)
+    found = read_chat_templates(path)
+    if found.config is None:
+        if name:
+            raise UsageError(f"{path}: --name picks a named template of a GGUF or tokenizer_config.json; "
+                             "a template file holds one template", hint="drop --name")
+        return ChatSource(found.templates["default"], path.name)
+    wanted = name or "default"
+    if not found.listed and wanted != "default":
+        raise UsageError(f"{path}: chat_template is a single template, not a list of named ones",
+                         hint="drop --name")
+    names = list(found.templates) if found.listed else []
+    template = found.templates.get(wanted)
+    if template is None:
+        raise UsageError(f"{path}: no chat template named {wanted!r}",
+                         hint="named templates here: " + (", ".join(names) or "none"))
+
+    def token(key: str) -> str:
+        value = found.config.get(key)
+        if isinstance(value, dict):
+            value = value.get("content")
+        return value if isinstance(value, str) else ""
+
+    return ChatSource(template, f"{path.name}:chat_template" + (f"[{wanted}]" if names else ""),
+                      token("bos_token"), token("eos_token"), True, names)
 
 
 def _from_gguf(path: Path, name: str | None) -> ChatSource:
@@ -77,37 +140,6 @@ def _from_gguf(path: Path, name: str | None) -> ChatSource:
                          hint="pass the model's tokenizer_config.json or chat template file instead")
     return ChatSource(text, f"{path.name}:{key}", hdr.bos_text or "", hdr.eos_text or "",
                       hdr.add_bos_token is not False, names)
-
-
-def _from_tokenizer_config(path: Path, text: str, name: str | None) -> ChatSource:
-    try:
-        config = json.loads(text)
-    except ValueError as err:
-        raise UsageError(f"{path}: not valid JSON: {err}") from None
-    template = config.get("chat_template") if isinstance(config, dict) else None
-    names: list[str] = []
-    wanted = name or "default"
-    if isinstance(template, list):  # [{"name": "default", "template": ...}, ...]
-        named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
-        names = [n for n in named if isinstance(n, str)]
-        template = named.get(wanted)
-        if not isinstance(template, str):
-            raise UsageError(f"{path}: no chat template named {wanted!r}",
-                             hint="named templates here: " + (", ".join(names) or "none"))
-    elif name and name != "default":
-        raise UsageError(f"{path}: chat_template is a single template, not a list of named ones",
-                         hint="drop --name")
-    if not isinstance(template, str):
-        raise UsageError(f"{path}: no chat_template string in this JSON file")
-
-    def token(key: str) -> str:
-        value = config.get(key)
-        if isinstance(value, dict):
-            value = value.get("content")
-        return value if isinstance(value, str) else ""
-
-    return ChatSource(template, f"{path.name}:chat_template" + (f"[{wanted}]" if names else ""),
-                      token("bos_token"), token("eos_token"), True, names)
 
 
 @dataclass(frozen=True)
