@@ -16,7 +16,7 @@ WHEELS := $(or $(PUBLISH_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/publish)/
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 DOCS_STAMP := $(VENV)/.docs-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo demo-tiny test docs bench clean go fuzz ollama ollama-utils
+.PHONY: install demo demo-tiny test docs bench clean go fuzz ollama ollama-utils deadcode
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# Unused code in publish/ (vulture, the `dev` extra; settings in pyproject.toml [tool.vulture]).
+deadcode: $(STAMP)
+	@$(BIN)/python -c "import vulture" 2>/dev/null || $(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/vulture
 
 # The docs tools (the `docs` extra) go into the same .venv, only when `make docs` runs.
 $(DOCS_STAMP): $(STAMP)

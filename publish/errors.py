@@ -1,7 +1,8 @@
 """One exception hierarchy. Every message says what was wrong, where, and what to do next.
 
-The CLI maps `exit_code` to the process exit status: 2 for usage/setup/input problems,
-1 for checks that ran and failed. Expected failures never show a traceback.
+The CLI maps `exit_code` to the process exit status: 2 for usage/setup/input problems. Checks
+that ran and failed are results (findings, verdicts), not exceptions; the commands exit 1 for
+them. Expected failures never show a traceback.
 """
 
 from __future__ import annotations
@@ -136,8 +137,3 @@ class HubConflict(HubError):
 class SmokeSetupError(PublishError):
     """An engine needed for a smoke test is missing or unreachable."""
 
-
-class CheckFailed(PublishError):
-    """Checks ran and at least one failed."""
-
-    exit_code = 1

@@ -8,8 +8,6 @@ from publish.findings import Finding, Severity, severity_counts
 from publish.termtext import ONE_LINE, json_dumps, one_line
 from publish.sources import is_remote
 
-FORMATS = ("text", "json", "github", "sarif")
-
 
 def summary(findings: list[Finding], n_files: int) -> dict:
     counts = severity_counts(findings)

@@ -430,7 +430,6 @@ def suggest(template: ChatTemplate, *, strip_bos: bool = True, go_render: GoRend
 # "is defined" in the Jinja template means "non-empty" in the Go template.
 
 NA = "n/a"
-UNSUPPORTED = SKIPPED
 
 TOOLS = [{
     "type": "function",
@@ -553,7 +552,6 @@ def continue_final_message(rendered: str, final: str) -> str:
 @dataclass
 class CaseResult(ConversationResult):
     ollama_limit: str | None = None     # where collation alone changes the Jinja prompt
-    trims: bool = False                 # the Jinja template trims message content here
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "ollama_limit": self.ollama_limit}
@@ -661,7 +659,6 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, t
         base = got[(ci, "view")].text
         trimmed = {int(k[5:]) for (c, k), o in got.items() if c == ci and k.startswith("probe") and o.text == base}
         if trimmed:
-            entry.trims = True
             stripped_case = OllamaCase(case.name, [
                 {**m, "content": m["content"].strip()} if i in trimmed else m for i, m in enumerate(case.messages)],
                 case.tools, case.think, case.needs, case.whitespace)

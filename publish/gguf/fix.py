@@ -304,11 +304,6 @@ class FixResult:
     link_broken: str | None = None  # why an in-place patch went to a copy: "has 2 hard links", "is a symbolic link …"
     copy_method: str | None = None  # "reflink" or "copy" when the link was broken
 
-    @property
-    def data_untouched(self) -> bool:
-        """No byte of tensor data was written: in-place patches end before it (checked), or nothing changed."""
-        return self.in_place or not self.changes
-
     def describe(self) -> list[str]:
         return [r.describe() for r in self.changes]
 
