@@ -61,10 +61,11 @@ def progress_enabled(stream=None) -> bool:
     return is_terminal(stream)
 
 
-def bar(total: int | None, desc: str, *, unit: str = "B", enabled: bool | None = None):
+def bar(total: int | None, desc: str, *, unit: str = "B", initial: int = 0, enabled: bool | None = None):
     """A tqdm progress bar on stderr, drawn only when `progress_enabled()` (or `enabled`, when given).
 
-    `total` is in `unit`s; with unit "B" the counts are shown scaled in KiB/MiB/GiB (divisor 1024).
+    `total` (None: unknown) and `initial` (done already) are in `unit`s; with unit "B" the counts
+    are shown scaled in KiB/MiB/GiB (divisor 1024).
     Returns a `huggingface_hub.utils.tqdm` (a context manager; a disabled one costs nothing and
     prints nothing), which also stays off when huggingface_hub's own switches say so. The bar is
     erased when it closes (leave=False): what was done is reported by the command, not the bar.
@@ -73,7 +74,8 @@ def bar(total: int | None, desc: str, *, unit: str = "B", enabled: bool | None =
 
     on = progress_enabled() if enabled is None else enabled
     scale = {"unit_scale": True, "unit_divisor": 1024} if unit == "B" else {}
-    return tqdm(total=total, desc=desc, unit=unit, disable=not on, leave=False, file=sys.stderr, **scale)
+    return tqdm(total=total, desc=desc, unit=unit, initial=initial, disable=not on, leave=False, file=sys.stderr,
+                **scale)
 
 
 def note(line: str, *, enabled: bool | None = None) -> None:

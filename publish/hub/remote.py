@@ -285,10 +285,12 @@ def _token_and_headers():
 def open_hf_file(url: str) -> Iterator[HubRangeFile]:
     """Yield a seekable binary stream over `hf://ORG/NAME[@REV]/path` (see the module doc for the
     requests it makes). Raises UsageError for a URL naming no file, HubError (HubNotFound,
-    HubGated, HubAuthError, ...) for what the Hub refuses, at open or at a later read."""
+    HubGated, HubAuthError, ...) for what the Hub refuses, at open or at a later read.
+    A person at a terminal sees the bytes fetched on a bar on stderr (publish.progress)."""
     from huggingface_hub import hf_hub_url
 
     from publish.hub.client import configure_http, endpoint, hub_error, is_hub_failure
+    from publish.progress import bar
 
     configure_http()
     u = parse_hub_file_url(url)
@@ -304,8 +306,15 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
         if is_hub_failure(err):
             raise hub_error(err, repo_id=u.repo_id, revision=u.revision, action=f"read {url}") from None
         raise
+    reading = bar(None, f"read {url}", initial=len(first))   # bytes fetched; the header's size is unknown
+
+    def fetch(start: int, end: int) -> bytes:
+        data = ranges.get(start, end)
+        reading.update(len(data))
+        return data
+
     # No BufferedReader on top: its read-ahead would fetch bytes the reader never asked for.
-    stream = HubRangeFile(ranges.get, ranges.size or 0, first, url)
+    stream = HubRangeFile(fetch, ranges.size or 0, first, url)
     stream.transport = ranges
     try:
         yield stream
@@ -315,6 +324,7 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
         raise
     finally:
         stream.close()
+        reading.close()
 
 
 def list_gguf_urls(repo_url: str) -> list[str]:

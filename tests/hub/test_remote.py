@@ -205,6 +205,17 @@ def test_inspect_hf_url(hub, gemma_repo):
     assert requests <= 4 and sent <= gemma_repo.header_size + MiB
 
 
+def test_a_person_at_a_terminal_sees_the_remote_read_on_stderr_json_stays_clean(hub, gemma_repo, terminal):
+    import json
+
+    r = CliRunner().invoke(main, ["inspect", f"hf://{REPO}/{NAME}", "--format", "json"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["path"] == f"hf://{REPO}/{NAME}"
+    frames = [f for f in r.stderr.split("\r") if f.startswith(f"read hf://{REPO}/{NAME}: ")]
+    assert frames and frames[0].split(": ", 1)[1].startswith("1.00MB ")   # the first range, 1 MiB
+    quiet = CliRunner().invoke(main, ["inspect", f"hf://{REPO}/{NAME}", "--format", "json", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and json.loads(quiet.stdout) == json.loads(r.stdout)
+
 def test_lint_a_whole_repo_reads_headers_only(hub, gemma_repo, tiny_llama_path):
     r = CliRunner().invoke(main, ["lint", f"hf://{REPO}"])
     assert r.exit_code in (0, 1), r.output
