@@ -236,27 +236,22 @@ class OllamaAPIBackend:
     # -- per prompt
 
     def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
-        what = f"chat with {target.model}"
-        try:
-            resp = self._client(timeout).chat(model=target.model, messages=messages, stream=False,
-                                              options=dict(options))
-        except ollama.ResponseError as err:
-            raise LoadError(f"{what}: {err.error}") from None
-        except httpx.TimeoutException:
-            raise LoadError(f"{what}: no answer within {timeout:g}s") from None
-        except (ConnectionError, httpx.TransportError) as err:
-            raise self._unreachable(what, err) from None
-        result = chat_result(resp)
-        result.load_seconds += self._load_seconds.pop(target.model, 0.0)
-        return result
+        """One chat turn through /api/chat (stream off). Raises LoadError when Ollama refuses or
+        gives no answer within `timeout` seconds, SmokeSetupError when the server is unreachable."""
+        return self._answer(f"chat with {target.model}", target, lambda client: client.chat(
+            model=target.model, messages=messages, stream=False, options=dict(options)), timeout)
 
     def generate(self, target: Target, prompt: str, options: dict, timeout: float) -> ChatResult:
         """A completion prompt through /api/generate (not raw: the model's template applies, as for
-        `ollama run`; a base release's `{{ .Prompt }}` hands the text over unchanged)."""
-        what = f"generate with {target.model}"
+        `ollama run`; a base release's `{{ .Prompt }}` hands the text over unchanged). Raises as `chat`."""
+        return self._answer(f"generate with {target.model}", target, lambda client: client.generate(
+            model=target.model, prompt=prompt, stream=False, options=dict(options)), timeout)
+
+    def _answer(self, what: str, target: Target, ask, timeout: float) -> ChatResult:
+        """`ask(client)` with the errors of a request mapped (LoadError, unreachable), as a ChatResult
+        that carries the model's load time when this request loaded it."""
         try:
-            resp = self._client(timeout).generate(model=target.model, prompt=prompt, stream=False,
-                                                  options=dict(options))
+            resp = ask(self._client(timeout))
         except ollama.ResponseError as err:
             raise LoadError(f"{what}: {err.error}") from None
         except httpx.TimeoutException:
