@@ -64,7 +64,9 @@ def cli_page() -> str:
            "on stderr; it is also off when stderr is not a terminal or `CI` is set), `-o/--output` "
            "where the command writes a file or folder, `--format` where it can print more than one "
            "format (`--json` is short for `--format json` where a command had `--json` before), "
-           "`--repo ORG/NAME` defaulting to the repo the staged folder or the release spec names.", "",
+           "`--repo ORG/NAME` defaulting to the repo the staged folder or the release spec names. "
+           "What goes to stdout and stderr, and when progress is shown: "
+           "[how the commands behave](cli-behaviour.md).", "",
            "```text", help_text([]).rstrip(), "```", ""]
     ctx = click.Context(main, info_name="publish")
     old = deprecated_spellings(ctx)

@@ -288,3 +288,22 @@ def test_cli_output_parsing_follows_what_ollama_prints():
         returncode, stderr = 1, "\u280b pulling manifest \r\nError: pull model manifest: file does not exist\n"
 
     assert _error_text(Proc) == "pull model manifest: file does not exist"
+
+
+def test_creating_from_a_folder_shows_the_blob_hash_at_a_terminal_only(real_ollama, tiny_llama_path, tmp_path,
+                                                                      capsys, terminal, monkeypatch):
+    """The API backend hashes the GGUF before it asks Ollama for the blob: a bar on stderr."""
+    from publish import progress
+    from publish.smoke.ollama_api import OllamaAPIBackend
+
+    t = folder_target(good_folder(tmp_path / "f", tiny_llama_path))
+    with OllamaAPIBackend(real_ollama.url) as backend:
+        backend.prepare(t)
+        done(backend, t)
+    out, err = capsys.readouterr()
+    assert out == "" and f"sha256 of {t.gguf.name}:   0%|" in err
+    monkeypatch.setattr(progress, "is_terminal", lambda stream=None: False)
+    with OllamaAPIBackend(real_ollama.url) as backend:
+        backend.prepare(t)
+        done(backend, t)
+    assert capsys.readouterr() == ("", "")
