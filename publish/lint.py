@@ -103,18 +103,28 @@ def is_staged_folder(path: Path) -> bool:
 
 
 class _Headers:
-    """Reads each source once; refused files become GG001 findings."""
+    """Reads each source once; refused files become GG001 findings. Headers a staged folder's
+    read already holds (`take`) are used instead of reading the file again."""
 
     def __init__(self) -> None:
         self.headers: dict[str, GGUFHeader | None] = {}
         self.findings: list[Finding] = []
+        self._read_before: dict[str, GGUFHeader | GGUFError] = {}
+
+    def take(self, folder: StagedFolder) -> None:
+        """Keep the headers (and the reader's refusals) of a StagedFolder for `read`."""
+        for path, got in [*folder.headers.items(), *folder.unreadable.items()]:
+            self._read_before.setdefault(str(path), got)
 
     def read(self, src: Source) -> GGUFHeader | None:
         if src.display in self.headers:
             return self.headers[src.display]
         hdr: GGUFHeader | None = None
         try:
-            hdr = src.read_header()
+            got = self._read_before.get(src.display)
+            if isinstance(got, GGUFError):
+                raise got
+            hdr = got if got is not None else src.read_header()
         except GGUFError as err:
             self.findings.append(rules.unreadable(src.display, err.offset, err.expected, err.hint))
         except OSError as err:
@@ -190,6 +200,7 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
         if folder is not None:
             expanded = [Source(str(f), f) for f in folder.ggufs if f.is_file()]
             staged.append((folder, expanded))
+            reader.take(folder)
             if kind is None and folder.kind == modelkind.BASE:
                 base_files.update(s.display for s in expanded)
         else:

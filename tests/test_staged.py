@@ -1,5 +1,5 @@
-"""The staged folder is read in one place (publish/staged.py), once per command, and a folder
-with faults is still read so lint can report each fault.
+"""The staged folder is read in one place (publish/staged.py), once per command (its text files
+and its GGUF headers), and a folder with faults is still read so lint can report each fault.
 
 Every open of the staged folder's text files is recorded with a Python audit hook (it sees
 builtins.open, io.open, pathlib and os.open alike) together with the publish module that asked
@@ -27,6 +27,8 @@ TINY = ROOT / "examples" / "tiny"
 OFFLINE = {"OLLAMA_HOST": "http://127.0.0.1:9"}
 TEXT_FILES = ("template", "params", "system", "README.md")
 BYTES_READERS = ("publish/hub/hashing.py", "huggingface_hub")   # the push's sha256 and its upload
+# the one UTF-8 reader and the GGUF header reader: a read through them counts for their caller
+PLUMBING = {str(PUBLISH / "fsutil.py"), str(PUBLISH / "gguf" / "reader.py")}
 needs_llama = pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
 
 
@@ -61,7 +63,8 @@ class Opens:
             return
         path = os.path.abspath(os.fspath(path))
         name = os.path.basename(path)
-        if not path.startswith(self.root) or not (name in TEXT_FILES or name.startswith("Modelfile")):
+        if not path.startswith(self.root) or not (name in TEXT_FILES or name.startswith("Modelfile")
+                                                  or name.endswith(".gguf")):
             return
         # the innermost caller that is publish, or huggingface_hub (reading the bytes it uploads)
         frame, who = sys._getframe(1), "(not publish)"
@@ -70,7 +73,7 @@ class Opens:
             if f"{os.sep}huggingface_hub{os.sep}" in file:
                 who = "huggingface_hub"
                 break
-            if file.startswith(str(PUBLISH)) and file != str(PUBLISH / "fsutil.py"):   # the one UTF-8 reader: its caller
+            if file.startswith(str(PUBLISH)) and file not in PLUMBING:
                 who = Path(file).relative_to(ROOT).as_posix()
                 break
             frame = frame.f_back
@@ -119,10 +122,12 @@ def test_a_release_reads_the_staged_folder_once_and_only_in_staged_py(tmp_path, 
     assert "pushed" in res.output and "smoke folder" in res.output
     modelfiles = sorted(p.name for p in out.glob("Modelfile.*"))
     assert modelfiles == ["Modelfile.F32", "Modelfile.Q8_0"]
+    ggufs = ["tiny-llama-F32.gguf", "tiny-llama-Q8_0.gguf"]
     # the push hashes the bytes (sha256) and huggingface_hub uploads them; nothing else but
-    # staged.py reads the files
+    # staged.py reads the files, the GGUF headers included (lint's rules and the smoke's facts
+    # take the headers the read kept)
     assert opens.readers() <= {"publish/staged.py", *BYTES_READERS}, opens.reads
-    assert opens.count("publish/staged.py") == {name: 1 for name in [*TEXT_FILES, *modelfiles]}, opens.reads
+    assert opens.count("publish/staged.py") == {name: 1 for name in [*TEXT_FILES, *modelfiles, *ggufs]}, opens.reads
 
 
 @pytest.mark.parametrize("command", [
@@ -139,7 +144,7 @@ def test_each_command_reads_the_folder_once(tmp_path, hub, command):
     assert opens.readers() <= {"publish/staged.py", *BYTES_READERS}, opens.reads
     counts = opens.count("publish/staged.py")
     assert counts and set(counts.values()) == {1}, opens.reads
-    assert set(counts) >= {"template", "params", "system", "README.md"}
+    assert set(counts) >= {"template", "params", "system", "README.md", "tiny-llama-Q8_0.gguf"}
 
 
 # -- a folder with faults is still read, the faults recorded ---------------------------------------

@@ -25,6 +25,8 @@ class Target:
     system: str | None = None
     kind: str = "chat"                # "base": a base release (publish.modelkind), chat checks skipped
     insecure: bool = False            # pull over plain HTTP (a registry given as http://HOST:PORT)
+    # the GGUF's GGUFHeader when already read (a staged folder's); not part of the target's identity
+    header: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -19,13 +19,17 @@ class GGUFFacts:
 
 
 def gguf_facts(source) -> GGUFFacts:
-    """The facts of `source` (a path or an hf:// URL). Never raises: an unreadable header gives
+    """The facts of `source`: a header already read (publish.gguf.header.GGUFHeader: a staged
+    folder's), a path or an hf:// URL. Never raises: an unreadable header gives
     `GGUFFacts(why_unknown=...)`, and the checks that need it are skipped with that reason."""
     from publish.errors import PublishError
+    from publish.gguf.header import GGUFHeader
     from publish.gguf.reader import read_header
 
     try:
-        if isinstance(source, str) and is_hub_file_url(source):
+        if isinstance(source, GGUFHeader):
+            hdr = source
+        elif isinstance(source, str) and is_hub_file_url(source):
             from publish.hub.remote import open_hf_file
 
             with open_hf_file(source) as fh:

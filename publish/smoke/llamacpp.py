@@ -218,7 +218,12 @@ def _declared_eos_ids(hdr, fallback: int | None) -> set[int]:
 class LlamaCppEngine:
     """One loaded GGUF. Not re-entrant: calls are serialised with a lock."""
 
-    def __init__(self, gguf_path: str | os.PathLike, *, n_ctx: int = 2048, seed: int = DEFAULT_SEED):
+    def __init__(self, gguf_path: str | os.PathLike, *, n_ctx: int = 2048, seed: int = DEFAULT_SEED,
+                 header=None):
+        """Load `gguf_path` into llama.cpp with a context of `n_ctx` tokens. `header`: the file's
+        publish.gguf.header.GGUFHeader when the caller read it already (a staged folder's), else
+        it is read here. Raises LoadError when the file is missing, a chat template in it fails
+        in the Jinja sandbox, or llama.cpp refuses it."""
         llama_cpp = _import_llama_cpp()
         from llama_cpp import Llama
 
@@ -226,7 +231,7 @@ class LlamaCppEngine:
         if not self.path.is_file():
             raise LoadError(f"{self.path}: no such file")
         self._lock = threading.Lock()
-        hdr = _read_header(self.path)
+        hdr = header if header is not None else _read_header(self.path)
         _check_templates(self.path, hdr)
         with _LOG_LOCK:
             _LOG_LINES.clear()
@@ -477,7 +482,7 @@ class LlamaCppBackend:
             raise LoadError(f"{target.model}: the llamacpp backend needs a local GGUF")
         self.unload(target)
         n_ctx = int(target.params.get("num_ctx") or self.n_ctx)  # Ollama loads with the model's num_ctx
-        self._engine = LlamaCppEngine(target.gguf, n_ctx=n_ctx, seed=self.seed)
+        self._engine = LlamaCppEngine(target.gguf, n_ctx=n_ctx, seed=self.seed, header=target.header)
         self._engine_for = target.model
 
     def _loaded(self, target: Target) -> LlamaCppEngine:

@@ -61,7 +61,7 @@ class Planned:
     """The quants one smoke run covers (after --quants and --shard)."""
     targets: list[Target]
     all_labels: list[str]
-    headers: dict[str, object]  # label -> header source (path or hf:// url) for GGUF facts
+    headers: dict[str, object]  # label -> header, or its source (path or hf:// url), for GGUF facts
     release_unknown: str | None = None  # why the release's params/template are unknown
 
 
@@ -100,8 +100,9 @@ def plan_folder(folder, options: SmokeOptions) -> Planned:
         q = folder.quant(label)
         targets.append(Target(label=q.label, model=scratch_name(path, q.label), gguf=q.path,
                               template=folder.template, params=dict(folder.params), system=folder.system,
-                              kind=folder.kind))
-    return Planned(targets, labels, {t.label: t.gguf for t in targets})
+                              kind=folder.kind, header=folder.headers.get(q.path)))
+    # the headers the folder's read kept: the GGUF facts and the llama.cpp engine read none again
+    return Planned(targets, labels, {t.label: t.header or t.gguf for t in targets})
 
 
 def hub_quant_urls(repo: str) -> dict[str, str]:
