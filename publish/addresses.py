@@ -40,6 +40,8 @@ class HubFileUrl:
     path: str
 
     def with_path(self, path: str) -> str:
+        """The `hf://` URL of another file `path` in the same repo and revision (a sibling split
+        part, `template` beside a GGUF)."""
         rev = f"@{self.revision}" if self.revision else ""
         return f"{HUB_FILE_PREFIX}{self.repo_id}{rev}/{path}"
 

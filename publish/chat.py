@@ -112,17 +112,23 @@ class ChatSandbox(ImmutableSandboxedEnvironment):
     code_generator_class = _RuntimeOnlyCodeGenerator
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        """Jinja's attribute access (`x.name`), refused for names starting with `_` (dunder escapes
+        such as `__class__`). Raises jinja2.sandbox.SecurityError."""
         if isinstance(attribute, str) and attribute.startswith("_"):
             raise SecurityError(f"access to {attribute!r} on a {type(obj).__name__} value is not allowed")
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
+        """Jinja's item access (`x['name']`): a `_`-name is refused (SecurityError) unless it is a
+        key the mapping really holds, so message dicts with such keys still render."""
         if isinstance(argument, str) and argument.startswith("_") and not (
                 isinstance(obj, Mapping) and argument in obj):
             raise SecurityError(f"access to {argument!r} on a {type(obj).__name__} value is not allowed")
         return super().getitem(obj, argument)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        """Called by jinja2's sandbox for an attribute it deems unsafe; raises SecurityError naming
+        the attribute and the value's type (instead of an Undefined that would hide the attempt)."""
         raise SecurityError(f"access to {attribute!r} on a {type(obj).__name__} value is not allowed")
 
 
@@ -170,6 +176,8 @@ class RenderOutcome:
     error: TemplateError | None = None
 
     def unwrap(self) -> str:
+        """The rendered text; raises the recorded error (TemplateRaised, TemplateError or
+        UnsafeTemplateError) when rendering failed."""
         if self.error is not None:
             raise self.error
         assert self.text is not None

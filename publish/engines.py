@@ -23,12 +23,16 @@ from publish.errors import UsageError
 
 
 class Engine(str, enum.Enum):
+    """An engine a rule's finding concerns, by the value used in `--target` and the rule pages:
+    `ollama-0.24` (Ollama <= 0.24's own Go engine), `ollama` (Ollama >= 0.30, llama-server),
+    `llama.cpp` (its loader and backends)."""
     OLLAMA_GO = "ollama-0.24"
     OLLAMA = "ollama"
     LLAMA_CPP = "llama.cpp"
 
     @property
     def title(self) -> str:
+        """The engine's name for rule pages and reports, e.g. "Ollama ≤ 0.24 (Go engine)"."""
         return {"ollama-0.24": "Ollama ≤ 0.24 (Go engine)", "ollama": "Ollama ≥ 0.30 (llama-server)",
                 "llama.cpp": "llama.cpp (loader and backends)"}[self.value]
 

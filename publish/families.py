@@ -20,6 +20,9 @@ from publish.fsutil import read_utf8
 
 @dataclass(frozen=True)
 class Family:
+    """A template family shipped with publish (templates/ollama/families.toml): `template` the Go
+    template text exactly as shipped (Ollama's own template for that family), `stop` its stop
+    strings, `aliases` other names `[template] family = ...` accepts, `path` the .gotmpl file."""
     name: str
     template: str                 # Go template text, exactly as shipped
     stop: list[str]
@@ -29,6 +32,8 @@ class Family:
 
 
 def families_dir() -> Path:
+    """The folder holding families.toml and the families' .gotmpl files (templates/ollama under the
+    resource root). Raises UsageError when publish's templates are missing."""
     from publish.resources import templates_dir
 
     return templates_dir() / "ollama"
@@ -66,6 +71,8 @@ def _key(name: str) -> str:
 
 
 def all_families() -> list[Family]:
+    """Every shipped family, in families.toml order (loaded once per process). Raises UsageError
+    naming families.toml when the list or a template cannot be read."""
     return list(_load().values())
 
 

@@ -90,6 +90,7 @@ class FixOutcome:
 
     @property
     def errors(self) -> list[Finding]:
+        """The error-severity findings left after the fix (what makes `publish fix` exit 1)."""
         return [f for f in self.remaining if f.severity == Severity.ERROR]
 
 

@@ -189,6 +189,8 @@ _DOCS = {
 
 
 def apply() -> None:
+    """Copy the page text above (engines, why, example, fix, sources) onto the RP rules in
+    publish.folder_rules.RULES that have none yet. Runs once at import; idempotent."""
     for code, docs in _DOCS.items():
         if code in RULES and not RULES[code].why:
             RULES[code] = replace(RULES[code], **docs)

@@ -221,11 +221,14 @@ def clone_or_copy(src: BinaryIO, dst: BinaryIO, chunk: int = 16 << 20) -> str:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Replace `path` with `data` atomically (`atomic_writer`): readers see the old or the new file,
+    never a part. Raises OSError from the write; the temp file is removed."""
     with atomic_writer(path, "wb") as fh:
         fh.write(data)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """`atomic_write_bytes` of `text` encoded as UTF-8 (no BOM, newlines as given)."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 

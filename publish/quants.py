@@ -103,6 +103,9 @@ def file_type_disagrees(label: str, file_type: int) -> str | None:
 
 
 def is_projector_filename(filename: str) -> bool:
+    """Whether a file name (a path's last part) names a multimodal projector: it starts with
+    `mmproj` in any case, the convention of llama.cpp's convert_hf_to_gguf.py --mmproj and of the
+    Hub."""
     return filename.rsplit("/", 1)[-1].lower().startswith("mmproj")
 
 

@@ -16,6 +16,8 @@ from publish.addresses import is_hub_file_url
 
 
 def is_remote(arg: str) -> bool:
+    """Whether a command-line argument is a Hub file URL (`hf://ORG/NAME[@REV]/PATH`,
+    publish.addresses) rather than a local path."""
     return is_hub_file_url(arg)
 
 
@@ -26,11 +28,16 @@ def open_source(name: str) -> ContextManager[BinaryIO]:
 
 @dataclass(frozen=True)
 class Source:
+    """A GGUF to read: a local file (`local_path` set) or an `hf://` URL read over HTTP ranges;
+    `display` is what messages call it."""
     display: str             # what messages call it
     local_path: Path | None  # set for local files
 
     @contextlib.contextmanager
     def open(self) -> Iterator[BinaryIO]:
+        """Context manager yielding a binary file object: the local file, or publish.hub.remote's
+        range-reading file for an `hf://` URL (which raises HubError subclasses on Hub failures).
+        Raises OSError for a local file that cannot be opened."""
         if self.local_path is not None:
             with open(self.local_path, "rb") as fh:
                 yield fh

@@ -20,6 +20,7 @@ class SetValue:
 
 @dataclass(frozen=True)
 class RemoveKey:
+    """A header change that deletes the metadata key `key`; `reason` is shown in the fix plan."""
     key: str
     reason: str = ""
 

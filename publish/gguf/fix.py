@@ -98,6 +98,9 @@ def _payload(key: str, vtype: V, value: Any, array_type: V | None) -> bytes:
 
 
 def encode_record(key: str, vtype: V, value: Any, array_type: V | None = None) -> bytes:
+    """A whole key/value record as GGUF stores it (gguf-py GGUFWriter's layout, little-endian):
+    uint64 key length, the key's UTF-8 bytes, uint32 value type, payload. Raises UsageError when
+    `value` does not fit `vtype`."""
     raw_key = key.encode("utf-8")
     return struct.pack("<Q", len(raw_key)) + raw_key + encode_value(key, vtype, value, array_type)
 
@@ -184,6 +187,8 @@ def _parse_value(text: str, vtype: V, array_type: V | None) -> Any:
 
 @dataclass(frozen=True)
 class Patch:
+    """One in-place write: `data` at absolute byte `offset`, replacing `old` (the same number of
+    bytes, checked before writing)."""
     offset: int
     data: bytes
     old: bytes
@@ -191,6 +196,8 @@ class Patch:
 
 @dataclass(frozen=True)
 class ResolvedChange:
+    """A Change tied to the header: the `key` it touches, its current KV (`old`, None when absent)
+    and the encoded records before and after (`new_record` None: the key is removed)."""
     change: Change
     key: str
     old: KV | None
@@ -199,10 +206,13 @@ class ResolvedChange:
 
     @property
     def same_size(self) -> bool:
+        """Whether the new record has exactly the old record's length, so the change can be patched
+        in place without moving anything."""
         return self.old_record is not None and self.new_record is not None and \
             len(self.old_record) == len(self.new_record)
 
     def describe(self) -> str:
+        """One line for the fix plan: `KEY: TYPE old -> TYPE new (reason)`, values shortened."""
         c, old = self.change, self.old
         before = "absent" if old is None else f"{type_label(old.type, old.array_type)} {_short(old.value)}"
         if isinstance(c, RemoveKey):
@@ -215,6 +225,9 @@ class ResolvedChange:
 
 @dataclass
 class FixPlan:
+    """What `publish fix` would change in one file: the selected lint findings with their changes
+    (`fixes`), fixable findings not selected (`skipped`), explicit changes (`extra`: --set,
+    --chat-template) and every lint finding of the header read (`findings`)."""
     path: str
     header: GGUFHeader
     fixes: list[tuple[Finding, list[Change]]] = field(default_factory=list)    # selected lint fixes
@@ -224,6 +237,7 @@ class FixPlan:
 
     @property
     def changes(self) -> list[Change]:
+        """Every change to apply, in order: the selected fixes' changes, then the explicit ones."""
         return [c for _, cs in self.fixes for c in cs] + list(self.extra)
 
     @property
@@ -292,6 +306,10 @@ def in_place_patches(resolved: list[ResolvedChange], header: GGUFHeader) -> list
 
 @dataclass
 class FixResult:
+    """What a fix did: the file written (`path`), whether it was patched in place or rewritten,
+    bytes written (`bytes_touched`), the resolved changes, whether the tensor data's sha256 was
+    verified equal before and after, the backup's path, the in-place patches, and why a hard or
+    symbolic link forced a copy (`link_broken`, `copy_method` reflink or copy)."""
     path: str                       # the file written (the input, or --output)
     in_place: bool
     bytes_touched: int              # bytes written in place, or the size of the rewritten file
@@ -305,6 +323,7 @@ class FixResult:
     copy_method: str | None = None  # "reflink" or "copy" when the link was broken
 
     def describe(self) -> list[str]:
+        """One line per change (`ResolvedChange.describe`)."""
         return [r.describe() for r in self.changes]
 
 

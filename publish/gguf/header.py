@@ -13,6 +13,10 @@ from gguf import GGMLQuantizationType, GGUFValueType
 
 @dataclass(frozen=True, slots=True)  # slots: a header may hold 10^5 of them
 class KV:
+    """One metadata key/value record. `type` is the type as stored on disk (FLOAT32 vs UINT32 is
+    what several rules are about); `value` is int/float/bool/str for a scalar and an ArrayValue
+    for an array (`array_type` its item type); `offset` is the record's absolute byte offset (its
+    key-length field), `value_offset` the value's."""
     key: str
     type: GGUFValueType          # the type as stored on disk (FLOAT32 vs UINT32 is the point)
     value: Any                   # int/float/bool/str for scalars; an ArrayValue for arrays
@@ -23,6 +27,9 @@ class KV:
 
 @dataclass(frozen=True, slots=True)
 class TensorInfo:
+    """One tensor-info record: `shape` in ggml order (ne0, the fastest-varying, first), `ggml_type`,
+    `offset` of its data relative to GGUFHeader.data_offset, `n_elements`, `n_bytes` (from ggml's
+    block sizes), and `info_offset`, the record's absolute byte offset."""
     name: str
     shape: tuple[int, ...]       # ggml order: ne0 (fastest) first
     ggml_type: GGMLQuantizationType
@@ -34,6 +41,11 @@ class TensorInfo:
 
 @dataclass
 class GGUFHeader:
+    """A parsed GGUF header (gguf v2/v3, as llama.cpp's ggml/src/gguf.cpp reads it): `path` (file
+    path or hf:// URL), `version`, `alignment` (general.alignment, default 32), `data_offset`
+    (absolute start of tensor data), `header_size` (bytes up to the end of the tensor infos),
+    `file_size` (None when unknown), metadata `kv` by key in file order and `tensors` in file
+    order."""
     path: str                    # display name: a file path or hf://… URL
     version: int
     alignment: int
@@ -44,6 +56,8 @@ class GGUFHeader:
     tensors: list[TensorInfo] = field(default_factory=list)
 
     def value(self, key: str, default: Any = None) -> Any:
+        """The value of metadata key `key` (int/float/bool/str, or an ArrayValue), `default` when
+        absent."""
         kv = self.kv.get(key)
         return default if kv is None else kv.value
 
@@ -74,22 +88,31 @@ class GGUFHeader:
 
     @property
     def chat_template(self) -> str | None:
+        """tokenizer.chat_template (the default Jinja chat template), None when absent."""
         return self.value("tokenizer.chat_template")
 
     @property
     def add_bos_token(self) -> bool | None:
+        """tokenizer.ggml.add_bos_token: True/False when stored, None when absent (llama.cpp then
+        decides by the vocabulary type)."""
         return self.value("tokenizer.ggml.add_bos_token")
 
     @property
     def bos_text(self) -> str | None:
+        """The text of the BOS token (tokenizer.ggml.bos_token_id looked up in
+        tokenizer.ggml.tokens), None when either is missing or the id is out of range."""
         return self.token_text(self.value("tokenizer.ggml.bos_token_id"))
 
     @property
     def eos_text(self) -> str | None:
+        """The text of the EOS token (tokenizer.ggml.eos_token_id), None when it cannot be looked
+        up."""
         return self.token_text(self.value("tokenizer.ggml.eos_token_id"))
 
     @property
     def is_projector(self) -> bool:
+        """Whether the header describes a multimodal projector: general.type = mmproj, or
+        architecture clip (convert_hf_to_gguf.py --mmproj writes both)."""
         return self.value("general.type") == "mmproj" or self.architecture == "clip"
 
     @property
@@ -102,10 +125,12 @@ class GGUFHeader:
 
     @property
     def n_params(self) -> int:
+        """The number of weights: the sum of the tensors' element counts."""
         return sum(t.n_elements for t in self.tensors)
 
     @property
     def tensor_bytes(self) -> int:
+        """Bytes of tensor data the tensor infos describe (padding between tensors not counted)."""
         return sum(t.n_bytes for t in self.tensors)
 
 
@@ -122,9 +147,13 @@ class ArrayValue(Sequence):
 
     item_type: GGUFValueType
 
-    def to_list(self) -> list: ...  # pragma: no cover - interface
+    def to_list(self) -> list:  # pragma: no cover - interface
+        """Every item decoded: a list of int/float/bool/str (nested arrays as ArrayValues)."""
+        ...
 
-    def numpy(self): ...  # pragma: no cover - interface
+    def numpy(self):  # pragma: no cover - interface
+        """The items as a numpy array without a Python object per item (numeric arrays only)."""
+        ...
 
     def __eq__(self, other):
         """Equal to an array of the same item type and items, or to a list of the same items."""

@@ -25,6 +25,10 @@ DESCRIPTION = {
 
 
 def gguf_kind(hdr: GGUFHeader) -> str:
+    """What a GGUF header describes: MODEL, PROJECTOR (an mmproj vision/audio encoder), IMATRIX
+    (llama-imatrix output: general.type imatrix, imatrix.* keys or only .in_sum2/.counts tensors)
+    or ADAPTER (a LoRA: general.type adapter, adapter.type or .lora_a/.lora_b tensors), as
+    llama.cpp's tools name them."""
     gtype = hdr.value("general.type")
     if gtype == "imatrix" or any(k.startswith("imatrix.") for k in hdr.kv) or (
             hdr.tensors and all(t.name.endswith((".in_sum2", ".counts", ".in_sum")) for t in hdr.tensors)):

@@ -72,6 +72,9 @@ FFN_UP, FFN_GATE, FFN_DOWN, OTHER = "ffn_up", "ffn_gate", "ffn_down", "other"
 
 
 def category(name: str) -> str:
+    """The role llama-quantize gives a tensor by its name (llama.cpp src/llama-quant.cpp 007dbbf,
+    llama_tensor_get_type_impl): OUTPUT, TOKEN_EMBD, ATTN_V (also fused qkv and kv_b), ATTN_K,
+    ATTN_Q, ATTN_OUTPUT, FFN_UP, FFN_GATE, FFN_DOWN, else OTHER."""
     if name == "output.weight":
         return OUTPUT
     if name in ("token_embd.weight", "per_layer_token_embd.weight"):
@@ -114,10 +117,13 @@ def quantizable(t: TensorInfo) -> bool:
 
 
 def block_size(t: Q) -> int:
+    """Values per block of a ggml type (gguf-py GGML_QUANT_SIZES): 256 for k-quants, 32 for the
+    legacy quants, 1 for F16/F32."""
     return GGML_QUANT_SIZES[t][0]
 
 
 def bits_per_weight(t: Q) -> float:
+    """Bits per weight of a ggml type: block bytes * 8 / values per block (Q4_K: 4.5, Q8_0: 8.5)."""
     block, size = GGML_QUANT_SIZES[t]
     return size * 8 / block
 
@@ -149,6 +155,10 @@ class ModelShape:
 
     @classmethod
     def of(cls, hdr: GGUFHeader) -> "ModelShape":
+        """The shape read from a header: grouped-query attention from {arch}.attention.head_count /
+        head_count_kv (the first positive value of a per-layer array), {arch}.expert_count, 80
+        layers for llama.cpp's 70B case, Falcon, and whether output.weight is tied to token_embd
+        (absent)."""
         def first_int(v):
             if isinstance(v, (list, tuple)) or hasattr(v, "to_list"):
                 vals = [x for x in (v.to_list() if hasattr(v, "to_list") else v) if isinstance(x, int) and x > 0]
@@ -291,6 +301,8 @@ class MixVerdict:
 
     @property
     def lies(self) -> bool:
+        """Whether the label misdescribes the file: a tensor no such mix has, most weight bytes in
+        an upgraded type, or a dynamic label whose base type appears nowhere."""
         return bool(self.off) or self.mostly is not None or self.family_missing
 
 
@@ -368,4 +380,5 @@ def matching_labels(hdr: GGUFHeader, shape: ModelShape | None = None) -> list[st
 
 
 def describe_types(types: Iterable[Q]) -> str:
+    """Type names for a message, sorted and joined with ` or ` ("Q4_K or Q5_0")."""
     return " or ".join(sorted({t.name for t in types}))

@@ -138,6 +138,8 @@ _DOCS = {
 
 
 def apply() -> None:
+    """Copy the page text above onto the GG rules registered without one
+    (publish.gguf.rules.document). Runs once at import; idempotent."""
     for code, docs in _DOCS.items():
         if code in RULES and not RULES[code].why:
             document(code, **docs)

@@ -77,6 +77,7 @@ class Rule:
     chat_only: bool = False  # meaningless for a base model (publish.modelkind): not run for one
 
     def affects(self, targets: Iterable[Engine]) -> bool:
+        """Whether the rule's problem reaches any engine in `targets` (`--target`)."""
         return any(e in self.engines for e in targets)
 
 
@@ -86,6 +87,10 @@ RULES: dict[str, Rule] = {}
 def rule(code: str, name: str, severity: Severity, summary: str, *, fixable: bool = False,
          applies_to: str = MODEL, engines: tuple[Engine, ...] = ALL_ENGINES, why: str = "",
          example: str = "", fix: str = "", sources: tuple[str, ...] = (), chat_only: bool = False):
+    """Decorator registering a check function as rule `code` in RULES with its page text (summary,
+    why, example, fix, sources) and the engines it concerns. `applies_to` picks what the function
+    receives (a header, a split set, a repo's files); `chat_only` skips it for base models.
+    Raises ValueError for a code registered twice."""
     def register(fn: Callable[..., Iterable[Hit]]):
         if code in RULES:
             raise ValueError(f"duplicate rule code {code}")
@@ -116,6 +121,7 @@ def _finding(r: Rule, path: str, hit: Hit) -> Finding:
 
 
 def is_projector(hdr: GGUFHeader) -> bool:
+    """Whether a header is a multimodal projector by its metadata or its file name (`mmproj*`)."""
     return hdr.is_projector or is_projector_filename(hdr.path)
 
 
@@ -269,15 +275,20 @@ def per_layer_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
 
 @dataclass(frozen=True)
 class Expect:
+    """The types a metadata key may be stored with: scalar `types`, and `array_items` for an ARRAY
+    (empty: no array allowed). From the type each engine reads the key with (Ollama v0.24.0
+    fs/ggml/ggml.go keyValue, llama.cpp src/llama-model-loader.cpp get_key)."""
     types: tuple[T, ...]                 # accepted scalar types (empty: arrays only)
     array_items: tuple[T, ...] = ()      # accepted ARRAY item types (empty: no array allowed)
 
     def accepts(self, kv: KV) -> bool:
+        """Whether `kv` is stored with an accepted type (an array: with an accepted item type)."""
         if kv.type == T.ARRAY:
             return kv.array_type in self.array_items
         return kv.type in self.types
 
     def describe(self) -> str:
+        """The accepted types for a message: `UINT32 or INT32`, `ARRAY[STRING]`."""
         parts = [t.name for t in self.types] + [f"ARRAY[{t.name}]" for t in self.array_items]
         return " or ".join(parts)
 
@@ -337,6 +348,8 @@ _SMALL_ARRAY = 4096  # arrays rewritten by a fix are per-layer lists, never voca
 
 
 def expected_type(hdr: GGUFHeader, key: str) -> Expect | None:
+    """The Expect for metadata key `key` of this header (`{arch}.*` keys matched under the header's
+    architecture, `*_token_id` keys as UINT32), None for a key with no known type."""
     if _TOKEN_ID_KEY.match(key):
         return _U32
     arch = hdr.architecture
@@ -1200,6 +1213,8 @@ def ambiguous_tag(repo: RepoFiles) -> Iterable[Hit]:
 
 
 def check_repo(repo: RepoFiles) -> list[Finding]:
+    """The findings of the rules that look at a folder's or repo's GGUFs together (duplicate labels,
+    split sets), each with the repo's name as its path."""
     out: list[Finding] = []
     for r in RULES.values():
         if r.applies_to == "repo" and r.check is not None:
@@ -1250,6 +1265,8 @@ def split_inconsistent(s: SplitSet) -> Iterable[Hit]:
 
 
 def check_split_set(s: SplitSet) -> list[Finding]:
+    """The findings of the split-set rules (GG3xx: missing parts, parts that disagree) for one set,
+    reported on its first part."""
     path = s.parts[min(s.parts)].path if s.parts else s.name
     out: list[Finding] = []
     for r in RULES.values():

@@ -22,6 +22,7 @@ TEMPLATE_PREFIX = "tokenizer.chat_template"
 
 @dataclass
 class TensorGroup:
+    """The tensors of one ggml type: how many, their elements and their bytes."""
     ggml_type: str
     count: int = 0
     n_elements: int = 0
@@ -29,11 +30,16 @@ class TensorGroup:
 
     @property
     def bits_per_weight(self) -> float:
+        """8 * bytes / elements of the group (0.0 when empty)."""
         return 8 * self.n_bytes / self.n_elements if self.n_elements else 0.0
 
 
 @dataclass
 class Summary:
+    """What `publish inspect` prints about a GGUF: file and header facts, architecture, name,
+    general.file_type, parameter count and tensor bytes, context length, vocabulary size, special
+    tokens (id and text), add_bos/add_eos, chat templates by name, tensor types grouped, split
+    position and whether it is a projector."""
     path: str
     version: int
     file_size: int | None
@@ -56,9 +62,13 @@ class Summary:
 
     @property
     def bits_per_weight(self) -> float:
+        """Average bits per weight over all tensors: 8 * tensor_bytes / n_params (0.0 without
+        tensors)."""
         return 8 * self.tensor_bytes / self.n_params if self.n_params else 0.0
 
     def to_dict(self) -> dict:
+        """The summary as the JSON object `publish inspect --format json` prints under "summary"
+        (bits per weight rounded to 4 places, special tokens as {kind: {id, text}})."""
         return {
             "path": self.path, "version": self.version, "file_size": self.file_size,
             "data_offset": self.data_offset, "architecture": self.architecture, "name": self.name,
@@ -77,6 +87,8 @@ class Summary:
 
 
 def summarize(hdr: GGUFHeader) -> Summary:
+    """The Summary of a header, from its metadata and tensor infos only (no tensor data is read).
+    Never raises for missing keys: absent facts are None."""
     tokens = hdr.value("tokenizer.ggml.tokens")
     special = {}
     for kind in SPECIAL_TOKENS:
