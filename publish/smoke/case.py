@@ -22,6 +22,13 @@ from publish.smoke.results import CaseResult
 def smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation: list[dict], chat_options: dict,
                  timeout: float, facts: GGUFFacts, jinja_slot: tuple,
                  show: ShowResult | None, show_error: str | None) -> CaseResult:
+    """Run one prompt on a prepared quant and every check on what came back.
+
+    `conversation` is the prompt as Ollama sees it (the release's system folded in),
+    `chat_options` the request options (the release's params over the smoke's seed and
+    num_predict), `timeout` seconds per engine call, `jinja_slot` (the GGUF's Jinja renders, this
+    prompt's index, why they are missing), `show` what the engine holds for the model (or why
+    not: `show_error`). Engine failures become failed or skipped checks; nothing is raised for them."""
     start = time.perf_counter()
     case = CaseResult(target.label, prompt.name)
     engine_seconds = 0.0

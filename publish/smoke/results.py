@@ -14,7 +14,9 @@ from publish.smoke.prompts import Prompt
 
 @dataclass
 class CaseResult:
-    """One quant × prompt."""
+    """One quant × prompt: every check's verdict, the answer(s), token counts, rates (tokens/s) and
+    times (seconds). `jinja_*` hold the llamacpp backend's second answer through the GGUF's own
+    Jinja template (`llama-cli --jinja`)."""
     quant: str
     prompt: str
     checks: list[Check] = field(default_factory=list)
@@ -32,6 +34,7 @@ class CaseResult:
 
     @property
     def status(self) -> Status:
+        """FAIL if any check failed; SKIP if every check was skipped; else WARN if any warned; else PASS."""
         states = {c.status for c in self.checks}
         if Status.FAIL in states:
             return Status.FAIL
@@ -41,14 +44,17 @@ class CaseResult:
 
     @property
     def failures(self) -> list[Check]:
+        """The failed checks, in run order."""
         return [c for c in self.checks if c.status is Status.FAIL]
 
     @property
     def reason(self) -> str:
+        """Every failed (else warned) check as `name: message`, joined by "; " (whole, not cut)."""
         bad = self.failures or [c for c in self.checks if c.status is Status.WARN]
         return "; ".join(f"{c.name}: {c.message}" for c in bad)
 
     def to_dict(self) -> dict:
+        """The case as the `--json` report shows it (times rounded to microseconds)."""
         return {
             "quant": self.quant, "prompt": self.prompt, "status": self.status.value,
             "answer": self.answer, "done_reason": self.done_reason,
@@ -63,6 +69,8 @@ class CaseResult:
 
 @dataclass
 class QuantResult:
+    """One quant: its cases, why it did not load (then every case fails with `load`), and where
+    the time went (seconds): preparing it, as the engine reports, and in all."""
     label: str
     model: str
     gguf: str | None = None
@@ -75,15 +83,18 @@ class QuantResult:
 
     @property
     def overhead_seconds(self) -> float:
+        """Seconds the runner spent beyond what the engine reports (never negative)."""
         return max(0.0, self.wall_seconds - self.engine_seconds)
 
     @property
     def status(self) -> Status:
+        """FAIL when the quant did not load or any case failed, else PASS."""
         if self.load_error or any(c.status is Status.FAIL for c in self.cases):
             return Status.FAIL
         return Status.PASS
 
     def to_dict(self) -> dict:
+        """The quant as the `--json` report shows it, its cases included."""
         return {
             "label": self.label, "model": self.model, "gguf": self.gguf, "status": self.status.value,
             "load_error": self.load_error, "prepare_seconds": round(self.prepare_seconds, 6),
@@ -95,6 +106,8 @@ class QuantResult:
 
 @dataclass
 class SmokeReport:
+    """One smoke run: the target (a folder or hf.co/ORG/NAME), the backend that ran, the prompts,
+    every quant of this shard, the quants left to other shards, and the wall time (seconds)."""
     target: str
     backend: str
     prompts: list[Prompt]
@@ -105,23 +118,28 @@ class SmokeReport:
 
     @property
     def cases(self) -> list[CaseResult]:
+        """Every case of every quant, quant by quant."""
         return [c for q in self.quants for c in q.cases]
 
     @property
     def failed(self) -> bool:
+        """Whether any quant failed (a load failure or a failed check)."""
         return any(q.status is Status.FAIL for q in self.quants)
 
     @property
     def exit_code(self) -> int:
+        """The command's exit status for this report: 1 when it failed, else 0."""
         return 1 if self.failed else 0
 
     def counts(self) -> dict[str, int]:
+        """Cases per status value: {"pass": n, "warn": n, "skip": n, "fail": n}."""
         out = {s.value: 0 for s in Status}
         for c in self.cases:
             out[c.status.value] += 1
         return out
 
     def to_dict(self) -> dict:
+        """The whole report as `publish smoke --format json` prints it."""
         return {
             "target": self.target, "backend": self.backend,
             "shard": f"{self.shard[0]}/{self.shard[1]}" if self.shard else None,

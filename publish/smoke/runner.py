@@ -63,6 +63,9 @@ def _import_once() -> None:
 
 
 def make_backend(options: SmokeOptions) -> Backend:
+    """The engine backend the options name: `backend_factory()` when given, else llamacpp or
+    ollama (`via` api or cli). Raises UsageError for an unknown name; an Ollama backend raises
+    SmokeSetupError when no server answers (and `serve` cannot start one)."""
     if options.backend_factory is not None:
         return options.backend_factory()
     if options.backend == "llamacpp":

@@ -20,7 +20,9 @@ from publish.smoke.base import Target
 if TYPE_CHECKING:
     from publish.smoke.runner import SmokeOptions
 
+
 def parse_shard(text: str) -> tuple[int, int]:
+    """`--shard I/N` -> (I, N), 1-based. Raises UsageError unless 1 <= I <= N."""
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
     if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
         raise UsageError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 1/4")
@@ -52,6 +54,8 @@ def registry_host(registry: str | None) -> tuple[str, bool]:
 
 
 def scratch_name(folder: Path, label: str) -> str:
+    """The Ollama model a folder's quant is created as: `publish-smoke/<folder name>:<label>`,
+    lower-cased, the folder name reduced to the characters an Ollama name allows."""
     slug = re.sub(r"[^a-z0-9_.-]+", "-", folder.resolve().name.lower()).strip("-.") or "model"
     return f"publish-smoke/{slug}:{label.lower()}"
 
@@ -124,6 +128,10 @@ def hub_quant_urls(repo: str) -> dict[str, str]:
 
 
 def plan_hub(target: str, options: SmokeOptions) -> Planned:
+    """The targets of `hf.co/ORG/NAME[:TAG]`: one per quant in the repo (the tag, or --quants,
+    picks), named `<registry host>/ORG/NAME:<label>` for Ollama to pull, with the repo's own
+    `template`, `params` and `system`. Raises UsageError when the repo holds no GGUF quant or
+    not the one asked for, HubError when the Hub refuses the listing."""
     repo = ollama_hub_repo(target)
     tag = target.split(":", 1)[1] if ":" in target.split("/", 2)[-1] else None
     wanted = options.quants or ([tag] if tag else None)
