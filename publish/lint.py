@@ -32,19 +32,23 @@ _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
 
 @dataclass
 class LintResult:
+    """What `lint` found: every finding, and every GGUF looked at (`files`, in input order)."""
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)   # every GGUF looked at, in input order
 
     @property
     def counts(self) -> dict[str, int]:
+        """Findings per severity: {"error": n, "warning": n, "info": n}."""
         return severity_counts(self.findings)
 
     @property
     def fixable(self) -> int:
+        """How many findings `publish fix` can fix."""
         return sum(f.fixable for f in self.findings)
 
     @property
     def exit_code(self) -> int:
+        """The process exit status `publish lint` uses: 1 when any finding is an error, else 0."""
         return 1 if any(f.severity == Severity.ERROR for f in self.findings) else 0
 
 

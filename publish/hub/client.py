@@ -56,18 +56,23 @@ _configured: tuple | None = None   # the timeouts the installed client factory w
 
 
 def endpoint() -> str:
+    """The Hub's base URL without a trailing slash: HF_ENDPOINT read now (huggingface_hub reads it
+    once, at import), else huggingface_hub's default (https://huggingface.co)."""
     from huggingface_hub import constants
 
     return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
 def get_token() -> str | None:
+    """The Hugging Face token huggingface_hub would use (HF_TOKEN, else the saved `hf auth login`),
+    None when there is none. Never printed or logged."""
     import huggingface_hub
 
     return huggingface_hub.get_token()
 
 
 def require_token() -> str:
+    """The token (`get_token`); raises HubError (set HF_TOKEN or log in) when there is none."""
     token = get_token()
     if not token:
         raise HubError("no Hugging Face token found",
@@ -128,6 +133,9 @@ def configure_http() -> None:
 
 
 def make_api(token: str | None):
+    """An HfApi for `endpoint()` with `token` (None or "": send no token, never a saved login the
+    caller did not ask for), after `configure_http()` gave huggingface_hub's client timeouts;
+    identifies itself as publish/<version>."""
     from huggingface_hub import HfApi
 
     from publish import __version__
@@ -272,6 +280,9 @@ def is_metadata_rejection(err: BaseException) -> bool:
 
 
 def is_hub_failure(err: BaseException) -> bool:
+    """Whether `err` is a failure `hub_error` maps: an HTTP error from the Hub (HfHubHTTPError and
+    subclasses), offline mode, or a dropped connection or timeout of huggingface_hub's HTTP
+    client."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     return isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled, *_transport_errors()))

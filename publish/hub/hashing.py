@@ -26,6 +26,8 @@ MAX_ENTRIES = 20_000
 
 
 def default_cache_path() -> Path:
+    """Where the hash cache lives: $PUBLISH_HASH_CACHE when set, else $XDG_CACHE_HOME (default
+    ~/.cache)/publish/hashes.json; never inside a staged folder."""
     override = os.environ.get(CACHE_ENV)
     if override:
         return Path(override).expanduser()
@@ -64,6 +66,8 @@ class HashCache:
         return self._entries
 
     def get(self, path: Path, st: os.stat_result) -> str | None:
+        """The cached sha256 (64 hex digits) of `path` when its size, mtime_ns and inode still equal
+        `st`'s, else None. Thread-safe; a missing or damaged cache file reads as empty."""
         with self._lock:
             entry = self._load().get(str(path))
         if entry and entry.get("key") == _stat_key(st):
@@ -71,11 +75,16 @@ class HashCache:
         return None
 
     def put(self, path: Path, st: os.stat_result, sha256: str) -> None:
+        """Remember `sha256` for `path` as of `st` (size, mtime_ns, inode); written by `save`.
+        Thread-safe."""
         with self._lock:
             self._load()[str(path)] = {"key": _stat_key(st), "sha256": sha256}
             self._dirty = True
 
     def save(self) -> None:
+        """Write the cache atomically when it changed, keeping the newest 10,000 entries when it
+        holds more than 20,000. A cache folder that cannot be written is ignored (a push never
+        fails for it)."""
         with self._lock:
             if not self._dirty or self._entries is None:
                 return
@@ -91,6 +100,9 @@ class HashCache:
 
 
 def sha256_file(path: str | os.PathLike, progress=None) -> str:
+    """The sha256 of a file's bytes as 64 hex digits, read in 8 MiB pieces (hashlib releases the
+    GIL, so threads hash files in parallel); `progress.update(n)` is called with each piece's
+    size in bytes. Raises OSError."""
     h = hashlib.sha256()
     buf = bytearray(READ_SIZE)
     view = memoryview(buf)
@@ -117,6 +129,8 @@ def git_blob_sha1(path: str | os.PathLike) -> str:
 
 @dataclass
 class HashJob:
+    """One file to hash: `key` the path as given, `path` absolute, its `stat` when listed, and the
+    `sha256` found (None until hashed)."""
     key: Path            # the path as the caller gave it
     path: Path           # absolute
     stat: os.stat_result

@@ -26,6 +26,9 @@ NEW, CHANGED, UNCHANGED, DELETE = "new", "changed", "unchanged", "delete"
 
 @dataclass(frozen=True)
 class LocalFile:
+    """A file of the staged folder as the push sees it: `path` in the repo (POSIX separators),
+    `size` in bytes, `sha256` (hex), its `local_path`, and (size, mtime_ns, inode) when it was
+    hashed."""
     path: str        # path in the repo, POSIX separators
     size: int
     sha256: str
@@ -33,12 +36,18 @@ class LocalFile:
     stat_key: tuple[int, int, int] = (0, 0, 0)  # (size, mtime_ns, inode) when hashed
 
     def changed_since(self) -> bool:
+        """Whether the file changed after it was hashed (size, mtime_ns or inode differ): `push`
+        then refuses to upload a plan made from other bytes. Raises OSError when the file is
+        gone."""
         st = self.local_path.stat()
         return (st.st_size, st.st_mtime_ns, st.st_ino) != self.stat_key
 
 
 @dataclass(frozen=True)
 class PlanEntry:
+    """One file in a push plan: repo `path`, `status` (new, changed, unchanged, delete), `size` in
+    bytes (the remote size for a deletion), local and remote-LFS sha256 (hex; None where there is
+    none), and the local file."""
     path: str
     status: str      # new | changed | unchanged | delete
     size: int        # local size; the remote size for deletions
@@ -49,6 +58,11 @@ class PlanEntry:
 
 @dataclass
 class PushPlan:
+    """What `publish push` would do to `repo_id`@`revision` from `folder`: one entry per file, the
+    local files hashed, whether the repo exists, the head commit the plan was made against (the
+    commit's parent; None for an empty or new repo), remote files kept because they are not in
+    the folder, and whether the Hub was reached (`remote_checked` False only for a dry run that
+    could not reach it; `remote_error` says why)."""
     folder: Path
     repo_id: str
     revision: str
@@ -67,30 +81,39 @@ class PushPlan:
 
     @property
     def new(self) -> list[PlanEntry]:
+        """Entries for files the repo does not have yet."""
         return self._with(NEW)
 
     @property
     def changed(self) -> list[PlanEntry]:
+        """Entries for files whose remote sha256 (LFS) or git blob id differs from the local
+        file."""
         return self._with(CHANGED)
 
     @property
     def unchanged(self) -> list[PlanEntry]:
+        """Entries for files the repo already holds byte for byte (skipped by the push)."""
         return self._with(UNCHANGED)
 
     @property
     def to_delete(self) -> list[PlanEntry]:
+        """Entries for remote files the push deletes (only with `delete_extra`; hidden files such as
+        .gitattributes never)."""
         return self._with(DELETE)
 
     @property
     def uploads(self) -> list[PlanEntry]:
+        """The new and changed entries: what the commit uploads."""
         return [e for e in self.entries if e.status in (NEW, CHANGED)]
 
     @property
     def upload_bytes(self) -> int:
+        """Bytes the push uploads (the sizes of the new and changed files)."""
         return sum(e.size for e in self.uploads)
 
     @property
     def has_changes(self) -> bool:
+        """Whether the push would make a commit (anything to upload or delete)."""
         return bool(self.uploads or self.to_delete)
 
 

@@ -24,6 +24,10 @@ RECOMMENDED_FILES_PER_COMMIT = 100
 
 @dataclass
 class PushResult:
+    """What a push did: whether it `committed` (False: the repo already held the folder), the
+    commit's oid and URL or the pull request's URL, the repo paths uploaded and deleted, bytes
+    uploaded, and whether uploads went in batches before the commit (more files than the Hub
+    recommends per commit)."""
     repo_id: str
     revision: str
     committed: bool
@@ -37,6 +41,8 @@ class PushResult:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        """One line for the terminal: up to date, or what was pushed in which commit or pull
+        request."""
         if not self.committed:
             return f"{self.repo_id}@{self.revision} is up to date: nothing to push, no commit made"
         what = f"{len(self.uploaded)} file(s) uploaded ({human_size(self.upload_bytes)}), {len(self.deleted)} deleted"
@@ -45,6 +51,7 @@ class PushResult:
 
 
 def default_message(plan: PushPlan) -> str:
+    """The commit message when none is given: `publish: N new, N changed[, N deleted]`."""
     parts = [f"{len(plan.new)} new", f"{len(plan.changed)} changed"]
     if plan.to_delete:
         parts.append(f"{len(plan.to_delete)} deleted")
