@@ -70,6 +70,9 @@ class ModelfileWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Command:
+    """One Modelfile instruction as Ollama's parser returns it (parser/parser.go v0.24.0, Command):
+    `name` lower-case ("model" for FROM, as Ollama names it; a PARAMETER's own name for a
+    parameter), `args` the value with quoting removed, `line` the 1-based line it starts on."""
     name: str    # lower-case instruction ("model" for FROM, like Ollama) or the PARAMETER name
     args: str
     line: int    # line the instruction starts on
@@ -77,6 +80,9 @@ class Command:
 
 @dataclass
 class Modelfile:
+    """A parsed Modelfile: its commands in file order (`parse`, `parse_file`), with the accessors
+    below for what `ollama create` takes from them (Modelfile.CreateRequest in parser/parser.go,
+    Ollama v0.24.0: the last TEMPLATE/SYSTEM wins, every FROM and LICENSE counts)."""
     commands: list[Command] = field(default_factory=list)
 
     def _last(self, name: str) -> str | None:
@@ -85,30 +91,37 @@ class Modelfile:
 
     @property
     def from_(self) -> list[str]:
+        """Every FROM value in order (the model, then e.g. an mmproj projector)."""
         return [c.args for c in self.commands if c.name == "model"]
 
     @property
     def template(self) -> str | None:
+        """The last TEMPLATE's text (the Go template), None when there is none."""
         return self._last("template")
 
     @property
     def system(self) -> str | None:
+        """The last SYSTEM's text, None when there is none."""
         return self._last("system")
 
     @property
     def adapter(self) -> str | None:
+        """The last ADAPTER's value (a LoRA adapter file), None when there is none."""
         return self._last("adapter")
 
     @property
     def requires(self) -> str | None:
+        """The last REQUIRES value (the minimum Ollama version), None when there is none."""
         return self._last("requires")
 
     @property
     def licenses(self) -> list[str]:
+        """Every LICENSE text in order."""
         return [c.args for c in self.commands if c.name == "license"]
 
     @property
     def messages(self) -> list[tuple[str, str]]:
+        """Every MESSAGE as (role, content), in order."""
         out = []
         for c in self.commands:
             if c.name == "message":
@@ -118,6 +131,7 @@ class Modelfile:
 
     @property
     def raw_parameters(self) -> list[Command]:
+        """The PARAMETER commands, unconverted (name and text as written), in order."""
         return [c for c in self.commands if c.name not in _INSTRUCTION_NAMES]
 
     def parameters(self, *, source: str = "Modelfile") -> dict[str, Any]:

@@ -10,6 +10,7 @@ from publish.sources import is_remote
 
 
 def summary(findings: list[Finding], n_files: int) -> dict:
+    """The counts a report ends with: {"files", "errors", "warnings", "info", "fixable"}."""
     counts = severity_counts(findings)
     return {
         "files": n_files,
@@ -25,6 +26,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def summary_line(findings: list[Finding], n_files: int) -> str:
+    """The last line of a text report: `2 errors, 1 warning, 0 info in 3 files (1 fixable with
+    `publish fix`)`."""
     s = summary(findings, n_files)
     line = (f"{_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')}, {s['info']} info "
             f"in {_plural(s['files'], 'file')}")
@@ -64,16 +67,22 @@ def fix_command(f: Finding) -> str:
 
 
 def format_json(findings: list[Finding], n_files: int) -> str:
+    """`{"findings": [Finding.to_dict()...], "summary": summary()}` as indented JSON text (`--format
+    json`), control characters escaped."""
     return json_dumps({"findings": [f.to_dict() for f in findings], "summary": summary(findings, n_files)},
                       indent=2)
 
 
 # GitHub workflow command escaping (the runner's toCommandValue/escapeData/escapeProperty rules).
 def escape_data(text: str) -> str:
+    """A GitHub workflow command's message escaped as the Actions runner's escapeData does: `%`, CR
+    and LF as %25, %0D, %0A."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
+    """A workflow command property (file=, title=) escaped as the runner's escapeProperty:
+    escape_data plus `:` and `,` as %3A, %2C."""
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
@@ -81,6 +90,8 @@ _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 
 def github_lines(findings: Iterable[Finding]) -> list[str]:
+    """One `::error file=…,title=CODE::subject: message` workflow command per finding (`::warning`,
+    `::notice` by severity), hint on a second line, so GitHub Actions annotates the file."""
     out = []
     for f in findings:
         props = f"file={escape_property(f.path.translate(_CONTROL_BUT_NEWLINES))},title={escape_property(f.code)}"
@@ -92,6 +103,7 @@ def github_lines(findings: Iterable[Finding]) -> list[str]:
 
 
 def format_github(findings: list[Finding], n_files: int) -> str:
+    """`--format github`: the workflow commands, then the summary line."""
     return "\n".join(github_lines(findings) + [summary_line(findings, n_files)])
 
 
@@ -182,5 +194,7 @@ def format_sarif(findings: list[Finding], n_files: int) -> str:
 
 
 def format_findings(findings: list[Finding], n_files: int, fmt: str = "text") -> str:
+    """The report in `fmt` (text, json, github or sarif). Raises KeyError for another format (the
+    CLI offers only these)."""
     formatter = {"text": format_text, "json": format_json, "github": format_github, "sarif": format_sarif}[fmt]
     return formatter(findings, n_files)

@@ -53,6 +53,10 @@ _REQUIRED = ("repo", "base_model", "license", "quantized_by", "quants")  # templ
 
 @dataclass(frozen=True)
 class TemplateSpec:
+    """The Go template a release ships: `source` for messages and the card ("family gemma3",
+    "inline", or the file as written in the spec), its `text`, the family and its stop strings
+    when it came from one, and `from_gguf` (with `gguf_name`) when `publish build` converts the
+    GGUF's own chat template instead."""
     source: str               # "family gemma3n", "inline", or the file path
     text: str                 # the Go template
     family: str | None = None
@@ -63,6 +67,8 @@ class TemplateSpec:
 
 @dataclass(frozen=True)
 class QuantEntry:
+    """A `[quants] files` entry as written: the tag `label`, the `file` relative to the GGUF folder,
+    the card's `use` text, and its dotted `key` for messages."""
     label: str
     file: str                 # as written, relative to the GGUF folder
     use: str | None = None
@@ -78,11 +84,14 @@ class Quant:
 
     @property
     def path(self) -> Path:
+        """The quant's file (the first part of a split set)."""
         return self.files[0]
 
 
 @dataclass(frozen=True)
 class CardSpec:
+    """The `[card]` table: the card's `title`, `extra` Markdown, additional `tags`, and the
+    `recommended` quant label marked in the quant table."""
     title: str | None = None
     extra: str | None = None
     tags: tuple[str, ...] = ()
@@ -91,6 +100,10 @@ class CardSpec:
 
 @dataclass(frozen=True)
 class ReleaseSpec:
+    """A validated release spec (`load_spec`): the Hub `repo` (ORG/NAME), `base_model`, Hub
+    `license` id, `quantized_by`, the template, typed Ollama `params` (float options as float,
+    `stop` as a list), system prompt and license text, the quant entries and where the GGUFs are,
+    the card, smoke prompts and the model kind (chat or base)."""
     path: Path                      # the spec file
     repo: str                       # ORG/NAME
     base_model: str
@@ -115,14 +128,17 @@ class ReleaseSpec:
 
     @property
     def is_base(self) -> bool:
+        """Whether the release is a base (completion) model: `[model] kind = "base"`."""
         return self.kind == "base"
 
     @property
     def name(self) -> str:
+        """The repo's NAME part (ORG/NAME)."""
         return self.repo.split("/", 1)[1]
 
     @property
     def org(self) -> str:
+        """The repo's ORG part (ORG/NAME)."""
         return self.repo.split("/", 1)[0]
 
     def with_repo(self, repo: str | None) -> "ReleaseSpec":
@@ -202,6 +218,8 @@ class ReleaseSpec:
         return out
 
     def resolve_mmproj(self) -> Path | None:
+        """The projector file `quants.mmproj` names, inside the GGUF folder; None when the spec
+        names none. Raises SpecError when it is missing or lies outside the spec's folder."""
         if self.mmproj is None:
             return None
         p = self.gguf_dir / self.mmproj
