@@ -224,7 +224,7 @@ def write_template_files(folder: str | os.PathLike, template: str, stops: list[s
     if (root / PARAMS).is_file():
         text, bad = _read_text(root / PARAMS)
         problems = [StagedProblem(PARAMS, NOT_UTF8, f"not UTF-8 text (byte {bad})")] if bad is not None else []
-        params = _parse_params(text, problems)
+        params = parse_params(text, problems)
         if problems:
             p = problems[0]
             raise StagedProblem(p.file, p.reason, p.message, p.line, p.col,
@@ -277,7 +277,7 @@ def _load(root: Path) -> StagedFolder:
         if bad is not None:
             folder.problems.append(StagedProblem(name, NOT_UTF8, bad.problem, hint=bad.hint))
         if name == PARAMS:
-            folder.params = _parse_params(text, folder.problems)
+            folder.params = parse_params(text, folder.problems)
     folder.template, folder.system = folder.texts.get(TEMPLATE), folder.texts.get(SYSTEM)
     if (root / CARD).is_file():
         folder.card = root / CARD
@@ -291,8 +291,10 @@ def _load(root: Path) -> StagedFolder:
     return folder
 
 
-def _parse_params(text: str, problems: list[StagedProblem]) -> dict:
-    """`params` as a dict; {} with a problem recorded when it is not a JSON object."""
+def parse_params(text: str, problems: list[StagedProblem]) -> dict:
+    """The text of a `params` file (a staged folder's, or a Hub repo's) as a dict; {} with a
+    StagedProblem appended to `problems` (PARAMS_JSON with line and column, or
+    PARAMS_NOT_OBJECT) when it is not a JSON object. Never raises."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:

@@ -206,3 +206,25 @@ def test_push_lists_the_folder_through_the_staged_object(tmp_path):
     (folder / "link").symlink_to(folder / "params")
     with pytest.raises(UsageError, match="link: is a symlink"):
         local_plan(StagedFolder.load(folder))
+
+
+@pytest.mark.parametrize("params, why", [
+    (b'{"stop": ["<end_of_turn>"], "seed": 4}', None),
+    (b'{"stop": ["<end_of_turn>"],\n "seed": 4,,}', "/params:2:12: params is not valid JSON"),
+    (b"[1, 2]", "/params: params must be a JSON object"),
+])
+def test_a_hub_repo_s_params_are_read_as_a_staged_folder_s(hub, tiny_llama_path, params, why):
+    """`publish smoke hf.co/…` reads the repo's own params with the staged folder's parser: a list
+    is a fault there too (it used to become the target's params and fail later)."""
+    from publish.smoke.runner import SmokeOptions
+    from publish.smoke.targets import plan_hub
+
+    hub.create_repo("alice/tiny-GGUF")
+    hub.put_file("alice/tiny-GGUF", "tiny-llama-Q8_0.gguf", tiny_llama_path.read_bytes())
+    hub.put_file("alice/tiny-GGUF", "params", params)
+    planned = plan_hub("hf.co/alice/tiny-GGUF", SmokeOptions())
+    [target] = planned.targets
+    if why is None:
+        assert planned.release_unknown is None and target.params == {"stop": ["<end_of_turn>"], "seed": 4}
+    else:
+        assert why in planned.release_unknown and target.params == {}

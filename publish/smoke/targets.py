@@ -154,10 +154,9 @@ def plan_hub(target: str, options: SmokeOptions) -> Planned:
 def _hub_release_files(repo: str) -> tuple[dict, str | None]:
     """The repo's own `template`, `params` and `system` (the files Ollama's hf.co bridge reads),
     and why they could not be read (then the params check is skipped). Missing files are omitted."""
-    import json
-
     from publish.errors import HubEntryNotFound, HubError
     from publish.hub.remote import open_hf_file
+    from publish.staged import parse_params
 
     out: dict = {}
     for name in ("template", "params", "system"):
@@ -172,11 +171,12 @@ def _hub_release_files(repo: str) -> tuple[dict, str | None]:
         if len(raw) > 1_000_000:
             return out, f"{url}: larger than 1 MB, not an Ollama {name} file"
         text = raw.decode("utf-8", "replace")
-        if name == "params":
-            try:
-                out[name] = json.loads(text)
-            except json.JSONDecodeError as err:
-                return out, f"{url}:{err.lineno}:{err.colno}: params is not valid JSON"
+        if name == "params":   # read as a staged folder's params is (publish.staged)
+            problems: list = []
+            out[name] = parse_params(text, problems)
+            if problems:
+                p = problems[0]
+                return out, f"{url}{'' if p.line is None else f':{p.line}:{p.col}'}: {p.message}"
         else:
             out[name] = text
     return out, None
