@@ -39,6 +39,8 @@ IDENTICAL, TRIM, SKIPPED, DIFFERENT, ERROR = "identical", "trim", "skipped", "di
 
 @dataclass(frozen=True)
 class Conversation:
+    """One conversation of the check suite: a `name` for the report and its `messages` ({"role",
+    "content", ...} dicts as a chat API takes them)."""
     name: str
     messages: list[dict]
 
@@ -70,6 +72,10 @@ STANDARD_SUITE: tuple[Conversation, ...] = (
 
 @dataclass
 class ConversationResult:
+    """How one conversation compared: `status` (identical, trim, skipped, different, error: module
+    doc), both renders (`jinja` with one leading BOS stripped), a `reason` for
+    skipped/error/trim, a visible `diff`, the index of the first differing character and how many
+    characters differ."""
     name: str
     status: str
     jinja: str | None = None        # BOS stripped
@@ -81,9 +87,12 @@ class ConversationResult:
 
     @property
     def failed(self) -> bool:
+        """Whether the conversation counts against the Go template: different or error (trim and
+        skipped do not)."""
         return self.status in (DIFFERENT, ERROR)
 
     def to_dict(self) -> dict:
+        """The result as a JSON-ready dict (the renders and diff included)."""
         return {
             "name": self.name, "status": self.status, "reason": self.reason,
             "first_difference": self.first_difference, "differing_chars": self.differing_chars,
@@ -93,43 +102,57 @@ class ConversationResult:
 
 @dataclass
 class CheckResult:
+    """The comparison of one Go template (`go_name`) against one Jinja chat template (`jinja_name`)
+    over the suite, one ConversationResult per conversation."""
     jinja_name: str
     go_name: str
     conversations: list[ConversationResult] = field(default_factory=list)
 
     @property
     def compared(self) -> list[ConversationResult]:
+        """The conversations both templates rendered (skipped and n/a left out)."""
         return [c for c in self.conversations if c.status not in (SKIPPED, "n/a")]
 
     @property
     def ok(self) -> bool:
+        """Whether at least one conversation was compared and none is different or an error."""
         compared = self.compared
         return bool(compared) and not any(c.failed for c in compared)
 
     @property
     def exact(self) -> bool:
+        """Whether at least one conversation was compared and every compared one is identical (no
+        trim warnings)."""
         compared = self.compared
         return bool(compared) and all(c.status == IDENTICAL for c in compared)
 
     @property
     def status(self) -> str:
+        """`pass` (exact), `pass-with-warnings` (ok with trim differences) or `fail`."""
         if not self.ok:
             return "fail"
         return "pass" if self.exact else "pass-with-warnings"
 
     @property
     def exit_code(self) -> int:
+        """The process exit status `publish template check` uses: 0 when ok, else 1."""
         return 0 if self.ok else 1
 
     @property
     def differing_chars(self) -> int:
+        """Characters that differ, summed over the failed conversations (used to rank candidate
+        templates)."""
         return sum(c.differing_chars for c in self.conversations if c.failed)
 
     def to_dict(self) -> dict:
+        """`{"jinja", "go", "status", "conversations": [...]}` for `--format json`."""
         return {"jinja": self.jinja_name, "go": self.go_name, "status": self.status,
                 "conversations": [c.to_dict() for c in self.conversations]}
 
     def format_text(self, *, show_renders: bool = False) -> str:
+        """The report for a terminal: one line per conversation with its state and reason, the diff
+        of each different/trim one, both renders with `show_renders`, and a verdict line. Text
+        from the templates is escaped (publish.termtext)."""
         lines = [one_line(f"template check: {self.go_name} (Go) against {self.jinja_name} (Jinja)")]
         for c in self.conversations:
             label = {IDENTICAL: "identical", TRIM: "warning", SKIPPED: "skipped",
@@ -285,6 +308,8 @@ class JinjaRenders:
     bos_token: str              # stripped once from the front of each render; "" strips nothing
 
     def text(self, index: int) -> str | None:
+        """The Jinja render of conversation `index` with one leading BOS token removed (the engine
+        adds BOS itself), None when the render failed."""
         out = self.renders[index]
         if out.text is None:
             return None
@@ -333,6 +358,10 @@ def _default_go_render(template: str, messages: list[dict]) -> str:
 
 def compare(jinja: JinjaRenders, go_template: str, *, go_name: str = "template",
             go_render: GoRender | None = None) -> CheckResult:
+    """Compare `go_template` with the Jinja renders conversation by conversation (module doc:
+    identical, trim, skipped, different, error). `go_render(template, messages)` renders the Go
+    side; default publish.gotmpl with Ollama's prompt data (gotmpl/ollama.py, modelled on Ollama
+    v0.24.0 template/template.go). Never raises for a template fault: it becomes an error state."""
     go_render = go_render or _default_go_render
     result = CheckResult(jinja_name=jinja.name, go_name=go_name)
     for ci, conv in enumerate(jinja.suite):
@@ -393,12 +422,15 @@ def check(jinja_source: str, go_template: str, *, bos_token: str = "", eos_token
 
 @dataclass
 class Suggestion:
+    """The best shipped family for a chat template: the winning `family` (publish.families.Family)
+    and its CheckResult, and every family `ranked` best first (fewest differing characters)."""
     family: object                 # publish.families.Family
     result: CheckResult
     ranked: list[tuple[object, CheckResult]]
 
     @property
     def matches(self) -> bool:
+        """Whether the best family builds the same prompts (its CheckResult is ok)."""
         return self.result.ok
 
 
@@ -551,9 +583,13 @@ def continue_final_message(rendered: str, final: str) -> str:
 
 @dataclass
 class CaseResult(ConversationResult):
+    """A ConversationResult of `prove` (Ollama's prompt cases: tools, thinking, a continued final
+    message) with `ollama_limit`: where Ollama's own collation of messages alone changes the
+    Jinja prompt, so no Go template could match it."""
     ollama_limit: str | None = None     # where collation alone changes the Jinja prompt
 
     def to_dict(self) -> dict:
+        """ConversationResult.to_dict plus "ollama_limit"."""
         return {**super().to_dict(), "ollama_limit": self.ollama_limit}
 
 

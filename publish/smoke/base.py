@@ -31,6 +31,11 @@ class Target:
 
 @dataclass
 class ChatResult:
+    """One generation's answer as an engine reports it: the `text`, why it ended (`done_reason`:
+    stop, length, ...), token counts, seconds spent loading, reading the prompt and generating,
+    the prompt's token ids and the BOS id the engine prepends (when the engine exposes them:
+    llama.cpp), what stopped it (`stopped_by`, llama.cpp only), and whether it was `reused` from
+    an identical request earlier in the run (times then 0)."""
     text: str
     done_reason: str                  # "stop" | "length" | …
     prompt_tokens: int = 0
@@ -48,18 +53,26 @@ class ChatResult:
 
 @dataclass
 class ShowResult:
+    """What the engine says it holds for a model (Ollama's /api/show or `ollama show`): the
+    template, the parameters (name -> value; `stop` a list) and the system prompt."""
     template: str | None
     parameters: dict                  # name -> value or list of values (stop)
     system: str | None = None
 
 
 class Backend(Protocol):
+    """An engine the smoke test drives (llama.cpp in-process, Ollama over its API or its CLI):
+    prepare a quant, chat, report what it holds and the prompt it builds, unload, remove, close.
+    Methods raise LoadError for a quant that cannot be created or answered, SmokeSetupError when
+    the engine itself is missing."""
     name: str
 
     def prepare(self, target: Target) -> None:
         """Remove any old model of that name, then create (folder) or pull (hf.co). Raises LoadError."""
 
-    def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult: ...
+    def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
+        """One chat turn with `options` (Ollama option names), waiting at most `timeout` seconds.
+        Raises LoadError when the engine refuses or does not answer in time."""
 
     # Optional: `generate(target, prompt, options, timeout) -> ChatResult` and
     # `render_completion(target, prompt) -> str | None` send a completion prompt as a raw prompt
@@ -73,11 +86,14 @@ class Backend(Protocol):
     def render(self, target: Target, messages: list[dict]) -> str | None:
         """The prompt the engine would build, or None when the engine cannot tell (check is skipped)."""
 
-    def unload(self, target: Target) -> None: ...
+    def unload(self, target: Target) -> None:
+        """Free the model's memory (the next quant loads alone)."""
 
-    def remove(self, target: Target) -> None: ...
+    def remove(self, target: Target) -> None:
+        """Delete the scratch model the backend made (unless --keep)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the engine (clients, a server this backend started). Idempotent."""
 
 
 class LoadError(Exception):

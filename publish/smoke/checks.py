@@ -23,6 +23,8 @@ KNOWN_SPECIAL_TOKENS = (
 
 
 class Status(str, Enum):
+    """A check's verdict: pass, warn (passed, with something worth a look), skip (this engine cannot
+    tell), fail."""
     PASS = "pass"
     WARN = "warn"     # passed, with something worth a look
     SKIP = "skip"     # could not be checked with this engine
@@ -34,27 +36,34 @@ class Status(str, Enum):
 
 @dataclass(frozen=True)
 class Check:
+    """One named check on one answer or prompt: `status` and a one-line `message` (the reason, for
+    skip/warn/fail)."""
     name: str
     status: Status
     message: str = ""
 
     def to_dict(self) -> dict:
+        """`{"name", "status", "message"}` for the JSON report."""
         return {"name": self.name, "status": self.status.value, "message": self.message}
 
 
 def passed(name: str, message: str = "") -> Check:
+    """A passing Check, with an optional note."""
     return Check(name, Status.PASS, message)
 
 
 def failed(name: str, message: str) -> Check:
+    """A failing Check with its reason."""
     return Check(name, Status.FAIL, message)
 
 
 def skipped(name: str, reason: str) -> Check:
+    """A skipped Check with why it could not be checked."""
     return Check(name, Status.SKIP, reason)
 
 
 def warned(name: str, message: str) -> Check:
+    """A warning Check (passed, with something worth a look)."""
     return Check(name, Status.WARN, message)
 
 
@@ -210,6 +219,8 @@ def leaked_token(text: str, specials: list[str]) -> str | None:
 
 
 def check_no_leak(result: ChatResult, specials: list[str], stops: list[str], name: str = "leak") -> Check:
+    """Fails when the answer contains a stop string or a special token's text (the turn end leaked:
+    the stop list misses it), naming which."""
     found = [s for s in dict.fromkeys([*stops, *specials]) if s and s in result.text]
     if not found:
         return passed(name)
@@ -237,6 +248,9 @@ def check_no_visible_thinking(result: ChatResult, name: str = "thinking") -> Che
 
 def check_params_applied(show: ShowResult | None, params: dict, template: str | None,
                          system: str | None, why_unknown: str, name: str = "params") -> Check:
+    """Compares what the engine reports for the model (`show`) with the release: every param present
+    with the release's value (floats compared as Ollama's float32), the same template and system
+    prompt. Skipped with `why_unknown` when the engine cannot say."""
     if show is None:
         return skipped(name, why_unknown)
     problems = []
@@ -318,6 +332,8 @@ def check_jinja_parity(parity, why_unknown: str, name: str = "render-jinja") -> 
 
 def check_system_reached(system: str | None, rendered: str | None, why_unknown: str,
                          name: str = "system") -> Check:
+    """Fails when the system prompt is not in the prompt the engine rendered (the template drops
+    it); skipped without a system prompt or a rendered prompt."""
     if system is None:
         return skipped(name, "no system prompt in this conversation")
     if rendered is None:
@@ -329,6 +345,8 @@ def check_system_reached(system: str | None, rendered: str | None, why_unknown: 
 
 
 def check_turns_reached(prompt: Prompt, rendered: str | None, why_unknown: str, name: str = "turns") -> Check:
+    """Fails when an earlier user or assistant turn of a multi-turn prompt is missing from the
+    rendered prompt; skipped for one turn or without a rendered prompt."""
     turns = [m for m in prompt.messages if m["role"] != "system"]
     if len(turns) < 2:
         return skipped(name, "single-turn conversation")
@@ -342,6 +360,8 @@ def check_turns_reached(prompt: Prompt, rendered: str | None, why_unknown: str, 
 
 def check_no_bos_text(rendered: str | None, add_bos: bool | None, bos_text: str | None,
                       why_unknown: str, name: str = "bos-text") -> Check:
+    """Fails when the rendered prompt starts with the BOS text while the engine adds BOS itself
+    (add_bos_token true): a double BOS, from the text side."""
     if rendered is None:
         return skipped(name, why_unknown)
     if not add_bos or not bos_text:
@@ -353,6 +373,8 @@ def check_no_bos_text(rendered: str | None, add_bos: bool | None, bos_text: str 
 
 
 def check_double_bos(result: ChatResult, bos_text: str | None, name: str = "double-bos") -> Check:
+    """Fails when the prompt's first two token ids are both the engine's BOS id (llama.cpp exposes
+    the ids); skipped when the engine does not expose prompt tokens."""
     ids = result.prompt_token_ids
     if ids is None:
         return skipped(name, "the engine does not expose prompt tokens")

@@ -83,6 +83,8 @@ def parse_parameters(text: str | None) -> dict:
 
 
 def is_not_found(err: Exception) -> bool:
+    """Whether `err` is the Ollama API's 404 (model not found), told by ollama.ResponseError's
+    status code."""
     return isinstance(err, ollama.ResponseError) and err.status_code == 404
 
 
@@ -125,6 +127,8 @@ class OllamaAPIBackend:
 
     @property
     def server(self) -> OllamaServe | None:
+        """The `ollama serve` this backend started (--serve), None when it uses a server that was
+        already running."""
         return self._server
 
     def _client(self, timeout: float) -> ollama.Client:
@@ -305,6 +309,8 @@ class OllamaAPIBackend:
         return info["rendered_template"]
 
     def close(self) -> None:
+        """Close the HTTP clients and stop the server this backend started (a running server it
+        found is left alone). Idempotent."""
         for client in self._clients.values():
             client.close()
         self._http.close()

@@ -51,6 +51,8 @@ def server_version(url: str, timeout: float = 10.0) -> str | None:
 
 
 def find_ollama(ollama_bin: str = "ollama") -> str | None:
+    """The `ollama` executable: `ollama_bin` itself when it is a path and executable, else looked up
+    on PATH; None when there is none."""
     if os.sep in ollama_bin:
         return ollama_bin if os.access(ollama_bin, os.X_OK) else None
     return shutil.which(ollama_bin)
@@ -69,6 +71,9 @@ class OllamaServe:
         self.log_path: Path | None = None
 
     def start(self) -> None:
+        """Start `ollama serve` on `url`'s host:port (its output to a temp log file, its own
+        session) and wait up to `timeout` seconds for /api/version to answer. Raises
+        SmokeSetupError, with the log's tail, when it exits or does not answer in time."""
         netloc = urlsplit(self.url).netloc
         env = dict(os.environ, **self.extra_env, OLLAMA_HOST=netloc)
         fd, log = tempfile.mkstemp(prefix="ollama-serve-", suffix=".log")
@@ -104,6 +109,7 @@ class OllamaServe:
         return text[-n:].strip() or "(no output)"
 
     def stop(self) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after 10 s. Idempotent."""
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
