@@ -269,14 +269,18 @@ class LlamaCppEngine:
         return self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
     def token_text(self, token_id: int) -> str:
+        """A token's text as llama.cpp detokenizes it with special tokens rendered (`<end_of_turn>`
+        shows as itself); invalid UTF-8 as U+FFFD."""
         return self._llama.detokenize([token_id], special=True).decode("utf-8", "replace")
 
     @property
     def bos_text(self) -> str | None:
+        """The BOS token's text, None when the model declares no BOS."""
         return None if self.bos_id is None else self.token_text(self.bos_id)
 
     @property
     def eos_texts(self) -> list[str]:
+        """The texts of the end-of-generation tokens the engine stops on, sorted by id."""
         return [self.token_text(i) for i in sorted(self.eos_ids)]
 
     @property
@@ -292,6 +296,7 @@ class LlamaCppEngine:
 
     @property
     def chat_template(self) -> str | None:
+        """The GGUF's tokenizer.chat_template as llama.cpp read it, None when absent."""
         return self.metadata.get("tokenizer.chat_template")
 
     # -- generation ---------------------------------------------------------------------------
@@ -321,6 +326,12 @@ class LlamaCppEngine:
 
     def complete_tokens(self, tokens: list[int], options: dict | None = None, *,
                         end_ids: set[int] | None = None, timeout: float | None = None) -> ChatResult:
+        """Generate from prompt token ids with Ollama's option semantics (defaults from Ollama
+        v0.24.0 api/types.go DefaultOptions; num_predict -1/-2 fill the context; `stop` strings
+        end the answer and are cut from it; the end-of-generation ids end it too, `end_ids`
+        replacing them). An identical request earlier in this load is answered from its result
+        (`reused`). Raises LoadError when the prompt does not fit the context (n_ctx tokens),
+        TimeoutError past `timeout` seconds."""
         opts = {**OLLAMA_DEFAULTS, **(options or {})}
         stops = [s for s in stop_list(opts.get("stop")) if s]
         num_predict = opts.get("num_predict")
@@ -404,6 +415,7 @@ class LlamaCppEngine:
         return result
 
     def close(self) -> None:
+        """Free the model (llama.cpp's context and weights). Idempotent."""
         llama, self._llama = getattr(self, "_llama", None), None
         if llama is not None:
             llama.close()
@@ -475,9 +487,13 @@ class LlamaCppBackend:
 
     @property
     def engine(self) -> LlamaCppEngine | None:
+        """The engine of the quant loaded now, None between quants."""
         return self._engine
 
     def prepare(self, target: Target) -> None:
+        """Load the target's local GGUF with a context of the release's num_ctx (else the backend's
+        n_ctx), as Ollama loads it, after unloading the previous one. Raises LoadError for an
+        hf.co target (no local file) or a GGUF llama.cpp refuses."""
         if target.gguf is None:
             raise LoadError(f"{target.model}: the llamacpp backend needs a local GGUF")
         self.unload(target)
@@ -491,11 +507,17 @@ class LlamaCppBackend:
         return self._engine
 
     def render(self, target: Target, messages: list[dict]) -> str | None:
+        """The prompt Ollama would build: the release's Go template rendered with publish.gotmpl
+        over Ollama's message data (publish.smoke.prompts.ollama_messages); None without a
+        template. Raises TemplateError when the template cannot render it."""
         if target.template is None:
             return None
         return render_go(target.template, ollama_messages(messages, target.system))
 
     def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
+        """Render the conversation with the release's Go template and complete it with llama.cpp.
+        Raises LoadError when there is no template, it cannot render the conversation, or no
+        answer comes within `timeout` seconds."""
         engine = self._loaded(target)
         try:
             prompt = self.render(target, messages)
@@ -534,9 +556,11 @@ class LlamaCppBackend:
         return rendered, result
 
     def show(self, target: Target) -> ShowResult | None:
+        """Always None: llama.cpp keeps no model store, the params go with each request."""
         return None  # no model store: params go with each request, nothing to read back
 
     def unload(self, target: Target) -> None:
+        """Free the loaded quant, if any."""
         engine, self._engine, self._engine_for = self._engine, None, None
         if engine is not None:
             engine.close()
@@ -545,4 +569,5 @@ class LlamaCppBackend:
         """Nothing to remove: llama.cpp reads the GGUF in place."""
 
     def close(self) -> None:
+        """Free the loaded quant. Idempotent."""
         self.unload(None)  # type: ignore[arg-type]

@@ -43,6 +43,8 @@ _GO_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 
 
 def strip_terminal(text: str, *, spinner: bool = False) -> str:
+    """`ollama` CLI output without ANSI escape sequences (and, with `spinner`, without the braille
+    spinner frames and carriage returns it draws while loading)."""
     text = _ANSI.sub("", text)
     return _SPINNER.sub("", text) if spinner else text
 
@@ -105,6 +107,7 @@ class OllamaCLIBackend:
 
     @property
     def server(self) -> OllamaServe | None:
+        """The `ollama serve` this backend started (--serve), None when it uses a running server."""
         return self._server
 
     def _run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
@@ -146,6 +149,9 @@ class OllamaCLIBackend:
         self._checked("create", target.model, "-f", str(modelfile))
 
     def remove(self, target: Target) -> None:
+        """`ollama rm NAME`; a model that is already gone is fine. Raises LoadError when rm fails
+        otherwise or does not finish in time. The CLI tells "not found" only in its error text
+        (exit status 1 either way), so that text is what is read here."""
         try:
             proc = self._run("rm", target.model)
         except subprocess.TimeoutExpired:
@@ -154,6 +160,8 @@ class OllamaCLIBackend:
             raise LoadError(f"`ollama rm {target.model}` failed: {_error_text(proc)}")
 
     def unload(self, target: Target) -> None:
+        """`ollama stop NAME` (frees the model's memory); a stop that does not finish in time is
+        ignored."""
         try:
             self._run("stop", target.model)
         except subprocess.TimeoutExpired:
@@ -162,6 +170,10 @@ class OllamaCLIBackend:
     # -- per prompt
 
     def chat(self, target: Target, messages: list[dict], options: dict, timeout: float) -> ChatResult:
+        """`ollama run --verbose --nowordwrap NAME PROMPT`, as a user types it: one user message
+        only (else Unsupported: multi-turn needs --via api), the answer from stdout, token counts
+        and rates from --verbose's stderr. A timeout returns what was printed so far with
+        done_reason "timeout"; a failing run raises LoadError."""
         if len(messages) != 1 or messages[0].get("role") != "user":
             raise Unsupported("`ollama run NAME PROMPT` sends one user message; "
                               "multi-turn and system-message checks need --via api")
@@ -202,9 +214,12 @@ class OllamaCLIBackend:
         return ShowResult(template=template, parameters=parse_parameters(parameters), system=system)
 
     def render(self, target: Target, messages: list[dict]) -> str | None:
+        """Always None: the CLI never shows the prompt it built (the prompt checks are skipped)."""
         return None  # the CLI never shows the prompt it built
 
     def close(self) -> None:
+        """Remove the backend's temp folder (Modelfiles) and stop the server it started.
+        Idempotent."""
         tmp = getattr(self, "_tmp", None)
         if tmp is not None:
             tmp.cleanup()

@@ -56,6 +56,9 @@ ROLES = ("system", "user", "assistant", "tool")
 
 @dataclass(frozen=True)
 class Prompt:
+    """One smoke prompt: a `name`, the conversation (`messages`, a system message first if any; for
+    a `completion`, one user message sent as a raw prompt) and `expect`, a regular expression
+    searched in the answer."""
     name: str
     messages: tuple[dict, ...]        # the conversation; a system message, if any, comes first
     expect: str                       # regex searched in the answer
@@ -68,15 +71,19 @@ class Prompt:
 
     @property
     def system(self) -> str | None:
+        """The system message's content, None when the conversation has none."""
         if self.messages and self.messages[0]["role"] == "system":
             return self.messages[0]["content"]
         return None
 
     @property
     def pattern(self) -> re.Pattern:
+        """`expect` compiled (re.search semantics)."""
         return re.compile(self.expect)
 
     def to_dict(self) -> dict:
+        """The prompt as a prompts-file entry (`completion` or `messages`, with `expect`) for the
+        JSON report."""
         if self.completion:
             return {"name": self.name, "completion": self.text, "expect": self.expect}
         return {"name": self.name, "messages": [dict(m) for m in self.messages], "expect": self.expect}
@@ -110,6 +117,8 @@ DEFAULT_PROMPTS: tuple[Prompt, ...] = (
 
 
 def completion(name: str, text: str, expect: str) -> Prompt:
+    """A completion prompt (a base model's): `text` sent as a raw prompt, `expect` a regular
+    expression for the answer."""
     return Prompt(name, (_user(text),), expect, completion=True)
 
 
@@ -122,6 +131,7 @@ DEFAULT_COMPLETIONS: tuple[Prompt, ...] = (
 
 
 def default_prompts(base: bool) -> tuple[Prompt, ...]:
+    """The built-in prompts: completions for a base model, chat prompts otherwise."""
     return DEFAULT_COMPLETIONS if base else DEFAULT_PROMPTS
 
 

@@ -48,6 +48,9 @@ def _summary_line(report: SmokeReport) -> str:
 
 
 def text_table(report: SmokeReport, *, verbose: bool = False) -> str:
+    """The terminal report: one row per quant and prompt (status, prompt and generation tokens per
+    second, the reason), then per quant its prepare/load seconds or load failure, and the
+    summary; `verbose` lists every check. Text from models is escaped (publish.termtext)."""
     rows = [("QUANT", "PROMPT", "STATUS", "PROMPT tok/s", "GEN tok/s", "REASON")]
     for q in report.quants:
         for c in q.cases:
@@ -73,10 +76,13 @@ def text_table(report: SmokeReport, *, verbose: bool = False) -> str:
 
 
 def to_json(report: SmokeReport) -> str:
+    """SmokeReport.to_dict() as indented JSON text (`--format json`)."""
     return json_dumps(report.to_dict(), indent=2)
 
 
 def to_junit(report: SmokeReport) -> str:
+    """The report as JUnit XML (one testcase per quant and prompt; failures and skipped counted; the
+    backend and shard as properties) for CI test reporters."""
     n = report.counts()
     suites = ET.Element("testsuites", name="publish smoke", tests=str(len(report.cases)),
                         failures=str(n["fail"]), skipped=str(n["skip"]), time=f"{report.seconds:.3f}")
@@ -113,6 +119,8 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(report: SmokeReport) -> str:
+    """The report as GitHub-flavoured Markdown (a table per quant and prompt, skipped checks folded)
+    for a job summary ($GITHUB_STEP_SUMMARY) or a PR comment."""
     head = "❌" if report.failed else "✅"
     lines = [f"### {head} publish smoke `{report.target}`", "", _summary_line(report), "",
              "| Quant | Prompt | Result | Prompt tok/s | Gen tok/s | Details |",
@@ -131,10 +139,12 @@ def to_markdown(report: SmokeReport) -> str:
 
 
 def write_junit(report: SmokeReport, path: str | os.PathLike) -> None:
+    """Write `to_junit(report)` to `path` atomically. Raises OSError."""
     atomic_write_text(path, to_junit(report))
 
 
 def write_json(report: SmokeReport, path: str | os.PathLike) -> None:
+    """Write `to_json(report)` to `path` atomically. Raises OSError."""
     atomic_write_text(path, to_json(report) + "\n")
 
 
