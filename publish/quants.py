@@ -56,13 +56,28 @@ def label_from_filename(filename: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
+# llama.h `enum llama_ftype` (`general.file_type`), as gguf-py 0.19 LlamaFileType names it. A table,
+# not an import of gguf (which imports numpy): `publish inspect` and `lint` need only this.
+# tests/test_gguf_constants.py checks it equals gguf-py's LlamaFileType.
+LLAMA_FILE_TYPES: dict[int, str] = {
+    0: "ALL_F32", 1: "MOSTLY_F16", 2: "MOSTLY_Q4_0", 3: "MOSTLY_Q4_1", 7: "MOSTLY_Q8_0", 8: "MOSTLY_Q5_0",
+    9: "MOSTLY_Q5_1", 10: "MOSTLY_Q2_K", 11: "MOSTLY_Q3_K_S", 12: "MOSTLY_Q3_K_M", 13: "MOSTLY_Q3_K_L",
+    14: "MOSTLY_Q4_K_S", 15: "MOSTLY_Q4_K_M", 16: "MOSTLY_Q5_K_S", 17: "MOSTLY_Q5_K_M", 18: "MOSTLY_Q6_K",
+    19: "MOSTLY_IQ2_XXS", 20: "MOSTLY_IQ2_XS", 21: "MOSTLY_Q2_K_S", 22: "MOSTLY_IQ3_XS", 23: "MOSTLY_IQ3_XXS",
+    24: "MOSTLY_IQ1_S", 25: "MOSTLY_IQ4_NL", 26: "MOSTLY_IQ3_S", 27: "MOSTLY_IQ3_M", 28: "MOSTLY_IQ2_S",
+    29: "MOSTLY_IQ2_M", 30: "MOSTLY_IQ4_XS", 31: "MOSTLY_IQ1_M", 32: "MOSTLY_BF16", 36: "MOSTLY_TQ1_0",
+    37: "MOSTLY_TQ2_0", 38: "MOSTLY_MXFP4_MOE", 39: "MOSTLY_NVFP4", 40: "MOSTLY_Q1_0", 1024: "GUESSED",
+}
+_FILE_TYPE_NAMES = frozenset(LLAMA_FILE_TYPES.values())
+
+
 def file_type_label(value: int) -> str | None:
     """The label llama-quantize uses for a `general.file_type` value: 15 -> "Q4_K_M", 0 -> "F32"."""
-    from gguf import LlamaFileType
-
     try:
-        name = LlamaFileType(value).name
-    except ValueError:
+        name = LLAMA_FILE_TYPES.get(value)  # what LlamaFileType(value) accepts: 15, 15.0, True
+    except TypeError:  # unhashable (an array value)
+        return None
+    if name is None:
         return None
     return name.removeprefix("MOSTLY_").removeprefix("ALL_")
 
@@ -94,9 +109,7 @@ def file_type_disagrees(label: str, file_type: int) -> str | None:
     have = file_type_label(file_type)
     if have is None:
         return None
-    from gguf import LlamaFileType
-
-    exact_only = f"MOSTLY_{want}" in LlamaFileType.__members__ or want == "F32"
+    exact_only = f"MOSTLY_{want}" in _FILE_TYPE_NAMES or want == "F32"
     if have == want or (not exact_only and label_family(have) == label_family(want)):
         return None
     return have

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-from gguf import GGUFValueType
+from publish.gguf.constants import GGUFValueType
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from gguf import GGMLQuantizationType, GGUFValueType
+from publish.gguf.constants import GGMLQuantizationType, GGUFValueType
 
 
 @dataclass(frozen=True, slots=True)  # slots: a header may hold 10^5 of them

@@ -35,8 +35,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from gguf import GGML_QUANT_SIZES
-from gguf import GGMLQuantizationType as Q
+from publish.gguf.constants import GGML_QUANT_SIZES
+from publish.gguf.constants import GGMLQuantizationType as Q
 
 from publish.gguf.header import GGUFHeader, TensorInfo
 

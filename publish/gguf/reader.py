@@ -6,28 +6,32 @@ requests sees a handful of reads, and the cost depends on the header size only, 
 tensor data size. Every count and length is checked against the bytes that exist before it is
 used; anything wrong raises `GGUFError(path, offset, "expected ...")` and nothing else.
 
-Large arrays are not turned into Python objects: numeric arrays are numpy views of the raw bytes,
-string arrays (a 262,144-token vocabulary) keep their raw bytes plus numpy offset arrays and
-decode an item only when it is asked for.
+Standard library only (no numpy, no gguf-py: importing those costs more than reading a
+262,144-token header, and `publish inspect` / `publish lint` start a process per run). Large arrays
+are not turned into Python objects: numeric arrays keep their raw bytes (`to_list()` converts them
+in C through a memoryview), string arrays (a vocabulary) keep their raw bytes and the offset of
+every 64th item, and decode an item only when it is asked for.
 """
 
 from __future__ import annotations
 
 import array
+import bisect
 import codecs
 import os
+import re
 import struct
-from typing import Any, BinaryIO, Callable, Iterator, Union
-
-import numpy as np
-from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGMLQuantizationType, GGUFValueType, Keys
+import sys
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Union
 
 from publish.errors import GGUFError
+from publish.gguf.constants import (GGML_MAX_DIMS, GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC,
+                                    GGUF_SUPPORTED_VERSIONS, KEY_ALIGNMENT, GGMLQuantizationType, GGUFValueType)
 from publish.gguf.header import ArrayValue, GGUFHeader, KV, TensorInfo
 
 MAGIC = struct.pack("<I", GGUF_MAGIC)  # b"GGUF"
-SUPPORTED_VERSIONS = (2, 3)
-MAX_DIMS = 4             # GGML_MAX_DIMS: llama.cpp refuses more
+SUPPORTED_VERSIONS = GGUF_SUPPORTED_VERSIONS
+MAX_DIMS = GGML_MAX_DIMS  # llama.cpp refuses more
 MAX_ARRAY_NESTING = 4    # arrays of arrays are legal but rare; bound the recursion
 # Each key, tensor or nested array becomes a Python object ~10x its smallest on-disk record, so
 # counts are capped far above any real model (a few hundred keys, tens of thousands of tensors).
@@ -39,12 +43,15 @@ MAX_NESTED_ITEMS = 1 << 16  # in the whole header: each becomes a Python object 
 MAX_HEADER = 256 * 1024 * 1024
 FIRST_WINDOW = 256 * 1024
 GROW_LIMIT = 512 * 1024  # a refill reads at most this much beyond what is needed: remote reads stay within header + 1 MiB
-SCAN_CHUNK = 1024 * 1024        # string arrays are scanned in windows of this size
-SMALL_ARRAY = 64                # string arrays this short are read item by item
+SCAN_CHUNK = 1024 * 1024        # a string array's walk reads ahead at most this much at a time
+SMALL_ARRAY = 64                # string arrays this short are read item by item with per-item errors
 LONG_STRING = 64 * 1024         # longer strings are decoded straight from the buffer, not from a copy
 INT64_MAX = 2**63 - 1
+_STRIDE_BITS = 6
+STRIDE = 1 << _STRIDE_BITS      # a string array keeps the offset of every STRIDE-th item
+_HIGH_BITS = 0x8080808080808080  # a length with any of these set has a non-ASCII byte in its prefix
 
-# struct formats (and the same as numpy dtypes) for fixed-size value types; GGUF is little-endian here.
+# struct formats for fixed-size value types; GGUF is little-endian here.
 STRUCT_FORMATS: dict[GGUFValueType, str] = {
     GGUFValueType.UINT8: "<B", GGUFValueType.INT8: "<b",
     GGUFValueType.UINT16: "<H", GGUFValueType.INT16: "<h",
@@ -53,7 +60,6 @@ STRUCT_FORMATS: dict[GGUFValueType, str] = {
     GGUFValueType.FLOAT32: "<f", GGUFValueType.FLOAT64: "<d",
     GGUFValueType.BOOL: "<B",
 }
-NUMPY_DTYPES: dict[GGUFValueType, np.dtype] = {t: np.dtype(f) for t, f in STRUCT_FORMATS.items()}
 VALUE_SIZES: dict[GGUFValueType, int] = {t: struct.calcsize(f) for t, f in STRUCT_FORMATS.items()}
 
 _U32 = struct.Struct("<I")
@@ -61,10 +67,12 @@ _U64 = struct.Struct("<Q")
 _STRUCTS = {t: struct.Struct(f) for t, f in STRUCT_FORMATS.items()}
 _VALUE_TYPES = {int(t): t for t in GGUFValueType}
 _SCALAR_STRUCTS = {t: _STRUCTS[t] for t in STRUCT_FORMATS}  # fixed-size scalar types
-# A known ggml type has a block size (gguf's enum also lists removed types, which have none).
+# A known ggml type has a block size (gguf-py's enum also lists removed types, which have none).
 _GGML_TYPES = {int(t): t for t in GGMLQuantizationType if t in GGML_QUANT_SIZES}
 # After a tensor's dimension count: its dimensions, ggml type and data offset.
 _TENSOR_TAILS = [struct.Struct("<" + "Q" * n + "IQ") for n in range(MAX_DIMS + 1)]
+# memoryview.cast reads the raw little-endian bytes directly where the machine is little-endian too.
+_NATIVE = sys.byteorder == "little" and all(struct.calcsize(f[1]) == struct.calcsize(f) for f in STRUCT_FORMATS.values())
 
 What = Union[str, Callable[[], str]]  # an error's subject, or a function that words it on failure
 
@@ -73,24 +81,51 @@ def _described(what: What) -> str:
     return what if isinstance(what, str) else what()
 
 
+def __getattr__(name: str):
+    if name == "NUMPY_DTYPES":  # numpy only when asked for (it costs more than reading a header)
+        import numpy as np
+
+        return {t: np.dtype(f) for t, f in STRUCT_FORMATS.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # ----------------------------------------------------------------------------------------------
 # Lazy array values
 
 
 class NumericArray(ArrayValue):
-    """A numeric/bool GGUF array backed by a read-only numpy array of the raw bytes."""
+    """A numeric/bool GGUF array over its raw little-endian bytes (`len(raw)` = count x item size).
 
-    def __init__(self, item_type: GGUFValueType, array: np.ndarray):
+    Indexing and `to_list()` convert in C (a memoryview cast); `numpy()` imports numpy and gives a
+    read-only array without a copy."""
+
+    __slots__ = ("item_type", "_raw", "_view")
+
+    def __init__(self, item_type: GGUFValueType, raw: bytes):
         self.item_type = item_type
-        self._array = array
+        self._raw = raw
+        self._view: Any = None
+
+    def _values(self):
+        """A sequence of the items as Python numbers (BOOL as 0/1): a memoryview or a tuple."""
+        view = self._view
+        if view is None:
+            fmt = STRUCT_FORMATS[self.item_type]
+            if _NATIVE:
+                view = memoryview(self._raw).cast(fmt[1])
+            else:
+                view = struct.unpack(f"<{len(self._raw) // VALUE_SIZES[self.item_type]}{fmt[1]}", self._raw)
+            self._view = view
+        return view
 
     def __len__(self) -> int:
-        return int(self._array.shape[0])
+        return len(self._raw) // VALUE_SIZES[self.item_type]
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return self._convert(self._array[index].tolist())
-        item = self._array[index].item()
+            items = self._values()[index]
+            return self._convert(items.tolist() if isinstance(items, memoryview) else list(items))
+        item = self._values()[index]
         return bool(item) if self.item_type == GGUFValueType.BOOL else item
 
     def __iter__(self) -> Iterator:
@@ -100,52 +135,102 @@ class NumericArray(ArrayValue):
         return [bool(x) for x in items] if self.item_type == GGUFValueType.BOOL else items
 
     def to_list(self) -> list:
-        return self._convert(self._array.tolist())
+        values = self._values()
+        return self._convert(values.tolist() if isinstance(values, memoryview) else list(values))
 
-    def numpy(self) -> np.ndarray:
-        return self._array.astype(bool) if self.item_type == GGUFValueType.BOOL else self._array
+    def numpy(self):
+        """A read-only numpy array of the items (bool for BOOL arrays). Imports numpy."""
+        import numpy as np
+
+        arr = np.frombuffer(self._raw, dtype=np.dtype(STRUCT_FORMATS[self.item_type]))
+        return arr.astype(bool) if self.item_type == GGUFValueType.BOOL else arr
+
+    def indices_of(self, wanted: Iterable[int]) -> list[int]:
+        """Positions (ascending) of the items equal to any of `wanted`, e.g. the CONTROL token
+        types. Small non-negative integers in an integer array are found by a byte search over the
+        items' low bytes, without a Python object per item."""
+        targets = set(wanted)
+        size = VALUE_SIZES[self.item_type]
+        integer = self.item_type not in (GGUFValueType.FLOAT32, GGUFValueType.FLOAT64, GGUFValueType.BOOL)
+        if not integer or not targets or not all(isinstance(v, int) and 0 <= v < 256 for v in targets):
+            return [i for i, x in enumerate(self.to_list()) if x in targets]
+        raw = self._raw
+        low = raw[0::size] if size > 1 else raw  # little-endian: the low byte comes first
+        pattern = re.compile(b"[" + b"".join(re.escape(bytes([v])) for v in sorted(targets)) + b"]")
+        zeros = bytes(size - 1)
+        return [i for i in (m.start() for m in pattern.finditer(low))
+                if size == 1 or raw[i * size + 1:(i + 1) * size] == zeros]
 
 
 class StringArray(ArrayValue):
-    """A GGUF string array: raw bytes plus where each item starts and ends. Items are decoded on
-    access; `len()` is free; nothing is allocated per item until `to_list()`."""
+    """A GGUF string array: its raw bytes (each item's u64 length prefix included) and the offset of
+    every STRIDE-th item's prefix. Items are decoded on access (one is found by walking at most
+    STRIDE - 1 length prefixes); `len()` is free; nothing is allocated per item until `to_list()`."""
 
     item_type = GGUFValueType.STRING
 
-    def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray):
-        self._data = data          # bytes holding all items (length prefixes included)
-        self._starts = starts      # int64 offsets of each item's text in _data
-        self._ends = ends
+    def __init__(self, data: bytes, count: int, marks: array.array):
+        self._data = data    # bytes holding all items, length prefixes included
+        self._count = count
+        self._marks = marks  # offset in _data of item k * STRIDE's prefix, for each k
 
     def __len__(self) -> int:
-        return int(self._starts.shape[0])
+        return self._count
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self._decode(i) for i in range(*index.indices(len(self)))]
-        n = len(self)
+    def _prefix(self, i: int) -> int:
+        """Offset in _data of item i's length prefix (0 <= i < len)."""
+        p = self._marks[i >> _STRIDE_BITS]
+        data, unpack = self._data, _U64.unpack_from
+        for _ in range(i & (STRIDE - 1)):
+            p += 8 + unpack(data, p)[0]
+        return p
+
+    def _index(self, index: int) -> int:
+        n = self._count
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError("string array index out of range")
-        return self._decode(index)
-
-    def _decode(self, i: int) -> str:
-        return self._data[int(self._starts[i]):int(self._ends[i])].decode("utf-8")
-
-    def __iter__(self) -> Iterator[str]:
-        data = self._data
-        for s, e in zip(self._starts.tolist(), self._ends.tolist()):
-            yield data[s:e].decode("utf-8")
-
-    def to_list(self) -> list[str]:
-        return list(self)
-
-    def numpy(self) -> np.ndarray:
-        return np.array(self.to_list(), dtype=object)
+        return index
 
     def item_bytes(self, i: int) -> bytes:
-        return self._data[int(self._starts[i]):int(self._ends[i])]
+        """Item i's UTF-8 bytes."""
+        p = self._prefix(self._index(i))
+        return self._data[p + 8:p + 8 + _U64.unpack_from(self._data, p)[0]]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            if step != 1 or stop - start > STRIDE:
+                return [self[i] for i in range(start, stop, step)]
+            return self._walk(start, max(0, stop - start))
+        return self.item_bytes(index).decode("utf-8")
+
+    def _walk(self, first: int, count: int) -> list[str]:
+        """Items first .. first + count - 1, decoded, walking the prefixes once."""
+        if count <= 0:
+            return []
+        data, unpack = self._data, _U64.unpack_from
+        p = self._prefix(first)
+        out = []
+        append = out.append
+        for _ in range(count):
+            n = unpack(data, p)[0]
+            p += 8
+            append(data[p:p + n].decode("utf-8"))
+            p += n
+        return out
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_list())
+
+    def to_list(self) -> list[str]:
+        return self._walk(0, self._count)
+
+    def numpy(self):
+        import numpy as np
+
+        return np.array(self.to_list(), dtype=object)
 
     def index(self, value: str, start: int = 0, stop: int | None = None) -> int:
         """Position of `value`, found by a byte search instead of decoding every item."""
@@ -155,26 +240,45 @@ class StringArray(ArrayValue):
         return i
 
     def find(self, value: str, start: int = 0, stop: int | None = None) -> int:
+        """Position of the first item equal to `value` in [start, stop), or -1."""
         raw = value.encode("utf-8")
         needle = _U64.pack(len(raw)) + raw
-        n = len(self)
+        n = self._count
         stop = n if stop is None else max(0, min(stop, n))
-        starts = self._starts
-        pos = int(starts[start]) - 8 if 0 <= start < n else len(self._data)
+        if not 0 <= start < n:
+            return -1
+        data = self._data
+        pos = self._prefix(start)
         while True:
-            pos = self._data.find(needle, pos)
+            pos = data.find(needle, pos)
             if pos < 0:
                 return -1
-            i = int(np.searchsorted(starts, pos + 8))
-            if i < n and int(starts[i]) == pos + 8:
+            i = self._item_at(pos)
+            if i >= 0:
                 return i if i < stop else -1
             pos += 1
+
+    def _item_at(self, pos: int) -> int:
+        """The item whose length prefix starts at byte `pos` of _data, or -1 if none does."""
+        k = bisect.bisect_right(self._marks, pos) - 1
+        p, i = self._marks[k], k << _STRIDE_BITS
+        data, unpack, n = self._data, _U64.unpack_from, self._count
+        while p < pos and i < n:
+            p += 8 + unpack(data, p)[0]
+            i += 1
+        return i if p == pos and i < n else -1
 
     def __contains__(self, value) -> bool:
         return isinstance(value, str) and self.find(value) >= 0
 
     def count(self, value) -> int:
-        return sum(1 for s in self if s == value) if isinstance(value, str) else 0
+        if not isinstance(value, str):
+            return 0
+        found, i = 0, self.find(value)
+        while i >= 0:
+            found += 1
+            i = self.find(value, i + 1)
+        return found
 
 
 class NestedArray(ArrayValue):
@@ -194,7 +298,9 @@ class NestedArray(ArrayValue):
     def to_list(self) -> list:
         return [item.to_list() for item in self._items]
 
-    def numpy(self) -> np.ndarray:
+    def numpy(self):
+        import numpy as np
+
         return np.array(self.to_list(), dtype=object)
 
 
@@ -203,7 +309,11 @@ class NestedArray(ArrayValue):
 
 
 def read_header(source: str | os.PathLike | BinaryIO, name: str | None = None) -> GGUFHeader:
-    """Read the header of a GGUF file (a path or a seekable binary stream)."""
+    """Read the header of a GGUF file (a path or a seekable binary stream).
+
+    A local path is memory-mapped while it is parsed (only the header's pages are touched; what
+    the header keeps is copied out, and the mapping is closed before this returns); a stream is
+    read in growing windows. `name` is the display name used in errors (default: the path)."""
     if isinstance(source, (str, os.PathLike)):
         display = name or os.fspath(source)
         try:
@@ -211,16 +321,35 @@ def read_header(source: str | os.PathLike | BinaryIO, name: str | None = None) -
         except OSError as err:
             raise GGUFError(display, 0, f"expected a readable file ({err.strerror or err})") from None
         with fh:
-            return _Parser(fh, display).parse()
+            mapped = _map(fh)
+            try:
+                return _Parser(fh, display, mapped).parse()
+            finally:
+                if mapped is not None:
+                    try:
+                        mapped.close()
+                    except BufferError:  # a view still held by a traceback frame; freed with it
+                        pass
     display = name or str(getattr(source, "name", None) or "<stream>")
     return _Parser(source, display).parse()
 
 
+def _map(fh) -> Any:
+    """A read-only mmap of the whole file, or None where that is not possible (empty file, a
+    file system or platform without mmap); the windowed reads are used then."""
+    try:
+        import mmap
+
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (ImportError, OSError, ValueError, OverflowError):
+        return None
+
+
 class _Parser:
-    def __init__(self, fh: BinaryIO, path: str):
+    def __init__(self, fh: BinaryIO, path: str, mapped: Any = None):
         self.fh = fh
         self.path = path
-        self.buf = bytearray()   # capacity; only the first `have` bytes are file content
+        self.buf: Any = bytearray()   # capacity; only the first `have` bytes are file content
         self.have = 0
         self.pos = 0
         self.nested_left = MAX_NESTED_ITEMS  # nested arrays left for the whole header
@@ -231,6 +360,10 @@ class _Parser:
             raise GGUFError(path, 0, f"expected a seekable file ({err})") from None
         if not isinstance(self.size, int):  # some file-likes return None from seek
             self.size = fh.tell()
+        if mapped is not None and len(mapped) == self.size:
+            # Everything is "buffered" up to the header bound: ensure() only ever words errors.
+            self.buf = mapped
+            self.have = min(self.size, MAX_HEADER)
 
     # -- errors and buffering ------------------------------------------------------------------
 
@@ -425,123 +558,130 @@ class _Parser:
         start = self.take(nbytes, what)
         with memoryview(self.buf) as view:
             raw = bytes(view[start:start + nbytes])
-        array = np.frombuffer(raw, dtype=NUMPY_DTYPES[item_type])
-        return NumericArray(item_type, array)
+        return NumericArray(item_type, raw)
 
     def read_string_array(self, count: int, what: What) -> StringArray:
-        """Items are found window by window: a vectorised scan (_string_chain) where it works,
-        else item by item to the end of the window. Either way a window is paid for by the items
-        it yields, so the cost is linear in the array's bytes whatever they hold."""
+        """The items are walked length prefix by length prefix in one tight loop over the buffered
+        bytes (STRIDE items at a time, noting where each stride starts); a prefix that is not
+        buffered yet refills the buffer and the walk goes on from it. Anything wrong (a length past the
+        end of the file) is worded by the careful item-by-item walk. Then the whole array is checked
+        as UTF-8 in one decode. The cost is linear in the array's bytes whatever they hold."""
         p0 = self.pos
         if count <= SMALL_ARRAY:
             return self.read_small_string_array(count, what)
-        starts: list[np.ndarray] = []
-        ends: list[np.ndarray] = []
+        marks = array.array("q")
+        unpack = _U64.unpack_from
+        acc = 0            # OR of every length: tells whether any prefix holds a non-ASCII byte
         done = 0
-        p = p0             # where the next item's length prefix is
-        while done < count:
-            left = count - done
-            if left <= SMALL_ARRAY:
-                s, e = self.string_items_slowly(p, left, done, p0, what)
-            else:
-                # Size the window from the items left (a vocabulary item averages ~15 bytes).
-                stop = min(self.size, p + min(SCAN_CHUNK, 24 * left + 256))
-                self.ensure(stop, what, at=p)
-                with memoryview(self.buf) as view:
-                    found = _string_chain(view[p:stop], left)
-                if found is not None and len(found[0]):
-                    s, e = found[0] + (p - p0), found[1] + (p - p0)
-                else:
-                    # Item by item through this window (at least one item, however long).
-                    s, e = self.string_items_slowly(p, left, done, p0, what, until=stop)
-            starts.append(s)
-            ends.append(e)
-            done += len(s)
-            p = p0 + int(e[-1])
-        if count == 0:
-            starts, ends = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-        all_starts, all_ends = np.concatenate(starts), np.concatenate(ends)
-        data = bytes(memoryview(self.buf)[p0:p])
-        self.check_utf8(data, all_starts, all_ends, p0, what)
+        p = start = p0     # p: the next item's prefix; start: the current stride's first prefix
+        view = memoryview(self.buf)[:self.have]
+        try:
+            while done < count:
+                start = p
+                step = min(STRIDE, count - done)
+                j = 0
+                while True:
+                    try:
+                        for j in range(j, step):
+                            n = unpack(view, p)[0]
+                            acc |= n
+                            p += 8 + n
+                        break
+                    except (struct.error, OverflowError):
+                        # The prefix of item j (at p) is not buffered: refill and go on from it, or
+                        # word what is wrong when the file cannot hold it.
+                        view.release()
+                        if p + 8 > self.size:
+                            self.walk_strings_exactly(start, count - done, done, what)
+                            raise self.fail(p, f"expected {_described(what)} to fit in the file") from None
+                        # Read ahead by what the items left probably need (a vocabulary item
+                        # averages ~15 bytes), at most SCAN_CHUNK: a stream sees a few large reads.
+                        ahead = min(self.size, MAX_HEADER, p + min(SCAN_CHUNK, 24 * (count - done - j) + 256))
+                        self.ensure(max(p + 8, ahead), lambda: f"the length of an item of {_described(what)}", at=p)
+                        view = memoryview(self.buf)[:self.have]
+                marks.append(start - p0)
+                done += step
+        finally:
+            view.release()
+        if p > self.have:  # the last item's text is not buffered yet
+            if p > self.size:
+                self.walk_strings_exactly(start, count - (len(marks) - 1) * STRIDE, (len(marks) - 1) * STRIDE, what)
+            self.ensure(p, what, at=start)
+        with memoryview(self.buf) as buf, buf[p0:p] as region:
+            data = bytes(region)
+        self.check_utf8(data, count, marks, acc, p0, what)
         self.pos = p
-        return StringArray(data, all_starts, all_ends)
+        return StringArray(data, count, marks)
 
     def read_small_string_array(self, count: int, what: What) -> StringArray:
         """A short string array (a nested array's items, a stop list): item by item."""
-        p0 = p = self.pos
-        starts, ends = [], []
+        p0 = self.pos
+        marks = array.array("q")
         for i in range(count):
+            if i % STRIDE == 0:
+                marks.append(self.pos - p0)
+            at = self.pos
             length = self.u64(lambda: f"the length of item #{i} of {_described(what)}")
             if length > self.size - self.pos:
-                raise self.fail(p, f"expected item #{i} of {_described(what)} to fit in the file, "
-                                   f"but it claims {length} bytes")
+                raise self.fail(at, f"expected item #{i} of {_described(what)} to fit in the file, "
+                                    f"but it claims {length} bytes")
             start = self.take(length, lambda: f"item #{i} of {_described(what)}")
             try:
                 self.buf[start:start + length].decode("utf-8")
             except UnicodeDecodeError as err:
                 raise self.fail(start + err.start, f"expected UTF-8 text in item #{i} of {_described(what)}") from None
-            starts.append(start - p0)
-            ends.append(start + length - p0)
-            p = self.pos
-        data = bytes(memoryview(self.buf)[p0:p])
-        return StringArray(data, np.array(starts, np.int64), np.array(ends, np.int64))
+        data = bytes(memoryview(self.buf)[p0:self.pos])
+        return StringArray(data, count, marks)
 
-    def string_items_slowly(self, p: int, n: int, first: int, p0: int, what: What,
-                            until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Up to n items from p, one by one, with exact errors; stops after the item that reaches
-        `until` when given. Offsets returned are relative to p0."""
-        starts = array.array("q")  # raw int64s: no Python object per item
-        ends = array.array("q")
+    def walk_strings_exactly(self, p: int, n: int, first: int, what: What) -> int:
+        """Walk n items from the prefix at p one by one, each length checked against the file
+        before it is used (the error path: it words exactly which item is wrong). Returns the end."""
         unpack = _U64.unpack_from
-        buf = self.buf
         size = self.size
-        limit = size if until is None else until
-        i = 0
-        while i < n:
+        for i in range(first, first + n):
             if p + 8 > self.have:
-                self.ensure(p + 8, lambda: f"the length of item #{first + i} of {_described(what)}", at=p)
-                buf = self.buf
-            length = unpack(buf, p)[0]
+                self.ensure(p + 8, lambda: f"the length of item #{i} of {_described(what)}", at=p)
+            length = unpack(self.buf, p)[0]
             if length > size - p - 8:
-                raise self.fail(p, f"expected item #{first + i} of {_described(what)} to fit in the file, "
+                raise self.fail(p, f"expected item #{i} of {_described(what)} to fit in the file, "
                                    f"but it claims {length} bytes")
-            starts.append(p + 8 - p0)
             p += 8 + length
-            ends.append(p - p0)
             if p > self.have:
-                self.ensure(p, lambda: f"item #{first + i} of {_described(what)}", at=p - length - 8)
-                buf = self.buf
-            i += 1
-            if p >= limit:
-                break
-        return np.frombuffer(starts, np.int64), np.frombuffer(ends, np.int64)
+                self.ensure(p, lambda: f"item #{i} of {_described(what)}", at=p - length - 8)
+        return p
 
-    def check_utf8(self, data: bytes, starts: np.ndarray, ends: np.ndarray, p0: int, what: What) -> None:
+    def check_utf8(self, data: bytes, count: int, marks: array.array, acc: int, p0: int, what: What) -> None:
         # Decode everything at once with each 8-byte length prefix acting as a separator: an ASCII
         # byte can never be part of a multi-byte sequence, so the whole is valid UTF-8 exactly when
-        # every item is. Prefixes are ASCII already unless a length byte is >= 0x80 (items of 128
-        # bytes or more); only those are blanked, in a copy.
-        prefix = starts - 8
-        non_ascii = prefix[((ends - starts) & 0x0080808080808080) != 0]  # lengths are < 2**63
-        scratch = data
-        if non_ascii.size:
-            scratch = np.frombuffer(data, np.uint8).copy()
-            for k in range(8):
-                scratch[non_ascii + k] = 0
+        # every item is. Prefixes are ASCII unless a length byte is >= 0x80 (`acc`, the OR of all
+        # lengths, says whether any is: items of 128 bytes or more); only those are blanked, in a copy.
+        scratch: bytes | bytearray = data
+        if acc & _HIGH_BITS:
+            scratch = bytearray(data)
+            p, unpack = 0, _U64.unpack_from
+            for _ in range(count):
+                n = unpack(data, p)[0]
+                if n & _HIGH_BITS:
+                    scratch[p:p + 8] = bytes(8)
+                p += 8 + n
         try:
             codecs.utf_8_decode(scratch, "strict", True)
         except UnicodeDecodeError as err:
-            i = max(0, int(np.searchsorted(starts, err.start, side="right")) - 1)
+            k = bisect.bisect_right(marks, err.start) - 1
+            p, i = marks[k], k * STRIDE
+            while p + 8 + _U64.unpack_from(data, p)[0] <= err.start:
+                p += 8 + _U64.unpack_from(data, p)[0]
+                i += 1
             raise self.fail(p0 + err.start, f"expected UTF-8 text in item #{i} of {_described(what)}") from None
 
     def alignment(self, kvs: dict[str, KV]) -> int:
-        kv = kvs.get(Keys.General.ALIGNMENT)
+        kv = kvs.get(KEY_ALIGNMENT)
         if kv is None:
             return GGUF_DEFAULT_ALIGNMENT
         if kv.type != GGUFValueType.UINT32:
-            raise self.fail(kv.value_offset - 4, f"expected {Keys.General.ALIGNMENT} stored as UINT32, found {kv.type.name}")
+            raise self.fail(kv.value_offset - 4, f"expected {KEY_ALIGNMENT} stored as UINT32, found {kv.type.name}")
         if kv.value == 0 or kv.value & (kv.value - 1):
-            raise self.fail(kv.value_offset, f"expected {Keys.General.ALIGNMENT} to be a power of two, found {kv.value}")
+            raise self.fail(kv.value_offset, f"expected {KEY_ALIGNMENT} to be a power of two, found {kv.value}")
         return kv.value
 
     def read_tensor_info(self, i: int) -> TensorInfo:
@@ -624,76 +764,5 @@ class _Parser:
         return t.info_offset + 8 + name_len + 4 + 8 * len(t.shape) + 4
 
 
-def _string_chain(region, count: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Where the first (up to `count`) length-prefixed strings of `region` lie, vectorised.
-
-    Candidates are positions whose u64 has its top seven bytes zero (length < 256), which nearly
-    every vocabulary item satisfies; the chain start -> start + 8 + length is followed through the
-    candidates, repairing the few places where it misses (a longer item, a false candidate inside
-    an item). Every item returned is verified exactly (it starts where the previous one ends), so
-    a wrong guess only costs time. Returns (starts, ends) as offsets into region for the items
-    that lie wholly inside it (possibly none), or None when the caller should go item by item.
-    """
-    a = np.frombuffer(region, np.uint8)
-    size = a.size
-    if size < 8:
-        return _EMPTY
-    m = size - 7  # positions with a whole u64 inside the region
-    zero = a == 0
-    cand = zero[7:7 + m].copy()
-    for k in range(1, 7):
-        cand &= zero[k:k + m]
-    if int(np.count_nonzero(cand)) > size // 8 + 1:
-        return None  # more candidates than items fit: runs of zero bytes (empty strings); go item by item
-    pos = np.flatnonzero(cand)
-    nxt = pos + 8 + a[pos]
-    if pos.size == 0 or pos[0] != 0:
-        pos, nxt = np.insert(pos, 0, 0), np.insert(nxt, 0, 0)
-        if not _repair(a, pos, nxt, 0):
-            return None
-    k = 0
-    filtered = False
-    for _ in range(64):
-        broken = np.flatnonzero(nxt[k:-1] != pos[k + 1:])
-        k = k + int(broken[0]) if broken.size else pos.size - 1  # pos[0..k] is a verified chain
-        target = int(nxt[k])
-        if k + 1 >= count or target >= m:
-            n = min(k + 1, count)
-            if int(nxt[n - 1]) > size:
-                n -= 1  # the last item runs past the region
-            return pos[:n] + 8, nxt[:n]
-        if broken.size and int(pos[k + 1]) < target:
-            if not filtered:
-                # Drop candidates nothing points to (false ones inside items), once, in bulk.
-                hit = np.zeros(size + 8, bool)
-                hit[np.minimum(nxt, size + 7)] = True
-                keep = hit[pos]
-                keep[0] = True
-                pos, nxt = pos[keep], nxt[keep]
-                filtered = True
-                k = 0
-                continue
-            j = int(np.searchsorted(pos, target))
-            pos, nxt = np.delete(pos, np.s_[k + 1:j]), np.delete(nxt, np.s_[k + 1:j])
-            continue
-        # The next item's prefix is not a candidate: a length of 256 bytes or more.
-        pos, nxt = np.insert(pos, k + 1, target), np.insert(nxt, k + 1, 0)
-        if not _repair(a, pos, nxt, k + 1):
-            return None
-    return None
-
-
-_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-
-
-def _repair(a: np.ndarray, pos: np.ndarray, nxt: np.ndarray, i: int) -> bool:
-    """Compute nxt[i] for a prefix at pos[i] whose length may need up to 64 KiB; False if longer."""
-    p = int(pos[i])
-    if a[p + 2:p + 8].any():
-        return False
-    nxt[i] = p + 8 + int(a[p]) + (int(a[p + 1]) << 8)
-    return True
-
-
-__all__ = ["read_header", "NumericArray", "StringArray", "NestedArray", "NUMPY_DTYPES", "STRUCT_FORMATS",
+__all__ = ["read_header", "NumericArray", "StringArray", "NestedArray", "STRUCT_FORMATS",
            "VALUE_SIZES"]

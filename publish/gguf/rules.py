@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Callable, Iterable, Iterator
 
-from gguf import GGMLQuantizationType as Q
-from gguf import GGUFValueType as T
+from publish.gguf.constants import GGMLQuantizationType as Q
+from publish.gguf.constants import GGUFValueType as T
 
 from publish.engines import ALL_ENGINES, Engine
 from publish.findings import Finding, Severity

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, ContextManager
 
-from gguf import Keys
-
 from publish.errors import GGUFError, PublishError
+from publish.gguf.constants import KEY_SPLIT_COUNT, KEY_SPLIT_NO, KEY_SPLIT_TENSORS_COUNT
 from publish.gguf.header import GGUFHeader, TensorInfo
 from publish.gguf.reader import read_header
 from publish.quants import shard_names as part_names  # every part's name, from any part's name
@@ -125,9 +124,9 @@ def check_parts(names: list[str], headers: list[GGUFHeader | None]) -> list[Spli
     for i, (name, h) in enumerate(zip(names, headers)):
         if h is None:
             continue
-        no_kv = h.kv.get(Keys.Split.LLM_KV_SPLIT_NO)
-        count_kv = h.kv.get(Keys.Split.LLM_KV_SPLIT_COUNT)
-        total_kv = h.kv.get(Keys.Split.LLM_KV_SPLIT_TENSORS_COUNT)
+        no_kv = h.kv.get(KEY_SPLIT_NO)
+        count_kv = h.kv.get(KEY_SPLIT_COUNT)
+        total_kv = h.kv.get(KEY_SPLIT_TENSORS_COUNT)
         if count_kv is None or no_kv is None:
             problems.append(SplitProblem(name, "expected split.no and split.count keys: this file is not part of a split set"))
         else:

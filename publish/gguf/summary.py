@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from gguf import GGUFValueType as V
-
+from publish.gguf.constants import GGUFValueType as V
 from publish.gguf.header import ArrayValue, GGUFHeader, KV
 from publish.quants import file_type_label
 
@@ -215,5 +214,33 @@ def _json_scalar(v: Any, float32: bool = False) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     if float32 and isinstance(v, float):
-        return float(str(np.float32(v)))  # the shortest text that reads back as the same FLOAT32 (1e-05)
+        return shortest_float32(v)  # 1e-05, not 9.999999747378752e-06
+    return v
+
+
+_F32 = struct.Struct("<f")
+
+
+def shortest_float32(v: float) -> float:
+    """The shortest decimal that reads back as the same FLOAT32 as `v` (a finite float32 value),
+    as a float: what numpy prints for `np.float32(v)` (Dragon4 shortest: the fewest digits, then
+    the nearest, then an even last digit), found with the standard library only."""
+    target = _F32.pack(v)
+    a, b = v.as_integer_ratio()
+    for digits in range(1, 10):  # 9 significant digits always round-trip a float32
+        mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
+        m, e = int(mantissa.replace(".", "")), int(exponent) - (digits - 1)
+        best = None
+        for c in (m, m - 1, m + 1):  # the rounded digits, or a neighbour where float32's interval is lopsided
+            x = float(f"{c}e{e}")
+            try:
+                if _F32.pack(x) != target:
+                    continue
+            except OverflowError:
+                continue
+            dist = abs(c * 10**e * b - a) if e >= 0 else abs(c * b - a * 10**-e)  # exact |c*10^e - v|, scaled
+            if best is None or (dist, c % 2) < best[:2]:
+                best = (dist, c % 2, x)
+        if best is not None:
+            return best[2]
     return v

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from gguf import GGUFValueType as T
+from publish.gguf.constants import GGUFValueType as T
 
 from publish.gguf.header import GGUFHeader
 
@@ -194,14 +194,10 @@ def _specials(key: int, hdr: GGUFHeader) -> Specials:
     types_kv = hdr.kv.get("tokenizer.ggml.token_type")
     ids: dict[str, int] = {}
     if len(tokens) and types_kv is not None and types_kv.type == T.ARRAY and len(types_kv.value) == len(tokens):
-        numpy = getattr(types_kv.value, "numpy", None)
-        types = numpy() if callable(numpy) else types_kv.value
-        try:
-            import numpy as np
-
-            wanted = np.nonzero((np.asarray(types) == CONTROL) | (np.asarray(types) == USER_DEFINED))[0]
-        except (TypeError, ValueError):
-            wanted = [i for i, t in enumerate(types) if t in (CONTROL, USER_DEFINED)]
+        types = types_kv.value
+        indices_of = getattr(types, "indices_of", None)  # NumericArray: a byte search, no object per item
+        wanted = indices_of((CONTROL, USER_DEFINED)) if indices_of is not None else \
+            [i for i, t in enumerate(types) if t in (CONTROL, USER_DEFINED)]
         for i in wanted:
             text = tokens[int(i)]
             if text:

@@ -164,3 +164,21 @@ def test_long_strings_are_cut_in_json_unless_asked_for_whole(tmp_path):
     assert whole["summary"]["chat_templates"]["default"] == template
     assert "truncated_templates" not in whole["summary"]
     assert "chat template   " + f"{len(template):,} chars" in run(path).output
+
+
+def test_float32_values_print_as_numpy_prints_them():
+    """JSON shows a FLOAT32 as the shortest decimal that reads back as the same float32 (1e-05, not
+    9.999999747378752e-06), found without numpy; numpy's own printing is the reference, on every
+    power of two (where float32's rounding interval is lopsided), its neighbours and random values."""
+    import numpy as np
+
+    from publish.gguf.summary import shortest_float32
+
+    values = [np.float32(2.0) ** e for e in range(-149, 128)]
+    values += [np.nextafter(v, np.float32(np.inf)) for v in values] + [np.nextafter(v, np.float32(0)) for v in values]
+    bits = np.random.default_rng(3).integers(0, 2**32, 50_000, dtype=np.uint64).astype(np.uint32)
+    values += [v for v in bits.view(np.float32) if np.isfinite(v)]
+    values += [np.float32(x) for x in (1e-5, 1e-6, 0.1, 3.4028234663852886e38, 1e-45, -0.0, 0.0, 10000.0, 1e6)]
+    wrong = [(float(v), str(v), shortest_float32(float(v))) for v in values
+             if repr(shortest_float32(float(v))) != repr(float(str(v)))]
+    assert wrong == []

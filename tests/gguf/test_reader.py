@@ -282,6 +282,75 @@ def test_non_utf8_strings():
     expect_error(gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, [b"a\xc3", b"\xa9b"]))]), contains="item #0")
 
 
+def test_non_utf8_items_of_long_arrays_are_named_whatever_their_lengths():
+    """Long arrays are checked in one decode of all their bytes; a length byte >= 0x80 (an item
+    of 128 bytes or more) must not complete a broken character at the end of the item before it."""
+    for broken_at in (0, 63, 64, 150, 199):
+        items = [f"t{i}".encode() for i in range(200)]
+        items[broken_at] = b"bad\xc3"           # a lead byte with nothing after it ...
+        if broken_at + 1 < len(items):
+            items[broken_at + 1] = b"y" * 0xA9    # ... followed by a length byte that is a continuation byte
+        data = gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, items))])
+        err = expect_error(data, contains=f"UTF-8 text in item #{broken_at} of the value of 'toks'")
+        assert data[err.offset - 3:err.offset + 1] == b"bad\xc3"
+    good = [("é" * (i % 300)).encode() for i in range(400)]  # many non-ASCII length bytes, all valid
+    assert read_header(io.BytesIO(gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, good))]))).value("toks") \
+        .to_list() == [g.decode() for g in good]
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 129, 1000])
+def test_string_arrays_index_find_and_count_like_a_list(n):
+    """Items are found by walking from every 64th item's offset: each access agrees with a list."""
+    items = [["", "a", "\0" * 8, "é" * 90, "tok", "x" * 300][(i * 7) % 6] + str(i % 5) for i in range(n)]
+    hdr = read_header(io.BytesIO(gb.gguf([ARCH, gb.kv("s", gb.array(V.STRING, items)), gb.kv("z", gb.scalar(V.UINT8, 9))])))
+    arr = hdr.value("s")
+    assert len(arr) == n and arr.to_list() == items and list(arr) == items and hdr.value("z") == 9
+    for i in list(range(-min(n, 3), 0)) + list(range(0, n, max(1, n // 37))) + ([n - 1] if n else []):
+        assert arr[i] == items[i] and arr.item_bytes(i) == items[i].encode()
+    for sl in (slice(0, 5), slice(60, 70), slice(3, None, 17), slice(None, None, -50), slice(n, n + 3)):
+        assert arr[sl] == items[sl]
+    with pytest.raises(IndexError):
+        arr[n]
+    for value in {*items[:5], *items[-3:], "nope", "\0" * 8}:
+        assert (value in arr) == (value in items) and arr.count(value) == items.count(value)
+        first = items.index(value) if value in items else -1
+        assert arr.find(value) == first
+        if first >= 0:
+            assert arr.index(value) == first and arr.find(value, first + 1) == (
+                items.index(value, first + 1) if value in items[first + 1:] else -1)
+            assert arr.find(value, 0, first) == -1
+
+
+def test_indices_of_finds_small_values_in_every_integer_type():
+    """Token types are found by a byte search over the items' low bytes: the other bytes must be
+    zero (259 and -253 have the low byte 3 but are not 3)."""
+    values = [3, 4, 259, 1, 3, 0, 4, 1027, 3]
+    for vtype in (V.UINT8, V.UINT16, V.INT16, V.UINT32, V.INT32, V.UINT64, V.INT64):
+        fits = [v for v in values if v < 256] if vtype == V.UINT8 else values
+        if vtype in (V.INT16, V.INT32, V.INT64):
+            fits = fits + [-253, -1, 3]
+        hdr = read_header(io.BytesIO(gb.gguf([ARCH, gb.kv("t", gb.array(vtype, fits))])))
+        want = [i for i, v in enumerate(fits) if v in (3, 4)]
+        assert hdr.value("t").indices_of((3, 4)) == want, vtype
+        assert hdr.value("t").indices_of((3, 4)) == [i for i, v in enumerate(hdr.value("t").to_list()) if v in (3, 4)]
+    for vtype, vals in ((V.FLOAT32, [3.0, 3.5, 4.0]), (V.BOOL, [1, 0, 1]), (V.INT32, [300, 3])):
+        hdr = read_header(io.BytesIO(gb.gguf([ARCH, gb.kv("t", gb.array(vtype, vals))])))
+        assert hdr.value("t").indices_of((3, 4, 300)) == [i for i, v in enumerate(hdr.value("t").to_list())
+                                                        if v in (3, 4, 300)]
+
+
+def test_numeric_arrays_convert_like_numpy():
+    """to_list(), indexing and numpy() of every numeric type (numpy only when numpy() is called)."""
+    cases = {V.UINT8: [0, 255], V.INT8: [-128, 127], V.UINT16: [0, 65535], V.INT16: [-1, 2], V.UINT32: [2**32 - 1, 0],
+             V.INT32: [-(2**31), 5], V.UINT64: [2**64 - 1, 1], V.INT64: [-(2**63), 7], V.FLOAT32: [1e-5, -2.5],
+             V.FLOAT64: [1e-300, 0.1], V.BOOL: [1, 0]}
+    for vtype, vals in cases.items():
+        arr = read_header(io.BytesIO(gb.gguf([ARCH, gb.kv("a", gb.array(vtype, vals))]))).value("a")
+        ref = arr.numpy()
+        assert arr.to_list() == ref.tolist() and [arr[0], arr[-1]] == ref[[0, -1]].tolist() and arr[:1] == ref[:1].tolist()
+        assert len(arr) == len(vals) and (vtype == V.BOOL or not ref.flags.writeable)  # BOOL: a converted copy
+
+
 def test_bad_alignment():
     expect_error(gb.gguf([ARCH, gb.kv("general.alignment", gb.scalar(V.UINT32, 24))]), contains="power of two")
     expect_error(gb.gguf([ARCH, gb.kv("general.alignment", gb.scalar(V.UINT32, 0))]), contains="power of two")
