@@ -99,6 +99,7 @@ class G(Val):
     domain: tuple | None = None  # finite set of possible string values (roles)
     maybe_empty_is_undef: bool = False
     fin: str | None = None       # a Go bool: this value is the final assistant message's content
+    offset: str | None = None    # kind intrange: the Go int the range starts at (else 0)
 
 
 @dataclass
@@ -229,6 +230,9 @@ class Compiler:
         self.uses: set[str] = set()      # think / tools / agp / date
         self.loops: list[LoopInfo] = []
         self.macro_depth = 0
+        self.macro_stack: list[str] = []     # macros being inlined (a call of one of them recurses)
+        self.defines: dict[tuple, str] = {}  # recursive macro specialisation -> Go template name
+        self.define_bodies: dict[str, str] = {}
         self._col_cursor: dict = {}
         self.think_tags: tuple[str, str] | None = None
         # Is nothing printed yet? True / None (something was) / a Go condition. A BOS printed at the
@@ -240,6 +244,9 @@ class Compiler:
         self._unrolled_total = 0
         self.loop_builders = loop_builders
         self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
+        self._loop_and_macro_names = {n.name for f in self.ast.find_all(J.For)
+                                      for n in [f.target, *f.target.find_all(J.Name)] if isinstance(n, J.Name)} | \
+            {a.name for m in self.ast.find_all(J.Macro) for a in m.args}
 
     # -- bookkeeping ------------------------------------------------------------------------
     def tmp(self, stem: str = "t") -> str:
@@ -308,19 +315,14 @@ class Compiler:
             # inside `{{ range .Messages }}`. This never prints; it is there for that detection.
             head += ("{{ range .Messages }}{{ if false }}" + gotext(self.think_tags[0]) +
                      "{{ .Thinking }}" + gotext(self.think_tags[1]) + "{{ end }}{{ end }}")
-        # Go scopes variables to the {{if}}/{{range}} that declares them, Jinja does not scope `set`
-        # inside `if`: every helper variable is declared once at the top and assigned with `=`.
-        names: list[str] = []
-        for m in re.finditer(r"\{\{ (\$_[A-Za-z0-9_]+) := ", body):
-            if m.group(1) not in names:
-                names.append(m.group(1))
-        body = re.sub(r"\{\{ (\$_[A-Za-z0-9_]+) := ", r"{{ \1 = ", body)
-        body, names = _declare_locally(body, names)
-        decl = "".join("{{ " + n + ' := "" }}' for n in names)
-        if len(body) > 4 * 1024 * 1024:
+        body = _hoist(body)
+        # recursive macros: Go templates of their own (`{{ template "name" arg }}` recurses)
+        defines = "".join('{{ define "' + name + '" }}' + text + "{{ end }}"
+                          for name, text in self.define_bodies.items())
+        if len(body) + len(defines) > 4 * 1024 * 1024:
             raise CompileError("the converted template would be larger than 4 MB")
         # a literal "{" right before an action would read as "{{{": print it from a string instead
-        return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + decl + body)
+        return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + body + defines)
 
     def base_scope(self) -> dict:
         s: dict[str, Val] = {
@@ -505,7 +507,7 @@ class Compiler:
             return self.emit(self.tojson_val(v, None, None, style="repr"))
         if isinstance(v, _Code):
             self.at_start = None
-            return v.code + gotext(v.tail) + ("{{ $_o = true }}" if self.bos_runtime else ""), False
+            return v.code + gotext(v.tail) + ("{{ $_o = true }}" if self.bos_runtime else ""), v.done
         return "", False
 
     def if_(self, node: J.If, scope: dict) -> tuple[str, bool]:
@@ -659,10 +661,14 @@ class Compiler:
             if fin:
                 # the attribute may hold message content: remember whether it is the final
                 # (continued) assistant message's, so printing it can end the output there
-                if isinstance(v, G) and v.origin:
-                    text += "{{ " + fin + " = and (not $_agp) (eq " + arg(v.origin) + " $_final) }}"
-                elif isinstance(v, G) and v.fin:
-                    text += "{{ " + fin + " = " + v.fin + " }}"
+                last = v
+                if isinstance(v, Cat):
+                    parts = [p for p in _flatten(v.parts) if not (isinstance(p, K) and not _pystr(p.value))]
+                    last = parts[-1] if parts else K("")
+                if isinstance(last, G) and last.origin:
+                    text += "{{ " + fin + " = and (not $_agp) (eq " + arg(last.origin) + " $_final) }}"
+                elif isinstance(last, G) and last.fin:
+                    text += "{{ " + fin + " = " + last.fin + " }}"
                 else:
                     text += "{{ " + fin + " = false }}"
             return text
@@ -794,10 +800,12 @@ class Compiler:
         continued final assistant message has to end the output)."""
         for n in self.ast.find_all(J.Assign):
             if isinstance(n.target, J.NSRef) and (n.target.name, n.target.attr) == (name, attr):
-                for x in [n.node, *n.node.find_all((J.Getattr, J.Getitem))]:
+                for x in [n.node, *n.node.find_all((J.Getattr, J.Getitem, J.Name))]:
                     if isinstance(x, J.Getattr) and x.attr == "content" or \
                             isinstance(x, J.Getitem) and isinstance(x.arg, J.Const) and x.arg.value == "content":
                         return True
+                    if isinstance(x, J.Name) and x.name in self._loop_and_macro_names:
+                        return True     # a loop variable or macro argument may be (part of) content
         return False
 
     def _ns_kind(self, name: str, attr: str, init: Val) -> str:
@@ -872,6 +880,8 @@ class Compiler:
             return pre + "{{ if " + it.cond + " }}" + ta + "{{ else }}" + tb + "{{ end }}", da or db
         if isinstance(it, K) and isinstance(it.value, tuple) and it.value and it.value[0] == "__filtered__":
             it = self._filtered_for(it, node)
+        if isinstance(it, K) and isinstance(it.value, tuple) and it.value and it.value[0] == "__split__":
+            it = self.split_list(it, node)
         if isinstance(it, G) and it.kind in _STRUCT_KEYS:
             # iterating a mapping Ollama fills in: its keys, the optional ones only when set
             out, done_any = [self.flush()], False
@@ -939,6 +949,10 @@ class Compiler:
                     " (slice " + sv + " " + idx + " (" + self.add1(idx) + ")) }}{{ else }}{{ " + cnt + " = print " +
                     cnt + ' "x" }}')
             inner[target.name] = G(cur, "str")
+            if isinstance(it, G) and it.origin:
+                # the last piece of a split message content ends where the content ends
+                inner[target.name].fin = (f"and (not $_agp) (eq {arg(it.origin)} $_final) "
+                                          f"(eq (len {cnt}) (len {total}))")
             loop = LoopInfo(index=f"len (slice {cnt} 1)", list_go=None, count=f"len {total}")
             tail = "{{ end }}"
         elif kind == "str":
@@ -960,6 +974,8 @@ class Compiler:
                 var = self.tmp("n")
                 head += "{{ " + var + " := len (slice (printf \"%*s\" " + arg(go_list) + ' "") (' + self.add1(idx) + ")) }}"
                 inner[target.name] = G(var, "int")
+            elif it.offset:
+                inner[target.name] = G(f'len (printf "%*s%*s" {arg(it.offset)} "" {idx} "")', "int")
             else:
                 inner[target.name] = G(idx, "int")
             loop = LoopInfo(index=idx, list_go=None, count=go_list)
@@ -1337,7 +1353,9 @@ class Compiler:
                 return self.split_pick(s, sep, "after_first" if key.value == 1 else "after_first_or_all")
             if isinstance(key, K) and key.value == -1 and maxsplit < 0:
                 return self.split_pick(s, sep, "last")
-            self.fail(node, "only [0] and [-1] of a runtime split() are supported", "split")
+            if isinstance(key, K) and isinstance(key.value, int) and not isinstance(key.value, bool):
+                return self.strlist_pick(self.split_list(base, node), key.value)
+            self.fail(node, "a runtime index into a runtime split() is not supported", "split")
         if isinstance(base, K) and isinstance(key, K):
             try:
                 x = base.value[key.value]
@@ -1692,7 +1710,8 @@ class Compiler:
             if isinstance(needle, G) and all(isinstance(it, str) for it in items):
                 return G(f"eq {arg(needle.go)} " + " ".join(golit(i) for i in items), "bool")
             return G("or " + " ".join(alts) if len(alts) > 1 else alts[0], "bool")
-        if isinstance(hay, G) and hay.kind in ("msg", "toolcall", "toolfn", "tool") and isinstance(needle, K):
+        if isinstance(hay, G) and hay.kind in ("msg", "toolcall", "toolfn", "tool", "fndef", "params", "prop") \
+                and isinstance(needle, K):
             v = self.getattr(hay, needle.value, node)
             if isinstance(v, K):
                 return K(v.value is not UNDEF)
@@ -1820,7 +1839,65 @@ class Compiler:
             at = self.find(sv, sep, last=True)
             self.pre.append("{{ " + out + " := " + sv + " }}{{ if ge " + at + " 0 }}{{ " + out +
                             " = slice " + sv + " (" + self._plus(at, len(sep.encode())) + ") }}{{ end }}")
-        return G(out, "str", origin=s.origin)
+        return G(out, "str", origin=s.origin, fin=s.fin)
+
+    def change_case(self, s: G, upper: bool, node) -> G:
+        """str.upper()/lower() for ASCII letters, built byte by byte: a letter's byte indexes a
+        table whose entry there is the other case (printed with %c); other bytes are copied."""
+        self.approximate(node, f"| {'upper' if upper else 'lower'} of runtime text",
+                         "only ASCII letters change case (Python also changes é, ß, …)",
+                         "upper" if upper else "lower")
+        lo, hi = (97, 122) if upper else (65, 90)
+        table = "".join(chr(i - 32) if upper and lo <= i <= hi else chr(i + 32) if not upper and lo <= i <= hi
+                        else " " for i in range(hi + 1))
+        sv, out, b = self.tmp("s"), self.tmp("case"), self.tmp("b")
+        self.pre.append(
+            "{{ " + sv + " := " + s.go + " }}{{ " + out + ' := "" }}{{ range $_p := len ' + sv + " }}{{ " + b +
+            " := index " + sv + " $_p }}{{ if and (ge " + b + " " + str(lo) + ") (le " + b + " " + str(hi) + ") }}{{ " +
+            out + " = print " + out + ' (printf "%c" (index ' + golit(table) + " " + b + ")) }}{{ else }}{{ " + out +
+            " = print " + out + " (slice " + sv + " $_p (" + self._plus("$_p", 1) + ")) }}{{ end }}{{ end }}")
+        return G(out, "str")
+
+    def split_list(self, split: K, node) -> G:
+        """`s.split(sep[, maxsplit])` of runtime text as a list Go can loop over: a string of
+        \x1e item \x1f entries (kind strlist), cut at each separator found left to right."""
+        _, s, sep, maxsplit = split.value
+        if not isinstance(sep, str) or not sep:
+            self.fail(node, "split() on whitespace (no separator) of runtime text is not supported", "split")
+        self.approximate(node, "split() of runtime text into a list",
+                         "text holding the bytes \\x1e or \\x1f is cut there too", "split")
+        sv, out, st, nx, e, cnt = (self.tmp(x) for x in ("s", "sl", "st", "nx", "e", "cnt"))
+        width = len(sep.encode())
+        more = "" if maxsplit is None or maxsplit < 0 else f" (lt (len {cnt}) {int(maxsplit)})"
+        self.pre.append(
+            "{{ " + sv + " := " + s.go + " }}{{ " + out + ' := "\\x1e" }}{{ ' + st + " := 0 }}{{ " + nx +
+            " := 0 }}{{ " + cnt + ' := "" }}{{ range $_p := len ' + sv + " }}{{ if and (ge $_p " + nx + ")" + more +
+            " }}{{ " + e + " := " + self._plus("$_p", width) + " }}{{ if le " + e + " (len " + sv + ") }}{{ if eq (slice " +
+            sv + " $_p " + e + ") " + golit(sep) + " }}{{ " + out + " = print " + out + " (slice " + sv + " " + st +
+            ' $_p) "\\x1f\\x1e" }}{{ ' + st + " = " + e + " }}{{ " + nx + " = " + e + " }}{{ " + cnt + " = print " +
+            cnt + ' "x" }}{{ end }}{{ end }}{{ end }}{{ end }}{{ ' + out + " = print " + out + " (slice " + sv + " " +
+            st + ') "\\x1f" }}')
+        return G(out, "strlist", origin=s.origin)
+
+    def strlist_pick(self, sl: G, k: int) -> G:
+        """Item k of a strlist (negative: from the end; "" when there is none: Jinja raises)."""
+        cur, out, cnt, total = self.tmp("item"), self.tmp("v"), self.tmp("cnt"), self.tmp("n")
+        code = "{{ " + cur + ' := "" }}{{ ' + out + ' := "" }}{{ ' + cnt + ' := "" }}'
+        if k < 0:
+            code += ("{{ " + total + ' := "" }}{{ range $_p := len ' + sl.go + " }}{{ if eq (index " + sl.go +
+                     " $_p) 31 }}{{ " + total + " = print " + total + ' "x" }}{{ end }}{{ end }}')
+            want = f'len (slice {total} {-k})' if k != -1 else f"len (slice {total} 1)"
+            want = "(" + want + ")"
+            guard = "{{ if ge (len " + total + ") " + str(-k) + " }}"
+        else:
+            want, guard = str(k), ""
+        code += (guard + "{{ range $_p := len " + sl.go + " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + cur +
+                 ' = "" }}{{ else if ne (index ' + sl.go + " $_p) 31 }}{{ " + cur + " = print " + cur + " (slice " +
+                 sl.go + " $_p (" + self._plus("$_p", 1) + ")) }}{{ else }}{{ if eq (len " + cnt + ") " + want +
+                 " }}{{ " + out + " = " + cur + " }}{{ end }}{{ " + cnt + " = print " + cnt + ' "x" }}{{ end }}{{ end }}' +
+                 ("{{ end }}" if guard else ""))
+        self.pre.append(code)
+        return G(out, "str")
 
     def strip(self, s: G, chars: str | None, left: bool, right: bool, node) -> G:
         if chars is None:
@@ -1853,7 +1930,7 @@ class Compiler:
                          " $_q) " + codes + " }}{{ " + b + " = $_q }}{{ else }}{{ break }}{{ end }}{{ end }}")
             code += "{{ end }}{{ end }}{{ if lt " + b + " " + a + " }}{{ " + b + " = " + a + " }}{{ end }}"
             self.pre.append(code)
-            return G(f"slice {sv} {a} {b}", "str", origin=s.origin)
+            return G(f"slice {sv} {a} {b}", "str", origin=s.origin, fin=s.fin)
         ws = "(eq (slice " + sv + " $_p (" + self._plus("$_p", 1) + ")) " + " ".join(golit(c) for c in chars) + ")"
         code = "{{ " + sv + " := " + s.go + " }}{{ " + a + " := 0 }}{{ " + b + " := len " + sv + " }}"
         if left:
@@ -1866,7 +1943,7 @@ class Compiler:
                      "{{ else }}{{ break }}{{ end }}{{ end }}")
         code += "{{ if lt " + b + " " + a + " }}{{ " + b + " = " + a + " }}{{ end }}"
         self.pre.append(code)
-        return G(f"slice {sv} {a} {b}", "str", origin=s.origin)
+        return G(f"slice {sv} {a} {b}", "str", origin=s.origin, fin=s.fin)
 
     def _line(self, node) -> str:
         ln = getattr(node, "lineno", 0) or 0
@@ -2040,6 +2117,8 @@ class Compiler:
             return self._cond_map(v, lambda x: self.filter(name, x, args, kwargs, node))
         if name in ("trim", "strip"):
             chars = args[0].value if args and isinstance(args[0], K) else None
+            if isinstance(v, (_Code, Cat)) and _has_code(v) and _code_edges_fixed(v, chars):
+                return v      # text printed by code that starts and ends with literal non-space text
             return self.strip(self.as_str(v, node), chars, True, True, node)
         if name in ("length", "count") and not isinstance(v, K):
             if isinstance(v, G) and v.kind in ("str", "any"):
@@ -2065,6 +2144,8 @@ class Compiler:
         if name in ("upper", "lower", "capitalize", "title"):
             if isinstance(v, G) and v.domain:
                 return self.enumerate_domain(v, lambda k: K(getattr(str(k.value), name)()), node)
+            if name in ("upper", "lower") and (isinstance(v, (G, Cat)) and not _has_code(v)):
+                return self.change_case(self.as_str(v, node), name == "upper", node)
             self.approximate(node, f"| {name} on runtime text", "text is left as it is", name)
             return v
         if name in ("first", "last") and isinstance(v, K) and isinstance(v.value, tuple) \
@@ -2246,6 +2327,16 @@ class Compiler:
             if kind == "any":
                 return G(f'eq (slice (printf "%T" {arg(v.go)}) 0 3) "map"', "bool")
             return K(kind in ("args", "props", "msg", "toolcall", "toolfn", "tool", "prop", "fndef", "params"))
+        if kind == "any" and name in ("iterable", "sequence", "boolean", "number", "integer", "float"):
+            # a JSON value Ollama decoded (tool arguments): its Go type
+            t = self.tmp("type")
+            self.pre.append("{{ " + t + ' := printf "%T" ' + arg(v.go) + " }}")
+            return G({"iterable": f'or (eq {t} "string") (eq (slice {t} 0 3) "map") (eq (slice {t} 0 2) "[]")',
+                      "sequence": f'or (eq {t} "string") (eq (slice {t} 0 3) "map") (eq (slice {t} 0 2) "[]")',
+                      "boolean": f'eq {t} "bool"',
+                      "number": f'eq {t} "float64" "int" "int64"',
+                      "integer": f'eq {t} "int" "int64"',
+                      "float": f'eq {t} "float64"'}[name], "bool")
         if name in ("iterable", "sequence"):
             return K(kind in ("str", "msgs", "tools", "toolcalls", "args", "props", "strs", "list") or
                      kind.startswith("rev:"))
@@ -2387,6 +2478,13 @@ class Compiler:
                     and vals[2].value == -1:
                 # range(n-1, -1, -1): n-1 down to 0
                 return G(self._go_int(self.add_int(vals[0], K(1))), "rev:intrange")
+            if len(vals) == 2 or len(vals) == 3 and isinstance(vals[2], K) and vals[2].value == 1:
+                # range(a, b): b-a iterations (none when b <= a), counting from a (a >= 0)
+                a, b = self._go_int(vals[0]), self._go_int(vals[1])
+                n = self.tmp("n")
+                self.pre.append("{{ " + n + " := 0 }}{{ if lt " + arg(a) + " " + arg(b) + " }}{{ " + n +
+                                " = " + self.sub_int(G(b, "int"), G(a, "int")).go + " }}{{ end }}")
+                return G(n, "intrange", offset=a)
             self.fail(node, "range() over a runtime bound", "range")
         if name == "dict":
             return K({k: v.value for k, v in kwargs.items() if isinstance(v, K)})
@@ -2444,8 +2542,6 @@ class Compiler:
         return Cat(parts)
 
     def inline_macro(self, mnode: J.Macro, call: J.Call, scope: dict) -> Val:
-        if self.macro_depth > 8:
-            self.fail(call, "macros nested too deep (recursive macro?)")
         inner = dict(scope)
         params = [a.name for a in mnode.args]
         defaults = list(mnode.defaults)
@@ -2461,17 +2557,87 @@ class Compiler:
                 inner[p] = self.ev(defaults[i - nd], scope)
             else:
                 inner[p] = K(UNDEF)
+        # a call with the same kinds of arguments as one being inlined recurses over a runtime value
+        # (a JSON tree): a Go {{ define }}; other recursion ends while compiling (constants, the
+        # fixed shapes of Ollama's tool values) and is inlined
+        sig = (mnode.name, tuple(_sig(inner[p]) for p in params))
+        if sig in self.macro_stack:
+            return self.recursive_call(mnode, call, scope)
+        if self.macro_depth > 8:
+            self.fail(call, "macros nested too deep (recursive macro?)")
         self.macro_depth += 1
+        self.macro_stack.append(sig)
         try:
             value = self.body_value(mnode.body, inner)
             if value is not None:
                 return value
             saved, self.pre = self.pre, []
-            text, _ = self.stmts(mnode.body, inner)
+            text, done = self.stmts(mnode.body, inner)
             self.pre = saved
         finally:
             self.macro_depth -= 1
-        return _Code(text, "")
+            self.macro_stack.pop()
+        return _Code(text, "", done=done)
+
+    def recursive_call(self, mnode: J.Macro, call: J.Call, scope: dict) -> Val:
+        """A macro calling itself (Gemma 4's format_argument walks a JSON value): a Go template
+        `{{ define }}`d once per set of constant arguments, called with `{{ template "name" x }}`
+        where x, the one runtime argument, is the dot. Go templates may recurse; a defined template
+        sees none of the caller's variables, so its body may use only its argument and constants."""
+        params = [a.name for a in mnode.args]
+        defaults = list(mnode.defaults)
+        nd = len(params) - len(defaults)
+        args = [self.ev(a, scope) for a in call.args]
+        kwargs = {kw.key: self.ev(kw.value, scope) for kw in call.kwargs}
+        bound: dict[str, Val] = {}
+        for i, p in enumerate(params):
+            if i < len(args):
+                bound[p] = args[i]
+            elif p in kwargs:
+                bound[p] = kwargs[p]
+            elif i >= nd:
+                bound[p] = self.ev(defaults[i - nd], scope)
+            else:
+                bound[p] = K(UNDEF)
+        runtime = [p for p, v in bound.items() if not isinstance(v, K)]
+        if len(runtime) > 1:
+            self.fail(call, f"recursive macro {mnode.name} called with more than one runtime argument "
+                            f"({', '.join(runtime)})", mnode.name)
+        if any(_has_vals(v.value) for v in bound.values() if isinstance(v, K)):
+            self.fail(call, f"recursive macro {mnode.name} called with a list or dict holding runtime values",
+                      mnode.name)
+        dot = bound[runtime[0]] if runtime else None
+        if dot is not None and not isinstance(dot, G):
+            dot = G(self.materialize(dot), _kind_of(dot))
+        kind = dot.kind if dot is not None else ""
+        key = (mnode.name, kind, tuple((p, repr(v.value)) for p, v in bound.items() if isinstance(v, K)))
+        name = self.defines.get(key)
+        if name is None:
+            name = f"{mnode.name}_{len(self.defines) + 1}"
+            self.defines[key] = name
+            inner = {k: v for k, v in scope.items() if isinstance(v, (K, Macro, Special))}
+            inner.update({p: v for p, v in bound.items() if isinstance(v, K)})
+            darg = self.tmp("arg")     # the dot, named: inside {{ range }} the dot is the element
+            if dot is not None:
+                inner[runtime[0]] = G(darg, kind)
+            saved = (self.pre, self.at_start, self.loops, self.capture, self.capture_flag, self.macro_depth)
+            self.pre, self.at_start, self.loops, self.capture, self.capture_flag = [], None, [], None, None
+            self.macro_stack.append((mnode.name, tuple(_sig(inner.get(p, K(UNDEF))) for p in params)))
+            try:
+                text, _ = self.stmts(mnode.body, inner)
+                text = "{{ " + darg + " := . }}" + self.flush() + text
+            finally:
+                (self.pre, self.at_start, self.loops, self.capture, self.capture_flag, self.macro_depth) = saved
+                self.macro_stack.pop()
+            text = _hoist(text)
+            declared = set(re.findall(r"\{\{ (\$_[A-Za-z0-9_]+) :?= ", text)) | \
+                set(re.findall(r"range (\$_[A-Za-z0-9_]+)", text)) | set(re.findall(r"range \$_\w+, (\$_\w+)", text))
+            used = set(re.findall(r"\$_[A-Za-z0-9_]+", text)) - declared - {"$_p", "$_q", "$_r"}
+            if "$." in text or "$_done" in text or used:
+                self.fail(call, f"recursive macro {mnode.name} reads values outside its arguments", mnode.name)
+            self.define_bodies[name] = text
+        self.at_start = None
+        return _Code("{{ template " + golit(name) + (" " + arg(dot.go) if dot is not None else "") + " }}", "")
 
     def body_value(self, body: list, scope: dict) -> Val | None:
         """The output of statements as a value (Cat / Cond), when they are only output and ifs;
@@ -2545,6 +2711,77 @@ class _Code(Val):
     tail: str = ""      # literal text printed last (the closing brace of a JSON object), sliceable
     truth: Any = None   # whether it prints anything: "true" (JSON text), a function returning
     #                     (Go code, Go bool variable) computing it, or None (unknown)
+    done: bool = False  # printing it may end the output (it prints the final message's content)
+
+
+def _sig(v: Val):
+    """What a macro's inlined body depends on: a constant's value, a runtime value's kind."""
+    if isinstance(v, K):
+        return ("K", repr(v.value)) if not _has_vals(v.value) else ("K*", id(v))
+    if isinstance(v, G):
+        return ("G", v.kind)
+    return (type(v).__name__, id(v))
+
+
+def _text_edges(code: str) -> tuple[str, str]:
+    """The literal text before the first action of Go template code and after its last one
+    (actions are skipped with their string literals, which may hold braces)."""
+    i, n, first, last_end = 0, len(code), None, 0
+    while True:
+        start = code.find("{{", i)
+        if start < 0:
+            break
+        if first is None:
+            first = code[:start]
+        j = start + 2
+        while j < n and not code.startswith("}}", j):
+            if code[j] in "\"`":
+                q, j = code[j], j + 1
+                while j < n and code[j] != q:
+                    j += 2 if code[j] == "\\" and q == '"' else 1
+            j += 1
+        i = last_end = min(j + 2, n)
+    if first is None:
+        return code, code
+    return first, code[last_end:]
+
+
+def _code_edges_fixed(v: Val, chars: str | None) -> bool:
+    """The text a value prints (code, or a concatenation with code) certainly starts and ends with
+    literal characters that `strip(chars)` keeps (literal text before the first action of code is
+    always printed, so is text after its last one), so stripping it changes nothing."""
+    strip = chars if chars is not None else ""
+
+    def keeps(ch: str) -> bool:
+        return ch not in strip and (chars is not None or not ch.isspace())
+
+    def edge(p: Val, first: bool) -> bool | None:
+        """True/False: the printed text's first (last) character is known and kept / not kept;
+        None: p may print nothing (look at the next part)."""
+        if isinstance(p, K):
+            text = _pystr(p.value)
+            return None if not text else keeps(text[0] if first else text[-1])
+        if isinstance(p, _Code):
+            head, tail = _text_edges(p.code)
+            tail = p.tail or tail
+            if first:
+                head = head if p.code else p.tail
+                return keeps(head[0]) if head else False
+            return keeps(tail[-1]) if tail else False
+        return False
+
+    parts = _flatten(v.parts) if isinstance(v, Cat) else [v]
+    for seq, first in ((parts, True), (parts[::-1], False)):
+        for p in seq:
+            e = edge(p, first)
+            if e is None:
+                continue
+            if not e:
+                return False
+            break
+        else:
+            return False
+    return True
 
 
 def _has_code(v: Val) -> bool:
@@ -2588,6 +2825,19 @@ def _append_parts(node, name: str | None = None, attr: str | None = None):
     if name is not None and (node.node.name != name or node.attr != attr):
         return None
     return parts
+
+
+def _hoist(body: str) -> str:
+    """Go scopes variables to the {{if}}/{{range}} that declares them, Jinja does not scope `set`
+    inside `if`: every helper variable is declared once at the top and assigned with `=` (or
+    declared where first assigned when all its uses are inside that block)."""
+    names: list[str] = []
+    for m in re.finditer(r"\{\{ (\$_[A-Za-z0-9_]+) := ", body):
+        if m.group(1) not in names:
+            names.append(m.group(1))
+    body = re.sub(r"\{\{ (\$_[A-Za-z0-9_]+) := ", r"{{ \1 = ", body)
+    body, names = _declare_locally(body, names)
+    return "".join("{{ " + n + ' := "" }}' for n in names) + body
 
 
 def _declare_locally(body: str, names: list[str]) -> tuple[str, list[str]]:
