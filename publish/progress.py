@@ -56,9 +56,17 @@ def is_terminal(stream=None) -> bool:
 def progress_enabled(stream=None) -> bool:
     """True when progress may be drawn on `stream` (default: sys.stderr): not quiet, not CI, not
     HF_HUB_DISABLE_PROGRESS_BARS, and the stream is a terminal."""
-    if _quiet or _env_true("CI") or _env_true("HF_HUB_DISABLE_PROGRESS_BARS"):
+    if _quiet or _env_true("CI") or _env_true("HF_HUB_DISABLE_PROGRESS_BARS") or _hf_switched_off():
         return False
     return is_terminal(stream)
+
+
+def _hf_switched_off() -> bool:
+    """huggingface_hub's own switch (`disable_progress_bars()`, or the variable as it read it at
+    import), asked only when huggingface_hub is loaded: a program that never imported it cannot
+    have called it, and importing it costs more than `publish inspect` spends in all."""
+    hf_tqdm = sys.modules.get("huggingface_hub.utils.tqdm")
+    return hf_tqdm is not None and hf_tqdm.are_progress_bars_disabled()
 
 
 def bar(total: int | None, desc: str, *, unit: str = "B", initial: int = 0, enabled: bool | None = None):

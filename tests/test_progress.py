@@ -10,13 +10,15 @@ from __future__ import annotations
 import importlib
 import os
 
-# huggingface_hub reads HF_HUB_DISABLE_PROGRESS_BARS once, at import: import it now, while this
-# session's setting (conftest.py) is in place, not inside a test that unset the variable.
-import huggingface_hub.utils  # noqa: F401
 import pytest
 
 from publish import progress
 from publish.hub.hashing import hash_files
+
+# huggingface_hub reads HF_HUB_DISABLE_PROGRESS_BARS once, when its tqdm module loads (lazily, on
+# first use): load it now, under this session's setting (conftest.py), not inside a test that
+# unset the variable.
+importlib.import_module("huggingface_hub.utils.tqdm")
 
 
 class Tty:
@@ -34,6 +36,7 @@ def big_file(tmp_path, mib: int = 48):
 def test_enabled_only_for_a_terminal_outside_ci_and_without_the_hf_switch(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setattr(importlib.import_module("huggingface_hub.utils.tqdm"), "HF_HUB_DISABLE_PROGRESS_BARS", None)
     assert progress.progress_enabled(Tty())
     with open(os.devnull, "w") as devnull:
         assert not progress.progress_enabled(devnull)
@@ -87,7 +90,9 @@ def test_huggingface_hubs_own_switch_silences_ours(terminal, tmp_path, capsys):
     from huggingface_hub.utils import disable_progress_bars
 
     with disable_progress_bars():
+        assert not progress.progress_enabled()
         hash_files([big_file(tmp_path)])
+        progress.note("a line for a person")
     assert capsys.readouterr().err == ""
     hash_files([big_file(tmp_path / "..")])
     assert "sha256 of 1 file(s)" in capsys.readouterr().err
