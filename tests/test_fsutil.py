@@ -185,7 +185,7 @@ def test_tokenizer_config_json(tmp_path):
 
 def test_jinja_file(tmp_path):
     from publish.convert.inputs import load_chat_template
-    from publish.gguf.fix import chat_template_changes
+    from publish.fixing import chat_template_changes
     from publish.modelfile import ModelfileSpec, render
 
     p = tmp_path / "chat.jinja"
@@ -195,6 +195,17 @@ def test_jinja_file(tmp_path):
         with pytest.raises(TextFileError) as info:
             read(p)
         _assert_names_offset(info.value, p, offset=17)
+
+
+@pytest.mark.parametrize("name", ["template.gotmpl", "Modelfile.Q8_0"])
+def test_go_template_file_and_modelfile_template(tmp_path, name):
+    from publish.convert.inputs import load_go_template
+
+    p = tmp_path / name
+    p.write_bytes(b"FROM ./m.gguf\nTEMPLATE caf\xe9\n" if name.startswith("Modelfile") else b"{{ .Prompt }}\ncaf\xe9")
+    with pytest.raises(TextFileError) as info:
+        load_go_template(p)
+    _assert_names_offset(info.value, p, offset=26 if name.startswith("Modelfile") else 17)
 
 
 def test_smoke_prompts_file(tmp_path):
