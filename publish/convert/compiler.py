@@ -897,14 +897,11 @@ class Compiler:
                     out.append(self.flush() + "{{ if " + guard.go + " }}" + text + "{{ end }}")
             return "".join(out), done_any
         if isinstance(it, Cond):
-            for side, other in ((it.a, it.b), (it.b, it.a)):
-                if isinstance(side, K) and side.value in (UNDEF, None, []) and isinstance(other, G):
-                    t = self.tmp("v")
-                    cond = it.cond if side is it.b else f"not {it.cond}"
-                    self.pre.append("{{ " + t + " := " + other.go + " }}{{ if not " + arg(cond) + " }}{{ " + t +
-                                    " = slice " + arg(other.go) + " 0 0 }}{{ end }}")
-                    it = G(t, other.kind)
-                    break
+            filled = _lists_or_empty(it)
+            if filled is not None:
+                # runtime lists on some paths, nothing to loop over on the others (an empty list,
+                # undefined, none): an empty slice there
+                it = G(self.materialize(filled), _kind_of(filled))
         pre = self.flush()
         target = node.target
         inner = dict(scope)
@@ -1407,6 +1404,14 @@ class Compiler:
         start = self.ev(sl.start, scope) if sl.start is not None else K(None)
         stop = self.ev(sl.stop, scope) if sl.stop is not None else K(None)
         step = self.ev(sl.step, scope) if sl.step is not None else K(None)
+        if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__split__":
+            base = self.split_list(base, node)
+        if isinstance(base, G) and base.kind == "strlist":
+            ok = all(isinstance(x, K) and (x.value is None or isinstance(x.value, int) and x.value >= 0)
+                     for x in (start, stop)) and isinstance(step, K) and step.value is None
+            if not ok:
+                self.fail(node, "slicing a runtime list of strings other than [a:b] with a, b >= 0", "[")
+            return self.strlist_slice(base, start.value or 0, stop.value)
         if isinstance(base, K):
             if base.value is UNDEF or base.value is None:
                 return K(UNDEF)
@@ -1879,6 +1884,28 @@ class Compiler:
             st + ') "\\x1f" }}')
         return G(out, "strlist", origin=s.origin)
 
+    def strlist_slice(self, sl: G, a: int, b: int | None) -> G:
+        """Items a..b-1 of a strlist (b None: to the end), as a strlist."""
+        out, cnt, st = self.tmp("sl"), self.tmp("cnt"), self.tmp("st")
+        keep = f"ge (len {cnt}) {a}" + (f" (lt (len {cnt}) {b})" if b is not None else "")
+        self.pre.append(
+            "{{ " + out + ' := "" }}{{ ' + cnt + ' := "" }}{{ ' + st + " := 0 }}{{ range $_p := len " + sl.go +
+            " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + st + " = $_p }}{{ else if eq (index " + sl.go +
+            " $_p) 31 }}{{ if and (" + keep + ") }}{{ " + out + " = print " + out + " (slice " + sl.go + " " + st +
+            " (" + self._plus("$_p", 1) + ")) }}{{ end }}{{ " + cnt + " = print " + cnt + ' "x" }}{{ end }}{{ end }}')
+        return G(out, "strlist")
+
+    def strlist_join(self, sl: G, sep: str) -> G:
+        """The items of a strlist joined with sep, as text."""
+        out, cnt, st = self.tmp("join"), self.tmp("cnt"), self.tmp("st")
+        self.pre.append(
+            "{{ " + out + ' := "" }}{{ ' + cnt + ' := "" }}{{ ' + st + " := 0 }}{{ range $_p := len " + sl.go +
+            " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + st + " = " + self._plus("$_p", 1) + " }}{{ else if eq "
+            "(index " + sl.go + " $_p) 31 }}{{ if " + cnt + " }}{{ " + out + " = print " + out + " " + golit(sep) +
+            " }}{{ end }}{{ " + out + " = print " + out + " (slice " + sl.go + " " + st + " $_p) }}{{ " + cnt +
+            " = print " + cnt + ' "x" }}{{ end }}{{ end }}')
+        return G(out, "str")
+
     def strlist_pick(self, sl: G, k: int) -> G:
         """Item k of a strlist (negative: from the end; "" when there is none: Jinja raises)."""
         cur, out, cnt, total = self.tmp("item"), self.tmp("v"), self.tmp("cnt"), self.tmp("n")
@@ -1996,13 +2023,17 @@ class Compiler:
                 return gos[0]
             return "print " + " ".join(gos)
         if isinstance(v, Cond):
+            # each side's helper code runs only on its path (its inputs may exist only there)
+            saved, self.pre = self.pre, []
             a = self.materialize(v.a)
+            pa, self.pre = self.pre, []
             b = self.materialize(v.b)
-            if a == b:
+            pb, self.pre = self.pre, saved
+            if a == b and not pa and not pb:
                 return a
             t = self.tmp("v")
-            self.pre.append("{{ if " + v.cond + " }}{{ " + t + " := " + a + " }}{{ else }}{{ " + t + " := " + b +
-                            " }}{{ end }}")
+            self.pre.append("{{ if " + v.cond + " }}" + "".join(pa) + "{{ " + t + " := " + a + " }}{{ else }}" +
+                            "".join(pb) + "{{ " + t + " := " + b + " }}{{ end }}")
             return t
         if isinstance(v, Ns):
             raise CompileError("a namespace object has no Go value")
@@ -2197,6 +2228,12 @@ class Compiler:
                              "join")
             return _Code("{{ range $_p := len " + sv + " }}{{ if $_p }}" + gotext(str(sep)) + "{{ end }}{{ slice " +
                          sv + " $_p (" + self._plus("$_p", 1) + ") }}{{ end }}", "")
+        if name == "join" and isinstance(v, K) and isinstance(v.value, tuple) and v.value \
+                and v.value[0] == "__split__":
+            v = self.split_list(v, node)
+        if name == "join" and isinstance(v, G) and v.kind == "strlist":
+            sep = args[0].value if args and isinstance(args[0], K) else kwargs.get("d", K("")).value
+            return self.strlist_join(v, str(sep))
         if name == "join" and isinstance(v, G) and v.kind in ("strs", "list"):
             sep = args[0].value if args and isinstance(args[0], K) else kwargs.get("d", K("")).value
             x, i = self.tmp("x"), self.tmp("i")
@@ -2712,6 +2749,32 @@ class _Code(Val):
     truth: Any = None   # whether it prints anything: "true" (JSON text), a function returning
     #                     (Go code, Go bool variable) computing it, or None (unknown)
     done: bool = False  # printing it may end the output (it prints the final message's content)
+
+
+def _lists_or_empty(c: Val):
+    """Nested Conds whose leaves are runtime lists of one kind or empty (an empty list, undefined,
+    none): the same Conds with each empty leaf an empty slice of such a list; else None."""
+    leaves: list = []
+
+    def walk(x):
+        if isinstance(x, Cond):
+            return walk(x.a) and walk(x.b)
+        if isinstance(x, G) or isinstance(x, K) and x.value in (UNDEF, None, []):
+            leaves.append(x)
+            return True
+        return False
+    if not walk(c):
+        return None
+    lists = [x for x in leaves if isinstance(x, G)]
+    if not lists or len({x.kind for x in lists}) != 1:
+        return None
+    empty = G("slice $.Messages 0 0", lists[0].kind)   # (an empty list of any element type loops nothing)
+
+    def fill(x):
+        if isinstance(x, Cond):
+            return Cond(x.cond, fill(x.a), fill(x.b))
+        return x if isinstance(x, G) else empty
+    return fill(c)
 
 
 def _sig(v: Val):

@@ -35,7 +35,8 @@ KNOWN = ["Qwen-Qwen2.5-7B-Instruct.jinja", "chatml.jinja", "google-gemma-3-it.ji
 # corpus templates that later constructs made convert identical (each also has its construct's test)
 LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
          "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja",
-         "deepseek-ai-DeepSeek-V3.2.jinja", "google-gemma-4-31B-it.jinja"]
+         "deepseek-ai-DeepSeek-V3.2.jinja", "google-gemma-4-31B-it.jinja", "NVIDIA-Nemotron-Nano-v2.jinja",
+         "Bielik-11B-v3.0-Instruct.jinja"]
 
 
 @pytest.mark.parametrize("name", KNOWN)
@@ -628,3 +629,43 @@ def test_gemma4_converts_identical():
     assert conv.identical and conv.tools, conv.format_text(show_template=False)
     status = _statuses(conv)
     assert status["tool-call-result"] == status["ends-with-assistant"] == templatecheck.IDENTICAL
+
+
+def test_loop_over_lists_chosen_on_nested_paths_or_nothing():
+    """Nemotron Nano v2 loops over `messages[-1].tool_calls if ... else []`, set inside an `if`, where
+    `messages` may itself be `messages[1:]`: every path gives a list of one kind or nothing."""
+    source = ("{%- set loop_messages = messages[1:] if messages[0].role == 'system' else messages -%}"
+              "{%- if loop_messages | length > 1 -%}{%- set calls = loop_messages[-2]['tool_calls'] "
+              "if 'tool_calls' in loop_messages[-2] else [] -%}{%- endif -%}"
+              "{%- if tools %}[tools]{% endif -%}"
+              "{%- for m in loop_messages %}<{{ m.role }}>{{ m.content }}</s>{% endfor -%}"
+              "{%- for c in calls %}[{{ c.function.name }}]{% endfor -%}"
+              "{%- if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    call = {"function": {"name": "f", "arguments": {}}}
+    msgs = [{"role": "system", "content": "s"}, {"role": "assistant", "content": "", "tool_calls": [call, call]},
+            {"role": "tool", "content": "r"}]
+    assert gotmpl.render(conv.template, msgs, tools=[]) == "<assistant></s><tool>r</s>[f][f]<assistant>"
+    assert gotmpl.render(conv.template, msgs[:2]) == "<assistant>"     # one message left: no calls, continued
+
+
+def test_slices_of_a_runtime_split_joined_again():
+    """Bielik keeps what follows the first `</think>`: `content.split('</think>')[1:] | join('</think>')`."""
+    source = ("{%- for m in messages -%}<{{ m.role }}>"
+              "{%- if m.role == 'assistant' and '</think>' in m.content -%}"
+              "{{ m.content.split('</think>')[1:] | join('</think>') }}"
+              "{%- else -%}{{ m.content }}|{{ m.content.split(' ')[1:3] | join('-') }}{%- endif -%}"
+              "</s>{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    msgs = [{"role": "user", "content": "a b c d"}, {"role": "assistant", "content": "x</think>y</think>z"},
+            {"role": "user", "content": "q"}]
+    assert gotmpl.render(conv.template, msgs) == "<user>a b c d|b-c</s><assistant>y</think>z</s><user>q|</s><assistant>"
+
+
+@pytest.mark.parametrize("name", ["NVIDIA-Nemotron-Nano-v2.jinja", "Bielik-11B-v3.0-Instruct.jinja"])
+def test_nemotron_nano_v2_and_bielik_convert_identical(name):
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical, conv.format_text(show_template=False)
