@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	    -w $(WHEELS).tmp 'llama-cpp-python==$(LLAMA_CPP_VERSION)' && mkdir -p $(dir $(WHEELS)) && \
 	  rm -rf $(WHEELS) && mv $(WHEELS).tmp $(WHEELS); }
 	$(BIN)/pip install --quiet --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
-	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[llamacpp,test,real]'
+	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[llamacpp,test,real,bench]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -39,7 +39,7 @@ deadcode: $(STAMP)
 
 # The docs tools (the `docs` extra) go into the same .venv, only when `make docs` runs.
 $(DOCS_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[llamacpp,test,real,docs]'
+	$(BIN)/pip install --quiet --find-links $(WHEELS) -e '.[llamacpp,test,real,bench,docs]'
 	rm -f $(VENV)/.docs-installed-* && touch $@
 
 # The docs site: docs/*.md plus the pages docs/gen_pages.py generates (rules, CLI, Python API).

@@ -161,6 +161,14 @@ def take_stale() -> list[tuple[str, int]]:
     return out
 
 
+def stale_notes() -> list[str]:
+    """The CLI's note (for stderr) on each stale temp file removed since the last call (take_stale)."""
+    from publish.termtext import one_line
+
+    return [f"note: removed {one_line(path)} ({size:,} bytes), a temp file left by an interrupted run"
+            for path, size in take_stale()]
+
+
 def _is_stale(path: str, pid: int) -> bool:
     if os.name != "posix":   # os.kill(pid, 0) would terminate the process on Windows
         return False

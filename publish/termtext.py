@@ -58,3 +58,12 @@ def json_safe(text: str) -> str:
 def json_dumps(obj: Any, **kwargs: Any) -> str:
     """json.dumps(obj, ensure_ascii=False, **kwargs) made terminal-safe by json_safe."""
     return json_safe(json.dumps(obj, ensure_ascii=False, **kwargs))
+
+
+def error_text(err: BaseException) -> str:
+    """`error: MESSAGE` and, for a PublishError with a hint, `  hint: HINT`; each kept on its line."""
+    message = getattr(err, "message", None)
+    if message is None:
+        return f"error: {one_line(err)}"
+    hint = getattr(err, "hint", None)
+    return f"error: {one_line(message)}" + (f"\n  hint: {one_line(hint)}" if hint else "")

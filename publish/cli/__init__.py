@@ -70,11 +70,8 @@ class PublishCLI(LazyGroup):
 def _report_stale_temp_files() -> None:
     """Say which temp files of a killed run this run removed (publish.fsutil.sweep_stale)."""
     fsutil = sys.modules.get("publish.fsutil")
-    for path, size in fsutil.take_stale() if fsutil else ():
-        from publish.termtext import one_line
-
-        click.echo(f"note: removed {one_line(path)} ({size:,} bytes), a temp file left by an interrupted run",
-                   err=True)
+    for note in fsutil.stale_notes() if fsutil else ():
+        click.echo(note, err=True)
 
 
 @click.group(cls=PublishCLI, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from publish.termtext import block, json_dumps, one_line
+from publish.termtext import block, error_text, json_dumps  # noqa: F401  (error_text: the CLI's name for it)
 
 
 def say(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
@@ -19,15 +19,6 @@ def say(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
 
 def say_json(obj: Any, **kwargs: Any) -> None:
     click.echo(json_dumps(obj, **kwargs))
-
-
-def error_text(err: BaseException) -> str:
-    """`error: MESSAGE` and, for a PublishError with a hint, `  hint: HINT`; each kept on its line."""
-    message = getattr(err, "message", None)
-    if message is None:
-        return f"error: {one_line(err)}"
-    hint = getattr(err, "hint", None)
-    return f"error: {one_line(message)}" + (f"\n  hint: {one_line(hint)}" if hint else "")
 
 
 def say_error(err: BaseException) -> None:

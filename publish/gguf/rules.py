@@ -837,12 +837,12 @@ _FIX_TEMPLATE = ("publish fix {path} --chat-template tokenizer_config.json (the 
 def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
     """Parsing only, nothing runs. Variants: llama.cpp "failed to parse chat template (defaulting
     to chatml)", llama-cpp-python raising TemplateSyntaxError inside Llama() (issue #2225)."""
-    from publish.chat import syntax_problem
-
     template = hdr.chat_template
     kv = hdr.kv.get("tokenizer.chat_template")
     if not isinstance(template, str) or kv is None or not template.strip():
         return
+    from publish.chat import syntax_problem  # Jinja is imported only for a file with a template
+
     problem = syntax_problem(template)
     if problem is None:
         return
@@ -907,11 +907,11 @@ def missing_bos(hdr: GGUFHeader) -> Iterable[Hit]:
       sources=("llama-cpp-python 0.2.72 llama_cpp/llama_chat_format.py (ImmutableSandboxedEnvironment, the "
                "CVE-2024-34359 fix)", "jinja2 jinja2/sandbox.py (is_safe_attribute)"))
 def hostile_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
-    from publish.jinja_audit import audit_template
-
     for key, kv in hdr.kv.items():
         if not key.startswith("tokenizer.chat_template") or not isinstance(kv.value, str):
             continue
+        from publish.jinja_audit import audit_template  # Jinja only for a file with a template
+
         suspects = audit_template(kv.value)
         if not suspects:
             continue

@@ -1,0 +1,152 @@
+"""The quick path of `publish inspect` and `publish lint` (publish.__main__ calls `run` first).
+
+These two commands on files are what scripts and CI run most, often one process per file, where
+starting the process is most of the time: importing click alone costs about as much as reading a
+262,144-token header (bench/bench_cli.py measures it). So when every argument of `inspect` or `lint`
+is one this module knows, the command runs here, with the same library calls, output and exit code
+as the click command, without importing click. Any other command line (another command, --help,
+an option not listed below, `--`, an invalid choice, a missing value or argument) returns None and
+goes to the click CLI (publish.cli.main), which defines, checks and documents the interface: an
+option added to a click command is handled there until it is added here too.
+tests/cli/test_quickcli.py holds both paths to identical stdout, stderr and exit codes, and each
+option below to its click definition (name, choices, default).
+"""
+
+from __future__ import annotations
+
+import sys
+
+# option -> (destination, value for a flag, or the allowed choices / None for any value)
+_INSPECT_FLAGS = {"--json": ("fmt", "json"), "--full-arrays": ("full_arrays", True),
+                  "--full-strings": ("full_strings", True), "-q": ("quiet", True), "--quiet": ("quiet", True)}
+_INSPECT_VALUES = {"--format": ("fmt_option", ("text", "json"))}
+_LINT_FLAGS = {"--base": ("base", True), "--chat": ("base", False), "-q": ("quiet", True), "--quiet": ("quiet", True)}
+_LINT_VALUES = {"--format": ("fmt", ("text", "json", "github", "sarif")), "--select": ("select", None),
+                "--ignore": ("ignore", None), "--target": ("target", ("all", "ollama-0.24", "ollama", "llama.cpp"))}
+_MULTIPLE = {"select", "ignore"}
+COMMANDS = {"inspect": (_INSPECT_FLAGS, _INSPECT_VALUES), "lint": (_LINT_FLAGS, _LINT_VALUES)}
+
+
+def parse(args: list[str]) -> tuple[str, list[str], dict] | None:
+    """(command, positional arguments, options) when `args` is an inspect or lint command line
+    this module runs exactly as click would; None for anything else."""
+    if not args or args[0] not in COMMANDS:
+        return None
+    flags, valued = COMMANDS[args[0]]
+    positional: list[str] = []
+    options: dict = {}
+    rest = iter(args[1:])
+    for arg in rest:
+        if not arg.startswith("-") or arg == "-":
+            if arg == "-":
+                return None  # stdin is click's business
+            positional.append(arg)
+            continue
+        name, eq, value = arg.partition("=")
+        if name in flags and not eq:
+            dest, flag_value = flags[name]
+            options[dest] = flag_value
+        elif name in valued:
+            dest, choices = valued[name]
+            if not eq:
+                value = next(rest, None)
+                if value is None or value.startswith("-"):
+                    return None
+            if choices is not None and value not in choices:
+                return None
+            if dest in _MULTIPLE:
+                options.setdefault(dest, []).append(value)
+            else:
+                options[dest] = value
+        else:
+            return None  # --help, --, -o, --explain, a deprecated spelling, a typo: click decides
+    if not positional:
+        return None
+    if args[0] == "inspect":
+        given = options.pop("fmt_option", None)
+        if options.get("fmt") == "json" and given not in (None, "json"):
+            return None  # --json contradicts --format text: click words the usage error
+        options["fmt"] = options.get("fmt") or given or "text"
+    return args[0], positional, options
+
+
+def run(args: list[str]) -> int | None:
+    """Run `args` (the command line after `publish`) when `parse` accepts it; the exit code, or
+    None when the click CLI must handle it (nothing has been printed then)."""
+    parsed = parse(args)
+    if parsed is None:
+        return None
+    command, positional, options = parsed
+    from publish import progress
+    from publish.errors import PublishError
+
+    progress.set_quiet(bool(options.pop("quiet", False)))
+    try:
+        if command == "inspect":
+            from publish.inspection import inspect_files
+
+            return inspect_files(positional, options["fmt"], full_arrays=options.get("full_arrays", False),
+                                 full_strings=options.get("full_strings", False), out=_out, err=_err)
+        return _lint(positional, **options)
+    except PublishError as err:  # as publish.cli.PublishCLI.invoke
+        _err(err)
+        return err.exit_code
+    except KeyboardInterrupt:  # as click's standalone mode
+        _flush()
+        print("Aborted!", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # as click: the reader went away (`| head`)
+        _quiet_stdout()
+        return 1
+    finally:
+        fsutil = sys.modules.get("publish.fsutil")
+        for note in fsutil.stale_notes() if fsutil else ():
+            _flush()
+            print(note, file=sys.stderr, flush=True)
+        _flush()
+
+
+def _lint(paths: list[str], fmt: str = "text", select: list[str] | None = None, ignore: list[str] | None = None,
+          target: str = "all", base: bool | None = None) -> int:
+    """What publish.cli.lint_cmd.lint does for these options."""
+    from publish.lint import lint_paths
+    from publish.report import format_findings
+    from publish.termtext import block
+
+    kind = None if base is None else ("base" if base else "chat")
+    result = lint_paths(paths, select=select or None, ignore=ignore or None, target=target, kind=kind)
+    _out(block(format_findings(result.findings, len(result.files), fmt)))
+    return result.exit_code
+
+
+def _out(text: str, nl: bool = True) -> None:
+    sys.stdout.write(text + "\n" if nl else text)
+
+
+def _err(err: BaseException) -> None:
+    """As publish.cli.echo.say_error: red on a terminal (click.secho), plain otherwise."""
+    from publish.termtext import error_text
+
+    _flush()
+    text = error_text(err)
+    if sys.stderr.isatty():
+        text = f"\x1b[31m{text}\x1b[0m"
+    print(text, file=sys.stderr, flush=True)
+
+
+def _flush() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: send the rest of stdout (and the interpreter's final flush) nowhere."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
