@@ -1,0 +1,119 @@
+"""`publish inspect` and `publish lint` on files run without click (publish.quickcli, from
+publish.__main__): the same stdout, stderr and exit code as the click command for every command
+line it accepts, the click CLI for every other one, and an import budget: a whole `publish
+inspect --json` process on a 262,144-token header imports none of numpy, gguf, jinja2,
+huggingface_hub or click (the speed itself is bench/bench_cli.py's: no timed tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import ggufs
+from publish import quickcli
+from publish.cli import main
+
+HEAVY = ("numpy", "gguf", "jinja2", "huggingface_hub", "click", "yaml", "httpx", "ollama", "llama_cpp")
+
+
+def imported_by(*args: str) -> tuple[list[str], int]:
+    """The heavy modules a whole `python -m publish ARGS` process imported, and its exit code."""
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['publish', *{list(args)!r}]\n"
+            "try:\n    runpy.run_module('publish', run_name='__main__')\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), code, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    modules, exit_code = proc.stderr.strip().splitlines()[-1].rsplit(" ", 1)
+    return eval(modules), int(exit_code)  # noqa: S307 - our own print of a list of names
+
+
+def test_inspect_json_imports_nothing_heavy(gemma3n_broken_path):
+    assert imported_by("inspect", "--json", str(gemma3n_broken_path)) == ([], 0)
+    assert imported_by("inspect", str(gemma3n_broken_path)) == ([], 0)
+
+
+def test_lint_of_a_file_without_chat_template_imports_nothing_heavy(tmp_path):
+    path = ggufs.write_gemma3n_like(tmp_path / "m-Q4_K_M.gguf", chat_template=None)
+    modules, code = imported_by("lint", str(path))
+    assert (modules, code) == ([], 1)  # GG101 is an error
+
+
+def test_lint_of_a_file_with_a_chat_template_imports_jinja_but_not_click_numpy_or_the_hub(gemma3n_broken_path):
+    modules, code = imported_by("lint", str(gemma3n_broken_path))
+    assert modules == ["jinja2"] and code == 1
+
+
+def test_other_command_lines_go_to_click():
+    for args in (["inspect", "--help"], ["lint"], ["lint", "--explain", "GG101"], ["inspect", "-o", "x", "f"],
+                 ["inspect", "--format", "yaml", "f"], ["inspect", "--json", "--format", "text", "f"],
+                 ["lint", "--target", "vllm", "f"], ["lint", "--select"], ["lint", "--", "f"], ["inspect", "-"],
+                 ["build", "x"], [], ["--version"], ["lint", "--select", "-q", "f"], ["inspect", "--full", "f"]):
+        assert quickcli.parse(args) is None, args
+
+
+def run_quick(args: list[str]) -> tuple[str, str, int]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = quickcli.run(args)
+    assert code is not None, args
+    return out.getvalue(), err.getvalue(), code
+
+
+def run_click(args: list[str]) -> tuple[str, str, int]:
+    result = CliRunner().invoke(main, args)
+    return result.stdout, result.stderr, result.exit_code
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, tiny_llama_path, gemma3n_broken_path):
+    folder = tmp_path_factory.mktemp("q")
+    broken = folder / "broken.gguf"
+    broken.write_bytes(b"GGUF\3\0\0\0" + b"\0" * 10)
+    base = ggufs.write_gemma3n_like(folder / "base-Q4_K_M.gguf", chat_template=None)
+    return {"tiny": str(tiny_llama_path), "gemma": str(gemma3n_broken_path), "broken": str(broken),
+            "base": str(base), "missing": str(folder / "nope.gguf"), "folder": str(folder)}
+
+
+@pytest.mark.parametrize("args", [
+    ["inspect", "{tiny}"], ["inspect", "--json", "{tiny}"], ["inspect", "{tiny}", "--format", "json"],
+    ["inspect", "--format=text", "{gemma}", "{tiny}"], ["inspect", "-q", "--json", "--full-arrays", "{tiny}"],
+    ["inspect", "--json", "--full-strings", "--format", "json", "{gemma}"], ["inspect", "{broken}"],
+    ["inspect", "{tiny}", "{broken}"], ["inspect", "--json", "{tiny}", "{broken}"], ["inspect", "{missing}"],
+    ["inspect", "{folder}"],
+    ["lint", "{gemma}"], ["lint", "{tiny}", "--format", "json"], ["lint", "--format=sarif", "{base}"],
+    ["lint", "--format", "github", "--select", "GG1", "--select", "GG5,GG4", "{gemma}"],
+    ["lint", "--ignore", "GG5", "--target", "llama.cpp", "{gemma}"], ["lint", "--base", "{base}"],
+    ["lint", "--base", "--chat", "-q", "{base}"], ["lint", "{broken}", "{tiny}"], ["lint", "{missing}"],
+    ["lint", "--select", "XX9", "{tiny}"], ["lint", "{folder}"],
+], ids=lambda a: " ".join(a))
+def test_the_quick_path_prints_and_exits_as_the_click_command(files, args):
+    argv = [a.format(**files) for a in args]
+    assert quickcli.parse(argv) is not None
+    quick, slow = run_quick(argv), run_click(argv)
+    assert quick == slow
+
+
+def test_every_quick_option_is_the_click_option_it_stands_for():
+    """Same name, same choices, same default: the quick parser cannot drift from the definition."""
+    from publish.cli.inspect_cmd import inspect
+    from publish.cli.lint_cmd import lint
+
+    for command, (flags, valued) in ((inspect, quickcli.COMMANDS["inspect"]), (lint, quickcli.COMMANDS["lint"])):
+        params = {opt: p for p in command.params if isinstance(p, click.Option)
+                  for opt in (*p.opts, *p.secondary_opts)}
+        for name in (*flags, *valued):
+            assert name in params and not params[name].hidden, (command.name, name)
+        for name, (_, choices) in valued.items():
+            ptype = params[name].type
+            assert (list(ptype.choices) if isinstance(ptype, click.Choice) else None) == \
+                (list(choices) if choices is not None else None), name
+        assert all(params[name].is_flag for name in flags)
+    defaults = {p.name: p.default for p in lint.params}
+    assert (defaults["fmt"], defaults["target"], defaults["base"]) == ("text", "all", None)
