@@ -1887,11 +1887,11 @@ class Compiler:
     def strlist_slice(self, sl: G, a: int, b: int | None) -> G:
         """Items a..b-1 of a strlist (b None: to the end), as a strlist."""
         out, cnt, st = self.tmp("sl"), self.tmp("cnt"), self.tmp("st")
-        keep = f"ge (len {cnt}) {a}" + (f" (lt (len {cnt}) {b})" if b is not None else "")
+        keep = f"ge (len {cnt}) {a}" if b is None else f"and (ge (len {cnt}) {a}) (lt (len {cnt}) {b})"
         self.pre.append(
             "{{ " + out + ' := "" }}{{ ' + cnt + ' := "" }}{{ ' + st + " := 0 }}{{ range $_p := len " + sl.go +
             " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + st + " = $_p }}{{ else if eq (index " + sl.go +
-            " $_p) 31 }}{{ if and (" + keep + ") }}{{ " + out + " = print " + out + " (slice " + sl.go + " " + st +
+            " $_p) 31 }}{{ if " + keep + " }}{{ " + out + " = print " + out + " (slice " + sl.go + " " + st +
             " (" + self._plus("$_p", 1) + ")) }}{{ end }}{{ " + cnt + " = print " + cnt + ' "x" }}{{ end }}{{ end }}')
         return G(out, "strlist")
 
