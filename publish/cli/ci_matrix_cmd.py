@@ -18,8 +18,9 @@ def _print_matrix(target: str, shards: int | None, gguf_dir: str | None, fmt: st
     if fmt == "json":
         say_json(doc, separators=(",", ":"))
         return
+    width = max(len(one_line(e["quants"])) for e in doc["include"])
     for entry in doc["include"]:
-        say(f"{entry['shard']:>7}  {one_line(entry['quants'])}  ->  "
+        say(f"{entry['shard']:>7}  {one_line(entry['quants']):<{width}}  ->  "
             f"publish smoke {one_line(entry['target'])} --shard {entry['shard']}")
 
 
