@@ -63,7 +63,8 @@ class _Fail(Exception):
 
 class State:
     __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
-                 "parse_name", "text", "iface", "steps", "out_len", "chars", "deadline")
+                 "parse_name", "text", "iface", "steps", "out_len", "chars", "deadline", "mark",
+                 "timed_out")
 
     def __init__(self, trees, tree, funcs, missing_zero, text, parse_name):
         self.trees = trees
@@ -535,13 +536,54 @@ def _is_rune_int(s: str) -> bool:
     return len(s) > 0 and s[0] == "'"
 
 
+_PROGRAMS: dict = {}  # id(trees) -> (trees, funcs, missing_zero, shape, Program or None)
+
+
+def _program(trees, funcs, missing_zero):
+    """The compiled form of a template set, built once per set (a mutated tree is compiled anew).
+    None when it cannot be compiled (the executor then always walks the tree)."""
+    from .codegen import Program
+
+    shape = tuple(len(t.root.nodes) if t.root is not None else -1 for t in trees.values())
+    hit = _PROGRAMS.get(id(trees))
+    if hit is not None and hit[0] is trees and hit[1] is funcs and hit[2] == missing_zero \
+            and hit[3] == shape:
+        return hit[4]
+    try:
+        program = Program(trees, funcs, missing_zero)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        program = None  # e.g. more nested blocks than Python compiles
+    if len(_PROGRAMS) >= 256:
+        _PROGRAMS.pop(next(iter(_PROGRAMS)))
+    _PROGRAMS[id(trees)] = (trees, funcs, missing_zero, shape, program)
+    return program
+
+
 def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
-            parse_name: str) -> str:
+            parse_name: str, compiled: bool = True) -> str:
+    """Run template `name` of the set `trees` on `data`: Go's output, or ExecError as Go words it.
+
+    The set is compiled to Python once (codegen.py) and that code runs first; when it gives up
+    (an error, a limit coming near, a construct it does not compile) the tree is walked here from
+    the start, which gives Go's exact output or error. compiled=False walks the tree only (the
+    reference the compiled code is tested against).
+    """
     tree = trees.get(name)
     if tree is None or tree.root is None:
         raise TemplateError(f"template: {name}: {quote(name)} is an incomplete or empty template",
                             name=name)
     st = State(trees, tree, funcs, missing_zero, text, parse_name)
+    deadline = st.deadline
+    if compiled:
+        program = _program(trees, funcs, missing_zero)
+        if program is not None:
+            out = program.run(st, name, data)
+            if out is not None:
+                return F.go_text(out)
+            timed_out = st.timed_out
+            st = State(trees, tree, funcs, missing_zero, text, parse_name)
+            if timed_out:
+                st.deadline = deadline  # already past: the walk stops at its first check
     st.vars.append(["$", data])
     try:
         st.walk(data, tree.root)
