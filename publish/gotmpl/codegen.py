@@ -166,10 +166,13 @@ def _call(st, fn, argv):
 
 
 def _eq(st, a, b):
-    if type(a) is str and type(b) is str:
+    ta = type(a)
+    if ta is str and type(b) is str:
         st.chars += len(a) + len(b)
         if st.chars + st.out_len > X.MAX_CHARS:
             raise _Bail
+        return a == b
+    if ta is int and type(b) is int:
         return a == b
     return _call(st, _EQ, (a, b))
 
@@ -179,6 +182,8 @@ def _ne(st, a, b):
         st.chars += len(a) + len(b)
         if st.chars + st.out_len > X.MAX_CHARS:
             raise _Bail
+        return a != b
+    if type(a) is int and type(b) is int:
         return a != b
     return _call(st, _NE, (a, b))
 

@@ -6,6 +6,7 @@ exponent thresholds, `map[k:v]`, `%!d(string=x)` error forms, HTML-safe JSON) ha
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 
 from .values import GoMap, GoSlice, GoStruct, MISSING, Uint8, go_type_name
@@ -250,6 +251,10 @@ def json_float(f: float) -> str:
     neg = math.copysign(1.0, f) < 0 and f != 0
     if f == 0:
         return "-0" if math.copysign(1.0, f) < 0 else "0"
+    if 1e-6 <= a < 1e21:
+        r = repr(f)  # Python's shortest round-trip digits are Go's ('f' format in this range)
+        if "e" not in r:
+            return r[:-2] if r.endswith(".0") else r
     d, dp = _digits(f)
     if a < 1e-6 or a >= 1e21:
         s = _fmt_e(d, dp)
@@ -713,7 +718,13 @@ def sprintf(fmt: str, args: list, *, limit: int | None = None) -> str:
 
 
 # -- encoding/json -----------------------------------------------------------------------------
+# Characters encoding/json escapes (Go's HTML-safe default, U+2028/9, invalid UTF-8)
+_JSON_ESCAPE = re.compile(r'["\\\x00-\x1f<>&\u2028\u2029\ud800-\udfff]')
+
+
 def json_string(s: str) -> str:
+    if _JSON_ESCAPE.search(s) is None:
+        return '"' + s + '"'
     out = ['"']
     for c in s:
         cp = ord(c)
@@ -736,11 +747,16 @@ def json_string(s: str) -> str:
 
 
 def json_marshal(v) -> str:
-    if v is None or v is MISSING:
-        return "null"
     t = type(v)
     if t is str:
         return json_string(v)
+    if t is dict:  # map[string]any: keys sorted
+        return "{" + ",".join(json_string(str(k)) + ":" + json_marshal(x)
+                              for k, x in sorted(v.items(), key=_str_key)) + "}"
+    if t is list:
+        return "[" + ",".join(json_marshal(x) for x in v) + "]"
+    if v is None or v is MISSING:
+        return "null"
     if t is bool:
         return "true" if v else "false"
     if t is int or t is Uint8:
@@ -769,6 +785,10 @@ def json_marshal(v) -> str:
             parts.append(json_string(jname) + ":" + json_marshal(x))
         return "{" + ",".join(parts) + "}"
     raise ValueError(f"json: unsupported type: {go_type_name(v)}")
+
+
+def _str_key(kv) -> str:
+    return str(kv[0])
 
 
 def _json_empty(x) -> bool:

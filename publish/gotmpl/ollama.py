@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 
 from ..errors import TemplateError
@@ -95,13 +96,15 @@ class ToolProperty(GoStruct):
             "Description": ("description", True), "Enum": ("enum", True),
             "Properties": ("properties", True), "Required": ("required", True)}
 
+    _ZERO = {"AnyOf": lambda: GoSlice((), "[]api.ToolProperty", nil=True),
+             "Type": lambda: PropertyType((), "api.PropertyType", nil=True),
+             "Items": lambda: None, "Description": lambda: "",
+             "Enum": lambda: GoSlice((), "[]interface {}", nil=True),
+             "Properties": lambda: None,
+             "Required": lambda: GoSlice((), "[]string", nil=True)}
+
     def zero(self, f):
-        return {"AnyOf": lambda: GoSlice((), "[]api.ToolProperty", nil=True),
-                "Type": lambda: PropertyType((), "api.PropertyType", nil=True),
-                "Items": lambda: None, "Description": lambda: "",
-                "Enum": lambda: GoSlice((), "[]interface {}", nil=True),
-                "Properties": lambda: None,
-                "Required": lambda: GoSlice((), "[]string", nil=True)}[f]()
+        return self._ZERO[f]()
 
     def to_typescript_type(self) -> str:
         any_of = self.get("AnyOf")
@@ -155,6 +158,7 @@ class StringerTool(Tool):
 TOOL_STRING_SINCE = (0, 30, 0)
 
 
+@functools.lru_cache(maxsize=64)
 def version_tuple(version: str) -> tuple[int, ...]:
     """"v0.32.2" or "0.32.2" -> (0, 32, 2); raises ValueError on anything else."""
     return tuple(int(p) for p in version.removeprefix("v").split("-")[0].split("."))
@@ -182,6 +186,8 @@ class Message(GoStruct):
 # -- conversion from JSON-like Python data -----------------------------------------------------
 
 def _get(obj, key, default=None):
+    if type(obj) is dict:
+        return obj.get(key, default)
     if obj is None:
         return default
     if isinstance(obj, Mapping):
@@ -265,7 +271,7 @@ def _tools(tools, tool_cls=Tool) -> TemplateTools:
 
 def _tool_calls(calls):
     if not calls:
-        return GoSlice((), "[]template.templateToolCall", nil=True)
+        return _NIL_TOOL_CALLS
     out = []
     for i, c in enumerate(calls):
         fn = _get(c, "function") or {}
@@ -285,6 +291,8 @@ def _tool_calls(calls):
 
 def go_lower(s: str) -> str:
     """Go's strings.ToLower: per-rune simple case mapping (İ -> i, where Python's lower() gives i̇)."""
+    if s.isascii():
+        return s.lower()
     return "".join(c.lower() if len(c.lower()) == 1 else "i" if c == "\u0130" else c for c in s)
 
 
@@ -297,8 +305,12 @@ def collate(messages) -> tuple[str, list[dict]]:
     system: list[str] = []
     collated: list[dict] = []
     for m in messages:
-        role = go_lower(_get(m, "role") or "")
-        content = _get(m, "content") or ""
+        if type(m) is dict:
+            role = go_lower(m.get("role") or "")
+            content = m.get("content") or ""
+        else:
+            role = go_lower(_get(m, "role") or "")
+            content = _get(m, "content") or ""
         if role == "system":
             system.append(content)
         if collated and collated[-1]["role"] == role and role != "tool":
@@ -308,14 +320,22 @@ def collate(messages) -> tuple[str, list[dict]]:
     return "\n\n".join(system), collated
 
 
+# Nil slices every message without images or tool calls shares (templates cannot change values).
+_NIL_IMAGES = GoSlice((), "[]api.ImageData", nil=True)
+_NIL_TOOL_CALLS = GoSlice((), "[]template.templateToolCall", nil=True)
+
+
 def _message(c: dict) -> Message:
     m = c["src"]
-    return Message(
-        Role=c["role"], Content=c["content"], Thinking=_get(m, "thinking") or "",
-        Images=GoSlice((), "[]api.ImageData", nil=True),
-        ToolCalls=_tool_calls(_get(m, "tool_calls")),
-        ToolName=_get(m, "tool_name") or "", ToolCallID=_get(m, "tool_call_id") or "",
-    )
+    get = m.get if type(m) is dict else lambda k: _get(m, k)
+    msg = Message.__new__(Message)  # every field is set here: skip GoStruct's zero filling
+    calls = get("tool_calls")
+    msg._values = {
+        "Role": c["role"], "Content": c["content"], "Thinking": get("thinking") or "",
+        "Images": _NIL_IMAGES, "ToolCalls": _tool_calls(calls) if calls else _NIL_TOOL_CALLS,
+        "ToolName": get("tool_name") or "", "ToolCallID": get("tool_call_id") or "",
+    }
+    return msg
 
 
 # -- template analysis ---------------------------------------------------------------------------

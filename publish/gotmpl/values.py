@@ -35,7 +35,7 @@ class GoStruct:
     any_fields: frozenset = frozenset()  # fields of Go type interface{}
 
     def __init__(self, **values):
-        self._values = {f: values.get(f, self.zero(f)) for f in self.fields}
+        self._values = {f: values[f] if f in values else self.zero(f) for f in self.fields}
 
     def zero(self, field: str):
         return ""
@@ -50,7 +50,13 @@ class GoStruct:
         return self._values.values()
 
     def json_fields(self) -> dict[str, tuple[str, bool]]:
-        return {f: self.json.get(f, (f, False)) for f in self.fields}
+        """field -> (JSON name, omitempty), in declaration order (computed once per class)."""
+        cls = type(self)
+        cached = cls.__dict__.get("_json_fields")
+        if cached is None:
+            cached = {f: self.json.get(f, (f, False)) for f in self.fields}
+            cls._json_fields = cached
+        return cached
 
     def __repr__(self):
         return f"{self.type_name}{self._values!r}"
