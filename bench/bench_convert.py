@@ -3,16 +3,22 @@
 - conversion + proof of one template (compile the Jinja AST, render the 13-case suite with the
   sandboxed Jinja template and with publish.gotmpl, compare): target < 1 s each; anchor: one
   sandboxed render batch of the same suite (the proof cannot be cheaper than rendering it);
-- a converted template rendering a 4-turn conversation (system + user/assistant/user/assistant/user)
-  in Ollama's own Go template package (tests/ollama_template_ref, timed in Go over many renders):
-  target < 1 ms; anchor: the model's Jinja template compiled once by jinja2 and rendered in process.
-  publish.gotmpl's Python render time is printed for scale.
+- the converted template rendering a 4-turn conversation (system + user/assistant/user/assistant/user)
+  in Ollama's own Go template package (tests/ollama_template_ref, best of 5 timed rounds in Go;
+  what an Ollama server spends) and in publish.gotmpl (compiled once, best of interleaved rounds):
+  target < 1 ms each; anchor: the model's Jinja template compiled once by jinja2 and rendered in
+  this process (it builds the same prompt), with publish.gotmpl's ratio to it printed
+  (issue 10: at most 1.5x; the converted template emulates Jinja filters such as `trim` with
+  loops, so it does more work than the template it came from).
 
-Exits non-zero when a target is missed. Needs the Go toolchain (the reference is built once).
+Prints the load average (the machine is shared). Exits 1 when a target is missed: convert+proof
+>= 1 s, a render >= 1 ms in either engine, or publish.gotmpl above 1.5x jinja2. Needs the Go
+toolchain (the reference is built once).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +35,7 @@ from publish import gotmpl, templatecheck  # noqa: E402
 from publish.chat import RenderCall, ChatTemplate  # noqa: E402
 from publish.convert import convert  # noqa: E402
 
+RATIO = 1.5
 NAMES = ["meta-llama-Llama-3.1-8B-Instruct.jinja", "Qwen-Qwen2.5-7B-Instruct.jinja", "google-gemma-3-it.jinja",
          "microsoft-phi-4.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja", "gguf-ollama-qwen3-0.6b.jinja",
          "GLM-4.6.jinja", "gguf-ollama-deepseek-r1-8b.jinja"]
@@ -48,10 +55,34 @@ def best_of(fn, rounds: int) -> float:
     return best
 
 
+def interleaved(fns: dict, rounds: int = 9, budget_s: float = 0.02) -> dict:
+    """Best mean time per call of each function; the functions take turns every round."""
+    number = {}
+    for name, fn in fns.items():
+        t0 = time.perf_counter()
+        n = 0
+        while time.perf_counter() - t0 < budget_s / 4:
+            fn()
+            n += 1
+        number[name] = max(4 * n, 5)
+    best = {name: float("inf") for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            n = number[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / n)
+    return best
+
+
 def main() -> int:
     entries = {e.name: e for e in load()}
     failed = False
-    print(f"{'template':48} {'convert+proof':>13} {'/suite':>7} {'Go render':>10} {'/jinja2':>8} {'gotmpl.py':>10}")
+    load1, load5, load15 = os.getloadavg()
+    print(f"load average {load1:.2f} {load5:.2f} {load15:.2f} on {os.cpu_count()} cores")
+    print(f"{'template':44} {'convert+proof':>13} {'/suite':>7} {'Go render':>10} {'gotmpl.py':>10} "
+          f"{'jinja2':>9} {'gotmpl/jinja2':>13}")
     for name in NAMES:
         e = entries[name]
         chat = ChatTemplate(e.source, bos_token=e.bos_token, eos_token=e.eos_token)
@@ -65,14 +96,19 @@ def main() -> int:
         env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
         env.globals["raise_exception"] = lambda m="": (_ for _ in ()).throw(RuntimeError(m))
         compiled = env.from_string(e.source)
-        jinja_s = best_of(lambda: compiled.render(messages=FOUR_TURNS, add_generation_prompt=True,
-                                                  bos_token=e.bos_token, eos_token=e.eos_token, tools=None), 200)
-        py_s = best_of(lambda: gotmpl.render(conv.template, FOUR_TURNS, think=conv.thinking), 20)
-        miss = conv_s >= 1.0 or go_ms >= 1.0
+        want = gotmpl.render(conv.template, FOUR_TURNS, think=conv.thinking)
+        assert real["output"] == want, f"{name}: publish.gotmpl and Ollama's template package differ"
+        t = interleaved({
+            "jinja": lambda: compiled.render(messages=FOUR_TURNS, add_generation_prompt=True,
+                                             bos_token=e.bos_token, eos_token=e.eos_token, tools=None),
+            "go": lambda: gotmpl.render(conv.template, FOUR_TURNS, think=conv.thinking)})
+        ratio = t["go"] / t["jinja"]
+        miss = conv_s >= 1.0 or go_ms >= 1.0 or t["go"] >= 1e-3 or ratio > RATIO
         failed |= miss
-        print(f"{name[:48]:48} {conv_s:12.3f}s {conv_s / suite:6.1f}x {go_ms:9.3f}ms {go_ms / 1e3 / jinja_s:7.2f}x "
-              f"{py_s * 1e3:8.2f}ms" + ("  MISSED" if miss else ""))
-    print("targets: convert+proof < 1 s per template; a 4-turn render in Ollama's Go template package < 1 ms")
+        print(f"{name[:44]:44} {conv_s:12.3f}s {conv_s / suite:6.1f}x {go_ms:8.3f}ms {t['go'] * 1e3:8.3f}ms "
+              f"{t['jinja'] * 1e6:7.1f}us {ratio:12.2f}x" + ("  MISSED" if miss else ""))
+    print(f"targets: convert+proof < 1 s per template; a 4-turn render < 1 ms in Ollama's Go template "
+          f"package and in publish.gotmpl; publish.gotmpl at most {RATIO}x jinja2")
     return 1 if failed else 0
 
 

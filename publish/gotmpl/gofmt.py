@@ -251,10 +251,16 @@ def json_float(f: float) -> str:
     neg = math.copysign(1.0, f) < 0 and f != 0
     if f == 0:
         return "-0" if math.copysign(1.0, f) < 0 else "0"
+    # Python's repr has Go's shortest round-trip digits: 'f' notation inside [1e-6, 1e21) (where repr
+    # has no exponent, which is below 1e16), 'e' notation outside (where repr always has one);
+    # Go then writes e-07 as e-7 and keeps e+21
+    r = repr(f)
     if 1e-6 <= a < 1e21:
-        r = repr(f)  # Python's shortest round-trip digits are Go's ('f' format in this range)
         if "e" not in r:
             return r[:-2] if r.endswith(".0") else r
+    elif "e" in r:
+        m, e = r.split("e")
+        return f"{m}e{e[0]}{e[1:].lstrip('0') or '0'}"
     d, dp = _digits(f)
     if a < 1e-6 or a >= 1e21:
         s = _fmt_e(d, dp)
@@ -777,14 +783,21 @@ def json_marshal(v) -> str:
             v.items(), key=lambda kv: str(kv[0]))
         return "{" + ",".join(json_string(str(k)) + ":" + json_marshal(x) for k, x in items) + "}"
     if isinstance(v, GoStruct):
+        plan = _STRUCT_PLANS.get(t)
+        if plan is None:
+            plan = _STRUCT_PLANS[t] = [(name, json_string(jname) + ":", omitempty)
+                                       for name, (jname, omitempty) in v.json_fields().items()]
         parts = []
-        for name, (jname, omitempty) in v.json_fields().items():
+        for name, key, omitempty in plan:
             x = v.get(name)
             if omitempty and _json_empty(x):
                 continue
-            parts.append(json_string(jname) + ":" + json_marshal(x))
+            parts.append(key + json_marshal(x))
         return "{" + ",".join(parts) + "}"
     raise ValueError(f"json: unsupported type: {go_type_name(v)}")
+
+
+_STRUCT_PLANS: dict = {}  # GoStruct class -> [(field, '"json name":', omitempty)]
 
 
 def _str_key(kv) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from collections.abc import Mapping
 
 from ..errors import TemplateError
@@ -32,23 +33,27 @@ _STRING_METHOD = {"String": lambda self: self.go_string()}
 
 
 def _json_stringer(nil_text: str):
+    """String() of a value that is never changed once built: its JSON, computed once."""
     def go_string(self):
-        if self.nil:
-            return nil_text
-        return json_marshal(self)
+        try:
+            return self._memo
+        except AttributeError:
+            pass
+        self._memo = nil_text if self.nil else json_marshal(self)
+        return self._memo
     return go_string
 
 
 class TemplateArgs(GoMap):
     """template.templateArgs: map[string]any whose String() is its JSON ("{}" when nil)."""
-    __slots__ = ()
+    __slots__ = ("_memo",)
     go_string = _json_stringer("{}")
     methods = _STRING_METHOD
 
 
 class TemplateProperties(GoMap):
     """template.templateProperties: map[string]api.ToolProperty printing as JSON."""
-    __slots__ = ()
+    __slots__ = ("_memo",)
     go_string = _json_stringer("{}")
     methods = _STRING_METHOD
 
@@ -59,7 +64,7 @@ class TemplateProperties(GoMap):
 
 class TemplateTools(GoSlice):
     """template.templateTools: []templateTool printing as JSON ("null" when nil)."""
-    __slots__ = ()
+    __slots__ = ("_memo",)
     go_string = _json_stringer("null")
     methods = _STRING_METHOD
 
@@ -240,7 +245,35 @@ def _property(p) -> ToolProperty:
     )
 
 
+_TOOLS_CACHE: dict = {}  # (tool class, repr of the tools) -> TemplateTools
+
+
+def _reject(v):
+    raise TypeError(type(v).__name__)
+
+
 def _tools(tools, tool_cls=Tool) -> TemplateTools:
+    """Ollama's templateTools for API tool definitions. A chat sends the same tools with every
+    request: the converted value is kept per distinct content (templates cannot change it). Only
+    JSON-like data is kept (json.dumps accepts it without help); the key is its repr, which tells
+    apart key order, 1 from "1" and 1 from 1.0."""
+    if not tools:
+        return _convert_tools(tools, tool_cls)
+    try:
+        json.dumps(tools, default=_reject, check_circular=False)
+    except (TypeError, ValueError, RecursionError):
+        return _convert_tools(tools, tool_cls)
+    key = (tool_cls, repr(tools))
+    hit = _TOOLS_CACHE.get(key)
+    if hit is None:
+        hit = _convert_tools(tools, tool_cls)
+        if len(_TOOLS_CACHE) >= 64:
+            _TOOLS_CACHE.pop(next(iter(_TOOLS_CACHE)))
+        _TOOLS_CACHE[key] = hit
+    return hit
+
+
+def _convert_tools(tools, tool_cls=Tool) -> TemplateTools:
     if tools is None:
         return TemplateTools((), "template.templateTools", nil=True)
     out = []
