@@ -18,16 +18,17 @@ and by tests/test_gotmpl_codegen.py, which runs every test template through both
 
 from __future__ import annotations
 
+import operator
 import time
 
 from . import executor as X
 from . import funcs as F
-from .gofmt import format_value
+from .gofmt import format_value, quote
 from .nodes import (ActionNode, BoolNode, BreakNode, ChainNode, CommentNode, ContinueNode,
                     DotNode, FieldNode, IdentifierNode, IfNode, ListNode, NilNode, NumberNode,
                     PipeNode, RangeNode, StringNode, TemplateNode, TextNode, VariableNode,
                     WithNode)
-from .values import MISSING, GoMap, GoStruct, Uint8
+from .values import MISSING, GoMap, GoSlice, GoStruct, Uint8
 
 _NOKEY = object()
 
@@ -172,9 +173,89 @@ def _eq(st, a, b):
         if st.chars + st.out_len > X.MAX_CHARS:
             raise _Bail
         return a == b
-    if ta is int and type(b) is int:
+    if (ta is int or ta is Uint8) and (type(b) is int or type(b) is Uint8):
         return a == b
+    if ta is type(b) and isinstance(a, GoStruct) and a.pointer:  # two *templateMessage
+        return a is b
     return _call(st, _EQ, (a, b))
+
+
+def _eq_any(st, a, *rest):
+    """eq with several arguments: the first equals any of the others."""
+    ta = type(a)
+    if ta is int or ta is Uint8:
+        for b in rest:
+            if type(b) is not int:
+                return _call(st, _EQ, (a, *rest))
+        return a in rest
+    if ta is str:
+        n = len(a)
+        for b in rest:
+            if type(b) is not str:
+                return _call(st, _EQ, (a, *rest))
+            n += len(b)
+        _spend(st, n)
+        return a in rest
+    return _call(st, _EQ, (a, *rest))
+
+
+def _make_order(fn, op):
+    """lt, le, gt, ge: ints compare directly; anything else through the function."""
+    def order(st, a, b):
+        ta, tb = type(a), type(b)
+        if (ta is int or ta is Uint8) and (tb is int or tb is Uint8):
+            return op(a, b)
+        return _call(st, fn, (a, b))
+    return order
+
+
+def _printf_q(st, fn, v):
+    """printf "%q" of a string: strconv.Quote."""
+    if type(v) is not str:
+        return _call(st, fn, ("%q", v))
+    _spend(st, 2 + len(v))
+    out = quote(v)
+    if len(out) > X.MAX_CHARS - st.chars - st.out_len:
+        raise _Bail
+    _spend(st, len(out))
+    return out
+
+
+# Uint8 values, shared (immutable): what `index` of a string gives
+_U8 = [Uint8(i) for i in range(256)]
+
+
+def _index(st, a, i):
+    """index with one index: a byte of an ASCII string or an element of a list."""
+    if type(i) is int:
+        if type(a) is str and a.isascii():
+            if 0 <= i < len(a):
+                _spend(st, len(a))
+                return _U8[ord(a[i])]
+        elif isinstance(a, list) and 0 <= i < len(a):
+            _spend(st, len(a))
+            return a[i]
+    return _call(st, _INDEX, (a, i))
+
+
+def _slice(st, a, *idx):
+    """slice of an ASCII string or a list with one or two indexes."""
+    if len(idx) <= 2 and all(type(i) is int for i in idx):
+        ta = type(a)
+        if ta is str and a.isascii() or isinstance(a, list):
+            n = len(a)
+            lo = idx[0] if idx else 0
+            hi = idx[1] if len(idx) > 1 else n
+            if 0 <= lo <= hi <= n:
+                _spend(st, n)
+                out = a[lo:hi]
+                if ta is str:
+                    _spend(st, len(out))
+                    return out
+                if isinstance(a, GoSlice):
+                    return GoSlice(out, a.type_name)
+                return out
+    return _call(st, _SLICE, (a, *idx))
 
 
 def _ne(st, a, b):
@@ -200,10 +281,10 @@ def _len(st, a):
 def _len_slice(st, a, i, slice_fn):
     """`len (slice A I)`: how many elements from I on (the pattern Ollama's templates use to find
     the last message), with both calls' accounting."""
-    if isinstance(a, list) and type(i) is int and 0 <= i <= len(a):
+    if type(i) is int and (isinstance(a, list) or type(a) is str and a.isascii()) and 0 <= i <= len(a):
         n = len(a)
         _spend(st, n)
-        _spend(st, n - i)
+        _spend(st, (n - i) * (2 if type(a) is str else 1))  # a string result is counted twice
         return n - i
     v = _call(st, slice_fn, (a, i))
     return _len(st, MISSING if v is None else v)
@@ -226,6 +307,8 @@ def _string(v):
 
 
 _EQ = F.BUILTINS["eq"]
+_INDEX = F.BUILTINS["index"]
+_SLICE = F.BUILTINS["slice"]
 _NE = F.BUILTINS["ne"]
 _LEN = F.BUILTINS["len"]
 
@@ -246,6 +329,7 @@ def _range_assigns(node) -> bool:
     return False
 
 
+_ORDER = {F.lt: "_lt", F.le: "_le", F.gt: "_gt", F.ge: "_ge"}
 _FAST_CALLS = {F.eq: "_eq", F.ne: "_ne", F.length: "_len"}
 
 
@@ -638,6 +722,18 @@ class _Compiler:
         fast = _FAST_CALLS.get(fn.impl)
         if fast == "_len" and len(argv) == 1 or fast in ("_eq", "_ne") and len(argv) == 2:
             return f"{fast}(st, {', '.join(argv)})"
+        if fast == "_eq" and len(argv) > 2:
+            return f"_eq_any(st, {', '.join(argv)})"
+        order = _ORDER.get(fn.impl)
+        if order is not None and len(argv) == 2:
+            return f"{order}(st, {', '.join(argv)})"
+        if fn.impl is F.printf and len(args) == 2 and final is None and type(args[0]) is StringNode \
+                and args[0].text == "%q":
+            return f"_printf_q(st, {self.const(fn)}, {argv[1]})"
+        if fn.impl is F.index and len(argv) == 2:
+            return f"_index(st, {', '.join(argv)})"
+        if fn.impl is F.slice_ and 2 <= len(argv) <= 3:
+            return f"_slice(st, {', '.join(argv)})"
         if fn.impl is F.not_ and len(argv) == 1:
             return f"_not(st, {argv[0]})"
         return f"_call(st, {self.const(fn)}, ({''.join(a + ', ' for a in argv)}))"
@@ -659,7 +755,9 @@ class Program:
         ns = {
             "_K": c.consts, "_MISSING": MISSING, "_Uint8": Uint8, "_bail": _bail, "_step": _step,
             "_truth": _truth, "_nil_to_missing": _nil_to_missing, "_field": _make_field(missing_zero),
-            "_print": _print, "_call": _call, "_eq": _eq, "_ne": _ne, "_len": _len, "_not": _not, "_len_slice": _len_slice, "_any": _any,
+            "_print": _print, "_call": _call, "_eq": _eq, "_ne": _ne, "_len": _len, "_not": _not, "_printf_q": _printf_q,
+            "_lt": _make_order(F.BUILTINS["lt"], operator.lt), "_le": _make_order(F.BUILTINS["le"], operator.le),
+            "_gt": _make_order(F.BUILTINS["gt"], operator.gt), "_ge": _make_order(F.BUILTINS["ge"], operator.ge), "_eq_any": _eq_any, "_index": _index, "_slice": _slice, "_len_slice": _len_slice, "_any": _any,
             "_string": _string, "_sorted_items": F.sorted_map_items,
         }
         exec(compile(self.source, "<gotmpl compiled>", "exec"), ns)

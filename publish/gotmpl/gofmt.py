@@ -17,7 +17,13 @@ _SIMPLE_ESC = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", 
                "\v": "\\v", "\\": "\\\\"}
 
 
+# Printable ASCII other than the backslash and the double quote: strconv.Quote keeps it as is
+_PLAIN_QUOTE = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*')
+
+
 def quote(s: str, ascii_only: bool = False, q: str = '"') -> str:
+    if _PLAIN_QUOTE.fullmatch(s) is not None and q not in s:
+        return q + s + q
     out = [q]
     for c in s:
         if c == q or c == "\\":
