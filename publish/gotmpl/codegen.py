@@ -359,6 +359,7 @@ class _Compiler:
         self.consts: list = []
         self.fn: _Func | None = None
         self.nonnil: set[str] = set()  # locals that never hold None (declared from a pipeline)
+        self.bools: set[str] = {"True", "False"}  # expressions that always give a bool
         self.range_assign = any(_range_assigns(t.root) for t in trees.values())
 
     def const(self, value) -> str:
@@ -423,9 +424,12 @@ class _Compiler:
             f.emit(ind, f"_bail()  # {e}")
             del scope[mark:]
             return
-        v = f.tmp("w" if is_with else "c")
-        f.emit(ind, f"{v} = {value}")
-        f.emit(ind, f"if {v} if type({v}) is bool else _truth({v}):")
+        if is_with or not (value in self.bools or value.isidentifier()):
+            v = f.tmp("w" if is_with else "c")
+            f.emit(ind, f"{v} = {value}")
+        else:
+            v = value
+        f.emit(ind, f"if {self.truth(v)}:")
         inner = mark_after_pipe = len(scope)
         f.emit(ind + 1, "pass")
         self.list_(n.list, ind + 1, scope, v if is_with else dot)
@@ -589,8 +593,21 @@ class _Compiler:
             return self.number(first)
         raise Unsupported(str(first))
 
+    def boolean(self, expr: str) -> str:
+        """Note that expr always gives a bool."""
+        self.bools.add(expr)
+        return expr
+
+    def truth(self, expr: str) -> str:
+        """Python condition for Go's truth of expr's value."""
+        if expr in self.bools:
+            return expr
+        if expr.isidentifier():
+            return f"({expr} if type({expr}) is bool else _truth({expr}))"
+        return f"_truth({expr})"
+
     def nn(self, expr: str) -> str:
-        if expr in self.nonnil or expr.startswith(_NONNIL) or expr[0] in "'\"0123456789-" \
+        if expr in self.bools or expr in self.nonnil or expr.startswith(_NONNIL) or expr[0] in "'\"0123456789-" \
                 or expr in ("True", "False", "_MISSING"):
             return expr
         t = self.fn.tmp("n")
@@ -684,11 +701,18 @@ class _Compiler:
                 vals.append(final)
             want_or = name == "or"
             expr = vals[-1]
+            all_bool = expr in self.bools
             for v in reversed(vals[:-1]):
                 tmp = self.fn.tmp()
-                test = f"_truth({tmp} := {v})"
+                if v in self.bools:
+                    test = f"({tmp} := {v})"
+                else:
+                    test = f"_truth({tmp} := {v})"
+                    all_bool = False
                 expr = f"({tmp} if {test} else {expr})" if want_or else \
                     f"({expr} if {test} else {tmp})"
+            if all_bool:
+                self.bools.add(expr)
             return expr
         if fn.impl is F.slice_:
             for a in args[1:]:
@@ -721,12 +745,13 @@ class _Compiler:
                                 f"{self.arg(i, F.T_VALUE, scope, dot)}, {self.const(sl)})")
         fast = _FAST_CALLS.get(fn.impl)
         if fast == "_len" and len(argv) == 1 or fast in ("_eq", "_ne") and len(argv) == 2:
-            return f"{fast}(st, {', '.join(argv)})"
+            return self.boolean(f"{fast}(st, {', '.join(argv)})") if fast != "_len" else \
+                f"{fast}(st, {', '.join(argv)})"
         if fast == "_eq" and len(argv) > 2:
-            return f"_eq_any(st, {', '.join(argv)})"
+            return self.boolean(f"_eq_any(st, {', '.join(argv)})")
         order = _ORDER.get(fn.impl)
         if order is not None and len(argv) == 2:
-            return f"{order}(st, {', '.join(argv)})"
+            return self.boolean(f"{order}(st, {', '.join(argv)})")
         if fn.impl is F.printf and len(args) == 2 and final is None and type(args[0]) is StringNode \
                 and args[0].text == "%q":
             return f"_printf_q(st, {self.const(fn)}, {argv[1]})"
@@ -735,7 +760,11 @@ class _Compiler:
         if fn.impl is F.slice_ and 2 <= len(argv) <= 3:
             return f"_slice(st, {', '.join(argv)})"
         if fn.impl is F.not_ and len(argv) == 1:
-            return f"_not(st, {argv[0]})"
+            if argv[0] in self.bools:
+                return self.boolean(f"(not {argv[0]})")
+            if argv[0].isidentifier():
+                return self.boolean(f"((not {argv[0]}) if type({argv[0]}) is bool else _not(st, {argv[0]}))")
+            return self.boolean(f"_not(st, {argv[0]})")
         return f"_call(st, {self.const(fn)}, ({''.join(a + ', ' for a in argv)}))"
 
 
