@@ -47,21 +47,33 @@ def _bail(*_args):
     raise _Bail
 
 
+class _Run:
+    """The counters executor.State keeps for its limits, for one run of compiled code."""
+
+    __slots__ = ("out", "steps", "chars", "out_len", "mark", "depth", "deadline", "timed_out")
+
+    def __init__(self, deadline: float):
+        self.out: list[str] = []
+        self.steps = self.chars = self.out_len = self.mark = self.depth = 0
+        self.deadline = deadline
+        self.timed_out = False
+
+
 def _step(st):
-    """executor.State.step: one range iteration or template call. The output size is summed from
-    the chunks written since the last look, every 64 steps (the executor adds every write)."""
-    st.steps += 1
+    """executor.State.step, every 64th range iteration or template call (the generated code
+    counts each): the step bound, the output size (summed from the chunks written since the last
+    look; the executor adds every write) and the clock. Program.run checks the step bound again at the
+    end, so overshooting it by up to 63 steps never passes."""
     if st.steps > X.MAX_STEPS:
         raise _Bail
-    if not st.steps & 63:
-        out = st.out
-        st.out_len += sum(map(len, out[st.mark:]))
-        st.mark = len(out)
-        if st.out_len > X.MAX_OUTPUT or st.chars + st.out_len > X.MAX_CHARS:
-            raise _Bail
-        if time.monotonic() > st.deadline:
-            st.timed_out = True
-            raise _Bail
+    out = st.out
+    st.out_len += sum(map(len, out[st.mark:]))
+    st.mark = len(out)
+    if st.out_len > X.MAX_OUTPUT or st.chars + st.out_len > X.MAX_CHARS:
+        raise _Bail
+    if time.monotonic() > st.deadline:
+        st.timed_out = True
+        raise _Bail
 
 
 def _spend(st, n):
@@ -472,7 +484,8 @@ class _Compiler:
         f.emit(ind, f"if {it} is not None:")
         k, e = f.tmp("k"), f.tmp("e")
         f.emit(ind + 1, f"for {k}, {e} in {it}:")
-        f.emit(ind + 2, "_step(st)")
+        f.emit(ind + 2, "st.steps += 1")
+        f.emit(ind + 2, "if not st.steps & 63: _step(st)")
         if decl:
             if pipe.is_assign:
                 if len(decl) > 1:
@@ -502,7 +515,8 @@ class _Compiler:
             return
         f.emit(ind, f"if st.depth >= {X.MAX_DEPTH}:")
         f.emit(ind + 1, "_bail()")
-        f.emit(ind, "_step(st)")
+        f.emit(ind, "st.steps += 1")
+        f.emit(ind, "if not st.steps & 63: _step(st)")
         if n.pipe is not None:
             try:
                 value = self.pipeline(n.pipe, ind, scope, dot)
@@ -629,9 +643,16 @@ class _Compiler:
         raise Unsupported("constant")
 
     def chain(self, base: str, ident) -> str:
+        """Field access: a struct without methods (Ollama's message, tool call, ...) is read
+        directly (a missing field raises KeyError: the executor reports it); anything else
+        through _field."""
         expr = base
         for name in ident:
-            expr = f"_field({expr}, {name!r})"
+            if expr.isidentifier():
+                expr = f"({expr}._values[{name!r}] if type({expr}) in _PLAIN else _field({expr}, {name!r}))"
+            else:
+                t = self.fn.tmp()
+                expr = f"({t}._values[{name!r}] if type({t} := {expr}) in _PLAIN else _field({t}, {name!r}))"
         return expr
 
     def chain_node(self, chain, scope, dot) -> str:
@@ -768,6 +789,14 @@ class _Compiler:
         return f"_call(st, {self.const(fn)}, ({''.join(a + ', ' for a in argv)}))"
 
 
+def _plain_structs(cls):
+    """GoStruct classes without methods: their fields are read straight from _values."""
+    for sub in cls.__subclasses__():
+        if not sub.methods:
+            yield sub
+        yield from _plain_structs(sub)
+
+
 class Program:
     """A template set compiled to Python functions; run() returns the output or None when the
     tree-walking executor must run instead (see the module docstring)."""
@@ -789,23 +818,24 @@ class Program:
             "_gt": _make_order(F.BUILTINS["gt"], operator.gt), "_ge": _make_order(F.BUILTINS["ge"], operator.ge), "_eq_any": _eq_any, "_index": _index, "_slice": _slice, "_len_slice": _len_slice, "_any": _any,
             "_string": _string, "_sorted_items": F.sorted_map_items,
         }
+        ns["_PLAIN"] = frozenset(_plain_structs(GoStruct))
         exec(compile(self.source, "<gotmpl compiled>", "exec"), ns)
         self.functions = [ns[f"_t{i}"] for i in range(len(trees))]
         ns["_T"] = self.functions
         self.index = {name: i for i, name in enumerate(trees)}
 
-    def run(self, st, name: str, data):
-        """Execute template `name` with executor state `st` (its limits and counters)."""
+    def run(self, name: str, data, deadline: float):
+        """Execute template `name`: (output, None), or (None, timed_out) when the executor must run
+        instead (timed_out: the clock ran out, so the executor should stop at once too)."""
+        st = _Run(deadline)
         out = st.out
-        st.mark = 0
-        st.timed_out = False
         try:
             self.functions[self.index[name]](st, out, data)
         except (_Bail, RecursionError):
-            return None
+            return None, st.timed_out
         except Exception:  # anything unforeseen: the executor is the reference
-            return None
+            return None, False
         total = sum(map(len, out))
-        if total > X.MAX_OUTPUT // 2 or st.chars + total > X.MAX_CHARS // 2:
-            return None  # near a limit: the executor decides exactly where it stops
-        return "".join(out)
+        if st.steps > X.MAX_STEPS or total > X.MAX_OUTPUT // 2 or st.chars + total > X.MAX_CHARS // 2:
+            return None, False  # near a limit: the executor decides exactly where it stops
+        return "".join(out), False

@@ -63,8 +63,7 @@ class _Fail(Exception):
 
 class State:
     __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
-                 "parse_name", "text", "iface", "steps", "out_len", "chars", "deadline", "mark",
-                 "timed_out")
+                 "parse_name", "text", "iface", "steps", "out_len", "chars", "deadline")
 
     def __init__(self, trees, tree, funcs, missing_zero, text, parse_name):
         self.trees = trees
@@ -572,18 +571,17 @@ def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
     if tree is None or tree.root is None:
         raise TemplateError(f"template: {name}: {quote(name)} is an incomplete or empty template",
                             name=name)
-    st = State(trees, tree, funcs, missing_zero, text, parse_name)
-    deadline = st.deadline
+    deadline = time.monotonic() + MAX_SECONDS
+    timed_out = False
     if compiled:
         program = _program(trees, funcs, missing_zero)
         if program is not None:
-            out = program.run(st, name, data)
+            out, timed_out = program.run(name, data, deadline)
             if out is not None:
                 return F.go_text(out)
-            timed_out = st.timed_out
-            st = State(trees, tree, funcs, missing_zero, text, parse_name)
-            if timed_out:
-                st.deadline = deadline  # already past: the walk stops at its first check
+    st = State(trees, tree, funcs, missing_zero, text, parse_name)
+    if timed_out:
+        st.deadline = deadline  # already past: the walk stops at its first check
     st.vars.append(["$", data])
     try:
         st.walk(data, tree.root)

@@ -358,6 +358,32 @@ _NIL_IMAGES = GoSlice((), "[]api.ImageData", nil=True)
 _NIL_TOOL_CALLS = GoSlice((), "[]template.templateToolCall", nil=True)
 
 
+def template_messages(messages) -> tuple[str, list[Message]]:
+    """collate() and the templateMessage of each collated message, in one pass."""
+    system: list[str] = []
+    out: list[Message] = []
+    last_role = None
+    for m in messages:
+        get = m.get if type(m) is dict else functools.partial(_get, m)
+        role = go_lower(get("role") or "")
+        content = get("content") or ""
+        if role == "system":
+            system.append(content)
+        if out and last_role == role and role != "tool":
+            out[-1]._values["Content"] += "\n\n" + content
+            continue
+        msg = Message.__new__(Message)  # every field is set here: skip GoStruct's zero filling
+        calls = get("tool_calls")
+        msg._values = {
+            "Role": role, "Content": content, "Thinking": get("thinking") or "",
+            "Images": _NIL_IMAGES, "ToolCalls": _tool_calls(calls) if calls else _NIL_TOOL_CALLS,
+            "ToolName": get("tool_name") or "", "ToolCallID": get("tool_call_id") or "",
+        }
+        out.append(msg)
+        last_role = role
+    return "\n\n".join(system), out
+
+
 def _message(c: dict) -> Message:
     m = c["src"]
     get = m.get if type(m) is dict else lambda k: _get(m, k)
@@ -588,9 +614,8 @@ class OllamaTemplate:
 
     def render(self, messages, tools=None, *, think: bool = False, think_level: str = "",
                is_think_set: bool = False, ollama_version: str = "v0.24.0") -> str:
-        system, collated = collate(messages)
         if self.uses_messages:
-            msgs = [_message(c) for c in collated]
+            system, msgs = template_messages(messages)
             data = {
                 "System": system,
                 "Messages": GoSlice(msgs, "[]*template.templateMessage", nil=not msgs),
@@ -601,8 +626,9 @@ class OllamaTemplate:
                 "ThinkLevel": think_level,
                 "IsThinkSet": is_think_set,
             }
-            return _clean(self.run(data))
+            return self.run(data)
 
+        system, collated = collate(messages)
         out: list[str] = []
         system = prompt = response = ""
 
