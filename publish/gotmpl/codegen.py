@@ -769,6 +769,12 @@ class _Compiler:
             return self.boolean(f"{fast}(st, {', '.join(argv)})") if fast != "_len" else \
                 f"{fast}(st, {', '.join(argv)})"
         if fast == "_eq" and len(argv) > 2:
+            rest = argv[1:]
+            if all(r.lstrip("-").isdigit() for r in rest):  # eq X 32 9 10: int constants
+                t = self.fn.tmp()
+                ints = self.const(frozenset(int(r) for r in rest))
+                return self.boolean(f"({t} in {ints} if type({t} := {argv[0]}) is _Uint8 or type({t}) is int "
+                                    f"else _eq_any(st, {t}, {', '.join(rest)}))")
             return self.boolean(f"_eq_any(st, {', '.join(argv)})")
         order = _ORDER.get(fn.impl)
         if order is not None and len(argv) == 2:
