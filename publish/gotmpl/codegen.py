@@ -226,7 +226,7 @@ def _printf_q(st, fn, v):
     if type(v) is not str:
         return _call(st, fn, ("%q", v))
     _spend(st, 2 + len(v))
-    out = quote(v)
+    out = F.go_string(quote(v))
     if len(out) > X.MAX_CHARS - st.chars - st.out_len:
         raise _Bail
     _spend(st, len(out))
