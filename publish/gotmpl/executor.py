@@ -535,6 +535,7 @@ def _is_rune_int(s: str) -> bool:
     return len(s) > 0 and s[0] == "'"
 
 
+USE_COMPILED = True  # False: every execution walks the tree (tests compare the two)
 _PROGRAMS: dict = {}  # id(trees) -> (trees, funcs, missing_zero, shape, Program or None)
 
 
@@ -559,14 +560,16 @@ def _program(trees, funcs, missing_zero):
 
 
 def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
-            parse_name: str, compiled: bool = True) -> str:
+            parse_name: str, compiled: bool | None = None) -> str:
     """Run template `name` of the set `trees` on `data`: Go's output, or ExecError as Go words it.
 
     The set is compiled to Python once (codegen.py) and that code runs first; when it gives up
     (an error, a limit coming near, a construct it does not compile) the tree is walked here from
     the start, which gives Go's exact output or error. compiled=False walks the tree only (the
-    reference the compiled code is tested against).
+    reference the compiled code is tested against); None: USE_COMPILED.
     """
+    if compiled is None:
+        compiled = USE_COMPILED
     tree = trees.get(name)
     if tree is None or tree.root is None:
         raise TemplateError(f"template: {name}: {quote(name)} is an incomplete or empty template",
