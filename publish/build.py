@@ -115,12 +115,11 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
         if p.is_file() or p.is_symlink():
             p.unlink()
             result.removed.append(name)
-    for p in sorted(out.iterdir()):
-        if p.name not in current and not p.name.startswith("."):
-            result.foreign.append(p.name)
     atomic_write_text(manifest, json.dumps({"folder": out.name, "spec": str(spec.path), "repo": spec.repo,
                                             "files": sorted(current)}, indent=2) + "\n")
     result.staged = StagedFolder.load(out, tolerant=True)   # lint reports its faults; smoke refuses them
+    top = {p.relative_to(out).parts[0] for p in result.staged.files}   # what a push would send
+    result.foreign = sorted(top - current)
     return result
 
 
