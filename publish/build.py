@@ -26,6 +26,7 @@ from publish.units import decimal_size
 
 @dataclass(frozen=True)
 class StagedFile:
+    """One file the build staged: its name in the folder, what was done, its size in bytes."""
     name: str
     action: str        # "hard link", "reflink", "copy", "written", "unchanged"
     size: int
@@ -33,6 +34,8 @@ class StagedFile:
 
 @dataclass
 class BuildResult:
+    """What `build_folder` did: the folder, each staged file, the stale files of an earlier build
+    it removed, the files it does not know (left alone), and the folder as read (`staged`)."""
     folder: Path
     files: list[StagedFile] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)   # stale files of an earlier build

@@ -42,6 +42,7 @@ class FolderRule:
     applies_to = "staged folder"
 
     def affects(self, targets) -> bool:
+        """Whether users of any engine in `targets` (publish.engines) meet the problem."""
         return any(e in self.engines for e in targets)
 
 

@@ -30,6 +30,9 @@ STAGES = ("lint", "build", "lint folder", "smoke folder", "smoke folder (ollama)
 
 @dataclass
 class ReleaseOptions:
+    """How `release` runs: where to build (`out_dir`, default dist/<NAME>), the GGUF folder,
+    whether to push (and to which repo), the smoke backend and prompts, the Ollama host, and the
+    timeout in seconds per engine call."""
     out_dir: Path | None = None
     gguf_dir: Path | None = None
     push: bool = False
@@ -46,6 +49,8 @@ class ReleaseOptions:
 
 @dataclass
 class StageResult:
+    """One stage: its name (one of STAGES), PASSED/FAILED/SKIPPED, a one-line summary, its own
+    report (`detail`), the exit code it asks for and its wall time in seconds."""
     name: str
     status: str
     summary: str = ""
@@ -56,6 +61,7 @@ class StageResult:
 
 @dataclass
 class ReleaseResult:
+    """What `release` did; `exit_code` is the largest exit code of a failed stage (0: none)."""
     spec: Path
     repo: str | None = None
     folder: Path | None = None
@@ -67,13 +73,16 @@ class ReleaseResult:
 
     @property
     def failed(self) -> bool:
+        """Whether any stage failed."""
         return any(s.status == FAILED for s in self.stages)
 
     @property
     def exit_code(self) -> int:
+        """The largest exit code of a failed stage: 1 failed checks, 2 setup/input errors; 0 none."""
         return max([s.exit_code for s in self.stages if s.status == FAILED] or [0])
 
     def stage(self, name: str) -> StageResult | None:
+        """The result of the stage called `name`, None when it is not in the run."""
         return next((s for s in self.stages if s.name == name), None)
 
 
@@ -92,6 +101,12 @@ def ollama_unavailable(host: str | None, serve: bool) -> str | None:
 
 
 def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> ReleaseResult:
+    """Run the stages of `STAGES` for the release spec at `spec_path` (module doc) and return one
+    StageResult per stage, in order, with the staged folder (`result.staged`, the StagedFolder
+    the build read and every later stage took), the smoke reports, the folder lint's findings and,
+    without `options.push`, the push plan's local side. A stage's PublishError is recorded as its
+    failure (exit code 1 for failed checks, 2 for setup and input errors), never raised; only a
+    spec that does not load raises (SpecError / UsageError)."""
     options = options or ReleaseOptions()
     from publish.spec import load_spec
 

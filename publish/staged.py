@@ -51,6 +51,8 @@ _UTF8_HINT = "Ollama reads this file as UTF-8; rebuild the folder or save it as 
 
 @dataclass(frozen=True)
 class StagedQuant:
+    """One quant of the folder: its tag (`label`, what users type after `:`), its GGUF, and for a
+    split set every part in order (`parts`, empty when unsplit)."""
     label: str          # "Q4_K_M", "UD-Q4_K_XL", …; the file stem when no label is recognisable
     path: Path          # the GGUF (first part for a split set)
     parts: tuple[Path, ...] = ()  # all parts of a split set, in order; empty when unsplit
@@ -72,6 +74,7 @@ class StagedProblem:
     detail: str = ""    # the parser's own words ("Expecting ',' delimiter"), when there is a parser
 
     def error(self, root: Path) -> UsageError:
+        """The problem as the UsageError a strict load raises: "ROOT/FILE[:LINE:COL]: MESSAGE"."""
         where = f"{root / self.file}" + (f":{self.line}:{self.col}" if self.line is not None else "")
         return UsageError(f"{where}: {self.message}", hint=self.hint)
 
@@ -135,6 +138,7 @@ class StagedFolder:
 
     @property
     def card_text(self) -> str | None:
+        """README.md's text (the model card), None when the folder has none."""
         return self.texts.get(CARD)
 
     @property

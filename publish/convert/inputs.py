@@ -26,6 +26,8 @@ from publish.errors import UsageError
 
 @dataclass
 class ChatSource:
+    """One chat template and what rendering it needs: BOS/EOS text ("" when unknown), whether the
+    engine adds BOS itself (`strip_bos`), and the names of the other templates the source holds."""
     text: str
     name: str                       # for messages: "model.gguf:tokenizer.chat_template"
     bos: str = ""
@@ -144,6 +146,7 @@ def _from_gguf(path: Path, name: str | None) -> ChatSource:
 
 @dataclass(frozen=True)
 class GoSource:
+    """An Ollama Go template's text and where it came from (for messages)."""
     text: str       # the Go template
     name: str       # for messages: "Modelfile.Q8_0:TEMPLATE", "tiny/template (beside m.gguf)"
 

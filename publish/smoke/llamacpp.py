@@ -492,8 +492,9 @@ class LlamaCppBackend:
 
     def prepare(self, target: Target) -> None:
         """Load the target's local GGUF with a context of the release's num_ctx (else the backend's
-        n_ctx), as Ollama loads it, after unloading the previous one. Raises LoadError for an
-        hf.co target (no local file) or a GGUF llama.cpp refuses."""
+        n_ctx), as Ollama loads it, after unloading the previous one; the header a staged folder
+        read (`target.header`) is reused. Raises LoadError for an hf.co target (no local file) or
+        a GGUF llama.cpp refuses."""
         if target.gguf is None:
             raise LoadError(f"{target.model}: the llamacpp backend needs a local GGUF")
         self.unload(target)
