@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from publish.addresses import is_repo_id
 from publish.errors import GGUFError, TextFileError, UsageError
 from publish.fsutil import read_utf8_lenient
 from publish.gguf.header import GGUFHeader
@@ -335,7 +336,6 @@ def _walk(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _MODELFILE_HEADER = re.compile(r"^#\s*(\S+?):\S+ \(publish build\)")
 
 
@@ -348,10 +348,10 @@ def _recorded_repo(root: Path, modelfile_texts: list[str]) -> str | None:
         repo = json.loads(manifest.read_text(encoding="utf-8")).get("repo")
     except (OSError, ValueError, AttributeError):
         repo = None
-    if isinstance(repo, str) and _REPO_ID.match(repo):
+    if isinstance(repo, str) and is_repo_id(repo):
         return repo
     for text in modelfile_texts:
         m = _MODELFILE_HEADER.match(text[:4096].partition("\n")[0])
-        if m and _REPO_ID.match(m.group(1)):
+        if m and is_repo_id(m.group(1)):
             return m.group(1)
     return None

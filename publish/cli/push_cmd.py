@@ -32,7 +32,12 @@ def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, priva
     from publish.staged import StagedFolder
 
     staged = StagedFolder.load(folder, tolerant=True)   # read once; push sends it as it is (lint judges it)
-    if repo_id is None:
+    if repo_id is not None:
+        from publish.addresses import is_repo_id
+
+        if not is_repo_id(repo_id):
+            raise UsageError(f"--repo {repo_id!r}: not a Hub repo id", hint="write it as ORG/NAME, e.g. your-org/model-GGUF")
+    else:
         repo_id = staged.repo
         if repo_id is None:
             raise UsageError(f"{folder}: no --repo given and the folder records none",

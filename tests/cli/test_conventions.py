@@ -212,6 +212,10 @@ def test_repo_comes_from_the_spec_then_the_folder_and_repo_overrides_both(tmp_pa
     assert "alice-org/tiny-fork-GGUF" in card and "your-org/tiny-llama-GGUF" not in card
     assert run("build", TINY_SPEC, "--gguf-dir", gguf_dir, "--repo", "not a repo").exit_code == 2
 
+    for bad in ("not a repo", "alice-org/tiny--GGUF", "tiny-GGUF"):   # refused before any Hub request
+        refused = run("push", tmp_path / "fork", "--repo", bad)
+        assert refused.exit_code == 2 and "not a Hub repo id" in refused.output
+    assert hub.count("POST") == hub.count("GET") == 0
     hub.create_repo("alice-org/tiny-fork-GGUF")
     pushed = run("push", tmp_path / "fork")
     assert pushed.exit_code == 0, pushed.output
