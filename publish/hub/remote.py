@@ -73,7 +73,7 @@ class HubRangeFile(io.RawIOBase):
         self._pos = 0
         self._prefix = bytearray(first)
         self._extent = HeaderExtent()
-        self._read_ahead = _reader_read_ahead() if read_ahead is None else read_ahead
+        self._read_ahead = read_ahead      # None: the reader's, looked up when first needed
         self._side: OrderedDict[int, bytes] = OrderedDict()
         self._side_bytes = 0
         self.ranges: list[tuple[int, int]] = [(0, len(first))]   # every range fetched, in order
@@ -110,7 +110,7 @@ class HubRangeFile(io.RawIOBase):
             return 0
         end = pos + want
         have = len(self._prefix)
-        if end > have and pos <= have < MAX_PREFIX:
+        if end > have and pos <= have and end <= MAX_PREFIX:
             target = min(self.plan(end), MAX_PREFIX)
             self._prefix += self._get(have, target)
             have = len(self._prefix)
@@ -124,6 +124,8 @@ class HubRangeFile(io.RawIOBase):
     def plan(self, read_end: int) -> int:
         """Where the range that extends the header run should end, for a read up to `read_end`."""
         extent = self._extent.feed(self._prefix)
+        if self._read_ahead is None:
+            self._read_ahead = _reader_read_ahead()
         if extent.done:
             target = extent.end + self._read_ahead
         elif not extent.known:
@@ -173,6 +175,7 @@ class HubRanges:
         self._repo_id, self._path, self._endpoint = repo_id, path, endpoint
         self.url = resolve_url               # where later ranges go
         self.url_headers = headers
+        self.redirected = False              # later ranges go to a URL a redirect gave (the CDN's)
         self.size: int | None = None
         self.commit: str | None = None
         self.requests = 0
@@ -190,7 +193,7 @@ class HubRanges:
             data, _ = self._request(self.url, self.url_headers, start, end)
         except HfHubHTTPError as err:
             status = getattr(err.response, "status_code", None)
-            if self.url == self.resolve_url or status not in (401, 403, 410):
+            if not self.redirected or status not in (401, 403, 410):
                 raise
             # A signed CDN URL has a lifetime: resolve again (pinned to the commit) and go on from there.
             pinned = self._pinned()
@@ -210,6 +213,7 @@ class HubRanges:
         for r in (*response.history, response):
             self.commit = r.headers.get("X-Repo-Commit") or self.commit
         final = str(response.url)
+        self.redirected = bool(response.history)
         if not response.history:
             self.url, self.url_headers = self._pinned(), self._headers
         elif _origin(final) != _origin(self.resolve_url):
