@@ -128,7 +128,7 @@ def test_a_header_near_the_first_range_boundary(hub, tmp_path, over):
     header, _ = _read("hf://alice/edge/edge.gguf")
     assert header.data_offset == local.data_offset
     requests, sent = _cost(hub, "edge.gguf")
-    assert requests == 3                          # the redirect, the first range, one more
+    assert requests == 3 if over > 0 else requests <= 3     # the redirect, the first range, one more
     assert sent <= local.header_size + MiB
 
 
