@@ -6,7 +6,9 @@ measured the same way while writing the planner: 20 files, 0.6-15 MiB, each in a
 SentencePiece (tokens, scores, token_type), BPE (tokens, token_type, merges: about one merge per
 token as in Qwen 2, or 2.2 as in Llama 3), WordPiece (tokens, token_type), and an unknown
 tokenizer model whose arrays the planner cannot predict. Item lengths grow with the rank, as in
-real vocabularies, so the first range's mean undershoots the rest."""
+real vocabularies, so the first range's mean undershoots the rest: by about 1.5x from the first
+tenth of an array to the last, as in the ggml-vocab files (the steepest, Llama 3's tokens: 1.63x;
+its merges 1.32x; Qwen 2's tokens 1.46x)."""
 
 from __future__ import annotations
 
@@ -32,12 +34,12 @@ def _items(n: int, prefix: str, grow: float) -> list[str]:
 
 def _write(path, *, model: str, n_vocab: int, scores: bool, merges: float, n_tensors: int = 300) -> str:
     kv = {"general.name": "shape", "tokenizer.ggml.model": model,
-          "tokenizer.ggml.tokens": (_items(n_vocab, "t", 12), GGUFValueType.ARRAY, STR)}
+          "tokenizer.ggml.tokens": (_items(n_vocab, "t", 7), GGUFValueType.ARRAY, STR)}
     if scores:
         kv["tokenizer.ggml.scores"] = (np.zeros(n_vocab, np.float32), GGUFValueType.ARRAY, GGUFValueType.FLOAT32)
     kv["tokenizer.ggml.token_type"] = (np.ones(n_vocab, np.int32), GGUFValueType.ARRAY, GGUFValueType.INT32)
     if merges:
-        kv["tokenizer.ggml.merges"] = (_items(int(n_vocab * merges), "m ", 14), GGUFValueType.ARRAY, STR)
+        kv["tokenizer.ggml.merges"] = (_items(int(n_vocab * merges), "m ", 8), GGUFValueType.ARRAY, STR)
     kv["tokenizer.ggml.eos_token_id"] = 2
     kv["tokenizer.chat_template"] = "{% for m in messages %}{{ m['content'] }}{% endfor %}" * 150
     tensors = [(f"blk.{i // 12}.ffn_gate_exps.{i % 12}.weight", (256, 64), GGMLQuantizationType.Q4_K)
