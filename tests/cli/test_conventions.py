@@ -141,6 +141,21 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
+def test_every_json_command_prints_json_with_format_json(tmp_path):
+    """Each command that takes --format json prints one JSON document with it (smoke's is
+    checked in tests/smoke, where an engine runs)."""
+    gguf = TINY_SPEC.parent / "tiny-llama-Q8_0.gguf"
+    template = tmp_path / "template"
+    template.write_text("{{ .Prompt }}")
+    args = {"inspect": [gguf], "lint": [gguf], "ci-matrix": [TINY_SPEC], "plan": ["--matrix", TINY_SPEC],
+            "template suggest": [gguf], "template convert": [gguf], "template check": ["--jinja", gguf, "--go", template]}
+    assert set(args) | {"smoke"} == {name for name, formats in FORMATS.items() if "json" in formats}
+    for name, extra in args.items():
+        res = run(*name.split(), *extra, "--format", "json")
+        assert res.exit_code in (0, 1), (name, res.output)
+        assert isinstance(json.loads(res.stdout), (dict, list)), name
+
+
 def test_ci_matrix_and_its_old_spelling(tmp_path):
     new = run("ci-matrix", TINY_SPEC)
     assert new.exit_code == 0, new.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -79,6 +80,23 @@ def test_cli_writes_junit_json_markdown_and_step_summary(broken_folder, tmp_path
     assert "| Q8_0 | one-plus-one | ✅ pass |" in text
     assert summary.read_text() == "earlier step\n" + text + "\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files left
+
+
+@needs_llama
+def test_cli_format_junit_and_markdown_to_stdout_or_output(broken_folder, tmp_path):
+    """--format junit|markdown prints what --report-junit/--report-markdown write; -o FILE writes it
+    instead of printing (stdout stays empty)."""
+    junit = tmp_path / "smoke.xml"
+    printed = CliRunner().invoke(main, ["smoke", str(broken_folder), "--backend", "llamacpp", "--format", "junit",
+                                        "--report-junit", str(junit)], env={"GITHUB_STEP_SUMMARY": ""})
+    assert printed.exit_code == 1
+    strip = lambda xml: re.sub(r'(time|timestamp)="[^"]*"', "", xml)  # noqa: E731 - the two runs differ in time only
+    assert strip(printed.stdout.strip()) == strip(junit.read_text().strip())
+    out = tmp_path / "smoke.md"
+    written = CliRunner().invoke(main, ["smoke", str(broken_folder), "--backend", "llamacpp", "--format", "markdown",
+                                        "-o", str(out)], env={"GITHUB_STEP_SUMMARY": ""})
+    assert written.exit_code == 1 and written.stdout == ""
+    assert out.read_text().startswith("### ❌ publish smoke") and "| Q8_0 | one-plus-one | ✅ pass |" in out.read_text()
 
 
 def test_write_is_atomic_on_failure(tmp_path, monkeypatch):
