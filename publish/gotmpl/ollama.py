@@ -384,19 +384,6 @@ def template_messages(messages) -> tuple[str, list[Message]]:
     return "\n\n".join(system), out
 
 
-def _message(c: dict) -> Message:
-    m = c["src"]
-    get = m.get if type(m) is dict else lambda k: _get(m, k)
-    msg = Message.__new__(Message)  # every field is set here: skip GoStruct's zero filling
-    calls = get("tool_calls")
-    msg._values = {
-        "Role": c["role"], "Content": c["content"], "Thinking": get("thinking") or "",
-        "Images": _NIL_IMAGES, "ToolCalls": _tool_calls(calls) if calls else _NIL_TOOL_CALLS,
-        "ToolName": get("tool_name") or "", "ToolCallID": get("tool_call_id") or "",
-    }
-    return msg
-
-
 # -- template analysis ---------------------------------------------------------------------------
 
 def identifiers(node) -> list[str]:

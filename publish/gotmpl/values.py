@@ -23,6 +23,9 @@ class _Missing:
 MISSING = _Missing()
 
 
+_JSON_FIELDS: dict[type, dict[str, tuple[str, bool]]] = {}  # per GoStruct class
+
+
 class GoStruct:
     """A Go struct (or pointer to one, when `pointer`): exported fields in declaration order."""
 
@@ -51,11 +54,9 @@ class GoStruct:
 
     def json_fields(self) -> dict[str, tuple[str, bool]]:
         """field -> (JSON name, omitempty), in declaration order (computed once per class)."""
-        cls = type(self)
-        cached = cls.__dict__.get("_json_fields")
+        cached = _JSON_FIELDS.get(type(self))
         if cached is None:
-            cached = {f: self.json.get(f, (f, False)) for f in self.fields}
-            cls._json_fields = cached
+            cached = _JSON_FIELDS[type(self)] = {f: self.json.get(f, (f, False)) for f in self.fields}
         return cached
 
     def __repr__(self):
