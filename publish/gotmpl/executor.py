@@ -536,26 +536,27 @@ def _is_rune_int(s: str) -> bool:
 
 
 USE_COMPILED = True  # False: every execution walks the tree (tests compare the two)
-_PROGRAMS: dict = {}  # id(trees) -> (trees, funcs, missing_zero, shape, Program or None)
 
 
-def _program(trees, funcs, missing_zero):
-    """The compiled form of a template set, built once per set (a mutated tree is compiled anew).
-    None when it cannot be compiled (the executor then always walks the tree)."""
+def _program(trees, tree, funcs, missing_zero):
+    """The compiled form of the template set `trees`, kept on its entry tree per (set, functions,
+    missingkey). Compiled anew when the entry tree's node list changed length (Ollama appends
+    {{ .Response }} to a parsed template; trees are not changed otherwise). None when it cannot be
+    compiled (the executor then always walks the tree)."""
+    programs = tree.__dict__.get("programs")
+    if programs is None:
+        programs = tree.programs = {}
+    key = (id(trees), id(funcs), missing_zero)
+    hit = programs.get(key)
+    size = len(tree.root.nodes)
+    if hit is not None and hit[0] is trees and hit[1] is funcs and hit[2] == size:
+        return hit[3]
     from .codegen import Program
-
-    shape = tuple(len(t.root.nodes) if t.root is not None else -1 for t in trees.values())
-    hit = _PROGRAMS.get(id(trees))
-    if hit is not None and hit[0] is trees and hit[1] is funcs and hit[2] == missing_zero \
-            and hit[3] == shape:
-        return hit[4]
     try:
         program = Program(trees, funcs, missing_zero)
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         program = None  # e.g. more nested blocks than Python compiles
-    if len(_PROGRAMS) >= 256:
-        _PROGRAMS.pop(next(iter(_PROGRAMS)))
-    _PROGRAMS[id(trees)] = (trees, funcs, missing_zero, shape, program)
+    programs[key] = (trees, funcs, size, program)
     return program
 
 
@@ -577,7 +578,7 @@ def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
     deadline = time.monotonic() + MAX_SECONDS
     timed_out = False
     if compiled:
-        program = _program(trees, funcs, missing_zero)
+        program = _program(trees, tree, funcs, missing_zero)
         if program is not None:
             out, timed_out = program.run(name, data, deadline)
             if out is not None:

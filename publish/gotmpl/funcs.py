@@ -91,6 +91,8 @@ codecs.register_error("gotmpl.fffd", _one_fffd_per_byte)
 def go_text(s: str) -> str:
     """Output text: Go writes the bytes; bytes that are not UTF-8 read as one U+FFFD each, as Go's
     utf8 decoding (and so its JSON encoder, e.g. Ollama's _debug_render_only) reads them."""
+    if s.isascii():
+        return s
     try:
         s.encode("utf-8")
         return s
