@@ -10,7 +10,7 @@
 // stdin:  JSON array of {"template", "messages", "tools", "think", "think_level", "is_think_set",
 //
 //	"repeat", "raw", "data", "missingkey"} (messages and tools in Ollama's API JSON;
-//	repeat > 0 also times that many renders, best of 5 rounds)
+//	repeat > 0 also times that many renders, best of 50 rounds)
 //
 // stdout: JSON array of {"output", "error", "ns_per_render"}
 package main
@@ -147,10 +147,11 @@ func main() {
 			res.Error = err.Error()
 		}
 		if r.Repeat > 0 && err == nil {
-			// the best of 5 rounds of repeat/5 renders: on a shared machine one slow round
-			// (another process, a GC cycle) says little about the template
-			n := max(r.Repeat/5, 1)
-			for round := 0; round < 5; round++ {
+			// the best of 50 rounds of repeat/50 renders: on a machine shared by more processes
+			// than cores, a short round often runs uninterrupted; a slow one (another process, a
+			// GC cycle) says little about the template
+			n := max(r.Repeat/50, 1)
+			for round := 0; round < 50; round++ {
 				start := time.Now()
 				for i := 0; i < n; i++ {
 					render(t, r)
