@@ -241,6 +241,7 @@ class Compiler:
         self.at_start: object = True
         self.capture: str | None = None      # compiling a loop again to print only one text it builds
         self.capture_flag: str | None = None  # ... or to set this Go bool when that text is not empty
+        self._neg_vars: set[str] = set()     # Go int variables that may hold a negative number (-1: "none yet")
         self._unrolled_total = 0
         self.loop_builders = loop_builders
         self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
@@ -696,6 +697,8 @@ class Compiler:
                         kinds[attr] = "strlist"
                         continue
                     decl.append("{{ " + gvar + " := " + self.materialize(init) + " }}")
+                    if isinstance(init, K) and type(init.value) is int and init.value < 0:
+                        self._neg_vars.add(gvar)
                     attrs[attr] = gvar
                     kinds[attr] = self._ns_kind(target.name, attr, init)
                     if kinds[attr] in ("str", "any") and self._holds_content(target.name, attr):
@@ -1136,6 +1139,16 @@ class Compiler:
         if isinstance(b, K):
             if b.value == 0:
                 return a
+            if b.value > 0 and a.go in self._neg_vars and b.value <= 64:
+                # printf's width cannot count below zero: small negative values are enumerated
+                r, k = self.tmp("sum"), b.value
+                code = ("{{ " + r + " := 0 }}{{ if ge " + a.go + " 0 }}{{ " + r + ' = len (printf "%*s%s" ' + a.go +
+                        ' "" ' + golit("x" * k) + ") }}")
+                for n in range(1, k + 17):
+                    code += "{{ else if eq " + a.go + " -" + str(n) + " }}{{ " + r + " = " + str(k - n) + " }}"
+                code += "{{ else }}{{ " + r + " = " + a.go + " }}{{ end }}"
+                self.pre.append(code)
+                return G(r, "int")
             if b.value > 0:
                 return G(f'len (printf "%*s%s" {arg(a.go)} "" {golit("x" * b.value)})', "int")
             return self.sub_int(a, K(-b.value))
@@ -2157,7 +2170,13 @@ class Compiler:
             return G(f"len {arg(self.materialize(v))}", "int")
         if name == "tojson":
             indent = kwargs.get("indent", args[0] if args else K(None))
-            return self.tojson_val(v, indent.value if isinstance(indent, K) else None, node)
+            seps = kwargs.get("separators", K(None))
+            if not isinstance(seps, K) or seps.value is not None and (
+                    not isinstance(seps.value, (list, tuple)) or len(seps.value) != 2
+                    or not all(isinstance(x, str) for x in seps.value)):
+                self.fail(node, "tojson separators that are not two constant strings", "tojson")
+            return self.tojson_val(v, indent.value if isinstance(indent, K) else None, node,
+                                   separators=seps.value)
         if name in ("string",):
             return self.to_str(v) if isinstance(v, G) else v
         if name in ("default", "d"):
@@ -2277,7 +2296,9 @@ class Compiler:
         env = jinja2.Environment()
         if name == "tojson":
             indent = kwargs.get("indent", args[0] if args else None)
-            return json.dumps(v, indent=indent, ensure_ascii=False, default=lambda o: None)
+            seps = kwargs.get("separators")
+            return json.dumps(v, indent=indent, ensure_ascii=False, default=lambda o: None,
+                              separators=tuple(seps) if seps else None)
         if name not in env.filters:
             self.fail(node, f"filter {name} is not supported", name)
         if any(isinstance(x, int) and not isinstance(x, bool) and abs(x) > MAX_CONST
@@ -2607,6 +2628,7 @@ class Compiler:
         try:
             value = self.body_value(mnode.body, inner)
             if value is not None:
+                self._namespaces_out(inner, scope)
                 return value
             saved, self.pre = self.pre, []
             text, done = self.stmts(mnode.body, inner)
@@ -2614,7 +2636,18 @@ class Compiler:
         finally:
             self.macro_depth -= 1
             self.macro_stack.pop()
+        self._namespaces_out(inner, scope)
         return _Code(text, "", done=done)
+
+    @staticmethod
+    def _namespaces_out(inner: dict, scope: dict) -> None:
+        """A macro that sets an attribute of a namespace its caller sees changes it for the caller
+        too (namespace objects are shared): symbolic attribute values flow back out."""
+        for key, v in inner.items():
+            if key.startswith("\0ns."):
+                name = key.split(".", 2)[1]
+                if name in scope and inner.get(name) is scope[name]:
+                    scope[key] = v
 
     def recursive_call(self, mnode: J.Macro, call: J.Call, scope: dict) -> Val:
         """A macro calling itself (Gemma 4's format_argument walks a JSON value): a Go template
@@ -2708,27 +2741,27 @@ class Compiler:
         return Cat(parts)
 
     # -- tojson -----------------------------------------------------------------------------------
-    def tojson_val(self, v: Val, indent: int | None, node, style: str = "json") -> Val:
+    def tojson_val(self, v: Val, indent: int | None, node, style: str = "json", separators=None) -> Val:
         """Python's json.dumps(v, ensure_ascii=False[, indent]) for Ollama's typed values, written
         out field by field (Go's json function prints no spaces and escapes <, > and &)."""
         if isinstance(v, K) and not _has_vals(v.value):
             if style == "repr":
                 return K(_pystr(v.value))
             return K(json.dumps(v.value if v.value is not UNDEF else None, indent=indent, ensure_ascii=False,
-                                default=lambda o: None))
+                                default=lambda o: None, separators=separators))
         if isinstance(v, K):
-            w = _JsonWriter(self, indent, style)
+            w = _JsonWriter(self, indent, style, separators)
             code = w.mixed(v.value, 0)
             if code.endswith("}") and not code.endswith("}}") or code.endswith("}}}"):
                 return _Code(code[:-1], "", "}", truth="true")
             return _Code(code, "", truth="true")
         if isinstance(v, Cond):
-            return self._cond_map(v, lambda x: self.tojson_val(x, indent, node, style))
+            return self._cond_map(v, lambda x: self.tojson_val(x, indent, node, style, separators))
         if isinstance(v, Cat):
             v = G(self.materialize(v), "str")
         if not isinstance(v, G):
             self.fail(node, "tojson of this value is not supported", "tojson")
-        w = _JsonWriter(self, indent, style)
+        w = _JsonWriter(self, indent, style, separators)
         code = w.value(v.go, v.kind, 0)
         out = self.tmp("j")
         # the JSON text is built by an inline template run into a variable? Go cannot capture output,
@@ -3052,9 +3085,11 @@ _FIELDS = {
 class _JsonWriter:
     """Go template code printing Ollama's typed tool values as Python's json.dumps would."""
 
-    def __init__(self, c: Compiler, indent: int | None, style: str = "json"):
+    def __init__(self, c: Compiler, indent: int | None, style: str = "json", separators=None):
         self.c = c
         self.indent = indent
+        self.separators = tuple(separators) if separators is not None else None   # json.dumps(separators=)
+        self.key_sep = self.separators[1] if self.separators is not None else ": "
         self.style = style            # "json" (json.dumps) or "repr" (Python's str() of a dict)
 
     def key(self, k: str) -> str:
@@ -3091,6 +3126,8 @@ class _JsonWriter:
         return "\n" + " " * (self.indent * depth)
 
     def sep(self, depth: int) -> str:
+        if self.separators is not None:
+            return self.separators[0] + self.nl(depth)
         return "," + self.nl(depth) if self.indent is not None else ", "
 
     def obj(self, fields: list, depth: int) -> str:
@@ -3098,7 +3135,7 @@ class _JsonWriter:
         out = "{" + self.nl(depth + 1)
         first = True
         for key, code, cond in fields:
-            piece = ("" if first else self.sep(depth + 1)) + gotext(self.key(key) + ": ") + code
+            piece = ("" if first else self.sep(depth + 1)) + gotext(self.key(key) + self.key_sep) + code
             if cond:
                 out += "{{ if " + cond + " }}" + piece + "{{ end }}"
             else:
@@ -3146,7 +3183,7 @@ class _JsonWriter:
             return ("{{ " + first + " := true }}{" + "{{ range " + k + ", " + v + " := " + go + " }}" +
                     "{{ if " + first + " }}" + gotext(self.nl(depth + 1)) + "{{ else }}" +
                     gotext(self.sep(depth + 1)) + "{{ end }}{{ " + first + " = false }}" +
-                    self.string(k) + ": " + self.value(v, elem, depth + 1) + "{{ end }}" +
+                    self.string(k) + gotext(self.key_sep) + self.value(v, elem, depth + 1) + "{{ end }}" +
                     "{{ if not " + first + " }}" + gotext(self.nl(depth)) + "{{ end }}}")
         if kind == "prop":
             return self.obj([("type", self.string("print " + go + ".Type"), None),

@@ -36,7 +36,7 @@ KNOWN = ["Qwen-Qwen2.5-7B-Instruct.jinja", "chatml.jinja", "google-gemma-3-it.ji
 LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
          "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja",
          "deepseek-ai-DeepSeek-V3.2.jinja", "google-gemma-4-31B-it.jinja", "NVIDIA-Nemotron-Nano-v2.jinja",
-         "Bielik-11B-v3.0-Instruct.jinja"]
+         "Bielik-11B-v3.0-Instruct.jinja", "upstage-Solar-Open-100B.jinja", "hf-moonshotai-Kimi-K2-Thinking.jinja"]
 
 
 @pytest.mark.parametrize("name", KNOWN)
@@ -669,3 +669,55 @@ def test_nemotron_nano_v2_and_bielik_convert_identical(name):
     entry = CORPUS[name]
     conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
     assert conv.identical, conv.format_text(show_template=False)
+
+
+def test_namespace_set_inside_a_macro_is_seen_by_the_caller():
+    """Solar Open's system-block macros flip `sys_ns.is_first_block`; the next macro call must see
+    the flipped value (a namespace is one object in Jinja, whoever sets it)."""
+    source = ("{%- set ns = namespace(first=true) -%}"
+              "{%- macro block(title) -%}{%- if not ns.first %}{{ '\\n\\n' }}{% endif -%}"
+              "{%- set ns.first = false -%}## {{ title }}{%- endmacro -%}"
+              "{%- if messages[0].role == 'system' %}{{ block('System') }}\n{{ messages[0].content }}{% endif -%}"
+              "{%- if tools %}{{ block('Tools') }}{% endif -%}"
+              "{%- if not ns.first %}\n---\n{% endif -%}"
+              "{%- for m in messages if m.role != 'system' %}<{{ m.role }}>{{ m.content }}</s>{% endfor -%}"
+              "{%- if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical and conv.tools, conv.format_text(show_template=False)
+    msgs = [{"role": "system", "content": "S"}, {"role": "user", "content": "u"}]
+    assert gotmpl.render(conv.template, msgs, tools=[{"type": "function", "function": {"name": "f"}}]) == \
+        "## System\nS\n\n## Tools---\n<user>u</s><assistant>"     # (trim_blocks eats the newline after %})
+
+
+def test_solar_open_converts_identical_with_tools():
+    name = "upstage-Solar-Open-100B.jinja"
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical and conv.tools, conv.format_text(show_template=False)
+
+
+def test_tojson_separators_and_arithmetic_on_a_minus_one_sentinel():
+    """Kimi K2 Thinking writes the tools with `tojson(separators=(',', ':'))` and slices
+    `messages[:ns.last + 1]` where `ns.last` starts at -1 (printf's width cannot go below zero, so
+    small negative values are enumerated)."""
+    source = ("{%- if tools %}<tools>{{ tools | tojson(separators=(',', ':')) }}</tools>{% endif -%}"
+              "{%- set ns = namespace(last=-1) -%}"
+              "{%- for m in messages %}{% if m.role == 'assistant' %}{% set ns.last = loop.index0 %}{% endif %}"
+              "{% endfor -%}"
+              "{%- for m in messages[:ns.last + 1] %}[old {{ m.role }}]{{ m.content }}{% endfor -%}"
+              "{%- for m in messages[ns.last + 1:] %}[new {{ m.role }}]{{ m.content }}{% endfor -%}"
+              "{%- if add_generation_prompt %}[assistant]{% endif %}")
+    conv = convert(source)
+    assert conv.identical and conv.tools, conv.format_text(show_template=False)
+    tool = {"type": "function", "function": {"name": "f", "description": "d",
+                                             "parameters": {"type": "object", "properties": {}}}}
+    out = gotmpl.render(conv.template, [{"role": "user", "content": "u"}], tools=[tool])
+    assert out == ('<tools>[{"type":"function","function":{"name":"f","description":"d","parameters":'
+                   '{"type":"object","properties":{}}}}]</tools>[new user]u[assistant]')
+
+
+def test_kimi_k2_thinking_converts_identical():
+    name = "hf-moonshotai-Kimi-K2-Thinking.jinja"
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical and conv.tools and conv.thinking, conv.format_text(show_template=False)
