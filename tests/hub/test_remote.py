@@ -12,7 +12,7 @@ from gguf import GGMLQuantizationType
 
 import ggufs
 from publish.cli import main
-from publish.errors import HubNotFound
+from publish.errors import HubError, HubNotFound
 from publish.gguf.reader import read_header
 from publish.hub import remote
 
@@ -189,6 +189,21 @@ def test_a_file_that_is_not_a_gguf_is_read_as_asked(hub):
     with remote.open_hf_file("hf://alice/other/weights.bin") as fh:
         assert fh.read(3 * MiB) == blob[:3 * MiB]
     assert hub.bytes_served["weights.bin"] == 3 * MiB
+
+
+def test_a_server_that_ignores_ranges_is_refused_without_reading_the_body(hub, gemma_repo):
+    """A 200 with the whole file (here 56 MiB; on the Hub multi-GB) is not read into memory
+    (huggingface.js#1979 rejects non-206 answers for the same reason)."""
+    hub.ignore_ranges = True
+    r = CliRunner().invoke(main, ["inspect", f"hf://{REPO}/{NAME}"])
+    assert r.exit_code == 2 and "ignored the byte range" in r.output, r.output
+    from huggingface_hub import hf_hub_url
+
+    ranges = remote.HubRanges(hf_hub_url(REPO, NAME, endpoint=hub.url), {}, NAME, repo_id=REPO, path=NAME,
+                              endpoint=hub.url)
+    with pytest.raises(HubError, match="ignored the byte range"):
+        ranges.first(remote.FIRST_RANGE)
+    assert ranges.bytes_fetched == 0
 
 
 def test_an_empty_file_is_a_gguf_error_not_a_crash(hub):

@@ -19,7 +19,8 @@ LFS file with a 302 to its CDN, a signed URL on another host (here `localhost` i
 headers huggingface_hub reads its metadata from. The stand-in CDN, like S3/CloudFront behind the
 real one, serves byte ranges (206 + Content-Range, 416 past the end), refuses a request that also
 carries an Authorization header (400: the signature is the only credential) and an expired URL
-(403; `expire_cdn_urls()`). Every request is recorded as a `Transfer` (method, path, status, body
+(403; `expire_cdn_urls()`); `ignore_ranges` makes it answer as a server without range support
+(200 and the whole body). Every request is recorded as a `Transfer` (method, path, status, body
 bytes sent, Range asked, whether it carried a token, the repo file it served), so a test can count
 the requests and bytes one read cost (`file_transfers`).
 """
@@ -133,6 +134,7 @@ class HubStandIn:
         self.heads: list[str] = []    # every request line and its headers, Authorization left out
         self.transfers: list[Transfer] = []   # every request answered (see Transfer)
         self.cdn_epoch = 0            # CDN URLs signed in an earlier epoch have expired
+        self.ignore_ranges = False    # answer ranged GETs with 200 and the whole body (a server without ranges)
         self._cdn_key = secrets.token_bytes(16)
         self.registry_blobs: dict[str, bytes] = {}        # Ollama registry: digest -> blob (tests/standins/hub_registry.py)
         self.served_manifests: list[tuple[str, str, str]] = []   # (repo, tag, the GGUF path served)
@@ -684,7 +686,7 @@ def _handler_for(hub: HubStandIn):
         def _ranged(self, data: bytes, headers: dict, path: str):
             status, body = 200, data
             rng = self.headers.get("Range")
-            if rng:
+            if rng and not hub.ignore_ranges:
                 m = re.fullmatch(r"bytes=(\d*)-(\d*)", rng.strip())
                 if not m or (not m.group(1) and not m.group(2)):
                     raise _error(416, "bad range")
