@@ -44,7 +44,8 @@ TARGETS = ("all",) + tuple(e.value for e in Engine)
 
 
 def parse_target(value: str | None) -> tuple[Engine, ...]:
-    """"all" (the default: every engine a Hub user might have) or one engine name."""
+    """"all" (the default: every engine a Hub user might have) or one engine name. Raises UsageError
+    for an unknown name."""
     if value is None or value == "all":
         return ALL_ENGINES
     try:

@@ -77,7 +77,8 @@ def all_families() -> list[Family]:
 
 
 def get(name: str) -> Family:
-    """The family called `name` or one of its aliases (case-insensitive)."""
+    """The family called `name` or one of its aliases (case-insensitive). Raises UsageError (listing
+    the known families) for an unknown name."""
     wanted = _key(name)
     for fam in _load().values():
         if wanted == _key(fam.name) or wanted in {_key(a) for a in fam.aliases}:

@@ -53,8 +53,9 @@ class LintResult:
 
 
 def parse_selectors(values: list[str] | None) -> list[str] | None:
-    """Codes or prefixes, ruff-style: "GG1" selects GG1xx, "ALL" every code. Accepts
-    comma-separated items; returns prefixes to match with `str.startswith`."""
+    """Codes or prefixes, ruff-style: "GG1" selects GG1xx, "ALL" every code. Accepts comma-separated
+    items; returns prefixes to match with `str.startswith`. Raises UsageError for an item that is
+    not a rule code or prefix, or matches no rule."""
     if values is None:
         return None
     out = []

@@ -549,8 +549,10 @@ def _unknown_hint(name: str) -> str:
 
 
 def check_parameter_value(name: str, value: Any, *, where: str) -> Any:
-    """Validate a typed value (from a spec or a params JSON) against Ollama's option types.
-    Returns the normalised value (ints given for float options become floats)."""
+    """Validate a typed value (from a spec or a params JSON) against Ollama's option types. Returns
+    the normalised value (ints given for float options become floats). Raises ModelfileError
+    (`problem` and `hint` kept apart, `where` prefixed to the message) for a deprecated or unknown
+    name or a value of the wrong type or range."""
     if name in DEPRECATED_PARAMETERS:
         raise _fault(where, f"{name} is deprecated and ignored by Ollama", "remove it")
     kind = PARAMETER_TYPES.get(name)
@@ -651,7 +653,9 @@ def _environment():
 
 
 def render(spec: ModelfileSpec, *, template_path: Path | None = None) -> str:
-    """Render a Modelfile through Modelfile.j2 and prove it parses back to exactly `spec`."""
+    """Render a Modelfile through Modelfile.j2 and prove it parses back to exactly `spec`. Raises
+    ModelfileError for a header of more than one line or a value no quoting writes back unchanged;
+    RuntimeError only for a bug in Modelfile.j2 or quote()."""
     from publish.resources import modelfile_template
 
     path = template_path or modelfile_template()

@@ -322,7 +322,10 @@ def _tname(v: Any) -> str:
 
 
 def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> ReleaseSpec:
-    """Read and validate a release spec. `gguf_dir` overrides `quants.dir` (e.g. --gguf-dir)."""
+    """Read and validate a release spec. `gguf_dir` overrides `quants.dir` (e.g. --gguf-dir). Raises
+    SpecError naming the file, the dotted key and the fix: a missing or unreadable file, not UTF-8
+    (with the byte offset), invalid TOML, a missing, unknown or invalid key, a file outside the
+    spec's folder."""
     path = Path(path)
     r = _Reader(path)
     try:

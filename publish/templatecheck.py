@@ -326,8 +326,10 @@ class JinjaRenders:
 
 def render_jinja_suite(template: ChatTemplate, suite: tuple[Conversation, ...] = STANDARD_SUITE, *,
                        strip_bos: bool = True) -> JinjaRenders:
-    """Render the suite (and the trim probes) in one sandboxed batch. `strip_bos=False` when
-    the engine does not add BOS itself (GGUF tokenizer.ggml.add_bos_token = false)."""
+    """Render the suite (and the trim probes) in one sandboxed batch. `strip_bos=False` when the
+    engine does not add BOS itself (GGUF tokenizer.ggml.add_bos_token = false). Raises
+    UnsafeTemplateError when the template escapes the sandbox or its bounds; other render failures
+    are kept per conversation."""
     calls: list[RenderCall] = []
     slots: list[tuple[int, int | None]] = []
     for ci, conv in enumerate(suite):
@@ -572,7 +574,8 @@ class ContinuationError(TemplateRaised):
 def continue_final_message(rendered: str, final: str) -> str:
     """transformers' apply_chat_template(continue_final_message=True): cut the render (made with
     add_generation_prompt=False) right after the last occurrence of the final message's content
-    (transformers 4.5x utils/chat_template_utils.py, render_jinja_template)."""
+    (transformers 4.5x utils/chat_template_utils.py, render_jinja_template). Raises
+    ContinuationError when the render does not hold the final message's content."""
     if final.strip() not in rendered:
         raise ContinuationError("continue_final_message: the template drops the final assistant message")
     loc = rendered.rindex(final.strip())

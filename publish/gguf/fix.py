@@ -107,9 +107,10 @@ def encode_record(key: str, vtype: V, value: Any, array_type: V | None = None) -
 
 def parse_assignment(text: str, header: GGUFHeader | None = None) -> SetValue:
     """`KEY=VALUE[:TYPE]` from the command line. TYPE is a GGUF type name (uint32, float32, bool,
-    string, ...) or array[ITEM] with a JSON list as VALUE. Without TYPE: the key's stored type if
-    it exists, else bool for true/false, UINT32/INT32/INT64 for integers, FLOAT32 for decimals,
-    else STRING."""
+    string, ...) or array[ITEM] with a JSON list as VALUE. Without TYPE: the key's stored type if it
+    exists, else bool for true/false, UINT32/INT32/INT64 for integers, FLOAT32 for decimals, else
+    STRING. Raises UsageError for text that is not KEY=VALUE[:TYPE] or a VALUE that does not fit
+    TYPE."""
     key, sep, rest = text.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -248,7 +249,9 @@ class FixPlan:
 
 
 def resolve(header: GGUFHeader, raw_header: bytes, changes: Iterable[Change]) -> list[ResolvedChange]:
-    """Effective changes in order (a later change to a key replaces an earlier one; no-ops dropped)."""
+    """Effective changes in order (a later change to a key replaces an earlier one; no-ops dropped).
+    Raises UsageError for a key publish fix does not change (one whose change would move tensor
+    data)."""
     bounds = record_bounds(header)
     latest: dict[str, Change] = {}
     for change in changes:
@@ -331,7 +334,9 @@ def apply_changes(path: str | os.PathLike, changes: Iterable[Change], *, output:
                   backup: bool = False, dry_run: bool = False, verify_data: bool = False) -> FixResult:
     """Apply `changes` to the GGUF at `path` (see the module doc). `output` writes the result
     elsewhere and leaves `path` untouched. `backup` keeps PATH.bak. `verify_data` also hashes the
-    tensor data around an in-place patch (a rewrite always verifies by hash)."""
+    tensor data around an in-place patch (a rewrite always verifies by hash). Raises UsageError for
+    a change that cannot be applied, PublishError naming the file and the state it is left in when
+    writing fails."""
     src = Path(path)
     if output is not None and Path(output).resolve() == src.resolve():
         output = None

@@ -176,7 +176,9 @@ def _retry_after(err: BaseException) -> float | None:
 
 
 def call(fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
-    """Run one Hub call, retrying 429/5xx and dropped connections within a bounded budget."""
+    """Run one Hub call, retrying 429/5xx and dropped connections within a bounded budget. Re-raises
+    huggingface_hub's error when it is not retryable or the tries are spent (map it with
+    `hub_error`); raises HubError when the waits would pass RETRY_BUDGET_SECONDS (60 s)."""
     from huggingface_hub.errors import HfHubHTTPError
 
     attempts = attempts or RETRY_ATTEMPTS

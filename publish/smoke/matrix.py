@@ -20,9 +20,9 @@ GITHUB_MAX_JOBS = 256  # GitHub Actions: at most 256 jobs per matrix
 def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[str, list[str]]:
     """(the smoke target, its quant labels) for a spec, a staged folder or hf.co/ORG/NAME.
 
-    A release spec is smoked after publishing, so its target is hf.co/<spec repo>; its quants
-    come from its GGUF folder, or from the Hub repo when that folder is not there (a CI checkout
-    of the spec rarely holds multi-GB GGUFs)."""
+    A release spec is smoked after publishing, so its target is hf.co/<spec repo>; its quants come
+    from its GGUF folder, or from the Hub repo when that folder is not there (a CI checkout of the
+    spec rarely holds multi-GB GGUFs). Raises UsageError for a target that is none of those."""
     if is_ollama_hub_name(target):
         repo = ollama_hub_repo(target)
         return f"{OLLAMA_HUB_PREFIX}{repo}", list(hub_quant_urls(repo))
@@ -47,7 +47,8 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
 
 
 def matrix(target: str, *, shards: int | None = None, gguf_dir: str | Path | None = None) -> dict:
-    """One matrix entry per shard; by default one shard per quant (at most 256)."""
+    """One matrix entry per shard; by default one shard per quant (at most 256). Raises UsageError
+    when there are no quants or `shards` is below 1."""
     smoke_target, labels = target_quants(target, gguf_dir=gguf_dir)
     if not labels:
         raise UsageError(f"{target}: no quants to smoke")

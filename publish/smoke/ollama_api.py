@@ -219,7 +219,8 @@ class OllamaAPIBackend:
             note(part.status, enabled=True)
 
     def remove(self, target: Target) -> None:
-        """`ollama rm` semantics: gone afterwards; a model that was not there is fine."""
+        """`ollama rm` semantics: gone afterwards; a model that was not there is fine. Raises
+        LoadError when Ollama refuses otherwise, SmokeSetupError when the server is unreachable."""
         try:
             self.client.delete(target.model)
         except ollama.ResponseError as err:
@@ -229,7 +230,8 @@ class OllamaAPIBackend:
             raise self._unreachable(f"rm {target.model}", err) from None
 
     def unload(self, target: Target) -> None:
-        """keep_alive 0 with no prompt: Ollama unloads the model now (done_reason "unload")."""
+        """keep_alive 0 with no prompt: Ollama unloads the model now (done_reason "unload"). Raises
+        SmokeSetupError when the server is unreachable."""
         try:
             self.client.generate(model=target.model, keep_alive=0)
         except ollama.ResponseError:

@@ -136,7 +136,8 @@ def default_prompts(base: bool) -> tuple[Prompt, ...]:
 
 
 def prompts_from_pairs(texts: list[str] | tuple[str, ...], expects: list[str] | tuple[str, ...]) -> list[Prompt]:
-    """`--prompt TEXT --expect REGEX`, repeated: the N-th --expect belongs to the N-th --prompt."""
+    """`--prompt TEXT --expect REGEX`, repeated: the N-th --expect belongs to the N-th --prompt.
+    Raises UsageError when the counts differ or an --expect is not a valid regular expression."""
     if len(texts) != len(expects):
         raise UsageError(
             f"got {len(texts)} --prompt and {len(expects)} --expect options",
@@ -168,7 +169,8 @@ def load_prompts(path: str | Path) -> list[Prompt]:
 
 
 def parse_prompt_entries(entries, where: str) -> list[Prompt]:
-    """Prompt tables (the prompts-file format) -> Prompts; `where` prefixes messages ("FILE: prompt")."""
+    """Prompt tables (the prompts-file format) -> Prompts; `where` prefixes messages ("FILE:
+    prompt"). Raises UsageError naming the entry for a malformed one."""
     if not isinstance(entries, list) or not entries:
         raise UsageError(f"{where}: expected a non-empty list of prompts",
                          hint="see `publish smoke --help` or publish/smoke/prompts.py for the format")
