@@ -352,7 +352,10 @@ def test_the_walk_sees_a_missing_docstring(tmp_path, monkeypatch):
     """The check itself can fail: an undocumented public function, method and class are found."""
     pkg = tmp_path / "publish"
     pkg.mkdir()
-    (pkg / "m.py").write_text('def f():\n    pass\n\n\nclass C:\n    """doc"""\n\n    def m(self):\n        pass\n\n\n'
-                              'class D(C):\n    pass\n\n\ndef _private():\n    pass\n')
+    (pkg / "m.py").write_text('def f():\n    pass\n\n\nclass C:\n    """doc"""\n\n    def m(self):\n        pass\n\n'
+                              '    def n(self):\n        """doc"""\n\n\n'
+                              'class D(C):\n    def n(self):\n        pass\n\n\ndef _private():\n    pass\n\n\n'
+                              '@rule("GG999", "name", None, "the rule page is its doc")\ndef checked(hdr):\n    pass\n')
     monkeypatch.setattr(sys.modules[__name__], "ROOT", pkg)
+    # D.n overrides the documented C.n and `checked` is a registered rule: both count as documented
     assert _undocumented() == ["m.py:f", "m.py:C.m", "m.py:D"]
