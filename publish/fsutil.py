@@ -262,7 +262,9 @@ def read_utf8(path: str | os.PathLike, *, hint: str | None = None, keep_bom: boo
     BOM: a leading UTF-8 byte-order mark (EF BB BF) is dropped, as Ollama's Modelfile parser does
     (`unicode.BOMOverride` in parser/parser.go, Ollama v0.24.0) and as editors that write one
     expect. `keep_bom=True` keeps it as U+FEFF: for the files of a staged folder that Ollama
-    reads unchanged (`template`, `system`), where a BOM is content the model would see.
+    reads unchanged (`template`, `system`: os.ReadFile, then template.Parse(string(bts)) in
+    server/images.go GetModel, v0.24.0), where a BOM is content the model would see; `params`
+    with a BOM then fails to parse as JSON here, as it does in Ollama's json decoder.
     A file that starts with a UTF-16 byte-order mark (FF FE or FE FF: what PowerShell 5's `>`
     writes) is refused like any other non-UTF-8 file, its message asking whether it is UTF-16.
 
