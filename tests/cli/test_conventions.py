@@ -109,6 +109,7 @@ def test_same_option_same_spelling_everywhere():
     """A long option has the same short alias (or none) in every command, and none uses a
     spelling the peers do not (--out, --output-dir, --silent...) except as a hidden old spelling."""
     shorts: dict[str, set[tuple[str, ...]]] = {}
+    metavars: dict[str, set[str]] = {}
     for name, cmd in COMMAND_TREE.items():
         for p in cmd.params:
             if not isinstance(p, click.Option) or p.hidden:
@@ -117,8 +118,12 @@ def test_same_option_same_spelling_everywhere():
             assert not set(p.opts) & NOT_OURS, f"`publish {name}` {p.opts}: spell it as the other commands do"
             for long in longs:
                 shorts.setdefault(long, set()).add(tuple(sorted(o for o in p.opts if not o.startswith("--"))))
+                if not p.is_flag and not isinstance(p.type, click.Choice):
+                    metavars.setdefault(long, set()).add(p.metavar or p.type.name.upper())
     differing = {long: s for long, s in shorts.items() if len(s) > 1}
     assert not differing, f"options with different short forms across commands: {differing}"
+    differing = {long: m for long, m in metavars.items() if len(m) > 1 and long != "--output"}  # FILE or DIR
+    assert not differing, f"options with different value names across commands: {differing}"
     assert shorts["--output"] == {("-o",)} and shorts["--quiet"] == {("-q",)} and shorts["--verbose"] == {("-v",)}
 
 
