@@ -68,7 +68,8 @@ def main() -> int:
     import gguf
 
     import ggufs
-    from publish.gguf.fix import apply_changes, plan_fix
+    from publish.fixing import plan_fix
+    from publish.gguf.fix import apply_changes
     from publish.gguf.reader import read_header
 
     failures = []
