@@ -11,10 +11,10 @@ A bare repo id, `ORG/NAME` (a spec's `repo`, `--repo`), is checked by `is_repo_i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 from publish.errors import UsageError
+from publish.records import Record
 
 HUB_FILE_PREFIX = "hf://"        # a file on the Hub, read over HTTP range requests
 OLLAMA_HUB_PREFIX = "hf.co/"     # an Ollama model name Ollama pulls from the Hub
@@ -32,12 +32,20 @@ def is_repo_id(text: str) -> bool:
             and not text.endswith((".git", "-", ".")))
 
 
-@dataclass(frozen=True)
-class HubFileUrl:
-    """`hf://ORG/NAME[@REV]/PATH` split up; `revision` None means the default branch, `path` may be ""."""
+class HubFileUrl(Record):
+    """`hf://ORG/NAME[@REV]/PATH` split up; `revision` None means the default branch, `path` may be "".
+    Frozen."""
+
+    __slots__ = ("repo_id", "revision", "path")
+    frozen = True
     repo_id: str
     revision: str | None
     path: str
+
+    def __init__(self, repo_id: str, revision: str | None, path: str):
+        object.__setattr__(self, "repo_id", repo_id)
+        object.__setattr__(self, "revision", revision)
+        object.__setattr__(self, "path", path)
 
     def with_path(self, path: str) -> str:
         """The `hf://` URL of another file `path` in the same repo and revision (a sibling split

@@ -4,13 +4,15 @@ without importing the CLI framework; publish.cli.inspect_cmd is the click comman
 
 from __future__ import annotations
 
-from typing import Callable
-
 from publish.termtext import json_safe, one_line
 from publish.units import human_size
 
-Out = Callable[..., None]   # out(text, nl=True): one piece of stdout
-Err = Callable[[BaseException], None]  # err(exc): an error line on stderr
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Callable
+
+    Out = Callable[..., None]   # out(text, nl=True): one piece of stdout
+    Err = Callable[[BaseException], None]  # err(exc): an error line on stderr
 
 
 def inspect_files(files: list[str], fmt: str, *, full_arrays: bool = False, full_strings: bool = False,

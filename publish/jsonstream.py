@@ -10,7 +10,9 @@ long strings in slices of `CHUNK` characters: memory beyond the document itself 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 CHUNK = 1 << 16  # characters of a long string encoded at a time
 

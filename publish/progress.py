@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Iterator
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 _FALSE = {"", "0", "false", "no", "off"}
 _quiet = False

@@ -7,12 +7,15 @@ GGUF reader never needs to know about the Hub.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, ContextManager, Iterator
 
 from publish.addresses import HUB_FILE_PREFIX as HF_PREFIX  # noqa: F401
 from publish.addresses import is_hub_file_url
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import BinaryIO, ContextManager, Iterator
 
 
 def is_remote(arg: str) -> bool:
@@ -26,12 +29,18 @@ def open_source(name: str) -> ContextManager[BinaryIO]:
     return Source(name, None if is_remote(name) else Path(name)).open()
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Record):
     """A GGUF to read: a local file (`local_path` set) or an `hf://` URL read over HTTP ranges;
-    `display` is what messages call it."""
+    `display` is what messages call it. Frozen."""
+
+    __slots__ = ("display", "local_path")
+    frozen = True
     display: str             # what messages call it
     local_path: Path | None  # set for local files
+
+    def __init__(self, display: str, local_path: Path | None):
+        object.__setattr__(self, "display", display)
+        object.__setattr__(self, "local_path", local_path)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[BinaryIO]:

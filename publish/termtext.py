@@ -20,7 +20,9 @@ writes the clipboard), a carriage return overwrites what was printed, and a line
 from __future__ import annotations
 
 import json
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SPECIAL = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 _UNSAFE = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]

@@ -19,7 +19,7 @@ FORBIDDEN = {
              "staged", "cli", "convert"),
     "gotmpl": ("lint", "sources", "hub", "folder_rules", "smoke", "release", "build", "cli"),
 }
-LOWEST = ("errors", "findings", "quants", "units", "fsutil", "termtext")
+LOWEST = ("errors", "findings", "quants", "units", "fsutil", "termtext", "records")
 
 
 def imported(path: Path) -> list[tuple[int, str]]:

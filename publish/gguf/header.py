@@ -5,31 +5,49 @@ These are the objects every other module consumes (lint, build, smoke, push); ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from collections.abc import Sequence
 
 from publish.gguf.constants import GGMLQuantizationType, GGUFValueType
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing itself is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Any
 
 
-@dataclass(frozen=True, slots=True)  # slots: a header may hold 10^5 of them
-class KV:
+class KV(Record):
     """One metadata key/value record. `type` is the type as stored on disk (FLOAT32 vs UINT32 is
     what several rules are about); `value` is int/float/bool/str for a scalar and an ArrayValue
     for an array (`array_type` its item type); `offset` is the record's absolute byte offset (its
-    key-length field), `value_offset` the value's."""
+    key-length field), `value_offset` the value's. Frozen; slots: a header may hold 10^5 of them."""
+
+    __slots__ = ("key", "type", "value", "offset", "value_offset", "array_type")
+    frozen = True
     key: str
     type: GGUFValueType          # the type as stored on disk (FLOAT32 vs UINT32 is the point)
     value: Any                   # int/float/bool/str for scalars; an ArrayValue for arrays
     offset: int                  # byte offset of the key/value record (its key length field)
     value_offset: int            # byte offset of the value (for a scalar: its bytes; for an array: its item type field)
-    array_type: GGUFValueType | None = None  # item type for ARRAY values
+    array_type: GGUFValueType | None  # item type for ARRAY values
+
+    def __init__(self, key: str, type: GGUFValueType, value: Any, offset: int, value_offset: int,
+                 array_type: GGUFValueType | None = None):
+        setter = object.__setattr__
+        setter(self, "key", key)
+        setter(self, "type", type)
+        setter(self, "value", value)
+        setter(self, "offset", offset)
+        setter(self, "value_offset", value_offset)
+        setter(self, "array_type", array_type)
 
 
-@dataclass(frozen=True, slots=True)
-class TensorInfo:
+class TensorInfo(Record):
     """One tensor-info record: `shape` in ggml order (ne0, the fastest-varying, first), `ggml_type`,
     `offset` of its data relative to GGUFHeader.data_offset, `n_elements`, `n_bytes` (from ggml's
-    block sizes), and `info_offset`, the record's absolute byte offset."""
+    block sizes), and `info_offset`, the record's absolute byte offset. Frozen."""
+
+    __slots__ = ("name", "shape", "ggml_type", "offset", "n_elements", "n_bytes", "info_offset")
+    frozen = True
     name: str
     shape: tuple[int, ...]       # ggml order: ne0 (fastest) first
     ggml_type: GGMLQuantizationType
@@ -38,9 +56,19 @@ class TensorInfo:
     n_bytes: int
     info_offset: int             # byte offset of this tensor-info record in the file
 
+    def __init__(self, name: str, shape: tuple[int, ...], ggml_type: GGMLQuantizationType, offset: int,
+                 n_elements: int, n_bytes: int, info_offset: int):
+        setter = object.__setattr__
+        setter(self, "name", name)
+        setter(self, "shape", shape)
+        setter(self, "ggml_type", ggml_type)
+        setter(self, "offset", offset)
+        setter(self, "n_elements", n_elements)
+        setter(self, "n_bytes", n_bytes)
+        setter(self, "info_offset", info_offset)
 
-@dataclass
-class GGUFHeader:
+
+class GGUFHeader(Record):
     """A parsed GGUF header (gguf v2/v3, as llama.cpp's ggml/src/gguf.cpp reads it): `path` (file
     path or hf:// URL), `version`, `alignment` (general.alignment, default 32), `data_offset`
     (absolute start of tensor data), `header_size` (bytes up to the end of the tensor infos),
@@ -52,8 +80,32 @@ class GGUFHeader:
     data_offset: int             # absolute offset where tensor data starts
     header_size: int             # bytes up to the end of the tensor infos (before padding)
     file_size: int | None
-    kv: dict[str, KV] = field(default_factory=dict)
-    tensors: list[TensorInfo] = field(default_factory=list)
+    kv: dict[str, KV]            # in file order
+    tensors: list[TensorInfo]    # in file order
+    FIELDS = ("path", "version", "alignment", "data_offset", "header_size", "file_size", "kv", "tensors")
+
+    def __init__(self, path: str, version: int, alignment: int, data_offset: int, header_size: int,
+                 file_size: int | None, kv: dict[str, KV] | None = None, tensors: list[TensorInfo] | None = None):
+        self.path = path
+        self.version = version
+        self.alignment = alignment
+        self.data_offset = data_offset
+        self.header_size = header_size
+        self.file_size = file_size
+        self.kv = {} if kv is None else kv
+        self.tensors = [] if tensors is None else tensors
+
+    def replace(self, **changes: Any) -> GGUFHeader:
+        """A copy with some fields changed (as dataclasses.replace)."""
+        fields = {name: getattr(self, name) for name in self.FIELDS}
+        fields.update(changes)
+        return GGUFHeader(**fields)
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __repr__(self) -> str:
+        return "GGUFHeader(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS) + ")"
 
     def value(self, key: str, default: Any = None) -> Any:
         """The value of metadata key `key` (int/float/bool/str, or an ArrayValue), `default` when

@@ -22,12 +22,17 @@ import os
 import re
 import struct
 import sys
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Union
 
 from publish.errors import GGUFError
 from publish.gguf.constants import (GGML_MAX_DIMS, GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC,
                                     GGUF_SUPPORTED_VERSIONS, KEY_ALIGNMENT, GGMLQuantizationType, GGUFValueType)
 from publish.gguf.header import ArrayValue, GGUFHeader, KV, TensorInfo
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, Callable, Iterable, Iterator, Union
+
+    What = Union[str, Callable[[], str]]  # an error's subject, or a function that words it on failure
 
 MAGIC = struct.pack("<I", GGUF_MAGIC)  # b"GGUF"
 SUPPORTED_VERSIONS = GGUF_SUPPORTED_VERSIONS
@@ -73,8 +78,6 @@ _GGML_TYPES = {int(t): t for t in GGMLQuantizationType if t in GGML_QUANT_SIZES}
 _TENSOR_TAILS = [struct.Struct("<" + "Q" * n + "IQ") for n in range(MAX_DIMS + 1)]
 # memoryview.cast reads the raw little-endian bytes directly where the machine is little-endian too.
 _NATIVE = sys.byteorder == "little" and all(struct.calcsize(f[1]) == struct.calcsize(f) for f in STRUCT_FORMATS.values())
-
-What = Union[str, Callable[[], str]]  # an error's subject, or a function that words it on failure
 
 
 def _described(what: What) -> str:

@@ -1281,7 +1281,7 @@ def merged_view(s: SplitSet) -> GGUFHeader | None:
     if first is None:
         return None
     tensors = [t for _, h in sorted(s.parts.items()) for t in h.tensors]
-    return replace(first, tensors=tensors)
+    return first.replace(tensors=tensors)
 
 
 # the engines and page text of the rules registered before the registry had those fields

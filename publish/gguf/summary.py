@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
-from typing import Any
-
 from publish.gguf.constants import GGUFValueType as V
 from publish.gguf.header import ArrayValue, GGUFHeader, KV
 from publish.quants import file_type_label
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Any
 
 ARRAY_PREVIEW = 16   # items of a long array shown in JSON unless full arrays are asked for
 # Characters of a long string shown in JSON unless full strings are asked for: every real chat
@@ -19,13 +21,20 @@ SPECIAL_TOKENS = ("bos", "eos", "eot", "eom", "padding", "unknown")
 TEMPLATE_PREFIX = "tokenizer.chat_template"
 
 
-@dataclass
-class TensorGroup:
+class TensorGroup(Record):
     """The tensors of one ggml type: how many, their elements and their bytes."""
+
+    __slots__ = ("ggml_type", "count", "n_elements", "n_bytes")
     ggml_type: str
-    count: int = 0
-    n_elements: int = 0
-    n_bytes: int = 0
+    count: int
+    n_elements: int
+    n_bytes: int
+
+    def __init__(self, ggml_type: str, count: int = 0, n_elements: int = 0, n_bytes: int = 0):
+        self.ggml_type = ggml_type
+        self.count = count
+        self.n_elements = n_elements
+        self.n_bytes = n_bytes
 
     @property
     def bits_per_weight(self) -> float:
@@ -33,8 +42,7 @@ class TensorGroup:
         return 8 * self.n_bytes / self.n_elements if self.n_elements else 0.0
 
 
-@dataclass
-class Summary:
+class Summary(Record):
     """What `publish inspect` prints about a GGUF: file and header facts, architecture, name,
     general.file_type, parameter count and tensor bytes, context length, vocabulary size, special
     tokens (id and text), add_bos/add_eos, chat templates by name, tensor types grouped, split
@@ -55,9 +63,26 @@ class Summary:
     add_bos_token: bool | None
     add_eos_token: bool | None
     templates: dict[str, str]                            # "default" or the template name -> text
-    groups: list[TensorGroup] = field(default_factory=list)
-    split: tuple[int, int] | None = None
-    is_projector: bool = False
+    groups: list[TensorGroup]
+    split: tuple[int, int] | None
+    is_projector: bool
+    __slots__ = ("path", "version", "file_size", "data_offset", "architecture", "name", "file_type",
+                 "file_type_name", "n_params", "tensor_bytes", "context_length", "vocab_size", "special",
+                 "add_bos_token", "add_eos_token", "templates", "groups", "split", "is_projector")
+
+    def __init__(self, path: str, version: int, file_size: int | None, data_offset: int, architecture: str | None,
+                 name: str | None, file_type: int | None, file_type_name: str | None, n_params: int,
+                 tensor_bytes: int, context_length: Any, vocab_size: int | None,
+                 special: dict[str, tuple[int | None, str | None]], add_bos_token: bool | None,
+                 add_eos_token: bool | None, templates: dict[str, str], groups: list[TensorGroup] | None = None,
+                 split: tuple[int, int] | None = None, is_projector: bool = False):
+        self.path, self.version, self.file_size, self.data_offset = path, version, file_size, data_offset
+        self.architecture, self.name, self.file_type, self.file_type_name = architecture, name, file_type, file_type_name
+        self.n_params, self.tensor_bytes, self.context_length = n_params, tensor_bytes, context_length
+        self.vocab_size, self.special, self.add_bos_token = vocab_size, special, add_bos_token
+        self.add_eos_token, self.templates = add_eos_token, templates
+        self.groups = [] if groups is None else groups
+        self.split, self.is_projector = split, is_projector
 
     @property
     def bits_per_weight(self) -> float:

@@ -117,3 +117,15 @@ def test_every_quick_option_is_the_click_option_it_stands_for():
         assert all(params[name].is_flag for name in flags)
     defaults = {p.name: p.default for p in lint.params}
     assert (defaults["fmt"], defaults["target"], defaults["base"]) == ("text", "all", None)
+
+
+def test_inspect_imports_neither_typing_nor_dataclasses(gemma3n_broken_path):
+    """The header types derive from publish.records.Record instead of @dataclass: dataclasses
+    imports inspect (ast, dis, tokenize), about a tenth of a whole `publish inspect` process."""
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['publish', 'inspect', '--json', {str(gemma3n_broken_path)!r}]\n"
+            "try:\n    runpy.run_module('publish', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('typing', 'dataclasses', 'inspect') if m in sys.modules), file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stderr.strip().splitlines()[-1] == "[]"

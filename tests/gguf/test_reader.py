@@ -411,3 +411,20 @@ def test_minimal_stream_with_short_reads(tiny_llama_path):
     assert hdr.tensors == ref.tensors and hdr.tokens.to_list() == ref.tokens.to_list()
     with pytest.raises(GGUFError, match="stream.gguf"):
         read_header(ReadOnlyStream(tiny_llama_path.read_bytes()[:5000]), name="stream.gguf")
+
+
+def test_header_records_compare_hash_and_refuse_assignment_as_frozen_dataclasses_did():
+    from publish.gguf.header import KV, GGUFHeader, TensorInfo
+
+    a, b = KV("k", V.UINT32, 1, 0, 12), KV("k", V.UINT32, 1, 0, 12)
+    assert a == b and hash(a) == hash(b) and a != KV("k", V.UINT32, 2, 0, 12) and len({a, b}) == 1
+    assert repr(a) == "KV(key='k', type=<GGUFValueType.UINT32: 4>, value=1, offset=0, value_offset=12, array_type=None)"
+    with pytest.raises(AttributeError):
+        a.value = 2
+    t = TensorInfo("w", (32,), T.F32, 0, 32, 128, 40)
+    assert t == TensorInfo("w", (32,), T.F32, 0, 32, 128, 40) and hash(t)
+    h = GGUFHeader("p", 3, 32, 64, 60, 100)
+    assert h.kv == {} and h.tensors == [] and h == GGUFHeader("p", 3, 32, 64, 60, 100, {}, [])
+    with pytest.raises(TypeError):
+        hash(h)
+    assert h.replace(tensors=[t]).tensors == [t] and h.tensors == []
