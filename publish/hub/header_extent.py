@@ -35,7 +35,10 @@ _MAX_DEPTH = 4
 
 KV_GUESS = 48            # bytes per key/value not seen yet (a ~30-character key and a number)
 TENSOR_GUESS = 56        # bytes per tensor info not seen yet, until some have been
-RECENT_ITEMS = 16_384    # the mean item size of a string array is taken over this many latest items
+RECENT_ITEMS = 16_384    # the mean item size of a string array is taken over the later half of the
+                         # items walked, and at least this many latest items
+STRIDE = 4096            # items walked between two checkpoints of a string array
+MAX_ITEM = 1 << 30       # a string item longer than this stops the estimate (corrupt or hostile)
 DRIFT = 0.08             # the rest of a string array may be this much longer than its recent mean says
 KV_MARGIN = 64 * 1024    # the keys left may hold this much more than KV_GUESS each (a long chat template)
 # Tokenizer models (tokenizer.ggml.model) whose files carry tokenizer.ggml.scores: SentencePiece
@@ -192,26 +195,33 @@ class HeaderExtent:
         return True
 
     def _strings(self, key: str, count: int) -> Generator[None, None, None]:
-        """Step over `count` length-prefixed strings, keeping checkpoints for the recent mean."""
+        """Step over `count` length-prefixed strings without reading their text, STRIDE at a time
+        (a checkpoint after each: the recent mean is taken from them). An item whose text is not all
+        fetched yet still counts as walked: only the next length prefix has to be there."""
         unpack = _U64.unpack_from
         checkpoints = [(0, self.pos)]
-        done = 0
+        done, p = 0, self.pos
         while done < count:
-            buf, p = self._buf, self.pos
-            end = len(buf)
-            while done < count and p + 8 <= end:
-                q = p + 8 + unpack(buf, p)[0]
-                if q > end:
-                    break
-                p = q
-                done += 1
+            buf = self._buf
+            step = min(STRIDE, count - done)
+            i = 0
+            try:
+                for i in range(step):
+                    p += 8 + unpack(buf, p)[0]
+                i = step
+            except struct.error:        # the prefix at p is not fetched yet
+                pass
+            done += i
             self.pos = p
-            if done - checkpoints[-1][0] >= 4096 or done == count:
+            if p > len(buf) + MAX_ITEM:  # a length no vocabulary has: not worth estimating from
+                self._stop()
+                return
+            if i == step:
                 checkpoints.append((done, p))
+                continue
             self._array = (key, count, done, checkpoints)
-            if done < count:
-                self._stuck = 8
-                yield
+            self._stuck = 8
+            yield
         self._array = None
         self._stuck = 0
 
@@ -225,7 +235,7 @@ class HeaderExtent:
         vocab_item = self.vocab_item
         if self._array is not None:
             key, count, done, checkpoints = self._array
-            first = next((c for c in checkpoints if c[0] >= done - RECENT_ITEMS), checkpoints[0])
+            first = next((c for c in checkpoints if c[0] >= done - max(RECENT_ITEMS, done // 2)), checkpoints[0])
             recent = (self.pos - first[1]) / (done - first[0]) if done - first[0] >= 1024 else 0.0
             if key == "tokenizer.ggml.merges" and self.vocab_item:
                 mean = max(recent, self.vocab_item + 1)   # a merge "a b" spells its result token + a space
