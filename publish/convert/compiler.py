@@ -367,6 +367,13 @@ class Compiler:
         return pre
 
     def stmt(self, node: J.Node, scope: dict) -> tuple[str, bool]:
+        try:
+            return self._stmt(node, scope)
+        except CompileError as err:
+            self._locate(err, node)
+            raise
+
+    def _stmt(self, node: J.Node, scope: dict) -> tuple[str, bool]:
         t = type(node)
         if t is J.Output:
             return self.output(node, scope)
@@ -666,12 +673,7 @@ class Compiler:
                 if isinstance(v, Cat):
                     parts = [p for p in _flatten(v.parts) if not (isinstance(p, K) and not _pystr(p.value))]
                     last = parts[-1] if parts else K("")
-                if isinstance(last, G) and last.origin:
-                    text += "{{ " + fin + " = and (not $_agp) (eq " + arg(last.origin) + " $_final) }}"
-                elif isinstance(last, G) and last.fin:
-                    text += "{{ " + fin + " = " + last.fin + " }}"
-                else:
-                    text += "{{ " + fin + " = false }}"
+                text += "{{ " + fin + " = " + (_fin_of(last) or "false") + " }}"
             return text
         if isinstance(target, J.Name):
             v = self.ev(node.node, scope)
@@ -1170,7 +1172,21 @@ class Compiler:
         meth = getattr(self, "ev_" + t.__name__, None)
         if meth is None:
             self.fail(node, f"unsupported expression {t.__name__}")
-        return meth(node, scope)
+        try:
+            return meth(node, scope)
+        except CompileError as err:
+            self._locate(err, node)
+            raise
+
+    def _locate(self, err: CompileError, node) -> None:
+        """An error raised without a place gets the innermost Jinja node's line and column."""
+        if err.line or not getattr(node, "lineno", 0):
+            return
+        needle = getattr(node, "name", None) or getattr(node, "attr", None)
+        if isinstance(node, J.Call) and isinstance(node.node, J.Name):
+            needle = node.node.name
+        err.line = node.lineno
+        err.col = self.col(node.lineno, needle if isinstance(needle, str) else None)
 
     def ev_Const(self, node, scope):
         return K(node.value)
@@ -1277,8 +1293,9 @@ class Compiler:
                     v.origin = base.go
                 if f == "Thinking":
                     self.uses.add("reasoning")
-                if kind in ("str", "toolcalls") and attr not in ("role", "content"):
-                    v.maybe_empty_is_undef = True
+                if kind in ("str", "toolcalls") and attr not in ("role", "content") or \
+                        attr in _OPTIONAL_KEYS.get(base.kind, ()):
+                    v.maybe_empty_is_undef = True     # Ollama leaves it empty where the client sent none
                 return v
             if attr == "get" and base.kind in _FIELDS:
                 return K(("__get__", base))
@@ -1769,6 +1786,8 @@ class Compiler:
             parts = [p for p in _flatten(v.parts) if not (isinstance(p, K) and _pystr(p.value) == "")]
             if len(parts) == 1 and isinstance(parts[0], G) and parts[0].kind in ("str", "any"):
                 return parts[0]
+            # text ending with a message's content still ends where a continued final message ends
+            return G(self.materialize(v), "str", fin=_fin_of(parts[-1]) if parts else None)
         return G(self.materialize(v), "str")
 
     # filtered lists (selectattr / rejectattr over messages, tools, tool calls) ------------------------
@@ -2050,6 +2069,9 @@ class Compiler:
             return t
         if isinstance(v, Ns):
             raise CompileError("a namespace object has no Go value")
+        if isinstance(v, _Code):
+            raise CompileError("text that only code can print (tojson, a macro's output, a loop's text) is used "
+                               "where Go needs a value (a filter, a comparison, a variable)")
         raise CompileError(f"{type(v).__name__} has no Go value")
 
     def to_str(self, v: G) -> Val:
@@ -2808,6 +2830,15 @@ def _lists_or_empty(c: Val):
             return Cond(x.cond, fill(x.a), fill(x.b))
         return x if isinstance(x, G) else empty
     return fill(c)
+
+
+def _fin_of(v: Val) -> str | None:
+    """A Go bool: the value is (ends with) the final assistant message's content; None: never."""
+    if isinstance(v, G) and v.origin:
+        return f"and (not $_agp) (eq {arg(v.origin)} $_final)"
+    if isinstance(v, G) and v.fin:
+        return v.fin
+    return None
 
 
 def _sig(v: Val):

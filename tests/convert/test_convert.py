@@ -36,7 +36,8 @@ KNOWN = ["Qwen-Qwen2.5-7B-Instruct.jinja", "chatml.jinja", "google-gemma-3-it.ji
 LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
          "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja",
          "deepseek-ai-DeepSeek-V3.2.jinja", "google-gemma-4-31B-it.jinja", "NVIDIA-Nemotron-Nano-v2.jinja",
-         "Bielik-11B-v3.0-Instruct.jinja", "upstage-Solar-Open-100B.jinja", "hf-moonshotai-Kimi-K2-Thinking.jinja"]
+         "Bielik-11B-v3.0-Instruct.jinja", "upstage-Solar-Open-100B.jinja", "hf-moonshotai-Kimi-K2-Thinking.jinja",
+         "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja"]
 
 
 @pytest.mark.parametrize("name", KNOWN)
@@ -83,7 +84,7 @@ def test_corpus_share_converted_identical():
             identical += 1
         else:
             failed += 1
-    assert identical / (identical + failed) >= 0.85, (identical, failed)
+    assert identical / (identical + failed) >= 0.90, (identical, failed)    # issue 9: at least 90 %
 
 
 def test_llama31_tools_are_proven_and_stops_found():
@@ -718,6 +719,34 @@ def test_tojson_separators_and_arithmetic_on_a_minus_one_sentinel():
 
 def test_kimi_k2_thinking_converts_identical():
     name = "hf-moonshotai-Kimi-K2-Thinking.jinja"
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical and conv.tools and conv.thinking, conv.format_text(show_template=False)
+
+
+def test_optional_tool_property_keys_and_content_after_a_prefix_continue():
+    """Nemotron 3 Nano prints `<enum>` only when `param.enum is defined` (Ollama leaves it empty when
+    the client sent none), and prints the assistant turn as `("<think></think>" ~ content) | trim`:
+    a continued final message must still end right after its content."""
+    source = ("{%- if tools %}{% for t in tools %}{% for name, p in t.function.parameters.properties | items %}"
+              "<{{ name }}>{% if p.enum is defined %}{{ p.enum | tojson }}{% endif %}"
+              "{% if p.description is defined %}({{ p.description }}){% endif %}</{{ name }}>{% endfor %}"
+              "{% endfor %}\n{% endif -%}"
+              "{%- for m in messages -%}{%- if m.role == 'assistant' -%}"
+              "{%- set content = '<think></think>' ~ m.content -%}"
+              "<assistant>{{ (content | trim) ~ '\\n' }}</s>"
+              "{%- else %}<{{ m.role }}>{{ m.content }}</s>{% endif %}{% endfor -%}"
+              "{%- if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    status = _statuses(conv)
+    assert status["tools"] == status["ends-with-assistant"] == templatecheck.IDENTICAL
+    assert gotmpl.render(conv.template, [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a "}]) \
+        == "<user>u</s><assistant><think></think>a"
+
+
+def test_nemotron_3_nano_converts_identical():
+    name = "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja"
     entry = CORPUS[name]
     conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
     assert conv.identical and conv.tools and conv.thinking, conv.format_text(show_template=False)
