@@ -617,7 +617,7 @@ class _Compiler:
         if expr in self.bools:
             return expr
         if expr.isidentifier():
-            return f"({expr} if type({expr}) is bool else _truth({expr}))"
+            return f"({expr} if type({expr}) is bool else {expr} != '' if type({expr}) is str else _truth({expr}))"
         return f"_truth({expr})"
 
     def nn(self, expr: str) -> str:
@@ -765,6 +765,10 @@ class _Compiler:
                         return (f"_len_slice(st, {self.arg(a, F.T_VALUE, scope, dot)}, "
                                 f"{self.arg(i, F.T_VALUE, scope, dot)}, {self.const(sl)})")
         fast = _FAST_CALLS.get(fn.impl)
+        if fast in ("_eq", "_ne") and len(argv) == 2 and argv[1].lstrip("-").isdigit():
+            t = self.fn.tmp()  # eq X 0: ints compare inline (no characters to account for)
+            op = "==" if fast == "_eq" else "!="
+            return self.boolean(f"({t} {op} {argv[1]} if type({t} := {argv[0]}) is int else {fast}(st, {t}, {argv[1]}))")
         if fast == "_len" and len(argv) == 1 or fast in ("_eq", "_ne") and len(argv) == 2:
             return self.boolean(f"{fast}(st, {', '.join(argv)})") if fast != "_len" else \
                 f"{fast}(st, {', '.join(argv)})"

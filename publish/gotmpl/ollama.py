@@ -365,7 +365,8 @@ def template_messages(messages) -> tuple[str, list[Message]]:
     last_role = None
     for m in messages:
         get = m.get if type(m) is dict else functools.partial(_get, m)
-        role = go_lower(get("role") or "")
+        role = get("role") or ""
+        role = role.lower() if role.isascii() else go_lower(role)
         content = get("content") or ""
         if role == "system":
             system.append(content)
