@@ -10,7 +10,7 @@
 // stdin:  JSON array of {"template", "messages", "tools", "think", "think_level", "is_think_set",
 //
 //	"repeat", "raw", "data", "missingkey"} (messages and tools in Ollama's API JSON;
-//	repeat > 0 also times that many renders, best of 50 rounds)
+//	repeat > 0 also times that many renders: the best round of about 1 ms)
 //
 // stdout: JSON array of {"output", "error", "ns_per_render"}
 package main
@@ -147,17 +147,19 @@ func main() {
 			res.Error = err.Error()
 		}
 		if r.Repeat > 0 && err == nil {
-			// the best of 50 rounds of repeat/50 renders: on a machine shared by more processes
-			// than cores, a short round often runs uninterrupted; a slow one (another process, a
-			// GC cycle) says little about the template
-			n := max(r.Repeat/50, 1)
-			for round := 0; round < 50; round++ {
+			// rounds of about 1 ms, the best one counts: on a machine shared by more processes than
+			// cores, a round shorter than a scheduler slice often runs uninterrupted, and a slow
+			// round (another process, a GC cycle) says little about the template
+			start := time.Now()
+			render(t, r)
+			n := max(min(int(time.Millisecond/max(time.Since(start), 1)), r.Repeat), 1)
+			for done := 0; done < r.Repeat; done += n {
 				start := time.Now()
 				for i := 0; i < n; i++ {
 					render(t, r)
 				}
 				ns := float64(time.Since(start).Nanoseconds()) / float64(n)
-				if round == 0 || ns < res.NsPerRender {
+				if done == 0 || ns < res.NsPerRender {
 					res.NsPerRender = ns
 				}
 			}
