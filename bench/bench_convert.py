@@ -19,7 +19,6 @@ built once).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import jinja2  # noqa: E402
+from timing import interleaved, load_line  # noqa: E402
 
 from jinja_corpus import load  # noqa: E402
 from ollama_template_ref import render_real  # noqa: E402
@@ -56,36 +56,10 @@ def best_of(fn, rounds: int) -> float:
     return best
 
 
-def interleaved(fns: dict, rounds: int = 60, batch_s: float = 0.001) -> dict:
-    """Best mean time per call of each function over `rounds` batches of about `batch_s` each; the
-    functions take turns batch by batch. Short batches, many of them: on a machine shared by more
-    processes than cores, a batch shorter than a scheduler slice often runs uninterrupted, and the
-    best batch is then the function's own speed."""
-    number = {}
-    for name, fn in fns.items():
-        fn()
-        t0 = time.perf_counter()
-        n = 0
-        while time.perf_counter() - t0 < batch_s * 5:
-            fn()
-            n += 1
-        number[name] = max(n // 5, 1)
-    best = {name: float("inf") for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            n = number[name]
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / n)
-    return best
-
-
 def main() -> int:
     entries = {e.name: e for e in load()}
     failed = False
-    load1, load5, load15 = os.getloadavg()
-    print(f"load average {load1:.2f} {load5:.2f} {load15:.2f} on {os.cpu_count()} cores")
+    print(load_line())
     print(f"{'template':44} {'convert+proof':>13} {'/suite':>7} {'Go render':>10} {'gotmpl.py':>10} "
           f"{'jinja2':>9} {'gotmpl/jinja2':>13}")
     for name in NAMES:

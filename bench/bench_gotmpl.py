@@ -19,7 +19,6 @@ average is printed with the result because the machine is shared.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import jinja2  # noqa: E402
+from timing import interleaved, load_line  # noqa: E402
 
 from gotmpl_cases import CONVERSATIONS, library_templates  # noqa: E402
 from publish import gotmpl  # noqa: E402
@@ -126,31 +126,6 @@ def sorted_maps(v):
     return v
 
 
-def interleaved(fns: dict, rounds: int = 60, batch_s: float = 0.001) -> dict:
-    """Best mean time per call of each function over `rounds` batches of about `batch_s` each; the
-    functions take turns batch by batch. Short batches, many of them: on a machine shared by more
-    processes than cores, a batch shorter than a scheduler slice often runs uninterrupted, and the
-    best batch is then the function's own speed."""
-    number = {}
-    for name, fn in fns.items():
-        fn()
-        t0 = time.perf_counter()
-        n = 0
-        while time.perf_counter() - t0 < batch_s * 5:
-            fn()
-            n += 1
-        number[name] = max(n // 5, 1)
-    best = {name: float("inf") for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            n = number[name]
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / n)
-    return best
-
-
 def main() -> int:
     templates = library_templates()
     conv = CONVERSATIONS["four-turns"]["messages"]
@@ -178,8 +153,7 @@ def main() -> int:
         want, got = jinja.render(**kwargs), go()
         assert want == got, f"{name}: the anchor must build the same prompt:\n{want!r}\n{got!r}"
 
-    load = os.getloadavg()
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    print(load_line())
     print(f"{'case':38} {'publish.gotmpl':>15} {'jinja2':>10} {'ratio':>7}")
     failed = []
     for name, go, jinja, kwargs in cases:
