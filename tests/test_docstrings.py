@@ -35,8 +35,6 @@ cli/__init__.py:PublishCLI
 cli/__init__.py:PublishCLI.invoke
 cli/echo.py:say_error
 cli/echo.py:say_json
-cli/inspect_cmd.py:format_summary
-cli/inspect_cmd.py:split_line
 convert/__init__.py:Conversion.counts
 convert/__init__.py:Conversion.exit_code
 convert/__init__.py:Conversion.format_text
@@ -120,8 +118,6 @@ convert/compiler.py:Special
 convert/compiler.py:Val
 convert/compiler.py:golit
 gguf/reader.py:StringArray.count
-gguf/reader.py:StringArray.find
-gguf/reader.py:StringArray.item_bytes
 gguf/split.py:SplitProblem
 gguf/split.py:SplitSet.first
 gguf/split.py:SplitSet.n_params
@@ -151,7 +147,6 @@ gotmpl/executor.py:State.walk
 gotmpl/executor.py:State.walk_if_or_with
 gotmpl/executor.py:State.walk_range
 gotmpl/executor.py:State.walk_template
-gotmpl/executor.py:execute
 gotmpl/funcs.py:Func
 gotmpl/funcs.py:call
 gotmpl/funcs.py:current_date
@@ -290,7 +285,6 @@ gotmpl/parser.py:new_number
 gotmpl/parser.py:parse_trees
 gotmpl/values.py:GoStruct.get
 gotmpl/values.py:GoStruct.has
-gotmpl/values.py:GoStruct.json_fields
 gotmpl/values.py:GoStruct.values
 gotmpl/values.py:GoStruct.zero
 gotmpl/values.py:go_type_name
