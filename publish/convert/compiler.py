@@ -2975,7 +2975,9 @@ def _declare_locally(body: str, names: list[str]) -> tuple[str, list[str]]:
     from publish.gotmpl import nodes as N
 
     hoisted = set(names)
-    decl = "".join("{{ " + n + ' := "" }}' for n in names)
+    # the head's variables (declared before the body) must parse too, or nothing is declared locally
+    decl = '{{ $_final := "" }}{{ $_agp := "" }}{{ $_done := "" }}{{ $_o := "" }}' + \
+        "".join("{{ " + n + ' := "" }}' for n in names)
     try:
         tree = gotmpl.parse(decl + body).trees["template"].root
     except Exception:  # noqa: BLE001 - the proof reports a template that does not parse
