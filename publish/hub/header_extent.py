@@ -5,8 +5,9 @@ the key/values, the tensor infos; llama.cpp ggml/src/gguf.cpp) over the bytes fe
 keeping its place between calls, and decodes nothing but the lengths and counts it must step over.
 Where the bytes run out it estimates how many more the header needs, from what it has seen:
 
-- the rest of the array it stopped in: the items left times the mean item size of the most recent
-  items (vocabularies sort short tokens first, so the recent mean is the better guess);
+- the rest of the array it stopped in: the items left times the mean item size of the later half
+  of the items walked (vocabularies sort short tokens first, so a recent mean is the better guess;
+  half rather than the last few thousand, which local bumps skew);
 - the arrays llama.cpp's converters write after `tokenizer.ggml.tokens` (N items) and not yet
   seen: `tokenizer.ggml.token_type` (N int32, every tokenizer), `tokenizer.ggml.scores` (N float32,
   SCORES_MODELS) and `tokenizer.ggml.merges` (MERGES_MODELS; about N items, each one token's

@@ -1,8 +1,8 @@
 """Read GGUF headers of files already on the Hub: `hf://ORG/NAME[@REV]/path/file.gguf`.
 
 A header read takes few HTTP requests and few bytes beyond the header (the 6.2 MiB header of a
-262,144-token vocabulary: 4 requests, at most header + 1 MiB; measured against the loopback Hub
-stand-in, see docs/push.md):
+262,144-token vocabulary: at most 4 requests and header + 1 MiB, 3 requests for Gemma 3 270M;
+measured against the loopback Hub stand-in, see docs/push.md):
 
 1. One ranged GET of the first `FIRST_RANGE` bytes to the file's resolve URL (`hf_hub_url`),
    through huggingface_hub's HTTP session and retries (`http_stream_backoff`: its auth headers,
