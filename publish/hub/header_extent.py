@@ -54,13 +54,11 @@ class Extent:
     """The header's end (bytes from the file start) as far as the bytes seen tell.
 
     `done`: `end` is exact (the last tensor info ends there). Otherwise `end` is an estimate,
-    `uncertain` the part of it (bytes) that is extrapolated rather than read or counted, `margin`
-    how far it may fall short of the truth, and `counted` whether every array still ahead has a
-    known item count (False while the merges are only predicted). `known` False: the walk stopped
-    (not a GGUF, an unsupported version or a corrupt count) and nothing is estimated."""
+    `margin` how far (bytes) it may fall short of the truth, and `counted` whether every array
+    still ahead has a known item count (False while the merges are only predicted). `known` False:
+    the walk stopped (not a GGUF, an unsupported version or a corrupt count), nothing estimated."""
     end: int
     done: bool = False
-    uncertain: int = 0
     margin: int = 0
     counted: bool = True
     known: bool = True
@@ -256,7 +254,7 @@ class HeaderExtent:
         tensors = int((self.n_tensors - self.tensors_done) * per_tensor)
         guess += tensors
         margin += tensors // 4
-        return Extent(sure + guess, uncertain=guess, margin=margin, counted=counted)
+        return Extent(sure + guess, margin=margin, counted=counted)
 
     def _vocab_followers(self, kv_left: int, item: float) -> tuple[int, bool]:
         """Bytes (beyond the KV_GUESS already counted for each key left) of the arrays llama.cpp's
