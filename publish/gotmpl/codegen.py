@@ -381,6 +381,7 @@ class _Compiler:
     # ---- statements ----
     def compile_tree(self, i: int, tree) -> list[str]:
         self.fn = _Func()
+        self.nonnil = set()  # local names are per function
         f = self.fn
         f.emit(0, f"def _t{i}(st, out, dot):")
         f.emit(1, "_a = out.append")
