@@ -407,7 +407,7 @@ class _Compiler:
             try:
                 value = self.pipeline(n.pipe, ind, scope, dot, nn=False)
             except Unsupported as e:
-                f.emit(ind, f"_bail()  # {e}")
+                f.emit(ind, f"_bail()  # {str(e)!r}")
                 return
             if not n.pipe.decl:
                 v = f.tmp()
@@ -434,7 +434,7 @@ class _Compiler:
         try:
             value = self.pipeline(n.pipe, ind, scope, dot, nn=is_with)
         except Unsupported as e:
-            f.emit(ind, f"_bail()  # {e}")
+            f.emit(ind, f"_bail()  # {str(e)!r}")
             del scope[mark:]
             return
         if is_with or not (value in self.bools or value.isidentifier()):
@@ -464,7 +464,7 @@ class _Compiler:
                 targets = [self.resolve(scope, d.ident[0]) for d in decl]
             value = self.pipeline(pipe, ind, scope, dot, nn=False, rng=True)
         except Unsupported as e:
-            f.emit(ind, f"_bail()  # {e}")
+            f.emit(ind, f"_bail()  # {str(e)!r}")
             del scope[mark0:]
             return
         r = f.tmp("r")
@@ -522,7 +522,7 @@ class _Compiler:
             try:
                 value = self.pipeline(n.pipe, ind, scope, dot)
             except Unsupported as e:
-                f.emit(ind, f"_bail()  # {e}")
+                f.emit(ind, f"_bail()  # {str(e)!r}")
                 return
         else:
             value = "_MISSING"

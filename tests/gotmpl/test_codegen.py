@@ -212,3 +212,19 @@ def test_compiled_equals_tree_walk_on_generated_templates(body, conv):
     finally:
         executor.USE_COMPILED = True
     assert compiled == walked, text
+
+
+@pytest.mark.parametrize("text", [
+    "x\nraise SystemExit\n", "{{ `a\n)\nraise SystemExit #` }}", '{{ "\\"); raise SystemExit #" }}',
+    "{{ .a.b }}\u2028", '{{ printf "%q" "\u2028\\nraise SystemExit" }}',
+    '{{ define "x\\nraise SystemExit" }}y{{ end }}{{ template "x\\nraise SystemExit" . }}',
+])
+def test_template_text_is_only_data_in_the_generated_python(text, monkeypatch):
+    """Templates come from strangers: their text, strings, names and fields reach the generated
+    source only as Python literals."""
+    t = gotmpl.parse(text)
+    compiled, walked = both(monkeypatch, lambda: t.execute({"a": {"b": 1}}))
+    assert compiled == walked
+    program = executor._program(t.trees, t.trees["template"], executor.F.OLLAMA_FUNCS, True)
+    assert program is not None
+    assert not any(line.lstrip().startswith("raise SystemExit") for line in program.source.splitlines())
