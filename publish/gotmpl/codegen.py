@@ -233,6 +233,20 @@ def _printf_q(st, fn, v):
     return out
 
 
+def _printf_pad(st, fn, fmt, n, s1, s2=""):
+    """printf "%*s%s" N S1 S2 (and "%*s" N S1) of ASCII strings and a small width: S1 padded on
+    the left to N characters, then S2 (converted templates count with it: len of the result)."""
+    if type(n) is int and 0 <= n <= 4096 and type(s1) is str and type(s2) is str \
+            and s1.isascii() and s2.isascii():
+        _spend(st, len(fmt) + len(s1) + len(s2))
+        out = s1.rjust(n) + s2
+        if len(out) > X.MAX_CHARS - st.chars - st.out_len:
+            raise _Bail
+        _spend(st, len(out))
+        return out
+    return _call(st, fn, (fmt, n, s1, s2) if fmt == "%*s%s" else (fmt, n, s1))
+
+
 # Uint8 values, shared (immutable): what `index` of a string gives
 _U8 = [Uint8(i) for i in range(256)]
 
@@ -787,6 +801,9 @@ class _Compiler:
         if fn.impl is F.printf and len(args) == 2 and final is None and type(args[0]) is StringNode \
                 and args[0].text == "%q":
             return f"_printf_q(st, {self.const(fn)}, {argv[1]})"
+        if fn.impl is F.printf and final is None and type(args[0]) is StringNode and (
+                args[0].text == "%*s%s" and len(args) == 4 or args[0].text == "%*s" and len(args) == 3):
+            return f"_printf_pad(st, {self.const(fn)}, {', '.join(argv)})"
         if fn.impl is F.index and len(argv) == 2:
             return f"_index(st, {', '.join(argv)})"
         if fn.impl is F.slice_ and 2 <= len(argv) <= 3:
@@ -824,7 +841,7 @@ class Program:
         ns = {
             "_K": c.consts, "_MISSING": MISSING, "_Uint8": Uint8, "_bail": _bail, "_step": _step,
             "_truth": _truth, "_nil_to_missing": _nil_to_missing, "_field": _make_field(missing_zero),
-            "_print": _print, "_call": _call, "_eq": _eq, "_ne": _ne, "_len": _len, "_not": _not, "_printf_q": _printf_q,
+            "_print": _print, "_call": _call, "_eq": _eq, "_ne": _ne, "_len": _len, "_not": _not, "_printf_q": _printf_q, "_printf_pad": _printf_pad,
             "_lt": _make_order(F.BUILTINS["lt"], operator.lt), "_le": _make_order(F.BUILTINS["le"], operator.le),
             "_gt": _make_order(F.BUILTINS["gt"], operator.gt), "_ge": _make_order(F.BUILTINS["ge"], operator.ge), "_eq_any": _eq_any, "_index": _index, "_slice": _slice, "_len_slice": _len_slice, "_any": _any,
             "_string": _string, "_sorted_items": F.sorted_map_items,

@@ -137,6 +137,10 @@ def _typed_call(draw, fn: str, in_range: bool) -> str | None:
         return " ".join(["slice", draw(st.sampled_from(LISTS + strs))] + idx)
     if fn == "len":
         return f"len {draw(st.sampled_from(LISTS + strs))}"
+    if fn == "printf":  # the width padding converted templates count with
+        fmt = draw(st.sampled_from(['"%*s%s"', '"%*s"']))
+        rest = [draw(st.sampled_from(strs)) for _ in range(2 if fmt == '"%*s%s"' else 1)]
+        return " ".join(["printf", fmt, draw(st.sampled_from(INTS))] + rest)
     return None
 
 
@@ -151,7 +155,7 @@ def _pipeline(draw, in_range: bool) -> str:
         lo, hi = ARITY[fn]
         args = [_atom(draw, in_range) for _ in range(draw(st.integers(lo, hi)))]
         if fn == "printf":
-            args = [draw(st.sampled_from(['"%q"', '"%d|%s"', '"%v"', '"%T"']))] + args
+            args = [draw(st.sampled_from(['"%q"', '"%d|%s"', '"%v"', '"%T"', '"%*s%s"', '"%*s"']))] + args
         text = " ".join([fn] + args)
     if draw(st.integers(0, 3)) == 0:
         text += " | " + draw(st.sampled_from(["len", "print", "not", 'printf "%v"', "json", 'eq "user"']))
