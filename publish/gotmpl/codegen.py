@@ -253,35 +253,41 @@ _U8 = [Uint8(i) for i in range(256)]
 
 def _index(st, a, i):
     """index with one index: a byte of an ASCII string or an element of a list."""
-    if type(i) is int:
-        if type(a) is str and a.isascii():
-            if 0 <= i < len(a):
-                _spend(st, len(a))
+    if type(i) is int and 0 <= i:
+        if type(a) is str:
+            if i < len(a) and a.isascii():
+                st.chars += len(a)
+                if st.chars + st.out_len > X.MAX_CHARS:
+                    raise _Bail
                 return _U8[ord(a[i])]
-        elif isinstance(a, list) and 0 <= i < len(a):
-            _spend(st, len(a))
+        elif isinstance(a, list) and i < len(a):
+            st.chars += len(a)
+            if st.chars + st.out_len > X.MAX_CHARS:
+                raise _Bail
             return a[i]
     return _call(st, _INDEX, (a, i))
 
 
-def _slice(st, a, *idx):
+def _slice(st, a, lo=_NOKEY, hi=_NOKEY, *more):
     """slice of an ASCII string or a list with one or two indexes."""
-    if len(idx) <= 2 and all(type(i) is int for i in idx):
-        ta = type(a)
-        if ta is str and a.isascii() or isinstance(a, list):
-            n = len(a)
-            lo = idx[0] if idx else 0
-            hi = idx[1] if len(idx) > 1 else n
-            if 0 <= lo <= hi <= n:
-                _spend(st, n)
-                out = a[lo:hi]
-                if ta is str:
-                    _spend(st, len(out))
-                    return out
-                if isinstance(a, GoSlice):
-                    return GoSlice(out, a.type_name)
+    ta = type(a)
+    if not more and (ta is str and a.isascii() or isinstance(a, list)):
+        n = len(a)
+        if lo is _NOKEY:
+            lo = 0
+        if hi is _NOKEY:
+            hi = n
+        if type(lo) is int and type(hi) is int and 0 <= lo <= hi <= n:
+            out = a[lo:hi]
+            st.chars += n + len(out) if ta is str else n
+            if st.chars + st.out_len > X.MAX_CHARS:
+                raise _Bail
+            if ta is str or ta is list:
                 return out
-    return _call(st, _SLICE, (a, *idx))
+            if isinstance(a, GoSlice):
+                return GoSlice(out, a.type_name)
+            return out
+    return _call(st, _SLICE, (a, *(x for x in (lo, hi) if x is not _NOKEY), *more))
 
 
 def _ne(st, a, b):
@@ -297,10 +303,13 @@ def _ne(st, a, b):
 
 def _len(st, a):
     if isinstance(a, (str, list, dict)):
-        _spend(st, len(a))
-        if type(a) is str:
+        n = len(a)
+        st.chars += n
+        if st.chars + st.out_len > X.MAX_CHARS:
+            raise _Bail
+        if type(a) is str and not a.isascii():
             return F.length(a)
-        return len(a)
+        return n
     return _call(st, _LEN, (a,))
 
 
@@ -309,8 +318,9 @@ def _len_slice(st, a, i, slice_fn):
     the last message), with both calls' accounting."""
     if type(i) is int and (isinstance(a, list) or type(a) is str and a.isascii()) and 0 <= i <= len(a):
         n = len(a)
-        _spend(st, n)
-        _spend(st, (n - i) * (2 if type(a) is str else 1))  # a string result is counted twice
+        st.chars += n + (n - i) * (2 if type(a) is str else 1)  # a string result is counted twice
+        if st.chars + st.out_len > X.MAX_CHARS:
+            raise _Bail
         return n - i
     v = _call(st, slice_fn, (a, i))
     return _len(st, MISSING if v is None else v)
