@@ -141,6 +141,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
     qr = QuantResult(label=target.label, model=target.model, gguf=str(target.gguf) if target.gguf else None)
     try:
         prepare_start = time.perf_counter()
+        cases_bar.set_postfix_str("loading")   # create/pull and load: the bar names what the wait is for
         try:
             backend.prepare(target)
         except LoadError as err:
@@ -166,7 +167,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
         # a seed and a bound on a runaway when the release sets none.
         options_for_chat = {"num_predict": options.num_predict, "seed": options.seed, **target.params}
         for index, (prompt, conv) in enumerate(zip(prompts, conversations)):
-            cases_bar.set_postfix_str(prompt.name, refresh=False)
+            cases_bar.set_postfix_str(prompt.name)
             case = smoke_prompt(backend, target, prompt, conv, options_for_chat, options.timeout,
                                 facts, (jinja, index, jinja_why), show, show_error)
             qr.cases.append(case)
