@@ -467,16 +467,21 @@ class _Compiler:
         else:
             v = value
         f.emit(ind, f"if {self.truth(v)}:")
-        inner = mark_after_pipe = len(scope)
+        inner = len(scope)
         f.emit(ind + 1, "pass")
         self.list_(n.list, ind + 1, scope, v if is_with else dot)
         del scope[inner:]
-        if n.else_list is not None and n.else_list.nodes:
-            f.emit(ind, "else:")
-            f.emit(ind + 1, "pass")
-            self.list_(n.else_list, ind + 1, scope, dot)
-            del scope[mark_after_pipe:]
+        self.else_(n, ind, scope, dot)
         del scope[mark:]
+
+    def else_(self, n, ind, scope, dot) -> None:
+        """The {{else}} list of an if/with/range, as the `else:` of the `if` just emitted."""
+        if n.else_list is not None and n.else_list.nodes:
+            mark = len(scope)
+            self.fn.emit(ind, "else:")
+            self.fn.emit(ind + 1, "pass")
+            self.list_(n.else_list, ind + 1, scope, dot)
+            del scope[mark:]
 
     def range_(self, n, ind, scope, dot) -> None:
         f = self.fn
@@ -526,10 +531,7 @@ class _Compiler:
         mark = len(scope)
         self.list_(n.list, ind + 2, scope, e)
         del scope[mark:]
-        if n.else_list is not None and n.else_list.nodes:
-            f.emit(ind, "else:")
-            f.emit(ind + 1, "pass")
-            self.list_(n.else_list, ind + 1, scope, dot)
+        self.else_(n, ind, scope, dot)
         del scope[mark0:]
 
     def template(self, n, ind, scope, dot) -> None:

@@ -72,13 +72,7 @@ def go_bytes(s: str) -> bytes:
 def go_string(s: str) -> str:
     """One str for one byte string: after concatenating pieces of a UTF-8 sequence (print of two
     byte slices), the pieces are joined again, so == compares bytes as Go does."""
-    if s.isascii():
-        return s
-    try:
-        s.encode("utf-8")
-        return s
-    except UnicodeEncodeError:
-        return go_bytes(s).decode("utf-8", "surrogateescape")
+    return s if _valid_utf8(s) else go_bytes(s).decode("utf-8", "surrogateescape")
 
 
 def _one_fffd_per_byte(err: UnicodeDecodeError):
@@ -91,13 +85,18 @@ codecs.register_error("gotmpl.fffd", _one_fffd_per_byte)
 def go_text(s: str) -> str:
     """Output text: Go writes the bytes; bytes that are not UTF-8 read as one U+FFFD each, as Go's
     utf8 decoding (and so its JSON encoder, e.g. Ollama's _debug_render_only) reads them."""
+    return s if _valid_utf8(s) else go_bytes(s).decode("utf-8", "gotmpl.fffd")
+
+
+def _valid_utf8(s: str) -> bool:
+    """True when s holds no byte that is not UTF-8 (no lone surrogate)."""
     if s.isascii():
-        return s
+        return True
     try:
         s.encode("utf-8")
-        return s
+        return True
     except UnicodeEncodeError:
-        return go_bytes(s).decode("utf-8", "gotmpl.fffd")
+        return False
 
 
 def _byte_len(s: str) -> int:
