@@ -45,6 +45,9 @@ class BuildResult:
 
 @dataclass(frozen=True)
 class QuantInfo:
+    """One quant as the card and the Modelfiles show it: its tag `label`, the source GGUF(s), the
+    staged file name(s) (one per split part), total `size` in bytes, bits per weight (None when
+    unknown), the `use` text and whether it is the `recommended` one."""
     label: str
     sources: tuple[Path, ...]
     names: tuple[str, ...]      # staged file names, one per part
@@ -269,6 +272,8 @@ def _reflink_or_copy(src: Path, tmp: Path) -> str:
 
 
 def default_use(label: str) -> str:
+    """The card's `use` text for a quant label when the spec gives none (full precision,
+    near-lossless, balance, small, smallest; a `UD-` dynamic quant says so)."""
     core = label.upper().removeprefix("UD-")
     if core in ("F32", "FP32", "F16", "FP16", "BF16"):
         text = "full precision: reference quality, largest"
@@ -290,6 +295,10 @@ def default_use(label: str) -> str:
 # -- text files -------------------------------------------------------------------------------
 
 def render_texts(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | None) -> dict[str, str]:
+    """Every text file of the staged folder by name: `template`, `params` (JSON), `system` (when
+    set), one `Modelfile.LABEL` per quant (FROM the quant and the projector; rendered through
+    Modelfile.j2 and proven to parse back) and README.md. Raises ModelfileError when a value
+    cannot be written into a Modelfile."""
     from publish.modelfile import ModelfileSpec, render
 
     texts = {"template": spec.template.text, "params": params_json(spec.params)}
@@ -307,6 +316,10 @@ def render_texts(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | 
 
 
 def front_matter(spec: ReleaseSpec) -> dict:
+    """The card's YAML front matter as a dict: base_model with base_model_relation quantized,
+    license, pipeline_tag, quantized_by, and tags (gguf, ollama, base-model for a base release,
+    the template family, the spec's own tags; no repeats), as the Hub reads a model card's
+    metadata."""
     tags = []
     kind = ["base-model"] if spec.is_base else []
     for t in ("gguf", "ollama", *kind, *(spec.template.family and [spec.template.family] or []), *spec.card.tags):
@@ -344,6 +357,10 @@ def example_prompt(spec: ReleaseSpec) -> str | None:
 
 
 def render_card(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | None) -> str:
+    """README.md: the front matter as YAML, then the card template (templates/card, Jinja, undefined
+    names are errors) with the quant table (size in decimal units, bits per weight), the params
+    and the `ollama run hf.co/ORG/NAME:TAG` lines. Raises jinja2 errors only for a broken shipped
+    template."""
     import jinja2
     import yaml
 

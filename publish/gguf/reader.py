@@ -275,6 +275,8 @@ class StringArray(ArrayValue):
         return isinstance(value, str) and self.find(value) >= 0
 
     def count(self, value) -> int:
+        """How many items equal `value` (0 for a value that is not a str): list.count, without
+        decoding every item."""
         if not isinstance(value, str):
             return 0
         found, i = 0, self.find(value)

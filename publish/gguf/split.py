@@ -21,6 +21,9 @@ Opener = Callable[[str], ContextManager[BinaryIO]]
 
 @dataclass(frozen=True)
 class SplitProblem:
+    """One thing wrong with a split set: the part `path` concerned (it may not exist), a one-line
+    `message` (what is wrong and what was expected) and the byte `offset` when it is about a
+    header field."""
     path: str        # the part concerned (it may not exist)
     message: str     # one line: what is wrong and what was expected
     offset: int | None = None
@@ -58,10 +61,12 @@ class SplitSet:
 
     @property
     def paths(self) -> list[str]:
+        """The paths of the parts read, in part order."""
         return [h.path for h in self.headers]
 
     @property
     def first(self) -> GGUFHeader:
+        """The header of the first part read (the one that carries the metadata llama.cpp reads)."""
         return self.headers[0]
 
     @property
@@ -71,10 +76,12 @@ class SplitSet:
 
     @property
     def n_params(self) -> int:
+        """Weights over all parts read."""
         return sum(h.n_params for h in self.headers)
 
     @property
     def tensor_bytes(self) -> int:
+        """Bytes of tensor data over all parts read."""
         return sum(h.tensor_bytes for h in self.headers)
 
 

@@ -85,6 +85,9 @@ class HeaderExtent:
         self.vocab_item = 0.0           # mean bytes per item of tokenizer.ggml.tokens, once walked
 
     def feed(self, prefix) -> Extent:
+        """Walk on with the bytes [0, len(prefix)) (the same growing buffer each call) and return
+        the Extent: exact once the last tensor info is walked (then every later call returns it),
+        else an estimate of where the header ends."""
         if self._result is not None:
             return self._result
         self._buf = prefix

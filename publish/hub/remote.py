@@ -80,15 +80,21 @@ class HubRangeFile(io.RawIOBase):
         self.transport: HubRanges | None = None   # set by open_hf_file: its request and byte counts
 
     def readable(self) -> bool:
+        """Always True (io.RawIOBase protocol)."""
         return True
 
     def seekable(self) -> bool:
+        """Always True (io.RawIOBase protocol): seeking costs no request."""
         return True
 
     def tell(self) -> int:
+        """The current position, in bytes from the file start."""
         return self._pos
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move to `offset` relative to `whence` (SEEK_SET, SEEK_CUR, SEEK_END: the remote size)
+        without a request; returns the new position. Raises ValueError for another whence or a
+        negative position."""
         if whence == os.SEEK_SET:
             pos = offset
         elif whence == os.SEEK_CUR:
@@ -103,6 +109,10 @@ class HubRangeFile(io.RawIOBase):
         return pos
 
     def readinto(self, b) -> int:
+        """Fill `b` from the current position (io.RawIOBase protocol) and return the number of bytes
+        (0 at the end). Bytes from offset 0 grow the kept header run as far as `plan` says the
+        header goes; other reads fetch what they ask for. A failed fetch raises huggingface_hub's
+        error, which `open_hf_file` turns into a HubError subclass."""
         view = memoryview(b).cast("B")
         pos = self._pos
         want = min(len(view), self.size - pos)
@@ -182,11 +192,17 @@ class HubRanges:
         self.bytes_fetched = 0
 
     def first(self, n: int) -> bytes:
+        """The bytes [0, n) through the resolve URL (one ranged GET, plus the redirect to the CDN
+        for an LFS file); learns the size, the commit and where later ranges go. Raises
+        huggingface_hub's HfHubHTTPError subclasses (the caller maps them with hub_error)."""
         data, response = self._request(self.resolve_url, self._headers, 0, n, first=True)
         self._follow(response)
         return data
 
     def get(self, start: int, end: int) -> bytes:
+        """The bytes [start, end) from where `first` was answered from (the CDN's signed URL without
+        the token, or the resolve URL pinned to the commit); an expired signed URL (401/403/410)
+        is resolved again once. Raises HfHubHTTPError subclasses."""
         from huggingface_hub.errors import HfHubHTTPError
 
         try:
