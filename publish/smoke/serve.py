@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,6 +60,26 @@ def find_ollama(ollama_bin: str = "ollama") -> str | None:
     return shutil.which(ollama_bin)
 
 
+def _die_with_parent():
+    """A preexec_fn (Linux only, else None) that makes the kernel SIGTERM the child when the thread
+    that started it ends, so a killed `publish` or pytest (SIGKILL, an OOM kill) leaves no `ollama
+    serve` behind holding its port and models. prctl(PR_SET_PDEATHSIG), linux/prctl.h; libc is
+    loaded before the fork, since importing in a forked child of a threaded process can deadlock."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def set_parent_death_signal() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return set_parent_death_signal
+
+
 class OllamaServe:
     """`ollama serve` started for one run, bound to the host the smoke uses, stopped after."""
 
@@ -72,7 +94,7 @@ class OllamaServe:
 
     def start(self) -> None:
         """Start `ollama serve` on `url`'s host:port (its output to a temp log file, its own
-        session) and wait up to `timeout` seconds for /api/version to answer. Raises
+        session; on Linux it gets SIGTERM when the calling thread ends, even by SIGKILL) and wait up to `timeout` seconds for /api/version to answer. Raises
         SmokeSetupError, with the log's tail, when it exits or does not answer in time."""
         netloc = urlsplit(self.url).netloc
         env = dict(os.environ, **self.extra_env, OLLAMA_HOST=netloc)
@@ -82,6 +104,7 @@ class OllamaServe:
             self.proc = subprocess.Popen(
                 [self.ollama_bin, "serve"], env=env, stdin=subprocess.DEVNULL,
                 stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:

@@ -113,3 +113,48 @@ def test_a_serve_that_dies_is_reported_with_its_log(tmp_path):
     server = OllamaServe(f"http://127.0.0.1:{free_port()}", str(fake), timeout=10)
     with pytest.raises(SmokeSetupError, match="exited with status 1.*address already in use"):
         server.start()
+
+
+def test_a_killed_caller_takes_its_ollama_serve_with_it(ollama_on_path, tmp_path):
+    """SIGKILL of the process that ran --serve (no cleanup can run) still ends `ollama serve`:
+    a leftover server would keep its port and model store until someone finds it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    host = f"127.0.0.1:{free_port()}"
+    script = (
+        "import sys, time\n"
+        "from publish.smoke.serve import OllamaServe\n"
+        f"s = OllamaServe('http://{host}', {ollama_on_path.binary!r}, timeout=60)\n"
+        "s.start()\n"
+        "print(s.proc.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    caller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    served_pid = None
+    try:
+        served_pid = int(caller.stdout.readline())
+        assert server_version(f"http://{host}") == ollama_on_path.version
+        caller.send_signal(signal.SIGKILL)
+        caller.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and Path(f"/proc/{served_pid}").exists() and \
+                "zombie" not in _proc_state(served_pid):
+            time.sleep(0.1)
+        assert not Path(f"/proc/{served_pid}").exists() or "zombie" in _proc_state(served_pid), \
+            "ollama serve outlived the process that started it"
+        assert server_version(f"http://{host}", timeout=2) is None
+    finally:
+        caller.kill()
+        if served_pid is not None and "gone" not in _proc_state(served_pid):
+            os.kill(served_pid, signal.SIGKILL)  # a failed test must not leave it running
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("State:")).lower()
+    except (OSError, StopIteration):
+        return "gone"
