@@ -32,10 +32,17 @@ DEPRECATED_COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command runs (`publish lint`
+    never imports the smoke engines), from the COMMANDS table; renamed commands stay reachable
+    through DEPRECATED_COMMANDS."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """The command names, sorted (the renamed ones are hidden)."""
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The click command `name` (a current or a renamed one), imported now; None for an unknown
+        name (click then prints its usage error)."""
         known = COMMANDS.get(name) or DEPRECATED_COMMANDS.get(name)
         if known is None:
             return None
@@ -44,13 +51,22 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help's command list from the COMMANDS table's one-line descriptions, without
+        importing any command module."""
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
 class PublishCLI(LazyGroup):
+    """The `publish` command group: a PublishError ends the run with its message on stderr and its
+    exit status (2 for usage, setup and input problems), never a traceback; stale temp files
+    removed meanwhile are reported."""
+
     def invoke(self, ctx: click.Context):
+        """Run the command; a PublishError becomes its message (red, stderr) and
+        `sys.exit(err.exit_code)`. Afterwards stale temp files removed during the run are
+        reported and --quiet is reset."""
         from publish.errors import PublishError
 
         try:

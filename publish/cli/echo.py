@@ -18,8 +18,10 @@ def say(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
 
 
 def say_json(obj: Any, **kwargs: Any) -> None:
+    """Print `obj` as JSON on stdout (publish.termtext.json_dumps: control characters escaped)."""
     click.echo(json_dumps(obj, **kwargs))
 
 
 def say_error(err: BaseException) -> None:
+    """Print an error (message and hint, escaped for the terminal) in red on stderr."""
     click.secho(error_text(err), err=True, fg="red")

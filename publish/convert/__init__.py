@@ -61,25 +61,35 @@ class Conversion:
 
     @property
     def status(self) -> str:
+        """The check's verdict: pass, pass-with-warnings or fail
+        (templatecheck.CheckResult.status)."""
         return self.check.status
 
     @property
     def exit_code(self) -> int:
+        """The process exit status of `publish template convert`: 0 when the converted template is
+        identical on every supported case, else 1."""
         return 0 if self.identical else 1
 
     def counts(self) -> dict[str, int]:
+        """How many cases ended in each state: {status: n}."""
         out: dict[str, int] = {}
         for c in self.check.conversations:
             out[c.status] = out.get(c.status, 0) + 1
         return out
 
     def to_dict(self) -> dict:
+        """The conversion as JSON: name, status, whether identical, the Go template, stop strings,
+        thinking and tools capabilities, approximations, and the check."""
         return {"name": self.name, "status": self.status, "identical": self.identical,
                 "template": self.template, "stop": self.stops, "thinking": self.thinking, "tools": self.tools,
                 "approximations": [a.to_dict() for a in self.approximations],
                 "check": self.check.to_dict()}
 
     def format_text(self, *, show_template: bool = True) -> str:
+        """The terminal report: capabilities in Ollama, approximations with their Jinja line:col,
+        the case table, the verdict, and the template itself unless `show_template` is False.
+        Text from the templates is escaped."""
         from publish import templatecheck
         from publish.termtext import block, one_line
 

@@ -40,6 +40,8 @@ class Template:
                        missing_zero=missingkey == "zero", text=self.text, parse_name=self.name)
 
     def defined(self) -> list[str]:
+        """The names of every template in the set (the main one and each {{define}}/{{block}}),
+        sorted."""
         return sorted(self.trees)
 
 

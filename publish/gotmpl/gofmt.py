@@ -22,6 +22,9 @@ _PLAIN_QUOTE = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*')
 
 
 def quote(s: str, ascii_only: bool = False, q: str = '"') -> str:
+    """strconv.Quote (or QuoteToASCII with `ascii_only`; QuoteRune's quoting with q="'") of Go's
+    strconv package: printable characters kept, `\\`, the quote and control characters escaped as
+    Go does, a lone surrogate (an invalid byte) as \\ufffd."""
     if _PLAIN_QUOTE.fullmatch(s) is not None and q not in s:
         return q + s + q
     out = [q]
@@ -317,6 +320,8 @@ def format_value(v, depth: int = 0) -> str:
 
 
 def sort_key(k):
+    """The key fmt sorts map keys by when printing (internal/fmtsort: numbers and strings by value;
+    other kinds after them)."""
     t = type(k)
     if t is str:
         return (0, k)
@@ -328,6 +333,8 @@ def sort_key(k):
 
 
 def sorted_items(d: dict):
+    """A map's items in the order Go's fmt prints them (sort_key); insertion order when the keys
+    cannot be compared."""
     try:
         return sorted(d.items(), key=lambda kv: sort_key(kv[0]))
     except TypeError:
@@ -348,6 +355,7 @@ def sprint(args: list) -> str:
 
 
 def sprintln(args: list) -> str:
+    """fmt.Sprintln: the operands formatted with %v, separated by spaces, and a newline."""
     return " ".join(format_value(a) for a in args) + "\n"
 
 
@@ -539,6 +547,9 @@ def _go_syntax(a, spec: _Spec, depth: int) -> str:
 
 
 def format_verb(a, verb: str, spec: _Spec, depth: int = 0) -> str:
+    """One operand formatted with one fmt verb (%v, %+v, %#v, %T, %d, %s, %q, %x, %f, ... with
+    width, precision and flags in `spec`), as Go's fmt prints it, `%!verb(type=value)` for a verb
+    that does not fit the type."""
     if verb == "v" and spec.sharpv:
         return _go_syntax(a, spec, depth)
     if (a is None or a is MISSING) and depth > 0:
@@ -735,6 +746,8 @@ _JSON_ESCAPE = re.compile(r'["\\\x00-\x1f<>&\u2028\u2029\ud800-\udfff]')
 
 
 def json_string(s: str) -> str:
+    """A string as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped as \\u00XX
+    (HTML-safe), control characters as \\n, \\r, \\t or \\u00XX, invalid bytes as \\ufffd."""
     if _JSON_ESCAPE.search(s) is None:
         return '"' + s + '"'
     out = ['"']
@@ -759,6 +772,9 @@ def json_string(s: str) -> str:
 
 
 def json_marshal(v) -> str:
+    """A value as json.Marshal writes it (Ollama's `json` template function): null, true/false,
+    numbers as Go formats them, strings (json_string), structs by their json tags, maps with
+    sorted keys (a map marked ordered in its own order), slices; no spaces."""
     t = type(v)
     if t is str:
         return json_string(v)

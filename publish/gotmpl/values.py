@@ -41,15 +41,19 @@ class GoStruct:
         self._values = {f: values[f] if f in values else self.zero(f) for f in self.fields}
 
     def zero(self, field: str):
+        """The zero value printed for a field that holds none ("", as for Go's string fields)."""
         return ""
 
     def get(self, name: str):
+        """The value of field `name`. Raises KeyError for a field the struct does not have."""
         return self._values[name]
 
     def has(self, name: str) -> bool:
+        """Whether the struct has the field `name`."""
         return name in self._values
 
     def values(self):
+        """The field values in declaration order."""
         return self._values.values()
 
     def json_fields(self) -> dict[str, tuple[str, bool]]:
@@ -95,6 +99,8 @@ class Uint8(int):
 
 
 def go_type_name(v) -> str:
+    """The Go type name `printf "%T"` prints for a value: string, bool, int, uint8, float64,
+    complex128, a struct's or slice's/map's type, <nil>."""
     t = type(v)
     if t is str:
         return "string"
