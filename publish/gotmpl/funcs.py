@@ -17,6 +17,7 @@ T_NONE = "<none>"
 
 
 def type_label(t) -> str:
+    """The name a parameter type is shown by in an error message (the type's own label)."""
     return t
 
 
@@ -25,6 +26,9 @@ class FuncError(Exception):
 
 
 class Func:
+    """A template function as the executor calls it (Go text/template exec.go evalCall): the Python
+    `impl`, the types of its `fixed` parameters and of its `variadic` rest (None: not variadic),
+    and whether it receives unevaluated arguments (`short_circuit`: and, or)."""
     __slots__ = ("fixed", "variadic", "impl", "short_circuit")
 
     def __init__(self, impl, fixed=(), variadic=None, short_circuit=False):
@@ -35,10 +39,14 @@ class Func:
 
 
 def truth(v) -> bool:
+    """Whether a value is true in Go's template sense (text/template's IsTrue: non-zero, non-empty,
+    non-nil)."""
     return is_true(v)[0]
 
 
 def sorted_map_items(d: dict):
+    """A map's items in Go's key order (internal/fmtsort, as range over a map and printing use);
+    insertion order when the keys cannot be compared."""
     try:
         return sorted(d.items(), key=lambda kv: sort_key(kv[0]))
     except TypeError:
@@ -46,6 +54,8 @@ def sorted_map_items(d: dict):
 
 
 def map_zero(m: GoMap):
+    """The zero value of a map's element type (what a missing key reads as), None when the map does
+    not say."""
     z = getattr(m, "zero_elem", None)
     return z() if z is not None else None
 
@@ -144,6 +154,9 @@ def _go_kind_name(v) -> str:
 
 
 def eq(arg1, *rest):
+    """text/template's `eq arg1 arg2...`: true when arg1 equals any of the rest (basic kinds
+    compared by value, as Go's funcs.go eq). Raises FuncError for a missing argument or
+    incompatible types, with Go's messages."""
     if arg1 is None:
         arg1 = MISSING
     if not rest:
@@ -177,6 +190,7 @@ def eq(arg1, *rest):
 
 
 def ne(a, b):
+    """text/template's `ne a b`: not eq. Raises FuncError as eq."""
     return not eq(a, b)
 
 
@@ -198,23 +212,31 @@ def _order(a, b) -> int:
 
 
 def lt(a, b):
+    """text/template's `lt a b` for basic kinds: integers of any size or sign by value, floats,
+    strings. Raises FuncError for kinds that differ (an int and a float) or cannot be ordered,
+    with Go's messages."""
     return _order(a, b) < 0
 
 
 def le(a, b):
+    """text/template's `le a b`: lt or eq."""
     return lt(a, b) or eq(a, b)
 
 
 def gt(a, b):
+    """text/template's `gt a b`: not le."""
     return not le(a, b)
 
 
 def ge(a, b):
+    """text/template's `ge a b`: not lt."""
     return not lt(a, b)
 
 
 # -- collections --------------------------------------------------------------------------------
 def length(item):
+    """text/template's `len`: a string's length in UTF-8 bytes (as Go counts), a slice's or map's
+    item count. Raises FuncError for nil or another type, with Go's messages."""
     if item is None:
         raise FuncError("len of nil pointer")
     if item is MISSING:
@@ -239,6 +261,9 @@ def _index_arg(index, cap: int) -> int:
 
 
 def index(item, *indexes):
+    """text/template's `index item i...`: a string's byte (uint8), a slice's item, a map's value
+    (the element's zero value for a missing key). Raises FuncError for an index out of range or
+    of the wrong type, with Go's messages."""
     if item is None or item is MISSING:
         raise FuncError("index of untyped nil")
     for ix in indexes:
@@ -272,6 +297,9 @@ def index(item, *indexes):
 
 
 def slice_(item, *indexes):
+    """text/template's `slice item [i [j [k]]]`: a string sliced by byte offsets (as Go's, even
+    inside a UTF-8 sequence), a slice by items. Raises FuncError for out-of-range or too many
+    indexes, or an item that cannot be sliced."""
     if item is None or item is MISSING:
         raise FuncError("slice of untyped nil")
     if len(indexes) > 3:
@@ -303,6 +331,8 @@ def slice_(item, *indexes):
 
 
 def call(fn, *args):
+    """text/template's `call fn args...`. Raises FuncError for nil or a non-function, and wraps an
+    error the function raises."""
     if fn is None or fn is MISSING:
         raise FuncError("call of nil")
     if not callable(fn) or isinstance(fn, (GoStruct, list, dict)):
@@ -324,12 +354,16 @@ def _eval_args(args) -> str:
 
 
 def html(*args):
+    """text/template's `html`: the arguments printed, with & ' < > \" escaped as HTMLEscapeString
+    does (NUL as U+FFFD)."""
     s = _eval_args(args)
     return (s.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;")
             .replace(">", "&gt;").replace('"', "&#34;").replace("\0", "\ufffd"))
 
 
 def js(*args):
+    """text/template's `js`: the arguments printed, escaped as JSEscapeString does (quotes,
+    backslash, < > & = as \\u00XX, control characters)."""
     s = _eval_args(args)
     out = []
     for c in s:
@@ -357,10 +391,14 @@ def js(*args):
 
 
 def urlquery(*args):
+    """text/template's `urlquery`: the arguments printed, escaped as url.QueryEscape does (spaces as
+    +)."""
     return quote_plus(_eval_args(args), safe="")
 
 
 def print_(*args):
+    """text/template's `print`: fmt.Sprint of the arguments (a space between two operands when
+    neither is a string)."""
     return go_string(sprint(list(args)))
 
 
@@ -373,15 +411,19 @@ def printf(fmt, *args, limit=None):
 
 
 def println(*args):
+    """text/template's `println`: fmt.Sprintln of the arguments."""
     return go_string(sprintln(list(args)))
 
 
 def not_(v):
+    """text/template's `not`: the negated truth of its argument."""
     return not truth(v)
 
 
 # -- Ollama's functions (template/template.go) ---------------------------------------------------
 def json_(v):
+    """Ollama's `json` template function (template/template.go v0.24.0): json.Marshal of the value,
+    "" when it cannot be marshalled (Ollama ignores the error)."""
     try:
         return json_marshal(v)
     except ValueError:
@@ -389,14 +431,18 @@ def json_(v):
 
 
 def current_date(*_args):
+    """Ollama's `currentDate`: today's local date as YYYY-MM-DD."""
     return _dt.date.today().strftime("%Y-%m-%d")
 
 
 def yesterday_date(*_args):
+    """Ollama's `yesterdayDate`: yesterday's local date as YYYY-MM-DD."""
     return (_dt.date.today() - _dt.timedelta(days=1)).strftime("%Y-%m-%d")
 
 
 def to_typescript_type(v):
+    """Ollama's `toTypeScriptType`: a tool property's type as a TypeScript type (`string | number`),
+    "any" for a value that has none."""
     method = getattr(v, "to_typescript_type", None)
     if method is not None:
         return method()

@@ -59,6 +59,7 @@ class TemplateProperties(GoMap):
 
     @staticmethod
     def zero_elem():
+        """A missing property reads as an empty ToolProperty (the map's element type)."""
         return ToolProperty()
 
 
@@ -74,6 +75,8 @@ class PropertyType(GoSlice):
     __slots__ = ()
 
     def go_string(self):
+        """How Ollama's api.PropertyType prints: nothing when empty, the one type when single, Go's
+        slice form otherwise."""
         if len(self) == 0:
             return ""
         if len(self) == 1:
@@ -81,6 +84,8 @@ class PropertyType(GoSlice):
         return format_value(list(self))
 
     def go_json(self):
+        """How api.PropertyType marshals: one type as a JSON string, several as an array, a nil
+        slice as null."""
         if len(self) == 1:
             return json_marshal(self[0])
         return "null" if self.nil else json_marshal(list(self))
@@ -93,6 +98,8 @@ _TS = {"string": "string", "number": "number", "integer": "number", "boolean": "
 
 
 class ToolProperty(GoStruct):
+    """Ollama's api.ToolProperty (api/types.go v0.24.0): a tool parameter's schema, with its fields'
+    zero values and JSON names as Go marshals them."""
     __slots__ = ()
     type_name = "api.ToolProperty"
     fields = ("AnyOf", "Type", "Items", "Description", "Enum", "Properties", "Required")
@@ -109,9 +116,12 @@ class ToolProperty(GoStruct):
              "Required": lambda: GoSlice((), "[]string", nil=True)}
 
     def zero(self, f):
+        """The zero value of field `f` as Go has it (nil slices, "", nil)."""
         return self._ZERO[f]()
 
     def to_typescript_type(self) -> str:
+        """The property's type as TypeScript (anyOf joined with ` | `; string, number, boolean, ...
+        from its JSON types), "any" when untyped."""
         any_of = self.get("AnyOf")
         if any_of:
             return " | ".join(p.to_typescript_type() for p in any_of)
@@ -124,6 +134,8 @@ class ToolProperty(GoStruct):
 
 
 class ToolParameters(GoStruct):
+    """Ollama's template.templateToolFunctionParameters (template/template.go v0.24.0): the
+    JSON-schema object of a tool's parameters."""
     __slots__ = ()
     type_name = "template.templateToolFunctionParameters"
     fields = ("Type", "Defs", "Items", "Required", "Properties")
@@ -133,6 +145,7 @@ class ToolParameters(GoStruct):
 
 
 class ToolFunction(GoStruct):
+    """Ollama's template.templateToolFunction: a tool's name, description and parameters."""
     __slots__ = ()
     type_name = "template.templateToolFunction"
     fields = ("Name", "Description", "Parameters")
@@ -141,6 +154,8 @@ class ToolFunction(GoStruct):
 
 
 class Tool(GoStruct):
+    """Ollama's template.templateTool as v0.24.0 hands it to templates (no String method: `{{ . }}`
+    prints Go's struct form)."""
     __slots__ = ()
     type_name = "template.templateTool"
     fields = ("Type", "Items", "Function")
@@ -155,6 +170,7 @@ class StringerTool(Tool):
     methods = _STRING_METHOD
 
     def go_string(self):
+        """The tool's JSON (its String() from Ollama v0.30.0 on)."""
         return json_marshal(self)
 
 
@@ -170,18 +186,22 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 
 class ToolCallFunction(GoStruct):
+    """Ollama's template.templateToolCallFunction: a call's index, function name and arguments."""
     __slots__ = ()
     type_name = "template.templateToolCallFunction"
     fields = ("Index", "Name", "Arguments")
 
 
 class ToolCall(GoStruct):
+    """Ollama's template.templateToolCall: a call's ID and function."""
     __slots__ = ()
     type_name = "template.templateToolCall"
     fields = ("ID", "Function")
 
 
 class Message(GoStruct):
+    """Ollama's *template.templateMessage: role, content, thinking, images, tool calls, tool name
+    and tool call id, as a template sees a message in `.Messages`."""
     __slots__ = ()
     type_name = "template.templateMessage"
     pointer = True
@@ -421,6 +441,8 @@ def identifiers(node) -> list[str]:
 
 
 def template_vars(trees) -> list[str]:
+    """The lower-cased names of the fields the templates' top-level nodes refer to (Ollama's
+    template.Vars, used to pick the Messages or the legacy prompt path), sorted."""
     names: set[str] = set()
     for tree in trees.values():
         for n in tree.root.nodes:
@@ -589,6 +611,8 @@ class OllamaTemplate:
         self._cut = None
 
     def cut_trees(self):
+        """The main tree cut right after its first `.Response` (what Ollama's legacy loop runs for
+        the last exchange), built once."""
         if self._cut is None:
             from .parser import Tree
             tree = Tree(self.template.name, self.text)
@@ -597,11 +621,17 @@ class OllamaTemplate:
         return self._cut
 
     def run(self, data, trees=None, funcs=F.OLLAMA_FUNCS, missing_zero=True) -> str:
+        """Execute the templates (`trees`, default the parsed set) with `data`, the Ollama function
+        set and missingkey=zero. Raises TemplateError (ExecError) with line and column."""
         return execute(trees or self.trees, self.template.name, data, funcs,
                        missing_zero=missing_zero, text=self.text, parse_name=self.template.name)
 
     def render(self, messages, tools=None, *, think: bool = False, think_level: str = "",
                is_think_set: bool = False, ollama_version: str = "v0.24.0") -> str:
+        """The prompt Ollama builds for `messages` and `tools` (module doc: collation, the Messages
+        path or the legacy loop; template/template.go v0.24.0), with think, think level and
+        whether think was set; `ollama_version` picks behaviour that changed (a tool's String()
+        from v0.30.0). Raises TemplateError."""
         if self.uses_messages:
             system, msgs = template_messages(messages)
             data = {
