@@ -30,6 +30,9 @@ SPACE_CHARS = " \t\r\n"
 
 
 class Item(NamedTuple):
+    """One lexical item (Go text/template/parse lex.go item): its type (the constants above), its
+    text `val` (the message, for ERROR), its character offset `pos` in the template and its
+    1-based `line`."""
     typ: int
     val: str
     pos: int
@@ -49,6 +52,8 @@ class Item(NamedTuple):
 
 
 def is_alnum(c: str) -> bool:
+    """Whether `c` may continue an identifier: `_`, a Unicode letter or digit (lex.go
+    isAlphaNumeric)."""
     return c == "_" or c.isalpha() or (c.isdigit() and c.isdecimal()) or _is_unicode_digit(c)
 
 
@@ -66,6 +71,10 @@ def _has_right_trim(s: str, i: int) -> bool:
 
 
 class Lexer:
+    """The state machine of Go's text/template/parse lex.go over one template: each `lex_*` method
+    is a state that consumes input and returns the next state (None at the end); `run` collects
+    the items. Positions are character offsets, lines 1-based."""
+
     def __init__(self, text: str):
         self.input = text
         self.pos = 0
@@ -77,6 +86,7 @@ class Lexer:
 
     # -- primitives --------------------------------------------------------------------------
     def next(self) -> str:
+        """The next character, consumed; "" at the end of the input (lex.go next returns eof)."""
         if self.pos >= len(self.input):
             self.pos = len(self.input) + 1  # mark EOF so backup is a no-op step
             return ""
@@ -87,6 +97,7 @@ class Lexer:
         return c
 
     def backup(self) -> None:
+        """Step back one character (once per `next`; a no-op after the end)."""
         if self.pos > len(self.input):
             self.pos = len(self.input)
             return
@@ -96,19 +107,24 @@ class Lexer:
                 self.line -= 1
 
     def peek(self) -> str:
+        """The next character without consuming it; "" at the end."""
         return self.input[self.pos] if self.pos < len(self.input) else ""
 
     def emit(self, typ: int) -> None:
+        """Append an item of type `typ` holding the text since the last emit, and start the next
+        item here."""
         self.items.append(Item(typ, self.input[self.start:self.pos], self.start, self.start_line))
         self.start = self.pos
         self.start_line = self.line
 
     def ignore(self) -> None:
+        """Drop the text since the last emit (counting its newlines)."""
         self.line += self.input.count("\n", self.start, self.pos)
         self.start = self.pos
         self.start_line = self.line
 
     def accept(self, valid: str) -> bool:
+        """Consume the next character when it is one of `valid`; whether it was."""
         c = self.peek()
         if c and c in valid:
             self.next()
@@ -116,6 +132,7 @@ class Lexer:
         return False
 
     def accept_run(self, valid: str) -> None:
+        """Consume characters while they are in `valid`."""
         while True:
             c = self.peek()
             if not c or c not in valid:
@@ -123,17 +140,23 @@ class Lexer:
             self.next()
 
     def errorf(self, msg: str):
+        """Append an ERROR item with message `msg` and end lexing (returns no next state), as lex.go
+        errorf does; the parser raises it when it reaches it."""
         self.items.append(Item(ERROR, msg, self.start, self.start_line))
         return None
 
     # -- states ------------------------------------------------------------------------------
     def run(self) -> list[Item]:
+        """Run the states from `lex_text` to the end and return every item (ending with EOF or
+        ERROR)."""
         state = self.lex_text
         while state is not None:
             state = state()
         return self.items
 
     def lex_text(self):
+        """State: plain text up to the next `{{` (trimming the spaces before a `{{- `), emitted as
+        TEXT."""
         s = self.input
         x = s.find(LEFT, self.pos)
         if x >= 0:
@@ -156,6 +179,8 @@ class Lexer:
         return None
 
     def at_right_delim(self) -> tuple[bool, bool]:
+        """(whether the input continues with the right delimiter, whether it is the trimming ` -}}`
+        form)."""
         s = self.input
         if _has_right_trim(s, self.pos) and s.startswith(RIGHT, self.pos + 2):
             return True, True
@@ -169,6 +194,7 @@ class Lexer:
         self.pos += len(rest) - len(rest.lstrip(SPACE_CHARS))
 
     def lex_left_delim(self):
+        """State: `{{` or `{{- `; a `/*` after it starts a comment."""
         self.pos += len(LEFT)
         trim = _has_left_trim(self.input, self.pos)
         after = 2 if trim else 0
@@ -183,6 +209,8 @@ class Lexer:
         return self.lex_inside_action
 
     def lex_comment(self):
+        """State: a `/* ... */` comment, which must be followed by the right delimiter. Errors
+        "unclosed comment" and "comment ends before closing delimiter" as Go's."""
         self.pos += len(LEFT_COMMENT)
         x = self.input.find(RIGHT_COMMENT, self.pos)
         if x < 0:
@@ -201,6 +229,7 @@ class Lexer:
         return self.lex_text
 
     def lex_right_delim(self):
+        """State: `}}` or ` -}}` (which trims the spaces after it)."""
         trim = _has_right_trim(self.input, self.pos)
         if trim:
             self.pos += 2
@@ -213,6 +242,9 @@ class Lexer:
         return self.lex_text
 
     def lex_inside_action(self):
+        """State: inside `{{ }}`, dispatching on the next character to spaces, strings, numbers,
+        fields, variables, identifiers, operators and parentheses (lex.go lexInsideAction, with
+        its error messages)."""
         delim, _ = self.at_right_delim()
         if delim:
             if self.paren_depth == 0:
@@ -263,6 +295,7 @@ class Lexer:
         return self.lex_inside_action
 
     def lex_space(self):
+        """State: a run of spaces (not the one before a trimming ` -}}`), emitted as SPACE."""
         n = 0
         while self.peek() and self.peek() in SPACE_CHARS:
             self.next()
@@ -275,6 +308,8 @@ class Lexer:
         return self.lex_inside_action
 
     def lex_identifier(self):
+        """State: an alphanumeric word: a keyword, `true`/`false` (BOOL) or an IDENTIFIER (a
+        function name)."""
         while True:
             c = self.next()
             if c and is_alnum(c):
@@ -295,9 +330,11 @@ class Lexer:
             return self.lex_inside_action
 
     def lex_field(self):
+        """State: `.Name` after the dot (FIELD)."""
         return self._field_or_variable(FIELD)
 
     def lex_variable(self):
+        """State: `$` or `$name` (VARIABLE)."""
         if self.at_terminator():
             self.emit(VARIABLE)
             return self.lex_inside_action
@@ -319,15 +356,19 @@ class Lexer:
         return self.lex_inside_action
 
     def at_terminator(self) -> bool:
+        """Whether the next character ends a word: end of input, a space, one of `. , | : ) (`, or
+        the right delimiter."""
         c = self.peek()
         if c == "" or c in SPACE_CHARS or c in ".,|:)(":
             return True
         return self.input.startswith(RIGHT, self.pos)
 
     def lex_char(self):
+        """State: a character constant `'x'` (CHAR_CONSTANT)."""
         return self._lex_escaped("'", CHAR_CONSTANT, "unterminated character constant")
 
     def lex_number(self):
+        """State: a number, including a complex `1+2i` (NUMBER); "bad number syntax" otherwise."""
         if not self.scan_number():
             return self.errorf(f"bad number syntax: {go_quote(self.input[self.start:self.pos])}")
         if self.peek() in ("+", "-") and self.peek():
@@ -339,6 +380,8 @@ class Lexer:
         return self.lex_inside_action
 
     def scan_number(self) -> bool:
+        """Consume a Go number literal (sign, 0x/0o/0b prefixes, `_` separators, fraction, exponent,
+        imaginary `i`); whether it is followed by a terminator."""
         self.accept("+-")
         digits = "0123456789_"
         if self.accept("0"):
@@ -365,6 +408,7 @@ class Lexer:
         return True
 
     def lex_quote(self):
+        """State: an interpreted string `"..."` with escapes (STRING)."""
         return self._lex_escaped('"', STRING, "unterminated quoted string")
 
     def _lex_escaped(self, close: str, kind, unterminated: str):
@@ -384,6 +428,7 @@ class Lexer:
         return self.lex_inside_action
 
     def lex_raw_quote(self):
+        """State: a raw string between backquotes (RAW_STRING), which may span lines."""
         while True:
             c = self.next()
             if c == "":
@@ -405,9 +450,12 @@ def _sharp_u(c: str) -> str:
 
 
 def go_quote(s: str) -> str:
+    """strconv.Quote of `s` (gofmt.quote), for error messages that quote input as Go's do."""
     from .gofmt import quote
     return quote(s)
 
 
 def lex(text: str) -> list[Item]:
+    """Every item of a template's text (ending with EOF, or an ERROR item at the first lexical
+    error)."""
     return Lexer(text).run()

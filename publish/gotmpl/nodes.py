@@ -4,6 +4,9 @@ from __future__ import annotations
 
 
 class Node:
+    """A parse-tree node: its character offset `pos` in the template and its 1-based `line` (0 when
+    not recorded). str() gives the node's source form as Go's String() does (Go
+    text/template/parse node.go, Go 1.23)."""
     __slots__ = ("pos", "line")
 
     def __init__(self, pos: int, line: int = 0):
@@ -12,6 +15,8 @@ class Node:
 
 
 class ListNode(Node):
+    """A sequence of nodes (a template body, a branch's list) (Go text/template/parse node.go, Go
+    1.23)."""
     __slots__ = ("nodes",)
 
     def __init__(self, pos, nodes=None):
@@ -23,6 +28,8 @@ class ListNode(Node):
 
 
 class TextNode(Node):
+    """Plain text between actions, kept exactly (trimming already applied) (Go text/template/parse
+    node.go, Go 1.23)."""
     __slots__ = ("text",)
 
     def __init__(self, pos, text):
@@ -35,6 +42,8 @@ class TextNode(Node):
 
 
 class CommentNode(Node):
+    """A `{{/* ... */}}` comment, kept in the tree (Go keeps it only in ParseComments mode; it
+    prints nothing either way) (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ("text",)
 
     def __init__(self, pos, text):
@@ -46,6 +55,8 @@ class CommentNode(Node):
 
 
 class PipeNode(Node):
+    """A pipeline: its commands joined by `|`, the variables it declares (`decl`) and whether it
+    assigns (`=`) rather than declares (`:=`) (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ("is_assign", "decl", "cmds")
 
     def __init__(self, pos, line, decl):
@@ -62,6 +73,8 @@ class PipeNode(Node):
 
 
 class ActionNode(Node):
+    """A `{{pipeline}}` action whose value is printed (when it declares nothing) (Go
+    text/template/parse node.go, Go 1.23)."""
     __slots__ = ("pipe",)
 
     def __init__(self, pos, line, pipe):
@@ -73,6 +86,8 @@ class ActionNode(Node):
 
 
 class CommandNode(Node):
+    """One command of a pipeline: its arguments (a function or field and what it is called with) (Go
+    text/template/parse node.go, Go 1.23)."""
     __slots__ = ("args",)
 
     def __init__(self, pos):
@@ -90,6 +105,7 @@ class CommandNode(Node):
 
 
 class IdentifierNode(Node):
+    """A function name in a command (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ("ident",)
 
     def __init__(self, pos, ident):
@@ -101,6 +117,8 @@ class IdentifierNode(Node):
 
 
 class VariableNode(Node):
+    """`$` or `$name`, possibly followed by fields (`$x.A.B`, as a list in `ident`) (Go
+    text/template/parse node.go, Go 1.23)."""
     __slots__ = ("ident",)
 
     def __init__(self, pos, ident: str):
@@ -112,6 +130,7 @@ class VariableNode(Node):
 
 
 class DotNode(Node):
+    """The cursor `.` (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ()
 
     def __str__(self):
@@ -119,6 +138,7 @@ class DotNode(Node):
 
 
 class NilNode(Node):
+    """The untyped `nil` (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ()
 
     def __str__(self):
@@ -126,6 +146,8 @@ class NilNode(Node):
 
 
 class FieldNode(Node):
+    """A field chain on the cursor, `.A.B` (`ident` the names) (Go text/template/parse node.go, Go
+    1.23)."""
     __slots__ = ("ident",)
 
     def __init__(self, pos, ident: str):
@@ -137,6 +159,7 @@ class FieldNode(Node):
 
 
 class ChainNode(Node):
+    """Fields on a non-field term, `(pipe).A.B` (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ("node", "field")
 
     def __init__(self, pos, node):
@@ -145,6 +168,7 @@ class ChainNode(Node):
         self.field = []
 
     def add(self, field: str):
+        """Append the fields of `.A.B` (given with its leading dot) to the chain."""
         self.field.extend(f for f in field[1:].split("."))
 
     def __str__(self):
@@ -155,6 +179,7 @@ class ChainNode(Node):
 
 
 class BoolNode(Node):
+    """A `true`/`false` constant (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ("value",)
 
     def __init__(self, pos, value):
@@ -166,6 +191,8 @@ class BoolNode(Node):
 
 
 class NumberNode(Node):
+    """A numeric constant with every Go type it can be (int64, uint64, float64, complex128) as Go's
+    newNumber decides them, and its source `text` (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ("is_int", "is_uint", "is_float", "is_complex", "int64", "uint64", "float64",
                  "complex128", "text")
 
@@ -182,6 +209,8 @@ class NumberNode(Node):
 
 
 class StringNode(Node):
+    """A string constant: its source form (`quoted`) and its value (`text`) (Go text/template/parse
+    node.go, Go 1.23)."""
     __slots__ = ("quoted", "text")
 
     def __init__(self, pos, quoted, text):
@@ -194,6 +223,8 @@ class StringNode(Node):
 
 
 class BranchNode(Node):
+    """The shape if, range and with share: a pipeline, the list run when it holds, and the `else`
+    list (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ("pipe", "list", "else_list")
     keyword = ""
 
@@ -211,21 +242,26 @@ class BranchNode(Node):
 
 
 class IfNode(BranchNode):
+    """`{{if pipeline}} ... {{else}} ... {{end}}` (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ()
     keyword = "if"
 
 
 class RangeNode(BranchNode):
+    """`{{range pipeline}} ... {{else}} ... {{end}}` (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ()
     keyword = "range"
 
 
 class WithNode(BranchNode):
+    """`{{with pipeline}} ... {{else}} ... {{end}}` (and `else with`) (Go text/template/parse
+    node.go, Go 1.23)."""
     __slots__ = ()
     keyword = "with"
 
 
 class BreakNode(Node):
+    """`{{break}}` inside a range (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ()
 
     def __str__(self):
@@ -233,6 +269,7 @@ class BreakNode(Node):
 
 
 class ContinueNode(Node):
+    """`{{continue}}` inside a range (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ()
 
     def __str__(self):
@@ -240,6 +277,8 @@ class ContinueNode(Node):
 
 
 class TemplateNode(Node):
+    """`{{template "name" pipeline}}`: the template `name` run with the pipeline's value (Go
+    text/template/parse node.go, Go 1.23)."""
     __slots__ = ("name", "pipe")
 
     def __init__(self, pos, line, name, pipe):
@@ -255,6 +294,8 @@ class TemplateNode(Node):
 
 
 class EndNode(Node):
+    """`{{end}}`, only while parsing (it closes a branch and is not kept) (Go text/template/parse
+    node.go, Go 1.23)."""
     __slots__ = ()
 
     def __str__(self):
@@ -262,6 +303,7 @@ class EndNode(Node):
 
 
 class ElseNode(Node):
+    """`{{else}}`, only while parsing (Go text/template/parse node.go, Go 1.23)."""
     __slots__ = ()
 
     def __str__(self):
