@@ -62,6 +62,9 @@ class _Fail(Exception):
 
 
 class State:
+    """One execution: the template set, the output so far, the variable stack, the node being run
+    (for error positions), missingkey mode, the function table, and the bounds (steps,
+    characters, the deadline) that stop a hostile template (Go text/template exec.go, Go 1.23)."""
     __slots__ = ("trees", "tree", "out", "vars", "node", "depth", "missing_zero", "funcs",
                  "parse_name", "text", "iface", "steps", "out_len", "chars", "deadline")
 
@@ -84,6 +87,8 @@ class State:
 
     # -- errors ----------------------------------------------------------------------------
     def errorf(self, msg: str):
+        """Raise ExecError at the current node: Go's `template: NAME:LINE:COL: executing "NAME" at
+        <NODE>: msg`, with line and column."""
         node = self.node
         pos = node.pos if node is not None else 0
         text = self.text[:pos]
@@ -95,6 +100,8 @@ class State:
                         tmpl_name=self.tree.name)
 
     def step(self) -> None:
+        """Count one loop iteration or template call; ExecError past MAX_STEPS (200,000), and the
+        deadline is checked."""
         self.steps += 1
         if self.steps > MAX_STEPS:
             self.errorf(f"template runs more than {MAX_STEPS} loop iterations or template calls; "
@@ -104,6 +111,7 @@ class State:
         self.check_time()
 
     def check_time(self) -> None:
+        """ExecError once the run has taken more than MAX_SECONDS (5 s) of wall-clock time."""
         if time.monotonic() > self.deadline:
             self.errorf(f"template runs longer than {MAX_SECONDS:g} s; refusing to continue")
 
@@ -115,12 +123,16 @@ class State:
 
     # -- variables -------------------------------------------------------------------------
     def var_value(self, name: str):
+        """The value of variable `name` (innermost first); ExecError "undefined variable"
+        otherwise."""
         for i in range(len(self.vars) - 1, -1, -1):
             if self.vars[i][0] == name:
                 return self.vars[i][1]
         self.errorf(f"undefined variable: {name}")
 
     def set_var(self, name: str, value) -> None:
+        """Assign (`=`) to the innermost variable `name`; ExecError "undefined variable"
+        otherwise."""
         for i in range(len(self.vars) - 1, -1, -1):
             if self.vars[i][0] == name:
                 self.vars[i][1] = value
@@ -129,6 +141,8 @@ class State:
 
     # -- walking ---------------------------------------------------------------------------
     def walk(self, dot, node) -> None:
+        """Run `node` with cursor `dot`, appending to the output (text, actions, if/range/with,
+        template calls, break/continue) (Go text/template exec.go, Go 1.23)."""
         t = type(node)
         if t is TextNode:
             self.out.append(node.text)
@@ -158,6 +172,8 @@ class State:
             self.errorf(f"unknown node: {node}")
 
     def print_value(self, node, v) -> None:
+        """Append a value as Go's template prints it (fmt's %v; a missing value as `<no value>`);
+        ExecError for a function value, which cannot be printed."""
         if type(v) is not str:
             if callable(v) and not isinstance(v, (GoStruct, list, dict)):
                 self.node = node
@@ -174,6 +190,8 @@ class State:
             self.errorf(f"template output exceeds {MAX_OUTPUT} characters; refusing to continue")
 
     def walk_if_or_with(self, dot, node, is_with: bool) -> None:
+        """Run an if or with: the list when the pipeline's value is true (with: as the new cursor),
+        else the else list; variables declared inside end with it."""
         mark = len(self.vars)
         try:
             self.node = node
@@ -189,6 +207,9 @@ class State:
             del self.vars[mark:]
 
     def walk_range(self, dot, node) -> None:
+        """Run a range over a slice, a map (keys in Go's sorted order) or an integer (Go 1.22+),
+        with `$i, $v :=` declarations, break and continue, and the else list when there is
+        nothing to range over. ExecError for a value that cannot be ranged over."""
         mark0 = len(self.vars)
         try:
             self.node = node
@@ -247,6 +268,9 @@ class State:
             del self.vars[mark0:]
 
     def walk_template(self, dot, node) -> None:
+        """Run `{{template "name" pipeline}}` with the pipeline's value as the new cursor and a
+        fresh variable scope. ExecError for an undefined template or nesting past MAX_DEPTH
+        (1000; Go allows 100000)."""
         self.node = node
         tree = self.trees.get(node.name)
         if tree is None:
@@ -267,6 +291,8 @@ class State:
 
     # -- evaluation ------------------------------------------------------------------------
     def eval_pipeline(self, dot, pipe: PipeNode):
+        """The value of a pipeline: each command's value piped into the next as its final argument;
+        declarations and assignments applied."""
         if pipe is None:
             return MISSING
         self.node = pipe
@@ -283,10 +309,14 @@ class State:
         return value
 
     def not_a_function(self, args, final) -> None:
+        """ExecError "can't give argument to non-function" when a non-function operand is given
+        arguments or a piped value."""
         if (args is not None and len(args) > 1) or final is not NO_FINAL:
             self.errorf(f"can't give argument to non-function {args[0]}")
 
     def eval_command(self, dot, cmd, final):
+        """The value of one command: a field, chain, variable, function call, parenthesised pipeline
+        or constant, with `final` the value piped in (NO_FINAL: none)."""
         first = cmd.args[0]
         t = type(first)
         if t is FieldNode:
@@ -316,6 +346,8 @@ class State:
         self.errorf(f"can't evaluate command {quote(str(first))}")
 
     def ideal_constant(self, c: NumberNode):
+        """The Go value of an untyped numeric constant as an operand (int when it is an integer
+        literal, else float64 or complex128), with Go's errors for constants that overflow int."""
         self.node = c
         if c.is_complex:
             return c.complex128
@@ -329,6 +361,8 @@ class State:
         return MISSING
 
     def eval_chain_node(self, dot, chain, args, final):
+        """`(term).A.B`: the fields looked up on the term's value. ExecError for an indirection
+        through an explicit nil."""
         self.node = chain
         if not chain.field:
             self.errorf("internal error: no fields in evalChainNode")
@@ -338,6 +372,7 @@ class State:
         return self.eval_field_chain(dot, pipe, chain, chain.field, args, final)
 
     def eval_variable_node(self, dot, var, args, final):
+        """`$x` or `$x.A.B`: the variable's value, then its fields."""
         self.node = var
         value = self.var_value(var.ident[0])
         if len(var.ident) == 1:
@@ -346,6 +381,8 @@ class State:
         return self.eval_field_chain(dot, value, var, var.ident[1:], args, final)
 
     def eval_field_chain(self, dot, receiver, node, ident, args, final):
+        """Look up the field names `ident` one after another from `receiver`, the last one with the
+        arguments."""
         n = len(ident)
         self.iface = False
         for i in range(n - 1):
@@ -353,6 +390,10 @@ class State:
         return self.eval_field(dot, ident[n - 1], node, args, final, receiver)
 
     def eval_field(self, dot, name, node, args, final, receiver):
+        """One field or method of `receiver`: a struct field, a method (called with the arguments),
+        or a map key (missingkey decides a missing one: zero gives the element's zero value,
+        default `<no value>`). ExecError for nil pointers, unexported or unknown fields, with
+        Go's messages."""
         if receiver is MISSING:
             return MISSING
         if receiver is None:
@@ -392,6 +433,8 @@ class State:
         self.errorf(f"can't evaluate field {name} in type {typ}")
 
     def eval_function(self, dot, node, cmd, args, final):
+        """Call the function `node` names (from the function table) with the command's arguments;
+        ExecError for an undefined function."""
         self.node = node
         name = node.ident
         fn = self.funcs.get(name)
@@ -400,6 +443,9 @@ class State:
         return self.eval_call(dot, fn, cmd, name, args, final)
 
     def eval_call(self, dot, fn: F.Func, node, name, args, final):
+        """Call `fn` with the arguments converted to its parameter types (fixed, then variadic), the
+        piped value last; and/or short-circuit. Checks the argument count and wraps the
+        function's error as Go's "error calling NAME: ..." (ExecError)."""
         args = args[1:] if args is not None else []
         num_in = len(args) + (final is not NO_FINAL)
         nfixed = len(fn.fixed)
@@ -467,6 +513,9 @@ class State:
         return result
 
     def validate_type(self, value, typ):
+        """`value` as an argument of Go type `typ` (reflect.Value, interface{}, string, ...): a
+        missing value becomes that type's zero or an error, a value of another type an ExecError
+        "wrong type for value"."""
         if value is MISSING:
             if typ is F.T_NONE or typ is F.T_VALUE:
                 return MISSING
@@ -483,6 +532,8 @@ class State:
         return value
 
     def eval_arg(self, dot, typ, n):
+        """An argument node evaluated for a parameter of type `typ` (dot, nil, constants, fields,
+        variables, nested pipelines), checked by validate_type."""
         self.node = n
         t = type(n)
         if t is DotNode:

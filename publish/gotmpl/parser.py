@@ -38,6 +38,8 @@ class Tree:
 
 
 def is_empty_tree(n) -> bool:
+    """Whether a tree holds nothing but spaces and comments (such a {{define}} may be redefined) (Go
+    text/template/parse parse.go, Go 1.23)."""
     if n is None or isinstance(n, CommentNode):
         return True
     if isinstance(n, ListNode):
@@ -48,6 +50,11 @@ def is_empty_tree(n) -> bool:
 
 
 class Parser:
+    """A recursive-descent parser over the lexer's items, one method per grammar rule, with Go's
+    error messages; parses one template text into `tree_set` (the main tree and every
+    {{define}}/{{block}}). `funcs` are the function names known at parse time (Go
+    text/template/parse parse.go, Go 1.23)."""
+
     def __init__(self, name: str, text: str, funcs: set[str], tree_set: dict[str, Tree]):
         self.name = name
         self.text = text
@@ -63,6 +70,7 @@ class Parser:
 
     # -- token stream ----------------------------------------------------------------------
     def next(self) -> L.Item:
+        """The next item, consumed (EOF and ERROR are never consumed past)."""
         it = self.items[self.i]
         if it.typ != L.EOF and it.typ != L.ERROR:
             self.i += 1
@@ -76,27 +84,33 @@ class Parser:
         return it
 
     def backup(self, n: int = 1) -> None:
+        """Step back `n` items."""
         self.i -= n
 
     def peek(self) -> L.Item:
+        """The next item without consuming it."""
         it = self.items[min(self.i, len(self.items) - 1)]
         if self.i > self.far:
             self.far = min(self.i, len(self.items) - 1)
         return it
 
     def next_non_space(self) -> L.Item:
+        """The next item that is not SPACE, consumed."""
         while True:
             it = self.next()
             if it.typ != L.SPACE:
                 return it
 
     def peek_non_space(self) -> L.Item:
+        """The next item that is not SPACE, without consuming it."""
         it = self.next_non_space()
         self.backup()
         return it
 
     # -- errors ----------------------------------------------------------------------------
     def errorf(self, msg: str, pos: int | None = None):
+        """Raise ParseError `template: NAME:LINE: msg` at the furthest item read (or at character
+        `pos`), with line and column."""
         far = self.items[min(self.far, len(self.items) - 1)]
         line = far.line
         col = None
@@ -105,6 +119,8 @@ class Parser:
         raise ParseError(msg, name=self.tree.parse_name, line=line, col=col)
 
     def unexpected(self, tok: L.Item, context: str):
+        """Raise Go's "unexpected X in CONTEXT" for `tok` (a lexical ERROR item: its own
+        message)."""
         if tok.typ == L.ERROR:
             extra = ""
             if self.action_line and self.action_line != tok.line:
@@ -115,12 +131,15 @@ class Parser:
         self.errorf(f"unexpected {tok.describe()} in {context}", tok.pos)
 
     def expect(self, typ: int, context: str) -> L.Item:
+        """The next non-space item, which must be of type `typ`; else "unexpected ... in CONTEXT"
+        (ParseError)."""
         tok = self.next_non_space()
         if tok.typ != typ:
             self.unexpected(tok, context)
         return tok
 
     def expect_one_of(self, t1: int, t2: int, context: str) -> L.Item:
+        """The next non-space item, which must be of type `t1` or `t2`; else ParseError."""
         tok = self.next_non_space()
         if tok.typ not in (t1, t2):
             self.unexpected(tok, context)
@@ -128,6 +147,8 @@ class Parser:
 
     # -- top level -------------------------------------------------------------------------
     def parse(self) -> Tree:
+        """Parse the whole text into the main tree (adding each {{define}} to the set on the way)
+        and return it. Raises ParseError."""
         t = self.tree
         t.root = ListNode(self.peek().pos)
         while self.peek().typ != L.EOF:
@@ -146,6 +167,8 @@ class Parser:
         return t
 
     def add(self, t: Tree) -> None:
+        """Add tree `t` to the set; a non-empty tree may not replace a non-empty one of the same
+        name ("template: multiple definition of template")."""
         existing = self.tree_set.get(t.name)
         if existing is None or is_empty_tree(existing.root):
             self.tree_set[t.name] = t
@@ -163,6 +186,7 @@ class Parser:
         return saved
 
     def parse_definition(self) -> None:
+        """`{{define "name"}} ... {{end}}`: parse the body as a tree of its own and add it."""
         context = "define clause"
         tok = self.expect_one_of(L.STRING, L.RAW_STRING, context)
         name = self._unquote(tok)
@@ -175,6 +199,8 @@ class Parser:
         self.tree, self.vars, self.range_depth = saved
 
     def item_list(self):
+        """Nodes up to `{{end}}` or `{{else}}`; returns (the list, the EndNode or ElseNode that
+        closed it)."""
         lst = ListNode(self.peek_non_space().pos)
         while self.peek_non_space().typ != L.EOF:
             n = self.text_or_action()
@@ -184,6 +210,7 @@ class Parser:
         self.errorf("unexpected EOF")
 
     def text_or_action(self):
+        """One TEXT node, a comment, or an action with its body."""
         tok = self.next_non_space()
         if tok.typ == L.TEXT:
             return TextNode(tok.pos, tok.val)
@@ -199,6 +226,8 @@ class Parser:
         self.unexpected(tok, "input")
 
     def action(self):
+        """The node of the action after `{{`: a control structure by its keyword (block, break,
+        continue, else, end, if, range, template, with), else a pipeline whose value is printed."""
         tok = self.next_non_space()
         typ = tok.typ
         if typ == L.BLOCK:
@@ -224,6 +253,8 @@ class Parser:
         return ActionNode(tok.pos, tok.line, self.pipeline("command", L.RIGHT_DELIM))
 
     def break_control(self, kw: L.Item, word: str, cls):
+        """`{{break}}` / `{{continue}}`: only inside a range, closed at once (ParseError
+        otherwise)."""
         tok = self.next_non_space()
         if tok.typ != L.RIGHT_DELIM:
             self.unexpected(tok, "{{" + word + "}}")
@@ -232,6 +263,8 @@ class Parser:
         return cls(kw.pos, kw.line)
 
     def else_control(self):
+        """`{{else}}`, or `{{else if ...}}` / `{{else with ...}}` (parsed as an else holding one
+        nested branch)."""
         peek = self.peek_non_space()
         if peek.typ in (L.IF, L.WITH):
             return ElseNode(peek.pos, peek.line)
@@ -239,6 +272,8 @@ class Parser:
         return ElseNode(tok.pos, tok.line)
 
     def parse_control(self, context: str):
+        """The common part of if, range and with: (pos, line, pipeline, list, else list); the
+        variables the pipeline declares live until `{{end}}`."""
         nvars = len(self.vars)
         try:
             pipe = self.pipeline(context, L.RIGHT_DELIM)
@@ -264,6 +299,7 @@ class Parser:
             del self.vars[nvars:]
 
     def block_control(self):
+        """`{{block "name" pipeline}} ... {{end}}`: defines the template and runs it in place."""
         context = "block clause"
         tok = self.next_non_space()
         name = self.parse_template_name(tok, context)
@@ -277,6 +313,7 @@ class Parser:
         return TemplateNode(tok.pos, tok.line, name, pipe)
 
     def template_control(self):
+        """`{{template "name" [pipeline]}}`."""
         context = "template clause"
         tok = self.next_non_space()
         name = self.parse_template_name(tok, context)
@@ -287,6 +324,8 @@ class Parser:
         return TemplateNode(tok.pos, tok.line, name, pipe)
 
     def parse_template_name(self, tok: L.Item, context: str) -> str:
+        """The (unquoted) template name of a template or block clause; ParseError for anything but a
+        string constant."""
         if tok.typ in (L.STRING, L.RAW_STRING):
             return self._unquote(tok)
         self.unexpected(tok, context)
@@ -299,6 +338,8 @@ class Parser:
 
     # -- pipelines -------------------------------------------------------------------------
     def pipeline(self, context: str, end: int) -> PipeNode:
+        """A pipeline up to the item type `end` (right delimiter or right paren): optional `$x :=` /
+        `$x, $y :=` / `$x =`, then commands joined by `|`."""
         tok = self.peek_non_space()
         pipe = PipeNode(tok.pos, tok.line, [])
         while True:  # declarations
@@ -344,6 +385,9 @@ class Parser:
             self.i -= 1
 
     def check_pipeline(self, pipe: PipeNode, context: str) -> None:
+        """Go's checks on a finished pipeline: it is not empty ("missing value for CONTEXT"), and no
+        command after the first starts with a constant, dot or nil ("non executable command in
+        pipeline stage N"). Raises ParseError."""
         if not pipe.cmds:
             self.errorf(f"missing value for {context}")
         for i, c in enumerate(pipe.cmds[1:]):
@@ -351,6 +395,7 @@ class Parser:
                 self.errorf(f"non executable command in pipeline stage {i + 2}")
 
     def command(self) -> CommandNode:
+        """One command: operands up to `|`, the end of the pipeline, or `)`."""
         cmd = CommandNode(self.peek_non_space().pos)
         while True:
             self.peek_non_space()
@@ -372,6 +417,8 @@ class Parser:
         return cmd
 
     def operand(self):
+        """A term with its field chain (`.A.B` after a term becomes a ChainNode, or extends a field
+        or variable)."""
         node = self.term()
         if node is None:
             return None
@@ -390,6 +437,8 @@ class Parser:
         return node
 
     def term(self):
+        """A literal (bool, number, string, char), `.`, `nil`, a variable, a field, a function name
+        (which must be known), or a parenthesised pipeline; None when the next item starts none."""
         tok = self.next_non_space()
         typ = tok.typ
         if typ == L.IDENTIFIER:
@@ -419,6 +468,7 @@ class Parser:
         return None
 
     def use_var(self, tok: L.Item) -> VariableNode:
+        """A reference to a declared variable; "undefined variable" (ParseError) otherwise."""
         v = VariableNode(tok.pos, tok.val)
         if v.ident[0] in self.vars:
             return v
@@ -519,6 +569,9 @@ def _parse_float(text: str) -> float:
 
 
 def new_number(pos: int, text: str, typ: int) -> NumberNode:
+    """A NumberNode for a number or character constant with every type its text allows, as Go's
+    newNumber (hex, octal, binary, underscores, floats, imaginary). Raises ParseError for an
+    illegal number."""
     n = NumberNode(pos, text)
     if typ == L.CHAR_CONSTANT:
         r, tail = unquote_char(text[1:], "'")
@@ -602,6 +655,9 @@ def _simplify_complex(n: NumberNode) -> None:
 
 
 def parse_trees(text: str, name: str, funcs: set[str]) -> dict[str, Tree]:
+    """Every tree a template text defines, by name: `name` for the main one, plus each
+    {{define}}/{{block}}. `funcs` are the known function names. Raises ParseError with line and
+    column."""
     trees: dict[str, Tree] = {}
     parser = Parser(name, text, funcs, trees)
     try:
