@@ -68,6 +68,7 @@ class Approximation:
         return f"{self.line}:{self.col}: {self.construct} -> {self.instead}"
 
     def to_dict(self) -> dict:
+        """`{"line", "col", "construct", "instead"}` for the JSON report."""
         return {"line": self.line, "col": self.col, "construct": self.construct, "instead": self.instead}
 
 
@@ -83,16 +84,23 @@ class CompileError(Exception):
 # -- values --------------------------------------------------------------------------------------
 
 class Val:
+    """A Jinja value as the compiler knows it (module doc): K, G, Cat, Cond, or a namespace, macro
+    or special name."""
     pass
 
 
 @dataclass
 class K(Val):
+    """A value known while compiling (a literal, bos_token, a dict of role names, ...)."""
     value: Any
 
 
 @dataclass
 class G(Val):
+    """A Go expression (`go`) with a static `kind` (str, bool, int, msgs, msg, tools, ...); for
+    message content the Go expression of its message (`origin`), the finite set of string values
+    it can take (`domain`, e.g. roles), and the Go bool telling whether it is the final assistant
+    message's content (`fin`)."""
     go: str
     kind: str = "any"            # str bool int msgs msg tools tool toolcalls toolcall toolfn args ...
     origin: str | None = None    # for message content: the Go expression of the message
@@ -104,11 +112,15 @@ class G(Val):
 
 @dataclass
 class Cat(Val):
+    """A concatenation of string values, kept symbolic so the output can stop inside it (the
+    continued final message)."""
     parts: list
 
 
 @dataclass
 class Cond(Val):
+    """The join of two values assigned in the branches of an `if`: `a` when the Go bool variable
+    `cond` is true, else `b`."""
     cond: str
     a: Val
     b: Val
@@ -116,6 +128,9 @@ class Cond(Val):
 
 @dataclass
 class Ns(Val):
+    """A `namespace()`: each attribute's Go variable (assigned with `=` in loops), its kind when
+    every assignment agrees, the Go bool saying it holds the final message's content, and how
+    many loops enclose the namespace() call."""
     attrs: dict                  # attribute -> Go variable name
     kinds: dict = field(default_factory=dict)   # attribute -> kind, when every assignment agrees
     fins: dict = field(default_factory=dict)    # attribute -> Go bool variable: holds the final message's content
@@ -124,16 +139,22 @@ class Ns(Val):
 
 @dataclass
 class Macro(Val):
+    """A `{% macro %}`, inlined at each call (`node`: its jinja2 node)."""
     node: Any
 
 
 @dataclass
 class Special(Val):
+    """A global with special meaning to the compiler (raise_exception, namespace, strftime_now,
+    range, ...)."""
     name: str                    # raise_exception, namespace, strftime_now, range, ...
 
 
 @dataclass
 class LoopInfo:
+    """What `loop.*` means inside a `{% for %}`: the Go int expression of loop.index0, the Go list
+    it runs over (for length and last) or the number of iterations, whether an `if` filter
+    applies (then loop.* is refused), and the elements' kind."""
     index: str                   # Go int expression of loop.index0
     list_go: str | None          # Go list the loop runs over (for length/last)
     filtered: bool = False
@@ -174,6 +195,8 @@ def arg(go: str) -> str:
 
 
 def golit(s: str) -> str:
+    """A Go string literal for `s` (JSON's escaping is valid Go: quotes, backslashes, control
+    characters; non-ASCII kept)."""
     return json.dumps(s, ensure_ascii=False)
 
 
@@ -206,6 +229,11 @@ def _pystr(v: Any) -> str:
 # -- the compiler ---------------------------------------------------------------------------------
 
 class Compiler:
+    """Translates one Jinja chat template (`source`) into an Ollama Go template (module doc);
+    `bos_token`/`eos_token` are the model's texts, `strip_bos` drops a leading BOS the engine
+    adds itself. `compile()` returns the Go text; `approx` then holds the Approximations. One
+    method per jinja2 node kind (`ev_<Node>` for expressions, `stmt` for statements)."""
+
     def __init__(self, source: str, *, bos_token: str = "", eos_token: str = "",
                  env: jinja2.Environment | None = None, strip_bos: bool = True, bos_runtime: bool = False,
                  loop_builders: bool = False):
@@ -281,6 +309,9 @@ class Compiler:
 
     # -- top level --------------------------------------------------------------------------
     def compile(self) -> str:
+        """The Go template text. Compiles again when needed (loop builders for namespace text,
+        run-time BOS tracking). Raises CompileError (with line and column in the Jinja source)
+        for a construct it cannot translate at all."""
         try:
             text = self._compile()
         except CompileError:
