@@ -5,11 +5,6 @@ mirrors). Walks the source with ast, so nothing is imported and a new undocument
 Counted as documented without a docstring of its own: a GG rule function (its `@rule(...)`
 registration is its page: summary, why, example, fix), and a method that overrides a documented
 method of a base class named in the class statement.
-
-ALLOWED lists what was undocumented when this test was written, in modules other helpers were
-rewriting at the time (their docstrings come after their rewrite lands). It only shrinks: no
-name may join it; entries documented or gone since are removed when the list is next edited
-(a stale entry does not fail the test, so a rewrite that renames a function is not held up).
 """
 
 from __future__ import annotations
@@ -19,74 +14,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "publish"
-
-# module:qualname, undocumented when this test was written; remove entries as they get docstrings.
-ALLOWED: frozenset[str] = frozenset("""
-convert/compiler.py:Compiler.add1
-convert/compiler.py:Compiler.add_int
-convert/compiler.py:Compiler.approximate
-convert/compiler.py:Compiler.as_str
-convert/compiler.py:Compiler.assign
-convert/compiler.py:Compiler.base_scope
-convert/compiler.py:Compiler.col
-convert/compiler.py:Compiler.compare
-convert/compiler.py:Compiler.cond_val
-convert/compiler.py:Compiler.const_filter
-convert/compiler.py:Compiler.contains
-convert/compiler.py:Compiler.enumerate_bool
-convert/compiler.py:Compiler.equals
-convert/compiler.py:Compiler.ev
-convert/compiler.py:Compiler.ev_Add
-convert/compiler.py:Compiler.ev_And
-convert/compiler.py:Compiler.ev_Call
-convert/compiler.py:Compiler.ev_Compare
-convert/compiler.py:Compiler.ev_Concat
-convert/compiler.py:Compiler.ev_CondExpr
-convert/compiler.py:Compiler.ev_Const
-convert/compiler.py:Compiler.ev_Dict
-convert/compiler.py:Compiler.ev_Div
-convert/compiler.py:Compiler.ev_Filter
-convert/compiler.py:Compiler.ev_Getattr
-convert/compiler.py:Compiler.ev_Getitem
-convert/compiler.py:Compiler.ev_List
-convert/compiler.py:Compiler.ev_Mod
-convert/compiler.py:Compiler.ev_Mul
-convert/compiler.py:Compiler.ev_Name
-convert/compiler.py:Compiler.ev_Neg
-convert/compiler.py:Compiler.ev_Not
-convert/compiler.py:Compiler.ev_Or
-convert/compiler.py:Compiler.ev_Slice
-convert/compiler.py:Compiler.ev_Sub
-convert/compiler.py:Compiler.ev_TemplateData
-convert/compiler.py:Compiler.ev_Test
-convert/compiler.py:Compiler.fail
-convert/compiler.py:Compiler.filter
-convert/compiler.py:Compiler.flush
-convert/compiler.py:Compiler.for_
-convert/compiler.py:Compiler.getattr
-convert/compiler.py:Compiler.getitem
-convert/compiler.py:Compiler.if_
-convert/compiler.py:Compiler.inline_macro
-convert/compiler.py:Compiler.items_of
-convert/compiler.py:Compiler.join_start
-convert/compiler.py:Compiler.logic
-convert/compiler.py:Compiler.logic_vals
-convert/compiler.py:Compiler.loop_attr
-convert/compiler.py:Compiler.output
-convert/compiler.py:Compiler.slice_
-convert/compiler.py:Compiler.special_call
-convert/compiler.py:Compiler.startswith
-convert/compiler.py:Compiler.stmt
-convert/compiler.py:Compiler.stmts_join
-convert/compiler.py:Compiler.str_method
-convert/compiler.py:Compiler.strip
-convert/compiler.py:Compiler.sub_int
-convert/compiler.py:Compiler.substring
-convert/compiler.py:Compiler.test
-convert/compiler.py:Compiler.tmp
-convert/compiler.py:Compiler.to_str
-convert/compiler.py:Compiler.truth
-""".split())
 
 
 def _undocumented() -> list[str]:
@@ -127,7 +54,7 @@ def _undocumented() -> list[str]:
 
 
 def test_public_functions_classes_and_methods_have_docstrings():
-    missing = [name for name in _undocumented() if name not in ALLOWED]
+    missing = _undocumented()
     assert not missing, ("public names without a docstring (give shapes, units, errors raised and, where "
                          "it mirrors Ollama or llama.cpp, the source file and version):\n  " + "\n  ".join(missing))
 

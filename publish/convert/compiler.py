@@ -279,10 +279,13 @@ class Compiler:
 
     # -- bookkeeping ------------------------------------------------------------------------
     def tmp(self, stem: str = "t") -> str:
+        """A fresh Go variable name, `$_<stem><n>`."""
         self.counter += 1
         return f"$_{stem}{self.counter}"
 
     def col(self, line: int, needle: str | None) -> int:
+        """The 1-based column of `needle` on Jinja line `line` (successive calls find successive
+        occurrences), 1 when it is not there."""
         if not needle or line < 1 or line > len(self.lines):
             return 1
         text = self.lines[line - 1]
@@ -296,6 +299,8 @@ class Compiler:
         return pos + 1
 
     def approximate(self, node: J.Node, construct: str, instead: str, needle: str | None = None) -> None:
+        """Record an Approximation (once per line and construct): `construct` at the node's
+        line:column, and what the Go template does `instead`."""
         line = getattr(node, "lineno", 0) or 0
         key = (line, construct)
         if key in self._approx_seen:
@@ -304,6 +309,7 @@ class Compiler:
         self.approx.append(Approximation(line, self.col(line, needle), construct, instead))
 
     def fail(self, node: J.Node, message: str, needle: str | None = None):
+        """Raise CompileError `message` at the node's line and the column of `needle`."""
         line = getattr(node, "lineno", 0) or 0
         raise CompileError(message, line, self.col(line, needle))
 
@@ -357,6 +363,9 @@ class Compiler:
         return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + body + defines)
 
     def base_scope(self) -> dict:
+        """The names a chat template sees, as compile-time values: messages, tools,
+        add_generation_prompt, bos/eos tokens, the thinking switches, and the globals
+        (raise_exception, namespace, strftime_now, range, ...)."""
         s: dict[str, Val] = {
             "messages": G("$.Messages", "msgs"),
             "tools": G("$.Tools", "tools"),
@@ -393,11 +402,15 @@ class Compiler:
         return "".join(out), False
 
     def flush(self) -> str:
+        """The Go statements queued in `pre` (variable set-up an expression needs before it is
+        printed), emptied."""
         pre = "".join(self.pre)
         self.pre = []
         return pre
 
     def stmt(self, node: J.Node, scope: dict) -> tuple[str, bool]:
+        """Go text for one Jinja statement, and whether it may have printed something; a
+        CompileError gets the statement's position."""
         try:
             return self._stmt(node, scope)
         except CompileError as err:
@@ -461,6 +474,8 @@ class Compiler:
         self.fail(node, f"unsupported statement {t.__name__}")
 
     def output(self, node: J.Output, scope: dict) -> tuple[str, bool]:
+        """Go text printing a Jinja output node (text and `{{ }}` expressions); nothing while a
+        namespace builder is being captured."""
         if self.capture is not None:
             return "", False
         parts: list[Val] = []
@@ -550,6 +565,8 @@ class Compiler:
         return "", False
 
     def if_(self, node: J.If, scope: dict) -> tuple[str, bool]:
+        """Go text for `{% if %}` / `elif` / `else`, branches known at compile time folded away;
+        variables set in the branches are joined (Cond)."""
         branches = [(node.test, node.body)] + [(e.test, e.body) for e in node.elif_]
         return self._if_chain(branches, node.else_, scope, node)
 
@@ -603,6 +620,8 @@ class Compiler:
 
     @staticmethod
     def join_start(cvar: str, a, b):
+        """The Go bool saying whether output had started after an if whose branches (chosen by
+        `cvar`) left it `a` and `b` (True, None or a Go bool)."""
         if a is b or a == b:
             return a
         ga = "true" if a is True else "false" if a is None else arg(a)
@@ -610,6 +629,7 @@ class Compiler:
         return f"or (and {cvar} {ga}) (and (not {cvar}) {gb})"
 
     def stmts_join(self, branches, else_body, scope, node):
+        """`if_` for branches given as (test, body) pairs."""
         return self._if_chain(branches, else_body, scope, node)
 
     def _join(self, scope: dict, cvar: str, a: dict, b: dict) -> None:
@@ -653,6 +673,9 @@ class Compiler:
         return found
 
     def assign(self, node: J.Assign, scope: dict) -> str:
+        """Go text for `{% set %}`: a plain name only changes the compile-time scope; a namespace
+        attribute becomes a Go assignment (`=`), or a symbolic builder when loops append text Go
+        cannot build."""
         target = node.target
         if isinstance(target, J.NSRef) and (target.name, target.attr) in self._symbolic_ns:
             key = _nskey(target.name, target.attr)
@@ -887,6 +910,8 @@ class Compiler:
 
     # -- loops --------------------------------------------------------------------------------
     def for_(self, node: J.For, scope: dict) -> tuple[str, bool]:
+        """Go text for `{% for %}` (with `loop.*`, an `if` filter, `else`); a loop that only calls
+        raise_exception is an Approximation. CompileError for a recursive loop."""
         if node.recursive:
             self.fail(node, "recursive loops are not supported", "recursive")
         if self._only_raises(node.body) and not node.else_:
@@ -1162,9 +1187,12 @@ class Compiler:
 
     # -- int arithmetic from len/printf/slice ---------------------------------------------------
     def add1(self, go: str) -> str:
+        """The Go int expression `go` + 1."""
         return self.add_int(G(go, "int"), K(1)).go
 
     def add_int(self, a: Val, b: Val) -> Val:
+        """`a + b` for ints: folded when both are known, else built from `len` and `printf` (Go
+        templates have no arithmetic)."""
         if isinstance(a, K) and isinstance(b, K):
             return K(a.value + b.value)
         if isinstance(a, K):
@@ -1188,6 +1216,8 @@ class Compiler:
         return G(f'len (printf "%*s%*s" {arg(a.go)} "" {arg(b.go)} "")', "int")
 
     def sub_int(self, a: Val, b: Val) -> Val:
+        """`a - b` for ints: folded when both are known, else `len (slice (printf "%*s" a
+        "") b)`."""
         if isinstance(a, K) and isinstance(b, K):
             return K(a.value - b.value)
         if isinstance(b, K) and b.value == 0:
@@ -1199,6 +1229,8 @@ class Compiler:
 
     # -- expressions ----------------------------------------------------------------------------
     def ev(self, node: J.Node, scope: dict) -> Val:
+        """The compile-time value of a Jinja expression, by its node type (`ev_<Node>`).
+        CompileError for an unsupported expression."""
         t = type(node)
         meth = getattr(self, "ev_" + t.__name__, None)
         if meth is None:
@@ -1220,12 +1252,17 @@ class Compiler:
         err.col = self.col(node.lineno, needle if isinstance(needle, str) else None)
 
     def ev_Const(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 constant: K."""
         return K(node.value)
 
     def ev_TemplateData(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 literal template text:
+        K."""
         return K(node.data)
 
     def ev_List(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 list literal: K when
+        every item is known."""
         vals = [self.ev(x, scope) for x in node.items]
         if all(isinstance(v, K) for v in vals):
             return K([v.value for v in vals])
@@ -1234,6 +1271,8 @@ class Compiler:
     ev_Tuple = ev_List
 
     def ev_Dict(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 dict literal: K when
+        every key and value is known."""
         out = {}
         for pair in node.items:
             k = self.ev(pair.key, scope)
@@ -1244,6 +1283,8 @@ class Compiler:
         return K(out)
 
     def ev_Name(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 name: from the scope,
+        Undefined when unbound."""
         name = node.name
         if name in scope:
             v = scope[name]
@@ -1266,6 +1307,8 @@ class Compiler:
         return False
 
     def ev_Getattr(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `x.attr` (namespace
+        attributes, message and tool fields, loop.*)."""
         if isinstance(node.node, J.Name) and _nskey(node.node.name, node.attr) in scope \
                 and isinstance(scope.get(node.node.name), Ns):
             return scope[_nskey(node.node.name, node.attr)]
@@ -1275,6 +1318,7 @@ class Compiler:
         return self.getattr(self.ev(node.node, scope), node.attr, node)
 
     def ev_Getitem(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `x[key]` or `x[a:b]`."""
         base = self.ev(node.node, scope)
         if isinstance(node.arg, J.Slice):
             return self.slice_(base, node.arg, scope, node)
@@ -1284,6 +1328,8 @@ class Compiler:
         return self.getitem(base, key, node)
 
     def getattr(self, base: Val, attr: str, node) -> Val:
+        """`base.attr`: a field of a message, tool or tool call as Ollama's Go types have it, a
+        known dict's item, loop.*, or a string method."""
         if isinstance(base, Cond):
             return self._cond_map(base, lambda v: self.getattr(v, attr, node))
         if isinstance(base, K):
@@ -1362,6 +1408,8 @@ class Compiler:
         return Cond(c.cond, a, b)
 
     def loop_attr(self, loop: LoopInfo, attr: str, node) -> Val:
+        """`loop.index0`, `index`, `first`, `last`, `length`, `revindex`, ... as Go int/bool
+        expressions. CompileError inside a loop with an `if` filter."""
         if loop.filtered:
             self.fail(node, "loop.* in a loop with an `if` filter is not supported", "loop.")
         i = G(loop.index, "int")
@@ -1399,6 +1447,8 @@ class Compiler:
         self.fail(node, f"loop.{attr} is not supported", "loop.")
 
     def getitem(self, base: Val, key: Val, node) -> Val:
+        """`base[key]`: a known item, a message's field by name, a Go `index` (negative indexes from
+        the end via `len`). CompileError for what Go cannot index."""
         if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__filtered__":
             if isinstance(key, K) and key.value in (0, -1):
                 return self._filtered_pick(base, key.value == -1, node)
@@ -1462,6 +1512,8 @@ class Compiler:
         self.fail(node, "unsupported subscript")
 
     def slice_(self, base: Val, sl: J.Slice, scope: dict, node) -> Val:
+        """`base[start:stop:step]` on strings (by bytes) and lists, through Go's `slice`; `[::-1]`
+        marks the value reversed (a loop over it runs from the end). CompileError for another step."""
         start = self.ev(sl.start, scope) if sl.start is not None else K(None)
         stop = self.ev(sl.stop, scope) if sl.stop is not None else K(None)
         step = self.ev(sl.step, scope) if sl.step is not None else K(None)
@@ -1512,9 +1564,12 @@ class Compiler:
         return G(go, base.kind, origin=None)
 
     def ev_Slice(self, node, scope):
+        """A bare slice outside `[]` does not occur; CompileError."""
         self.fail(node, "bare slice")
 
     def ev_CondExpr(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a if test else b`:
+        folded when the test is known, else a Cond."""
         c = self.truth(self.ev(node.test, scope))
         if isinstance(c, K):
             if c.value:
@@ -1527,12 +1582,18 @@ class Compiler:
         return Cond(cvar, a, b)
 
     def ev_And(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a and b` (Python's: the
+        deciding operand's value)."""
         return self.logic(node, scope, "and")
 
     def ev_Or(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a or b` (Python's: the
+        deciding operand's value)."""
         return self.logic(node, scope, "or")
 
     def logic(self, node, scope, op):
+        """`and`/`or` with Python's value semantics: folded when the left side's truth is known,
+        else a Cond on it."""
         left = self.ev(node.left, scope)
         lt = self.truth(left)
         if isinstance(lt, K):
@@ -1551,18 +1612,23 @@ class Compiler:
         return G(f"{op} {arg(lt.go)} {arg(rt.go)}", "bool")
 
     def ev_Not(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `not x`."""
         v = self.truth(self.ev(node.node, scope))
         if isinstance(v, K):
             return K(not v.value)
         return G(f"not {arg(v.go)}", "bool")
 
     def ev_Neg(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `-x` (known numbers
+        only)."""
         v = self.ev(node.node, scope)
         if isinstance(v, K):
             return K(-v.value)
         self.fail(node, "negative runtime number")
 
     def ev_Add(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a + b`: numbers, string
+        concatenation (Cat), list concatenation of known lists."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
             if a.value is UNDEF or b.value is UNDEF:
@@ -1589,6 +1655,8 @@ class Compiler:
         return Cat([a, b])
 
     def ev_Concat(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a ~ b ~ ...`: a Cat of
+        the parts as strings."""
         vals = [self.ev(x, scope) for x in node.nodes]
         out = []
         for v in vals:
@@ -1599,12 +1667,15 @@ class Compiler:
         return Cat(out)
 
     def ev_Sub(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a - b` for ints."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
             return K(a.value - b.value)
         return self.sub_int(a, b)
 
     def ev_Mul(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a * b` of known values
+        (a string or list repeated at most MAX_CONST times). CompileError for runtime values."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
             n = b.value if isinstance(b.value, int) else a.value if isinstance(a.value, int) else 1
@@ -1615,6 +1686,9 @@ class Compiler:
         self.fail(node, "multiplication of runtime values", "*")
 
     def ev_Mod(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a % b`: known values
+        (numbers, %-formatting), and `x % k` of a runtime int for k up to 9 (a digit picked from a
+        string by `slice`). CompileError otherwise."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
             return K(a.value % b.value)
@@ -1626,6 +1700,8 @@ class Compiler:
         self.fail(node, "modulo of runtime values", "%")
 
     def ev_Div(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a / b` (known numbers
+        only)."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
             return K(a.value / b.value)
@@ -1639,6 +1715,8 @@ class Compiler:
         return isinstance(v, G) and v.kind == "int"
 
     def ev_Compare(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 comparison chain (`==`,
+        `!=`, `<`, ..., `in`, `not in`)."""
         left = self.ev(node.expr, scope)
         result: Val | None = None
         for op in node.ops:
@@ -1649,6 +1727,7 @@ class Compiler:
         return result
 
     def logic_vals(self, a: Val, b: Val) -> Val:
+        """`a and b` of two bool values (folded when one is known)."""
         if isinstance(a, K):
             return b if a.value else a
         if isinstance(b, K):
@@ -1656,6 +1735,8 @@ class Compiler:
         return G(f"and {arg(a.go)} {arg(b.go)}", "bool")
 
     def compare(self, a: Val, op: str, b: Val, node) -> Val:
+        """One comparison `a OP b`: folded when both are known, else Go's eq/ne/lt/... (strings and
+        ints), `in` through `contains`."""
         if isinstance(a, K) and isinstance(b, K):
             x, y = a.value, b.value
             x = None if x is UNDEF else x
@@ -1690,6 +1771,8 @@ class Compiler:
         return isinstance(v, G) and v.kind == "any" or isinstance(v, Cond) and _kind_of(v) in ("int", "any")
 
     def equals(self, a: Val, b: Val, node) -> Val:
+        """`a == b`: folded when both are known (or the string's possible values decide it), else
+        Go's `eq`."""
         if isinstance(a, K) and isinstance(b, K):
             x, y = a.value, b.value
             x = None if x is UNDEF else x
@@ -1743,6 +1826,7 @@ class Compiler:
         self.fail(node, "comparison of values of different kinds")
 
     def enumerate_bool(self, _unused, a: Val, b: Val, node) -> Val:
+        """`==` where one side is a Cond: each branch compared, joined on the Cond's Go bool."""
         if isinstance(a, Cond):
             x, y = self.equals(a.a, b, node), self.equals(a.b, b, node)
         else:
@@ -1755,6 +1839,8 @@ class Compiler:
         return G(f"or (and {a.cond} {xs}) (and (not {a.cond}) {ys})", "bool")
 
     def contains(self, needle: Val, hay: Val, node) -> Val:
+        """`needle in hay`: a known list or dict, a substring test on a Go string (a byte loop), a
+        key of a message or tool."""
         if isinstance(hay, K):
             items = hay.value
             if isinstance(items, dict):
@@ -1811,6 +1897,8 @@ class Compiler:
         self.fail(node, "unsupported `in` test")
 
     def as_str(self, v: Val, node) -> G:
+        """The value as a Go string expression (a Cat printed into a variable, ints and bools
+        formatted as Python prints them). CompileError for what has no string form here."""
         if isinstance(v, G) and v.kind in ("str", "any"):
             return v
         if isinstance(v, Cat):
@@ -1862,6 +1950,8 @@ class Compiler:
 
     # byte loops over strings --------------------------------------------------------------------
     def substring(self, s: G, needle: str) -> G:
+        """A Go bool: whether the Go string `s` contains `needle`, by a loop over its bytes (`range
+        $i := len $s`, Go >= 1.22)."""
         if not needle:
             return G("true", "bool")
         sv, found = self.tmp("s"), self.tmp("in")
@@ -1990,6 +2080,9 @@ class Compiler:
         return G(out, "str")
 
     def strip(self, s: G, chars: str | None, left: bool, right: bool, node) -> G:
+        """`s.strip(chars)` / lstrip / rstrip (and `| trim`) on a Go string by byte loops; ASCII
+        whitespace only (an Approximation for message content, where Python also strips Unicode
+        spaces)."""
         if chars is None:
             chars = " \t\n\r\x0b\x0c"
             if s.origin:
@@ -2040,6 +2133,8 @@ class Compiler:
         return self.lines[ln - 1] if 0 < ln <= len(self.lines) else ""
 
     def startswith(self, s: G, prefix: str, end: bool) -> G:
+        """A Go bool: whether `s` starts (or, with `end`, ends) with `prefix`, compared through
+        `slice` on bytes."""
         n = len(prefix.encode())
         if n == 0:
             return G("true", "bool")
@@ -2106,6 +2201,7 @@ class Compiler:
         raise CompileError(f"{type(v).__name__} has no Go value")
 
     def to_str(self, v: G) -> Val:
+        """A Go value as Python's `str()` would print it: ints with %d, bools as True/False."""
         if v.kind == "int":
             return G(f'printf "%d" {arg(v.go)}', "str")
         if v.kind == "bool":
@@ -2118,6 +2214,8 @@ class Compiler:
         return self.tojson_val(v, None, None, style="repr")
 
     def truth(self, v: Val) -> Val:
+        """The value's truth as Python's `bool()` (empty string, list, None and Undefined false): K
+        when known, else a Go bool expression."""
         if isinstance(v, K):
             x = v.value
             if isinstance(x, tuple) and x and x[0] in ("__strmethod__", "__items__"):
@@ -2198,12 +2296,17 @@ class Compiler:
 
     # -- filters, tests, calls ------------------------------------------------------------------
     def ev_Filter(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `x | filter(args)`
+        (`filter`)."""
         v = self.ev(node.node, scope) if node.node is not None else K(UNDEF)
         args = [self.ev(a, scope) for a in node.args]
         kwargs = {kw.key: self.ev(kw.value, scope) for kw in node.kwargs}
         return self.filter(node.name, v, args, kwargs, node)
 
     def filter(self, name: str, v: Val, args: list, kwargs: dict, node) -> Val:
+        """A Jinja filter (trim, length, tojson, first, last, upper, lower, items, selectattr, join,
+        default, ...): applied at compile time to known values (`const_filter`), else translated
+        to Go. CompileError for one with no translation."""
         if isinstance(v, K) and not _has_vals(v.value) and all(isinstance(a, K) for a in args) \
                 and all(isinstance(a, K) for a in kwargs.values()) \
                 and not (isinstance(v.value, tuple) and v.value and isinstance(v.value[0], str)
@@ -2339,6 +2442,8 @@ class Compiler:
         return Cat([K(pad), code]) if got["first"] else code
 
     def cond_val(self, c: Val, a: Val, b: Val) -> Val:
+        """`a` when `c` else `b`: folded when `c` is known, else a Cond on a new Go bool
+        variable."""
         if isinstance(c, K):
             return a if c.value else b
         cvar = self.tmp("c")
@@ -2346,6 +2451,8 @@ class Compiler:
         return Cond(cvar, a, b)
 
     def const_filter(self, name: str, v, args, kwargs, node):
+        """A filter applied to known values with jinja2's own implementation (tojson as
+        transformers' Jinja environment writes it)."""
         env = jinja2.Environment()
         if name == "tojson":
             indent = kwargs.get("indent", args[0] if args else None)
@@ -2370,11 +2477,15 @@ class Compiler:
         return r
 
     def ev_Test(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `x is test(args)`
+        (`test`)."""
         v = self.ev(node.node, scope)
         args = [self.ev(a, scope) for a in node.args]
         return self.test(node.name, v, args, node)
 
     def test(self, name: str, v: Val, args: list, node) -> Val:
+        """A Jinja test (defined, none, string, mapping, iterable, number, true/false, ...) as a
+        known bool or a Go bool; on a Cond, per branch."""
         if isinstance(v, Cond):
             a, b = self.test(name, v.a, args, node), self.test(name, v.b, args, node)
             if isinstance(a, K) and isinstance(b, K) and a.value == b.value:
@@ -2466,6 +2577,8 @@ class Compiler:
         self.fail(node, f"test {name} on a runtime value is not supported", name)
 
     def ev_Call(self, node, scope):
+        """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 call: a macro (inlined),
+        a special global, a string or dict method."""
         f = self.ev(node.node, scope)
         if isinstance(f, Cond):
             return self._cond_map(f, lambda g: self._call_value(g, node, scope))
@@ -2502,6 +2615,8 @@ class Compiler:
         return self._call_rest(f, node, scope)
 
     def items_of(self, base: Val, meth: str, node) -> Val:
+        """`.items()`/`.keys()`/`.values()` of a known dict or of a struct Ollama fills in (its keys
+        in the order an OpenAI-style client sends them)."""
         if True:
             if isinstance(base, G) and base.kind in _STRUCT_KEYS:
                 # a struct Ollama fills in: its keys in the order an OpenAI-style client sends them
@@ -2530,6 +2645,8 @@ class Compiler:
         self.fail(node, "unsupported call")
 
     def str_method(self, base: Val, meth: str, args: list, node) -> Val:
+        """A Python string method (strip, startswith, split, upper, replace, ...) on a known string
+        or a Go string."""
         if isinstance(base, Cond):
             return self._cond_map(base, lambda b: self.str_method(b, meth, args, node))
         if isinstance(base, K):
@@ -2559,6 +2676,8 @@ class Compiler:
         self.fail(node, f"string method .{meth}() is not supported", meth)
 
     def special_call(self, name: str, node, scope) -> Val:
+        """A call of a special global: raise_exception (an Approximation: Go does not refuse),
+        namespace(), strftime_now (Ollama's currentDate), range, ..."""
         args = [self.ev(a, scope) for a in node.args]
         kwargs = {kw.key: self.ev(kw.value, scope) for kw in node.kwargs}
         if name == "raise_exception":
@@ -2653,6 +2772,8 @@ class Compiler:
         return Cat(parts)
 
     def inline_macro(self, mnode: J.Macro, call: J.Call, scope: dict) -> Val:
+        """A macro call inlined: parameters bound to the call's arguments and defaults, its body
+        compiled in that scope."""
         inner = dict(scope)
         params = [a.name for a in mnode.args]
         defaults = list(mnode.defaults)
