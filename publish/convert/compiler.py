@@ -2417,6 +2417,12 @@ class Compiler:
         if name == "indent" and isinstance(v, _Code) and isinstance(node, J.Filter) \
                 and isinstance(node.node, J.Filter) and node.node.name == "tojson":
             return self.indent_json(v, args, kwargs, node)
+        if name == "map" and not args and set(kwargs) == {"attribute"} and isinstance(kwargs["attribute"], K) \
+                and isinstance(kwargs["attribute"].value, str):
+            if isinstance(v, G) and v.kind in self._ELEM:
+                v = K(("__filtered__", v, []))
+            if isinstance(v, K) and isinstance(v.value, tuple) and v.value and v.value[0] == "__filtered__":
+                return K(("__mapped__", v, kwargs["attribute"].value))
         if name in ("selectattr", "rejectattr", "map", "select", "reject", "join", "sort", "unique"):
             self.fail(node, f"| {name} on a runtime list is not supported", name)
         self.fail(node, f"filter {name} is not supported", name)
@@ -2717,7 +2723,8 @@ class Compiler:
                 return G(n, "intrange", offset=a)
             self.fail(node, "range() over a runtime bound", "range")
         if name == "dict":
-            return K({k: v.value for k, v in kwargs.items() if isinstance(v, K)})
+            # like a {...} literal: runtime values stay Vals inside the constant dict (tojson writes them)
+            return K({k: v.value if isinstance(v, K) else v for k, v in kwargs.items()})
         self.fail(node, f"call of {name}")
 
     def strftime(self, fmt, node) -> Val:
@@ -2915,9 +2922,32 @@ class Compiler:
         return Cat(parts)
 
     # -- tojson -----------------------------------------------------------------------------------
+    def tojson_list(self, v: K, indent, node, style: str, separators) -> Val:
+        """tojson of `list | selectattr(...) | map(attribute=...)`: the kept elements (or the named
+        attribute of each) written one after another, as json.dumps writes a list."""
+        if indent is not None:
+            self.fail(node, "tojson(indent=...) of a filtered runtime list is not supported", "tojson")
+        filtered, attr = (v.value[1], v.value[2]) if v.value[0] == "__mapped__" else (v, None)
+        _, base, _ = filtered.value
+        e, first = self.tmp("e"), self.tmp("f")
+        pred = self._predicate(filtered, e, node)
+        cond = "true" if isinstance(pred, K) and pred.value else ("false" if isinstance(pred, K) else pred.go)
+        item = G(e, self._ELEM[base.kind])
+        if attr is not None:
+            item = self.getattr(item, attr, node)
+            if not isinstance(item, G):
+                self.fail(node, f"map(attribute={attr!r}) of this list is not supported", "map")
+        w = _JsonWriter(self, None, style, separators)
+        code = ("{{ " + first + " := true }}[{{ range " + e + " := " + base.go + " }}{{ if " + cond + " }}{{ if not " +
+                first + " }}" + gotext(w.sep(1)) + "{{ end }}{{ " + first + " = false }}" +
+                w.value(item.go, item.kind, 1) + "{{ end }}{{ end }}")
+        return _Code(code, "", "]", truth="true")
+
     def tojson_val(self, v: Val, indent: int | None, node, style: str = "json", separators=None) -> Val:
         """Python's json.dumps(v, ensure_ascii=False[, indent]) for Ollama's typed values, written
         out field by field (Go's json function prints no spaces and escapes <, > and &)."""
+        if isinstance(v, K) and isinstance(v.value, tuple) and v.value and v.value[0] in ("__mapped__", "__filtered__"):
+            return self.tojson_list(v, indent, node, style, separators)
         if isinstance(v, K) and not _has_vals(v.value):
             if style == "repr":
                 return K(_pystr(v.value))

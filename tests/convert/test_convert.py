@@ -37,7 +37,7 @@ LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
          "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja",
          "deepseek-ai-DeepSeek-V3.2.jinja", "google-gemma-4-31B-it.jinja", "NVIDIA-Nemotron-Nano-v2.jinja",
          "Bielik-11B-v3.0-Instruct.jinja", "upstage-Solar-Open-100B.jinja", "hf-moonshotai-Kimi-K2-Thinking.jinja",
-         "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja"]
+         "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", "hf-CISCai-Mistral-7B-Instruct-v0.3-SOTA-GGUF.jinja"]
 
 
 @pytest.mark.parametrize("name", KNOWN)
@@ -696,7 +696,8 @@ LATER_CAPS = {"CohereForAI-c4ai-command-r-plus-tool_use.jinja": "tools",
               "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja": "tools",
               "deepseek-ai-DeepSeek-V3.2.jinja": "tools thinking", "google-gemma-4-31B-it.jinja": "tools",
               "upstage-Solar-Open-100B.jinja": "tools", "hf-moonshotai-Kimi-K2-Thinking.jinja": "tools thinking",
-              "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja": "tools thinking"}
+              "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja": "tools thinking",
+              "hf-CISCai-Mistral-7B-Instruct-v0.3-SOTA-GGUF.jinja": "tools"}
 
 
 @pytest.mark.parametrize("name", LATER)
@@ -713,3 +714,26 @@ def test_later_corpus_templates_convert_identical(name):
     if "tools" in caps:
         assert status["tool-call-result"] == templatecheck.IDENTICAL
 
+
+
+def test_tojson_of_mapped_filtered_tools_and_dict_with_runtime_values():
+    """Mistral 7B v0.3 "SOTA" writes `tools | selectattr('type', 'eq', 'function') | map(attribute=
+    'function') | list | tojson` and `dict(id=call.id, name=..., arguments=...) | tojson`: the
+    runtime values of `dict(...)` are written too (they were dropped)."""
+    source = ("{%- if tools %}[TOOLS]{{ tools | selectattr('type', 'eq', 'function') | map(attribute='function')"
+              " | list | tojson }}[/TOOLS]{% endif -%}"
+              "{%- for m in messages %}{% if m.tool_calls %}[CALLS]{% for c in m.tool_calls %}"
+              "{{ dict(id=c.id, name=c.function.name, arguments=c.function.arguments) | tojson }}{% endfor %}"
+              "{% else %}<{{ m.role }}>{{ m.content }}{% endif %}</s>{% endfor -%}"
+              "{%- if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical and conv.tools, conv.format_text(show_template=False)
+    assert _statuses(conv)["tool-call-result"] == templatecheck.IDENTICAL
+    tool = {"type": "function", "function": {"name": "f", "description": "d",
+                                             "parameters": {"type": "object", "properties": {}}}}
+    msgs = [{"role": "user", "content": "u"}, {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "function": {"name": "f", "arguments": {"x": "y"}}}]}, {"role": "tool", "content": "r"}]
+    out = gotmpl.render(conv.template, msgs, tools=[tool, tool])
+    assert out.startswith('[TOOLS][{"name": "f", "description": "d", "parameters": {"type": "object", '
+                          '"properties": {}}}, {"name": "f"')
+    assert '[CALLS]{"id": "c1", "name": "f", "arguments": {"x": "y"}}</s>' in out
