@@ -36,3 +36,7 @@ parse_file             # publish.modelfile
 is_quiet               # publish.progress
 render_index           # publish.rulebook (docs/gen_pages.py)
 _.remote_sha256        # publish.hub.plan.PlanEntry: the remote LFS sha256, set by plan_push for callers
+# Python protocols: a module's lazy attributes (PEP 562, publish/gguf/reader.py) and an
+# unhashable mutable record (publish/records.py sets __hash__ = None, as @dataclass does)
+__getattr__
+_.__hash__
