@@ -113,8 +113,12 @@ _DOCS = {
     "GG404": dict(engines=ALL_ENGINES, why="`ollama show` and the Hub show the quantization as unknown.",
                   fix="Quantize with llama-quantize, which writes general.file_type.",
                   sources=("llama.cpp src/llama-quant.cpp",)),
-    "GG405": dict(engines=OLLAMA_ANY, why="The hf.co bridge selects a file by the label after the tag; a name "
-                  "without one is reachable only as the default.", fix="Rename to NAME-<QUANT>.gguf.",
+    "GG405": dict(engines=OLLAMA_ANY, why="The hf.co bridge selects a file by the label after the tag, read "
+                  "from the file name the Hub's way (huggingface.js parseGGUFQuantLabel: the last full quant "
+                  "name in the upper-cased name). A name without one is reachable only as the default; a short "
+                  "or unofficial label (`Q4_K`, `FP16`, `Q8`) is refused: 400 \"The specified tag is not a valid "
+                  "quantization scheme\" (ollama/ollama#7268, huggingface/hub-docs#1476).",
+                  fix="Rename to NAME-<QUANT>.gguf with the full quant name general.file_type gives.",
                   sources=(HF_BRIDGE,)),
     "GG501": dict(engines=ALL_ENGINES, why="Tools show the file name instead of the model's name.",
                   fix="Set general.name when converting.", sources=("gguf-py gguf/constants.py (Keys.General)",)),

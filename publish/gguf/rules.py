@@ -731,7 +731,19 @@ def no_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
 @rule("GG405", "no-label-in-name", Severity.INFO,
       "The file name carries no quant label, so `hf.co/ORG/REPO:TAG` cannot select it.")
 def no_label_in_name(hdr: GGUFHeader) -> Iterable[Hit]:
-    if label_from_filename(_file_name(hdr)) is None:
+    # The Hub's reading of the name decides what `:TAG` reaches, not ours (publish.quants.hub_tag_label)
+    from publish.quants import hub_tag_label
+
+    name = _file_name(hdr)
+    if hub_tag_label(name) is not None:
+        return
+    ours = label_from_filename(name)
+    if ours is not None:
+        yield Hit(f"the file name ends in {ours}, which is not a quant name the Hub reads "
+                  f"(huggingface.js parseGGUFQuantLabel): `ollama run hf.co/ORG/REPO:{ours}` is refused "
+                  "with 400 \"not a valid quantization scheme\"",
+                  hint="rename the file to the full quant name general.file_type gives (e.g. …-Q4_K_M.gguf)")
+    else:
         yield Hit("the file name carries no quant label (…-Q4_K_M.gguf): `ollama run hf.co/ORG/REPO:TAG` "
                   "selects files by that label", hint="rename the file to NAME-<QUANT>.gguf")
 

@@ -396,3 +396,19 @@ def test_projector_recognised_by_header_with_other_name(tmp_path):
 def test_language_model_named_mmproj(tmp_path):
     hdr = build(tmp_path, "mmproj-oops-Q8_0.gguf")
     assert codes(hdr) == {"GG604"}
+
+
+@pytest.mark.parametrize("name, fires", [
+    ("model-Q4_K.gguf", True),           # our parser reads Q4_K; the Hub reads nothing: `:Q4_K` is a 400
+    ("model-FP16.gguf", True),
+    ("model-Q4_K_M.gguf", False),
+    ("tiny-q4_k_m-imat.gguf", False),    # the Hub reads Q4_K_M from the middle of the name (GG802 uses it)
+    ("model-UD-Q4_K_XL.gguf", False),
+    ("model.gguf", True),
+])
+def test_gg405_follows_the_hubs_reading_of_the_name(tmp_path, name, fires):
+    hdr = build(tmp_path, name)
+    assert ("GG405" in codes(hdr)) is fires
+    if name == "model-Q4_K.gguf":
+        hit = next(f for f in check_header(hdr) if f.code == "GG405")
+        assert "Q4_K" in hit.message and "400" in hit.message
