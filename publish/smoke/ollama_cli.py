@@ -17,7 +17,7 @@ What the CLI cannot tell, and is therefore reported as unknown/skipped rather th
 - the rendered prompt (render() returns None);
 - per-request options: `ollama run` takes none, so the model's own parameters (the release's
   params) apply. A multi-turn or system-message chat cannot be typed either: chat() raises
-  Unsupported for those.
+  Unsupported for those, and the case is reported skipped with that reason (never passed).
 """
 
 from __future__ import annotations
@@ -175,8 +175,10 @@ class OllamaCLIBackend:
         and rates from --verbose's stderr. A timeout returns what was printed so far with
         done_reason "timeout"; a failing run raises LoadError."""
         if len(messages) != 1 or messages[0].get("role") != "user":
-            raise Unsupported("`ollama run NAME PROMPT` sends one user message; "
-                              "multi-turn and system-message checks need --via api")
+            what = ("a system message" if any(m.get("role") == "system" for m in messages)
+                    else f"a multi-turn conversation ({len(messages)} messages)")
+            raise Unsupported(f"not sent: `ollama run NAME PROMPT` cannot send {what}, only one user message; "
+                              "use --via api to check this prompt")
         prompt = messages[0].get("content") or ""
         cmd = ["run", "--verbose", "--nowordwrap", target.model, *(["--"] if prompt.startswith("-") else []), prompt]
         try:

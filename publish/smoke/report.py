@@ -3,7 +3,8 @@
 Files are written atomically. Markdown is also appended to $GITHUB_STEP_SUMMARY when set.
 
 JUnit mapping: a testcase fails when any of its checks failed (the message lists them); it is
-`skipped` only when every check was skipped. Checks skipped inside an otherwise passing testcase
+`skipped` (with the reason) when its generation was not run (e.g. `ollama run` cannot send a
+system message or a conversation) or every check was skipped. Checks skipped inside an otherwise passing testcase
 (e.g. the rendered-prompt checks on an engine that cannot report the prompt) are listed in its
 `system-out` as `skip`, so a viewer never shows them as passed.
 """
@@ -31,6 +32,8 @@ def _tps(value: float | None) -> str:
 def _case_note(case: CaseResult) -> str:
     if case.status in (Status.FAIL, Status.WARN):
         return short_reason(case)
+    if case.status is Status.SKIP:
+        return f"skipped: {case.skip_reason}"
     return "" if case.answer is None else f"answer {case.answer!r}"
 
 
@@ -104,7 +107,7 @@ def to_junit(report: SmokeReport) -> str:
                 failure = ET.SubElement(tc, "failure", message=msg, type="smoke-check")
                 failure.text = details
             elif c.status is Status.SKIP:
-                ET.SubElement(tc, "skipped", message="; ".join(chk.message for chk in c.checks))
+                ET.SubElement(tc, "skipped", message=c.skip_reason or "")
             out = ET.SubElement(tc, "system-out")
             out.text = details + (f"\nanswer: {c.answer!r} (done_reason {c.done_reason}, prompt tok/s "
                                   f"{_tps(c.prompt_tps)}, generation tok/s {_tps(c.eval_tps)})"

@@ -34,13 +34,27 @@ class CaseResult:
 
     @property
     def status(self) -> Status:
-        """FAIL if any check failed; SKIP if every check was skipped; else WARN if any warned; else PASS."""
+        """FAIL if any check failed; SKIP if the generation was not run (the `chat` check skipped:
+        e.g. `ollama run` cannot send a system message) or every check was skipped; else WARN if
+        any warned; else PASS. A case whose prompt never reached the model is never a pass."""
         states = {c.status for c in self.checks}
         if Status.FAIL in states:
             return Status.FAIL
-        if states and states <= {Status.SKIP}:
+        if self.skip_reason is not None:
             return Status.SKIP
         return Status.WARN if Status.WARN in states else Status.PASS
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why the case is skipped (the skipped `chat` check's message when the generation was not
+        run, else every check's message when all were skipped), or None when it was not skipped.
+        Failed checks still fail the case (`status`)."""
+        chat = [c for c in self.checks if c.name == "chat" and c.status is Status.SKIP]
+        if chat:
+            return f"chat: {chat[0].message}"
+        if self.checks and all(c.status is Status.SKIP for c in self.checks):
+            return "; ".join(f"{c.name}: {c.message}" for c in self.checks)
+        return None
 
     @property
     def failures(self) -> list[Check]:
@@ -57,6 +71,7 @@ class CaseResult:
         """The case as the `--json` report shows it (times rounded to microseconds)."""
         return {
             "quant": self.quant, "prompt": self.prompt, "status": self.status.value,
+            "skip_reason": self.skip_reason if self.status is Status.SKIP else None,
             "answer": self.answer, "done_reason": self.done_reason,
             "prompt_tokens": self.prompt_tokens, "eval_tokens": self.eval_tokens,
             "prompt_tokens_per_second": self.prompt_tps, "eval_tokens_per_second": self.eval_tps,

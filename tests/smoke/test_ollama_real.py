@@ -108,11 +108,43 @@ def test_good_folder_passes_with_answer_2(via, folders, real_ollama):
         for case in (system, two_turn):
             assert checks(case)["chat"]["status"] == "skip"
             assert "--via api" in checks(case)["chat"]["message"]
+            assert case["status"] == "skip" and case["answer"] is None, case
+        assert data["counts"]["skip"] == 2 and data["counts"]["pass"] + data["counts"]["warn"] == 1
         assert checks(first)["render-go"]["status"] == "skip"
         assert checks(first)["leak"]["status"] == "pass"
         # no num_predict in the release: `ollama run` gives no evidence of why generation ended
         assert first["done_reason"] == "unknown" and checks(first)["done"]["status"] == "skip"
     assert_left_clean(real_ollama)
+
+
+def test_cases_the_cli_never_sent_are_skipped_in_every_report(folders, real_ollama, tmp_path):
+    """`ollama run` cannot send the system-prompt and two-turn cases: the table, the counts, JUnit,
+    Markdown and JSON all say skipped, with the reason, never passed (docs/smoke.md)."""
+    junit, md = tmp_path / "smoke.xml", tmp_path / "smoke.md"
+    res = CliRunner().invoke(main, ["smoke", str(folders["good"]), "--backend", "ollama", "--via", "cli",
+                                    "--timeout", "120", "--report-junit", str(junit), "--report-markdown", str(md)],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "1 passed, 0 failed, 2 skipped" in res.output, res.output
+    rows = [line for line in res.output.splitlines() if line.split()[1:2] in (["system-prompt"], ["two-turn"])]
+    assert len(rows) == 2, res.output
+    assert all(" skip " in r for r in rows), rows
+    assert any("system message" in r for r in rows) and any("multi-turn" in r for r in rows), rows
+
+    import xml.etree.ElementTree as ET
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite.get("skipped") == "2" and suite.get("tests") == "3", ET.tostring(suite)
+    skipped = {tc.get("name"): tc.find("skipped") for tc in suite.iter("testcase")}
+    assert skipped[next(iter(skipped))] is None  # the one-user-message case was sent and passed
+    reasons = [s.get("message") for s in skipped.values() if s is not None]
+    assert len(reasons) == 2 and all("ollama run" in r and "--via api" in r for r in reasons), reasons
+
+    table = [line for line in md.read_text().splitlines() if line.startswith("| ")][1:]
+    assert sum("⏭️ skip" in line for line in table) == 2 and sum("✅ pass" in line for line in table) == 1, table
+
+    _, data = smoke(folders["good"], "cli")
+    _, system, two_turn = data["quants"][0]["cases"]
+    assert "system message" in system["skip_reason"] and "multi-turn" in two_turn["skip_reason"]
 
 
 @pytest.mark.parametrize("via", ["api", "cli"])
