@@ -137,3 +137,45 @@ def test_docs_links_to_pages_resolve():
     for page in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:\s]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (page.parent / target).is_file() or target in pages, f"{page.name} links to {target}"
+
+
+def _text_blocks(path: Path) -> list[list[str]]:
+    """The lines of every ```text block of a docs page."""
+    return [block.splitlines() for block in
+            re.findall(r"```text\n(.*?)```", path.read_text(encoding="utf-8"), re.S)]
+
+
+def test_gemma3n_examples_are_what_the_commands_print(gemma3n_broken_path, tmp_path, monkeypatch):
+    """The README and docs show inspect/lint/fix output on the gemma3n file tests/ggufs.py builds
+    (docs/fix.md says how); byte offsets, sizes and counts there must be what the commands print
+    on that file today, not on an older fixture."""
+    import shutil
+    name = gemma3n_broken_path.name
+    shutil.copy(gemma3n_broken_path, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    inspect_out = runner.invoke(main, ["inspect", name]).output.splitlines()
+    lint_out = runner.invoke(main, ["lint", name]).output.splitlines()
+    fix_out = runner.invoke(main, ["fix", name]).output.splitlines()
+    assert any(line.startswith(f"{name}:gemma3n.attention.shared_kv_layers: GG101") for line in lint_out)
+
+    # docs/lint.md: the inspect summary, line for line.
+    summary = [b for b in _text_blocks(DOCS / "lint.md") if b and b[0].startswith(f"{name}  (GGUF")]
+    assert summary == [inspect_out], "docs/lint.md's inspect example differs from `publish inspect`"
+
+    # Every finding shown with its `at byte` line in the README or a docs page.
+    where = {lint_out[i]: lint_out[i + 1] for i in range(len(lint_out) - 1)
+             if lint_out[i + 1].startswith("  at byte")}
+    checked = 0
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for block in _text_blocks(page):
+            for i, line in enumerate(block[:-1]):
+                if line.startswith(f"{name}:") and block[i + 1].startswith("  at byte"):
+                    assert line in where, f"{page.name}: finding not printed by lint: {line[:80]}"
+                    assert block[i + 1] == where[line], f"{page.name}: {line[:60]}…"
+                    checked += 1
+    assert checked >= 3  # README GG101, lint.md GG101 and GG102
+
+    # docs/fix.md: the in-place line `publish fix` prints on that file.
+    in_place = [line for line in fix_out if line.lstrip().startswith("in place:")]
+    assert len(in_place) == 1 and in_place[0] in (DOCS / "fix.md").read_text(encoding="utf-8").splitlines()
