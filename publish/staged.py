@@ -233,7 +233,7 @@ def write_template_files(folder: str | os.PathLike, template: str, stops: list[s
         if problems:
             p = problems[0]
             raise StagedProblem(p.file, p.reason, p.message, p.line, p.col,
-                                hint="fix or remove it; `stop` is merged into it").error(root)
+                                hint="fix or remove it; its other keys are kept and its `stop` is replaced").error(root)
     params["stop"] = list(stops)
     atomic_write_text(root / TEMPLATE, template)
     atomic_write_text(root / PARAMS, params_json(params))

@@ -126,7 +126,9 @@ def _try_convert(jinja):
               help="A named chat template of the GGUF / tokenizer_config.json (e.g. tool_use).")
 @click.option("--bos", default=None, help="BOS text (default: from the GGUF / tokenizer_config.json, else none).")
 @click.option("--eos", default=None, help="EOS text (default: from the GGUF / tokenizer_config.json, else none).")
-@output_option("Write `template` into DIR and merge the stop list into DIR/params (only when proven identical).",
+@output_option("Write `template` into DIR and set `stop` in DIR/params, replacing its stop list and keeping its "
+               "other keys (only when proven identical). Leaves a staged folder's Modelfiles stale: for a "
+               "release use [template] from = \"gguf\" in the spec and `publish build`.",
                dest="out_dir", file_okay=False, dir_okay=True, path_type=Path)
 @_format
 @click.option("--show-renders", is_flag=True, help="Also print both prompts for every case.")
