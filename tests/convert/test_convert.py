@@ -233,7 +233,7 @@ def test_spec_template_from_is_checked(tmp_path, table, message):
     assert message in str(err.value)
 
 
-def test_cli_convert_writes_template_and_merges_stop_into_params(tmp_path, tiny_llama_path):
+def test_cli_convert_writes_template_and_replaces_the_stop_in_params(tmp_path, tiny_llama_path):
     out_dir = tmp_path / "release"
     out_dir.mkdir()
     (out_dir / "params").write_text('{"temperature": 0.5, "stop": ["old"]}\n', encoding="utf-8")
