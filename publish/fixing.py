@@ -30,14 +30,16 @@ def chat_template_changes(path: str | os.PathLike) -> list[Change]:
     read by publish.convert.inputs.read_chat_templates, the one chat-template loader.
 
     Raises UsageError when the file is not UTF-8, holds no chat template, named templates have no
-    `default`, or a template does not parse as Jinja (with line:column): JSON is never written as
-    a template."""
+    `default`, a template does not parse as Jinja (with line:column): JSON is never written as
+    a template, or a template holds a sandbox-escape payload (publish.jinja_audit, the detector
+    of GG290)."""
     from gguf import GGUFValueType
 
     from publish.chat import syntax_problem
     from publish.convert.inputs import read_chat_templates
     from publish.errors import UsageError
     from publish.gguf.changes import SetValue
+    from publish.jinja_audit import audit_template
 
     found = read_chat_templates(Path(path))
     path = found.path
@@ -52,6 +54,13 @@ def chat_template_changes(path: str | os.PathLike) -> list[Change]:
             where = f"{path}" + (f" (chat_template {name!r})" if found.config is not None else "")
             raise UsageError(f"{where}:{problem.line}:{problem.col}: not a chat template: {problem.message}",
                              hint="pass the model's own chat template (tokenizer_config.json or chat_template.jinja)")
+        suspects = audit_template(template)
+        if suspects:   # the same detector as GG290: never write a file lint says not to publish
+            where = f"{path}" + (f" (chat_template {name!r})" if found.config is not None else "")
+            shown = "; ".join(f"line {s.line}: {s.what}: {s.excerpt}" for s in suspects[:3])
+            raise UsageError(f"{where}: refusing a chat template built to escape the Jinja sandbox (GG290): {shown}",
+                             hint="pass the original model's chat template (tokenizer_config.json or "
+                                  "chat_template.jinja); see `publish rule GG290`")
         source = "" if found.config is None else f" chat_template[{name!r}]" if found.listed else " chat_template"
         changes.append(SetValue(key, template, GGUFValueType.STRING, reason=f"from {path.name}{source}"))
     return changes
@@ -66,6 +75,9 @@ def plan_fix(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *,
     code is a UsageError, as in `publish lint`."""
     select_codes, ignore_codes = parse_selectors(list(select or ())), parse_selectors(list(ignore or ()))
     header = read_header(path)
+    if _later_part(header):   # engines read the metadata from part 1: no rule fix belongs to this part
+        findings = _set_findings(path)
+        return FixPlan(os.fspath(path), header, fixes=[], skipped=[], extra=list(extra_changes), findings=findings)
     findings = check_header(header)
     by_id = {(f.code, f.subject, f.message): f for f in findings}
     chosen, skipped = [], []
@@ -78,6 +90,20 @@ def plan_fix(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *,
             skipped.append((finding, changes))
     return FixPlan(os.fspath(path), header, fixes=chosen, skipped=skipped, extra=list(extra_changes),
                    findings=findings)
+
+
+def _known_type(header):
+    """KEY -> the (type, array item type) lint's GG103 table expects for a well-known key, or None."""
+    from gguf import GGUFValueType as V
+
+    from publish.gguf.rules import expected_type
+
+    def known(key: str):
+        want = expected_type(header, key)
+        if want is None:
+            return None
+        return (want.types[0], None) if want.types else (V.ARRAY, want.array_items[0])
+    return known
 
 
 @dataclass
@@ -117,16 +143,46 @@ def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, a
         raise UsageError(f"{path}: no such file")
     if backup and output:
         raise UsageError("--backup has no effect with --output: the original is not changed")
+    if output is not None and Path(output).exists() and os.path.samefile(path, output):
+        raise UsageError(f"--output {output} is {path} itself; --output leaves FILE untouched",
+                         hint="leave out --output to fix FILE in place (add --backup to keep the original)")
     extra = list(extra_changes)
     if chat_template is not None:
         extra += chat_template_changes(chat_template)
     plan = plan_fix(path, extra, select=select, ignore=ignore)
-    plan.extra += [parse_assignment(a, plan.header) for a in assignments]
+    plan.extra += [parse_assignment(a, plan.header, _known_type(plan.header)) for a in assignments]
     result = apply_changes(path, plan.changes, output=output, backup=backup, dry_run=dry_run,
                            verify_data=verify_data)
     if dry_run or not result.changes:
         applied = {id(f) for f, _ in plan.fixes}
         remaining = [f for f in plan.findings if id(f) not in applied]
+    elif _later_part(plan.header) and output is None:
+        remaining = _set_findings(path)
     else:
-        remaining = check_header(read_header(output or path))
+        written = read_header(output or path)
+        remaining = [] if _later_part(written) else check_header(written)
     return FixOutcome(plan, result, remaining)
+
+
+def _later_part(header) -> bool:
+    """Whether `header` is part 2.. of a split set (split.no > 0): lint judges such a part only as
+    a member of its set, never as a whole model."""
+    split = header.split
+    return split is not None and split[1] > 1 and split[0] > 0
+
+
+def _set_findings(path: str | os.PathLike) -> list[Finding]:
+    """What `publish lint PATH` reports for a later split part: the findings of its whole set (the
+    merged view, GG3xx). Those about another part name it and are not fixable from this one."""
+    from dataclasses import replace
+
+    from publish.lint import lint_paths
+
+    here = os.fspath(path)
+    out = []
+    for f in lint_paths([here]).findings:
+        if f.path != here:
+            f = replace(f, message=f"{f.path}: {f.message}", fixable=False,
+                        hint=f"publish fix {f.path}" if f.fixable else f.hint)
+        out.append(f)
+    return out

@@ -13,7 +13,8 @@ from publish.cli.options import quiet_option
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the fixed file here; FILE stays untouched.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the fixed file here (a plain copy when there is nothing to fix); FILE stays "
+                   "untouched. Must not be FILE itself.")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
 @click.option("--backup", is_flag=True, help="Keep the original as FILE.bak before changing it.")
 @click.option("--chat-template", "chat_template", type=click.Path(exists=True, dir_okay=False),
@@ -58,7 +59,8 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
     for r in result.changes:
         echo(f"  {verb} {codes.get(r.key, '')}{r.describe()}")
     if not result.changes:
-        echo("  nothing to fix" + (f"; {output} not written" if output else ""))
+        echo("  nothing to fix" + (f"; {output} not written (dry run)" if output and dry_run
+                                   else f"; copied {file} unchanged to {output}" if result.copied_unchanged else ""))
     elif dry_run:
         how = (f"in place ({result.bytes_touched} bytes)" if result.in_place
                else f"by rewriting {'to ' + output if output else 'the file'}")

@@ -23,10 +23,11 @@ import hashlib
 import json
 import numbers
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from gguf import GGUFValueType as V
@@ -105,35 +106,64 @@ def encode_record(key: str, vtype: V, value: Any, array_type: V | None = None) -
     return struct.pack("<Q", len(raw_key)) + raw_key + encode_value(key, vtype, value, array_type)
 
 
-def parse_assignment(text: str, header: GGUFHeader | None = None) -> SetValue:
-    """`KEY=VALUE[:TYPE]` from the command line. TYPE is a GGUF type name (uint32, float32, bool,
-    string, ...) or array[ITEM] with a JSON list as VALUE. Without TYPE: the key's stored type if it
-    exists, else bool for true/false, UINT32/INT32/INT64 for integers, FLOAT32 for decimals, else
-    STRING. Raises UsageError for text that is not KEY=VALUE[:TYPE] or a VALUE that does not fit
-    TYPE."""
+def parse_assignment(text: str, header: GGUFHeader | None = None,
+                     known_type: Callable[[str], tuple[V, V | None] | None] | None = None) -> SetValue:
+    """`KEY=VALUE[:TYPE]` from the command line. TYPE is a GGUF value type name (uint32, float32,
+    bool, string, ...; gguf.GGUFValueType) or array[ITEM] with a JSON list as VALUE. Without TYPE:
+    the key's stored type if it exists, else `known_type(KEY)` (the type the lint rules expect for
+    a well-known key, e.g. UINT32 for tokenizer.ggml.eot_token_id), else bool for true/false,
+    UINT32/INT32/INT64 for integers, FLOAT32 for decimals, else STRING.
+
+    A `:WORD` suffix that is not a type name is refused when it looks like a misspelt one (close
+    to a type name) or the key's type is not STRING (`5:unit32`); a string value holding a colon
+    is written with an explicit `:string` (`general.name=a:b:string`). Raises UsageError for text
+    that is not KEY=VALUE[:TYPE], an unknown TYPE (listing the valid names) or a VALUE that does
+    not fit the type."""
     key, sep, rest = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise UsageError(f"--set {text!r}: expected KEY=VALUE[:TYPE]")
+    existing = header.kv.get(key) if header is not None else None
+    default = ((existing.type, existing.array_type) if existing is not None
+               else known_type(key) if known_type is not None else None)
     value_text, vtype, array_type = rest, None, None
     head, colon, tail = rest.rpartition(":")
     if colon:
         parsed = _parse_type_name(tail)
         if parsed is not None:
             value_text, (vtype, array_type) = head, parsed
+        elif _TYPE_WORD.fullmatch(tail.strip()) and (
+                _close_type_names(tail) or (default is not None and default[0] != V.STRING)):
+            close = _close_type_names(tail)
+            raise UsageError(f"--set {text!r}: unknown type {tail.strip()!r}"
+                             + (f" (did you mean {' or '.join(close)}?)" if close else ""),
+                             hint=f"TYPE is one of {', '.join(TYPE_NAMES)} or array[ITEM]; a string value "
+                                  "holding ':' takes an explicit :string at the end")
     if vtype is None:
-        existing = header.kv.get(key) if header is not None else None
-        if existing is not None:
-            vtype, array_type = existing.type, existing.array_type
-        else:
-            vtype, array_type = _infer_type(value_text)
+        vtype, array_type = default if default is not None else _infer_type(value_text)
     try:
         value = _parse_value(value_text, vtype, array_type)
     except (ValueError, TypeError):
         raise UsageError(f"--set {text!r}: {value_text!r} is not a {vtype.name.lower()}"
-                         + (f"[{array_type.name.lower()}]" if array_type else "")) from None
+                         + (f"[{array_type.name.lower()}]" if array_type else "")
+                         + ("" if existing is None and known_type is None else f" (the type of {key})"),
+                         hint="give another type explicitly with :TYPE, e.g. :string") from None
     encode_value(key, vtype, value, array_type)  # range check now, with a clear message
     return SetValue(key, value, vtype, array_type, reason="--set")
+
+
+# the value type names --set accepts: gguf.GGUFValueType's, lower case (ARRAY only as array[ITEM])
+TYPE_NAMES = tuple(t.name.lower() for t in V if t != V.ARRAY)
+_TYPE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\[[A-Za-z0-9_]*\])?")
+
+
+def _close_type_names(word: str) -> list[str]:
+    import difflib
+
+    word = word.strip().lower()
+    if word.startswith("array"):
+        return ["array[ITEM]"]
+    return difflib.get_close_matches(word, TYPE_NAMES, n=2, cutoff=0.7)
 
 
 def _parse_type_name(name: str) -> tuple[V, V | None] | None:
@@ -324,6 +354,7 @@ class FixResult:
     patches: list[Patch] = field(default_factory=list)
     link_broken: str | None = None  # why an in-place patch went to a copy: "has 2 hard links", "is a symbolic link …"
     copy_method: str | None = None  # "reflink" or "copy" when the link was broken
+    copied_unchanged: bool = False  # nothing to change, so `output` was written as a copy of the input
 
     def describe(self) -> list[str]:
         """One line per change (`ResolvedChange.describe`)."""
@@ -333,7 +364,8 @@ class FixResult:
 def apply_changes(path: str | os.PathLike, changes: Iterable[Change], *, output: str | os.PathLike | None = None,
                   backup: bool = False, dry_run: bool = False, verify_data: bool = False) -> FixResult:
     """Apply `changes` to the GGUF at `path` (see the module doc). `output` writes the result
-    elsewhere and leaves `path` untouched. `backup` keeps PATH.bak. `verify_data` also hashes the
+    elsewhere and leaves `path` untouched; with nothing to change, `output` is written as a copy of
+    `path` (so it always reflects the input; `copied_unchanged`). `backup` keeps PATH.bak. `verify_data` also hashes the
     tensor data around an in-place patch (a rewrite always verifies by hash). Raises UsageError for
     a change that cannot be applied, PublishError naming the file and the state it is left in when
     writing fails."""
@@ -350,6 +382,14 @@ def apply_changes(path: str | os.PathLike, changes: Iterable[Change], *, output:
                        link_broken=shared_link(src) if in_place else None)
     if not resolved:
         result.link_broken = None
+        if output is not None and not dry_run:   # --output always reflects the input
+            try:
+                with atomic_writer(Path(output)) as out, open(src, "rb") as inp:
+                    clone_or_copy(inp, out, COPY_CHUNK)
+            except OSError as err:
+                raise PublishError(f"{err.filename or output}: {err.strerror or err}; the original is unchanged") from None
+            result.copied_unchanged = True
+            result.bytes_touched = src.stat().st_size
         return result
     if dry_run:
         result.bytes_touched = sum(len(p.data) for p in patches) if in_place else 0

@@ -375,3 +375,101 @@ def test_json_is_never_written_as_a_template(tiny_llama, tmp_path):
     bad = _config(tmp_path, "{% if x %}never closed")
     result = run("fix", tiny_llama, "--chat-template", bad)
     assert result.exit_code == 2 and "tokenizer_config.json" in result.output and tiny_llama.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# --set types, hostile templates, split parts, --output (the tester's defects)
+
+@pytest.mark.parametrize("typo", ["unit32", "uint23", "flaot32", "array[unit32]", "int"])
+def test_set_with_a_misspelt_type_is_a_usage_error_and_writes_nothing(tiny_llama, typo):
+    before = tiny_llama.read_bytes()
+    result = run("fix", tiny_llama, "--set", f"tokenizer.ggml.eot_token_id=5:{typo}")
+    assert result.exit_code == 2, result.output
+    assert f"unknown type {typo!r}" in result.output and "uint32" in result.output and "float32" in result.output
+    assert tiny_llama.read_bytes() == before
+
+
+def test_set_of_a_well_known_key_takes_the_type_lint_expects(tiny_llama):
+    assert "tokenizer.ggml.eot_token_id" not in read_header(tiny_llama).kv
+    result = run("fix", tiny_llama, "--set", "tokenizer.ggml.eot_token_id=1")
+    assert result.exit_code == 0, result.output
+    assert "GG103" not in result.output
+    kv = read_header(tiny_llama).kv["tokenizer.ggml.eot_token_id"]
+    assert (kv.type, kv.value) == (V.UINT32, 1)
+    # a value that does not parse as that type is refused, not stored as a string
+    before = tiny_llama.read_bytes()
+    bad = run("fix", tiny_llama, "--set", "llama.context_length=4k")
+    assert bad.exit_code == 2 and "'4k' is not a uint32" in bad.output, bad.output
+    assert tiny_llama.read_bytes() == before
+
+
+def test_set_string_values_with_colons_still_work():
+    assert parse_assignment("general.name=Llama:Instruct").value == "Llama:Instruct"
+    assert parse_assignment("general.url=https://example.com/x").value == "https://example.com/x"
+    assert parse_assignment("general.name=a:unit32:string").value == "a:unit32"
+    assert parse_assignment("x.count=7:uint16").type == V.UINT16
+
+
+@pytest.mark.parametrize("payload", [
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{% for m in messages %}{{ m['content'] }}{% endfor %}{{ lipsum|attr('\\x5f\\x5fglobals\\x5f\\x5f') }}",
+])
+def test_hostile_chat_template_is_refused_before_writing(tiny_llama, tmp_path, payload):
+    before = tiny_llama.read_bytes()
+    evil = tmp_path / "evil.jinja"
+    evil.write_text(payload)
+    result = run("fix", tiny_llama, "--chat-template", evil)
+    assert result.exit_code == 2, result.output
+    assert "escape the Jinja sandbox" in result.output and "GG290" in result.output
+    assert tiny_llama.read_bytes() == before
+    config = tmp_path / "tokenizer_config.json"
+    config.write_text(json.dumps({"chat_template": [{"name": "default", "template": "{{ messages }}"},
+                                                    {"name": "tool_use", "template": payload}]}))
+    result = run("fix", tiny_llama, "--chat-template", config)
+    assert result.exit_code == 2 and "'tool_use'" in result.output, result.output
+    assert tiny_llama.read_bytes() == before
+
+
+def test_fix_of_a_later_split_part_judges_it_as_part_of_its_set(tmp_path):
+    from test_lint import write_split
+
+    from publish.lint import lint_paths
+
+    parts = write_split(tmp_path / "split")
+    assert lint_paths([str(tmp_path / "split")]).exit_code == 0
+    for part in parts[1:]:
+        result = run("fix", part, "--set", "general.license=mit")
+        assert result.exit_code == 0, result.output
+        assert "error(s) remain" not in result.output and "GG200" not in result.output
+        assert read_header(part).kv["general.license"].value == "mit"
+        # no rule fix of the model (part 1's metadata) is written into a later part
+        assert run("fix", part, "--select", "ALL").output.count("changed") == 0
+    # an error of the set is still reported, naming the part it is in
+    ggufs_kv = read_header(parts[0]).kv["tokenizer.ggml.eos_token_id"]
+    apply_changes(parts[0], [SetValue("tokenizer.ggml.eos_token_id", 99, V.UINT32)])
+    result = run("fix", parts[2], "--set", "general.license=apache-2.0")
+    assert result.exit_code == 1 and str(parts[0]) in result.output, result.output
+    assert ggufs_kv.value == 0
+
+
+def test_output_naming_the_input_is_a_usage_error(tiny_llama, tmp_path):
+    before = tiny_llama.read_bytes()
+    for same in (tiny_llama, tmp_path / "." / tiny_llama.name):
+        result = run("fix", tiny_llama, "--set", "general.license=mit", "-o", same)
+        assert result.exit_code == 2 and "is" in result.output and "itself" in result.output, result.output
+    link = tmp_path / "link.gguf"
+    os.link(tiny_llama, link)
+    assert run("fix", tiny_llama, "--set", "general.license=mit", "-o", link).exit_code == 2
+    assert tiny_llama.read_bytes() == before
+
+
+def test_output_with_nothing_to_fix_is_a_copy_of_the_input(tiny_llama, tmp_path):
+    out = tmp_path / "out.gguf"
+    out.write_bytes(b"an older output")
+    result = run("fix", tiny_llama, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == tiny_llama.read_bytes() and f"copied {tiny_llama} unchanged to {out}" in result.output
+    out.write_bytes(b"an older output")
+    dry = run("fix", tiny_llama, "-o", out, "--dry-run")
+    assert dry.exit_code == 0 and out.read_bytes() == b"an older output" and "not written" in dry.output
