@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import SpecError, UsageError
-from publish.fsutil import atomic_write_text, clone_or_copy, removed_if_interrupted, temp_path
+from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, removed_if_interrupted, temp_path
 from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
 from publish.staged import MANIFEST_SUFFIX, StagedFolder, params_json
@@ -67,7 +67,8 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
     `staged` is the publish.staged.StagedFolder that lint, smoke and push take (read tolerantly:
     lint reports a fault as a finding, smoke refuses it). `files` lists each staged file with its
     action and size in bytes. Raises SpecError (two quants on one file name, a template that cannot
-    be converted) and UsageError (the output folder is the spec's or the GGUFs' folder, or a file)."""
+    be converted) and UsageError (the output folder is the spec's or the GGUFs' folder, or a file;
+    OutputPathError when it cannot be created)."""
     spec = spec.with_gguf_dir(gguf_dir)
     out = Path(out_dir) if out_dir is not None else Path("dist") / spec.name
     quants = _quant_infos(spec)
@@ -95,7 +96,7 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
     if out.resolve() in {spec.gguf_dir.resolve(), spec.path.resolve().parent}:
         raise UsageError(f"{out}: is the folder of the spec or of the source GGUFs; the staged folder "
                          "must hold only what the Hub repo will hold", hint="pass another -o DIR, e.g. dist/NAME")
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     manifest = out.parent / f".{out.name}{MANIFEST_SUFFIX}"
     previous = _read_manifest(manifest)
 

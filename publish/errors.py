@@ -38,6 +38,18 @@ class TextFileError(UsageError):
         super().__init__(f"{path}: {problem}", hint=hint)
 
 
+class OutputPathError(UsageError):
+    """A file or folder publish was asked to write cannot be created there: a part of the path is a
+    file, the path is a folder, no permission, read-only filesystem, disk full
+    (`publish.fsutil.output_error`). `path` is the output as given, `problem` the message
+    without the path."""
+
+    def __init__(self, path: str, problem: str, *, hint: str | None = None):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: cannot write: {problem}", hint=hint)
+
+
 class TextFileMissing(TextFileError):
     """The text file does not exist (FileNotFoundError)."""
 

@@ -12,6 +12,7 @@ dead process (`sweep_stale`), which the CLI reports.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 if TYPE_CHECKING:
-    from publish.errors import TextFileError
+    from publish.errors import OutputPathError, TextFileError
 
 TEMP_MARK = ".publish-tmp-"
 _TEMP_NAME = re.compile(r"\..*" + re.escape(TEMP_MARK) + r"(\d+)-[0-9a-f]+\Z", re.S)
@@ -191,23 +192,119 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryI
     The temp file (`temp_path`) lives in the destination folder so the final rename never crosses
     filesystems; it is removed on any error and on SIGINT/SIGTERM (`removed_if_interrupted`).
     The file object is opened read-write underneath, so its descriptor also serves os.pread.
+    Raises OutputPathError (a UsageError naming `path`) when the folder cannot be created, `path`
+    is a folder, or creating, syncing or renaming the file fails (`output_error`); an exception
+    raised by the caller's block passes through unchanged.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise output_error(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise output_error(path, err) from None
     tmp = temp_path(path)
     with removed_if_interrupted(tmp):
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as err:
+            raise output_error(path, err) from None
         with os.fdopen(fd, mode) as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+            try:
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError as err:
+                raise output_error(path, err) from None
+        try:
+            if path.exists():
+                with contextlib.suppress(OSError):
+                    os.chmod(tmp, path.stat().st_mode & 0o7777)
+            else:
+                os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except OSError as err:
+            raise output_error(path, err) from None
         _fsync_dir(path.parent)
+
+
+def make_dirs(folder: str | os.PathLike) -> None:
+    """Create `folder` and its missing parents (like `mkdir -p`). Raises OutputPathError naming
+    `folder` (a part of it is a file, no permission, read-only filesystem, ...)."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise output_error(folder, err, folder=True) from None
+
+
+def output_error(path: str | os.PathLike, err: OSError, *, folder: bool = False) -> OutputPathError:
+    """The OutputPathError (exit status 2) for `err`, raised while creating the output `path`:
+    the message names `path` and what is wrong (the part of the path that is a file, not a
+    folder; a folder where a file goes; permission; read-only filesystem; disk full) and the
+    hint what to do. `folder`: `path` is a folder to create. Temp file names never appear in it."""
+    from publish.errors import OutputPathError
+    from publish.termtext import one_line
+
+    name = os.fspath(path)
+    code = err.errno
+    blocker = _file_in_the_way(Path(name)) if code in (errno.ENOTDIR, errno.EEXIST, errno.ENOENT) else None
+    if folder and code == errno.EEXIST and os.path.lexists(name) and not os.path.isdir(name):
+        return _not_a_folder(Path(name))
+    if blocker is not None:
+        problem = f"{one_line(str(blocker))} is a file, not a folder"
+        hint = f"pass a path in a folder, or move {one_line(str(blocker))} away"
+    elif code == errno.EISDIR or (code == errno.EEXIST and Path(name).is_dir()):
+        problem = "it is a folder"
+        hint = "pass the path of a file (e.g. inside that folder)"
+    elif code in (errno.EACCES, errno.EPERM):
+        problem = "permission denied"
+        hint = "pass a path in a folder you can write to, or change its permissions"
+    elif code == errno.EROFS:
+        problem = "read-only file system"
+        hint = "pass a path on a writable file system"
+    elif code in (errno.ENOSPC, errno.EDQUOT):
+        problem = os.strerror(code).lower()
+        hint = "free space there, or pass a path on another disk; nothing was replaced"
+    else:
+        problem = (err.strerror or str(err)).lower()
+        hint = "pass another path"
+    return OutputPathError(one_line(name), problem, hint=hint)
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing ancestor of `path` (or `path`'s parent itself) when it is not a folder."""
+    for anc in [path, *path.parents][1:] if path.parent != path else []:
+        if anc.exists() or anc.is_symlink():
+            return None if anc.is_dir() else anc
+    return None
+
+
+def check_writable(path: str | os.PathLike, *, folder: bool = False) -> None:
+    """Check, without creating anything, that the output `path` (a file, or a folder with
+    `folder=True`) could be written: what exists of it is of the right kind and the nearest
+    existing folder is writable. For report paths checked before a long run. Raises
+    OutputPathError as the write itself would (`output_error`)."""
+    p = Path(path)
+    if p.exists():
+        if folder and not p.is_dir():
+            raise _not_a_folder(p)
+        if not folder and p.is_dir():
+            raise output_error(p, OSError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    anc = p.parent
+    while not (anc.exists() or anc.is_symlink()) and anc.parent != anc:
+        anc = anc.parent
+    if anc.exists() and not anc.is_dir():
+        raise output_error(p, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+    writable_dir = p if folder and p.is_dir() else anc
+    if not os.access(writable_dir, os.W_OK | os.X_OK):
+        raise output_error(p, OSError(errno.EACCES, os.strerror(errno.EACCES)))
+
+
+def _not_a_folder(p: Path) -> OutputPathError:
+    from publish.errors import OutputPathError
+    from publish.termtext import one_line
+
+    return OutputPathError(one_line(str(p)), "it is a file, not a folder", hint="pass the path of a folder")
 
 
 _FICLONE = 0x40049409  # Linux ioctl: share extents (btrfs, xfs, …)
@@ -230,9 +327,13 @@ def clone_or_copy(src: BinaryIO, dst: BinaryIO, chunk: int = 16 << 20) -> str:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Replace `path` with `data` atomically (`atomic_writer`): readers see the old or the new file,
-    never a part. Raises OSError from the write; the temp file is removed."""
-    with atomic_writer(path, "wb") as fh:
-        fh.write(data)
+    never a part. Raises OutputPathError (UsageError, naming `path`: `output_error`) when it cannot
+    be written; the temp file is removed."""
+    try:
+        with atomic_writer(path, "wb") as fh:
+            fh.write(data)
+    except OSError as err:   # the write itself (disk full); atomic_writer maps its own steps
+        raise output_error(path, err) from None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

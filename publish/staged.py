@@ -220,11 +220,12 @@ def write_template_files(folder: str | os.PathLike, template: str, stops: list[s
     """Write `template` and `params` into `folder` (created when missing), each atomically:
     `params` keeps the keys it already has and gets `stop` = `stops`. Returns the names written
     (["template", "params"]). Raises UsageError, before writing anything, when an existing
-    `params` is not a UTF-8 JSON object (file:line:col)."""
-    from publish.fsutil import atomic_write_text
+    `params` is not a UTF-8 JSON object (file:line:col), and OutputPathError when `folder` cannot be created or written."""
+    from publish.fsutil import atomic_write_text, check_writable, make_dirs
 
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
+    check_writable(root, folder=True)
+    make_dirs(root)
     params: dict = {}
     if (root / PARAMS).is_file():
         text, bad = _read_text(root / PARAMS)

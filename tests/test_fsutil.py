@@ -257,3 +257,76 @@ def test_a_publish_error_is_what_the_cli_prints(tmp_path):
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert f"at offset {len(SPEC.encode()) + 2} (line 7," in r.output
     assert issubclass(TextFileError, PublishError)
+
+
+# Output paths: every OSError of the atomic write is OutputPathError (UsageError) naming the path.
+
+def test_atomic_write_under_a_file_names_the_file_in_the_way(tmp_path):
+    from publish.errors import OutputPathError
+    from publish.fsutil import atomic_write_text
+
+    (tmp_path / "afile").write_text("x")
+    target = tmp_path / "afile" / "deeper" / "out.txt"
+    with pytest.raises(OutputPathError) as info:
+        atomic_write_text(target, "hello")
+    assert isinstance(info.value, UsageError) and info.value.exit_code == 2
+    assert info.value.path == str(target)
+    assert info.value.problem == f"{tmp_path / 'afile'} is a file, not a folder"
+
+
+def test_atomic_write_onto_a_folder_is_refused_before_writing(tmp_path):
+    from publish.errors import OutputPathError
+    from publish.fsutil import atomic_write_text
+
+    (tmp_path / "d").mkdir()
+    with pytest.raises(OutputPathError, match="it is a folder"):
+        atomic_write_text(tmp_path / "d", "hello")
+    assert list((tmp_path / "d").iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+@pytest.mark.parametrize("step, code, problem", [
+    ("fsync", 28, "no space left on device"),
+    ("replace", 13, "permission denied"),
+    ("open", 30, "read-only file system"),
+])
+def test_atomic_write_failures_name_the_path_and_keep_the_original(tmp_path, monkeypatch, step, code, problem):
+    import publish.fsutil as fsutil
+    from publish.errors import OutputPathError
+
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    real = getattr(os, step)
+
+    def failing(*args, **kwargs):
+        if step == "open" and not str(args[0]).startswith(str(tmp_path)):
+            return real(*args, **kwargs)
+        raise OSError(code, os.strerror(code), str(args[0]))
+
+    monkeypatch.setattr(fsutil.os, step, failing)
+    with pytest.raises(OutputPathError) as info:
+        fsutil.atomic_write_text(target, "new")
+    monkeypatch.undo()
+    assert str(info.value).startswith(f"{target}: cannot write: {problem}")
+    assert "publish-tmp" not in str(info.value)   # the temp file's name is not the user's path
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_make_dirs_and_check_writable(tmp_path):
+    from publish.errors import OutputPathError
+    from publish.fsutil import check_writable, make_dirs
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputPathError, match="afile: cannot write: it is a file, not a folder"):
+        make_dirs(tmp_path / "afile")
+    with pytest.raises(OutputPathError, match="afile is a file, not a folder"):
+        make_dirs(tmp_path / "afile" / "sub")
+    with pytest.raises(OutputPathError, match="afile is a file, not a folder"):
+        check_writable(tmp_path / "afile" / "a" / "b.xml")
+    with pytest.raises(OutputPathError, match="it is a folder"):
+        check_writable(tmp_path)
+    with pytest.raises(OutputPathError, match="it is a file, not a folder"):
+        check_writable(tmp_path / "afile", folder=True)
+    check_writable(tmp_path / "new" / "deep" / "r.xml")   # creatable: fine, and nothing created
+    check_writable(tmp_path / "afile")                    # an existing file is replaced: fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -63,6 +63,11 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
 
     if prompts_file and (prompt_texts or expects):
         raise UsageError("give either --prompts FILE or --prompt/--expect pairs, not both")
+    from publish.fsutil import check_writable
+
+    for report_path in (report_junit, markdown, output):   # before the run, not after it
+        if report_path:
+            check_writable(report_path)
     if prompts_file:
         prompts = P.load_prompts(prompts_file)
     elif prompt_texts or expects:
