@@ -24,7 +24,7 @@ def _print_matrix(target: str, shards: int | None, gguf_dir: str | None, fmt: st
             f"publish smoke {one_line(entry['target'])} --shard {entry['shard']}")
 
 
-_shards = click.option("--shards", type=int, metavar="N", help="Number of jobs (default: one per quant, at most 256).")
+_shards = click.option("--shards", type=click.IntRange(min=1), metavar="N", help="Number of jobs (default: one per quant, at most 256).")
 _format = format_option({"text": "one line per job, for people", "json": "one line for $GITHUB_OUTPUT and fromJSON()"},
                         default="json")
 _gguf_dir = click.option("--gguf-dir", type=click.Path(exists=True, file_okay=False), metavar="DIR",

@@ -20,6 +20,29 @@ import click
 F = Callable[..., Any]
 
 
+class Seconds(click.FloatRange):
+    """A positive, finite number of seconds (`--timeout S`): 0, negatives, nan and inf are usage
+    errors (exit 2), never a run in which every engine call times out at once."""
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
+
+
+# Ollama v0.24.0 takes the seed as an int and -1 as "random" (sample/samplers.go NewSampler); the
+# llama runner casts it to uint32 (runner/llamarunner/runner.go), where 0xFFFFFFFF is llama.cpp's
+# "random" too. A smoke needs a repeatable seed, so the range is 0..2**32-1.
+SEED = click.IntRange(0, 2**32 - 1)
+
+
 def warn_deprecated(old: str, new: str) -> None:
     """`warning: OLD is deprecated; use NEW ...` on stderr, so stdout (JSON, reports) stays clean."""
     click.echo(f"warning: {old} is deprecated and will be removed after the next release; use {new}", err=True)

@@ -49,6 +49,18 @@ class SmokeOptions:
     backend_factory: Callable[[], Backend] | None = None  # a ready backend (tests, Python users)
     registry: str | None = None           # hf.co targets: the registry Ollama pulls from (None: hf.co)
 
+    def __post_init__(self) -> None:
+        """Raises UsageError for a timeout that is not a positive finite number of seconds, a
+        num_predict below 1 or a seed outside 0..2**32-1 (Ollama v0.24.0 takes -1 as "random")."""
+        import math
+
+        if not (isinstance(self.timeout, (int, float)) and math.isfinite(self.timeout) and self.timeout > 0):
+            raise UsageError(f"timeout {self.timeout!r}: must be a positive number of seconds")
+        if not 1 <= self.num_predict:
+            raise UsageError(f"num_predict {self.num_predict!r}: must be at least 1 (it bounds a runaway)")
+        if not 0 <= self.seed < 2**32:
+            raise UsageError(f"seed {self.seed!r}: must be in 0..{2**32 - 1} (Ollama takes -1 as random)")
+
 
 # -- the run ---------------------------------------------------------------------------------------
 
