@@ -29,6 +29,7 @@ class Seconds(click.FloatRange):
         super().__init__(min=0, min_open=True)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """`value` as float seconds; a usage error (click's, exit 2) unless it is finite and > 0."""
         import math
 
         number = super().convert(value, param, ctx)
