@@ -1,6 +1,6 @@
 """`publish template convert` speed, against anchors measured in this run.
 
-- conversion + proof of one template (compile the Jinja AST, render the 13-case suite with the
+- conversion + proof of one template (compile the Jinja AST, render the 14-case suite with the
   sandboxed Jinja template and with publish.gotmpl, compare): target < 1 s each; anchor: one
   sandboxed render batch of the same suite (the proof cannot be cheaper than rendering it);
 - the converted template rendering a 4-turn conversation (system + user/assistant/user/assistant/user)

@@ -519,6 +519,8 @@ CONVERT_SUITE: tuple[OllamaCase, ...] = (
     OllamaCase("consecutive-same-role", [
         _tm("system", SYSTEM), _tm("system", "Be brief."), _tm("user", "Hello!"), _tm("user", "Are you there?"),
         _tm("assistant", "Yes."), _tm("assistant", "How can I help?"), _tm("user", "What is 2+2?")]),
+    # very short and multi-byte content: a byte slice errors or cuts a character here
+    OllamaCase("short-non-ascii", [_tm("user", "Hi"), _tm("assistant", "日本語です"), _tm("user", "?")]),
     OllamaCase("ends-with-assistant", [_tm("user", "Write a haiku."), _tm("assistant", "Autumn moonlight")]),
     OllamaCase("system-ends-with-assistant", [
         _tm("system", SYSTEM), _tm("user", "Hello!"), _tm("assistant", "Hi! How"),
