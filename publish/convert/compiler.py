@@ -1440,10 +1440,17 @@ class Compiler:
             return G(f"len (slice {arg(L)} ({self.add1(loop.index)}))", "int")
         if attr == "revindex":
             return G(f"len (slice {arg(L)} {arg(loop.index)})", "int")
-        if attr == "previtem":
-            return G(f"index {arg(L)} ({self.sub_int(i, K(1)).go})", loop.elem)
-        if attr == "nextitem":
-            return G(f"index {arg(L)} ({self.add1(loop.index)})", loop.elem)
+        if attr in ("previtem", "nextitem"):
+            # undefined at the ends, as in Jinja: a Cond on a bool computed first, so the `index`
+            # (which errors out of range) is only reached inside its guard
+            cvar = self.tmp("has")
+            if attr == "previtem":
+                self.pre.append("{{ " + cvar + " := gt " + arg(loop.index) + " 0 }}")
+                item = G(f"index {arg(L)} ({self.sub_int(i, K(1)).go})", loop.elem)
+            else:
+                self.pre.append("{{ " + cvar + " := lt (" + self.add1(loop.index) + ") (len " + arg(L) + ") }}")
+                item = G(f"index {arg(L)} ({self.add1(loop.index)})", loop.elem)
+            return Cond(cvar, item, K(UNDEF))
         self.fail(node, f"loop.{attr} is not supported", "loop.")
 
     def getitem(self, base: Val, key: Val, node) -> Val:
@@ -1507,8 +1514,8 @@ class Compiler:
             return G(f"index {arg(base.go)} {key.value}", "any")
         if isinstance(base, G) and base.kind == "str" and isinstance(key, K) and isinstance(key.value, int) \
                 and key.value >= 0:
-            self.approximate(node, "indexing a string", "Go takes a byte, Jinja a character (the same for ASCII)", "[")
-            return G(f"slice {arg(base.go)} {key.value} {key.value + 1}", "str")
+            # by characters, through fmt's precision; "" past the end (where Jinja raises)
+            return self._guarded_slice(base, key, K(key.value + 1), node)
         self.fail(node, "unsupported subscript")
 
     def slice_(self, base: Val, sl: J.Slice, scope: dict, node) -> Val:
@@ -1545,23 +1552,86 @@ class Compiler:
         lo = start
         if not isinstance(lo, (K, G)):
             lo = G(self.materialize(lo), "int")
-        if not isinstance(stop, (K, G)):
-            stop = G(self.materialize(stop), "int")
-        if isinstance(lo, K) and lo.value is not None and lo.value < 0:
-            lo = G(f"len (slice {arg(base.go)} {-lo.value})", "int")
         hi = stop
-        if isinstance(hi, K) and hi.value is not None and hi.value < 0:
-            hi = G(f"len (slice {arg(base.go)} {-hi.value})", "int")
-        los = "0" if (isinstance(lo, K) and lo.value is None) else (str(lo.value) if isinstance(lo, K) else arg(lo.go))
-        if isinstance(hi, K) and hi.value is None:
-            go = f"slice {arg(base.go)} {los}" if los != "0" else base.go
-        else:
-            his = str(hi.value) if isinstance(hi, K) else arg(hi.go)
-            go = f"slice {arg(base.go)} {los} {his}"
-        if base.kind == "str" and los != "0":
-            self.approximate(node, "string slicing", "Go slices bytes, Jinja slices characters "
-                             "(differs on non-ASCII text)", "[")
-        return G(go, base.kind, origin=None)
+        if not isinstance(hi, (K, G)):
+            hi = G(self.materialize(hi), "int")
+        return self._guarded_slice(base, lo, hi, node)
+
+    def _guarded_slice(self, base: G, lo: Val, hi: Val, node) -> G:
+        """`base[lo:hi]` (step 1) that never errors on short input, as Python clamps. lo/hi: K
+        (an int or None) or a G int (taken as >= 0). Strings count characters, as Jinja does,
+        through fmt (Go's fmt measures width and precision in runes): `printf "%.5s"` keeps 5
+        runes, and a negative bound is made a rune index from the rune count. Lists (and `any`
+        values, an Approximation when they hold a string) go through `slice` behind `len` guards.
+        CompileError for a list slice with a negative start and a non-negative stop."""
+        def neg(v):
+            return isinstance(v, K) and isinstance(v.value, int) and v.value < 0
+
+        def none(v):
+            return isinstance(v, K) and v.value is None
+
+        def go(v):
+            return str(v.value) if isinstance(v, K) else arg(v.go)
+        if isinstance(lo, K) and lo.value == 0:
+            lo = K(None)
+        if none(lo) and none(hi):
+            return G(base.go, base.kind, origin=None)
+        sv = arg(base.go)
+        if base.kind == "str" and (neg(lo) or neg(hi)):
+            # a negative bound -k is the rune index max(r - k, 0), r the rune count: fmt pads
+            # `printf "%*s" n s` (n = len s bytes) with n - r spaces, so r = len (slice s pad)
+            r = self.tmp("runes")
+            self.pre.append("{{ " + r + " := len (slice " + sv + " (len (slice (printf \"%*s\" (len " + sv + ") " +
+                            sv + ") (len " + sv + ")))) }}")
+            bounds = []
+            for v in (lo, hi):
+                if neg(v):
+                    m, k = self.tmp("at"), str(-v.value)
+                    self.pre.append("{{ " + m + " := 0 }}{{ if gt " + r + " " + k + " }}{{ " + m +
+                                    " = len (slice (printf \"%*s\" " + r + ' "") ' + k + ") }}{{ end }}")
+                    v = G(m, "int")
+                bounds.append(v)
+            lo, hi = bounds
+        if base.kind == "str":
+            if isinstance(lo, K) and isinstance(hi, K) and lo.value is not None and hi.value is not None \
+                    and hi.value <= lo.value:
+                return G('""', "str", origin=None)
+            if not none(hi):
+                sv = (f'printf "%.{hi.value}s" {sv}' if isinstance(hi, K) else f'printf "%.*s" {go(hi)} {sv}')
+                sv = "(" + sv + ")"
+            if none(lo):
+                return G(sv[1:-1], "str", origin=None)
+            cut = (f'printf "%.{lo.value}s" {sv}' if isinstance(lo, K) else f'printf "%.*s" {go(lo)} {sv}')
+            return G(f"slice {sv} (len ({cut}))", "str", origin=None)
+        if base.kind == "any":
+            self.approximate(node, "slicing a value of unknown type", "if it is a string, Go slices bytes, "
+                             "Jinja characters (differs on non-ASCII text)", "[")
+        if neg(lo) and not (none(hi) or neg(hi)):
+            self.fail(node, "a list slice with a negative start and a non-negative stop is not supported", "[")
+        cur = sv
+        # negative start first (s[-a:-b] == s[-a:][:-b]), else the stop first (s[a:b] == s[:b][a:])
+        steps = [("lo", lo), ("hi", hi)] if neg(lo) else [("hi", hi), ("lo", lo)]
+        for which, v in steps:
+            if none(v):
+                continue
+            out = self.tmp("sl")
+            if which == "hi" and neg(v):
+                k = -v.value
+                code = ("{{ " + out + " := slice " + cur + " 0 0 }}{{ if gt (len " + cur + ") " + str(k) + " }}{{ " +
+                        out + " = slice " + cur + " 0 (len (slice " + cur + " " + str(k) + ")) }}{{ end }}")
+            elif which == "hi":
+                code = ("{{ " + out + " := " + cur + " }}{{ if lt " + go(v) + " (len " + cur + ") }}{{ " + out +
+                        " = slice " + cur + " 0 " + go(v) + " }}{{ end }}")
+            elif neg(v):
+                k = -v.value
+                code = ("{{ " + out + " := " + cur + " }}{{ if gt (len " + cur + ") " + str(k) + " }}{{ " + out +
+                        " = slice " + cur + " (len (slice " + cur + " " + str(k) + ")) }}{{ end }}")
+            else:
+                code = ("{{ " + out + " := slice " + cur + " 0 0 }}{{ if le " + go(v) + " (len " + cur + ") }}{{ " +
+                        out + " = slice " + cur + " " + go(v) + " }}{{ end }}")
+            self.pre.append(code)
+            cur = out
+        return G(cur, base.kind, origin=None)
 
     def ev_Slice(self, node, scope):
         """A bare slice outside `[]` does not occur; CompileError."""

@@ -737,3 +737,73 @@ def test_tojson_of_mapped_filtered_tools_and_dict_with_runtime_values():
     assert out.startswith('[TOOLS][{"name": "f", "description": "d", "parameters": {"type": "object", '
                           '"properties": {}}}, {"name": "f"')
     assert '[CALLS]{"id": "c1", "name": "f", "arguments": {"x": "y"}}</s>' in out
+
+
+# conversations that break byte slicing: shorter than the bound, empty, and multi-byte characters
+SHORT_AND_WIDE = [[{"role": "user", "content": "Hi"}],
+                  [{"role": "user", "content": "日本語です"}, {"role": "assistant", "content": "é"},
+                   {"role": "user", "content": ""}],
+                  [{"role": "system", "content": "ab"}, {"role": "user", "content": "«café» — 日本語 🙂"}]]
+
+
+def _render_both(conv, source: str, conversations: list[list[dict]]) -> None:
+    """The converted template, rendered by publish.gotmpl and by Ollama's own template package
+    (v0.24.0), gives the Jinja prompt on every conversation, without an error."""
+    from ollama_template_ref import render_real
+
+    from publish.chat import ChatTemplate
+
+    jinja = ChatTemplate(source)
+    want = [jinja.render(msgs) for msgs in conversations]
+    assert [gotmpl.render(conv.template, msgs) for msgs in conversations] == want
+    got = render_real([{"template": conv.template, "messages": msgs, "tools": None, "think": False,
+                        "is_think_set": False} for msgs in conversations])
+    assert [g.get("error") or g["output"] for g in got] == want
+
+
+@pytest.mark.parametrize("expr", ["[:5]", "[2:]", "[1:3]", "[-3:]", "[:-1]", "[-4:-1]", "[-2:4]", "[1]", "[3:1]"])
+def test_string_slices_never_error_on_short_content_and_count_characters(expr):
+    """`m.content[:5]` was `slice .Content 0 5`: Go's slice errors on "Hi" (Ollama rejects the
+    request) and cuts 日本語 mid-character (bytes, not characters). Every string slice is now
+    clamped like Python's and counts runes (fmt's width/precision), so no approximation is needed."""
+    source = "{% for m in messages %}{{ m.role }}: {{ m.content" + expr + " }}|\n{% endfor %}"
+    conv = convert(source)
+    assert conv.identical and conv.exit_code == 0 and not conv.approximations, conv.format_text(show_template=False)
+    assert "short-non-ascii" in {c.name for c in conv.check.compared}
+    _render_both(conv, source, SHORT_AND_WIDE)
+
+
+@pytest.mark.parametrize("expr", ["[1:]", "[-2:]", "[:-1]", "[:1]", "[1:2]", "[-3:-1]"])
+def test_list_slices_never_error_on_short_conversations(expr):
+    source = "{% for m in messages" + expr + " %}{{ m.role }}: {{ m.content }}|{% endfor %}"
+    conv = convert(source)
+    assert conv.identical and conv.exit_code == 0, conv.format_text(show_template=False)
+    _render_both(conv, source, SHORT_AND_WIDE)
+
+
+def test_list_slice_with_negative_start_and_positive_stop_is_refused_with_line_and_column():
+    with pytest.raises(ConvertError) as err:
+        compile_template("{% for m in messages %}{% endfor %}\n{% for m in messages[-2:5] %}{% endfor %}")
+    assert (err.value.line, err.value.col) == (2, 21) and "negative start" in str(err.value)
+
+
+def test_loop_previtem_and_nextitem_are_undefined_at_the_ends():
+    """`loop.previtem` was `index L (i - 1)` with i - 1 from `slice (printf "%*s" i "") 1`, which errors on
+    the first message of every conversation; `loop.nextitem` errored on the last."""
+    source = ("{% for m in messages %}{% if loop.previtem and loop.previtem.role == 'user' %}P{% endif %}"
+              "{{ m.content }}{% if loop.nextitem and loop.nextitem.role != 'user' %}N{% endif %}\n{% endfor %}")
+    conv = convert(source)
+    assert conv.identical and conv.exit_code == 0, conv.format_text(show_template=False)
+    _render_both(conv, source, SHORT_AND_WIDE + [[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+                                                  {"role": "user", "content": "c"}]])
+
+
+def test_proof_suite_reports_a_byte_slice_as_different_on_short_and_non_ascii_content():
+    """The tester's case: a Go template that byte-slices must not be reported identical. The suite has
+    a very short and a multi-byte conversation (short-non-ascii) where it errors or cuts a character."""
+    from publish.chat import ChatTemplate
+
+    jinja = ChatTemplate("{% for m in messages %}{{ m.role }}: {{ m.content[:5] }}\n{% endfor %}")
+    res = templatecheck.prove(jinja, "{{ range .Messages }}{{ .Role }}: {{ slice .Content 0 5 }}\n{{ end }}")
+    status = {c.name: c.status for c in res.conversations}
+    assert status["short-non-ascii"] != templatecheck.IDENTICAL and res.exit_code != 0
