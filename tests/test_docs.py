@@ -155,6 +155,7 @@ def test_gemma3n_examples_are_what_the_commands_print(gemma3n_broken_path, tmp_p
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     inspect_out = runner.invoke(main, ["inspect", name]).output.splitlines()
+    inspect_json = runner.invoke(main, ["inspect", name, "--json"]).output
     lint_out = runner.invoke(main, ["lint", name]).output.splitlines()
     fix_out = runner.invoke(main, ["fix", name]).output.splitlines()
     assert any(line.startswith(f"{name}:gemma3n.attention.shared_kv_layers: GG101") for line in lint_out)
@@ -175,6 +176,17 @@ def test_gemma3n_examples_are_what_the_commands_print(gemma3n_broken_path, tmp_p
                     assert block[i + 1] == where[line], f"{page.name}: {line[:60]}…"
                     checked += 1
     assert checked >= 3  # README GG101, lint.md GG101 and GG102
+
+    # docs/lint.md: the offsets of the keys its --format json example shows.
+    import json
+    kv = {e["key"]: e for e in json.loads(inspect_json)["kv"]}
+    shown = [json.loads(line.replace("…16 items", "").replace(", …}", "}").replace(", ]", "]"))
+             for line in re.findall(r"^\{\"key\".*$", (DOCS / "lint.md").read_text(encoding="utf-8"), re.M)]
+    assert len(shown) == 2
+    for entry in shown:
+        real = kv[entry["key"]]
+        assert (entry["offset"], entry["value_offset"], entry["type"]) == \
+            (real["offset"], real["value_offset"], real["type"]), entry["key"]
 
     # docs/fix.md: the in-place line `publish fix` prints on that file.
     in_place = [line for line in fix_out if line.lstrip().startswith("in place:")]
