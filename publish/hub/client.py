@@ -159,6 +159,24 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def is_xet_failure(err: BaseException) -> bool:
+    """Whether `err` is a failed Xet transfer. hf_xet (Rust) raises Python's builtin exceptions
+    (ConnectionError for an HTTP error or a dropped connection, RuntimeError, ...), not
+    huggingface_hub's, so it is told by where it was raised: a frame of the hf_xet package or of a
+    huggingface_hub function named for Xet (`_upload_xet_files` in _commit_api.py, `xet_get` in
+    file_download.py, huggingface_hub 2.4). An OSError naming a local file is not one."""
+    if not isinstance(err, (OSError, RuntimeError)) or getattr(err, "filename", None):
+        return False
+    tb = err.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".")[0] == "hf_xet" or (module.split(".")[0] == "huggingface_hub"
+                                                and "xet" in tb.tb_frame.f_code.co_name.lower()):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _status(err: BaseException) -> int | None:
     response = getattr(err, "response", None)
     return getattr(response, "status_code", None)
@@ -218,6 +236,14 @@ def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, 
         RevisionNotFoundError,
     )
 
+    if is_xet_failure(err):
+        from publish.termtext import one_line
+
+        detail = one_line(str(err))[:300]
+        return HubError(f"{action}: the Xet transfer failed ({type(err).__name__}: {detail})",
+                        hint="set HF_HUB_DISABLE_XET=1 to transfer over LFS instead (an endpoint without Xet "
+                             "answers 404 to xet-write-token), or retry later; a push that failed before its "
+                             "commit changed nothing on the repo")
     # LFS uploads wrap the HTTP error in a RuntimeError; look through the chain.
     cause: BaseException | None = err
     seen = 0
@@ -283,11 +309,11 @@ def is_metadata_rejection(err: BaseException) -> bool:
 
 def is_hub_failure(err: BaseException) -> bool:
     """Whether `err` is a failure `hub_error` maps: an HTTP error from the Hub (HfHubHTTPError and
-    subclasses), offline mode, or a dropped connection or timeout of huggingface_hub's HTTP
-    client."""
+    subclasses), offline mode, a dropped connection or timeout of huggingface_hub's HTTP
+    client, or a failed Xet transfer (`is_xet_failure`)."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-    return isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled, *_transport_errors()))
+    return isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled, *_transport_errors())) or is_xet_failure(err)
 
 
 def is_unreachable(err: BaseException) -> bool:

@@ -329,3 +329,41 @@ def test_invalid_readme_metadata_is_refused_before_the_commit(hub, staged):
 
     with pytest.raises(HubMetadataRejected):   # the library raises the type, the CLI shows its message
         push(plan_push(staged, REPO))
+
+
+def test_a_failed_xet_upload_is_a_hub_error_with_the_lfs_hint(hub, staged, monkeypatch):
+    """With Xet enabled (hf_xet installed, HF_HUB_DISABLE_XET unset) huggingface_hub asks the Hub
+    for a xet-write-token; the stand-in, like an endpoint without Xet, answers 404 and hf_xet
+    raises Python's builtin ConnectionError. That is the project's HubError (exit 2, one message
+    with the way out), not a traceback, and nothing is committed."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", False)
+    r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO])
+    assert not isinstance(r.exception, ConnectionError), r.output
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    assert "error: push: the Xet transfer failed (ConnectionError:" in r.output
+    assert "xet-write-token" in r.output and "404" in r.output
+    assert "set HF_HUB_DISABLE_XET=1 to transfer over LFS" in r.output
+    assert hub.count("GET", r"/xet-write-token/") >= 1   # the upload really went the Xet way
+    assert hub.count("POST", r"/commit/") == 0
+    assert WRITE_TOKEN not in r.output
+
+
+@pytest.mark.parametrize("where, raised, expected", [
+    ("_upload_xet_files", ConnectionError("HTTP status client error (404 Not Found)"), True),
+    ("_upload_xet_files", RuntimeError("Data processing error"), True),
+    ("_upload_xet_files", FileNotFoundError(2, "No such file or directory", "/staged/x.gguf"), False),
+    ("read_staged_file", ConnectionError("reset"), False),
+])
+def test_xet_failures_are_told_by_where_they_were_raised(where, raised, expected):
+    """hf_xet raises builtin exceptions; only those raised under huggingface_hub's Xet functions
+    count, and an error naming a local file stays a local error."""
+    from publish.hub.client import is_xet_failure
+
+    namespace: dict = {"__name__": "huggingface_hub._commit_api"}
+    exec(f"def {where}(err):\n    raise err\n", namespace)
+    with pytest.raises(type(raised)) as info:
+        namespace[where](raised)
+    assert is_xet_failure(info.value) is expected
