@@ -127,11 +127,14 @@ def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, a
              verify_data: bool = False) -> FixOutcome:
     """`publish fix` in one call: plan from one header read, apply, re-check the written file.
 
-    `assignments` are `KEY=VALUE` / `KEY:TYPE=VALUE` texts (`publish fix --set`; a key's stored
-    type is its default); `chat_template` a Jinja file or tokenizer_config.json whose template(s)
+    `assignments` are `KEY=VALUE[:TYPE]` texts (`publish fix --set`; the default type is a key's
+    stored type, else the one GG103 expects of a well-known key: `parse_assignment`); `chat_template` a Jinja file or tokenizer_config.json whose template(s)
     are set (`chat_template_changes`). The re-check reads the written header again (`remaining`);
     a dry run or a run that changed nothing reports the planned findings minus the selected fixes.
-    Raises UsageError for a remote or missing `path`, `backup` with `output`, bad selectors,
+    A later split part (split.no > 0) gets no rule fixes and is re-checked as `publish lint` checks
+    its set. With `output` and nothing to change, `output` is written as a copy of `path`.
+    Raises UsageError for a remote or missing `path`, `backup` with `output`, `output` naming
+    `path` itself (os.path.samefile), bad selectors,
     assignments or chat template files; PublishError when the write fails (the original is then
     unchanged)."""
     from publish.errors import UsageError

@@ -22,7 +22,8 @@ from publish.cli.options import quiet_option
                    "named templates become tokenizer.chat_template.NAME). Refused when it does not parse.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE[:TYPE]",
               help="Set a metadata key, e.g. general.license=apache-2.0 or "
-                   "gemma3n.attention.shared_kv_layers=10:uint32. Repeatable.")
+                   "gemma3n.attention.shared_kv_layers=10:uint32 (TYPE: a GGUF value type name). Without "
+                   ":TYPE a stored key keeps its type and a well-known key gets the type lint expects. Repeatable.")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Apply the fixes of these codes or prefixes (default: every fixable error; ALL for all).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Do not apply the fixes of these codes.")
