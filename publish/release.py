@@ -31,8 +31,9 @@ STAGES = ("lint", "build", "lint folder", "smoke folder", "smoke folder (ollama)
 @dataclass
 class ReleaseOptions:
     """How `release` runs: where to build (`out_dir`, default dist/<NAME>), the GGUF folder,
-    whether to push (and to which repo), the smoke backend and prompts, the Ollama host, and the
-    timeout in seconds per engine call."""
+    whether to push (and to which repo), the smoke backend and prompts, the Ollama host, the
+    timeout in seconds per engine call, and the registry the hf.co smoke pulls from
+    (`hub_registry`)."""
     out_dir: Path | None = None
     gguf_dir: Path | None = None
     push: bool = False
@@ -45,6 +46,7 @@ class ReleaseOptions:
     serve: bool = False
     timeout: float = 300.0
     prompts: list | None = None      # Prompt list (--prompts) for the smokes; None: the spec's, else the defaults
+    registry: str | None = None      # the registry the hf.co smoke pulls from; None: $HF_ENDPOINT, else hf.co
 
 
 @dataclass
@@ -84,6 +86,20 @@ class ReleaseResult:
     def stage(self, name: str) -> StageResult | None:
         """The result of the stage called `name`, None when it is not in the run."""
         return next((s for s in self.stages if s.name == name), None)
+
+
+def hub_registry(registry: str | None) -> str | None:
+    """The registry the hf.co smoke pulls from: `registry` when given, else $HF_ENDPOINT when it
+    names another Hub than huggingface.co / hf.co (a mirror or stand-in: the push went there, so
+    the pull must come from there too), else None (hf.co)."""
+    import os
+
+    if registry is not None:
+        return registry
+    endpoint = (os.environ.get("HF_ENDPOINT") or "").strip().rstrip("/")
+    if not endpoint or endpoint in ("https://huggingface.co", "https://hf.co"):
+        return None
+    return endpoint
 
 
 def ollama_unavailable(host: str | None, serve: bool) -> str | None:
@@ -175,6 +191,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
 
             report = smoke(target, SmokeOptions(backend=backend, via=options.via, host=options.host,
                                                 serve=options.serve, timeout=options.timeout,
+                                                registry=hub_registry(options.registry),
                                                 prompts=options.prompts or list(spec.smoke_prompts) or None))
             result.smoke_reports[name] = report
             stage.detail = text_table(report)

@@ -31,13 +31,16 @@ from publish.cli.options import Seconds, output_option, quiet_option, renamed_op
 @click.option("--serve", is_flag=True, help="Start `ollama serve` for the smoke stages when no server answers.")
 @click.option("--timeout", type=Seconds(), default=300.0, show_default=True, metavar="S",
               help="Seconds allowed for each engine call.")
+@click.option("--registry", metavar="URL",
+              help="The registry the hf.co smoke pulls from, e.g. http://127.0.0.1:8080 (a Hub mirror or "
+                   "stand-in; http:// pulls over plain HTTP). Default: $HF_ENDPOINT when it names another "
+                   "Hub than huggingface.co, else hf.co.")
 @click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Smoke prompts (TOML/JSON, as for `publish smoke --prompts`) for both smoke stages.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage's full report before the summary.")
 @quiet_option
 def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, keep_going, host, serve, timeout,
-            prompts_file,
-            verbose):
+            registry, prompts_file, verbose):
     """Release SPEC: lint its GGUFs, build the staged folder, smoke it, push it, smoke hf.co.
 
     Stops at the first failing stage unless --keep-going. Without --push it stops after the
@@ -59,7 +62,7 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, k
         out_dir=Path(out_dir) if out_dir else None, gguf_dir=Path(gguf_dir) if gguf_dir else None,
         push=do_push, repo=repo, backend=backend, via=via, also_ollama=also_ollama, keep_going=keep_going,
         host=host, serve=serve,
-        timeout=timeout, prompts=prompts,
+        timeout=timeout, prompts=prompts, registry=registry,
     )
     result = run_release(spec, options)
     for stage in result.stages:

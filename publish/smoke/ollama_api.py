@@ -19,6 +19,7 @@ from publish.errors import SmokeSetupError
 from publish.hub.hashing import sha256_file
 from publish.progress import bar, note, progress_enabled
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target
+from publish.smoke.targets import registry_unreachable
 from publish.smoke.serve import OllamaServe, ensure_server, server_version, tls_verify
 
 NS = 1e-9
@@ -200,6 +201,8 @@ class OllamaAPIBackend:
                 if self.progress:
                     self._progress(part, bars)
         except ollama.ResponseError as err:
+            if (setup := registry_unreachable(target.model, err.error)) is not None:
+                raise setup from None
             raise LoadError(f"pull {target.model}: {err.error}") from None
         except (ConnectionError, httpx.TransportError) as err:
             raise self._unreachable(f"pull {target.model}", err) from None

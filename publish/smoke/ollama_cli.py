@@ -31,6 +31,7 @@ from pathlib import Path
 
 from publish.errors import SmokeSetupError
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target, Unsupported
+from publish.smoke.targets import registry_unreachable
 from publish.smoke.ollama_api import parse_parameters
 from publish.smoke.serve import OllamaServe, ensure_server, find_ollama
 
@@ -132,7 +133,12 @@ class OllamaCLIBackend:
         way to preload), so a quant that does not load is reported as a load failure."""
         self.remove(target)
         if target.gguf is None:
-            self._checked("pull", *(["--insecure"] if target.insecure else []), target.model)
+            try:
+                self._checked("pull", *(["--insecure"] if target.insecure else []), target.model)
+            except LoadError as err:
+                if (setup := registry_unreachable(target.model, str(err))) is not None:
+                    raise setup from None
+                raise
         else:
             self._create(target)
         start = time.perf_counter()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publish.addresses import ollama_hub_repo
-from publish.errors import UsageError
+from publish.errors import SmokeSetupError, UsageError
 from publish.modelkind import BASE
 from publish.smoke.base import Target
 
@@ -51,6 +51,27 @@ def registry_host(registry: str | None) -> tuple[str, bool]:
         raise UsageError(f"--registry {registry!r}: expected http(s)://HOST[:PORT], e.g. http://127.0.0.1:8080",
                          hint="the host Ollama pulls hf.co/ORG/NAME from; default hf.co")
     return m.group(2), m.group(1) == "http"
+
+
+# What Go's net/http and crypto/tls put in the error Ollama v0.24.0 returns when the pull cannot
+# reach the registry at all (server/images.go pullModelManifest -> makeRequestWithRetry): the
+# registry is down, misspelt or blocked, not the quant broken.
+_UNREACHABLE = ("no such host", "connection refused", "network is unreachable", "no route to host",
+                "i/o timeout", "server misbehaving", "tls handshake timeout", "x509:",
+                "server gave http response to https client", "connection reset by peer")
+
+
+def registry_unreachable(model: str, error: str) -> SmokeSetupError | None:
+    """The setup error (exit 2) for a pull of `model` (`HOST/ORG/NAME:TAG`) that failed with
+    Ollama's `error` text because the registry HOST cannot be reached (DNS, refused, TLS, timeout);
+    None for any other failure (a missing tag, a broken GGUF: those are the quant's load failure)."""
+    if not any(marker in error.lower() for marker in _UNREACHABLE):
+        return None
+    host = model.split("/", 1)[0]
+    return SmokeSetupError(
+        f"cannot reach the registry {host} to pull {model}: {error.strip()}",
+        hint="check the network and DNS of the machine running Ollama, or pull from a Hub mirror or "
+             "stand-in with --registry URL (`publish release` passes its --registry, default $HF_ENDPOINT)")
 
 
 def scratch_name(folder: Path, label: str) -> str:
