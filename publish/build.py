@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import SpecError, UsageError
-from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, removed_if_interrupted, temp_path
+from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, output_error, removed_if_interrupted, temp_path
 from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
 from publish.staged import MANIFEST_SUFFIX, StagedFolder, params_json
@@ -244,7 +244,9 @@ def _staged_names(spec: ReleaseSpec, q: Quant) -> tuple[str, ...]:
 
 def stage_file(src: Path, dst: Path) -> str:
     """Put `src` at `dst` as a hard link, else a reflink, else a copy (never a symlink).
-    Returns what was done; "unchanged" when dst already is that file."""
+    Returns what was done; "unchanged" when dst already is that file. Raises OutputPathError
+    naming `dst` when it cannot be written (disk full, permission: fsutil.output_error); an
+    OSError reading `src` passes through."""
     src = src.resolve()
     if dst.exists() and not dst.is_symlink():
         if os.path.samefile(src, dst):
@@ -253,13 +255,18 @@ def stage_file(src: Path, dst: Path) -> str:
         if s.st_size == d.st_size and s.st_mtime_ns == d.st_mtime_ns:
             return "unchanged"
     tmp = temp_path(dst)
-    with removed_if_interrupted(tmp):
-        try:
-            os.link(src, tmp)
-            action = "hard link"
-        except OSError:
-            action = _reflink_or_copy(src, tmp)
-        os.replace(tmp, dst)
+    try:
+        with removed_if_interrupted(tmp):
+            try:
+                os.link(src, tmp)
+                action = "hard link"
+            except OSError:
+                action = _reflink_or_copy(src, tmp)
+            os.replace(tmp, dst)
+    except OSError as err:
+        if err.filename is not None and os.fspath(err.filename) == os.fspath(src):
+            raise
+        raise output_error(dst, err) from None
     return action
 
 

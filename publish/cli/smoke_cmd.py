@@ -65,7 +65,10 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         raise UsageError("give either --prompts FILE or --prompt/--expect pairs, not both")
     from publish.fsutil import check_writable
 
-    for report_path in (report_junit, markdown, output):   # before the run, not after it
+    import os
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    for report_path in (report_junit, markdown, output, summary):   # before the run, not after it
         if report_path:
             check_writable(report_path)
     if prompts_file:

@@ -152,7 +152,8 @@ def write_json(report: SmokeReport, path: str | os.PathLike) -> None:
 
 
 def write_markdown(report: SmokeReport, path: str | os.PathLike | None = None) -> list[Path]:
-    """Write the Markdown report to `path` (if given) and append it to $GITHUB_STEP_SUMMARY (if set)."""
+    """Write the Markdown report to `path` (if given) and append it to $GITHUB_STEP_SUMMARY (if set).
+    Raises OutputPathError (fsutil.output_error) naming the file that cannot be written."""
     text = to_markdown(report)
     written = []
     if path is not None:
@@ -161,7 +162,12 @@ def write_markdown(report: SmokeReport, path: str | os.PathLike | None = None) -
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         # Appending is how GitHub's step summary works; other steps may have written to it.
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        try:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        except OSError as err:
+            from publish.fsutil import output_error
+
+            raise output_error(summary, err) from None
         written.append(Path(summary))
     return written

@@ -63,3 +63,38 @@ def test_smoke_report_paths_are_checked_before_the_run(option, where, tmp_path, 
         assert "is a directory" in result.output   # click's own check (dir_okay=False)
     else:
         assert f"{where}: cannot write:" in result.output
+
+
+def test_smoke_checks_github_step_summary_before_the_run(tmp_path, monkeypatch):
+    import publish.smoke.runner as runner
+
+    monkeypatch.setattr(runner, "smoke", lambda *a, **k: pytest.fail("smoke ran before its summary path was checked"))
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "afile" / "summary.md"))
+    result = CliRunner().invoke(main, ["smoke", str(TINY), "--backend", "llamacpp"])
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'afile' / 'summary.md'}: cannot write: {tmp_path / 'afile'} is a file" in result.output
+
+
+def test_staging_a_gguf_onto_a_full_disk_names_the_staged_file(tmp_path, monkeypatch):
+    """A hard link is impossible (another file system) and the copy runs out of space."""
+    import errno
+    import os
+
+    import publish.build as build
+    from publish.errors import OutputPathError
+
+    def no_link(src, dst):
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), src, dst)
+
+    def full(fsrc, fdst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(build.os, "link", no_link)
+    monkeypatch.setattr(build, "clone_or_copy", full)
+    dst = tmp_path / "out" / "m.gguf"
+    dst.parent.mkdir()
+    with pytest.raises(OutputPathError) as info:
+        build.stage_file(TINY_GGUF, dst)
+    assert str(info.value).startswith(f"{dst}: cannot write: no space left on device")
+    assert list(dst.parent.iterdir()) == []
