@@ -996,16 +996,16 @@ class Compiler:
                 self.approximate(node, "loop over tool parameter properties",
                                  "Ollama hands properties over sorted by name", "for")
         elif kind == "strlist":
-            # items between \x1e and \x1f: rebuilt byte by byte, the body runs at each \x1f
+            # items between \x1e and \x1f: an item starts after its \x1e and is sliced out at its
+            # \x1f, where the body runs (no per-byte work but the two byte tests)
             idx, cur, cnt, total = self.tmp("j"), self.tmp("item"), self.tmp("cnt"), self.tmp("n")
-            sv = self.tmp("s")
+            sv, st = self.tmp("s"), self.tmp("st")
             pre += ("{{ " + sv + " := " + go_list + " }}{{ " + total + ' := "" }}{{ range $_p := len ' + sv +
                     " }}{{ if eq (index " + sv + " $_p) 31 }}{{ " + total + " = print " + total +
-                    ' "x" }}{{ end }}{{ end }}{{ ' + cur + ' := "" }}{{ ' + cnt + ' := "" }}')
-            head = ("{{ range " + idx + " := len " + sv + " }}{{ if eq (index " + sv + " " + idx + ") 30 }}{{ " + cur +
-                    ' = "" }}{{ else if ne (index ' + sv + " " + idx + ") 31 }}{{ " + cur + " = print " + cur +
-                    " (slice " + sv + " " + idx + " (" + self.add1(idx) + ")) }}{{ else }}{{ " + cnt + " = print " +
-                    cnt + ' "x" }}')
+                    ' "x" }}{{ end }}{{ end }}{{ ' + cur + ' := "" }}{{ ' + cnt + ' := "" }}{{ ' + st + " := 0 }}")
+            head = ("{{ range " + idx + " := len " + sv + " }}{{ if eq (index " + sv + " " + idx + ") 30 }}{{ " + st +
+                    " = " + self.add1(idx) + " }}{{ else if eq (index " + sv + " " + idx + ") 31 }}{{ " + cur +
+                    " = slice " + sv + " " + st + " " + idx + " }}{{ " + cnt + " = print " + cnt + ' "x" }}')
             inner[target.name] = G(cur, "str")
             if isinstance(it, G) and it.origin:
                 # the last piece of a split message content ends where the content ends
@@ -2027,13 +2027,30 @@ class Compiler:
         sv, found = self.tmp("s"), self.tmp("in")
         n = len(needle.encode())
         b0 = needle.encode()[0]
+        gate, end = self._html_gate(sv, needle)
         self.pre.append(
-            "{{ " + sv + " := " + s.go + " }}{{ " + found + " := false }}"
+            "{{ " + sv + " := " + s.go + " }}{{ " + found + " := false }}" + gate +
             "{{ range $_p := len " + sv + " }}{{ if eq (index " + sv + " $_p) " + str(b0) + " }}"
             "{{ if and (le (" + self._plus("$_p", n) + ") (len " + sv +
             ")) (eq (slice " + sv + " $_p (" + self._plus("$_p", n) + ")) " + golit(needle) +
-            ") }}{{ " + found + " = true }}{{ break }}{{ end }}{{ end }}{{ end }}")
+            ") }}{{ " + found + " = true }}{{ break }}{{ end }}{{ end }}{{ end }}" + end)
         return G(found, "bool")
+
+    # the bytes Go's `html` (HTMLEscapeString, Go 1.26 text/template funcs.go) replaces by longer text
+    _HTML_ESCAPED = frozenset("<>&'\"\0")
+
+    def _html_gate(self, sv: str, needle: str) -> tuple[str, str]:
+        """An `{{ if }}`/`{{ end }}` pair around a byte loop searching Go string var `sv` for
+        `needle`, skipping the loop when `needle` holds a byte that `html` escapes (< > & ' " NUL,
+        as special tokens such as `<think>` do) and `sv` holds none: then `html` leaves `sv` as long
+        as it was. Exact, not a heuristic: `html` replaces each of those bytes by longer text and
+        copies every other byte (invalid UTF-8 too). A template renders each message's content
+        once per loop over it; one `html` call instead of 2-4 function calls per byte is what keeps
+        a converted 4-turn render under 1 ms in Ollama (bench/bench_convert.py). ("", "") when the
+        needle has no such byte."""
+        if not self._HTML_ESCAPED.intersection(needle):
+            return "", ""
+        return "{{ if ne (len (html " + sv + ")) (len " + sv + ") }}", "{{ end }}"
 
     def _plus(self, go: str, n: int) -> str:
         return f'len (printf "%*s%s" {go} "" {golit("x" * n)})'
@@ -2046,7 +2063,8 @@ class Compiler:
                 "{{ if and (le (" + self._plus("$_p", n) + ") (len " + s + ")) (eq (slice " + s +
                 " $_p (" + self._plus("$_p", n) + ")) " + golit(needle) + ") }}{{ " + pos + " = $_p }}" +
                 ("" if last else "{{ break }}") + "{{ end }}{{ end }}")
-        self.pre.append("{{ " + pos + " := -1 }}{{ range $_p := len " + s + " }}" + body + "{{ end }}")
+        gate, end = self._html_gate(s, needle)
+        self.pre.append("{{ " + pos + " := -1 }}" + gate + "{{ range $_p := len " + s + " }}" + body + "{{ end }}" + end)
         return pos
 
     def split_pick(self, s: G, sep: str, which: str) -> G:
@@ -2097,13 +2115,14 @@ class Compiler:
         sv, out, st, nx, e, cnt = (self.tmp(x) for x in ("s", "sl", "st", "nx", "e", "cnt"))
         width = len(sep.encode())
         more = "" if maxsplit is None or maxsplit < 0 else f" (lt (len {cnt}) {int(maxsplit)})"
+        gate, end = self._html_gate(sv, sep)
         self.pre.append(
             "{{ " + sv + " := " + s.go + " }}{{ " + out + ' := "\\x1e" }}{{ ' + st + " := 0 }}{{ " + nx +
-            " := 0 }}{{ " + cnt + ' := "" }}{{ range $_p := len ' + sv + " }}{{ if and (ge $_p " + nx + ")" + more +
+            " := 0 }}{{ " + cnt + ' := "" }}' + gate + "{{ range $_p := len " + sv + " }}{{ if and (ge $_p " + nx + ")" + more +
             " }}{{ " + e + " := " + self._plus("$_p", width) + " }}{{ if le " + e + " (len " + sv + ") }}{{ if eq (slice " +
             sv + " $_p " + e + ") " + golit(sep) + " }}{{ " + out + " = print " + out + " (slice " + sv + " " + st +
             ' $_p) "\\x1f\\x1e" }}{{ ' + st + " = " + e + " }}{{ " + nx + " = " + e + " }}{{ " + cnt + " = print " +
-            cnt + ' "x" }}{{ end }}{{ end }}{{ end }}{{ end }}{{ ' + out + " = print " + out + " (slice " + sv + " " +
+            cnt + ' "x" }}{{ end }}{{ end }}{{ end }}{{ end }}' + end + '{{ ' + out + " = print " + out + " (slice " + sv + " " +
             st + ') "\\x1f" }}')
         return G(out, "strlist", origin=s.origin)
 
@@ -2132,7 +2151,7 @@ class Compiler:
     def strlist_pick(self, sl: G, k: int) -> G:
         """Item k of a strlist (negative: from the end; "" when there is none: Jinja raises)."""
         cur, out, cnt, total = self.tmp("item"), self.tmp("v"), self.tmp("cnt"), self.tmp("n")
-        code = "{{ " + cur + ' := "" }}{{ ' + out + ' := "" }}{{ ' + cnt + ' := "" }}'
+        code = "{{ " + cur + ' := 0 }}{{ ' + out + ' := "" }}{{ ' + cnt + ' := "" }}'
         if k < 0:
             code += ("{{ " + total + ' := "" }}{{ range $_p := len ' + sl.go + " }}{{ if eq (index " + sl.go +
                      " $_p) 31 }}{{ " + total + " = print " + total + ' "x" }}{{ end }}{{ end }}')
@@ -2142,10 +2161,9 @@ class Compiler:
         else:
             want, guard = str(k), ""
         code += (guard + "{{ range $_p := len " + sl.go + " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + cur +
-                 ' = "" }}{{ else if ne (index ' + sl.go + " $_p) 31 }}{{ " + cur + " = print " + cur + " (slice " +
-                 sl.go + " $_p (" + self._plus("$_p", 1) + ")) }}{{ else }}{{ if eq (len " + cnt + ") " + want +
-                 " }}{{ " + out + " = " + cur + " }}{{ end }}{{ " + cnt + " = print " + cnt + ' "x" }}{{ end }}{{ end }}' +
-                 ("{{ end }}" if guard else ""))
+                 " = " + self._plus("$_p", 1) + " }}{{ else if eq (index " + sl.go + " $_p) 31 }}{{ if eq (len " +
+                 cnt + ") " + want + " }}{{ " + out + " = slice " + sl.go + " " + cur + " $_p }}{{ end }}{{ " + cnt +
+                 " = print " + cnt + ' "x" }}{{ end }}{{ end }}' + ("{{ end }}" if guard else ""))
         self.pre.append(code)
         return G(out, "str")
 
