@@ -807,3 +807,33 @@ def test_proof_suite_reports_a_byte_slice_as_different_on_short_and_non_ascii_co
     res = templatecheck.prove(jinja, "{{ range .Messages }}{{ .Role }}: {{ slice .Content 0 5 }}\n{{ end }}")
     status = {c.name: c.status for c in res.conversations}
     assert status["short-non-ascii"] != templatecheck.IDENTICAL and res.exit_code != 0
+
+
+def test_searches_for_special_tokens_skip_text_without_html_bytes_and_stay_exact():
+    """A search for a token holding < > & ' " (`'<x>' in s`, `.split('</x>')`, `.split(...)[k]`) skips
+    its byte loop when `len (html s) == len s`, and split items are sliced out at their end: both
+    must give Jinja's prompt in Ollama's own template package on text with each of those bytes,
+    none of them, NUL, non-ASCII and invalid UTF-8 around the token."""
+    from ollama_template_ref import render_real
+
+    from publish.chat import ChatTemplate
+
+    source = ("{%- for m in messages -%}<{{ m.role }}>"
+              "{%- if '<x>' in m.content %}[in]{% endif -%}{%- if \"a'b\" in m.content %}[q]{% endif -%}"
+              "{%- if m.role == 'user' %}{% for part in m.content.split('</x>') %}({{ part }}){% endfor -%}"
+              "|{{ m.content.split('&')[0] }}|{{ m.content.split('</x>')[-1] }}|{% endif %}{{ m.content }}</s>"
+              "{%- endfor %}{% if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    assert conv.template.count("(html ") >= 4
+    texts = ["plain text é", "a<x>b</x>c", "</x></x>", "x & y & z", "a'b \"q\" >", "nul\0<x>", "<", "",
+             "bad \xff utf8 </x> end"]
+    requests, wanted = [], []
+    for t in texts:
+        msgs = [{"role": "user", "content": t}, {"role": "assistant", "content": t}, {"role": "user", "content": "q"}]
+        wanted.append(ChatTemplate(source).render(msgs))
+        requests.append({"template": conv.template, "messages": msgs, "tools": None, "think": False})
+        assert gotmpl.render(conv.template, msgs) == wanted[-1], t
+    got = render_real(requests)
+    assert [g["output"] for g in got] == wanted
+    assert "[in]" in wanted[1] and "[q]" in wanted[4] and "(a<x>b)(c)" in wanted[1] and "|x |" in wanted[3]
