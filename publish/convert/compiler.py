@@ -126,6 +126,18 @@ class Cond(Val):
     b: Val
 
 
+def _text_leaves(v: Val) -> bool:
+    """Whether every value a Cond may take is text (a Go string, Cat or constant string), so that
+    one Go string variable can hold it."""
+    if isinstance(v, Cond):
+        return _text_leaves(v.a) and _text_leaves(v.b)
+    if isinstance(v, G):
+        return v.kind in ("str", "any") and not v.kind.startswith("rev:")
+    if isinstance(v, K):
+        return isinstance(v.value, str)
+    return isinstance(v, Cat)
+
+
 @dataclass
 class Ns(Val):
     """A `namespace()`: each attribute's Go variable (assigned with `=` in loops), its kind when
@@ -1941,6 +1953,10 @@ class Compiler:
                 return G(arg(v.go), "bool") if True else v
             return K(True)
         if isinstance(hay, Cond):
+            if isinstance(needle, K) and isinstance(needle.value, str) and needle.value and _text_leaves(hay):
+                # one search of the text whichever branch chose it, not one byte loop per branch
+                # (each loop is template size that Ollama's Template.Vars walks on every render)
+                return self.substring(G(self.materialize(hay), "str"), needle.value)
             return self.truth(self._cond_map(hay, lambda h: self.contains(needle, h, node)))
         if isinstance(hay, G) and hay.kind == "strlist":
             return self.contains(Cat([K("\x1e"), needle, K("\x1f")]), G(hay.go, "str"), node)
