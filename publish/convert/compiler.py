@@ -1039,16 +1039,23 @@ class Compiler:
                              "(the same for ASCII text)", "for")
         elif kind == "intrange":
             idx = self.tmp("j")
-            head = "{{ range " + idx + " := " + go_list + " }}"
+            count = go_list
             if reverse:
-                var = self.tmp("n")
-                head += "{{ " + var + " := len (slice (printf \"%*s\" " + arg(go_list) + ' "") (' + self.add1(idx) + ")) }}"
+                # n-1 down to 0: the count and n spaces computed once; each turn takes the length of
+                # a slice of them (3 calls, not the count's expression again and a printf)
+                var, k, pad = self.tmp("n"), self.tmp("k"), self.tmp("pad")
+                pre += "{{ " + k + " := " + go_list + " }}{{ " + pad + " := printf \"%*s\" " + k + ' "" }}'
+                count = k
+                head = ("{{ range " + idx + " := " + k + " }}{{ " + var + " := len (slice (slice " + pad + " 1) " +
+                        idx + ") }}")
                 inner[target.name] = G(var, "int")
-            elif it.offset:
-                inner[target.name] = G(f'len (printf "%*s%*s" {arg(it.offset)} "" {idx} "")', "int")
             else:
-                inner[target.name] = G(idx, "int")
-            loop = LoopInfo(index=idx, list_go=None, count=go_list)
+                head = "{{ range " + idx + " := " + go_list + " }}"
+                if it.offset:
+                    inner[target.name] = G(f'len (printf "%*s%*s" {arg(it.offset)} "" {idx} "")', "int")
+                else:
+                    inner[target.name] = G(idx, "int")
+            loop = LoopInfo(index=idx, list_go=None, count=count)
             tail = ""
         elif reverse:
             idx = self.tmp("j")

@@ -837,3 +837,25 @@ def test_searches_for_special_tokens_skip_text_without_html_bytes_and_stay_exact
     got = render_real(requests)
     assert [g["output"] for g in got] == wanted
     assert "[in]" in wanted[1] and "[q]" in wanted[4] and "(a<x>b)(c)" in wanted[1] and "|x |" in wanted[3]
+
+
+def test_runtime_ranges_counting_down_to_zero():
+    """`range(n, -1, -1)` over a runtime n (Gemma 4 looks back from each message): n down to 0 in
+    Ollama's own template package as in Jinja, nested in the loop that sets n."""
+    from ollama_template_ref import render_real
+
+    from publish.chat import ChatTemplate
+
+    source = ("{%- for m in messages -%}<{{ m.role }}>{{ m.content }}{%- if loop.index0 > 0 -%}"
+              "{%- for j in range(loop.index0 - 1, -1, -1) %} {{ j }}:{{ messages[j].role[0] }}"
+              "{%- if loop.last %}.{% endif %}{% endfor %}{% endif %}</s>"
+              "{%- endfor %}{% if add_generation_prompt %}<assistant>{% endif %}")
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    msgs = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"},
+            {"role": "assistant", "content": "d"}, {"role": "user", "content": "e"}]
+    want = ChatTemplate(source).render(msgs)
+    assert "<user>e 3:a 2:u 1:a 0:u.</s>" in want and "<user>a</s>" in want
+    assert gotmpl.render(conv.template, msgs) == want
+    [real] = render_real([{"template": conv.template, "messages": msgs, "tools": None, "think": False}])
+    assert real["output"] == want and not real.get("error")
