@@ -53,7 +53,7 @@ class CaseResult:
         if chat:
             return f"chat: {chat[0].message}"
         if self.checks and all(c.status is Status.SKIP for c in self.checks):
-            return "; ".join(f"{c.name}: {c.message}" for c in self.checks)
+            return "; ".join(c.message for c in self.checks)
         return None
 
     @property
