@@ -129,7 +129,8 @@ def test_cli_suggest_gguf_prints_template_stops_and_check(gemma3n_gguf):
     assert out.exit_code == 0, out.output
     assert out.output.startswith("no family template is identical (closest: gemma3)")
     assert "stop: <end_of_turn>, <start_of_turn>" in out.output
-    assert "result: identical on all 9 supported case(s)" in out.output
+    # 10: the 14-case suite minus tools, tool-call-result, thinking-on/off (Gemma 3n has neither)
+    assert "result: identical on all 10 supported case(s)" in out.output
     data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(gemma3n_gguf), "--json"]).output)
     assert data["family"] == "gemma3" and data["match"] is True and data["exact"] is False
     assert families.get("gemma3").template == data["template"]
