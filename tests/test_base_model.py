@@ -11,7 +11,6 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-from conftest import have_llama_cpp
 
 from publish.cli import main
 from publish.errors import SpecError
@@ -148,8 +147,6 @@ def test_real_gemma_file_lints_without_errors_and_without_gg203_as_a_base_releas
     assert _codes(folder) == ["GG502", "GG504"]
 
 
-needs_llama = pytest.mark.skipif(not have_llama_cpp(),
-                                 reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')")
 
 
 def _smoke(folder, *extra):
@@ -158,7 +155,6 @@ def _smoke(folder, *extra):
 
 
 @pytest.mark.llamacpp
-@needs_llama
 def test_real_gemma_base_release_smokes_through_llamacpp(gemma_folder):
     res, data = _smoke(gemma_folder)
     assert res.exit_code == 0, res.output
@@ -174,7 +170,6 @@ def test_real_gemma_base_release_smokes_through_llamacpp(gemma_folder):
 
 
 @pytest.mark.llamacpp
-@needs_llama
 def test_real_gemma_wrong_expected_answer_fails_with_the_answer_and_the_pattern(gemma_folder):
     res, data = _smoke(gemma_folder, "--prompt", "Question: What is the capital of Japan?\nAnswer:",
                        "--expect", "^ Osaka")
@@ -186,7 +181,6 @@ def test_real_gemma_wrong_expected_answer_fails_with_the_answer_and_the_pattern(
 
 
 @pytest.mark.llamacpp
-@needs_llama
 def test_real_gemma_release_end_to_end_offline(gemma3_270m, tmp_path):
     """What `make demo` runs: lint -> build -> smoke (llama.cpp; Ollama only when one answers)
     -> push plan, with no Hub account and no Ollama server."""

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import have_llama_cpp
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_DIR = ROOT / "examples" / "tiny"
@@ -35,7 +34,6 @@ def test_bundled_ggufs_are_small():
 
 
 @pytest.mark.llamacpp
-@pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
 @pytest.mark.parametrize("name", ["tiny-llama-F32.gguf", "tiny-llama-Q8_0.gguf"])
 def test_llama_cpp_answers_2_then_end_of_turn(name):
     import llama_cpp

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import have_llama_cpp
 from publish.cli import main
 from smoke_folders import GEMMA_GO_SYSTEM
 
@@ -17,7 +16,6 @@ TINY = ROOT / "examples" / "tiny"
 
 pytestmark = [
     pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')"),
 ]
 
 # No Ollama answers here (nothing listens on port 9); the Hub is the loopback stand-in where a

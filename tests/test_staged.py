@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import have_llama_cpp
 
 from publish.cli import main
 from publish.staged import NOT_UTF8, PARAMS_JSON, PARAMS_NOT_OBJECT, StagedFolder
@@ -29,7 +28,6 @@ TEXT_FILES = ("template", "params", "system", "README.md")
 BYTES_READERS = ("publish/hub/hashing.py", "huggingface_hub")   # the push's sha256 and its upload
 # the one UTF-8 reader and the GGUF header reader: a read through them counts for their caller
 PLUMBING = {str(PUBLISH / "fsutil.py"), str(PUBLISH / "gguf" / "reader.py")}
-needs_llama = pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
 
 
 class Opens:
@@ -109,10 +107,8 @@ def test_the_recorder_sees_a_read_from_another_module(tmp_path):
     assert opens.reads == [("template", "publish/convert/inputs.py"), ("params", "(not publish)")]
 
 
-@needs_llama
+@pytest.mark.llamacpp
 def test_a_release_reads_the_staged_folder_once_and_only_in_staged_py(tmp_path, hub):
-    from standins.hub import WRITE_TOKEN  # noqa: F401 - the hub fixture sets HF_TOKEN to it
-
     out = tmp_path / "dist" / "tiny"
     with Opens(tmp_path) as opens:
         res = CliRunner().invoke(main, ["release", str(TINY / "release.toml"), "--backend", "llamacpp",
@@ -133,7 +129,7 @@ def test_a_release_reads_the_staged_folder_once_and_only_in_staged_py(tmp_path, 
 @pytest.mark.parametrize("command", [
     pytest.param(["lint"], id="lint"),
     pytest.param(["smoke", "--backend", "llamacpp", "--quants", "Q8_0", "--prompt", "1+1?", "--expect", "2"], id="smoke",
-                 marks=needs_llama),
+                 marks=pytest.mark.llamacpp),
     pytest.param(["push", "--dry-run"], id="push"),
 ])
 def test_each_command_reads_the_folder_once(tmp_path, hub, command):

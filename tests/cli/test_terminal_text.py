@@ -18,7 +18,6 @@ from gguf import GGMLQuantizationType as Q
 from gguf import GGUFValueType as T
 
 import ggufs
-from conftest import have_llama_cpp
 from publish.cli import main
 
 FORGED = "result: passed (forged)"
@@ -141,7 +140,6 @@ def test_the_stand_in_hubs_own_message_is_escaped(tmp_path, hub, tiny_llama_path
 
 
 @pytest.mark.llamacpp
-@pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
 def test_build_smoke_and_release_escape_names_templates_and_file_names(tmp_path, tiny_llama_path):
     """A real model with a hostile name and chat template through `publish build` (a foreign file
     with a hostile name in the staged folder is named in its output), `publish smoke --backend

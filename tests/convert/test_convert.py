@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 import ggufs
-from conftest import have_llama_cpp
 from publish import gotmpl, templatecheck
 from publish.build import build
 from publish.cli import main
@@ -199,7 +198,6 @@ def test_build_from_gguf_stages_the_converted_template_and_its_stops(from_gguf_f
 
 
 @pytest.mark.llamacpp
-@pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')")
 def test_build_from_gguf_passes_the_smoke_test_on_the_tiny_model(from_gguf_folder):
     out = CliRunner().invoke(main, ["smoke", str(from_gguf_folder), "--backend", "llamacpp", "--json"])
     assert out.exit_code == 0, out.output

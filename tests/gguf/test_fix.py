@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from gguf import GGUFReader, GGUFValueType as V
 
 import ggufs
-from conftest import have_llama_cpp
 from publish.cli import main
 from publish.errors import PublishError, UsageError
 from publish.gguf import fix as fixmod
@@ -285,7 +284,7 @@ def test_encode_value_checks_types_and_ranges():
             fixmod.encode_value("k", vtype, value)
 
 
-@pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed")
+@pytest.mark.llamacpp
 def test_llama_cpp_runs_the_fixed_files(tiny_llama, tmp_path):
     """A rewritten and an in-place patched file still load and answer in llama.cpp."""
     import llama_cpp

@@ -12,7 +12,6 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import have_llama_cpp
 
 from publish import progress
 from publish.cli import main
@@ -21,7 +20,6 @@ from smoke_folders import GEMMA_GO_SYSTEM, GOOD_PARAMS, make_folder, outcome_fol
 
 pytestmark = [
     pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')"),
 ]
 
 # A Gemma template that forgets the system prompt: only user and assistant turns are written.

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import have_llama_cpp
 
 import ggufs
 from publish.smoke.base import LoadError
 
 pytestmark = [
     pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')"),
 ]
 
 PROMPT = "<start_of_turn>user\nWhat is 1+1?<end_of_turn>\n<start_of_turn>model\n"

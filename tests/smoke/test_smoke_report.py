@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
-from conftest import have_llama_cpp
 
 from publish.cli import main
 from publish.smoke import checks as C
@@ -17,8 +16,6 @@ from publish.smoke.prompts import DEFAULT_PROMPTS
 from publish.smoke.results import CaseResult, QuantResult, SmokeReport
 from smoke_folders import make_folder
 
-needs_llama = pytest.mark.skipif(not have_llama_cpp(),
-                                 reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +53,7 @@ def test_markdown_escapes_special_tokens():
     assert "Skipped checks" in md
 
 
-@needs_llama
+@pytest.mark.llamacpp
 def test_cli_writes_junit_json_markdown_and_step_summary(broken_folder, tmp_path):
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
@@ -82,7 +79,7 @@ def test_cli_writes_junit_json_markdown_and_step_summary(broken_folder, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp files left
 
 
-@needs_llama
+@pytest.mark.llamacpp
 def test_cli_format_junit_and_markdown_to_stdout_or_output(broken_folder, tmp_path):
     """--format junit|markdown prints what --report-junit/--report-markdown write; -o FILE writes it
     instead of printing (stdout stays empty)."""

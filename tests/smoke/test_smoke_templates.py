@@ -11,7 +11,6 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
-from conftest import have_llama_cpp
 from gguf import GGUFValueType as V
 
 import ggufs
@@ -21,7 +20,6 @@ from smoke_folders import make_folder
 
 pytestmark = [
     pytest.mark.llamacpp,
-    pytest.mark.skipif(not have_llama_cpp(), reason="llama-cpp-python is not installed (pip install 'gguf-publish[llamacpp]')"),
 ]
 
 def tiny(path, **templates):

@@ -713,12 +713,10 @@ def _can_write(user: Token | None, repo_id: str) -> bool:
     return namespace == user.user or namespace in user.orgs
 
 
-# -- pytest fixture --------------------------------------------------------------------------------
+# -- the tokens the `hub` fixture (tests/conftest.py) gives its three users ----------------------
 # huggingface_hub reads HF_ENDPOINT once, at import; publish reads it per call and passes it to HfApi
-# explicitly, so setting the variable here is enough. HF_HUB_DISABLE_XET=1 is set in conftest.py
-# before anything imports huggingface_hub, so uploads take the LFS path this stand-in serves.
-
-import secrets  # noqa: E402
+# explicitly, so the fixture setting the variable is enough. HF_HUB_DISABLE_XET=1 is set in
+# conftest.py before anything imports huggingface_hub, so uploads take the LFS path served here.
 
 WRITE_TOKEN = "hf_standinWRITE" + secrets.token_hex(12)   # unique strings, so a leak is greppable
 READ_TOKEN = "hf_standinREAD" + secrets.token_hex(12)
