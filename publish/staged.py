@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from publish.addresses import is_repo_id
@@ -229,12 +229,11 @@ def write_template_files(folder: str | os.PathLike, template: str, stops: list[s
     params: dict = {}
     if (root / PARAMS).is_file():
         text, bad = _read_text(root / PARAMS)
-        problems = [StagedProblem(PARAMS, NOT_UTF8, f"not UTF-8 text (byte {bad})")] if bad is not None else []
+        problems = [StagedProblem(PARAMS, NOT_UTF8, bad.problem)] if bad is not None else []
         params = parse_params(text, problems)
         if problems:
-            p = problems[0]
-            raise StagedProblem(p.file, p.reason, p.message, p.line, p.col,
-                                hint="fix or remove it; its other keys are kept and its `stop` is replaced").error(root)
+            hint = "fix or remove it; its other keys are kept and its `stop` is replaced"
+            raise replace(problems[0], hint=hint).error(root)
     params["stop"] = list(stops)
     atomic_write_text(root / TEMPLATE, template)
     atomic_write_text(root / PARAMS, params_json(params))

@@ -224,3 +224,21 @@ def test_a_hub_repo_s_params_are_read_as_a_staged_folder_s(hub, tiny_llama_path,
         assert planned.release_unknown is None and target.params == {"stop": ["<end_of_turn>"], "seed": 4}
     else:
         assert why in planned.release_unknown and target.params == {}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"seed": 4, "stop": ["\xff"]}', r"params: not UTF-8 text: byte 0xFF at offset 22 \(line 1, byte 23 of the line\)"),
+    (b'{"seed": 4,,}', r"params:1:12: params is not valid JSON: Expecting property name"),
+])
+def test_template_files_refuse_a_faulty_params_naming_the_file_once(tmp_path, content, message):
+    """`publish template convert -o DIR` keeps params' other keys, so a faulty params stops it
+    before anything is written, with the message a strict load of the folder gives."""
+    from publish.errors import UsageError
+    from publish.staged import write_template_files
+
+    (tmp_path / "params").write_bytes(content)
+    with pytest.raises(UsageError, match=message) as err:
+        write_template_files(tmp_path, "{{ .Prompt }}", ["<end>"])
+    assert str(err.value).count(str(tmp_path / "params")) == 1
+    assert "its other keys are kept" in err.value.hint
+    assert not (tmp_path / "template").exists() and (tmp_path / "params").read_bytes() == content
