@@ -28,10 +28,11 @@ a log record or a file. Error messages are built from status codes and repo ids 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from publish.errors import (
     HubAuthError,
@@ -292,6 +293,18 @@ def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, 
     return HubError(f"{action}: {type(err).__name__}: {err}")
 
 
+@contextlib.contextmanager
+def hub_errors(*, repo_id: str, revision: str | None = None, action: str) -> Iterator[None]:
+    """Run the block; a Hub failure it raises (`is_hub_failure`) becomes the HubError `hub_error`
+    makes of it (raised from None), anything else passes through unchanged."""
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - only Hub failures are turned into HubError
+        if is_hub_failure(err):
+            raise hub_error(err, repo_id=repo_id, revision=revision, action=action) from None
+        raise
+
+
 def is_metadata_rejection(err: BaseException) -> bool:
     """Whether `err` is huggingface_hub refusing a README.md's YAML metadata before a commit:
     HfApi.create_commit validates it first (HfApi._validate_yaml, huggingface_hub 2.4) and turns the
@@ -311,9 +324,9 @@ def is_hub_failure(err: BaseException) -> bool:
     """Whether `err` is a failure `hub_error` maps: an HTTP error from the Hub (HfHubHTTPError and
     subclasses), offline mode, a dropped connection or timeout of huggingface_hub's HTTP
     client, or a failed Xet transfer (`is_xet_failure`)."""
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    from huggingface_hub.errors import HfHubHTTPError
 
-    return isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled, *_transport_errors())) or is_xet_failure(err)
+    return isinstance(err, HfHubHTTPError) or is_unreachable(err) or is_xet_failure(err)
 
 
 def is_unreachable(err: BaseException) -> bool:

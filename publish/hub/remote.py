@@ -309,7 +309,7 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
     A person at a terminal sees the bytes fetched on a bar on stderr (publish.progress)."""
     from huggingface_hub import hf_hub_url
 
-    from publish.hub.client import configure_http, endpoint, hub_error, is_hub_failure
+    from publish.hub.client import configure_http, endpoint, hub_errors
     from publish.progress import bar
 
     configure_http()
@@ -320,12 +320,8 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
     _, headers = _token_and_headers()
     ranges = HubRanges(hf_hub_url(u.repo_id, u.path, revision=u.revision, endpoint=ep), headers, url,
                        repo_id=u.repo_id, path=u.path, endpoint=ep)
-    try:
+    with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"read {url}"):
         first = ranges.first(FIRST_RANGE)
-    except Exception as err:  # noqa: BLE001
-        if is_hub_failure(err):
-            raise hub_error(err, repo_id=u.repo_id, revision=u.revision, action=f"read {url}") from None
-        raise
     reading = bar(None, f"read {url}", initial=len(first))   # bytes fetched; the header's size is unknown
 
     def fetch(start: int, end: int) -> bytes:
@@ -337,11 +333,8 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
     stream = HubRangeFile(fetch, ranges.size or 0, first, url)
     stream.transport = ranges
     try:
-        yield stream
-    except Exception as err:  # noqa: BLE001 - a range read failed mid-parse
-        if is_hub_failure(err):
-            raise hub_error(err, repo_id=u.repo_id, revision=u.revision, action=f"read {url}") from None
-        raise
+        with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"read {url}"):  # a range read mid-parse
+            yield stream
     finally:
         stream.close()
         reading.close()
@@ -351,17 +344,13 @@ def list_gguf_urls(repo_url: str) -> list[str]:
     """`hf://ORG/NAME[@REV][/FOLDER]` -> the hf:// URL of every .gguf in it, sorted."""
     from huggingface_hub import RepoFile
 
-    from publish.hub.client import get_token, hub_error, is_hub_failure, make_api
+    from publish.hub.client import get_token, hub_errors, make_api
 
     u = parse_hub_file_url(repo_url)
     api = make_api(get_token())
-    try:
+    with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"list {repo_url}"):
         entries = list(api.list_repo_tree(u.repo_id, path_in_repo=u.path or None, recursive=True,
                                           revision=u.revision))
-    except Exception as err:  # noqa: BLE001
-        if is_hub_failure(err):
-            raise hub_error(err, repo_id=u.repo_id, revision=u.revision, action=f"list {repo_url}") from None
-        raise
     paths = sorted(e.path for e in entries if isinstance(e, RepoFile) and e.path.lower().endswith(".gguf"))
     if not paths:
         raise UsageError(f"{repo_url}: no .gguf files in this repo", hint="check the repo id and --revision")
