@@ -7,6 +7,7 @@ import sys
 import click
 
 from publish.cli.options import SEED, Seconds, format_option, output_option, quiet_option, renamed_option
+from publish.smoke.base import DEFAULT_SEED, DEFAULT_TIMEOUT
 
 
 @click.command("smoke")
@@ -22,7 +23,7 @@ from publish.cli.options import SEED, Seconds, format_option, output_option, qui
 @click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Prompts file, TOML or JSON ([[prompt]] with prompt|messages, expect, system).")
 @click.option("--quants", metavar="Q1,Q2", help="Only these quant labels (default: every quant).")
-@click.option("--timeout", type=Seconds(), default=300.0, show_default=True, metavar="S",
+@click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
               help="Seconds allowed for each engine call.")
 @click.option("--report-junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write a JUnit XML report to FILE.")
@@ -41,7 +42,7 @@ from publish.cli.options import SEED, Seconds, format_option, output_option, qui
 @click.option("--registry", metavar="URL",
               help="hf.co targets: the registry Ollama pulls from instead of hf.co, e.g. http://127.0.0.1:8080 "
                    "(a Hub mirror or stand-in; http:// pulls over plain HTTP).")
-@click.option("--seed", type=SEED, default=42, show_default=True, help="Sampling seed sent with every request.")
+@click.option("--seed", type=SEED, default=DEFAULT_SEED, show_default=True, help="Sampling seed sent with every request.")
 @click.option("-v", "--verbose", is_flag=True, help="List every check in the table output.")
 @quiet_option
 def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, timeout, report_junit, fmt, output,

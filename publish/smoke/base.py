@@ -12,6 +12,10 @@ from typing import Protocol
 
 # The smoke's bound on a runaway answer (tokens) when the release sets no num_predict.
 DEFAULT_NUM_PREDICT = 128
+# The smoke's sampling seed (sent with every request unless the release sets its own) and the
+# seconds allowed for each engine call: SmokeOptions' and `publish smoke`'s defaults.
+DEFAULT_SEED = 42
+DEFAULT_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,9 @@ from typing import Any
 
 from publish.errors import TemplateError
 from publish.modelfile import stop_list
-from publish.smoke.base import DEFAULT_NUM_PREDICT, ChatResult, LoadError, ShowResult, Target
+from publish.smoke.base import DEFAULT_NUM_PREDICT, DEFAULT_SEED, ChatResult, LoadError, ShowResult, Target
 from publish.smoke.prompts import ollama_messages, render_go
 
-DEFAULT_SEED = 42
 
 # Ollama's defaults for the options a release usually sets (api/types.go DefaultOptions).
 OLLAMA_DEFAULTS: dict[str, Any] = {

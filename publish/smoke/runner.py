@@ -22,7 +22,7 @@ from publish.errors import UsageError
 from publish.progress import bar, note
 from publish.modelkind import BASE
 from publish.smoke import checks as C
-from publish.smoke.base import DEFAULT_NUM_PREDICT, Backend, LoadError, Target, Unsupported
+from publish.smoke.base import DEFAULT_NUM_PREDICT, DEFAULT_SEED, DEFAULT_TIMEOUT, Backend, LoadError, Target, Unsupported
 from publish.smoke.case import smoke_prompt
 from publish.smoke.checks import Status
 from publish.smoke.gguf_facts import GGUFFacts, gguf_facts
@@ -39,12 +39,12 @@ class SmokeOptions:
     via: str = "api"                      # ollama backend: "api" | "cli"
     prompts: list[Prompt] | None = None   # None: DEFAULT_PROMPTS, or DEFAULT_COMPLETIONS for a base release
     quants: list[str] | None = None       # None: every quant of the target
-    timeout: float = 300.0                # seconds per engine call
+    timeout: float = DEFAULT_TIMEOUT      # seconds per engine call
     shard: tuple[int, int] | None = None  # (I, N), 1-based: quants I, I+N, I+2N, …
     serve: bool = False                   # start `ollama serve` when no server answers
     keep: bool = False                    # keep the scratch / pulled models
     host: str | None = None               # Ollama URL (default OLLAMA_HOST)
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     num_predict: int = DEFAULT_NUM_PREDICT  # bound on a runaway, unless the release sets its own
     backend_factory: Callable[[], Backend] | None = None  # a ready backend (tests, Python users)
     registry: str | None = None           # hf.co targets: the registry Ollama pulls from (None: hf.co)
