@@ -58,5 +58,8 @@ def ci_matrix(target: str, shards: int | None, gguf_dir: str | None, fmt: str) -
 @quiet_option
 def plan(target: str, shards: int | None, gguf_dir: str | None, fmt: str) -> None:
     """Deprecated spelling of `publish ci-matrix TARGET` (kept for one release)."""
-    warn_deprecated("`publish plan --matrix TARGET`", "`publish ci-matrix TARGET`")
+    from publish.cli import DEPRECATED_COMMANDS
+
+    _, old, new = DEPRECATED_COMMANDS["plan"]
+    warn_deprecated(f"`{old}`", f"`{new}`")
     _print_matrix(target, shards, gguf_dir, fmt)
