@@ -62,10 +62,14 @@ class CaseResult:
         return [c for c in self.checks if c.status is Status.FAIL]
 
     @property
+    def problems(self) -> list[Check]:
+        """The failed checks, else the warned ones, in run order (what `reason` and `short_reason` tell)."""
+        return self.failures or [c for c in self.checks if c.status is Status.WARN]
+
+    @property
     def reason(self) -> str:
         """Every failed (else warned) check as `name: message`, joined by "; " (whole, not cut)."""
-        bad = self.failures or [c for c in self.checks if c.status is Status.WARN]
-        return "; ".join(f"{c.name}: {c.message}" for c in bad)
+        return "; ".join(f"{c.name}: {c.message}" for c in self.problems)
 
     def to_dict(self) -> dict:
         """The case as the `--json` report shows it (times rounded to microseconds)."""
@@ -173,10 +177,9 @@ def short_reason(case: CaseResult, limit: int = 110) -> str:
     """One readable line for the table and the progress line: the failing (else warning) check
     that names the cause first, cut to `limit` characters, and how many more there are. The whole
     messages stay in the JSON and JUnit reports."""
-    bad = case.failures or [c for c in case.checks if c.status is Status.WARN]
+    bad = sorted(case.problems, key=lambda c: c.name in _SYMPTOMS)
     if not bad:
         return ""
-    bad = sorted(bad, key=lambda c: c.name in _SYMPTOMS)
     text = f"{bad[0].name}: {bad[0].message}"
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
