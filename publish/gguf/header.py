@@ -74,6 +74,8 @@ class GGUFHeader(Record):
     (absolute start of tensor data), `header_size` (bytes up to the end of the tensor infos),
     `file_size` (None when unknown), metadata `kv` by key in file order and `tensors` in file
     order."""
+
+    __slots__ = ("path", "version", "alignment", "data_offset", "header_size", "file_size", "kv", "tensors")
     path: str                    # display name: a file path or hf://… URL
     version: int
     alignment: int
@@ -82,7 +84,6 @@ class GGUFHeader(Record):
     file_size: int | None
     kv: dict[str, KV]            # in file order
     tensors: list[TensorInfo]    # in file order
-    FIELDS = ("path", "version", "alignment", "data_offset", "header_size", "file_size", "kv", "tensors")
 
     def __init__(self, path: str, version: int, alignment: int, data_offset: int, header_size: int,
                  file_size: int | None, kv: dict[str, KV] | None = None, tensors: list[TensorInfo] | None = None):
@@ -97,15 +98,9 @@ class GGUFHeader(Record):
 
     def replace(self, **changes: Any) -> GGUFHeader:
         """A copy with some fields changed (as dataclasses.replace)."""
-        fields = {name: getattr(self, name) for name in self.FIELDS}
+        fields = {name: getattr(self, name) for name in self.__slots__}
         fields.update(changes)
         return GGUFHeader(**fields)
-
-    def _values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.FIELDS)
-
-    def __repr__(self) -> str:
-        return "GGUFHeader(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS) + ")"
 
     def value(self, key: str, default: Any = None) -> Any:
         """The value of metadata key `key` (int/float/bool/str, or an ArrayValue), `default` when
