@@ -102,11 +102,6 @@ def _selected(code: str, select: list[str] | None, ignore: list[str] | None) -> 
     return not (ignore and any(code.startswith(s) for s in ignore))
 
 
-def is_staged_folder(path: Path) -> bool:
-    """GGUFs beside the files Ollama or the Hub read (`template`, `params`, README.md) or a Modelfile."""
-    return looks_staged(path)
-
-
 class _Headers:
     """Reads each source once; refused files become GG001 findings. Headers a staged folder's
     read already holds (`take`) are used instead of reading the file again."""
@@ -200,7 +195,7 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
     seen: set[str] = set()
     for arg in paths:
         folder = arg if isinstance(arg, StagedFolder) else None
-        if folder is None and not is_remote(arg) and is_staged_folder(Path(arg)):
+        if folder is None and not is_remote(arg) and looks_staged(Path(arg)):
             folder = StagedFolder.load(arg, tolerant=True)
         if folder is not None:
             expanded = [Source(str(f), f) for f in folder.ggufs if f.is_file()]
