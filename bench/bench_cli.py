@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from timing import finish, load_line  # noqa: E402
+
 MAX_VS_PEER = 0.5
 MAX_VS_DUMP = 0.05
 BIN = Path(sys.executable).parent
@@ -117,7 +119,7 @@ def main() -> int:
 
     # Bytecode caches as a user has them (PYTHONDONTWRITEBYTECODE would recompile publish every run).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    print(f"at start: {load_line()}")
     failures = []
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         path = ggufs.write_gemma3n_like(Path(tmp) / "gemma-3n-E4B-it-Q4_K_M.gguf")
@@ -131,11 +133,8 @@ def main() -> int:
         real = Path(fetch.model_path())
         failures += report(f"{real.name}: the real Gemma 3 270M (262,144 tokens, {real.stat().st_size / 1e6:.0f} MB)",
                            measure(real, args.runs, args.dump_runs, env))
-    print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    for f in failures:
-        print(f"FAIL: {f}")
-    print("OK" if not failures else "FAILED")
-    return 1 if failures else 0
+    print(f"\nat end: {load_line()}")
+    return finish(failures)
 
 
 if __name__ == "__main__":

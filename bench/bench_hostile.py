@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import finish  # noqa: E402
+
 MiB = 1 << 20
 MAX_HEADER_S = 1.0
 MAX_HEADER_RATIO = 60.0
@@ -111,10 +113,7 @@ def main() -> int:
         print(f"  {name:24} {len(big[name]) / 1000:5.0f} KB  {t_big:7.4f} s  {ratio:6.1f}x the 20 KB one")
         if t_big >= MAX_QUOTE_S or ratio >= MAX_QUOTE_RATIO:
             failures.append(f"quoting '{name}' took {t_big:.3f} s ({ratio:.1f}x the 20 KB one)")
-    for f in failures:
-        print(f"FAIL: {f}")
-    print("OK" if not failures else "FAILED")
-    return 1 if failures else 0
+    return finish(failures)
 
 
 if __name__ == "__main__":

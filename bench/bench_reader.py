@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from ggufs import CountingFile  # noqa: E402
+from timing import finish  # noqa: E402
 
 MIN_RATIO = 100.0
 MAX_READ_S = 0.1
@@ -120,10 +121,7 @@ def main() -> int:
             if not result.in_place or result.bytes_touched > MAX_FIX_BYTES or p.stat().st_size != size:
                 failures.append(f"in-place fix of {p.name} wrote {result.bytes_touched} bytes")
             assert read_header(p).kv["gemma3n.attention.shared_kv_layers"].type == gguf.GGUFValueType.UINT32
-    for f in failures:
-        print(f"FAIL: {f}")
-    print("OK" if not failures else "FAILED")
-    return 1 if failures else 0
+    return finish(failures)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+
+from timing import load_line  # noqa: E402
+
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")   # huggingface_hub's daily /api/agent-harnesses fetch
 
 MiB = 1024 * 1024
@@ -104,8 +107,7 @@ def main() -> int:
     from publish.hub import remote
 
     failures: list[str] = []
-    print(f"loopback Hub stand-in at {hub.url}; load average {os.getloadavg()[0]:.2f} "
-          f"(2-core machine, other jobs running); {RUNS} runs each, medians")
+    print(f"loopback Hub stand-in at {hub.url}; {load_line()}; {RUNS} runs each, medians")
     with tempfile.TemporaryDirectory(prefix="bench-remote-") as tmp:
         for label, path in _files(Path(tmp)):
             local = read_header(path)

@@ -35,3 +35,11 @@ def load_line() -> str:
     """"load average 1.23 1.10 0.98 on 2 cores": the machine is shared, so numbers come with it."""
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def finish(failures: list[str]) -> int:
+    """Print each missed target as "FAIL: ..." and then OK or FAILED; the exit code (1 on a miss)."""
+    for f in failures:
+        print(f"FAIL: {f}")
+    print("OK" if not failures else "FAILED")
+    return 1 if failures else 0
