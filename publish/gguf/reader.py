@@ -84,14 +84,6 @@ def _described(what: What) -> str:
     return what if isinstance(what, str) else what()
 
 
-def __getattr__(name: str):
-    if name == "NUMPY_DTYPES":  # numpy only when asked for (it costs more than reading a header)
-        import numpy as np
-
-        return {t: np.dtype(f) for t, f in STRUCT_FORMATS.items()}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # ----------------------------------------------------------------------------------------------
 # Lazy array values
 
