@@ -71,7 +71,6 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _STRUCTS = {t: struct.Struct(f) for t, f in STRUCT_FORMATS.items()}
 _VALUE_TYPES = {int(t): t for t in GGUFValueType}
-_SCALAR_STRUCTS = {t: _STRUCTS[t] for t in STRUCT_FORMATS}  # fixed-size scalar types
 # A known ggml type has a block size (gguf-py's enum also lists removed types, which have none).
 _GGML_TYPES = {int(t): t for t in GGMLQuantizationType if t in GGML_QUANT_SIZES}
 # After a tensor's dimension count: its dimensions, ggml type and data offset.
@@ -494,7 +493,7 @@ class _Parser:
             key_end = offset + 8 + _U64.unpack_from(buf, offset)[0]
             if key_end + 4 <= have:
                 vtype = _VALUE_TYPES.get(_U32.unpack_from(buf, key_end)[0])
-                unpacker = _SCALAR_STRUCTS.get(vtype)
+                unpacker = _STRUCTS.get(vtype)  # the fixed-size scalar types
                 if unpacker is not None and key_end + 4 + unpacker.size <= have:
                     try:
                         key = buf[offset + 8:key_end].decode("utf-8")
