@@ -132,13 +132,13 @@ def parse_assignment(text: str, header: GGUFHeader | None = None,
         parsed = _parse_type_name(tail)
         if parsed is not None:
             value_text, (vtype, array_type) = head, parsed
-        elif _TYPE_WORD.fullmatch(tail.strip()) and (
-                _close_type_names(tail) or (default is not None and default[0] != V.STRING)):
+        elif _TYPE_WORD.fullmatch(tail.strip()):
             close = _close_type_names(tail)
-            raise UsageError(f"--set {text!r}: unknown type {tail.strip()!r}"
-                             + (f" (did you mean {' or '.join(close)}?)" if close else ""),
-                             hint=f"TYPE is one of {', '.join(TYPE_NAMES)} or array[ITEM]; a string value "
-                                  "holding ':' takes an explicit :string at the end")
+            if close or (default is not None and default[0] != V.STRING):
+                raise UsageError(f"--set {text!r}: unknown type {tail.strip()!r}"
+                                 + (f" (did you mean {' or '.join(close)}?)" if close else ""),
+                                 hint=f"TYPE is one of {', '.join(TYPE_NAMES)} or array[ITEM]; a string value "
+                                      "holding ':' takes an explicit :string at the end")
     if vtype is None:
         vtype, array_type = default if default is not None else _infer_type(value_text)
     try:
