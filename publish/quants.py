@@ -58,7 +58,7 @@ def label_from_filename(filename: str) -> str | None:
 
 # llama.h `enum llama_ftype` (`general.file_type`), as gguf-py 0.19 LlamaFileType names it. A table,
 # not an import of gguf (which imports numpy): `publish inspect` and `lint` need only this.
-# tests/test_gguf_constants.py checks it equals gguf-py's LlamaFileType.
+# tests/gguf/test_constants.py checks it equals gguf-py's LlamaFileType.
 LLAMA_FILE_TYPES: dict[int, str] = {
     0: "ALL_F32", 1: "MOSTLY_F16", 2: "MOSTLY_Q4_0", 3: "MOSTLY_Q4_1", 7: "MOSTLY_Q8_0", 8: "MOSTLY_Q5_0",
     9: "MOSTLY_Q5_1", 10: "MOSTLY_Q2_K", 11: "MOSTLY_Q3_K_S", 12: "MOSTLY_Q3_K_M", 13: "MOSTLY_Q3_K_L",
