@@ -32,7 +32,7 @@ from publish.gguf import quantmix
 from publish.gguf.kinds import ADAPTER, DESCRIPTION, IMATRIX, gguf_kind
 from publish.gguf.header import GGUFHeader, KV
 from publish.gguf.split import SplitSet  # noqa: F401  (rules.SplitSet: the GG3xx rules' subject)
-from publish.quants import (file_type_disagrees, file_type_label, is_projector_filename,
+from publish.quants import (file_type_disagrees, file_type_label, hub_tag_label, is_projector_filename,
                             label_from_filename, normalize_label, shard_info, unsplit_name)
 
 MODEL = "model"
@@ -732,8 +732,6 @@ def no_file_type(hdr: GGUFHeader) -> Iterable[Hit]:
       "The file name carries no quant label, so `hf.co/ORG/REPO:TAG` cannot select it.")
 def no_label_in_name(hdr: GGUFHeader) -> Iterable[Hit]:
     # The Hub's reading of the name decides what `:TAG` reaches, not ours (publish.quants.hub_tag_label)
-    from publish.quants import hub_tag_label
-
     name = _file_name(hdr)
     if hub_tag_label(name) is not None:
         return
@@ -1203,8 +1201,6 @@ class RepoFiles:
           "in the same quant name: the Hub reads the last one.",
       sources=("huggingface.js packages/gguf/src/types.ts (parseGGUFQuantLabel)", HF_BRIDGE_SOURCE))
 def ambiguous_tag(repo: RepoFiles) -> Iterable[Hit]:
-    from publish.quants import hub_tag_label
-
     by_tag: dict[str, list[str]] = {}
     for path, hdr in repo.files.items():
         name = _file_name(path)
