@@ -49,14 +49,13 @@ def chat_template_changes(path: str | os.PathLike) -> list[Change]:
     changes: list[Change] = []
     for name, template in found.templates.items():
         key = "tokenizer.chat_template" if name == "default" else f"tokenizer.chat_template.{name}"
+        where = f"{path}" + (f" (chat_template {name!r})" if found.config is not None else "")
         problem = syntax_problem(template)
         if problem is not None:
-            where = f"{path}" + (f" (chat_template {name!r})" if found.config is not None else "")
             raise UsageError(f"{where}:{problem.line}:{problem.col}: not a chat template: {problem.message}",
                              hint="pass the model's own chat template (tokenizer_config.json or chat_template.jinja)")
         suspects = audit_template(template)
         if suspects:   # the same detector as GG290: never write a file lint says not to publish
-            where = f"{path}" + (f" (chat_template {name!r})" if found.config is not None else "")
             shown = "; ".join(f"line {s.line}: {s.what}: {s.excerpt}" for s in suspects[:3])
             raise UsageError(f"{where}: refusing a chat template built to escape the Jinja sandbox (GG290): {shown}",
                              hint="pass the original model's chat template (tokenizer_config.json or "
