@@ -32,6 +32,13 @@ def is_repo_id(text: str) -> bool:
             and not text.endswith((".git", "-", ".")))
 
 
+def check_repo_option(repo: str) -> None:
+    """Raise UsageError ("--repo 'X': not a Hub repo id", with an example) when `repo` is not
+    `is_repo_id`: the check of a repo id a user passed (`--repo`, or a caller of plan_push)."""
+    if not is_repo_id(repo):
+        raise UsageError(f"--repo {repo!r}: not a Hub repo id", hint="write it as ORG/NAME, e.g. your-org/model-GGUF")
+
+
 class HubFileUrl(Record):
     """`hf://ORG/NAME[@REV]/PATH` split up; `revision` None means the default branch, `path` may be "".
     Frozen."""

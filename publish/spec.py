@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from publish.addresses import is_repo_id
+from publish.addresses import check_repo_option, is_repo_id
 from publish.errors import ModelfileError, PublishError, SpecError, TextFileError, TextFileMissing
 from publish.fsutil import read_utf8
 from publish.gguf.kinds import MODEL, file_kind
@@ -147,10 +147,7 @@ class ReleaseSpec:
         the build manifest name the new repo. Raises UsageError for a string that is not a repo id."""
         if repo is None or repo == self.repo:
             return self
-        if not is_repo_id(repo):
-            from publish.errors import UsageError
-
-            raise UsageError(f"--repo {repo!r}: not a Hub repo id", hint='write it as ORG/NAME, e.g. your-org/model-GGUF')
+        check_repo_option(repo)
         return replace(self, repo=repo)
 
     def with_gguf_dir(self, gguf_dir: str | Path | None) -> "ReleaseSpec":

@@ -33,10 +33,9 @@ def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, priva
 
     staged = StagedFolder.load(folder, tolerant=True)   # read once; push sends it as it is (lint judges it)
     if repo_id is not None:
-        from publish.addresses import is_repo_id
+        from publish.addresses import check_repo_option
 
-        if not is_repo_id(repo_id):
-            raise UsageError(f"--repo {repo_id!r}: not a Hub repo id", hint="write it as ORG/NAME, e.g. your-org/model-GGUF")
+        check_repo_option(repo_id)   # before the token check and any hashing
     else:
         repo_id = staged.repo
         if repo_id is None:

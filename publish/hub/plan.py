@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from publish.addresses import check_repo_option
 from publish.errors import HubError, UsageError
 from publish.hub.hashing import HashCache, HashStats, git_blob_sha1, hash_files
 from publish.staged import StagedFolder, staged
@@ -193,14 +194,15 @@ def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revisio
               delete_extra: bool = False, api=None, cache: HashCache | None = None,
               allow_unreachable: bool = False) -> PushPlan:
     """Compare the staged folder (a StagedFolder or its path, as `local_plan`) with
-    `repo_id`@`revision`. Reads only; raises HubError on Hub failures, UsageError as `local_plan`.
+    `repo_id`@`revision`. Reads only; raises HubError on Hub failures, UsageError as `local_plan` and for a `repo_id`
+    that is not ORG/NAME (publish.addresses.check_repo_option).
 
     With `allow_unreachable`, a Hub that cannot be reached gives a plan with `remote_checked=False`
     (the local side only) instead of an error: what `--dry-run` prints offline.
     """
     from publish.hub.client import get_token, hub_error, is_hub_failure, is_unreachable, make_api
 
-    _check_repo_id(repo_id)
+    check_repo_option(repo_id)
     stats = HashStats()
     folder = staged(folder, tolerant=True)
     local = local_plan(folder, cache=cache, stats=stats)
@@ -236,12 +238,6 @@ def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revisio
         else:
             plan.kept_remote.append(path)
     return plan
-
-
-def _check_repo_id(repo_id: str) -> None:
-    parts = repo_id.split("/")
-    if len(parts) != 2 or not all(parts) or any(p in (".", "..") for p in parts):
-        raise UsageError(f"--repo {repo_id!r}: expected ORG/NAME", hint="for example --repo my-org/gemma-3n-E4B-it-GGUF")
 
 
 def format_local_files(files: list[LocalFile], indent: str = "  ") -> list[str]:

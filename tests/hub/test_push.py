@@ -231,6 +231,17 @@ def test_missing_token(hub, staged, monkeypatch):
     assert hub.requests == []
 
 
+@pytest.mark.parametrize("repo", ["tiny-GGUF", "alice/tiny--GGUF", "alice/ti ny", "alice/tiny-GGUF.git"])
+def test_plan_push_refuses_what_is_not_a_repo_id_before_any_request(hub, staged, repo):
+    """The library call checks the repo id as `publish push --repo` does, with the same message."""
+    from publish.errors import UsageError
+    from publish.hub.plan import plan_push
+
+    with pytest.raises(UsageError, match="not a Hub repo id"):
+        plan_push(staged, repo)
+    assert hub.requests == []
+
+
 def test_no_write_access(hub, staged, monkeypatch):
     hub.create_repo(REPO)
     monkeypatch.setenv("HF_TOKEN", READ_TOKEN)
