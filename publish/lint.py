@@ -244,6 +244,20 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
     return LintResult(findings=findings, files=list(reader.headers))
 
 
+def lint_report(paths: list[str], fmt: str, *, select: list[str] | None = None, ignore: list[str] | None = None,
+                target: str = "all", base: bool | None = None) -> tuple[str, int]:
+    """What `publish lint PATH...` prints and its exit code, for both of its command lines (the click
+    command publish.cli.lint_cmd and the quick path publish.quickcli): `lint_paths` of `paths`, then
+    the findings formatted as `fmt` ("text", "json", "github" or "sarif"; publish.report). `base` is
+    --base (True), --chat (False) or neither (None: lint_paths decides per file); empty `select` or
+    `ignore` lists mean none given. Raises what lint_paths raises."""
+    from publish.report import format_findings
+
+    kind = None if base is None else ("base" if base else "chat")
+    result = lint_paths(list(paths), select=select or None, ignore=ignore or None, target=target, kind=kind)
+    return format_findings(result.findings, len(result.files), fmt), result.exit_code
+
+
 def _repo_findings(sources: list[Source], reader: _Headers) -> list[Finding]:
     """Rules over every GGUF of one folder or Hub repo at once (two files answering one tag)."""
     groups: dict[str, dict[str, GGUFHeader | None]] = {}

@@ -106,17 +106,14 @@ def run(args: list[str]) -> int | None:
         _flush()
 
 
-def _lint(paths: list[str], fmt: str = "text", select: list[str] | None = None, ignore: list[str] | None = None,
-          target: str = "all", base: bool | None = None) -> int:
-    """What publish.cli.lint_cmd.lint does for these options."""
-    from publish.lint import lint_paths
-    from publish.report import format_findings
+def _lint(paths: list[str], fmt: str = "text", **options) -> int:
+    """What publish.cli.lint_cmd.lint does for these options (without -o, which click handles)."""
+    from publish.lint import lint_report
     from publish.termtext import block
 
-    kind = None if base is None else ("base" if base else "chat")
-    result = lint_paths(paths, select=select or None, ignore=ignore or None, target=target, kind=kind)
-    _out(block(format_findings(result.findings, len(result.files), fmt)))
-    return result.exit_code
+    text, code = lint_report(paths, fmt, **options)
+    _out(block(text))
+    return code
 
 
 def _out(text: str, nl: bool = True) -> None:

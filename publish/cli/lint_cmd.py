@@ -37,13 +37,9 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
         return
     if not paths:
         raise click.UsageError("Missing argument 'PATH...'.")
-    from publish.lint import lint_paths
-    from publish.report import format_findings
+    from publish.lint import lint_report
 
-    kind = None if base is None else ("base" if base else "chat")
-    result = lint_paths(list(paths), select=list(select) or None, ignore=list(ignore) or None, target=target,
-                        kind=kind)
-    text = format_findings(result.findings, len(result.files), fmt)
+    text, code = lint_report(list(paths), fmt, select=list(select), ignore=list(ignore), target=target, base=base)
     if output:
         from publish.fsutil import atomic_write_text
 
@@ -52,4 +48,4 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
         from publish.cli.echo import say
 
         say(text)
-    ctx.exit(result.exit_code)
+    ctx.exit(code)
