@@ -168,13 +168,13 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
         facts = gguf_facts(header_source) if header_source is not None else GGUFFacts(why_unknown="no GGUF header")
         conversations = [ollama_messages(p.messages, target.system) for p in prompts]
         jinja, jinja_why = jinja_renders(facts, conversations, jinja_cache)
-        show, show_error = None, None
-        try:
-            show = backend.show(target)
-        except (LoadError, Unsupported) as err:
-            show_error = str(err)
-        if release_unknown:
-            show, show_error = None, release_unknown
+        # what the engine holds is compared with the release's files: not asked when those are unknown
+        show, show_error = None, release_unknown
+        if not release_unknown:
+            try:
+                show = backend.show(target)
+            except (LoadError, Unsupported) as err:
+                show_error = str(err)
         # The release's own params win (seed and num_predict included); the smoke only fills in
         # a seed and a bound on a runaway when the release sets none.
         options_for_chat = {"num_predict": options.num_predict, "seed": options.seed, **target.params}
