@@ -20,6 +20,7 @@ from typing import Callable
 
 from publish.errors import PublishError
 from publish.progress import note
+from publish.smoke.base import DEFAULT_TIMEOUT
 from publish.staged import StagedFolder
 from publish.termtext import one_line
 from publish.units import human_size
@@ -44,7 +45,7 @@ class ReleaseOptions:
     keep_going: bool = False
     host: str | None = None
     serve: bool = False
-    timeout: float = 300.0
+    timeout: float = DEFAULT_TIMEOUT
     prompts: list | None = None      # Prompt list (--prompts) for the smokes; None: the spec's, else the defaults
     registry: str | None = None      # the registry the hf.co smoke pulls from; None: $HF_ENDPOINT, else hf.co
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from publish.cli.options import Seconds, output_option, quiet_option, renamed_option
+from publish.smoke.base import DEFAULT_TIMEOUT
 
 
 @click.command("release")
@@ -29,7 +30,7 @@ from publish.cli.options import Seconds, output_option, quiet_option, renamed_op
 @click.option("--keep-going", is_flag=True, help="Run every stage even after one failed.")
 @click.option("--host", metavar="URL", help="Ollama server (default: $OLLAMA_HOST or http://127.0.0.1:11434).")
 @click.option("--serve", is_flag=True, help="Start `ollama serve` for the smoke stages when no server answers.")
-@click.option("--timeout", type=Seconds(), default=300.0, show_default=True, metavar="S",
+@click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT, show_default=True, metavar="S",
               help="Seconds allowed for each engine call.")
 @click.option("--registry", metavar="URL",
               help="The registry the hf.co smoke pulls from, e.g. http://127.0.0.1:8080 (a Hub mirror or "
