@@ -2889,24 +2889,32 @@ class Compiler:
                 parts.append(G(d, "str"))
         return Cat(parts)
 
-    def inline_macro(self, mnode: J.Macro, call: J.Call, scope: dict) -> Val:
-        """A macro call inlined: parameters bound to the call's arguments and defaults, its body
-        compiled in that scope."""
-        inner = dict(scope)
+    def _bind_args(self, mnode: J.Macro, call: J.Call, scope: dict) -> dict[str, Val]:
+        """A macro's parameters, in order, bound to a call's positional then keyword arguments,
+        else to their defaults (evaluated in the caller's scope), else to undefined."""
         params = [a.name for a in mnode.args]
         defaults = list(mnode.defaults)
         nd = len(params) - len(defaults)
         args = [self.ev(a, scope) for a in call.args]
         kwargs = {kw.key: self.ev(kw.value, scope) for kw in call.kwargs}
+        bound: dict[str, Val] = {}
         for i, p in enumerate(params):
             if i < len(args):
-                inner[p] = args[i]
+                bound[p] = args[i]
             elif p in kwargs:
-                inner[p] = kwargs[p]
+                bound[p] = kwargs[p]
             elif i >= nd:
-                inner[p] = self.ev(defaults[i - nd], scope)
+                bound[p] = self.ev(defaults[i - nd], scope)
             else:
-                inner[p] = K(UNDEF)
+                bound[p] = K(UNDEF)
+        return bound
+
+    def inline_macro(self, mnode: J.Macro, call: J.Call, scope: dict) -> Val:
+        """A macro call inlined: parameters bound to the call's arguments and defaults, its body
+        compiled in that scope."""
+        params = [a.name for a in mnode.args]
+        inner = dict(scope)
+        inner.update(self._bind_args(mnode, call, scope))
         # a call with the same kinds of arguments as one being inlined recurses over a runtime value
         # (a JSON tree): a Go {{ define }}; other recursion ends while compiling (constants, the
         # fixed shapes of Ollama's tool values) and is inlined
@@ -2946,21 +2954,7 @@ class Compiler:
         `{{ define }}`d once per set of constant arguments, called with `{{ template "name" x }}`
         where x, the one runtime argument, is the dot. Go templates may recurse; a defined template
         sees none of the caller's variables, so its body may use only its argument and constants."""
-        params = [a.name for a in mnode.args]
-        defaults = list(mnode.defaults)
-        nd = len(params) - len(defaults)
-        args = [self.ev(a, scope) for a in call.args]
-        kwargs = {kw.key: self.ev(kw.value, scope) for kw in call.kwargs}
-        bound: dict[str, Val] = {}
-        for i, p in enumerate(params):
-            if i < len(args):
-                bound[p] = args[i]
-            elif p in kwargs:
-                bound[p] = kwargs[p]
-            elif i >= nd:
-                bound[p] = self.ev(defaults[i - nd], scope)
-            else:
-                bound[p] = K(UNDEF)
+        bound = self._bind_args(mnode, call, scope)
         runtime = [p for p, v in bound.items() if not isinstance(v, K)]
         if len(runtime) > 1:
             self.fail(call, f"recursive macro {mnode.name} called with more than one runtime argument "
@@ -2984,7 +2978,7 @@ class Compiler:
                 inner[runtime[0]] = G(darg, kind)
             saved = (self.pre, self.at_start, self.loops, self.capture, self.capture_flag, self.macro_depth)
             self.pre, self.at_start, self.loops, self.capture, self.capture_flag = [], None, [], None, None
-            self.macro_stack.append((mnode.name, tuple(_sig(inner.get(p, K(UNDEF))) for p in params)))
+            self.macro_stack.append((mnode.name, tuple(_sig(inner.get(p, K(UNDEF))) for p in bound)))
             try:
                 text, _ = self.stmts(mnode.body, inner)
                 text = "{{ " + darg + " := . }}" + self.flush() + text
