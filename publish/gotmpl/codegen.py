@@ -23,7 +23,7 @@ import time
 
 from . import executor as X
 from . import funcs as F
-from .gofmt import format_value, quote
+from .gofmt import quote
 from .nodes import (ActionNode, BoolNode, BreakNode, ChainNode, CommentNode, ContinueNode,
                     DotNode, FieldNode, IdentifierNode, IfNode, ListNode, NilNode, NumberNode,
                     PipeNode, RangeNode, StringNode, TemplateNode, TextNode, VariableNode,
@@ -148,9 +148,7 @@ def _print(st, v):
         return "<no value>"
     if callable(v) and not isinstance(v, (GoStruct, list, dict)):
         raise _Bail
-    if isinstance(v, GoStruct) and v.pointer:
-        return "{" + " ".join(format_value(x, 1) for x in v.values()) + "}"
-    return format_value(v)
+    return X.printed(v)
 
 
 def _size(argv) -> int:

@@ -178,11 +178,7 @@ class State:
             if callable(v) and not isinstance(v, (GoStruct, list, dict)):
                 self.node = node
                 self.errorf(f"can't print {node} of type {go_type_name(v)}")
-            if isinstance(v, GoStruct) and v.pointer:
-                # printableValue dereferences a pointer before printing it
-                v = "{" + " ".join(format_value(x, 1) for x in v.values()) + "}"
-            else:
-                v = format_value(v)
+            v = printed(v)
         self.out.append(v)
         self.out_len += len(v)
         if self.out_len > MAX_OUTPUT:
@@ -580,6 +576,14 @@ def _size(argv: list) -> int:
 
 def _is_hex_int(s: str) -> bool:
     return len(s) > 2 and s[0] == "0" and s[1] in "xX" and not any(c in s for c in "pP")
+
+
+def printed(v) -> str:
+    """The text `{{ v }}` prints for a printable value that is not a str: fmt's %v, a pointer to a
+    struct dereferenced first (Go text/template exec.go printableValue, Go 1.23)."""
+    if isinstance(v, GoStruct) and v.pointer:
+        return "{" + " ".join(format_value(x, 1) for x in v.values()) + "}"
+    return format_value(v)
 
 
 def _is_rune_int(s: str) -> bool:
