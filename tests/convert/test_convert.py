@@ -435,6 +435,11 @@ def _statuses(conv):
     return {c.name: c.status for c in conv.check.conversations}
 
 
+# a tool as Ollama's API takes it: function f, no parameters
+TOOL = {"type": "function", "function": {"name": "f", "description": "d",
+                                         "parameters": {"type": "object", "properties": {}}}}
+
+
 def test_message_content_held_in_a_namespace_still_ends_a_continued_final_message():
     """Granite 4 copies each message's content into `namespace(val=...)` before printing it: the
     final assistant message's content, printed from that attribute, must still end the prompt
@@ -487,9 +492,7 @@ def test_loop_building_json_text_with_a_flag_and_a_counter_in_the_same_loop():
     conv = convert(source)
     assert conv.identical and conv.tools, conv.format_text(show_template=False)
     assert _statuses(conv)["tools"] == templatecheck.IDENTICAL
-    tool = {"type": "function", "function": {"name": "f", "description": "d",
-                                             "parameters": {"type": "object", "properties": {}}}}
-    out = gotmpl.render(conv.template, [{"role": "user", "content": "x"}], tools=[tool, tool])
+    out = gotmpl.render(conv.template, [{"role": "user", "content": "x"}], tools=[TOOL, TOOL])
     assert out.startswith('<tools>1. {"type": "function"') and '}\n2. {"type": "function"' in out
     assert gotmpl.render(conv.template, [{"role": "user", "content": "x"}]) == "<user>x</s>\n<assistant>"
 
@@ -661,9 +664,7 @@ def test_tojson_separators_and_arithmetic_on_a_minus_one_sentinel():
               "{%- if add_generation_prompt %}[assistant]{% endif %}")
     conv = convert(source)
     assert conv.identical and conv.tools, conv.format_text(show_template=False)
-    tool = {"type": "function", "function": {"name": "f", "description": "d",
-                                             "parameters": {"type": "object", "properties": {}}}}
-    out = gotmpl.render(conv.template, [{"role": "user", "content": "u"}], tools=[tool])
+    out = gotmpl.render(conv.template, [{"role": "user", "content": "u"}], tools=[TOOL])
     assert out == ('<tools>[{"type":"function","function":{"name":"f","description":"d","parameters":'
                    '{"type":"object","properties":{}}}}]</tools>[new user]u[assistant]')
 
@@ -727,11 +728,9 @@ def test_tojson_of_mapped_filtered_tools_and_dict_with_runtime_values():
     conv = convert(source)
     assert conv.identical and conv.tools, conv.format_text(show_template=False)
     assert _statuses(conv)["tool-call-result"] == templatecheck.IDENTICAL
-    tool = {"type": "function", "function": {"name": "f", "description": "d",
-                                             "parameters": {"type": "object", "properties": {}}}}
     msgs = [{"role": "user", "content": "u"}, {"role": "assistant", "content": "", "tool_calls": [
         {"id": "c1", "function": {"name": "f", "arguments": {"x": "y"}}}]}, {"role": "tool", "content": "r"}]
-    out = gotmpl.render(conv.template, msgs, tools=[tool, tool])
+    out = gotmpl.render(conv.template, msgs, tools=[TOOL, TOOL])
     assert out.startswith('[TOOLS][{"name": "f", "description": "d", "parameters": {"type": "object", '
                           '"properties": {}}}, {"name": "f"')
     assert '[CALLS]{"id": "c1", "name": "f", "arguments": {"x": "y"}}</s>' in out
