@@ -2178,8 +2178,7 @@ class Compiler:
         if k < 0:
             code += ("{{ " + total + ' := "" }}{{ range $_p := len ' + sl.go + " }}{{ if eq (index " + sl.go +
                      " $_p) 31 }}{{ " + total + " = print " + total + ' "x" }}{{ end }}{{ end }}')
-            want = f'len (slice {total} {-k})' if k != -1 else f"len (slice {total} 1)"
-            want = "(" + want + ")"
+            want = f"(len (slice {total} {-k}))"
             guard = "{{ if ge (len " + total + ") " + str(-k) + " }}"
         else:
             want, guard = str(k), ""
