@@ -132,7 +132,7 @@ def _text_leaves(v: Val) -> bool:
     if isinstance(v, Cond):
         return _text_leaves(v.a) and _text_leaves(v.b)
     if isinstance(v, G):
-        return v.kind in ("str", "any") and not v.kind.startswith("rev:")
+        return v.kind in ("str", "any")
     if isinstance(v, K):
         return isinstance(v.value, str)
     return isinstance(v, Cat)
