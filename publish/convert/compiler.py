@@ -951,9 +951,9 @@ class Compiler:
             self.at_start = None
             (ta, da), (tb, db) = texts
             return pre + "{{ if " + it.cond + " }}" + ta + "{{ else }}" + tb + "{{ end }}", da or db
-        if isinstance(it, K) and isinstance(it.value, tuple) and it.value and it.value[0] == "__filtered__":
+        if _tagged(it, "__filtered__"):
             it = self._filtered_for(it, node)
-        if isinstance(it, K) and isinstance(it.value, tuple) and it.value and it.value[0] == "__split__":
+        if _tagged(it, "__split__"):
             it = self.split_list(it, node)
         if isinstance(it, G) and it.kind in _STRUCT_KEYS:
             # iterating a mapping Ollama fills in: its keys, the optional ones only when set
@@ -1475,11 +1475,11 @@ class Compiler:
     def getitem(self, base: Val, key: Val, node) -> Val:
         """`base[key]`: a known item, a message's field by name, a Go `index` (negative indexes from
         the end via `len`). CompileError for what Go cannot index."""
-        if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__filtered__":
+        if _tagged(base, "__filtered__"):
             if isinstance(key, K) and key.value in (0, -1):
                 return self._filtered_pick(base, key.value == -1, node)
             self.fail(node, "only [0] and [-1] of a filtered runtime list are supported", "[")
-        if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__split__":
+        if _tagged(base, "__split__"):
             _, s, sep, maxsplit = base.value
             if isinstance(key, K) and key.value == 0:
                 return self.split_pick(s, sep, "first")
@@ -1543,7 +1543,7 @@ class Compiler:
         start = self.ev(sl.start, scope) if sl.start is not None else K(None)
         stop = self.ev(sl.stop, scope) if sl.stop is not None else K(None)
         step = self.ev(sl.step, scope) if sl.step is not None else K(None)
-        if isinstance(base, K) and isinstance(base.value, tuple) and base.value and base.value[0] == "__split__":
+        if _tagged(base, "__split__"):
             base = self.split_list(base, node)
         if isinstance(base, G) and base.kind == "strlist":
             ok = all(isinstance(x, K) and (x.value is None or isinstance(x.value, int) and x.value >= 0)
@@ -2464,11 +2464,9 @@ class Compiler:
                 return self.change_case(self.as_str(v, node), name == "upper", node)
             self.approximate(node, f"| {name} on runtime text", "text is left as it is", name)
             return v
-        if name in ("first", "last") and isinstance(v, K) and isinstance(v.value, tuple) \
-                and v.value and v.value[0] == "__filtered__":
+        if name in ("first", "last") and _tagged(v, "__filtered__"):
             return self._filtered_pick(v, name == "last", node)
-        if name in ("first", "last") and isinstance(v, K) and isinstance(v.value, tuple) \
-                and v.value and v.value[0] == "__split__":
+        if name in ("first", "last") and _tagged(v, "__split__"):
             return self.getitem(v, K(0 if name == "first" else -1), node)
         if name == "first":
             if isinstance(v, G) and v.kind in ("msgs", "tools", "toolcalls"):
@@ -2492,7 +2490,7 @@ class Compiler:
             return K([])     # a string's characters have no attributes: nothing is selected
         if name in ("selectattr", "rejectattr") and args and isinstance(args[0], K):
             base, preds = v, []
-            if isinstance(v, K) and isinstance(v.value, tuple) and v.value and v.value[0] == "__filtered__":
+            if _tagged(v, "__filtered__"):
                 _, base, preds = v.value
             if isinstance(base, Cond):
                 base = G(self.materialize(base), _kind_of(base))
@@ -2502,8 +2500,7 @@ class Compiler:
                 return K(("__filtered__", base, preds + [(args[0].value, test, targs, name == "rejectattr")]))
         if name == "list" and isinstance(v, K):
             return v
-        if name in ("length", "count") and isinstance(v, K) and isinstance(v.value, tuple) and v.value \
-                and v.value[0] == "__filtered__":
+        if name in ("length", "count") and _tagged(v, "__filtered__"):
             return self._filtered_count(v, node)
         if name == "join" and isinstance(v, G) and v.kind == "str":
             sep = args[0].value if args and isinstance(args[0], K) else ""
@@ -2513,8 +2510,7 @@ class Compiler:
                              "join")
             return _Code("{{ range $_p := len " + sv + " }}{{ if $_p }}" + gotext(str(sep)) + "{{ end }}{{ slice " +
                          sv + " $_p (" + self._plus("$_p", 1) + ") }}{{ end }}", "")
-        if name == "join" and isinstance(v, K) and isinstance(v.value, tuple) and v.value \
-                and v.value[0] == "__split__":
+        if name == "join" and _tagged(v, "__split__"):
             v = self.split_list(v, node)
         if name == "join" and isinstance(v, G) and v.kind == "strlist":
             sep = args[0].value if args and isinstance(args[0], K) else kwargs.get("d", K("")).value
@@ -2531,7 +2527,7 @@ class Compiler:
                 and isinstance(kwargs["attribute"].value, str):
             if isinstance(v, G) and v.kind in self._ELEM:
                 v = K(("__filtered__", v, []))
-            if isinstance(v, K) and isinstance(v.value, tuple) and v.value and v.value[0] == "__filtered__":
+            if _tagged(v, "__filtered__"):
                 return K(("__mapped__", v, kwargs["attribute"].value))
         if name in ("selectattr", "rejectattr", "map", "select", "reject", "join", "sort", "unique"):
             self.fail(node, f"| {name} on a runtime list is not supported", name)
@@ -2703,7 +2699,7 @@ class Compiler:
     def _call_value(self, f: Val, node, scope):
         if isinstance(f, Cond):
             return self._cond_map(f, lambda g: self._call_value(g, node, scope))
-        if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__get__":
+        if _tagged(f, "__get__"):
             args = [self.ev(a, scope) for a in node.args]
             if not args or not isinstance(args[0], K):
                 self.fail(node, ".get() with a runtime key", "get")
@@ -2721,11 +2717,11 @@ class Compiler:
             return self.special_call(f.name, node, scope)
         if isinstance(f, Macro):
             return self.inline_macro(f.node, node, scope)
-        if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__strmethod__":
+        if _tagged(f, "__strmethod__"):
             _, base, meth = f.value
             args = [self.ev(a, scope) for a in node.args]
             return self.str_method(base, meth, args, node)
-        if isinstance(f, K) and isinstance(f.value, tuple) and f.value and f.value[0] == "__items__":
+        if _tagged(f, "__items__"):
             _, base, meth = f.value
             return self.items_of(base, meth, node)
         return self._call_rest(f, node, scope)
@@ -3125,6 +3121,11 @@ def _fin_of(v: Val) -> str | None:
     if isinstance(v, G) and v.fin:
         return v.fin
     return None
+
+
+def _tagged(v: Val, tag: str) -> bool:
+    """Whether v is a compile-time marker tuple (`K(("__split__", ...))` and the like) tagged `tag`."""
+    return isinstance(v, K) and isinstance(v.value, tuple) and bool(v.value) and v.value[0] == tag
 
 
 def _sig(v: Val):
