@@ -1957,7 +1957,7 @@ class Compiler:
             if isinstance(v, K):
                 return K(v.value is not UNDEF)
             if getattr(v, "maybe_empty_is_undef", False):
-                return G(arg(v.go), "bool") if True else v
+                return G(arg(v.go), "bool")
             return K(True)
         if isinstance(hay, Cond):
             if isinstance(needle, K) and isinstance(needle.value, str) and needle.value and _text_leaves(hay):
@@ -2729,19 +2729,18 @@ class Compiler:
     def items_of(self, base: Val, meth: str, node) -> Val:
         """`.items()`/`.keys()`/`.values()` of a known dict or of a struct Ollama fills in (its keys
         in the order an OpenAI-style client sends them)."""
-        if True:
-            if isinstance(base, G) and base.kind in _STRUCT_KEYS:
-                # a struct Ollama fills in: its keys in the order an OpenAI-style client sends them
-                pairs = [(k, self.getattr(base, k, node)) for k in _STRUCT_KEYS[base.kind]]
-                if meth == "keys":
-                    return K([k for k, _ in pairs])
-                if meth == "values":
-                    return K([v for _, v in pairs])
-                return K(pairs)
-            if isinstance(base, G):
-                return G(base.go, "items:" + base.kind)
-            if isinstance(base, K) and isinstance(base.value, dict):
-                return K(list(getattr(base.value, meth)()))
+        if isinstance(base, G) and base.kind in _STRUCT_KEYS:
+            # a struct Ollama fills in: its keys in the order an OpenAI-style client sends them
+            pairs = [(k, self.getattr(base, k, node)) for k in _STRUCT_KEYS[base.kind]]
+            if meth == "keys":
+                return K([k for k, _ in pairs])
+            if meth == "values":
+                return K([v for _, v in pairs])
+            return K(pairs)
+        if isinstance(base, G):
+            return G(base.go, "items:" + base.kind)
+        if isinstance(base, K) and isinstance(base.value, dict):
+            return K(list(getattr(base.value, meth)()))
         self.fail(node, f".{meth}() of this value is not supported", meth)
 
     def _call_rest(self, f: Val, node, scope):
@@ -3362,10 +3361,6 @@ def _same_const(a, b) -> bool:
 
 def _goname(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
-
-
-def _elem(list_go: str) -> str:
-    return "any"
 
 
 _STRUCT_KEYS = {"fndef": ("name", "description", "parameters"), "params": ("type", "properties", "required"),
