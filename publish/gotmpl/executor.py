@@ -57,10 +57,6 @@ class _Continue(Exception):
     pass
 
 
-class _Fail(Exception):
-    """Internal: an error message awaiting the node position."""
-
-
 class State:
     """One execution: the template set, the output so far, the variable stack, the node being run
     (for error positions), missingkey mode, the function table, and the bounds (steps,

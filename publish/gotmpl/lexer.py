@@ -19,11 +19,6 @@ KEYWORDS = {
     "with": WITH,
 }
 
-ITEM_NAMES = {
-    EOF: "EOF", LEFT_DELIM: "<left>", RIGHT_DELIM: "<right>", LEFT_PAREN: "(",
-    RIGHT_PAREN: ")", PIPE: "|", SPACE: "<space>",
-}
-
 LEFT, RIGHT = "{{", "}}"
 LEFT_COMMENT, RIGHT_COMMENT = "/*", "*/"
 SPACE_CHARS = " \t\r\n"
