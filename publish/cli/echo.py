@@ -17,6 +17,19 @@ def say(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(block(text), err=err, nl=nl)
 
 
+def say_report(text: str, output: str | None) -> None:
+    """A command's report (`--format`'s text): written atomically to `output` (`-o FILE`), ending
+    in one line feed, when given; else printed with `say` (JSON text from termtext.json_dumps has
+    nothing left to escape, so it prints exact)."""
+    text = text.rstrip("\n")
+    if output:
+        from publish.fsutil import atomic_write_text
+
+        atomic_write_text(output, text + "\n")
+    else:
+        say(text)
+
+
 def say_json(obj: Any, **kwargs: Any) -> None:
     """Print `obj` as JSON on stdout (publish.termtext.json_dumps: control characters escaped)."""
     click.echo(json_dumps(obj, **kwargs))

@@ -40,12 +40,7 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
     from publish.lint import lint_report
 
     text, code = lint_report(list(paths), fmt, select=list(select), ignore=list(ignore), target=target, base=base)
-    if output:
-        from publish.fsutil import atomic_write_text
+    from publish.cli.echo import say_report
 
-        atomic_write_text(output, text + "\n")
-    else:
-        from publish.cli.echo import say
-
-        say(text)
+    say_report(text, output)
     ctx.exit(code)

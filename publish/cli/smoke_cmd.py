@@ -54,7 +54,7 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
     stop string or special token leaks, the release's params and template are applied, the
     rendered prompt equals publish.gotmpl's and the GGUF's Jinja template, no double BOS.
     """
-    from publish.cli.echo import say
+    from publish.cli.echo import say_report
     from publish.errors import UsageError
     from publish.smoke import prompts as P
     from publish.smoke import report as R
@@ -92,12 +92,5 @@ def smoke(target, backend, via, prompt_texts, expects, prompts_file, quants, tim
         text = R.text_table(report, verbose=verbose)
     else:
         text = {"json": R.to_json, "junit": R.to_junit, "markdown": R.to_markdown}[fmt](report)
-    if output:
-        from publish.fsutil import atomic_write_text
-
-        atomic_write_text(output, text.rstrip("\n") + "\n")
-    elif fmt == "json":
-        click.echo(text)  # exact: json_dumps already escapes what a terminal would act on
-    else:
-        say(text.rstrip("\n"))  # answers are model text: shown escaped (publish.termtext)
+    say_report(text, output)  # answers are model text: shown escaped (publish.termtext)
     sys.exit(report.exit_code)
