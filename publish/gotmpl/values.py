@@ -23,9 +23,6 @@ class _Missing:
 MISSING = _Missing()
 
 
-_JSON_FIELDS: dict[type, dict[str, tuple[str, bool]]] = {}  # per GoStruct class
-
-
 class GoStruct:
     """A Go struct (or pointer to one, when `pointer`): exported fields in declaration order."""
 
@@ -57,11 +54,9 @@ class GoStruct:
         return self._values.values()
 
     def json_fields(self) -> dict[str, tuple[str, bool]]:
-        """field -> (JSON name, omitempty), in declaration order (computed once per class)."""
-        cached = _JSON_FIELDS.get(type(self))
-        if cached is None:
-            cached = _JSON_FIELDS[type(self)] = {f: self.json.get(f, (f, False)) for f in self.fields}
-        return cached
+        """field -> (JSON name, omitempty), in declaration order (gofmt.json_marshal keeps what it
+        needs of it once per class)."""
+        return {f: self.json.get(f, (f, False)) for f in self.fields}
 
     def __repr__(self):
         return f"{self.type_name}{self._values!r}"
