@@ -647,7 +647,7 @@ class _Compiler:
 
     def nn(self, expr: str) -> str:
         if expr in self.bools or expr in self.nonnil or expr.startswith(_NONNIL) or expr[0] in "'\"0123456789-" \
-                or expr in ("True", "False", "_MISSING"):
+                or expr == "_MISSING":     # (self.bools holds True and False)
             return expr
         t = self.fn.tmp("n")
         return f"({t} if ({t} := {expr}) is not None else _MISSING)"
