@@ -26,12 +26,15 @@ import struct
 from dataclasses import dataclass
 from typing import Generator
 
+from publish.gguf.constants import GGUFValueType
+from publish.gguf.reader import VALUE_SIZES
+
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _MAGIC = b"GGUF"
-# GGUF value types (gguf.GGUFValueType): fixed sizes, and the two variable-length ones.
-_FIXED = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-_STRING, _ARRAY = 8, 9
+# GGUF value types: the fixed sizes the reader uses, keyed by plain int, and the two variable-length ones.
+_FIXED = {int(t): size for t, size in VALUE_SIZES.items()}
+_STRING, _ARRAY = int(GGUFValueType.STRING), int(GGUFValueType.ARRAY)
 _MAX_DEPTH = 4
 
 KV_GUESS = 48            # bytes per key/value not seen yet (a ~30-character key and a number)
