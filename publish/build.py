@@ -156,7 +156,7 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
         raise SpecError(str(spec.path), "template.from", err.message, hint=err.hint) from None
     try:
         conv = convert(first.text, bos_token=first.bos, eos_token=first.eos, name=first.name,
-                       strip_bos=first.strip_bos)
+                       strip_bos=first.strip_bos, specials=first.specials)
     except ConvertError as err:
         raise SpecError(str(spec.path), "template.from", f"the chat template cannot be converted: {err.message}",
                         hint="set [template] family/text/file instead") from None

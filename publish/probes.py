@@ -15,6 +15,8 @@ refuses the probe conversation (raise_exception) or fails gives `probe.error`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from publish.errors import TemplateError
@@ -103,20 +105,55 @@ def go_probe(template: str) -> Probe:
         return Probe("go", error=err)
 
 
+# A marker the template writes as one unit, when the vocabulary does not say (a Jinja file, or a
+# GGUF whose vocabulary lacks the text): bracketed text without blanks: <|im_end|>, <turn|>,
+# <end_of_turn>, </s>, <｜end▁of▁sentence｜>, [/INST]. Only ever matched right where the render
+# puts the end of an answer, never searched for in template text.
+_MARKER = re.compile(r"<[^<>\s]{1,60}>|\[/?[A-Za-z][A-Za-z_]{0,30}\]")
+
+
+def turn_end_texts(after: str, specials: Iterable[str] = (), *, eos: str = "", limit: int = 2) -> list[str]:
+    """The turn-end text at the head of `after`, the render right after an assistant message's
+    content: the tokens written there, in order (blank text between them skipped), up to `limit`,
+    stopping at the first plain text. [] when plain text or nothing follows the answer.
+
+    A token is, first, one of `specials` (the model's own special token texts: a GGUF's CONTROL /
+    USER_DEFINED tokens, a tokenizer_config.json's added tokens marked special) or `eos`, longest
+    first as llama.cpp matches them; else a bracketed marker without blanks (`<turn|>`,
+    `<|im_end|>`, `</s>`, `[/INST]`). The first is the token the model writes after each answer;
+    the second, when there is one, opens the next turn. The one finder of `publish template
+    convert` (its stop list) and lint's RP115 (probes.turn_end)."""
+    known = sorted({t for t in (*specials, eos) if t and not t.isspace()}, key=len, reverse=True)
+    by_first: dict[str, list[str]] = {}
+    for t in known:
+        by_first.setdefault(t[0], []).append(t)
+    out: list[str] = []
+    pos, end = 0, min(len(after), 2048)
+    while len(out) < limit:
+        while pos < end and after[pos].isspace():
+            pos += 1
+        if pos >= end:
+            break
+        token = next((t for t in by_first.get(after[pos], ()) if after.startswith(t, pos)), None)
+        if token is None:
+            m = _MARKER.match(after, pos)
+            token = m.group(0) if m else None
+        if token is None:
+            break
+        out.append(token)
+        pos += len(token)
+    return out
+
+
 def turn_end(probe: Probe, hdr: GGUFHeader) -> str | None:
-    """The special token the template writes right after an assistant answer (blank text
-    between them skipped), or None when plain text or nothing follows it."""
+    """The token the template writes right after an assistant answer (turn_end_texts on the probe
+    history, with the GGUF's special tokens and EOS text), or None when plain text or nothing
+    follows it."""
     if probe.history is None or ANSWER not in probe.history:
         return None
     after = probe.history[probe.history.index(ANSWER) + len(ANSWER):]
-    specials = vocab.specials(hdr)
-    for piece in specials.split(after[:512], 6):
-        if isinstance(piece, str):
-            if piece.strip():
-                return None
-            continue
-        return hdr.token_text(piece)
-    return None
+    found = turn_end_texts(after, vocab.specials(hdr).ids, eos=hdr.eos_text or "", limit=1)
+    return found[0] if found else None
 
 
 def answer_preamble(probe: Probe) -> str:

@@ -16,7 +16,7 @@ cannot be compiled raises ConvertError; a compiled one is never returned uncheck
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -143,15 +143,17 @@ def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str 
 
 
 def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str | None = None,
-            name: str = "chat_template", strip_bos: bool = True, timeout: float | None = None) -> Conversion:
+            name: str = "chat_template", strip_bos: bool = True, timeout: float | None = None,
+            specials: Iterable[str] = ()) -> Conversion:
     """Convert a Jinja chat template into an Ollama Go template and prove it on CONVERT_SUITE.
 
     bos_token / eos_token: the model's (GGUF tokenizer.ggml.bos/eos, tokenizer_config.json); a
     leading BOS is dropped from the Jinja renders (the engine adds it) unless strip_bos is False.
     Raises ConvertError when the template cannot be translated, TemplateError when the Go text
-    does not parse (a converter bug), UnsafeTemplateError for a hostile Jinja template."""
+    does not parse (a converter bug), UnsafeTemplateError for a hostile Jinja template.
+    specials: the model's special token texts (ChatSource.specials), preferred for the stop list."""
     from publish import gotmpl, templatecheck
-    from publish.chat import ChatTemplate
+    from publish.chat import ChatTemplate, RenderCall
 
     comp, text = compile_template(chat_template, bos_token=bos_token or "", eos_token=eos_token or "", name=name,
                                   strip_bos=strip_bos)
@@ -162,43 +164,65 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
     gotmpl.template_vars(text)   # parses (cached for the renders); a converter bug raises TemplateError here
     thinking, tools = comp.think_tags is not None, "tools" in comp.uses
     check = templatecheck.prove(chat, text, strip_bos=strip_bos, thinking=thinking, tools=tools)
-    return Conversion(template=text, stops=find_stops(check, eos_token or ""), approximations=comp.approx,
+    extra = []
+    if tools:   # a template that renders only with tools (a tool_use template) has its turn end here
+        history = templatecheck.jinja_messages(
+            next(c for c in templatecheck.CONVERT_SUITE if c.name == "system-multi-turn").messages)
+        out = chat.render_many([RenderCall(history, tools=templatecheck.TOOLS)])[0]
+        if out.text is not None:
+            extra.append((out.text, history))
+    stops = find_stops(check, eos_token or "", specials, extra)
+    return Conversion(template=text, stops=stops, approximations=comp.approx,
                       check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags)
 
 
-_TOKEN = re.compile(r"\s*(<\|[^<>|\s]{1,40}\|>|</?[A-Za-z_][A-Za-z0-9_]{0,30}>|\[/?[A-Z][A-Z_]{1,30}\]|<[a-z]{1,5}>)")
+def find_stops(check, eos: str, specials: Iterable[str] = (), extra: Iterable[tuple[str, list[dict]]] = ()) -> list[str]:
+    """The `stop` list: what the model's template writes right after an assistant message's
+    content, read off the Jinja render (what the model learned) of every case the model supports
+    (`check`: templatecheck.CheckResult of CONVERT_SUITE) and of the `extra` (render, messages) pairs
+    (convert adds a multi-turn conversation with tools, so a template that only renders with tools
+    has one). Each answer's following text goes through probes.turn_end_texts (the finder lint's
+    RP115 uses too) with the model's `specials` and `eos`: the turn-end token first, then the
+    token that opens the next turn when one follows. [] when every answer is followed by plain
+    text or nothing (the template writes no turn end)."""
+    from publish.probes import turn_end_texts
+    from publish.templatecheck import CONVERT_SUITE, jinja_messages
 
-
-def find_stops(check, eos: str) -> list[str]:
-    """The turn-end tokens: the special token written right after an assistant reply in the
-    multi-turn render, and the one that opens the following user turn."""
-    from publish.templatecheck import IDENTICAL, TRIM
-
-    reply = "Hi! How can I help?"
-    stops: list[str] = []
-    for c in check.conversations:
-        if c.name not in ("multi-turn", "system-multi-turn") or c.status not in (IDENTICAL, TRIM) or not c.go:
-            continue
-        text = c.go
-        at = text.find(reply)
-        if at < 0:
-            continue
-        rest = text[at + len(reply):]
-        if eos and rest.lstrip().startswith(eos):
-            stops.append(eos)
-            rest = rest.lstrip()[len(eos):]
-        m = _TOKEN.match(rest)
-        if m:
-            stops.append(m.group(1))
-            rest = rest[m.end():]
-        nxt = rest.find("What is 2+2?")
-        if nxt > 0:
-            m = _TOKEN.match(rest[:nxt])
-            if m:
-                stops.append(m.group(1))
-        break
+    cases = {c.name: c for c in CONVERT_SUITE}
+    renders = [(c.jinja, jinja_messages(cases[c.name].messages)) for c in check.conversations
+               if c.jinja is not None and c.name in cases]
+    specials = tuple(specials)
     out: list[str] = []
-    for s in stops:
-        if s and s not in out:
-            out.append(s)
+    for text, messages in [*renders, *extra]:
+        for after in texts_after_answers(text, messages):
+            for token in turn_end_texts(after, specials, eos=eos):
+                if token not in out:
+                    out.append(token)
+    return out
+
+
+def texts_after_answers(text: str, messages: list[dict]) -> list[str]:
+    """For each assistant message with content that another message follows: the render `text`
+    from the end of that content to the start of the next located message content (or to the end
+    of `text`). Contents are located in order; one the template does not write verbatim is skipped."""
+    located: list[tuple[int, int] | None] = []
+    pos = 0
+    for m in messages:
+        content = m.get("content") if isinstance(m.get("content"), str) else ""
+        content = content.strip()
+        at = text.find(content, pos) if content else -1
+        if at < 0:
+            located.append(None)
+            continue
+        located.append((at, at + len(content)))
+        pos = at + len(content)
+    out = []
+    for i, m in enumerate(messages[:-1]):
+        if m.get("role") != "assistant" or located[i] is None:
+            continue
+        nxt = next((loc for loc in located[i + 1:] if loc is not None), None)
+        stop = nxt[0] if nxt is not None else len(text)
+        content = m["content"].strip()
+        at = text.rfind(content, located[i][0], stop)   # past the thinking a template writes first
+        out.append(text[at + len(content):stop])
     return out

@@ -34,6 +34,8 @@ class ChatSource:
     eos: str = ""
     strip_bos: bool = True          # the engine adds BOS itself (GGUF add_bos_token not false)
     names: list[str] = field(default_factory=list)   # the named templates the source holds
+    specials: tuple[str, ...] = ()  # the model's special token texts (GGUF CONTROL/USER_DEFINED tokens,
+                                    # tokenizer_config.json added_tokens_decoder marked special)
 
 
 def _is_gguf(path: Path) -> bool:
@@ -122,8 +124,14 @@ def load_chat_template(path: Path, name: str | None = None) -> ChatSource:
             value = value.get("content")
         return value if isinstance(value, str) else ""
 
+    added = found.config.get("added_tokens_decoder")
+    specials = tuple(t["content"] for t in (added.values() if isinstance(added, dict) else ())
+                     if isinstance(t, dict) and t.get("special") and isinstance(t.get("content"), str))
     return ChatSource(template, f"{path.name}:chat_template" + (f"[{wanted}]" if names else ""),
-                      token("bos_token"), token("eos_token"), True, names)
+                      token("bos_token"), token("eos_token"), True, names, specials)
+
+
+NO_TEMPLATE_HINT = "pass the model's tokenizer_config.json or chat template file instead"
 
 
 def _from_gguf(path: Path, name: str | None) -> ChatSource:
@@ -138,10 +146,11 @@ def _from_gguf(path: Path, name: str | None) -> ChatSource:
         if name:
             raise UsageError(f"{path}: the GGUF has no {key}",
                              hint="named templates here: " + (", ".join(names) if names else "none"))
-        raise UsageError(f"{path}: the GGUF has no tokenizer.chat_template",
-                         hint="pass the model's tokenizer_config.json or chat template file instead")
+        raise UsageError(f"{path}: the GGUF has no tokenizer.chat_template", hint=NO_TEMPLATE_HINT)
+    from publish.gguf import vocab
+
     return ChatSource(text, f"{path.name}:{key}", hdr.bos_text or "", hdr.eos_text or "",
-                      hdr.add_bos_token is not False, names)
+                      hdr.add_bos_token is not False, names, tuple(vocab.specials(hdr).ids))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import ggufs
+from gguf import GGUFValueType
 from publish import gotmpl, templatecheck
 from publish.build import build
 from publish.cli import main
@@ -71,6 +72,7 @@ def test_corpus_share_converted_identical():
     """A floor under the share of the corpus (tests/data/jinja) converted identical on every case it
     supports; bench/bench_corpus.py prints the full table."""
     identical = failed = 0
+    no_stop: list[str] = []
     for entry in CORPUS.values():
         if entry.broken:
             continue
@@ -81,9 +83,14 @@ def test_corpus_share_converted_identical():
             continue
         if conv.identical:
             identical += 1
+            if not conv.stops and entry.name not in NO_TURN_END:
+                no_stop.append(entry.name)
+            if conv.stops and entry.name in NO_TURN_END:
+                no_stop.append(f"{entry.name} has stops {conv.stops} now: drop it from NO_TURN_END")
         else:
             failed += 1
     assert identical / (identical + failed) >= 0.90, (identical, failed)    # issue 9: at least 90 %
+    assert not no_stop, f"identical, but no turn end found: {no_stop}"
 
 
 def test_llama31_tools_are_proven_and_stops_found():
@@ -856,3 +863,56 @@ def test_runtime_ranges_counting_down_to_zero():
     assert gotmpl.render(conv.template, msgs) == want
     [real] = render_real([{"template": conv.template, "messages": msgs, "tools": None, "think": False}])
     assert real["output"] == want and not real.get("error")
+
+
+# -- the stop list: what the template writes right after an answer -------------------------------
+
+def test_gemma4_stop_is_its_turn_end():
+    """Gemma 4 ends a turn with <turn|> and opens one with <|turn>: neither is <|x|>-shaped."""
+    entry = CORPUS["google-gemma-4-31B-it.jinja"]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
+    assert conv.identical and conv.stops == ["<turn|>", "<|turn>"]
+
+
+def test_command_r_plus_tool_use_stop():
+    """The tool_use template renders only with tools: its stop comes from a tools conversation."""
+    entry = CORPUS["CohereForAI-c4ai-command-r-plus-tool_use.jinja"]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
+    assert conv.identical and conv.stops[0] == "<|END_OF_TURN_TOKEN|>"
+
+
+def test_stop_prefers_the_vocabulary_tokens():
+    """MiniMax-M2 ends turns with `[e~[`, a special token of its vocabulary that no bracket shape
+    gives away: with the vocabulary's special tokens it is found, without it is not guessed."""
+    source = CORPUS["MiniMax-M2.jinja"].source
+    assert convert(source).stops == []
+    assert convert(source, specials=("]~!b[", "]~b]", "[e~[")).stops == ["[e~[", "]~b]"]
+
+
+def test_hermes_tool_use_gguf_stop(tmp_path):
+    """A GGUF whose named tool_use template is Hermes (ChatML): `--name tool_use` gives <|im_end|>."""
+    gguf = ggufs.write_tiny_llama(tmp_path / "hermes.gguf", end_token="<|im_end|>", extra_kv={
+        "tokenizer.chat_template.tool_use": CORPUS["NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja"].source,
+        "tokenizer.chat_templates": (["tool_use"], GGUFValueType.ARRAY, GGUFValueType.STRING)})
+    res = CliRunner().invoke(main, ["template", "convert", str(gguf), "--name", "tool_use", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["stop"][0] == "<|im_end|>"
+
+
+# Identical conversions whose template writes no turn-end token after an answer, and why.
+NO_TURN_END = {
+    # plain-text formats: the next turn's plain header follows the answer; generation ends on EOS
+    "gguf-ollama-falcon2-11b.jinja": "answer then '\\nUser: ' (plain text)",
+    "gguf-ollama-granite-code-3b.jinja": "answer then '\\n\\nQuestion:' (plain text)",
+    "hf-upstage-SOLAR-10.7B-Instruct-v1.0.jinja": "answer then '### User:' (plain text)",
+    "hf-Deci-DeciLM-7B-instruct.jinja": "answer then '\\n### User:' (plain text)",
+    "hf-maywell-Synatra-Mixtral-8x7B.jinja": "answer then '### Instruction:' (plain text)",
+    "hf-maywell-PiVoT-MoE.jinja": "answer then '### Instruction:' (plain text)",
+    # guard models: past answers are quoted inside the user turn as text, or dropped
+    "gguf-ollama-granite3-guardian-2b.jinja": "guard model: the conversation is quoted as text",
+    "gguf-ollama-llama-guard3-1b.jinja": "guard model: the conversation is quoted as text",
+    "gguf-ollama-llama-guard3-8b.jinja": "guard model: the conversation is quoted as text",
+    "gguf-ollama-shieldgemma-27b.jinja": "guard model: assistant messages are dropped",
+    # the turn end is a vocabulary token with no bracket shape: found only with the GGUF's vocabulary
+    "MiniMax-M2.jinja": "[e~[ is known only from the vocabulary (test_stop_prefers_the_vocabulary_tokens)",
+}
