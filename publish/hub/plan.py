@@ -205,6 +205,11 @@ def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revisio
     check_repo_option(repo_id)
     stats = HashStats()
     folder = staged(folder, tolerant=True)
+    if folder.repo is not None and folder.repo != repo_id:
+        # the card's `ollama run hf.co/...` lines and the Modelfiles name the repo it was built for
+        raise UsageError(f"{folder.path}: built for {folder.repo}, not {repo_id}: its model card and Modelfiles "
+                         f"name {folder.repo}",
+                         hint=f"rebuild it for {repo_id}: `publish build SPEC --repo {repo_id} -o DIR`")
     local = local_plan(folder, cache=cache, stats=stats)
     plan = PushPlan(folder.path, repo_id, revision, local=local, delete_extra=delete_extra, hashing=stats)
     api = api if api is not None else make_api(get_token())

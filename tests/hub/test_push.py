@@ -378,3 +378,24 @@ def test_xet_failures_are_told_by_where_they_were_raised(where, raised, expected
     with pytest.raises(type(raised)) as info:
         namespace[where](raised)
     assert is_xet_failure(info.value) is expected
+
+
+def test_a_folder_built_for_another_repo_is_refused_before_any_request(hub, tmp_path):
+    """`publish build` records the repo (manifest beside the folder; Modelfile header); its card's
+    `ollama run hf.co/...` lines name it. Pushing it elsewhere would publish instructions for the
+    wrong repo: refused with the rebuild command, nothing sent. The recorded repo itself pushes."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "tiny" / "release.toml"
+    out = tmp_path / "dist"
+    built = CliRunner().invoke(main, ["build", str(spec), "-o", str(out)])
+    assert built.exit_code == 0, built.output
+    from publish.staged import StagedFolder
+
+    recorded = StagedFolder.load(out).repo
+    assert recorded and recorded in (out / "README.md").read_text()
+    r = CliRunner().invoke(main, ["push", str(out), "--repo", "bob/other-GGUF"])
+    assert r.exit_code == 2, r.output
+    assert f"built for {recorded}, not bob/other-GGUF" in r.output
+    assert f"publish build SPEC --repo bob/other-GGUF" in r.output
+    assert hub.requests == []
+    ok = CliRunner().invoke(main, ["push", str(out), "--repo", recorded, "--dry-run"])
+    assert ok.exit_code == 0, ok.output
