@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publish.errors import SpecError, UsageError
+from publish.errors import NoChatTemplateError, SpecError, UsageError
 from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, output_error, removed_if_interrupted, temp_path
 from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
@@ -152,6 +152,9 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
                                 f"{sources[0].name} and {other.name} hold different chat templates",
                                 hint="convert one with `publish template convert GGUF -o DIR` and use "
                                      "[template] file = \"DIR/template\"")
+    except NoChatTemplateError as err:
+        raise SpecError(str(spec.path), "template.from", _no_template_message(err),
+                        hint=_no_template_hint(err)) from None
     except UsageError as err:
         raise SpecError(str(spec.path), "template.from", err.message, hint=err.hint) from None
     try:
@@ -173,6 +176,25 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
     source = f"converted from {sources[0].name}'s chat template (identical on {n} checked conversations)"
     return replace(spec, template=TemplateSpec(source, conv.template, from_gguf=True,
                                                gguf_name=spec.template.gguf_name), params=params)
+
+
+def _no_template_message(err) -> str:
+    """`[template] from = "gguf"` on a GGUF without that chat template: what is missing."""
+    if err.key == "tokenizer.chat_template":
+        return (f"{Path(err.path).name} has no chat template (no tokenizer.chat_template in its header), "
+                "so there is nothing to convert")
+    named = ", ".join(err.names) if err.names else "none"
+    return f"{Path(err.path).name} has no {err.key} (its named chat templates: {named})"
+
+
+def _no_template_hint(err) -> str:
+    """Where a chat template comes from when the GGUF has none: embed the model's own with
+    `publish fix --chat-template`, or declare a base model (spec `[model] kind`)."""
+    if err.key != "tokenizer.chat_template":
+        return "set [template] name to one of the GGUF's named templates, or remove it to convert the default one"
+    return (f"embed the model's chat template with `publish fix {err.path} --chat-template FILE` (FILE: its "
+            "tokenizer_config.json or chat_template.jinja), or, for a base model without a chat format, set "
+            "[model] kind = \"base\" and remove [template]")
 
 
 def _read_manifest(path: Path) -> set[str]:

@@ -23,6 +23,19 @@ class UsageError(PublishError):
     """Bad arguments or a missing prerequisite the user must install or start."""
 
 
+class NoChatTemplateError(UsageError):
+    """A GGUF holds no chat template under `key` (`tokenizer.chat_template`, or
+    `tokenizer.chat_template.NAME` for a named one). `path` is the GGUF as given; `names` the
+    named templates it does hold. Raised by publish.convert.inputs; callers that know why a
+    template was wanted (a `[template] from = "gguf"` build) give their own hint."""
+
+    def __init__(self, path: str, key: str, names: list[str] | tuple[str, ...] = (), *, hint: str | None = None):
+        self.path = path
+        self.key = key
+        self.names = list(names)
+        super().__init__(f"{path}: the GGUF has no {key}", hint=hint)
+
+
 class TextFileError(UsageError):
     """A text file cannot be read as text: not a regular file, larger than the cap, unreadable or
     not UTF-8 (`publish.fsutil.read_utf8`).

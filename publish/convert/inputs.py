@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publish.errors import UsageError
+from publish.errors import NoChatTemplateError, UsageError
 
 
 @dataclass
@@ -98,7 +98,8 @@ def read_chat_templates(path: Path) -> ChatTemplates:
 
 def load_chat_template(path: Path, name: str | None = None) -> ChatSource:
     """The chat template of a GGUF, a tokenizer_config.json, or a Jinja file (`name` picks a named
-    template of a GGUF / tokenizer_config.json). Raises UsageError naming the file."""
+    template of a GGUF / tokenizer_config.json). Raises UsageError naming the file
+    (NoChatTemplateError when a GGUF holds no such template)."""
     path = Path(path)
     if _is_gguf(path):
         return _from_gguf(path, name)
@@ -144,9 +145,9 @@ def _from_gguf(path: Path, name: str | None) -> ChatSource:
     text = hdr.value(key)
     if not isinstance(text, str) or not text:
         if name:
-            raise UsageError(f"{path}: the GGUF has no {key}",
-                             hint="named templates here: " + (", ".join(names) if names else "none"))
-        raise UsageError(f"{path}: the GGUF has no tokenizer.chat_template", hint=NO_TEMPLATE_HINT)
+            raise NoChatTemplateError(str(path), key, names,
+                                      hint="named templates here: " + (", ".join(names) if names else "none"))
+        raise NoChatTemplateError(str(path), key, names, hint=NO_TEMPLATE_HINT)
     from publish.gguf import vocab
 
     return ChatSource(text, f"{path.name}:{key}", hdr.bos_text or "", hdr.eos_text or "",

@@ -226,6 +226,45 @@ def test_build_from_gguf_refuses_a_template_it_cannot_prove(tmp_path, tiny_llama
     assert not (tmp_path / "out" / "template").exists()
 
 
+def test_build_from_gguf_on_a_gguf_without_a_chat_template_says_so_and_how_to_give_it_one(tmp_path, tiny_llama_path):
+    """The GGUF has no tokenizer.chat_template: the error says that (not "pass tokenizer_config.json",
+    which `publish build` has no option for), and both ways out it names work."""
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    gguf = ggufs.write_tiny_llama(ggufs_dir / "tiny-llama-Q8_0.gguf", chat_template=None)
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    out = CliRunner().invoke(main, ["build", str(tmp_path / "release.toml"), "-o", str(tmp_path / "out")])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert "template.from: tiny-llama-Q8_0.gguf has no chat template (no tokenizer.chat_template" in out.output
+    assert "tokenizer_config.json or chat template file instead" not in out.output
+    assert f"publish fix {gguf} --chat-template FILE" in out.output
+    assert '[model] kind = "base"' in out.output
+    # way out 1: a base model declared in the spec
+    (tmp_path / "base.toml").write_text(SPEC.replace('[template]\nfrom = "gguf"\n', '[model]\nkind = "base"\n'),
+                                        encoding="utf-8")
+    built = build(load_spec(tmp_path / "base.toml"), tmp_path / "base-out")
+    assert (built / "template").read_text(encoding="utf-8") == "{{ .Prompt }}"
+    # way out 2: the chat template embedded with the command the hint names
+    (tmp_path / "chat.jinja").write_text(ggufs.GEMMA_JINJA, encoding="utf-8")
+    fixed = CliRunner().invoke(main, ["fix", str(gguf), "--chat-template", str(tmp_path / "chat.jinja")])
+    assert fixed.exit_code == 0, fixed.output
+    folder = build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    assert folder.joinpath("template").read_text(encoding="utf-8") == convert(
+        ggufs.GEMMA_JINJA, bos_token="<bos>", eos_token="<eos>").template
+
+
+def test_build_from_gguf_with_a_template_name_the_gguf_lacks_names_the_ones_it_has(tmp_path, tiny_llama_path):
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    shutil.copyfile(tiny_llama_path, ggufs_dir / "tiny-llama-Q8_0.gguf")
+    (tmp_path / "release.toml").write_text(SPEC.replace('from = "gguf"', 'from = "gguf"\nname = "tool_use"'),
+                                           encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    assert "has no tokenizer.chat_template.tool_use (its named chat templates: none)" in str(err.value)
+    assert "set [template] name to one of the GGUF's named templates" in str(err.value)
+
+
 @pytest.mark.parametrize("table, message", [
     ('from = "hub"', "unknown source 'hub'"),
     ('family = "gemma3"\nname = "tool_use"', "only goes with from"),
