@@ -56,6 +56,12 @@ class PlanEntry:
     remote_sha256: str | None = None  # for LFS files on the remote
     local_path: Path | None = None
 
+    def to_dict(self) -> dict:
+        """The entry as JSON: {"path": str, "status": "new"|"changed"|"unchanged"|"delete",
+        "size": bytes, "sha256": hex|None, "remote_sha256": hex|None} (no local path)."""
+        return {"path": self.path, "status": self.status, "size": self.size, "sha256": self.sha256,
+                "remote_sha256": self.remote_sha256}
+
 
 @dataclass
 class PushPlan:
@@ -116,6 +122,34 @@ class PushPlan:
     def has_changes(self) -> bool:
         """Whether the push would make a commit (anything to upload or delete)."""
         return bool(self.uploads or self.to_delete)
+
+    def to_dict(self) -> dict:
+        """The plan as JSON (what `publish push --dry-run --format json` prints under "plan"):
+
+            {"repo": "ORG/NAME", "revision": str, "folder": str,
+             "remote_checked": bool, "remote_error": str|None,   # False/why: the Hub was not reached
+             "repo_exists": bool, "head": commit oid|None,       # the commit the plan was made against
+             "files": [PlanEntry.to_dict(), ...]                 # every entry, new/changed/unchanged/delete;
+                                                                 # [] when the Hub was not reached
+             "local": [{"path", "size", "sha256"}, ...],         # the folder's files (always complete)
+             "counts": {"new": n, "changed": n, "unchanged": n, "delete": n},
+             "upload_bytes": bytes of the new and changed files,
+             "kept_remote": [path, ...],                         # remote files not in the folder, kept
+             "hashing": {"files_hashed": n, "bytes_hashed": bytes, "cache_hits": n}}
+
+        Sizes are bytes, digests lowercase hex. Holds no token and no request header."""
+        return {
+            "repo": self.repo_id, "revision": self.revision, "folder": str(self.folder),
+            "remote_checked": self.remote_checked, "remote_error": self.remote_error,
+            "repo_exists": self.repo_exists, "head": self.head,
+            "files": [e.to_dict() for e in self.entries],
+            "local": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.local],
+            "counts": {s: len(self._with(s)) for s in (NEW, CHANGED, UNCHANGED, DELETE)},
+            "upload_bytes": self.upload_bytes,
+            "kept_remote": list(self.kept_remote),
+            "hashing": {"files_hashed": self.hashing.files_hashed, "bytes_hashed": self.hashing.bytes_hashed,
+                        "cache_hits": self.hashing.cache_hits},
+        }
 
 
 def _is_hidden(rel: Path) -> bool:

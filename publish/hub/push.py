@@ -49,6 +49,52 @@ class PushResult:
         where = self.pr_url or self.commit_url or self.repo_id
         return f"pushed {what} in one commit {self.commit_oid[:12] if self.commit_oid else ''}: {where}"
 
+    def to_dict(self) -> dict:
+        """What the push did, as JSON:
+
+            {"repo": "ORG/NAME", "revision": str, "committed": bool,
+             "commit": {"oid": hex, "url": str, "pull_request_url": str|None} | None,  # None: no commit
+             "uploaded": [path, ...], "deleted": [path, ...],
+             "upload_bytes": bytes, "batched": bool, "notes": [str, ...]}
+
+        The URLs are the Hub's public ones; no token or request header is ever part of it."""
+        commit = None
+        if self.committed:
+            commit = {"oid": self.commit_oid, "url": self.commit_url, "pull_request_url": self.pr_url}
+        return {"repo": self.repo_id, "revision": self.revision, "committed": self.committed, "commit": commit,
+                "uploaded": list(self.uploaded), "deleted": list(self.deleted), "upload_bytes": self.upload_bytes,
+                "batched": self.batched, "notes": list(self.notes)}
+
+
+def push_report(plan: PushPlan, result: PushResult | None = None, *, dry_run: bool = False) -> dict:
+    """The document `publish push --format json` prints (and `publish release --format json`
+    under its push stage): what was committed, what was uploaded and what was skipped.
+
+        {"repo": "ORG/NAME", "revision": str, "dry_run": bool,
+         "committed": bool,                        # False: dry run, up to date, or not reached
+         "commit": {"oid", "url", "pull_request_url"} | None,
+         "uploaded": [{"path", "status": "new"|"changed", "size", "sha256"}, ...],   # [] without a commit
+         "deleted": [{"path", "size"}, ...],       # [] without a commit
+         "unchanged": [{"path", "size", "sha256"}, ...],   # skipped: the repo holds these bytes already
+         "upload_bytes": bytes uploaded (0 without a commit),
+         "batched": bool, "notes": [str, ...],
+         "plan": PushPlan.to_dict()}               # what would be (or was) done, file by file
+
+    `result` is None when no push ran (dry run, or the plan could not be compared). Sizes are
+    bytes, digests lowercase hex. Holds no token and no request header."""
+    done = (result if result is not None else PushResult(plan.repo_id, plan.revision, committed=False)).to_dict()
+    sent = set(done["uploaded"]) if done["committed"] else set()
+    gone = set(done["deleted"]) if done["committed"] else set()
+    doc = {"repo": plan.repo_id, "revision": plan.revision, "dry_run": dry_run,
+           "committed": done["committed"], "commit": done["commit"],
+           "uploaded": [{"path": e.path, "status": e.status, "size": e.size, "sha256": e.sha256}
+                        for e in plan.uploads if e.path in sent],
+           "deleted": [{"path": e.path, "size": e.size} for e in plan.to_delete if e.path in gone],
+           "unchanged": [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in plan.unchanged],
+           "upload_bytes": done["upload_bytes"], "batched": done["batched"], "notes": done["notes"],
+           "plan": plan.to_dict()}
+    return doc
+
 
 def default_message(plan: PushPlan) -> str:
     """The commit message when none is given: `publish: N new, N changed[, N deleted]`."""

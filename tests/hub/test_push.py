@@ -140,6 +140,90 @@ def test_dry_run_with_the_hub_unreachable_prints_the_local_plan(hub, staged, mon
     assert ".DS_Store" not in r.output
 
 
+def push_json(*args: str) -> dict:
+    r = run(*args, "--format", "json")
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)   # stdout is the one JSON document, nothing else
+
+
+def test_format_json_names_the_commit_what_was_uploaded_and_what_was_skipped(hub, staged):
+    import hashlib
+
+    def digest(name):
+        return hashlib.sha256((staged / name).read_bytes()).hexdigest()
+
+    names = {"tiny-llama-F32.gguf", "params", "template", "README.md", "Modelfile.F32"}
+    first = push_json(str(staged), "--repo", REPO)
+    head = hub.head(REPO).oid
+    assert first["committed"] is True and first["dry_run"] is False and first["repo"] == REPO
+    assert first["commit"]["oid"] == head and first["commit"]["url"].endswith(f"/{REPO}/commit/{head}")
+    assert first["commit"]["pull_request_url"] is None
+    assert {u["path"]: (u["status"], u["size"], u["sha256"]) for u in first["uploaded"]} == {
+        n: ("new", (staged / n).stat().st_size, digest(n)) for n in names}
+    assert first["unchanged"] == [] and first["deleted"] == []
+    assert first["upload_bytes"] == sum((staged / n).stat().st_size for n in names)
+    assert first["plan"]["head"] is None and first["plan"]["counts"]["new"] == 5
+
+    (staged / "params").write_text('{"stop": ["<end_of_turn>"], "temperature": 0.25}')
+    second = push_json(str(staged), "--repo", REPO)
+    assert second["commit"]["oid"] == hub.head(REPO).oid != head
+    assert second["plan"]["head"] == head                           # the parent the commit was made against
+    assert [(u["path"], u["status"], u["sha256"]) for u in second["uploaded"]] == [("params", "changed", digest("params"))]
+    assert second["upload_bytes"] == (staged / "params").stat().st_size
+    assert {u["path"]: (u["size"], u["sha256"]) for u in second["unchanged"]} == {
+        n: ((staged / n).stat().st_size, digest(n)) for n in names - {"params"}}
+
+    commits = hub.n_commits(REPO)
+    third = push_json(str(staged), "--repo", REPO)
+    assert third["committed"] is False and third["commit"] is None and third["uploaded"] == []
+    assert {u["path"] for u in third["unchanged"]} == names and third["upload_bytes"] == 0
+    assert hub.n_commits(REPO) == commits
+
+    (staged / "template").write_text("{{ .System }}{{ .Prompt }}")
+    dry = push_json(str(staged), "--repo", REPO, "--dry-run")
+    assert dry["dry_run"] is True and dry["committed"] is False and dry["uploaded"] == []
+    assert [(f["path"], f["status"]) for f in dry["plan"]["files"] if f["status"] != "unchanged"] == [
+        ("template", "changed")]
+    assert hub.n_commits(REPO) == commits
+
+
+def test_format_json_keeps_progress_and_notes_off_stdout(hub, staged, terminal):
+    r = run(str(staged), "--repo", REPO, "--private", "--format", "json")   # a person at a terminal: bars
+    assert r.exit_code == 0, r.output
+    assert "%|" in r.stderr and json.loads(r.stdout)["committed"] is True
+    (staged / "params").write_text("{}")
+    again = run(str(staged), "--repo", REPO, "--private", "--format", "json", "-q")
+    assert again.stderr == ""
+    assert json.loads(again.stdout)["notes"] == [
+        "--private applies when the repo is created; the existing repo keeps its visibility"]
+
+
+def test_format_json_of_a_pull_request_gives_its_url(hub, staged):
+    hub.create_repo(REPO)
+    doc = push_json(str(staged), "--repo", REPO, "--create-pr")
+    assert doc["commit"]["pull_request_url"].endswith(f"/{REPO}/discussions/1")
+    assert doc["commit"]["oid"] == hub.head(REPO, "refs/pr/1").oid
+
+
+def test_format_json_with_the_hub_unreachable_prints_the_local_side_and_fails(hub, staged, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{dead}")
+    r = run(str(staged), "--repo", REPO, "--dry-run", "--format", "json")
+    assert r.exit_code == 2 and "cannot reach the Hub" in r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["plan"]["remote_checked"] is False and doc["plan"]["files"] == []
+    assert {f["path"] for f in doc["plan"]["local"]} == {"tiny-llama-F32.gguf", "params", "template", "README.md",
+                                                          "Modelfile.F32"}
+
+
+def test_format_json_on_a_hub_error_prints_no_document(hub, staged, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", READ_TOKEN)
+    r = run(str(staged), "--repo", REPO, "--format", "json")
+    assert r.exit_code == 2 and r.stdout == "" and "no write access" in r.stderr
+
+
 def test_create_pr_leaves_the_branch_alone(hub, staged):
     hub.create_repo(REPO)
     main_head = hub.head(REPO).oid
@@ -299,12 +383,14 @@ def test_the_token_never_appears_in_output_logs_or_files(hub, staged, tmp_path, 
         logging.getLogger(name).propagate = True
     outputs = []
     hub.inject("POST", r"/commit/", status=503, retry_after=0)
-    for args in (["--dry-run"], [], ["--message", "again"]):
+    for args in (["--dry-run"], ["--dry-run", "--format", "json"], ["--format", "json"], [],
+                 ["--message", "again"]):
         outputs.append(CliRunner().invoke(main, ["push", str(staged), "--repo", REPO, *args]).output)
     (staged / "params").write_text("{}")
     monkeypatch.setenv("HF_TOKEN", READ_TOKEN)                     # an error path too
     outputs.append(CliRunner().invoke(main, ["push", str(staged), "--repo", REPO]).output)
     assert "no write access" in outputs[-1]
+    assert any('"committed": true' in text for text in outputs)   # a JSON report of a commit is among them
     assert caplog.records, "debug logging was captured"
     haystacks = outputs + [caplog.text] + [r.getMessage() for r in caplog.records]
     for p in tmp_path.rglob("*"):
