@@ -263,6 +263,7 @@ class Compiler:
             self.ast = env.parse(source)
         except jinja2.TemplateSyntaxError as err:
             raise CompileError(f"not valid Jinja: {err.message}", err.lineno or 0, 0) from None
+        self._found: dict[tuple, tuple] = {}   # (id(node), kind) -> (node, its descendants of kind)
         self.approx: list[Approximation] = []
         self._approx_seen: set = set()
         self.counter = 0
@@ -285,11 +286,21 @@ class Compiler:
         self._unrolled_total = 0
         self.loop_builders = loop_builders
         self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
-        self._loop_and_macro_names = {n.name for f in self.ast.find_all(J.For)
-                                      for n in [f.target, *f.target.find_all(J.Name)] if isinstance(n, J.Name)} | \
-            {a.name for m in self.ast.find_all(J.Macro) for a in m.args}
+        self._loop_and_macro_names = {n.name for f in self.find_all(self.ast, J.For)
+                                      for n in [f.target, *self.find_all(f.target, J.Name)] if isinstance(n, J.Name)} | \
+            {a.name for m in self.find_all(self.ast, J.Macro) for a in m.args}
 
     # -- bookkeeping ------------------------------------------------------------------------
+    def find_all(self, node: J.Node, kind) -> tuple:
+        """`node.find_all(kind)` as a tuple, in jinja2's order, walked once per (node, kind): the
+        compiler never changes a tree, and asks the same questions of it many times (a namespace's
+        attributes, its assignments, a loop's assignments). The cache holds `node`, so its id stays
+        its own while cached."""
+        hit = self._found.get((id(node), kind))
+        if hit is None or hit[0] is not node:
+            hit = self._found[(id(node), kind)] = (node, tuple(node.find_all(kind)))
+        return hit[1]
+
     def tmp(self, stem: str = "t") -> str:
         """A fresh Go variable name, `$_<stem><n>`."""
         self.counter += 1
@@ -809,11 +820,11 @@ class Compiler:
 
         self._could_build_in_loops = False
         by_attr: dict[tuple, list] = {}
-        for a in self.ast.find_all(J.Assign):
+        for a in self.find_all(self.ast, J.Assign):
             if isinstance(a.target, J.NSRef):
                 by_attr.setdefault((a.target.name, a.target.attr), []).append(a)
         creations: dict[str, list] = {}
-        for a in self.ast.find_all(J.Assign):
+        for a in self.find_all(self.ast, J.Assign):
             if isinstance(a.target, J.Name) and isinstance(a.node, J.Call) and isinstance(a.node.node, J.Name) \
                     and a.node.node.name == "namespace":
                 creations.setdefault(a.target.name, []).append(a)
@@ -838,9 +849,9 @@ class Compiler:
                     ok = False
                     break
                 outer = loops[-1]
-                reads = [g for g in outer.find_all(J.Getattr)
+                reads = [g for g in self.find_all(outer, J.Getattr)
                          if isinstance(g.node, J.Name) and g.node.name == name and g.attr == attr]
-                lefts = [_leftmost(x.node) for x in outer.find_all(J.Assign)
+                lefts = [_leftmost(x.node) for x in self.find_all(outer, J.Assign)
                          if isinstance(x.target, J.NSRef) and (x.target.name, x.target.attr) == (name, attr)]
                 if len(reads) != len([lft for lft in lefts if lft is not None]):
                     ok = False
@@ -855,13 +866,13 @@ class Compiler:
         return symbolic, appends
 
     def _is_strlist(self, name: str, attr: str) -> bool:
-        for n in self.ast.find_all(J.Assign):
+        for n in self.find_all(self.ast, J.Assign):
             if isinstance(n.target, J.NSRef) and (n.target.name, n.target.attr) == (name, attr):
                 v = n.node
                 if not (isinstance(v, J.Add) and isinstance(v.right, J.List) and isinstance(v.left, J.Getattr)
                         and isinstance(v.left.node, J.Name) and (v.left.node.name, v.left.attr) == (name, attr)):
                     return False
-        for g in self.ast.find_all(J.Getattr):
+        for g in self.find_all(self.ast, J.Getattr):
             if isinstance(g.node, J.Name) and (g.node.name, g.attr) == (name, attr):
                 continue
         return True
@@ -869,9 +880,9 @@ class Compiler:
     def _holds_content(self, name: str, attr: str) -> bool:
         """Some `set name.attr = ...` reads a message's content (it may then be printed where a
         continued final assistant message has to end the output)."""
-        for n in self.ast.find_all(J.Assign):
+        for n in self.find_all(self.ast, J.Assign):
             if isinstance(n.target, J.NSRef) and (n.target.name, n.target.attr) == (name, attr):
-                for x in [n.node, *n.node.find_all((J.Getattr, J.Getitem, J.Name))]:
+                for x in [n.node, *self.find_all(n.node, (J.Getattr, J.Getitem, J.Name))]:
                     if isinstance(x, J.Getattr) and x.attr == "content" or \
                             isinstance(x, J.Getitem) and isinstance(x.arg, J.Const) and x.arg.value == "content":
                         return True
@@ -892,7 +903,7 @@ class Compiler:
         k = kind(init.value) if isinstance(init, K) else None
         if k is None:
             return "any"
-        for n in self.ast.find_all(J.Assign):
+        for n in self.find_all(self.ast, J.Assign):
             if isinstance(n.target, J.NSRef) and n.target.name == name and n.target.attr == attr:
                 if isinstance(n.node, J.Const):
                     if kind(n.node.value) != k:
@@ -915,7 +926,7 @@ class Compiler:
 
     def _ns_attrs(self, name: str) -> list[str]:
         seen: list[str] = []
-        for n in self.ast.find_all(J.Assign):
+        for n in self.find_all(self.ast, J.Assign):
             if isinstance(n.target, J.NSRef) and n.target.name == name and n.target.attr not in seen:
                 seen.append(n.target.attr)
         return seen
@@ -1106,7 +1117,7 @@ class Compiler:
         # shadow variables that start from the values they had before this loop
         shadows: dict[tuple, tuple[str, str]] = {}
         if built:
-            for a in node.find_all(J.Assign):
+            for a in self.find_all(node, J.Assign):
                 t = a.target
                 if isinstance(t, J.NSRef) and (t.name, t.attr) not in self._symbolic_ns \
                         and isinstance(scope.get(t.name), Ns) and t.attr in scope[t.name].attrs \
@@ -1317,10 +1328,10 @@ class Compiler:
 
     def _assigned_in_loop_after(self, name: str, attr: str, node) -> bool:
         line = getattr(node, "lineno", 0) or 0
-        for loop in self.ast.find_all(J.For):
+        for loop in self.find_all(self.ast, J.For):
             if (getattr(loop, "lineno", 0) or 0) < line:
                 continue
-            for a in loop.find_all(J.Assign):
+            for a in self.find_all(loop, J.Assign):
                 if isinstance(a.target, J.NSRef) and (a.target.name, a.target.attr) == (name, attr):
                     return True
         return False
