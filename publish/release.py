@@ -53,13 +53,15 @@ class ReleaseOptions:
 @dataclass
 class StageResult:
     """One stage: its name (one of STAGES), PASSED/FAILED/SKIPPED, a one-line summary, its own
-    report (`detail`), the exit code it asks for and its wall time in seconds."""
+    report (`detail`), the exit code it asks for, its wall time in seconds, and the PublishError
+    that ended it (None when it ran to the end, whatever its verdict)."""
     name: str
     status: str
     summary: str = ""
     detail: str = ""          # the stage's own report (lint findings, smoke table)
     exit_code: int = 0        # 1 checks failed, 2 setup / input error
     seconds: float = 0.0
+    error: PublishError | None = None
 
 
 @dataclass
@@ -73,6 +75,10 @@ class ReleaseResult:
     local_files: list = field(default_factory=list)   # publish.hub.plan.LocalFile, without --push
     smoke_reports: dict = field(default_factory=dict)  # stage name -> SmokeReport
     folder_findings: list = field(default_factory=list)  # publish.findings.Finding of "lint folder"
+    lint_findings: list = field(default_factory=list)  # publish.findings.Finding of "lint" (the GGUFs)
+    built: list = field(default_factory=list)          # publish.build.StagedFile of "build"
+    push_plan: object | None = None     # publish.hub.plan.PushPlan, with --push once planned
+    push_result: object | None = None   # publish.hub.push.PushResult, with --push once pushed
 
     @property
     def failed(self) -> bool:
@@ -87,6 +93,61 @@ class ReleaseResult:
     def stage(self, name: str) -> StageResult | None:
         """The result of the stage called `name`, None when it is not in the run."""
         return next((s for s in self.stages if s.name == name), None)
+
+    def to_dict(self) -> dict:
+        """The run as `publish release --format json` prints it:
+
+            {"spec": path, "repo": "ORG/NAME", "folder": path|None,
+             "passed": bool, "exit_code": 0|1|2,
+             "failed_stage": the first failed stage's name|None, "failed_stages": [name, ...],
+             "pushed": bool,                               # a commit was made (or the repo was up to date)
+             "stages": [{"name": one of STAGES, "status": "passed"|"failed"|"skipped",
+                         "summary": str, "exit_code": int, "seconds": float,
+                         "detail": str,                    # the stage's text report, or its error and hint
+                         "error": {"message": str, "hint": str|None} | None,   # what ended it early
+                         "result": ...}, ...]}
+
+        A stage's "result" is None when it did not run or an error ended it; otherwise, for "lint" and "lint folder", {"findings": [Finding.to_dict(), ...]};
+        for "build", {"folder": path, "files": [{"name", "action", "size"}, ...]}; for the smoke
+        stages, SmokeReport.to_dict(); for "push", publish.hub.push.push_report(...) when it was
+        planned with --push, else {"pushed": False, "local": [{"path", "size", "sha256"}, ...]}
+        (the local side, without --push). Sizes are bytes, seconds wall time. No token or request
+        header is ever part of it."""
+        failed = [s.name for s in self.stages if s.status == FAILED]
+        return {
+            "spec": str(self.spec), "repo": self.repo, "folder": str(self.folder) if self.folder else None,
+            "passed": not failed, "exit_code": self.exit_code,
+            "failed_stage": failed[0] if failed else None, "failed_stages": failed,
+            "pushed": self.push_result is not None,
+            "stages": [{"name": s.name, "status": s.status, "summary": s.summary, "exit_code": s.exit_code,
+                        "seconds": round(s.seconds, 6), "detail": s.detail,
+                        "error": {"message": s.error.message, "hint": s.error.hint} if s.error else None,
+                        "result": self._stage_result(s)}
+                       for s in self.stages],
+        }
+
+    def _stage_result(self, stage: StageResult) -> dict | None:
+        """The structured result of `stage` for to_dict; None when it did not run or an error ended it."""
+        if stage.error is not None or (stage.status == SKIPPED and not (stage.name == "push" and self.local_files)):
+            return None
+        if stage.name == "lint":
+            return {"findings": [f.to_dict() for f in self.lint_findings]}
+        if stage.name == "lint folder":
+            return {"findings": [f.to_dict() for f in self.folder_findings]}
+        if stage.name == "build":
+            return {"folder": str(self.folder) if self.folder else None,
+                    "files": [{"name": f.name, "action": f.action, "size": f.size} for f in self.built]}
+        if stage.name in self.smoke_reports:
+            return self.smoke_reports[stage.name].to_dict()
+        if stage.name == "push":
+            if self.push_plan is not None:
+                from publish.hub.push import push_report
+
+                return push_report(self.push_plan, self.push_result)
+            if self.local_files:
+                return {"pushed": False,
+                        "local": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.local_files]}
+        return None
 
 
 def hub_registry(registry: str | None) -> str | None:
@@ -148,6 +209,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
             try:
                 work(stage)
             except PublishError as err:
+                stage.error = err
                 stage.status, stage.summary, stage.exit_code = FAILED, one_line(err.message), err.exit_code
                 stage.detail = one_line(err.message) + (f"\n  hint: {one_line(err.hint)}" if err.hint else "")
             stage.seconds = time.perf_counter() - start
@@ -162,6 +224,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
         if mmproj is not None:
             paths.append(str(mmproj))
         res = lint_paths(paths, kind=spec.kind)
+        result.lint_findings = res.findings
         stage.summary = lint_report.summary_line(res.findings, len(res.files))
         stage.detail = lint_report.format_text(res.findings, len(res.files)) if res.findings else ""
         if res.exit_code:
@@ -171,7 +234,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
         from publish.build import build_folder
 
         built = build_folder(spec, options.out_dir, gguf_dir=options.gguf_dir)
-        result.folder, result.staged = built.folder, built.staged
+        result.folder, result.staged, result.built = built.folder, built.staged, built.files
         stage.summary = f"{result.folder} ({len(result.staged.files)} files)"
 
     def lint_folder(stage: StageResult) -> None:
@@ -217,11 +280,11 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
                              f"{result.repo} (plan below; the Hub was not contacted)")
             return
         from publish.hub.plan import format_plan, plan_push
-        from publish.hub.push import push as push_plan
+        from publish.hub.push import push as push_to_hub
 
-        plan = plan_push(result.staged, result.repo)
+        plan = result.push_plan = plan_push(result.staged, result.repo)
         stage.detail = format_plan(plan)
-        pushed = push_plan(plan)
+        pushed = result.push_result = push_to_hub(plan)
         stage.summary = pushed.summary()
 
     run("lint", lint)

@@ -117,3 +117,91 @@ def test_push_without_ollama_skips_the_hub_smoke_with_the_reason(monkeypatch, tm
     assert hub.status == "skipped" and "Ollama is not available" in hub.summary
     assert result.exit_code == 0
     assert "result: passed" in format_summary(result) and "nothing was pushed" not in format_summary(result)
+
+
+def release_json(*args) -> tuple[int, dict]:
+    res = release(*args, "--format", "json")
+    return res.exit_code, json.loads(res.stdout)   # stdout is the one JSON document, nothing else
+
+
+def test_format_json_gives_each_stage_with_its_result(tmp_path, hub):
+    out = tmp_path / "dist" / "tiny"
+    code, doc = release_json(TINY / "release.toml", "--backend", "llamacpp", "-o", out)
+    assert code == 0 and doc["passed"] is True and doc["exit_code"] == 0
+    assert doc["failed_stage"] is None and doc["failed_stages"] == [] and doc["pushed"] is False
+    assert doc["repo"] == "your-org/tiny-llama-GGUF" and doc["folder"] == str(out)
+    stages = {s["name"]: s for s in doc["stages"]}
+    assert [s["name"] for s in doc["stages"]] == ["lint", "build", "lint folder", "smoke folder", "push", "smoke hf.co"]
+    assert {n: s["status"] for n, s in stages.items()} == {
+        "lint": "passed", "build": "passed", "lint folder": "passed", "smoke folder": "passed",
+        "push": "skipped", "smoke hf.co": "skipped"}
+    built = stages["build"]["result"]
+    assert built["folder"] == str(out)
+    assert {f["name"]: f["size"] for f in built["files"]} == {
+        p.name: p.stat().st_size for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert isinstance(stages["lint"]["result"]["findings"], list)
+    smoke = stages["smoke folder"]["result"]
+    assert smoke["backend"] == "llamacpp" and smoke["passed"] is True
+    assert sorted(q["label"] for q in smoke["quants"]) == ["F32", "Q8_0"] and smoke["counts"]["pass"] == 6
+    local = stages["push"]["result"]
+    assert local["pushed"] is False
+    assert {f["path"]: f["sha256"] for f in local["local"]} == {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()
+        if p.is_file() and not p.name.startswith(".")}
+    assert stages["smoke hf.co"]["result"] is None and "nothing pushed" in stages["smoke hf.co"]["summary"]
+    assert hub.requests == []
+
+
+def test_format_json_names_the_stage_that_failed(runaway_spec, tmp_path):
+    code, doc = release_json(runaway_spec, "--gguf-dir", TINY, "--backend", "llamacpp", "-o", tmp_path / "out")
+    assert code == 1 and doc["exit_code"] == 1 and doc["passed"] is False
+    assert doc["failed_stage"] == "smoke folder" and doc["failed_stages"] == ["smoke folder"]
+    stages = {s["name"]: s for s in doc["stages"]}
+    assert stages["smoke folder"]["status"] == "failed" and stages["smoke folder"]["exit_code"] == 1
+    failed = [c for q in stages["smoke folder"]["result"]["quants"] for c in q["cases"] if c["status"] == "fail"]
+    assert failed and any("<end_of_turn>" in ch["message"] for c in failed for ch in c["checks"] if ch["message"])
+    assert stages["push"]["status"] == "skipped" and stages["push"]["result"] is None
+
+
+def test_format_json_of_a_setup_failure_in_a_stage(tmp_path):
+    """A stage's error (here: no GGUF in the --gguf-dir) is that stage's failure, exit 2, with the
+    error and its hint as the stage's detail; the later stages are skipped, with no result."""
+    code, doc = release_json(TINY / "release.toml", "--gguf-dir", tmp_path, "--backend", "llamacpp",
+                             "-o", tmp_path / "out")
+    assert code == 2 and doc["exit_code"] == 2 and doc["failed_stage"] == "lint"
+    lint, *later = doc["stages"]
+    assert lint["status"] == "failed" and lint["exit_code"] == 2 and lint["result"] is None
+    assert "matches no file" in lint["detail"] and "hint: pass --gguf-dir" in lint["detail"]
+    assert "matches no file" in lint["error"]["message"] and lint["error"]["hint"].startswith("pass --gguf-dir")
+    assert [(s["status"], s["result"]) for s in later] == [("skipped", None)] * 5
+
+
+def test_push_format_json_gives_the_commit_and_never_the_token(tmp_path, hub):
+    """--push against the Hub stand-in with a (fake) HF_TOKEN set: the push stage's result names the
+    commit; neither the JSON nor the text summary holds the token."""
+    import os
+
+    token = os.environ["HF_TOKEN"]
+    assert token.startswith("hf_standin")
+    hub.create_repo("alice/tiny-GGUF")
+    out = tmp_path / "out"
+    code, doc = release_json(TINY / "release.toml", "--backend", "llamacpp", "-o", out, "--push",
+                             "--repo", "alice/tiny-GGUF")
+    assert code == 0, doc
+    push = next(s for s in doc["stages"] if s["name"] == "push")
+    assert push["status"] == "passed" and doc["pushed"] is True
+    result = push["result"]
+    assert result["committed"] is True and result["commit"]["oid"] == hub.head("alice/tiny-GGUF").oid
+    assert {u["path"] for u in result["uploaded"]} == {
+        p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert result["unchanged"] == []
+    text = release(TINY / "release.toml", "--backend", "llamacpp", "-o", out, "--push", "--repo", "alice/tiny-GGUF",
+                   "-v")
+    assert text.exit_code == 0, text.output
+    assert "up to date" in lines_of(text.stdout, "push")
+    again = release_json(TINY / "release.toml", "--backend", "llamacpp", "-o", out, "--push",
+                         "--repo", "alice/tiny-GGUF")[1]
+    pushed = next(s for s in again["stages"] if s["name"] == "push")["result"]
+    assert pushed["committed"] is False and len(pushed["unchanged"]) == len(result["uploaded"])
+    for printed in (json.dumps(doc), json.dumps(again), text.stdout, text.stderr):
+        assert token not in printed

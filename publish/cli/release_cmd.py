@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from publish.cli.options import Seconds, output_option, quiet_option, renamed_option
+from publish.cli.options import Seconds, format_option, output_option, quiet_option, renamed_option
 from publish.smoke.base import DEFAULT_TIMEOUT
 
 
@@ -39,18 +39,23 @@ from publish.smoke.base import DEFAULT_TIMEOUT
 @click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="Smoke prompts (TOML/JSON, as for `publish smoke --prompts`) for both smoke stages.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage's full report before the summary.")
+@format_option({"text": "the summary screen, for people",
+                "json": "one document: every stage with its status and result (findings, staged files, "
+                        "smoke reports, the push's commit), the stage that failed"})
 @quiet_option
 def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, keep_going, host, serve, timeout,
-            registry, prompts_file, verbose):
+            registry, prompts_file, verbose, fmt):
     """Release SPEC: lint its GGUFs, build the staged folder, smoke it, push it, smoke hf.co.
 
     Stops at the first failing stage unless --keep-going. Without --push it stops after the
     local stages and prints the push plan (files, sizes, sha256) without contacting the Hub.
     Exit 0 when every stage that ran passed, 1 when checks failed, 2 for setup errors.
+    `--format json` prints one document on stdout (publish.release.ReleaseResult.to_dict), with
+    every stage's report in it (--verbose adds nothing).
     """
     from pathlib import Path
 
-    from publish.cli.echo import say
+    from publish.cli.echo import say, say_json
     from publish.release import FAILED, ReleaseOptions, format_summary
     from publish.release import release as run_release
 
@@ -66,6 +71,9 @@ def release(spec, out_dir, gguf_dir, do_push, repo, backend, via, also_ollama, k
         timeout=timeout, prompts=prompts, registry=registry,
     )
     result = run_release(spec, options)
+    if fmt == "json":
+        say_json(result.to_dict(), indent=2)
+        sys.exit(result.exit_code)
     for stage in result.stages:
         if stage.detail and (verbose or stage.status == FAILED):
             say(f"== {stage.name} ==")

@@ -26,8 +26,8 @@ FORMATS = {
     "inspect": {"text", "json"}, "lint": {"text", "json", "github", "sarif"},
     "smoke": {"text", "json", "junit", "markdown"},
     "template check": {"text", "json"}, "template suggest": {"text", "json"}, "template convert": {"text", "json"},
-    "push": {"text", "json"},
-    "build": set(), "fix": set(), "release": set(), "rule": set(),
+    "push": {"text", "json"}, "release": {"text", "json"},
+    "build": set(), "fix": set(), "rule": set(),
 }
 # Had --json before --format existed; --json stays as its short form.
 JSON_SHORT = {"inspect", "smoke", "template check", "template suggest", "template convert"}
@@ -150,13 +150,13 @@ def run(*args):
 def test_every_json_command_prints_json_with_format_json(tmp_path):
     """Each command that takes --format json prints one JSON document with it (smoke's is
     checked in tests/smoke, where an engine runs; push's in tests/hub/test_push.py, against the
-    Hub stand-in)."""
+    Hub stand-in; release's in tests/test_release.py)."""
     gguf = TINY_SPEC.parent / "tiny-llama-Q8_0.gguf"
     template = tmp_path / "template"
     template.write_text("{{ .Prompt }}")
     args = {"inspect": [gguf], "lint": [gguf], "ci-matrix": [TINY_SPEC], "plan": ["--matrix", TINY_SPEC],
             "template suggest": [gguf], "template convert": [gguf], "template check": ["--jinja", gguf, "--go", template]}
-    assert set(args) | {"smoke", "push"} == {name for name, formats in FORMATS.items() if "json" in formats}
+    assert set(args) | {"smoke", "push", "release"} == {name for name, formats in FORMATS.items() if "json" in formats}
     for name, extra in args.items():
         res = run(*name.split(), *extra, "--format", "json")
         assert res.exit_code in (0, 1), (name, res.output)
