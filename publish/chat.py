@@ -210,7 +210,7 @@ class ChatTemplate:
             outcome = _in_child(lambda: _compile_outcome(self._compilable), timeout, memory_mb, name,
                                 doing="compile")
             if outcome[0] != "ok":
-                raise _compile_error(outcome, name)
+                raise _compile_error(outcome, name, self.source)
         else:  # pragma: no cover - Windows
             _compile(self._compilable, name)
 
@@ -308,7 +308,7 @@ def _compile(source: str | nodes.Template, name: str) -> jinja2.Template:
     become TemplateError / UnsafeTemplateError."""
     outcome = _compile_outcome(source)
     if outcome[0] != "ok":
-        raise _compile_error(outcome, name)
+        raise _compile_error(outcome, name, source if isinstance(source, str) else "")
     return outcome[3]
 
 
@@ -329,13 +329,19 @@ def _compile_outcome(source: str | nodes.Template) -> list:
         return ["error", f"cannot compile: {type(err).__name__}: {err}", None]
 
 
-def _compile_error(outcome: list, name: str) -> TemplateError:
+def _compile_error(outcome: list, name: str, source: str) -> TemplateError:
+    """The TemplateError of a failed compile `outcome` (_compile_outcome) of `source`: line and,
+    when the source tells it, column (syntax_error_location); the hint fits where the template
+    came from (`name`)."""
     kind, message, line = outcome[:3]
     if kind == "unsafe":
         return UnsafeTemplateError(message, name=name, line=line,
                                    hint="a chat template compiles in milliseconds; this one is built to exhaust the compiler")
-    return TemplateError(message, name=name, line=line, col=None,
-                         hint="the GGUF's tokenizer.chat_template is not valid Jinja")
+    col = None
+    if line is not None and source:
+        line, col = syntax_error_location(source, message, line)
+    return TemplateError(f"not valid Jinja: {message}", name=name, line=line, col=col,
+                         hint=syntax_error_hint(name))
 
 
 def _template_line() -> int | None:
@@ -456,7 +462,15 @@ def render_chat(source: str, messages: list[dict], *, bos_token: str = "", eos_t
 _GO_FIELD = re.compile(r"\{\{-?\s*(?:(?:if|range|with|else if)\s+)?(?:\$\w*\s*:?=\s*)?\.[A-Z]\w*")
 _TAG = re.compile(r"\{%-?\s*(\w+)")
 _BLOCKS = {"for", "if", "macro", "call", "filter", "raw", "generation", "with", "autoescape", "block"}
-_TOKEN_IN_MESSAGE = re.compile(r"unexpected '([^']+)'|unknown tag '([^']+)'|unexpected char '([^']+)'", re.I)
+# the token a jinja2 parser message names: "unexpected '}'", "Encountered unknown tag 'endfor'",
+# "expected token 'end of print statement', got 'b'" (jinja2 3.x parser.py / lexer.py)
+_TOKEN_IN_MESSAGE = re.compile(r"unexpected '([^']+)'|unknown tag '([^']+)'|, got '([^']+)'|"
+                               r"No filter named '([^']+)'|No test named '([^']+)'", re.I)
+# the lexer's own "unexpected char '!' at 5" carries the offset in the source
+_CHAR_AT = re.compile(r"unexpected char '.*' at (\d+)$", re.S)
+# jinja2's names for its delimiters (lexer.py TOKEN_*_END descriptions)
+_TOKEN_TEXT = {"end of print statement": "}}", "end of statement block": "%}", "begin of print statement": "{{",
+               "begin of statement block": "{%"}
 
 
 @dataclass(frozen=True)
@@ -468,7 +482,12 @@ class SyntaxProblem:
     kind: str
     message: str
     line: int
-    col: int
+    col: int | None     # None when the column cannot be told from the source
+
+    @property
+    def where(self) -> str:
+        """`line:col`, or `line` when the column is unknown."""
+        return f"{self.line}" if self.col is None else f"{self.line}:{self.col}"
 
 
 def syntax_problem(source: str) -> SyntaxProblem | None:
@@ -492,7 +511,8 @@ def syntax_problem(source: str) -> SyntaxProblem | None:
             gl, gc = _line_col(source, go.start())
             return SyntaxProblem("go-template", f"this is an Ollama Go template, not Jinja "
                                  f"({go.group(0).strip()!r}): {err.message}", gl, gc)
-        return SyntaxProblem("jinja", err.message or "syntax error", *_locate(source, err.message or "", line))
+        return SyntaxProblem("jinja", err.message or "syntax error",
+                             *syntax_error_location(source, err.message or "", line))
     except RecursionError:
         return SyntaxProblem("jinja", "template nesting is too deep to parse", 1, 1)
     return None
@@ -503,9 +523,20 @@ def _line_col(source: str, offset: int) -> tuple[int, int]:
     return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
 
 
-def _locate(source: str, message: str, line: int) -> tuple[int, int]:
-    """Jinja reports a line only; find the column of the culprit: the innermost unclosed block
-    for 'Unexpected end of template', the quoted token on the reported line otherwise."""
+def syntax_error_location(source: str, message: str, line: int | None) -> tuple[int, int | None]:
+    """(line, column) of a jinja2 TemplateSyntaxError (`message`, `line`) in `source`; the column
+    is None when the source does not tell it.
+
+    jinja2 reports a line only. The column comes from the source: the lexer's "unexpected char
+    'X' at N" gives the offset; "Unexpected end of template" points at the innermost block left
+    open; otherwise the token the message names ("unexpected '}'", "unknown tag 'endfor'",
+    "got 'b'") is looked up on that line: the occurrence where the source up to it parses without
+    that error and the source through it raises it. A filter or test jinja2 does not know (found
+    when it compiles) is located only when its name occurs once on the line."""
+    line = line or 1
+    at = _CHAR_AT.search(message)
+    if at is not None and int(at.group(1)) < len(source):
+        return _line_col(source, int(at.group(1)))
     # jinja2 raises the one TemplateSyntaxError class for every syntax fault, with no attribute
     # that tells "the template ended inside a block" (parser.fail_eof) from the rest; its message
     # ("Unexpected end of template. Jinja was looking for ...", jinja2 3.x parser.py) is the only
@@ -520,13 +551,51 @@ def _locate(source: str, message: str, line: int) -> tuple[int, int]:
                 stack.pop()
         if stack:
             return _line_col(source, stack[-1])
+        return line, None
     lines = source.split("\n")
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if not 0 < line <= len(lines):
+        return line, None
     m = _TOKEN_IN_MESSAGE.search(message)
     token = next((g for g in m.groups() if g), None) if m else None
-    col = 1
-    if token:
-        tag = max(text.find("{{"), text.find("{%"), 0)
-        found = text.find(token, tag)
-        col = (found if found >= 0 else tag) + 1
-    return line, col
+    token = _TOKEN_TEXT.get(token, token) if token else None
+    if not token or (" " in token and token not in _TOKEN_TEXT.values()):
+        return line, None
+    text = lines[line - 1]
+    start = sum(len(x) + 1 for x in lines[:line - 1])
+    if m.group(2):   # an unknown tag: where its {% opens
+        spots = [(t.start(), t.end()) for t in re.finditer(r"\{%[-+]?\s*" + re.escape(token) + r"\b", text)]
+    elif m.group(4) or m.group(5):   # names jinja2 checks when it compiles, not when it parses
+        pattern = r"\|\s*" if m.group(4) else r"\bis\s+(?:not\s+)?"
+        spots = [(t.start(), t.end()) for t in re.finditer(pattern + re.escape(token) + r"\b", text)]
+        return line, spots[0][0] + 1 if len(spots) == 1 else None
+    else:
+        spots = [(i, i + len(token)) for i in range(len(text)) if text.startswith(token, i)]
+    # the failing occurrence: the source up to it parses without this error, and up to its end
+    # raises it (every later occurrence has the failing one before it, so raises it earlier)
+    failing = [(a, b) for a, b in spots[:32] if not _same_syntax_error(source[:start + a], message, line)]
+    if not failing or not _same_syntax_error(source[:start + failing[-1][1]], message, line):
+        return line, None
+    return line, failing[-1][0] + 1
+
+
+def _same_syntax_error(prefix: str, message: str, line: int) -> bool:
+    try:
+        _ENV.parse(prefix)
+    except jinja2.TemplateSyntaxError as err:
+        return err.message == message and err.lineno == line
+    except RecursionError:
+        return False
+    return False
+
+
+def syntax_error_hint(name: str) -> str:
+    """What to do about a chat template jinja2 cannot parse, by where it came from (`name` as
+    publish.convert.inputs gives it: "m.gguf:tokenizer.chat_template", "tokenizer_config.json:
+    chat_template", a file name)."""
+    common = ("jinja2 refuses it, so no engine that renders chat templates with Jinja (transformers' "
+              "apply_chat_template, llama.cpp --jinja, llama-cpp-python) can use it either")
+    if ".gguf:" in name:
+        gguf = name.split(":", 1)[0]
+        return (f"{common}: fix the syntax there, or take the model's original template, and write it into "
+                f"the GGUF with `publish fix {gguf} --chat-template FILE`")
+    return f"{common}: fix the syntax at that place"

@@ -78,14 +78,16 @@ class GGUFError(PublishError):
 
 
 class TemplateError(PublishError):
-    """A template (Go or Jinja) failed to parse or execute. Carries line and column when known."""
+    """A template (Go or Jinja) failed to parse or execute. Carries line and column when known:
+    the message starts with `name:line:col`, `name:line` when the column is unknown (None or 0),
+    `name` alone without a line."""
 
     def __init__(self, message: str, *, name: str = "template", line: int | None = None,
                  col: int | None = None, hint: str | None = None):
         self.name = name
         self.line = line
         self.col = col
-        where = name if line is None else f"{name}:{line}:{col or 0}"
+        where = name if line is None else f"{name}:{line}" if not col else f"{name}:{line}:{col}"
         super().__init__(f"{where}: {message}", hint=hint)
 
 

@@ -52,7 +52,7 @@ def chat_template_changes(path: str | os.PathLike) -> list[Change]:
         where = f"{path}" + (f" (chat_template {name!r})" if found.config is not None else "")
         problem = syntax_problem(template)
         if problem is not None:
-            raise UsageError(f"{where}:{problem.line}:{problem.col}: not a chat template: {problem.message}",
+            raise UsageError(f"{where}:{problem.where}: not a chat template: {problem.message}",
                              hint="pass the model's own chat template (tokenizer_config.json or chat_template.jinja)")
         suspects = audit_template(template)
         if suspects:   # the same detector as GG290: never write a file lint says not to publish

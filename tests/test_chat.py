@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ggufs import GEMMA_JINJA
-from publish.chat import ChatTemplate, RenderCall, TemplateRaised, render_chat
+from publish.chat import ChatTemplate, RenderCall, TemplateRaised, render_chat, syntax_problem
 from publish.errors import TemplateError, UnsafeTemplateError
 
 HELLO = [{"role": "user", "content": "Hello!"}]
@@ -77,6 +77,43 @@ def test_syntax_error_names_the_line():
         ChatTemplate("{{ bos_token }}\n{% if %}", name="chat_template")
     assert err.value.line == 2
     assert "chat_template:2" in str(err.value)
+
+
+# (source, line, column or None): the column is the failing token's, found in the source text
+SYNTAX_ERRORS = [
+    ("{{ x }", 1, 6),                                    # unexpected '}'
+    ("{{ a }}{{ b }<x>", 1, 13),                         # the lone '}', not one of the first print's
+    ("x\n{{ m.content | trim( }}", 2, 22),              # '}' lexed as an operator inside ( )
+    ("{% if a %}{% else %}{% else %}{% endif %}", 1, 21),   # the second else, not the first
+    ("{{ a }}{{ b }}{{ c d }}", 1, 20),                  # expected token 'end of print statement', got 'd'
+    ("{% for %}", 1, 8),                                 # got 'end of statement block': its %}
+    ("x\n{{ a }}{{ a !b }}", 2, 13),                    # lexer: unexpected char '!' at 14
+    ("{% if a %}\n  {% for m in x %}\n", 2, 3),         # end of template inside the for
+    ("ok\n  {% foo %}", 2, 3),                          # unknown tag foo: where its {% opens
+    ("{% macro m(a=1, b) %}{% endmacro %}", 1, None),    # no token named: no column
+]
+
+
+@pytest.mark.parametrize("source, line, col", SYNTAX_ERRORS)
+def test_a_jinja_syntax_error_names_the_line_and_the_failing_tokens_column_or_no_column(source, line, col):
+    with pytest.raises(TemplateError) as err:
+        ChatTemplate(source, name="t.jinja")
+    assert (err.value.line, err.value.col) == (line, col)
+    where = f"t.jinja:{line}:{col}: " if col else f"t.jinja:{line}: "
+    assert str(err.value).startswith(where + "not valid Jinja: "), str(err.value)
+    assert ":0:" not in str(err.value)
+    # the hint fits a template file: no GGUF
+    assert err.value.hint.endswith("fix the syntax at that place") and "GGUF" not in err.value.hint
+    problem = syntax_problem(source)
+    assert (problem.line, problem.col) == (line, col)
+    assert problem.where == (f"{line}:{col}" if col else f"{line}")
+
+
+def test_a_syntax_error_in_a_ggufs_template_points_to_publish_fix():
+    with pytest.raises(TemplateError) as err:
+        ChatTemplate("{{ x }", name="m.gguf:tokenizer.chat_template")
+    assert str(err.value).startswith("m.gguf:tokenizer.chat_template:1:6: not valid Jinja: unexpected '}'")
+    assert "`publish fix m.gguf --chat-template FILE`" in err.value.hint
 
 
 def test_ordinary_errors_are_template_errors_not_sandbox_violations():

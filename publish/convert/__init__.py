@@ -131,9 +131,14 @@ def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str 
                         loop_builders=loop_builders)
         text = comp.compile()
     except CompileError as err:
-        raise ConvertError(str(err), name=name, line=err.line or None, col=err.col or None,
-                           hint="this construct has no Ollama Go template counterpart yet; write the "
-                                "template by hand or pick a family with `publish template suggest`") from None
+        if err.syntax:
+            from publish.chat import syntax_error_hint
+
+            hint = syntax_error_hint(name)
+        else:
+            hint = ("this construct has no Ollama Go template counterpart yet; write the template by hand or "
+                    "pick a family with `publish template suggest`")
+        raise ConvertError(str(err), name=name, line=err.line or None, col=err.col or None, hint=hint) from None
     except RecursionError:
         raise ConvertError("template nesting is too deep to convert", name=name) from None
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as err:

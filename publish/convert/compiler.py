@@ -73,12 +73,14 @@ class Approximation:
 
 
 class CompileError(Exception):
-    """The template uses a construct the compiler cannot translate at all."""
+    """The template uses a construct the compiler cannot translate at all (`syntax`: it does not
+    even parse as Jinja). `line`/`col` are 1-based; 0 when unknown."""
 
-    def __init__(self, message: str, line: int = 0, col: int = 0):
+    def __init__(self, message: str, line: int = 0, col: int = 0, *, syntax: bool = False):
         super().__init__(message)
         self.line = line
         self.col = col
+        self.syntax = syntax    # the template is not valid Jinja (not a construct the compiler lacks)
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -262,7 +264,10 @@ class Compiler:
         try:
             self.ast = env.parse(source)
         except jinja2.TemplateSyntaxError as err:
-            raise CompileError(f"not valid Jinja: {err.message}", err.lineno or 0, 0) from None
+            from publish.chat import syntax_error_location
+
+            line, col = syntax_error_location(source, err.message or "", err.lineno)
+            raise CompileError(f"not valid Jinja: {err.message}", line, col or 0, syntax=True) from None
         self._found: dict[tuple, tuple] = {}   # (id(node), kind) -> (node, its descendants of kind)
         self.approx: list[Approximation] = []
         self._approx_seen: set = set()

@@ -856,8 +856,8 @@ def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
     problem = syntax_problem(template)
     if problem is None:
         return
-    yield Hit(f"tokenizer.chat_template:{problem.line}:{problem.col}: {problem.message}",
-              subject=f"tokenizer.chat_template:{problem.line}:{problem.col}", offset=kv.offset,
+    yield Hit(f"tokenizer.chat_template:{problem.where}: {problem.message}",
+              subject=f"tokenizer.chat_template:{problem.where}", offset=kv.offset,
               hint=_FIX_TEMPLATE.format(path=_file_name(hdr)) + (
                   "; the Go template belongs in the Hub repo's `template` file" if problem.kind == "go-template"
                   else ""))
