@@ -9,6 +9,7 @@ import sys
 import click
 
 from publish import __version__
+from publish.cli.options import root_quiet_option
 
 # command name -> "module:attribute"; help text is kept here so --help needs no imports.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -92,6 +93,7 @@ def _report_stale_temp_files() -> None:
 
 @click.group(cls=PublishCLI, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="publish")
+@root_quiet_option
 def main() -> None:
     """Lint, render, push and smoke-test GGUF releases on the Hugging Face Hub,
     so `ollama run hf.co/ORG/REPO:QUANT` works the first time."""

@@ -49,18 +49,35 @@ def warn_deprecated(old: str, new: str) -> None:
     click.echo(f"warning: {old} is deprecated and will be removed after the next release; use {new}", err=True)
 
 
+ROOT_QUIET = "publish.quiet"   # ctx.meta key (shared by every context of a run): `publish -q COMMAND`
+QUIET_HELP = "No progress output on stderr (it is also off when stderr is not a terminal or CI is set)."
+
+
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     from publish import progress
 
-    progress.set_quiet(value)  # set on every run, so one run's --quiet never leaks into the next
+    # set on every run, so one run's --quiet never leaks into the next; `publish -q CMD` counts too
+    progress.set_quiet(value or ctx.meta.get(ROOT_QUIET, False))
+    return value
+
+
+def _note_root_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[ROOT_QUIET] = value   # the command's own -q callback applies it (publish.progress is not imported here)
     return value
 
 
 def quiet_option(f: F) -> F:
-    """`-q/--quiet`: no progress output on stderr (publish.progress.set_quiet)."""
+    """`-q/--quiet`: no progress output on stderr (publish.progress.set_quiet). `publish -q CMD`
+    (root_quiet_option) means the same as `publish CMD -q`."""
     return click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True, callback=_set_quiet,
-                        help="No progress output on stderr (it is also off when stderr is not a terminal "
-                             "or CI is set).")(f)
+                        help=QUIET_HELP)(f)
+
+
+def root_quiet_option(f: F) -> F:
+    """`publish -q/--quiet COMMAND`: the group's own -q, for the command that runs (its -q callback
+    reads it from ctx.meta), so it is the same switch as the command's `-q`."""
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_note_root_quiet, help=QUIET_HELP + " Same as the command's own -q.")(f)
 
 
 def output_option(help: str, *, dest: str = "output", file_okay: bool = True, dir_okay: bool = False,

@@ -243,3 +243,28 @@ def test_repo_comes_from_the_spec_then_the_folder_and_repo_overrides_both(tmp_pa
     assert pushed.exit_code == 0, pushed.output
     assert "alice-org/tiny-fork-GGUF" in pushed.stdout
     assert {"README.md", "params", "template"} <= set(hub.head("alice-org/tiny-fork-GGUF").files)
+
+
+def test_root_quiet_is_the_commands_quiet(tmp_path, hub, terminal):
+    """`publish -q CMD` silences progress exactly as `publish CMD -q` does, for that run only; the
+    root option is spelt as the commands spell theirs."""
+    from publish import progress
+
+    root = options(main)
+    assert root["--quiet"] is root["-q"] and root["--quiet"].is_flag
+    folder = tmp_path / "staged"
+    folder.mkdir()
+    (folder / "model.gguf").write_bytes(b"GGUF" + bytes(1 << 20))
+    (folder / "template").write_text("{{ .Prompt }}")
+    dry = ["push", folder, "--repo", "alice/tiny-GGUF", "--dry-run"]
+    loud = run(*dry)
+    assert loud.exit_code == 0, loud.output
+    assert "sha256 of 2 file(s)" in loud.stderr             # a person at a terminal sees the hash bar
+    for args in (["-q", *dry], ["--quiet", *dry], [*dry, "-q"], ["-q", *dry, "-q"]):
+        (folder / "template").write_text(f"{{{{ .Prompt }}}} {args!r}")   # changed: hashed again, not from cache
+        quiet = run(*args)
+        assert quiet.exit_code == 0 and quiet.stderr == "", (args, quiet.stderr)
+        assert quiet.stdout.endswith("dry run: nothing was sent\n")
+        assert not progress.is_quiet()                       # for that run only
+    (folder / "template").write_text("{{ .Prompt }} again")
+    assert "sha256 of 1 file(s)" in run(*dry).stderr         # the next run without -q has its bar back
