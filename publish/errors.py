@@ -105,6 +105,19 @@ class SpecError(PublishError):
         super().__init__(f"{where}: {message}", hint=hint)
 
 
+class SpecErrors(SpecError):
+    """Several problems in one release spec, reported together (publish.spec.load_spec reads every
+    section it can). `errors`: the SpecErrors, in the order found; `path` the spec; `key` the first
+    one's key. `str(err)` lists each with its hint; publish.termtext.error_text prints each as an
+    `error:` line of its own."""
+
+    def __init__(self, errors: list[SpecError]):
+        self.errors = list(errors)
+        self.path, self.key = self.errors[0].path, self.errors[0].key
+        PublishError.__init__(self, f"{self.path}: {len(self.errors)} problems in the release spec")
+        self.args = ("\n".join(str(e) for e in self.errors),)
+
+
 class ModelfileError(PublishError):
     """A Modelfile is invalid or a value cannot be written into one safely.
 

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from publish.addresses import check_repo_option, is_repo_id
-from publish.errors import ModelfileError, PublishError, SpecError, TextFileError, TextFileMissing
+from publish.errors import ModelfileError, PublishError, SpecError, SpecErrors, TextFileError, TextFileMissing
 from publish.fsutil import read_utf8
 from publish.gguf.kinds import MODEL, file_kind
 from publish.quants import is_projector_filename, label_from_filename, shard_info
+
+FAILED = object()   # what _Reader.attempt returns for a section whose problem it kept
 
 _FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _BASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?\Z")
@@ -273,22 +275,54 @@ class _Reader:
 
     def __init__(self, path: Path):
         self.path = path
+        self.errors: list[SpecError] = []    # problems kept to report together (attempt)
+        self.misspelt = False                # check_keys met a misspelling of a key the table lacks
 
     def err(self, key: str | None, message: str, hint: str | None = None) -> SpecError:
         return SpecError(str(self.path), key, message, hint=hint)
+
+    def attempt(self, read, *args):
+        """read(*args), or FAILED when it raises SpecError, which is kept with the others: one run
+        reports every section's problem, not the first one only."""
+        outer, self.misspelt = self.misspelt, False
+        try:
+            return read(*args)
+        except SpecError as e:
+            if not self.misspelt:   # else most likely the misspelling's consequence ("file: missing")
+                self.errors.append(e)
+            return FAILED
+        finally:
+            self.misspelt = outer
+
+    def raise_errors(self) -> None:
+        """Raise the kept problems: the one SpecError, or SpecErrors holding them all."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise SpecErrors(self.errors)
 
     def inside(self, key: str, value: str, root: Path, **kw) -> Path:
         return confined_path(self.path, key, value, root, **kw)
 
     def check_keys(self, table: dict, schema_name: str, prefix: str) -> None:
+        """Unknown keys are kept (attempt; readers ignore them); the first value of a wrong type is
+        raised, since the table cannot be read further. An unknown key close to a key the table
+        lacks sets `misspelt`: the section's own error that follows is then not reported."""
         schema = _SCHEMA[schema_name]
+        wrong = None
         for key, value in table.items():
             dotted = f"{prefix}{key}"
             if key not in schema:
-                raise self.err(dotted, "unknown key", hint=self._suggest(key, schema_name))
+                self.errors.append(self.err(dotted, "unknown key", hint=self._suggest(key, schema_name)))
+                absent = [k for k in schema if k not in table]
+                self.misspelt = self.misspelt or bool(difflib.get_close_matches(key, absent, n=1, cutoff=0.6))
+                continue
             types, tname = schema[key]
-            if not isinstance(value, types):
-                raise self.err(dotted, f"must be {tname} (got {_tname(value)})", hint=_TYPE_HINTS[tname].format(key=key))
+            if not isinstance(value, types) and wrong is None:
+                wrong = self.err(dotted, f"must be {tname} (got {_tname(value)})",
+                                 hint=_TYPE_HINTS[tname].format(key=key))
+        if wrong is not None:
+            raise wrong
 
     def _suggest(self, key: str, schema_name: str) -> str:
         from publish.modelfile import PARAMETER_TYPES
@@ -338,12 +372,51 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     except tomllib.TOMLDecodeError as e:
         raise SpecError(str(path), None, f"invalid TOML: {e}", hint="fix the TOML syntax at that line") from None
 
-    r.check_keys(data, "", "")
-    for key in _REQUIRED:
-        if key not in data:
-            raise r.err(key, "missing", hint=_REQUIRED_HINTS[key])
+    # The top level first: the sections below read its tables. A value of the wrong type there, or a
+    # missing key, stops here (with every unknown key); otherwise each section is read even when
+    # another one failed, and every problem is reported in one run.
+    typed = r.attempt(r.check_keys, data, "", "") is not FAILED
+    missing = [key for key in _REQUIRED if key not in data]
+    # a misspelt required key ("did you mean 'base_model'?") is reported once, as the unknown key
+    misspelt = {m for key in data if key not in _SCHEMA[""] for m in difflib.get_close_matches(key, missing, n=1, cutoff=0.6)}
+    r.errors += [r.err(key, "missing", hint=_REQUIRED_HINTS[key]) for key in missing if key not in misspelt]
+    if missing or not typed:
+        r.raise_errors()
     base = path.parent.resolve()
 
+    repo = data["repo"]
+    r.attempt(_check_top_level, r, data)
+    kind = r.attempt(_read_kind, r, data.get("model", {}))
+    template = FAILED
+    if kind == "base":
+        template = r.attempt(_read_base_template, r, data.get("template"), base)
+    elif kind is not FAILED:
+        if "template" not in data:
+            r.errors.append(r.err("template", "missing", hint=_REQUIRED_HINTS["template"]))
+        else:
+            template = r.attempt(_read_template, r, data["template"], base)
+    smoke_prompts = r.attempt(_read_smoke, r, data.get("smoke", {}), base)
+    params = _read_params(r, data.get("params", {}), None if template is FAILED else template)
+    system = r.attempt(_read_text, r, data, "system", "system_file", base)
+    license_text = r.attempt(_read_text, r, {"license_file": data["license_file"]}, None, "license_file", base) \
+        if "license_file" in data else None
+    quants = r.attempt(_read_quants, r, data["quants"], base, gguf_dir)
+    entries = () if quants is FAILED else quants[0]
+    card = r.attempt(_read_card, r, data.get("card", {}), base, entries)
+    r.raise_errors()
+    entries, pattern, mmproj, folder, confine = quants
+    model_name = data.get("model_name") or re.sub(r"[-_.]gguf\Z", "", repo.split("/", 1)[1], flags=re.I)
+    _check_modelfile_safe(r, data, template, system, license_text, params)
+    return ReleaseSpec(
+        path=path, repo=repo, base_model=data["base_model"], license=data["license"],
+        quantized_by=data["quantized_by"], template=template, params=params, system=system,
+        license_text=license_text, pipeline_tag=data.get("pipeline_tag", "text-generation"),
+        model_name=model_name, gguf_dir=folder, confine=confine, quant_entries=entries, pattern=pattern,
+        mmproj=mmproj, card=card, kind=kind, smoke_prompts=smoke_prompts)
+
+
+def _check_top_level(r: _Reader, data: dict) -> None:
+    """repo, base_model and the other top-level strings."""
     repo = data["repo"]
     if not is_repo_id(repo):
         raise r.err("repo", f"{repo!r} is not a Hub repo id", hint='write it as "ORG/NAME", e.g. "your-org/model-GGUF"')
@@ -357,19 +430,9 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
         raise r.err("model_name", f"{data['model_name']!r} is not a file-name stem (it names the staged GGUFs)",
                     hint='use letters, digits, ".", "_" and "-", e.g. model_name = "gemma-3n-E4B-it"')
 
-    kind = _read_kind(r, data.get("model", {}))
-    template = _read_base_template(r, data.get("template"), base) if kind == "base" else None
-    if template is None:
-        if "template" not in data:
-            raise r.err("template", "missing", hint=_REQUIRED_HINTS["template"])
-        template = _read_template(r, data["template"], base)
-    smoke_prompts = _read_smoke(r, data.get("smoke", {}), base)
-    params = _read_params(r, data.get("params", {}), template)
-    system = _read_text(r, data, "system", "system_file", base)
-    license_text = _read_text(r, {"license_file": data["license_file"]}, None, "license_file", base) \
-        if "license_file" in data else None
 
-    quants = data["quants"]
+def _read_quants(r: _Reader, quants: dict, base: Path, gguf_dir: str | Path | None) -> tuple:
+    """[quants]: (entries, pattern, mmproj, the GGUF folder, the folder paths are confined to or None)."""
     r.check_keys(quants, "quants", "quants.")
     entries = _read_quant_entries(r, quants.get("files", []))
     pattern = quants.get("pattern")
@@ -386,16 +449,7 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
     confine: Path | None = base
     if gguf_dir is not None:
         folder, confine = Path(gguf_dir).resolve(), None
-
-    card = _read_card(r, data.get("card", {}), base, entries)
-    model_name = data.get("model_name") or re.sub(r"[-_.]gguf\Z", "", repo.split("/", 1)[1], flags=re.I)
-    _check_modelfile_safe(r, data, template, system, license_text, params)
-    return ReleaseSpec(
-        path=path, repo=repo, base_model=base_model, license=data["license"],
-        quantized_by=data["quantized_by"], template=template, params=params, system=system,
-        license_text=license_text, pipeline_tag=data.get("pipeline_tag", "text-generation"),
-        model_name=model_name, gguf_dir=folder, confine=confine, quant_entries=entries, pattern=pattern,
-        mmproj=mmproj, card=card, kind=kind, smoke_prompts=smoke_prompts)
+    return entries, pattern, mmproj, folder, confine
 
 
 def _check_modelfile_safe(r: _Reader, data: dict, template: TemplateSpec, system: str | None,
@@ -533,7 +587,10 @@ def _family(r: _Reader, name: str):
         raise r.err("template.family", f"unknown family {name!r}", hint=hint) from None
 
 
-def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, Any]:
+def _read_params(r: _Reader, table: dict, template: TemplateSpec | None) -> dict[str, Any]:
+    """[params], checked as Ollama's Modelfile parser would; a parameter's problem is kept in
+    r.errors and the others are still read. `template` None: [template] failed (its family's
+    stops are then unknown and not added)."""
     from publish.modelfile import PARAMETER_TYPES, check_parameter_value
 
     out: dict[str, Any] = {}
@@ -543,19 +600,20 @@ def _read_params(r: _Reader, table: dict, template: TemplateSpec) -> dict[str, A
         except ModelfileError as e:
             kind = PARAMETER_TYPES.get(name)
             hint = e.hint or (_PARAM_HINTS[kind].format(name=name) if kind else "remove it")
-            raise r.err(f"params.{name}", e.problem, hint=hint) from None
+            r.errors.append(r.err(f"params.{name}", e.problem, hint=hint))
+    family_stop = template.family_stop if template is not None else ()
     if out.get("stop") == []:
         # A Modelfile cannot say "no stops" (no PARAMETER stop line means none given), so the
         # staged Modelfiles and `params` would disagree; an empty list is also never what a
         # release wants: the model then ends only on its EOS token.
-        family = f" (the {template.family} family's stops: {list(template.family_stop)})" \
-            if template.family and template.family_stop else ""
-        raise r.err("params.stop", "is an empty list: the model would stop only at its EOS token, and a "
-                    "Modelfile cannot express an empty stop list",
-                    hint=f"list the turn-end token, e.g. stop = [\"<end_of_turn>\"], or remove `stop` to use "
-                         f"the template family's stops{family}")
-    if "stop" not in out and template.family_stop:
-        out["stop"] = list(template.family_stop)
+        family = f" (the {template.family} family's stops: {list(family_stop)})" \
+            if template is not None and template.family and family_stop else ""
+        r.errors.append(r.err("params.stop", "is an empty list: the model would stop only at its EOS token, and "
+                              "a Modelfile cannot express an empty stop list",
+                              hint=f"list the turn-end token, e.g. stop = [\"<end_of_turn>\"], or remove `stop` "
+                                   f"to use the template family's stops{family}"))
+    if "stop" not in out and family_stop:
+        out["stop"] = list(family_stop)
     return out
 
 

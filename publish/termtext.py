@@ -63,7 +63,11 @@ def json_dumps(obj: Any, **kwargs: Any) -> str:
 
 
 def error_text(err: BaseException) -> str:
-    """`error: MESSAGE` and, for a PublishError with a hint, `  hint: HINT`; each kept on its line."""
+    """`error: MESSAGE` and, for a PublishError with a hint, `  hint: HINT`; each kept on its line.
+    An error holding several (`errors`, as publish.errors.SpecErrors) gives one such block each."""
+    several = getattr(err, "errors", None)
+    if isinstance(several, list) and several:
+        return "\n".join(error_text(e) for e in several)
     message = getattr(err, "message", None)
     if message is None:
         return f"error: {one_line(err)}"

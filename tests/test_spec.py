@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from publish.errors import SpecError
+from publish.errors import SpecError, SpecErrors
 from publish.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,3 +216,50 @@ def test_a_damaged_family_index_is_not_reported_as_an_unknown_family(tmp_path, m
         assert not isinstance(info.value, SpecError)
     finally:
         families._load.cache_clear()
+
+
+def test_every_section_s_problem_is_reported_in_one_run(tmp_path):
+    """A spec with problems in several sections gets them all in one run, each on its own
+    `error:` line with its key and hint (as a compiler does), exit 2 and no traceback; a fix-one,
+    rerun, find-the-next loop is what a maintainer should not have to do."""
+    from click.testing import CliRunner
+
+    from publish.cli import main
+    p = write(tmp_path, """\
+        repo = "acme/ti ny"
+        base_model = "acme/tiny"
+        license = "apache-2.0"
+        quantized_by = "acme"
+        colour = "blue"
+        [template]
+        family = "gemma4x"
+        [params]
+        temperature = "hot"
+        top_k = 1.5
+        num_ctx = 2048
+        [quants]
+        files = [{ label = "q8_0", file = "tiny-Q8_0.gguf" }]
+        [card]
+        recommended = "q8"
+        """)
+    with pytest.raises(SpecErrors) as info:
+        load_spec(p)
+    keys = [e.key for e in info.value.errors]
+    assert keys == ["colour", "repo", "template.family", "params.temperature", "params.top_k",
+                    "quants.files[0].label", "card.recommended"]
+    assert all(e.hint for e in info.value.errors)
+    r = CliRunner().invoke(main, ["build", str(p), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output   # no traceback
+    lines = [line for line in r.output.splitlines() if line.startswith("error: ")]
+    assert [line.split(": ")[2] for line in lines] == keys, r.output
+    assert r.output.count("  hint: ") == len(keys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_misspelt_key_is_reported_once_not_again_as_missing(tmp_path):
+    # base_modle → "did you mean 'base_model'?", not also "base_model: missing"; the same inside a table
+    err = spec_error(tmp_path, BASE.replace("base_model", "base_modle") + TEMPLATE + QUANTS)
+    assert not isinstance(err, SpecErrors)
+    assert err.key == "base_modle"
+    err = spec_error(tmp_path, BASE + TEMPLATE + QUANTS.replace("file =", "fil ="))
+    assert err.key == "quants.files[0].fil" and "did you mean 'file'" in err.hint
