@@ -19,10 +19,11 @@ BOS/EOS texts each model uses). The three ways:
 Every Go template is judged by the same machinery: templatecheck.prove on CONVERT_SUITE (the
 conversion's own proof suite: plain, system, multi-turn, whitespace, same-role runs, prefill,
 tools, thinking) when this checkout has it, else templatecheck.compare on STANDARD_SUITE (the
-table's header says which). Capabilities of a family or picked template follow Ollama v0.24.0
-(server/images.go): tools when the template mentions .Tools, thinking when
-publish.gotmpl.thinking_tags (a port of thinking/template.go InferTags, tested against it)
-finds both tags.
+table's header says which). Capabilities of a family, picked or converted template follow Ollama
+v0.24.0 (server/images.go), as templatecheck.ollama_capabilities decides for every way: tools when
+the template mentions .Tools, thinking when publish.gotmpl.thinking_tags (a port of
+thinking/template.go InferTags, tested against it) finds both tags. A tools or thinking case the
+model's template supports but Ollama refuses for that Go template counts as a difference.
 
 Verdicts per way and template:
   identical     every case the model's template supports renders byte-identical
@@ -55,7 +56,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import jinja_corpus  # noqa: E402
 import ollama_utils_ref  # noqa: E402
-from publish import gotmpl, templatecheck  # noqa: E402
+from publish import templatecheck  # noqa: E402
 from publish.chat import ChatTemplate  # noqa: E402
 from publish.errors import TemplateError  # noqa: E402
 
@@ -69,19 +70,11 @@ WAYS = ("convert", "suggest", "pick")
 VERDICTS = ("identical", "approximated", "failed", "none", "n/a")
 
 
-def capabilities(go_template: str) -> tuple[bool, bool]:
-    """(tools, thinking) as Ollama infers them from a template."""
-    try:
-        return "tools" in gotmpl.template_vars(go_template), all(gotmpl.thinking_tags(go_template))
-    except TemplateError:
-        return False, False
-
-
 def judge(chat: ChatTemplate, go_template: str, name: str) -> templatecheck.CheckResult:
-    """The shared yardstick: prove (CONVERT_SUITE) when available, else compare (STANDARD_SUITE)."""
+    """The shared yardstick: prove (CONVERT_SUITE) when available, else compare (STANDARD_SUITE).
+    prove takes the Go template's capabilities from templatecheck.ollama_capabilities."""
     if HAS_PROVE:
-        tools, thinking = capabilities(go_template)
-        return templatecheck.prove(chat, go_template, thinking=thinking, tools=tools, go_name=name)
+        return templatecheck.prove(chat, go_template, go_name=name)
     return templatecheck.compare(templatecheck.render_jinja_suite(chat), go_template, go_name=name)
 
 
@@ -125,9 +118,10 @@ def run_convert(entry, chat: ChatTemplate) -> dict:
     check = conv.check
     verdict = verdict_of(check)
     approx = [str(a) for a in conv.approximations]
-    go_errors = any(c.status == templatecheck.ERROR for c in _compared(check))
+    go_errors = any(c.status == templatecheck.ERROR or getattr(c, "refused", False) for c in _compared(check))
     if verdict == "failed" and approx and not go_errors:
         verdict = "approximated"   # renders every supported case; the differences are where it says it approximates
+        # (a tools/thinking case Ollama refuses for this template is lost, not approximated: it stays failed)
     why = _failed_cases(check)
     return {"verdict": verdict, "why": why, "approximations": approx, "stop": conv.stops,
             "cases": Counter(c.status for c in check.conversations)}

@@ -35,6 +35,7 @@ from publish.termtext import ONE_LINE, one_line
 GoRender = Callable[[str, list[dict]], str]
 
 IDENTICAL, TRIM, SKIPPED, DIFFERENT, ERROR = "identical", "trim", "skipped", "different", "error"
+NA = "n/a"    # a tools/thinking case the model's own template does not support (prove)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class CheckResult:
     @property
     def compared(self) -> list[ConversationResult]:
         """The conversations both templates rendered (skipped and n/a left out)."""
-        return [c for c in self.conversations if c.status not in (SKIPPED, "n/a")]
+        return [c for c in self.conversations if c.status not in (SKIPPED, NA)]
 
     @property
     def ok(self) -> bool:
@@ -156,7 +157,7 @@ class CheckResult:
         lines = [one_line(f"template check: {self.go_name} (Go) against {self.jinja_name} (Jinja)")]
         for c in self.conversations:
             label = {IDENTICAL: "identical", TRIM: "warning", SKIPPED: "skipped",
-                     DIFFERENT: "DIFFERENT", ERROR: "ERROR"}[c.status]
+                     DIFFERENT: "DIFFERENT", ERROR: "ERROR", NA: "n/a"}[c.status]
             head = f"  {c.name:<28} {label}"
             if c.reason:
                 head += f": {c.reason}"
@@ -280,6 +281,68 @@ def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]
     return ops
 
 
+# -- what Ollama's /api/chat hands the Go template: one place decides it ------------------------
+
+class OllamaRefusal(TemplateError):
+    """Ollama answers the chat request with an error instead of building a prompt: the request
+    sends tools to a template without .Tools, or think=true to a model without the thinking
+    capability (server/routes.go ChatHandler, v0.24.0). `why` is the sentence without a name."""
+
+    def __init__(self, why: str):
+        self.why = why
+        super().__init__(why, name="Go template")
+
+
+def ollama_capabilities(go_template: str) -> tuple[bool, bool]:
+    """(tools, thinking): the capabilities Ollama v0.24.0 gives a model with this template
+    (server/images.go Capabilities): tools when the template mentions .Tools, thinking when
+    thinking.InferTags finds both tags around .Thinking inside the range over .Messages
+    (publish.gotmpl.thinking_tags). The gpt-oss family exception and built-in parsers are not
+    modelled: a template alone decides. (False, False) for a template that does not parse."""
+    from publish import gotmpl
+
+    try:
+        return "tools" in gotmpl.template_vars(go_template), all(gotmpl.thinking_tags(go_template))
+    except TemplateError:
+        return False, False
+
+
+def ollama_think(go_template: str, think: bool | None = None, tools: list[dict] | None = None) -> bool | None:
+    """The request's think after Ollama v0.24.0's /api/chat checks (server/routes.go ChatHandler,
+    ~line 2348): a thinking-capable model gets think=true when the request omits it. Raises
+    OllamaRefusal when Ollama refuses the request (tools without the tools capability, think=true
+    without the thinking capability). None: think stays unset."""
+    has_tools, has_thinking = ollama_capabilities(go_template)
+    if tools and not has_tools:
+        raise OllamaRefusal("Ollama refuses the request (\"does not support tools\"): the Go template has no .Tools")
+    if has_thinking:
+        return True if think is None else think
+    if think:
+        raise OllamaRefusal("Ollama refuses the request (\"does not support thinking\"): the Go template gives "
+                            "the model no thinking capability (no .Thinking between text tags inside "
+                            "{{ range .Messages }}, as thinking.InferTags needs)")
+    return think
+
+
+def jinja_think_inputs(think: bool | None) -> dict:
+    """The Jinja template's thinking switches for Ollama's think value: `enable_thinking` and
+    `thinking` (the names chat templates read), nothing when think is unset."""
+    return {} if think is None else {"enable_thinking": think, "thinking": think}
+
+
+def ollama_prompt(go_template: str, messages: list[dict], tools: list[dict] | None = None,
+                  think: bool | None = None) -> str:
+    """The prompt Ollama v0.24.0's /api/chat builds from `go_template` for a request with these
+    messages, tools and think (None = omitted): think as ollama_think decides it, then the
+    template values of server/prompt.go renderPrompt (Think, ThinkLevel "medium" for think=true,
+    IsThinkSet when think is set). Raises OllamaRefusal, TemplateError."""
+    from publish import gotmpl
+
+    eff = ollama_think(go_template, think, tools)
+    return gotmpl.render(go_template, messages, tools, think=bool(eff), think_level="medium" if eff else "",
+                         is_think_set=eff is not None)
+
+
 # -- the check --------------------------------------------------------------------------------
 
 def _stripped(messages: list[dict], indexes: set[int]) -> list[dict]:
@@ -306,6 +369,7 @@ class JinjaRenders:
     renders: list[RenderOutcome]
     probes: list[dict[int, RenderOutcome]]
     bos_token: str              # stripped once from the front of each render; "" strips nothing
+    think: bool | None = None   # Ollama's think value the renders were made for (jinja_think_inputs)
 
     def text(self, index: int) -> str | None:
         """The Jinja render of conversation `index` with one leading BOS token removed (the engine
@@ -325,18 +389,21 @@ class JinjaRenders:
 
 
 def render_jinja_suite(template: ChatTemplate, suite: tuple[Conversation, ...] = STANDARD_SUITE, *,
-                       strip_bos: bool = True) -> JinjaRenders:
+                       strip_bos: bool = True, think: bool | None = None) -> JinjaRenders:
     """Render the suite (and the trim probes) in one sandboxed batch. `strip_bos=False` when the
-    engine does not add BOS itself (GGUF tokenizer.ggml.add_bos_token = false). Raises
+    engine does not add BOS itself (GGUF tokenizer.ggml.add_bos_token = false). `think`: the
+    think value Ollama gives the Go template it will be compared with (ollama_think; a
+    thinking-capable template gets true), passed as jinja_think_inputs. Raises
     UnsafeTemplateError when the template escapes the sandbox or its bounds; other render failures
     are kept per conversation."""
     calls: list[RenderCall] = []
     slots: list[tuple[int, int | None]] = []
+    extra = jinja_think_inputs(think)
     for ci, conv in enumerate(suite):
-        calls.append(RenderCall(conv.messages))
+        calls.append(RenderCall(conv.messages, extra=extra))
         slots.append((ci, None))
         for mi in _untrimmed(conv.messages):
-            calls.append(RenderCall(_stripped(conv.messages, {mi})))
+            calls.append(RenderCall(_stripped(conv.messages, {mi}), extra=extra))
             slots.append((ci, mi))
     outcomes = template.render_many(calls)
     renders: list[RenderOutcome | None] = [None] * len(suite)
@@ -349,13 +416,11 @@ def render_jinja_suite(template: ChatTemplate, suite: tuple[Conversation, ...] =
         else:
             probes[ci][mi] = outcome
     bos = template.bos_token if strip_bos else ""
-    return JinjaRenders(template.name, suite, renders, probes, bos)  # type: ignore[arg-type]
+    return JinjaRenders(template.name, suite, renders, probes, bos, think)  # type: ignore[arg-type]
 
 
 def _default_go_render(template: str, messages: list[dict]) -> str:
-    from publish import gotmpl
-
-    return gotmpl.render(template, messages)
+    return ollama_prompt(template, messages)
 
 
 def compare(jinja: JinjaRenders, go_template: str, *, go_name: str = "template",
@@ -408,16 +473,30 @@ def compare(jinja: JinjaRenders, go_template: str, *, go_name: str = "template",
 def check(jinja_source: str, go_template: str, *, bos_token: str = "", eos_token: str = "",
           jinja_name: str = "chat_template", go_name: str = "template", strip_bos: bool = True,
           suite: tuple[Conversation, ...] = STANDARD_SUITE, go_render: GoRender | None = None) -> CheckResult:
-    """Render both templates on `suite` and compare. Raises TemplateError when either template
-    does not parse, UnsafeTemplateError when the Jinja template is hostile."""
+    """Render both templates on `suite`, then on the tools and thinking cases of CONVERT_SUITE
+    (prove: compared where the model supports them), and compare. The Go side gets what Ollama's
+    /api/chat gives it (ollama_prompt: think=true for a thinking-capable template), the Jinja side
+    the matching enable_thinking, exactly as `template convert` proves. A custom `go_render`
+    renders the plain conversations; the tools/thinking cases use publish.gotmpl. Raises
+    TemplateError when either template does not parse, UnsafeTemplateError when the Jinja
+    template is hostile."""
     if go_render is None:
         from publish import gotmpl
 
         gotmpl.parse(go_template, go_name)
     template = ChatTemplate(jinja_source, name=jinja_name, bos_token=bos_token, eos_token=eos_token,
                             now=CHECK_DATE)
-    jinja = render_jinja_suite(template, suite, strip_bos=strip_bos)
-    return compare(jinja, go_template, go_name=go_name, go_render=go_render)
+    jinja = render_jinja_suite(template, suite, strip_bos=strip_bos, think=ollama_think(go_template))
+    result = compare(jinja, go_template, go_name=go_name, go_render=go_render)
+    return _with_capability_cases(result, template, go_template, strip_bos=strip_bos)
+
+
+def _with_capability_cases(result: CheckResult, template: ChatTemplate, go_template: str, *,
+                           strip_bos: bool) -> CheckResult:
+    """`result` with prove's tools and thinking cases appended (CAPABILITY_SUITE)."""
+    extra = prove(template, go_template, strip_bos=strip_bos, suite=CAPABILITY_SUITE, go_name=result.go_name)
+    result.conversations.extend(extra.conversations)
+    return result
 
 
 # -- suggest: which family template behaves like this chat template? ---------------------------
@@ -437,16 +516,21 @@ class Suggestion:
 
 
 def suggest(template: ChatTemplate, *, strip_bos: bool = True, go_render: GoRender | None = None) -> Suggestion:
-    """Check every family template against `template` (rendered once); the first one whose
-    renders equal it wins, else the one with the fewest differing characters."""
+    """Check every family template against `template` on the plain conversations and on the tools
+    and thinking cases the model supports (check); the first one whose renders equal it wins,
+    else the one with the fewest differing characters. A family without .Tools (or without the
+    thinking capability) is not identical to a model whose template uses tools (thinking)."""
     from publish import families
 
-    jinja = render_jinja_suite(template, strip_bos=strip_bos)
+    renders: dict[bool | None, JinjaRenders] = {}    # by the think value Ollama gives the family
     ranked = []
     for fam in families.all_families():
-        result = compare(jinja, fam.template, go_name=f"{fam.name} ({fam.path.name if fam.path else 'family'})",
-                         go_render=go_render)
-        ranked.append((fam, result))
+        think = ollama_think(fam.template)
+        if think not in renders:
+            renders[think] = render_jinja_suite(template, strip_bos=strip_bos, think=think)
+        result = compare(renders[think], fam.template,
+                         go_name=f"{fam.name} ({fam.path.name if fam.path else 'family'})", go_render=go_render)
+        ranked.append((fam, _with_capability_cases(result, template, fam.template, strip_bos=strip_bos)))
     order = {id(fam): i for i, (fam, _) in enumerate(ranked)}
     ranked.sort(key=lambda fr: (not fr[1].exact, not fr[1].ok, fr[1].differing_chars, order[id(fr[0])]))
     best_family, best = ranked[0]
@@ -462,8 +546,6 @@ def suggest(template: ChatTemplate, *, strip_bos: bool = True, go_render: GoRend
 # (and `thinking`), tool calls as {"id", "type": "function", "function": {"name", "arguments"}},
 # tool results with `name` / `tool_call_id`; fields Ollama holds empty are left out, so
 # "is defined" in the Jinja template means "non-empty" in the Go template.
-
-NA = "n/a"
 
 TOOLS = [{
     "type": "function",
@@ -541,6 +623,9 @@ CONVERT_SUITE: tuple[OllamaCase, ...] = (
 )
 
 
+CAPABILITY_SUITE: tuple[OllamaCase, ...] = tuple(c for c in CONVERT_SUITE if c.needs)
+
+
 def jinja_messages(messages: list[dict], *, collated: bool = True) -> list[dict]:
     """The messages as the Jinja template sees them; `collated` first applies Ollama's collate()
     (consecutive same-role messages merged with "\\n\\n", tool messages never)."""
@@ -590,48 +675,75 @@ def continue_final_message(rendered: str, final: str) -> str:
 class CaseResult(ConversationResult):
     """A ConversationResult of `prove` (Ollama's prompt cases: tools, thinking, a continued final
     message) with `ollama_limit`: where Ollama's own collation of messages alone changes the
-    Jinja prompt, so no Go template could match it."""
+    Jinja prompt, so no Go template could match it; `refused`: a case the model supports that
+    Ollama refuses for this Go template (no .Tools / no thinking capability), a difference."""
     ollama_limit: str | None = None     # where collation alone changes the Jinja prompt
+    refused: bool = False               # Ollama refuses the request for this Go template (ollama_think)
 
     def to_dict(self) -> dict:
-        """ConversationResult.to_dict plus "ollama_limit"."""
-        return {**super().to_dict(), "ollama_limit": self.ollama_limit}
+        """ConversationResult.to_dict plus "ollama_limit" and "refused"."""
+        return {**super().to_dict(), "ollama_limit": self.ollama_limit, "refused": self.refused}
 
 
-def _go_case_render(template: str, case: OllamaCase, think: bool) -> str:
-    from publish import gotmpl
-
-    return gotmpl.render(template, case.messages, case.tools, think=think, is_think_set=case.think is not None)
+def _go_case_render(template: str, case: OllamaCase) -> str:
+    return ollama_prompt(template, case.messages, case.tools, case.think)
 
 
-def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, thinking: bool = False,
-          tools: bool = False, suite: tuple[OllamaCase, ...] = CONVERT_SUITE, go_name: str = "template",
-          go_render: Callable[[str, OllamaCase, bool], str] | None = None) -> CheckResult:
+def _without_thinking(messages: list[dict]) -> list[dict]:
+    return [{k: v for k, v in m.items() if k not in ("reasoning_content", "thinking")} for m in messages]
+
+
+CAPABILITY_REASON = {
+    "tools": "the model's template writes the same prompt with and without the tools",
+    "thinking": "the model's template writes the same prompt with and without the thinking inputs "
+                "(enable_thinking/thinking, reasoning_content)",
+}
+
+
+def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
+          suite: tuple[OllamaCase, ...] = CONVERT_SUITE, go_name: str = "template",
+          go_render: Callable[[str, OllamaCase], str] | None = None) -> CheckResult:
     """Render every case with the Go template (as Ollama would) and the Jinja template (on the
     messages as Ollama hands them over), and compare byte for byte.
 
-    `thinking` / `tools`: whether Ollama gives the Go template those capabilities (template mentions
-    .Thinking in its message loop / .Tools); a case needing one the model lacks is "n/a", since
-    Ollama answers such a request with an error. Think defaults to `thinking` (Ollama turns it on for
-    thinking-capable models). A conversation ending with an assistant message is compared with
-    transformers' continue_final_message render."""
+    What Ollama hands the Go template is decided by ollama_think / ollama_prompt from the Go
+    template's own capabilities (ollama_capabilities: .Tools; thinking tags as InferTags finds
+    them): a thinking-capable template gets think=true when the case leaves it unset, and the
+    Jinja template then gets enable_thinking=true too.
+
+    A case that needs tools or thinking is compared when the model supports it: its Jinja template
+    renders the case, and the tools (resp. thinking inputs: enable_thinking/thinking and the
+    assistant's reasoning_content) change its prompt on at least one such case of the suite. It
+    is "n/a" only when the model's template ignores those inputs. When the model supports it but
+    Ollama refuses the request for this Go template (no .Tools; no thinking capability), the
+    case is "different" with the refusal as its reason: the conversion loses what the model
+    does. A conversation ending with an assistant message is compared with transformers'
+    continue_final_message render. `go_render(template, case)` replaces the Go side (default
+    ollama_prompt on publish.gotmpl)."""
     go_render = go_render or _go_case_render
     calls: list[RenderCall] = []
     slots: list[tuple[int, str]] = []
     plan = []
     for ci, case in enumerate(suite):
-        if case.needs == "tools" and not tools or case.needs == "thinking" and not thinking:
-            plan.append(None)
-            continue
-        think = thinking if case.think is None else case.think
-        extra = {"enable_thinking": think, "thinking": think} if (thinking or case.think is not None) else {}
+        try:
+            think = ollama_think(go_template, case.think, case.tools)
+            refusal = None
+        except OllamaRefusal as err:
+            think, refusal = case.think, err     # the Jinja side: the request as a client sends it
+        extra = jinja_think_inputs(think)
         cont = case.messages[-1]["role"] == "assistant"
         view = jinja_messages(case.messages)
         raw = jinja_messages(case.messages, collated=False)
-        plan.append((think, cont, view, raw))
+        plan.append((refusal, cont, view, raw))
         for kind, msgs in (("view", view), ("raw", raw)):
             calls.append(RenderCall(msgs, add_generation_prompt=not cont, tools=case.tools, extra=extra))
             slots.append((ci, kind))
+        if case.needs == "tools":      # the same request without the tools
+            calls.append(RenderCall(view, add_generation_prompt=not cont, extra=extra))
+            slots.append((ci, "bare"))
+        elif case.needs == "thinking":  # the same request without any thinking input
+            calls.append(RenderCall(_without_thinking(view), add_generation_prompt=not cont, tools=case.tools))
+            slots.append((ci, "bare"))
         for mi in _untrimmed(view):
             calls.append(RenderCall(_stripped(view, {mi}), add_generation_prompt=not cont, tools=case.tools,
                                     extra=extra))
@@ -642,6 +754,13 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, t
         if isinstance(outcome.error, UnsafeTemplateError):
             raise outcome.error
         got[slot] = outcome
+
+    supports: set[str] = set()     # what the model's template does with the inputs (docstring)
+    for ci, case in enumerate(suite):
+        if case.needs and got[(ci, "view")].error is None:
+            bare = got[(ci, "bare")]
+            if bare.error is not None or bare.text != got[(ci, "view")].text:
+                supports.add(case.needs)
 
     def text_of(ci: int, kind: str, cont: bool, final: str) -> str:
         out = got[(ci, kind)]
@@ -656,12 +775,7 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, t
 
     result = CheckResult(jinja_name=template.name, go_name=go_name)
     for ci, case in enumerate(suite):
-        if plan[ci] is None:
-            result.conversations.append(CaseResult(
-                case.name, NA, reason=f"the converted template has no {case.needs} support (Ollama refuses "
-                                      f"the request)"))
-            continue
-        think, cont, view, raw = plan[ci]
+        refusal, cont, view, raw = plan[ci]
         final = view[-1]["content"] if cont else ""
         try:
             expected = text_of(ci, "view", cont, final)
@@ -675,6 +789,10 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, t
             result.conversations.append(CaseResult(
                 case.name, SKIPPED, reason=f"unsupported by the model: its template fails: {err.message}"))
             continue
+        if case.needs and case.needs not in supports:
+            result.conversations.append(CaseResult(case.name, NA, jinja=expected,
+                                                   reason=f"not supported by the model: {CAPABILITY_REASON[case.needs]}"))
+            continue
         limit = None
         try:
             raw_text = text_of(ci, "raw", cont, raw[-1]["content"] if cont else "")
@@ -684,8 +802,13 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, t
         except TemplateError:
             limit = ("the model's template refuses these messages as sent, but accepts them as Ollama "
                      "merges them")
+        if refusal is not None:
+            result.conversations.append(CaseResult(
+                case.name, DIFFERENT, jinja=expected, reason=f"the model supports {case.needs}, but {refusal.why}",
+                differing_chars=len(expected), ollama_limit=limit, refused=True))
+            continue
         try:
-            out = go_render(go_template, case, think)
+            out = go_render(go_template, case)
         except TemplateError as err:
             result.conversations.append(CaseResult(
                 case.name, ERROR, jinja=expected, reason=f"Go template failed: {err}",
@@ -704,7 +827,7 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True, t
                 {**m, "content": m["content"].strip()} if i in trimmed else m for i, m in enumerate(case.messages)],
                 case.tools, case.think, case.needs, case.whitespace)
             try:
-                again = go_render(go_template, stripped_case, think)
+                again = go_render(go_template, stripped_case)
             except TemplateError:
                 again = None
             if again == expected:

@@ -31,6 +31,11 @@ REAL = [
     ("phi3", "microsoft-Phi-3-mini-4k-instruct.jinja", "<s>", "<|endoftext|>"),
     ("phi4", "microsoft-phi-4.jinja", "<|endoftext|>", "<|im_end|>"),
 ]
+# Templates that write tool definitions: no family has .Tools, so Ollama refuses their tool requests
+# and the family is not identical to them (issue 9: a case the model supports is never n/a).
+TOOL_USERS = {"meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja",
+              "Qwen-Qwen2.5-7B-Instruct.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja"}
+PLAIN = {c.name for c in templatecheck.STANDARD_SUITE}
 # Templates that trim message content (| trim): whitespace-only differences on tricky-text.
 TRIMS = {"google-gemma-3-it.jinja", "google-gemma-3n-it.jinja", "meta-llama-Meta-Llama-3-8B-Instruct.jinja",
          "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja"}
@@ -47,12 +52,26 @@ def test_family_template_passes_against_its_real_chat_template(family, filename,
     fam = families.get(family)
     result = templatecheck.check(real_template(filename), fam.template, bos_token=bos, eos_token=eos,
                                  jinja_name=filename, go_name=fam.name)
-    assert result.ok, result.format_text()
-    statuses = {c.name: c.status for c in result.conversations}
-    assert set(statuses) == {c.name for c in templatecheck.STANDARD_SUITE}  # nothing skipped
+    statuses = {c.name: c.status for c in result.conversations if c.name in PLAIN}
+    assert set(statuses) == PLAIN  # nothing skipped
     if filename in TRIMS:
         assert statuses.pop("tricky-text") == "trim"
-    assert set(statuses.values()) == {"identical"}
+    assert set(statuses.values()) == {"identical"}, result.format_text()
+    assert_capability_cases(result, filename)
+
+
+def assert_capability_cases(result, filename):
+    """Tools cases: refused (a difference) where the model writes tools, else n/a or refused by the
+    model's template; thinking likewise n/a (none of these models thinks; no family has .Thinking)."""
+    caps = {c.name: c for c in result.conversations if c.name not in PLAIN}
+    assert set(caps) == {"tools", "tool-call-result", "thinking-on", "thinking-off"}
+    for name, c in caps.items():
+        if name.startswith("tool") and filename in TOOL_USERS:
+            assert c.status == "different" and c.refused and "does not support tools" in c.reason
+        else:
+            # n/a: the model ignores the inputs; skipped: its template refuses the conversation
+            assert c.status in ("n/a", "skipped") and "by the model" in c.reason, c.reason
+    assert result.ok == (filename not in TOOL_USERS), result.format_text()
 
 
 def test_real_templates_are_kept_with_a_source_note():
@@ -109,9 +128,13 @@ def test_suggest_picks_gemma_for_gemma3n_by_behaviour():
 def test_suggest_tells_qwen_from_plain_chatml():
     chat = ChatTemplate(real_template("Qwen-Qwen2.5-7B-Instruct.jinja"), eos_token="<|im_end|>")
     found = templatecheck.suggest(chat)
-    assert found.family.name == "qwen2.5" and found.result.exact
+    assert found.family.name == "qwen2.5"
+    assert {c.status for c in found.result.conversations if c.name in PLAIN} == {"identical"}
+    # Qwen 2.5 writes tools; the family has no .Tools, so Ollama refuses them: not a match
+    assert not found.matches and {c.name for c in found.result.conversations if c.status == "different"} == {
+        "tools", "tool-call-result"}
     chatml = dict((f.name, r) for f, r in found.ranked)["chatml"]
-    assert not chatml.ok  # same turn format, but no default system prompt
+    assert any(c.status == "different" for c in chatml.conversations if c.name in PLAIN)  # no default system prompt
 
 
 def test_suggest_tells_llama_3_from_llama_3_1():
@@ -197,8 +220,9 @@ def go_reference():
 def test_family_verdict_holds_with_go_itself(go_reference, family, filename, bos, eos):
     result = templatecheck.check(real_template(filename), families.get(family).template, bos_token=bos,
                                  eos_token=eos, go_render=go_reference)
-    assert result.ok, result.format_text()
-    assert result.exact == (filename not in TRIMS)
+    plain = [c for c in result.conversations if c.name in PLAIN]
+    assert {c.status for c in plain} == ({"identical", "trim"} if filename in TRIMS else {"identical"})
+    assert_capability_cases(result, filename)
 
 
 def test_a_damaged_family_index_is_a_usage_error_naming_it(tmp_path, monkeypatch):
@@ -216,3 +240,20 @@ def test_a_damaged_family_index_is_a_usage_error_naming_it(tmp_path, monkeypatch
             families.all_families()
     finally:
         families._load.cache_clear()
+
+
+def test_suggest_does_not_call_chatml_identical_to_qwen3(gguf_cache):
+    # Qwen3's template is ChatML plus tools and thinking. chatml has neither .Tools nor .Thinking:
+    # Ollama refuses tool and think=true requests to it, so it is not identical (issue 9 tester).
+    qwen3 = real_template("gguf-ollama-qwen3-0.6b.jinja")
+    path = ggufs.write_tiny_llama(gguf_cache / "tiny-qwen3-template.gguf", chat_template=qwen3)
+    out = CliRunner().invoke(main, ["template", "suggest", str(path)])
+    assert "family: chatml" not in out.output, out.output
+    data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(path), "--json"]).output)
+    assert data["family"] == "chatml" and data["exact"] is False
+    refused = {c["name"] for c in data["check"]["conversations"] if c.get("refused")}
+    assert refused == {"tools", "tool-call-result", "thinking-on"}
+    ranking = {r["family"]: r["status"] for r in data["ranking"]}
+    assert set(ranking.values()) == {"fail"}
+    # the conversion serves both, and suggest reports it
+    assert data["converted"]["tools"] and data["converted"]["thinking"] and data["match"] == data["converted"]["identical"]

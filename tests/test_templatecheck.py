@@ -31,6 +31,15 @@ def by_name(result):
     return {c.name: c for c in result.conversations}
 
 
+PLAIN = [c.name for c in templatecheck.STANDARD_SUITE]
+
+
+def statuses(result):
+    """{status} of the plain conversations, and of the tools/thinking cases check appends."""
+    plain = {c.status for c in result.conversations if c.name in PLAIN}
+    return plain, {c.status for c in result.conversations if c.name not in PLAIN}
+
+
 def test_faithful_gemma_template_passes_with_a_trim_warning():
     result = templatecheck.check(GEMMA_JINJA, GEMMA3, bos_token="<bos>")
     conv = by_name(result)
@@ -77,7 +86,7 @@ def test_only_one_leading_bos_is_stripped_and_only_when_the_engine_adds_it():
 def test_whitespace_lost_in_the_go_template_is_a_failure_not_a_trim_warning():
     lossy = families.get("chatml").template.replace("<|im_end|>\n", "<|im_end|>")
     result = templatecheck.check(CHATML_JINJA, lossy)
-    assert {c.status for c in result.conversations} == {"different"}
+    assert statuses(result) == ({"different"}, {"n/a"})   # this Jinja template ignores tools and thinking
     assert "[-␤-]" in by_name(result)["user"].diff
 
 
@@ -106,7 +115,7 @@ def test_go_template_that_cannot_render_is_a_failure_with_its_error():
     broken = "{{ range .Messages }}{{ index $.Messages 7 }}{{ end }}"
     result = templatecheck.check(CHATML_JINJA, broken)
     assert not result.ok
-    assert {c.status for c in result.conversations} == {"error"}
+    assert statuses(result) == ({"error"}, {"n/a"})
     assert "Go template failed" in result.conversations[0].reason
 
 
@@ -229,3 +238,68 @@ def test_huge_renders_are_diffed_as_one_replacement_between_the_common_ends():
     assert differing == (len(jinja) - first - len(" <end_of_turn>\n")) * 2
     assert diff.count("[-") == 2 and diff.count("{+") == 2  # the legend and one replacement
     assert diff.endswith("⟨<end_of_turn>⟩␤")
+
+
+# -- what Ollama hands the Go template, and cases the model supports but the Go template cannot serve --
+# A thinking template: reasoning in history and an empty think block when thinking is off.
+THINK_JINJA = (
+    "{%- for m in messages %}<|{{ m.role }}|>{% if m.role == 'assistant' and m.reasoning_content and "
+    "enable_thinking %}<think>{{ m.reasoning_content }}</think>{% endif %}{{ m.content }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% if enable_thinking is defined and not enable_thinking %}"
+    "<think></think>{% endif %}{% endif %}")
+# Go without .Thinking: right on every case Ollama lets through, but the model gets no thinking capability
+NO_THINKING_GO = ("{{ range .Messages }}<|{{ .Role }}|>{{ .Content }}<|end|>\n{{ end }}<|assistant|>"
+                  "{{ if and .IsThinkSet (not .Think) }}<think></think>{{ end }}")
+THINKING_GO = ("{{ range .Messages }}<|{{ .Role }}|>{{ if and $.Think .Thinking }}<think>{{ .Thinking }}</think>"
+               "{{ end }}{{ .Content }}<|end|>\n{{ end }}<|assistant|>{{ if and .IsThinkSet (not .Think) }}"
+               "<think></think>{{ end }}")
+THINK_SUITE = tuple(c for c in templatecheck.CONVERT_SUITE if c.name in ("user", "thinking-on", "thinking-off"))
+
+
+def test_ollama_think_follows_the_chat_handler():
+    # server/routes.go ChatHandler v0.24.0: think defaults to true for a thinking-capable model;
+    # think=true to another, or tools to a template without .Tools, is refused
+    assert templatecheck.ollama_capabilities(THINKING_GO) == (False, True)
+    assert templatecheck.ollama_think(THINKING_GO) is True
+    assert templatecheck.ollama_think(THINKING_GO, False) is False
+    assert templatecheck.ollama_think(NO_THINKING_GO) is None
+    assert templatecheck.ollama_think(NO_THINKING_GO, False) is False
+    with pytest.raises(templatecheck.OllamaRefusal, match="does not support thinking"):
+        templatecheck.ollama_think(NO_THINKING_GO, True)
+    with pytest.raises(templatecheck.OllamaRefusal, match="does not support tools"):
+        templatecheck.ollama_think(THINKING_GO, None, templatecheck.TOOLS)
+    # renderPrompt: ThinkLevel "medium" for think=true, IsThinkSet once think is set (also by default)
+    probe = "{{ .Think }} {{ .ThinkLevel }} {{ .IsThinkSet }}{{ range .Messages }}<think>{{ .Thinking }}</think>{{ end }}"
+    assert templatecheck.ollama_prompt(probe, [{"role": "user", "content": "x"}]).startswith("true medium true")
+    assert templatecheck.ollama_prompt(probe, [{"role": "user", "content": "x"}], think=False).startswith("false  true")
+
+
+def test_a_thinking_model_is_not_matched_by_a_go_template_without_thinking():
+    chat = templatecheck.ChatTemplate(THINK_JINJA)
+    result = templatecheck.prove(chat, NO_THINKING_GO, suite=THINK_SUITE)
+    conv = by_name(result)
+    assert conv["user"].status == "identical" and conv["thinking-off"].status == "identical"
+    on = conv["thinking-on"]
+    assert on.status == "different" and on.refused and "does not support thinking" in on.reason
+    assert not result.ok and result.status == "fail"
+    # the same model with .Thinking between its tags: every case identical
+    assert templatecheck.prove(chat, THINKING_GO, suite=THINK_SUITE).exact
+    # n/a stays for a model whose template ignores the thinking inputs
+    plain = templatecheck.prove(templatecheck.ChatTemplate(CHATML_JINJA), THINKING_GO, suite=THINK_SUITE[1:])
+    assert {c.status for c in plain.conversations} == {"n/a"}
+
+
+def test_check_agrees_with_convert_on_a_proven_thinking_conversion(tmp_path):
+    # Qwen3 (Ollama's GGUF): the conversion has .Thinking, so Ollama sends think=true by default;
+    # check must render it so too, not with Think=false
+    jinja = Path(__file__).parent / "data" / "jinja" / "gguf-ollama-qwen3-0.6b.jinja"
+    conv = CliRunner().invoke(main, ["template", "convert", str(jinja), "-o", str(tmp_path)])
+    assert conv.exit_code == 0 and "capabilities in Ollama: tools, thinking" in conv.output, conv.output
+    out = CliRunner().invoke(main, ["template", "check", "--jinja", str(jinja), "--go", str(tmp_path / "template")])
+    assert out.exit_code == 0 and out.output.rstrip().endswith("result: pass"), out.output
+    for case in ("tools", "tool-call-result", "thinking-on", "thinking-off"):
+        assert f"{case:<28} identical" in out.output
+    # and the chatml family, which lacks both, fails check on exactly those
+    fam = CliRunner().invoke(main, ["template", "check", "--jinja", str(jinja), "--go",
+                                    str(families.get("chatml").path)])
+    assert fam.exit_code == 1 and "does not support tools" in fam.output and "does not support thinking" in fam.output

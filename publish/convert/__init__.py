@@ -167,8 +167,8 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
                         now=datetime.now(), parsed=comp.ast, **kw)
 
     gotmpl.template_vars(text)   # parses (cached for the renders); a converter bug raises TemplateError here
-    thinking, tools = comp.think_tags is not None, "tools" in comp.uses
-    check = templatecheck.prove(chat, text, strip_bos=strip_bos, thinking=thinking, tools=tools)
+    tools, thinking = templatecheck.ollama_capabilities(text)   # what Ollama gives the model
+    check = templatecheck.prove(chat, text, strip_bos=strip_bos)
     extra = []
     if tools:   # a template that renders only with tools (a tool_use template) has its turn end here
         history = templatecheck.jinja_messages(
