@@ -37,6 +37,7 @@ from jinja2 import nodes as J
 
 ROLES = ("system", "user", "assistant", "tool")
 THINK_VARS = ("enable_thinking", "thinking")
+_THINKING_NAME = re.compile(r"think|reason", re.I)
 
 
 class _Undef:
@@ -281,6 +282,7 @@ class Compiler:
         self.define_bodies: dict[str, str] = {}
         self._col_cursor: dict = {}
         self.think_tags: tuple[str, str] | None = None
+        self._think_node: tuple[J.Node, str] | None = None   # first use of a thinking switch (node, name)
         # Is nothing printed yet? True / None (something was) / a Go condition. A BOS printed at the
         # very start is left out: Ollama's engine adds BOS itself (unless strip_bos is False).
         self.strip_bos = strip_bos and bool(self.bos)
@@ -373,8 +375,22 @@ class Compiler:
         head = ('{{ $_final := $.Messages }}{{ $_agp := true }}'
                 '{{ range $.Messages }}{{ $_final = . }}{{ $_agp = ne .Role "assistant" }}{{ end }}'
                 '{{ $_done := false }}' + ("{{ $_o := false }}" if self.bos_runtime else ""))
-        if self.think_tags is None and ("reasoning" in self.uses or "think" in self.uses) and "</think>" in self.source:
+        if self.think_tags is None and ("reasoning" in self.uses or "think" in self.uses):
+            self.think_tags = _printed_think_tags(body)
+        if self.think_tags is None and ("reasoning" in self.uses or "think" in self.uses or "<think>" in self.source) \
+                and "</think>" in self.source:
+            # a reasoning model that writes <think>...</think> (Nemotron Nano v2 toggles it with
+            # /think in the system prompt and strips `</think>` from assistant content)
             self.think_tags = ("<think>", "</think>")
+        if self.think_tags is None and self._think_node is not None:
+            # a thinking switch (enable_thinking -> .Think) with no reasoning trace printed between
+            # tags: Ollama grants thinking (and so passes .Think) only with tags, so declare the
+            # common ones rather than drop the switch, and say so
+            node, needle = self._think_node
+            self.think_tags = ("<think>", "</think>")
+            self.approximate(node, f"thinking switch {needle!r} with no reasoning printed between tags",
+                             "Ollama is told the model's reasoning is wrapped in <think>...</think> (the template "
+                             "does not show its tags; other tags reach the reply as content)", needle)
         if self.think_tags:
             # Ollama (thinking/template.go InferTags) marks a model as thinking-capable, and learns
             # the tags that wrap its reasoning, only from `{{ .Thinking }}` between two text nodes
@@ -1326,9 +1342,15 @@ class Compiler:
             if isinstance(v, G):
                 if v.go == "$.Think":
                     self.uses.add("think")
+                    if self._think_node is None:
+                        self._think_node = (node, name)
                 elif v.go == "$.Tools":
                     self.uses.add("tools")
             return v
+        if _THINKING_NAME.search(name):
+            # e.g. Seed-OSS's thinking_budget: a setting Ollama never hands a template
+            self.approximate(node, f"thinking setting {name!r}",
+                             "Ollama passes no such value (only think on/off): converted as when it is not set", name)
         return K(UNDEF)
 
     def _assigned_in_loop_after(self, name: str, attr: str, node) -> bool:
@@ -3530,3 +3552,27 @@ class _JsonWriter:
         other = "{{ " + go + " }}" if self.style == "repr" else "{{ json " + arg(go) + " }}"
         return ('{{ if eq (printf "%T" ' + arg(go) + ') "string" }}' + self.string(go) +
                 "{{ else }}" + other + "{{ end }}")
+
+
+_THINKING_VAR = re.compile(r"(\$_\w+) :?= \(?[^{}]*\.Thinking\)? }}")
+
+
+def _printed_think_tags(go: str) -> tuple[str, str] | None:
+    """The tags around the first reasoning trace the Go body prints between two texts, as Ollama's
+    thinking.InferTags reads them (trimmed text before and after `{{ .Thinking }}`; thinking/template.go,
+    v0.24.0): a message's `.Thinking` printed directly or through a variable set from it (trimmed:
+    `slice $_s a b`). The last line of the text before and the first line of the text after; None
+    when either is empty."""
+    names = {m.group(1) for m in _THINKING_VAR.finditer(go)}
+    for m in re.finditer(r"([^{}]*)\{\{ ([^{}]+) \}\}(?=([^{}]*))", go):
+        expr = m.group(2)
+        if " := " in expr or " = " in expr:
+            continue     # an assignment, not a print
+        words = expr.replace("(", " ").replace(")", " ").split()
+        if not (expr.endswith(".Thinking") and " " not in expr or
+                words and (words[0] in names or words[0] == "slice" and len(words) > 1 and words[1] in names)):
+            continue
+        before, after = m.group(1).strip(), m.group(3).strip()
+        if before and after:
+            return before.splitlines()[-1].strip(), after.splitlines()[0].strip()
+    return None
