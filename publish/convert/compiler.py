@@ -3563,6 +3563,8 @@ def _printed_think_tags(go: str) -> tuple[str, str] | None:
     v0.24.0): a message's `.Thinking` printed directly or through a variable set from it (trimmed:
     `slice $_s a b`). The last line of the text before and the first line of the text after; None
     when either is empty."""
+    # run-time BOS tracking marks printed text ($_o); those marks are no text break
+    go = re.sub(r"\{\{ if [^{}]+ \}\}\{\{ \$_o = true \}\}\{\{ end \}\}", "", go).replace("{{ $_o = true }}", "")
     names = {m.group(1) for m in _THINKING_VAR.finditer(go)}
     for m in re.finditer(r"([^{}]*)\{\{ ([^{}]+) \}\}(?=([^{}]*))", go):
         expr = m.group(2)

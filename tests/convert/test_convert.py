@@ -13,6 +13,7 @@ import ggufs
 from gguf import GGUFValueType
 from publish import gotmpl, templatecheck
 from publish.build import build
+from publish.chat import render_chat
 from publish.cli import main
 from publish.convert import ConvertError, compile_template, convert
 from publish.errors import SpecError, TemplateError
@@ -984,3 +985,114 @@ NO_TURN_END = {
     # the turn end is a vocabulary token with no bracket shape: found only with the GGUF's vocabulary
     "MiniMax-M2.jinja": "[e~[ is known only from the vocabulary (test_stop_prefers_the_vocabulary_tokens)",
 }
+
+
+# Thinking constructs Ollama must see as thinking (thinking.InferTags needs `{{ .Thinking }}` between
+# two texts inside `{{ range .Messages }}`): each converts thinking-capable with the right tags, is
+# proven identical with think on and off, and Ollama's own template package renders the same bytes.
+THINK_MSGS = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"},
+              {"role": "assistant", "content": "4", "thinking": "  add them  "}, {"role": "user", "content": "3+3?"}]
+
+
+def _proven_thinking(source: str, tags: tuple[str, str]):
+    from ollama_template_ref import render_real
+
+    conv = convert(source)
+    status = _statuses(conv)
+    assert conv.thinking and conv.think_tags == tags and gotmpl.thinking_tags(conv.template) == tags
+    assert status["thinking-on"] == status["thinking-off"] == templatecheck.IDENTICAL, \
+        conv.format_text(show_template=False)
+    jinja_msgs = [dict(m, reasoning_content=m["thinking"], reasoning=m["thinking"]) if "thinking" in m else m
+                  for m in THINK_MSGS]
+    renders = {}
+    for think in (True, False):
+        want = render_chat(source, jinja_msgs, enable_thinking=think, thinking=think)
+        got = gotmpl.render(conv.template, THINK_MSGS, think=think, is_think_set=True)
+        [real] = render_real([{"template": conv.template, "messages": THINK_MSGS, "tools": None, "think": think,
+                               "is_think_set": True}])
+        assert got == want and real["output"] == want and not real.get("error")
+        renders[think] = want
+    return conv, renders
+
+
+def test_reasoning_read_with_get_and_printed_between_non_tag_text_gives_those_tags():
+    """Gemma 4: `message.get('reasoning') or message.get('reasoning_content')` printed as
+    `'<|channel>thought\\n' + text + '\\n<channel|>'`: the tags are the trimmed texts around it."""
+    source = ("{%- for m in messages -%}<{{ m.role }}>"
+              "{%- set t = m.get('reasoning') or m.get('reasoning_content') -%}"
+              "{%- if t -%}{{ '<|channel>thought\\n' + t + '\\n<channel|>' }}{%- endif -%}"
+              "{{ m.content }}</s>{%- endfor -%}"
+              "{%- if add_generation_prompt -%}<assistant>{%- if not enable_thinking -%}<|channel>thought\\n<channel|>"
+              "{%- endif -%}{%- endif -%}")
+    conv, renders = _proven_thinking(source, ("<|channel>thought", "<channel|>"))
+    assert "<|channel>thought\n  add them  \n<channel|>4" in renders[True]
+    assert renders[False].endswith("<assistant><|channel>thought\n<channel|>") and renders[True].endswith("<assistant>")
+
+
+def test_trimmed_reasoning_between_tags_from_variables_gives_those_tags():
+    """Seed-OSS: `"\\n" + think_begin_token + message.reasoning_content | trim + think_end_token`,
+    the tags set as variables and the reasoning trimmed (printed through a Go slice of it)."""
+    source = ("{%- set b = '<seed:think>' -%}{%- set e = '</seed:think>' -%}"
+              "{%- for m in messages -%}<{{ m.role }}>"
+              "{%- if m.reasoning_content is defined and m.reasoning_content is string "
+              "and m.reasoning_content | trim | length > 0 -%}"
+              "{{ '\\n' + b + m.reasoning_content | trim + e }}{%- endif -%}{{ m.content }}</s>{%- endfor -%}"
+              "{%- if add_generation_prompt -%}<assistant>{%- endif -%}")
+    conv, renders = _proven_thinking(source, ("<seed:think>", "</seed:think>"))
+    assert "\n<seed:think>add them</seed:think>4" in renders[True]
+
+
+def test_thinking_switch_without_a_printed_trace_declares_think_tags_as_a_named_approximation():
+    """cogito / Apertus: `enable_thinking` only adds a system-prompt line (no reasoning printed), so
+    the template shows no tags; Ollama still needs tags to pass `.Think`, and the conversion says
+    at which line:column it assumed <think>...</think>."""
+    source = ("{%- if enable_thinking -%}<system>Enable deep thinking subroutine.</s>{%- endif -%}\n"
+              "{%- for m in messages -%}<{{ m.role }}>{{ m.content }}</s>{%- endfor -%}"
+              "{%- if add_generation_prompt -%}<assistant>{%- endif -%}")
+    conv, renders = _proven_thinking(source, ("<think>", "</think>"))
+    assert renders[True].startswith("<system>Enable deep thinking subroutine.</s>")
+    assert not renders[False].startswith("<system>Enable")
+    [note] = [a for a in conv.approximations if "thinking switch" in a.construct]
+    assert (note.line, note.col) == (1, 8) and "<think>" in note.instead
+
+
+def test_think_pair_printed_without_a_switch_is_thinking_capable():
+    """Nemotron Nano v2: no enable_thinking; `/no_think` in the system prompt chooses `<think></think>`
+    over `<think>\\n`, and `</think>` is split off assistant content: a <think> reasoning model."""
+    source = ("{%- set ns = namespace(think=true) -%}"
+              "{%- for m in messages -%}{%- if m.role == 'system' and '/no_think' in m.content -%}"
+              "{%- set ns.think = false -%}{%- endif -%}"
+              "<{{ m.role }}>{{ m.content.split('</think>')[-1] }}</s>{%- endfor -%}"
+              "{%- if add_generation_prompt -%}<assistant>{%- if ns.think -%}{{ '<think>\\n' }}"
+              "{%- else -%}<think></think>{%- endif -%}{%- endif -%}")
+    conv, renders = _proven_thinking(source, ("<think>", "</think>"))
+    assert renders[True] == renders[False] and renders[True].endswith("<assistant><think>\n")
+    assert not conv.approximations
+
+
+def test_thinking_setting_ollama_never_passes_is_a_named_approximation():
+    """Seed-OSS's `thinking_budget`: Ollama passes only think on/off, so the conversion renders the
+    template as when the setting is unset and names it with its line:column."""
+    source = ("{%- if not thinking_budget is defined -%}{%- set thinking_budget = -1 -%}{%- endif -%}\n"
+              "{%- if thinking_budget == 0 -%}<system>budget 0</s>{%- endif -%}"
+              "{%- for m in messages -%}<{{ m.role }}>{%- if m.reasoning_content -%}<think>{{ m.reasoning_content }}"
+              "</think>{%- endif -%}{{ m.content }}</s>{%- endfor -%}"
+              "{%- if add_generation_prompt -%}<assistant>{%- endif -%}")
+    conv, renders = _proven_thinking(source, ("<think>", "</think>"))
+    [note] = [a for a in conv.approximations if "thinking_budget" in a.construct]
+    assert (note.line, note.col) == (1, 12) and "budget 0" not in renders[True]
+
+
+@pytest.mark.parametrize("name,tags", [
+    ("google-gemma-4-31B-it.jinja", ("<|channel>thought", "<channel|>")),
+    ("ByteDance-Seed-OSS.jinja", ("<seed:think>", "</seed:think>")),
+    ("NVIDIA-Nemotron-Nano-v2.jinja", ("<think>", "</think>")),
+    ("gguf-ollama-cogito-3b.jinja", ("<think>", "</think>")),
+    ("gguf-ollama-cogito-14b.jinja", ("<think>", "</think>")),
+    ("Apertus-8B-Instruct.jinja", ("<think>", "</think>"))])
+def test_thinking_corpus_templates_are_thinking_capable_and_proven_on_and_off(name, tags):
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    status = _statuses(conv)
+    assert conv.identical and conv.thinking and conv.think_tags == tags, conv.format_text(show_template=False)
+    assert status["thinking-on"] == status["thinking-off"] == templatecheck.IDENTICAL
