@@ -377,10 +377,10 @@ class Compiler:
                 '{{ $_done := false }}' + ("{{ $_o := false }}" if self.bos_runtime else ""))
         if self.think_tags is None and ("reasoning" in self.uses or "think" in self.uses):
             self.think_tags = _printed_think_tags(body)
-        if self.think_tags is None and ("reasoning" in self.uses or "think" in self.uses or "<think>" in self.source) \
-                and "</think>" in self.source:
-            # a reasoning model that writes <think>...</think> (Nemotron Nano v2 toggles it with
-            # /think in the system prompt and strips `</think>` from assistant content)
+        if self.think_tags is None and any("</think>" in t for t in _written_texts(self.ast)):
+            # a reasoning model that writes <think>...</think> (the template's text or strings name
+            # `</think>`; comments do not count): DeepSeek R1 and QwQ split assistant content at
+            # `</think>`, Nemotron Nano v2 opens `<think>` unless /no_think is in the system prompt
             self.think_tags = ("<think>", "</think>")
         if self.think_tags is None and self._think_node is not None:
             # a thinking switch (enable_thinking -> .Think) with no reasoning trace printed between
@@ -1348,9 +1348,11 @@ class Compiler:
                     self.uses.add("tools")
             return v
         if _THINKING_NAME.search(name):
-            # e.g. Seed-OSS's thinking_budget: a setting Ollama never hands a template
+            # e.g. Seed-OSS's thinking_budget, gpt-oss's reasoning_effort: Ollama hands a template
+            # only its think value (server/prompt.go renderPrompt, v0.24.0: .Think, .ThinkLevel)
             self.approximate(node, f"thinking setting {name!r}",
-                             "Ollama passes no such value (only think on/off): converted as when it is not set", name)
+                             "Ollama hands a template only think (.Think, .ThinkLevel), never this setting: "
+                             "converted as when it is not set", name)
         return K(UNDEF)
 
     def _assigned_in_loop_after(self, name: str, attr: str, node) -> bool:
@@ -3419,6 +3421,7 @@ _STR_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", 
 _FIELDS = {
     "msg": {"role": ("Role", "str"), "content": ("Content", "str"),
             "reasoning_content": ("Thinking", "str"), "thinking": ("Thinking", "str"),
+            "reasoning": ("Thinking", "str"),
             "tool_calls": ("ToolCalls", "toolcalls"), "name": ("ToolName", "str"),
             "tool_name": ("ToolName", "str"), "tool_call_id": ("ToolCallID", "str")},
     "toolcall": {"id": ("ID", "str"), "function": ("Function", "toolfn"), "type": ('="function"', "str"),
@@ -3554,27 +3557,51 @@ class _JsonWriter:
                 "{{ else }}" + other + "{{ end }}")
 
 
+def _written_texts(ast) -> list[str]:
+    """The template's literal text and string constants (what it can write or compare against;
+    comments are not in the AST)."""
+    return [n.data for n in ast.find_all(J.TemplateData)] + \
+        [n.value for n in ast.find_all(J.Const) if isinstance(n.value, str)]
+
+
 _THINKING_VAR = re.compile(r"(\$_\w+) :?= \(?[^{}]*\.Thinking\)? }}")
+_GO_PIECE = re.compile(r"\{\{ ([^{}]*) \}\}|[^{}]+|[{}]")
+_CONTROL = re.compile(r"^(if |else|end$|\$_\w+ :?= )")
 
 
 def _printed_think_tags(go: str) -> tuple[str, str] | None:
-    """The tags around the first reasoning trace the Go body prints between two texts, as Ollama's
-    thinking.InferTags reads them (trimmed text before and after `{{ .Thinking }}`; thinking/template.go,
-    v0.24.0): a message's `.Thinking` printed directly or through a variable set from it (trimmed:
-    `slice $_s a b`). The last line of the text before and the first line of the text after; None
-    when either is empty."""
+    """The tags around the first reasoning trace the Go body prints between two texts, the way
+    Ollama's thinking.InferTags reads them (trimmed text before and after `{{ .Thinking }}`;
+    thinking/template.go, v0.24.0): a message's `.Thinking` printed directly or through a variable
+    set from it (trimmed: `slice $_s a b`), looking past the conditions around it (`{{ if }}`,
+    `{{ else }}`, `{{ end }}`, assignments: a macro's branches) to the nearest text on each side.
+    The last line of the text before and the first line of the text after; None when either is
+    missing."""
     # run-time BOS tracking marks printed text ($_o); those marks are no text break
     go = re.sub(r"\{\{ if [^{}]+ \}\}\{\{ \$_o = true \}\}\{\{ end \}\}", "", go).replace("{{ $_o = true }}", "")
     names = {m.group(1) for m in _THINKING_VAR.finditer(go)}
-    for m in re.finditer(r"([^{}]*)\{\{ ([^{}]+) \}\}(?=([^{}]*))", go):
-        expr = m.group(2)
-        if " := " in expr or " = " in expr:
-            continue     # an assignment, not a print
+    pieces = [(m.group(1), m.group(0)) for m in _GO_PIECE.finditer(go)]   # (action or None, text)
+
+    def is_thinking(expr: str) -> bool:
         words = expr.replace("(", " ").replace(")", " ").split()
-        if not (expr.endswith(".Thinking") and " " not in expr or
-                words and (words[0] in names or words[0] == "slice" and len(words) > 1 and words[1] in names)):
+        return bool(words) and (expr.endswith(".Thinking") and " " not in expr or words[0] in names or
+                                words[0] == "slice" and len(words) > 1 and words[1] in names)
+
+    def text_near(i: int, step: int) -> str:
+        while 0 <= i < len(pieces):
+            action, text = pieces[i]
+            if action is None:
+                if text.strip():
+                    return text.strip()
+            elif not _CONTROL.match(action):
+                return ""     # something else is printed in between
+            i += step
+        return ""
+
+    for i, (action, _) in enumerate(pieces):
+        if action is None or _CONTROL.match(action) or not is_thinking(action):
             continue
-        before, after = m.group(1).strip(), m.group(3).strip()
+        before, after = text_near(i - 1, -1), text_near(i + 1, 1)
         if before and after:
             return before.splitlines()[-1].strip(), after.splitlines()[0].strip()
     return None

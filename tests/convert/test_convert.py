@@ -1022,7 +1022,7 @@ def test_reasoning_read_with_get_and_printed_between_non_tag_text_gives_those_ta
               "{%- set t = m.get('reasoning') or m.get('reasoning_content') -%}"
               "{%- if t -%}{{ '<|channel>thought\\n' + t + '\\n<channel|>' }}{%- endif -%}"
               "{{ m.content }}</s>{%- endfor -%}"
-              "{%- if add_generation_prompt -%}<assistant>{%- if not enable_thinking -%}<|channel>thought\\n<channel|>"
+              "{%- if add_generation_prompt -%}<assistant>{%- if not enable_thinking -%}<|channel>thought\n<channel|>"
               "{%- endif -%}{%- endif -%}")
     conv, renders = _proven_thinking(source, ("<|channel>thought", "<channel|>"))
     assert "<|channel>thought\n  add them  \n<channel|>4" in renders[True]
@@ -1068,6 +1068,19 @@ def test_think_pair_printed_without_a_switch_is_thinking_capable():
     conv, renders = _proven_thinking(source, ("<think>", "</think>"))
     assert renders[True] == renders[False] and renders[True].endswith("<assistant><think>\n")
     assert not conv.approximations
+
+
+def test_think_tags_named_only_in_a_comment_give_no_thinking_capability():
+    """`</think>` in template text or a string marks a <think> reasoning model; in a Jinja comment
+    it is no text the template writes, so the model is not declared thinking-capable."""
+    source = ("{#- models after this one print <think>...</think> -#}"
+              "{%- for m in messages -%}<{{ m.role }}>{{ m.content }}</s>{%- endfor -%}"
+              "{%- if add_generation_prompt -%}<assistant>{%- endif -%}")
+    conv = convert(source)
+    assert conv.identical and not conv.thinking and gotmpl.thinking_tags(conv.template) == ("", "")
+    written = source.replace("{{ m.content }}", "{{ m.content.split('</think>')[-1] }}")
+    conv = convert(written)
+    assert conv.thinking and gotmpl.thinking_tags(conv.template) == ("<think>", "</think>")
 
 
 def test_thinking_setting_ollama_never_passes_is_a_named_approximation():
