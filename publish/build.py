@@ -42,6 +42,18 @@ class BuildResult:
     foreign: list[str] = field(default_factory=list)   # files this build does not know (left alone)
     staged: StagedFolder | None = None                  # the folder as lint, smoke and push read it
 
+    def to_dict(self) -> dict:
+        """The build as `publish build --format json` prints it:
+
+            {"folder": path, "repo": "ORG/NAME"|None,     # the repo the folder was built for
+             "files": [{"name": str, "action": "hard link"|"reflink"|"copy"|"written"|"unchanged",
+                        "size": bytes}, ...],
+             "removed": [name, ...],   # files of an earlier build no longer in the spec, removed
+             "foreign": [name, ...]}   # files this build does not know, left in place (push sends them too)"""
+        return {"folder": str(self.folder), "repo": self.staged.repo if self.staged is not None else None,
+                "files": [{"name": f.name, "action": f.action, "size": f.size} for f in self.files],
+                "removed": list(self.removed), "foreign": list(self.foreign)}
+
 
 @dataclass(frozen=True)
 class QuantInfo:

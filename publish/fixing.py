@@ -118,6 +118,37 @@ class FixOutcome:
         """The error-severity findings left after the fix (what makes `publish fix` exit 1)."""
         return [f for f in self.remaining if f.severity == Severity.ERROR]
 
+    def to_dict(self) -> dict:
+        """The outcome as `publish fix --format json` prints it:
+
+            {"file": path, "dry_run": bool,
+             "written": path|None,                 # the file written (FILE or --output); None: nothing written
+             "changes": [{"key": metadata key, "code": lint code|None (None: --set, --chat-template),
+                          "change": "KEY: TYPE old -> TYPE new (reason)"}, ...],   # done, or would be
+             "in_place": bool, "bytes_touched": bytes written in place, or the rewritten file's size,
+             "patches": [{"offset": byte, "length": bytes}, ...],          # the in-place writes
+             "data_sha256": hex|None, "data_sha256_verified": bool,        # the tensor data, before = after
+             "backup": path|None, "link_broken": str|None, "copy_method": "reflink"|"copy"|None,
+             "copied_unchanged": bool,             # nothing to change: --output written as a plain copy
+             "not_applied": [Finding.to_dict(), ...],   # fixable findings not selected
+             "remaining": [Finding.to_dict(), ...],     # every finding left (the written file re-read)
+             "exit_code": 1 when an error finding remains, else 0}"""
+        result, plan = self.result, self.plan
+        codes = {c.key: f.code for f, cs in plan.fixes for c in cs}
+        written = None if result.dry_run or not (result.changes or result.copied_unchanged) else result.path
+        return {
+            "file": plan.path, "dry_run": result.dry_run, "written": written,
+            "changes": [{"key": r.key, "code": codes.get(r.key), "change": r.describe()} for r in result.changes],
+            "in_place": result.in_place, "bytes_touched": result.bytes_touched,
+            "patches": [{"offset": p.offset, "length": len(p.data)} for p in result.patches],
+            "data_sha256": result.data_sha256, "data_sha256_verified": result.data_sha256_verified,
+            "backup": result.backup, "link_broken": result.link_broken, "copy_method": result.copy_method,
+            "copied_unchanged": result.copied_unchanged,
+            "not_applied": [f.to_dict() for f, _ in plan.skipped],
+            "remaining": [f.to_dict() for f in self.remaining],
+            "exit_code": 1 if self.errors else 0,
+        }
+
 
 def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, assignments: Iterable[str] = (),
              chat_template: str | os.PathLike | None = None,

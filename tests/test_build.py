@@ -244,6 +244,21 @@ def test_cli_build(tmp_path, gemma_ggufs):
     assert "error:" in res.output and "quants.files[0].file" in res.output and "--gguf-dir" in res.output
 
 
+def test_cli_build_format_json(tmp_path):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["build", str(TINY), "-o", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["folder"] == str(out) and doc["repo"] == "your-org/tiny-llama-GGUF"
+    assert {f["name"]: f["size"] for f in doc["files"]} == {
+        p.name: p.stat().st_size for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert {f["action"] for f in doc["files"] if f["name"].endswith(".gguf")} <= {"hard link", "reflink", "copy"}
+    assert doc["removed"] == [] and doc["foreign"] == []
+    (out / "notes.txt").write_text("mine")
+    again = json.loads(CliRunner().invoke(main, ["build", str(TINY), "-o", str(out), "--format", "json"]).stdout)
+    assert {f["action"] for f in again["files"]} == {"unchanged"} and again["foreign"] == ["notes.txt"]
+
+
 def test_mmproj_is_staged_and_referenced(tmp_path):
     spec_path = _copy_tiny(tmp_path)
     text = spec_path.read_text().replace('pattern = "tiny-llama-*.gguf"',

@@ -1,4 +1,4 @@
-"""`publish build SPEC [-o DIR] [--gguf-dir DIR]`: render a release spec into a staged repo folder."""
+"""`publish build SPEC [-o DIR] [--gguf-dir DIR] [--format json]`: render a release spec into a staged repo folder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from publish.cli.options import output_option, quiet_option, renamed_option
+from publish.cli.options import format_option, output_option, quiet_option, renamed_option
 
 
 @click.command()
@@ -19,8 +19,10 @@ from publish.cli.options import output_option, quiet_option, renamed_option
 @click.option("--repo", metavar="ORG/NAME",
               help="Hub repo the folder is for: the card, Modelfiles and the build record name it "
                    "(default: the spec's `repo`).")
+@format_option({"text": "for people", "json": "the folder, each staged file with its action and size, "
+                                                  "the files removed and left alone"})
 @quiet_option
-def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None, repo: str | None) -> None:
+def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None, repo: str | None, fmt: str) -> None:
     """Render SPEC (release.toml) into a folder holding exactly what the Hub repo will hold:
     the GGUFs (hard-linked, reflinked or copied), template, params, system, a Modelfile per
     quant and README.md. Run `publish lint DIR` on it next."""
@@ -29,6 +31,11 @@ def build(spec: Path, out_dir: Path | None, gguf_dir: Path | None, repo: str | N
     from publish.spec import load_spec
 
     result = build_folder(load_spec(spec, gguf_dir=gguf_dir).with_repo(repo), out_dir)
+    if fmt == "json":
+        from publish.cli.echo import say_json
+
+        say_json(result.to_dict(), indent=2)   # BuildResult.to_dict
+        return
     width = max(len(f.name) for f in result.files)
     from publish.cli.echo import say
     from publish.termtext import one_line

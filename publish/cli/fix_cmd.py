@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from publish.cli.options import quiet_option
+from publish.cli.options import format_option, quiet_option
 
 
 @click.command()
@@ -29,10 +29,13 @@ from publish.cli.options import quiet_option
 @click.option("--ignore", multiple=True, metavar="CODES", help="Do not apply the fixes of these codes.")
 @click.option("--verify-data", is_flag=True,
               help="Also hash the tensor data before and after an in-place patch (a rewrite always does).")
+@format_option({"text": "for people", "json": "each change with its lint code, where and how it was written, "
+                                                  "the findings left"})
 @quiet_option
 @click.pass_context
 def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup: bool, chat_template: str | None,
-        assignments: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...], verify_data: bool) -> None:
+        assignments: tuple[str, ...], select: tuple[str, ...], ignore: tuple[str, ...], verify_data: bool,
+        fmt: str) -> None:
     """Fix FILE's header: wrong stored types (in place, a few bytes), or header changes such as a
     new chat template (atomic rewrite, tensor data copied and verified byte for byte).
 
@@ -49,7 +52,11 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
                        verify_data=verify_data)
     plan, result = outcome.plan, outcome.result
 
-    from publish.cli.echo import say
+    from publish.cli.echo import say, say_json
+
+    if fmt == "json":
+        say_json(outcome.to_dict(), indent=2)   # publish.fixing.FixOutcome.to_dict
+        ctx.exit(1 if outcome.errors else 0)
     from publish.termtext import one_line
 
     def echo(line: str = "") -> None:   # every line is one record: a value from the file stays on it

@@ -26,8 +26,8 @@ FORMATS = {
     "inspect": {"text", "json"}, "lint": {"text", "json", "github", "sarif"},
     "smoke": {"text", "json", "junit", "markdown"},
     "template check": {"text", "json"}, "template suggest": {"text", "json"}, "template convert": {"text", "json"},
-    "push": {"text", "json"}, "release": {"text", "json"},
-    "build": set(), "fix": set(), "rule": set(),
+    "push": {"text", "json"}, "release": {"text", "json"}, "build": {"text", "json"}, "fix": {"text", "json"},
+    "rule": set(),
 }
 # Had --json before --format existed; --json stays as its short form.
 JSON_SHORT = {"inspect", "smoke", "template check", "template suggest", "template convert"}
@@ -147,18 +147,45 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def test_every_json_command_prints_json_with_format_json(tmp_path):
-    """Each command that takes --format json prints one JSON document with it (smoke's is
-    checked in tests/smoke, where an engine runs; push's in tests/hub/test_push.py, against the
-    Hub stand-in; release's in tests/test_release.py)."""
+# A command whose stdout is not a result of work on the user's files, with the reason. Every
+# other command that prints something on a good run must take --format with json.
+NOT_A_RESULT = {"rule": "prints a rule's documentation page (as `ruff rule` does), not a result"}
+
+
+@pytest.mark.llamacpp
+def test_every_command_that_prints_a_result_takes_format_json(tmp_path, hub, monkeypatch):
+    """Runs every command of the tree on real input (the tiny example; push against the Hub
+    stand-in; smoke and release through llama.cpp). A command that prints anything on stdout is
+    printing a result: it must take --format with json (unless NOT_A_RESULT says why not), and
+    --format json must print one JSON document and nothing else. A new command fails here until it
+    has a run in the table below."""
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")   # no Ollama is contacted by accident
     gguf = TINY_SPEC.parent / "tiny-llama-Q8_0.gguf"
     template = tmp_path / "template"
     template.write_text("{{ .Prompt }}")
-    args = {"inspect": [gguf], "lint": [gguf], "ci-matrix": [TINY_SPEC], "plan": ["--matrix", TINY_SPEC],
-            "template suggest": [gguf], "template convert": [gguf], "template check": ["--jinja", gguf, "--go", template]}
-    assert set(args) | {"smoke", "push", "release"} == {name for name, formats in FORMATS.items() if "json" in formats}
-    for name, extra in args.items():
-        res = run(*name.split(), *extra, "--format", "json")
+    staged = tmp_path / "staged"
+    assert run("build", TINY_SPEC, "-o", staged, "--repo", "alice/tiny-GGUF", "-q").exit_code == 0
+    fixable = tmp_path / "fix.gguf"
+    shutil.copyfile(gguf, fixable)
+    runs = {
+        "inspect": [gguf], "lint": [gguf], "ci-matrix": [TINY_SPEC], "plan": ["--matrix", TINY_SPEC],
+        "template suggest": [gguf], "template convert": [gguf], "template check": ["--jinja", gguf, "--go", template],
+        "build": [TINY_SPEC, "-o", tmp_path / "built"], "fix": [fixable, "--dry-run"],
+        "push": [staged, "--dry-run"],
+        "smoke": [staged, "--backend", "llamacpp"],
+        "release": [TINY_SPEC, "--backend", "llamacpp", "-o", tmp_path / "released"],
+        "rule": ["GG101"],
+    }
+    assert set(runs) == set(COMMAND_TREE), "give each new command a run here"
+    for name, args in runs.items():
+        res = run(*name.split(), *args)
+        assert res.exit_code in (0, 1), (name, res.output)
+        if not res.stdout.strip() or name in NOT_A_RESULT:
+            continue
+        fmt = options(COMMAND_TREE[name]).get("--format")
+        assert fmt is not None and "json" in fmt.type.choices, (
+            f"`publish {name}` prints a result but has no --format json (or list it in NOT_A_RESULT, with why)")
+        res = run(*name.split(), *args, "--format", "json")
         assert res.exit_code in (0, 1), (name, res.output)
         assert isinstance(json.loads(res.stdout), (dict, list)), name
 

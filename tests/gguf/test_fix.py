@@ -62,6 +62,32 @@ def test_fix_gemma3n_in_place_and_explains_requantize(gemma3n_broken):
     assert gemma3n_broken.read_bytes() == after
 
 
+def test_format_json_says_what_was_changed_where_and_what_is_left(gemma3n_broken, tmp_path):
+    kv = read_header(gemma3n_broken).kv[SHARED_KV]
+    before = gemma3n_broken.read_bytes()
+    dry = run("fix", gemma3n_broken, "--dry-run", "--format", "json")
+    doc = json.loads(dry.stdout)
+    assert dry.exit_code == 0 and gemma3n_broken.read_bytes() == before
+    assert doc["dry_run"] is True and doc["written"] is None and doc["file"] == str(gemma3n_broken)
+    assert [(c["key"], c["code"]) for c in doc["changes"]] == [(SHARED_KV, "GG101")]
+    assert "FLOAT32 10.0 -> UINT32 10" in doc["changes"][0]["change"]
+
+    done = run("fix", gemma3n_broken, "--format", "json")
+    doc = json.loads(done.stdout)
+    assert done.exit_code == doc["exit_code"] == 0
+    assert doc["dry_run"] is False and doc["written"] == str(gemma3n_broken) and doc["in_place"] is True
+    # the patches name the bytes written: inside the one record, as the text output says
+    assert doc["patches"] and all(kv.value_offset - 4 <= p["offset"] and p["offset"] + p["length"] <= kv.value_offset + 4
+                                  for p in doc["patches"])
+    assert doc["bytes_touched"] == sum(p["length"] for p in doc["patches"])
+    assert [f["code"] for f in doc["remaining"] if f["severity"] == "error"] == []
+    assert "GG102" in {f["code"] for f in doc["remaining"]}   # the Q4_K warning stays (a requantize)
+
+    again = json.loads(run("fix", gemma3n_broken, "--format", "json", "-o", tmp_path / "copy.gguf").stdout)
+    assert again["changes"] == [] and again["copied_unchanged"] is True
+    assert again["written"] == str(tmp_path / "copy.gguf")
+
+
 def test_dry_run_writes_nothing(gemma3n_broken):
     before = gemma3n_broken.read_bytes()
     mtime = gemma3n_broken.stat().st_mtime_ns
