@@ -1,11 +1,13 @@
 """The options every command spells the same way (tests/cli/test_conventions.py walks the
 command tree and holds each command to them):
 
-- `-q/--quiet` on every command: no progress bars or progress lines on stderr (one switch,
-  publish.progress.set_quiet); results and reports are unchanged.
+- `-q/--quiet` on every command, and on `publish` itself (`publish -q lint …`, the same switch):
+  no progress bars or progress lines on stderr (one switch, publish.progress.set_quiet); results
+  and reports are unchanged.
 - `-o/--output` on every command that writes a file or folder.
-- `--format` with the formats the command can print; `--json` is the short form of
-  `--format json` where a command had `--json` before `--format` existed.
+- `--format` with the formats the command can print, json among them, on every command that prints
+  a result; `--json` is the short form of `--format json` where a command had `--json` before
+  `--format` existed.
 - An option that was renamed keeps its old spelling for one release, hidden from `--help`:
   it still works and says on stderr (never stdout) what to type instead.
 """

@@ -1,7 +1,8 @@
 """Every command spells its options the same way (publish/cli/options.py): `-q/--quiet` on every
-command, `-o/--output` on every command that writes a file or folder, `--format json` on every
-command that prints JSON (`--json` its short form where it existed), old spellings still working
-with a warning on stderr only. The tree is walked, so a new command is held to the same rules."""
+command (and `publish -q COMMAND`), `-o/--output` on every command that writes a file or folder,
+`--format json` on every command that prints a result (`--json` its short form where it existed),
+old spellings still working with a warning on stderr only. The tree is walked and every command
+run, so a new command is held to the same rules."""
 
 from __future__ import annotations
 
