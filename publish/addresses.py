@@ -3,7 +3,8 @@
 - A Hub *file* URL, read by lint/inspect/fix: `hf://ORG/NAME[@REV][/PATH]` (huggingface_hub's
   HfFileSystem spelling; `hf://models/ORG/NAME/…` also accepted). -> `HubFileUrl`.
 - An Ollama *model name* on the Hub, pulled by `ollama run`/smoke: `hf.co/ORG/NAME[:TAG]`
-  (also `https://hf.co/…` and `https://huggingface.co/…`). -> `ollama_hub_repo`.
+  (also `https://hf.co/…` and `https://huggingface.co/…`); lint/inspect read the GGUF(s) its tag
+  selects (publish.hub.ollama_tags). -> `OllamaHubName` (`parse_ollama_hub_name`).
 
 A bare repo id, `ORG/NAME` (a spec's `repo`, `--repo`), is checked by `is_repo_id`.
 """
@@ -89,18 +90,51 @@ def parse_hub_file_url(url: str) -> HubFileUrl:
 
 
 _OLLAMA_HUB = re.compile(r"^(https://)?(hf\.co|huggingface\.co)/")
+# Ollama v0.24.0 types/model/name.go isValidPart(kindTag): 1-80 characters, the first a letter, digit or
+# `_`, the others also `-` or `.`.
+_OLLAMA_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}\Z")
 
 
 def is_ollama_hub_name(target: str) -> bool:
-    """True for an Ollama model name on the Hub: `hf.co/ORG/NAME[:TAG]` or its https:// forms."""
-    return target.startswith(OLLAMA_HUB_PREFIX) or target.startswith("https://hf.co/") \
-        or target.startswith("https://huggingface.co/")
+    """True for an Ollama model name on the Hub: `hf.co/ORG/NAME[:TAG]`, `huggingface.co/…` (the Hub's
+    docs: "you can use both hf.co and huggingface.co as the domain name") or their https:// forms."""
+    return bool(_OLLAMA_HUB.match(target))
+
+
+class OllamaHubName(Record):
+    """`hf.co/ORG/NAME[:TAG]` split up: `repo_id` "ORG/NAME", `tag` as typed (None when absent, which
+    Ollama sends as `latest`). Frozen."""
+
+    __slots__ = ("repo_id", "tag")
+    frozen = True
+    repo_id: str
+    tag: str | None
+
+    def __init__(self, repo_id: str, tag: str | None):
+        object.__setattr__(self, "repo_id", repo_id)
+        object.__setattr__(self, "tag", tag)
+
+    def __str__(self) -> str:
+        return f"{OLLAMA_HUB_PREFIX}{self.repo_id}" + (f":{self.tag}" if self.tag is not None else "")
+
+
+def parse_ollama_hub_name(target: str) -> OllamaHubName:
+    """Parse `hf.co/ORG/NAME[:TAG]`, `https://hf.co/…` or `https://huggingface.co/…` the way Ollama
+    v0.24.0 splits a name (types/model/name.go ParseNameBare: the tag is after the last `:` that
+    follows the last `/`). Raises UsageError for another shape or a tag Ollama would refuse."""
+    rest = _OLLAMA_HUB.sub("", target).strip("/") if is_ollama_hub_name(target) else ""
+    tag = None
+    if rest.rfind(":") > rest.rfind("/"):
+        rest, tag = rest.rsplit(":", 1)
+    if rest.count("/") != 1 or not all(rest.split("/")):
+        raise UsageError(f"{target}: expected hf.co/ORG/NAME[:TAG]",
+                         hint="for example hf.co/my-org/my-model-GGUF:Q4_K_M; a file is hf://ORG/NAME/FILE.gguf")
+    if tag is not None and not _OLLAMA_TAG.match(tag):
+        raise UsageError(f"{target}: {tag!r} is not an Ollama tag",
+                         hint="a tag is 1-80 letters, digits, `_`, `-` or `.` (e.g. Q4_K_M), after the last `:`")
+    return OllamaHubName(rest, tag)
 
 
 def ollama_hub_repo(target: str) -> str:
     """`hf.co/ORG/NAME[:TAG]` -> "ORG/NAME". Raises UsageError for anything else."""
-    repo = _OLLAMA_HUB.sub("", target).strip("/")
-    repo = repo.split(":", 1)[0]
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise UsageError(f"{target}: expected hf.co/ORG/NAME")
-    return repo
+    return parse_ollama_hub_name(target).repo_id

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from publish.addresses import ollama_hub_repo
+from publish.addresses import parse_ollama_hub_name
 from publish.errors import SmokeSetupError, UsageError
 from publish.modelkind import BASE
 from publish.smoke.base import Target
@@ -153,8 +153,8 @@ def plan_hub(target: str, options: SmokeOptions) -> Planned:
     picks), named `<registry host>/ORG/NAME:<label>` for Ollama to pull, with the repo's own
     `template`, `params` and `system`. Raises UsageError when the repo holds no GGUF quant or
     not the one asked for, HubError when the Hub refuses the listing."""
-    repo = ollama_hub_repo(target)
-    tag = target.split(":", 1)[1] if ":" in target.split("/", 2)[-1] else None
+    name = parse_ollama_hub_name(target)
+    repo, tag = name.repo_id, name.tag
     wanted = options.quants or ([tag] if tag else None)
     urls = hub_quant_urls(repo)
     if not urls:
