@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def inspect_files(files: list[str], fmt: str, *, full_arrays: bool = False, full_strings: bool = False,
                   out: Out, err: Err) -> int:
-    """Print what `publish inspect` prints for `files` (.gguf paths, folders of them, hf:// URLs)
+    """Print what `publish inspect` prints for `files` (.gguf paths, folders of them, hf:// URLs,
+    `hf.co/ORG/NAME[:TAG]`: the one file Ollama pulls for the tag)
     through `out`; `fmt` is "text" or "json". Returns the exit code: 0, or 2 when some of several
     files could not be read (each reported through `err` after the others are printed).
     Raises UsageError when no file is found, and the file's PublishError when a single file fails."""
@@ -25,7 +26,7 @@ def inspect_files(files: list[str], fmt: str, *, full_arrays: bool = False, full
     from publish.gguf.summary import header_to_json, summarize
     from publish.sources import expand
 
-    sources = expand(list(files))
+    sources = expand(list(files), one_per_tag=True)
     if not sources:
         raise UsageError(f"no .gguf files in {', '.join(files)}")  # one_line'd by the CLI
     headers, failed = [], []

@@ -141,3 +141,9 @@ def hub_tag_label(filename: str) -> str | None:
     """
     found = _HUB_LABEL.findall(filename.rsplit("/", 1)[-1].upper())
     return found[-1] if found else None
+
+
+def ambiguous_tag_message(names: list[str], address: str) -> str:
+    """What lint (GG802) and inspect say when several files answer one tag: `names` are the files'
+    names, `address` the `hf.co/…:TAG` they answer."""
+    return f"{' and '.join(names)} both answer {address}: the Hub picks one of them by file name, so users cannot choose"

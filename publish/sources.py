@@ -1,4 +1,5 @@
-"""Where a GGUF comes from: a local path or `hf://ORG/NAME[@REV]/FILE.gguf` on the Hub.
+"""Where a GGUF comes from: a local path or `hf://ORG/NAME[@REV]/FILE.gguf` on the Hub (which
+an `hf.co/ORG/NAME[:TAG]` name expands to).
 
 Commands take either; this module turns arguments into readable, seekable sources so the
 GGUF reader never needs to know about the Hub.
@@ -10,7 +11,7 @@ import contextlib
 from pathlib import Path
 
 from publish.addresses import HUB_FILE_PREFIX as HF_PREFIX  # noqa: F401
-from publish.addresses import is_hub_file_url
+from publish.addresses import is_hub_file_url, is_ollama_hub_name
 from publish.records import Record
 
 TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
@@ -67,11 +68,16 @@ class Source(Record):
             return read_header(fh, name=self.display)
 
 
-def expand(args: list[str], *, recursive: bool = False) -> list[Source]:
-    """GGUF files named by `args`: files, folders (every *.gguf in it, sorted) or hf:// URLs.
+def expand(args: list[str], *, recursive: bool = False, one_per_tag: bool = False) -> list[Source]:
+    """GGUF files named by `args`: files, folders (every *.gguf in it, sorted), hf:// URLs or
+    Ollama names on the Hub (`hf.co/ORG/NAME[:TAG]`, publish.hub.ollama_tags).
 
-    An hf:// URL that names a repo (no .gguf file) expands to every GGUF in the repo.
-    Raises UsageError for paths that do not exist.
+    An hf:// URL that names a repo (no .gguf file) expands to every GGUF in the repo. An hf.co name
+    expands to every file its tag answers and every listed part of a split set (what lint checks);
+    with `one_per_tag`, to the one file Ollama would pull (a split set's first part), and two
+    files answering the tag are a UsageError (inspect). A local path of the same spelling wins
+    over an hf.co name.
+    Raises UsageError for paths that do not exist, HubError subclasses when the Hub refuses.
     """
     from publish.errors import UsageError
 
@@ -86,11 +92,19 @@ def expand(args: list[str], *, recursive: bool = False) -> list[Source]:
                 out.extend(Source(url, None) for url in remote.list_gguf_urls(arg))
             continue
         p = Path(arg)
-        if p.is_dir():
+        if is_ollama_hub_name(arg) and not p.exists():
+            from publish.hub.ollama_tags import ambiguous_error, pick_from_hub
+
+            pick = pick_from_hub(arg)
+            if one_per_tag and pick.ambiguous:
+                raise ambiguous_error(pick)
+            out.extend(Source(url, None) for url in pick.urls(whole_sets=not one_per_tag))
+        elif p.is_dir():
             pattern = "**/*.gguf" if recursive else "*.gguf"
             out.extend(Source(str(f), f) for f in sorted(p.glob(pattern)) if f.is_file())
         elif p.is_file():
             out.append(Source(str(p), p))
         else:
-            raise UsageError(f"{arg}: no such file or folder", hint="pass a .gguf file, a folder of GGUFs or hf://ORG/NAME")
+            raise UsageError(f"{arg}: no such file or folder",
+                             hint="pass a .gguf file, a folder of GGUFs, hf://ORG/NAME or hf.co/ORG/NAME[:TAG]")
     return out

@@ -20,7 +20,9 @@ from publish.cli.options import format_option, quiet_option
 def inspect(ctx: click.Context, files: tuple[str, ...], fmt: str, full_arrays: bool,
             full_strings: bool) -> None:
     """Show GGUF headers: architecture, quant, parameters, special tokens, chat templates,
-    tensors by type. FILE is a .gguf, a folder of them or hf://ORG/NAME[/FILE.gguf]."""
+    tensors by type. FILE is a .gguf, a folder of them, hf://ORG/NAME[/FILE.gguf] or
+    hf.co/ORG/NAME[:TAG]: the GGUF `ollama run` gets for TAG (the quant label in the file name,
+    any case; no TAG: Q4_K_M, else the first Q4 quant, else the first GGUF; a split set's first part)."""
     from publish.cli.echo import say_error
     from publish.inspection import inspect_files
 

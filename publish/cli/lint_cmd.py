@@ -1,4 +1,4 @@
-"""`publish lint PATH...`: check GGUF files, folders or hf:// URLs. Exit 0 clean, 1 errors, 2 usage/I/O."""
+"""`publish lint PATH...`: check GGUF files, folders, hf:// URLs or hf.co/ORG/NAME[:TAG]. Exit 0 clean, 1 errors, 2 usage/I/O."""
 
 from __future__ import annotations
 
@@ -28,8 +28,12 @@ from publish.cli.options import format_option, output_option, quiet_option
 @click.pass_context
 def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
          ignore: tuple[str, ...], target: str, base: bool | None, explain: str | None) -> None:
-    """Check GGUF files, folders of GGUFs (a staged repo folder gets folder checks too)
-    or hf://ORG/NAME[/FILE.gguf] for what breaks in Ollama and llama.cpp."""
+    """Check GGUF files, folders of GGUFs (a staged repo folder gets folder checks too),
+    hf://ORG/NAME[/FILE.gguf] or hf.co/ORG/NAME[:TAG] for what breaks in Ollama and llama.cpp.
+
+    hf.co/ORG/NAME[:TAG] (also https://hf.co/… and https://huggingface.co/…) is what users type
+    into `ollama run`: lint reads the GGUF the Hub serves for TAG (the quant label in the file
+    name, any case; no TAG: Q4_K_M, else the first Q4 quant, else the first GGUF), a split set whole."""
     if explain is not None:
         from publish.cli.rule_cmd import rule
 

@@ -32,8 +32,8 @@ from publish.gguf import quantmix
 from publish.gguf.kinds import ADAPTER, DESCRIPTION, IMATRIX, gguf_kind
 from publish.gguf.header import GGUFHeader, KV
 from publish.gguf.split import SplitSet  # noqa: F401  (rules.SplitSet: the GG3xx rules' subject)
-from publish.quants import (file_type_disagrees, file_type_label, hub_tag_label, is_projector_filename,
-                            label_from_filename, normalize_label, shard_info, unsplit_name)
+from publish.quants import (ambiguous_tag_message, file_type_disagrees, file_type_label, hub_tag_label,
+                            is_projector_filename, label_from_filename, normalize_label, shard_info, unsplit_name)
 
 MODEL = "model"
 PROJECTOR = "projector"
@@ -1214,9 +1214,8 @@ def ambiguous_tag(repo: RepoFiles) -> Iterable[Hit]:
             by_tag.setdefault(tag, []).append(path)
     for tag, paths in sorted(by_tag.items()):
         if len(paths) > 1:
-            names = " and ".join(_file_name(p) for p in paths)
-            yield Hit(f"{names} both answer hf.co/ORG/REPO:{tag}: the Hub picks one of them by file name, so "
-                      "users cannot choose", subject=tag, path=paths[0],
+            yield Hit(ambiguous_tag_message([_file_name(p) for p in paths], f"hf.co/ORG/REPO:{tag}"),
+                      subject=tag, path=paths[0],
                       hint="publish one file per tag: keep one of them here and move the other model to its own repo")
 
 

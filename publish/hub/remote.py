@@ -341,17 +341,28 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
 
 
 def list_gguf_urls(repo_url: str) -> list[str]:
-    """`hf://ORG/NAME[@REV][/FOLDER]` -> the hf:// URL of every .gguf in it, sorted."""
+    """`hf://ORG/NAME[@REV][/FOLDER]` -> the hf:// URL of every .gguf in it, sorted. Raises
+    UsageError when there is none, HubError subclasses when the Hub refuses the listing."""
+    u = parse_hub_file_url(repo_url)
+    paths = list_gguf_paths(u.repo_id, revision=u.revision, folder=u.path, shown=repo_url)
+    return [u.with_path(p) for p in paths]
+
+
+def list_gguf_paths(repo_id: str, *, revision: str | None = None, folder: str = "", shown: str,
+                    hint: str = "check the repo id and --revision") -> list[str]:
+    """The repo path of every .gguf file in `repo_id` (under `folder`, recursively), sorted, listed
+    with huggingface_hub's HfApi.list_repo_tree. `shown` is how messages name the repo. Raises
+    UsageError when there is none, HubError subclasses (not found, gated, ...) when the Hub
+    refuses the listing; `hint` goes with the UsageError."""
     from huggingface_hub import RepoFile
 
     from publish.hub.client import get_token, hub_errors, make_api
 
-    u = parse_hub_file_url(repo_url)
     api = make_api(get_token())
-    with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"list {repo_url}"):
-        entries = list(api.list_repo_tree(u.repo_id, path_in_repo=u.path or None, recursive=True,
-                                          revision=u.revision))
+    with hub_errors(repo_id=repo_id, revision=revision, action=f"list {shown}"):
+        entries = list(api.list_repo_tree(repo_id, path_in_repo=folder or None, recursive=True,
+                                          revision=revision))
     paths = sorted(e.path for e in entries if isinstance(e, RepoFile) and e.path.lower().endswith(".gguf"))
     if not paths:
-        raise UsageError(f"{repo_url}: no .gguf files in this repo", hint="check the repo id and --revision")
-    return [u.with_path(p) for p in paths]
+        raise UsageError(f"{shown}: no .gguf files in this repo", hint=hint)
+    return paths

@@ -18,7 +18,10 @@ v0.24.0 server/images.go (pullModelManifest, makeRequestWithRetry) and server/do
 TAG -> file (the documentation: "the quantization name is case-insensitive", "you can also directly
 use the full filename as a tag", default Q4_K_M "when it's present inside the model repo. If not, we
 default to picking one reasonable quant type"):
-  - "latest": the Q4_K_M file, else the first GGUF by path (the stand-in's choice of "reasonable");
+  - "latest": the Q4_K_M file, else the first whose label starts with Q4, else the first GGUF by
+    path (how the Hub engineer who built the bridge described the Hub's pick in llama.cpp PR #11195:
+    "it will take Q4_K_M if it is available. Otherwise, it checks Q4*, then falls back to the first
+    file in repo"; publish.hub.ollama_tags follows the same description);
   - a tag ending in .gguf: the file with that name;
   - otherwise: the GGUF whose quant label (huggingface.js parseGGUFQuantLabel, as publish.quants
     mirrors it) equals TAG case-insensitively; several: the first by path (the Hub's order is not
@@ -67,7 +70,8 @@ def pick_file(paths: list[str], tag: str) -> str:
     if tag.lower().endswith(".gguf"):
         found = [p for p in ggufs if p.rsplit("/", 1)[-1] == tag]
     elif tag == "latest":
-        found = [p for p in ggufs if hub_tag_label(p) == "Q4_K_M"] or ggufs[:1]
+        found = [p for p in ggufs if hub_tag_label(p) == "Q4_K_M"] \
+            or [p for p in ggufs if (hub_tag_label(p) or "").startswith("Q4")][:1] or ggufs[:1]
     else:
         found = [p for p in ggufs if (hub_tag_label(p) or "").lower() == tag.lower()]
     if not found:

@@ -1,0 +1,252 @@
+"""`publish lint` / `publish inspect` of `hf.co/ORG/NAME[:TAG]`: the GGUF(s) the Hub's Ollama bridge
+selects for the tag (publish.hub.ollama_tags), read from the loopback Hub STAND-IN
+(tests/standins/hub.py), through the real CLI: click's, the quick path's and a `python -m publish`
+process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from gguf import GGMLQuantizationType as T
+
+import ggufs
+from publish import quickcli
+from publish.addresses import OllamaHubName, parse_ollama_hub_name
+from publish.cli import main
+from publish.errors import UsageError
+from publish.hub.ollama_tags import offered_tags, pick_files
+
+REPO = "alice/tiny-GGUF"
+TENSORS = [(f"blk.{i}.w", (32, 2), T.Q8_0) for i in range(5)]
+
+
+def _gguf(folder, name: str, *, split: int = 0) -> list:
+    """A small llama GGUF whose general.name is its file name (so output shows which file was read)."""
+    ggufs.write_gguf(folder / name, kv={"general.name": name}, tensors=TENSORS, split_max_tensors=split)
+    stem = name[: -len(".gguf")]
+    return sorted(folder.glob(f"{stem}-0*-of-*.gguf")) if split else [folder / name]
+
+
+@pytest.fixture
+def tiny_repo(hub, tmp_path):
+    """alice/tiny-GGUF: Q4_K_M, Q8_0, a projector, a Q2_K split in 3 parts (2 tensors a part), a README."""
+    for name, split in (("tiny-Q4_K_M.gguf", 0), ("tiny-Q8_0.gguf", 0), ("mmproj-tiny-Q8_0.gguf", 0),
+                        ("tiny-Q2_K.gguf", 2)):
+        for path in _gguf(tmp_path, name, split=split):
+            hub.put_file(REPO, path.name, path.read_bytes())
+    hub.put_file(REPO, "README.md", b"---\nlicense: mit\n---\n")
+    hub.reset_counters()
+    return hub
+
+
+def cli(*args: str) -> tuple[str, str, int]:
+    r = CliRunner().invoke(main, list(args))
+    return r.stdout, r.stderr, r.exit_code
+
+
+def read_files(hub) -> set[str]:
+    return set(hub.bytes_served)
+
+
+# -- the selection itself, on repo listings (no Hub) -------------------------------------------
+
+LISTING = ["m-Q8_0.gguf", "m-Q4_K_M.gguf", "sub/m-IQ2_M.gguf", "mmproj-m-F16.gguf",
+           "m-Q2_K-00001-of-00003.gguf", "m-Q2_K-00002-of-00003.gguf", "notes.gguf"]
+
+
+def pick(address: str, paths=LISTING):
+    return pick_files(parse_ollama_hub_name(address), paths)
+
+
+@pytest.mark.parametrize("tag, files", [
+    ("Q8_0", ("m-Q8_0.gguf",)), ("q8_0", ("m-Q8_0.gguf",)), ("iq2_m", ("sub/m-IQ2_M.gguf",)),
+    (None, ("m-Q4_K_M.gguf",)), ("latest", ("m-Q4_K_M.gguf",)),
+    ("Q2_K", ("m-Q2_K-00001-of-00003.gguf",)), ("m-Q8_0.gguf", ("m-Q8_0.gguf",)), ("notes.gguf", ("notes.gguf",)),
+])
+def test_a_tag_selects_the_file_whose_hub_label_it_names(tag, files):
+    p = pick(f"hf.co/o/m{'' if tag is None else ':' + tag}")
+    assert p.files == files and not p.ambiguous
+
+
+def test_a_split_set_is_picked_by_its_first_part_and_brings_its_listed_parts():
+    p = pick("hf.co/o/m:Q2_K")
+    assert p.urls(whole_sets=True) == ["hf://o/m/m-Q2_K-00001-of-00003.gguf", "hf://o/m/m-Q2_K-00002-of-00003.gguf"]
+    assert p.urls(whole_sets=False) == ["hf://o/m/m-Q2_K-00001-of-00003.gguf"]
+
+
+def test_projectors_and_later_split_parts_answer_no_tag():
+    with pytest.raises(UsageError) as e:
+        pick("hf.co/o/m:F16")
+    assert "tags in o/m (any case): IQ2_M, Q2_K, Q4_K_M, Q8_0, notes.gguf" in e.value.hint
+    assert "without a tag: Q4_K_M" in e.value.hint
+    with pytest.raises(UsageError):
+        pick("hf.co/o/m:m-Q2_K-00002-of-00003.gguf")
+
+
+@pytest.mark.parametrize("listing, picked", [
+    (["a-Q8_0.gguf", "a-Q4_K_M.gguf", "a-Q4_0.gguf"], "a-Q4_K_M.gguf"),           # Q4_K_M when present
+    (["a-Q8_0.gguf", "a-Q4_K_S.gguf", "a-Q4_0.gguf", "a-Q2_K.gguf"], "a-Q4_0.gguf"),  # else the first Q4*
+    (["a-Q8_0.gguf", "b-IQ4_XS.gguf", "a-Q2_K.gguf"], "a-Q2_K.gguf"),               # IQ4 is not Q4*: the first
+    (["b.gguf", "a.gguf"], "a.gguf"),                                               # no label at all: the first
+    (["mmproj-a-Q4_K_M.gguf", "a-F16.gguf"], "a-F16.gguf"),                         # never a projector
+])
+def test_without_a_tag_q4_k_m_else_the_first_q4_else_the_first_file(listing, picked):
+    """The rule the Hub engineer who built the bridge described in llama.cpp PR #11195."""
+    assert pick("hf.co/o/a", listing).files == (picked,)
+    assert pick("hf.co/o/a:latest", listing).files == (picked,)
+
+
+def test_two_files_with_one_label_both_answer():
+    p = pick("hf.co/o/a:q8_0", ["a-Q8_0.gguf", "a-imat-Q8_0.gguf", "a-Q4_K_M.gguf"])
+    assert p.ambiguous and p.files == ("a-Q8_0.gguf", "a-imat-Q8_0.gguf")
+
+
+def test_offered_tags_are_the_labels_then_unlabelled_file_names():
+    assert offered_tags(["x-Q2_K.gguf", "x-F16.gguf", "x-Q4_K_M.gguf", "x.gguf"]) == ["F16", "Q2_K", "Q4_K_M", "x.gguf"]
+
+
+@pytest.mark.parametrize("address, repo, tag", [
+    ("hf.co/o/m", "o/m", None), ("hf.co/o/m:Q8_0", "o/m", "Q8_0"), ("https://hf.co/o/m:q8_0", "o/m", "q8_0"),
+    ("https://huggingface.co/o/m-GGUF:IQ3_M", "o/m-GGUF", "IQ3_M"), ("huggingface.co/o/m/", "o/m", None),
+    ("hf.co/o/m:m-Q8_0.gguf", "o/m", "m-Q8_0.gguf"),
+])
+def test_ollama_hub_names_parse(address, repo, tag):
+    assert parse_ollama_hub_name(address) == OllamaHubName(repo, tag)
+
+
+@pytest.mark.parametrize("address", ["hf.co/o", "hf.co/o/m/x", "hf.co/o/m:", "hf.co/o/m:-x", "hf.co/o/m:a b",
+                                     "hf.co/o/m:" + "x" * 81, "o/m:Q8_0"])
+def test_malformed_ollama_hub_names_are_usage_errors(address):
+    with pytest.raises(UsageError):
+        parse_ollama_hub_name(address)
+
+
+# -- through the CLI, against the stand-in -------------------------------------------------------
+
+def test_lint_of_a_tag_reads_that_file_only_and_says_what_lint_of_its_url_says(tiny_repo):
+    out, err, code = cli("lint", f"hf.co/{REPO}:Q8_0")
+    assert read_files(tiny_repo) == {"tiny-Q8_0.gguf"}
+    assert (out, code) == cli("lint", f"hf://{REPO}/tiny-Q8_0.gguf")[::2]
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("address", [f"hf.co/{REPO}:q8_0", f"https://hf.co/{REPO}:Q8_0",
+                                     f"https://huggingface.co/{REPO}:Q8_0", f"hf.co/{REPO}:tiny-Q8_0.gguf"])
+def test_every_spelling_of_the_tag_reads_the_same_file(tiny_repo, address):
+    out, _, code = cli("inspect", address)
+    assert code == 0 and out.startswith(f"hf://{REPO}/tiny-Q8_0.gguf  (GGUF v3"), out
+    assert "name            tiny-Q8_0.gguf" in out
+    assert read_files(tiny_repo) == {"tiny-Q8_0.gguf"}
+
+
+def test_no_tag_reads_q4_k_m(tiny_repo):
+    out, _, code = cli("inspect", f"hf.co/{REPO}")
+    assert code == 0 and "name            tiny-Q4_K_M.gguf" in out
+    lint_out, _, _ = cli("lint", f"https://hf.co/{REPO}")
+    assert lint_out == cli("lint", f"hf://{REPO}/tiny-Q4_K_M.gguf")[0]
+
+
+def test_an_unknown_tag_is_a_usage_error_listing_the_tags(tiny_repo):
+    for command in ("lint", "inspect"):
+        out, err, code = cli(command, f"hf.co/{REPO}:Q5_K_M")
+        assert code == 2 and out == "", (command, out, err)
+        assert f"error: hf.co/{REPO}:Q5_K_M: no GGUF in {REPO} answers the tag Q5_K_M" in err
+        assert "tags in alice/tiny-GGUF (any case): Q2_K, Q4_K_M, Q8_0; without a tag: Q4_K_M" in err
+        assert "Traceback" not in err
+    assert read_files(tiny_repo) == set()
+
+
+def test_a_split_tag_lints_the_whole_set_and_inspects_its_first_part(tiny_repo):
+    out, err, code = cli("lint", f"hf.co/{REPO}:Q2_K")
+    assert "GG301" in out, out + err              # the split-set warning: the bridge refuses split GGUFs
+    parts = [f"tiny-Q2_K-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
+    assert read_files(tiny_repo) == set(parts)
+    assert (out, code) == cli("lint", *(f"hf://{REPO}/{p}" for p in parts))[::2]
+    out, _, code = cli("inspect", f"hf.co/{REPO}:q2_k")
+    assert code == 0 and out.startswith(f"hf://{REPO}/tiny-Q2_K-00001-of-00003.gguf ")
+    assert "part 1 of 3" in out and "split set       3 parts" in out, out
+
+
+@pytest.fixture
+def twin_repo(hub, tmp_path):
+    for name in ("twin-Q8_0.gguf", "twin-imat-Q8_0.gguf"):
+        hub.put_file("alice/twin", name, _gguf(tmp_path, name)[0].read_bytes())
+    hub.reset_counters()
+    return hub
+
+
+def test_two_files_answering_the_tag_are_gg802_for_lint_and_refused_by_inspect(twin_repo):
+    out, err, code = cli("lint", "hf.co/alice/twin:Q8_0")
+    assert code == 1 and "GG802" in out
+    assert "twin-Q8_0.gguf and twin-imat-Q8_0.gguf both answer hf.co/ORG/REPO:Q8_0" in out
+    out, err, code = cli("inspect", "hf.co/alice/twin")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert ("twin-Q8_0.gguf and twin-imat-Q8_0.gguf both answer hf.co/alice/twin:Q8_0: the Hub picks one of "
+            "them by file name") in err
+    assert "hf://alice/twin/twin-Q8_0.gguf hf://alice/twin/twin-imat-Q8_0.gguf" in err
+
+
+def test_a_local_path_of_the_same_spelling_wins(tiny_repo, tmp_path, monkeypatch, tiny_llama_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hf.co" / "alice").mkdir(parents=True)
+    (tmp_path / "hf.co" / "alice" / "x.gguf").write_bytes(tiny_llama_path.read_bytes())
+    out, _, code = cli("inspect", "hf.co/alice/x.gguf")
+    assert code == 0 and out.startswith("hf.co/alice/x.gguf  (GGUF v3") and read_files(tiny_repo) == set()
+
+
+@pytest.mark.parametrize("args", [
+    ["lint", f"hf.co/{REPO}:Q8_0"], ["lint", "--format", "json", f"hf.co/{REPO}"], ["lint", f"hf.co/{REPO}:Q2_K"],
+    ["lint", f"hf.co/{REPO}:nope"], ["inspect", f"https://huggingface.co/{REPO}:q8_0"],
+    ["inspect", "--json", f"hf.co/{REPO}"], ["inspect", f"hf.co/{REPO}:nope"], ["lint", "hf.co/alice"],
+], ids=" ".join)
+def test_the_quick_path_prints_what_click_prints(tiny_repo, args, capsys):
+    assert quickcli.parse(args) is not None
+    code = quickcli.run(args)
+    quick = capsys.readouterr()
+    assert (quick.out, quick.err, code) == cli(*args)
+
+
+def _process(args: list[str], token: str, endpoint: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_TOKEN": token, "HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    return subprocess.run([sys.executable, "-m", "publish", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_a_token_never_appears_in_the_output(tiny_repo, tmp_path):
+    """A token the Hub refuses (a fake one) and one it accepts, in a whole `python -m publish` process."""
+    from standins.hub import READ_TOKEN
+
+    fake = "hf_fakeTOKEN0123456789abcdefABCDEF"
+    for args, code in ((["lint", f"hf.co/{REPO}:Q8_0"], 1), (["inspect", f"hf.co/{REPO}"], 0),
+                       (["lint", f"hf.co/{REPO}:nope"], 2)):
+        refused = _process(args, fake, tiny_repo.url)
+        assert refused.returncode == 2, refused.stderr
+        assert "Traceback" not in refused.stderr and fake not in refused.stdout + refused.stderr
+        assert "token" in refused.stderr.lower() or "credentials" in refused.stderr.lower(), refused.stderr
+        accepted = _process(args, READ_TOKEN, tiny_repo.url)
+        assert accepted.returncode == code, accepted.stderr
+        assert ("tiny-Q" in accepted.stdout) == (code != 2)
+        assert READ_TOKEN not in accepted.stdout + accepted.stderr
+
+
+def test_a_private_repo_is_read_with_the_token(hub, tmp_path):
+    hub.create_repo("alice/private-GGUF", private=True)
+    hub.put_file("alice/private-GGUF", "p-Q4_K_M.gguf", _gguf(tmp_path, "p-Q4_K_M.gguf")[0].read_bytes())
+    out, err, code = cli("inspect", "hf.co/alice/private-GGUF")
+    assert code == 0 and "name            p-Q4_K_M.gguf" in out, err
+
+
+@pytest.mark.parametrize("address", [f"https://hf.co/{REPO}:q8_0", f"https://huggingface.co/{REPO}:Q8_0",
+                                     f"hf.co/{REPO}:Q8_0"])
+def test_smoke_plans_the_tag_of_every_spelling(tiny_repo, address):
+    """The smoke's hf.co planning reads the tag through the same parser (an https:// name with a
+    tag used to give the tag "//hf.co/…")."""
+    from publish.smoke.runner import SmokeOptions
+    from publish.smoke.targets import plan_hub
+
+    planned = plan_hub(address, SmokeOptions(registry="http://127.0.0.1:1"))
+    assert [t.label for t in planned.targets] == ["Q8_0"]
