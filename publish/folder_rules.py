@@ -334,33 +334,32 @@ _THINK_TOKENS = ("<think>", "<|think|>", "<thinking>", "<|channel|>")
 def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[Finding]:
     """Ollama v0.24 gives a model `tools` when the template mentions .Tools and `thinking` when
     thinking.InferTags finds .Thinking between text tags inside the range over .Messages, or the
-    model family is gpt-oss (server/images.go Capabilities; publish.gotmpl.thinking_tags)."""
+    model family is gpt-oss (server/images.go Capabilities; publish.gotmpl.thinking_tags). Whether
+    the model's own chat template uses tools / thinking is the conversion proof's verdict
+    (probes.jinja_capabilities: its prompt changes with them), so lint, `template check` and
+    `template convert` agree; a vocabulary with a thinking token also marks a thinking model."""
     from publish import gotmpl
-    from publish.errors import UnsafeTemplateError
     from publish.gguf import vocab
-    from publish.probes import jinja_renders_tools
+    from publish.probes import jinja_capabilities
 
     try:
         names = set(gotmpl.template_vars(template))
     except TemplateError:
         return  # RP102
     jinja = hdr.chat_template if isinstance(hdr.chat_template, str) else ""
-    if jinja and "tools" not in names:
-        try:
-            tools = jinja_renders_tools(jinja, hdr)
-        except UnsafeTemplateError:
-            tools = False
-        if tools:
-            yield _finding("RP150", "the GGUF's chat template writes tool definitions into the prompt, but "
-                           "`template` has no .Tools: Ollama gives the model no `tools` capability and answers "
-                           "\"does not support tools\" to every request that sends tools", path,
-                           subject="tools", hint="render .Tools in the release's Go template (see `publish "
-                                                 "template suggest`) the way the chat template writes tools")
     opening, closing = gotmpl.thinking_tags(template)
-    if not (opening and closing) and hdr.architecture not in ("gptoss", "gpt-oss"):
+    thinking_lost = not (opening and closing) and hdr.architecture not in ("gptoss", "gpt-oss")
+    uses = jinja_capabilities(jinja, hdr) if jinja and ("tools" not in names or thinking_lost) else frozenset()
+    if "tools" in uses and "tools" not in names:
+        yield _finding("RP150", "the GGUF's chat template writes tool definitions into the prompt, but "
+                       "`template` has no .Tools: Ollama gives the model no `tools` capability and answers "
+                       "\"does not support tools\" to every request that sends tools", path,
+                       subject="tools", hint="render .Tools in the release's Go template (see `publish "
+                                             "template suggest`) the way the chat template writes tools")
+    if thinking_lost:
         why = None
-        if any(k in jinja for k in ("<think>", "reasoning_content", "enable_thinking")):
-            why = "the GGUF's chat template handles reasoning"
+        if "thinking" in uses:
+            why = "the GGUF's chat template changes its prompt with thinking on or off"
         elif len(hdr.tokens):
             ids = vocab.specials(hdr).ids
             found = next((t for t in _THINK_TOKENS if t in ids), None)

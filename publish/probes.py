@@ -28,9 +28,6 @@ _USER = {"role": "user", "content": "What is the capital of France?"}
 _USER2 = {"role": "user", "content": "And of Italy?"}
 START = [_USER]
 HISTORY = [_USER, {"role": "assistant", "content": ANSWER}, _USER2]
-TOOL = {"type": "function", "function": {
-    "name": "get_weather", "description": "Get the weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
 
 
 @dataclass(frozen=True)
@@ -77,22 +74,20 @@ def jinja_probe(source: str, hdr: GGUFHeader | None = None) -> Probe:
     return Probe("jinja", start.text, history.text, history.error)
 
 
-def jinja_renders_tools(source: str, hdr: GGUFHeader | None = None) -> bool:
-    """True when the Jinja template writes the tool definitions it is given into the prompt."""
-    from publish.chat import ChatTemplate, RenderCall
-    from publish.templatecheck import CHECK_DATE
+def jinja_capabilities(source: str, hdr: GGUFHeader | None = None) -> frozenset[str]:
+    """What of "tools" and "thinking" the Jinja chat template supports, by the verdict the
+    conversion proof uses (templatecheck.model_capabilities: the prompt changes with the tools /
+    thinking inputs). Empty for a template lint must not render (hostile) or that fails."""
+    from publish.chat import ChatTemplate
+    from publish.templatecheck import CHECK_DATE, model_capabilities
 
     try:
         _refuse_payloads(source)
+        bos = (hdr.bos_text or "") if hdr is not None else ""
+        eos = (hdr.eos_text or "") if hdr is not None else ""
+        return model_capabilities(ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE))
     except TemplateError:
-        return False
-    bos = (hdr.bos_text or "") if hdr is not None else ""
-    try:
-        out = ChatTemplate(source, bos_token=bos, now=CHECK_DATE).render_many(
-            [RenderCall(START, tools=[TOOL])])[0]
-    except TemplateError:
-        return False
-    return out.text is not None and "get_weather" in out.text
+        return frozenset()
 
 
 def go_probe(template: str) -> Probe:

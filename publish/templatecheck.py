@@ -693,6 +693,42 @@ def _without_thinking(messages: list[dict]) -> list[dict]:
     return [{k: v for k, v in m.items() if k not in ("reasoning_content", "thinking")} for m in messages]
 
 
+def _capability_probe(case: OllamaCase) -> tuple[RenderCall, RenderCall]:
+    """Two Jinja renders of a case that needs tools or thinking: the request as a client sends it
+    (think from the case alone, whatever a Go template would get), and the same request without
+    the tools (tools cases) or without any thinking input (thinking cases: no enable_thinking/
+    thinking, no reasoning_content)."""
+    cont = case.messages[-1]["role"] == "assistant"
+    view = jinja_messages(case.messages)
+    extra = jinja_think_inputs(case.think)
+    with_call = RenderCall(view, add_generation_prompt=not cont, tools=case.tools, extra=extra)
+    if case.needs == "tools":
+        return with_call, RenderCall(view, add_generation_prompt=not cont, extra=extra)
+    return with_call, RenderCall(_without_thinking(view), add_generation_prompt=not cont, tools=case.tools)
+
+
+def _supported(suite: tuple[OllamaCase, ...], pairs: list[tuple[RenderOutcome, RenderOutcome] | None]) -> frozenset[str]:
+    """The needs ("tools", "thinking") of the cases whose (with, bare) renders show the model uses
+    the input: the request renders, and without the input it renders differently or fails."""
+    return frozenset(case.needs for case, pair in zip(suite, pairs) if pair is not None and case.needs
+                     and pair[0].error is None and (pair[1].error is not None or pair[1].text != pair[0].text))
+
+
+def model_capabilities(template: ChatTemplate, suite: tuple[OllamaCase, ...] = CAPABILITY_SUITE) -> frozenset[str]:
+    """What of "tools" and "thinking" the model's own chat template supports: on at least one case
+    of `suite` needing it, the template renders the request and its prompt changes when the
+    tools (thinking inputs: enable_thinking/thinking, the assistant's reasoning_content) are
+    left out. The verdict prove uses to call a case compared or n/a, and lint's RP150/RP151.
+    Raises UnsafeTemplateError for a hostile template."""
+    probes = [_capability_probe(case) for case in suite if case.needs]
+    outcomes = template.render_many([call for pair in probes for call in pair])
+    for outcome in outcomes:
+        if isinstance(outcome.error, UnsafeTemplateError):
+            raise outcome.error
+    pairs = iter(zip(outcomes[::2], outcomes[1::2]))
+    return _supported(suite, [next(pairs) if case.needs else None for case in suite])
+
+
 CAPABILITY_REASON = {
     "tools": "the model's template writes the same prompt with and without the tools",
     "thinking": "the model's template writes the same prompt with and without the thinking inputs "
@@ -738,11 +774,12 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
         for kind, msgs in (("view", view), ("raw", raw)):
             calls.append(RenderCall(msgs, add_generation_prompt=not cont, tools=case.tools, extra=extra))
             slots.append((ci, kind))
-        if case.needs == "tools":      # the same request without the tools
-            calls.append(RenderCall(view, add_generation_prompt=not cont, extra=extra))
-            slots.append((ci, "bare"))
-        elif case.needs == "thinking":  # the same request without any thinking input
-            calls.append(RenderCall(_without_thinking(view), add_generation_prompt=not cont, tools=case.tools))
+        if case.needs:                 # does the model use what this case needs (model_capabilities)
+            with_call, bare_call = _capability_probe(case)
+            if with_call != calls[-2]:     # else the view render above is the same render
+                calls.append(with_call)
+                slots.append((ci, "with"))
+            calls.append(bare_call)
             slots.append((ci, "bare"))
         for mi in _untrimmed(view):
             calls.append(RenderCall(_stripped(view, {mi}), add_generation_prompt=not cont, tools=case.tools,
@@ -755,12 +792,8 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
             raise outcome.error
         got[slot] = outcome
 
-    supports: set[str] = set()     # what the model's template does with the inputs (docstring)
-    for ci, case in enumerate(suite):
-        if case.needs and got[(ci, "view")].error is None:
-            bare = got[(ci, "bare")]
-            if bare.error is not None or bare.text != got[(ci, "view")].text:
-                supports.add(case.needs)
+    supports = _supported(suite, [(got.get((ci, "with"), got[(ci, "view")]), got[(ci, "bare")])
+                                  if case.needs else None for ci, case in enumerate(suite)])
 
     def text_of(ci: int, kind: str, cont: bool, final: str) -> str:
         out = got[(ci, kind)]

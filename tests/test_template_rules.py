@@ -388,6 +388,54 @@ def test_thinking_in_go_template_keeps_the_capability(tmp_path):
     assert "cannot infer its tags" in f.message
 
 
+# A thinking model's chat template that reads enable_thinking, with no thinking token in the vocabulary,
+# and one that writes <think> text but ignores every thinking input (its switch is text in the prompt).
+THINKS = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% if enable_thinking is defined and "
+          "not enable_thinking %}<think>\n\n</think>\n\n{% endif %}{% endif %}")
+MENTIONS_THINK = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content.split('</think>')[-1] }}"
+                  "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def test_thinking_verdict_is_the_conversion_proofs(tmp_path):
+    """RP151 calls the chat template a thinking model exactly when `template convert`'s proof does
+    (templatecheck.model_capabilities: the prompt changes with the thinking inputs), not when the
+    text merely mentions <think>; such a model's thinking-on case is then a difference, not n/a."""
+    from publish import templatecheck
+    from publish.chat import ChatTemplate
+
+    chatml_go = (GOTMPL / "chatml.gotmpl").read_text()
+    d = folder(tmp_path / "thinks", "qwen", stop=["<|im_end|>"], template=chatml_go,
+               kv={"tokenizer.chat_template": THINKS})
+    (f,) = findings(d, "RP151")
+    assert "changes its prompt with thinking on or off" in f.message
+    proof = templatecheck.prove(ChatTemplate(THINKS), chatml_go)
+    assert {c.name for c in proof.conversations if c.refused} == {"thinking-on"}
+    d = folder(tmp_path / "mentions", "qwen", stop=["<|im_end|>"], template=chatml_go,
+               kv={"tokenizer.chat_template": MENTIONS_THINK})
+    assert findings(d, "RP151") == []
+    proof = templatecheck.prove(ChatTemplate(MENTIONS_THINK), chatml_go)
+    assert {c.status for c in proof.conversations if c.name.startswith("thinking")} == {"n/a"}
+
+
+@pytest.mark.parametrize("filename", ["Qwen-Qwen2.5-7B-Instruct.jinja", "gguf-ollama-qwen3-0.6b.jinja",
+                                      "google-gemma-3-it.jinja", "google-gemma-4-31B-it.jinja",
+                                      "ByteDance-Seed-OSS.jinja", "NVIDIA-Nemotron-Nano-v2.jinja"])
+def test_rp150_rp151_agree_with_the_proof_on_real_templates(tmp_path, filename):
+    """A release with the chatml family template (no .Tools, no .Thinking): lint warns about tools
+    (thinking) exactly where `template check` reports the tools (thinking) cases as refused."""
+    from publish import templatecheck
+
+    jinja = (JINJA / filename).read_text(encoding="utf-8")
+    chatml_go = (GOTMPL / "chatml.gotmpl").read_text()
+    d = folder(tmp_path, "qwen", stop=["<|im_end|>"], template=chatml_go, kv={"tokenizer.chat_template": jinja})
+    result = templatecheck.check(jinja, chatml_go)
+    needs = {case.name: case.needs for case in templatecheck.CAPABILITY_SUITE}
+    refused = {needs[c.name] for c in result.conversations if getattr(c, "refused", False)}
+    assert bool(findings(d, "RP150")) == ("tools" in refused)
+    assert bool(findings(d, "RP151")) == ("thinking" in refused)
+
+
 def test_folder_messages_name_the_folders_own_files(tmp_path):
     """A Hub cache snapshot links each GGUF to blobs/SHA: messages name the file the user sees."""
     blob = write_model(tmp_path / "blobs-3f2a9c", "gemma")

@@ -234,6 +234,23 @@ def test_build_from_gguf_refuses_a_template_it_cannot_prove(tmp_path, tiny_llama
     assert not (tmp_path / "out" / "template").exists()
 
 
+def test_build_from_gguf_refuses_a_conversion_that_loses_the_models_thinking(tmp_path, tiny_llama_path):
+    """A model whose prompt changes with enable_thinking (a switch in its system text, as Granite 3.2
+    does) but whose template writes no reasoning between tags: the conversion gets no thinking
+    capability in Ollama, which refuses think=true. build takes convert's verdict and refuses,
+    naming the case, as lint's RP151 warns about such a template."""
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    source = ("{% if enable_thinking %}<|system|>Think first.</s>{% endif %}{% for m in messages %}"
+              "<|{{ m.role }}|>{{ m.content }}</s>{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    ggufs.write_tiny_llama(ggufs_dir / "tiny-llama-Q8_0.gguf", chat_template=source)
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    assert "differs from it on: thinking-on" in str(err.value)
+    assert not (tmp_path / "out" / "template").exists()
+
+
 def test_build_from_gguf_on_a_gguf_without_a_chat_template_says_so_and_how_to_give_it_one(tmp_path, tiny_llama_path):
     """The GGUF has no tokenizer.chat_template: the error says that (not "pass tokenizer_config.json",
     which `publish build` has no option for), and both ways out it names work."""
