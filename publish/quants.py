@@ -123,13 +123,15 @@ def is_projector_filename(filename: str) -> bool:
 
 
 # The label the Hugging Face Hub gives a file for `hf.co/ORG/REPO:TAG`: huggingface.js
-# packages/gguf `parseGGUFQuantLabel` takes the LAST match of `(UD-)?(<file type>)(_[A-Z]+)?` in the
-# upper-cased file name, the file types tried in their enum order (GGMLFileQuantizationType); tags
-# match it case-insensitively. Two files with the same label answer the same tag.
-_HUB_TYPES = ("F32 F16 Q4_0 Q4_1 Q8_0 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K "
-              "IQ2_XXS IQ2_XS Q2_K_S IQ3_XS IQ3_XXS IQ1_S IQ4_NL IQ3_S IQ3_M IQ2_S IQ2_M IQ4_XS IQ1_M BF16 "
-              "Q4_0_4_4 Q4_0_4_8 Q4_0_8_8 TQ1_0 TQ2_0 MXFP4_MOE NVFP4 Q1_0 Q2_K_XL Q3_K_XL Q4_K_XL Q5_K_XL "
-              "Q6_K_XL Q8_K_XL").split()
+# packages/tasks/src/gguf.ts `parseGGUFQuantLabel` (@huggingface/tasks 0.21.54) takes the LAST match of
+# `(UD-)?(<file type>)(_[A-Z]+)?` in the upper-cased file name, the file types tried in the order of
+# its enum GGMLFileQuantizationType (so `Q4_0_4_4` reads as `Q4_0`); tags match it case-insensitively.
+# Two files with the same label answer the same tag. tests/hub/test_ollama_tags.py holds this to the
+# real package on a corpus of names.
+_HUB_TYPES = ("F32 F16 Q4_0 Q4_1 Q4_1_SOME_F16 Q4_2 Q4_3 Q8_0 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S "
+              "Q4_K_M Q5_K_S Q5_K_M Q6_K IQ2_XXS IQ2_XS Q2_K_S IQ3_XS IQ3_XXS IQ1_S IQ4_NL IQ3_S IQ3_M IQ2_S "
+              "IQ2_M IQ4_XS IQ1_M BF16 Q4_0_4_4 Q4_0_4_8 Q4_0_8_8 TQ1_0 TQ2_0 MXFP4_MOE NVFP4 Q1_0 Q2_0 Q2_K_XL "
+              "Q3_K_XL Q4_K_XL Q5_K_XL Q6_K_XL Q8_K_XL").split()
 _HUB_LABEL = re.compile("(?:UD-)?(?:" + "|".join(map(re.escape, _HUB_TYPES)) + ")(?:_[A-Z]+)?")
 
 

@@ -8,6 +8,8 @@ which `make test` runs) with Node.js, many templates per node process:
     from ollama_utils_ref import pick, pick_many
     pick(chat_template, bos_token="<s>", eos_token="</s>")
     pick_for_gguf("model.gguf")      # the same, from the GGUF's header (what the Hub reads)
+    quant_labels(["m-Q8_0.gguf"])    # ["Q8_0"]: @huggingface/tasks parseGGUFQuantLabel, the tag
+                                     # label the Hub reads from a file name (quant_label.js)
     # -> None (no pick: the Hub serves no template)
     #    or {"model": "library/llama3.1:8b" | "custom-matching" | "auto-conversion",
     #        "template": Go template text, "params": {"stop": [...]} (may be {}), "tokens": [...]}
@@ -27,6 +29,7 @@ from typing import Iterable
 JS_DIR = Path(__file__).parent / "ollama_utils_js"
 SCRIPT = JS_DIR / "pick.js"
 PACKAGE = JS_DIR / "node_modules" / "@huggingface" / "ollama-utils" / "package.json"
+TASKS_PACKAGE = JS_DIR / "node_modules" / "@huggingface" / "tasks" / "package.json"
 INSTALL = "make ollama-utils   (npm ci in tests/ollama_utils_js)"
 
 
@@ -49,9 +52,24 @@ def _check_installed() -> str:
     if node is None:
         raise OllamaUtilsMissing("node (Node.js >= 20) is not on PATH; install it (apt-get install nodejs npm), "
                                  f"then run {INSTALL}")
-    if not PACKAGE.is_file():
-        raise OllamaUtilsMissing(f"@huggingface/ollama-utils is not installed in {JS_DIR}; run {INSTALL}")
+    for package in (PACKAGE, TASKS_PACKAGE):
+        if not package.is_file():
+            raise OllamaUtilsMissing(f"{package.parent.parent.name}/{package.parent.name} is not installed in "
+                                     f"{JS_DIR}; run {INSTALL}")
     return node
+
+
+def quant_labels(names: list[str], *, timeout: float = 60.0) -> list[str | None]:
+    """@huggingface/tasks parseGGUFQuantLabel of each name (None: no label), in one node process."""
+    node = _check_installed()
+    proc = subprocess.run([node, str(JS_DIR / "quant_label.js")], input=json.dumps(names), capture_output=True,
+                          text=True, encoding="utf-8", cwd=JS_DIR, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"quant_label.js failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    out = json.loads(proc.stdout)
+    if len(out) != len(names):
+        raise RuntimeError(f"quant_label.js answered {len(out)} items for {len(names)}")
+    return out
 
 
 def pick_many(items: Iterable[dict], *, timeout: float = 120.0) -> list[dict | None | OllamaUtilsThrew]:

@@ -250,3 +250,31 @@ def test_smoke_plans_the_tag_of_every_spelling(tiny_repo, address):
 
     planned = plan_hub(address, SmokeOptions(registry="http://127.0.0.1:1"))
     assert [t.label for t in planned.targets] == ["Q8_0"]
+
+
+# -- the label a tag is matched against: our port against the real huggingface.js -----------------
+
+def _label_corpus() -> list[str]:
+    from publish.quants import _HUB_TYPES
+
+    types = [*_HUB_TYPES, "Q4_1_SOME_F16", "Q4_2", "Q4_3", "Q2_0", "Q4_K", "Q8", "FP16", "Q3_K", "IQ4_NL_XL"]
+    names = []
+    for t in types:
+        for variant in (t, t.lower(), f"UD-{t}", f"{t}_XL", f"{t}_XXL", f"{t}-imat", f"imat-{t}"):
+            names += [f"Model-7B-{variant}.gguf", f"model.{variant}.gguf", f"m_{variant}-00001-of-00003.gguf",
+                      f"{variant}/m-{variant}.gguf"]
+    return names + ["x.q8_0.imatrix.gguf", "Model-55IQ2_XXS-34Q2_K-07Q8_0-03F16.gguf", "imatrix.gguf",
+                    "Mistral-NEO-D_AU-IQ3_S-imat.gguf", "BTL-3-Compact-AVQ2.gguf", "mmproj-m-F16.gguf",
+                    "m-Q4_K_M-Q8_0.gguf", "q4_k_m.gguf", "m-q5_k_m_imatrix.gguf"]
+
+
+def test_hub_tag_label_is_huggingface_js_parse_gguf_quant_label():
+    """The tag label of every name is what @huggingface/tasks (pinned in tests/ollama_utils_js)
+    parseGGUFQuantLabel returns, upper-cased, for the file's name."""
+    from ollama_utils_ref import quant_labels
+    from publish.quants import hub_tag_label
+
+    names = _label_corpus()
+    real = quant_labels([n.rsplit("/", 1)[-1] for n in names])
+    ours = [hub_tag_label(n) for n in names]
+    assert [(n, o) for n, o, r in zip(names, ours, real) if o != r] == []
