@@ -21,8 +21,9 @@ Chat templates come from strangers' files, so two fences stand between a templat
    a parity check costs one fork.
 
    Compiling is bounded the same way: the template source is compiled only inside such a child
-   (once when the ChatTemplate is made, to report syntax errors, then again in each render child),
-   never in the calling process. Compiling a hostile template can recurse without end in Jinja's
+   (once when the ChatTemplate is made, to report syntax errors, then again in each render child;
+   given a tree the caller already parsed, the first render child's compile is the check), never in
+   the calling process. Compiling a hostile template can recurse without end in Jinja's
    parser, hit CPython's own compiler limits (`SyntaxError: too many statically nested blocks`,
    `IndentationError: too many levels of indentation`, `RecursionError`, `MemoryError`) or, in
    an ordinary Jinja environment, evaluate constant expressions (`{{ 'a' * 10**10 }}` took 16.7 GB
@@ -204,15 +205,23 @@ class ChatTemplate:
         self.memory_mb = memory_mb
         self.now = now
         # `parsed`: the tree of `source` already parsed with this environment (publish.convert
-        # parses it once for both the compiler and the sandbox); it is compiled in the child too
+        # parses it once for both the compiler and the sandbox); it is compiled in the child too.
+        # Its syntax is known to be fine, so the compile check (CPython's limits, Jinja's code
+        # generator) waits for the first render batch, whose child compiles it anyway: that batch
+        # raises what the check would have raised here, and one fork is saved.
         self._parsed = parsed
-        if hasattr(os, "fork"):
+        self._compiled = False          # a child compiled it (a later failure is per render)
+        self._prefetched: list[RenderCall] = []   # rendered with the next batch (prefetch)
+        self._kept: list[tuple[RenderCall, RenderOutcome]] = []
+        if not hasattr(os, "fork"):  # pragma: no cover - Windows
+            _compile(self._compilable, name)
+            self._compiled = True
+        elif parsed is None:
             outcome = _in_child(lambda: _compile_outcome(self._compilable), timeout, memory_mb, name,
                                 doing="compile")
             if outcome[0] != "ok":
                 raise _compile_error(outcome, name, self.source)
-        else:  # pragma: no cover - Windows
-            _compile(self._compilable, name)
+            self._compiled = True
 
     @property
     def _compilable(self) -> str | nodes.Template:
@@ -225,15 +234,39 @@ class ChatTemplate:
         return self.render_many([call])[0].unwrap()
 
     def render_many(self, calls: Iterable[RenderCall]) -> list[RenderOutcome]:
-        """Render several conversations under one time bound; one outcome per call, in order."""
+        """Render several conversations under one time bound (one child process, with the calls
+        `prefetch` queued); one outcome per call, in order. A call equal to a prefetched one is
+        answered from that render. Raises TemplateError / UnsafeTemplateError when the template
+        (given `parsed`, not compiled yet) does not compile, UnsafeTemplateError when the batch
+        exceeds its time or memory bound."""
         calls = list(calls)
-        if not calls:
-            return []
+        known = [self._kept_outcome(c) for c in calls]
+        prefetched, self._prefetched = self._prefetched, []
+        todo = [c for c, out in zip(calls, known) if out is None] + prefetched
+        if not todo:
+            return known
         if hasattr(os, "fork"):
-            raw = _in_child(lambda: self._render_all(calls), self.timeout, self.memory_mb, self.name)
+            compiled, raw = _in_child(lambda: self._render_all(todo), self.timeout, self.memory_mb, self.name)
         else:  # pragma: no cover - Windows
-            raw = self._render_all(calls, deadline=time.monotonic() + self.timeout)
-        return [self._outcome(item) for item in raw]
+            compiled, raw = self._render_all(todo, deadline=time.monotonic() + self.timeout)
+        if compiled[0] != "ok":
+            if not self._compiled:
+                raise _compile_error(compiled, self.name, self.source)
+            raw = [compiled for _ in todo]   # compiled before; a tighter bound now
+        self._compiled = True
+        outcomes = [self._outcome(item) for item in raw]
+        fresh = len(todo) - len(prefetched)
+        self._kept.extend(zip(prefetched, outcomes[fresh:]))
+        rendered = iter(outcomes[:fresh])
+        return [out if out is not None else next(rendered) for out in known]
+
+    def prefetch(self, calls: Iterable[RenderCall]) -> None:
+        """Render `calls` along with the next `render_many` batch (in the same child) and keep
+        their outcomes: a later `render_many` of equal calls then needs no process of its own."""
+        self._prefetched.extend(calls)
+
+    def _kept_outcome(self, call: RenderCall) -> RenderOutcome | None:
+        return next((out for kept, out in self._kept if kept == call), None)
 
     # -- inside the sandbox (child process) --------------------------------------------------
 
@@ -255,12 +288,14 @@ class ChatTemplate:
         variables.update(call.extra)
         return variables
 
-    def _render_all(self, calls: list[RenderCall], deadline: float | None = None) -> list[list]:
+    def _render_all(self, calls: list[RenderCall], deadline: float | None = None) -> list:
+        """[compile outcome [kind, message, line], one [kind, payload, line] per call (none when
+        the template did not compile)]."""
         outcome = _compile_outcome(self._compilable)
-        if outcome[0] != "ok":  # compiled fine in the constructor's child; a tighter bound now
-            return [[outcome[0], outcome[1], outcome[2]] for _ in calls]
+        if outcome[0] != "ok":
+            return [outcome[:3], []]
         template = outcome[3]
-        return [self._render_one(template, call, deadline) for call in calls]
+        return [outcome[:3], [self._render_one(template, call, deadline) for call in calls]]
 
     def _render_one(self, template: jinja2.Template, call: RenderCall, deadline: float | None) -> list:
         """[kind, payload, line]: kind is ok / raised / unsafe / error."""

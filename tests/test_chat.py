@@ -266,6 +266,44 @@ def test_compile_errors_of_every_kind_are_the_projects_error(source, words):
     assert words in str(err.value)
 
 
+@pytest.mark.parametrize("source, words", [
+    ("{% for a in [1] %}" * 21 + "x" + "{% endfor %}" * 21, "too many statically nested blocks"),
+    ("{% for a in [1] %}" * 101 + "x" + "{% endfor %}" * 101, "too many levels of indentation"),
+    ("{% macro m() %}" * 200 + "{% endmacro %}" * 200, "too deep to compile"),
+])
+def test_a_parsed_template_that_does_not_compile_fails_its_first_render(source, words, forked):
+    """Given the tree (publish.convert parsed it already), the compile check rides on the first
+    render batch's child: the same error, from render_many, one process instead of two."""
+    import publish.chat as chat
+
+    template = ChatTemplate(source, parsed=chat._ENV.parse(source), timeout=10, memory_mb=128)
+    assert forked == []
+    with pytest.raises(UnsafeTemplateError) as err:
+        template.render_many([RenderCall(HELLO)])
+    assert words in str(err.value) and len(forked) == 1
+
+
+def test_prefetched_calls_render_with_the_next_batch(forked):
+    """prefetch: the calls go along with the next render_many (one child for both); a later
+    render_many of an equal call is answered from that render, with the same outcome."""
+    import publish.chat as chat
+
+    source = "{% if tools %}[{{ tools|length }}]{% endif %}{% for m in messages %}{{ m.content }}|{% endfor %}" \
+             "{% if messages|length > 2 %}{{ raise_exception('two at most') }}{% endif %}"
+    calls = [RenderCall(HELLO), RenderCall(HELLO * 3), RenderCall(HELLO * 2, tools=[{"name": "f"}])]
+    fresh = [ChatTemplate(source).render_many([c])[0] for c in calls]
+    forked.clear()
+    template = ChatTemplate(source, parsed=chat._ENV.parse(source))
+    template.prefetch(calls[1:])
+    assert template.render_many(calls[:1])[0].text == "Hello!|"
+    assert len(forked) == 1
+    later = template.render_many([RenderCall(HELLO * 2, tools=[{"name": "f"}]), RenderCall(HELLO * 3)])
+    assert len(forked) == 1
+    assert later[0].text == fresh[2].text == "[1]Hello!|Hello!|"
+    assert isinstance(later[1].error, TemplateRaised) and later[1].error.reason == fresh[1].error.reason
+    assert template.render_many([RenderCall(HELLO * 2)])[0].text == "Hello!|Hello!|" and len(forked) == 2
+
+
 def test_a_template_that_compiles_forever_is_stopped(monkeypatch):
     import publish.chat as chat
 

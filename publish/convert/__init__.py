@@ -168,11 +168,13 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
 
     gotmpl.template_vars(text)   # parses (cached for the renders); a converter bug raises TemplateError here
     tools, thinking = templatecheck.ollama_capabilities(text)   # what Ollama gives the model
-    check = templatecheck.prove(chat, text, strip_bos=strip_bos)
-    extra = []
     if tools:   # a template that renders only with tools (a tool_use template) has its turn end here
         history = templatecheck.jinja_messages(
             next(c for c in templatecheck.CONVERT_SUITE if c.name == "system-multi-turn").messages)
+        chat.prefetch([RenderCall(history, tools=templatecheck.TOOLS)])   # one child renders it with the proof
+    check = templatecheck.prove(chat, text, strip_bos=strip_bos)
+    extra = []
+    if tools:
         out = chat.render_many([RenderCall(history, tools=templatecheck.TOOLS)])[0]
         if out.text is not None:
             extra.append((out.text, history))
