@@ -2,7 +2,9 @@
 publish.__main__): the same stdout, stderr and exit code as the click command for every command
 line it accepts, the click CLI for every other one, and an import budget: a whole `publish
 inspect --json` process on a 262,144-token header imports none of numpy, gguf, jinja2,
-huggingface_hub or click (the speed itself is bench/bench_cli.py's: no timed tests)."""
+huggingface_hub or click (the speed itself is bench/bench_cli.py's: no timed tests).
+`hf.co/ORG/NAME[:TAG]` names, which need the Hub stand-in, are held to the same identity in
+tests/hub/test_ollama_tags.py (test_the_quick_path_prints_what_click_prints)."""
 
 from __future__ import annotations
 

@@ -100,6 +100,22 @@ def test_without_a_tag_q4_k_m_else_the_first_q4_else_the_first_file(listing, pic
     assert pick("hf.co/o/a:latest", listing).files == (picked,)
 
 
+def test_variants_from_public_reports():
+    """ollama/ollama#7365 (IQ4_NL refused by the Hub, then fixed), docker/model-runner#439 (Unsloth's
+    UD- quants in a folder of split parts), atomantic/PortOS#2910 (a file with no quant label:
+    only the tagless name reaches it)."""
+    assert pick("hf.co/o/a:iq4_nl", ["a-IQ4_NL.gguf", "a-IQ4_XS.gguf"]).files == ("a-IQ4_NL.gguf",)
+    unsloth = ["UD-Q4_K_XL/K-UD-Q4_K_XL-00001-of-00002.gguf", "UD-Q4_K_XL/K-UD-Q4_K_XL-00002-of-00002.gguf",
+               "K-Q4_K_M.gguf"]
+    p = pick("hf.co/o/k:UD-Q4_K_XL", unsloth)
+    assert p.urls(whole_sets=True) == [f"hf://o/k/{u}" for u in unsloth[:2]]
+    with pytest.raises(UsageError, match="answers the tag Q4_K_XL"):
+        pick("hf.co/o/k:Q4_K_XL", unsloth)          # the label keeps its UD- prefix
+    assert pick("hf.co/o/b", ["model/BTL-3-Compact-AVQ2.gguf"]).files == ("model/BTL-3-Compact-AVQ2.gguf",)
+    with pytest.raises(UsageError, match="tags in o/b .any case.: BTL-3-Compact-AVQ2.gguf"):
+        pick("hf.co/o/b:Q2", ["model/BTL-3-Compact-AVQ2.gguf"])
+
+
 def test_two_files_with_one_label_both_answer():
     p = pick("hf.co/o/a:q8_0", ["a-Q8_0.gguf", "a-imat-Q8_0.gguf", "a-Q4_K_M.gguf"])
     assert p.ambiguous and p.files == ("a-Q8_0.gguf", "a-imat-Q8_0.gguf")
@@ -188,6 +204,21 @@ def test_two_files_answering_the_tag_are_gg802_for_lint_and_refused_by_inspect(t
     assert ("twin-Q8_0.gguf and twin-imat-Q8_0.gguf both answer hf.co/alice/twin:Q8_0: the Hub picks one of "
             "them by file name") in err
     assert "hf://alice/twin/twin-Q8_0.gguf hf://alice/twin/twin-imat-Q8_0.gguf" in err
+
+
+@pytest.mark.parametrize("address, message", [
+    ("hf.co/alice/missing:Q8_0", "repo alice/missing not found"),
+    ("hf.co/carol/gated", "gated repo"),
+    ("hf.co/alice/no-ggufs", "hf.co/alice/no-ggufs: no .gguf files in this repo"),
+    ("hf.co/alice", "hf.co/alice: expected hf.co/ORG/NAME[:TAG]"),
+    ("hf.co/alice/x:Q8_0:", "not an Ollama tag"),
+])
+def test_what_the_hub_refuses_is_a_usage_error_naming_it(hub, address, message):
+    hub.create_repo("carol/gated", gated=True)
+    hub.put_file("alice/no-ggufs", "README.md", b"hi")
+    for command in ("lint", "inspect"):
+        out, err, code = cli(command, address)
+        assert code == 2 and out == "" and message in err and "Traceback" not in err, (command, err)
 
 
 def test_a_local_path_of_the_same_spelling_wins(tiny_repo, tmp_path, monkeypatch, tiny_llama_path):
