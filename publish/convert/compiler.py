@@ -241,6 +241,36 @@ def _pystr(v: Any) -> str:
     return str(v)
 
 
+# a slice as written on a line: `[a:b]`, `[::-1]` (no brackets inside); one with a step
+_SLICE_AT = re.compile(r"\[[^\[\]\n]*:[^\[\]\n]*\]")
+_STEP_SLICE_AT = re.compile(r"\[[^\[\]\n]*:[^\[\]\n]*:[^\[\]\n]*\]")
+# list kinds a {% for %} can run over from the end (`for m in messages[::-1]`)
+_REVERSIBLE = ("msgs", "tools", "toolcalls", "strs", "list", "intrange", "args", "props")
+
+
+def _nonneg_go(go: str) -> bool:
+    """Whether the Go int expression `go` cannot be negative: a `len`, or a `range` index
+    variable (the compiler names those `$_i<n>`, `$_j<n>`)."""
+    return go.startswith("len ") or re.fullmatch(r"\$_[ij]\d+", go) is not None
+
+
+def _loop_iterables(ast: J.Template) -> set[int]:
+    """ids of the expression nodes whose value only a `{% for %}` runs over: each loop's list, the
+    value of a `{% set name = ... %}` whose name is read nowhere but as a loop's list, and what
+    a `| list` filter of one of those filters."""
+    nodes = [f.iter for f in ast.find_all(J.For)]
+    iters = {id(n) for n in nodes}
+    other = {n.name for n in ast.find_all(J.Name) if n.ctx == "load" and id(n) not in iters}
+    nodes += [a.node for a in ast.find_all(J.Assign) if isinstance(a.target, J.Name) and a.target.name not in other]
+    for n in nodes:
+        while True:
+            iters.add(id(n))
+            if not (isinstance(n, J.Filter) and n.name == "list" and n.node is not None):
+                break
+            n = n.node     # `x | reverse | list`: the loop still runs over x reversed
+    return iters
+
+
 # -- the compiler ---------------------------------------------------------------------------------
 
 class Compiler:
@@ -270,6 +300,8 @@ class Compiler:
             line, col = syntax_error_location(source, err.message or "", err.lineno)
             raise CompileError(f"not valid Jinja: {err.message}", line, col or 0, syntax=True) from None
         self._found: dict[tuple, tuple] = {}   # (id(node), kind) -> (node, its descendants of kind)
+        self._jinja_env = env
+        self._loop_iters = _loop_iterables(self.ast)   # ids of the nodes a {% for %} may run over reversed
         self.approx: list[Approximation] = []
         self._approx_seen: set = set()
         self.counter = 0
@@ -290,6 +322,9 @@ class Compiler:
         self.capture: str | None = None      # compiling a loop again to print only one text it builds
         self.capture_flag: str | None = None  # ... or to set this Go bool when that text is not empty
         self._neg_vars: set[str] = set()     # Go int variables that may hold a negative number (-1: "none yet")
+        self._differences: dict[str, tuple] = {}   # Go int (a variable or an expression) holding x - k -> (x, k)
+        self._nonneg_vars: set[str] = set()  # Go int variables that only hold values >= 0
+        self._short_circuit = 0              # > 0: compiling the right operand of `and` / `or`
         self._unrolled_total = 0
         self.loop_builders = loop_builders
         self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
@@ -313,19 +348,28 @@ class Compiler:
         self.counter += 1
         return f"$_{stem}{self.counter}"
 
-    def col(self, line: int, needle: str | None) -> int:
-        """The 1-based column of `needle` on Jinja line `line` (successive calls find successive
-        occurrences), 1 when it is not there."""
+    def col(self, line: int, needle: str | re.Pattern | None, *, advance: bool = True) -> int:
+        """The 1-based column of `needle` (a string, or a compiled regex) on Jinja line `line`
+        (successive calls find successive occurrences unless `advance` is False), 0 when it is
+        not there (the column is then left out of messages)."""
         if not needle or line < 1 or line > len(self.lines):
-            return 1
+            return 0
         text = self.lines[line - 1]
-        start = self._col_cursor.get((line, needle), 0)
-        pos = text.find(needle, start)
+        key = (line, needle if isinstance(needle, str) else needle.pattern)
+        start = self._col_cursor.get(key, 0)
+
+        def find(at: int) -> int:
+            if isinstance(needle, str):
+                return text.find(needle, at)
+            m = needle.search(text, at)
+            return m.start() if m else -1
+        pos = find(start)
         if pos < 0:
-            pos = text.find(needle)
+            pos = find(0)
         if pos < 0:
-            return 1
-        self._col_cursor[(line, needle)] = pos + 1
+            return 0
+        if advance:
+            self._col_cursor[key] = pos + 1
         return pos + 1
 
     def approximate(self, node: J.Node, construct: str, instead: str, needle: str | None = None) -> None:
@@ -1080,6 +1124,7 @@ class Compiler:
                 count = k
                 head = ("{{ range " + idx + " := " + k + " }}{{ " + var + " := len (slice (slice " + pad + " 1) " +
                         idx + ") }}")
+                self._nonneg_vars.add(var)
                 inner[target.name] = G(var, "int")
             else:
                 head = "{{ range " + idx + " := " + go_list + " }}"
@@ -1237,6 +1282,11 @@ class Compiler:
         return "".join(out), done_any
 
     # -- int arithmetic from len/printf/slice ---------------------------------------------------
+    def _nonneg(self, go: str) -> bool:
+        """Whether the Go int expression `go` cannot be negative (_nonneg_go, or a variable the
+        compiler only ever sets to such a value)."""
+        return _nonneg_go(go) or go in self._nonneg_vars
+
     def add1(self, go: str) -> str:
         """The Go int expression `go` + 1."""
         return self.add_int(G(go, "int"), K(1)).go
@@ -1251,6 +1301,8 @@ class Compiler:
         if isinstance(b, K):
             if b.value == 0:
                 return a
+            if isinstance(a, G) and self._differences.get(a.go, (None, None))[1] == b.value:
+                return self._differences[a.go][0]      # (x - k) + k
             if b.value > 0 and a.go in self._neg_vars and b.value <= 64:
                 # printf's width cannot count below zero: small negative values are enumerated
                 r, k = self.tmp("sum"), b.value
@@ -1275,6 +1327,30 @@ class Compiler:
             return a
         if isinstance(b, K) and b.value < 0:
             return self.add_int(a, K(-b.value))
+        if isinstance(a, G) and isinstance(b, K) and 0 < b.value <= 64 and self._short_circuit and \
+                self._nonneg(a.go) and a.go not in self._neg_vars:
+            # the right operand of `and`/`or` (Go's short-circuit too): `not loop.first and
+            # messages[loop.index0 - 1]` is guarded by its left side, so the cheap form, which
+            # errors when a < k, is kept; a slice bound made of it is made exact (_exact_difference)
+            go = f'len (slice (printf "%*s" {arg(a.go)} "") {b.value})'
+            self._differences[go] = (a, b.value)
+            return G(go, "int")
+        if isinstance(a, G) and isinstance(b, K) and 0 < b.value <= 64 and \
+                (self._nonneg(a.go) or a.go in self._neg_vars):
+            # a - k where a may be below k: printf's width cannot count below zero, so the values
+            # a < k takes (0..k-1, and the small negatives a "none yet" -1 sentinel starts from)
+            # are enumerated; the result may be negative (later + k enumerates too)
+            r, k = self.tmp("dif"), b.value
+            code = ("{{ " + r + " := 0 }}{{ if ge " + arg(a.go) + " " + str(k) + " }}{{ " + r +
+                    ' = len (slice (printf "%*s" ' + arg(a.go) + ' "") ' + str(k) + ") }}")
+            low = -(k + 16) if a.go in self._neg_vars else 0
+            for n in range(k - 1, low - 1, -1):
+                code += "{{ else if eq " + arg(a.go) + " " + str(n) + " }}{{ " + r + " = " + str(n - k) + " }}"
+            code += "{{ end }}"
+            self.pre.append(code)
+            self._neg_vars.add(r)
+            self._differences[r] = (a, k)
+            return G(r, "int")
         ago = golit(" " * a.value) if isinstance(a, K) else f'printf "%*s" {arg(a.go)} ""'
         return G(f"len (slice ({ago}) {arg(b.go if isinstance(b, G) else str(b.value))})", "int")
 
@@ -1565,7 +1641,15 @@ class Compiler:
                 k = -n
                 return G(f"index {arg(base.go)} (len (slice {arg(base.go)} {k}))", elem)
             if isinstance(key, G) and key.kind == "int":
-                return G(f"index {arg(base.go)} {arg(key.go)}", elem)
+                if self._nonneg(key.go):
+                    return G(f"index {arg(base.go)} {arg(key.go)}", elem)
+                # a runtime index that may be negative counts from the end, as in Python
+                ix, g = self.tmp("ix"), arg(key.go)
+                k = f'(len (printf "%*s" {g} ""))'
+                self.pre.append("{{ " + ix + " := " + g + " }}{{ if and (lt " + g + " 0) (le " + k + " (len " +
+                                arg(base.go) + ")) }}{{ " + ix + " = len (slice " + arg(base.go) + " " + k +
+                                ") }}{{ end }}")
+                return G(f"index {arg(base.go)} {ix}", elem)
         if isinstance(base, G) and base.kind in ("args", "any") and isinstance(key, G):
             return G(f"index {arg(base.go)} {arg(key.go)}", "any")
         if isinstance(base, G) and base.kind == "any" and isinstance(key, K) and isinstance(key.value, int) \
@@ -1578,24 +1662,37 @@ class Compiler:
         self.fail(node, "unsupported subscript")
 
     def slice_(self, base: Val, sl: J.Slice, scope: dict, node) -> Val:
-        """`base[start:stop:step]` on strings (by bytes) and lists, through Go's `slice`; `[::-1]`
-        marks the value reversed (a loop over it runs from the end). CompileError for another step."""
+        """`base[start:stop:step]`. Known values fold; strings (by characters) and lists go through
+        Go's `slice` behind guards (_guarded_slice), runtime bounds of either sign included. A step
+        (other than none or 1) is refused, except `[::-1]` of a list that a `{% for %}` runs over
+        (the loop runs from the end): Go templates cannot step through or reverse a list or a string
+        in a value. CompileError (with the slice's column) for what is refused."""
         start = self.ev(sl.start, scope) if sl.start is not None else K(None)
         stop = self.ev(sl.stop, scope) if sl.stop is not None else K(None)
         step = self.ev(sl.step, scope) if sl.step is not None else K(None)
         if _tagged(base, "__split__"):
             base = self.split_list(base, node)
-        if isinstance(base, G) and base.kind == "strlist":
-            ok = all(isinstance(x, K) and (x.value is None or isinstance(x.value, int) and x.value >= 0)
-                     for x in (start, stop)) and isinstance(step, K) and step.value is None
-            if not ok:
-                self.fail(node, "slicing a runtime list of strings other than [a:b] with a, b >= 0", "[")
-            return self.strlist_slice(base, start.value or 0, stop.value)
+        if isinstance(base, K) and isinstance(base.value, tuple) and base.value and isinstance(base.value[0], str) \
+                and base.value[0].startswith("__"):
+            what = {"__filtered__": "a filtered runtime list (selectattr/rejectattr)", "__mapped__": "a mapped list",
+                    "__strmethod__": "a string method", "__items__": "the items of a mapping",
+                    "__loop__": "loop"}.get(base.value[0], "this value")
+            self.fail(node, f"slicing {what} ({self._slice_text(node)}) is not supported", _SLICE_AT)
         if isinstance(base, K):
             if base.value is UNDEF or base.value is None:
                 return K(UNDEF)
             if all(isinstance(x, K) for x in (start, stop, step)):
                 return K(base.value[slice(start.value, stop.value, step.value)])
+        if not (isinstance(step, K) and step.value in (None, 1)):
+            self._stepped_slice(base, start, stop, step, node)   # refuses all but [::-1] of a looped list
+            return G(base.go, "rev:" + base.kind)
+        if isinstance(base, G) and base.kind == "strlist":
+            ok = all(isinstance(x, K) and (x.value is None or isinstance(x.value, int) and x.value >= 0)
+                     for x in (start, stop))
+            if not ok:
+                self.fail(node, f"slicing a runtime list of strings other than [a:b] with a, b >= 0 "
+                                f"({self._slice_text(node)})", _SLICE_AT)
+            return self.strlist_slice(base, start.value or 0, stop.value)
         if isinstance(base, Cond):
             return self._cond_map(base, lambda v: self.slice_(v, sl, scope, node))
         if isinstance(base, _Code) and isinstance(start, K) and start.value is None and isinstance(stop, K) \
@@ -1603,11 +1700,9 @@ class Compiler:
             return _Code(base.code, base.name, base.tail[:stop.value])   # (may print nothing now)
         if not isinstance(base, G):
             base = G(self.materialize(base), "str")
-        if isinstance(step, K) and step.value == -1 and isinstance(start, K) and start.value is None \
-                and isinstance(stop, K) and stop.value is None:
-            return G(base.go, "rev:" + base.kind)
-        if not (isinstance(step, K) and step.value in (None, 1)):
-            self.fail(node, "slices with a step other than 1 or -1 are not supported", "::")
+        if base.kind.startswith("rev:"):
+            self.fail(node, f"slicing a reversed list ({self._slice_text(node)}): a reversed list can only be "
+                            "looped over", _SLICE_AT)
         lo = start
         if not isinstance(lo, (K, G)):
             lo = G(self.materialize(lo), "int")
@@ -1616,27 +1711,62 @@ class Compiler:
             hi = G(self.materialize(hi), "int")
         return self._guarded_slice(base, lo, hi, node)
 
+    def _slice_text(self, node, pattern: re.Pattern = _SLICE_AT) -> str:
+        """The Jinja text of the slice `node` (a Getitem with a Slice) as written, for messages:
+        the next occurrence of `pattern` on its line that no message has named yet."""
+        line = getattr(node, "lineno", 0) or 0
+        at = self.col(line, pattern, advance=False)
+        m = pattern.match(self.lines[line - 1], at - 1) if at else None
+        return m.group(0) if m else "[…:…:…]" if pattern is _STEP_SLICE_AT else "[…:…]"
+
+    def _stepped_slice(self, base: Val, start: Val, stop: Val, step: Val, node) -> None:
+        """A slice with a step other than none or 1: returns only for `x[::-1]` of a runtime list
+        that a `{% for %}` runs over (directly, or through a `set` variable only loops use), which
+        the loop runs from the end; CompileError for every other step."""
+        text = self._slice_text(node, _STEP_SLICE_AT)
+        if not (isinstance(step, K) and isinstance(step.value, int) and not isinstance(step.value, bool)):
+            self.fail(node, f"a slice with a runtime step ({text}): Go templates have no stepped slices", _STEP_SLICE_AT)
+        plain = all(isinstance(x, K) and x.value is None for x in (start, stop))
+        kind = base.kind if isinstance(base, G) else None
+        if kind == "strlist":
+            self.fail(node, f"a slice with step {step.value} of a runtime list of strings ({text}): Go templates "
+                            "have no stepped slices", _STEP_SLICE_AT)
+        if step.value == -1 and plain and kind in _REVERSIBLE and id(node) in self._loop_iters:
+            return
+        if kind in ("str", "any") or isinstance(base, (Cat, Cond)) or _tagged(base, "__strmethod__"):
+            what = "text" if kind != "any" else "a value that may be text"
+            self.fail(node, f"a slice with step {step.value} of {what} ({text}): Go templates cannot "
+                            "reverse or step through a string", _STEP_SLICE_AT)
+        if step.value == -1 and plain and kind in _REVERSIBLE:
+            self.fail(node, f"a reversed list ({text}) used other than as the list a for loop runs over: Go "
+                            "templates can only loop over it from the end", _STEP_SLICE_AT)
+        self.fail(node, f"a slice with step {step.value} ({text}): Go templates have no stepped slices; "
+                        "only [::-1] of a list a for loop runs over is translated", _STEP_SLICE_AT)
+
     def _guarded_slice(self, base: G, lo: Val, hi: Val, node) -> G:
         """`base[lo:hi]` (step 1) that never errors on short input, as Python clamps. lo/hi: K
-        (an int or None) or a G int (taken as >= 0). Strings count characters, as Jinja does,
+        (an int or None) or a G int of either sign. Strings count characters, as Jinja does,
         through fmt (Go's fmt measures width and precision in runes): `printf "%.5s"` keeps 5
-        runes, and a negative bound is made a rune index from the rune count. Lists (and `any`
-        values, an Approximation when they hold a string) go through `slice` behind `len` guards.
-        CompileError for a list slice with a negative start and a non-negative stop."""
+        runes, and a bound that is negative, or may be at run time, is made a rune index from the
+        rune count. Lists (and `any` values, an Approximation when they hold a string) go through
+        `slice` behind `len` guards, a bound that may be negative made an index from `len`."""
         def neg(v):
             return isinstance(v, K) and isinstance(v.value, int) and v.value < 0
 
         def none(v):
             return isinstance(v, K) and v.value is None
 
+        def signed(v):   # a runtime bound that may be negative
+            return isinstance(v, G) and (not self._nonneg(v.go) or v.go in self._differences)
+
         def go(v):
             return str(v.value) if isinstance(v, K) else arg(v.go)
         if isinstance(lo, K) and lo.value == 0:
             lo = K(None)
         if none(lo) and none(hi):
-            return G(base.go, base.kind, origin=None)
+            return base     # the whole value: still the message's content (a continued message ends in it)
         sv = arg(base.go)
-        if base.kind == "str" and (neg(lo) or neg(hi)):
+        if base.kind == "str" and any(neg(v) or signed(v) for v in (lo, hi)):
             # a negative bound -k is the rune index max(r - k, 0), r the rune count: fmt pads
             # `printf "%*s" n s` (n = len s bytes) with n - r spaces, so r = len (slice s pad)
             r = self.tmp("runes")
@@ -1649,8 +1779,16 @@ class Compiler:
                     self.pre.append("{{ " + m + " := 0 }}{{ if gt " + r + " " + k + " }}{{ " + m +
                                     " = len (slice (printf \"%*s\" " + r + ' "") ' + k + ") }}{{ end }}")
                     v = G(m, "int")
+                elif signed(v):
+                    v = self._python_index(v, r)
                 bounds.append(v)
             lo, hi = bounds
+        elif base.kind != "str" and (signed(lo) or signed(hi) or neg(lo) and not (none(hi) or neg(hi))):
+            # list bounds of either sign (or a negative start with a stop that is not): Python's
+            # index in 0..len for each, then the plain slice below
+            n = self.tmp("len")
+            self.pre.append("{{ " + n + " := len " + sv + " }}")
+            lo, hi = [self._python_index(v, n) if signed(v) or neg(v) else v for v in (lo, hi)]
         if base.kind == "str":
             if isinstance(lo, K) and isinstance(hi, K) and lo.value is not None and hi.value is not None \
                     and hi.value <= lo.value:
@@ -1659,14 +1797,21 @@ class Compiler:
                 sv = (f'printf "%.{hi.value}s" {sv}' if isinstance(hi, K) else f'printf "%.*s" {go(hi)} {sv}')
                 sv = "(" + sv + ")"
             if none(lo):
-                return G(sv[1:-1], "str", origin=None)
-            cut = (f'printf "%.{lo.value}s" {sv}' if isinstance(lo, K) else f'printf "%.*s" {go(lo)} {sv}')
-            return G(f"slice {sv} (len ({cut}))", "str", origin=None)
+                out = sv[1:-1]
+            else:
+                cut = (f'printf "%.{lo.value}s" {sv}' if isinstance(lo, K) else f'printf "%.*s" {go(lo)} {sv}')
+                out = f"slice {sv} (len ({cut}))"
+            fin = _fin_of(base)
+            if fin is None or self.capture is not None:
+                return G(out, "str", origin=None)
+            # a slice that keeps all of the final assistant message's content (it is short, or the
+            # runtime bounds cover it) still ends the continued message, as the Jinja render does
+            var = self.tmp("cut")
+            self.pre.append("{{ " + var + " := " + out + " }}")
+            return G(var, "str", origin=None, fin=f"and ({fin}) (eq (len {var}) (len {arg(base.go)}))")
         if base.kind == "any":
             self.approximate(node, "slicing a value of unknown type", "if it is a string, Go slices bytes, "
                              "Jinja characters (differs on non-ASCII text)", "[")
-        if neg(lo) and not (none(hi) or neg(hi)):
-            self.fail(node, "a list slice with a negative start and a non-negative stop is not supported", "[")
         cur = sv
         # negative start first (s[-a:-b] == s[-a:][:-b]), else the stop first (s[a:b] == s[:b][a:])
         steps = [("lo", lo), ("hi", hi)] if neg(lo) else [("hi", hi), ("lo", lo)]
@@ -1691,6 +1836,29 @@ class Compiler:
             self.pre.append(code)
             cur = out
         return G(cur, base.kind, origin=None)
+
+    def _python_index(self, v: Val, n: str) -> G:
+        """A slice bound `v` (K int or G int, either sign) as Python resolves it against a length
+        `n` (a Go int variable): v when 0 <= v <= n, n above, n + v when -n <= v < 0, 0 below. The
+        magnitude of a negative v is `len (printf "%*s" v "")`: fmt takes a negative width as the
+        '-' flag with its absolute value (fmt/print.go)."""
+        out = self.tmp("ix")
+        if isinstance(v, G) and v.go in self._differences and not v.go.startswith("$"):
+            # x - k in its cheap form errors when x < k: compute it exactly here
+            saved, self._short_circuit = self._short_circuit, 0
+            v = self.sub_int(*self._differences[v.go][:1], K(self._differences[v.go][1]))
+            self._short_circuit = saved
+        if isinstance(v, K):
+            k = str(-v.value)
+            self.pre.append("{{ " + out + " := 0 }}{{ if lt " + k + " " + n + " }}{{ " + out +
+                            ' = len (slice (printf "%*s" ' + n + ' "") ' + k + ") }}{{ end }}")
+            return G(out, "int")
+        g = arg(v.go)
+        k = f'(len (printf "%*s" {g} ""))'
+        self.pre.append("{{ " + out + " := " + n + " }}{{ if lt " + g + " 0 }}{{ " + out + " = 0 }}{{ if lt " + k +
+                        " " + n + " }}{{ " + out + ' = len (slice (printf "%*s" ' + n + ' "") ' + k +
+                        ") }}{{ end }}{{ else if lt " + g + " " + n + " }}{{ " + out + " = " + g + " }}{{ end }}")
+        return G(out, "int")
 
     def ev_Slice(self, node, scope):
         """A bare slice outside `[]` does not occur; CompileError."""
@@ -1729,7 +1897,11 @@ class Compiler:
             if op == "and":
                 return self.ev(node.right, scope) if lt.value else left
             return left if lt.value else self.ev(node.right, scope)
-        right = self.ev(node.right, scope)
+        self._short_circuit += 1
+        try:
+            right = self.ev(node.right, scope)
+        finally:
+            self._short_circuit -= 1
         if not (isinstance(left, G) and left.kind == "bool"):
             # a value, not only a condition: `x or y` is x when x is true, else y
             return self.cond_val(lt, left, right) if op == "or" else self.cond_val(lt, right, left)
@@ -2518,6 +2690,8 @@ class Compiler:
             return self.items_of(v, "items", node)
         if name == "list":
             return v
+        if name == "reverse":
+            return self.reverse(v, node)
         if name == "replace":
             if isinstance(v, G) and v.domain:
                 return self.enumerate_domain(
@@ -2571,7 +2745,22 @@ class Compiler:
                 return K(("__mapped__", v, kwargs["attribute"].value))
         if name in ("selectattr", "rejectattr", "map", "select", "reject", "join", "sort", "unique"):
             self.fail(node, f"| {name} on a runtime list is not supported", name)
+        if name not in self._jinja_env.filters:
+            self.fail(node, f"Jinja has no filter named {name!r}: the template does not compile in Jinja either", name)
         self.fail(node, f"filter {name} is not supported", name)
+
+    def reverse(self, v: Val, node) -> Val:
+        """`x | reverse` of a runtime list that a `{% for %}` runs over (the loop runs from the end,
+        as for `x[::-1]`). CompileError for text (Go templates cannot reverse a string) and for a
+        reversed list used any other way."""
+        kind = v.kind if isinstance(v, G) else None
+        if kind in _REVERSIBLE and id(node) in self._loop_iters:
+            return G(v.go, "rev:" + kind)
+        if kind in _REVERSIBLE:
+            self.fail(node, "| reverse of a list used other than as the list a for loop runs over: Go templates "
+                            "can only loop over it from the end", "reverse")
+        what = "text" if kind in ("str", None) else "a value that may be text" if kind == "any" else f"a {kind} value"
+        self.fail(node, f"| reverse of {what}: Go templates cannot reverse a string", "reverse")
 
     def indent_json(self, v: "_Code", args: list, kwargs: dict, node) -> Val:
         """`x | tojson | indent(width, first, blank)` (jinja2's do_indent): every line after the
@@ -2829,6 +3018,16 @@ class Compiler:
     def special_call(self, name: str, node, scope) -> Val:
         """A call of a special global: raise_exception (an Approximation: Go does not refuse),
         namespace(), strftime_now (Ollama's currentDate), range, ..."""
+        if name == "range" and len(node.args) == 3 and isinstance(node.args[0], J.Sub) \
+                and isinstance(node.args[0].right, J.Const) and node.args[0].right.value == 1 \
+                and all(isinstance(a, J.Neg) and isinstance(a.node, J.Const) and a.node.value == 1
+                        or isinstance(a, J.Const) and a.value == -1 for a in node.args[1:]):
+            # range(n - 1, -1, -1): n iterations from n - 1 down (n - 1 is never needed by itself)
+            n = self.ev(node.args[0].left, scope)
+            if isinstance(n, K):
+                return K(list(range(n.value - 1, -1, -1)))
+            n = n if isinstance(n, G) else G(self.materialize(n), "int")
+            return G(self._go_int(n), "rev:intrange")
         args = [self.ev(a, scope) for a in node.args]
         kwargs = {kw.key: self.ev(kw.value, scope) for kw in node.kwargs}
         if name == "raise_exception":
@@ -2866,7 +3065,12 @@ class Compiler:
                 self.pre.append("{{ " + n + " := 0 }}{{ if lt " + arg(a) + " " + arg(b) + " }}{{ " + n +
                                 " = " + self.sub_int(G(b, "int"), G(a, "int")).go + " }}{{ end }}")
                 return G(n, "intrange", offset=a)
-            self.fail(node, "range() over a runtime bound", "range")
+            if len(vals) == 3 and not isinstance(vals[2], K):
+                self.fail(node, "range() with a runtime step: Go templates count by one only", "range")
+            if len(vals) == 3:
+                self.fail(node, f"range() with a runtime bound and step {vals[2].value}: translated are only "
+                                "range(a, b) and range(n - 1, -1, -1)", "range")
+            self.fail(node, "range() with these runtime bounds", "range")
         if name == "dict":
             # like a {...} literal: runtime values stay Vals inside the constant dict (tojson writes them)
             return K({k: v.value if isinstance(v, K) else v for k, v in kwargs.items()})

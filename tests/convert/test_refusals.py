@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import ggufs
+from publish import templatecheck
 from publish.cli import main
+from publish.convert import ConvertError, convert
 
 
 def run(*args):
@@ -39,3 +41,122 @@ def test_a_syntax_error_in_a_ggufs_chat_template_points_to_publish_fix(tmp_path)
     assert out.exit_code == 2
     assert "m.gguf:tokenizer.chat_template:2:3: not valid Jinja: Encountered unknown tag 'endif'" in out.output
     assert f"publish fix m.gguf --chat-template FILE" in out.output
+
+
+# -- slices -----------------------------------------------------------------------------------
+
+def body(expr: str) -> str:
+    """A chat template printing `expr` for every message, on line 2."""
+    return ("{% for m in messages %}<|{{ m.role }}|>\n" + expr +
+            "<|end|>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+
+
+def test_a_reversed_string_is_refused_with_exit_2_naming_the_slice_and_its_place(tmp_path):
+    """The tester's case: `{{ m.content[::-1] }}` was compiled as if the content were a reversed
+    list and printed Python's repr of the string ('Hello!'): DIFFERENT, exit 1, no construct."""
+    src = tmp_path / "rev.jinja"
+    src.write_text(body("{{ m.content[::-1] }}"), encoding="utf-8")
+    out = run("template", "convert", src)
+    assert out.exit_code == 2, out.output
+    assert "rev.jinja:2:13: a slice with step -1 of text ([::-1]): Go templates cannot reverse or step through " \
+           "a string" in out.output
+    assert "DIFFERENT" not in out.output and "Traceback" not in out.output
+
+
+# (template, the message's line:col, a part of its text)
+REFUSED = [
+    (body("{{ m.content[::2] }}"), "2:13", "a slice with step 2 of text ([::2])"),
+    (body("{{ m.content[1::2] }}"), "2:13", "a slice with step 2 of text ([1::2])"),
+    (body("{{ m.content[5:0:-1] }}"), "2:13", "a slice with step -1 of text ([5:0:-1])"),
+    (body("{{ m.content[::loop.index] }}"), "2:13", "a slice with a runtime step ([::loop.index])"),
+    (body("{{ (m.content | string)[::-1] }}"), "2:24", "a slice with step -1 of text ([::-1])"),
+    (body("{{ m.role[::-1] }}"), "2:10", "a slice with step -1 of text ([::-1])"),
+    (body("{{ m.content[::-1] == 'olleH' }}"), "2:13", "a slice with step -1 of text ([::-1])"),
+    (body("{{ 'olleH' in m.content[::-1] }}"), "2:24", "a slice with step -1 of text ([::-1])"),
+    (body("{{ m.content | reverse }}"), "2:16", "| reverse of text: Go templates cannot reverse a string"),
+    (body("{{ m.content.split(' ')[::-1] | join(' ') }}"), "2:24",
+     "a slice with step -1 of a runtime list of strings ([::-1])"),
+    (body("{{ m.content.split(' ')[::2] | join(' ') }}"), "2:24", "a slice with step 2 of a runtime list of strings"),
+    ("{% for m in messages[::2] %}{{ m.content }}{% endfor %}", "1:21", "a slice with step 2 ([::2])"),
+    ("{% for m in messages[::-2] %}{{ m.content }}{% endfor %}", "1:21", "a slice with step -2 ([::-2])"),
+    ("{% for m in messages[1::-1] %}{{ m.content }}{% endfor %}", "1:21", "a slice with step -1 ([1::-1])"),
+    ("{% for m in messages[::-1][1:] %}{{ m.content }}{% endfor %}", "1:21",
+     "a reversed list ([::-1]) used other than as the list a for loop runs over"),
+    ("{{ messages[::-1][0].content }}{% for m in messages %}{{ m.content }}{% endfor %}", "1:12",
+     "a reversed list ([::-1]) used other than"),
+    ("{{ messages[::-1] | length }}{% for m in messages %}{{ m.content }}{% endfor %}", "1:12",
+     "a reversed list ([::-1]) used other than"),
+    ("{{ messages[::-1] }}{% for m in messages %}{{ m.content }}{% endfor %}", "1:12",
+     "a reversed list ([::-1]) used other than"),
+    ("{{ messages | reverse | list | length }}{% for m in messages %}{{ m.content }}{% endfor %}", "1:15",
+     "| reverse of a list used other than as the list a for loop runs over"),
+    ("{% for m in (messages | selectattr('role', 'equalto', 'user'))[1:] %}{{ m.content }}{% endfor %}", "1:63",
+     "slicing a filtered runtime list (selectattr/rejectattr) ([1:])"),
+    ("{% for i in range(messages | length, 0, -1) %}{{ i }}{% endfor %}", "1:13",
+     "range() with a runtime bound and step -1"),
+    ("{% for i in range(0, messages | length, 2) %}{{ i }}{% endfor %}", "1:13",
+     "range() with a runtime bound and step 2"),
+]
+
+
+@pytest.mark.parametrize("source, where, message", REFUSED)
+def test_slices_and_reversals_go_cannot_express_are_refused_with_their_line_and_column(source, where, message):
+    with pytest.raises(ConvertError) as err:
+        convert(source, name="t.jinja")
+    assert f"t.jinja:{where}: {message}" in str(err.value), str(err.value)
+    assert err.value.exit_code == 2
+
+
+# templates that the compiler got wrong without saying so (a different prompt, or a Go error on
+# the proof's conversations) and now translates exactly: (template, cases that must be compared)
+NS_SYSTEM = ("{%- set ns = namespace(i=-1) -%}{%- for m in messages -%}{%- if m.role == 'system' -%}"
+             "{%- set ns.i = loop.index0 -%}{%- endif -%}{%- endfor -%}")
+EXACT = [
+    # a slice that keeps the whole content still ends a continued final message
+    (body("{{ m.content[:] }}"), {"ends-with-assistant"}),
+    (body("{{ m.content[::1] }}"), {"ends-with-assistant"}),
+    (body("{{ m.content[0:] }}"), {"ends-with-assistant"}),
+    (body("{{ m.content[::none] }}"), {"ends-with-assistant"}),
+    (body("{{ m.content[:500] }}"), {"ends-with-assistant"}),
+    (body("{{ m.content[-500:] }}"), {"ends-with-assistant"}),
+    # runtime bounds that are negative at run time count from the end, as in Python
+    (NS_SYSTEM + "{%- for m in messages[ns.i:] -%}<{{ m.role }}>{{ m.content }}\n{% endfor %}", {"user"}),
+    (NS_SYSTEM + "{%- for m in messages[:ns.i] -%}<{{ m.role }}>{{ m.content }}\n{% endfor %}", {"user"}),
+    (NS_SYSTEM + "{%- for m in messages -%}<{{ m.role }}>{{ m.content[:ns.i] }}\n{% endfor %}", {"user"}),
+    (NS_SYSTEM + "{%- for m in messages -%}<{{ m.role }}>{{ m.content[ns.i:] }}\n{% endfor %}",
+     {"user", "system-ends-with-assistant"}),
+    (body("{{ m.content[loop.index0 - 1:] }}"), {"user", "multi-turn"}),
+    ("{% for m in messages %}<{{ m.role }}>{% for x in messages[loop.index0 - 1:] %}{{ x.role }}{% endfor %}"
+     "\n{% endfor %}", {"user"}),
+    ("{% for m in messages %}<{{ m.role }}>{% for x in messages[:loop.index0 - 2] %}{{ x.role }}{% endfor %}"
+     "\n{% endfor %}", {"multi-turn"}),
+    ("{% for m in messages %}<{{ m.role }}>{% for x in messages[-2:1] %}{{ x.role }}{% endfor %}"
+     "\n{% endfor %}", {"user", "multi-turn"}),
+    # subtraction below zero, printed, compared, added back, and as an index (Python: from the end)
+    ("{% for m in messages %}<{{ m.role }} {{ loop.index0 - 2 }} {{ loop.index0 - 2 + 1 }} "
+     "{{ (loop.index0 - 1) > 0 }}>[{{ messages[loop.index0 - 1].role }}]{{ m.content }}\n{% endfor %}",
+     {"user", "multi-turn"}),
+    ("{% for m in messages %}<{{ m.role }}>{% for j in range(loop.index0 - 1, -1, -1) %}{{ j }}{% endfor %}"
+     "{{ m.content }}\n{% endfor %}", {"multi-turn"}),
+    # reversing a list a loop runs over: [::-1], | reverse, through | list or a set variable
+    ("{% for m in messages | reverse %}<{{ m.role }}>{{ m.content }}\n{% endfor %}", {"multi-turn"}),
+    ("{% for m in messages | reverse | list %}<{{ m.role }} {{ loop.index0 }}>{{ m.content }}\n{% endfor %}",
+     {"multi-turn"}),
+    ("{% set r = messages[::-1] %}{% for m in r %}<{{ m.role }}>{{ m.content }}\n{% endfor %}", {"multi-turn"}),
+    ("{% for m in messages[1:][::-1] %}<{{ m.role }}>{{ m.content }}\n{% endfor %}", {"multi-turn"}),
+]
+
+
+@pytest.mark.parametrize("source, compared", EXACT)
+def test_slices_with_runtime_bounds_and_list_reversals_translate_exactly(source, compared):
+    from ollama_template_ref import render_real
+
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    by_name = {c.name: c for c in conv.check.conversations}
+    assert all(by_name[n].status == templatecheck.IDENTICAL for n in compared), conv.format_text(show_template=False)
+    # the same bytes in Ollama's own template package (fmt's negative widths, `and`/`or` short-circuit)
+    cases = [c for c in templatecheck.CONVERT_SUITE if by_name[c.name].status == templatecheck.IDENTICAL]
+    got = render_real([{"template": conv.template, "messages": c.messages, "tools": c.tools, "think": False}
+                       for c in cases])
+    assert [(g.get("error") or "", g["output"]) for g in got] == [("", by_name[c.name].jinja) for c in cases]
