@@ -895,10 +895,13 @@ def test_list_slices_never_error_on_short_conversations(expr):
     _render_both(conv, source, SHORT_AND_WIDE)
 
 
-def test_list_slice_with_negative_start_and_positive_stop_is_refused_with_line_and_column():
-    with pytest.raises(ConvertError) as err:
-        compile_template("{% for m in messages %}{% endfor %}\n{% for m in messages[-2:5] %}{% endfor %}")
-    assert (err.value.line, err.value.col) == (2, 21) and "negative start" in str(err.value)
+def test_list_slice_with_negative_start_and_positive_stop_resolves_both_bounds_as_python_does():
+    """Once refused; each bound is now made an index in 0..len as Python does (tests/convert/test_refusals.py
+    holds the other runtime-bound slices)."""
+    conv = convert("{% for m in messages[-2:3] %}<{{ m.role }}>{{ m.content }}\n{% endfor %}")
+    assert conv.identical, conv.format_text(show_template=False)
+    status = {c.name: c.status for c in conv.check.conversations}
+    assert status["user"] == status["multi-turn"] == status["system-multi-turn"] == templatecheck.IDENTICAL
 
 
 def test_loop_previtem_and_nextitem_are_undefined_at_the_ends():
