@@ -5,20 +5,13 @@ request is refused and how the reply is split."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 import jinja_corpus
 import ollama_utils_ref
-from conftest import go_binary
+from ollama_thinking_ref import infer_tags_real
 from publish import families, gotmpl
-from paths import TESTS
 
-REF_DIR = TESTS / "ollama" / "thinking_ref"
 HAND_CASES = [
     "{{ range .Messages }}{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }}{{ end }}",
     # $.Messages is a variable node, not the field .Messages: Ollama infers nothing
@@ -36,18 +29,7 @@ HAND_CASES = [
 
 @pytest.fixture(scope="module")
 def infer_tags():
-    go = go_binary()
-    assert go is not None, "Go is needed for Ollama's own thinking.InferTags (make go)"
-    exe = Path(os.environ.get("TMPDIR", "/tmp")) / f"publish-thinking-ref-{os.getuid()}"
-    env = dict(os.environ, GOFLAGS="-mod=mod", GO111MODULE="on", GOTOOLCHAIN="local", CGO_ENABLED="0")
-    subprocess.run([go, "build", "-o", str(exe), "."], cwd=REF_DIR, env=env, check=True,
-                   capture_output=True, timeout=600)
-
-    def run(texts: list[str]) -> list:
-        proc = subprocess.run([str(exe)], input=json.dumps(texts).encode(), capture_output=True,
-                              check=True, timeout=120)
-        return json.loads(proc.stdout)
-    return run
+    return infer_tags_real
 
 
 def _templates() -> list[str]:
