@@ -229,21 +229,28 @@ def test_build_from_gguf_refuses_a_template_it_cannot_prove(tmp_path, tiny_llama
     assert not (tmp_path / "out" / "template").exists()
 
 
-def test_build_from_gguf_refuses_a_conversion_that_loses_the_models_thinking(tmp_path, tiny_llama_path):
+def test_build_from_gguf_keeps_the_thinking_of_a_switch_with_no_printed_trace(tmp_path, tiny_llama_path):
     """A model whose prompt changes with enable_thinking (a switch in its system text, as Granite 3.2
-    does) but whose template writes no reasoning between tags: the conversion gets no thinking
-    capability in Ollama, which refuses think=true. build takes convert's verdict and refuses,
-    naming the case, as lint's RP151 warns about such a template."""
+    and cogito do) but whose template writes no reasoning between tags: Ollama passes .Think only
+    to a thinking-capable template, so the conversion declares <think>...</think> as a named
+    approximation (line:column of the switch), is identical with think on and off, and build stages
+    it with the thinking capability."""
     ggufs_dir = tmp_path / "ggufs"
     ggufs_dir.mkdir()
     source = ("{% if enable_thinking %}<|system|>Think first.</s>{% endif %}{% for m in messages %}"
               "<|{{ m.role }}|>{{ m.content }}</s>{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    conv = convert(source)
+    status = _statuses(conv)
+    assert conv.identical and status["thinking-on"] == status["thinking-off"] == templatecheck.IDENTICAL
+    [note] = [a for a in conv.approximations if "thinking switch" in a.construct]
+    assert (note.line, note.col) == (1, 7)
     ggufs.write_tiny_llama(ggufs_dir / "tiny-llama-Q8_0.gguf", chat_template=source)
     (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
-    with pytest.raises(SpecError) as err:
-        build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
-    assert "differs from it on: thinking-on" in str(err.value)
-    assert not (tmp_path / "out" / "template").exists()
+    out = build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    staged = (out / "template").read_text(encoding="utf-8")
+    assert gotmpl.thinking_tags(staged) == ("<think>", "</think>")
+    assert templatecheck.ollama_prompt(staged, [{"role": "user", "content": "hi"}]) == \
+        "<|system|>Think first.</s><|user|>hi</s><|assistant|>"    # Ollama's default think=true
 
 
 def test_build_from_gguf_on_a_gguf_without_a_chat_template_says_so_and_how_to_give_it_one(tmp_path, tiny_llama_path):
