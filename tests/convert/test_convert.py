@@ -41,6 +41,19 @@ LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
          "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", "hf-CISCai-Mistral-7B-Instruct-v0.3-SOTA-GGUF.jinja"]
 
 
+# corpus models that think, whose reasoning Ollama could not see before: the tags Ollama must
+# infer from the conversion, the status of their thinking cases (n/a: the model's template writes
+# the same prompt whatever the thinking inputs), and the approximation named, if any
+THINKING_CORPUS = {
+    "google-gemma-4-31B-it.jinja": (("<|channel>thought", "<channel|>"), templatecheck.IDENTICAL, None),
+    "ByteDance-Seed-OSS.jinja": (("<seed:think>", "</seed:think>"), templatecheck.IDENTICAL, "thinking_budget"),
+    "NVIDIA-Nemotron-Nano-v2.jinja": (("<think>", "</think>"), templatecheck.NA, None),
+    "gguf-ollama-cogito-3b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
+    "gguf-ollama-cogito-14b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
+    "Apertus-8B-Instruct.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
+}
+
+
 @pytest.mark.parametrize("name", KNOWN)
 def test_known_templates_convert_identical(name):
     entry = CORPUS[name]
@@ -438,33 +451,38 @@ def test_build_from_gguf_passes_the_smoke_test_in_real_ollama(from_gguf_folder, 
     assert all(c["answer"].strip() == "2" for c in cases)
 
 
-def test_real_ollama_gives_a_converted_thinking_template_the_thinking_and_tools_capabilities(
-        tmp_path, tiny_llama_path, real_ollama):
-    """Ollama decides thinking from `{{ .Thinking }}` inside `{{ range .Messages }}` (thinking/template.go
-    InferTags) and tools from `.Tools` in the template's Vars: a converted Qwen3 template must get both."""
+@pytest.mark.parametrize("name", ["gguf-ollama-qwen3-0.6b.jinja", *THINKING_CORPUS])
+def test_real_ollama_gives_a_converted_thinking_template_the_thinking_capability(
+        name, tmp_path, tiny_llama_path, real_ollama):
+    """Ollama decides thinking from `{{ .Thinking }}` between texts inside `{{ range .Messages }}`
+    (thinking/template.go InferTags) and tools from `.Tools` in the template's Vars: a model created
+    from each converted thinking template must list "thinking" (and "tools" where the template has
+    tools) in /api/show's capabilities: Qwen3, whose reasoning is printed between <think> tags,
+    and the corpus models whose reasoning Ollama could not see before (THINKING_CORPUS)."""
     import subprocess
     import urllib.request
 
     from publish.modelfile import ModelfileSpec, render
 
-    entry = CORPUS["gguf-ollama-qwen3-0.6b.jinja"]
+    entry = CORPUS[name]
     conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
+    model = "thinking-" + name.lower().replace(".jinja", "").replace(".", "-")[:40]
     modelfile = tmp_path / "Modelfile"
     modelfile.write_text(render(ModelfileSpec(from_=(str(tiny_llama_path),), template=conv.template)),
                          encoding="utf-8")
-    subprocess.run(["ollama", "create", "converted-qwen3", "-f", str(modelfile)], check=True,
-                   capture_output=True, timeout=300)
-    req = urllib.request.Request(f"{real_ollama.url}/api/show", data=b'{"model": "converted-qwen3"}',
+    subprocess.run(["ollama", "create", model, "-f", str(modelfile)], check=True, capture_output=True, timeout=300)
+    req = urllib.request.Request(f"{real_ollama.url}/api/show", data=json.dumps({"model": model}).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as resp:
         show = json.loads(resp.read())
-    assert {"thinking", "tools"} <= set(show["capabilities"]), show["capabilities"]
     assert show["template"] == conv.template
+    assert "thinking" in show["capabilities"], show["capabilities"]
+    assert ("tools" in show["capabilities"]) == conv.tools, show["capabilities"]
 
 
 REAL_SERVER_TEMPLATES = ["meta-llama-Llama-3.1-8B-Instruct.jinja", "gguf-ollama-qwen3-0.6b.jinja",
                          "google-gemma-3-it.jinja", "mistralai-Mistral-Large-Instruct-2407.jinja",
-                         "microsoft-phi-4.jinja", *LATER]
+                         "microsoft-phi-4.jinja", *LATER, *(n for n in THINKING_CORPUS if n not in LATER)]
 
 
 @pytest.mark.parametrize("name", REAL_SERVER_TEMPLATES)
@@ -1125,19 +1143,6 @@ def test_thinking_setting_ollama_never_passes_is_a_named_approximation():
     conv, renders = _proven_thinking(source, ("<think>", "</think>"))
     [note] = [a for a in conv.approximations if "thinking_budget" in a.construct]
     assert (note.line, note.col) == (1, 12) and "budget 0" not in renders[True]
-
-
-# corpus models that think, whose reasoning Ollama could not see before: the tags Ollama must
-# infer from the conversion, the status of their thinking cases (n/a: the model's template writes
-# the same prompt whatever the thinking inputs), and the approximation named, if any
-THINKING_CORPUS = {
-    "google-gemma-4-31B-it.jinja": (("<|channel>thought", "<channel|>"), templatecheck.IDENTICAL, None),
-    "ByteDance-Seed-OSS.jinja": (("<seed:think>", "</seed:think>"), templatecheck.IDENTICAL, "thinking_budget"),
-    "NVIDIA-Nemotron-Nano-v2.jinja": (("<think>", "</think>"), templatecheck.NA, None),
-    "gguf-ollama-cogito-3b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
-    "gguf-ollama-cogito-14b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
-    "Apertus-8B-Instruct.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
-}
 
 
 def test_thinking_corpus_templates_are_thinking_capable_and_proven_on_and_off():
