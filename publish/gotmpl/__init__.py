@@ -81,10 +81,7 @@ def thinking_tags(template: str) -> tuple[str, str]:
     """The (opening, closing) reasoning tags Ollama infers from a template, ("", "") when none;
     Ollama treats the model as thinking-capable when both are non-empty (v0.24.0
     thinking/template.go InferTags, server/images.go Capabilities)."""
-    from .ollama import infer_thinking_tags
-
-    t = _ollama(template)
-    return infer_thinking_tags(t.trees[t.template.name].root)
+    return _ollama(template).thinking_tags
 
 
 def uses_messages(template: str) -> bool:

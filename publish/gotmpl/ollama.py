@@ -610,6 +610,12 @@ class OllamaTemplate:
         self.uses_messages = "messages" in self.vars
         self._cut = None
 
+    @functools.cached_property
+    def thinking_tags(self) -> tuple[str, str]:
+        """infer_thinking_tags of the main tree, walked once per template (the proof asks for each
+        case whether Ollama treats the model as thinking-capable)."""
+        return infer_thinking_tags(self.trees[self.template.name].root)
+
     def cut_trees(self):
         """The main tree cut right after its first `.Response` (what Ollama's legacy loop runs for
         the last exchange), built once."""
