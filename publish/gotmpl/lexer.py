@@ -6,6 +6,7 @@ ERROR item (value = message); the parser raises it when it reaches it, as Go's p
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 ERROR, BOOL, CHAR, CHAR_CONSTANT, COMMENT, COMPLEX, ASSIGN, DECLARE, EOF, FIELD, IDENTIFIER, \
@@ -22,6 +23,10 @@ KEYWORDS = {
 LEFT, RIGHT = "{{", "}}"
 LEFT_COMMENT, RIGHT_COMMENT = "/*", "*/"
 SPACE_CHARS = " \t\r\n"
+# fast paths over runs of characters the states would take one by one (same items, same lines)
+_SPACES = re.compile(r"[ \t\r\n]*")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]*")       # is_alnum on ASCII
+_QUOTED = {'"': re.compile(r'(?:[^"\\\n]|\\[^\n])*"'), "'": re.compile(r"(?:[^'\\\n]|\\[^\n])*'")}
 
 
 class Item(NamedTuple):
@@ -291,10 +296,10 @@ class Lexer:
 
     def lex_space(self):
         """State: a run of spaces (not the one before a trimming ` -}}`), emitted as SPACE."""
-        n = 0
-        while self.peek() and self.peek() in SPACE_CHARS:
-            self.next()
-            n += 1
+        end = _SPACES.match(self.input, self.pos).end()
+        n = end - self.pos
+        self.line += self.input.count("\n", self.pos, end)
+        self.pos = end
         if _has_right_trim(self.input, self.pos - 1) and self.input.startswith(RIGHT, self.pos + 1):
             self.backup()
             if n == 1:
@@ -302,27 +307,35 @@ class Lexer:
         self.emit(SPACE)
         return self.lex_inside_action
 
+    def _skip_word(self) -> str:
+        """Consume identifier characters (is_alnum); the character that ended the run ("" at the
+        end of the input), not consumed."""
+        s = self.input
+        while True:
+            self.pos = _ASCII_WORD.match(s, self.pos).end()
+            c = s[self.pos] if self.pos < len(s) else ""
+            if c and ord(c) >= 128 and is_alnum(c):
+                self.pos += 1
+                continue
+            return c
+
     def lex_identifier(self):
         """State: an alphanumeric word: a keyword, `true`/`false` (BOOL) or an IDENTIFIER (a
         function name)."""
-        while True:
-            c = self.next()
-            if c and is_alnum(c):
-                continue
-            self.backup()
-            word = self.input[self.start:self.pos]
-            if not self.at_terminator():
-                return self.errorf(f"bad character {_sharp_u(c)}")
-            kw = KEYWORDS.get(word)
-            if kw is not None:
-                self.emit(kw)
-            elif word[0] == ".":
-                self.emit(FIELD)
-            elif word in ("true", "false"):
-                self.emit(BOOL)
-            else:
-                self.emit(IDENTIFIER)
-            return self.lex_inside_action
+        c = self._skip_word()
+        word = self.input[self.start:self.pos]
+        if not self.at_terminator():
+            return self.errorf(f"bad character {_sharp_u(c)}")
+        kw = KEYWORDS.get(word)
+        if kw is not None:
+            self.emit(kw)
+        elif word[0] == ".":
+            self.emit(FIELD)
+        elif word in ("true", "false"):
+            self.emit(BOOL)
+        else:
+            self.emit(IDENTIFIER)
+        return self.lex_inside_action
 
     def lex_field(self):
         """State: `.Name` after the dot (FIELD)."""
@@ -339,12 +352,7 @@ class Lexer:
         if self.at_terminator():
             self.emit(VARIABLE if typ == VARIABLE else DOT)
             return self.lex_inside_action
-        c = ""
-        while True:
-            c = self.next()
-            if not (c and is_alnum(c)):
-                self.backup()
-                break
+        c = self._skip_word()
         if not self.at_terminator():
             return self.errorf(f"bad character {_sharp_u(c)}")
         self.emit(typ)
@@ -408,6 +416,11 @@ class Lexer:
 
     def _lex_escaped(self, close: str, kind, unterminated: str):
         """A '...' or "..." literal: backslash escapes the next character; no line breaks."""
+        m = _QUOTED[close].match(self.input, self.pos)
+        if m is not None:      # a well-formed literal; the loop below finds the errors
+            self.pos = m.end()
+            self.emit(kind)
+            return self.lex_inside_action
         while True:
             c = self.next()
             if c == "\\":
