@@ -318,4 +318,11 @@ ADVERSARIAL_RAW = [
     "{{ .list.x }}",
     "{{ with .e }}no{{ else with .n }}n={{ . }}{{ end }}",
     "{{ if .e }}{{ else }}{{ end }}{{ with 0 }}{{ end }}",
+    # the lexer's runs (spaces, words mixing ASCII and other letters or digits, quoted literals)
+    "{{ $été2 := \"a\\\"b\" }}{{ $été2 }}|{{ $x١ := 'c' }}{{ $x١ }}|{{   \t\r\n 1 \n\t -}}  x|{{ .ÿ_z9 }}",
+    "{{ $x½ := 1 }}",
+    "{{ $xé := 1 }}{{ $xé.é½ }}",
+    "{{ \"a\\\nb\" }}",
+    "{{ 'a\\'' }}|{{ '\\'' }}",
+    "{{ \"tab\there\\u00e9\" }}{{ \"\" }}{{ printf \"%q\" \"\\\\\" }}",
 ]
