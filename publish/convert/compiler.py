@@ -58,7 +58,8 @@ UNDEF = _Undef()
 
 @dataclass(frozen=True)
 class Approximation:
-    """A Jinja construct the Go template cannot express: where, what, and what Go does instead."""
+    """A Jinja construct the Go template cannot express: where (1-based line and column; col 0
+    when the column is not known, left out of the text), what, and what Go does instead."""
 
     line: int
     col: int
@@ -66,11 +67,13 @@ class Approximation:
     instead: str
 
     def __str__(self) -> str:
-        return f"{self.line}:{self.col}: {self.construct} -> {self.instead}"
+        where = f"{self.line}:{self.col}" if self.col else f"{self.line}"
+        return f"{where}: {self.construct} -> {self.instead}"
 
     def to_dict(self) -> dict:
-        """`{"line", "col", "construct", "instead"}` for the JSON report."""
-        return {"line": self.line, "col": self.col, "construct": self.construct, "instead": self.instead}
+        """`{"line", "col", "construct", "instead"}` for the JSON report; col is null when the
+        column is not known (0 here)."""
+        return {"line": self.line, "col": self.col or None, "construct": self.construct, "instead": self.instead}
 
 
 class CompileError(Exception):
@@ -1476,8 +1479,8 @@ class Compiler:
                 return x if isinstance(x, Val) else K(x)
             if v is UNDEF or v is None:
                 return K(UNDEF)
-            if isinstance(v, str) and attr in _STR_METHODS:
-                return K(getattr(v, attr))
+            if isinstance(v, str) and attr in _PY_STR_METHODS:
+                return K(("__strmethod__", base, attr))
             if attr in _SAFE_METHODS and hasattr(v, attr):
                 # only plain data methods of constants (never format/center/attribute access)
                 return K(getattr(v, attr))
@@ -1511,8 +1514,8 @@ class Compiler:
                 return v
             if attr == "get" and base.kind in _FIELDS:
                 return K(("__get__", base))
-            if base.kind in ("str", "any") and attr in _STR_METHODS:
-                return K(("__strmethod__", base, attr))
+            if base.kind == "str" and attr in _PY_STR_METHODS or base.kind == "any" and attr in _STR_METHODS:
+                return K(("__strmethod__", base, attr))   # every str method Jinja's sandbox allows
             if (base.kind in ("args", "props") or base.kind in _STRUCT_KEYS) and attr in ("items", "keys", "values"):
                 return K(("__items__", base, attr))
             if base.kind in ("args", "any", "prop"):
@@ -1522,7 +1525,7 @@ class Compiler:
                 return G(f"index {arg(base.go)} {golit(attr)}", "any")
             return K(UNDEF)
         if isinstance(base, Cat):
-            if attr in _STR_METHODS:
+            if attr in _PY_STR_METHODS:
                 return K(("__strmethod__", base, attr))
         return K(UNDEF)
 
@@ -2949,7 +2952,8 @@ class Compiler:
         if _tagged(f, "__strmethod__"):
             _, base, meth = f.value
             args = [self.ev(a, scope) for a in node.args]
-            return self.str_method(base, meth, args, node)
+            kwargs = {kw.key: self.ev(kw.value, scope) for kw in node.kwargs}
+            return self.str_method(base, meth, args, node, kwargs)
         if _tagged(f, "__items__"):
             _, base, meth = f.value
             return self.items_of(base, meth, node)
@@ -2984,17 +2988,23 @@ class Compiler:
             self.fail(node, "call of an undefined function", getattr(node.node, "name", None))
         self.fail(node, "unsupported call")
 
-    def str_method(self, base: Val, meth: str, args: list, node) -> Val:
-        """A Python string method (strip, startswith, split, upper, replace, ...) on a known string
-        or a Go string."""
+    def str_method(self, base: Val, meth: str, args: list, node, kwargs: dict | None = None) -> Val:
+        """A Python string method on a known string (computed, `format` built as a concatenation)
+        or a Go string: strip/lstrip/rstrip, startswith/endswith, upper/lower, split, replace,
+        find/rfind/index/rindex (character positions), count, removeprefix/removesuffix;
+        capitalize/title are exact on roles and an Approximation on other text. Every other str
+        method (Jinja's sandbox allows them all) is refused on runtime text, naming it."""
+        kwargs = kwargs or {}
         if isinstance(base, Cond):
-            return self._cond_map(base, lambda b: self.str_method(b, meth, args, node))
+            return self._cond_map(base, lambda b: self.str_method(b, meth, args, node, kwargs))
         if isinstance(base, K):
-            return K(getattr(base.value, meth)(*[a.value for a in args]))
+            return self.const_str_method(base.value, meth, args, kwargs, node)
+        if meth in ("format", "format_map"):
+            self.fail(node, f".{meth}() with runtime text as the format string is not translated", meth)
         s = self.as_str(base, node)
         a0 = args[0].value if args and isinstance(args[0], K) else None
-        if args and not isinstance(args[0], K):
-            self.fail(node, f".{meth}() with a runtime argument", meth)
+        if args and not isinstance(args[0], K) or kwargs:
+            self.fail(node, f".{meth}() with a runtime or keyword argument is not translated", meth)
         if meth in ("strip", "lstrip", "rstrip"):
             return self.strip(s, a0, meth != "rstrip", meth != "lstrip", node)
         if meth in ("startswith", "endswith"):
@@ -3002,18 +3012,136 @@ class Compiler:
                 alts = [self.startswith(s, p, meth == "endswith") for p in a0]
                 return G("or " + " ".join(arg(x.go) for x in alts), "bool")
             return self.startswith(s, a0, meth == "endswith")
-        if meth in ("upper", "lower", "capitalize", "title"):
+        if meth in ("upper", "lower"):
             return self.filter(meth, s, [], {}, node)
+        if meth in ("capitalize", "title"):
+            if s.domain:
+                return self.filter(meth, s, [], {}, node)
+            self.approximate(node, f".{meth}() of runtime text", "text is left as it is", meth)
+            return s
         if meth == "split":
             maxsplit = args[1].value if len(args) > 1 and isinstance(args[1], K) else -1
             return K(("__split__", s, a0, maxsplit))
         if meth == "replace":
             return self.filter("replace", s, args, {}, node)
-        if meth == "find":
+        one_text = len(args) == 1 and isinstance(a0, str)
+        if meth in ("find", "rfind", "index", "rindex") and one_text:
             sv = self.tmp("s")
             self.pre.append("{{ " + sv + " := " + s.go + " }}")
-            return G(self.find(sv, a0, last=False), "int")
-        self.fail(node, f"string method .{meth}() is not supported", meth)
+            if meth in ("index", "rindex"):
+                self.approximate(node, f".{meth}() of text without {a0!r} (Jinja raises)", "-1, as .find() gives",
+                                 meth)
+            if not a0:
+                return K(0) if meth in ("find", "index") else G(self._rune_count(sv), "int")
+            at = self.find(sv, a0, last=meth in ("rfind", "rindex"))
+            # a byte offset -> the character index Python gives (the runes before it)
+            pos = self.tmp("at")
+            self.pre.append("{{ " + pos + " := " + at + " }}{{ if gt " + at + " 0 }}{{ " + pos + " = " +
+                            self._rune_count(f"(slice {sv} 0 {at})") + " }}{{ end }}")
+            return G(pos, "int")
+        if meth == "count" and one_text:
+            sv = self.tmp("s")
+            self.pre.append("{{ " + sv + " := " + s.go + " }}")
+            return G(self.count(sv, a0), "int")
+        if meth in ("removeprefix", "removesuffix") and one_text:
+            if not a0:
+                return s
+            sv, n, out = self.tmp("s"), len(a0.encode()), self.tmp("s")
+            self.pre.append("{{ " + sv + " := " + s.go + " }}")
+            has = self.startswith(G(sv, "str"), a0, meth == "removesuffix")
+            cut = f"slice {sv} {n}" if meth == "removeprefix" else f"slice {sv} 0 (len (slice {sv} {n}))"
+            self.pre.append("{{ " + out + " := " + sv + " }}{{ if " + has.go + " }}{{ " + out + " = " + cut +
+                            " }}{{ end }}")
+            fin = _fin_of(s)
+            return G(out, "str", fin=None if fin is None else f"and ({fin}) (eq (len {out}) (len {sv}))")
+        self.fail(node, f".{meth}() of runtime text: a str method Jinja's sandbox allows, which Go templates "
+                        "cannot express and publish does not translate", meth)
+
+    def const_str_method(self, text: str, meth: str, args: list, kwargs: dict, node) -> Val:
+        """A str method of a known string: computed now when its arguments are known too (bounded:
+        no argument may ask for more than MAX_CONST characters); `.format()` with runtime arguments
+        is a concatenation (plain `{}`, `{0}`, `{name}` fields only). CompileError otherwise."""
+        if meth in ("format", "format_map"):
+            if meth == "format_map":
+                self.fail(node, ".format_map() is not translated", meth)
+            return self.str_format(text, args, kwargs, node)
+        if not all(isinstance(a, K) for a in [*args, *kwargs.values()]):
+            self.fail(node, f".{meth}() of a constant string with a runtime argument is not translated", meth)
+        values = [a.value for a in args]
+        kw = {k: a.value for k, a in kwargs.items()}
+        if any(isinstance(x, int) and not isinstance(x, bool) and abs(x) > MAX_CONST for x in [*values, *kw.values()]):
+            self.fail(node, f".{meth}() with a huge argument", meth)
+        if meth in ("encode", "maketrans", "translate"):
+            self.fail(node, f".{meth}() is not translated (it makes no text a chat template prints)", meth)
+        try:
+            return K(getattr(text, meth)(*values, **kw))
+        except Exception as err:  # noqa: BLE001 - Jinja raises the same (the case is then unsupported)
+            self.fail(node, f".{meth}() of a constant string fails in Python too: {err}", meth)
+
+    def str_format(self, fmt: str, args: list, kwargs: dict, node) -> Val:
+        """`'...'.format(a, b, name=c)` as the concatenation of its literal text and str() of each
+        argument (what jinja2's sandboxed formatter prints for plain fields). CompileError for a
+        format spec, a conversion (!r) or a field with attribute or item access."""
+        import string
+
+        parts: list = []
+        auto = 0
+        try:
+            fields = list(string.Formatter().parse(fmt))
+        except ValueError as err:
+            self.fail(node, f".format() of a malformed format string: {err}", "format")
+        for literal, name, spec, conv in fields:
+            if literal:
+                parts.append(K(literal))
+            if name is None:
+                continue
+            if spec or conv:
+                self.fail(node, ".format() with a format spec or conversion ({...:spec} / {...!r}) is not translated",
+                          "format")
+            if name == "":
+                key, auto = auto, auto + 1
+            elif name.isdigit():
+                key = int(name)
+            elif name.isidentifier():
+                key = name
+            else:
+                self.fail(node, f".format() with the field {{{name}}} (attribute or item access) is not translated",
+                          "format")
+            v = (args[key] if isinstance(key, int) and key < len(args) else
+                 kwargs.get(key) if isinstance(key, str) else None)
+            if v is None:
+                self.fail(node, f".format() field {{{name}}} has no argument (Python raises)", "format")
+            if isinstance(v, K):
+                if _has_vals(v.value):
+                    self.fail(node, ".format() of a structure holding runtime values is not translated", "format")
+                parts.append(K("" if v.value is UNDEF else str(v.value)))
+            elif isinstance(v, G):
+                parts.append(self.to_str(v) if v.kind not in ("str", "any") else v)
+            else:
+                parts.append(v)
+        if all(isinstance(p, K) for p in parts):
+            return K("".join(p.value for p in parts))
+        return Cat(parts)
+
+    def _rune_count(self, sv: str) -> str:
+        """Go int expression: the number of characters (runes) of the Go string expression `sv`.
+        fmt pads `printf "%*s" n s` (n = len s bytes) with n - runes spaces."""
+        return f'len (slice {sv} (len (slice (printf "%*s" (len {sv}) {sv}) (len {sv}))))'
+
+    def count(self, sv: str, sub: str) -> str:
+        """Go int expression: str.count(sub) of the Go string variable `sv`: non-overlapping
+        occurrences, scanning bytes (a match skips past itself); "".count gives characters + 1."""
+        if not sub:
+            return self._plus(arg(self._rune_count(sv)), 1)
+        n = len(sub.encode())
+        cnt, nxt = self.tmp("cnt"), self.tmp("next")
+        self.pre.append(
+            "{{ " + cnt + ' := "" }}{{ ' + nxt + " := 0 }}{{ range $_p := len " + sv + " }}{{ if and (ge $_p " + nxt +
+            ") (eq (index " + sv + " $_p) " + str(sub.encode()[0]) + ") }}{{ if and (le (" + self._plus("$_p", n) +
+            ") (len " + sv + ")) (eq (slice " + sv + " $_p (" + self._plus("$_p", n) + ")) " + golit(sub) +
+            ") }}{{ " + cnt + " = print " + cnt + ' "x" }}{{ ' + nxt + " = " + self._plus("$_p", n) +
+            " }}{{ end }}{{ end }}{{ end }}")
+        return f"len {cnt}"
 
     def special_call(self, name: str, node, scope) -> Val:
         """A call of a special global: raise_exception (an Approximation: Go does not refuse),
@@ -3620,6 +3748,9 @@ _SAFE_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split",
 
 _STR_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower",
                 "replace", "capitalize", "title", "find"}
+# every method of Python's str: Jinja's sandbox lets a template call each of them (format and
+# format_map through its own formatter); a runtime string's method outside STR_TRANSLATED is refused
+_PY_STR_METHODS = frozenset(m for m in dir(str) if not m.startswith("_"))
 
 # Jinja attribute -> (Go field, kind) for the values Ollama hands to templates (template.go v0.24.0)
 _FIELDS = {

@@ -160,3 +160,68 @@ def test_slices_with_runtime_bounds_and_list_reversals_translate_exactly(source,
     got = render_real([{"template": conv.template, "messages": c.messages, "tools": c.tools, "think": False}
                        for c in cases])
     assert [(g.get("error") or "", g["output"]) for g in got] == [("", by_name[c.name].jinja) for c in cases]
+
+
+# -- Python str methods ------------------------------------------------------------------------
+
+def test_str_count_is_translated_not_called_an_undefined_function(tmp_path):
+    """The tester's case: `{{ m.content.count('x') }}` was "call of an undefined function or method
+    (Jinja raises)"; Jinja's sandbox allows every str method, and count is now translated."""
+    src = tmp_path / "count.jinja"
+    src.write_text(body("{{ m.content.count('x') }}"), encoding="utf-8")
+    out = run("template", "convert", src)
+    assert out.exit_code == 0, out.output
+    assert "undefined" not in out.output
+
+
+STR_EXACT = [
+    body("{{ m.content.count('o') }} {{ m.content.count('') }} {{ m.content.count('é') }} {{ m.content.count('ll') }}"),
+    body("{{ m.content.find('o') }} {{ m.content.find('é') }} {{ m.content.find('日本') }} {{ m.content.find('') }}"),
+    body("{{ m.content.rfind('o') }} {{ m.content.rfind('') }} {{ m.content.rfind('zz') }}"),
+    body("{{ m.content.removeprefix('Hel') }}"),
+    body("{{ m.content.removesuffix('?') }}"),
+    body("{{ '{}: {}'.format(m.role, m.content) }} {{ '{0}-{0}-{n}'.format(loop.index, n=m.role) }}"),
+    body("{{ 'ab'.zfill(5) }} {{ 'a-b'.partition('-') | join('+') }} {{ 'x y'.title() }}{{ m.content }}"),
+    body("{{ m.role.capitalize() }} {{ m.role.title() }}: {{ m.content }}"),
+]
+
+
+@pytest.mark.parametrize("source", STR_EXACT)
+def test_str_methods_that_are_translated_render_what_jinja_renders(source):
+    from ollama_template_ref import render_real
+
+    conv = convert(source)
+    assert conv.identical, conv.format_text(show_template=False)
+    by_name = {c.name: c for c in conv.check.conversations}
+    assert by_name["quotes-non-ascii"].status == templatecheck.IDENTICAL     # «café» — 日本語 🙂
+    cases = [c for c in templatecheck.CONVERT_SUITE if by_name[c.name].status == templatecheck.IDENTICAL]
+    got = render_real([{"template": conv.template, "messages": c.messages, "tools": c.tools, "think": False}
+                       for c in cases])
+    assert [(g.get("error") or "", g["output"]) for g in got] == [("", by_name[c.name].jinja) for c in cases]
+
+
+@pytest.mark.parametrize("expr, col, message", [
+    ("{{ m.content.splitlines() | length }}", 14, ".splitlines() of runtime text: a str method Jinja's sandbox allows"),
+    ("{{ m.content.partition(' ')[0] }}", 14, ".partition() of runtime text: a str method Jinja's sandbox allows"),
+    ("{{ m.content.zfill(3) }}", 14, ".zfill() of runtime text: a str method Jinja's sandbox allows"),
+    ("{{ m.content.isdigit() }}", 14, ".isdigit() of runtime text: a str method Jinja's sandbox allows"),
+    ("{{ m.content.center(30) }}", 14, ".center() of runtime text: a str method Jinja's sandbox allows"),
+    ("{{ m.content.format(1) }}", 14, ".format() with runtime text as the format string is not translated"),
+    ("{{ '{:>5}'.format(m.role) }}", 12, ".format() with a format spec or conversion"),
+    ("{{ 'x'.startswith(m.role) }}", 8, ".startswith() of a constant string with a runtime argument"),
+])
+def test_str_methods_go_cannot_express_are_refused_naming_the_method_and_its_place(expr, col, message):
+    with pytest.raises(ConvertError) as err:
+        convert(body(expr), name="t.jinja")
+    assert f"t.jinja:2:{col}: {message}" in str(err.value), str(err.value)
+    assert "undefined" not in str(err.value)
+
+
+def test_str_methods_with_a_named_approximation_say_what_the_go_template_does():
+    conv = convert(body("{{ m.content.title() }}|{{ m.content.index('o') }}"))
+    assert [str(a) for a in conv.approximations] == [
+        "2:14: .title() of runtime text -> text is left as it is",
+        "2:38: .index() of text without 'o' (Jinja raises) -> -1, as .find() gives"]
+    # an attribute str does not have is what Jinja calls undefined (and raises on when called)
+    conv = convert(body("{{ m.content.foo() }}"))
+    assert [a.construct for a in conv.approximations] == ["call of an undefined function or method (Jinja raises)"]
