@@ -543,7 +543,7 @@ def suggest(template: ChatTemplate, *, strip_bos: bool = True, go_render: GoRend
 # tool_name, tool_call_id) plus API tools and the request's think flag. The Go template renders
 # exactly that through publish.gotmpl (Ollama's collate + Values). The Jinja template renders the
 # same messages the way a Hugging Face client would send them: reasoning as `reasoning_content`
-# (and `thinking`), tool calls as {"id", "type": "function", "function": {"name", "arguments"}},
+# (and `thinking`, `reasoning`), tool calls as {"id", "type": "function", "function": {"name", "arguments"}},
 # tool results with `name` / `tool_call_id`; fields Ollama holds empty are left out, so
 # "is defined" in the Jinja template means "non-empty" in the Go template.
 
@@ -639,8 +639,9 @@ def jinja_messages(messages: list[dict], *, collated: bool = True) -> list[dict]
     for role, content, src in rows:
         m = {"role": role, "content": content}
         if src.get("thinking"):
-            m["reasoning_content"] = src["thinking"]
-            m["thinking"] = src["thinking"]
+            # the names chat templates read it by: reasoning_content (Qwen3, DeepSeek), thinking
+            # (gpt-oss), reasoning (Gemma 4, Solar Open); the converter reads all three as .Thinking
+            m["reasoning_content"] = m["thinking"] = m["reasoning"] = src["thinking"]
         if src.get("tool_calls"):
             m["tool_calls"] = [
                 {**({"id": tc["id"]} if tc.get("id") else {}), "type": "function",
@@ -690,14 +691,14 @@ def _go_case_render(template: str, case: OllamaCase) -> str:
 
 
 def _without_thinking(messages: list[dict]) -> list[dict]:
-    return [{k: v for k, v in m.items() if k not in ("reasoning_content", "thinking")} for m in messages]
+    return [{k: v for k, v in m.items() if k not in ("reasoning_content", "thinking", "reasoning")} for m in messages]
 
 
 def _capability_probe(case: OllamaCase) -> tuple[RenderCall, RenderCall]:
     """Two Jinja renders of a case that needs tools or thinking: the request as a client sends it
     (think from the case alone, whatever a Go template would get), and the same request without
     the tools (tools cases) or without any thinking input (thinking cases: no enable_thinking/
-    thinking, no reasoning_content)."""
+    thinking, no reasoning_content/thinking/reasoning)."""
     cont = case.messages[-1]["role"] == "assistant"
     view = jinja_messages(case.messages)
     extra = jinja_think_inputs(case.think)
@@ -717,7 +718,7 @@ def _supported(suite: tuple[OllamaCase, ...], pairs: list[tuple[RenderOutcome, R
 def model_capabilities(template: ChatTemplate, suite: tuple[OllamaCase, ...] = CAPABILITY_SUITE) -> frozenset[str]:
     """What of "tools" and "thinking" the model's own chat template supports: on at least one case
     of `suite` needing it, the template renders the request and its prompt changes when the
-    tools (thinking inputs: enable_thinking/thinking, the assistant's reasoning_content) are
+    tools (thinking inputs: enable_thinking/thinking, the assistant's reasoning) are
     left out. The verdict prove uses to call a case compared or n/a, and lint's RP150/RP151.
     Raises UnsafeTemplateError for a hostile template."""
     probes = [_capability_probe(case) for case in suite if case.needs]
@@ -732,7 +733,7 @@ def model_capabilities(template: ChatTemplate, suite: tuple[OllamaCase, ...] = C
 CAPABILITY_REASON = {
     "tools": "the model's template writes the same prompt with and without the tools",
     "thinking": "the model's template writes the same prompt with and without the thinking inputs "
-                "(enable_thinking/thinking, reasoning_content)",
+                "(enable_thinking/thinking, the assistant's reasoning)",
 }
 
 
@@ -749,7 +750,7 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
 
     A case that needs tools or thinking is compared when the model supports it: its Jinja template
     renders the case, and the tools (resp. thinking inputs: enable_thinking/thinking and the
-    assistant's reasoning_content) change its prompt on at least one such case of the suite. It
+    assistant's reasoning) change its prompt on at least one such case of the suite. It
     is "n/a" only when the model's template ignores those inputs. When the model supports it but
     Ollama refuses the request for this Go template (no .Tools; no thinking capability), the
     case is "different" with the refusal as its reason: the conversion loses what the model

@@ -1077,6 +1077,18 @@ def test_reasoning_read_with_get_and_printed_between_non_tag_text_gives_those_ta
     assert renders[False].endswith("<assistant><|channel>thought\n<channel|>") and renders[True].endswith("<assistant>")
 
 
+def test_reasoning_field_named_reasoning_is_proven_with_the_jinja_given_it():
+    """Solar Open reads `message.reasoning` (vLLM's name; Qwen3 says reasoning_content, gpt-oss
+    thinking): the Go template prints .Thinking there, and the proof hands the Jinja template the
+    reasoning under that name too, so the thinking-on case compares the reasoning both print."""
+    source = ("{%- for m in messages -%}<{{ m.role }}>{%- if m.reasoning -%}<|think|>{{ m.reasoning }}<|end|>"
+              "{%- endif -%}{{ m.content }}</s>{%- endfor -%}{%- if add_generation_prompt -%}<assistant>{%- endif -%}")
+    conv, renders = _proven_thinking(source, ("<|think|>", "<|end|>"))
+    on = {c.name: c for c in conv.check.conversations}["thinking-on"]
+    assert "<|think|>2 plus 2 is 4.<|end|>4</s>" in on.jinja and on.status == templatecheck.IDENTICAL
+    assert "<|think|>  add them  <|end|>4" in renders[True]
+
+
 def test_trimmed_reasoning_between_tags_from_variables_gives_those_tags():
     """Seed-OSS: `"\\n" + think_begin_token + message.reasoning_content | trim + think_end_token`,
     the tags set as variables and the reasoning trimmed (printed through a Go slice of it)."""
