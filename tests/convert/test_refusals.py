@@ -149,13 +149,20 @@ EXACT = [
 
 @pytest.mark.parametrize("source, compared", EXACT)
 def test_slices_with_runtime_bounds_and_list_reversals_translate_exactly(source, compared):
-    from ollama_template_ref import render_real
-
     conv = convert(source)
     assert conv.identical, conv.format_text(show_template=False)
     by_name = {c.name: c for c in conv.check.conversations}
     assert all(by_name[n].status == templatecheck.IDENTICAL for n in compared), conv.format_text(show_template=False)
-    # the same bytes in Ollama's own template package (fmt's negative widths, `and`/`or` short-circuit)
+    # fmt's negative widths and `and`/`or` short-circuit as Go has them
+    assert_identical_in_ollamas_template_package(conv)
+
+
+def assert_identical_in_ollamas_template_package(conv):
+    """Every case the proof found identical renders the Jinja prompt in Ollama's own template
+    package too (v0.24.0, tests/ollama_template_ref)."""
+    from ollama_template_ref import render_real
+
+    by_name = {c.name: c for c in conv.check.conversations}
     cases = [c for c in templatecheck.CONVERT_SUITE if by_name[c.name].status == templatecheck.IDENTICAL]
     got = render_real([{"template": conv.template, "messages": c.messages, "tools": c.tools, "think": False}
                        for c in cases])
@@ -188,16 +195,11 @@ STR_EXACT = [
 
 @pytest.mark.parametrize("source", STR_EXACT)
 def test_str_methods_that_are_translated_render_what_jinja_renders(source):
-    from ollama_template_ref import render_real
-
     conv = convert(source)
     assert conv.identical, conv.format_text(show_template=False)
     by_name = {c.name: c for c in conv.check.conversations}
     assert by_name["quotes-non-ascii"].status == templatecheck.IDENTICAL     # «café» — 日本語 🙂
-    cases = [c for c in templatecheck.CONVERT_SUITE if by_name[c.name].status == templatecheck.IDENTICAL]
-    got = render_real([{"template": conv.template, "messages": c.messages, "tools": c.tools, "think": False}
-                       for c in cases])
-    assert [(g.get("error") or "", g["output"]) for g in got] == [("", by_name[c.name].jinja) for c in cases]
+    assert_identical_in_ollamas_template_package(conv)
 
 
 @pytest.mark.parametrize("expr, col, message", [
@@ -225,3 +227,12 @@ def test_str_methods_with_a_named_approximation_say_what_the_go_template_does():
     # an attribute str does not have is what Jinja calls undefined (and raises on when called)
     conv = convert(body("{{ m.content.foo() }}"))
     assert [a.construct for a in conv.approximations] == ["call of an undefined function or method (Jinja raises)"]
+
+
+def test_an_approximation_whose_column_is_not_in_the_source_line_prints_no_column():
+    """`m.role.capitalize()` is enumerated over the roles; the role lookup it reports has no token of
+    its own on the line: `2: …`, never `2:0: …`, and null in the JSON."""
+    conv = convert(body("{{ m.role.capitalize() }}: {{ m.content }}"))
+    [approx] = conv.approximations
+    assert str(approx).startswith("2: lookup by message role -> ")
+    assert approx.to_dict()["col"] is None and approx.to_dict()["line"] == 2
