@@ -331,16 +331,17 @@ def jinja_think_inputs(think: bool | None) -> dict:
 
 
 def ollama_prompt(go_template: str, messages: list[dict], tools: list[dict] | None = None,
-                  think: bool | None = None) -> str:
+                  think: bool | None = None, *, compiled: bool | None = None) -> str:
     """The prompt Ollama v0.24.0's /api/chat builds from `go_template` for a request with these
     messages, tools and think (None = omitted): think as ollama_think decides it, then the
     template values of server/prompt.go renderPrompt (Think, ThinkLevel "medium" for think=true,
-    IsThinkSet when think is set). Raises OllamaRefusal, TemplateError."""
+    IsThinkSet when think is set). `compiled` as gotmpl.render takes it. Raises OllamaRefusal,
+    TemplateError."""
     from publish import gotmpl
 
     eff = ollama_think(go_template, think, tools)
     return gotmpl.render(go_template, messages, tools, think=bool(eff), think_level="medium" if eff else "",
-                         is_think_set=eff is not None)
+                         is_think_set=eff is not None, compiled=compiled)
 
 
 # -- the check --------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
         history = templatecheck.jinja_messages(
             next(c for c in templatecheck.CONVERT_SUITE if c.name == "system-multi-turn").messages)
         chat.prefetch([RenderCall(history, tools=templatecheck.TOOLS)])   # one child renders it with the proof
-    check = templatecheck.prove(chat, text, strip_bos=strip_bos)
+    check = templatecheck.prove(chat, text, strip_bos=strip_bos, go_render=_walked_prompt)
     extra = []
     if tools:
         out = chat.render_many([RenderCall(history, tools=templatecheck.TOOLS)])[0]
@@ -181,6 +181,15 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
     stops = find_stops(check, eos_token or "", specials, extra)
     return Conversion(template=text, stops=stops, approximations=comp.approx,
                       check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags)
+
+
+def _walked_prompt(go_template: str, case) -> str:
+    """The proof's Go render (templatecheck.prove's default, Ollama's prompt for the case) by
+    walking the parse tree: a conversion renders its template a few dozen times, fewer than it
+    takes to repay compiling it to Python first (tens of ms for a large template)."""
+    from publish import templatecheck
+
+    return templatecheck.ollama_prompt(go_template, case.messages, case.tools, case.think, compiled=False)
 
 
 def find_stops(check, eos: str, specials: Iterable[str] = (), extra: Iterable[tuple[str, list[dict]]] = ()) -> list[str]:

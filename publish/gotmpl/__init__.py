@@ -58,7 +58,7 @@ def _ollama(text: str):
 
 def render(template: str, messages: list[dict], tools: list[dict] | None = None, *,
            think: bool = False, think_level: str = "", is_think_set: bool = False,
-           ollama_version: str = "v0.24.0") -> str:
+           ollama_version: str = "v0.24.0", compiled: bool | None = None) -> str:
     """The prompt Ollama's server builds from this template for a chat request.
 
     messages are dicts like Ollama's API messages (role, content, thinking, tool_calls,
@@ -66,10 +66,13 @@ def render(template: str, messages: list[dict], tools: list[dict] | None = None,
     ollama_version ("v0.24.0", the pinned server, by default) selects the one place the template
     package differs between v0.24.0 and v0.32.2: from v0.30.0 a tool prints as its JSON.
     Checked byte for byte against github.com/ollama/ollama/template v0.24.0 and v0.32.2
-    (tests/gotmpl/test_gotmpl_go.py). Parsed templates are cached by text.
+    (tests/gotmpl/test_gotmpl_go.py). Parsed templates are cached by text. The first render
+    compiles the template to Python (codegen.py), which pays off over many renders;
+    compiled=False walks the parse tree instead (the same output; cheaper for a template rendered
+    a few times, like a proof).
     """
     return _ollama(template).render(messages, tools, think=think, think_level=think_level,
-                                    is_think_set=is_think_set, ollama_version=ollama_version)
+                                    is_think_set=is_think_set, ollama_version=ollama_version, compiled=compiled)
 
 
 def template_vars(template: str) -> list[str]:

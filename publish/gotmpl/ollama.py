@@ -626,18 +626,21 @@ class OllamaTemplate:
             self._cut = {self.template.name: tree}
         return self._cut
 
-    def run(self, data, trees=None, funcs=F.OLLAMA_FUNCS, missing_zero=True) -> str:
+    def run(self, data, trees=None, funcs=F.OLLAMA_FUNCS, missing_zero=True, compiled: bool | None = None) -> str:
         """Execute the templates (`trees`, default the parsed set) with `data`, the Ollama function
-        set and missingkey=zero. Raises TemplateError (ExecError) with line and column."""
+        set and missingkey=zero; `compiled` as executor.execute takes it. Raises TemplateError
+        (ExecError) with line and column."""
         return execute(trees or self.trees, self.template.name, data, funcs,
-                       missing_zero=missing_zero, text=self.text, parse_name=self.template.name)
+                       missing_zero=missing_zero, text=self.text, parse_name=self.template.name,
+                       compiled=compiled)
 
     def render(self, messages, tools=None, *, think: bool = False, think_level: str = "",
-               is_think_set: bool = False, ollama_version: str = "v0.24.0") -> str:
+               is_think_set: bool = False, ollama_version: str = "v0.24.0", compiled: bool | None = None) -> str:
         """The prompt Ollama builds for `messages` and `tools` (module doc: collation, the Messages
         path or the legacy loop; template/template.go v0.24.0), with think, think level and
         whether think was set; `ollama_version` picks behaviour that changed (a tool's String()
-        from v0.30.0). Raises TemplateError."""
+        from v0.30.0); `compiled=False` walks the tree instead of compiling the template to Python
+        first (executor.execute; the same output). Raises TemplateError."""
         if self.uses_messages:
             system, msgs = template_messages(messages)
             data = {
@@ -650,7 +653,7 @@ class OllamaTemplate:
                 "ThinkLevel": think_level,
                 "IsThinkSet": is_think_set,
             }
-            return self.run(data)
+            return self.run(data, compiled=compiled)
 
         system, collated = collate(messages)
         out: list[str] = []
@@ -664,18 +667,18 @@ class OllamaTemplate:
             role = c["role"]
             if role == "system":
                 if prompt or response:
-                    out.append(self.run(values()))
+                    out.append(self.run(values(), compiled=compiled))
                     system = prompt = response = ""
                 system = c["content"]
             elif role == "user":
                 if response:
-                    out.append(self.run(values()))
+                    out.append(self.run(values(), compiled=compiled))
                     system = prompt = response = ""
                 prompt = c["content"]
             elif role == "assistant":
                 response = c["content"]
         out.append(self.run(values(), trees=self.cut_trees(), funcs=F.BUILTINS,
-                            missing_zero=False))
+                            missing_zero=False, compiled=compiled))
         return _clean("".join(out))
 
 

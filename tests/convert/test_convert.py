@@ -405,6 +405,20 @@ def test_convert_renders_the_jinja_side_in_one_sandbox_process(name, monkeypatch
     assert len(children) == 1
 
 
+def test_the_proof_walks_the_go_template_without_compiling_it(monkeypatch):
+    """The proof renders the converted template a few dozen times: publish.gotmpl walks its tree
+    (compiling a large template to Python first costs more than those renders); the renders are
+    the same either way (tests/gotmpl/test_codegen.py)."""
+    from publish.gotmpl import codegen
+
+    def no_program(*_args, **_kw):
+        raise AssertionError("the proof compiled the Go template to Python")
+
+    monkeypatch.setattr(codegen, "Program", no_program)
+    e = CORPUS["NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja"]
+    assert convert(e.source + " ", bos_token=e.bos_token, eos_token=e.eos_token).ok
+
+
 @pytest.mark.parametrize("source", [
     "{{ 'x' * 10**9 }}",
     "{% for i in range(10**9) %}x{% endfor %}",
