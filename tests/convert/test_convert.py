@@ -41,9 +41,11 @@ LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
          "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja", "hf-CISCai-Mistral-7B-Instruct-v0.3-SOTA-GGUF.jinja"]
 
 
-# corpus models that think, whose reasoning Ollama could not see before: the tags Ollama must
-# infer from the conversion, the status of their thinking cases (n/a: the model's template writes
-# the same prompt whatever the thinking inputs), and the approximation named, if any
+# corpus models that think, whose reasoning Ollama could not see before (as users report for
+# imported GGUFs: ollama/ollama#16936, a Gemma 4 GGUF that thinks but is refused think=true;
+# #11439, DeepSeek R1 from a Modelfile): the tags Ollama must infer from the conversion, the
+# status of their thinking cases (n/a: the model's template writes the same prompt whatever the
+# thinking inputs), and the approximation named, if any
 THINKING_CORPUS = {
     "google-gemma-4-31B-it.jinja": (("<|channel>thought", "<channel|>"), templatecheck.IDENTICAL, None),
     "ByteDance-Seed-OSS.jinja": (("<seed:think>", "</seed:think>"), templatecheck.IDENTICAL, "thinking_budget"),
@@ -51,6 +53,10 @@ THINKING_CORPUS = {
     "gguf-ollama-cogito-3b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
     "gguf-ollama-cogito-14b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
     "Apertus-8B-Instruct.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
+    "gguf-ollama-granite3.2-8b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
+    "hf-CohereLabs-command-a-reasoning-08-2025.jinja": (("<|START_THINKING|>", "<|END_THINKING|>"),
+                                                        templatecheck.IDENTICAL, "thinking setting 'reasoning'"),
+    "gguf-ollama-deepseek-r1-8b.jinja": (("<think>", "</think>"), templatecheck.NA, None),
 }
 
 
