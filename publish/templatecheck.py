@@ -749,13 +749,15 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
     them): a thinking-capable template gets think=true when the case leaves it unset, and the
     Jinja template then gets enable_thinking=true too.
 
-    A case that needs tools or thinking is compared when the model supports it: its Jinja template
-    renders the case, and the tools (resp. thinking inputs: enable_thinking/thinking and the
-    assistant's reasoning) change its prompt on at least one such case of the suite. It
-    is "n/a" only when the model's template ignores those inputs. When the model supports it but
-    Ollama refuses the request for this Go template (no .Tools; no thinking capability), the
-    case is "different" with the refusal as its reason: the conversion loses what the model
-    does. A conversation ending with an assistant message is compared with transformers'
+    A case that needs tools or thinking and that Ollama serves for this Go template is compared
+    like any other: the prompt users get must be the model's, whether or not the model uses the
+    input. When Ollama refuses it (no .Tools; think=true without the thinking capability), it is
+    "different" with the refusal as its reason if the model supports what it needs
+    (model_capabilities: its Jinja template renders the case, and the tools, resp. the thinking
+    inputs enable_thinking/thinking and the assistant's reasoning, change its prompt on at least
+    one such case of the suite): the conversion loses what the model does. It is "n/a" only when
+    it is refused and the model's template ignores those inputs. A conversation ending with an
+    assistant message is compared with transformers'
     continue_final_message render. `go_render(template, case)` replaces the Go side (default
     ollama_prompt on publish.gotmpl)."""
     go_render = go_render or _go_case_render
@@ -824,7 +826,7 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
             result.conversations.append(CaseResult(
                 case.name, SKIPPED, reason=f"unsupported by the model: its template fails: {err.message}"))
             continue
-        if case.needs and case.needs not in supports:
+        if refusal is not None and case.needs and case.needs not in supports:   # the model ignores it: nothing lost
             result.conversations.append(CaseResult(case.name, NA, jinja=expected,
                                                    reason=f"not supported by the model: {CAPABILITY_REASON[case.needs]}"))
             continue

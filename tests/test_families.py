@@ -62,12 +62,15 @@ def test_family_template_passes_against_its_real_chat_template(family, filename,
 
 def assert_capability_cases(result, filename):
     """Tools cases: refused (a difference) where the model writes tools, else n/a or refused by the
-    model's template; thinking likewise n/a (none of these models thinks; no family has .Thinking)."""
+    model's template; thinking-on likewise n/a (none of these models thinks; no family has .Thinking).
+    thinking-off (think=false) Ollama serves to any model: compared, and the same as without it."""
     caps = {c.name: c for c in result.conversations if c.name not in PLAIN}
     assert set(caps) == {"tools", "tool-call-result", "thinking-on", "thinking-off"}
     for name, c in caps.items():
         if name.startswith("tool") and filename in TOOL_USERS:
             assert c.status == "different" and c.refused and "does not support tools" in c.reason
+        elif name == "thinking-off":
+            assert c.status == "identical", c.reason
         else:
             # n/a: the model ignores the inputs; skipped: its template refuses the conversation
             assert c.status in ("n/a", "skipped") and "by the model" in c.reason, c.reason
@@ -152,8 +155,9 @@ def test_cli_suggest_gguf_prints_template_stops_and_check(gemma3n_gguf):
     assert out.exit_code == 0, out.output
     assert out.output.startswith("no family template is identical (closest: gemma3)")
     assert "stop: <end_of_turn>, <start_of_turn>" in out.output
-    # 10: the 14-case suite minus tools, tool-call-result, thinking-on/off (Gemma 3n has neither)
-    assert "result: identical on all 10 supported case(s)" in out.output
+    # 11: the 14-case suite minus tools, tool-call-result, thinking-on (Gemma 3n uses neither, and the
+    # converted template has neither capability, so Ollama refuses them); think=false is served: compared
+    assert "result: identical on all 11 supported case(s)" in out.output
     data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(gemma3n_gguf), "--json"]).output)
     assert data["family"] == "gemma3" and data["match"] is True and data["exact"] is False
     assert families.get("gemma3").template == data["template"]

@@ -86,7 +86,9 @@ def test_only_one_leading_bos_is_stripped_and_only_when_the_engine_adds_it():
 def test_whitespace_lost_in_the_go_template_is_a_failure_not_a_trim_warning():
     lossy = families.get("chatml").template.replace("<|im_end|>\n", "<|im_end|>")
     result = templatecheck.check(CHATML_JINJA, lossy)
-    assert statuses(result) == ({"different"}, {"n/a"})   # this Jinja template ignores tools and thinking
+    # this Jinja template ignores tools and thinking: the requests Ollama refuses (tools, think=true) are
+    # n/a; think=false it serves, and the lost newline shows there too
+    assert statuses(result) == ({"different"}, {"different", "n/a"})
     assert "[-␤-]" in by_name(result)["user"].diff
 
 
@@ -115,7 +117,7 @@ def test_go_template_that_cannot_render_is_a_failure_with_its_error():
     broken = "{{ range .Messages }}{{ index $.Messages 7 }}{{ end }}"
     result = templatecheck.check(CHATML_JINJA, broken)
     assert not result.ok
-    assert statuses(result) == ({"error"}, {"n/a"})
+    assert statuses(result) == ({"error"}, {"error", "n/a"})   # think=false is served, and fails too
     assert "Go template failed" in result.conversations[0].reason
 
 
@@ -247,6 +249,8 @@ THINK_JINJA = (
     "enable_thinking %}<think>{{ m.reasoning_content }}</think>{% endif %}{{ m.content }}<|end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>{% if enable_thinking is defined and not enable_thinking %}"
     "<think></think>{% endif %}{% endif %}")
+IGNORES_THINKING_JINJA = ("{%- for m in messages %}<|{{ m.role }}|>{{ m.content }}<|end|>\n{% endfor %}"
+                          "{% if add_generation_prompt %}<|assistant|>{% endif %}")
 # Go without .Thinking: right on every case Ollama lets through, but the model gets no thinking capability
 NO_THINKING_GO = ("{{ range .Messages }}<|{{ .Role }}|>{{ .Content }}<|end|>\n{{ end }}<|assistant|>"
                   "{{ if and .IsThinkSet (not .Think) }}<think></think>{{ end }}")
@@ -284,9 +288,17 @@ def test_a_thinking_model_is_not_matched_by_a_go_template_without_thinking():
     assert not result.ok and result.status == "fail"
     # the same model with .Thinking between its tags: every case identical
     assert templatecheck.prove(chat, THINKING_GO, suite=THINK_SUITE).exact
-    # n/a stays for a model whose template ignores the thinking inputs
-    plain = templatecheck.prove(templatecheck.ChatTemplate(CHATML_JINJA), THINKING_GO, suite=THINK_SUITE[1:])
-    assert {c.status for c in plain.conversations} == {"n/a"}
+    # a model whose template ignores the thinking inputs: n/a where Ollama refuses the request, but a
+    # request it serves is compared (a Go template that writes an empty think block the model never
+    # writes is a difference users get)
+    ignores = templatecheck.ChatTemplate(IGNORES_THINKING_JINJA)
+    conv = by_name(templatecheck.prove(ignores, NO_THINKING_GO, suite=THINK_SUITE))
+    assert conv["thinking-on"].status == "n/a" and conv["user"].status == "identical"
+    assert conv["thinking-off"].status == "different" and conv["thinking-off"].diff.endswith("{+⟨<think>⟩⟨</think>⟩+}")
+    conv = by_name(templatecheck.prove(ignores, THINKING_GO, suite=THINK_SUITE))
+    assert conv["thinking-on"].status == conv["thinking-off"].status == "different"
+    assert templatecheck.model_capabilities(ignores) == frozenset()
+    assert templatecheck.model_capabilities(chat) == {"thinking"}
 
 
 def test_check_agrees_with_convert_on_a_proven_thinking_conversion(tmp_path):

@@ -109,8 +109,8 @@ def test_corpus_share_converted_identical():
                 no_stop.append(f"{entry.name} has stops {conv.stops} now: drop it from NO_TURN_END")
         else:
             failed += 1
-    # issue 9: at least 90 %. A thinking case the model supports but Ollama refuses for the Go
-    # template (no thinking capability) is a difference, so this counts thinking models honestly.
+    # issue 9: at least 90 %. A thinking (tools) case the model supports but Ollama refuses for the
+    # conversion counts as a difference (templatecheck.prove); measured 151 of 161 (93.8 %) so.
     assert identical / (identical + failed) >= 0.90, (identical, failed)
     assert not no_stop, f"identical, but no turn end found: {no_stop}"
 
@@ -1003,7 +1003,7 @@ def test_gemma4_stop_is_its_turn_end():
     """Gemma 4 ends a turn with <turn|> and opens one with <|turn>: neither is <|x|>-shaped."""
     entry = CORPUS["google-gemma-4-31B-it.jinja"]
     conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
-    assert conv.identical and conv.stops == ["<turn|>", "<|turn>"]
+    assert conv.identical and conv.thinking and conv.stops == ["<turn|>", "<|turn>"]
 
 
 def test_command_r_plus_tool_use_stop():
