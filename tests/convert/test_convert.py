@@ -49,7 +49,9 @@ LATER = ["gguf-ollama-granite4-350m.jinja", "gguf-ollama-granite4-latest.jinja",
 THINKING_CORPUS = {
     "google-gemma-4-31B-it.jinja": (("<|channel>thought", "<channel|>"), templatecheck.IDENTICAL, None),
     "ByteDance-Seed-OSS.jinja": (("<seed:think>", "</seed:think>"), templatecheck.IDENTICAL, "thinking_budget"),
-    "NVIDIA-Nemotron-Nano-v2.jinja": (("<think>", "</think>"), templatecheck.NA, None),
+    # its template ignores the thinking inputs (its switch is /think in the text), but Ollama serves
+    # think on and off to the thinking-capable conversion: compared, like any request Ollama serves
+    "NVIDIA-Nemotron-Nano-v2.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, None),
     "gguf-ollama-cogito-3b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
     "gguf-ollama-cogito-14b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
     "Apertus-8B-Instruct.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
@@ -1059,8 +1061,8 @@ THINK_MSGS = [{"role": "system", "content": "Be brief."}, {"role": "user", "cont
 
 def _proven_thinking(source: str, tags: tuple[str, str], cases: str = templatecheck.IDENTICAL):
     """Convert `source`; the conversion is thinking-capable with `tags` (ours and Ollama's own
-    thinking.InferTags), its thinking-on/off cases have status `cases` (n/a when the model's
-    template writes the same prompt whatever the thinking inputs), and with think on and off
+    thinking.InferTags), its thinking-on/off cases have status `cases` (Ollama serves both to a
+    thinking-capable template, so they are compared even where the model ignores them), and with think on and off
     publish.gotmpl and Ollama's template package render the Jinja prompt."""
     from ollama_template_ref import render_real
     from ollama_thinking_ref import infer_tags_real
@@ -1145,8 +1147,9 @@ def test_think_pair_printed_without_a_switch_is_thinking_capable():
               "<{{ m.role }}>{{ m.content.split('</think>')[-1] }}</s>{%- endfor -%}"
               "{%- if add_generation_prompt -%}<assistant>{%- if ns.think -%}{{ '<think>\\n' }}"
               "{%- else -%}<think></think>{%- endif -%}{%- endif -%}")
-    # the model's template has no thinking inputs (its switch is /no_think in the content): n/a
-    conv, renders = _proven_thinking(source, ("<think>", "</think>"), cases=templatecheck.NA)
+    # the model's template has no thinking inputs (its switch is /no_think in the content), but Ollama
+    # serves think on/off to this thinking-capable conversion, so both are compared (prove)
+    conv, renders = _proven_thinking(source, ("<think>", "</think>"))
     assert renders[True] == renders[False] and renders[True].endswith("<assistant><think>\n")
     assert not conv.approximations
 
