@@ -58,7 +58,8 @@ THINKING_CORPUS = {
     "gguf-ollama-granite3.2-8b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, "thinking switch"),
     "hf-CohereLabs-command-a-reasoning-08-2025.jinja": (("<|START_THINKING|>", "<|END_THINKING|>"),
                                                         templatecheck.IDENTICAL, "thinking setting 'reasoning'"),
-    "gguf-ollama-deepseek-r1-8b.jinja": (("<think>", "</think>"), templatecheck.NA, None),
+    # ignores the thinking inputs too (strips </think> from history), and is compared like Nemotron
+    "gguf-ollama-deepseek-r1-8b.jinja": (("<think>", "</think>"), templatecheck.IDENTICAL, None),
 }
 
 
