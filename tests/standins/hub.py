@@ -281,6 +281,7 @@ def _handler_for(hub: HubStandIn):
             return data
 
         def _read_body(self) -> bytes:
+            self._body_read = True
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 out = bytearray()
                 while True:
@@ -375,6 +376,7 @@ def _handler_for(hub: HubStandIn):
 
         def _dispatch(self) -> None:
             self._file = None     # the repo file this request is about (Transfer.file)
+            self._body_read = False
             with hub.lock:
                 hub.heads.append("\n".join([self.requestline] + [f"{k}: {v}" for k, v in self.headers.items()
                                                                    if k.lower() != "authorization"]))
@@ -403,6 +405,10 @@ def _handler_for(hub: HubStandIn):
                 reply = r
             except Exception as err:  # a stand-in bug must not hang the client
                 reply = _Reply(500, {"error": f"stand-in crashed: {type(err).__name__}: {err}"})
+            if self.command in ("POST", "PUT") and not self._body_read:
+                # a route that refused before reading the body (403 on preupload): drain it, or the
+                # kept-alive connection's next request would be read from the middle of this body
+                self._read_body()
             if fault is not None and fault.stall_after:
                 hub.stopping.wait(fault.stall_after)
             if fault is not None and fault.drop_after:
