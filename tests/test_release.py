@@ -205,3 +205,20 @@ def test_push_format_json_gives_the_commit_and_never_the_token(tmp_path, hub):
     assert pushed["committed"] is False and len(pushed["unchanged"]) == len(result["uploaded"])
     for printed in (json.dumps(doc), json.dumps(again), text.stdout, text.stderr):
         assert token not in printed
+
+
+def test_push_refused_is_the_push_stages_error_and_never_shows_the_token(tmp_path, hub, monkeypatch):
+    from standins.hub import READ_TOKEN
+
+    monkeypatch.setenv("HF_TOKEN", READ_TOKEN)   # a (fake) token that may read, not write
+    hub.create_repo("alice/tiny-GGUF")
+    args = (TINY / "release.toml", "--backend", "llamacpp", "-o", tmp_path / "out", "--push", "--repo", "alice/tiny-GGUF")
+    res = release(*args, "--format", "json")
+    doc = json.loads(res.stdout)
+    assert res.exit_code == doc["exit_code"] == 2 and doc["failed_stage"] == "push" and doc["pushed"] is False
+    push = next(s for s in doc["stages"] if s["name"] == "push")
+    assert push["result"] is None and "no write access" in push["error"]["message"]
+    text = release(*args)
+    assert text.exit_code == 2 and "no write access" in text.stdout
+    for printed in (res.stdout, res.stderr, text.stdout, text.stderr):
+        assert READ_TOKEN not in printed
