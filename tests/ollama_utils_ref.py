@@ -59,32 +59,30 @@ def _check_installed() -> str:
     return node
 
 
-def quant_labels(names: list[str], *, timeout: float = 60.0) -> list[str | None]:
-    """@huggingface/tasks parseGGUFQuantLabel of each name (None: no label), in one node process."""
+def _run(script: Path, payload: list, timeout: float) -> list:
+    """One node process: `script` reads the JSON array `payload` on stdin and answers one item each."""
     node = _check_installed()
-    proc = subprocess.run([node, str(JS_DIR / "quant_label.js")], input=json.dumps(names), capture_output=True,
+    proc = subprocess.run([node, str(script)], input=json.dumps(payload), capture_output=True,
                           text=True, encoding="utf-8", cwd=JS_DIR, timeout=timeout, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"quant_label.js failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise RuntimeError(f"{script} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     out = json.loads(proc.stdout)
-    if len(out) != len(names):
-        raise RuntimeError(f"quant_label.js answered {len(out)} items for {len(names)}")
+    if len(out) != len(payload):
+        raise RuntimeError(f"{script} answered {len(out)} items for {len(payload)}")
     return out
+
+
+def quant_labels(names: list[str], *, timeout: float = 60.0) -> list[str | None]:
+    """@huggingface/tasks parseGGUFQuantLabel of each name (None: no label), in one node process."""
+    return _run(JS_DIR / "quant_label.js", list(names), timeout)
 
 
 def pick_many(items: Iterable[dict], *, timeout: float = 120.0) -> list[dict | None | OllamaUtilsThrew]:
     """One node process for all `items` ({"chat_template", "bos_token"?, "eos_token"?} each).
     Returns, in order, the pick dict, None (no pick) or an OllamaUtilsThrew instance (not raised)."""
-    node = _check_installed()
     payload = [{"chat_template": it["chat_template"], "bos_token": it.get("bos_token"),
                 "eos_token": it.get("eos_token")} for it in items]
-    proc = subprocess.run([node, str(SCRIPT)], input=json.dumps(payload), capture_output=True,
-                          text=True, encoding="utf-8", cwd=JS_DIR, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{SCRIPT} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    out = json.loads(proc.stdout)
-    if len(out) != len(payload):
-        raise RuntimeError(f"{SCRIPT} answered {len(out)} items for {len(payload)}")
+    out = _run(SCRIPT, payload, timeout)
     return [OllamaUtilsThrew(o["error"]) if isinstance(o, dict) and "error" in o else o for o in out]
 
 
