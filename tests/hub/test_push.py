@@ -211,7 +211,7 @@ def test_format_json_with_the_hub_unreachable_prints_the_local_side_and_fails(hu
         dead = s.getsockname()[1]
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{dead}")
     r = run(str(staged), "--repo", REPO, "--dry-run", "--format", "json")
-    assert r.exit_code == 2 and "cannot reach the Hub" in r.stderr
+    assert r.exit_code == 2 and "cannot reach the Hub" in r.stderr and "plan.local in the JSON" in r.stderr
     doc = json.loads(r.stdout)
     assert doc["plan"]["remote_checked"] is False and doc["plan"]["files"] == []
     assert {f["path"] for f in doc["plan"]["local"]} == {"tiny-llama-F32.gguf", "params", "template", "README.md",
