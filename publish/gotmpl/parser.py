@@ -14,6 +14,8 @@ from .nodes import (ActionNode, BoolNode, BreakNode, ChainNode, CommandNode, Com
                     ListNode, NilNode, NumberNode, PipeNode, RangeNode, StringNode, TemplateNode,
                     TextNode, VariableNode, WithNode)
 
+SPACE = L.SPACE
+
 
 class ParseError(TemplateError):
     """A Go template failed to parse; str() reads like Go's `template: NAME:LINE: msg`."""
@@ -70,17 +72,12 @@ class Parser:
 
     # -- token stream ----------------------------------------------------------------------
     def next(self) -> L.Item:
-        """The next item, consumed (EOF and ERROR are never consumed past)."""
-        it = self.items[self.i]
-        if it.typ != L.EOF and it.typ != L.ERROR:
-            self.i += 1
-        else:
-            self.i += 1
-            if self.i > len(self.items):
-                self.i = len(self.items)
-                return it
-        if self.i - 1 > self.far:
-            self.far = self.i - 1
+        """The next item, consumed. (The stream ends with EOF or ERROR, where parsing stops.)"""
+        i = self.i
+        it = self.items[i]
+        self.i = i + 1
+        if i > self.far:
+            self.far = i
         return it
 
     def backup(self, n: int = 1) -> None:
@@ -95,16 +92,27 @@ class Parser:
         return it
 
     def next_non_space(self) -> L.Item:
-        """The next item that is not SPACE, consumed."""
-        while True:
-            it = self.next()
-            if it.typ != L.SPACE:
-                return it
+        """The next item that is not SPACE, consumed (with the spaces before it)."""
+        items, i = self.items, self.i
+        it = items[i]
+        while it.typ == SPACE:
+            i += 1
+            it = items[i]
+        self.i = i + 1
+        if i > self.far:
+            self.far = i
+        return it
 
     def peek_non_space(self) -> L.Item:
-        """The next item that is not SPACE, without consuming it."""
-        it = self.next_non_space()
-        self.backup()
+        """The next item that is not SPACE, not consumed (the spaces before it are)."""
+        items, i = self.items, self.i
+        it = items[i]
+        while it.typ == SPACE:
+            i += 1
+            it = items[i]
+        self.i = i
+        if i > self.far:
+            self.far = i
         return it
 
     # -- errors ----------------------------------------------------------------------------
