@@ -26,6 +26,8 @@ SPACE_CHARS = " \t\r\n"
 # fast paths over runs of characters the states would take one by one (same items, same lines)
 _SPACES = re.compile(r"[ \t\r\n]*")
 _ASCII_WORD = re.compile(r"[A-Za-z0-9_]*")       # is_alnum on ASCII
+_INSIDE = re.compile(r'([ \t\r\n]+)|(\$[A-Za-z0-9_]*)|(\.[A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)'
+                     r'|("(?:[^"\\\n]|\\[^\n])*")|(:=|[=|()])')
 _QUOTED = {'"': re.compile(r'(?:[^"\\\n]|\\[^\n])*"'), "'": re.compile(r"(?:[^'\\\n]|\\[^\n])*'")}
 
 
@@ -242,7 +244,59 @@ class Lexer:
         return self.lex_text
 
     def lex_inside_action(self):
-        """State: inside `{{ }}`, dispatching on the next character to spaces, strings, numbers,
+        """State: inside `{{ }}`. The common items (spaces, `$x`, `.Field`, words, well-formed
+        strings, `:=`, `=`, `|`, parentheses) are taken here in one loop, each with one regular
+        expression; at anything else (numbers, `.`, characters other than ASCII, errors, the right
+        delimiter) the character-by-character state below takes one item. Both give the same items
+        and lines."""
+        s, items, n = self.input, self.items, len(self.input)
+        while True:
+            pos = self.pos
+            if pos >= n - 1 or s[pos] == "}" or s[pos + 1] == "-":   # maybe the right delimiter: the slow path
+                return self._lex_inside_action_step()
+            m = _INSIDE.match(s, pos)
+            if m is None:
+                return self._lex_inside_action_step()
+            kind, end = m.lastindex, m.end()
+            if kind == 1:                                   # spaces
+                if s.startswith("-}}", end):
+                    return self._lex_inside_action_step()  # lex_space handles the trimming ` -}}`
+                typ = SPACE
+            elif kind <= 4:                                 # $var, .Field, word: must end at a terminator
+                c = s[end] if end < n else ""
+                if not (c == "" or c in " \t\r\n.,|:)(" or s.startswith(RIGHT, end)):
+                    return self._lex_inside_action_step()  # more letters, or a bad character
+                if kind == 2:
+                    typ = VARIABLE
+                elif kind == 3:
+                    typ = FIELD
+                else:
+                    word = m.group(4)
+                    typ = KEYWORDS.get(word)
+                    if typ is None:
+                        typ = BOOL if word in ("true", "false") else IDENTIFIER
+            elif kind == 5:
+                typ = STRING
+            else:
+                op = m.group(6)
+                if op == "(":
+                    typ = LEFT_PAREN
+                    self.paren_depth += 1
+                elif op == ")":
+                    if self.paren_depth == 0:
+                        return self._lex_inside_action_step()   # the error
+                    self.paren_depth -= 1
+                    typ = RIGHT_PAREN
+                else:
+                    typ = DECLARE if op == ":=" else ASSIGN if op == "=" else PIPE
+            items.append(Item(typ, s[pos:end], pos, self.start_line))
+            if kind == 1:
+                self.line += s.count("\n", pos, end)
+            self.pos = self.start = end
+            self.start_line = self.line
+
+    def _lex_inside_action_step(self):
+        """One item inside `{{ }}`, dispatching on the next character to spaces, strings, numbers,
         fields, variables, identifiers, operators and parentheses (lex.go lexInsideAction, with
         its error messages)."""
         delim, _ = self.at_right_delim()
