@@ -1659,10 +1659,17 @@ class Compiler:
                 and key.value >= 0:
             return G(f"index {arg(base.go)} {key.value}", "any")
         if isinstance(base, G) and base.kind == "str" and isinstance(key, K) and isinstance(key.value, int) \
-                and key.value >= 0:
-            # by characters, through fmt's precision; "" past the end (where Jinja raises)
-            return self._guarded_slice(base, key, K(key.value + 1), node)
-        self.fail(node, "unsupported subscript")
+                and not isinstance(key.value, bool):
+            # by characters, through fmt's precision; "" past either end (where Jinja gives undefined):
+            # s[-k] is s[-k:-k+1], s[-1] is s[-1:]
+            n = key.value
+            return self._guarded_slice(base, key, K(n + 1 if n != -1 else None), node)
+        if isinstance(base, G) and base.kind == "str" and isinstance(key, G) and key.kind == "int":
+            if not self._nonneg(key.go):
+                self.fail(node, "a character of text at a runtime index that may be negative is not translated", "[")
+            return self._guarded_slice(base, key, G(self.add1(key.go), "int"), node)
+        what = base.kind if isinstance(base, G) else type(base).__name__
+        self.fail(node, f"indexing a {what} value with this key is not supported", "[")
 
     def slice_(self, base: Val, sl: J.Slice, scope: dict, node) -> Val:
         """`base[start:stop:step]`. Known values fold; strings (by characters) and lists go through

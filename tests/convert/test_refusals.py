@@ -92,6 +92,8 @@ REFUSED = [
      "| reverse of a list used other than as the list a for loop runs over"),
     ("{% for m in (messages | selectattr('role', 'equalto', 'user'))[1:] %}{{ m.content }}{% endfor %}", "1:63",
      "slicing a filtered runtime list (selectattr/rejectattr) ([1:])"),
+    (body("{{ m.content[loop.index0 - 1] }}"), "2:13",
+     "a character of text at a runtime index that may be negative is not translated"),
     ("{% for i in range(messages | length, 0, -1) %}{{ i }}{% endfor %}", "1:13",
      "range() with a runtime bound and step -1"),
     ("{% for i in range(0, messages | length, 2) %}{{ i }}{% endfor %}", "1:13",
@@ -138,6 +140,9 @@ EXACT = [
      {"user", "multi-turn"}),
     ("{% for m in messages %}<{{ m.role }}>{% for j in range(loop.index0 - 1, -1, -1) %}{{ j }}{% endfor %}"
      "{{ m.content }}\n{% endfor %}", {"multi-turn"}),
+    # one character, counted from either end ("" past it, where Jinja gives undefined)
+    (body("{{ m.content[-1] }}|{{ m.content[-2] }}|{{ m.content[-100] }}|{{ m.content[3] }}"), {"quotes-non-ascii"}),
+    (body("{{ m.content[loop.index0] }}"), {"multi-turn", "quotes-non-ascii"}),
     # reversing a list a loop runs over: [::-1], | reverse, through | list or a set variable
     ("{% for m in messages | reverse %}<{{ m.role }}>{{ m.content }}\n{% endfor %}", {"multi-turn"}),
     ("{% for m in messages | reverse | list %}<{{ m.role }} {{ loop.index0 }}>{{ m.content }}\n{% endfor %}",
