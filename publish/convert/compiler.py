@@ -326,6 +326,7 @@ class Compiler:
         self.capture_flag: str | None = None  # ... or to set this Go bool when that text is not empty
         self._neg_vars: set[str] = set()     # Go int variables that may hold a negative number (-1: "none yet")
         self._differences: dict[str, tuple] = {}   # Go int (a variable or an expression) holding x - k -> (x, k)
+        self._where: J.Node | None = None    # the statement being compiled
         self._nonneg_vars: set[str] = set()  # Go int variables that only hold values >= 0
         self._short_circuit = 0              # > 0: compiling the right operand of `and` / `or`
         self._unrolled_total = 0
@@ -375,9 +376,10 @@ class Compiler:
             self._col_cursor[key] = pos + 1
         return pos + 1
 
-    def approximate(self, node: J.Node, construct: str, instead: str, needle: str | None = None) -> None:
+    def approximate(self, node: J.Node, construct: str, instead: str, needle: str | re.Pattern | None = None) -> None:
         """Record an Approximation (once per line and construct): `construct` at the node's
         line:column, and what the Go template does `instead`."""
+        node = node if node is not None else self._where
         line = getattr(node, "lineno", 0) or 0
         key = (line, construct)
         if key in self._approx_seen:
@@ -502,6 +504,7 @@ class Compiler:
     def stmt(self, node: J.Node, scope: dict) -> tuple[str, bool]:
         """Go text for one Jinja statement, and whether it may have printed something; a
         CompileError gets the statement's position."""
+        self._where = node     # for approximations found where no expression node is at hand
         try:
             return self._stmt(node, scope)
         except CompileError as err:
@@ -575,6 +578,8 @@ class Compiler:
                 parts.append(K(child.data))
             else:
                 v = self.ev(child, scope)
+                if isinstance(v, G) and (v.kind in ("msg", "msgs") or v.kind.startswith("rev:")):
+                    self._where = child   # printed as a whole: tojson_val's approximation is placed here
                 parts.append(v)
         pre = self.flush()
         text, done = self.emit(Cat(parts))
@@ -1083,9 +1088,14 @@ class Compiler:
             loop = LoopInfo(index=f"len (slice {cnt} 1)", list_go=None, count=f"len {arg(go_list)}")
             tail = ""
             # Jinja keeps the order the client sent; Ollama's maps come sorted by key
+            # the loop's own `for k, v` (not the first `for` of its line)
+            at = re.compile(r"\bfor\s+" + r"\s*,\s*".join(re.escape(t.name) for t in target.items) + r"\b")
             if base == "props":
                 self.approximate(node, "loop over tool parameter properties",
-                                 "Ollama hands properties over sorted by name", "for")
+                                 "Ollama hands properties over sorted by name", at)
+            elif base == "args":
+                self.approximate(node, "loop over tool-call arguments",
+                                 "Ollama hands them over sorted by key (Jinja keeps the client's order)", at)
         elif kind == "strlist":
             # items between \x1e and \x1f: an item starts after its \x1e and is sliced out at its
             # \x1f, where the body runs (no per-byte work but the two byte tests)
@@ -2708,8 +2718,27 @@ class Compiler:
                     v, lambda k: K(str(k.value).replace(*[a.value for a in args])), node)
             self.approximate(node, "| replace on runtime text", "text is left as it is", "replace")
             return v
-        if name == "safe" or name == "e" or name == "escape":
+        if name == "safe":
             return v
+        if name in ("e", "escape", "forceescape"):
+            # markupsafe.escape: & < > ' " become &amp; &lt; &gt; &#39; &#34;, which is what Go's
+            # html function writes for them (text/template's HTMLEscapeString); Go also turns NUL
+            # into U+FFFD. A value already marked safe is not escaped again.
+            if name != "forceescape" and isinstance(node, J.Filter) and isinstance(node.node, J.Filter) \
+                    and node.node.name == "safe":
+                return v
+            if isinstance(v, G) and v.kind not in ("str", "any"):
+                v = self.to_str(v)
+            self.approximate(node, f"| {name} of runtime text holding NUL", "Go's html writes U+FFFD for it",
+                             re.compile(r"\|\s*" + name + r"\b"))
+            fin = _fin_of(v)
+            if fin is None or self.capture is not None:
+                return G(f"html {arg(self.materialize(v))}", "str")
+            # escaping only lengthens: the same length means the final message's content unchanged,
+            # which still ends a continued message
+            src, out = self.materialize(v), self.tmp("esc")
+            self.pre.append("{{ " + out + " := html " + arg(src) + " }}")
+            return G(out, "str", fin=f"and ({fin}) (eq (len {out}) (len {arg(src)}))")
         if name == "selectattr" and isinstance(v, G) and v.kind == "str":
             return K([])     # a string's characters have no attributes: nothing is selected
         if name in ("selectattr", "rejectattr") and args and isinstance(args[0], K):
@@ -3415,7 +3444,7 @@ class Compiler:
             item = self.getattr(item, attr, node)
             if not isinstance(item, G):
                 self.fail(node, f"map(attribute={attr!r}) of this list is not supported", "map")
-        w = _JsonWriter(self, None, style, separators)
+        w = _JsonWriter(self, None, style, separators, node)
         code = ("{{ " + first + " := true }}[{{ range " + e + " := " + base.go + " }}{{ if " + cond + " }}{{ if not " +
                 first + " }}" + gotext(w.sep(1)) + "{{ end }}{{ " + first + " = false }}" +
                 w.value(item.go, item.kind, 1) + "{{ end }}{{ end }}")
@@ -3432,7 +3461,7 @@ class Compiler:
             return K(json.dumps(v.value if v.value is not UNDEF else None, indent=indent, ensure_ascii=False,
                                 default=lambda o: None, separators=separators))
         if isinstance(v, K):
-            w = _JsonWriter(self, indent, style, separators)
+            w = _JsonWriter(self, indent, style, separators, node)
             code = w.mixed(v.value, 0)
             if code.endswith("}") and not code.endswith("}}") or code.endswith("}}}"):
                 return _Code(code[:-1], "", "}", truth="true")
@@ -3443,7 +3472,14 @@ class Compiler:
             v = G(self.materialize(v), "str")
         if not isinstance(v, G):
             self.fail(node, "tojson of this value is not supported", "tojson")
-        w = _JsonWriter(self, indent, style, separators)
+        if v.kind in ("msg", "msgs") or v.kind.startswith("rev:"):
+            what = "a message" if v.kind == "msg" else "the messages"
+            if style == "json":
+                self.fail(node, f"tojson of {what} as a whole: Jinja sees the fields the client sent, which Ollama "
+                                "does not hand a template as such", "tojson")
+            self.approximate(node, f"{what} printed as a whole (Python's str() of the client's fields)",
+                             "Go's print of Ollama's message values", None)
+        w = _JsonWriter(self, indent, style, separators, node)
         code = w.value(v.go, v.kind, 0)
         out = self.tmp("j")
         # the JSON text is built by an inline template run into a variable? Go cannot capture output,
@@ -3783,8 +3819,9 @@ _FIELDS = {
 class _JsonWriter:
     """Go template code printing Ollama's typed tool values as Python's json.dumps would."""
 
-    def __init__(self, c: Compiler, indent: int | None, style: str = "json", separators=None):
+    def __init__(self, c: Compiler, indent: int | None, style: str = "json", separators=None, node=None):
         self.c = c
+        self.node = node              # the tojson / print node, where approximations are reported
         self.indent = indent
         self.separators = tuple(separators) if separators is not None else None   # json.dumps(separators=)
         self.key_sep = self.separators[1] if self.separators is not None else ": "
@@ -3876,6 +3913,9 @@ class _JsonWriter:
                              ("required", self.value(go + ".Required", "strs", depth + 1), go + ".Required")],
                             depth)
         if kind in ("props", "args"):
+            if kind == "args" and self.node is not None:
+                c.approximate(self.node, "the keys of tool-call arguments", "in the order Ollama hands them over: "
+                              "sorted by key (Jinja keeps the client's order)", "tojson")
             k, v, first = c.tmp("k"), c.tmp("v"), c.tmp("f")
             elem = "prop" if kind == "props" else "any"
             return ("{{ " + first + " := true }}{" + "{{ range " + k + ", " + v + " := " + go + " }}" +
@@ -3895,6 +3935,11 @@ class _JsonWriter:
                     "{{ if " + go + " }}" + gotext(self.nl(depth)) + "{{ end }}]")
         # any: a JSON value decoded by Ollama (string, float64, bool, nil, map, list)
         other = "{{ " + go + " }}" if self.style == "repr" else "{{ json " + arg(go) + " }}"
+        if self.node is not None:
+            c.approximate(self.node, "a value inside tool-call arguments that is not a string",
+                          "Go's print (True/False as true/false, a map as map[k:v])" if self.style == "repr" else
+                          "Go's json: an object or list inside is written without spaces, keys sorted, <, > and & "
+                          "escaped", "tojson" if self.style == "json" else None)
         return ('{{ if eq (printf "%T" ' + arg(go) + ') "string" }}' + self.string(go) +
                 "{{ else }}" + other + "{{ end }}")
 

@@ -241,3 +241,57 @@ def test_an_approximation_whose_column_is_not_in_the_source_line_prints_no_colum
     [approx] = conv.approximations
     assert str(approx).startswith("2: lookup by message role -> ")
     assert approx.to_dict()["col"] is None and approx.to_dict()["line"] == 2
+
+
+# -- other constructs that were let through silently -------------------------------------------
+
+def test_escape_filter_is_html_escaping_not_the_text_unchanged():
+    """`| e` was compiled as the text itself; markupsafe.escape writes &amp; &lt; &gt; &#39; &#34;,
+    as Go's html does (the quotes-non-ascii case has both quotes)."""
+    conv = convert(body("{{ m.content | e }}|{{ m.role | escape }}"))
+    assert conv.identical, conv.format_text(show_template=False)
+    by_name = {c.name: c for c in conv.check.conversations}
+    assert "&#34;double&#34; and &#39;single&#39;" in by_name["quotes-non-ascii"].jinja
+    assert by_name["ends-with-assistant"].status == templatecheck.IDENTICAL
+    assert [str(a) for a in conv.approximations] == [
+        "2:14: | e of runtime text holding NUL -> Go's html writes U+FFFD for it",
+        "2:31: | escape of runtime text holding NUL -> Go's html writes U+FFFD for it"]
+    assert_identical_in_ollamas_template_package(conv)
+    # a value marked safe is not escaped again
+    conv = convert(body("{{ m.content | safe | e }}"))
+    assert conv.identical and not conv.approximations
+    assert '"double"' in {c.name: c for c in conv.check.conversations}["quotes-non-ascii"].jinja
+
+
+def test_a_message_as_json_is_refused_and_printed_whole_is_named():
+    with pytest.raises(ConvertError) as err:
+        convert(body("{{ m | tojson }}"), name="t.jinja")
+    assert "t.jinja:2:8: tojson of a message as a whole" in str(err.value)
+    conv = convert(body("{{ m }}"))
+    assert [str(a) for a in conv.approximations] == [
+        "2: a message printed as a whole (Python's str() of the client's fields) -> Go's print of Ollama's "
+        "message values"]
+
+
+def test_tool_call_arguments_in_json_name_what_ollama_changes():
+    """Nested argument values went through Go's json (no spaces, keys sorted) and the keys come
+    sorted (Ollama's ToMap()), both unnamed; the proof's flat one-key arguments cannot show it."""
+    source = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% for tc in m.tool_calls %}"
+              "[{{ tc.function.arguments | tojson }}]\n{% for k, v in tc.function.arguments.items() %}"
+              "{{ k }}={{ v | tojson }};{% endfor %}{% endfor %}<|end|>\n{% endfor %}")
+    conv = convert(source)
+    nested = ("a value inside tool-call arguments that is not a string -> Go's json: an object or list inside "
+              "is written without spaces, keys sorted, <, > and & escaped")
+    assert [str(a) for a in conv.approximations] == [
+        "1:111: the keys of tool-call arguments -> in the order Ollama hands them over: sorted by key (Jinja "
+        "keeps the client's order)",
+        "1:111: " + nested,
+        "2:4: loop over tool-call arguments -> Ollama hands them over sorted by key (Jinja keeps the client's "
+        "order)",
+        "2:63: " + nested]
+    args = {"city": "Paris", "opts": {"units": ["c", "f"]}}
+    msgs = [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": args}}]},
+            {"role": "user", "content": "and?"}]
+    from publish import gotmpl
+    assert '"opts": {"units":["c","f"]}' in gotmpl.render(conv.template, msgs)   # what the names say
