@@ -239,3 +239,19 @@ def terminal(monkeypatch):
     publish.progress.set_quiet(False)
     yield
     publish.progress.set_quiet(False)
+
+
+@pytest.fixture
+def forked(monkeypatch) -> list[int]:
+    """The pids of the processes forked during the test (publish.chat's sandbox children)."""
+    pids: list[int] = []
+    real_fork = os.fork
+
+    def recording_fork():
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recording_fork)
+    return pids

@@ -205,22 +205,6 @@ def test_constant_expressions_are_not_evaluated_while_compiling():
         template.render(HELLO)
 
 
-@pytest.fixture
-def forked(monkeypatch) -> list[int]:
-    """The pids of the render processes forked during the test."""
-    pids: list[int] = []
-    real_fork = os.fork
-
-    def recording_fork():
-        pid = real_fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", recording_fork)
-    return pids
-
-
 def test_no_render_process_is_left_behind(forked):
     with pytest.raises(UnsafeTemplateError):
         render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", timeout=0.3)

@@ -390,28 +390,14 @@ def test_converted_templates_render_the_jinja_prompt_in_ollamas_own_template_pac
 
 
 @pytest.mark.parametrize("name", ["Qwen-Qwen2.5-7B-Instruct.jinja", "google-gemma-4-31B-it.jinja"])
-def test_convert_renders_the_jinja_side_in_one_sandbox_process(name, monkeypatch):
+def test_convert_renders_the_jinja_side_in_one_sandbox_process(name, forked):
     """The Jinja side of a conversion (the compile check, the proof's renders, the tools render the
     stop list reads) is one forked sandbox child, not one per step: each child compiles the
     template again, which was most of a conversion's time on a large template."""
-    import os
-
-    import publish.chat as chat
-
-    children: list[int] = []
-    real_fork = os.fork
-
-    def counting_fork():
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
-
-    monkeypatch.setattr(chat.os, "fork", counting_fork)
     e = CORPUS[name]
     conv = convert(e.source, bos_token=e.bos_token, eos_token=e.eos_token)
     assert conv.tools and conv.identical and conv.stops
-    assert len(children) == 1
+    assert len(forked) == 1
 
 
 def test_the_proof_walks_the_go_template_without_compiling_it(monkeypatch):
