@@ -315,3 +315,49 @@ def test_check_agrees_with_convert_on_a_proven_thinking_conversion(tmp_path):
     fam = CliRunner().invoke(main, ["template", "check", "--jinja", str(jinja), "--go",
                                     str(families.get("chatml").path)])
     assert fam.exit_code == 1 and "does not support tools" in fam.output and "does not support thinking" in fam.output
+
+
+def _real_chat(url: str, body: dict) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(f"{url}/api/chat", data=json.dumps({**body, "stream": False,
+                                                                       "_debug_render_only": True}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def test_ollama_think_and_refusals_match_the_real_server(tmp_path, tiny_llama_path, real_ollama):
+    """Our model of /api/chat (ollama_think, ollama_prompt) against a real Ollama v0.24.0: a template
+    without .Tools is refused tools and a non-thinking one think=true ("does not support ..."),
+    think=false is served to it, and a thinking-capable template gets think=true when the request
+    omits it; the server's prompt equals ollama_prompt's in every served case."""
+    import subprocess
+
+    from publish.modelfile import ModelfileSpec, render
+
+    msgs = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4", "thinking": "add"},
+            {"role": "user", "content": "3+3?"}]
+    for model, go in (("refusals-nothink", NO_THINKING_GO), ("refusals-think", THINKING_GO)):
+        modelfile = tmp_path / f"{model}.Modelfile"
+        modelfile.write_text(render(ModelfileSpec(from_=(str(tiny_llama_path),), template=go)), encoding="utf-8")
+        subprocess.run(["ollama", "create", model, "-f", str(modelfile)], check=True, capture_output=True,
+                       timeout=300)
+        for extra in ({}, {"think": False}, {"think": True}, {"tools": templatecheck.TOOLS}):
+            status, data = _real_chat(real_ollama.url, {"model": model, "messages": msgs, **extra})
+            try:
+                want = templatecheck.ollama_prompt(go, msgs, extra.get("tools"), extra.get("think"))
+            except templatecheck.OllamaRefusal as err:
+                quoted = err.why.split('"')[1]      # the server's own words, e.g. does not support tools
+                assert status == 400 and quoted in data.get("error", ""), (model, extra, status, data)
+                continue
+            assert status == 200, (model, extra, status, data)
+            assert data["_debug_info"]["rendered_template"] == want, (model, extra)
+    # the refusals and the default are what the cases above exercised
+    assert templatecheck.ollama_think(THINKING_GO) is True
+    with pytest.raises(templatecheck.OllamaRefusal):
+        templatecheck.ollama_think(NO_THINKING_GO, True)
