@@ -639,7 +639,7 @@ class Compiler:
             return text, da or db
         if isinstance(v, G):
             self.at_start = None
-            if v.kind in ("str", "any", "int"):
+            if v.kind in ("str", "any", "int", "digit"):   # digit: x % k as its one-character text
                 text = "{{ " + v.go + " }}"
                 if self.bos_runtime:
                     text += "{{ if " + v.go + " }}{{ $_o = true }}{{ end }}"
@@ -1678,8 +1678,8 @@ class Compiler:
             if not self._nonneg(key.go):
                 self.fail(node, "a character of text at a runtime index that may be negative is not translated", "[")
             return self._guarded_slice(base, key, G(self.add1(key.go), "int"), node)
-        what = base.kind if isinstance(base, G) else type(base).__name__
-        self.fail(node, f"indexing a {what} value with this key is not supported", "[")
+        what = f"a {base.kind} value" if isinstance(base, G) else "a constant" if isinstance(base, K) else "this value"
+        self.fail(node, f"indexing {what} with this key is not supported", "[")
 
     def slice_(self, base: Val, sl: J.Slice, scope: dict, node) -> Val:
         """`base[start:stop:step]`. Known values fold; strings (by characters) and lists go through
@@ -2017,7 +2017,16 @@ class Compiler:
             # x % k: the character at position x of "0 1 .. k-1 0 1 .." is a digit; its length is 1,
             # so compare through a string: we return a str-kind value and let Compare handle ints
             pattern = "".join(str(i % b.value) for i in range(4096))
-            return G(f"slice {golit(pattern)} {arg(a.go)} ({self.add1(a.go)})", "digit")
+            if self._nonneg(a.go):
+                return G(f"slice {golit(pattern)} {arg(a.go)} ({self.add1(a.go)})", "digit")
+            # x may be negative (x - k, a -1 sentinel): Python's (-n) % k is read from a second
+            # string at n = |x| (fmt takes a negative width as the '-' flag with its absolute value)
+            neg = "".join(str((-i) % b.value) for i in range(4096))
+            n, d = f'len (printf "%*s" {arg(a.go)} "")', self.tmp("mod")
+            self.pre.append("{{ " + d + ' := "" }}{{ if lt ' + arg(a.go) + " 0 }}{{ " + d + " = slice " + golit(neg) +
+                            " (" + n + ") (" + self._plus(f"({n})", 1) + ") }}{{ else }}{{ " + d + " = slice " +
+                            golit(pattern) + " " + arg(a.go) + " (" + self.add1(a.go) + ") }}{{ end }}")
+            return G(d, "digit")
         self.fail(node, "modulo of runtime values", "%")
 
     def ev_Div(self, node, scope):
@@ -2553,6 +2562,8 @@ class Compiler:
             return G(t, "str")
         if v.kind in ("str", "any"):
             return v
+        if v.kind == "digit":     # x % k: the digit's text is str() of the number
+            return G(v.go, "str")
         return self.tojson_val(v, None, None, style="repr")
 
     def truth(self, v: Val) -> Val:

@@ -140,6 +140,9 @@ EXACT = [
      {"user", "multi-turn"}),
     ("{% for m in messages %}<{{ m.role }}>{% for j in range(loop.index0 - 1, -1, -1) %}{{ j }}{% endfor %}"
      "{{ m.content }}\n{% endfor %}", {"multi-turn"}),
+    # x % k printed as the number (it printed Python's repr of a string: '1'), of x below zero too
+    (body("{{ (loop.index0 + 10) % 3 }}|{{ (loop.index0 - 1) % 2 }}|{{ (loop.index0 - 3) % 3 }}|"
+          "{{ 'x' ~ loop.index0 % 2 }}"), {"multi-turn"}),
     # one character, counted from either end ("" past it, where Jinja gives undefined)
     (body("{{ m.content[-1] }}|{{ m.content[-2] }}|{{ m.content[-100] }}|{{ m.content[3] }}"), {"quotes-non-ascii"}),
     (body("{{ m.content[loop.index0] }}"), {"multi-turn", "quotes-non-ascii"}),
