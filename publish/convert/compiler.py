@@ -3978,7 +3978,12 @@ def _printed_think_tags(go: str) -> tuple[str, str] | None:
     # run-time BOS tracking marks printed text ($_o); those marks are no text break
     go = re.sub(r"\{\{ if [^{}]+ \}\}\{\{ \$_o = true \}\}\{\{ end \}\}", "", go).replace("{{ $_o = true }}", "")
     names = {m.group(1) for m in _THINKING_VAR.finditer(go)}
-    pieces = [(m.group(1), m.group(0)) for m in _GO_PIECE.finditer(go)]   # (action or None, text)
+    pieces: list[tuple[str | None, str]] = []     # (action or None for text, text); a brace alone is text
+    for m in _GO_PIECE.finditer(go):
+        if m.group(1) is None and pieces and pieces[-1][0] is None:
+            pieces[-1] = (None, pieces[-1][1] + m.group(0))
+        else:
+            pieces.append((m.group(1), m.group(0)))
 
     def is_thinking(expr: str) -> bool:
         words = expr.replace("(", " ").replace(")", " ").split()

@@ -1111,6 +1111,17 @@ def test_trimmed_reasoning_between_tags_from_variables_gives_those_tags():
     assert "\n<seed:think>add them</seed:think>4" in renders[True]
 
 
+def test_reasoning_tags_holding_braces_are_read_whole():
+    """Reasoning printed inside JSON-like text, `{"thought": "` + reasoning + `"}`: the Go text holds
+    braces (a `{` before an action is printed from a string), and the tag Ollama learns is the whole
+    text before the reasoning, braces included, so its parser can find it in the model's output."""
+    source = ("{%- for m in messages -%}<{{ m.role }}>{%- if m.reasoning_content -%}"
+              "{{ '{\"thought\": \"' + m.reasoning_content + '\"}\\n' }}{%- endif -%}{{ m.content }}</s>"
+              "{%- endfor -%}{%- if add_generation_prompt -%}<assistant>{%- endif -%}")
+    conv, renders = _proven_thinking(source, ('{"thought": "', '"}'))
+    assert '<assistant>{"thought": "  add them  "}\n4</s>' in renders[True]
+
+
 def test_thinking_switch_without_a_printed_trace_declares_think_tags_as_a_named_approximation():
     """cogito / Apertus: `enable_thinking` only adds a system-prompt line (no reasoning printed), so
     the template shows no tags; Ollama still needs tags to pass `.Think`, and the conversion says
