@@ -251,12 +251,14 @@ _OUTSIDE_HINT = ("a release spec reads only files in its own folder: put the fil
 def confined_path(spec_path: Path, key: str, value: str, root: Path, *, hint: str = _OUTSIDE_HINT) -> Path:
     """`value` (a path written in the spec under `key`) as a resolved path inside `root`.
 
-    `root` must already be resolved. Raises SpecError for an empty value, an absolute path, a `..`
+    `root` must already be resolved. Raises SpecError for an empty value, a NUL character, an absolute path, a `..`
     part, or a path that leaves `root` through a symlink (the link is resolved first, so a link to
     /proc/self/environ or ~/.cache/huggingface/token inside the folder is refused too).
     """
     if not value.strip():
         raise SpecError(str(spec_path), key, "is empty", hint="write a path relative to the spec's folder")
+    if "\0" in value:   # no file system takes it; os.path would raise ValueError
+        raise SpecError(str(spec_path), key, f"{value!r} holds a NUL character", hint="write a path relative to the spec's folder")
     rel = Path(value)
     if rel.is_absolute() or value.startswith("~"):
         kind = "a home-folder path" if value.startswith("~") else "an absolute path"

@@ -284,3 +284,21 @@ def test_a_clean_release_pushes_and_sends_the_token_only_as_the_authorization(la
     assert len(hub.received) > 3
     _assert_token_nowhere(res, tmp_path, home, hub)
 
+
+
+@pytest.mark.parametrize("key, toml", [
+    ("template.file", '[template]\nfile = "a\\u0000b"\n'),
+    ("system_file", 'system_file = "a\\u0000b"\n[template]\nfamily = "gemma3"\n'),
+    ("license_file", 'license_file = "a\\u0000b"\n[template]\nfamily = "gemma3"\n'),
+])
+def test_a_nul_character_in_a_path_is_a_spec_error_naming_the_key(tmp_path, key, toml):
+    # found by tests/test_fuzz.py: os.path raised ValueError ("embedded null byte") through load_spec
+    from publish.spec import load_spec
+
+    top, _, rest = toml.partition("[template]")
+    spec = tmp_path / "release.toml"
+    spec.write_text('repo = "a/b-GGUF"\nbase_model = "a/b"\nlicense = "mit"\nquantized_by = "me"\n' + top
+                    + "[template]" + rest + '[quants]\nfiles = [{ label = "Q8_0", file = "b-Q8_0.gguf" }]\n')
+    with pytest.raises(SpecError, match="NUL character") as info:
+        load_spec(spec)
+    assert info.value.key == key and info.value.hint
