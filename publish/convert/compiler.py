@@ -387,10 +387,11 @@ class Compiler:
         self._approx_seen.add(key)
         self.approx.append(Approximation(line, self.col(line, needle), construct, instead))
 
-    def fail(self, node: J.Node, message: str, needle: str | None = None):
-        """Raise CompileError `message` at the node's line and the column of `needle`."""
+    def fail(self, node: J.Node, message: str, needle: str | None = None, *, jinja_error: bool = False):
+        """Raise CompileError `message` at the node's line and the column of `needle`
+        (`jinja_error`: Jinja itself refuses the template, as for a syntax error)."""
         line = getattr(node, "lineno", 0) or 0
-        raise CompileError(message, line, self.col(line, needle))
+        raise CompileError(message, line, self.col(line, needle), syntax=jinja_error)
 
     # -- top level --------------------------------------------------------------------------
     def compile(self) -> str:
@@ -2796,7 +2797,8 @@ class Compiler:
         if name in ("selectattr", "rejectattr", "map", "select", "reject", "join", "sort", "unique"):
             self.fail(node, f"| {name} on a runtime list is not supported", name)
         if name not in self._jinja_env.filters:
-            self.fail(node, f"Jinja has no filter named {name!r}: the template does not compile in Jinja either", name)
+            self.fail(node, f"Jinja has no filter named {name!r}: the template does not compile in Jinja either", name,
+                      jinja_error=True)
         self.fail(node, f"filter {name} is not supported", name)
 
     def reverse(self, v: Val, node) -> Val:
@@ -2850,6 +2852,9 @@ class Compiler:
             seps = kwargs.get("separators")
             return json.dumps(v, indent=indent, ensure_ascii=False, default=lambda o: None,
                               separators=tuple(seps) if seps else None)
+        if name not in self._jinja_env.filters:
+            self.fail(node, f"Jinja has no filter named {name!r}: the template does not compile in Jinja either", name,
+                      jinja_error=True)
         if name not in env.filters:
             self.fail(node, f"filter {name} is not supported", name)
         if any(isinstance(x, int) and not isinstance(x, bool) and abs(x) > MAX_CONST
@@ -2965,6 +2970,9 @@ class Compiler:
             return self.compare(v, "ne", args[0], node)
         if name == "in" and args:
             return self.compare(v, "in", args[0], node)
+        if name not in self._jinja_env.tests:
+            self.fail(node, f"Jinja has no test named {name!r}: the template does not compile in Jinja either", name,
+                      jinja_error=True)
         self.fail(node, f"test {name} on a runtime value is not supported", name)
 
     def ev_Call(self, node, scope):

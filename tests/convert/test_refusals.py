@@ -298,3 +298,17 @@ def test_tool_call_arguments_in_json_name_what_ollama_changes():
             {"role": "user", "content": "and?"}]
     from publish import gotmpl
     assert '"opts": {"units":["c","f"]}' in gotmpl.render(conv.template, msgs)   # what the names say
+
+
+@pytest.mark.parametrize("expr, col, message", [
+    ("{{ m.content | foo }}", 16, "Jinja has no filter named 'foo'"),
+    ("{{ 'x' | foo }}", 10, "Jinja has no filter named 'foo'"),
+    ("{{ m.content is foo }}", 17, "Jinja has no test named 'foo'"),
+])
+def test_a_filter_or_test_jinja_does_not_have_is_reported_as_a_jinja_error(expr, col, message):
+    """Not "filter foo is not supported" with the hint to write a Go template by hand: Jinja
+    refuses the template itself (it does not compile), so the hint is about fixing it."""
+    with pytest.raises(ConvertError) as err:
+        convert(body(expr), name="t.jinja")
+    assert f"t.jinja:2:{col}: {message}: the template does not compile in Jinja either" in str(err.value)
+    assert "fix the syntax at that place" in err.value.hint and "by hand" not in err.value.hint
