@@ -251,6 +251,29 @@ _STEP_SLICE_AT = re.compile(r"\[[^\[\]\n]*:[^\[\]\n]*:[^\[\]\n]*\]")
 _REVERSIBLE = ("msgs", "tools", "toolcalls", "strs", "list", "intrange", "args", "props")
 
 
+def _str_method_size(text: str, meth: str, args: list, kwargs: dict) -> int:
+    """An upper bound on the length of `text.<meth>(*args)` computed before running it (a hostile
+    template must not make the compiler build gigabytes): the methods that can grow text
+    (replace, expandtabs, join, center/ljust/rjust/zfill); the others return at most `text`."""
+    def arg(i, key, default):
+        return args[i] if len(args) > i else kwargs.get(key, default)
+    if meth == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        n = len(text) + 1 if not args[0] else text.count(args[0])
+        count = arg(2, "count", -1)
+        if isinstance(count, int) and count >= 0:
+            n = min(n, count)
+        return len(text) + n * len(args[1])
+    if meth == "expandtabs":
+        size = arg(0, "tabsize", 8)
+        return len(text) + text.count("\t") * (size if isinstance(size, int) else 0)
+    if meth == "join" and args and isinstance(args[0], (list, tuple, str)):
+        items = args[0]
+        return len(text) * len(items) + sum(len(x) if isinstance(x, str) else 0 for x in items)
+    if meth in ("center", "ljust", "rjust", "zfill") and args and isinstance(args[0], int):
+        return max(len(text), args[0])
+    return len(text)
+
+
 def _nonneg_go(go: str) -> bool:
     """Whether the Go int expression `go` cannot be negative: a `len`, or a `range` index
     variable (the compiler names those `$_i<n>`, `$_j<n>`)."""
@@ -3128,6 +3151,8 @@ class Compiler:
             self.fail(node, f".{meth}() with a huge argument", meth)
         if meth in ("encode", "maketrans", "translate"):
             self.fail(node, f".{meth}() is not translated (it makes no text a chat template prints)", meth)
+        if _str_method_size(text, meth, values, kw) > 10 * MAX_CONST:
+            self.fail(node, f".{meth}() of a constant would build more than {10 * MAX_CONST:,} characters", meth)
         try:
             return K(getattr(text, meth)(*values, **kw))
         except Exception as err:  # noqa: BLE001 - Jinja raises the same (the case is then unsupported)

@@ -421,6 +421,11 @@ def test_the_proof_walks_the_go_template_without_compiling_it(monkeypatch):
     "{{ '{0.__class__.__mro__}'.format(messages) }}",
     "{{ 'x' | center(10**9) }}",
     "{% set s = 'xx' %}{% for i in range(60) %}{% set s = s + s %}{% endfor %}{{ s }}",
+    # str methods of constants that grow text (every str method of a constant is computed now)
+    "{{ ('x' * 100000).replace('x', 'x' * 100000) }}",
+    "{{ ('\\t' * 100000).expandtabs(100000) }}",
+    "{{ ('x' * 100000).join('y' * 100000) }}",
+    "{{ '{0.__class__}'.format(messages) }}",
 ])
 def test_hostile_constants_are_refused_not_built(source):
     """The compiler folds constants in this process (the proof's Jinja side runs in the sandbox):
