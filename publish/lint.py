@@ -159,8 +159,9 @@ def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.Spl
             if src is None and not remote and Path(name).is_file():
                 src = Source(name, Path(name))
             if src is None:
-                # a single remote part names no listing to compare against: only local sets are completed
-                if not remote or len(given) > 1:
+                # a lone remote part given by its URL names no listing to compare against; parts
+                # from a repo listing (Source.listed) or a local folder do
+                if not remote or len(given) > 1 or any(s.listed for s in srcs):
                     missing.append(name)
                 continue
             hdr = reader.read(src)

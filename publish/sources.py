@@ -32,16 +32,19 @@ def open_source(name: str) -> ContextManager[BinaryIO]:
 
 class Source(Record):
     """A GGUF to read: a local file (`local_path` set) or an `hf://` URL read over HTTP ranges;
-    `display` is what messages call it. Frozen."""
+    `display` is what messages call it; `listed`: it came from a listing of its repo (an hf://
+    repo URL, an hf.co name), so a split part the listing lacks is missing. Frozen."""
 
-    __slots__ = ("display", "local_path")
+    __slots__ = ("display", "local_path", "listed")
     frozen = True
     display: str             # what messages call it
     local_path: Path | None  # set for local files
+    listed: bool             # a remote file found by listing its repo
 
-    def __init__(self, display: str, local_path: Path | None):
+    def __init__(self, display: str, local_path: Path | None, listed: bool = False):
         object.__setattr__(self, "display", display)
         object.__setattr__(self, "local_path", local_path)
+        object.__setattr__(self, "listed", listed)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[BinaryIO]:
@@ -89,7 +92,7 @@ def expand(args: list[str], *, recursive: bool = False, one_per_tag: bool = Fals
             else:
                 from publish.hub import remote
 
-                out.extend(Source(url, None) for url in remote.list_gguf_urls(arg))
+                out.extend(Source(url, None, listed=True) for url in remote.list_gguf_urls(arg))
             continue
         p = Path(arg)
         if is_ollama_hub_name(arg) and not p.exists():
@@ -98,7 +101,7 @@ def expand(args: list[str], *, recursive: bool = False, one_per_tag: bool = Fals
             pick = pick_from_hub(arg)
             if one_per_tag and pick.ambiguous:
                 raise ambiguous_error(pick)
-            out.extend(Source(url, None) for url in pick.urls(whole_sets=not one_per_tag))
+            out.extend(Source(url, None, listed=True) for url in pick.urls(whole_sets=not one_per_tag))
         elif p.is_dir():
             pattern = "**/*.gguf" if recursive else "*.gguf"
             out.extend(Source(str(f), f) for f in sorted(p.glob(pattern)) if f.is_file())

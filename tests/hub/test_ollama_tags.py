@@ -309,3 +309,25 @@ def test_hub_tag_label_is_huggingface_js_parse_gguf_quant_label():
     real = quant_labels([n.rsplit("/", 1)[-1] for n in names])
     ours = [hub_tag_label(n) for n in names]
     assert [(n, o) for n, o, r in zip(names, ours, real) if o != r] == []
+
+
+@pytest.fixture
+def gap_repo(hub, tmp_path):
+    """alice/gap: a Q2_K split in 3 parts of which only the first was uploaded."""
+    for path in _gguf(tmp_path, "gap-Q2_K.gguf", split=2):
+        if "-00001-of-" in path.name:
+            hub.put_file("alice/gap", path.name, path.read_bytes())
+    hub.reset_counters()
+    return hub
+
+
+@pytest.mark.parametrize("address", ["hf.co/alice/gap:Q2_K", "hf://alice/gap"])
+def test_a_split_part_the_repo_lacks_is_gg302_from_a_listing(gap_repo, address):
+    """A listing of the repo (an hf.co name, an hf:// repo URL) is what the Hub holds: a part it
+    lacks is missing (GG302), as a part missing from a local folder is. A lone part's URL names no
+    listing, so it is not judged on its siblings."""
+    out, err, code = cli("lint", address)
+    assert code == 1 and "GG302" in out, out + err
+    assert "gap-Q2_K-00002-of-00003.gguf" in out and "gap-Q2_K-00003-of-00003.gguf" in out, out
+    out, err, code = cli("lint", "hf://alice/gap/gap-Q2_K-00001-of-00003.gguf")
+    assert "GG302" not in out, out + err
