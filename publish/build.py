@@ -173,19 +173,31 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
         conv = convert(first.text, bos_token=first.bos, eos_token=first.eos, name=first.name,
                        strip_bos=first.strip_bos, specials=first.specials)
     except ConvertError as err:
+        hint = err.hint if err.hint and "publish fix" in err.hint else "set [template] family/text/file instead"
         raise SpecError(str(spec.path), "template.from", f"the chat template cannot be converted: {err.message}",
-                        hint="set [template] family/text/file instead") from None
+                        hint=hint) from None
     if not conv.identical:
         bad = [c.name for c in conv.check.conversations if c in conv.check.compared and c.status != "identical"]
-        raise SpecError(str(spec.path), "template.from",
-                        f"the converted chat template of {sources[0].name} differs from it on: {', '.join(bad)}",
+        verdict = conv.verdict
+        if verdict == "none":
+            why = conv.first_refusal()
+            message = (f"the chat template of {sources[0].name} renders none of the conversations"
+                       + (f" (first: {why})" if why else ""))
+        elif verdict == "approximated":
+            named = "; ".join(f"{a.where} {a.construct} ({a.instead})"
+                              for a, changed in conv.approximation_effects() if changed)
+            message = (f"the converted chat template of {sources[0].name} is approximated: {named} change(s) the "
+                       f"prompt on {', '.join(bad)}")
+        else:
+            message = f"the converted chat template of {sources[0].name} differs from it on: {', '.join(bad)}"
+        raise SpecError(str(spec.path), "template.from", message,
                         hint=f"run `publish template convert {sources[0]}` to see the differences; "
                              "set [template] family/text/file instead")
     params = dict(spec.params)
     if "stop" not in params and conv.stops:
         params["stop"] = list(conv.stops)
     n = len(conv.check.compared)
-    source = f"converted from {sources[0].name}'s chat template (identical on {n} checked conversations)"
+    source = f"{sources[0].name}'s chat template, converted (identical on {n} checked conversations)"
     return replace(spec, template=TemplateSpec(source, conv.template, from_gguf=True,
                                                gguf_name=spec.template.gguf_name), params=params)
 

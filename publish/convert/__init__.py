@@ -7,11 +7,19 @@
     conv.approximations # [Approximation(line, col, construct, instead)]: what Go cannot express
     conv.check          # templatecheck.CheckResult: one entry per case of CONVERT_SUITE
     conv.ok             # every case the Jinja template supports renders byte-identical
+    conv.verdict        # "identical" / "approximated" (an approximation changes a probe's prompt) / ...
 
 How: jinja2's own parser gives the AST; publish.convert.compiler translates it (see there); the
 result is proven by rendering both templates on templatecheck.CONVERT_SUITE (the Jinja one in the
 sandbox of publish.chat, the Go one with publish.gotmpl, Ollama's prompt builder). A template that
 cannot be compiled raises ConvertError; a compiled one is never returned unchecked.
+
+Approximations are proven too: every approximation that depends on message text carries the texts
+that exercise it (Approximation.probes: replace's needle, non-ASCII text for a byte loop ...);
+probe_cases() puts each in the system, user and assistant messages of the suite's shapes, and
+those cases join the proof. A conversion whose approximations change a probe's prompt is not
+identical (verdict "approximated", exit 1); one whose approximations change none stays identical
+and still lists them.
 """
 
 from __future__ import annotations
@@ -48,6 +56,35 @@ class Conversion:
     tools: bool = False
     think_tags: tuple[str, str] | None = None
     warnings: list[str] = field(default_factory=list)
+    probes: dict[str, list[Approximation]] = field(default_factory=dict)   # probe case name -> its sources
+
+    @property
+    def verdict(self) -> str:
+        """identical (every supported case, probes included, byte-identical), trim (the rest
+        differ only by the Jinja template's trimming), approximated (the suite's cases pass, but
+        an approximation changes a probe case's prompt), none (the model's template renders none
+        of the conversations) or different."""
+        if not self.check.compared:
+            return "none"
+        if self.identical:
+            return "identical"
+        bad = [c for c in self.check.compared if c.status != "identical"]
+        if all(c.name in self.probes for c in bad):
+            return "approximated"
+        return "trim" if self.ok else "different"
+
+    def approximation_effects(self) -> list[tuple[Approximation, list[str]]]:
+        """Each approximation with the probe cases whose prompt it changes ([] when none does or
+        it has no probes)."""
+        bad = {c.name for c in self.check.compared if c.status != "identical"}
+        return [(a, [name for name, srcs in self.probes.items() if name in bad and a in srcs])
+                for a in self.approximations]
+
+    def first_refusal(self) -> str | None:
+        """The first reason the model's template gave for refusing a conversation, None when it
+        renders one."""
+        why = next((c.reason for c in self.check.conversations if c.reason and c.status == "skipped"), None)
+        return why.removeprefix("unsupported by the model: ") if why else None
 
     @property
     def ok(self) -> bool:
@@ -79,11 +116,13 @@ class Conversion:
         return out
 
     def to_dict(self) -> dict:
-        """The conversion as JSON: name, status, whether identical, the Go template, stop strings,
-        thinking and tools capabilities, approximations, and the check."""
-        return {"name": self.name, "status": self.status, "identical": self.identical,
+        """The conversion as JSON: name, status, verdict, whether identical, the Go template, stop
+        strings, thinking and tools capabilities, approximations (each with the probe cases whose
+        prompt it changes), and the check."""
+        return {"name": self.name, "status": self.status, "verdict": self.verdict, "identical": self.identical,
                 "template": self.template, "stop": self.stops, "thinking": self.thinking, "tools": self.tools,
-                "approximations": [a.to_dict() for a in self.approximations],
+                "approximations": [{**a.to_dict(), "changes_prompt_on": changed}
+                                   for a, changed in self.approximation_effects()],
                 "check": self.check.to_dict()}
 
     def format_text(self, *, show_template: bool = True) -> str:
@@ -98,12 +137,29 @@ class Conversion:
         lines.append("capabilities in Ollama: " + (", ".join(caps) if caps else "completion only"))
         if self.approximations:
             lines.append("approximations (what Go cannot express, and what the template does instead):")
-            lines.extend(f"  {one_line(a)}" for a in self.approximations)
+            for a, changed in self.approximation_effects():
+                if changed:
+                    note = f"CHANGES THE PROMPT on probe case(s) {', '.join(changed)}"
+                elif a.probes:
+                    note = "no difference on its probe case(s)"
+                else:
+                    note = "not probed: " + (a.unprobed or "it does not depend on message text")
+                lines.append(f"  {one_line(a)} [{one_line(note)}]")
         lines.append(templatecheck.format_table(self.check))
         n = len(self.check.compared)
         same = sum(1 for c in self.check.compared if c.status == templatecheck.IDENTICAL)
-        if self.identical:
+        verdict = self.verdict
+        if verdict == "none":
+            why = self.first_refusal()
+            lines.append("result: FAIL (the model's template renders none of the conversations"
+                         + (f"; first: {one_line(why)}" if why else "") + ")")
+        elif verdict == "identical":
             lines.append(f"result: identical on all {n} supported case(s)")
+        elif verdict == "approximated":
+            changed = [a for a, hit in self.approximation_effects() if hit]
+            lines.append(f"result: approximated: {n - same} of {n} supported case(s) differ, all probe cases; "
+                         "the approximation(s) at " + ", ".join(a.where for a in changed) +
+                         " change the prompt")
         elif self.ok:
             lines.append(f"result: {same} of {n} supported case(s) identical; the rest differ only by the Jinja "
                          "template's whitespace trimming")
@@ -119,9 +175,17 @@ class Conversion:
 def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str = "",
                      name: str = "chat_template", strip_bos: bool = True,
                      loop_builders: bool = False) -> tuple[Compiler, str]:
-    """(compiler, Go text) without the proof. Raises ConvertError, UnsafeTemplateError."""
+    """(compiler, Go text) without the proof. Raises ConvertError (also for an empty or blank
+    chat template: it would render every conversation as nothing, which proves nothing),
+    UnsafeTemplateError."""
     from publish.chat import MAX_TEMPLATE_CHARS
     from publish.errors import UnsafeTemplateError
+
+    if not chat_template.strip():
+        raise ConvertError("the chat template is empty", name=name,
+                           hint="take the model's chat template (its tokenizer_config.json or chat_template.jinja)"
+                                + (f" and write it into the GGUF with `publish fix {name.split(':', 1)[0]} "
+                                   "--chat-template FILE`" if ".gguf:" in name else ""))
 
     if len(chat_template) > MAX_TEMPLATE_CHARS:
         raise UnsafeTemplateError(f"chat template is {len(chat_template):,} characters; refusing more than "
@@ -172,7 +236,9 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
         history = templatecheck.jinja_messages(
             next(c for c in templatecheck.CONVERT_SUITE if c.name == "system-multi-turn").messages)
         chat.prefetch([RenderCall(history, tools=templatecheck.TOOLS)])   # one child renders it with the proof
-    check = templatecheck.prove(chat, text, strip_bos=strip_bos, go_render=_walked_prompt)
+    probes = probe_cases(comp.approx)
+    suite = templatecheck.CONVERT_SUITE + tuple(case for case, _ in probes)
+    check = templatecheck.prove(chat, text, strip_bos=strip_bos, go_render=_walked_prompt, suite=suite)
     extra = []
     if tools:
         out = chat.render_many([RenderCall(history, tools=templatecheck.TOOLS)])[0]
@@ -180,7 +246,41 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
             extra.append((out.text, history))
     stops = find_stops(check, eos_token or "", specials, extra)
     return Conversion(template=text, stops=stops, approximations=comp.approx,
-                      check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags)
+                      check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags,
+                      probes={case.name: srcs for case, srcs in probes})
+
+
+MAX_PROBES = 6          # distinct probe texts per conversion (each adds three cases to the proof)
+
+
+def probe_cases(approximations: Iterable[Approximation]):
+    """Conversations that exercise the approximations' probe texts: [(OllamaCase, [the
+    approximations whose probe it holds])]. For each distinct text P (at most MAX_PROBES, in
+    the order found): `probe-N-end`, the system-multi-turn shape with " P" at the end of every
+    message; `probe-N-start`, the multi-turn shape (no system message, for templates that refuse
+    one) with "P " at the start; `probe-N-whole`, a multi-turn whose every message is exactly P
+    (startswith/endswith and equality tests)."""
+    from publish.templatecheck import SYSTEM, OllamaCase
+
+    texts: dict[str, list[Approximation]] = {}
+    for a in approximations:
+        for p in a.probes:
+            if p in texts or len(texts) < MAX_PROBES:
+                texts.setdefault(p, [])
+                if a not in texts[p]:
+                    texts[p].append(a)
+    out = []
+    for n, (p, srcs) in enumerate(texts.items(), 1):
+        def m(role, content):
+            return {"role": role, "content": content}
+        out.append((OllamaCase(f"probe-{n}-end", [
+            m("system", f"{SYSTEM} {p}"), m("user", f"Hello! {p}"), m("assistant", f"Hi! How can I help? {p}"),
+            m("user", f"What is 2+2? {p}")]), srcs))
+        out.append((OllamaCase(f"probe-{n}-start", [
+            m("user", f"{p} Hello!"), m("assistant", f"{p} Hi! How can I help?"), m("user", f"{p} What is 2+2?")]),
+            srcs))
+        out.append((OllamaCase(f"probe-{n}-whole", [m("user", p), m("assistant", p), m("user", p)]), srcs))
+    return out
 
 
 def _walked_prompt(go_template: str, case) -> str:

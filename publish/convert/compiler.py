@@ -27,6 +27,7 @@ template stops its output right after that message's content (transformers'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -65,15 +66,69 @@ class Approximation:
     col: int
     construct: str
     instead: str
+    # message texts that exercise it (replace's needle, text a Go byte loop treats differently):
+    # publish.convert adds probe conversations holding them to the proof. `unprobed`: why an
+    # approximation with no probe cannot change the prompt of a conversation the model accepts.
+    probes: tuple[str, ...] = ()
+    unprobed: str = ""
+
+    @property
+    def where(self) -> str:
+        """`line:col` (`line` when the column is not known)."""
+        return f"{self.line}:{self.col}" if self.col else f"{self.line}"
 
     def __str__(self) -> str:
-        where = f"{self.line}:{self.col}" if self.col else f"{self.line}"
-        return f"{where}: {self.construct} -> {self.instead}"
+        return f"{self.where}: {self.construct} -> {self.instead}"
 
     def to_dict(self) -> dict:
-        """`{"line", "col", "construct", "instead"}` for the JSON report; col is null when the
-        column is not known (0 here)."""
-        return {"line": self.line, "col": self.col or None, "construct": self.construct, "instead": self.instead}
+        """`{"line", "col", "construct", "instead", "probes", "unprobed"}` for the JSON report; col
+        is null when the column is not known (0 here)."""
+        return {"line": self.line, "col": self.col or None, "construct": self.construct, "instead": self.instead,
+                "probes": list(self.probes), "unprobed": self.unprobed or None}
+
+
+# Message texts a Go byte loop treats differently from Python: non-ASCII letters (case, length,
+# slicing and looping count bytes), a lower-case start (capitalize/title), the separators of a
+# split list (\x1e, \x1f) and NUL (Go's html escaping).
+NON_ASCII_PROBE = "«Ünïcödé» straße 日本語 🙂"
+LOWER_PROBE = "hello there, friend. how are you?"
+
+# Why an approximation without probes cannot change the prompt of a conversation the model's
+# template accepts (construct prefix -> reason), shown next to it in the report.
+_UNPROBED = (
+    ("raise_exception()", "only where the Jinja template refuses the conversation: there is no prompt to match"),
+    ("validation loop", "only where the Jinja template refuses the conversation: there is no prompt to match"),
+    ("+ with an undefined value", "Jinja raises there: there is no prompt to match"),
+    ("call of an undefined function", "Jinja raises there: there is no prompt to match"),
+    (".index()", "only for text without the needle, where Jinja raises: there is no prompt to match"),
+    (".rindex()", "only for text without the needle, where Jinja raises: there is no prompt to match"),
+    ("thinking setting", "a request setting Ollama never hands a template, not message text: no client of "
+                         "Ollama can set it"),
+    ("thinking switch", "what Ollama is told about the reply's tags, not the prompt"),
+    ("strftime_now", "the date, not message text: Ollama's clock gives only the day"),
+    ("loop over tool parameter properties", "the order of the client's tool schema, which Ollama sorts before "
+                                            "any template sees it (a limit of Ollama)"),
+    ("loop over tool-call arguments", "the order of the client's arguments, which Ollama sorts before any "
+                                      "template sees it (a limit of Ollama)"),
+    ("the keys of tool-call arguments", "the order of the client's arguments, which Ollama sorts before any "
+                                        "template sees it (a limit of Ollama)"),
+    ("a value inside tool-call arguments", "the client's tool-call values, not message text; the suite's tool "
+                                           "cases show it"),
+    ("lookup by message role", "only for a role outside the ones the template names, not message text"),
+    ("loop over a value that is sometimes not a list", "the shape of a request field, not message text; the "
+                                                       "suite's cases show it"),
+    ("trim/strip of message content", "only for content that starts or ends with a Unicode space other than "
+                                      "ASCII whitespace (U+00A0, U+3000): the trim limit, measured by the "
+                                      "whitespace case on ASCII whitespace, not probed"),
+    ("the messages printed as a whole", "message text is printed as Go's print of it; the quotes case shows it"),
+    ("a message printed as a whole", "message text is printed as Go's print of it; the quotes case shows it"),
+)
+
+
+def unprobed_reason(construct: str) -> str:
+    """Why an approximation of `construct` with no probe texts cannot change the prompt of a
+    conversation the model accepts; "" when no reason is known (the report then says it is not probed)."""
+    return next((why for head, why in _UNPROBED if construct.startswith(head)), "")
 
 
 class CompileError(Exception):
@@ -399,16 +454,26 @@ class Compiler:
             self._col_cursor[key] = pos + 1
         return pos + 1
 
-    def approximate(self, node: J.Node, construct: str, instead: str, needle: str | re.Pattern | None = None) -> None:
+    def approximate(self, node: J.Node, construct: str, instead: str, needle: str | re.Pattern | None = None,
+                    probes: tuple[str, ...] = ()) -> None:
         """Record an Approximation (once per line and construct): `construct` at the node's
-        line:column, and what the Go template does `instead`."""
+        line:column, and what the Go template does `instead`; `probes`: message texts that
+        exercise it (Approximation.probes), else the reason it needs none (unprobed_reason)."""
         node = node if node is not None else self._where
         line = getattr(node, "lineno", 0) or 0
         key = (line, construct)
+        probes = tuple(p for p in probes if isinstance(p, str) and p)
         if key in self._approx_seen:
+            # the same construct again on this line (`.replace('/think', '').replace('/no_think', '')`):
+            # one entry, with the probe texts of both
+            for i, a in enumerate(self.approx):
+                if (a.line, a.construct) == key and set(probes) - set(a.probes):
+                    more = a.probes + tuple(p for p in probes if p not in a.probes)
+                    self.approx[i] = dataclasses.replace(a, probes=more, unprobed="")
             return
         self._approx_seen.add(key)
-        self.approx.append(Approximation(line, self.col(line, needle), construct, instead))
+        self.approx.append(Approximation(line, self.col(line, needle), construct, instead, probes,
+                                         "" if probes else unprobed_reason(construct)))
 
     def fail(self, node: J.Node, message: str, needle: str | None = None, *, jinja_error: bool = False):
         """Raise CompileError `message` at the node's line and the column of `needle`
@@ -1149,7 +1214,7 @@ class Compiler:
             loop = LoopInfo(index=idx, list_go=None, count=f"len {sv}")
             tail = ""
             self.approximate(node, "loop over the characters of a string", "the Go template loops over its bytes "
-                             "(the same for ASCII text)", "for")
+                             "(the same for ASCII text)", "for", probes=(NON_ASCII_PROBE,))
         elif kind == "intrange":
             idx = self.tmp("j")
             count = go_list
@@ -1855,7 +1920,7 @@ class Compiler:
             return G(var, "str", origin=None, fin=f"and ({fin}) (eq (len {var}) (len {arg(base.go)}))")
         if base.kind == "any":
             self.approximate(node, "slicing a value of unknown type", "if it is a string, Go slices bytes, "
-                             "Jinja characters (differs on non-ASCII text)", "[")
+                             "Jinja characters (differs on non-ASCII text)", "[", probes=(NON_ASCII_PROBE,))
         cur = sv
         # negative start first (s[-a:-b] == s[-a:][:-b]), else the stop first (s[a:b] == s[:b][a:])
         steps = [("lo", lo), ("hi", hi)] if neg(lo) else [("hi", hi), ("lo", lo)]
@@ -2380,7 +2445,7 @@ class Compiler:
         table whose entry there is the other case (printed with %c); other bytes are copied."""
         self.approximate(node, f"| {'upper' if upper else 'lower'} of runtime text",
                          "only ASCII letters change case (Python also changes é, ß, …)",
-                         "upper" if upper else "lower")
+                         "upper" if upper else "lower", probes=(NON_ASCII_PROBE,))
         lo, hi = (97, 122) if upper else (65, 90)
         table = "".join(chr(i - 32) if upper and lo <= i <= hi else chr(i + 32) if not upper and lo <= i <= hi
                         else " " for i in range(hi + 1))
@@ -2399,7 +2464,8 @@ class Compiler:
         if not isinstance(sep, str) or not sep:
             self.fail(node, "split() on whitespace (no separator) of runtime text is not supported", "split")
         self.approximate(node, "split() of runtime text into a list",
-                         "text holding the bytes \\x1e or \\x1f is cut there too", "split")
+                         "text holding the bytes \\x1e or \\x1f is cut there too", "split",
+                         probes=(f"a\x1eb\x1fc {sep} d",))
         sv, out, st, nx, e, cnt = (self.tmp(x) for x in ("s", "sl", "st", "nx", "e", "cnt"))
         width = len(sep.encode())
         more = "" if maxsplit is None or maxsplit < 0 else f" (lt (len {cnt}) {int(maxsplit)})"
@@ -2699,7 +2765,8 @@ class Compiler:
             return self.strip(self.as_str(v, node), chars, True, True, node)
         if name in ("length", "count") and not isinstance(v, K):
             if isinstance(v, G) and v.kind in ("str", "any"):
-                self.approximate(node, "length of a string", "Go counts bytes, Jinja characters", "length")
+                self.approximate(node, "length of a string", "Go counts bytes, Jinja characters", "length",
+                                 probes=(NON_ASCII_PROBE,))
             return G(f"len {arg(self.materialize(v))}", "int")
         if name == "tojson":
             indent = kwargs.get("indent", args[0] if args else K(None))
@@ -2729,7 +2796,8 @@ class Compiler:
                 return self.enumerate_domain(v, lambda k: K(getattr(str(k.value), name)()), node)
             if name in ("upper", "lower") and (isinstance(v, (G, Cat)) and not _has_code(v)):
                 return self.change_case(self.as_str(v, node), name == "upper", node)
-            self.approximate(node, f"| {name} on runtime text", "text is left as it is", name)
+            self.approximate(node, f"| {name} on runtime text", "text is left as it is", name,
+                             probes=(LOWER_PROBE, NON_ASCII_PROBE))
             return v
         if name in ("first", "last") and _tagged(v, "__filtered__"):
             return self._filtered_pick(v, name == "last", node)
@@ -2751,7 +2819,8 @@ class Compiler:
             if isinstance(v, G) and v.domain:
                 return self.enumerate_domain(
                     v, lambda k: K(str(k.value).replace(*[a.value for a in args])), node)
-            self.approximate(node, "| replace on runtime text", "text is left as it is", "replace")
+            self.approximate(node, "| replace on runtime text", "text is left as it is", "replace",
+                             probes=tuple(a.value for a in args[:1] if isinstance(a, K)))
             return v
         if name == "safe":
             return v
@@ -2765,7 +2834,7 @@ class Compiler:
             if isinstance(v, G) and v.kind not in ("str", "any"):
                 v = self.to_str(v)
             self.approximate(node, f"| {name} of runtime text holding NUL", "Go's html writes U+FFFD for it",
-                             re.compile(r"\|\s*" + name + r"\b"))
+                             re.compile(r"\|\s*" + name + r"\b"), probes=("a\x00b",))
             fin = _fin_of(v)
             if fin is None or self.capture is not None:
                 return G(f"html {arg(self.materialize(v))}", "str")
@@ -2795,7 +2864,7 @@ class Compiler:
             sv = self.tmp("s")
             self.pre.append("{{ " + sv + " := " + v.go + " }}")
             self.approximate(node, "| join of a string (its characters)", "joins its bytes (the same for ASCII)",
-                             "join")
+                             "join", probes=(NON_ASCII_PROBE,))
             return _Code("{{ range $_p := len " + sv + " }}{{ if $_p }}" + gotext(str(sep)) + "{{ end }}{{ slice " +
                          sv + " $_p (" + self._plus("$_p", 1) + ") }}{{ end }}", "")
         if name == "join" and _tagged(v, "__split__"):
@@ -3095,7 +3164,8 @@ class Compiler:
         if meth in ("capitalize", "title"):
             if s.domain:
                 return self.filter(meth, s, [], {}, node)
-            self.approximate(node, f".{meth}() of runtime text", "text is left as it is", meth)
+            self.approximate(node, f".{meth}() of runtime text", "text is left as it is", meth,
+                             probes=(LOWER_PROBE, NON_ASCII_PROBE))
             return s
         if meth == "split":
             maxsplit = args[1].value if len(args) > 1 and isinstance(args[1], K) else -1

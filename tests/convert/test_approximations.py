@@ -1,0 +1,190 @@
+"""Approximations are proven, not only named: the texts that exercise each one (replace's needle,
+non-ASCII text for a byte loop ...) go into probe conversations of the proof, so a conversion whose
+approximation changes the prompt is "approximated" (exit 1, refused by build), never "identical".
+
+The tester's case (issue 9): Nemotron Nano v2 removes "/no_think" from the system prompt with
+`| replace` on runtime text; the conversion left the text as it is and was reported "identical on
+all 14 supported cases", and real Ollama sent '/no_think' where the Jinja prompt has none."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+import ggufs
+from jinja_corpus import load
+
+from publish import templatecheck
+from publish.build import build
+from publish.cli import main
+from publish.convert import ConvertError, convert
+from publish.errors import SpecError
+from publish.spec import load_spec
+
+CORPUS = {e.name: e for e in load()}
+REPLACE = '{% for m in messages %}{{ m.content | replace("Paris","PARIS") }}{% endfor %}'
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def suite_statuses(conv) -> set[str]:
+    by_name = {c.name: c.status for c in conv.check.conversations}
+    return {by_name[c.name] for c in templatecheck.CONVERT_SUITE}
+
+
+def test_replace_on_runtime_text_is_approximated_with_its_probe_cases_not_identical(tmp_path):
+    """The tester's minimal repro converted "identical": no case of the suite holds "Paris"."""
+    conv = convert(REPLACE, name="min.jinja")
+    assert suite_statuses(conv) <= {templatecheck.IDENTICAL, templatecheck.NA}   # the suite alone cannot see it
+    assert conv.verdict == "approximated" and not conv.identical and conv.exit_code == 1
+    [(approx, changed)] = conv.approximation_effects()
+    assert (approx.where, approx.probes) == ("1:39", ("Paris",))
+    assert changed == ["probe-1-end", "probe-1-start", "probe-1-whole"]
+    whole = {c.name: c for c in conv.check.conversations}["probe-1-whole"]
+    assert (whole.jinja, whole.go) == ("PARISPARISPARIS", "ParisParisParis")
+    src = tmp_path / "min.jinja"
+    src.write_text(REPLACE, encoding="utf-8")
+    out = run("template", "convert", src)
+    assert out.exit_code == 1, out.output
+    assert "1:39: | replace on runtime text -> text is left as it is [CHANGES THE PROMPT on probe case(s) " \
+           "probe-1-end, probe-1-start, probe-1-whole]" in out.output
+    assert "result: approximated: 3 of 14 supported case(s) differ, all probe cases; the approximation(s) at " \
+           "1:39 change the prompt" in out.output
+    assert "identical on all" not in out.output
+    out = run("template", "convert", src, "--format", "json")
+    data = json.loads(out.output)
+    assert data["verdict"] == "approximated" and data["identical"] is False
+    assert data["approximations"][0]["changes_prompt_on"] == ["probe-1-end", "probe-1-start", "probe-1-whole"]
+    assert data["approximations"][0]["probes"] == ["Paris"]
+
+
+@pytest.mark.parametrize("name, where", [
+    ("NVIDIA-Nemotron-Nano-v2.jinja", ["18:85", "66:35"]),
+    ("HuggingFaceTB-SmolLM3-3B.jinja", ["23:50", "24:55"]),
+])
+def test_corpus_templates_that_remove_a_switch_from_the_system_prompt_are_approximated(name, where):
+    """Nemotron Nano v2 and SmolLM3 drop "/no_think" (and "/think") from the system prompt; the
+    Go template leaves it there, as real Ollama v0.24.0 showed: the probe with the needle in the
+    system prompt holds it in the Go prompt only."""
+    e = CORPUS[name]
+    conv = convert(e.source, bos_token=e.bos_token, eos_token=e.eos_token, name=name)
+    assert conv.verdict == "approximated" and conv.exit_code == 1
+    changed = [a.where for a, hit in conv.approximation_effects() if hit]
+    assert all(w in changed for w in where), changed
+    needle = "/no_think"
+    probes = [c for c in conv.check.conversations if c.name.startswith("probe-") and c.name.endswith("-end")
+              and c.status == templatecheck.DIFFERENT]
+    assert probes and any(c.go.count(needle) > c.jinja.count(needle) for c in probes)
+
+
+def test_an_approximation_that_changes_no_probe_stays_identical_and_is_still_listed():
+    conv = convert('{% for m in messages %}{{ m.content | replace("Paris", "Paris") }}{% endfor %}')
+    assert conv.verdict == "identical" and conv.exit_code == 0
+    assert {c.name for c in conv.check.compared} >= {"probe-1-end", "probe-1-start", "probe-1-whole"}
+    text = conv.format_text(show_template=False)
+    assert "| replace on runtime text -> text is left as it is [no difference on its probe case(s)]" in text
+
+
+def test_an_approximation_with_no_probe_states_why_it_cannot_change_an_accepted_prompt():
+    conv = convert("{% for m in messages %}{% if m.role == 'tool' %}{{ raise_exception('no tools') }}"
+                   "{% endif %}{{ m.content }}{% endfor %}")
+    [approx] = conv.approximations
+    assert approx.probes == () and "there is no prompt to match" in approx.unprobed
+    assert "[not probed: only where the Jinja template refuses the conversation" in conv.format_text()
+
+
+@pytest.mark.parametrize("expr, probe", [
+    ("m.content | upper", "«Ünïcödé»"),            # only ASCII letters change case in Go
+    ("m.content | capitalize", "hello there"),      # left as it is
+    ("m.content.title()", "hello there"),
+    ("m.content | length", "«Ünïcödé»"),            # bytes, not characters
+])
+def test_every_text_approximation_gets_probes_that_show_its_difference(expr, probe):
+    """(The suite's own cases may show the difference too: the verdict is then "different".)"""
+    conv = convert("{% for m in messages %}{{ " + expr + " }}|{% endfor %}")
+    [approx] = conv.approximations
+    assert any(probe in p for p in approx.probes)
+    by_name = {c.name: c for c in conv.check.conversations}
+    n = 1 + next(i for i, p in enumerate(approx.probes) if probe in p)
+    assert all(by_name[f"probe-{n}-{kind}"].status == templatecheck.DIFFERENT for kind in ("end", "start", "whole"))
+    assert not conv.identical and conv.exit_code == 1
+
+
+def test_a_template_that_renders_no_conversation_says_so_with_its_first_error(tmp_path):
+    src = tmp_path / "none.jinja"
+    src.write_text("{{ raise_exception('This model needs a document.') }}", encoding="utf-8")
+    out = run("template", "convert", src)
+    assert out.exit_code == 1, out.output
+    assert "result: FAIL (the model's template renders none of the conversations; first: This model needs " \
+           "a document.)" in out.output
+    assert "0 of 0" not in out.output
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t"])
+def test_an_empty_chat_template_is_refused_naming_the_file(tmp_path, text):
+    src = tmp_path / "empty.jinja"
+    src.write_text(text, encoding="utf-8")
+    out = run("template", "convert", src)
+    assert out.exit_code == 2 and "empty.jinja: the chat template is empty" in out.output, out.output
+    with pytest.raises(ConvertError):
+        convert(text)
+
+
+from test_convert import SPEC  # noqa: E402  (the release spec of the build tests there)
+
+
+def _spec_with(tmp_path, tiny_llama_path, **kw):
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    ggufs.write_tiny_llama(ggufs_dir / "tiny-llama-Q8_0.gguf", **kw)
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    return load_spec(tmp_path / "release.toml")
+
+
+def test_build_refuses_an_approximated_conversion_naming_the_approximation(tmp_path, tiny_llama_path):
+    spec = _spec_with(tmp_path, tiny_llama_path, chat_template=REPLACE)
+    with pytest.raises(SpecError) as err:
+        build(spec, tmp_path / "out")
+    msg = str(err.value)
+    assert "is approximated: 1:39 | replace on runtime text (text is left as it is) change(s) the prompt on " \
+           "probe-1-end, probe-1-start, probe-1-whole" in msg, msg
+    assert not (tmp_path / "out" / "template").exists()
+
+
+def test_build_on_a_template_that_renders_nothing_says_so(tmp_path, tiny_llama_path):
+    spec = _spec_with(tmp_path, tiny_llama_path, chat_template="{{ raise_exception('Documents only.') }}")
+    with pytest.raises(SpecError) as err:
+        build(spec, tmp_path / "out")
+    assert "renders none of the conversations (first: Documents only.)" in str(err.value)
+    assert "differs from it on: " not in str(err.value)
+
+
+def test_build_on_a_named_template_that_is_not_jinja_points_to_publish_fix(tmp_path, tiny_llama_path):
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    gguf = ggufs.write_tiny_llama(ggufs_dir / "tiny-llama-Q8_0.gguf", extra_kv={
+        "tokenizer.chat_templates": ["tool_use"], "tokenizer.chat_template.tool_use": "{% if %}"})
+    (tmp_path / "release.toml").write_text(SPEC.replace('from = "gguf"', 'from = "gguf"\nname = "tool_use"'),
+                                           encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    assert "not valid Jinja" in str(err.value)
+    assert f"publish fix {gguf.name} --chat-template FILE" in str(err.value) or \
+        f"publish fix {gguf} --chat-template FILE" in str(err.value), str(err.value)
+    assert "set [template] family/text/file instead" not in str(err.value)
+
+
+def test_the_card_names_the_converted_template_in_plain_words(tmp_path, tiny_llama_path):
+    ggufs_dir = tmp_path / "ggufs"
+    ggufs_dir.mkdir()
+    shutil.copyfile(tiny_llama_path, ggufs_dir / "tiny-llama-Q8_0.gguf")
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    folder = build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "from tiny-llama-Q8_0.gguf's chat template, converted (identical on " in card
+    assert "from converted from" not in card
