@@ -89,7 +89,7 @@ class Approximation:
 
 # Message texts a Go byte loop treats differently from Python: non-ASCII letters (case, length,
 # slicing and looping count bytes), a lower-case start (capitalize/title), the separators of a
-# split list (\x1e, \x1f) and NUL (Go's html escaping).
+# and NUL (Go's html escaping).
 NON_ASCII_PROBE = "«Ünïcödé» straße 日本語 🙂"
 LOWER_PROBE = "hello there, friend. how are you?"
 
@@ -267,10 +267,20 @@ def arg(go: str) -> str:
     return go if _simple(go) else f"({go})"
 
 
+# A list of strings the Go template builds (kind strlist: split() of runtime text, a namespace list
+# that only grows) is one string of STRLIST_OPEN item STRLIST_CLOSE entries. The bytes 0xFE and 0xFF
+# are never in UTF-8, and every text a Go template gets from Ollama is UTF-8 (encoding/json turns
+# invalid bytes into U+FFFD when it decodes a request), so no item can hold one: exact for any text.
+# Held here as str the way publish.gotmpl holds a byte that is not UTF-8 (surrogateescape).
+STRLIST_OPEN, STRLIST_CLOSE = "\udcfe", "\udcff"
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def golit(s: str) -> str:
     """A Go string literal for `s` (JSON's escaping is valid Go: quotes, backslashes, control
-    characters; non-ASCII kept)."""
-    return json.dumps(s, ensure_ascii=False)
+    characters; non-ASCII kept; a byte that is not UTF-8, held as U+DC80..U+DCFF, as \\xNN)."""
+    out = json.dumps(s, ensure_ascii=False)
+    return _RAW_BYTE.sub(lambda m: f"\\x{ord(m.group(0)) - 0xDC00:02x}", out) if _RAW_BYTE.search(out) else out
 
 
 def gotext(s: str) -> str:
@@ -932,7 +942,7 @@ class Compiler:
                         continue
                     if isinstance(init, K) and init.value == [] and self._is_strlist(target.name, attr):
                         # a list that only grows by `+ [x]` and is only searched with `in`: a string
-                        # of \x1e item \x1f entries
+                        # of STRLIST_OPEN item STRLIST_CLOSE entries
                         decl.append("{{ " + gvar + ' := "" }}')
                         attrs[attr] = gvar
                         kinds[attr] = "strlist"
@@ -1186,15 +1196,15 @@ class Compiler:
                 self.approximate(node, "loop over tool-call arguments",
                                  "Ollama hands them over sorted by key (Jinja keeps the client's order)", at)
         elif kind == "strlist":
-            # items between \x1e and \x1f: an item starts after its \x1e and is sliced out at its
-            # \x1f, where the body runs (no per-byte work but the two byte tests)
+            # items between the bytes 0xFE and 0xFF (STRLIST_OPEN/CLOSE): an item starts after its
+            # 0xFE and is sliced out at its 0xFF, where the body runs (no per-byte work but the two byte tests)
             idx, cur, cnt, total = self.tmp("j"), self.tmp("item"), self.tmp("cnt"), self.tmp("n")
             sv, st = self.tmp("s"), self.tmp("st")
             pre += ("{{ " + sv + " := " + go_list + " }}{{ " + total + ' := "" }}{{ range $_p := len ' + sv +
-                    " }}{{ if eq (index " + sv + " $_p) 31 }}{{ " + total + " = print " + total +
+                    " }}{{ if eq (index " + sv + " $_p) 255 }}{{ " + total + " = print " + total +
                     ' "x" }}{{ end }}{{ end }}{{ ' + cur + ' := "" }}{{ ' + cnt + ' := "" }}{{ ' + st + " := 0 }}")
-            head = ("{{ range " + idx + " := len " + sv + " }}{{ if eq (index " + sv + " " + idx + ") 30 }}{{ " + st +
-                    " = " + self.add1(idx) + " }}{{ else if eq (index " + sv + " " + idx + ") 31 }}{{ " + cur +
+            head = ("{{ range " + idx + " := len " + sv + " }}{{ if eq (index " + sv + " " + idx + ") 254 }}{{ " + st +
+                    " = " + self.add1(idx) + " }}{{ else if eq (index " + sv + " " + idx + ") 255 }}{{ " + cur +
                     " = slice " + sv + " " + st + " " + idx + " }}{{ " + cnt + " = print " + cnt + ' "x" }}')
             inner[target.name] = G(cur, "str")
             if isinstance(it, G) and it.origin:
@@ -2060,7 +2070,7 @@ class Compiler:
         if isinstance(a, G) and a.kind == "strlist" and isinstance(b, K) and isinstance(b.value, list):
             parts = [a.go]
             for x in b.value:
-                parts += ['"\\x1e"', arg(self.materialize(x if isinstance(x, Val) else K(x))), '"\\x1f"']
+                parts += ['"\\xfe"', arg(self.materialize(x if isinstance(x, Val) else K(x))), '"\\xff"']
             return G("print " + " ".join(parts), "strlist")
         return Cat([a, b])
 
@@ -2296,7 +2306,7 @@ class Compiler:
                 return self.substring(G(self.materialize(hay), "str"), needle.value)
             return self.truth(self._cond_map(hay, lambda h: self.contains(needle, h, node)))
         if isinstance(hay, G) and hay.kind == "strlist":
-            return self.contains(Cat([K("\x1e"), needle, K("\x1f")]), G(hay.go, "str"), node)
+            return self.contains(Cat([K(STRLIST_OPEN), needle, K(STRLIST_CLOSE)]), G(hay.go, "str"), node)
         if isinstance(hay, G) and hay.kind in ("strs", "list"):
             found, x = self.tmp("in"), self.tmp("x")
             ng = self.materialize(needle)
@@ -2459,25 +2469,23 @@ class Compiler:
 
     def split_list(self, split: K, node) -> G:
         """`s.split(sep[, maxsplit])` of runtime text as a list Go can loop over: a string of
-        \x1e item \x1f entries (kind strlist), cut at each separator found left to right."""
+        0xFE item 0xFF entries (kind strlist, STRLIST_OPEN), cut at each separator found left to right:
+        exact, no item of UTF-8 text can hold those bytes."""
         _, s, sep, maxsplit = split.value
         if not isinstance(sep, str) or not sep:
             self.fail(node, "split() on whitespace (no separator) of runtime text is not supported", "split")
-        self.approximate(node, "split() of runtime text into a list",
-                         "text holding the bytes \\x1e or \\x1f is cut there too", "split",
-                         probes=(f"a\x1eb\x1fc {sep} d",))
         sv, out, st, nx, e, cnt = (self.tmp(x) for x in ("s", "sl", "st", "nx", "e", "cnt"))
         width = len(sep.encode())
         more = "" if maxsplit is None or maxsplit < 0 else f" (lt (len {cnt}) {int(maxsplit)})"
         gate, end = self._html_gate(sv, sep)
         self.pre.append(
-            "{{ " + sv + " := " + s.go + " }}{{ " + out + ' := "\\x1e" }}{{ ' + st + " := 0 }}{{ " + nx +
+            "{{ " + sv + " := " + s.go + " }}{{ " + out + ' := "\\xfe" }}{{ ' + st + " := 0 }}{{ " + nx +
             " := 0 }}{{ " + cnt + ' := "" }}' + gate + "{{ range $_p := len " + sv + " }}{{ if and (ge $_p " + nx + ")" + more +
             " }}{{ " + e + " := " + self._plus("$_p", width) + " }}{{ if le " + e + " (len " + sv + ") }}{{ if eq (slice " +
             sv + " $_p " + e + ") " + golit(sep) + " }}{{ " + out + " = print " + out + " (slice " + sv + " " + st +
-            ' $_p) "\\x1f\\x1e" }}{{ ' + st + " = " + e + " }}{{ " + nx + " = " + e + " }}{{ " + cnt + " = print " +
+            ' $_p) "\\xff\\xfe" }}{{ ' + st + " = " + e + " }}{{ " + nx + " = " + e + " }}{{ " + cnt + " = print " +
             cnt + ' "x" }}{{ end }}{{ end }}{{ end }}{{ end }}' + end + '{{ ' + out + " = print " + out + " (slice " + sv + " " +
-            st + ') "\\x1f" }}')
+            st + ') "\\xff" }}')
         return G(out, "strlist", origin=s.origin)
 
     def strlist_slice(self, sl: G, a: int, b: int | None) -> G:
@@ -2486,8 +2494,8 @@ class Compiler:
         keep = f"ge (len {cnt}) {a}" if b is None else f"and (ge (len {cnt}) {a}) (lt (len {cnt}) {b})"
         self.pre.append(
             "{{ " + out + ' := "" }}{{ ' + cnt + ' := "" }}{{ ' + st + " := 0 }}{{ range $_p := len " + sl.go +
-            " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + st + " = $_p }}{{ else if eq (index " + sl.go +
-            " $_p) 31 }}{{ if " + keep + " }}{{ " + out + " = print " + out + " (slice " + sl.go + " " + st +
+            " }}{{ if eq (index " + sl.go + " $_p) 254 }}{{ " + st + " = $_p }}{{ else if eq (index " + sl.go +
+            " $_p) 255 }}{{ if " + keep + " }}{{ " + out + " = print " + out + " (slice " + sl.go + " " + st +
             " (" + self._plus("$_p", 1) + ")) }}{{ end }}{{ " + cnt + " = print " + cnt + ' "x" }}{{ end }}{{ end }}')
         return G(out, "strlist")
 
@@ -2496,8 +2504,8 @@ class Compiler:
         out, cnt, st = self.tmp("join"), self.tmp("cnt"), self.tmp("st")
         self.pre.append(
             "{{ " + out + ' := "" }}{{ ' + cnt + ' := "" }}{{ ' + st + " := 0 }}{{ range $_p := len " + sl.go +
-            " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + st + " = " + self._plus("$_p", 1) + " }}{{ else if eq "
-            "(index " + sl.go + " $_p) 31 }}{{ if " + cnt + " }}{{ " + out + " = print " + out + " " + golit(sep) +
+            " }}{{ if eq (index " + sl.go + " $_p) 254 }}{{ " + st + " = " + self._plus("$_p", 1) + " }}{{ else if eq "
+            "(index " + sl.go + " $_p) 255 }}{{ if " + cnt + " }}{{ " + out + " = print " + out + " " + golit(sep) +
             " }}{{ end }}{{ " + out + " = print " + out + " (slice " + sl.go + " " + st + " $_p) }}{{ " + cnt +
             " = print " + cnt + ' "x" }}{{ end }}{{ end }}')
         return G(out, "str")
@@ -2508,13 +2516,13 @@ class Compiler:
         code = "{{ " + cur + ' := 0 }}{{ ' + out + ' := "" }}{{ ' + cnt + ' := "" }}'
         if k < 0:
             code += ("{{ " + total + ' := "" }}{{ range $_p := len ' + sl.go + " }}{{ if eq (index " + sl.go +
-                     " $_p) 31 }}{{ " + total + " = print " + total + ' "x" }}{{ end }}{{ end }}')
+                     " $_p) 255 }}{{ " + total + " = print " + total + ' "x" }}{{ end }}{{ end }}')
             want = f"(len (slice {total} {-k}))"
             guard = "{{ if ge (len " + total + ") " + str(-k) + " }}"
         else:
             want, guard = str(k), ""
-        code += (guard + "{{ range $_p := len " + sl.go + " }}{{ if eq (index " + sl.go + " $_p) 30 }}{{ " + cur +
-                 " = " + self._plus("$_p", 1) + " }}{{ else if eq (index " + sl.go + " $_p) 31 }}{{ if eq (len " +
+        code += (guard + "{{ range $_p := len " + sl.go + " }}{{ if eq (index " + sl.go + " $_p) 254 }}{{ " + cur +
+                 " = " + self._plus("$_p", 1) + " }}{{ else if eq (index " + sl.go + " $_p) 255 }}{{ if eq (len " +
                  cnt + ") " + want + " }}{{ " + out + " = slice " + sl.go + " " + cur + " $_p }}{{ end }}{{ " + cnt +
                  " = print " + cnt + ' "x" }}{{ end }}{{ end }}' + ("{{ end }}" if guard else ""))
         self.pre.append(code)

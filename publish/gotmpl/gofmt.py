@@ -124,7 +124,7 @@ def unquote(s: str) -> str:
             out.append(r)
         else:
             out += chr(r).encode("utf-8", "surrogatepass")
-    return out.decode("utf-8", "replace")
+    return out.decode("utf-8", "surrogateescape")   # a \\xNN byte that is not UTF-8 stays that byte
 
 
 # -- floats ----------------------------------------------------------------------------------

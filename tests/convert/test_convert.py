@@ -224,7 +224,7 @@ def test_build_from_gguf_stages_the_converted_template_and_its_stops(from_gguf_f
     params = json.loads((folder / "params").read_text(encoding="utf-8"))
     assert params["stop"] == conv.stops == ["<end_of_turn>", "<start_of_turn>"]
     assert params["num_ctx"] == 512
-    assert "converted from tiny-llama-Q8_0.gguf's chat template" in (folder / "README.md").read_text(encoding="utf-8")
+    assert "from tiny-llama-Q8_0.gguf's chat template, converted (identical on" in (folder / "README.md").read_text(encoding="utf-8")
     result = lint_paths([str(folder)])
     assert not [f for f in result.findings if f.severity.value == "error" or f.code.startswith("RP")], result.findings
 
@@ -711,7 +711,10 @@ def test_runtime_range_bounds_upper_lower_and_keys_of_tool_values():
               "{%- for k in range(loop.index0 + 1, messages | length) %} {{ k }}{% endfor %}{{ '\\n' }}"
               "{%- endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}")
     conv = convert(source)
-    assert conv.identical, conv.format_text(show_template=False)
+    # identical on the suite; | lower of non-ASCII content (Ü -> ü in Python) shows on the probes
+    assert all(c.status != templatecheck.DIFFERENT for c in conv.check.conversations
+               if not c.name.startswith("probe-")), conv.format_text(show_template=False)
+    assert conv.verdict == "approximated"
     tool = {"type": "function", "function": {"name": "get_Weather", "description": "d",
                                              "parameters": {"type": "object", "properties": {}}}}
     out = gotmpl.render(conv.template, [{"role": "user", "content": "Hi É"}, {"role": "assistant", "content": "OK"},
