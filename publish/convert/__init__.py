@@ -236,7 +236,7 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
         history = templatecheck.jinja_messages(
             next(c for c in templatecheck.CONVERT_SUITE if c.name == "system-multi-turn").messages)
         chat.prefetch([RenderCall(history, tools=templatecheck.TOOLS)])   # one child renders it with the proof
-    probes = probe_cases(comp.approx)
+    probes = probe_cases(comp.approx, comp.probe_texts)
     suite = templatecheck.CONVERT_SUITE + tuple(case for case, _ in probes)
     check = templatecheck.prove(chat, text, strip_bos=strip_bos, go_render=_walked_prompt, suite=suite)
     extra = []
@@ -253,10 +253,11 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
 MAX_PROBES = 6          # distinct probe texts per conversion (each adds three cases to the proof)
 
 
-def probe_cases(approximations: Iterable[Approximation]):
-    """Conversations that exercise the approximations' probe texts: [(OllamaCase, [the
-    approximations whose probe it holds])]. For each distinct text P (at most MAX_PROBES, in
-    the order found): `probe-N-end`, the system-multi-turn shape with " P" at the end of every
+def probe_cases(approximations: Iterable[Approximation], exact: Iterable[str] = ()):
+    """Conversations that exercise the approximations' probe texts and the `exact` texts (the
+    constants of text operations the compiler translates exactly, Compiler.probe_texts: replace's
+    needle and replacement): [(OllamaCase, [the approximations whose probe it holds])]. For each
+    distinct text P (at most MAX_PROBES, approximations' first, in the order found): `probe-N-end`, the system-multi-turn shape with " P" at the end of every
     message; `probe-N-start`, the multi-turn shape (no system message, for templates that refuse
     one) with "P " at the start; `probe-N-whole`, a multi-turn whose every message is exactly P
     (startswith/endswith and equality tests)."""
@@ -269,6 +270,9 @@ def probe_cases(approximations: Iterable[Approximation]):
                 texts.setdefault(p, [])
                 if a not in texts[p]:
                     texts[p].append(a)
+    for p in exact:
+        if p and len(texts) < MAX_PROBES:
+            texts.setdefault(p, [])
     out = []
     for n, (p, srcs) in enumerate(texts.items(), 1):
         def m(role, content):

@@ -394,6 +394,9 @@ class Compiler:
         self._jinja_env = env
         self._loop_iters = _loop_iterables(self.ast)   # ids of the nodes a {% for %} may run over reversed
         self.approx: list[Approximation] = []
+        # message texts that exercise an exact translation of a text operation (replace's needle):
+        # publish.convert proves them in probe conversations as it proves approximations
+        self.probe_texts: list[str] = []
         self._approx_seen: set = set()
         self.counter = 0
         self.pre: list[str] = []         # prelude actions for the statement being compiled
@@ -507,6 +510,7 @@ class Compiler:
                              strip_bos=self.strip_bos, bos_runtime=self.bos_runtime, loop_builders=True)
             text = again.compile()
             self.approx, self.uses, self.think_tags = again.approx, again.uses, again.think_tags
+            self.probe_texts = again.probe_texts
             return text
         if self._bos_unknown and not self.bos_runtime:
             # a BOS is printed where the compiler cannot tell whether anything came before it:
@@ -515,6 +519,7 @@ class Compiler:
                              strip_bos=self.strip_bos, bos_runtime=True, loop_builders=self.loop_builders)
             text = again._compile()
             self.approx, self.uses, self.think_tags = again.approx, again.uses, again.think_tags
+            self.probe_texts = again.probe_texts
         return text
 
     def _compile(self) -> str:
@@ -2488,6 +2493,30 @@ class Compiler:
             st + ') "\\xff" }}')
         return G(out, "strlist", origin=s.origin)
 
+    def replace_text(self, s: G, old: str, new: str, count: int | None, node) -> G:
+        """`s.replace(old, new[, count])` (and `| replace`) of runtime text with constant arguments,
+        exactly: Python replaces non-overlapping occurrences left to right ("aaa" -> "ba" for "aa"
+        -> "b") and never rescans the replacement, which is `new.join(s.split(old, count))`: the
+        exact split_list, joined. Byte matching finds what character matching finds (UTF-8 is
+        self-synchronizing). The result ends the continued final message only when nothing was
+        replaced (else transformers' continue_final_message cannot find the message and Jinja
+        raises). CompileError for an empty `old` (Python inserts `new` between characters)."""
+        if not old:
+            self.fail(node, "replace() of runtime text with an empty needle (Python inserts the replacement "
+                            "between characters) is not translated", "replace")
+        if count == 0:
+            return s
+        for text in (old, new):
+            if text and text not in self.probe_texts:
+                self.probe_texts.append(text)
+        sv = self.tmp("s")
+        self.pre.append("{{ " + sv + " := " + s.go + " }}")
+        src = G(sv, "str")
+        out = self.strlist_join(self.split_list(K(("__split__", src, old, -1 if count is None else count)), node),
+                                new)
+        fin = _fin_of(s)
+        return G(out.go, "str", fin=None if fin is None else f"and ({fin}) (eq {out.go} {sv})")
+
     def strlist_slice(self, sl: G, a: int, b: int | None) -> G:
         """Items a..b-1 of a strlist (b None: to the end), as a strlist."""
         out, cnt, st = self.tmp("sl"), self.tmp("cnt"), self.tmp("st")
@@ -2824,9 +2853,14 @@ class Compiler:
         if name == "reverse":
             return self.reverse(v, node)
         if name == "replace":
-            if isinstance(v, G) and v.domain:
+            if isinstance(v, G) and v.domain and all(isinstance(a, K) for a in args):
                 return self.enumerate_domain(
                     v, lambda k: K(str(k.value).replace(*[a.value for a in args])), node)
+            count = args[2] if len(args) > 2 else kwargs.get("count", K(None))
+            if len(args) >= 2 and all(isinstance(a, K) for a in (*args[:2], count)) and \
+                    (count.value is None or type(count.value) is int):
+                return self.replace_text(self.as_str(v, node), _pystr(args[0].value), _pystr(args[1].value),
+                                         count.value, node)
             self.approximate(node, "| replace on runtime text", "text is left as it is", "replace",
                              probes=tuple(a.value for a in args[:1] if isinstance(a, K)))
             return v

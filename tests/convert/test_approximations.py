@@ -25,7 +25,9 @@ from publish.errors import SpecError
 from publish.spec import load_spec
 
 CORPUS = {e.name: e for e in load()}
-REPLACE = '{% for m in messages %}{{ m.content | replace("Paris","PARIS") }}{% endfor %}'
+# the tester's repro replaced with a constant ("PARIS"), which is now exact (below); with a
+# replacement only known at run time it is still an approximation
+REPLACE = '{% for m in messages %}{{ m.content | replace("Paris", m.role) }}{% endfor %}'
 
 
 def run(*args):
@@ -46,7 +48,7 @@ def test_replace_on_runtime_text_is_approximated_with_its_probe_cases_not_identi
     assert (approx.where, approx.probes) == ("1:39", ("Paris",))
     assert changed == ["probe-1-end", "probe-1-start", "probe-1-whole"]
     whole = {c.name: c for c in conv.check.conversations}["probe-1-whole"]
-    assert (whole.jinja, whole.go) == ("PARISPARISPARIS", "ParisParisParis")
+    assert (whole.jinja, whole.go) == ("userassistantuser", "ParisParisParis")
     src = tmp_path / "min.jinja"
     src.write_text(REPLACE, encoding="utf-8")
     out = run("template", "convert", src)
@@ -63,27 +65,26 @@ def test_replace_on_runtime_text_is_approximated_with_its_probe_cases_not_identi
     assert data["approximations"][0]["probes"] == ["Paris"]
 
 
-@pytest.mark.parametrize("name, where", [
-    ("NVIDIA-Nemotron-Nano-v2.jinja", ["18:85", "66:35"]),
-    ("HuggingFaceTB-SmolLM3-3B.jinja", ["23:50", "24:55"]),
-])
-def test_corpus_templates_that_remove_a_switch_from_the_system_prompt_are_approximated(name, where):
-    """Nemotron Nano v2 and SmolLM3 drop "/no_think" (and "/think") from the system prompt; the
-    Go template leaves it there, as real Ollama v0.24.0 showed: the probe with the needle in the
-    system prompt holds it in the Go prompt only."""
+@pytest.mark.parametrize("name", ["NVIDIA-Nemotron-Nano-v2.jinja", "HuggingFaceTB-SmolLM3-3B.jinja",
+                                  "hf-HuggingFaceTB-SmolLM3-3B.jinja"])
+def test_corpus_templates_that_remove_a_switch_from_the_system_prompt_are_proven_on_it(name):
+    """Nemotron Nano v2 and SmolLM3 drop "/no_think" (and "/think") from the system prompt with
+    `.replace()`; the Go template left it there (real Ollama v0.24.0 sent 'You are terse. /no_think'
+    where the Jinja prompt has 'You are terse.'). Now translated exactly, and proven on probe
+    conversations holding the needles in system, user and assistant messages."""
     e = CORPUS[name]
     conv = convert(e.source, bos_token=e.bos_token, eos_token=e.eos_token, name=name)
-    assert conv.verdict == "approximated" and conv.exit_code == 1
-    changed = [a.where for a, hit in conv.approximation_effects() if hit]
-    assert all(w in changed for w in where), changed
-    needle = "/no_think"
-    probes = [c for c in conv.check.conversations if c.name.startswith("probe-") and c.name.endswith("-end")
-              and c.status == templatecheck.DIFFERENT]
-    assert probes and any(c.go.count(needle) > c.jinja.count(needle) for c in probes)
+    assert conv.identical and not [a for a in conv.approximations if "replace" in a.construct]
+    probes = [c for c in conv.check.compared if c.name.startswith("probe-")]
+    assert probes and all(c.status == templatecheck.IDENTICAL for c in probes)
+    # the probe whose system message ends with " /no_think": the switch is gone from the prompt
+    [no_think] = [c for c in probes if c.name.endswith("-end") and "How can I help? /no_think" in c.go]
+    assert "You are a helpful assistant. /no_think" not in no_think.go
 
 
 def test_an_approximation_that_changes_no_probe_stays_identical_and_is_still_listed():
-    conv = convert('{% for m in messages %}{{ m.content | replace("Paris", "Paris") }}{% endfor %}')
+    conv = convert('{% for m in messages %}{{ m.content | replace("Paris", "Par" ~ ("is" if m.role else "is")) }}'
+                   '{% endfor %}')
     assert conv.verdict == "identical" and conv.exit_code == 0
     assert {c.name for c in conv.check.compared} >= {"probe-1-end", "probe-1-start", "probe-1-whole"}
     text = conv.format_text(show_template=False)
@@ -188,3 +189,60 @@ def test_the_card_names_the_converted_template_in_plain_words(tmp_path, tiny_lla
     card = (folder / "README.md").read_text(encoding="utf-8")
     assert "from tiny-llama-Q8_0.gguf's chat template, converted (identical on " in card
     assert "from converted from" not in card
+
+
+# -- replace() with constant arguments on runtime text: exact -------------------------------------
+
+REPLACE_CASES = [
+    ('"aa", "b"', ["aaa", "aaaa", "baaab", "a"]),                 # non-overlapping, left to right
+    ('"a", "aa"', ["banana", "aaa", ""]),                           # the replacement holds the needle
+    ('"é", "e"', ["«café» é日本語é", "e", "ééé"]),                  # a non-ASCII needle
+    ('"日本", "<jp>"', ["日本語 日本 日", "本日本"]),                 # multi-byte, partial matches
+    ('"/no_think", ""', ["You are terse. /no_think", "/no_think/no_think x", "/no_thin"]),
+    ('"aa", "b", 1', ["aaaa aa", "x"]),                             # the count argument
+    ('"<", "&lt;"', ["a < b <<", "none"]),                          # bytes html escapes (the gated loop)
+]
+
+
+@pytest.mark.parametrize("args, contents", REPLACE_CASES)
+def test_replace_with_constant_arguments_is_exact_in_publish_gotmpl_and_ollamas_template_package(args, contents):
+    """Python's str.replace on runtime text, translated with Ollama's template functions (the
+    split list's byte loop joined again): identical to Jinja in publish.gotmpl and in Ollama
+    v0.24.0's own template package, on message text the probes do not hold."""
+    from ollama_template_ref import render_real
+
+    from publish.chat import render_chat
+
+    for form in ("{{ m.content | replace(" + args + ") }}", "{{ m.content.replace(" + args + ") }}"):
+        source = "{% for m in messages %}[{{ m.role }}:" + form + "]{% endfor %}"
+        conv = convert(source)
+        assert conv.identical and not conv.approximations, conv.format_text(show_template=False)
+        assert any(c.name.startswith("probe-") for c in conv.check.compared)
+        roles = ["system", "user", "assistant"]
+        conversations = [[{"role": roles[i % 3], "content": c} for i, c in enumerate(contents)] +
+                         [{"role": "user", "content": contents[0]}],
+                         [{"role": "user", "content": c} for c in contents[:1]]]
+        got = render_real([{"template": conv.template, "messages": msgs, "tools": None, "think": False}
+                           for msgs in conversations])
+        for msgs, real in zip(conversations, got):
+            want = render_chat(source, templatecheck.jinja_messages(msgs), add_generation_prompt=True)
+            assert templatecheck.ollama_prompt(conv.template, msgs) == want == real["output"], (form, msgs)
+
+
+def test_replace_with_an_empty_needle_is_refused_not_approximated():
+    """Python inserts the replacement between characters ("ab".replace("", "-") == "-a-b-"); the
+    converter does not translate it, and says where."""
+    with pytest.raises(ConvertError) as err:
+        convert('{% for m in messages %}{{ m.content | replace("", "-") }}{% endfor %}', name="t.jinja")
+    assert "t.jinja:1:39: replace() of runtime text with an empty needle" in str(err.value), str(err.value)
+
+
+def test_a_replaced_final_message_still_ends_a_continued_prompt():
+    """The conversation ending with an assistant message: transformers cuts the Jinja render after
+    the final message, which the Go template reproduces when the replacement leaves it as it is."""
+    conv = convert("{% for m in messages %}<{{ m.role }}>{{ m.content | replace('Paris', 'PARIS') }}</s>"
+                   "{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}")
+    by_name = {c.name: c for c in conv.check.conversations}
+    assert by_name["ends-with-assistant"].status == templatecheck.IDENTICAL
+    assert by_name["ends-with-assistant"].jinja.endswith("<assistant>Autumn moonlight")
+    assert conv.identical, conv.format_text(show_template=False)
