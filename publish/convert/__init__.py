@@ -28,14 +28,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from publish.convert.compiler import Approximation, CompileError, Compiler
-from publish.errors import TemplateError
+from publish.convert.compiler import MAX_SECONDS, Approximation, BudgetError, CompileError, Compiler
+from publish.errors import TemplateError, UnsafeTemplateError
 
-__all__ = ["convert", "Conversion", "ConvertError", "Approximation", "compile_template"]
+__all__ = ["convert", "Conversion", "ConvertError", "ConvertLimitError", "Approximation", "compile_template"]
 
 
 class ConvertError(TemplateError):
     """The chat template uses a construct the converter cannot translate; `.line`/`.col` say where."""
+
+
+class ConvertLimitError(ConvertError, UnsafeTemplateError):
+    """The template would cost more than the conversion's budget (docs/convert.md: Limits): too many
+    constant-loop iterations, compile steps, characters built, a Go template too large, or more than
+    compiler.MAX_SECONDS of compile + proof. Refused as hostile; `.line`/`.col` name the constant
+    loop or macro call being expanded when there is one."""
 
 
 @dataclass
@@ -174,12 +181,12 @@ class Conversion:
 
 def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str = "",
                      name: str = "chat_template", strip_bos: bool = True,
-                     loop_builders: bool = False) -> tuple[Compiler, str]:
+                     loop_builders: bool = False, deadline: float | None = None) -> tuple[Compiler, str]:
     """(compiler, Go text) without the proof. Raises ConvertError (also for an empty or blank
-    chat template: it would render every conversation as nothing, which proves nothing),
-    UnsafeTemplateError."""
+    chat template: it would render every conversation as nothing, which proves nothing; and
+    ConvertLimitError for a template past the conversion's budget or still compiling at
+    `deadline`, a time.monotonic() value), UnsafeTemplateError."""
     from publish.chat import MAX_TEMPLATE_CHARS
-    from publish.errors import UnsafeTemplateError
 
     if not chat_template.strip():
         raise ConvertError("the chat template is empty", name=name,
@@ -192,20 +199,27 @@ def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str 
                                   f"{MAX_TEMPLATE_CHARS:,}", name=name)
     try:
         comp = Compiler(chat_template, bos_token=bos_token or "", eos_token=eos_token or "", strip_bos=strip_bos,
-                        loop_builders=loop_builders)
+                        loop_builders=loop_builders, deadline=deadline)
         text = comp.compile()
+    except BudgetError as err:
+        raise ConvertLimitError(str(err), name=name, line=err.line or None, col=err.col or None,
+                                  hint="a chat template this large or this repetitive is refused as hostile; "
+                                       "if it is genuine, write the Go template by hand") from None
     except CompileError as err:
         if err.syntax:
             from publish.chat import syntax_error_hint
 
             hint = syntax_error_hint(name)
+        elif err.raises:
+            hint = ("Jinja raises there too (transformers' apply_chat_template, llama.cpp --jinja), so no render "
+                    "reaching it works; fix the template at that place")
         else:
             hint = ("this construct has no Ollama Go template counterpart yet; write the template by hand or "
                     "pick a family with `publish template suggest`")
         raise ConvertError(str(err), name=name, line=err.line or None, col=err.col or None, hint=hint) from None
     except RecursionError:
         raise ConvertError("template nesting is too deep to convert", name=name) from None
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as err:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError) as err:
         raise ConvertError(f"the converter failed on this template ({type(err).__name__}: {err})", name=name,
                            hint="this is a bug in publish; please report it with the template") from None
     return comp, text
@@ -224,8 +238,11 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
     from publish import gotmpl, templatecheck
     from publish.chat import ChatTemplate, RenderCall
 
+    import time
+
+    deadline = time.monotonic() + MAX_SECONDS   # compile + proof (docs/convert.md: Limits)
     comp, text = compile_template(chat_template, bos_token=bos_token or "", eos_token=eos_token or "", name=name,
-                                  strip_bos=strip_bos)
+                                  strip_bos=strip_bos, deadline=deadline)
     kw = {} if timeout is None else {"timeout": timeout}
     chat = ChatTemplate(chat_template, name=name, bos_token=bos_token or "", eos_token=eos_token or "",
                         now=datetime.now(), parsed=comp.ast, **kw)
@@ -238,7 +255,23 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
         chat.prefetch([RenderCall(history, tools=templatecheck.TOOLS)])   # one child renders it with the proof
     probes = probe_cases(comp.approx, comp.probe_texts)
     suite = templatecheck.CONVERT_SUITE + tuple(case for case, _ in probes)
-    check = templatecheck.prove(chat, text, strip_bos=strip_bos, go_render=_walked_prompt, suite=suite)
+    rendered = [0]
+
+    def go_render(go_template: str, case) -> str:
+        if time.monotonic() > deadline:
+            raise _OutOfTime
+        rendered[0] += 1
+        return _walked_prompt(go_template, case)
+
+    try:
+        check = templatecheck.prove(chat, text, strip_bos=strip_bos, go_render=go_render, suite=suite)
+    except _OutOfTime:
+        raise ConvertLimitError(
+            f"converting and proving this template took longer than {MAX_SECONDS:g} s (stopped after "
+            f"{rendered[0]} of {len(suite)} Go renders of the proof; the converted "
+            f"template is {len(text):,} characters)", name=name,
+            hint="a chat template this costly is refused as hostile (docs/convert.md: Limits); if it is "
+                 "genuine, write the Go template by hand") from None
     extra = []
     if tools:
         out = chat.render_many([RenderCall(history, tools=templatecheck.TOOLS)])[0]
@@ -285,6 +318,11 @@ def probe_cases(approximations: Iterable[Approximation], exact: Iterable[str] = 
             srcs))
         out.append((OllamaCase(f"probe-{n}-whole", [m("user", p), m("assistant", p), m("user", p)]), srcs))
     return out
+
+
+class _OutOfTime(Exception):
+    """The conversion's time budget (compiler.MAX_SECONDS) ran out during the proof (not a
+    TemplateError, which the proof records as a case's error)."""
 
 
 def _walked_prompt(go_template: str, case) -> str:

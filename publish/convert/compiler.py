@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,11 +136,18 @@ class CompileError(Exception):
     """The template uses a construct the compiler cannot translate at all (`syntax`: it does not
     even parse as Jinja). `line`/`col` are 1-based; 0 when unknown."""
 
-    def __init__(self, message: str, line: int = 0, col: int = 0, *, syntax: bool = False):
+    def __init__(self, message: str, line: int = 0, col: int = 0, *, syntax: bool = False, raises: bool = False):
         super().__init__(message)
         self.line = line
         self.col = col
         self.syntax = syntax    # the template is not valid Jinja (not a construct the compiler lacks)
+        self.raises = raises    # Jinja raises there too, on every render that reaches it
+
+
+class BudgetError(CompileError):
+    """The template would cost more than the conversion's budget (MAX_UNROLLED, MAX_STEPS,
+    MAX_BUILT, MAX_GO_CHARS, MAX_SECONDS): a hostile or runaway template, refused before the cost
+    is spent. `line`/`col` name the constant loop or macro call being expanded when there is one."""
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -372,8 +380,9 @@ class Compiler:
 
     def __init__(self, source: str, *, bos_token: str = "", eos_token: str = "",
                  env: jinja2.Environment | None = None, strip_bos: bool = True, bos_runtime: bool = False,
-                 loop_builders: bool = False):
+                 loop_builders: bool = False, deadline: float | None = None):
         self.source = source
+        self.deadline = deadline         # time.monotonic() past which compiling stops (CompileError)
         self._env = env
         self.bos_runtime = bos_runtime   # track "something was printed" at run time ($_o)
         self._bos_unknown = False
@@ -420,7 +429,10 @@ class Compiler:
         self._where: J.Node | None = None    # the statement being compiled
         self._nonneg_vars: set[str] = set()  # Go int variables that only hold values >= 0
         self._short_circuit = 0              # > 0: compiling the right operand of `and` / `or`
-        self._unrolled_total = 0
+        self._expanding: list[J.Node] = []   # constant loops / macro calls being expanded, outermost first
+        self._unrolled_total = 0         # iterations of loops over constants unrolled so far
+        self.steps = 0                   # statements and expressions compiled (the work budget, MAX_STEPS)
+        self.built = 0                   # characters of Go text and constant strings built (MAX_BUILT)
         self.loop_builders = loop_builders
         self._symbolic_ns, self._loop_appends = self._namespace_text_builders()
         self._loop_and_macro_names = {n.name for f in self.find_all(self.ast, J.For)
@@ -488,11 +500,64 @@ class Compiler:
         self.approx.append(Approximation(line, self.col(line, needle), construct, instead, probes,
                                          "" if probes else unprobed_reason(construct)))
 
-    def fail(self, node: J.Node, message: str, needle: str | None = None, *, jinja_error: bool = False):
+    def jinja_raises(self, node: J.Node, what: str, err: Exception, needle: str | None = None) -> Val:
+        """An expression Python refuses on every value it can take at run time (`what`, the
+        exception `err`): Jinja raises where it is rendered, so each case that reaches it is one
+        the model's template does not support (the proof compares the others). Recorded as an
+        approximation; the Go template prints nothing for it (undefined)."""
+        self.approximate(node, f"{what} raises {type(err).__name__} in Jinja ({err})",
+                         "the Go template prints nothing for it", needle)
+        return K(UNDEF)
+
+    def fail(self, node: J.Node, message: str, needle: str | None = None, *, jinja_error: bool = False,
+             raises: bool = False):
         """Raise CompileError `message` at the node's line and the column of `needle`
-        (`jinja_error`: Jinja itself refuses the template, as for a syntax error)."""
+        (`jinja_error`: Jinja itself refuses the template, as for a syntax error; `raises`: Jinja
+        raises there at render)."""
         line = getattr(node, "lineno", 0) or 0
-        raise CompileError(message, line, self.col(line, needle), syntax=jinja_error)
+        raise CompileError(message, line, self.col(line, needle), syntax=jinja_error, raises=raises)
+
+    def _spend(self, node: J.Node) -> None:
+        """Count one compiled statement or expression against the budget: a CompileError once the
+        compiler has taken MAX_STEPS of them or built MAX_BUILT characters (Go text, counted at every
+        statement that holds it, and constant strings), naming the outermost constant loop or macro
+        being expanded (else the node). Unrolled loops and inlined macros multiply a small template;
+        this bounds a hostile one's cost before it is spent."""
+        self.steps += 1
+        if self.steps & 255 == 0 and self.deadline is not None and time.monotonic() > self.deadline:
+            raise BudgetError(f"converting took longer than {MAX_SECONDS:g} s (stopped); refusing a template this "
+                               "costly (docs/convert.md: Limits)", getattr(node, "lineno", 0) or 0)
+        if self.steps <= MAX_STEPS and self.built <= MAX_BUILT:
+            return
+        at = self._expanding[0] if self._expanding else node
+        what = (f"the converted template grows past {MAX_BUILT:,} characters of Go text built"
+                if self.built > MAX_BUILT else f"converting takes more than {MAX_STEPS:,} compile steps")
+        kind = ("a loop over constants (unrolled: each iteration is Go text of its own)"
+                if isinstance(at, J.For) else "a macro call (inlined at each call)" if isinstance(at, J.Call) else "")
+        raise BudgetError(f"{what}{' expanding ' + kind if kind else ''}; refusing a template this large "
+                           "(real chat templates stay far below; docs/convert.md: Limits)",
+                           getattr(at, "lineno", 0) or 0, self._node_col(at))
+
+    def _node_col(self, node: J.Node) -> int:
+        """The 1-based column of a `{% for %}` statement or a call of a named macro: the k-th
+        `{% for` (`name(`) on its line for the k-th such node there; 0 when not found."""
+        line = getattr(node, "lineno", 0) or 0
+        if not 1 <= line <= len(self.lines):
+            return 0
+        if isinstance(node, J.For):
+            pattern = re.compile(r"\{%[-+]?\s*for\b")
+            same = [n for n in self.find_all(self.ast, J.For) if n.lineno == line]
+        elif isinstance(node, J.Call) and isinstance(node.node, J.Name):
+            pattern = re.compile(re.escape(node.node.name) + r"\s*\(")
+            same = [n for n in self.find_all(self.ast, J.Call) if n.lineno == line and isinstance(n.node, J.Name)
+                    and n.node.name == node.node.name]
+        else:
+            return 0
+        k = next((i for i, n in enumerate(same) if n is node), 0)
+        found = list(pattern.finditer(self.lines[line - 1]))
+        if k >= len(found):
+            return 0
+        return found[k].start() + (found[k].group().index("for") if isinstance(node, J.For) else 0) + 1
 
     # -- top level --------------------------------------------------------------------------
     def compile(self) -> str:
@@ -507,7 +572,8 @@ class Compiler:
             # namespace attributes that loops append non-materializable text to (tojson): build
             # them symbolically, the loop run again to print just that text
             again = Compiler(self.source, bos_token=self.bos, eos_token=self.eos, env=self._env,
-                             strip_bos=self.strip_bos, bos_runtime=self.bos_runtime, loop_builders=True)
+                             strip_bos=self.strip_bos, bos_runtime=self.bos_runtime, loop_builders=True,
+                             deadline=self.deadline)
             text = again.compile()
             self.approx, self.uses, self.think_tags = again.approx, again.uses, again.think_tags
             self.probe_texts = again.probe_texts
@@ -516,7 +582,8 @@ class Compiler:
             # a BOS is printed where the compiler cannot tell whether anything came before it:
             # compile again, tracking at run time whether something was printed
             again = Compiler(self.source, bos_token=self.bos, eos_token=self.eos, env=self._env,
-                             strip_bos=self.strip_bos, bos_runtime=True, loop_builders=self.loop_builders)
+                             strip_bos=self.strip_bos, bos_runtime=True, loop_builders=self.loop_builders,
+                             deadline=self.deadline)
             text = again._compile()
             self.approx, self.uses, self.think_tags = again.approx, again.uses, again.think_tags
             self.probe_texts = again.probe_texts
@@ -554,8 +621,10 @@ class Compiler:
         # recursive macros: Go templates of their own (`{{ template "name" arg }}` recurses)
         defines = "".join('{{ define "' + name + '" }}' + text + "{{ end }}"
                           for name, text in self.define_bodies.items())
-        if len(body) + len(defines) > 4 * 1024 * 1024:
-            raise CompileError("the converted template would be larger than 4 MB")
+        if len(body) + len(defines) > MAX_GO_CHARS:
+            raise BudgetError(f"the converted template would be {len(body) + len(defines):,} characters; refusing more "
+                               f"than {MAX_GO_CHARS:,} (Ollama walks the whole template on every request; real chat "
+                               "templates convert to at most a few tens of thousands; docs/convert.md: Limits)")
         # a literal "{" right before an action would read as "{{{": print it from a string instead
         return re.sub(r"\{(?=\{\{ )", '{{ "{" }}', head + body + defines)
 
@@ -609,8 +678,11 @@ class Compiler:
         """Go text for one Jinja statement, and whether it may have printed something; a
         CompileError gets the statement's position."""
         self._where = node     # for approximations found where no expression node is at hand
+        self._spend(node)
         try:
-            return self._stmt(node, scope)
+            out = self._stmt(node, scope)
+            self.built += len(out[0])
+            return out
         except CompileError as err:
             self._locate(err, node)
             raise
@@ -1369,11 +1441,22 @@ class Compiler:
             else:
                 self.fail(node, "loop over a value that is not a list")
         out = [pre]
-        done_any = False
         items = list(values)
         self._unrolled_total += len(items)
-        if self._unrolled_total > MAX_CONST:
-            self.fail(node, "loops over constants run more than 100,000 times", "for")
+        if self._unrolled_total > MAX_UNROLLED:
+            at = self._expanding[0] if self._expanding else node   # the outermost constant loop or macro call
+            line = getattr(at, "lineno", 0) or 0
+            raise BudgetError(f"loops over constants run more than {MAX_UNROLLED:,} times in all (each iteration is "
+                            "unrolled into Go text of its own); refusing a template this large (real chat templates "
+                            "stay far below; docs/convert.md: Limits)", line, self._node_col(at))
+        self._expanding.append(node)
+        try:
+            return self._unroll(node, items, scope, out)
+        finally:
+            self._expanding.pop()
+
+    def _unroll(self, node: J.For, items: list, scope: dict, out: list) -> tuple[str, bool]:
+        done_any = False
         for i, x in enumerate(items):
             inner = dict(scope)
             if isinstance(node.target, J.Tuple):
@@ -1479,8 +1562,12 @@ class Compiler:
         meth = getattr(self, "ev_" + t.__name__, None)
         if meth is None:
             self.fail(node, f"unsupported expression {t.__name__}")
+        self._spend(node)
         try:
-            return meth(node, scope)
+            v = meth(node, scope)
+            if isinstance(v, K) and isinstance(v.value, str):
+                self.built += len(v.value)
+            return v
         except CompileError as err:
             self._locate(err, node)
             raise
@@ -2048,8 +2135,45 @@ class Compiler:
         only)."""
         v = self.ev(node.node, scope)
         if isinstance(v, K):
-            return K(-v.value)
-        self.fail(node, "negative runtime number")
+            return self.const_op("-", _UNARY, v.value, node)
+        self.fail(node, "negative runtime number", "-")
+
+    def ev_Pos(self, node, scope):
+        """`+x` of a known number (Python's unary plus)."""
+        v = self.ev(node.node, scope)
+        if isinstance(v, K):
+            return self.const_op("+", _UNARY, v.value, node)
+        self.fail(node, "unary + of a runtime value", "+")
+
+    def ev_Pow(self, node, scope):
+        """`a ** b` of known numbers, folded (Jinja allows it; Go templates have no power)."""
+        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
+        if isinstance(a, K) and isinstance(b, K):
+            return self.const_op("**", a.value, b.value, node)
+        self.fail(node, "** of runtime values (Go templates have no arithmetic)", "**")
+
+    def const_op(self, op: str, a, b, node) -> K:
+        """`a op b` (`op b` when `a` is _UNARY and op is unary - or +) of constants, folded as Python
+        (Jinja's sandbox) computes it. Bounded: a power whose result would have more than
+        MAX_CONST digits is refused. A CompileError at the operator when Python raises
+        (TypeError, ZeroDivisionError): the template fails there in Jinja too."""
+        import operator
+
+        ops = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+               "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
+        shown = f"{op}{_pyrepr(b)}" if a is _UNARY else f"{_pyrepr(a)} {op} {_pyrepr(b)}"
+        if op == "**" and isinstance(a, (int, float)) and isinstance(b, (int, float)) \
+                and not isinstance(a, bool) and abs(a) > 1 and b > 0:
+            import math
+            if b * math.log10(abs(a)) > 4000:   # Python refuses to print an int of more than 4,300 digits
+                self.fail(node, f"{shown} of constants has more than 4,000 digits; refusing to compute it", op)
+        try:
+            if a is _UNARY:
+                return K(-b if op == "-" else +b)
+            return K(ops[op](a, b))
+        except (TypeError, ArithmeticError, ValueError) as err:
+            self.fail(node, f"{shown} of constants fails in Jinja too ({type(err).__name__}: {err}); every render "
+                            "that reaches it raises", op, raises=True)
 
     def ev_Add(self, node, scope):
         """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a + b`: numbers, string
@@ -2095,7 +2219,14 @@ class Compiler:
         """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a - b` for ints."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
-            return K(a.value - b.value)
+            return self.const_op("-", a.value, b.value, node)
+        for x in (a, b):
+            if isinstance(x, K) and not isinstance(x.value, (int, float)):
+                self.fail(node, f"{_pyrepr(x.value)} in a subtraction: Jinja raises there (TypeError: only numbers "
+                                "subtract)", "-", raises=True)
+            if isinstance(x, K) and not isinstance(x.value, int):
+                self.fail(node, f"{_pyrepr(x.value)} with a runtime value in a subtraction: only whole numbers are "
+                                "translated", "-")
         return self.sub_int(a, b)
 
     def ev_Mul(self, node, scope):
@@ -2107,7 +2238,7 @@ class Compiler:
             if isinstance(n, int) and abs(n) > MAX_CONST and not all(isinstance(x.value, (int, float))
                                                                      for x in (a, b)):
                 self.fail(node, f"a constant repeated {n:,} times", "*")
-            return K(a.value * b.value)
+            return self.const_op("*", a.value, b.value, node)
         self.fail(node, "multiplication of runtime values", "*")
 
     def ev_Mod(self, node, scope):
@@ -2116,7 +2247,9 @@ class Compiler:
         string by `slice`). CompileError otherwise."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
-            return K(a.value % b.value)
+            if isinstance(a.value, str) and (isinstance(b.value, (list, tuple, dict)) or len(a.value) > MAX_CONST):
+                self.fail(node, "%-formatting a constant with a list, a dict or a long format is not translated", "%")
+            return self.const_op("%", a.value, b.value, node)
         if isinstance(b, K) and isinstance(b.value, int) and 0 < b.value <= 9 and self._is_int(a):
             # x % k: the character at position x of "0 1 .. k-1 0 1 .." is a digit; its length is 1,
             # so compare through a string: we return a str-kind value and let Compare handle ints
@@ -2138,10 +2271,15 @@ class Compiler:
         only)."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
-            return K(a.value / b.value)
+            return self.const_op("/", a.value, b.value, node)
         self.fail(node, "division of runtime values", "/")
 
-    ev_FloorDiv = ev_Div
+    def ev_FloorDiv(self, node, scope):
+        """`a // b` of known numbers (Python's floor division; it was computed as `/`)."""
+        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
+        if isinstance(a, K) and isinstance(b, K):
+            return self.const_op("//", a.value, b.value, node)
+        self.fail(node, "floor division of runtime values", "//")
 
     def _is_int(self, v: Val) -> bool:
         if isinstance(v, K):
@@ -2795,6 +2933,19 @@ class Compiler:
                                        {k: a.value for k, a in kwargs.items()}, node))
         if isinstance(v, Cond) and name not in ("default", "d"):
             return self._cond_map(v, lambda x: self.filter(name, x, args, kwargs, node))
+        if isinstance(v, G) and v.kind == "str" and name in self._jinja_env.filters \
+                and all(isinstance(a, K) for a in [*args, *kwargs.values()]):
+            # what Jinja does with these arguments on any text: a TypeError (a list for trim's
+            # characters, None for replace's text) raises on every render that reaches it
+            values = [_pyarg(a.value, n) for a, n in zip(args, node.args)] if isinstance(node, J.Filter) else \
+                [a.value for a in args]
+            try:
+                self._jinja_env.call_filter(name, "sample text", values, {k: a.value for k, a in kwargs.items()})
+            except TypeError as err:
+                shown = ", ".join([*map(_pyrepr, values), *(f"{k}={_pyrepr(a.value)}" for k, a in kwargs.items())])
+                return self.jinja_raises(node, f"| {name}({shown}) of text", err, name)
+            except Exception:  # noqa: BLE001 - needs a context or depends on the text: translated below
+                pass
         if name in ("trim", "strip"):
             chars = args[0].value if args and isinstance(args[0], K) else None
             if isinstance(v, (_Code, Cat)) and _has_code(v) and _code_edges_fixed(v, chars):
@@ -3191,15 +3342,35 @@ class Compiler:
         if meth in ("format", "format_map"):
             self.fail(node, f".{meth}() with runtime text as the format string is not translated", meth)
         s = self.as_str(base, node)
+        if all(isinstance(a, K) for a in [*args, *kwargs.values()]):
+            # what Python does with these arguments on any text: a TypeError (a list where a tuple is
+            # allowed, None where text is needed, an argument too many) raises on every render
+            values = [_pyarg(a.value, n) for a, n in zip(args, node.args)] if isinstance(node, J.Call) else \
+                [a.value for a in args]
+            try:
+                getattr("sample text", meth)(*values, **{k: a.value for k, a in kwargs.items()})
+            except TypeError as err:
+                return self.jinja_raises(node, f".{meth}({', '.join(_pyrepr(v) for v in values)}) of text", err, meth)
+            except Exception:  # noqa: BLE001 - depends on the text (index of absent text): translated below
+                pass
+            args = [K(v) for v in values]
         a0 = args[0].value if args and isinstance(args[0], K) else None
-        if args and not isinstance(args[0], K) or kwargs:
+        if any(not isinstance(a, K) for a in args) or kwargs:
             self.fail(node, f".{meth}() with a runtime or keyword argument is not translated", meth)
+        names = _STR_ARG_NAMES.get(meth, ())
+        if len(args) > 1 and meth in ("startswith", "endswith", "find", "rfind", "index", "rindex", "count",
+                                      "strip", "lstrip", "rstrip", "removeprefix", "removesuffix"):
+            extra = names[1] if len(names) > 1 else "second"
+            self.fail(node, f".{meth}() with a {extra} argument ({_pyrepr(args[1].value)}) is not translated; "
+                            f".{meth}({_pyrepr(a0)}) without it is", meth)
         if meth in ("strip", "lstrip", "rstrip"):
             return self.strip(s, a0, meth != "rstrip", meth != "lstrip", node)
         if meth in ("startswith", "endswith"):
-            if isinstance(a0, tuple):
+            if isinstance(a0, tuple):   # any of them (Python's tuple argument)
+                if not a0:
+                    return K(False)
                 alts = [self.startswith(s, p, meth == "endswith") for p in a0]
-                return G("or " + " ".join(arg(x.go) for x in alts), "bool")
+                return alts[0] if len(alts) == 1 else G("or " + " ".join(arg(x.go) for x in alts), "bool")
             return self.startswith(s, a0, meth == "endswith")
         if meth in ("upper", "lower"):
             return self.filter(meth, s, [], {}, node)
@@ -3483,6 +3654,7 @@ class Compiler:
             self.fail(call, "macros nested too deep (recursive macro?)")
         self.macro_depth += 1
         self.macro_stack.append(sig)
+        self._expanding.append(call)
         try:
             value = self.body_value(mnode.body, inner)
             if value is not None:
@@ -3494,6 +3666,7 @@ class Compiler:
         finally:
             self.macro_depth -= 1
             self.macro_stack.pop()
+            self._expanding.pop()
         self._namespaces_out(inner, scope)
         return _Code(text, "", done=done)
 
@@ -3696,6 +3869,32 @@ def _fin_of(v: Val) -> str | None:
 def _tagged(v: Val, tag: str) -> bool:
     """Whether v is a compile-time marker tuple (`K(("__split__", ...))` and the like) tagged `tag`."""
     return isinstance(v, K) and isinstance(v.value, tuple) and bool(v.value) and v.value[0] == tag
+
+
+_UNARY = object()   # const_op's left operand for unary - and +
+
+# the names Python gives the arguments of the str methods translated for runtime text
+_STR_ARG_NAMES = {"startswith": ("prefix", "start", "end"), "endswith": ("suffix", "start", "end"),
+                  "find": ("sub", "start", "end"), "rfind": ("sub", "start", "end"), "index": ("sub", "start", "end"),
+                  "rindex": ("sub", "start", "end"), "count": ("sub", "start", "end"), "strip": ("chars",),
+                  "lstrip": ("chars",), "rstrip": ("chars",), "split": ("sep", "maxsplit"),
+                  "replace": ("old", "new", "count"), "removeprefix": ("prefix",), "removesuffix": ("suffix",)}
+
+
+def _pyarg(value, node: J.Node):
+    """A constant argument as Python sees it: a tuple literal (`("a", "!")`), which the compiler
+    holds as a list, is a tuple again (str.startswith/endswith take tuples, not lists)."""
+    if isinstance(node, J.Tuple) and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _pyrepr(x) -> str:
+    """A constant as a message shows it: Python's repr, cut at 40 characters; `undefined`."""
+    if x is UNDEF:
+        return "undefined"
+    r = repr(x)
+    return r if len(r) <= 40 else r[:37] + "..."
 
 
 def _sig(v: Val):
@@ -3941,6 +4140,14 @@ _STRUCT_KEYS = {"fndef": ("name", "description", "parameters"), "params": ("type
 _OPTIONAL_KEYS = {"prop": ("description", "enum"), "toolcall": ("id",)}
 
 MAX_CONST = 100_000     # bound on constants the compiler builds (a hostile template cannot blow it up)
+# The conversion's budget (docs/convert.md: Limits). The largest on tests/data/jinja (161 templates,
+# measured at each limit's introduction): 13 iterations unrolled (Llama Guard 3), 1,485 steps (Gemma 4),
+# 190,066 characters built and a 38,067-character Go template (Nemotron 3 Nano).
+MAX_UNROLLED = 2_000     # iterations of loops over constants (range(n), literal lists), all loops together
+MAX_STEPS = 20_000       # statements + expressions compiled, macro bodies and unrolled iterations each time
+MAX_BUILT = 5_000_000    # characters of Go text (counted at each statement holding it) and constant strings
+MAX_GO_CHARS = 250_000   # the converted template (Ollama's Execute walks all of it, Vars(), on every request)
+MAX_SECONDS = 30.0       # wall-clock budget of one conversion: compile + proof (publish.convert.convert)
 _SAFE_METHODS = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", "upper", "lower", "replace",
                  "capitalize", "title", "find", "rfind", "get", "items", "keys", "values", "count",
                  "splitlines", "isdigit", "isalpha", "isspace", "join"}
