@@ -64,6 +64,7 @@ class Conversion:
     think_tags: tuple[str, str] | None = None
     warnings: list[str] = field(default_factory=list)
     probes: dict[str, list[Approximation]] = field(default_factory=dict)   # probe case name -> its sources
+    probe_cases: tuple = ()     # the probe conversations (templatecheck.OllamaCase) the proof added
 
     @property
     def verdict(self) -> str:
@@ -280,7 +281,8 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
     stops = find_stops(check, eos_token or "", specials, extra)
     return Conversion(template=text, stops=stops, approximations=comp.approx,
                       check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags,
-                      probes={case.name: srcs for case, srcs in probes})
+                      probes={case.name: srcs for case, srcs in probes},
+                      probe_cases=tuple(case for case, _ in probes))
 
 
 MAX_PROBES = 6          # distinct probe texts per conversion (each adds three cases to the proof)
