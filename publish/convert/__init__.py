@@ -148,6 +148,8 @@ class Conversion:
             for a, changed in self.approximation_effects():
                 if changed:
                     note = f"CHANGES THE PROMPT on probe case(s) {', '.join(changed)}"
+                elif a.probes and not any(a in srcs for srcs in self.probes.values()):
+                    note = f"not probed: the template has more than {MAX_PROBES} probe texts"
                 elif a.probes:
                     note = "no difference on its probe case(s)"
                 else:

@@ -246,3 +246,16 @@ def test_a_replaced_final_message_still_ends_a_continued_prompt():
     assert by_name["ends-with-assistant"].status == templatecheck.IDENTICAL
     assert by_name["ends-with-assistant"].jinja.endswith("<assistant>Autumn moonlight")
     assert conv.identical, conv.format_text(show_template=False)
+
+
+def test_an_approximation_past_the_probe_limit_says_it_was_not_probed():
+    """At most MAX_PROBES texts are probed; an approximation whose texts were left out must not
+    read "no difference"."""
+    from publish.convert import MAX_PROBES
+
+    needles = [f"w{i}" for i in range(MAX_PROBES + 1)]
+    body = "".join('{{ m.content | replace("' + w + '", m.role) }}\n' for w in needles)   # one a line
+    conv = convert("{% for m in messages %}" + body + "{% endfor %}")
+    assert len(conv.probe_cases) == 3 * MAX_PROBES
+    text = conv.format_text(show_template=False)
+    assert text.count(f"[not probed: the template has more than {MAX_PROBES} probe texts]") == 1, text
