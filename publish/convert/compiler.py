@@ -555,7 +555,8 @@ class Compiler:
         else:
             return 0
         k = next((i for i, n in enumerate(same) if n is node), 0)
-        found = list(pattern.finditer(self.lines[line - 1]))
+        text = self.lines[line - 1]
+        found = [m for m in pattern.finditer(text) if not re.search(r"(macro\s+|[\w.])$", text[:m.start()])]
         if k >= len(found):
             return 0
         return found[k].start() + (found[k].group().index("for") if isinstance(node, J.For) else 0) + 1
@@ -3694,6 +3695,17 @@ class Compiler:
         if any(_has_vals(v.value) for v in bound.values() if isinstance(v, K)):
             self.fail(call, f"recursive macro {mnode.name} called with a list or dict holding runtime values",
                       mnode.name)
+        if not runtime:
+            # every argument a constant, the same as a call being inlined: nothing changes between calls
+            line = getattr(call, "lineno", 0) or 0
+            shown = ", ".join(f"{p}={_pyrepr(v.value)}" for p, v in bound.items())
+            mutates = any(isinstance(a.target, J.NSRef) for a in self.find_all(mnode, J.Assign))
+            why = ("it sets a namespace attribute, which could end it; recursion that ends that way is not translated"
+                   if mutates else "it calls itself with the same arguments and changes nothing it reads, so it "
+                   "recurses without end (Jinja stops with a RecursionError on every render that reaches it)")
+            raise CompileError(f"macro {mnode.name} (defined at line {mnode.lineno}) calls itself with the same constant "
+                               f"arguments ({shown or 'none'}): {why}", line, self._node_col(call),
+                               raises=not mutates)
         dot = bound[runtime[0]] if runtime else None
         if dot is not None and not isinstance(dot, G):
             dot = G(self.materialize(dot), _kind_of(dot))
