@@ -171,7 +171,7 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
         raise SpecError(str(spec.path), "template.from", err.message, hint=err.hint) from None
     try:
         conv = convert(first.text, bos_token=first.bos, eos_token=first.eos, name=first.name,
-                       strip_bos=first.strip_bos, specials=first.specials)
+                       strip_bos=first.strip_bos, specials=first.specials, tokens=first.tokens)
     except ConvertError as err:
         hint = err.hint if err.hint and "publish fix" in err.hint else "set [template] family/text/file instead"
         raise SpecError(str(spec.path), "template.from", f"the chat template cannot be converted: {err.message}",

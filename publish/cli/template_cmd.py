@@ -115,7 +115,7 @@ def _try_convert(jinja):
 
     try:
         return convert(jinja.text, bos_token=jinja.bos, eos_token=jinja.eos, name=jinja.name,
-                       strip_bos=jinja.strip_bos, specials=jinja.specials), None
+                       strip_bos=jinja.strip_bos, specials=jinja.specials, tokens=jinja.tokens), None
     except ConvertError as err:
         return None, str(err)
 
@@ -148,7 +148,7 @@ def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos
     jinja = load_chat_template(source, template_name)
     conv = convert(jinja.text, bos_token=jinja.bos if bos is None else bos,
                    eos_token=jinja.eos if eos is None else eos, name=jinja.name, strip_bos=jinja.strip_bos,
-                   specials=jinja.specials)
+                   specials=jinja.specials, tokens=jinja.tokens)
     written: list[str] = []
     if out_dir is not None and conv.identical:
         from publish.staged import write_template_files

@@ -24,7 +24,7 @@ and still lists them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -230,14 +230,18 @@ def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str 
 
 def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str | None = None,
             name: str = "chat_template", strip_bos: bool = True, timeout: float | None = None,
-            specials: Iterable[str] = ()) -> Conversion:
+            specials: Iterable[str] = (), tokens: Collection[str] | None = None) -> Conversion:
     """Convert a Jinja chat template into an Ollama Go template and prove it on CONVERT_SUITE.
 
     bos_token / eos_token: the model's (GGUF tokenizer.ggml.bos/eos, tokenizer_config.json); a
     leading BOS is dropped from the Jinja renders (the engine adds it) unless strip_bos is False.
     Raises ConvertError when the template cannot be translated, TemplateError when the Go text
     does not parse (a converter bug), UnsafeTemplateError for a hostile Jinja template.
-    specials: the model's special token texts (ChatSource.specials), preferred for the stop list."""
+    specials: the model's special token texts (ChatSource.specials), preferred for the stop list.
+    tokens: every token text of the model's vocab (ChatSource.tokens, a GGUF's); when given, the
+    stop list keeps only texts that are one token of it (a marker the template writes that the
+    vocab lacks, like Gemma 4's '<|turn>' in a vocab holding only '<turn|>', the model never
+    emits: lint's RP114)."""
     from publish import gotmpl, templatecheck
     from publish.chat import ChatTemplate, RenderCall
 
@@ -280,7 +284,7 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
         out = chat.render_many([RenderCall(history, tools=templatecheck.TOOLS)])[0]
         if out.text is not None:
             extra.append((out.text, history))
-    stops = find_stops(check, eos_token or "", specials, extra)
+    stops = find_stops(check, eos_token or "", specials, extra, tokens=tokens)
     return Conversion(template=text, stops=stops, approximations=comp.approx,
                       check=check, name=name, thinking=thinking, tools=tools, think_tags=comp.think_tags,
                       probes={case.name: srcs for case, srcs in probes},
@@ -338,7 +342,8 @@ def _walked_prompt(go_template: str, case) -> str:
     return templatecheck.ollama_prompt(go_template, case.messages, case.tools, case.think, compiled=False)
 
 
-def find_stops(check, eos: str, specials: Iterable[str] = (), extra: Iterable[tuple[str, list[dict]]] = ()) -> list[str]:
+def find_stops(check, eos: str, specials: Iterable[str] = (), extra: Iterable[tuple[str, list[dict]]] = (), *,
+               tokens: Collection[str] | None = None) -> list[str]:
     """The `stop` list: what the model's template writes right after an assistant message's
     content, read off the Jinja render (what the model learned) of every case the model supports
     (`check`: templatecheck.CheckResult of CONVERT_SUITE) and of the `extra` (render, messages) pairs
@@ -346,7 +351,9 @@ def find_stops(check, eos: str, specials: Iterable[str] = (), extra: Iterable[tu
     has one). Each answer's following text goes through probes.turn_end_texts (the finder lint's
     RP115 uses too) with the model's `specials` and `eos`: the turn-end token first, then the
     token that opens the next turn when one follows. [] when every answer is followed by plain
-    text or nothing (the template writes no turn end)."""
+    text or nothing (the template writes no turn end). `tokens`, the vocab's token texts when
+    known: a text that is none of them (nor a special or the EOS) is left out, since the model
+    never emits it as a token (lint's RP114 refuses such a stop)."""
     from publish.probes import turn_end_texts
     from publish.templatecheck import CONVERT_SUITE, jinja_messages
 
@@ -358,6 +365,8 @@ def find_stops(check, eos: str, specials: Iterable[str] = (), extra: Iterable[tu
     for text, messages in [*renders, *extra]:
         for after in texts_after_answers(text, messages):
             for token in turn_end_texts(after, specials, eos=eos):
+                if tokens is not None and token not in tokens and token not in specials and token != eos:
+                    continue
                 if token not in out:
                     out.append(token)
     return out

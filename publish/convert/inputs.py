@@ -36,6 +36,7 @@ class ChatSource:
     names: list[str] = field(default_factory=list)   # the named templates the source holds
     specials: tuple[str, ...] = ()  # the model's special token texts (GGUF CONTROL/USER_DEFINED tokens,
                                     # tokenizer_config.json added_tokens_decoder marked special)
+    tokens: frozenset[str] | None = None   # every token text of the vocab (a GGUF's); None when unknown
 
 
 def _is_gguf(path: Path) -> bool:
@@ -150,8 +151,9 @@ def _from_gguf(path: Path, name: str | None) -> ChatSource:
         raise NoChatTemplateError(str(path), key, names, hint=NO_TEMPLATE_HINT)
     from publish.gguf import vocab
 
+    tokens = frozenset(hdr.tokens.to_list()) if len(hdr.tokens) else None
     return ChatSource(text, f"{path.name}:{key}", hdr.bos_text or "", hdr.eos_text or "",
-                      hdr.add_bos_token is not False, names, tuple(vocab.specials(hdr).ids))
+                      hdr.add_bos_token is not False, names, tuple(vocab.specials(hdr).ids), tokens)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""`publish build` with `[template] from = "gguf"` stages only stops the GGUF's vocabulary can
+emit: the conversion's stop list keeps a turn-end text only when it is a token of the vocab (a
+fresh-clone tester's find: Gemma 4's template writes '<|turn>' to open a turn; on a vocab without
+that token the staged folder failed its own lint with RP114)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import ggufs
+from publish.build import build
+from publish.convert import convert
+from publish.convert.inputs import load_chat_template
+from publish.lint import lint_paths
+from publish.spec import load_spec
+
+GEMMA4 = (Path(__file__).resolve().parents[1] / "data" / "jinja" / "google-gemma-4-31B-it.jinja").read_text(
+    encoding="utf-8")
+
+SPEC = """\
+repo = "your-org/tiny-llama-GGUF"
+base_model = "publish-examples/tiny-llama"
+license = "apache-2.0"
+quantized_by = "publish tests"
+
+[template]
+from = "gguf"
+
+[params]
+num_ctx = 512
+
+[quants]
+dir = "ggufs"
+pattern = "tiny-llama-*.gguf"
+"""
+
+
+def test_without_the_vocab_the_stop_list_holds_both_markers():
+    # the template alone: '<turn|>' ends an answer, '<|turn>' opens the next turn
+    conv = convert(GEMMA4, bos_token="<bos>", eos_token="<eos>")
+    assert conv.stops == ["<turn|>", "<|turn>"]
+
+
+def test_a_gguf_whose_vocab_lacks_a_marker_gets_only_the_stops_it_can_emit(tmp_path):
+    (tmp_path / "ggufs").mkdir()
+    gguf = ggufs.write_tiny_llama(tmp_path / "ggufs" / "tiny-llama-Q8_0.gguf", chat_template=GEMMA4,
+                                  end_token="<turn|>")
+    source = load_chat_template(gguf)
+    assert "<turn|>" in source.tokens and "<|turn>" not in source.tokens
+    conv = convert(source.text, bos_token=source.bos, eos_token=source.eos, strip_bos=source.strip_bos,
+                   specials=source.specials, tokens=source.tokens)
+    assert conv.stops == ["<turn|>"]
+
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    folder = build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    assert json.loads((folder / "params").read_text(encoding="utf-8"))["stop"] == ["<turn|>"]
+    result = lint_paths([str(folder)])
+    assert not [f for f in result.findings if f.code == "RP114"], result.findings
+    assert not [f for f in result.findings if f.severity.value == "error"], result.findings
