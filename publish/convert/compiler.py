@@ -568,6 +568,8 @@ class Compiler:
         for a construct it cannot translate at all."""
         try:
             text = self._compile()
+        except BudgetError:
+            raise    # compiling again (with loop builders) would spend the budget a second time
         except CompileError:
             if self.loop_builders or not self._could_build_in_loops:
                 raise
