@@ -3153,10 +3153,11 @@ class Compiler:
             v = jinja2.Undefined()
         try:
             r = env.call_filter(name, v, args, kwargs, context=env.from_string("").new_context())
-        except Exception as err:  # noqa: BLE001
-            self.fail(node, f"filter {name} on a constant failed: {err}", name)
-        if hasattr(r, "__iter__") and not isinstance(r, (str, list, dict, tuple)):
-            r = list(r)
+            if hasattr(r, "__iter__") and not isinstance(r, (str, list, dict, tuple)):
+                r = list(r)    # a generator (map, select, batch) raises only when read
+        except Exception as err:  # noqa: BLE001 - Jinja raises the same where it renders it
+            self.fail(node, f"filter {name} on a constant fails in Jinja too ({type(err).__name__}: {err})", name,
+                      raises=True)
         if isinstance(r, jinja2.Undefined):
             return UNDEF
         return r

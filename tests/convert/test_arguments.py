@@ -120,6 +120,15 @@ def test_fuzz_filter_arguments_of_odd_types_give_a_true_message():
             _no_crash("{% for m in messages %}{{ m.content | " + call + " }}{% endfor %}")
 
 
+@pytest.mark.parametrize("expr", [
+    'm.content.startswith(m.content.strip())', 'm.content.count(m.role)', '(m.role, "a").count("a")',
+    'm.content | replace(m.role, "x")', 'm.content | join(m.role)', '(range(3)) | map', '(range(3)) | selectattr',
+    '[m.role] | batch(2)', 'm.content | truncate(m.role)', '(namespace(a=1)).strip("a")',
+])
+def test_runtime_and_nested_arguments_give_a_true_message(expr):
+    _no_crash("{% for m in messages %}{{ " + expr + " }}{% endfor %}")
+
+
 def test_fuzz_constant_operators_give_a_true_message():
     for op in ["**", "//", "%", "/", "*", "-", "+"]:
         for a, b in itertools.product(["2", "0", "'a'", "[1]", "none", "m.role", "1.5"], repeat=2):
