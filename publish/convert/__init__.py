@@ -146,12 +146,13 @@ class Conversion:
         if self.approximations:
             lines.append("approximations (what Go cannot express, and what the template does instead):")
             for a, changed in self.approximation_effects():
+                ran = any(a in srcs for srcs in self.probes.values())
                 if changed:
                     note = f"CHANGES THE PROMPT on probe case(s) {', '.join(changed)}"
-                elif a.probes and not any(a in srcs for srcs in self.probes.values()):
-                    note = f"not probed: the template has more than {MAX_PROBES} probe texts"
-                elif a.probes:
+                elif ran:
                     note = "no difference on its probe case(s)"
+                elif a.probes:
+                    note = f"not probed: the template has more than {MAX_PROBES} probe texts"
                 else:
                     note = "not probed: " + (a.unprobed or "it does not depend on message text")
                 lines.append(f"  {one_line(a)} [{one_line(note)}]")
@@ -260,7 +261,7 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
         history = templatecheck.jinja_messages(
             next(c for c in templatecheck.CONVERT_SUITE if c.name == "system-multi-turn").messages)
         chat.prefetch([RenderCall(history, tools=templatecheck.TOOLS)])   # one child renders it with the proof
-    probes = probe_cases(comp.approx, comp.probe_texts)
+    probes = probe_cases(comp.approx, comp.probe_texts, tools=tools)
     suite = templatecheck.CONVERT_SUITE + tuple(case for case, _ in probes)
     rendered = [0]
 
@@ -294,11 +295,13 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
 MAX_PROBES = 6          # distinct probe texts per conversion (each adds three cases to the proof)
 
 
-def probe_cases(approximations: Iterable[Approximation], exact: Iterable[str] = ()):
+def probe_cases(approximations: Iterable[Approximation], exact: Iterable[str] = (), *, tools: bool = True):
     """Conversations that exercise the approximations' probe texts and the `exact` texts (the
     constants of text operations the compiler translates exactly, Compiler.probe_texts: replace's
     needle and replacement): [(OllamaCase, [the approximations whose probe it holds])]. For each
-    distinct text P (at most MAX_PROBES, approximations' first, in the order found): `probe-N-end`, the system-multi-turn shape with " P" at the end of every
+    distinct text P (at most MAX_PROBES, approximations' first, in the order found), and
+    `probe-tool-arguments` (_tool_argument_probes; with the tools when `tools`, the Go template
+    having the tools capability, else without, as Ollama serves it): `probe-N-end`, the system-multi-turn shape with " P" at the end of every
     message; `probe-N-start`, the multi-turn shape (no system message, for templates that refuse
     one) with "P " at the start; `probe-N-whole`, a multi-turn whose every message is exactly P
     (startswith/endswith and equality tests)."""
@@ -314,7 +317,7 @@ def probe_cases(approximations: Iterable[Approximation], exact: Iterable[str] = 
     for p in exact:
         if p and len(texts) < MAX_PROBES:
             texts.setdefault(p, [])
-    out = []
+    out = _tool_argument_probes(approximations, tools)
     for n, (p, srcs) in enumerate(texts.items(), 1):
         def m(role, content):
             return {"role": role, "content": content}
@@ -326,6 +329,30 @@ def probe_cases(approximations: Iterable[Approximation], exact: Iterable[str] = 
             srcs))
         out.append((OllamaCase(f"probe-{n}-whole", [m("user", p), m("assistant", p), m("user", p)]), srcs))
     return out
+
+
+# tool-call arguments with values that are not strings: a number, a boolean, null, and an object
+# and a list inside (keys sorted: Ollama holds a nested object as a Go map), with text Go's json
+# escapes and Python's does not (<, >, &, U+2028) and non-ASCII text
+PROBE_ARGUMENTS = {"city": "Paris <&> ü", "days": 3, "metric": True, "note": None,
+                   "where": {"lat": 48.8, "name": "a<b>&c\u2028d \"q\" é", "tags": ["x", 2, False, {"k": []}]}}
+
+
+def _tool_argument_probes(approximations, tools: bool = True):
+    """[(the tool-call-result conversation with PROBE_ARGUMENTS, [its sources])] when the
+    template prints tool-call argument values that are not strings (the suite's tool call has
+    string arguments only), else []."""
+    from publish.templatecheck import CONVERT_SUITE, TOOL_CALL, OllamaCase
+
+    srcs = [a for a in approximations if a.construct.startswith(("an object inside tool-call",
+                                                                 "a value inside tool-call arguments"))]
+    if not srcs:
+        return []
+    base = next(c for c in CONVERT_SUITE if c.name == "tool-call-result")
+    call = {**TOOL_CALL, "function": {**TOOL_CALL["function"], "arguments": PROBE_ARGUMENTS}}
+    messages = [{**m, "tool_calls": [call]} if m.get("tool_calls") else m for m in base.messages]
+    return [(OllamaCase("probe-tool-arguments", messages, base.tools if tools else None, base.think,
+                        base.needs if tools else None), srcs)]
 
 
 class _OutOfTime(Exception):

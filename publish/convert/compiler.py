@@ -113,9 +113,11 @@ _UNPROBED = (
                                       "template sees it (a limit of Ollama)"),
     ("the keys of tool-call arguments", "the order of the client's arguments, which Ollama sorts before any "
                                         "template sees it (a limit of Ollama)"),
-    ("a value inside tool-call arguments", "NOT a reason, a known gap: an object or list inside tool-call "
-                                           "arguments (and, printed with str(), a boolean) renders differently; "
-                                           "the suite's tool call has string arguments only"),
+    ("a value inside tool-call arguments", "tool-call values, not message text: probed by the "
+                                           "probe-tool-arguments case"),
+    ("an object inside tool-call arguments", "tool-call values, not message text: probed by the "
+                                             "probe-tool-arguments case (the order of a nested object's keys, "
+                                             "a Go map in Ollama, is a limit of Ollama)"),
     ("lookup by message role", "only for a role outside the ones the template names, not message text"),
     ("loop over a value that is sometimes not a list", "the shape of a request field, not message text; the "
                                                        "suite's cases show it"),
@@ -2829,6 +2831,14 @@ class Compiler:
             self.pre.append("{{ " + t + ' := "False" }}{{ if ' + v.go + " }}{{ " + t +
                             ' = "True" }}{{ end }}')
             return G(t, "str")
+        if v.kind == "any" and not (v.origin or v.fin or v.maybe_empty_is_undef):
+            # a value of unknown type (a tool-call argument): a boolean as True/False, null as
+            # None (Go prints true/false and <nil>); strings and numbers print alike
+            t, g = self.tmp("v"), arg(v.go)
+            self.pre.append("{{ " + t + " := print " + g + ' }}{{ if eq (printf "%T" ' + g + ') "bool" }}{{ if ' + g +
+                            " }}{{ " + t + ' = "True" }}{{ else }}{{ ' + t + ' = "False" }}{{ end }}'
+                            '{{ else if eq (printf "%T" ' + g + ') "<nil>" }}{{ ' + t + ' = "None" }}{{ end }}')
+            return G(t, "str")
         if v.kind in ("str", "any"):
             return v
         if v.kind == "digit":     # x % k: the digit's text is str() of the number
@@ -4313,14 +4323,76 @@ class _JsonWriter:
                     self.value(v, "any" if kind == "list" else "str", depth + 1) + "{{ end }}" +
                     "{{ if " + go + " }}" + gotext(self.nl(depth)) + "{{ end }}]")
         # any: a JSON value decoded by Ollama (string, float64, bool, nil, map, list)
-        other = "{{ " + go + " }}" if self.style == "repr" else "{{ json " + arg(go) + " }}"
-        if self.node is not None:
-            c.approximate(self.node, "a value inside tool-call arguments that is not a string",
-                          "Go's print (True/False as true/false, a map as map[k:v])" if self.style == "repr" else
-                          "Go's json: an object or list inside is written without spaces, keys sorted, <, > and & "
-                          "escaped", "tojson" if self.style == "json" else None)
+        if self.style == "json":
+            if self.node is not None:
+                c.approximate(self.node, "an object inside tool-call arguments",
+                              "its keys in the order Ollama holds them: sorted (a nested object is a Go map in "
+                              "Ollama; Jinja keeps the client's order)", "tojson")
+            other = self.python_json(go, depth)
+        else:
+            other = "{{ " + go + " }}" if self.style == "repr" else "{{ json " + arg(go) + " }}"
+            if self.style == "repr":   # Python's str() of a boolean and of None; numbers print alike
+                t = arg(go)
+                other = ('{{ if eq (printf "%T" ' + t + ') "bool" }}{{ if ' + t + ' }}True{{ else }}False{{ end }}'
+                         '{{ else if eq (printf "%T" ' + t + ') "<nil>" }}None{{ else }}' + other + "{{ end }}")
+            if self.node is not None:
+                c.approximate(self.node, "a value inside tool-call arguments that is not a string",
+                              "Go's print of an object or list (map[k:v], [a b])" if self.style == "repr" else
+                              "Go's json: an object or list inside is written without Python's indentation, keys "
+                              "sorted, <, > and & escaped", "tojson" if self.style == "json" else None)
         return ('{{ if eq (printf "%T" ' + arg(go) + ') "string" }}' + self.string(go) +
                 "{{ else }}" + other + "{{ end }}")
+
+    def python_json(self, go: str, depth: int = 0) -> str:
+        """Go code printing Ollama's JSON value `go` (float64, bool, nil, map, list) as Python's
+        json.dumps(ensure_ascii=False) with this writer's separators and no indent: Go's `json` of
+        it, walked byte by byte. Outside strings `,` and `:` get the separators (with `indent`, the
+        new line and indentation after `{`, `[` and `,` and before `}`, `]`, the value being at
+        `depth`; `{}` and `[]` stay as they are); inside strings
+        the escapes Go writes and Python does not (\\u003c \\u003e \\u0026 \\u2028 \\u2029: the
+        character itself; \\u0008 \\u000c: \\b \\f) are undone. Numbers and literals are written
+        alike (Ollama holds every number as float64: 3.0 is 3, an Ollama limit). The keys of a
+        nested object come sorted, as Go's maps hold them (the caller names that)."""
+        c = self.c
+        j, q, nx, p, b, e, u, d = (c.tmp(x) for x in ("js", "q", "nx", "p", "b", "e", "u", "d"))
+        item_sep = self.separators[0] if self.separators is not None else (", " if self.indent is None else ",")
+        one = "(slice " + j + " " + p + " (" + c._plus(p, 1) + "))"
+        if self.indent is None:
+            opening = closing = "{{ " + one + " }}"
+            comma = gotext(item_sep)
+            init = ""
+        else:
+            # $d: the indentation of the current line past the value's own (spaces; a level is
+            # added by print and taken off by slicing, Go templates having no arithmetic)
+            step, base = " " * self.indent, self.nl(depth)
+            nxt = "(slice " + j + " (" + c._plus(p, 1) + ") (" + c._plus(p, 2) + "))"
+            init = "{{ " + d + ' := "" }}'
+            opening = ("{{ if or (eq " + nxt + ' "}") (eq ' + nxt + ' "]") }}{{ ' + one + " }}{{ else }}{{ " + one +
+                       " }}{{ " + d + " = print " + d + " " + golit(step) + " }}" + gotext(base) + "{{ " + d +
+                       " }}{{ end }}")
+            prev = "(index " + j + " (len (slice " + j + " 1 " + p + ")))"    # the byte before (p >= 1 here)
+            closing = ("{{ if or (eq " + prev + " 123) (eq " + prev + " 91) }}"
+                       "{{ " + one + " }}{{ else }}{{ " + d + " = slice " + d + " " + str(self.indent) + " }}" +
+                       gotext(base) + "{{ " + d + " }}{{ " + one + " }}{{ end }}")
+            comma = gotext(item_sep + base) + "{{ " + d + " }}"
+        # (U+2028/U+2029 as Go escapes in an action: Ollama's Modelfile parser drops them from text)
+        undo = [("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"), ("\\u2028", '{{ "\\u2028" }}'),
+                ("\\u2029", '{{ "\\u2029" }}'), ("\\u0008", "\\b"), ("\\u000c", "\\f")]
+        chain = "".join(("{{ if " if i == 0 else "{{ else if ") + "eq " + u + " " + golit(esc) + " }}" +
+                        (plain if plain.startswith("{{") else gotext(plain))
+                        for i, (esc, plain) in enumerate(undo)) + "{{ else }}{{ " + u + " }}{{ end }}"
+        return ("{{ " + j + " := json " + arg(go) + " }}{{ " + q + " := false }}{{ " + nx + " := 0 }}" + init +
+                "{{ range " + p + " := len " + j + " }}{{ if ge " + p + " " + nx + " }}{{ " + b + " := index " + j +
+                " " + p + " }}{{ if " + q + " }}{{ if eq " + b + " 34 }}{{ " + q + ' = false }}"'
+                "{{ else if eq " + b + " 92 }}{{ " + e + " := slice " + j + " " + p + " (" + c._plus(p, 2) + ") }}"
+                "{{ if eq " + e + ' "\\\\u" }}{{ ' + u + " := slice " + j + " " + p + " (" + c._plus(p, 6) + ") }}" +
+                chain + "{{ " + nx + " = " + c._plus(p, 6) + " }}{{ else }}{{ " + e + " }}{{ " + nx + " = " +
+                c._plus(p, 2) + " }}{{ end }}{{ else }}{{ " + one + " }}{{ end }}"
+                "{{ else if eq " + b + " 34 }}{{ " + q + ' = true }}"'
+                "{{ else if eq " + b + " 44 }}" + comma + "{{ else if eq " + b + " 58 }}" +
+                gotext(self.key_sep) + "{{ else if or (eq " + b + " 123) (eq " + b + " 91) }}" + opening +
+                "{{ else if or (eq " + b + " 125) (eq " + b + " 93) }}" + closing +
+                "{{ else }}{{ " + one + " }}{{ end }}{{ end }}{{ end }}")
 
 
 def _written_texts(ast) -> list[str]:

@@ -376,7 +376,7 @@ def test_converted_templates_render_the_jinja_prompt_in_ollamas_own_template_pac
         entry = CORPUS[name]
         conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
         by_name = {c.name: c for c in conv.check.conversations}
-        for case in templatecheck.CONVERT_SUITE:
+        for case in templatecheck.CONVERT_SUITE + conv.probe_cases:    # the probes too (tool arguments ...)
             result = by_name[case.name]
             if result.status != templatecheck.IDENTICAL:
                 continue
@@ -538,7 +538,7 @@ def test_real_ollama_server_builds_the_proven_prompt(name, tmp_path, tiny_llama_
         assert got == result.jinja, (case.name, got, result.jinja)
         compared += 1
         probed += case in conv.probe_cases
-    assert probed == len(conv.probe_cases), (probed, [c.name for c in conv.probe_cases])
+    assert probed == sum(by_name[c.name].status == templatecheck.IDENTICAL for c in conv.probe_cases), probed
     # a tool_use template (SOURCES.toml `requires`) renders only the conversations with tools
     assert compared >= (2 if entry.requires else 9)
 
@@ -600,14 +600,31 @@ def test_tojson_with_indent_then_indent_filter_nests_the_json():
               "{% for tc in m.tool_calls %}    {{ tc.function.arguments | tojson(indent=4) | indent(8) }}\n"
               "{{ tc.function.arguments | tojson | indent(2, first=true) }}\n{% endfor %}{% endfor %}")
     conv = convert(source)
-    assert conv.identical, conv.format_text(show_template=False)
+    assert _suite_identical(conv), conv.format_text(show_template=False)
     assert _statuses(conv)["tool-call-result"] == templatecheck.IDENTICAL
     msgs = [{"role": "user", "content": "q"},
             {"role": "assistant", "content": "", "tool_calls": [
-                {"function": {"name": "f", "arguments": {"city": "Paris", "days": 2}}}]},
+                {"function": {"name": "f", "arguments": {"city": "Paris", "days": 2, "o": {"a": [1, {}]}}}}]},
             {"role": "user", "content": "q"}]
     out = gotmpl.render(conv.template, msgs)
-    assert '    {\n            "city": "Paris",\n            "days": 2\n        }\n  {"city": "Paris", "days": 2}\n' in out
+    assert ('    {\n            "city": "Paris",\n            "days": 2,\n            "o": {\n                "a": [\n'
+            '                    1,\n                    {}\n                ]\n            }\n        }\n'
+            '  {"city": "Paris", "days": 2, "o": {"a": [1, {}]}}\n') in out
+    # the one difference left: U+2028 in a nested string, which jinja2's indent() takes for a line break
+    probe = {c.name: c for c in conv.check.conversations}["probe-tool-arguments"]
+    assert probe.status == templatecheck.IDENTICAL or "\u2028" in probe.go
+
+
+def _suite_identical(conv) -> bool:
+    """Every case of CONVERT_SUITE the model supports is identical (probe cases aside)."""
+    by_name = {c.name: c.status for c in conv.check.conversations}
+    return all(by_name[c.name] in (templatecheck.IDENTICAL, templatecheck.SKIPPED, templatecheck.NA)
+               for c in templatecheck.CONVERT_SUITE)
+
+
+# jinja2's indent() breaks lines at U+2028 (str.splitlines), the Go template only at "\n": the
+# probe's nested string holding U+2028 differs under `tojson(indent=4) | indent(8)`
+INDENT_U2028 = {"CohereForAI-c4ai-command-r-plus-tool_use.jinja", "hf-CohereForAI-c4ai-command-r-v01-JSON-Schema.jinja"}
 
 
 def test_loop_building_json_text_with_a_flag_and_a_counter_in_the_same_loop():
@@ -842,7 +859,10 @@ def test_later_corpus_templates_convert_identical(name):
     """The corpus templates the later constructs converted (each construct has its own test above)."""
     entry = CORPUS[name]
     conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
-    assert conv.identical, conv.format_text(show_template=False)
+    if name in INDENT_U2028:
+        assert _suite_identical(conv) and conv.verdict == "approximated", conv.format_text(show_template=False)
+    else:
+        assert conv.identical, conv.format_text(show_template=False)
     caps = LATER_CAPS.get(name, "").split()
     assert ("tools" not in caps or conv.tools) and ("thinking" not in caps or conv.thinking)
     status = _statuses(conv)
@@ -1012,7 +1032,7 @@ def test_command_r_plus_tool_use_stop():
     """The tool_use template renders only with tools: its stop comes from a tools conversation."""
     entry = CORPUS["CohereForAI-c4ai-command-r-plus-tool_use.jinja"]
     conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token)
-    assert conv.identical and conv.stops[0] == "<|END_OF_TURN_TOKEN|>"
+    assert _suite_identical(conv) and conv.stops[0] == "<|END_OF_TURN_TOKEN|>"
 
 
 def test_stop_prefers_the_vocabulary_tokens():

@@ -282,13 +282,15 @@ def test_a_message_as_json_is_refused_and_printed_whole_is_named():
 
 def test_tool_call_arguments_in_json_name_what_ollama_changes():
     """Nested argument values went through Go's json (no spaces, keys sorted) and the keys come
-    sorted (Ollama's ToMap()), both unnamed; the proof's flat one-key arguments cannot show it."""
+    sorted (Ollama's ToMap()), both unnamed; the proof's flat one-key arguments cannot show it.
+    Nested values are now written in Python's json.dumps layout (Go's json walked byte by byte),
+    proven on the probe-tool-arguments case; the sorted keys of a nested object stay named."""
     source = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% for tc in m.tool_calls %}"
               "[{{ tc.function.arguments | tojson }}]\n{% for k, v in tc.function.arguments.items() %}"
               "{{ k }}={{ v | tojson }};{% endfor %}{% endfor %}<|end|>\n{% endfor %}")
     conv = convert(source)
-    nested = ("a value inside tool-call arguments that is not a string -> Go's json: an object or list inside "
-              "is written without spaces, keys sorted, <, > and & escaped")
+    nested = ("an object inside tool-call arguments -> its keys in the order Ollama holds them: sorted (a "
+              "nested object is a Go map in Ollama; Jinja keeps the client's order)")
     assert [str(a) for a in conv.approximations] == [
         "1:111: the keys of tool-call arguments -> in the order Ollama hands them over: sorted by key (Jinja "
         "keeps the client's order)",
@@ -301,7 +303,8 @@ def test_tool_call_arguments_in_json_name_what_ollama_changes():
             {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": args}}]},
             {"role": "user", "content": "and?"}]
     from publish import gotmpl
-    assert '"opts": {"units":["c","f"]}' in gotmpl.render(conv.template, msgs)   # what the names say
+    assert '"opts": {"units": ["c", "f"]}' in gotmpl.render(conv.template, msgs)   # Python's layout
+    assert conv.identical and "probe-tool-arguments" in {c.name for c in conv.check.compared}
 
 
 @pytest.mark.parametrize("expr, col, message", [
