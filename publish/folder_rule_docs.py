@@ -93,7 +93,8 @@ _DOCS = {
         engines=OLLAMA_ANY,
         why="After each answer the template (and the model's own chat template) writes a turn-end token. "
             "Ollama stops on the GGUF's declared end-of-generation tokens and on `stop`; when the turn end is "
-            "neither, the model writes it and keeps going: runaway answers with the turn end visible.",
+            "neither, the model writes it and keeps going: runaway answers with the turn end visible. A turn "
+            "end that is not a token of the GGUF's vocabulary is left to RP114 (a stop the model cannot emit).",
         example="A Gemma release whose `params` has no `stop` while the GGUF declares only `<eos>`: the "
                 "model ends its turn with `<end_of_turn>` and carries on.",
         fix="Add the token named in the finding to `stop` in the spec's `[params]` and rebuild (`publish smoke` "

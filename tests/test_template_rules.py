@@ -452,16 +452,19 @@ def test_folder_messages_name_the_folders_own_files(tmp_path):
 def test_gemma4_turn_end_without_stop_is_flagged(tmp_path):
     """Gemma 4 ends answers with <turn|> (not <|x|>-shaped); a staged folder whose template is the
     conversion of that chat template and whose params have no stop runs past the answer. Lint
-    reads the turn end with the converter's finder (probes.turn_end_texts), so it must say so,
-    also when the vocabulary lacks the token (a tiny model given Gemma 4's template, as built)."""
+    reads the turn end with the converter's finder (probes.turn_end_texts), so it must say so.
+    The vocab holds Gemma 4's markers, as the real one does: a turn end the vocab lacks is RP114's
+    business, not RP115's (tests/convert/test_build_stops.py)."""
     from publish.convert import convert
 
     jinja = (JINJA / "google-gemma-4-31B-it.jinja").read_text(encoding="utf-8")
     conv = convert(jinja, bos_token="<bos>", eos_token="<eos>")
     assert conv.stops[0] == "<turn|>"
-    d = folder(tmp_path, "gemma", stop=[], template=conv.template, kv={"tokenizer.chat_template": jinja})
+    markers = ("<|turn>", "<turn|>")
+    d = folder(tmp_path, "gemma", stop=[], template=conv.template, kv={"tokenizer.chat_template": jinja},
+               extra_tokens=markers)
     (f,) = findings(d, "RP115")
     assert f.subject == "<turn|>" and 'add "<turn|>" to `stop`' in f.hint
     assert findings(folder(tmp_path / "ok", "gemma", stop=conv.stops, template=conv.template,
-                           kv={"tokenizer.chat_template": jinja}),
+                           kv={"tokenizer.chat_template": jinja}, extra_tokens=markers),
                     "RP115") == []

@@ -58,3 +58,25 @@ def test_a_gguf_whose_vocab_lacks_a_marker_gets_only_the_stops_it_can_emit(tmp_p
     result = lint_paths([str(folder)])
     assert not [f for f in result.findings if f.code == "RP114"], result.findings
     assert not [f for f in result.findings if f.severity.value == "error"], result.findings
+
+
+def test_a_turn_end_the_vocab_lacks_is_neither_a_stop_nor_demanded_by_rp115(tmp_path):
+    """A second tester's find: on a vocab with neither Gemma 4 marker, the conversion (rightly)
+    stages no stop, then RP115 demanded '<turn|>' as a stop while RP114 refused it as a stop the
+    model can never emit: lint failed either way. A text that is not a token of the vocab is
+    RP114's business only; the staged folder lints clean, and adding the stop by hand is RP114."""
+    (tmp_path / "ggufs").mkdir()
+    gguf = ggufs.write_tiny_llama(tmp_path / "ggufs" / "tiny-llama-Q8_0.gguf", chat_template=GEMMA4)
+    source = load_chat_template(gguf)
+    assert "<turn|>" not in source.tokens and "<|turn>" not in source.tokens
+    (tmp_path / "release.toml").write_text(SPEC, encoding="utf-8")
+    folder = build(load_spec(tmp_path / "release.toml"), tmp_path / "out")
+    assert "stop" not in json.loads((folder / "params").read_text(encoding="utf-8"))
+    result = lint_paths([str(folder)])
+    assert not [f for f in result.findings if f.severity.value == "error"], result.findings
+
+    (tmp_path / "release.toml").write_text(SPEC.replace("num_ctx = 512", 'num_ctx = 512\nstop = ["<turn|>"]'),
+                                           encoding="utf-8")
+    folder = build(load_spec(tmp_path / "release.toml"), tmp_path / "out2")
+    codes = {f.code for f in lint_paths([str(folder)]).findings if f.severity.value == "error"}
+    assert codes == {"RP114"}, codes
