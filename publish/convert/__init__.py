@@ -333,8 +333,11 @@ def probe_cases(approximations: Iterable[Approximation], exact: Iterable[str] = 
 
 # tool-call arguments with values that are not strings: a number, a boolean, null, and an object
 # and a list inside (keys sorted: Ollama holds a nested object as a Go map), with text Go's json
-# escapes and Python's does not (<, >, &, U+2028) and non-ASCII text
+# escapes and Python's does not (<, >, &, U+2028) and non-ASCII text; and a string at the top
+# level with the characters Go's quoting (%q) and Python's json write differently (control
+# characters, DEL, U+2028/U+2029) and the ones both escape (a backslash, a quote)
 PROBE_ARGUMENTS = {"city": "Paris <&> ü", "days": 3, "metric": True, "note": None,
+                   "style": "\x1b[1m\x01\x07\x0b\x7f x\u2028y\u2029z \\ \"q\" \b\f\n\t",
                    "where": {"lat": 48.8, "name": "a<b>&c\u2028d \"q\" é", "tags": ["x", 2, False, {"k": []}]}}
 
 

@@ -3116,7 +3116,7 @@ class Compiler:
     def indent_json(self, v: "_Code", args: list, kwargs: dict, node) -> Val:
         """`x | tojson | indent(width, first, blank)` (jinja2's do_indent): every line after the
         first gets `width` more spaces. The JSON writer prints every newline as template text
-        (strings go through %q, nested values through `json`: neither prints a raw newline), and
+        (strings and nested values go through Go's `json`, which prints no raw newline), and
         JSON has no blank lines, so `blank` changes nothing and the code's text newlines are
         exactly the lines to indent."""
         params = [("width", 4), ("first", False), ("blank", False)]
@@ -4268,9 +4268,12 @@ class _JsonWriter:
         return out + self.nl(depth) + "}"
 
     def string(self, go: str) -> str:
+        """Go code printing the Go string `go` as Python's json.dumps(ensure_ascii=False) writes
+        it (json style; see _json_string_body), or between single quotes (repr style)."""
         if self.style == "repr":
             return "'{{ " + go + " }}'"
-        return "{{ printf \"%q\" " + arg(go) + " }}"
+        self.c.define_bodies.setdefault(JSON_STRING_TEMPLATE, _json_string_body())
+        return "{{ template " + golit(JSON_STRING_TEMPLATE) + " " + arg(go) + " }}"
 
     def value(self, go: str, kind: str, depth: int) -> str:
         c = self.c
@@ -4375,12 +4378,7 @@ class _JsonWriter:
                        "{{ " + one + " }}{{ else }}{{ " + d + " = slice " + d + " " + str(self.indent) + " }}" +
                        gotext(base) + "{{ " + d + " }}{{ " + one + " }}{{ end }}")
             comma = gotext(item_sep + base) + "{{ " + d + " }}"
-        # (U+2028/U+2029 as Go escapes in an action: Ollama's Modelfile parser drops them from text)
-        undo = [("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"), ("\\u2028", '{{ "\\u2028" }}'),
-                ("\\u2029", '{{ "\\u2029" }}'), ("\\u0008", "\\b"), ("\\u000c", "\\f")]
-        chain = "".join(("{{ if " if i == 0 else "{{ else if ") + "eq " + u + " " + golit(esc) + " }}" +
-                        (plain if plain.startswith("{{") else gotext(plain))
-                        for i, (esc, plain) in enumerate(undo)) + "{{ else }}{{ " + u + " }}{{ end }}"
+        chain = _undo_go_escape(u)
         return ("{{ " + j + " := json " + arg(go) + " }}{{ " + q + " := false }}{{ " + nx + " := 0 }}" + init +
                 "{{ range " + p + " := len " + j + " }}{{ if ge " + p + " " + nx + " }}{{ " + b + " := index " + j +
                 " " + p + " }}{{ if " + q + " }}{{ if eq " + b + " 34 }}{{ " + q + ' = false }}"'
@@ -4393,6 +4391,42 @@ class _JsonWriter:
                 gotext(self.key_sep) + "{{ else if or (eq " + b + " 123) (eq " + b + " 91) }}" + opening +
                 "{{ else if or (eq " + b + " 125) (eq " + b + " 93) }}" + closing +
                 "{{ else }}{{ " + one + " }}{{ end }}{{ end }}{{ end }}")
+
+
+JSON_STRING_TEMPLATE = "publish: json string"   # the {{ define }} name (no Jinja macro can have it)
+
+# The escapes Go's json writes in a string and Python's json.dumps(ensure_ascii=False) does not:
+# (Go's \uXXXX, what Python writes). U+2028/U+2029 are printed from Go escapes in an action:
+# Ollama's Modelfile parser drops them from template text.
+_GO_ONLY_ESCAPES = [("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"), ("\\u2028", '{{ "\\u2028" }}'),
+                    ("\\u2029", '{{ "\\u2029" }}'), ("\\u0008", "\\b"), ("\\u000c", "\\f")]
+
+
+def _undo_go_escape(u: str) -> str:
+    """Go code printing the six-byte \\uXXXX escape held in Go variable `u` as Python writes it."""
+    return "".join(("{{ if " if i == 0 else "{{ else if ") + "eq " + u + " " + golit(esc) + " }}" +
+                   (plain if plain.startswith("{{") else gotext(plain))
+                   for i, (esc, plain) in enumerate(_GO_ONLY_ESCAPES)) + "{{ else }}{{ " + u + " }}{{ end }}"
+
+
+def _json_string_body() -> str:
+    """The body of the `{{ define }}` printing its argument, a Go string, exactly as Python's
+    json.dumps(ensure_ascii=False) writes it (transformers' tojson; publish/chat.py): Go's `json` of
+    it (encoding/json, Ollama v0.24.0's template funcs) when that escapes nothing, else that text
+    walked byte by byte with the escapes only Go writes undone (_GO_ONLY_ESCAPES); the escapes
+    both write (\\" \\\\ \\n \\r \\t, \\u00XX for the other control characters) are kept. Not
+    `printf "%q"`: Go's quoting writes \\x1b, \\x7f, \\a, \\v and \\u2028 where Python writes
+    \\u001b, the character itself, \\u0007, \\u000b and the character itself. The rest of an
+    escape is skipped with a string of pending bytes, not arithmetic: Go templates have none."""
+    j, skip, p, r, u = "$_js", "$_skip", "$_p", "$_r", "$_u"
+    walk = ("{{ " + skip + ' := "" }}{{ range ' + p + " := len " + j + " }}{{ if " + skip + " }}{{ " + skip +
+            " = slice " + skip + " 1 }}{{ else }}{{ " + r + " := slice " + j + " " + p + " }}"
+            "{{ if eq (index " + r + " 0) 92 }}{{ if eq (index " + r + " 1) 117 }}{{ " + u + " := slice " + r +
+            " 0 6 }}" + _undo_go_escape(u) + "{{ " + skip + ' = "xxxxx" }}{{ else }}{{ slice ' + r +
+            " 0 2 }}{{ " + skip + ' = "x" }}{{ end }}{{ else }}{{ slice ' + r + " 0 1 }}{{ end }}{{ end }}{{ end }}")
+    # an escape makes the text longer than the string and its two quotes
+    return ("{{ " + j + " := json . }}{{ if eq (len " + j + ') (len (printf "%s__" .)) }}{{ ' + j +
+            " }}{{ else }}" + walk + "{{ end }}")
 
 
 def _written_texts(ast) -> list[str]:

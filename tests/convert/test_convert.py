@@ -389,6 +389,47 @@ def test_converted_templates_render_the_jinja_prompt_in_ollamas_own_template_pac
     assert len(got) == len(expected) > 150 and not wrong, wrong
 
 
+# characters Go's quoting (printf "%q") writes otherwise than Python's json.dumps(ensure_ascii=False):
+# control characters (\\x1b, \\a, \\v where Python writes \\u001b, \\u0007, \\u000b), DEL and U+2028/U+2029
+# (escaped by Go, written as they are by Python); and the ones Go's json escapes and Python does not
+# (<, >, &); a backslash and a quote, which both escape
+ODD_TEXT = ["\x1b[1m", "x\u2028y", "x\u2029y", "\x01", "\x7f", "\x07\x0b\b\f\n\r\t", "a\\b", 'say "hi"', "<&>",
+            "é 日本 🙂", ""]
+
+
+@pytest.mark.parametrize("name", ["Qwen-Qwen2.5-7B-Instruct.jinja", "meta-llama-Llama-3.1-8B-Instruct.jinja"])
+def test_tojson_strings_are_written_as_jinjas_json_in_ollamas_template_package(name):
+    """A string printed by tojson (a tool-call argument at the top level, a tool's name and
+    description) was written with Go's %q: "\\x1b[1m" where Jinja writes "\\u001b[1m", "\\u2028"
+    where Jinja writes the character; only strings nested in an object came out right. Every
+    string now takes the nested path: Go's json with the escapes only Go writes undone. Compared
+    byte for byte with the Jinja render, through publish.gotmpl and Ollama's template package."""
+    from ollama_template_ref import render_real
+
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical, conv.format_text(show_template=False)
+    args = {f"k{i:02}": t for i, t in enumerate(ODD_TEXT)}           # keys sorted: Ollama's order
+    args["nested"] = {"v": list(ODD_TEXT)}
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Weather " + "|".join(ODD_TEXT),
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": "|".join(ODD_TEXT)}}, "required": ["city"]}}}]
+    msgs = [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": args}}]},
+            {"role": "tool", "content": "r"}]
+    want = render_chat(entry.source, templatecheck.jinja_messages(msgs), tools=tools,
+                       bos_token=entry.bos_token, eos_token=entry.eos_token)
+    assert '"k00": "\\u001b[1m"' in want and '"k01": "x\u2028y"' in want     # Jinja's own escapes
+    go = templatecheck.ollama_prompt(conv.template, msgs, tools)
+    real = render_real([{"template": conv.template, "messages": msgs, "tools": tools, "think": False,
+                         "is_think_set": False}])[0]
+    assert not real.get("error") and real["output"] == go
+    if entry.bos_token and want.startswith(entry.bos_token) and not go.startswith(entry.bos_token):
+        want = want[len(entry.bos_token):]       # llama.cpp writes BOS itself; the conversion leaves it out
+    assert go == want, templatecheck.char_diff(want, go)
+
+
 @pytest.mark.parametrize("name", ["Qwen-Qwen2.5-7B-Instruct.jinja", "google-gemma-4-31B-it.jinja"])
 def test_convert_renders_the_jinja_side_in_one_sandbox_process(name, forked):
     """The Jinja side of a conversion (the compile check, the proof's renders, the tools render the
