@@ -183,6 +183,10 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
             why = conv.first_refusal()
             message = (f"the chat template of {sources[0].name} renders none of the conversations"
                        + (f" (first: {why})" if why else ""))
+        elif verdict == "approximated" and not bad:
+            named = "; ".join(f"{a.where} {a.construct} ({a.instead})" for a in conv.unproven)
+            message = (f"the converted chat template of {sources[0].name} is approximated: {named} not proven "
+                       "(no probe case exercises it)")
         elif verdict == "approximated":
             named = "; ".join(f"{a.where} {a.construct} ({a.instead})"
                               for a, changed in conv.approximation_effects() if changed)

@@ -68,16 +68,16 @@ class Conversion:
 
     @property
     def verdict(self) -> str:
-        """identical (every supported case, probes included, byte-identical), trim (the rest
-        differ only by the Jinja template's trimming), approximated (the suite's cases pass, but
-        an approximation changes a probe case's prompt), none (the model's template renders none
+        """identical (every supported case, probes included, byte-identical, and no approximation
+        unproven), trim (the rest differ only by the Jinja template's trimming), approximated (the
+        suite's cases pass, but an approximation changes a probe case's prompt or is unproven), none (the model's template renders none
         of the conversations) or different."""
         if not self.check.compared:
             return "none"
         if self.identical:
             return "identical"
         bad = [c for c in self.check.compared if c.status != "identical"]
-        if all(c.name in self.probes for c in bad):
+        if all(c.name in self.probes for c in bad):   # also none: the suite passes, an approximation is unproven
             return "approximated"
         return "trim" if self.ok else "different"
 
@@ -100,9 +100,16 @@ class Conversion:
         return self.check.ok
 
     @property
+    def unproven(self) -> list[Approximation]:
+        """Approximations no probe case exercises and no known reason clears (a runtime needle of
+        `replace`: no constant to build a probe from). The proof cannot show they make no
+        difference, so the conversion is not identical while one remains."""
+        return [a for a in self.approximations if not a.probes and not a.unprobed]
+
+    @property
     def identical(self) -> bool:
-        """Every compared case is byte-identical."""
-        return self.check.exact
+        """Every compared case is byte-identical and no approximation is unproven."""
+        return self.check.exact and not self.unproven
 
     @property
     def status(self) -> str:
@@ -153,8 +160,10 @@ class Conversion:
                     note = "no difference on its probe case(s)"
                 elif a.probes:
                     note = f"not probed: the template has more than {MAX_PROBES} probe texts"
+                elif a.unprobed:
+                    note = "not probed: " + a.unprobed
                 else:
-                    note = "not probed: " + (a.unprobed or "it does not depend on message text")
+                    note = "NOT PROVEN: no probe case exercises it"
                 lines.append(f"  {one_line(a)} [{one_line(note)}]")
         lines.append(templatecheck.format_table(self.check))
         n = len(self.check.compared)
@@ -166,6 +175,10 @@ class Conversion:
                          + (f"; first: {one_line(why)}" if why else "") + ")")
         elif verdict == "identical":
             lines.append(f"result: identical on all {n} supported case(s)")
+        elif verdict == "approximated" and same == n:
+            lines.append(f"result: approximated: all {n} supported case(s) identical, but the approximation(s) at "
+                         + ", ".join(a.where for a in self.unproven) + " are not proven: no probe case "
+                         "exercises them")
         elif verdict == "approximated":
             changed = [a for a, hit in self.approximation_effects() if hit]
             lines.append(f"result: approximated: {n - same} of {n} supported case(s) differ, all probe cases; "

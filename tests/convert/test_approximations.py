@@ -259,3 +259,26 @@ def test_an_approximation_past_the_probe_limit_says_it_was_not_probed():
     assert len(conv.probe_cases) == 3 * MAX_PROBES
     text = conv.format_text(show_template=False)
     assert text.count(f"[not probed: the template has more than {MAX_PROBES} probe texts]") == 1, text
+
+
+# A second tester's find: a replace whose needle is only known at run time has no constant to
+# build a probe from; it was reported "[not probed: it does not depend on message text]" and
+# "identical", exit 0, and build staged it, while real Ollama sent "user a user|" for the Jinja's
+# "R a R|". An approximation neither probed nor cleared by a known reason is unproven.
+RUNTIME_NEEDLE = '{% for m in messages %}{{ m.content | replace(m.role, "R") }}|{% endfor %}'
+
+
+def test_an_approximation_no_probe_exercises_is_not_proven_so_not_identical(tmp_path, tiny_llama_path):
+    conv = convert(RUNTIME_NEEDLE)
+    [approx] = conv.unproven
+    assert approx.where == "1:39" and approx.probes == () and not approx.unprobed
+    assert conv.check.exact                     # every case of the suite is byte-identical ...
+    assert conv.verdict == "approximated" and not conv.identical and conv.exit_code == 1   # ... yet not proven
+    text = conv.format_text(show_template=False)
+    assert "1:39: | replace on runtime text -> text is left as it is [NOT PROVEN: no probe case exercises it]" in text
+    assert "are not proven" in text and "does not depend on message text" not in text
+    spec = _spec_with(tmp_path, tiny_llama_path, chat_template=RUNTIME_NEEDLE)
+    with pytest.raises(SpecError) as err:
+        build(spec, tmp_path / "out")
+    assert "is approximated: 1:39 | replace on runtime text (text is left as it is) not proven" in str(err.value)
+    assert not (tmp_path / "out" / "template").exists()
