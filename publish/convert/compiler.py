@@ -4269,11 +4269,11 @@ class _JsonWriter:
 
     def string(self, go: str) -> str:
         """Go code printing the Go string `go` as Python's json.dumps(ensure_ascii=False) writes
-        it (json style; see _json_string_body), or between single quotes (repr style)."""
-        if self.style == "repr":
-            return "'{{ " + go + " }}'"
-        self.c.define_bodies.setdefault(JSON_STRING_TEMPLATE, _json_string_body())
-        return "{{ template " + golit(JSON_STRING_TEMPLATE) + " " + arg(go) + " }}"
+        it (json style; _json_string_body), or as Python's repr() (repr style; _repr_string_body)."""
+        name, body = (REPR_STRING_TEMPLATE, _repr_string_body) if self.style == "repr" else \
+            (JSON_STRING_TEMPLATE, _json_string_body)
+        self.c.define_bodies.setdefault(name, body())
+        return "{{ template " + golit(name) + " " + arg(go) + " }}"
 
     def value(self, go: str, kind: str, depth: int) -> str:
         c = self.c
@@ -4427,6 +4427,39 @@ def _json_string_body() -> str:
     # an escape makes the text longer than the string and its two quotes
     return ("{{ " + j + " := json . }}{{ if eq (len " + j + ') (len (printf "%s__" .)) }}{{ ' + j +
             " }}{{ else }}" + walk + "{{ end }}")
+
+
+REPR_STRING_TEMPLATE = "publish: python repr string"
+
+
+def _repr_string_body() -> str:
+    """The body of the `{{ define }}` printing its argument, a Go string, as Python's repr() writes
+    it (str() of a dict or list holding it; CPython's unicode_repr): between single quotes, or
+    double quotes when the text holds a single quote and no double quote; a backslash and that
+    quote escaped; \\t \\n \\r; \\xNN for other control characters, DEL and the unprintable
+    characters up to U+00FF; \\uNNNN, \\UNNNNNNNN beyond. Go's `printf "%q"` of it, walked byte by
+    byte twice (which quotes it holds; then the text with the escapes Go writes otherwise
+    rewritten: \\a \\b \\f \\v, \\u00NN, \\"). Printable means unicode.IsPrint (Go's Unicode
+    tables) where Python asks str.isprintable: the same categories, the Unicode versions may differ."""
+    q, skip, p, r, sq, dq, qt = "$_qs", "$_skip", "$_p", "$_r", "$_sq", "$_dq", "$_qt"
+    head = "{{ " + skip + ' := "" }}{{ range ' + p + " := len " + q + " }}{{ if " + skip + " }}{{ " + skip + \
+        " = slice " + skip + " 1 }}{{ else }}{{ " + r + " := slice " + q + " " + p + " }}"
+    tail = "{{ end }}{{ end }}"
+    scan = (head + "{{ if eq (index " + r + " 0) 39 }}{{ " + sq + " = true }}{{ else if eq (index " + r + " 0) 92 }}"
+            "{{ if eq (index " + r + " 1) 34 }}{{ " + dq + " = true }}{{ end }}{{ " + skip + ' = "x" }}{{ end }}' +
+            tail)
+    two = [(97, "\\x07"), (98, "\\x08"), (102, "\\x0c"), (118, "\\x0b"), (34, '"')]
+    escape = ("".join(("{{ if " if i == 0 else "{{ else if ") + "eq (index " + r + " 1) " + str(b) + " }}" + gotext(t)
+                      for i, (b, t) in enumerate(two)) +
+              "{{ else if eq (index " + r + " 1) 117 }}{{ if eq (slice " + r + ' 2 4) "00" }}' + gotext("\\x") +
+              "{{ slice " + r + " 4 6 }}{{ else }}{{ slice " + r + " 0 6 }}{{ end }}{{ " + skip + ' = "xxxx" }}'
+              "{{ else }}{{ slice " + r + " 0 2 }}{{ end }}{{ " + skip + " = print " + skip + ' "x" }}')
+    write = (head + "{{ if eq (index " + r + " 0) 34 }}{{ " + qt + " }}{{ else if eq (index " + r + " 0) 39 }}"
+             "{{ if eq " + qt + " " + golit("'") + " }}" + gotext("\\'") + "{{ else }}'{{ end }}"
+             "{{ else if eq (index " + r + " 0) 92 }}" + escape + "{{ else }}{{ slice " + r + " 0 1 }}{{ end }}" + tail)
+    return ("{{ " + q + ' := printf "%q" . }}{{ ' + sq + " := false }}{{ " + dq + " := false }}" + scan +
+            "{{ " + qt + " := " + golit("'") + " }}{{ if and " + sq + " (not " + dq + ") }}{{ " + qt + " = " +
+            golit('"') + " }}{{ end }}" + write)
 
 
 def _written_texts(ast) -> list[str]:

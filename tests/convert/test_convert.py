@@ -430,6 +430,37 @@ def test_tojson_strings_are_written_as_jinjas_json_in_ollamas_template_package(n
     assert go == want, templatecheck.char_diff(want, go)
 
 
+@pytest.mark.parametrize("name", ["unsloth-Apriel-1.5.jinja", "hf-MadeAgents-Hammer2.1.jinja"])
+def test_tools_printed_as_a_python_dict_quote_strings_as_repr_does(name):
+    """`{{ tool }}` prints Python's str() of the dict: each string as repr() writes it. The Go
+    template put every string between single quotes as it was, so a description with an
+    apostrophe ("it's": Python switches to double quotes), a newline or a control character came
+    out otherwise, unnamed (the suite's tool has none). Compared byte for byte with the Jinja
+    render, through publish.gotmpl and Ollama's template package."""
+    from ollama_template_ref import render_real
+
+    entry = CORPUS[name]
+    conv = convert(entry.source, bos_token=entry.bos_token, eos_token=entry.eos_token, name=name)
+    assert conv.identical, conv.format_text(show_template=False)
+    # (no empty description: Ollama drops it, omitempty, where Jinja sees '')
+    odd = [t for t in ODD_TEXT if t] + ["it's", "both ' and \"", "\u00a0\u00ad\U000e0001"]
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": f"Get it's weather {t}",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": t}}, "required": ["city"]}}} for t in odd]
+    msgs = [{"role": "user", "content": "q"}]
+    want = render_chat(entry.source, templatecheck.jinja_messages(msgs), tools=tools,
+                       bos_token=entry.bos_token, eos_token=entry.eos_token)
+    assert "\"Get it's weather \\x1b[1m\"" in want           # Python's repr
+    go = templatecheck.ollama_prompt(conv.template, msgs, tools)
+    real = render_real([{"template": conv.template, "messages": msgs, "tools": tools, "think": False,
+                         "is_think_set": False}])[0]
+    assert not real.get("error") and real["output"] == go
+    if entry.bos_token and want.startswith(entry.bos_token) and not go.startswith(entry.bos_token):
+        want = want[len(entry.bos_token):]
+    assert go == want, templatecheck.char_diff(want, go)
+
+
 @pytest.mark.parametrize("name", ["Qwen-Qwen2.5-7B-Instruct.jinja", "google-gemma-4-31B-it.jinja"])
 def test_convert_renders_the_jinja_side_in_one_sandbox_process(name, forked):
     """The Jinja side of a conversion (the compile check, the proof's renders, the tools render the
