@@ -84,7 +84,7 @@ def suggest_cmd(ctx: click.Context, gguf: Path, fmt: str) -> None:
             "ranking": [{"family": f.name, "status": r.status, "differing_chars": r.differing_chars}
                         for f, r in found.ranked],
             "converted": conv.to_dict() if conv is not None else None,
-            "convert_error": conv_error,
+            "convert_error": None if conv_error is None else {"message": conv_error.message, "hint": conv_error.hint},
         }, indent=2)
     elif use_conv:
         say(f"no family template is identical (closest: {fam.name}); the converted chat template is "
@@ -106,7 +106,9 @@ def suggest_cmd(ctx: click.Context, gguf: Path, fmt: str) -> None:
             say("converted chat template (not identical either):")
             say(conv.format_text(show_template=False))
         elif conv_error:
-            say(f"conversion failed: {one_line(conv_error)}")
+            say(f"conversion failed: {one_line(conv_error.message)}")
+            if conv_error.hint:
+                say(f"  hint: {one_line(conv_error.hint)}")
     ctx.exit(0 if found.matches or use_conv else 1)
 
 
@@ -117,7 +119,7 @@ def _try_convert(jinja):
         return convert(jinja.text, bos_token=jinja.bos, eos_token=jinja.eos, name=jinja.name,
                        strip_bos=jinja.strip_bos, specials=jinja.specials, tokens=jinja.tokens), None
     except ConvertError as err:
-        return None, str(err)
+        return None, err
 
 
 @template.command("convert")

@@ -100,8 +100,18 @@ def read_chat_templates(path: Path) -> ChatTemplates:
 def load_chat_template(path: Path, name: str | None = None) -> ChatSource:
     """The chat template of a GGUF, a tokenizer_config.json, or a Jinja file (`name` picks a named
     template of a GGUF / tokenizer_config.json). Raises UsageError naming the file
-    (NoChatTemplateError when a GGUF holds no such template)."""
-    path = Path(path)
+    (NoChatTemplateError when a GGUF holds no such template; also for an empty or blank one)."""
+    source = _load_chat_template(Path(path), name)
+    if not source.text.strip():
+        # renders every conversation as nothing: a check, suggestion or conversion would prove nothing
+        raise UsageError(f"{source.name}: the chat template is empty",
+                         hint="take the model's chat template (its tokenizer_config.json or chat_template.jinja)"
+                              + (f" and write it into the GGUF with `publish fix {path} --chat-template FILE`"
+                                 if _is_gguf(Path(path)) else ""))
+    return source
+
+
+def _load_chat_template(path: Path, name: str | None) -> ChatSource:
     if _is_gguf(path):
         return _from_gguf(path, name)
     found = read_chat_templates(path)

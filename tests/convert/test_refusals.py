@@ -319,3 +319,36 @@ def test_a_filter_or_test_jinja_does_not_have_is_reported_as_a_jinja_error(expr,
         convert(body(expr), name="t.jinja")
     assert f"t.jinja:2:{col}: {message}: the template does not compile in Jinja either" in str(err.value)
     assert "fix the syntax at that place" in err.value.hint and "by hand" not in err.value.hint
+
+
+# -- empty templates, and suggest's report of a conversion that fails (a second tester's finds) ----
+
+@pytest.mark.parametrize("command", [["template", "convert"], ["template", "suggest"], ["template", "check"]])
+@pytest.mark.parametrize("text", ["", "  \n\t"])
+def test_an_empty_chat_template_is_refused_by_every_template_command(tmp_path, command, text):
+    # `check` compared it and printed FAIL; an empty template proves nothing for any command
+    src = tmp_path / "empty.jinja"
+    src.write_text(text, encoding="utf-8")
+    go = tmp_path / "template"
+    go.write_text("{{ .Prompt }}", encoding="utf-8")
+    args = [*command, src] if command[1] != "check" else [*command, "--jinja", src, "--go", go]
+    out = run(*args)
+    assert out.exit_code == 2 and "empty.jinja: the chat template is empty" in out.output, out.output
+
+
+def test_a_blank_gguf_chat_template_is_refused_pointing_to_publish_fix(tmp_path):
+    gguf = ggufs.write_tiny_llama(tmp_path / "m.gguf", chat_template=" \n")
+    out = run("template", "convert", gguf)
+    assert out.exit_code == 2 and "the chat template is empty" in out.output, out.output
+    assert "--chat-template FILE" in out.output
+
+
+def test_suggest_prints_a_failed_conversion_with_its_hint_on_its_own_line(tmp_path):
+    src = tmp_path / "rev.jinja"
+    src.write_text("{% for m in messages %}<|{{ m.role }}|>{{ m.content[::-1] }}<|end|>\n{% endfor %}",
+                   encoding="utf-8")
+    out = run("template", "suggest", src)
+    line = next(x for x in out.output.splitlines() if x.startswith("conversion failed: "))
+    assert "rev.jinja:1:" in line and "\\n" not in line, line      # was the message and hint escaped into one line
+    after = out.output.splitlines()[out.output.splitlines().index(line) + 1]
+    assert after.startswith("  hint: "), out.output
