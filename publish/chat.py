@@ -318,7 +318,8 @@ class ChatTemplate:
         except MemoryError:
             return ["unsafe", f"render needs more than {self.memory_mb} MB of memory", None]
         except RecursionError:
-            return ["unsafe", "recursion too deep (recursive macro or loop)", None]
+            return ["unsafe", "recursion too deep (a macro that calls itself, directly or through another, "
+                              "without end)", _template_line()]
         except jinja2.TemplateError as err:
             return ["error", str(err) or type(err).__name__, _template_line()]
         except Exception as err:  # noqa: BLE001 - template code errors: TypeError, KeyError, ...

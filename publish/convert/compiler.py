@@ -3666,7 +3666,10 @@ class Compiler:
         if sig in self.macro_stack:
             return self.recursive_call(mnode, call, scope)
         if self.macro_depth > 8:
-            self.fail(call, "macros nested too deep (recursive macro?)")
+            self.fail(call, f"macro {mnode.name} (defined at line {mnode.lineno}) is called more than 8 macro calls "
+                            "deep with arguments that change on each call: the converter unrolls such recursion "
+                            "over constants, and stops at 8 levels (Jinja itself raises RecursionError if it "
+                            "never ends)", needle=mnode.name)
         self.macro_depth += 1
         self.macro_stack.append(sig)
         self._expanding.append(call)

@@ -45,3 +45,24 @@ def test_the_cli_says_it_with_exit_2_and_no_go_syntax_hint(tmp_path):
 def test_recursion_that_ends_over_constants_is_still_inlined():
     conv = convert("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{{ n }}{% endmacro %}{{ f(3) }}" + LOOP)
     assert conv.identical and "0123" in conv.template
+
+
+def test_recursion_with_changing_constants_names_the_macro_and_its_place(tmp_path):
+    # a second tester's variant: f(n + 1) said only "r.jinja:1: macros nested too deep (recursive macro?)"
+    src = tmp_path / "d3.jinja"
+    src.write_text("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}\n{{ f(1) }}" + LOOP, encoding="utf-8")
+    out = CliRunner().invoke(main, ["template", "convert", str(src)])
+    assert out.exit_code == 2, out.output
+    assert "d3.jinja:1:10: macro f (defined at line 1) is called more than 8 macro calls deep" in out.output
+
+
+def test_mutual_recursion_over_message_text_names_the_line_where_jinja_recursed(tmp_path):
+    # f -> g -> f over runtime text: the converter writes Go {{ define }}s; the model's own template
+    # recurses without end in the sandbox. It said "recursion too deep" with no line.
+    src = tmp_path / "d2.jinja"
+    src.write_text("{% macro f(n) %}{{ g(n) }}{% endmacro %}\n{% macro g(n) %}{{ f(n) }}{% endmacro %}\n"
+                   + LOOP.replace("m.content", "f(m.content)"), encoding="utf-8")
+    out = CliRunner().invoke(main, ["template", "convert", str(src)])
+    assert out.exit_code == 2, out.output
+    assert "d2.jinja:1: recursion too deep (a macro that calls itself, directly or through another" in out.output \
+        or "d2.jinja:2: recursion too deep" in out.output, out.output
