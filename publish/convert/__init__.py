@@ -293,6 +293,11 @@ def convert(chat_template: str, *, bos_token: str | None = None, eos_token: str 
             f"template is {len(text):,} characters)", name=name,
             hint="a chat template this costly is refused as hostile (docs/convert.md: Limits); if it is "
                  "genuine, write the Go template by hand") from None
+    if check.compared and all(not (c.jinja or "").strip() for c in check.compared):
+        # a template of comments or whitespace only: "identical" to an empty Go template, proving nothing
+        raise ConvertError("the chat template writes nothing (or only whitespace) for every conversation",
+                           name=name, hint="take the model's chat template (its tokenizer_config.json or "
+                                           "chat_template.jinja); this one has no text to convert")
     extra = []
     if tools:
         out = chat.render_many([RenderCall(history, tools=templatecheck.TOOLS)])[0]

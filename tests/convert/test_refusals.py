@@ -352,3 +352,15 @@ def test_suggest_prints_a_failed_conversion_with_its_hint_on_its_own_line(tmp_pa
     assert "rev.jinja:1:" in line and "\\n" not in line, line      # was the message and hint escaped into one line
     after = out.output.splitlines()[out.output.splitlines().index(line) + 1]
     assert after.startswith("  hint: "), out.output
+
+
+@pytest.mark.parametrize("text", ["{# only a comment #}\n", "{% for m in messages %}  {% endfor %}\n",
+                                  "{% if false %}{{ messages }}{% endif %}"])
+def test_a_template_that_writes_nothing_for_every_conversation_is_refused(tmp_path, text):
+    # a second tester's find: a comment-only template converted "identical", exit 0 (an empty Go
+    # template matches it on every case); it proves nothing
+    src = tmp_path / "c.jinja"
+    src.write_text(text, encoding="utf-8")
+    out = run("template", "convert", src)
+    assert out.exit_code == 2, out.output
+    assert "c.jinja: the chat template writes nothing (or only whitespace) for every conversation" in out.output
