@@ -552,7 +552,7 @@ TOOLS = [{
     "type": "function",
     "function": {
         "name": "get_weather",
-        "description": "Get the current weather in a city.",
+        "description": "Get the current weather in a city.\nIt's free.",
         "parameters": {
             "type": "object",
             "properties": {
