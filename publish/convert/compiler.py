@@ -2153,10 +2153,15 @@ class Compiler:
 
     def ev_Pow(self, node, scope):
         """`a ** b` of known numbers, folded (Jinja allows it; Go templates have no power)."""
+        return self._folded(node, scope, "**", "** of runtime values (Go templates have no arithmetic)")
+
+    def _folded(self, node, scope, op: str, runtime: str) -> K:
+        """The constant `a op b` of a binary node whose sides are known numbers (const_op); a
+        CompileError `runtime` at the operator otherwise."""
         a, b = self.ev(node.left, scope), self.ev(node.right, scope)
         if isinstance(a, K) and isinstance(b, K):
-            return self.const_op("**", a.value, b.value, node)
-        self.fail(node, "** of runtime values (Go templates have no arithmetic)", "**")
+            return self.const_op(op, a.value, b.value, node)
+        self.fail(node, runtime, op)
 
     def const_op(self, op: str, a, b, node) -> K:
         """`a op b` (`op b` when `a` is _UNARY and op is unary - or +) of constants, folded as Python
@@ -2275,17 +2280,11 @@ class Compiler:
     def ev_Div(self, node, scope):
         """The compile-time value (module doc: K, G, Cat, Cond) of a jinja2 `a / b` (known numbers
         only)."""
-        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
-        if isinstance(a, K) and isinstance(b, K):
-            return self.const_op("/", a.value, b.value, node)
-        self.fail(node, "division of runtime values", "/")
+        return self._folded(node, scope, "/", "division of runtime values")
 
     def ev_FloorDiv(self, node, scope):
         """`a // b` of known numbers (Python's floor division; it was computed as `/`)."""
-        a, b = self.ev(node.left, scope), self.ev(node.right, scope)
-        if isinstance(a, K) and isinstance(b, K):
-            return self.const_op("//", a.value, b.value, node)
-        self.fail(node, "floor division of runtime values", "//")
+        return self._folded(node, scope, "//", "floor division of runtime values")
 
     def _is_int(self, v: Val) -> bool:
         if isinstance(v, K):
