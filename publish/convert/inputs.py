@@ -177,8 +177,18 @@ def load_go_template(path: Path) -> GoSource:
     """The Ollama Go template of a template file, of a Modelfile (its TEMPLATE: a file named
     Modelfile* or *.modelfile), or for a GGUF the `template` file beside it (what Ollama's hf.co
     bridge pairs with that GGUF; read by publish.staged). Raises UsageError naming the file when
-    there is none, or the text is not UTF-8; ModelfileError when the Modelfile does not parse."""
-    path = Path(path)
+    there is none, it is empty or blank, or the text is not UTF-8; ModelfileError when the
+    Modelfile does not parse."""
+    source = _load_go_template(Path(path))
+    if not source.text.strip():
+        # an empty template writes no prompt: every conversation would just "differ"
+        raise UsageError(f"{source.name}: the Go template is empty",
+                         hint="pass the template Ollama should use (a Hub repo's `template` file, a Modelfile's "
+                              "TEMPLATE), or make one with `publish template convert`")
+    return source
+
+
+def _load_go_template(path: Path) -> GoSource:
     if _is_gguf(path):
         from publish.staged import template_beside
 

@@ -364,3 +364,14 @@ def test_a_template_that_writes_nothing_for_every_conversation_is_refused(tmp_pa
     out = run("template", "convert", src)
     assert out.exit_code == 2, out.output
     assert "c.jinja: the chat template writes nothing (or only whitespace) for every conversation" in out.output
+
+
+@pytest.mark.parametrize("text", ["", " \n"])
+def test_check_refuses_an_empty_go_template_naming_it(tmp_path, text):
+    # a third tester's find: an empty --go file printed "FAIL (9 of 9 conversation(s) differ)", exit 1
+    jinja = tmp_path / "t.jinja"
+    jinja.write_text("{% for m in messages %}{{ m.content }}{% endfor %}", encoding="utf-8")
+    go = tmp_path / "template"
+    go.write_text(text, encoding="utf-8")
+    out = run("template", "check", "--jinja", jinja, "--go", go)
+    assert out.exit_code == 2 and "template: the Go template is empty" in out.output, out.output
