@@ -1,37 +1,61 @@
-"""The layers point down: the GGUF core imports nothing from the layers built on it.
+"""The layers point down: errors/quants/findings < gguf, gotmpl < the release flow < the CLI.
 
-Walks every module under publish/gguf/ with ast (imports at any depth, including the lazy ones
-inside functions), so a new upward import fails here instead of in review.
+Walks every module under publish/ with ast: imports at any depth (the lazy ones inside functions
+too), relative imports resolved (`from ..lint import x` in publish/gguf/ is publish.lint), and
+`importlib.import_module("publish.x")`. A layer is judged on everything it reaches, not only on
+its own import lines: publish.gguf.rules importing a helper that imports publish.sources is an
+upward import too. A new one fails here, naming the chain, instead of in review.
 """
 
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
 PUBLISH = Path(__file__).resolve().parent.parent / "publish"
 
-# layer -> packages/modules it must never import (publish.X and publish.X.*)
+# layer -> packages/modules it must never reach (publish.X and publish.X.*), directly or through others
 FORBIDDEN = {
     "gguf": ("lint", "sources", "hub", "folder_rules", "fixing", "smoke", "release", "build", "spec",
-             "staged", "cli", "convert"),
-    "gotmpl": ("lint", "sources", "hub", "folder_rules", "smoke", "release", "build", "cli"),
+             "staged", "cli", "convert", "quickcli", "inspection"),
+    "gotmpl": ("lint", "sources", "hub", "folder_rules", "fixing", "smoke", "release", "build", "spec",
+               "staged", "cli", "convert", "quickcli", "inspection", "gguf", "chat", "templatecheck"),
 }
-LOWEST = ("errors", "findings", "quants", "units", "fsutil", "termtext", "records")
+LOWEST = ("errors", "findings", "quants", "units", "fsutil", "termtext", "records", "addresses")
+# the only modules outside publish/cli/ that may import the click CLI
+CLI_ENTRY = ("publish.__main__",)
 
 
-def imported(path: Path) -> list[tuple[int, str]]:
+def module_name(path: Path, root: Path = PUBLISH) -> str:
+    """publish/gguf/rules.py -> "publish.gguf.rules"; a package's __init__.py is the package."""
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path, module: str | None = None) -> list[tuple[int, str]]:
+    """(line, dotted name) of every import in `path`, relative ones resolved against `module`
+    (the file's own dotted name; derived from `path` under publish/ when not given). A
+    `from X import y` gives both X and X.y (y may be a submodule)."""
+    if module is None:
+        module = module_name(path)
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out += [(node.lineno, a.name) for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.append((node.lineno, node.module))
-            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
-        elif isinstance(node, ast.Call) and _called(node) == "import_module" and node.args \
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            out.append((node.lineno, source))
+            out += [(node.lineno, f"{source}.{a.name}") for a in node.names]
+        elif isinstance(node, ast.Call) and _called(node) in ("import_module", "__import__") and node.args \
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
             out.append((node.lineno, node.args[0].value))
     return out
@@ -41,34 +65,109 @@ def _called(node: ast.Call) -> str:
     return getattr(node.func, "attr", getattr(node.func, "id", ""))
 
 
+@lru_cache(maxsize=None)
+def _modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PUBLISH.rglob("*.py"))}
+
+
+@lru_cache(maxsize=None)
+def _edges(module: str) -> tuple[tuple[int, str], ...]:
+    """(line, module of publish it imports), each name cut to the module file that holds it."""
+    modules = _modules()
+    out = []
+    for line, name in imported(modules[module], module):
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        if name and name != module:
+            out.append((line, name))
+    return tuple(dict.fromkeys(out))
+
+
+def reach(module: str) -> dict[str, list[str]]:
+    """Every publish module `module` imports directly or through others -> the shortest chain of
+    "file:line imports X" steps that gets there."""
+    chains: dict[str, list[str]] = {}
+    todo = [module]
+    while todo:
+        here = todo.pop(0)
+        rel = _modules()[here].relative_to(PUBLISH.parent).as_posix()
+        for line, there in _edges(here):
+            if there not in chains and there != module:
+                chains[there] = [*chains.get(here, []), f"{rel}:{line} imports {there}"]
+                todo.append(there)
+    return chains
+
+
+def _under(name: str, package: str) -> bool:
+    return name == f"publish.{package}" or name.startswith(f"publish.{package}.")
+
+
 def violations(package: str, banned: tuple[str, ...]) -> list[str]:
+    """Each way a module of publish/<package>/ reaches a banned module, as its import chain."""
     bad = []
-    for path in sorted((PUBLISH / package).rglob("*.py")):
-        for line, name in imported(path):
-            if any(name == f"publish.{b}" or name.startswith(f"publish.{b}.") for b in banned):
-                bad.append(f"{path.relative_to(PUBLISH.parent)}:{line} imports {name}")
-    return bad
+    for module in _modules():
+        if not _under(module, package):
+            continue
+        for target, chain in reach(module).items():
+            if any(_under(target, b) for b in banned):
+                bad.append(" -> ".join(chain))
+    return sorted(set(bad))
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_core_packages_import_nothing_above_them(package):
+def test_core_packages_reach_nothing_above_them(package):
     assert violations(package, FORBIDDEN[package]) == []
 
 
-def test_the_lowest_modules_import_only_each_other():
+def test_the_gguf_core_reaches_no_lint_sources_or_hub():
+    """Issue 10's done-when line, checked on its own: no module under publish/gguf/ imports
+    publish.lint, publish.sources or publish.hub, at any depth and through any other module."""
+    assert violations("gguf", ("lint", "sources", "hub")) == []
+
+
+def test_the_lowest_modules_reach_only_each_other():
     bad = []
     for mod in LOWEST:
-        path = PUBLISH / f"{mod}.py"
-        for line, name in imported(path):
-            if name.startswith("publish.") and name.split(".")[1] not in LOWEST:
-                bad.append(f"publish/{mod}.py:{line} imports {name}")
+        for target, chain in reach(f"publish.{mod}").items():
+            if target.split(".")[1] not in LOWEST:
+                bad.append(" -> ".join(chain))
     assert bad == []
 
 
-def test_the_walker_sees_lazy_imports(tmp_path):
-    """The check itself can fail: a function-level upward import is found."""
+def test_only_the_entry_point_imports_the_click_cli():
+    """The library never calls into publish/cli/ (the CLI sits on top of it); only
+    `python -m publish` / the console script (publish.__main__) does."""
+    bad = [" -> ".join(chain[:1])
+           for module in _modules() if not _under(module, "cli") and module not in CLI_ENTRY
+           for target, chain in reach(module).items() if _under(target, "cli") and len(chain) == 1]
+    assert bad == []
+
+
+def test_the_library_does_not_import_click():
+    """click is the CLI's: a module outside publish/cli/ that imports it makes Python users load
+    it (and makes `publish inspect`/`lint`'s quick path slower, publish.quickcli)."""
+    bad = [f"{path.relative_to(PUBLISH.parent)}:{line} imports {name}"
+           for module, path in _modules().items() if not _under(module, "cli")
+           for line, name in imported(path, module) if name == "click" or name.startswith("click.")]
+    assert bad == []
+
+
+def test_the_walker_sees_lazy_relative_and_indirect_imports(tmp_path):
+    """The check itself can fail: a function-level import, a relative one, and one reached
+    through another module are all found."""
     (tmp_path / "m.py").write_text("def f():\n    from publish.lint import parse_selectors\n")
-    assert imported(tmp_path / "m.py") == [(2, "publish.lint"), (2, "publish.lint.parse_selectors")]
+    assert imported(tmp_path / "m.py", "publish.gguf.m") == [(2, "publish.lint"),
+                                                            (2, "publish.lint.parse_selectors")]
+    (tmp_path / "r.py").write_text("def f():\n    from ..sources import open_source\n    from . import x\n")
+    assert imported(tmp_path / "r.py", "publish.gguf.r") == [
+        (2, "publish.sources"), (2, "publish.sources.open_source"), (3, "publish.gguf"), (3, "publish.gguf.x")]
+    (tmp_path / "__init__.py").write_text("from .hub import client\n")
+    assert imported(tmp_path / "__init__.py", "publish.gguf") == [(1, "publish.gguf.hub"),
+                                                                  (1, "publish.gguf.hub.client")]
+    # an indirect path: publish.gguf.rules reaches publish.probes; were probes to import publish.hub,
+    # the chain would name both steps
+    chain = reach("publish.gguf.rules")["publish.probes"]
+    assert chain[0].startswith("publish/gguf/rules.py:") and chain[-1].endswith("imports publish.probes")
 
 
 def test_hub_addresses_are_parsed_in_one_place():
