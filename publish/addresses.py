@@ -58,8 +58,16 @@ class HubFileUrl(Record):
     def with_path(self, path: str) -> str:
         """The `hf://` URL of another file `path` in the same repo and revision (a sibling split
         part, `template` beside a GGUF)."""
-        rev = f"@{self.revision}" if self.revision else ""
-        return f"{HUB_FILE_PREFIX}{self.repo_id}{rev}/{path}"
+        return hub_file_url(self.repo_id, path, revision=self.revision, slash=True)
+
+
+def hub_file_url(repo_id: str, path: str = "", *, revision: str | None = None, slash: bool = False) -> str:
+    """The `hf://` URL of file `path` in `repo_id` ("ORG/NAME") at `revision` (None: the default
+    branch), the form `parse_hub_file_url` reads back: `hf://ORG/NAME[@REV][/PATH]`. `path` ""
+    names the repo itself (`hf://ORG/NAME`, what `publish.hub.remote.list_gguf_urls` takes);
+    `slash` keeps the `/` before an empty path."""
+    rev = f"@{revision}" if revision else ""
+    return f"{HUB_FILE_PREFIX}{repo_id}{rev}" + (f"/{path}" if path or slash else "")
 
 
 def is_hub_file_url(arg: str) -> bool:
@@ -133,6 +141,13 @@ def parse_ollama_hub_name(target: str) -> OllamaHubName:
         raise UsageError(f"{target}: {tag!r} is not an Ollama tag",
                          hint="a tag is 1-80 letters, digits, `_`, `-` or `.` (e.g. Q4_K_M), after the last `:`")
     return OllamaHubName(rest, tag)
+
+
+def ollama_hub_name(repo_id: str, tag: str | None = None) -> str:
+    """The Ollama model name of `repo_id` ("ORG/NAME") on the Hub, `hf.co/ORG/NAME[:TAG]` (no TAG:
+    Ollama sends `latest` and the Hub picks a quant, publish.hub.ollama_tags); the form
+    `parse_ollama_hub_name` reads back."""
+    return str(OllamaHubName(repo_id, tag))
 
 
 def ollama_hub_repo(target: str) -> str:

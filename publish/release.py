@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from publish.addresses import ollama_hub_name
 from publish.errors import PublishError
 from publish.progress import note
 from publish.smoke.base import DEFAULT_TIMEOUT
@@ -308,7 +309,7 @@ def release(spec_path: str | Path, options: ReleaseOptions | None = None) -> Rel
     elif (why := ollama_unavailable(options.host, options.serve)) is not None:
         hub_stage.summary = why
     else:
-        run("smoke hf.co", smoke_stage(f"hf.co/{result.repo}", "ollama", "smoke hf.co"))
+        run("smoke hf.co", smoke_stage(ollama_hub_name(result.repo), "ollama", "smoke hf.co"))
         return result
     result.stages.append(hub_stage)
     return result
