@@ -425,10 +425,18 @@ def read_utf8_lenient(path: str | os.PathLike, *, hint: str | None = None, keep_
     UTF-8 file, else (the text with U+FFFD for each invalid byte, the TextFileError read_utf8
     would have raised: `offset`, `problem`, `hint`). A file that is missing, not a regular file,
     too large or unreadable still raises, as in read_utf8."""
+    return decode_utf8_lenient(os.fspath(path), _read_capped(os.fspath(path), max_bytes), hint=hint,
+                               keep_bom=keep_bom)
+
+
+def decode_utf8_lenient(name: str, data: bytes, *, hint: str | None = None,
+                        keep_bom: bool = False) -> tuple[str, TextFileError | None]:
+    """`read_utf8_lenient` of bytes already fetched (a Hub repo's `template`, read over HTTP):
+    (text, None) for UTF-8, else (the text with U+FFFD for each invalid byte, the TextFileError
+    naming `name`, the first bad byte's offset and line). BOM and `hint` as in read_utf8.
+    Never raises."""
     from publish.errors import TextFileError
 
-    name = os.fspath(path)
-    data = _read_capped(name, max_bytes)
     try:
         return _decode(name, data, hint, keep_bom), None
     except TextFileError as err:

@@ -13,11 +13,19 @@
     folder.problems                                  # faults the folder rules report (RP110 …)
     folder.quants, folder.template, folder.params, folder.texts["README.md"], folder.repo
 
+    repo = StagedFolder.from_hub("ORG/NAME", tolerant=True)   # the same release once pushed
+
 This module is the only one that opens the folder's text files (`template`, `params`, `system`,
 README.md, the Modelfiles) or lists the folder: `publish build` returns the object, and lint
 (publish.folder_rules), smoke (publish.smoke.runner) and push (publish.hub.plan) take it
 (tests/test_staged.py holds this). Each GGUF's header is read here once too and kept in the
 object for lint and smoke; only the push reads the GGUFs' bytes again, to hash and upload them.
+
+A Hub repo is read into the same object by `StagedFolder.from_hub` (what `publish smoke
+hf.co/ORG/NAME` and `publish ci-matrix` use): one listing of the repo with huggingface_hub, then
+its `template`, `params` and `system` fetched and read by the same UTF-8 reader and the same
+params parser, its GGUFs grouped by tag with the same labels. Its GGUF headers are not read
+(a remote header costs HTTP requests; the smoke reads one per quant it runs, from the hf:// URL).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from pathlib import Path
 
 from publish.addresses import is_repo_id
 from publish.errors import GGUFError, TextFileError, UsageError
-from publish.fsutil import read_utf8_lenient
+from publish.fsutil import decode_utf8_lenient, read_utf8_lenient
 from publish.gguf.header import GGUFHeader
 from publish.gguf.kinds import MODEL, gguf_kind
 from publish.gguf.reader import read_header
@@ -46,6 +54,11 @@ MANIFEST_SUFFIX = ".publish-build.json"
 NOT_UTF8 = "not-utf8"                    # template / system / params: not UTF-8 (decoded with U+FFFD)
 PARAMS_JSON = "params-json"              # params: not valid JSON (line, col set)
 PARAMS_NOT_OBJECT = "params-not-object"  # params: valid JSON but not an object
+TOO_LARGE = "too-large"                  # a Hub repo's template / params / system: over HUB_TEXT_MAX, not fetched
+HUB_REFUSED = "hub-refused"              # a Hub repo's template / params / system: the Hub refused the download
+                                         # (message: the HubError's, which names the hf:// file itself)
+
+HUB_TEXT_MAX = 1_000_000   # bytes: a Hub repo's `template`, `params` or `system` larger than this is not one
 
 _UTF8_HINT = "Ollama reads this file as UTF-8; rebuild the folder or save it as UTF-8"
 
@@ -53,10 +66,11 @@ _UTF8_HINT = "Ollama reads this file as UTF-8; rebuild the folder or save it as 
 @dataclass(frozen=True)
 class StagedQuant:
     """One quant of the folder: its tag (`label`, what users type after `:`), its GGUF, and for a
-    split set every part in order (`parts`, empty when unsplit)."""
+    split set every part in order (`parts`, empty when unsplit). For a Hub repo
+    (StagedFolder.from_hub) `path` and `parts` are hf:// URLs (str) instead of Paths."""
     label: str          # "Q4_K_M", "UD-Q4_K_XL", …; the file stem when no label is recognisable
-    path: Path          # the GGUF (first part for a split set)
-    parts: tuple[Path, ...] = ()  # all parts of a split set, in order; empty when unsplit
+    path: Path | str    # the GGUF (first part for a split set); hf://ORG/NAME/FILE.gguf for a Hub repo
+    parts: tuple[Path | str, ...] = ()  # all parts of a split set, in order; empty when unsplit
 
 
 @dataclass(frozen=True)
@@ -67,16 +81,20 @@ class StagedProblem:
     `file` is the name in the folder ("params"); `line`/`col` are 1-based when known."""
 
     file: str
-    reason: str         # NOT_UTF8 | PARAMS_JSON | PARAMS_NOT_OBJECT
+    reason: str         # NOT_UTF8 | PARAMS_JSON | PARAMS_NOT_OBJECT | (Hub repos) TOO_LARGE | HUB_REFUSED
     message: str        # after "FILE[:LINE:COL]: ", e.g. "params is not valid JSON: Expecting ',' delimiter"
     line: int | None = None
     col: int | None = None
     hint: str | None = None
     detail: str = ""    # the parser's own words ("Expecting ',' delimiter"), when there is a parser
 
-    def error(self, root: Path) -> UsageError:
-        """The problem as the UsageError a strict load raises: "ROOT/FILE[:LINE:COL]: MESSAGE"."""
-        where = f"{root / self.file}" + (f":{self.line}:{self.col}" if self.line is not None else "")
+    def error(self, root: Path | str) -> UsageError:
+        """The problem as the UsageError a strict load raises: "ROOT/FILE[:LINE:COL]: MESSAGE"
+        (ROOT a folder's path, or a Hub repo's hf://ORG/NAME[@REV]); a HUB_REFUSED message names
+        the file already and is given as it is."""
+        if self.reason == HUB_REFUSED:
+            return UsageError(self.message, hint=self.hint)
+        where = _join(root, self.file) + (f":{self.line}:{self.col}" if self.line is not None else "")
         return UsageError(f"{where}: {self.message}", hint=self.hint)
 
 
@@ -99,22 +117,29 @@ class StagedFolder:
       vocabulary); `unreadable`: the GGUFs whose header the reader refused (GGUFError with the
       byte offset: lint's GG001);
     - `problems`: faults a tolerant load recorded (empty after a strict load).
+
+    A Hub repo (`from_hub`) fills the same fields with three differences: `path` is the repo's
+    address `hf://ORG/NAME[@REV]` (a str) and every GGUF, `files`, `card` and `modelfiles` entry an
+    hf:// URL (str); `texts` holds `template`, `params` and `system` only (the card and the
+    Modelfiles are listed, not fetched); `headers` and `unreadable` stay empty (no remote header is
+    read), so projectors are told by file name only (`mmproj*`) and an imatrix or LoRA adapter
+    GGUF counts as a quant.
     """
 
-    path: Path
+    path: Path | str                    # the folder; for a Hub repo its address hf://ORG/NAME[@REV]
     quants: list[StagedQuant] = field(default_factory=list)
-    projectors: list[Path] = field(default_factory=list)
+    projectors: list[Path | str] = field(default_factory=list)
     others: list[Path] = field(default_factory=list)   # GGUFs that are not models (imatrix, LoRA adapters)
     template: str | None = None
     params: dict = field(default_factory=dict)
     system: str | None = None
-    card: Path | None = None            # README.md, when present
-    modelfiles: dict[str, Path] = field(default_factory=dict)  # "Q4_K_M" -> Modelfile.Q4_K_M
+    card: Path | str | None = None      # README.md, when present
+    modelfiles: dict[str, Path | str] = field(default_factory=dict)  # "Q4_K_M" -> Modelfile.Q4_K_M
     repo: str | None = None             # ORG/NAME the folder was built for (None: not recorded)
     texts: dict[str, str] = field(default_factory=dict)
     headers: dict[Path, GGUFHeader] = field(default_factory=dict)   # every GGUF's header, read at load
     unreadable: dict[Path, GGUFError] = field(default_factory=dict)  # GGUFs the header reader refused
-    files: list[Path] = field(default_factory=list)
+    files: list[Path | str] = field(default_factory=list)
     problems: list[StagedProblem] = field(default_factory=list)
 
     @classmethod
@@ -127,6 +152,33 @@ class StagedFolder:
         if not tolerant:
             folder.check()
         return folder
+
+    @classmethod
+    def from_hub(cls, repo: str, *, revision: str | None = None, tolerant: bool = False) -> StagedFolder:
+        """Read the Hub repo `repo` ("ORG/NAME", at `revision`, default branch when None) as a
+        staged folder (class doc): one listing (HfApi.list_repo_tree), then one ranged GET each for
+        the `template`, `params` and `system` it holds (publish.hub.remote.open_hf_file); no GGUF
+        byte is read. `repo` is set to `repo`. Problems name the file as hf://ORG/NAME/FILE[:LINE:COL]:
+        besides the local ones, TOO_LARGE (over HUB_TEXT_MAX bytes, not fetched) and HUB_REFUSED
+        (the Hub refused the download: its HubError's message and hint).
+
+        Raises HubError subclasses (HubNotFound, HubGated, HubAuthError, ...) when the Hub refuses
+        the listing. Strict (the default): UsageError on the first problem; `tolerant=True` records
+        them in `problems` (what the smoke needs: it still pulls the quants)."""
+        folder = _load_hub(repo, revision)
+        if not tolerant:
+            folder.check()
+        return folder
+
+    @property
+    def remote(self) -> bool:
+        """Whether this is a Hub repo read by `from_hub` (paths are hf:// URLs) rather than a folder."""
+        return isinstance(self.path, str)
+
+    def where(self, name: str) -> str:
+        """How messages name the file `name` of the folder: "dist/tiny/params", or for a Hub repo
+        "hf://ORG/NAME/params"."""
+        return _join(self.path, name)
 
     def check(self) -> None:
         """Raise the first recorded problem as a UsageError (file:line:col, hint); else nothing."""
@@ -146,7 +198,7 @@ class StagedFolder:
     def ggufs(self) -> list[Path]:
         """Every GGUF of the folder (all split parts, projectors, others), sorted by name."""
         paths = [p for q in self.quants for p in (q.parts or (q.path,))] + self.projectors + self.others
-        return sorted(paths, key=lambda p: p.name)
+        return sorted(paths, key=_name)
 
     @property
     def stops(self) -> list[str]:
@@ -244,7 +296,7 @@ def _load(root: Path) -> StagedFolder:
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
     folder = StagedFolder(path=root)
-    groups: dict[tuple[str, str], list[Path]] = {}
+    models: list[Path] = []
     for f in sorted(root.glob("*.gguf")):
         hdr = None
         if f.is_file():
@@ -262,28 +314,13 @@ def _load(root: Path) -> StagedFolder:
         if kind != "model":
             folder.others.append(f)
             continue
-        label = label_from_filename(f.name) or f.name[: -len(".gguf")]
-        # only the parts of one split set are grouped: X-Q8_0.gguf and X-imat-Q8_0.gguf are two models
-        stem = f.name[: -len("-00001-of-00001.gguf")] if shard_info(f.name) else f.name
-        groups.setdefault((label, stem), []).append(f)
-    for (label, _), files in groups.items():
-        if len(files) > 1 or shard_info(files[0].name):
-            files = sorted(files, key=lambda p: (shard_info(p.name) or (0, 0))[0])
-            folder.quants.append(StagedQuant(label, files[0], tuple(files)))
-        else:
-            folder.quants.append(StagedQuant(label, files[0]))
+        models.append(f)
+    folder.quants = _group_quants([(f.name, f) for f in models])
 
     for name in (TEMPLATE, PARAMS, SYSTEM):
         path = root / name
-        if not path.is_file():
-            continue
-        text, bad = _read_text(path)
-        folder.texts[name] = text
-        if bad is not None:
-            folder.problems.append(StagedProblem(name, NOT_UTF8, bad.problem, hint=bad.hint))
-        if name == PARAMS:
-            folder.params = parse_params(text, folder.problems)
-    folder.template, folder.system = folder.texts.get(TEMPLATE), folder.texts.get(SYSTEM)
+        if path.is_file():
+            _take_text(folder, name, *_read_text(path))
     if (root / CARD).is_file():
         folder.card = root / CARD
         folder.texts[CARD] = _read_text(folder.card)[0]
@@ -294,6 +331,94 @@ def _load(root: Path) -> StagedFolder:
     folder.repo = _recorded_repo(root, [folder.texts[p.name] for p in folder.modelfiles.values()])
     folder.files = _walk(root)
     return folder
+
+
+def _load_hub(repo: str, revision: str | None) -> StagedFolder:
+    """StagedFolder.from_hub without the strict check."""
+    from publish.addresses import HubFileUrl
+    from publish.errors import HubError
+    from publish.hub.remote import list_repo_files, read_hub_file
+
+    base = HubFileUrl(repo, revision, "")
+    root = base.with_path("")[:-1]          # hf://ORG/NAME[@REV]
+    listing = list_repo_files(repo, revision=revision, shown=root)
+    folder = StagedFolder(path=root, repo=repo, files=[base.with_path(p) for p, _ in listing])
+    models: list[tuple[str, str]] = []
+    for p, _ in listing:
+        if not p.lower().endswith(".gguf"):
+            continue
+        (folder.projectors.append(base.with_path(p)) if is_projector_filename(p)
+         else models.append((p, base.with_path(p))))
+    folder.quants = _group_quants(models)
+
+    sizes = dict(listing)
+    for name in (TEMPLATE, PARAMS, SYSTEM):
+        if name not in sizes:
+            continue
+        url, data = base.with_path(name), b""
+        if sizes[name] <= HUB_TEXT_MAX:   # the listing's size: a larger file is not fetched at all
+            try:
+                data = read_hub_file(url, max_bytes=HUB_TEXT_MAX)
+            except HubError as err:
+                folder.problems.append(StagedProblem(name, HUB_REFUSED, err.message, hint=err.hint))
+                continue
+        if sizes[name] > HUB_TEXT_MAX or len(data) > HUB_TEXT_MAX:
+            folder.problems.append(StagedProblem(
+                name, TOO_LARGE, f"larger than 1 MB, not an Ollama {name} file",
+                hint=f"a Hub repo's {name} is a few KB; push the one `publish build` writes"))
+            continue
+        _take_text(folder, name, *decode_utf8_lenient(url, data, hint=_UTF8_HINT, keep_bom=True))
+    if CARD in sizes:
+        folder.card = base.with_path(CARD)
+    for p, _ in listing:
+        if p.startswith("Modelfile"):
+            folder.modelfiles[p.partition(".")[2] or p] = base.with_path(p)
+    return folder
+
+
+def _take_text(folder: StagedFolder, name: str, text: str, bad: TextFileError | None) -> None:
+    """Keep the text of the folder's `template`, `params` or `system` (a local folder's or a Hub
+    repo's): `texts`, `template`/`system`, `params` parsed, the faults in `problems`."""
+    folder.texts[name] = text
+    if bad is not None:
+        folder.problems.append(StagedProblem(name, NOT_UTF8, bad.problem, hint=bad.hint))
+    if name == PARAMS:
+        folder.params = parse_params(text, folder.problems)
+    elif name == TEMPLATE:
+        folder.template = text
+    elif name == SYSTEM:
+        folder.system = text
+
+
+def _group_quants(models: list[tuple[str, Path | str]]) -> list[StagedQuant]:
+    """The model GGUFs grouped by tag: `models` holds (file name, or repo path for a Hub repo; the
+    GGUF) in name order. The label is the quant label in the name (publish.quants), else the file
+    stem; only the parts of one split set are grouped (X-Q8_0.gguf and X-imat-Q8_0.gguf are two
+    models with one label), ordered by part number."""
+    groups: dict[tuple[str, str], list[Path | str]] = {}
+    for key, f in models:
+        name = _name(key)
+        label = label_from_filename(name) or name[: -len(".gguf")]
+        stem = key[: -len("-00001-of-00001.gguf")] if shard_info(name) else key
+        groups.setdefault((label, stem), []).append(f)
+    out = []
+    for (label, _), files in groups.items():
+        if len(files) > 1 or shard_info(_name(files[0])):
+            files = sorted(files, key=lambda p: (shard_info(_name(p)) or (0, 0))[0])
+            out.append(StagedQuant(label, files[0], tuple(files)))
+        else:
+            out.append(StagedQuant(label, files[0]))
+    return out
+
+
+def _name(path: Path | str) -> str:
+    """The file name of a Path, a repo path or an hf:// URL."""
+    return path.name if isinstance(path, Path) else path.rsplit("/", 1)[-1]
+
+
+def _join(root: Path | str, name: str) -> str:
+    """`name` in the folder `root` (a Path) or the Hub repo `root` (hf://ORG/NAME[@REV]), as messages show it."""
+    return str(root / name) if isinstance(root, Path) else f"{root}/{name}"
 
 
 def parse_params(text: str, problems: list[StagedProblem]) -> dict:

@@ -242,3 +242,122 @@ def test_template_files_refuse_a_faulty_params_naming_the_file_once(tmp_path, co
     assert str(err.value).count(str(tmp_path / "params")) == 1
     assert "its other keys are kept" in err.value.hint
     assert not (tmp_path / "template").exists() and (tmp_path / "params").read_bytes() == content
+
+
+# -- a Hub repo is read into the same object, by the same readers ----------------------------------
+
+HUB_REPO = "alice/tiny-GGUF"
+
+
+def test_a_pushed_release_reads_back_from_the_hub_as_the_folder_it_was(tmp_path, hub):
+    """`publish push` a built folder, then StagedFolder.from_hub: the same tags, texts and params as
+    the local read, every path an hf:// URL, and no byte of a GGUF fetched (one listing and one
+    GET per text file)."""
+    folder = tmp_path / "dist" / "tiny"
+    for args in (["build", str(TINY / "release.toml"), "--repo", HUB_REPO, "-o", str(folder)], ["push", str(folder)]):
+        res = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+    local = StagedFolder.load(folder)
+    hub.reset_counters()
+
+    remote = StagedFolder.from_hub(HUB_REPO)
+
+    root = f"hf://{HUB_REPO}"
+    assert remote.remote and not local.remote and remote.path == root and remote.repo == HUB_REPO
+    assert [(q.label, q.path, q.parts) for q in remote.quants] == \
+        [(q.label, f"{root}/{q.path.name}", ()) for q in local.quants]
+    assert (remote.template, remote.params, remote.system) == (local.template, local.params, local.system)
+    assert remote.kind == local.kind and remote.stops == local.stops == ["<end_of_turn>"]
+    assert {k: remote.texts[k] for k in ("template", "params", "system")} == \
+        {k: local.texts[k] for k in ("template", "params", "system")}
+    assert remote.card == f"{root}/README.md" and "README.md" not in remote.texts
+    assert remote.modelfiles == {label: f"{root}/Modelfile.{label}" for label in local.modelfiles}
+    assert remote.files == sorted([f"{root}/.gitattributes", *(f"{root}/{p.name}" for p in local.files)])
+    assert remote.headers == {} and remote.unreadable == {} and remote.problems == []
+    assert [t for t in hub.transfers if (t.file or "").endswith(".gguf")] == []
+    assert sorted(t.file for t in hub.transfers if t.file) == ["params", "system", "template"]
+    assert hub.count("GET", r"/tree/") == 1
+
+
+def test_a_hub_repo_s_quants_are_grouped_as_a_folder_s(hub, tiny_llama_path):
+    """A split set (here in a sub-folder, listed part 2 first) is one quant with its parts in order;
+    a projector is kept apart; two models with one label stay two quants, the smoke takes the
+    first (what the Hub serves for the tag is its pick; lint reports GG802)."""
+    from publish.smoke.matrix import target_quants
+    from publish.smoke.runner import SmokeOptions
+    from publish.smoke.targets import plan_hub
+
+    data = tiny_llama_path.read_bytes()
+    names = ["m-Q8_0.gguf", "m-imat-Q8_0.gguf", "Q4_K_M/m-Q4_K_M-00002-of-00002.gguf",
+             "Q4_K_M/m-Q4_K_M-00001-of-00002.gguf", "mmproj-m-F16.gguf", "m-custom.gguf"]
+    for name in names:
+        hub.put_file(HUB_REPO, name, data)
+    root = f"hf://{HUB_REPO}"
+    s = StagedFolder.from_hub(HUB_REPO)
+    split = (f"{root}/Q4_K_M/m-Q4_K_M-00001-of-00002.gguf", f"{root}/Q4_K_M/m-Q4_K_M-00002-of-00002.gguf")
+    assert [(q.label, q.path, q.parts) for q in s.quants] == [
+        ("Q4_K_M", split[0], split), ("Q8_0", f"{root}/m-Q8_0.gguf", ()),
+        ("m-custom", f"{root}/m-custom.gguf", ()), ("Q8_0", f"{root}/m-imat-Q8_0.gguf", ())]
+    assert s.projectors == [f"{root}/mmproj-m-F16.gguf"]
+    assert s.template is None and s.params == {} and s.texts == {} and s.headers == {}
+    assert [p.rsplit("/", 1)[-1] for p in s.ggufs] == sorted(n.rsplit("/", 1)[-1] for n in names)
+
+    planned = plan_hub(f"hf.co/{HUB_REPO}", SmokeOptions())
+    assert planned.all_labels == ["Q4_K_M", "Q8_0", "m-custom"]
+    assert planned.headers == {"Q4_K_M": split[0], "Q8_0": f"{root}/m-Q8_0.gguf", "m-custom": f"{root}/m-custom.gguf"}
+    assert target_quants(f"hf.co/{HUB_REPO}") == (f"hf.co/{HUB_REPO}", ["Q4_K_M", "Q8_0", "m-custom"])
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("params", b'{"stop": ["<end_of_turn>"],\n "seed": 4,,}',
+     "hf://alice/tiny-GGUF/params:2:12: params is not valid JSON: Expecting property name enclosed in double quotes"),
+    ("template", b"caf\xe9 {{ .Prompt }}",
+     "hf://alice/tiny-GGUF/template: not UTF-8 text: byte 0xE9 at offset 3 (line 1, byte 4 of the line) "
+     "is not valid UTF-8"),
+    ("system", b"\xff\xfeh\x00i\x00", "hf://alice/tiny-GGUF/system: not UTF-8 text: byte 0xFF at offset 0"),
+    ("params", b'{"seed": 4}' + b" " * 1_000_000, "hf://alice/tiny-GGUF/params: larger than 1 MB, not an Ollama params file"),
+])
+def test_a_faulty_file_in_a_hub_repo_is_named_by_its_hf_url(hub, tiny_llama_path, name, content, message):
+    """The faults a folder's read reports are reported for a Hub repo's files, named hf://ORG/NAME/FILE:
+    a strict read raises the first, the smoke's plan says it instead of comparing with the release.
+    (A template or system that was not UTF-8 used to be decoded with U+FFFD and compared silently.)
+    A file over 1 MB is not fetched at all."""
+    from publish.errors import UsageError
+    from publish.smoke.runner import SmokeOptions
+    from publish.smoke.targets import plan_hub
+
+    hub.put_file(HUB_REPO, "tiny-llama-Q8_0.gguf", tiny_llama_path.read_bytes())
+    hub.put_file(HUB_REPO, name, content, lfs=False)
+    hub.reset_counters()
+    with pytest.raises(UsageError) as err:
+        StagedFolder.from_hub(HUB_REPO)
+    assert err.value.message.startswith(message), err.value.message
+    assert err.value.hint
+    planned = plan_hub(f"hf.co/{HUB_REPO}", SmokeOptions())
+    assert planned.release_unknown.startswith(message)
+    if len(content) > 1_000_000:
+        assert hub.file_transfers(name) == []
+    if name == "params":
+        assert planned.targets[0].params == {}
+    else:
+        assert "\ufffd" in StagedFolder.from_hub(HUB_REPO, tolerant=True).texts[name]
+
+
+def test_a_text_file_the_hub_refuses_is_a_problem_and_the_smoke_goes_on(hub, tiny_llama_path):
+    from publish.smoke.runner import SmokeOptions
+    from publish.smoke.targets import plan_hub
+    from publish.staged import HUB_REFUSED
+
+    hub.put_file(HUB_REPO, "tiny-llama-Q8_0.gguf", tiny_llama_path.read_bytes())
+    hub.put_file(HUB_REPO, "template", b"{{ .Prompt }}")
+    hub.put_file(HUB_REPO, "params", b'{"seed": 4}')
+    hub.inject("GET", r"/resolve/main/template$", status=403, message="no access to this file")
+    s = StagedFolder.from_hub(HUB_REPO, tolerant=True)
+    [p] = s.problems
+    assert (p.file, p.reason) == ("template", HUB_REFUSED) and s.template is None and s.params == {"seed": 4}
+    hub.inject("GET", r"/resolve/main/template$", status=403, message="no access to this file")
+    planned = plan_hub(f"hf.co/{HUB_REPO}", SmokeOptions())
+    # the HubError's own message, which names the file once
+    assert planned.release_unknown.startswith("read hf://alice/tiny-GGUF/template: ")
+    assert planned.release_unknown.count("hf://") == 1 and "(HTTP 403)" in planned.release_unknown
+    assert [t.label for t in planned.targets] == ["Q8_0"]

@@ -340,6 +340,16 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
         reading.close()
 
 
+def read_hub_file(url: str, *, max_bytes: int) -> bytes:
+    """The bytes of the small file `hf://ORG/NAME[@REV]/PATH` (a repo's `template`, `params`):
+    at most `max_bytes` + 1 of them (more than `max_bytes` means the file is larger), fetched by
+    `open_hf_file` (one ranged GET for a file under FIRST_RANGE bytes; no cache written, unlike
+    hf_hub_download). Raises UsageError for a URL naming no file, HubError subclasses for what
+    the Hub refuses (HubEntryNotFound for a missing file)."""
+    with open_hf_file(url) as fh:
+        return fh.read(max_bytes + 1)
+
+
 def list_gguf_urls(repo_url: str) -> list[str]:
     """`hf://ORG/NAME[@REV][/FOLDER]` -> the hf:// URL of every .gguf in it, sorted. Raises
     UsageError when there is none, HubError subclasses when the Hub refuses the listing."""
@@ -354,6 +364,19 @@ def list_gguf_paths(repo_id: str, *, revision: str | None = None, folder: str = 
     with huggingface_hub's HfApi.list_repo_tree. `shown` is how messages name the repo. Raises
     UsageError when there is none, HubError subclasses (not found, gated, ...) when the Hub
     refuses the listing; `hint` goes with the UsageError."""
+    paths = [p for p, _ in list_repo_files(repo_id, revision=revision, folder=folder, shown=shown)
+             if p.lower().endswith(".gguf")]
+    if not paths:
+        raise UsageError(f"{shown}: no .gguf files in this repo", hint=hint)
+    return paths
+
+
+def list_repo_files(repo_id: str, *, revision: str | None = None, folder: str = "",
+                    shown: str) -> list[tuple[str, int]]:
+    """(repo path, size in bytes) of every file in `repo_id` (under `folder`, recursively; folders
+    themselves left out), sorted by path: one HfApi.list_repo_tree listing (paginated by
+    huggingface_hub). `shown` is how messages name the repo. Raises HubError subclasses (not
+    found, gated, bad token, ...) when the Hub refuses the listing."""
     from huggingface_hub import RepoFile
 
     from publish.hub.client import get_token, hub_errors, make_api
@@ -362,7 +385,4 @@ def list_gguf_paths(repo_id: str, *, revision: str | None = None, folder: str = 
     with hub_errors(repo_id=repo_id, revision=revision, action=f"list {shown}"):
         entries = list(api.list_repo_tree(repo_id, path_in_repo=folder or None, recursive=True,
                                           revision=revision))
-    paths = sorted(e.path for e in entries if isinstance(e, RepoFile) and e.path.lower().endswith(".gguf"))
-    if not paths:
-        raise UsageError(f"{shown}: no .gguf files in this repo", hint=hint)
-    return paths
+    return sorted((e.path, e.size) for e in entries if isinstance(e, RepoFile))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from publish.errors import UsageError
 from publish.addresses import OLLAMA_HUB_PREFIX, is_ollama_hub_name, ollama_hub_repo
-from publish.smoke.targets import hub_quant_urls, select_shard
+from publish.smoke.targets import first_per_label, select_shard
 
 GITHUB_MAX_JOBS = 256  # GitHub Actions: at most 256 jobs per matrix
 
@@ -25,7 +25,7 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
     spec rarely holds multi-GB GGUFs). Raises UsageError for a target that is none of those."""
     if is_ollama_hub_name(target):
         repo = ollama_hub_repo(target)
-        return f"{OLLAMA_HUB_PREFIX}{repo}", list(hub_quant_urls(repo))
+        return f"{OLLAMA_HUB_PREFIX}{repo}", _hub_labels(repo)
     path = Path(target)
     if path.is_dir():
         from publish.staged import load_staged
@@ -41,9 +41,17 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
         try:
             labels = [q.label for q in spec.resolve_quants()]
         except SpecError:
-            labels = list(hub_quant_urls(spec.repo))
+            labels = _hub_labels(spec.repo)
         return f"{OLLAMA_HUB_PREFIX}{spec.repo}", labels
     raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME")
+
+
+def _hub_labels(repo: str) -> list[str]:
+    """The quant labels of the Hub repo `repo`, each once (StagedFolder.from_hub, tolerant: the
+    matrix needs only the listing's labels)."""
+    from publish.staged import StagedFolder
+
+    return list(first_per_label(StagedFolder.from_hub(repo, tolerant=True)))
 
 
 def matrix(target: str, *, shards: int | None = None, gguf_dir: str | Path | None = None) -> dict:

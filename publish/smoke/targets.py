@@ -130,75 +130,38 @@ def plan_folder(folder, options: SmokeOptions) -> Planned:
     return Planned(targets, labels, {t.label: t.header or t.gguf for t in targets})
 
 
-def hub_quant_urls(repo: str) -> dict[str, str]:
-    """Quant label -> URL of its (first) GGUF in the Hub repo, projectors left out."""
-    from publish.hub.remote import list_gguf_urls
-    from publish.quants import is_projector_filename, label_from_filename, shard_info
-
-    out: dict[str, str] = {}
-    for url in sorted(list_gguf_urls(f"hf://{repo}")):
-        name = url.rsplit("/", 1)[-1]
-        if is_projector_filename(name):
-            continue
-        part = shard_info(name)
-        if part and part[0] != 1:
-            continue
-        label = label_from_filename(name) or name[: -len(".gguf")]
-        out.setdefault(label, url)
-    return out
-
-
 def plan_hub(target: str, options: SmokeOptions) -> Planned:
     """The targets of `hf.co/ORG/NAME[:TAG]`: one per quant in the repo (the tag, or --quants,
     picks), named `<registry host>/ORG/NAME:<label>` for Ollama to pull, with the repo's own
-    `template`, `params` and `system`. Raises UsageError when the repo holds no GGUF quant or
-    not the one asked for, HubError when the Hub refuses the listing."""
+    `template`, `params` and `system`, read as a staged folder's are (StagedFolder.from_hub: one
+    listing, no GGUF header read; each quant's header source is its hf:// URL, the first of its
+    label's files). A fault in those files (params not a JSON object, a file not UTF-8, larger
+    than 1 MB or refused by the Hub) sets `release_unknown` to its message, naming
+    hf://ORG/NAME/FILE[:LINE:COL], and the checks against them are skipped. Raises UsageError
+    when the repo holds no GGUF quant or not the one asked for, HubError when the Hub refuses
+    the listing."""
+    from publish.staged import StagedFolder
+
     name = parse_ollama_hub_name(target)
     repo, tag = name.repo_id, name.tag
     wanted = options.quants or ([tag] if tag else None)
-    urls = hub_quant_urls(repo)
-    if not urls:
+    folder = StagedFolder.from_hub(repo, tolerant=True)
+    quants = first_per_label(folder)
+    if not quants:
         raise UsageError(f"hf.co/{repo}: no GGUF quants found in the repo")
-    labels = _filter_quants(list(urls), wanted, f"hf.co/{repo}")
-    release, unreadable = _hub_release_files(repo)
-    from publish.modelkind import CHAT, is_completion_template
-
-    kind = BASE if is_completion_template(release.get("template")) else CHAT
+    labels = _filter_quants(list(quants), wanted, f"hf.co/{repo}")
+    unknown = folder.problems[0].error(folder.path).message if folder.problems else None
     host, insecure = registry_host(options.registry)
-    targets = [Target(label=label, model=f"{host}/{repo}:{label}", params=release.get("params") or {},
-                      template=release.get("template"), system=release.get("system"), kind=kind,
-                      insecure=insecure)
+    targets = [Target(label=label, model=f"{host}/{repo}:{label}", params=dict(folder.params),
+                      template=folder.template, system=folder.system, kind=folder.kind, insecure=insecure)
                for label in select_shard(labels, options.shard)]
-    return Planned(targets, labels, {t.label: urls[t.label] for t in targets}, unreadable)
+    return Planned(targets, labels, {t.label: quants[t.label].path for t in targets}, unknown)
 
 
-def _hub_release_files(repo: str) -> tuple[dict, str | None]:
-    """The repo's own `template`, `params` and `system` (the files Ollama's hf.co bridge reads),
-    and why they could not be read (then the params check is skipped). Missing files are omitted."""
-    from publish.errors import HubEntryNotFound, HubError
-    from publish.hub.remote import open_hf_file
-    from publish.staged import parse_params
-
+def first_per_label(folder) -> dict:
+    """Label -> the folder's first StagedQuant with that label, in the folder's order (two files
+    with one label in a Hub repo both answer its tag; the Hub picks one, lint reports GG802)."""
     out: dict = {}
-    for name in ("template", "params", "system"):
-        url = f"hf://{repo}/{name}"
-        try:
-            with open_hf_file(url) as fh:
-                raw = fh.read(1_000_001)
-        except HubEntryNotFound:
-            continue
-        except HubError as err:
-            return out, f"cannot read the repo's {name}: {err.message}"
-        if len(raw) > 1_000_000:
-            return out, f"{url}: larger than 1 MB, not an Ollama {name} file"
-        text = raw.decode("utf-8", "replace")
-        if name == "params":   # read as a staged folder's params is (publish.staged)
-            problems: list = []
-            out[name] = parse_params(text, problems)
-            if problems:
-                p = problems[0]
-                return out, f"{url}{'' if p.line is None else f':{p.line}:{p.col}'}: {p.message}"
-        else:
-            out[name] = text
-    return out, None
-
+    for q in folder.quants:
+        out.setdefault(q.label, q)
+    return out
