@@ -1266,9 +1266,7 @@ def split_inconsistent(s: SplitSet) -> Iterable[Hit]:
     names = part_names(s.name) or [s.name]
     headers = [s.parts.get(no) for no in range(1, len(names) + 1)]
     for problem in check_parts(names, headers):
-        key = re.match(r"^(?:expected )?(split\.[a-z_.]*[a-z])", problem.message)
-        yield Hit(problem.message, subject=key.group(1) if key else None, offset=problem.offset,
-                  path=problem.path)
+        yield Hit(problem.message, subject=problem.key, offset=problem.offset, path=problem.path)
 
 
 def check_split_set(s: SplitSet) -> list[Finding]:

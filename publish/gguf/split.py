@@ -22,11 +22,13 @@ Opener = Callable[[str], ContextManager[BinaryIO]]
 @dataclass(frozen=True)
 class SplitProblem:
     """One thing wrong with a split set: the part `path` concerned (it may not exist), a one-line
-    `message` (what is wrong and what was expected) and the byte `offset` when it is about a
-    header field."""
+    `message` (what is wrong and what was expected), the byte `offset` when it is about a header
+    field, and `key`, the split.* key it is about (None for a missing part or a tensor in two
+    parts): lint's GG303 finding names it as its subject."""
     path: str        # the part concerned (it may not exist)
     message: str     # one line: what is wrong and what was expected
     offset: int | None = None
+    key: str | None = None
 
 
 class SplitSetError(PublishError):
@@ -135,19 +137,20 @@ def check_parts(names: list[str], headers: list[GGUFHeader | None]) -> list[Spli
         count_kv = h.kv.get(KEY_SPLIT_COUNT)
         total_kv = h.kv.get(KEY_SPLIT_TENSORS_COUNT)
         if count_kv is None or no_kv is None:
-            problems.append(SplitProblem(name, "expected split.no and split.count keys: this file is not part of a split set"))
+            problems.append(SplitProblem(name, "expected split.no and split.count keys: this file is not part of a split set",
+                                         key=KEY_SPLIT_NO if no_kv is None else KEY_SPLIT_COUNT))
         else:
             if count_kv.value != count:
                 problems.append(SplitProblem(name, f"split.count is {count_kv.value}, expected {count} (from the file names)",
-                                             count_kv.value_offset))
+                                             count_kv.value_offset, KEY_SPLIT_COUNT))
             if no_kv.value != i:
                 problems.append(SplitProblem(name, f"split.no is {no_kv.value}, expected {i} (part {i + 1} of {count}, counted from 0)",
-                                             no_kv.value_offset))
+                                             no_kv.value_offset, KEY_SPLIT_NO))
         if total_kv is None:
-            problems.append(SplitProblem(name, "expected a split.tensors.count key"))
+            problems.append(SplitProblem(name, "expected a split.tensors.count key", key=KEY_SPLIT_TENSORS_COUNT))
         elif not isinstance(total_kv.value, int) or isinstance(total_kv.value, bool):
             problems.append(SplitProblem(name, f"expected split.tensors.count to be an integer, found {total_kv.type.name}",
-                                         total_kv.value_offset))
+                                         total_kv.value_offset, KEY_SPLIT_TENSORS_COUNT))
         else:
             declared_totals.add(total_kv.value)
         for t in h.tensors:
@@ -156,9 +159,11 @@ def check_parts(names: list[str], headers: list[GGUFHeader | None]) -> list[Spli
             seen.setdefault(t.name, name)
         n_tensors += len(h.tensors)
     if len(declared_totals) > 1:
-        problems.append(SplitProblem(names[0], f"parts disagree on split.tensors.count: {sorted(declared_totals)}"))
+        problems.append(SplitProblem(names[0], f"parts disagree on split.tensors.count: {sorted(declared_totals)}",
+                                     key=KEY_SPLIT_TENSORS_COUNT))
     elif declared_totals and all(h is not None for h in headers):
         (total,) = declared_totals
         if total != n_tensors:
-            problems.append(SplitProblem(names[0], f"split.tensors.count is {total}, but the parts hold {n_tensors} tensors"))
+            problems.append(SplitProblem(names[0], f"split.tensors.count is {total}, but the parts hold {n_tensors} tensors",
+                                         key=KEY_SPLIT_TENSORS_COUNT))
     return problems

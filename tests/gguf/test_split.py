@@ -88,6 +88,9 @@ def test_inconsistent_split_count_and_number(parts):
     messages = {p.path: p.message for p in info.value.problems}
     assert "split.count is 4, expected 3" in messages[str(parts[2])]
     assert "split.no is 0, expected 1" in messages[str(parts[1])]
+    # each problem names its key as data (lint's GG303 subject), not for a reader to parse out of the text
+    assert {p.path: (p.key, p.offset) for p in info.value.problems} == {
+        str(parts[2]): ("split.count", kv.value_offset), str(parts[1]): ("split.no", no.value_offset)}
 
 
 def test_tensor_count_mismatch_and_unreadable_part(parts):
@@ -96,12 +99,28 @@ def test_tensor_count_mismatch_and_unreadable_part(parts):
         with open(p, "r+b") as fh:
             fh.seek(kv.value_offset)
             fh.write((6).to_bytes(4, "little"))
-    with pytest.raises(SplitSetError, match="split.tensors.count is 6, but the parts hold 5 tensors"):
+    with pytest.raises(SplitSetError, match="split.tensors.count is 6, but the parts hold 5 tensors") as info:
         read_split_set(str(parts[1]))
+    assert [p.key for p in info.value.problems] == ["split.tensors.count"]
     parts[2].write_bytes(parts[2].read_bytes()[:40])
     with pytest.raises(SplitSetError) as info:
         read_split_set(str(parts[1]))
     assert info.value.problems[0].path == str(parts[2]) and "unreadable" in info.value.problems[0].message
+
+
+def test_gg303_names_the_split_key_each_problem_is_about(parts):
+    """The finding's subject is the key the problem concerns, given by publish.gguf.split with the
+    problem, also where the message does not start with it (parts that disagree on
+    split.tensors.count had no subject when it was read back out of the message)."""
+    from publish.lint import lint_paths
+
+    kv = read_header(parts[0]).kv["split.tensors.count"]
+    with open(parts[0], "r+b") as fh:
+        fh.seek(kv.value_offset)
+        fh.write((6).to_bytes(4, "little"))
+    found = [f for f in lint_paths([str(parts[0])]).findings if f.code == "GG303"]
+    assert [(f.subject, f.message) for f in found] == [
+        ("split.tensors.count", "parts disagree on split.tensors.count: [5, 6]")]
 
 
 def test_not_a_split_name(tmp_path):
