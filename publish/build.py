@@ -19,7 +19,7 @@ from publish.errors import NoChatTemplateError, SpecError, UsageError
 from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, output_error, removed_if_interrupted, temp_path
 from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
 from publish.spec import Quant, ReleaseSpec
-from publish.staged import MANIFEST_SUFFIX, StagedFolder, params_json
+from publish.staged import StagedFolder, manifest_path, params_json, read_manifest
 from publish.units import decimal_size
 
 
@@ -109,8 +109,8 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
         raise UsageError(f"{out}: is the folder of the spec or of the source GGUFs; the staged folder "
                          "must hold only what the Hub repo will hold", hint="pass another -o DIR, e.g. dist/NAME")
     make_dirs(out)
-    manifest = out.parent / f".{out.name}{MANIFEST_SUFFIX}"
-    previous = _read_manifest(manifest)
+    manifest = manifest_path(out)
+    previous = _generated_before(out)
 
     result = BuildResult(out)
     for name in sorted(ggufs):
@@ -225,12 +225,10 @@ def _no_template_hint(err) -> str:
             "[model] kind = \"base\" and remove [template]")
 
 
-def _read_manifest(path: Path) -> set[str]:
-    """Plain file names an earlier build generated; anything else in a damaged manifest is ignored."""
-    try:
-        files = json.loads(path.read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        return set()
+def _generated_before(out: Path) -> set[str]:
+    """Plain file names an earlier build generated (its manifest, publish.staged.read_manifest);
+    anything else in a damaged manifest is ignored."""
+    files = read_manifest(out).get("files", [])
     if not isinstance(files, list):
         return set()
     return {f for f in files if isinstance(f, str) and f not in ("", ".", "..") and "/" not in f}

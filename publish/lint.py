@@ -26,6 +26,7 @@ from publish.gguf import rules
 from publish.gguf.header import GGUFHeader
 from publish.sources import Source, expand, is_remote
 from publish.staged import StagedFolder, looks_staged
+from publish.staged import staged as staged_folder
 
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
 
@@ -178,7 +179,8 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
     """Lint GGUF files, folders of GGUFs, hf:// URLs and staged folders already read
     (publish.staged.StagedFolder: `publish release` passes the one its build returned; a path to
     a staged folder is read here, once, with `StagedFolder.load(path, tolerant=True)`).
-    Raises UsageError for paths that do not exist.
+    Raises UsageError for paths that do not exist and for a Hub repo's StagedFolder
+    (StagedFolder.from_hub: lint its GGUFs by their hf:// address).
 
     `target` ("all", the default, or "ollama-0.24" / "ollama" / "llama.cpp", publish.engines) keeps
     the GG rules that affect that engine; folder (RP) rules are about the Ollama files and always run.
@@ -195,7 +197,7 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
     staged: list[tuple[StagedFolder, list[Source]]] = []
     seen: set[str] = set()
     for arg in paths:
-        folder = arg if isinstance(arg, StagedFolder) else None
+        folder = staged_folder(arg, tolerant=True) if isinstance(arg, StagedFolder) else None
         if folder is None and not is_remote(arg) and looks_staged(Path(arg)):
             folder = StagedFolder.load(arg, tolerant=True)
         if folder is not None:

@@ -235,8 +235,14 @@ def load_staged(path: str | os.PathLike, *, tolerant: bool = False) -> StagedFol
 
 def staged(folder: StagedFolder | str | os.PathLike, *, tolerant: bool = False) -> StagedFolder:
     """`folder` itself when it is a StagedFolder already (checked unless `tolerant`), else loaded
-    from the path: the one place public entry points turn a path into the object."""
+    from the path: the one place public entry points turn a path into the object. Raises
+    UsageError for a Hub repo's object (StagedFolder.from_hub): lint's folder rules, the folder
+    smoke and the push work on local files."""
     if isinstance(folder, StagedFolder):
+        if folder.remote:
+            raise UsageError(f"{folder.path}: a Hub repo, not a local staged folder",
+                             hint=f"smoke it as hf.co/{folder.repo}, lint its GGUFs as {folder.path}, "
+                                  "or build the folder locally with `publish build SPEC -o DIR`")
         if not tolerant:
             folder.check()
         return folder
@@ -461,6 +467,23 @@ def _walk(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
+def manifest_path(root: Path) -> Path:
+    """Where `publish build` records what it staged in the folder `root`: the hidden file
+    `.<folder>.publish-build.json` beside it (outside the folder, so a push never sends it)."""
+    return root.parent / f".{root.name}{MANIFEST_SUFFIX}"
+
+
+def read_manifest(root: Path) -> dict:
+    """The build manifest of the folder `root` (manifest_path): {"folder", "spec", "repo",
+    "files": [names generated]}; {} when there is none or it is not a JSON object (an old or
+    damaged manifest is ignored, never an error). Callers check each value's type."""
+    try:
+        data = json.loads(manifest_path(root).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 _MODELFILE_HEADER = re.compile(r"^#\s*(\S+?):\S+ \(publish build\)")
 
 
@@ -468,11 +491,7 @@ def _recorded_repo(root: Path, modelfile_texts: list[str]) -> str | None:
     """The repo id `publish build` recorded: its manifest beside the folder
     (`.<folder>.publish-build.json`, key "repo"), else the header comment of a Modelfile it wrote
     ("# ORG/NAME:LABEL (publish build). …"). None when neither names a valid ORG/NAME."""
-    manifest = root.parent / f".{root.name}{MANIFEST_SUFFIX}"
-    try:
-        repo = json.loads(manifest.read_text(encoding="utf-8")).get("repo")
-    except (OSError, ValueError, AttributeError):
-        repo = None
+    repo = read_manifest(root).get("repo")
     if isinstance(repo, str) and is_repo_id(repo):
         return repo
     for text in modelfile_texts:

@@ -361,3 +361,20 @@ def test_a_text_file_the_hub_refuses_is_a_problem_and_the_smoke_goes_on(hub, tin
     assert planned.release_unknown.startswith("read hf://alice/tiny-GGUF/template: ")
     assert planned.release_unknown.count("hf://") == 1 and "(HTTP 403)" in planned.release_unknown
     assert [t.label for t in planned.targets] == ["Q8_0"]
+
+
+def test_a_hub_repo_s_object_is_refused_where_local_files_are_needed(hub, tiny_llama_path):
+    """lint's folder rules, the folder smoke and the push read local files: given the object of a
+    Hub repo they say so (they would have failed on an hf:// string, or smoked nothing)."""
+    from publish.errors import UsageError
+    from publish.hub.plan import local_plan
+    from publish.lint import lint_paths
+    from publish.smoke.runner import SmokeOptions, smoke
+
+    hub.put_file(HUB_REPO, "tiny-llama-Q8_0.gguf", tiny_llama_path.read_bytes())
+    remote = StagedFolder.from_hub(HUB_REPO)
+    for call in (lambda: lint_paths([remote]), lambda: smoke(remote, SmokeOptions(backend="llamacpp")),
+                 lambda: local_plan(remote)):
+        with pytest.raises(UsageError, match=r"^hf://alice/tiny-GGUF: a Hub repo, not a local staged folder") as err:
+            call()
+        assert "hf.co/alice/tiny-GGUF" in err.value.hint

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from publish.addresses import parse_ollama_hub_name
 from publish.errors import SmokeSetupError, UsageError
-from publish.modelkind import BASE
 from publish.smoke.base import Target
 
 if TYPE_CHECKING:
@@ -103,7 +102,8 @@ def _filter_quants(all_labels: list[str], wanted: list[str] | None, where: str) 
 def plan_folder(folder, options: SmokeOptions) -> Planned:
     """The targets of a staged folder: a publish.staged.StagedFolder (what `publish build`
     returned), or a path, read here once. Raises UsageError when the folder's `params` or `stop`
-    are faulty or it holds no GGUF, TemplateError (file:line:col) when `template` does not parse."""
+    are faulty or it holds no GGUF, or it is a Hub repo (publish.staged.staged), TemplateError
+    (file:line:col) when `template` does not parse."""
     from publish.staged import staged
 
     folder = staged(folder)
@@ -113,12 +113,12 @@ def plan_folder(folder, options: SmokeOptions) -> Planned:
     stop = folder.params.get("stop")
     if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list)
                                                            and all(isinstance(s, str) for s in stop))):
-        raise UsageError(f"{Path(path) / 'params'}: \"stop\" must be a string or a list of strings, not {stop!r}",
+        raise UsageError(f"{folder.where('params')}: \"stop\" must be a string or a list of strings, not {stop!r}",
                          hint='for example "stop": ["<end_of_turn>"]')
     if folder.template is not None:
         from publish import gotmpl
 
-        gotmpl.parse(folder.template, str(Path(path) / "template"))  # TemplateError names file:line:col
+        gotmpl.parse(folder.template, folder.where("template"))  # TemplateError names file:line:col
     labels = _filter_quants([q.label for q in folder.quants], options.quants, str(path))
     targets = []
     for label in select_shard(labels, options.shard):
