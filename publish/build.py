@@ -17,7 +17,8 @@ from pathlib import Path
 
 from publish.errors import NoChatTemplateError, SpecError, UsageError
 from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, output_error, removed_if_interrupted, temp_path
-from publish.quants import file_type_disagrees, is_projector_filename, label_from_filename, shard_info
+from publish.quants import (file_type_disagrees, is_projector_filename, label_from_filename, normalize_label,
+                            quality_class, shard_info)
 from publish.spec import Quant, ReleaseSpec
 from publish.staged import StagedFolder, manifest_path, params_json, read_manifest
 from publish.units import decimal_size
@@ -327,23 +328,21 @@ def _reflink_or_copy(src: Path, tmp: Path) -> str:
     return action
 
 
+_USE_TEXT = {
+    "float": "full precision: reference quality, largest",
+    "near-lossless": "near-lossless; for when memory is not tight",
+    "high": "high quality, larger",
+    "balance": "good balance of size and quality",
+    "small": "small; some quality loss",
+    "smallest": "smallest; noticeable quality loss",
+}
+
+
 def default_use(label: str) -> str:
-    """The card's `use` text for a quant label when the spec gives none (full precision,
-    near-lossless, balance, small, smallest; a `UD-` dynamic quant says so)."""
-    core = label.upper().removeprefix("UD-")
-    if core in ("F32", "FP32", "F16", "FP16", "BF16"):
-        text = "full precision: reference quality, largest"
-    elif core == "Q8_0":
-        text = "near-lossless; for when memory is not tight"
-    elif core.startswith(("Q6", "Q5")):
-        text = "high quality, larger"
-    elif core.startswith(("Q4", "IQ4", "MXFP4")):
-        text = "good balance of size and quality"
-    elif core.startswith(("Q3", "IQ3")):
-        text = "small; some quality loss"
-    else:
-        text = "smallest; noticeable quality loss"
-    if label.upper().startswith("UD-"):
+    """The card's `use` text for a quant label when the spec gives none, by where the label sits
+    on the size/quality scale (publish.quants.quality_class); a `UD-` dynamic quant says so."""
+    text = _USE_TEXT[quality_class(label)]
+    if normalize_label(label.upper())[1]:
         text = "Unsloth Dynamic: sensitive layers kept at higher precision; " + text
     return text
 

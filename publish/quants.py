@@ -95,6 +95,39 @@ def label_family(label: str) -> str:
     return m.group(1) if m else label
 
 
+_TYPE_AND_SIZE = re.compile(r"(I?Q\d_(?:K|0|1|NL|XXS|XS|S|M))(?:_(?:XXL|XL|L|M|S))?\Z")
+
+
+def label_type_name(label: str) -> str | None:
+    """The ggml type name a quant label is built on, its size suffix dropped: "Q4_K_XL" -> "Q4_K",
+    "IQ4_NL_XL" -> "IQ4_NL", "Q4_K_M" -> "Q4_K", "Q8_0" -> "Q8_0"; None for a label of another
+    shape (F16, MXFP4_MOE, TQ1_0). Unsloth's `UD-` prefix is dropped first. Not llama-quantize's
+    default type for the label (Q4_K_M starts from Q4_K, IQ2_M from IQ2_S: publish.gguf.quantmix
+    DEFAULT_TYPE holds those): the type the label's name spells."""
+    m = _TYPE_AND_SIZE.match(normalize_label(label)[0])
+    return m.group(1) if m else None
+
+
+def quality_class(label: str) -> str:
+    """Where a quant label sits on the size/quality scale, for a model card's `use` text: "float"
+    (F32, F16/FP16, BF16), "near-lossless" (Q8_0, Q8_K_XL), "high" (Q5*, Q6*), "balance" (Q4*,
+    IQ4*, MXFP4*), "small" (Q3*, IQ3*) or "smallest" (everything below). Case and Unsloth's `UD-`
+    prefix are ignored."""
+    core = normalize_label(label.upper())[0]
+    if core in ("F32", "F16", "BF16"):
+        return "float"
+    family = label_family(core)
+    if family == "Q8":
+        return "near-lossless"
+    if family in ("Q5", "Q6"):
+        return "high"
+    if family in ("Q4", "IQ4") or core.startswith("MXFP4"):
+        return "balance"
+    if family in ("Q3", "IQ3"):
+        return "small"
+    return "smallest"
+
+
 def file_type_disagrees(label: str, file_type: int) -> str | None:
     """The `general.file_type` label when it contradicts `label`, else None.
 

@@ -31,7 +31,6 @@ dynamic mix such as Unsloth's `UD-*`) and is accepted unless it is most of the f
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -39,6 +38,7 @@ from publish.gguf.constants import GGML_QUANT_SIZES
 from publish.gguf.constants import GGMLQuantizationType as Q
 
 from publish.gguf.header import GGUFHeader, TensorInfo
+from publish.quants import label_family, label_type_name, normalize_label
 
 SOURCE = "llama.cpp src/llama-quant.cpp (ggml-org/llama.cpp 007dbbf): llama_tensor_get_type_impl, tensor_type_fallback"
 
@@ -283,8 +283,6 @@ def allowed_types(label: str, t: TensorInfo, shape: ModelShape) -> frozenset[Q]:
     return frozenset(fallback(q, ncols) for q in (_q(n) for n in names) if q is not None)
 
 
-def _plain(label: str) -> str:
-    return label[3:] if label.startswith("UD-") else label
 
 
 @dataclass
@@ -307,16 +305,13 @@ class MixVerdict:
 
 
 def _base_type(label: str) -> Q | None:
-    plain = _plain(label)
+    plain = normalize_label(label)[0]
     if plain in DEFAULT_TYPE:
         return _q(DEFAULT_TYPE[plain])
-    m = re.match(r"^(I?Q\d_(?:K|0|1|NL|XXS|XS|S|M))(?:_(?:XXL|XL|L|M|S))?$", plain)
-    if m:
-        head = m.group(1)
-        if head in DEFAULT_TYPE:
-            return _q(DEFAULT_TYPE[head])
-        return _q(head)
-    return None
+    head = label_type_name(plain)
+    if head is None:
+        return None
+    return _q(DEFAULT_TYPE.get(head, head))
 
 
 def check_mix(hdr: GGUFHeader, label: str, shape: ModelShape | None = None) -> MixVerdict:
@@ -326,10 +321,10 @@ def check_mix(hdr: GGUFHeader, label: str, shape: ModelShape | None = None) -> M
     `_XL`/`_L` mixes) only needs its base type, or that type's row-length fallback, somewhere in
     the quantized weights other than the embeddings and output."""
     shape = shape or ModelShape.of(hdr)
-    plain = _plain(label)
+    plain, dynamic = normalize_label(label)
     base = _base_type(label)
     weights = [t for t in hdr.tensors if quantizable(t)]
-    modelled = plain in LABELS and not label.startswith("UD-")
+    modelled = plain in LABELS and not dynamic
     verdict = MixVerdict(label, modelled, base=base)
     if not weights:
         return verdict
@@ -337,9 +332,10 @@ def check_mix(hdr: GGUFHeader, label: str, shape: ModelShape | None = None) -> M
         body = [t for t in weights if category(t.name) not in (TOKEN_EMBD, OUTPUT)] or weights
         if base is not None:
             accepted = {base} | {fallback(base, t.shape[0]) for t in body}
-            fam = re.match(r"^(I?Q\d)", base.name)
+            fam = label_family(base.name)
             verdict.family_missing = not any(
-                t.ggml_type in accepted or (fam and t.ggml_type.name.startswith(fam.group(1) + "_")) for t in body)
+                t.ggml_type in accepted or (fam != base.name and t.ggml_type.name.startswith(fam + "_"))
+                for t in body)
         return verdict
     upgraded_bytes = body_bytes = 0
     by_type: dict[Q, int] = {}

@@ -657,10 +657,10 @@ def label_vs_tensors(hdr: GGUFHeader) -> Iterable[Hit]:
     label = label_from_filename(_file_name(hdr))
     if label is None:
         return
-    want, dynamic = normalize_label(label)
+    want = normalize_label(label)[0]
     if want in _FLOAT_LABELS:
         return  # GG403
-    verdict = quantmix.check_mix(hdr, ("UD-" if dynamic else "") + want)
+    verdict = quantmix.check_mix(hdr, label)
     if not verdict.lies:
         return
     matches = quantmix.matching_labels(hdr)
