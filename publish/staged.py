@@ -240,8 +240,10 @@ def staged(folder: StagedFolder | str | os.PathLike, *, tolerant: bool = False) 
     smoke and the push work on local files."""
     if isinstance(folder, StagedFolder):
         if folder.remote:
+            from publish.addresses import ollama_hub_name
+
             raise UsageError(f"{folder.path}: a Hub repo, not a local staged folder",
-                             hint=f"smoke it as hf.co/{folder.repo}, lint its GGUFs as {folder.path}, "
+                             hint=f"smoke it as {ollama_hub_name(folder.repo)}, lint its GGUFs as {folder.path}, "
                                   "or build the folder locally with `publish build SPEC -o DIR`")
         if not tolerant:
             folder.check()
@@ -341,12 +343,11 @@ def _load(root: Path) -> StagedFolder:
 
 def _load_hub(repo: str, revision: str | None) -> StagedFolder:
     """StagedFolder.from_hub without the strict check."""
-    from publish.addresses import HubFileUrl
+    from publish.addresses import HubFileUrl, hub_file_url
     from publish.errors import HubError
     from publish.hub.remote import list_repo_files, read_hub_file
 
-    base = HubFileUrl(repo, revision, "")
-    root = base.with_path("")[:-1]          # hf://ORG/NAME[@REV]
+    base, root = HubFileUrl(repo, revision, ""), hub_file_url(repo, revision=revision)   # hf://ORG/NAME[@REV]
     listing = list_repo_files(repo, revision=revision, shown=root)
     folder = StagedFolder(path=root, repo=repo, files=[base.with_path(p) for p, _ in listing])
     models: list[tuple[str, str]] = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from publish.addresses import parse_ollama_hub_name
+from publish.addresses import ollama_hub_name, parse_ollama_hub_name
 from publish.errors import SmokeSetupError, UsageError
 from publish.smoke.base import Target
 
@@ -148,8 +148,8 @@ def plan_hub(target: str, options: SmokeOptions) -> Planned:
     folder = StagedFolder.from_hub(repo, tolerant=True)
     quants = first_per_label(folder)
     if not quants:
-        raise UsageError(f"hf.co/{repo}: no GGUF quants found in the repo")
-    labels = _filter_quants(list(quants), wanted, f"hf.co/{repo}")
+        raise UsageError(f"{ollama_hub_name(repo)}: no GGUF quants found in the repo")
+    labels = _filter_quants(list(quants), wanted, ollama_hub_name(repo))
     unknown = folder.problems[0].error(folder.path).message if folder.problems else None
     host, insecure = registry_host(options.registry)
     targets = [Target(label=label, model=f"{host}/{repo}:{label}", params=dict(folder.params),
