@@ -8,6 +8,7 @@ Sources are the files read for the claim, with the version: Ollama v0.24.0 from 
 from __future__ import annotations
 
 from publish.engines import ALL_ENGINES, LLAMA_CPP_LOADER, OLLAMA_ANY, Engine
+from publish.gguf.rules import HF_BRIDGE_SOURCE as HF_BRIDGE
 from publish.gguf.rules import RULES, document
 
 GO = (Engine.OLLAMA_GO,)
@@ -15,7 +16,6 @@ OLLAMA_KV = "ollama v0.24.0 fs/ggml/ggml.go (keyValue: kv[key].(T), default on a
 OLLAMA_ENGINE = "ollama v0.24.0 fs/ggml/ggml.go (KV.OllamaEngineRequired) and llm/server.go (NewLlamaServer)"
 LLAMA_LOADER = "llama.cpp src/llama-model-loader.cpp (get_key: a key of another type is refused)"
 LLAMA_VOCAB = "llama.cpp src/llama-vocab.cpp 00ad355 (llama_vocab::impl::load)"
-HF_BRIDGE = "ollama v0.24.0 server (hf.co pulls: one GGUF per tag)"
 
 _DOCS = {
     "GG001": dict(engines=ALL_ENGINES, why="Every engine parses the whole header before it loads anything; a "
