@@ -759,7 +759,8 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
     it is refused and the model's template ignores those inputs. A conversation ending with an
     assistant message is compared with transformers'
     continue_final_message render. `go_render(template, case)` replaces the Go side (default
-    ollama_prompt on publish.gotmpl)."""
+    ollama_prompt on publish.gotmpl). Raises UnsafeTemplateError when the Jinja template tries what
+    the sandbox forbids; other render failures are results, not exceptions."""
     go_render = go_render or _go_case_render
     calls: list[RenderCall] = []
     slots: list[tuple[int, str]] = []

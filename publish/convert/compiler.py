@@ -2767,7 +2767,9 @@ class Compiler:
 
     # values -> Go ------------------------------------------------------------------------------
     def materialize(self, v: Val) -> str:
-        """A Go expression (operand or command) for v; may add prelude actions."""
+        """A Go expression (operand or command) for v; may add prelude actions. Raises
+        CompileError for a constant of a type Go has no literal for, and for a reversed list used
+        other than as a loop's range."""
         if isinstance(v, K):
             x = v.value
             if x is UNDEF or x is None:
@@ -3701,7 +3703,9 @@ class Compiler:
         """A macro calling itself (Gemma 4's format_argument walks a JSON value): a Go template
         `{{ define }}`d once per set of constant arguments, called with `{{ template "name" x }}`
         where x, the one runtime argument, is the dot. Go templates may recurse; a defined template
-        sees none of the caller's variables, so its body may use only its argument and constants."""
+        sees none of the caller's variables, so its body may use only its argument and constants.
+        Raises CompileError (at the call's line:col) for more than one runtime argument, a list or
+        dict holding runtime values, or a call with the same constant arguments (no end)."""
         bound = self._bind_args(mnode, call, scope)
         runtime = [p for p, v in bound.items() if not isinstance(v, K)]
         if len(runtime) > 1:

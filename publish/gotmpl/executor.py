@@ -618,7 +618,9 @@ def execute(trees, name: str, data, funcs, *, missing_zero: bool, text: str,
     The set is compiled to Python once (codegen.py) and that code runs first; when it gives up
     (an error, a limit coming near, a construct it does not compile) the tree is walked here from
     the start, which gives Go's exact output or error. compiled=False walks the tree only (the
-    reference the compiled code is tested against); None: USE_COMPILED.
+    reference the compiled code is tested against); None: USE_COMPILED. Raises TemplateError
+    when `name` is not a template of the set or is empty (Go's "incomplete or empty template"),
+    ExecError (a TemplateError) for what Go's Execute refuses.
     """
     if compiled is None:
         compiled = USE_COMPILED

@@ -55,7 +55,8 @@ def quote(s: str, ascii_only: bool = False, q: str = '"') -> str:
 
 
 def unquote_char(s: str, q: str) -> tuple[int, str]:
-    """strconv.UnquoteChar: decode one (possibly escaped) char from s; return (codepoint, tail)."""
+    """strconv.UnquoteChar (Go 1.23 strconv/quote.go): decode one (possibly escaped) char from s;
+    return (codepoint, tail). Raises ValueError("invalid syntax") as Go returns ErrSyntax."""
     if not s:
         raise ValueError("invalid syntax")
     c = s[0]
@@ -99,7 +100,9 @@ def unquote_char(s: str, q: str) -> tuple[int, str]:
 
 
 def unquote(s: str) -> str:
-    """strconv.Unquote for "..." and `...` literals."""
+    """strconv.Unquote (Go 1.23 strconv/quote.go) for "...", '...' and `...` literals. Raises
+    ValueError("invalid syntax") as Go returns ErrSyntax (unterminated, a newline inside "...",
+    a bad escape)."""
     if len(s) < 2 or s[0] != s[-1]:
         raise ValueError("invalid syntax")
     q = s[0]
@@ -253,7 +256,8 @@ def _fmt_f(d: str, dp: int, prec: int) -> str:
 
 
 def json_float(f: float) -> str:
-    """encoding/json's float64 encoding."""
+    """encoding/json's float64 encoding (Go 1.23 encoding/json/encode.go floatEncoder). Raises
+    ValueError("unsupported value") for NaN and ±Inf, as json.Marshal returns UnsupportedValueError."""
     if math.isnan(f) or math.isinf(f):
         raise ValueError("unsupported value")
     a = abs(f)
@@ -774,7 +778,9 @@ def json_string(s: str) -> str:
 def json_marshal(v) -> str:
     """A value as json.Marshal writes it (Ollama's `json` template function): null, true/false,
     numbers as Go formats them, strings (json_string), structs by their json tags, maps with
-    sorted keys (a map marked ordered in its own order), slices; no spaces."""
+    sorted keys (a map marked ordered in its own order), slices; no spaces. Raises ValueError for
+    a value of no JSON type and for NaN/±Inf, as json.Marshal returns an error (Go 1.23
+    encoding/json/encode.go)."""
     t = type(v)
     if t is str:
         return json_string(v)

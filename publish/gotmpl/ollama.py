@@ -408,7 +408,9 @@ def template_messages(messages) -> tuple[str, list[Message]]:
 # -- template analysis ---------------------------------------------------------------------------
 
 def identifiers(node) -> list[str]:
-    """Ollama's Identifiers(): field and variable names a node mentions."""
+    """Ollama's Identifiers() (template/template.go, v0.24.0): field and variable names a node
+    mentions. Raises TemplateError ("undefined template specified") for `{{template "name"}}`
+    without an argument, as Ollama does."""
     t = type(node)
     if t is ListNode:
         out = []
@@ -455,7 +457,9 @@ class _Cut(Exception):
 
 
 def cut_after_response(root: ListNode) -> ListNode:
-    """Ollama's deleteNode(): drop every node walked after the first `.Response` field."""
+    """Ollama's deleteNode() (template/template.go, v0.24.0): drop every node walked after the
+    first `.Response` field. Raises TemplateError where Ollama's legacy prompt builder crashes: an
+    {{else}} branch after the `.Response` it cuts at."""
     cut = False
 
     def fn(n) -> bool:

@@ -535,7 +535,8 @@ class LlamaCppBackend:
                    rendered: str | None = None) -> tuple[str, ChatResult] | None:
         """(rendered prompt, result) through the GGUF's Jinja template, or None without one.
         `rendered` is the Jinja render when the caller already has it (the runner renders every
-        conversation in one sandboxed batch); otherwise it is rendered here, sandboxed."""
+        conversation in one sandboxed batch); otherwise it is rendered here, sandboxed. Raises
+        LoadError when the generation passes `timeout` seconds."""
         engine = self._loaded(target)
         if rendered is None:
             source = engine.chat_template

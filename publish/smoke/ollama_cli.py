@@ -130,7 +130,9 @@ class OllamaCLIBackend:
 
     def prepare(self, target: Target) -> None:
         """rm, create -f (folder) or pull (hf.co), then `ollama run NAME ""` (Ollama's documented
-        way to preload), so a quant that does not load is reported as a load failure."""
+        way to preload), so a quant that does not load is reported as a load failure. Raises
+        LoadError when a step fails, SmokeSetupError when a pull cannot reach the registry at all
+        (publish.smoke.targets.registry_unreachable)."""
         self.remove(target)
         if target.gguf is None:
             try:

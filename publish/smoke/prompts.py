@@ -151,7 +151,8 @@ def prompts_from_pairs(texts: list[str] | tuple[str, ...], expects: list[str] | 
 
 
 def load_prompts(path: str | Path) -> list[Prompt]:
-    """Read a prompts file (format in the module docstring). Errors name the file and entry."""
+    """Read a prompts file (format in the module docstring). Raises UsageError (TextFileError
+    for a file that cannot be read or is not UTF-8) naming the file, and the entry or line:col."""
     path = Path(path)
     text = read_utf8(path, hint="save the prompts file as UTF-8")
     if path.suffix.lower() == ".toml":
