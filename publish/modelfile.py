@@ -162,7 +162,8 @@ _INSTRUCTION_NAMES = {"model", "license", "template", "system", "adapter", "draf
 
 
 def go_is_print(ch: str) -> bool:
-    """Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020."""
+    """Go's unicode.IsPrint (Go 1.26 src/unicode/graphic.go): letters, marks, numbers,
+    punctuation, symbols and U+0020."""
     return ch == " " or unicodedata.category(ch)[0] in "LMNPS"
 
 

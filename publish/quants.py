@@ -135,7 +135,7 @@ def file_type_disagrees(label: str, file_type: int) -> str | None:
     label it does not (Q4_K_XL, IQ4_NL_XL, …) only has to be in the same family ("Q4"). Unsloth's
     dynamic `UD-*` mixes never disagree (llama-quantize starts them from another type). An unknown
     file type value gives None (GG401 reports it on its own). Mirrors llama.cpp's
-    `llama_ftype` names (src/llama-model-loader.cpp, gguf-py LlamaFileType)."""
+    `llama_ftype` names (src/llama-model-loader.cpp, gguf-py 0.19 LlamaFileType)."""
     want, dynamic = normalize_label(label)
     if dynamic:
         return None

@@ -629,7 +629,8 @@ CAPABILITY_SUITE: tuple[OllamaCase, ...] = tuple(c for c in CONVERT_SUITE if c.n
 
 def jinja_messages(messages: list[dict], *, collated: bool = True) -> list[dict]:
     """The messages as the Jinja template sees them; `collated` first applies Ollama's collate()
-    (consecutive same-role messages merged with "\\n\\n", tool messages never)."""
+    (template/template.go, v0.24.0: consecutive same-role messages merged with "\\n\\n", tool
+    messages never)."""
     from publish.gotmpl.ollama import collate
 
     if collated:

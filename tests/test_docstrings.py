@@ -10,6 +10,7 @@ method of a base class named in the class statement.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -142,3 +143,53 @@ def test_the_raise_check_can_fail(tmp_path):
         'class C:\n    """doc"""\n\n    def m(self):\n        """Walk."""\n        raise _Break\n\n'
         '    def n(self, err):\n        """Fail."""\n        raise err\n')
     assert _raises_undocumented(tmp_path) == ["m.py:f raises UsageError", "m.py:C.n raises err"]
+
+
+# -- what mirrors another project's function says which version --------------------------------
+
+# a docstring naming a function of another project it mirrors: "Ollama's deleteNode()", "Go's
+# strconv.Quote", "server/routes.go", "llama_tensor_get_type"
+MIRRORS = re.compile(
+    r"\b(?:Ollama|llama\.cpp|Go|gguf-py|ggml|jinja2|transformers|huggingface_hub|huggingface\.js)(?:'s)? "
+    r"`?[A-Za-z_][\w.]*\(\)"
+    r"|\b(?:strconv|fmt|json|template|parse|sort|strings|utf8|unicode)\.[A-Z]\w+"
+    r"|\b[a-z]+/[a-z_]+\.go\b|\bllama_[a-z_]+\b")
+# a version or a commit: v0.24.0, Go 1.23, 007dbbf, b4567, gguf-py 0.19, @huggingface/tasks 0.21.54
+VERSION = re.compile(r"\bv\d+\.\d+\.\d+\b|\bGo 1\.\d+|\b[0-9a-f]{7,40}\b|\bb\d{4}\b|\bgguf-py \d|\bjinja2 \d"
+                     r"|huggingface_hub \d|@huggingface/\S+ \d")
+
+
+def _mirrors_without_version(root: Path) -> list[str]:
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+
+        def walk(node: ast.AST, outer: list[str]) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    doc = ast.get_docstring(child) or ""
+                    claim = MIRRORS.search(doc)
+                    if claim and not child.name.startswith("_") \
+                            and not any(VERSION.search(d) for d in (doc, *outer)):
+                        out.append(f"{path.relative_to(root).as_posix()}:{child.name} ({claim.group(0)})")
+                    walk(child, [*outer, doc])
+        walk(tree, [ast.get_docstring(tree) or ""])
+    return out
+
+
+def test_a_docstring_that_names_what_it_mirrors_gives_the_version():
+    """DEVELOPERS.md: where behaviour mirrors Ollama or llama.cpp, the source file and version. A
+    docstring that names another project's function (Ollama's collate(), Go's strconv.Quote, a
+    server/routes.go, llama.cpp's llama_ftype) gives the version or commit it was read at, in
+    itself, its class's or its module's docstring: behaviour changes between releases."""
+    missing = _mirrors_without_version(ROOT)
+    assert not missing, "add the version (v0.24.0, Go 1.23, a commit):\n  " + "\n  ".join(missing)
+
+
+def test_the_version_check_can_fail(tmp_path):
+    (tmp_path / "a.py").write_text('"""Go formatting."""\n\ndef quote(s):\n    """Go\'s strconv.Quote."""\n')
+    (tmp_path / "b.py").write_text('"""Go formatting (Go 1.23 strconv/quote.go)."""\n\n'
+                                   'def quote(s):\n    """Go\'s strconv.Quote."""\n\n\n'
+                                   'def plain(s):\n    """Nothing mirrored."""\n')
+    (tmp_path / "c.py").write_text('def vars(t):\n    """As Ollama\'s Template.Vars() (template/template.go)."""\n')
+    assert _mirrors_without_version(tmp_path) == ["a.py:quote (strconv.Quote)", "c.py:vars (Ollama's Template.Vars())"]

@@ -76,7 +76,8 @@ def render(template: str, messages: list[dict], tools: list[dict] | None = None,
 
 
 def template_vars(template: str) -> list[str]:
-    """Lower-cased field/variable names the template mentions, as Ollama's Template.Vars()."""
+    """Lower-cased field/variable names the template mentions, as Ollama's Template.Vars()
+    (template/template.go, v0.24.0)."""
     return list(_ollama(template).vars)
 
 

@@ -1,4 +1,5 @@
-"""Built-in template functions (text/template's funcs.go) and Ollama's extra functions."""
+"""Built-in template functions (Go 1.23 src/text/template/funcs.go) and Ollama's extra functions
+(template/template.go `funcs`, Ollama v0.24.0)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Go's value printing (fmt %v and friends), strconv quoting and encoding/json, for the values the
-template engine handles. Written by hand because Go's formatting rules (shortest floats with
+template engine handles (Go 1.23 src/fmt/print.go and format.go, src/strconv/quote.go and
+ftoa.go, src/encoding/json/encode.go). Written by hand because Go's formatting rules (shortest floats with
 exponent thresholds, `map[k:v]`, `%!d(string=x)` error forms, HTML-safe JSON) have no Python library.
 """
 

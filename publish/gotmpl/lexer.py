@@ -1,4 +1,5 @@
-"""Lexer for Go's text/template syntax, following the state machine of Go's text/template/parse.
+"""Lexer for Go's text/template syntax, following the state machine of Go's text/template/parse
+(lex.go, Go 1.23).
 
 Items carry their byte-independent character offset and 1-based line. A lexing error becomes an
 ERROR item (value = message); the parser raises it when it reaches it, as Go's parser does.

@@ -1,4 +1,4 @@
-"""Ollama's prompt building on top of the template engine (ollama/template/template.go).
+"""Ollama's prompt building on top of the template engine (ollama/template/template.go, v0.24.0).
 
 - messages are collated: consecutive messages of one role merge with "\\n\\n" (tool messages never
   merge) and `.System` is every system message joined with "\\n\\n";

@@ -33,7 +33,8 @@ _GO_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-
 
 
 def go_unquote(text: str) -> str:
-    """Undo Go's strconv.Quote (what `%#v` prints for a string), including \\x, \\u, \\U escapes."""
+    """Undo Go's strconv.Quote (what `%#v` prints for a string; Go 1.23 src/strconv/quote.go),
+    including \\x, \\u, \\U escapes."""
     body = text[1:-1]
 
     def one(m: re.Match) -> str:

@@ -237,7 +237,7 @@ def _compile(expect: str, where: str) -> None:
 
 def ollama_messages(messages, system: str | None) -> list[dict]:
     """The messages Ollama renders: the model's SYSTEM goes first unless the conversation brings
-    its own system message (server/routes.go, ChatHandler)."""
+    its own system message (server/routes.go ChatHandler, Ollama v0.24.0)."""
     msgs = [dict(m) for m in messages]
     if system and (not msgs or msgs[0]["role"] != "system"):
         msgs.insert(0, {"role": "system", "content": system})
