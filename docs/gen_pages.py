@@ -32,7 +32,7 @@ API: dict[str, tuple[str, str, list[str]]] = {
     "templates": ("Templates", "Ollama's Go templates, sandboxed Jinja chat templates, the check "
                   "between them, family templates and the converter.",
                   ["publish.gotmpl", "publish.chat", "publish.templatecheck", "publish.families",
-                   "publish.convert", "publish.convert.inputs"]),
+                   "publish.convert", "publish.convert.inputs", "publish.convert.suggest"]),
     "release": ("Release spec, build, release", "Load a spec, build the staged folder, run the whole flow.",
                 ["publish.spec", "publish.build", "publish.staged", "publish.modelfile", "publish.release"]),
     "hub": ("Hub", "Plan and push a staged folder; read remote GGUF headers.",

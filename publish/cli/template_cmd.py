@@ -9,7 +9,7 @@ import click
 from publish.cli.echo import say, say_json
 from publish.cli.options import format_option, output_option, quiet_option
 from publish.convert.inputs import load_chat_template, load_go_template
-from publish.termtext import json_dumps, one_line
+from publish.termtext import one_line
 
 
 _format = format_option({"text": "for people", "json": "the whole result"}, json_short=True)
@@ -64,62 +64,14 @@ def suggest_cmd(ctx: click.Context, gguf: Path, fmt: str) -> None:
     family is identical, convert the chat template itself (`publish template convert`).
 
     Exit 0 on a match (a family, or a conversion identical on every supported case), 1 otherwise."""
-    from publish import templatecheck
-    from publish.chat import ChatTemplate
+    from publish.convert.suggest import suggest_template
 
-    jinja = load_chat_template(gguf)
-    chat = ChatTemplate(jinja.text, name=jinja.name, bos_token=jinja.bos, eos_token=jinja.eos,
-                        now=templatecheck.CHECK_DATE)
-    found = templatecheck.suggest(chat, strip_bos=jinja.strip_bos)
-    fam, result = found.family, found.result
-    conv, conv_error = None, None
-    if not result.exact:
-        conv, conv_error = _try_convert(jinja)
-    use_conv = conv is not None and conv.identical
+    found = suggest_template(load_chat_template(gguf), source=gguf)
     if fmt == "json":
-        say_json({
-            "gguf": str(gguf), "family": fam.name, "match": found.matches or use_conv, "exact": result.exact,
-            "description": fam.description, "stop": fam.stop, "template": fam.template,
-            "check": result.to_dict(),
-            "ranking": [{"family": f.name, "status": r.status, "differing_chars": r.differing_chars}
-                        for f, r in found.ranked],
-            "converted": conv.to_dict() if conv is not None else None,
-            "convert_error": None if conv_error is None else {"message": conv_error.message, "hint": conv_error.hint},
-        }, indent=2)
-    elif use_conv:
-        say(f"no family template is identical (closest: {fam.name}); the converted chat template is "
-            "identical on every case the model supports:")
-        say(conv.format_text())
+        say_json(found.to_dict(), indent=2)   # TemplateSuggestion.to_dict
     else:
-        if found.matches:
-            how = "identical prompts" if result.exact else "same prompts up to the Jinja template's whitespace trimming"
-            say(f"family: {fam.name} ({how} on every checked conversation)")
-        else:
-            say(f"no family template builds the same prompts; closest: {fam.name} "
-                f"({result.differing_chars} differing characters)")
-        say(f"  {fam.description}")
-        say("stop: " + json_dumps(fam.stop))
-        say("template:")
-        say(fam.template.rstrip("\n"))
-        say(result.format_text())
-        if conv is not None:
-            say("converted chat template (not identical either):")
-            say(conv.format_text(show_template=False))
-        elif conv_error:
-            say(f"conversion failed: {one_line(conv_error.message)}")
-            if conv_error.hint:
-                say(f"  hint: {one_line(conv_error.hint)}")
-    ctx.exit(0 if found.matches or use_conv else 1)
-
-
-def _try_convert(jinja):
-    from publish.convert import ConvertError, convert
-
-    try:
-        return convert(jinja.text, bos_token=jinja.bos, eos_token=jinja.eos, name=jinja.name,
-                       strip_bos=jinja.strip_bos, specials=jinja.specials, tokens=jinja.tokens), None
-    except ConvertError as err:
-        return None, err
+        say(found.format_text())
+    ctx.exit(found.exit_code)
 
 
 @template.command("convert")
