@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from publish.addresses import HUB_FILE_PREFIX as HF_PREFIX  # noqa: F401
 from publish.addresses import is_hub_file_url, is_ollama_hub_name
 from publish.records import Record
 

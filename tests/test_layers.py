@@ -180,7 +180,8 @@ def address_literals(path: Path) -> list[tuple[int, str]]:
     """Where `path` spells a Hub address prefix as code, not prose: a string that is just the
     prefix ("hf://", "hf.co/", also "hf.co" or "huggingface.co"), or an f-string that puts a value
     right after one (f"hf.co/{repo}" builds an address; f"hf.co/ORG/REPO:{tag}" in a message does
-    not). (line, the code) for each."""
+    not), or addresses.py's prefix constants used elsewhere (f"{OLLAMA_HUB_PREFIX}{repo}").
+    (line, the code) for each."""
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.JoinedStr):
@@ -191,6 +192,9 @@ def address_literals(path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
                 and node.value in (*ADDRESS_PREFIXES, "hf:", "hf.co", "huggingface.co"):
             out.append((node.lineno, repr(node.value)))
+        elif isinstance(node, (ast.Name, ast.alias)) and \
+                (getattr(node, "id", None) or getattr(node, "name", None)) in ("HUB_FILE_PREFIX", "OLLAMA_HUB_PREFIX"):
+            out.append((getattr(node, "lineno", 0), getattr(node, "id", None) or node.name))
     return out
 
 
@@ -219,5 +223,7 @@ def test_hub_addresses_are_parsed_and_built_in_one_place():
 
 def test_the_address_walker_finds_a_built_address(tmp_path):
     m = tmp_path / "m.py"
-    m.write_text('a = f"hf.co/{repo}"\nb = "hf://" + repo\nc = f"see hf.co/ORG/REPO:{tag}"\n')
-    assert address_literals(m) == [(1, "f'hf.co/{repo}'"), (1, "'hf.co/'"), (2, "'hf://'")]
+    m.write_text('a = f"hf.co/{repo}"\nb = "hf://" + repo\nc = f"see hf.co/ORG/REPO:{tag}"\n'
+                 'from publish.addresses import OLLAMA_HUB_PREFIX\nd = f"{OLLAMA_HUB_PREFIX}{repo}"\n')
+    assert sorted(address_literals(m)) == [(1, "'hf.co/'"), (1, "f'hf.co/{repo}'"), (2, "'hf://'"),
+                                           (4, "OLLAMA_HUB_PREFIX"), (5, "OLLAMA_HUB_PREFIX")]

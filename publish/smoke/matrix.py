@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from publish.errors import UsageError
-from publish.addresses import OLLAMA_HUB_PREFIX, is_ollama_hub_name, ollama_hub_repo
+from publish.addresses import is_ollama_hub_name, ollama_hub_name, ollama_hub_repo
 from publish.smoke.targets import first_per_label, select_shard
 
 GITHUB_MAX_JOBS = 256  # GitHub Actions: at most 256 jobs per matrix
@@ -25,7 +25,7 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
     spec rarely holds multi-GB GGUFs). Raises UsageError for a target that is none of those."""
     if is_ollama_hub_name(target):
         repo = ollama_hub_repo(target)
-        return f"{OLLAMA_HUB_PREFIX}{repo}", _hub_labels(repo)
+        return ollama_hub_name(repo), _hub_labels(repo)
     path = Path(target)
     if path.is_dir():
         from publish.staged import load_staged
@@ -42,7 +42,7 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
             labels = [q.label for q in spec.resolve_quants()]
         except SpecError:
             labels = _hub_labels(spec.repo)
-        return f"{OLLAMA_HUB_PREFIX}{spec.repo}", labels
+        return ollama_hub_name(spec.repo), labels
     raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME")
 
 
