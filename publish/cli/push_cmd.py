@@ -29,23 +29,15 @@ def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, priva
     `--format json` prints one document on stdout (publish.hub.push.push_report) after the push,
     the dry run or the up-to-date check; errors go to stderr as text, with exit status 2.
     """
-    from publish.errors import HubError, UsageError
+    from publish.errors import HubError
     from publish.hub.client import require_token
-    from publish.hub.plan import format_plan, plan_push
+    from publish.hub.plan import format_plan, plan_push, push_repo
     from publish.hub.push import push as do_push
 
     from publish.staged import StagedFolder
 
     staged = StagedFolder.load(folder, tolerant=True)   # read once; push sends it as it is (lint judges it)
-    if repo_id is not None:
-        from publish.addresses import check_repo_option
-
-        check_repo_option(repo_id)   # before the token check and any hashing
-    else:
-        repo_id = staged.repo
-        if repo_id is None:
-            raise UsageError(f"{folder}: no --repo given and the folder records none",
-                             hint="pass --repo ORG/NAME, or build the folder with `publish build SPEC -o DIR`")
+    repo_id = push_repo(staged, repo_id)   # before the token check and any hashing
     if not dry_run:
         require_token()  # fail before hashing gigabytes
     plan = plan_push(staged, repo_id, revision=revision, delete_extra=delete_extra, allow_unreachable=dry_run)

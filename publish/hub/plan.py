@@ -224,6 +224,20 @@ def _remote_state(api, repo_id: str, revision: str):
     return True, head, files
 
 
+def push_repo(folder: StagedFolder, repo_id: str | None = None) -> str:
+    """The Hub repo a push of `folder` goes to: `repo_id` ("ORG/NAME", checked with
+    publish.addresses.check_repo_option) when given, else the repo `publish build` recorded in the
+    folder. Raises UsageError for a repo id that is not ORG/NAME, and when none is given and the
+    folder records none. Contacts nothing (call it before asking for a token or hashing)."""
+    if repo_id is not None:
+        check_repo_option(repo_id)
+        return repo_id
+    if folder.repo is None:
+        raise UsageError(f"{folder.path}: no --repo given and the folder records none",
+                         hint="pass --repo ORG/NAME, or build the folder with `publish build SPEC -o DIR`")
+    return folder.repo
+
+
 def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revision: str = "main",
               delete_extra: bool = False, api=None, cache: HashCache | None = None,
               allow_unreachable: bool = False) -> PushPlan:

@@ -485,3 +485,29 @@ def test_a_folder_built_for_another_repo_is_refused_before_any_request(hub, tmp_
     assert hub.requests == []
     ok = CliRunner().invoke(main, ["push", str(out), "--repo", recorded, "--dry-run"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_the_repo_to_push_to_is_the_option_else_the_recorded_one(hub, staged, tmp_path, monkeypatch):
+    """publish.hub.plan.push_repo, which `publish push` calls before the token check and any
+    hashing: --repo (checked), else the repo `publish build` recorded; neither is a usage error
+    naming the folder, with nothing sent and no token asked for."""
+    from publish.errors import UsageError
+    from publish.hub.plan import push_repo
+    from publish.staged import StagedFolder
+
+    folder = StagedFolder.load(staged, tolerant=True)
+    assert folder.repo is None   # a folder made by hand records none
+    assert push_repo(folder, "alice/x-GGUF") == "alice/x-GGUF"
+    with pytest.raises(UsageError, match="not a Hub repo id"):
+        push_repo(folder, "x-GGUF")
+    with pytest.raises(UsageError, match="no --repo given and the folder records none"):
+        push_repo(folder)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    r = CliRunner().invoke(main, ["push", str(staged)])
+    assert r.exit_code == 2 and f"{staged}: no --repo given and the folder records none" in r.output, r.output
+    assert hub.requests == []
+    spec = Path(__file__).resolve().parents[2] / "examples" / "tiny" / "release.toml"
+    built = CliRunner().invoke(main, ["build", str(spec), "-o", str(tmp_path / "dist")])
+    assert built.exit_code == 0, built.output
+    recorded = StagedFolder.load(tmp_path / "dist")
+    assert push_repo(recorded) == recorded.repo
