@@ -156,6 +156,9 @@ def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, a
              output: str | os.PathLike | None = None, backup: bool = False, dry_run: bool = False,
              verify_data: bool = False) -> FixOutcome:
     """`publish fix` in one call: plan from one header read, apply, re-check the written file.
+    The header is parsed once before the write (the plan's, handed to apply_changes when the file's
+    size, mtime and inode are those it had before planning) and once after it (the re-read that
+    checks the written bytes is the header the re-check lints).
 
     `assignments` are `KEY=VALUE[:TYPE]` texts (`publish fix --set`; the default type is a key's
     stored type, else the one GG103 expects of a well-known key: `parse_assignment`); `chat_template` a Jinja file or tokenizer_config.json whose template(s)
@@ -182,19 +185,29 @@ def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, a
     extra = list(extra_changes)
     if chat_template is not None:
         extra += chat_template_changes(chat_template)
+    before = _stat_key(path)
     plan = plan_fix(path, extra, select=select, ignore=ignore)
     plan.extra += [parse_assignment(a, plan.header, _known_type(plan.header)) for a in assignments]
+    unchanged = _stat_key(path) == before
     result = apply_changes(path, plan.changes, output=output, backup=backup, dry_run=dry_run,
-                           verify_data=verify_data)
+                           verify_data=verify_data, header=plan.header if unchanged else None)
     if dry_run or not result.changes:
         applied = {id(f) for f, _ in plan.fixes}
         remaining = [f for f in plan.findings if id(f) not in applied]
     elif _later_part(plan.header) and output is None:
         remaining = _set_findings(path)
     else:
-        written = read_header(output or path)
+        written = result.written.replace(path=os.fspath(output or path)) if result.written is not None \
+            else read_header(output or path)
         remaining = [] if _later_part(written) else check_header(written)
     return FixOutcome(plan, result, remaining)
+
+
+def _stat_key(path: str | os.PathLike) -> tuple[int, int, int]:
+    """(size, mtime in ns, inode) of `path`: equal before and after a read, the file was not
+    changed while it was read."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _later_part(header) -> bool:

@@ -342,7 +342,8 @@ class FixResult:
     """What a fix did: the file written (`path`), whether it was patched in place or rewritten,
     bytes written (`bytes_touched`), the resolved changes, whether the tensor data's sha256 was
     verified equal before and after, the backup's path, the in-place patches, and why a hard or
-    symbolic link forced a copy (`link_broken`, `copy_method` reflink or copy)."""
+    symbolic link forced a copy (`link_broken`, `copy_method` reflink or copy), and the header
+    read back from the written bytes to check them (`written`; None when nothing was written)."""
     path: str                       # the file written (the input, or --output)
     in_place: bool
     bytes_touched: int              # bytes written in place, or the size of the rewritten file
@@ -355,6 +356,7 @@ class FixResult:
     link_broken: str | None = None  # why an in-place patch went to a copy: "has 2 hard links", "is a symbolic link …"
     copy_method: str | None = None  # "reflink" or "copy" when the link was broken
     copied_unchanged: bool = False  # nothing to change, so `output` was written as a copy of the input
+    written: GGUFHeader | None = None  # the written file's header, as re-read and checked after the write
 
     def describe(self) -> list[str]:
         """One line per change (`ResolvedChange.describe`)."""
@@ -362,17 +364,21 @@ class FixResult:
 
 
 def apply_changes(path: str | os.PathLike, changes: Iterable[Change], *, output: str | os.PathLike | None = None,
-                  backup: bool = False, dry_run: bool = False, verify_data: bool = False) -> FixResult:
+                  backup: bool = False, dry_run: bool = False, verify_data: bool = False,
+                  header: GGUFHeader | None = None) -> FixResult:
     """Apply `changes` to the GGUF at `path` (see the module doc). `output` writes the result
     elsewhere and leaves `path` untouched; with nothing to change, `output` is written as a copy of
     `path` (so it always reflects the input; `copied_unchanged`). `backup` keeps PATH.bak. `verify_data` also hashes the
-    tensor data around an in-place patch (a rewrite always verifies by hash). Raises UsageError for
-    a change that cannot be applied, PublishError naming the file and the state it is left in when
-    writing fails."""
+    tensor data around an in-place patch (a rewrite always verifies by hash). `header` is `path`'s
+    header as the caller already read it (publish.fixing.fix_file passes its plan's, after checking
+    the file did not change since), else it is read here. The written file is read back and
+    checked (`FixResult.written`). Raises UsageError for a change that cannot be applied,
+    PublishError naming the file and the state it is left in when writing fails."""
     src = Path(path)
     if output is not None and Path(output).resolve() == src.resolve():
         output = None
-    header = read_header(src)
+    if header is None:
+        header = read_header(src)
     with open(src, "rb") as fh:
         raw_header = fh.read(header.header_size)
     resolved = resolve(header, raw_header, changes)
@@ -467,7 +473,8 @@ def _patch_in_place(src: Path, header: GGUFHeader, patches: list, resolved: list
         if verify_data:
             after = _hash_data(fh, header.data_offset)
             result.data_sha256, result.data_sha256_verified = after, before == after
-    _check_result(src, header, resolved, read_header(src))
+    result.written = read_header(src)
+    _check_result(src, header, resolved, result.written)
 
 
 def _patch_copy(src: Path, header: GGUFHeader, patches: list, resolved: list, result: FixResult,
@@ -488,6 +495,7 @@ def _patch_copy(src: Path, header: GGUFHeader, patches: list, resolved: list, re
                 if before != after:
                     raise PublishError(f"{src}: tensor data differs in the copy; nothing was replaced")
         _check_result(src, header, resolved, new)
+        result.written = new
 
 
 def _rewrite(src: Path, dst: Path, header: GGUFHeader, raw_header: bytes, resolved: list[ResolvedChange],
@@ -514,6 +522,7 @@ def _rewrite(src: Path, dst: Path, header: GGUFHeader, raw_header: bytes, resolv
             raise PublishError(f"{dst}: tensor data differs after the copy; nothing was replaced")
         _check_result(dst, header, resolved, new)
     result.data_sha256, result.data_sha256_verified = written, True
+    result.written = new
     result.bytes_touched = len(new_header) + copied
 
 

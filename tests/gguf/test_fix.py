@@ -498,3 +498,57 @@ def test_output_with_nothing_to_fix_is_a_copy_of_the_input(tiny_llama, tmp_path)
     out.write_bytes(b"an older output")
     dry = run("fix", tiny_llama, "-o", out, "--dry-run")
     assert dry.exit_code == 0 and out.read_bytes() == b"an older output" and "not written" in dry.output
+
+
+def _count_parses(monkeypatch) -> list[str]:
+    """Every header parse publish.fixing and publish.gguf.fix make, by the name they read."""
+    seen: list[str] = []
+
+    def counting(source, name=None):
+        seen.append(str(name or source))
+        return read_header(source, name=name)
+    monkeypatch.setattr("publish.fixing.read_header", counting)
+    monkeypatch.setattr(fixmod, "read_header", counting)
+    return seen
+
+
+@pytest.mark.parametrize("how", ["in place", "rewrite", "dry run"])
+def test_fix_file_parses_the_header_once_before_and_once_after_the_write(gemma3n_broken, tmp_path,
+                                                                         monkeypatch, how):
+    """A 262,144-token header costs more to parse than the fix costs to write: the plan's parse is
+    the one apply_changes works from, and the parse that checks the written bytes is the one the
+    re-check lints (it parsed the input twice and the output twice). The findings left are those
+    a fresh lint of the written file gives."""
+    from publish.fixing import fix_file
+    from publish.gguf.rules import check_header
+
+    template = tmp_path / "chat.jinja"
+    template.write_text(ggufs.GEMMA_JINJA + "{# longer #}" * 40)
+    seen = _count_parses(monkeypatch)
+    outcome = fix_file(gemma3n_broken, chat_template=template if how == "rewrite" else None,
+                       dry_run=how == "dry run")
+    assert bool(outcome.result.changes) and outcome.result.in_place == (how != "rewrite")
+    assert len(seen) == (1 if how == "dry run" else 2), seen
+    if how != "dry run":
+        fresh = check_header(read_header(gemma3n_broken))
+        assert [(f.code, f.path, f.message) for f in outcome.remaining] == [(f.code, f.path, f.message) for f in fresh]
+        assert str(gemma3n_broken) in {f.path for f in outcome.remaining}
+
+
+def test_a_file_changed_between_plan_and_write_is_read_again(gemma3n_broken, monkeypatch):
+    """The plan's header is used for the write only when the file's size, mtime and inode are
+    those it had before planning; otherwise apply_changes reads it again (and the in-place patch
+    checks each old byte it replaces)."""
+    from publish import fixing
+
+    real_plan = fixing.plan_fix
+
+    def plan_then_touch(*args, **kwargs):
+        plan = real_plan(*args, **kwargs)
+        st = os.stat(gemma3n_broken)
+        os.utime(gemma3n_broken, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        return plan
+    monkeypatch.setattr(fixing, "plan_fix", plan_then_touch)
+    seen = _count_parses(monkeypatch)
+    outcome = fixing.fix_file(gemma3n_broken)
+    assert outcome.result.changes and len(seen) == 3, seen
