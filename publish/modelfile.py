@@ -491,17 +491,20 @@ def go_parse_float32(text: str) -> float | None:
 
 # -- validation -------------------------------------------------------------------------------
 
-def stop_list(value: Any) -> list[str]:
+def stop_list(value: Any, *, drop_empty: bool = False) -> list[str]:
     """The `stop` parameter as a list of strings, the one normaliser for every reader of it.
 
     A list keeps its strings in order (non-strings dropped: lint reports them); a string is one
-    stop; None or anything else gives []. Empty strings are kept: lint reports them (an empty stop
-    ends every answer before it begins); engines drop them before generating."""
+    stop; None or anything else gives []. Empty strings are kept for lint, which reports them (an
+    empty stop ends every answer before it begins); `drop_empty` leaves them out, as an engine
+    does before generating (the smoke engines' view)."""
     if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [s for s in value if isinstance(s, str)]
-    return []
+        stops = [value]
+    elif isinstance(value, (list, tuple)):
+        stops = [s for s in value if isinstance(s, str)]
+    else:
+        return []
+    return [s for s in stops if s] if drop_empty else stops
 
 
 def parse_parameter(name: str, raw: str, *, where: str = "Modelfile") -> Any:

@@ -32,7 +32,7 @@ def smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation:
     start = time.perf_counter()
     case = CaseResult(target.label, prompt.name)
     engine_seconds = 0.0
-    stops = [s for s in stop_list(target.params.get("stop")) if s]
+    stops = stop_list(target.params.get("stop"), drop_empty=True)
     specials = list(dict.fromkeys([*C.KNOWN_SPECIAL_TOKENS, *facts.control_tokens]))
     messages = [dict(m) for m in prompt.messages]
     done_facts = {"end_texts": [facts.eos_text] if facts.eos_text else [],

@@ -332,7 +332,7 @@ class LlamaCppEngine:
         (`reused`). Raises LoadError when the prompt does not fit the context (n_ctx tokens),
         TimeoutError past `timeout` seconds."""
         opts = {**OLLAMA_DEFAULTS, **(options or {})}
-        stops = [s for s in stop_list(opts.get("stop")) if s]
+        stops = stop_list(opts.get("stop"), drop_empty=True)
         num_predict = opts.get("num_predict")
         num_predict = DEFAULT_NUM_PREDICT if num_predict is None else int(num_predict)
         if num_predict < 0:  # Ollama: -1 infinite, -2 fill the context
