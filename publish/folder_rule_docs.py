@@ -116,6 +116,9 @@ _DOCS = {
         engines=ALL_ENGINES,
         why="The Hub shows README.md as the model card: without it users see no description, no quant table "
             "and no `ollama run` line, and the repo carries no license or base model.",
+        example="A folder assembled by hand, or the GGUFs copied out of `dist/NAME` without the rest: "
+                "`template` and `params` but no README.md, reported as `no README.md: the Hub shows no model "
+                "card`.",
         fix="Run `publish build`: it renders the card from the release spec.", sources=(HUB_CARD,)),
     "RP131": dict(
         engines=ALL_ENGINES,
@@ -127,10 +130,13 @@ _DOCS = {
         engines=ALL_ENGINES,
         why="Without `base_model` the Hub cannot link the quants to their model; without `license` users "
             "cannot tell whether they may use it; without `tags` it is not found by search.",
+        example="Front matter holding only `license: apache-2.0` and `tags: [gguf, ollama]`, reported as "
+                "`front matter lacks base_model`.",
         fix="Set `base_model` and `license` in the release spec and rebuild.", sources=(HUB_CARD,)),
     "RP133": dict(
         engines=ALL_ENGINES,
         why="The Hub's GGUF and Ollama filters list repos by the `gguf` and `ollama` tags.",
+        example="Front matter with `tags: [text-generation]`, reported as `tags lack gguf, ollama`.",
         fix="Rebuild with `publish build` (it always adds both), or add them under `tags`.", sources=(HUB_CARD,)),
     "RP140": dict(
         engines=OLLAMA_ANY,
@@ -142,6 +148,8 @@ _DOCS = {
         engines=OLLAMA_ANY,
         why="A download (Modelfile) and `ollama run hf.co/…` (the `template`, `system`, `params` files) would "
             "behave differently.",
+        example="`Modelfile.Q4_K_M` with `PARAMETER temperature 0.7` after `params` was edited by hand to "
+                "`{\"temperature\": 1.0}`, reported as `PARAMETER differ(s) from the folder's params`.",
         fix="Rebuild the folder with `publish build` so both come from the spec.", sources=(PARSER, HF_BRIDGE)),
     "RP142": dict(
         engines=OLLAMA_ANY,

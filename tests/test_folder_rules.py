@@ -204,3 +204,33 @@ def test_unreadable_folder_file_is_a_usage_error(folder, monkeypatch):
     monkeypatch.setattr(os, "open", denied)   # publish.fsutil.read_utf8 opens with os.open
     with pytest.raises(UsageError, match="params: cannot read: Permission denied"):
         check(folder)
+
+
+def _edit_for_example(folder: Path, code: str) -> None:
+    """Turn the built folder into the one the rule page's example describes."""
+    readme = folder / "README.md"
+    body = readme.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    if code == "RP130":
+        readme.unlink()
+    elif code == "RP132":
+        readme.write_text("---\nlicense: apache-2.0\ntags: [gguf, ollama]\n---\n" + body, encoding="utf-8")
+    elif code == "RP133":
+        readme.write_text("---\nbase_model: a/b\nlicense: apache-2.0\ntags: [text-generation]\n---\n" + body,
+                          encoding="utf-8")
+    elif code == "RP141":
+        params = json.loads((folder / "params").read_text(encoding="utf-8"))
+        assert params["temperature"] == 1.0
+        text = (folder / "Modelfile.F32").read_text().replace("PARAMETER temperature 1.0", "PARAMETER temperature 0.7")
+        (folder / "Modelfile.F32").write_text(text)
+
+
+@pytest.mark.parametrize("code", ["RP130", "RP132", "RP133", "RP141"])
+def test_rule_page_examples_quote_what_lint_prints(folder, code):
+    """The finding a rule page's example quotes (`reported as `…``) is what the rule reports for the
+    folder the example describes."""
+    import re
+
+    _edit_for_example(folder, code)
+    quoted = re.search(r"reported as `([^`]+)`", RULES[code].example)
+    assert quoted, f"{code}'s example quotes no finding"
+    assert [f.message for f in check(folder) if f.code == code] == [quoted.group(1)]

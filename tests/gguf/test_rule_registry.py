@@ -1,5 +1,5 @@
-"""Issue 8 kind l: every GG rule says which engines it is about, with its sources, and
-`publish lint --target` selects by engine."""
+"""Every GG rule says which engines it is about, with its sources, and has a page (why, example,
+fix); `publish lint --target` selects by engine; examples that quote a finding quote what lint prints."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from publish.gguf.rules import RULES
 def test_every_rule_has_engines_and_a_page():
     for code, r in RULES.items():
         assert r.engines and all(isinstance(e, Engine) for e in r.engines), code
-        assert r.why.strip() and r.fix.strip(), f"{code} has no why/fix text"
+        assert r.why.strip() and r.example.strip() and r.fix.strip(), f"{code} has no why/example/fix text"
         if set(r.engines) != set(ALL_ENGINES):
             assert r.sources, f"{code} is about {r.engines} but names no source"
 
@@ -103,3 +103,57 @@ def test_gg103_is_about_llama_cpp_too(tmp_path, kv):
                            f"llama_cpp.Llama({str(path)!r}, n_ctx=64, verbose=False).close()"],
                           capture_output=True, timeout=120)
     assert done.returncode != 0
+
+
+def _reported_as(code: str) -> re.Pattern:
+    """The finding an example page quotes (`reported as `…``), as a pattern: N stands for a count."""
+    quoted = re.search(r"reported as `([^`]+)`", RULES[code].example)
+    assert quoted, f"{code}'s example quotes no finding"
+    return re.compile(r"\d+".join(re.escape(part) for part in re.split(r"\bN\b", quoted.group(1))))
+
+
+@pytest.mark.parametrize("code, name, extra_kv, quant", [
+    ("GG401", "model-Q4_K_M.gguf", {"general.file_type": 7}, None),
+    ("GG403", "model-F16.gguf", {}, "Q8_0"),
+])
+def test_examples_quote_what_lint_prints(tmp_path, code, name, extra_kv, quant):
+    """A rule page's example that quotes a finding shows what `publish lint` prints for the file it
+    describes, not a paraphrase."""
+    from gguf import GGMLQuantizationType as Q
+    from gguf import GGUFValueType as T
+
+    from ggufs import write_tiny_llama
+    from publish.lint import lint_paths
+
+    path = write_tiny_llama(tmp_path / name, extra_kv={k: (v, T.UINT32) for k, v in extra_kv.items()},
+                            quant=Q[quant] if quant else None)
+    messages = [f.message for f in lint_paths([str(path)]).findings if f.code == code]
+    assert messages and _reported_as(code).fullmatch(messages[0]), (RULES[code].example, messages)
+
+
+def test_gg201_example_is_the_message_for_an_id_one_past_the_vocabulary(tmp_path):
+    """GG201's example (EOS 32000 in a 32,000-token vocabulary) is what lint says for an EOS id one
+    past the last token, whatever the vocabulary's size."""
+    from gguf import GGUFValueType as T
+
+    from ggufs import write_tiny_llama
+    from publish.gguf.reader import read_header
+    from publish.lint import lint_paths
+
+    n = len(read_header(str(write_tiny_llama(tmp_path / "a-F32.gguf"))).tokens)
+    path = write_tiny_llama(tmp_path / "b-F32.gguf", extra_kv={"tokenizer.ggml.eos_token_id": (n, T.UINT32)})
+    [message] = [f.message for f in lint_paths([str(path)]).findings if f.code == "GG201"]
+    assert message == f"tokenizer.ggml.eos_token_id = {n} is outside the vocabulary ({n:,} tokens)"
+    assert "`tokenizer.ggml.eos_token_id = 32000 is outside the vocabulary (32,000 tokens)`" in RULES["GG201"].example
+
+
+@pytest.mark.parametrize("name, tag", [("gemma-3-270m-it-Q4_K.gguf", "Q4_K"), ("model-FP16.gguf", "FP16")])
+def test_gg405_example_names_are_refused_tags(tmp_path, name, tag):
+    """The file names GG405's example gives are ones the Hub reads no quant name in."""
+    from ggufs import write_tiny_llama
+    from publish.lint import lint_paths
+
+    assert f"`{name}`" in RULES["GG405"].example
+    path = write_tiny_llama(tmp_path / name)
+    [message] = [f.message for f in lint_paths([str(path)]).findings if f.code == "GG405"]
+    assert f"hf.co/ORG/REPO:{tag}` is refused" in message
