@@ -194,10 +194,20 @@ def _retry_after(err: BaseException) -> float | None:
         return None  # an HTTP-date: fall back to our own backoff
 
 
+def refusing(what: str, reason: str, wait: float, *, rate_limited: bool) -> HubError:
+    """The error for a call whose retries would wait past RETRY_BUDGET_SECONDS: HubRateLimited when
+    the last refusal was HTTP 429, else HubError (5xx, dropped connections). `reason` names the
+    last refusal ("HTTP 503"), `wait` the seconds the next try would have waited."""
+    kind = HubRateLimited if rate_limited else HubError
+    return kind(f"{what}: the Hub keeps refusing ({reason}); asked to wait {wait:.0f}s more",
+                hint="try again later; nothing was changed by the failed step")
+
+
 def call(fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
     """Run one Hub call, retrying 429/5xx and dropped connections within a bounded budget. Re-raises
     huggingface_hub's error when it is not retryable or the tries are spent (map it with
-    `hub_error`); raises HubError when the waits would pass RETRY_BUDGET_SECONDS (60 s)."""
+    `hub_error`); raises HubRateLimited (after 429s) or HubError (5xx, dropped connections) when the
+    waits would pass RETRY_BUDGET_SECONDS (60 s)."""
     from huggingface_hub.errors import HfHubHTTPError
 
     attempts = attempts or RETRY_ATTEMPTS
@@ -215,12 +225,11 @@ def call(fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
         except transport as err:
             if attempt == attempts:
                 raise
-            wait, reason = None, type(err).__name__
+            wait, reason, status = None, type(err).__name__, None
         if wait is None:
             wait = RETRY_BASE_SECONDS * 2 ** (attempt - 1)
         if waited + wait > RETRY_BUDGET_SECONDS:
-            raise HubError(f"{what}: the Hub keeps refusing ({reason}); asked to wait {wait:.0f}s more",
-                           hint="try again later; nothing was changed by the failed step")
+            raise refusing(what, reason, wait, rate_limited=status == 429)
         log.info("%s: %s, retrying in %.1fs (try %d of %d)", what, reason, wait, attempt + 1, attempts)
         time.sleep(wait)
         waited += wait

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from publish.errors import HubError, HubMetadataRejected, UsageError
+from publish.errors import HubConflict, HubError, HubMetadataRejected, UsageError
 from publish.hub.hashing import git_blob_sha1
 from publish.hub.plan import DELETE, PushPlan
 from publish.units import human_size
@@ -248,8 +248,8 @@ def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool, parent: str
                     log.info("%s: the commit landed although its answer was lost (%s); head is now %s",
                              what, reason, head)
                     return landed
-                raise HubError(f"{what}: {plan.revision} moved to {head[:12]} while pushing, to a commit that is "
-                               "not this push", hint="run the push again: it re-plans against the new head") from None
+                raise HubConflict(f"{what}: {plan.revision} moved to {head[:12]} while pushing, to a commit that "
+                                  "is not this push", hint="run the push again: it re-plans against the new head") from None
             if client._status(last) in (409, 412):
                 raise last   # the Hub refused while the head is still the parent: not ours to explain
             if attempt == client.RETRY_ATTEMPTS:
@@ -257,8 +257,7 @@ def _commit(api, plan: PushPlan, ops, message: str, create_pr: bool, parent: str
         if wait is None:
             wait = client.RETRY_BASE_SECONDS * 2 ** (attempt - 1)
         if waited + wait > client.RETRY_BUDGET_SECONDS:
-            raise HubError(f"{what}: the Hub keeps refusing ({reason}); asked to wait {wait:.0f}s more",
-                           hint="try again later; nothing was changed by the failed step")
+            raise client.refusing(what, reason, wait, rate_limited=reason == "HTTP 429")
         log.info("%s: %s, the head is still the parent: retrying in %.1fs (try %d of %d)",
                  what, reason, wait, attempt + 1, client.RETRY_ATTEMPTS)
         time.sleep(wait)
