@@ -6,8 +6,8 @@
   qwen3, gpt-oss, llama4, mistral3, …); the others go to its vendored llama.cpp runner
   (`llm/server.go` `NewLlamaServer`). Its server code (hf.co bridge, memory estimates) reads
   metadata through the same `fs/ggml` KV for every architecture.
-- `ollama`: Ollama from v0.30, which runs GGUFs through llama.cpp's `llama-server` (as the
-  project's issue 8 states; not checked here against a v0.30 build): llama.cpp's loader, plus
+- `ollama`: Ollama from v0.30, which runs GGUFs through llama.cpp's `llama-server` (not checked
+  here against a v0.30 build): llama.cpp's loader, plus
   Ollama's own server (hf.co bridge, templates).
 - `llama.cpp`: llama.cpp's own loader and backends (llama-cli, llama-server, llama-cpp-python,
   LM Studio, Jan).

@@ -197,3 +197,27 @@ def test_gemma3n_examples_are_what_the_commands_print(gemma3n_broken_path, tmp_p
     # docs/fix.md: the in-place line `publish fix` prints on that file.
     in_place = [line for line in fix_out if line.lstrip().startswith("in place:")]
     assert len(in_place) == 1 and in_place[0] in (DOCS / "fix.md").read_text(encoding="utf-8").splitlines()
+
+
+# Words of the project's own bookkeeping that mean nothing to a maintainer reading the site.
+_JARGON = re.compile(r"\bissue \d+\b|\bthe issue\b|\bissue's\b|\btester\b|\btester's\b|\bother helpers\b|"
+                     r"\bthe seed's\b|\bkinds? [a-z](?:, [a-z])*\b(?=[:),])|\bthe lead\b|\btool library\b",
+                     re.I)
+
+
+def test_user_docs_have_no_internal_jargon():
+    """The README, the hand-written pages and every rule page speak to maintainers: no issue
+    numbers of this project, no 'tester'/'helpers'/'kind i' bookkeeping."""
+    pages, _ = _gen_pages()
+    texts = {p.name: p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]}
+    texts.update({name: text for name, text in pages.items() if name.startswith("rules/")})
+    found = [f"{name}: {m.group(0)!r}" for name, text in texts.items() for m in _JARGON.finditer(text)]
+    assert not found, found
+
+
+def test_rule_pages_cite_public_sources_not_our_tests():
+    """A rule page cites engine sources and public reports; which test checks the claim belongs in the
+    notes pages."""
+    pages, _ = _gen_pages()
+    cited = [name for name, text in pages.items() if name.startswith("rules/") and "tests/" in text]
+    assert not cited, cited

@@ -846,7 +846,7 @@ _FIX_TEMPLATE = ("publish fix {path} --chat-template tokenizer_config.json (the 
                "llama-cpp-python llama_cpp/llama_chat_format.py (Jinja2ChatFormatter)"))
 def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
     """Parsing only, nothing runs. Variants: llama.cpp "failed to parse chat template (defaulting
-    to chatml)", llama-cpp-python raising TemplateSyntaxError inside Llama() (issue #2225)."""
+    to chatml)", llama-cpp-python raising TemplateSyntaxError inside Llama() (abetlen/llama-cpp-python#2225)."""
     template = hdr.chat_template
     kv = hdr.kv.get("tokenizer.chat_template")
     if not isinstance(template, str) or kv is None or not template.strip():
@@ -899,7 +899,7 @@ def missing_bos(hdr: GGUFHeader) -> Iterable[Hit]:
 
 
 # ---------------------------------------------------------------------------------------------
-# GG290: chat templates built to escape the Jinja sandbox (issue 8 kind i)
+# GG290: chat templates built to escape the Jinja sandbox
 
 @rule("GG290", "hostile-chat-template", Severity.ERROR,
       "A chat template contains a Jinja sandbox-escape payload (dunder access, __globals__, cycler/joiner "
@@ -935,7 +935,7 @@ def hostile_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
 
 
 # ---------------------------------------------------------------------------------------------
-# GG71x: the header and the tensors fit together (issue 8 kind c)
+# GG71x: the header and the tensors fit together
 
 _LLAMA_MODEL = "llama.cpp src/llama-model.cpp (load_hparams; create_tensor checks each shape)"
 _LOADER_KEYS = ("context_length", "embedding_length", "block_count")  # ml.get_key(...) without `false`
@@ -1158,7 +1158,7 @@ def unknown_pre_tokenizer(hdr: GGUFHeader) -> Iterable[Hit]:
 
 
 # ---------------------------------------------------------------------------------------------
-# GG8xx: GGUFs that are not models, and tags two files answer (issue 8 kind f)
+# GG8xx: GGUFs that are not models, and tags two files answer
 
 @rule("GG801", "not-a-model", Severity.INFO,
       "The GGUF is an importance matrix or a LoRA adapter (by its header), not a model: it is linted as a file "
