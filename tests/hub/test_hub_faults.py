@@ -158,7 +158,6 @@ def test_a_lost_answer_while_someone_else_pushed_is_an_error_not_a_retry(hub, st
     assert "tiny-llama-F32.gguf" not in hub.head(REPO).files
 
 
-
 def test_a_head_moved_by_someone_else_is_a_hub_conflict_for_python_callers(hub, staged):  # noqa: F811
     """The same fault through the library: the typed HubConflict (what a caller catches to re-plan
     and push again), not the bare HubError."""
@@ -196,3 +195,47 @@ def test_a_hub_that_keeps_refusing_past_the_budget_is_rate_limited_only_after_42
         hub.inject("POST", r"/commit/", status=429, retry_after=too_long, times=9)
         with pytest.raises(errors.HubRateLimited, match="keeps refusing"):
             push(plan)
+
+
+def test_a_dropped_commit_with_the_head_unchanged_is_retried_once(hub, staged):  # noqa: F811
+    hub.inject("POST", r"/commit/", drop=True)
+    r, _ = push_bounded(str(staged), "--repo", REPO)
+    assert r.exit_code == 0, r.output
+    assert hub.count("POST", r"/commit/") == 2 and hub.n_commits(REPO) == 2
+
+
+# -- the stand-in keeps parent_commit as the Hub does ---------------------------------------------
+
+def test_the_stand_in_refuses_a_stale_parent_and_bases_a_pull_request_on_it(hub):  # noqa: F811
+    hub.create_repo(REPO)
+    first = hub.head(REPO).oid
+    hub.put_file(REPO, "a.txt", b"a")
+    api = HfApi(endpoint=hub.url, token=WRITE_TOKEN)
+    op = [CommitOperationAdd("b.txt", b"b")]
+    with pytest.raises(HfHubHTTPError) as info:
+        api.create_commit(REPO, op, commit_message="stale", parent_commit=first)
+    assert info.value.response.status_code == 412
+    assert "A commit has happened since" in str(info.value)
+    pr = api.create_commit(REPO, [CommitOperationAdd("b.txt", b"b")], commit_message="pr", create_pr=True,
+                           parent_commit=first)
+    files = hub.head(REPO, "refs/pr/1").files
+    assert "b.txt" in files and "a.txt" not in files            # the PR is based on parent_commit
+    assert pr.pr_url.endswith("/discussions/1")
+    refs = api.list_repo_refs(REPO, include_pull_requests=True)
+    assert [r.ref for r in refs.pull_requests] == ["refs/pr/1"]
+
+
+def test_a_stalled_range_read_of_a_remote_gguf_times_out_and_is_retried(short_timeouts, hub, tiny_llama_path):  # noqa: F811
+    """`publish inspect hf://…` reads the header with ranged GETs (huggingface_hub's
+    http_stream_backoff): a GET that never answers times out and is retried."""
+    hub.put_file(REPO, "tiny-llama-F32.gguf", tiny_llama_path.read_bytes())
+    stalled = hub.inject("GET", r"/resolve/", stall=120)
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(
+        CliRunner().invoke(main, ["inspect", f"hf://{REPO}/tiny-llama-F32.gguf"])), daemon=True)
+    t.start()
+    t.join(BOUND)
+    assert not t.is_alive(), f"inspect was still waiting for the Hub after {BOUND:.0f} s"
+    assert out[0].exit_code == 0, out[0].output
+    assert "architecture    llama" in out[0].output
+    assert stalled.hits == 1 and hub.count("GET", r"/resolve/") >= 1   # the stalled GET, then a retry
