@@ -171,8 +171,9 @@ def test_the_walker_sees_lazy_relative_and_indirect_imports(tmp_path):
 
 
 ADDRESS_PREFIXES = ("hf://", "hf.co/", "huggingface.co/")
-# files another helper is rewriting (publish.smoke.targets: the Hub repo as a StagedFolder); each
-# entry is a file that still builds an address its own way and must go through publish.addresses
+# files that still spell an address part their own way, each with what is left: publish.smoke.targets'
+# registry_host returns the host "hf.co" of an Ollama Hub name (the file was being rewritten by the
+# Hub-repo-as-StagedFolder work; its hf:// and hf.co/ addresses already go through publish.addresses)
 ADDRESS_BUILDERS_LEFT = {"publish/smoke/targets.py"}
 
 
