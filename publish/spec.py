@@ -51,6 +51,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
              "recommended": _STR},
 }
 _REQUIRED = ("repo", "base_model", "license", "quantized_by", "quants")  # template: not for a base model
+_REQUIRED_ENTRY = ("label", "file")   # in each [quants] files entry
 
 
 @dataclass(frozen=True)
@@ -664,7 +665,7 @@ def _read_quant_entries(r: _Reader, files: list) -> tuple[QuantEntry, ...]:
             raise r.err(key, f"must be a table (got {_tname(item)})",
                         hint='write { label = "Q4_K_M", file = "model-Q4_K_M.gguf" }')
         r.check_keys(item, "quants.files", f"{key}.")
-        for req in ("label", "file"):
+        for req in _REQUIRED_ENTRY:
             if req not in item:
                 raise r.err(f"{key}.{req}", "missing", hint='write { label = "Q4_K_M", file = "model-Q4_K_M.gguf" }')
         label = item["label"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -263,3 +264,36 @@ def test_a_misspelt_key_is_reported_once_not_again_as_missing(tmp_path):
     assert err.key == "base_modle"
     err = spec_error(tmp_path, BASE + TEMPLATE + QUANTS.replace("file =", "fil ="))
     assert err.key == "quants.files[0].fil" and "did you mean 'file'" in err.hint
+
+
+def _documented_keys() -> dict[str, str]:
+    """docs/spec.md's key table: the key as its first cell writes it -> its "required" cell."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "spec.md").read_text(encoding="utf-8")
+    table = text.split("## Every key", 1)[1]
+    rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \|", table, re.M)
+    return {key: required.strip() for key, required in rows}
+
+
+def test_spec_page_documents_every_key_and_marks_the_required_ones():
+    """Every key spec.py accepts has a row in docs/spec.md's key table, and exactly the keys spec.py
+    requires say **required** there (a key only convert.md mentioned, `template.name`, and a required
+    `quantized_by` that looked optional, once slipped through)."""
+    from publish import spec as spec_module
+
+    documented = _documented_keys()
+    expected: dict[str, bool] = {}
+    for table, keys in spec_module._SCHEMA.items():
+        for key, (types, _) in keys.items():
+            if table == "":
+                name = f"[{key}]" if types == (dict,) else key
+                expected[name] = key in spec_module._REQUIRED or key == "template"
+            elif table == "quants.files":
+                expected[f"quants.files[].{key}"] = key in spec_module._REQUIRED_ENTRY
+            else:
+                expected[f"{table}.{key}"] = False
+    missing = sorted(set(expected) - set(documented))
+    assert not missing, f"docs/spec.md's key table lacks {missing}"
+    stray = sorted(set(documented) - set(expected))
+    assert not stray, f"docs/spec.md documents keys spec.py does not accept: {stray}"
+    wrong = {k: documented[k] for k, required in expected.items() if ("**required**" in documented[k]) != required}
+    assert not wrong, f"required/optional marked wrongly in docs/spec.md: {wrong}"
