@@ -241,9 +241,29 @@ def test_no_module_decodes_user_text_files_its_own_way():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "read_text":
                 found.append(f"{rel}:{node.lineno}")
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open" \
-                    and any(k.arg == "encoding" for k in node.keywords):
+                    and (any(k.arg == "encoding" for k in node.keywords) or "b" not in _open_mode(node)):
                 found.append(f"{rel}:{node.lineno}")
     assert not found, f"read these through publish.fsutil.read_utf8: {found}"
+
+
+def _open_mode(call) -> str:
+    """The mode of an open() call as written ("r" when left out, "?" when not a literal)."""
+    import ast
+
+    mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+    if mode is None:
+        return "r"
+    return mode.value if isinstance(mode, ast.Constant) and isinstance(mode.value, str) else "b?"
+
+
+def test_a_text_mode_open_without_encoding_counts_as_decoding_its_own_way():
+    """open(path) reads with the locale's encoding (not UTF-8 everywhere): the walk above finds it
+    as it finds open(path, encoding=...)."""
+    import ast
+
+    calls = [ast.parse(src).body[0].value for src in
+             ("open(p)", "open(p, 'r')", "open(p, mode='rt')", "open(p, 'rb')", "open(p, 'r+b')", "open(p, m)")]
+    assert [("b" not in _open_mode(c)) for c in calls] == [True, True, True, False, False, False]
 
 
 def test_a_publish_error_is_what_the_cli_prints(tmp_path):
