@@ -221,3 +221,18 @@ def test_rule_pages_cite_public_sources_not_our_tests():
     pages, _ = _gen_pages()
     cited = [name for name, text in pages.items() if name.startswith("rules/") and "tests/" in text]
     assert not cited, cited
+
+
+def test_test_files_named_in_the_code_and_docs_exist():
+    """A `tests/…py` path in a docstring, comment or docs page names a file that exists (tests moved
+    to mirror publish/ and three docstrings kept the old names)."""
+    named = []
+    for path in [*sorted((ROOT / "publish").rglob("*.py")), *sorted(DOCS.glob("*.md")), ROOT / "README.md",
+                 ROOT / "DEVELOPERS.md"]:
+        if not path.is_file():
+            continue
+        for m in re.finditer(r"\btests/[\w./-]+?\.py\b", path.read_text(encoding="utf-8")):
+            named.append((path.relative_to(ROOT).as_posix(), m.group(0)))
+    assert len(named) > 20
+    missing = [f"{where}: {test}" for where, test in named if not (ROOT / test).is_file()]
+    assert not missing, missing

@@ -6,7 +6,7 @@ GGMLQuantizationType, GGML_QUANT_SIZES, Keys.General.ALIGNMENT, Keys.Split.*), w
 ggml/include/ggml.h (`enum ggml_type`), ggml/src/ggml.c (`type_traits`: blck_size, type_size) and
 ggml/include/gguf.h (`enum gguf_type`, GGUF_DEFAULT_ALIGNMENT). They are tables here, not imports,
 because importing `gguf` imports numpy and costs several times more than reading a 262,144-token
-header (`publish inspect` and `publish lint` import only this module). tests/test_gguf_constants.py
+header (`publish inspect` and `publish lint` import only this module). tests/gguf/test_constants.py
 checks every table equals gguf-py's, so they cannot drift apart unnoticed.
 
 The enums are IntEnums with gguf-py's member names and values: a member compares and hashes equal

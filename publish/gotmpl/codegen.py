@@ -12,8 +12,8 @@ error, a limit coming near, a construct it does not compile) it gives up with _B
 caller runs the tree-walking executor on the same input, which then produces Go's exact output or
 error message and position. So the compiled code never has to produce an error itself; it must
 only never *succeed* where the executor fails, and produce the same bytes where both succeed.
-Checked by the differential tests against Ollama's Go template package (tests/test_gotmpl_go.py)
-and by tests/test_gotmpl_codegen.py, which runs every test template through both engines.
+Checked by the differential tests against Ollama's Go template package (tests/gotmpl/test_gotmpl_go.py)
+and by tests/gotmpl/test_codegen.py, which runs every test template through both engines.
 """
 
 from __future__ import annotations
