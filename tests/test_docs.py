@@ -236,3 +236,14 @@ def test_test_files_named_in_the_code_and_docs_exist():
     assert len(named) > 20
     missing = [f"{where}: {test}" for where, test in named if not (ROOT / test).is_file()]
     assert not missing, missing
+
+
+def test_command_comments_are_not_cut_off():
+    """A `# …` comment after a command in a README or docs code block ends a sentence, not mid-way
+    (one ended '…the converted chat template is')."""
+    dangling = re.compile(r"\s#\s.*\b(is|are|the|a|an|and|or|of|to|with|for|from)\s*$")
+    cut = []
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for block in re.findall(r"```(?:sh|bash|console)\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            cut += [f"{page.name}: {line.strip()}" for line in block.splitlines() if dangling.search(line)]
+    assert not cut, cut

@@ -222,3 +222,27 @@ def test_push_refused_is_the_push_stages_error_and_never_shows_the_token(tmp_pat
     assert text.exit_code == 2 and "no write access" in text.stdout
     for printed in (res.stdout, res.stderr, text.stdout, text.stderr):
         assert READ_TOKEN not in printed
+
+
+def test_no_server_reason_says_how_to_ask_for_serve(monkeypatch, tmp_path):
+    """With an `ollama` on PATH and no server, the hf.co smoke's skip reason says how to start one:
+    `pass --serve` on the command line, `make demo DEMO_FLAGS=--serve` under `make demo` (the
+    Makefile's variable: a bare --serve cannot be passed to make)."""
+    import re
+
+    from publish.release import ollama_unavailable
+
+    fake = tmp_path / "ollama"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("PUBLISH_SERVE_HINT", raising=False)
+    assert ollama_unavailable("http://127.0.0.1:9", serve=False).endswith("(pass --serve to start one)")
+
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    [hint] = re.findall(r'PUBLISH_SERVE_HINT="([^"]+)"', makefile)
+    variable = re.search(r"DEMO_FLAGS=--serve", hint) and "DEMO_FLAGS"
+    assert variable and re.search(rf"^{variable} \?=", makefile, re.M) and f"$({variable})" in makefile
+    monkeypatch.setenv("PUBLISH_SERVE_HINT", hint)
+    assert ollama_unavailable("http://127.0.0.1:9", serve=False).endswith(
+        "(run make demo DEMO_FLAGS=--serve to start one)")
