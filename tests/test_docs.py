@@ -247,3 +247,13 @@ def test_command_comments_are_not_cut_off():
         for block in re.findall(r"```(?:sh|bash|console)\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
             cut += [f"{page.name}: {line.strip()}" for line in block.splitlines() if dangling.search(line)]
     assert not cut, cut
+
+
+def test_site_publishes_pages_not_the_generator():
+    """mkdocs copies every file under docs/ into the site unless exclude_docs names it: the page
+    generator (docs/gen_pages.py) and any other non-page file stay out of site/."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    excluded = set((config.get("exclude_docs") or "").split())
+    others = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*")
+              if p.is_file() and p.suffix != ".md" and "__pycache__" not in p.parts}
+    assert "gen_pages.py" in others and others <= excluded, sorted(others - excluded)
