@@ -219,7 +219,7 @@ class StagedFolder:
         """The quant tagged `label` (case-insensitive). Raises UsageError when none or two are."""
         found = [q for q in self.quants if q.label.lower() == label.lower()]
         if len(found) > 1:
-            names = " and ".join(q.path.name for q in found)
+            names = " and ".join(_name(q.path) for q in found)
             raise UsageError(f"{self.path}: {names} both carry the label {label}",
                              hint="keep one model per label in the folder (publish lint reports GG802)")
         if found:

@@ -301,6 +301,10 @@ def test_a_hub_repo_s_quants_are_grouped_as_a_folder_s(hub, tiny_llama_path):
     assert s.projectors == [f"{root}/mmproj-m-F16.gguf"]
     assert s.template is None and s.params == {} and s.texts == {} and s.headers == {}
     assert [p.rsplit("/", 1)[-1] for p in s.ggufs] == sorted(n.rsplit("/", 1)[-1] for n in names)
+    assert s.quant("q4_k_m").parts == split
+    from publish.errors import UsageError
+    with pytest.raises(UsageError, match=r"^hf://alice/tiny-GGUF: m-Q8_0.gguf and m-imat-Q8_0.gguf both carry the label Q8_0"):
+        s.quant("Q8_0")
 
     planned = plan_hub(f"hf.co/{HUB_REPO}", SmokeOptions())
     assert planned.all_labels == ["Q4_K_M", "Q8_0", "m-custom"]
