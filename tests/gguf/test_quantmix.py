@@ -1,5 +1,5 @@
-"""Issue 8 kind a: the quant-label rules accept what llama-quantize writes for each label, and
-name the tensors when a label lies.
+"""publish.gguf.quantmix and the quant-label rules (GG401-GG403): they accept what llama-quantize
+writes for each label, and name the tensors when a label lies.
 
 The model of llama-quantize is publish.gguf.quantmix (from llama.cpp src/llama-quant.cpp). The
 headers here copy real layouts with gguf.GGUFWriter (tensor infos only, sparse data), and the real

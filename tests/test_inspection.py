@@ -1,4 +1,4 @@
-"""`publish inspect` through the CLI on real GGUFs."""
+"""publish.inspection (what `publish inspect` prints), through the CLI on real GGUFs."""
 
 from __future__ import annotations
 
