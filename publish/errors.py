@@ -19,6 +19,15 @@ class PublishError(Exception):
         super().__init__(message if not hint else f"{message}\n  hint: {hint}")
 
 
+def message_of(err: BaseException) -> str:
+    """`err`'s message without its hint: `err.message` for a PublishError, `str(err)` for any other.
+
+    For putting one error inside another message, a finding or a JSON field: `str(err)` of a
+    PublishError ends in `\n  hint: ...`, which a one-line field shows as a literal backslash-n.
+    Pass the hint on as a hint of its own (`getattr(err, "hint", None)`)."""
+    return err.message if isinstance(err, PublishError) else str(err)
+
+
 class UsageError(PublishError):
     """Bad arguments or a missing prerequisite the user must install or start."""
 
@@ -80,15 +89,25 @@ class GGUFError(PublishError):
 class TemplateError(PublishError):
     """A template (Go or Jinja) failed to parse or execute. Carries line and column when known:
     the message starts with `name:line:col`, `name:line` when the column is unknown (None or 0),
-    `name` alone without a line."""
+    `name` alone without a line. `problem` is the message without that location; `position` the
+    location alone."""
 
     def __init__(self, message: str, *, name: str = "template", line: int | None = None,
                  col: int | None = None, hint: str | None = None):
         self.name = name
         self.line = line
         self.col = col
+        self.problem = message
         where = name if line is None else f"{name}:{line}" if not col else f"{name}:{line}:{col}"
         super().__init__(f"{where}: {message}", hint=hint)
+
+    @property
+    def position(self) -> str | None:
+        """`LINE:COL` (a column of 0 kept: publish.gotmpl counts Go's way, from 0), `LINE` without
+        a column, None without a line."""
+        if self.line is None:
+            return None
+        return f"{self.line}" if self.col is None else f"{self.line}:{self.col}"
 
 
 class UnsafeTemplateError(TemplateError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from publish.errors import PublishError, UsageError
+from publish.errors import PublishError, UsageError, message_of
 from publish.fsutil import read_utf8
 
 
@@ -46,7 +46,7 @@ def _load() -> dict[str, Family]:
     try:
         table = tomllib.loads(read_utf8(index))
     except (PublishError, tomllib.TOMLDecodeError) as err:
-        raise UsageError(f"{index}: cannot read the family list: {err}",
+        raise UsageError(f"{index}: cannot read the family list: {message_of(err)}",
                          hint="reinstall publish: pip install --force-reinstall gguf-publish") from None
     out: dict[str, Family] = {}
     for name, entry in table.items():
@@ -61,7 +61,7 @@ def _load() -> dict[str, Family]:
                 path=path,
             )
         except (PublishError, KeyError, TypeError, AttributeError) as err:
-            raise UsageError(f"{index}: family [{name}] cannot be loaded: {type(err).__name__}: {err}",
+            raise UsageError(f"{index}: family [{name}] cannot be loaded: {type(err).__name__}: {message_of(err)}",
                              hint="reinstall publish: pip install --force-reinstall gguf-publish") from None
     return out
 

@@ -35,7 +35,9 @@ _DOCS = {
         engines=OLLAMA_ANY,
         why="Ollama parses `template` with Go's `text/template`; a template that does not parse cannot build "
             "any prompt, so the model cannot be chatted with.",
-        example="`{{ if .System }}{{ .System }}` with no `{{ end }}` (reported as `template:1:…`).",
+        example="`{{ if .System }}{{ .System }}` with no `{{ end }}`: reported as `DIR/template:1:29: RP102 "
+                "not a valid Go template: unexpected EOF`, the hint naming the `{{if}}` at 1:3 (columns count bytes "
+                "from 0, as Go's own errors do).",
         fix="Correct the template in the release spec's `[template]` and rebuild; `publish template suggest "
             "MODEL.gguf` proposes one that builds the model's own prompt.",
         sources=(TEMPLATE_PARSE,)),

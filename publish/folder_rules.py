@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from publish.engines import ALL_ENGINES, Engine
-from publish.errors import ModelfileError, TemplateError
+from publish.errors import ModelfileError, TemplateError, message_of
 from publish.findings import Finding, Severity
 from publish.modelfile import stop_list
 from publish.gguf.header import GGUFHeader
@@ -147,10 +147,10 @@ def _check_template(path: Path, text: str, models: list[tuple[Path, GGUFHeader]]
     try:
         gotmpl.parse(text, "template")
     except TemplateError as e:
-        where = f"{e.line}:{e.col or 0}" if e.line is not None else ""
-        yield _finding("RP102", f"not a valid Go template{' at ' + where if where else ''}: {e.message}",
-                       path, subject=f"template:{where}" if where else "template",
-                       hint="fix it in the release spec's [template] and rebuild; `publish template` suggests one")
+        # path:LINE:COL: RP102 ... (ruff's shape): the location once, the message without it
+        fix = "fix it in the release spec's [template] and rebuild; `publish template` suggests one"
+        yield _finding("RP102", f"not a valid Go template: {e.problem}", path, subject=e.position,
+                       hint=f"{e.hint} (in the release spec's [template], then rebuild)" if e.hint else fix)
     yield from _check_template_bos(path, text, models)
 
 
@@ -441,7 +441,7 @@ def _check_modelfiles(s: StagedFolder, params: dict | None) -> Iterator[Finding]
                 yield _finding("RP145", "no FROM line: the Modelfile names no model", path, subject="FROM",
                                hint="add `FROM ./MODEL-QUANT.gguf` (and a second FROM for an mmproj projector)")
             else:
-                yield _finding("RP140", str(e), path, hint="rebuild it with `publish build`")
+                yield _finding("RP140", message_of(e), path, hint=e.hint or "rebuild it with `publish build`")
             continue
         for ref in mf.from_:
             if ref.startswith(("./", "/")) or ref.endswith(".gguf"):

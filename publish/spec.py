@@ -572,8 +572,10 @@ def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
     try:
         gotmpl.parse(text, f"template.{key}")
     except TemplateError as e:
-        raise r.err(f"template.{key}", f"not a valid Go template: {e}",
-                    hint="fix the template at that line:column; `publish template` can suggest one") from None
+        at = f" at {e.position}" if e.position else ""   # in the template's own text
+        raise r.err(f"template.{key}", f"not a valid Go template{at}: {e.problem}",
+                    hint=e.hint or "fix the template at that line:column (of the template, columns counted from 0 "
+                                   "as Go does); `publish template` can suggest one") from None
     return TemplateSpec(source, text)
 
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Callable
 
 from publish.chat import ChatTemplate, RenderCall, RenderOutcome, TemplateRaised
-from publish.errors import TemplateError, UnsafeTemplateError
+from publish.errors import TemplateError, UnsafeTemplateError, message_of
 from publish.termtext import ONE_LINE, one_line
 
 GoRender = Callable[[str, list[dict]], str]
@@ -447,7 +447,7 @@ def compare(jinja: JinjaRenders, go_template: str, *, go_name: str = "template",
             got = go_render(go_template, conv.messages)
         except TemplateError as err:
             result.conversations.append(ConversationResult(
-                conv.name, ERROR, jinja=expected, reason=f"Go template failed: {err}",
+                conv.name, ERROR, jinja=expected, reason=f"Go template failed: {message_of(err)}",
                 differing_chars=len(expected or "")))
             continue
         if got == expected:
@@ -850,7 +850,7 @@ def prove(template: ChatTemplate, go_template: str, *, strip_bos: bool = True,
             out = go_render(go_template, case)
         except TemplateError as err:
             result.conversations.append(CaseResult(
-                case.name, ERROR, jinja=expected, reason=f"Go template failed: {err}",
+                case.name, ERROR, jinja=expected, reason=f"Go template failed: {message_of(err)}",
                 differing_chars=len(expected), ollama_limit=limit))
             continue
         if out == expected:

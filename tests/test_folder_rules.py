@@ -64,7 +64,9 @@ def test_rp102_template_syntax_with_line_and_column(folder):
     findings = [f for f in check(folder) if f.code == "RP102"]
     assert len(findings) == 1
     assert findings[0].severity.value == "error"
-    assert findings[0].subject.startswith("template:") and findings[0].subject != "template:"
+    # path:LINE:COL: the location once (it was "template:3:0" and "at 3:0" and "template:3:" again)
+    assert (findings[0].subject, findings[0].message) == ("3:0", "not a valid Go template: unexpected EOF")
+    assert findings[0].hint.startswith("the {{if}} at 2:3 has no {{end}}")
     # the Modelfiles now disagree with the folder's template too
     assert codes(folder) == ["RP102", "RP141"]
 

@@ -186,7 +186,15 @@ def test_missing_gguf_points_at_gguf_dir(tmp_path):
 def test_template_error_carries_line_and_column(tmp_path):
     err = spec_error(tmp_path, BASE + '[template]\ntext = """\nok\n{{ .Prompt }\n"""\n' + QUANTS)
     assert err.key == "template.text"
-    assert "template.text:2:" in str(err)  # TOML drops the newline after """
+    # TOML drops the newline after """; the location once, line:column of the template (Go's column)
+    assert err.message.endswith(': template.text: not a valid Go template at 2:11: unexpected "}" in operand')
+    assert "line:column" in err.hint
+
+
+def test_an_unclosed_template_action_names_its_opener_and_its_position(tmp_path):
+    err = spec_error(tmp_path, BASE + '[template]\ntext = "{{ .System }}{{ if .Prompt }}hi"\n' + QUANTS)
+    assert err.message.endswith(": template.text: not a valid Go template at 1:31: unexpected EOF")
+    assert err.hint == "the {{if}} at 1:16 has no {{end}}: add one where its body ends"
 
 
 def test_examples_load():

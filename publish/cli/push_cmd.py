@@ -47,8 +47,9 @@ def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, priva
 
     unreachable = None if plan.remote_checked else HubError(
         f"dry run: could not compare with {repo_id}@{revision}: {plan.remote_error}",
-        hint=("the local side (plan.local in the JSON) is complete" if fmt == "json" else
-              "the local side above is complete") + "; run again when the Hub is reachable")
+        hint="; ".join(filter(None, [plan.remote_hint, "the local side (plan.local in the JSON) is complete"
+                                     if fmt == "json" else "the local side above is complete"]))
+        + "; run again when the Hub is reachable")
     if fmt == "json":
         # do_push makes no commit when the repo already holds the folder (committed: false)
         result = None if dry_run or unreachable else do_push(plan, message=message, create_pr=create_pr,

@@ -20,9 +20,9 @@ SPACE = L.SPACE
 class ParseError(TemplateError):
     """A Go template failed to parse; str() reads like Go's `template: NAME:LINE: msg`."""
 
-    def __init__(self, message: str, *, name: str, line: int, col: int | None = None):
+    def __init__(self, message: str, *, name: str, line: int, col: int | None = None, hint: str | None = None):
         self.go_message = f"template: {name}:{line}: {message}"
-        super().__init__(message, name=name, line=line, col=col)
+        super().__init__(message, name=name, line=line, col=col, hint=hint)
         self.args = (self.go_message,)
 
     def __str__(self) -> str:
@@ -63,6 +63,7 @@ class Parser:
         self.items = L.lex(text)
         self.i = 0
         self.far = 0
+        self.keyword: L.Item | None = None   # the last action keyword read (action, parse)
         self.funcs = funcs
         self.tree_set = tree_set
         self.vars: list[str] = ["$"]
@@ -116,15 +117,15 @@ class Parser:
         return it
 
     # -- errors ----------------------------------------------------------------------------
-    def errorf(self, msg: str, pos: int | None = None):
+    def errorf(self, msg: str, pos: int | None = None, hint: str | None = None):
         """Raise ParseError `template: NAME:LINE: msg` at the furthest item read (or at character
-        `pos`), with line and column."""
+        `pos`), with line and column (Go's: the byte in the line, counted from 0). Go's message
+        names the furthest item's line only; `col` is that item's (or `pos`'s) column, so a
+        template that ends inside an {{if}} points at its end."""
         far = self.items[min(self.far, len(self.items) - 1)]
         line = far.line
-        col = None
-        if pos is not None:
-            col = _column(self.text, pos)
-        raise ParseError(msg, name=self.tree.parse_name, line=line, col=col)
+        col = _column(self.text, far.pos if pos is None else pos)
+        raise ParseError(msg, name=self.tree.parse_name, line=line, col=col, hint=hint)
 
     def unexpected(self, tok: L.Item, context: str):
         """Raise Go's "unexpected X in CONTEXT" for `tok` (a lexical ERROR item: its own
@@ -163,7 +164,8 @@ class Parser:
             if self.peek().typ == L.LEFT_DELIM:
                 delim_i = self.i
                 self.next()
-                if self.next_non_space().typ == L.DEFINE:
+                if (kw := self.next_non_space()).typ == L.DEFINE:
+                    self.keyword = kw
                     self.parse_definition()
                     continue
                 self.i = delim_i
@@ -196,26 +198,30 @@ class Parser:
     def parse_definition(self) -> None:
         """`{{define "name"}} ... {{end}}`: parse the body as a tree of its own and add it."""
         context = "define clause"
+        opener = self.keyword
         tok = self.expect_one_of(L.STRING, L.RAW_STRING, context)
         name = self._unquote(tok)
         saved = self._sub_tree(name)
         self.expect(L.RIGHT_DELIM, context)
-        self.tree.root, end = self.item_list()
+        self.tree.root, end = self.item_list(opener)
         if not isinstance(end, EndNode):
             self.errorf(f"unexpected {end} in {context}")
         self.add(self.tree)
         self.tree, self.vars, self.range_depth = saved
 
-    def item_list(self):
+    def item_list(self, opener: L.Item | None = None):
         """Nodes up to `{{end}}` or `{{else}}`; returns (the list, the EndNode or ElseNode that
-        closed it)."""
+        closed it). `opener` is the keyword item (if, range, with, block, define) whose body this
+        is: an input that ends first names it in the error's hint."""
         lst = ListNode(self.peek_non_space().pos)
         while self.peek_non_space().typ != L.EOF:
             n = self.text_or_action()
             if isinstance(n, (EndNode, ElseNode)):
                 return lst, n
             lst.nodes.append(n)
-        self.errorf("unexpected EOF")
+        self.errorf("unexpected EOF", hint=None if opener is None else (
+            f"the {{{{{opener.val}}}}} at {opener.line}:{_column(self.text, opener.pos)} has no {{{{end}}}}: "
+            "add one where its body ends"))
 
     def text_or_action(self):
         """One TEXT node, a comment, or an action with its body."""
@@ -238,6 +244,7 @@ class Parser:
         continue, else, end, if, range, template, with), else a pipeline whose value is printed."""
         tok = self.next_non_space()
         typ = tok.typ
+        self.keyword = tok    # the opener an unexpected EOF names (item_list)
         if typ == L.BLOCK:
             return self.block_control()
         if typ == L.BREAK:
@@ -283,23 +290,26 @@ class Parser:
         """The common part of if, range and with: (pos, line, pipeline, list, else list); the
         variables the pipeline declares live until `{{end}}`."""
         nvars = len(self.vars)
+        opener = self.keyword
         try:
             pipe = self.pipeline(context, L.RIGHT_DELIM)
             if context == "range":
                 self.range_depth += 1
-            lst, nxt = self.item_list()
+            lst, nxt = self.item_list(opener)
             if context == "range":
                 self.range_depth -= 1
             else_list = None
             if isinstance(nxt, ElseNode):
                 if context == "if" and self.peek().typ == L.IF:
                     self.next()
+                    self.keyword = opener   # one {{end}} closes the whole if-else-if chain
                     else_list = ListNode(nxt.pos, [IfNode(*self.parse_control("if"))])
                 elif context == "with" and self.peek().typ == L.WITH:
                     self.next()
+                    self.keyword = opener
                     else_list = ListNode(nxt.pos, [WithNode(*self.parse_control("with"))])
                 else:
-                    else_list, nxt = self.item_list()
+                    else_list, nxt = self.item_list(opener)
                     if not isinstance(nxt, EndNode):
                         self.errorf(f"expected end; found {nxt}")
             return pipe.pos, pipe.line, pipe, lst, else_list
@@ -309,11 +319,12 @@ class Parser:
     def block_control(self):
         """`{{block "name" pipeline}} ... {{end}}`: defines the template and runs it in place."""
         context = "block clause"
+        opener = self.keyword
         tok = self.next_non_space()
         name = self.parse_template_name(tok, context)
         pipe = self.pipeline(context, L.RIGHT_DELIM)
         saved = self._sub_tree(name)
-        self.tree.root, end = self.item_list()
+        self.tree.root, end = self.item_list(opener)
         if not isinstance(end, EndNode):
             self.errorf(f"unexpected {end} in {context}")
         self.add(self.tree)

@@ -69,7 +69,8 @@ class PushPlan:
     local files hashed, whether the repo exists, the head commit the plan was made against (the
     commit's parent; None for an empty or new repo), remote files kept because they are not in
     the folder, and whether the Hub was reached (`remote_checked` False only for a dry run that
-    could not reach it; `remote_error` says why)."""
+    could not reach it; `remote_error` says why, `remote_hint` what to do: kept apart, as
+    PublishError's message and hint)."""
     folder: Path
     repo_id: str
     revision: str
@@ -81,6 +82,7 @@ class PushPlan:
     delete_extra: bool = False
     remote_checked: bool = True        # False when the Hub could not be reached (dry run only)
     remote_error: str | None = None
+    remote_hint: str | None = None
     hashing: HashStats = field(default_factory=HashStats)
 
     def _with(self, status: str) -> list[PlanEntry]:
@@ -128,6 +130,7 @@ class PushPlan:
 
             {"repo": "ORG/NAME", "revision": str, "folder": str,
              "remote_checked": bool, "remote_error": str|None,   # False/why: the Hub was not reached
+             "remote_hint": str|None,                            # what to do about remote_error
              "repo_exists": bool, "head": commit oid|None,       # the commit the plan was made against
              "files": [PlanEntry.to_dict(), ...]                 # every entry, new/changed/unchanged/delete;
                                                                  # [] when the Hub was not reached
@@ -141,6 +144,7 @@ class PushPlan:
         return {
             "repo": self.repo_id, "revision": self.revision, "folder": str(self.folder),
             "remote_checked": self.remote_checked, "remote_error": self.remote_error,
+            "remote_hint": self.remote_hint,
             "repo_exists": self.repo_exists, "head": self.head,
             "files": [e.to_dict() for e in self.entries],
             "local": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.local],
@@ -266,7 +270,8 @@ def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revisio
     except Exception as err:  # noqa: BLE001 - only Hub failures are turned into HubError
         if allow_unreachable and is_unreachable(err):
             plan.remote_checked = False
-            plan.remote_error = str(hub_error(err, repo_id=repo_id, revision=revision, action="plan"))
+            why = hub_error(err, repo_id=repo_id, revision=revision, action="plan")
+            plan.remote_error, plan.remote_hint = why.message, why.hint
             return plan
         if is_hub_failure(err):
             raise hub_error(err, repo_id=repo_id, revision=revision, action="plan") from None

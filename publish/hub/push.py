@@ -121,7 +121,8 @@ def push(plan: PushPlan, *, message: str | None = None, create_pr: bool = False,
     from publish.progress import quiet_hub
 
     if not plan.remote_checked:
-        raise HubError(f"cannot push {plan.folder}: the plan has no remote side ({plan.remote_error})")
+        raise HubError(f"cannot push {plan.folder}: the plan has no remote side ({plan.remote_error})",
+                       hint=plan.remote_hint or "plan again once the Hub is reachable (plan_push without allow_unreachable)")
     result = PushResult(plan.repo_id, plan.revision, committed=False)
     if not plan.has_changes and plan.repo_exists:
         return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from publish.errors import TemplateError
+from publish.errors import TemplateError, message_of
 from publish.modelfile import stop_list
 from publish.modelkind import BASE, BASE_REASON
 from publish.smoke import checks as C
@@ -53,7 +53,7 @@ def smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation:
     except LoadError as err:
         render_why = f"render failed: {err}"
     except TemplateError as err:  # llamacpp renders with publish.gotmpl: render-go reports it below
-        render_why = f"render failed: {err}"
+        render_why = f"render failed: {message_of(err)}"
 
     try:
         if generate is not None:
@@ -91,7 +91,7 @@ def smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation:
         try:
             expected_go = render_go(target.template, conversation)
         except TemplateError as err:
-            case.checks.append(C.failed("render-go", f"publish.gotmpl cannot render the template: {err}"))
+            case.checks.append(C.failed("render-go", f"publish.gotmpl cannot render the template: {message_of(err)}"))
     if expected_go is not None or target.template is None:
         case.checks.append(C.check_rendered_go(rendered, expected_go, render_why))
     jinja, index, jinja_why = jinja_slot
@@ -145,7 +145,7 @@ def smoke_prompt(backend: Backend, target: Target, prompt: Prompt, conversation:
             case.checks.append(C.failed("jinja-chat", str(err)))
             jr = None
         except Exception as err:  # the GGUF's template refused or broke: llama-cli users see that too
-            case.checks.append(C.failed("jinja-chat", f"llama-cli --jinja path: {err}"))
+            case.checks.append(C.failed("jinja-chat", f"llama-cli --jinja path: {message_of(err)}"))
             jr = None
         if jr is not None:
             _, jres = jr

@@ -22,7 +22,7 @@ def gguf_facts(source) -> GGUFFacts:
     """The facts of `source`: a header already read (publish.gguf.header.GGUFHeader: a staged
     folder's), a path or an hf:// URL. Never raises: an unreadable header gives
     `GGUFFacts(why_unknown=...)`, and the checks that need it are skipped with that reason."""
-    from publish.errors import PublishError
+    from publish.errors import PublishError, message_of
     from publish.gguf.header import GGUFHeader
     from publish.gguf.reader import read_header
 
@@ -37,7 +37,7 @@ def gguf_facts(source) -> GGUFFacts:
         else:
             hdr = read_header(source)
     except (PublishError, OSError) as err:
-        return GGUFFacts(why_unknown=f"GGUF header unreadable: {err}")
+        return GGUFFacts(why_unknown=f"GGUF header unreadable: {message_of(err)}")
     controls: list[str] = []
     types = hdr.value("tokenizer.ggml.token_type")
     tokens = hdr.tokens

@@ -22,7 +22,7 @@ def jinja_renders(facts: GGUFFacts, conversations: list[list[dict]], cache: dict
     key = (facts.chat_template, facts.bos_text, facts.eos_text, bool(facts.add_bos), repr(conversations))
     if key not in cache:
         from publish.chat import ChatTemplate
-        from publish.errors import TemplateError
+        from publish.errors import TemplateError, message_of
         from publish.templatecheck import Conversation, render_jinja_suite
 
         suite = tuple(Conversation(f"c{i}", conv) for i, conv in enumerate(conversations))
@@ -30,7 +30,7 @@ def jinja_renders(facts: GGUFFacts, conversations: list[list[dict]], cache: dict
             tpl = ChatTemplate(facts.chat_template, bos_token=facts.bos_text or "", eos_token=facts.eos_text or "")
             cache[key] = (render_jinja_suite(tpl, suite, strip_bos=bool(facts.add_bos)), None)
         except TemplateError as err:
-            cache[key] = (None, f"the GGUF's Jinja template cannot be rendered: {err}")
+            cache[key] = (None, f"the GGUF's Jinja template cannot be rendered: {message_of(err)}")
     return cache[key]
 
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from publish.errors import TemplateError
+from publish.errors import TemplateError, message_of
 from publish.modelfile import stop_list
 from publish.smoke.base import DEFAULT_NUM_PREDICT, DEFAULT_SEED, ChatResult, LoadError, ShowResult, Target
 from publish.smoke.prompts import ollama_messages, render_go
@@ -522,7 +522,7 @@ class LlamaCppBackend:
         try:
             prompt = self.render(target, messages)
         except TemplateError as err:
-            raise LoadError(f"{target.model}: the Go template cannot render this conversation: {err}") from None
+            raise LoadError(f"{target.model}: the Go template cannot render this conversation: {message_of(err)}") from None
         if prompt is None:
             raise LoadError(f"{target.model}: no Go template to build the prompt with")
         try:

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from publish.errors import SmokeSetupError
+from publish.errors import SmokeSetupError, message_of
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target, Unsupported
 from publish.smoke.targets import registry_unreachable
 from publish.smoke.ollama_api import parse_parameters
@@ -153,7 +153,7 @@ class OllamaCLIBackend:
         try:
             modelfile.write_text(write_modelfile(target), encoding="utf-8")
         except Exception as err:  # a value no Modelfile can carry: this quant cannot be created
-            raise LoadError(f"{target.label}: cannot write a Modelfile: {err}") from None
+            raise LoadError(f"{target.label}: cannot write a Modelfile: {message_of(err)}") from None
         self._checked("create", target.model, "-f", str(modelfile))
 
     def remove(self, target: Target) -> None:
