@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publish.errors import NoChatTemplateError, SpecError, UsageError
+from publish.errors import GGUFError, NoChatTemplateError, SpecError, UsageError
 from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, output_error, removed_if_interrupted, temp_path
 from publish.quants import (file_type_disagrees, is_projector_filename, label_from_filename, normalize_label,
                             quality_class, shard_info)
@@ -146,8 +146,8 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
 def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> ReleaseSpec:
     """[template] from = "gguf": the spec with the GGUFs' chat template converted to a Go template
     (publish.convert) and its stop list as params.stop (unless the spec sets stop itself).
-    Raises SpecError when the GGUFs disagree, hold no chat template, or the conversion is not
-    identical on every case the chat template supports."""
+    Raises SpecError when the GGUFs disagree, hold no chat template, one is not a GGUF, or the
+    conversion is not identical on every case the chat template supports."""
     from dataclasses import replace
 
     from publish.convert import ConvertError, convert
@@ -168,7 +168,7 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
     except NoChatTemplateError as err:
         raise SpecError(str(spec.path), "template.from", _no_template_message(err),
                         hint=_no_template_hint(err)) from None
-    except UsageError as err:
+    except (UsageError, GGUFError) as err:   # GGUFError: a quant that is not a GGUF (an LFS pointer...)
         raise SpecError(str(spec.path), "template.from", err.message, hint=err.hint) from None
     try:
         conv = convert(first.text, bos_token=first.bos, eos_token=first.eos, name=first.name,

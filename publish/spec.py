@@ -562,6 +562,7 @@ def _read_template(r: _Reader, table: dict, base: Path) -> TemplateSpec:
         text, source = table["text"], "inline"
     else:
         p = r.inside("template.file", table["file"], base)
+        _refuse_gguf(r, p)
         text = _read_file(r, p, "template.file", "save the template as UTF-8")
         source = table["file"]   # as written: an absolute path would put the home folder on the card
     if not text.strip():
@@ -637,6 +638,28 @@ def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Pat
         return _read_file(r, r.inside(prefix + file_key, data[file_key], base), prefix + file_key,
                           "save it as UTF-8")
     return None
+
+
+def _refuse_gguf(r: _Reader, p: Path) -> None:
+    """template.file is an Ollama Go template: a GGUF holds none (its Jinja chat template is what
+    from = "gguf" converts), and a file named *.gguf that is not one (an LFS pointer, an HTML page)
+    would be shipped as the template's text. Both raise SpecError; a missing or unreadable file
+    is left to _read_file."""
+    from publish.errors import GGUFError
+    from publish.gguf.sniff import is_gguf, named_gguf, require_gguf
+
+    try:
+        gguf = is_gguf(p)
+    except OSError:
+        return
+    if gguf:
+        raise r.err("template.file", f"{p} is a GGUF: it holds the model's Jinja chat template, not an Ollama "
+                                     "Go template", hint='from = "gguf" converts the GGUFs\' chat template')
+    if named_gguf(p):
+        try:
+            require_gguf(p)
+        except GGUFError as e:
+            raise r.err("template.file", e.message, hint=e.hint) from None
 
 
 def _read_file(r: _Reader, p: Path, key: str, utf8_hint: str) -> str:

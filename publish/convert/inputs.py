@@ -40,15 +40,31 @@ class ChatSource:
 
 
 def _is_gguf(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(4) == b"GGUF"
+    """Whether `path` is a GGUF (it starts with the GGUF magic). A file named `*.gguf` is a model,
+    never a template: without the magic it is refused with the GGUFError publish lint reports
+    (publish.gguf.sniff: an LFS pointer, an HTML page, an empty file... and what to do)."""
+    from publish.gguf.sniff import is_gguf, named_gguf, require_gguf
+
+    if named_gguf(path):
+        require_gguf(path)
+        return True
+    try:
+        return is_gguf(path)
+    except OSError:
+        return False   # read_utf8 names the problem (missing, a folder, no permission)
 
 
-def _read_text(path: Path) -> str:
+# what read_utf8 says about a file that is neither a GGUF nor UTF-8 text, by what was asked for
+CHAT_HINT = "not a GGUF either: pass a GGUF, a tokenizer_config.json or a Jinja template file saved as UTF-8"
+GO_HINT = ("not a GGUF either: pass an Ollama Go template file or a Modelfile saved as UTF-8 (for a GGUF, "
+           "the `template` file beside it is read)")
+TEMPLATE_FILE_HINT = "pass a tokenizer_config.json or a Jinja template file saved as UTF-8"
+
+
+def _read_text(path: Path, hint: str) -> str:
     from publish.fsutil import read_utf8
 
-    return read_utf8(path, hint="not a GGUF either: pass a GGUF, a tokenizer_config.json or a template "
-                                "file saved as UTF-8")
+    return read_utf8(path, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -68,9 +84,17 @@ class ChatTemplates:
 def read_chat_templates(path: Path) -> ChatTemplates:
     """Read a tokenizer_config.json (a `.json` file, or any file whose text starts with `{"`: JSON
     is never taken for a template) or a Jinja template file. Raises UsageError naming the file
-    when it is not UTF-8, not valid JSON, not a JSON object, or holds no chat template."""
+    when it is a GGUF, not UTF-8, not valid JSON, not a JSON object, or holds no chat template;
+    GGUFError for a file named `*.gguf` that is not one (an LFS pointer, an HTML page...)."""
     path = Path(path)
-    text = _read_text(path)
+    if _is_gguf(path):
+        raise UsageError(f"{path}: a GGUF, not a chat template file",
+                         hint="pass the model's tokenizer_config.json or chat_template.jinja")
+    return _read_chat_templates(path, TEMPLATE_FILE_HINT)
+
+
+def _read_chat_templates(path: Path, hint: str) -> ChatTemplates:
+    text = _read_text(path, hint)
     config = None
     if path.suffix.lower() == ".json" or text.lstrip().startswith('{"'):
         try:
@@ -114,7 +138,7 @@ def load_chat_template(path: Path, name: str | None = None) -> ChatSource:
 def _load_chat_template(path: Path, name: str | None) -> ChatSource:
     if _is_gguf(path):
         return _from_gguf(path, name)
-    found = read_chat_templates(path)
+    found = _read_chat_templates(path, CHAT_HINT)
     if found.config is None:
         if name:
             raise UsageError(f"{path}: --name picks a named template of a GGUF or tokenizer_config.json; "
@@ -199,7 +223,7 @@ def _load_go_template(path: Path) -> GoSource:
                 "(Ollama reads it from the Hub repo's `template` file or a Modelfile's TEMPLATE)",
                 hint=f"pass that file with --go, or run `publish template suggest {path}`")
         return GoSource(text, f"{path.parent.name}/template (beside {path.name})")
-    text = _read_text(path)
+    text = _read_text(path, GO_HINT)
     if path.name.lower().startswith("modelfile") or path.suffix.lower() == ".modelfile":
         from publish import modelfile
 

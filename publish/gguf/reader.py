@@ -366,6 +366,16 @@ class _Parser:
     def fail(self, offset: int, expected: str) -> GGUFError:
         return GGUFError(self.path, offset, expected)
 
+    def not_gguf(self) -> GGUFError:
+        """The file has no GGUF magic: what it is instead (an LFS pointer, an HTML page, empty...)
+        and what to do, worded by publish.gguf.sniff from its first bytes."""
+        from publish.gguf.sniff import HEAD_BYTES, not_gguf
+
+        n = min(self.size, HEAD_BYTES)
+        if n > self.have:
+            self.ensure(n, "the start of the file")
+        return not_gguf(self.path, bytes(self.buf[:n]), self.size)
+
     def ensure(self, end: int, what: What, at: int | None = None) -> None:
         """Make sure bytes [0, end) are buffered; `what` names the item being read for errors
         (a string, or a function giving one: the hot paths build no message unless they fail)."""
@@ -447,9 +457,11 @@ class _Parser:
     # -- structure -----------------------------------------------------------------------------
 
     def parse(self) -> GGUFHeader:
+        if self.size < 4:
+            raise self.not_gguf()
         magic_at = self.take(4, "the GGUF magic")
         if bytes(self.buf[magic_at:magic_at + 4]) != MAGIC:
-            raise self.fail(0, f"expected the magic bytes 'GGUF', found {bytes(self.buf[0:4])!r}: not a GGUF file")
+            raise self.not_gguf()
         version = self.u32("the GGUF version")
         if version not in SUPPORTED_VERSIONS:
             if version == 1:

@@ -21,7 +21,10 @@ _DOCS = {
     "GG001": dict(engines=ALL_ENGINES, why="Every engine parses the whole header before it loads anything; a "
                   "truncated or corrupt file fails with a parse error far from the cause.",
                   example="An upload interrupted at 60%: the tensor data ends before the last tensor's offset.",
-                  fix="Re-download or re-convert the file; compare its size and sha256 with the source.",
+                  fix="Re-download or re-convert the file; compare its size and sha256 with the source. A file "
+                  "without the GGUF magic is named for what it is (a Git LFS pointer: `git lfs pull`; the Hub's "
+                  "web page of the file: fetch its /resolve/ URL; an empty file; a pre-GGUF GGML/GGJT model: "
+                  "convert it) and the finding's hint says what to do.",
                   sources=("llama.cpp ggml/src/gguf.cpp (gguf_init_from_file)", "ollama v0.24.0 fs/ggml/gguf.go")),
     "GG100": dict(engines=ALL_ENGINES, why="The architecture key picks the model code in both engines; without it "
                   "llama.cpp fails with `unknown model architecture` and Ollama cannot pick a runner.",
