@@ -51,7 +51,8 @@ _DOCS = {
                   why="Ollama's gemma3n engine looks rows of per_layer_token_embd up (get_rows) for every token and "
                   "keeps the tensor with the output layer, on the GPU when that is offloaded. ggml's CPU backend "
                   "looks rows up in any type: on the real Ollama v0.24.0 (CPU) a Q4_K per_layer_token_embd runs "
-                  "and writes exactly the text of the same values in F32, with no message at all. ggml's CUDA backend (v0.24.0) looks rows up only in "
+                  "and writes exactly the text of the same values in F32, with no message at all. ggml's CUDA "
+                  "backend (v0.24.0) looks rows up only in "
                   "F32/F16/BF16/Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/Q6_K; for other types its scheduler copies the weight to "
                   "a backend that can (ggml-backend.cpp, \"the weight will need to be copied\"): slower, not "
                   "broken, and not run here (no GPU). This rule used to say the model fails in Ollama; on v0.24.0 "
@@ -73,9 +74,11 @@ _DOCS = {
                   sources=(OLLAMA_KV, LLAMA_LOADER)),
     "GG200": dict(engines=ALL_ENGINES, why="Without tokenizer.ggml.tokens there is nothing to tokenize with: "
                   "llama.cpp fails with `cannot find tokenizer vocab in model file`.",
-                  example="A GGUF written by a custom export script (gguf-py's GGUFWriter given the weights and "
-                  "the `general.*` keys but no `tokenizer.ggml.*` keys): llama.cpp stops with `cannot find "
-                  "tokenizer vocab in model file`.",
+                  example="A GGUF written by a custom export script that copied the tokenizer's settings "
+                  "(`tokenizer.ggml.model`, the special-token ids) but not the token list "
+                  "`tokenizer.ggml.tokens`: llama.cpp stops with `error loading model vocabulary: cannot find "
+                  "tokenizer vocab in model file`. With no `tokenizer.ggml.*` key at all it stops one step "
+                  "earlier, with `key not found in model: tokenizer.ggml.model`.",
                   fix="Re-convert with convert_hf_to_gguf.py from a folder that has the tokenizer files.",
                   sources=(LLAMA_VOCAB,)),
     "GG201": dict(engines=ALL_ENGINES, why="A special token id past the vocabulary makes llama.cpp fall back to "
@@ -141,7 +144,9 @@ _DOCS = {
                   example="The parts of a Q6_K split set joined with `cat` into `llama.gguf` "
                   "(ggml-org/llama.cpp#9613): the result keeps the first part's header, with `split.count` "
                   "greater than 1, under a name that is not `NAME-00001-of-0000N.gguf`, and llama.cpp stops "
-                  "with `invalid split file: llama.gguf`. Parts that disagree on `split.no`, `split.count` or "
+                  "with `invalid split file: llama.gguf` (the report's version; the llama.cpp of "
+                  "llama-cpp-python 0.3.36 says `invalid split file name: llama.gguf`, with the path). Parts "
+                  "that disagree on `split.no`, `split.count` or "
                   "`split.tensors.count`, or that hold the same tensor twice, are reported too.",
                   fix="Re-split with llama-gguf-split.",
                   sources=("llama.cpp src/llama-model-loader.cpp (splits)",)),

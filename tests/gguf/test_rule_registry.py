@@ -157,3 +157,70 @@ def test_gg405_example_names_are_refused_tags(tmp_path, name, tag):
     path = write_tiny_llama(tmp_path / name)
     [message] = [f.message for f in lint_paths([str(path)]).findings if f.code == "GG405"]
     assert f"hf.co/ORG/REPO:{tag}` is refused" in message
+
+
+def _llama_cpp_load_error(path: Path) -> str:
+    """The `llama_model_load: error loading model: …` line llama.cpp (llama-cpp-python) logs for `path`."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import llama_cpp; "
+                           f"llama_cpp.Llama({str(path)!r}, n_ctx=64, verbose=True)"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    return next(line for line in done.stderr.splitlines() if "error loading model:" in line)
+
+
+@pytest.mark.llamacpp
+def test_gg100_and_gg200_examples_are_what_llama_cpp_says(tmp_path):
+    """GG100's and GG200's pages quote llama.cpp's refusal: measured with llama-cpp-python on the
+    file each example describes (the key renamed in place, or the token list dropped)."""
+    from ggufs import write_tiny_llama
+    from publish.lint import lint_paths
+
+    no_arch = tmp_path / "noarch-F32.gguf"
+    data = write_tiny_llama(tmp_path / "tiny-F32.gguf").read_bytes()
+    assert data.count(b"general.architecture") == 1
+    no_arch.write_bytes(data.replace(b"general.architecture", b"general.architecturX"))
+    no_vocab = write_tiny_llama(tmp_path / "novocab-F32.gguf", drop_kv=["tokenizer.ggml.tokens"])
+    for code, path in (("GG100", no_arch), ("GG200", no_vocab)):
+        assert code in {f.code for f in lint_paths([str(path)]).findings}
+        said = re.search(r"`([^`]*(?:unknown model architecture|cannot find tokenizer vocab)[^`]*)`",
+                         RULES[code].example).group(1)
+        assert said in _llama_cpp_load_error(path), code
+    # with no tokenizer.ggml.* key at all, the step before (GG200's example says so too)
+    from publish.gguf.reader import read_header
+
+    keys = [k for k in read_header(str(no_vocab)).kv if k.startswith("tokenizer.ggml.")]
+    bare = write_tiny_llama(tmp_path / "bare-F32.gguf", drop_kv=[*keys, "tokenizer.ggml.tokens"])
+    assert "GG200" in {f.code for f in lint_paths([str(bare)]).findings}
+    assert "`key not found in model: tokenizer.ggml.model`" in RULES["GG200"].example
+    assert "key not found in model: tokenizer.ggml.model" in _llama_cpp_load_error(bare)
+
+
+@pytest.mark.llamacpp
+def test_split_set_examples_are_what_llama_cpp_says(tmp_path):
+    """GG302's example (a part missing) and GG303's (the parts joined with `cat`): lint reports them
+    and llama.cpp (llama-cpp-python) refuses the load with the message the page quotes."""
+    from gguf import GGMLQuantizationType as Q
+
+    from ggufs import write_gguf
+    from publish.lint import lint_paths
+
+    tensors = [(f"blk.{i}.w.weight", (32, 2), Q.F32) for i in range(3)]
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    write_gguf(missing / "m-Q8_0.gguf", tensors=tensors, split_max_tensors=1)
+    first, second, _ = sorted(missing.iterdir())
+    second.unlink()
+    assert "GG302" in {f.code for f in lint_paths([str(missing)]).findings}
+    assert f"failed to load GGUF split from {second}" in _llama_cpp_load_error(first)
+    assert "`failed to load GGUF split from" in RULES["GG302"].example
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    write_gguf(parts / "m-Q6_K.gguf", tensors=tensors, split_max_tensors=1)
+    joined = tmp_path / "llama.gguf"
+    joined.write_bytes(b"".join(p.read_bytes() for p in sorted(parts.iterdir())))
+    assert "GG303" in {f.code for f in lint_paths([str(joined)]).findings}
+    assert f"invalid split file name: {joined}" in _llama_cpp_load_error(joined)
+    assert "`invalid split file name: llama.gguf`" in RULES["GG303"].example
