@@ -520,7 +520,9 @@ def suggest(template: ChatTemplate, *, strip_bos: bool = True, go_render: GoRend
     """Check every family template against `template` on the plain conversations and on the tools
     and thinking cases the model supports (check); the first one whose renders equal it wins,
     else the one with the fewest differing characters. A family without .Tools (or without the
-    thinking capability) is not identical to a model whose template uses tools (thinking)."""
+    thinking capability) is not identical to a model whose template uses tools (thinking).
+    Families only: publish.convert.suggest.suggest_template (what `publish template suggest` runs)
+    adds the conversion when no family is byte-identical and says which one to ship."""
     from publish import families
 
     renders: dict[bool | None, JinjaRenders] = {}    # by the think value Ollama gives the family

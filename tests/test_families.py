@@ -159,15 +159,20 @@ def test_cli_suggest_gguf_prints_template_stops_and_check(gemma3n_gguf):
     # converted template has neither capability, so Ollama refuses them); think=false is served: compared
     assert "result: identical on all 11 supported case(s)" in out.output
     data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(gemma3n_gguf), "--json"]).output)
-    assert data["family"] == "gemma3" and data["match"] is True and data["exact"] is False
-    assert families.get("gemma3").template == data["template"]
+    # the JSON carried gemma3's template and "family": "gemma3" beside "match": true; the conversion is
+    # what matched, and it is what the document now gives to ship
+    assert (data["picked"], data["match"], data["exact"], data["family"]) == ("conversion", True, True, None)
+    assert data["template"] == data["converted"]["template"] != families.get("gemma3").template
+    assert data["stop"] == data["converted"]["stop"] == ["<end_of_turn>", "<start_of_turn>"]
+    assert data["closest_family"]["name"] == "gemma3" and data["closest_family"]["exact"] is False
+    assert data["closest_family"]["template"] == families.get("gemma3").template
 
 
 def test_suggest_on_a_gemma3n_sized_header(gemma3n_broken_path):
     # 262,144-token vocabulary: BOS/EOS texts come from the header through the lazy reader.
     out = CliRunner().invoke(main, ["template", "suggest", str(gemma3n_broken_path), "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["family"] == "gemma3"
+    assert json.loads(out.output)["closest_family"]["name"] == "gemma3"
 
 
 def test_cli_suggest_without_a_family_reports_the_converted_template(zephyr_gguf):
@@ -176,8 +181,9 @@ def test_cli_suggest_without_a_family_reports_the_converted_template(zephyr_gguf
     assert "no family template is identical (closest: phi3)" in out.output
     assert "result: identical on all" in out.output
     data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(zephyr_gguf), "--json"]).output)
-    assert data["match"] is True and data["exact"] is False and data["family"] == "phi3"
-    assert data["converted"]["identical"] is True and data["converted"]["stop"]
+    assert (data["picked"], data["match"], data["family"], data["closest_family"]["name"]) == \
+        ("conversion", True, None, "phi3")
+    assert data["converted"]["identical"] is True and data["stop"] == data["converted"]["stop"]
     ranking = [r["differing_chars"] for r in data["ranking"]]
     assert ranking == sorted(ranking)
 
@@ -194,6 +200,7 @@ def test_cli_suggest_without_a_match_shows_the_closest_and_its_diff(gguf_cache):
     assert "converted chat template (not identical either)" in out.output and "| upper" in out.output
     data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(path), "--json"]).output)
     assert data["match"] is False and data["converted"]["identical"] is False
+    assert (data["picked"], data["template"], data["stop"], data["family"]) == (None, None, None, None)
 
 
 def test_cli_suggest_needs_a_chat_template(gguf_cache):
@@ -254,10 +261,11 @@ def test_suggest_does_not_call_chatml_identical_to_qwen3(gguf_cache):
     out = CliRunner().invoke(main, ["template", "suggest", str(path)])
     assert "family: chatml" not in out.output, out.output
     data = json.loads(CliRunner().invoke(main, ["template", "suggest", str(path), "--json"]).output)
-    assert data["family"] == "chatml" and data["exact"] is False
-    refused = {c["name"] for c in data["check"]["conversations"] if c.get("refused")}
+    assert data["closest_family"]["name"] == "chatml" and data["closest_family"]["exact"] is False
+    refused = {c["name"] for c in data["closest_family"]["check"]["conversations"] if c.get("refused")}
     assert refused == {"tools", "tool-call-result", "thinking-on"}
     ranking = {r["family"]: r["status"] for r in data["ranking"]}
     assert set(ranking.values()) == {"fail"}
     # the conversion serves both, and suggest reports it
     assert data["converted"]["tools"] and data["converted"]["thinking"] and data["match"] == data["converted"]["identical"]
+    assert data["family"] is None and data["picked"] == ("conversion" if data["converted"]["identical"] else None)

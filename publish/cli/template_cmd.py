@@ -103,11 +103,7 @@ def convert_cmd(ctx: click.Context, source: Path, template_name: str | None, bos
     conv = convert(jinja.text, bos_token=jinja.bos if bos is None else bos,
                    eos_token=jinja.eos if eos is None else eos, name=jinja.name, strip_bos=jinja.strip_bos,
                    specials=jinja.specials, tokens=jinja.tokens)
-    written: list[str] = []
-    if out_dir is not None and conv.identical:
-        from publish.staged import write_template_files
-
-        written = write_template_files(out_dir, conv.template, conv.stops)
+    written = conv.write(out_dir) if out_dir is not None else []   # only a proven conversion is written
     if fmt == "json":
         say_json({**conv.to_dict(), "written": written}, indent=2)
     else:

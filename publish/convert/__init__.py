@@ -24,6 +24,7 @@ and still lists them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -129,6 +130,18 @@ class Conversion:
         for c in self.check.conversations:
             out[c.status] = out.get(c.status, 0) + 1
         return out
+
+    def write(self, folder: str | os.PathLike) -> list[str]:
+        """Write the converted template into `folder` only when it is proven (`identical`): `template`,
+        and `stop` set in `params` with its other keys kept (publish.staged.write_template_files).
+        Returns the names written, [] when the conversion is not identical (nothing is written).
+        Raises UsageError when an existing `params` is not a JSON object, OutputPathError when
+        `folder` cannot be written."""
+        if not self.identical:
+            return []
+        from publish.staged import write_template_files
+
+        return write_template_files(folder, self.template, self.stops)
 
     def to_dict(self) -> dict:
         """The conversion as JSON: name, status, verdict, whether identical, the Go template, stop

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import NoChatTemplateError, UsageError
+from publish.gguf.sniff import named_gguf
 
 
 @dataclass
@@ -43,7 +44,7 @@ def _is_gguf(path: Path) -> bool:
     """Whether `path` is a GGUF (it starts with the GGUF magic). A file named `*.gguf` is a model,
     never a template: without the magic it is refused with the GGUFError publish lint reports
     (publish.gguf.sniff: an LFS pointer, an HTML page, an empty file... and what to do)."""
-    from publish.gguf.sniff import is_gguf, named_gguf, require_gguf
+    from publish.gguf.sniff import is_gguf, require_gguf
 
     if named_gguf(path):
         require_gguf(path)
@@ -86,11 +87,19 @@ def read_chat_templates(path: Path) -> ChatTemplates:
     is never taken for a template) or a Jinja template file. Raises UsageError naming the file
     when it is a GGUF, not UTF-8, not valid JSON, not a JSON object, or holds no chat template;
     GGUFError for a file named `*.gguf` that is not one (an LFS pointer, an HTML page...)."""
+    from publish.errors import TextFileError
+
     path = Path(path)
-    if _is_gguf(path):
-        raise UsageError(f"{path}: a GGUF, not a chat template file",
-                         hint="pass the model's tokenizer_config.json or chat_template.jinja")
-    return _read_chat_templates(path, TEMPLATE_FILE_HINT)
+    a_gguf = UsageError(f"{path}: a GGUF, not a chat template file",
+                        hint="pass the model's tokenizer_config.json or chat_template.jinja")
+    if named_gguf(path) and _is_gguf(path):   # _is_gguf raises for a *.gguf that is not one
+        raise a_gguf
+    try:
+        return _read_chat_templates(path, TEMPLATE_FILE_HINT)
+    except TextFileError:   # not UTF-8 or too large: a GGUF under another name says so (one more read
+        if _is_gguf(path):  # only then: a text file is opened once)
+            raise a_gguf from None
+        raise
 
 
 def _read_chat_templates(path: Path, hint: str) -> ChatTemplates:

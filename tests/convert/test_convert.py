@@ -360,6 +360,12 @@ def test_cli_convert_exit_codes(tmp_path):
     res = CliRunner().invoke(main, ["template", "convert", str(shouty), "-o", str(tmp_path / "o")])
     assert res.exit_code == 1 and "DIFFERENT" in res.output and "not written" in res.output
     assert not (tmp_path / "o" / "template").exists()
+    # the rule is the library's (the CLI held it): a Python caller cannot write an unproven conversion
+    assert convert(shouty.read_text(encoding="utf-8")).write(tmp_path / "p") == []
+    assert not (tmp_path / "p").exists()
+    proven = convert("{% for m in messages %}{{ m.content }}{% endfor %}")
+    assert proven.identical and proven.write(tmp_path / "p") == ["template", "params"]
+    assert (tmp_path / "p" / "template").read_text(encoding="utf-8") == proven.template
     bad = tmp_path / "bad.jinja"
     bad.write_text("{% for m in messages %}{{ m.content | wordwrap(3) }}{% endfor %}", encoding="utf-8")
     res = CliRunner().invoke(main, ["template", "convert", str(bad)])
