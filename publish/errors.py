@@ -193,6 +193,12 @@ class HubConflict(HubError):
     """The repo changed under the action (HTTP 409/412: the branch head moved, the repo exists)."""
 
 
+class HubUnreachable(HubError):
+    """No answer from the Hub at all: its host does not resolve (offline, no DNS), refuses the
+    connection or has no route; the connection kept failing or timing out through the retries;
+    or huggingface_hub's offline mode (HF_HUB_OFFLINE) is on."""
+
+
 class SmokeSetupError(PublishError):
     """An engine needed for a smoke test is missing or unreachable."""
 

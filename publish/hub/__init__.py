@@ -5,6 +5,8 @@
     push.py     push(plan): create_repo(exist_ok=True) then ONE create_commit
     remote.py   hf://ORG/NAME[@REV]/FILE.gguf as a seekable stream of HTTP range reads
     client.py   endpoint, token, HfApi, bounded retries, Hub errors -> HubError
+    transport.py  huggingface_hub's HTTP client: an unreachable host fails at once; its retry
+                lines follow publish.progress (dropped when quiet, one line at a terminal)
 
 Nothing here imports huggingface_hub at module import time except through these modules, so
 `publish --help` and local-only commands stay fast.

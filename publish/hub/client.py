@@ -42,6 +42,7 @@ from publish.errors import (
     HubGated,
     HubNotFound,
     HubRateLimited,
+    HubUnreachable,
 )
 
 log = logging.getLogger("publish.hub")
@@ -105,17 +106,23 @@ def _bounded_wait(request) -> None:  # noqa: ANN001 - an httpx2 request event ho
 
 
 def _client_with_timeouts():
+    """huggingface_hub's default client (its settings and event hooks, copied) as a
+    publish.hub.transport.HubClient (fail fast on an unreachable host), with timeouts."""
     from huggingface_hub.utils import _http
 
-    client = _http.default_client_factory()
-    client.timeout = hub_timeout()
-    hooks = client.event_hooks
-    client.event_hooks = {**hooks, "request": [*hooks["request"], _bounded_wait]}
+    from publish.hub.transport import HubClient
+
+    base = _http.default_client_factory()
+    hooks = base.event_hooks
+    client = HubClient(event_hooks={**hooks, "request": [*hooks["request"], _bounded_wait]},
+                       follow_redirects=base.follow_redirects, headers=base.headers, timeout=hub_timeout())
+    base.close()
     return client
 
 
 def configure_http() -> None:
-    """Give huggingface_hub's shared HTTP client timeouts (see the module doc). Idempotent; a
+    """Give huggingface_hub's shared HTTP client timeouts and fail-fast on a host that cannot be
+    reached, and its retry lines publish's progress switch (see the module doc). Idempotent; a
     change of the settings (or of COMMIT_READ_TIMEOUT) makes a new client. A client factory
     someone else installed is kept as it is."""
     global _configured
@@ -123,6 +130,9 @@ def configure_http() -> None:
     from huggingface_hub import constants
     from huggingface_hub.utils import _http
 
+    from publish.hub.transport import install_retry_lines
+
+    install_retry_lines()
     wanted = (constants.HF_HUB_DOWNLOAD_TIMEOUT, constants.HF_HUB_ETAG_TIMEOUT, COMMIT_READ_TIMEOUT)
     current = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
     if current not in (_http.default_client_factory, _client_with_timeouts):
@@ -204,18 +214,22 @@ def refusing(what: str, reason: str, wait: float, *, rate_limited: bool) -> HubE
 
 
 def call(fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
-    """Run one Hub call, retrying 429/5xx and dropped connections within a bounded budget. Re-raises
+    """Run one Hub call, retrying 429/5xx and dropped connections within a bounded budget; a host
+    that cannot be reached at all (publish.hub.transport.HostUnreachable) is not retried. Re-raises
     huggingface_hub's error when it is not retryable or the tries are spent (map it with
     `hub_error`); raises HubRateLimited (after 429s) or HubError (5xx, dropped connections) when the
     waits would pass RETRY_BUDGET_SECONDS (60 s)."""
     from huggingface_hub.errors import HfHubHTTPError
+
+    from publish.hub.transport import HostUnreachable, fail_fast
 
     attempts = attempts or RETRY_ATTEMPTS
     transport = _transport_errors()
     waited = 0.0
     for attempt in range(1, attempts + 1):
         try:
-            return fn()
+            with fail_fast():
+                return fn()
         except HfHubHTTPError as err:
             status = _status(err)
             if status not in RETRY_STATUS or attempt == attempts:
@@ -223,7 +237,7 @@ def call(fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
             wait = _retry_after(err)
             reason = f"HTTP {status}"
         except transport as err:
-            if attempt == attempts:
+            if attempt == attempts or isinstance(err, HostUnreachable):
                 raise
             wait, reason, status = None, type(err).__name__, None
         if wait is None:
@@ -236,8 +250,11 @@ def call(fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
     raise AssertionError("unreachable")
 
 
-def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, action: str) -> HubError:
-    """Turn a huggingface_hub / transport error into a HubError that says what to do."""
+def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, action: str,
+              read_only: bool = False) -> HubError:
+    """Turn a huggingface_hub / transport error into a HubError that says what to do. `action` starts
+    the message ("read hf://…", "push"); `read_only` (a command that only reads the Hub: inspect,
+    lint, smoke, ci-matrix) gives hints that speak of no change to a repo and no write access."""
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -281,6 +298,10 @@ def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, 
         if status == 401:
             return HubAuthError(f"{action}: the Hub rejected the token (HTTP 401){detail}",
                             hint="set HF_TOKEN to a valid token or run `hf auth login` again")
+        if status == 403 and read_only:
+            return HubAuthError(f"{action}: this token has no access to {repo_id} (HTTP 403){detail}",
+                                hint="use a token that can read the repo (a fine-grained token needs it, or its "
+                                     "namespace, among its repos)")
         if status == 403:
             return HubAuthError(f"{action}: this token has no write access to {repo_id} (HTTP 403){detail}",
                             hint="use a token with the write role for that namespace, or --create-pr if you may open PRs")
@@ -294,23 +315,64 @@ def hub_error(err: BaseException, *, repo_id: str, revision: str | None = None, 
             return HubRateLimited(f"{action}: rate limited by the Hub (HTTP 429){detail}", hint="wait a few minutes and retry")
         if status is not None and status >= 500:
             return HubError(f"{action}: the Hub failed (HTTP {status}){detail}",
-                            hint="retry later; a push that failed before its commit changed nothing on the repo")
+                            hint="retry later" if read_only else
+                            "retry later; a push that failed before its commit changed nothing on the repo")
         return HubError(f"{action}: the Hub answered HTTP {status}{detail}")
-    if isinstance(err, _transport_errors()):
-        return HubError(f"{action}: cannot reach the Hub at {endpoint()} ({type(err).__name__})",
-                        hint="check the network or HF_ENDPOINT; nothing was changed on the repo")
+    if is_unreachable(err):
+        return _unreachable(err, action=action, read_only=read_only)
     return HubError(f"{action}: {type(err).__name__}: {err}")
 
 
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _unreachable(err: BaseException, *, action: str, read_only: bool) -> HubUnreachable:
+    """The HubUnreachable for a Hub that gave no answer (`is_unreachable`): which host, why (its
+    name does not resolve, refused, no route, offline mode, or the error class after the retries)
+    and what to do; a write's hint adds that the repo is unchanged."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    from publish.hub.transport import HostUnreachable
+
+    unchanged = "" if read_only else "; nothing was changed on the repo"
+    custom = bool(os.environ.get("HF_ENDPOINT"))
+    proxy = next((name for name in PROXY_VARIABLES if os.environ.get(name)), None)
+    via = f" (the connection goes through the proxy in {proxy})" if proxy else ""
+    if isinstance(err, OfflineModeIsEnabled):
+        return HubUnreachable(f"{action}: HF_HUB_OFFLINE is set, so huggingface_hub sends no request",
+                              hint="unset HF_HUB_OFFLINE to reach the Hub" + unchanged)
+    if isinstance(err, HostUnreachable):
+        host = err.host + (f":{err.port}" if err.port else "")
+        check = f"; check HF_ENDPOINT ({endpoint()})" if custom else ""
+        if err.reason == "refused":
+            message = f"cannot reach {host}: the connection was refused (nothing listens there){via}"
+            todo = (f"start the server HF_ENDPOINT ({endpoint()}) points at, or unset HF_ENDPOINT" if custom
+                    else "check the network and the proxy settings")
+        elif err.reason == "no-route":
+            message = f"cannot reach {host}: no route to it; this machine is offline{via}"
+            todo = "connect to the network and run it again" + check
+        else:
+            message = f"cannot reach {host}: its name does not resolve; this machine is offline or has no DNS{via}"
+            todo = "connect to the network and run it again" + check
+        return HubUnreachable(f"{action}: {message}", hint=todo + unchanged)
+    return HubUnreachable(f"{action}: cannot reach the Hub at {endpoint()} ({type(err).__name__})",
+                          hint="check the network or HF_ENDPOINT, and run it again" + unchanged)
+
+
 @contextlib.contextmanager
-def hub_errors(*, repo_id: str, revision: str | None = None, action: str) -> Iterator[None]:
-    """Run the block; a Hub failure it raises (`is_hub_failure`) becomes the HubError `hub_error`
-    makes of it (raised from None), anything else passes through unchanged."""
+def hub_errors(*, repo_id: str, revision: str | None = None, action: str,
+               read_only: bool = False) -> Iterator[None]:
+    """Run the block with a host that cannot be reached failing at once (publish.hub.transport.
+    fail_fast); a Hub failure it raises (`is_hub_failure`) becomes the HubError `hub_error` makes
+    of it (raised from None, with `read_only`'s hints), anything else passes through unchanged."""
+    from publish.hub.transport import fail_fast
+
     try:
-        yield
+        with fail_fast():
+            yield
     except Exception as err:  # noqa: BLE001 - only Hub failures are turned into HubError
         if is_hub_failure(err):
-            raise hub_error(err, repo_id=repo_id, revision=revision, action=action) from None
+            raise hub_error(err, repo_id=repo_id, revision=revision, action=action, read_only=read_only) from None
         raise
 
 

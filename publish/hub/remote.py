@@ -320,7 +320,7 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
     _, headers = _token_and_headers()
     ranges = HubRanges(hf_hub_url(u.repo_id, u.path, revision=u.revision, endpoint=ep), headers, url,
                        repo_id=u.repo_id, path=u.path, endpoint=ep)
-    with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"read {url}"):
+    with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"read {url}", read_only=True):
         first = ranges.first(FIRST_RANGE)
     reading = bar(None, f"read {url}", initial=len(first))   # bytes fetched; the header's size is unknown
 
@@ -333,7 +333,7 @@ def open_hf_file(url: str) -> Iterator[HubRangeFile]:
     stream = HubRangeFile(fetch, ranges.size or 0, first, url)
     stream.transport = ranges
     try:
-        with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"read {url}"):  # a range read mid-parse
+        with hub_errors(repo_id=u.repo_id, revision=u.revision, action=f"read {url}", read_only=True):  # a range read mid-parse
             yield stream
     finally:
         stream.close()
@@ -382,7 +382,7 @@ def list_repo_files(repo_id: str, *, revision: str | None = None, folder: str = 
     from publish.hub.client import get_token, hub_errors, make_api
 
     api = make_api(get_token())
-    with hub_errors(repo_id=repo_id, revision=revision, action=f"list {shown}"):
+    with hub_errors(repo_id=repo_id, revision=revision, action=f"list {shown}", read_only=True):
         entries = list(api.list_repo_tree(repo_id, path_in_repo=folder or None, recursive=True,
                                           revision=revision))
     return sorted((e.path, e.size) for e in entries if isinstance(e, RepoFile))

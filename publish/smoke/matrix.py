@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publish.errors import UsageError
+from publish.errors import HubError, SpecError, UsageError
 from publish.addresses import is_ollama_hub_name, ollama_hub_name, ollama_hub_repo
 from publish.smoke.targets import first_per_label, select_shard
 
@@ -35,15 +35,27 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
     if path.is_file():
         from publish.spec import load_spec
 
-        from publish.errors import SpecError
-
         spec = load_spec(path, gguf_dir=gguf_dir)
         try:
             labels = [q.label for q in spec.resolve_quants()]
-        except SpecError:
-            labels = _hub_labels(spec.repo)
+        except SpecError as missing:
+            labels = _hub_labels_instead(spec.repo, missing, gguf_dir)
         return ollama_hub_name(spec.repo), labels
     raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME")
+
+
+def _hub_labels_instead(repo: str, missing: SpecError, gguf_dir: str | Path | None) -> list[str]:
+    """`_hub_labels(repo)` for a spec whose GGUFs are not on this machine (`missing`); a HubError
+    (the Hub cannot be reached, the repo is not published yet) is raised again, of the same class,
+    with a hint that says why the Hub was asked and that --gguf-dir DIR reads a local folder."""
+    try:
+        return _hub_labels(repo)
+    except HubError as err:
+        where = f"not in --gguf-dir {gguf_dir}" if gguf_dir is not None else "not where the spec says"
+        key = f" ({missing.key})" if missing.key else ""
+        why = (f"the spec's GGUFs are {where}{key}, so their quants were read from the Hub; "
+               "--gguf-dir DIR reads them from a local folder instead")
+        raise type(err)(err.message, hint=why + (f"; {err.hint}" if err.hint else "")) from None
 
 
 def _hub_labels(repo: str) -> list[str]:

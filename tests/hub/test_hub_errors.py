@@ -3,6 +3,9 @@ huggingface_hub's exception class or the HTTP status, never by the message text.
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import httpx
 import pytest
 from huggingface_hub.errors import (
@@ -90,3 +93,84 @@ def test_metadata_rejection_is_told_by_class_and_endpoint_not_words():
     assert is_metadata_rejection(_validate_yaml_refusal("https://huggingface.co/api/validate-yaml"))
     assert not is_metadata_rejection(_validate_yaml_refusal("https://huggingface.co/api/models/org/name/commit/main"))
     assert not is_metadata_rejection(ValueError("README.md is wrong"))   # no Hub refusal behind it
+
+
+def test_a_read_only_command_gets_hints_that_speak_of_reading():
+    """inspect/lint/smoke/ci-matrix only read: a 403 is no read access (not 'no write access'),
+    a 5xx's hint does not speak of a push."""
+    denied = hub_error(HfHubHTTPError("no", response=response(403)), repo_id="org/name", action="read", read_only=True)
+    assert isinstance(denied, HubAuthError) and "no access to org/name" in denied.message
+    assert "write" not in str(denied)
+    failed = hub_error(HfHubHTTPError("down", response=response(503)), repo_id="org/name", action="read",
+                       read_only=True)
+    assert failed.hint == "retry later"
+    pushed = hub_error(HfHubHTTPError("down", response=response(503)), repo_id="org/name", action="push")
+    assert "push" in pushed.hint
+
+
+def _connect_error(cause: OSError):
+    import httpx2
+
+    try:
+        try:
+            raise cause
+        except OSError as os_err:
+            raise httpx2.ConnectError("connect failed") from os_err
+    except httpx2.ConnectError as err:
+        return err
+
+
+@pytest.mark.parametrize("cause, reason", [
+    (socket.gaierror(-2, "Name or service not known"), "dns"),
+    (socket.gaierror(-3, "Temporary failure in name resolution"), "dns"),
+    (ConnectionRefusedError(111, "Connection refused"), "refused"),
+    (OSError(errno.ENETUNREACH, "Network is unreachable"), "no-route"),
+    (OSError(errno.EHOSTUNREACH, "No route to host"), "no-route"),
+    (ConnectionResetError(104, "Connection reset by peer"), None),
+    (TimeoutError("timed out"), None),
+])
+def test_which_connect_failures_mean_the_host_cannot_be_reached(cause, reason):
+    from publish.hub.transport import unreachable_reason
+
+    assert unreachable_reason(_connect_error(cause)) == reason
+
+
+def test_an_unreachable_host_is_not_retried_by_call_and_maps_to_hub_unreachable(monkeypatch):
+    import httpx2
+
+    from publish.errors import HubUnreachable
+    from publish.hub import client
+    from publish.hub.transport import HostUnreachable
+
+    monkeypatch.setattr(client, "RETRY_BASE_SECONDS", 0.01)
+    tries = []
+
+    def offline():
+        tries.append(1)
+        raise HostUnreachable(httpx2.URL("https://huggingface.co/api/models/org/name?x=1"), "dns")
+
+    with pytest.raises(HostUnreachable) as caught:
+        client.call(offline, "read org/name")
+    assert len(tries) == 1
+    assert caught.value.url == "https://huggingface.co/api/models/org/name"     # no query (a CDN signature)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    for var in client.PROXY_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    mapped = hub_error(caught.value, repo_id="org/name", action="read hf://org/name/f.gguf", read_only=True)
+    assert type(mapped) is HubUnreachable
+    assert mapped.message == ("read hf://org/name/f.gguf: cannot reach huggingface.co: its name does not resolve; "
+                              "this machine is offline or has no DNS")
+    assert mapped.hint == "connect to the network and run it again"
+    pushed = hub_error(caught.value, repo_id="org/name", action="push")
+    assert pushed.hint == "connect to the network and run it again; nothing was changed on the repo"
+
+
+def test_offline_mode_names_hf_hub_offline():
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    from publish.errors import HubUnreachable
+
+    mapped = hub_error(OfflineModeIsEnabled("offline"), repo_id="org/name", action="list hf://org/name",
+                       read_only=True)
+    assert type(mapped) is HubUnreachable and "HF_HUB_OFFLINE is set" in mapped.message
+    assert mapped.hint == "unset HF_HUB_OFFLINE to reach the Hub"
