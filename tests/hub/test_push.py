@@ -239,8 +239,10 @@ def test_format_json_with_the_hub_unreachable_prints_the_local_side_and_fails(hu
     assert "plan.local in the JSON" in r.stderr
     doc = json.loads(r.stdout)
     assert doc["plan"]["remote_checked"] is False and doc["plan"]["files"] == []
-    assert doc["plan"]["remote_error"].endswith("cannot reach the Hub at http://127.0.0.1:%d (ConnectError)" % dead)
-    assert doc["plan"]["remote_hint"] == "check the network or HF_ENDPOINT; nothing was changed on the repo"
+    assert doc["plan"]["remote_error"].endswith(f"cannot reach 127.0.0.1:{dead}: the connection was refused "
+                                                "(nothing listens there)")
+    assert doc["plan"]["remote_hint"] == (f"start the server HF_ENDPOINT (http://127.0.0.1:{dead}) points at, or unset "
+                                          "HF_ENDPOINT; nothing was changed on the repo")
     assert "\\n" not in r.stderr
     assert {f["path"] for f in doc["plan"]["local"]} == {"tiny-llama-F32.gguf", "params", "template", "README.md",
                                                           "Modelfile.F32"}
