@@ -58,6 +58,11 @@ DEFAULT_MAX_OUTPUT = 1_000_000  # characters per render
 DEFAULT_MEMORY_MB = 512         # extra address space the render child may use
 MAX_TEMPLATE_CHARS = 1_000_000  # real chat templates are a few KB; gpt-oss's is ~15 KB
 
+# strftime_now() in a chat template (Llama 3.2 writes today's date) reads this clock during a check
+# (lint's probes, `template check`), so a verdict does not change with the day it runs. It is the
+# date Llama 3.1's template defaults to.
+CHECK_DATE = datetime(2024, 7, 26)
+
 
 class TemplateRaised(TemplateError):
     """The template called raise_exception(): it refuses this conversation. `.reason` is its text."""

@@ -68,14 +68,32 @@ def _name_of(node: nodes.Node) -> str:
     return "…"
 
 
-def audit_template(source: str) -> list[Suspect]:
-    """Every sandbox-escape shape in `source`, in template order. A template that does not parse
-    gives [] (another rule reports it); nothing is compiled or rendered."""
+def parse_template(source: str) -> nodes.Template | None:
+    """`source` parsed by the chat sandbox's environment (publish.chat: the same extensions and
+    whitespace rules as a render), None when it does not parse or is longer than MAX_AUDIT_CHARS.
+    Parsing runs no template code. The last tree is kept: lint audits a GGUF's template (GG290) and
+    then renders it (GG204, GG702), and the render child compiles this tree instead of parsing
+    the source again. Callers must not change the tree."""
     if not isinstance(source, str) or len(source) > MAX_AUDIT_CHARS:
-        return []
+        return None
+    if _LAST_PARSE and _LAST_PARSE[0] == source:
+        return _LAST_PARSE[1]
     try:
         tree = _parser_env().parse(source)
     except jinja2.TemplateSyntaxError:
+        tree = None
+    _LAST_PARSE[:] = [source, tree]
+    return tree
+
+
+_LAST_PARSE: list = []   # [source, tree or None] of the last parse_template call
+
+
+def audit_template(source: str) -> list[Suspect]:
+    """Every sandbox-escape shape in `source`, in template order. A template that does not parse
+    gives [] (another rule reports it); nothing is compiled or rendered."""
+    tree = parse_template(source)
+    if tree is None:
         return []
     found: list[Suspect] = []
 

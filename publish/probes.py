@@ -40,30 +40,32 @@ class Probe:
     error: TemplateError | None = None
 
 
-def _refuse_payloads(source: str) -> None:
+def _refuse_payloads(source: str):
     """Lint never renders a chat template built to escape the sandbox (GG290 reports it from the
-    parse tree), not even in the sandbox. Raises UnsafeTemplateError."""
+    parse tree), not even in the sandbox. Returns the parse tree (None when the source does not
+    parse: the render then reports the syntax error). Raises UnsafeTemplateError."""
     from publish.errors import UnsafeTemplateError
-    from publish.jinja_audit import audit_template
+    from publish.jinja_audit import audit_template, parse_template
 
     suspects = audit_template(source)
     if suspects:
         raise UnsafeTemplateError(f"built to escape the Jinja sandbox: {suspects[0].what}",
                                   name="tokenizer.chat_template", line=suspects[0].line or None)
+    return parse_template(source)
 
 
 def jinja_probe(source: str, hdr: GGUFHeader | None = None) -> Probe:
     """Render a Jinja chat template with the GGUF's BOS and EOS text (as llama.cpp passes them).
     Raises UnsafeTemplateError for a hostile template; other failures are `Probe.error`."""
-    from publish.chat import ChatTemplate, RenderCall
+    from publish.chat import CHECK_DATE, ChatTemplate, RenderCall
     from publish.errors import UnsafeTemplateError
-    from publish.templatecheck import CHECK_DATE
 
-    _refuse_payloads(source)
+    tree = _refuse_payloads(source)
     bos = (hdr.bos_text or "") if hdr is not None else ""
     eos = (hdr.eos_text or "") if hdr is not None else ""
     try:
-        template = ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE)
+        # Given the tree, the render child's compile is the syntax check: one process, not two.
+        template = ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE, parsed=tree)
         start, history = template.render_many([RenderCall(START), RenderCall(HISTORY)])
     except UnsafeTemplateError:
         raise
@@ -78,14 +80,14 @@ def jinja_capabilities(source: str, hdr: GGUFHeader | None = None) -> frozenset[
     """What of "tools" and "thinking" the Jinja chat template supports, by the verdict the
     conversion proof uses (templatecheck.model_capabilities: the prompt changes with the tools /
     thinking inputs). Empty for a template lint must not render (hostile) or that fails."""
-    from publish.chat import ChatTemplate
-    from publish.templatecheck import CHECK_DATE, model_capabilities
+    from publish.chat import CHECK_DATE, ChatTemplate
+    from publish.templatecheck import model_capabilities
 
     try:
-        _refuse_payloads(source)
+        tree = _refuse_payloads(source)
         bos = (hdr.bos_text or "") if hdr is not None else ""
         eos = (hdr.eos_text or "") if hdr is not None else ""
-        return model_capabilities(ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE))
+        return model_capabilities(ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE, parsed=tree))
     except TemplateError:
         return frozenset()
 

@@ -25,10 +25,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Callable
 
-from publish.chat import ChatTemplate, RenderCall, RenderOutcome, TemplateRaised
+from publish.chat import CHECK_DATE, ChatTemplate, RenderCall, RenderOutcome, TemplateRaised
 from publish.errors import TemplateError, UnsafeTemplateError, message_of
 from publish.termtext import ONE_LINE, one_line
 
@@ -50,9 +49,6 @@ def _m(role: str, content: str) -> dict:
     return {"role": role, "content": content}
 
 
-# strftime_now() in a chat template (Llama 3.2 writes today's date) reads this clock during a check,
-# so a verdict does not change with the day it runs. It is the date Llama 3.1's template defaults to.
-CHECK_DATE = datetime(2024, 7, 26)
 
 SYSTEM = "You are a helpful assistant."
 STANDARD_SUITE: tuple[Conversation, ...] = (

@@ -539,28 +539,21 @@ def double_bos(hdr: GGUFHeader) -> Iterable[Hit]:
 
 def _jinja_probe(hdr: GGUFHeader):
     """The rendered probe conversations of the GGUF's chat template, or None when there is no
-    template, it does not parse (GG701) or refuses the probe; a hostile template is GG701's too."""
+    template, it does not parse (GG701) or refuses the probe; a hostile template is GG290's.
+    Rendered once per template (publish.jinja_facts keeps it)."""
+    from publish import jinja_facts
     from publish.errors import UnsafeTemplateError
-    from publish.probes import jinja_probe
 
     template = hdr.chat_template
     if not isinstance(template, str) or not template.strip() or not _has_vocab(hdr):
         return None
-    cached = _PROBES.get(id(hdr))
-    if cached is not None and cached[0] is hdr:
-        return cached[1]
     try:
-        probe = jinja_probe(template, hdr)
+        probe = jinja_facts.probe(template, hdr)
     except UnsafeTemplateError:
-        probe = None
-    if probe is not None and probe.error is not None and probe.start is None:
-        probe = None
-    _PROBES.clear()
-    _PROBES[id(hdr)] = (hdr, probe)
+        return None
+    if probe.error is not None and probe.start is None:
+        return None
     return probe
-
-
-_PROBES: dict[int, tuple[GGUFHeader, object]] = {}
 
 
 @rule("GG205", "turn-end-not-eog", Severity.WARNING,
@@ -851,9 +844,9 @@ def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
     kv = hdr.kv.get("tokenizer.chat_template")
     if not isinstance(template, str) or kv is None or not template.strip():
         return
-    from publish.chat import syntax_problem  # Jinja is imported only for a file with a template
+    from publish import jinja_facts  # Jinja is imported only for a file with a template
 
-    problem = syntax_problem(template)
+    problem = jinja_facts.syntax_problem(template)
     if problem is None:
         return
     yield Hit(f"tokenizer.chat_template:{problem.where}: {problem.message}",
@@ -920,9 +913,9 @@ def hostile_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
     for key, kv in hdr.kv.items():
         if not key.startswith("tokenizer.chat_template") or not isinstance(kv.value, str):
             continue
-        from publish.jinja_audit import audit_template  # Jinja only for a file with a template
+        from publish import jinja_facts  # Jinja only for a file with a template
 
-        suspects = audit_template(kv.value)
+        suspects = jinja_facts.audit(kv.value)
         if not suspects:
             continue
         shown = "; ".join(f"line {s.line}: {s.what}: {s.excerpt}" for s in suspects[:3])
