@@ -18,6 +18,18 @@ class PublishError(Exception):
         self.hint = hint
         super().__init__(message if not hint else f"{message}\n  hint: {hint}")
 
+    def __reduce__(self) -> tuple:
+        # pickle (publish.readahead hands a reader's GGUFError from its child): rebuilt with its
+        # attributes, not through the subclass's own __init__ signature
+        return _rebuild_error, (type(self), self.args, self.__dict__)
+
+
+def _rebuild_error(cls: type, args: tuple, state: dict) -> PublishError:
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
 
 def message_of(err: BaseException) -> str:
     """`err`'s message without its hint: `err.message` for a PublishError, `str(err)` for any other.

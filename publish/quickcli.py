@@ -108,10 +108,13 @@ def run(args: list[str]) -> int | None:
 
 def _lint(paths: list[str], fmt: str = "text", **options) -> int:
     """What publish.cli.lint_cmd.lint does for these options (without -o, which click handles)."""
-    from publish.lint import lint_report
-    from publish.termtext import block
+    from publish.readahead import ReadAhead
 
-    text, code = lint_report(paths, fmt, **options)
+    with ReadAhead(paths) as ahead:   # before the rules are imported (publish.readahead)
+        from publish.lint import lint_report
+        from publish.termtext import block
+
+        text, code = lint_report(paths, fmt, read_ahead=ahead, **options)
     _out(block(text))
     return code
 

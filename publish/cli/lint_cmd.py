@@ -41,9 +41,13 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
         return
     if not paths:
         raise click.UsageError("Missing argument 'PATH...'.")
-    from publish.lint import lint_report
+    from publish.readahead import ReadAhead
 
-    text, code = lint_report(list(paths), fmt, select=list(select), ignore=list(ignore), target=target, base=base)
+    with ReadAhead(list(paths)) as ahead:   # before the rules are imported (publish.readahead)
+        from publish.lint import lint_report
+
+        text, code = lint_report(list(paths), fmt, select=list(select), ignore=list(ignore), target=target,
+                                 base=base, read_ahead=ahead)
     from publish.cli.echo import say_report
 
     say_report(text, output)
