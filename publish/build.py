@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.errors import GGUFError, NoChatTemplateError, SpecError, UsageError
+from publish.termtext import shell_command
 from publish.fsutil import atomic_write_text, clone_or_copy, make_dirs, output_error, removed_if_interrupted, temp_path
 from publish.quants import (file_type_disagrees, is_projector_filename, label_from_filename, normalize_label,
                             quality_class, shard_info)
@@ -196,7 +197,7 @@ def with_converted_template(spec: ReleaseSpec, quants: list[QuantInfo]) -> Relea
         else:
             message = f"the converted chat template of {sources[0].name} differs from it on: {', '.join(bad)}"
         raise SpecError(str(spec.path), "template.from", message,
-                        hint=f"run `publish template convert {sources[0]}` to see the differences; "
+                        hint=f"run `{shell_command('publish', 'template', 'convert', sources[0])}` to see the differences; "
                              "set [template] family/text/file instead")
     params = dict(spec.params)
     if "stop" not in params and conv.stops:
@@ -221,7 +222,7 @@ def _no_template_hint(err) -> str:
     `publish fix --chat-template`, or declare a base model (spec `[model] kind`)."""
     if err.key != "tokenizer.chat_template":
         return "set [template] name to one of the GGUF's named templates, or remove it to convert the default one"
-    return (f"embed the model's chat template with `publish fix {err.path} --chat-template FILE` (FILE: its "
+    return (f"embed the model's chat template with `{shell_command('publish', 'fix', err.path, '--chat-template', 'FILE')}` (FILE: its "
             "tokenizer_config.json or chat_template.jinja), or, for a base model without a chat format, set "
             "[model] kind = \"base\" and remove [template]")
 
@@ -362,7 +363,8 @@ def render_texts(spec: ReleaseSpec, quants: list[QuantInfo], mmproj_name: str | 
     license_text = spec.license_text if spec.license_text is not None else spec.license
     for q in quants:
         from_ = (f"./{q.names[0]}",) + ((f"./{mmproj_name}",) if mmproj_name else ())
-        header = f"{spec.repo}:{q.label} (publish build). Use: ollama create {spec.model_name.lower()}:{q.label.lower()} -f Modelfile.{q.label}"
+        use = shell_command("ollama", "create", f"{spec.model_name.lower()}:{q.label.lower()}", "-f", f"Modelfile.{q.label}")
+        header = f"{spec.repo}:{q.label} (publish build). Use: {use}"
         mf = ModelfileSpec(from_=from_, template=spec.template.text, system=spec.system,
                            params=spec.params, licenses=(license_text,), header=header)
         texts[f"Modelfile.{q.label}"] = render(mf)

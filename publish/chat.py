@@ -51,6 +51,7 @@ from jinja2 import nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from publish.termtext import shell_command
 from publish.errors import TemplateError, UnsafeTemplateError
 
 DEFAULT_TIMEOUT = 5.0           # seconds for one batch of renders
@@ -638,5 +639,5 @@ def syntax_error_hint(name: str) -> str:
     if ".gguf:" in name:
         gguf = name.split(":", 1)[0]
         return (f"{common}: fix the syntax there, or take the model's original template, and write it into "
-                f"the GGUF with `publish fix {gguf} --chat-template FILE`")
+                f"the GGUF with `{shell_command('publish', 'fix', gguf, '--chat-template', 'FILE')}`")
     return f"{common}: fix the syntax at that place"

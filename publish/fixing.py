@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from publish.termtext import shell_command
 from publish.findings import Finding, Severity
 from publish.gguf.changes import Change
 from publish.gguf.fix import FixPlan, FixResult, apply_changes, parse_assignment
@@ -229,6 +230,6 @@ def _set_findings(path: str | os.PathLike) -> list[Finding]:
     for f in lint_paths([here]).findings:
         if f.path != here:
             f = replace(f, message=f"{f.path}: {f.message}", fixable=False,
-                        hint=f"publish fix {f.path}" if f.fixable else f.hint)
+                        hint=shell_command("publish", "fix", f.path) if f.fixable else f.hint)
         out.append(f)
     return out

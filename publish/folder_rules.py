@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from publish.termtext import shell_command
 from publish.engines import ALL_ENGINES, Engine
 from publish.errors import ModelfileError, TemplateError, message_of
 from publish.findings import Finding, Severity
@@ -183,7 +184,7 @@ def _check_template_bos(path: Path, text: str, models: list[tuple[Path, GGUFHead
                            f"{gguf.name} ({_bos_reason(hdr)}) and the template does not render it: the model "
                            "degenerates (repeated words)", path, subject="template",
                            hint=f"start the template with {hdr.bos_text}, or set the GGUF's add_bos_token: "
-                                f"publish fix {gguf.name} --select GG702")
+                                + shell_command("publish", "fix", gguf, "--select", "GG702"))
             return
 
 

@@ -23,7 +23,7 @@ from publish.errors import PublishError
 from publish.progress import note
 from publish.smoke.base import DEFAULT_TIMEOUT
 from publish.staged import StagedFolder
-from publish.termtext import one_line
+from publish.termtext import one_line, shell_command
 from publish.units import human_size
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -334,7 +334,7 @@ def format_summary(result: ReleaseResult) -> str:
         from publish.hub.plan import format_local_files
 
         lines.extend(format_local_files(result.local_files))
-        lines.append(one_line(f"  then: publish push {result.folder} --repo {result.repo}"))
+        lines.append(one_line("  then: " + shell_command("publish", "push", result.folder, "--repo", result.repo)))
     lines.append("")
     if result.failed:
         failed = [s.name for s in result.stages if s.status == FAILED]

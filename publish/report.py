@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from publish.findings import Finding, Severity, severity_counts
-from publish.termtext import ONE_LINE, json_dumps, one_line
+from publish.termtext import ONE_LINE, json_dumps, one_line, shell_command
 from publish.sources import is_remote
 
 
@@ -63,7 +63,7 @@ def fix_command(f: Finding) -> str:
     select = "" if f.severity == Severity.ERROR else f" --select {f.code}"
     if is_remote(f.path):
         return f"download {f.path}, run `publish fix FILE{select}` on it and push it again"
-    return f"publish fix {f.path}{select}"
+    return shell_command("publish", "fix", f.path) + select
 
 
 def format_json(findings: list[Finding], n_files: int) -> str:

@@ -62,6 +62,16 @@ def json_dumps(obj: Any, **kwargs: Any) -> str:
     return json_safe(json.dumps(obj, ensure_ascii=False, **kwargs))
 
 
+def shell_command(*words: Any) -> str:
+    """A command line a user can paste into a POSIX shell: each word (str() of it) quoted with
+    shlex.quote where it needs it, so a path with spaces or `$` stays one argument (`publish lint
+    'sp ace/out dir'`). Plain words (`publish`, `--select`, `GG702`, `hf.co/org/x:Q4_K_M`) are left
+    as they are. Printed through one_line like any other text from files."""
+    import shlex
+
+    return " ".join(shlex.quote(str(w)) for w in words)
+
+
 def error_text(err: BaseException) -> str:
     """`error: MESSAGE` and, for a PublishError with a hint, `  hint: HINT`; each kept on its line.
     An error holding several (`errors`, as publish.errors.SpecErrors) gives one such block each."""

@@ -141,6 +141,8 @@ def test_gemma_without_bos_anywhere_degenerates(tmp_path):
     (rp,) = findings(d, "RP104")
     assert rp.severity == Severity.ERROR and "'<bos>'" in rp.message and "GG702" in rp.hint
     gguf = d / "gemma-Q8_0.gguf"
+    # the command runs from anywhere: the GGUF's path (it named the file alone), quoted for the shell
+    assert rp.hint.endswith(f"add_bos_token: publish fix {gguf} --select GG702")
     (gg,) = header_findings(gguf, "GG702")
     assert gg.severity == Severity.ERROR and "repeated words" in gg.message and gg.fixable
     (fix,) = [c for f, cs in planned_fixes(read_header(gguf)) if f.code == "GG702" for c in cs]
@@ -188,11 +190,13 @@ def test_llama3_template_bos_with_add_bos_is_double_for_raw_clients(tmp_path):
      "JSON document", "1:1"),
 ])
 def test_chat_template_that_does_not_parse(tmp_path, template, kind, where):
-    gguf = write_model(tmp_path / "qwen-Q8_0.gguf", "qwen", template=template)
+    (tmp_path / "a b").mkdir()
+    gguf = write_model(tmp_path / "a b" / "qwen-Q8_0.gguf", "qwen", template=template)
     (f,) = header_findings(gguf, "GG701")
     assert f.severity == Severity.ERROR and kind in f.message
     assert f.subject.startswith(f"tokenizer.chat_template:{where}")
-    assert "publish fix qwen-Q8_0.gguf --chat-template tokenizer_config.json" in f.hint
+    # the GGUF's path, quoted for the shell (it gave the file name alone, unquoted)
+    assert f"publish fix '{gguf}' --chat-template tokenizer_config.json" in f.hint
     r = lint(gguf)
     assert r.exit_code == 1 and "GG701" in r.output and "Traceback" not in r.output
 

@@ -12,7 +12,7 @@ from publish.cli.options import format_option, quiet_option, warn_deprecated
 def _print_matrix(target: str, shards: int | None, gguf_dir: str | None, fmt: str) -> None:
     from publish.cli.echo import say, say_json
     from publish.smoke.matrix import matrix
-    from publish.termtext import one_line
+    from publish.termtext import one_line, shell_command
 
     doc = matrix(target, shards=shards, gguf_dir=gguf_dir)
     if fmt == "json":
@@ -21,7 +21,7 @@ def _print_matrix(target: str, shards: int | None, gguf_dir: str | None, fmt: st
     width = max(len(one_line(e["quants"])) for e in doc["include"])
     for entry in doc["include"]:
         say(f"{entry['shard']:>7}  {one_line(entry['quants']):<{width}}  ->  "
-            f"publish smoke {one_line(entry['target'])} --shard {entry['shard']}")
+            f"{one_line(shell_command('publish', 'smoke', entry['target'], '--shard', entry['shard']))}")
 
 
 _shards = click.option("--shards", type=click.IntRange(min=1), metavar="N", help="Number of jobs (default: one per quant, at most 256).")

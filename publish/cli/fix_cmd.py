@@ -57,7 +57,7 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
     if fmt == "json":
         say_json(outcome.to_dict(), indent=2)   # publish.fixing.FixOutcome.to_dict
         ctx.exit(1 if outcome.errors else 0)
-    from publish.termtext import one_line
+    from publish.termtext import one_line, shell_command
 
     def echo(line: str = "") -> None:   # every line is one record: a value from the file stays on it
         say(one_line(line))
@@ -97,7 +97,7 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
 
     for finding, _ in plan.skipped:
         echo(f"  not applied {finding.code} ({finding.severity.value}): {finding.message}")
-        echo(f"    apply with: publish fix {file} --select {finding.code}")
+        echo(f"    apply with: {shell_command('publish', 'fix', file, '--select', finding.code)}")
 
     errors = outcome.errors   # what is left: the written file re-checked, or what the plan leaves
     for f in errors:

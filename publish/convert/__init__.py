@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from publish.termtext import shell_command
 from publish.convert.compiler import MAX_SECONDS, Approximation, BudgetError, CompileError, Compiler
 from publish.errors import TemplateError, UnsafeTemplateError
 
@@ -221,8 +222,9 @@ def compile_template(chat_template: str, *, bos_token: str = "", eos_token: str 
     if not chat_template.strip():
         raise ConvertError("the chat template is empty", name=name,
                            hint="take the model's chat template (its tokenizer_config.json or chat_template.jinja)"
-                                + (f" and write it into the GGUF with `publish fix {name.split(':', 1)[0]} "
-                                   "--chat-template FILE`" if ".gguf:" in name else ""))
+                                + (" and write it into the GGUF with "
+                                   f"`{shell_command('publish', 'fix', name.split(':', 1)[0], '--chat-template', 'FILE')}`"
+                                   if ".gguf:" in name else ""))
 
     if len(chat_template) > MAX_TEMPLATE_CHARS:
         raise UnsafeTemplateError(f"chat template is {len(chat_template):,} characters; refusing more than "

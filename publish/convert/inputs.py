@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from publish.termtext import shell_command
 from publish.errors import NoChatTemplateError, UsageError
 from publish.gguf.sniff import named_gguf
 
@@ -139,7 +140,7 @@ def load_chat_template(path: Path, name: str | None = None) -> ChatSource:
         # renders every conversation as nothing: a check, suggestion or conversion would prove nothing
         raise UsageError(f"{source.name}: the chat template is empty",
                          hint="take the model's chat template (its tokenizer_config.json or chat_template.jinja)"
-                              + (f" and write it into the GGUF with `publish fix {path} --chat-template FILE`"
+                              + (f" and write it into the GGUF with `{shell_command('publish', 'fix', path, '--chat-template', 'FILE')}`"
                                  if _is_gguf(Path(path)) else ""))
     return source
 
@@ -230,7 +231,7 @@ def _load_go_template(path: Path) -> GoSource:
             raise UsageError(
                 f"{path}: a GGUF holds no Ollama Go template, and there is no `template` file beside it "
                 "(Ollama reads it from the Hub repo's `template` file or a Modelfile's TEMPLATE)",
-                hint=f"pass that file with --go, or run `publish template suggest {path}`")
+                hint=f"pass that file with --go, or run `{shell_command('publish', 'template', 'suggest', path)}`")
         return GoSource(text, f"{path.parent.name}/template (beside {path.name})")
     text = _read_text(path, GO_HINT)
     if path.name.lower().startswith("modelfile") or path.suffix.lower() == ".modelfile":

@@ -820,8 +820,15 @@ def model_named_mmproj(hdr: GGUFHeader) -> Iterable[Hit]:
 # ---------------------------------------------------------------------------------------------
 # GG7xx: the chat template, parsed and rendered (publish.chat's sandbox, publish.probes)
 
-_FIX_TEMPLATE = ("publish fix {path} --chat-template tokenizer_config.json (the original model's; "
-                 "publish takes its chat_template)")
+def _fix_template(hdr: GGUFHeader) -> str:
+    """The `publish fix --chat-template` line for this GGUF: its path as given, quoted for the
+    shell; the file name alone for a Hub file (fix works on a downloaded copy)."""
+    from publish.addresses import is_hub_file_url
+    from publish.termtext import shell_command
+
+    path = _file_name(hdr) if is_hub_file_url(hdr.path) else hdr.path
+    return (shell_command("publish", "fix", path, "--chat-template", "tokenizer_config.json")
+            + " (the original model's; publish takes its chat_template)")
 
 
 @rule("GG701", "chat-template-syntax", Severity.ERROR,
@@ -851,7 +858,7 @@ def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
         return
     yield Hit(f"tokenizer.chat_template:{problem.where}: {problem.message}",
               subject=f"tokenizer.chat_template:{problem.where}", offset=kv.offset,
-              hint=_FIX_TEMPLATE.format(path=_file_name(hdr)) + (
+              hint=_fix_template(hdr) + (
                   "; the Go template belongs in the Hub repo's `template` file" if problem.kind == "go-template"
                   else ""))
 

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from publish.errors import SmokeSetupError, message_of
+from publish.termtext import shell_command
 from publish.smoke.base import ChatResult, LoadError, ShowResult, Target, Unsupported
 from publish.smoke.targets import registry_unreachable
 from publish.smoke.ollama_api import parse_parameters
@@ -163,9 +164,9 @@ class OllamaCLIBackend:
         try:
             proc = self._run("rm", target.model)
         except subprocess.TimeoutExpired:
-            raise LoadError(f"`ollama rm {target.model}` did not finish within {self.timeout:g}s") from None
+            raise LoadError(f"`{shell_command('ollama', 'rm', target.model)}` did not finish within {self.timeout:g}s") from None
         if proc.returncode != 0 and "not found" not in proc.stderr:
-            raise LoadError(f"`ollama rm {target.model}` failed: {_error_text(proc)}")
+            raise LoadError(f"`{shell_command('ollama', 'rm', target.model)}` failed: {_error_text(proc)}")
 
     def unload(self, target: Target) -> None:
         """`ollama stop NAME` (frees the model's memory); a stop that does not finish in time is
@@ -195,7 +196,7 @@ class OllamaCLIBackend:
             partial = err.stdout.decode("utf-8", "replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
             return ChatResult(text=_answer(partial), done_reason="timeout")
         if proc.returncode != 0:
-            raise LoadError(f"`ollama run {target.model}` failed: {_error_text(proc)}")
+            raise LoadError(f"`{shell_command('ollama', 'run', target.model)}` failed: {_error_text(proc)}")
         stats = parse_verbose_stats(proc.stderr)
         eval_tokens = int(stats.get("eval count", 0))
         num_predict = target.params.get("num_predict")  # `ollama run` sends no options: the model's apply
