@@ -328,11 +328,13 @@ PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "AL
 
 def _unreachable(err: BaseException, *, action: str, read_only: bool) -> HubUnreachable:
     """The HubUnreachable for a Hub that gave no answer (`is_unreachable`): which host, why (its
-    name does not resolve, refused, no route, offline mode, or the error class after the retries)
+    name does not resolve, refused, no route, an untrusted TLS certificate, offline mode, or the
+    error class after the retries)
     and what to do; a write's hint adds that the repo is unchanged."""
     from huggingface_hub.errors import OfflineModeIsEnabled
 
     from publish.hub.transport import HostUnreachable
+    from publish.termtext import one_line
 
     unchanged = "" if read_only else "; nothing was changed on the repo"
     custom = bool(os.environ.get("HF_ENDPOINT"))
@@ -348,6 +350,11 @@ def _unreachable(err: BaseException, *, action: str, read_only: bool) -> HubUnre
             message = f"cannot reach {host}: the connection was refused (nothing listens there){via}"
             todo = (f"start the server HF_ENDPOINT ({endpoint()}) points at, or unset HF_ENDPOINT" if custom
                     else "check the network and the proxy settings")
+        elif err.reason == "certificate":
+            detail = f" ({one_line(err.detail)})" if err.detail else ""
+            message = f"cannot reach {host}: its TLS certificate is not trusted{detail}{via}"
+            todo = ("a proxy or firewall that inspects TLS needs its CA certificate: point SSL_CERT_FILE (or "
+                    "SSL_CERT_DIR) at it; also check the machine's clock") + check
         elif err.reason == "no-route":
             message = f"cannot reach {host}: no route to it; this machine is offline{via}"
             todo = "connect to the network and run it again" + check

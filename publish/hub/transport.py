@@ -8,12 +8,15 @@ between tries (`_http_backoff_base` in huggingface_hub/utils/_http.py, called by
 and `http_stream_backoff` for listings and file reads), so a machine without network took 24 s
 to say so. A connection that cannot be made at all is not a passing fault: the host's name does
 not resolve (`socket.gaierror`: offline, no DNS, a misspelt HF_ENDPOINT), the host refuses it
-(`ConnectionRefusedError`: nothing listens at that port) or there is no route to it
-(ENETUNREACH/EHOSTUNREACH). Inside `fail_fast()` (publish's own Hub calls: `client.hub_errors`,
+(`ConnectionRefusedError`: nothing listens at that port), there is no route to it
+(ENETUNREACH/EHOSTUNREACH), or its TLS certificate is not trusted (`ssl.SSLCertVerificationError`:
+a proxy or firewall that inspects TLS, whose CA this machine lacks; huggingface/huggingface_hub#2312,
+huggingface/transformers#17611 show the five retries it got). Inside `fail_fast()` (publish's own Hub calls: `client.hub_errors`,
 `client.call`) `HubClient.send` turns such an `httpx2.ConnectError` into `HostUnreachable`, a
 `TransportError` that is not a `NetworkError`, which huggingface_hub's backoff does not retry.
 Everything else keeps huggingface_hub's retries: HTTP 408/429/5xx, timeouts (a slow Hub and a dead
-route look the same), dropped connections. Outside `fail_fast()` (a Python program's own
+route look the same), dropped connections and connections reset while being made (what a firewall
+that drops some connections at random does, huggingface/huggingface_hub#1538). Outside `fail_fast()` (a Python program's own
 huggingface_hub calls in the same process, LFS uploads in huggingface_hub's worker threads) the
 client behaves as huggingface_hub's default one.
 
@@ -36,6 +39,7 @@ import errno
 import logging
 import os
 import socket
+import ssl
 import threading
 from typing import Iterator
 
@@ -52,35 +56,44 @@ _fail_fast: contextvars.ContextVar[bool] = contextvars.ContextVar("publish_hub_f
 
 class HostUnreachable(httpx2.TransportError):
     """No connection to `host` could be made at all. `reason` is "dns" (its name does not resolve),
-    "refused" (the connection was refused: nothing listens at `port`) or "no-route" (the network
-    has no route to it). `url` is the URL asked for (without its query, which may hold a CDN
-    signature). Not an `httpx2.NetworkError`, so huggingface_hub's backoff does not retry it."""
+    "refused" (the connection was refused: nothing listens at `port`), "no-route" (the network
+    has no route to it) or "certificate" (its TLS certificate was not trusted; `detail` is
+    OpenSSL's verify message, e.g. "self-signed certificate in certificate chain"). `url` is the
+    URL asked for (without its query, which may hold a CDN signature). Not an
+    `httpx2.NetworkError`, so huggingface_hub's backoff does not retry it."""
 
-    def __init__(self, url: httpx2.URL, reason: str, *, request: httpx2.Request | None = None):
+    def __init__(self, url: httpx2.URL, reason: str, *, detail: str = "", request: httpx2.Request | None = None):
         self.host = url.host
         self.port = url.port
         self.scheme = url.scheme
         self.url = str(url.copy_with(query=None, fragment=None))
         self.reason = reason
+        self.detail = detail
         super().__init__(f"cannot connect to {self.host} ({reason})", request=request)
 
 
 def unreachable_reason(err: BaseException) -> str | None:
-    """"dns", "refused" or "no-route" when the OS error under `err` (an httpx2.ConnectError, through
-    its __cause__/__context__ chain: httpx2 <- httpcore2 <- socket) says the host cannot be reached
-    at all; None for anything else (a timeout, a TLS failure, a reset)."""
+    """"dns", "refused", "no-route" or "certificate" when the OS error under `err` (an
+    httpx2.ConnectError, through its __cause__/__context__ chain: httpx2 <- httpcore2 <- socket or
+    ssl) says the host cannot be reached at all; None for anything else (a timeout, a reset)."""
+    return _unreachable_cause(err)[0]
+
+
+def _unreachable_cause(err: BaseException) -> tuple[str | None, BaseException | None]:
     seen: set[int] = set()
     cause: BaseException | None = err
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "certificate", cause
         if isinstance(cause, socket.gaierror):
-            return "dns"
+            return "dns", cause
         if isinstance(cause, ConnectionRefusedError):
-            return "refused"
+            return "refused", cause
         if isinstance(cause, OSError) and cause.errno in NO_ROUTE:
-            return "no-route"
+            return "no-route", cause
         cause = cause.__cause__ or cause.__context__
-    return None
+    return None, None
 
 
 @contextlib.contextmanager
@@ -104,14 +117,15 @@ class HubClient(httpx2.Client):
         try:
             return super().send(request, **kwargs)
         except httpx2.ConnectError as err:
-            reason = unreachable_reason(err)
+            reason, cause = _unreachable_cause(err)
             if reason is None or not _fail_fast.get():
                 raise
             try:
                 failed = err.request      # a redirect's hop, when it was that one that failed
             except RuntimeError:          # httpx2 sets it on the way out; not set: the request itself
                 failed = request
-            raise HostUnreachable(failed.url, reason, request=failed) from err
+            detail = str(getattr(cause, "verify_message", "") or "")
+            raise HostUnreachable(failed.url, reason, detail=detail, request=failed) from err
 
 
 _lines = threading.local()   # .pending: the first retry record logged since this thread's last request

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
 
 import httpx
 import pytest
@@ -126,6 +127,7 @@ def _connect_error(cause: OSError):
     (ConnectionRefusedError(111, "Connection refused"), "refused"),
     (OSError(errno.ENETUNREACH, "Network is unreachable"), "no-route"),
     (OSError(errno.EHOSTUNREACH, "No route to host"), "no-route"),
+    (ssl.SSLCertVerificationError(1, "certificate verify failed"), "certificate"),
     (ConnectionResetError(104, "Connection reset by peer"), None),
     (TimeoutError("timed out"), None),
 ])

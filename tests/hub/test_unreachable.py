@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -88,6 +90,54 @@ def test_a_read_only_command_offline_fails_at_once_with_one_error(args, env, dea
         assert "--gguf-dir DIR reads them from a local folder instead" in hint
         assert "not where the spec says (quants.files[0].file)" in hint
     assert FAKE_TOKEN not in r.stderr
+
+
+@pytest.fixture
+def untrusted_tls(tmp_path):
+    """A loopback TLS server for `localhost` with a self-signed certificate (made by the openssl
+    command): what a machine behind a TLS-inspecting proxy without its CA sees. Yields its URL."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    context.wrap_socket(conn, server_side=True).close()
+                except (OSError, ssl.SSLError):
+                    pass                 # the client refused the certificate: the handshake fails
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://localhost:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+
+
+def test_an_untrusted_tls_certificate_fails_at_once_and_names_ssl_cert_file(untrusted_tls):
+    r, seconds = publish(["-q", "inspect", "hf://org/name"], endpoint=untrusted_tls)
+    assert seconds < BOUND, (seconds, r.stderr)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 2, r.stderr
+    host = untrusted_tls.split("//", 1)[1]
+    assert lines[0] == f"error: list hf://org/name: cannot reach {host}: its TLS certificate is not trusted " \
+                       "(self-signed certificate)"
+    assert "point SSL_CERT_FILE (or SSL_CERT_DIR) at it" in lines[1] and "nothing was changed" not in lines[1]
 
 
 def test_ci_matrix_with_a_gguf_dir_missing_the_files_names_it(tmp_path):
