@@ -150,6 +150,24 @@ def ollama_hub_name(repo_id: str, tag: str | None = None) -> str:
     return str(OllamaHubName(repo_id, tag))
 
 
+def file_url_given_for_ollama(url: str, command: str) -> UsageError:
+    """The UsageError for an `hf://` address given to a command that runs a model as Ollama pulls
+    it (`publish smoke`, `publish ci-matrix`): those take `hf.co/ORG/NAME[:TAG]`. The hint gives
+    the command with the name for the same repo, tagged with the quant label of the file's name
+    when it has one (hf://org/x-GGUF/x-Q4_K_M.gguf -> hf.co/org/x-GGUF:Q4_K_M). Raises UsageError
+    from parse_hub_file_url for a malformed address."""
+    from publish.quants import label_from_filename
+    from publish.termtext import shell_command
+
+    parsed = parse_hub_file_url(url)
+    label = label_from_filename(parsed.path.rsplit("/", 1)[-1]) if parsed.path.lower().endswith(".gguf") else None
+    name = ollama_hub_name(parsed.repo_id, label)
+    return UsageError(f"{url}: an hf:// address names a Hub file to read (publish inspect and lint take it); "
+                      f"publish {command} works on the model as Ollama pulls it, by the name hf.co/ORG/NAME[:TAG]",
+                      hint=f"run `{shell_command('publish', command, name)}`"
+                           + ("" if label else " (no tag: the Hub picks the quant Ollama pulls; add :TAG for another)"))
+
+
 def ollama_hub_repo(target: str) -> str:
     """`hf.co/ORG/NAME[:TAG]` -> "ORG/NAME". Raises UsageError for anything else."""
     return parse_ollama_hub_name(target).repo_id

@@ -19,7 +19,7 @@ from publish.findings import Finding, Severity
 from publish.gguf.changes import Change
 from publish.gguf.fix import FixPlan, FixResult, apply_changes, parse_assignment
 from publish.gguf.reader import read_header
-from publish.gguf.rules import check_header, planned_fixes
+from publish.gguf.rules import RULES, check_header, planned_fixes
 from publish.lint import parse_selectors
 
 
@@ -73,7 +73,10 @@ def plan_fix(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *,
     By default the fixes of error findings are selected (what breaks the model in Ollama); `select`
     takes codes or prefixes (`GG205`, `GG1`, `ALL`) instead, `ignore` removes some; an unknown
     code is a UsageError, as in `publish lint`."""
-    select_codes, ignore_codes = parse_selectors(list(select or ())), parse_selectors(list(ignore or ()))
+    gg = set(RULES)   # fix changes GGUF headers: the GG rules; RP findings are fixed by a rebuild
+    why = "a staged-folder rule: publish fix changes GGUF headers (GG rules); rebuild the folder with publish build"
+    select_codes = parse_selectors(list(select or ()), gg, why)
+    ignore_codes = parse_selectors(list(ignore or ()), gg, why)
     header = read_header(path)
     if _later_part(header):   # engines read the metadata from part 1: no rule fix belongs to this part
         findings = _set_findings(path)

@@ -22,13 +22,13 @@ def inspect_files(files: list[str], fmt: str, *, full_arrays: bool = False, full
     through `out`; `fmt` is "text" or "json". Returns the exit code: 0, or 2 when some of several
     files could not be read (each reported through `err` after the others are printed).
     Raises UsageError when no file is found, and the file's PublishError when a single file fails."""
-    from publish.errors import PublishError, UsageError
+    from publish.errors import PublishError
     from publish.gguf.summary import header_to_json, summarize
-    from publish.sources import expand
+    from publish.sources import expand, no_ggufs
 
     sources = expand(list(files), one_per_tag=True)
     if not sources:
-        raise UsageError(f"no .gguf files in {', '.join(files)}")  # one_line'd by the CLI
+        raise no_ggufs(list(files))  # one_line'd by the CLI
     headers, failed = [], []
     for src in sources:
         try:

@@ -57,14 +57,18 @@ class LintResult:
         return 1 if any(f.severity == Severity.ERROR for f in self.findings) else 0
 
 
-def parse_selectors(values: list[str] | None) -> list[str] | None:
+def parse_selectors(values: list[str] | None, known: set[str] | None = None,
+                    refused: str | None = None) -> list[str] | None:
     """Codes or prefixes, ruff-style: "GG1" selects GG1xx, "ALL" every code. Accepts comma-separated
-    items; returns prefixes to match with `str.startswith`. Raises UsageError for an item that is
-    not a rule code or prefix, or matches no rule."""
+    items; returns prefixes to match with `str.startswith`. `known`: the codes the command applies
+    (default known_codes(): every GG and RP rule); `refused`: why a code of another rule is not
+    among them (publish fix: the RP rules). Raises UsageError for an item that is not a rule code
+    or prefix, or matches no rule of `known` (the hint lists those)."""
     if values is None:
         return None
     out = []
-    known = known_codes()
+    every = known_codes()
+    known = every if known is None else known
     for value in values:
         for item in value.split(","):
             item = item.strip().upper()
@@ -76,6 +80,8 @@ def parse_selectors(values: list[str] | None) -> list[str] | None:
             if not _SELECTOR.match(item):
                 raise UsageError(f"{item!r} is not a rule code or prefix", hint="use codes like GG101 or prefixes like GG1")
             if not any(code.startswith(item) for code in known):
+                if refused and any(code.startswith(item) for code in every):
+                    raise UsageError(f"{item}: {refused}", hint=f"codes it applies: {', '.join(sorted(known))}")
                 raise UsageError(f"no rule matches {item!r}", hint=f"known codes: {', '.join(sorted(known))}")
             out.append(item)
     return out
@@ -230,8 +236,9 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
                 seen.add(src.display)
                 sources.append(src)
     if not sources:
-        raise UsageError(f"no GGUF files in {', '.join(map(str, (getattr(p, 'path', p) for p in paths)))}",
-                         hint="pass .gguf files or folders that hold them")
+        from publish.sources import no_ggufs
+
+        raise no_ggufs(list(paths))
 
     for src in sources:
         reader.read(src)

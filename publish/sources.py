@@ -70,6 +70,15 @@ class Source(Record):
             return read_header(fh, name=self.display)
 
 
+def no_ggufs(args: list) -> Exception:
+    """The UsageError for arguments that name no GGUF file (an empty folder, a folder of other
+    files): what lint and inspect raise, with the same hint."""
+    from publish.errors import UsageError
+
+    return UsageError(f"no GGUF files in {', '.join(str(getattr(a, 'path', a)) for a in args)}",
+                      hint="pass .gguf files, folders that hold them, hf://ORG/NAME/FILE.gguf or hf.co/ORG/NAME[:TAG]")
+
+
 def expand(args: list[str], *, recursive: bool = False, one_per_tag: bool = False) -> list[Source]:
     """GGUF files named by `args`: files, folders (every *.gguf in it, sorted), hf:// URLs or
     Ollama names on the Hub (`hf.co/ORG/NAME[:TAG]`, publish.hub.ollama_tags).

@@ -355,6 +355,24 @@ def _tname(v: Any) -> str:
             dict: "a table"}.get(type(v), type(v).__name__)
 
 
+def _model_not_spec(path: Path) -> SpecError | None:
+    """The error for a GGUF given where a release spec belongs (`publish build model.gguf`), else
+    None. Looked at only once the file failed to read as a spec."""
+    from publish.gguf.sniff import is_gguf
+
+    try:
+        if not is_gguf(path):
+            return None
+    except OSError:
+        return None
+    from publish.termtext import shell_command
+
+    return SpecError(str(path), None, "that is a GGUF, not a release spec",
+                     hint=f"did you mean `{shell_command('publish', 'lint', path)}` or "
+                          f"`{shell_command('publish', 'inspect', path)}`? `publish build` takes a release.toml "
+                          "that names the GGUFs (docs: the release spec page)")
+
+
 def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> ReleaseSpec:
     """Read and validate a release spec. `gguf_dir` overrides `quants.dir` (e.g. --gguf-dir). Raises
     SpecError naming the file, the dotted key and the fix: a missing or unreadable file, not UTF-8
@@ -368,12 +386,14 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
         raise SpecError(str(path), None, "release spec not found",
                         hint="copy examples/tiny/release.toml and edit it") from None
     except TextFileError as e:
-        raise SpecError(str(path), None, e.problem,
-                        hint=e.hint if e.offset is not None else "pass the path of a release.toml file") from None
+        raise _model_not_spec(path) or SpecError(
+            str(path), None, e.problem,
+            hint=e.hint if e.offset is not None else "pass the path of a release.toml file") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(str(path), None, f"invalid TOML: {e}", hint="fix the TOML syntax at that line") from None
+        raise _model_not_spec(path) or SpecError(str(path), None, f"invalid TOML: {e}",
+                                                 hint="fix the TOML syntax at that line") from None
 
     # The top level first: the sections below read its tables. A value of the wrong type there, or a
     # missing key, stops here (with every unknown key); otherwise each section is read even when
@@ -532,7 +552,9 @@ def _read_smoke(r: _Reader, table: dict, base: Path) -> tuple:
             return tuple(load_prompts(base / table["prompts_file"]))
     except UsageError as e:
         key = None if "prompt" in table else "smoke.prompts_file"
-        raise r.err(key, e.message, hint=e.hint or "see publish/smoke/prompts.py for the format") from None
+        from publish.smoke.prompts import FORMAT_HINT
+
+        raise r.err(key, e.message, hint=e.hint or FORMAT_HINT) from None
     return ()
 
 

@@ -367,7 +367,11 @@ class _Parser:
     # -- errors and buffering ------------------------------------------------------------------
 
     def fail(self, offset: int, expected: str) -> GGUFError:
-        return GGUFError(self.path, offset, expected)
+        """The GGUFError for a header that breaks at `offset`, with the hint every command gives
+        (publish.gguf.sniff.CORRUPT: lint's GG001, inspect, build, fix)."""
+        from publish.gguf.sniff import CORRUPT
+
+        return GGUFError(self.path, offset, expected, hint=CORRUPT)
 
     def not_gguf(self) -> GGUFError:
         """The file has no GGUF magic: what it is instead (an LFS pointer, an HTML page, empty...)

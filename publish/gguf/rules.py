@@ -154,9 +154,11 @@ def planned_fixes(hdr: GGUFHeader, *, base: bool = False) -> list[tuple[Finding,
 
 def unreadable(path: str, offset: int | None, expected: str, hint: str | None = None) -> Finding:
     """GG001 for a file the reader refused."""
+    from publish.gguf.sniff import CORRUPT
+
     r = RULES["GG001"]
     return _finding(r, path, Hit(f"not a readable GGUF: {expected}", offset=offset,
-                                 hint=hint or "re-download or re-convert the file; it is truncated or corrupt"))
+                                 hint=hint or CORRUPT))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 # removed in August 2023): 'ggml' 0x67676d6c, 'ggmf' 0x67676d66, 'ggjt' 0x67676a74, 'ggla' (LoRA)
 OLD_GGML = {b"lmgg": "GGML", b"fmgg": "GGMF", b"tjgg": "GGJT", b"algg": "GGLA (a LoRA adapter)"}
 DOWNLOAD_AGAIN = "download the file again (`hf download ORG/REPO FILE` checks what it fetched)"
+# the hint of a GGUF whose header the reader refuses (publish.gguf.reader; lint's GG001 too)
+CORRUPT = "re-download or re-convert the file; it is truncated or corrupt"
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,7 @@ def identify(head: bytes, size: int) -> NotGGUF:
         return NotGGUF(f"a {size:,}-byte {kind} file starting {shown!r}",
                        "a server's error message or another text was saved under the model's name: "
                        + DOWNLOAD_AGAIN)
-    return NotGGUF(f"binary data starting {head[:8].hex(' ')}",
-                   "re-download or re-convert the file; it is truncated or corrupt")
+    return NotGGUF(f"binary data starting {head[:8].hex(' ')}", CORRUPT)
 
 
 def not_gguf(path: str, head: bytes, size: int) -> GGUFError:

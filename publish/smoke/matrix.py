@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from publish.errors import HubError, SpecError, UsageError
-from publish.addresses import is_ollama_hub_name, ollama_hub_name, ollama_hub_repo
+from publish.addresses import (file_url_given_for_ollama, is_hub_file_url, is_ollama_hub_name, ollama_hub_name,
+                                ollama_hub_repo)
 from publish.smoke.targets import first_per_label, select_shard
 
 GITHUB_MAX_JOBS = 256  # GitHub Actions: at most 256 jobs per matrix
@@ -41,7 +42,10 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
         except SpecError as missing:
             labels = _hub_labels_instead(spec.repo, missing, gguf_dir)
         return ollama_hub_name(spec.repo), labels
-    raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME")
+    if is_hub_file_url(target):
+        raise file_url_given_for_ollama(target, "ci-matrix")
+    raise UsageError(f"{target}: not a release spec, a staged folder or hf.co/ORG/NAME",
+                     hint="give the release.toml, the folder `publish build` wrote, or hf.co/ORG/NAME")
 
 
 def _hub_labels_instead(repo: str, missing: SpecError, gguf_dir: str | Path | None) -> list[str]:

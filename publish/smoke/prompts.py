@@ -150,6 +150,13 @@ def prompts_from_pairs(texts: list[str] | tuple[str, ...], expects: list[str] | 
     return out
 
 
+# The hint of a malformed prompt: the format itself, since an installed publish has no source tree
+# to point at (the docs page is "publish smoke", docs/smoke.md; the spec's [[smoke.prompt]] too).
+FORMAT_HINT = ('each prompt has `expect` (a regex searched in the answer) and one of `prompt` (text), `messages` '
+               '(a list of {role, content}) or `completion` (raw text, base models), optionally `name` and '
+               '`system`; in TOML: [[prompt]] prompt = "What is 2+2?" expect = "4" (docs: the publish smoke page)')
+
+
 def load_prompts(path: str | Path) -> list[Prompt]:
     """Read a prompts file (format in the module docstring). Raises UsageError (TextFileError
     for a file that cannot be read or is not UTF-8) naming the file, and the entry or line:col."""
@@ -159,12 +166,13 @@ def load_prompts(path: str | Path) -> list[Prompt]:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
-            raise UsageError(f"{path}: not valid TOML: {err}") from None
+            raise UsageError(f"{path}: not valid TOML: {err}", hint="fix the TOML syntax at that line") from None
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise UsageError(f"{path}:{err.lineno}:{err.colno}: not valid JSON: {err}") from None
+            raise UsageError(f"{path}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}",
+                             hint="fix the JSON at that line:column") from None
     entries = data.get("prompt", data.get("prompts")) if isinstance(data, dict) else data
     return parse_prompt_entries(entries, f"{path}: prompt")
 
@@ -174,26 +182,27 @@ def parse_prompt_entries(entries, where: str) -> list[Prompt]:
     prompt"). Raises UsageError naming the entry for a malformed one."""
     if not isinstance(entries, list) or not entries:
         raise UsageError(f"{where}: expected a non-empty list of prompts",
-                         hint="see `publish smoke --help` or publish/smoke/prompts.py for the format")
+                         hint=FORMAT_HINT)
     return [_entry(f"{where} #{i}", e) for i, e in enumerate(entries, 1)]
 
 
 def _entry(where: str, entry) -> Prompt:
     index = where.rsplit("#", 1)[-1]
     if not isinstance(entry, dict):
-        raise UsageError(f"{where}: expected a table/object with `prompt`, `messages` or `completion` and `expect`")
+        raise UsageError(f"{where}: expected a table/object with `prompt`, `messages` or `completion` and `expect`",
+                         hint=FORMAT_HINT)
     unknown = set(entry) - {"name", "prompt", "messages", "completion", "expect", "system"}
     if unknown:
         raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
                          hint="allowed: name, prompt, messages, completion, system, expect")
     expect = entry.get("expect")
     if not isinstance(expect, str):
-        raise UsageError(f"{where}: `expect` (a regex string) is required")
+        raise UsageError(f"{where}: `expect` (a regex string) is required", hint=FORMAT_HINT)
     _compile(expect, f"{where}: expect")
     given = [k for k in ("prompt", "messages", "completion") if k in entry]
     if len(given) != 1:
         raise UsageError(f"{where}: give exactly one of `prompt` (text), `messages` (a list) or "
-                         "`completion` (raw text for a base model)")
+                         "`completion` (raw text for a base model)", hint=FORMAT_HINT)
     name = str(entry.get("name") or f"prompt-{index}")
     if "completion" in entry:
         if not isinstance(entry["completion"], str) or not entry["completion"]:

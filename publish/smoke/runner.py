@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from publish.addresses import is_ollama_hub_name
+from publish.addresses import file_url_given_for_ollama, is_hub_file_url, is_ollama_hub_name
 from publish.errors import UsageError
 from publish.progress import bar, note
 from publish.modelkind import BASE
@@ -111,10 +111,12 @@ def smoke(target, options: SmokeOptions | None = None) -> SmokeReport:
             raise UsageError(f"{target}: the llamacpp backend smokes a local staged folder",
                              hint="use --backend ollama for hf.co targets, or point at the folder")
         planned = plan_hub(target, options)
+    elif is_hub_file_url(target):
+        raise file_url_given_for_ollama(target, "smoke")
     else:
         path = Path(target)
         if not path.exists():
-            raise UsageError(f"{target}: no such folder", hint="give a staged folder or hf.co/ORG/NAME")
+            raise UsageError(f"{target}: no such folder", hint="give a staged folder or hf.co/ORG/NAME[:TAG]")
         planned = plan_folder(path, options)
     base = bool(planned.targets) and all(t.kind == BASE for t in planned.targets)
     prompts = list(options.prompts or default_prompts(base))
