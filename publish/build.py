@@ -61,7 +61,8 @@ class BuildResult:
 class QuantInfo:
     """One quant as the card and the Modelfiles show it: its tag `label`, the source GGUF(s), the
     staged file name(s) (one per split part), total `size` in bytes, bits per weight (None when
-    unknown), the `use` text and whether it is the `recommended` one."""
+    unknown), the `use` text and whether it is the `recommended` one. `header`: the first part's
+    publish.gguf.header.GGUFHeader, as the build read it (None when not read)."""
     label: str
     sources: tuple[Path, ...]
     names: tuple[str, ...]      # staged file names, one per part
@@ -69,6 +70,7 @@ class QuantInfo:
     bits_per_weight: float | None
     use: str
     recommended: bool
+    header: object = field(default=None, repr=False, compare=False)
 
 
 def build(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Path | None = None) -> Path:
@@ -88,6 +90,7 @@ def build_folder(spec: ReleaseSpec, out_dir: Path | None = None, *, gguf_dir: Pa
     quants = _quant_infos(spec)
     if spec.template.from_gguf:
         spec = with_converted_template(spec, quants)
+    check_stops(spec, quants)
     mmproj = spec.resolve_mmproj()
     mmproj_name = None
     if mmproj is not None:
@@ -261,8 +264,42 @@ def _quant_infos(spec: ReleaseSpec) -> list[QuantInfo]:
         n_bytes = sum(h.tensor_bytes for h in headers)
         bpw = n_bytes * 8 / n_params if n_params else None
         out.append(QuantInfo(q.label, q.files, names, sum(p.stat().st_size for p in q.files),
-                             bpw, q.use or default_use(q.label), q.label == rec))
+                             bpw, q.use or default_use(q.label), q.label == rec, header=headers[0]))
     return out
+
+
+def check_stops(spec: ReleaseSpec, quants: list[QuantInfo]) -> None:
+    """Refuse a stop string the model can never produce, before anything is written: lint's RP114
+    (an error there too), judged by the same publish.folder_rules.stop_problem on the first
+    quant's vocabulary (the quants of one release share it). Raises SpecError naming
+    `params.stop[i]` (SpecErrors for several); a stop from the template family says so."""
+    from publish.errors import SpecErrors
+    from publish.folder_rules import stop_problem
+
+    hdr = quants[0].header if quants else None
+    if hdr is None:
+        return
+    stops = list(spec.params.get("stop", []))
+    from_family = bool(spec.template.family_stop) and stops == list(spec.template.family_stop)
+    where = quants[0].sources[0].name
+    suggest = shell_command("publish", "template", "suggest", quants[0].sources[0])
+    errors = []
+    for i, stop in enumerate(stops):
+        problem = stop_problem(stop, hdr)
+        if problem is None:
+            continue
+        if from_family:
+            hint = (f"family {spec.template.family}'s stop list does not fit this model: pick its family in "
+                    f"[template], or set [params] stop to the token that ends a turn (`{suggest}` names it)")
+        else:
+            hint = ("remove it from [params] stop, or use the token that ends a turn for this model "
+                    f"(`{suggest}` names it)")
+        errors.append(SpecError(str(spec.path), f"params.stop[{i}]",
+                                f"{problem} ({where}; publish lint reports it as RP114)", hint=hint))
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SpecErrors(errors)
 
 
 def _check_rename(spec: ReleaseSpec, q: Quant, hdr) -> None:

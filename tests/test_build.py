@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -17,7 +18,7 @@ from gguf import GGMLQuantizationType as Q
 from gguf import GGUFValueType as T
 from publish.build import build, build_folder
 from publish.cli import main
-from publish.errors import SpecError, UsageError
+from publish.errors import SpecError, SpecErrors, UsageError
 from publish.lint import lint_paths
 from publish.modelfile import ollama_value, parse
 from publish.spec import load_spec
@@ -309,3 +310,39 @@ def test_staged_stops_of_a_malformed_params_file_are_empty_not_a_crash(tmp_path)
     assert load_staged(out).stops == []
     (out / "params").write_text('{"stop": ["<end>", 5]}')
     assert load_staged(out).stops == ["<end>"]
+
+
+def test_a_stop_the_model_cannot_produce_is_refused_before_anything_is_written(tmp_path):
+    """Lint's RP114 (an error) at build time, by the same reasoning (folder_rules.stop_problem)
+    on the GGUF the build reads anyway: `publish build` accepted it and `publish lint` of the
+    folder then failed."""
+    spec_path = _copy_tiny(tmp_path)
+    spec_path.write_text(spec_path.read_text().replace('stop = ["<end_of_turn>"]',
+                                                       'stop = ["<end_of_turn>", "<nope_token>"]'))
+    with pytest.raises(SpecError) as info:
+        build(load_spec(spec_path), tmp_path / "out")
+    err = info.value
+    assert err.key == "params.stop[1]"
+    assert err.message.endswith("params.stop[1]: '<nope_token>' looks like a special token but is not one in this "
+                                "vocab, so the model never emits it (tiny-llama-F32.gguf; publish lint reports it "
+                                "as RP114)")
+    assert err.hint == ("remove it from [params] stop, or use the token that ends a turn for this model "
+                        f"(`publish template suggest {tmp_path / 'src' / 'tiny-llama-F32.gguf'}` names it)")
+    assert not (tmp_path / "out").exists()
+    # the same spec without it builds, and the folder passes lint's stop rule
+    spec_path.write_text(spec_path.read_text().replace(', "<nope_token>"', ""))
+    out = build(load_spec(spec_path), tmp_path / "out")
+    assert "RP114" not in {f.code for f in lint_paths([str(out)]).findings}
+
+
+def test_a_family_whose_stops_do_not_fit_the_model_is_refused_with_every_stop(tmp_path):
+    spec_path = _copy_tiny(tmp_path)
+    text = spec_path.read_text().replace('stop = ["<end_of_turn>"]\n', "")
+    text = re.sub(r"\[template\]\n(.*\n)*?(?=\n\[|\Z)", '[template]\nfamily = "chatml"\n', text, count=1)
+    spec_path.write_text(text)
+    with pytest.raises(SpecErrors) as info:
+        build(load_spec(spec_path), tmp_path / "out")
+    assert [e.key for e in info.value.errors] == ["params.stop[0]", "params.stop[1]"]
+    assert all(e.hint.startswith("family chatml's stop list does not fit this model: pick its family in "
+                                 "[template]") for e in info.value.errors)
+    assert not (tmp_path / "out").exists()
