@@ -84,6 +84,18 @@ class OutputPathError(UsageError):
         super().__init__(f"{path}: cannot write: {problem}", hint=hint)
 
 
+class InputPathError(UsageError):
+    """A file or folder publish was asked to read cannot be read: permission denied (on it, or on a
+    folder on the way), a folder that cannot be listed, a broken symbolic link, a FIFO, device or
+    socket where a file or folder belongs (`publish.fsutil.input_error`). `path` is the path as
+    given, `problem` the message without the path ("cannot read folder: permission denied")."""
+
+    def __init__(self, path: str, problem: str, *, hint: str | None = None):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}", hint=hint)
+
+
 class TextFileMissing(TextFileError):
     """The text file does not exist (FileNotFoundError)."""
 

@@ -61,6 +61,20 @@ _DOCS = {
         fix="Start the template with the BOS text, or set the GGUF's flag with `publish fix MODEL.gguf "
             "--select GG702`.",
         sources=("ollama v0.24.0 model/models/gemma3/model.go (AddBOS)",)),
+    "RP105": dict(
+        engines=OLLAMA_ANY,
+        why="Ollama reads `template` and `system` as bytes and hands them on unchanged (`string(bts)`, no "
+            "check), so a byte that is not UTF-8, such as an `é` saved as Latin-1 (0xE9), reaches the model as "
+            "a stray byte instead of the character the author wrote; `params` goes through Go's JSON decoder, "
+            "which turns such bytes into U+FFFD, so a `stop` string holding one never matches. The Hub shows "
+            "the files with U+FFFD too. `publish smoke` refuses such a folder before it runs.",
+        example="A `system` file saved by an editor in Latin-1: `Réponds en français.` with byte 0xE9 at "
+                "offset 1 (reported as `not UTF-8 text: byte 0xE9 at offset 1 (line 1, byte 2 of the line) is not "
+                "valid UTF-8`).",
+        fix="Save the file as UTF-8, or fix the text in the release spec and run `publish build` again (it "
+            "writes UTF-8).",
+        sources=("ollama v0.24.0 server/images.go (GetModel: template, system and params layers)",
+                 "Go 1.23 encoding/json (invalid UTF-8 in strings becomes U+FFFD)")),
     "RP110": dict(
         engines=OLLAMA_ANY,
         why="Ollama reads `params` as a JSON object of options; anything else is not applied.",

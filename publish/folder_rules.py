@@ -22,7 +22,8 @@ from publish.findings import Finding, Severity
 from publish.modelfile import stop_list
 from publish.gguf.header import GGUFHeader
 from publish.quants import is_projector_filename, shard_info
-from publish.staged import CARD, PARAMS, PARAMS_JSON, PARAMS_NOT_OBJECT, TEMPLATE, StagedFolder, staged
+from publish.staged import (CARD, NOT_UTF8, PARAMS, PARAMS_JSON, PARAMS_NOT_OBJECT, TEMPLATE, StagedFolder,
+                            StagedProblem, staged)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
     FolderRule("RP104", "template-no-bos", Severity.ERROR,
                "A Gemma or Llama model gets no BOS from Ollama: the engine adds none (add_bos_token false) "
                "and `template` does not render one."),
+    FolderRule("RP105", "not-utf8", Severity.ERROR,
+               "`template`, `system` or `params` is not UTF-8 text: Ollama hands its bytes to the model "
+               "unchanged (the JSON reader of `params` turns them into U+FFFD)."),
     FolderRule("RP110", "params-json", Severity.ERROR, "`params` is not a JSON object."),
     FolderRule("RP111", "params-unknown", Severity.ERROR, "`params` has a key Ollama does not know."),
     FolderRule("RP112", "params-deprecated", Severity.WARNING, "`params` has a key Ollama ignores."),
@@ -116,7 +120,7 @@ def check_folder(folder: StagedFolder | Path, headers: dict[Path, GGUFHeader]) -
     models = [(Path(p), h) for p, h in sorted(headers.items(), key=lambda kv: str(kv[0]))
               if h is not None and not h.is_projector and not is_projector_filename(Path(p).name)]
     headers = {Path(p).resolve(): h for p, h in headers.items()}
-    out: list[Finding] = []
+    out: list[Finding] = list(_check_read_problems(s))
     template = s.template
     if template is None:
         out.append(_finding("RP101", "no `template` file: Ollama falls back to guessing one from the "
@@ -198,6 +202,27 @@ def _bos_reason(hdr: GGUFHeader) -> str:
     if hdr.add_bos_token is not None:
         return f"tokenizer.ggml.add_bos_token is {str(hdr.add_bos_token).lower()}"
     return f"no tokenizer.ggml.add_bos_token: the {hdr.architecture} default applies"
+
+
+# -- what the read met -------------------------------------------------------------------------
+
+# StagedProblem.reason -> the rule that reports it. Every reason a tolerant read of a local folder
+# records is here (tests/test_folder_rules.py holds it to publish.staged's list); the params ones
+# are reported by _check_params, which also stops checking the values of a `params` it cannot parse.
+PROBLEM_RULES = {NOT_UTF8: "RP105", PARAMS_JSON: "RP110", PARAMS_NOT_OBJECT: "RP110"}
+
+
+def _check_read_problems(s: StagedFolder) -> Iterator[Finding]:
+    """RP105 for each file the read found not UTF-8 (its message names the byte, its offset and
+    line); the RP110 reasons are left to _check_params."""
+    for p in s.problems:
+        if PROBLEM_RULES.get(p.reason) == "RP105":
+            yield _problem_finding("RP105", p, s.path / p.file)
+
+
+def _problem_finding(code: str, p: StagedProblem, path: Path) -> Finding:
+    return _finding(code, p.message, path, subject=p.file,
+                    hint="save it as UTF-8, or rebuild the folder with `publish build` (it writes UTF-8)")
 
 
 # -- params -----------------------------------------------------------------------------------

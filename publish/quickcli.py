@@ -98,6 +98,14 @@ def run(args: list[str]) -> int | None:
     except BrokenPipeError:  # as click: the reader went away (`| head`)
         _quiet_stdout()
         return 1
+    except OSError as exc:  # as publish.cli.PublishCLI.invoke
+        from publish.inputpaths import unforeseen_os_error
+
+        mapped = unforeseen_os_error(exc)
+        if mapped is None:
+            raise
+        _err(mapped)
+        return mapped.exit_code
     finally:
         fsutil = sys.modules.get("publish.fsutil")
         for note in fsutil.stale_notes() if fsutil else ():

@@ -88,9 +88,12 @@ def expand(args: list[str], *, recursive: bool = False, one_per_tag: bool = Fals
     with `one_per_tag`, to the one file Ollama would pull (a split set's first part), and two
     files answering the tag are a UsageError (inspect). A local path of the same spelling wins
     over an hf.co name.
-    Raises UsageError for paths that do not exist, HubError subclasses when the Hub refuses.
+    Raises UsageError for paths that do not exist, InputPathError for a path or folder that cannot
+    be read (permission denied, a broken link, a FIFO: publish.fsutil.input_kind, list_folder),
+    HubError subclasses when the Hub refuses.
     """
     from publish.errors import UsageError
+    from publish.inputpaths import input_kind, list_folder
 
     out: list[Source] = []
     for arg in args:
@@ -103,17 +106,19 @@ def expand(args: list[str], *, recursive: bool = False, one_per_tag: bool = Fals
                 out.extend(Source(url, None, listed=True) for url in remote.list_gguf_urls(arg))
             continue
         p = Path(arg)
-        if is_ollama_hub_name(arg) and not p.exists():
+        kind = input_kind(p)   # InputPathError: unreadable on the way, a broken link, a FIFO
+        if is_ollama_hub_name(arg) and kind == "missing":
             from publish.hub.ollama_tags import ambiguous_error, pick_from_hub
 
             pick = pick_from_hub(arg)
             if one_per_tag and pick.ambiguous:
                 raise ambiguous_error(pick)
             out.extend(Source(url, None, listed=True) for url in pick.urls(whole_sets=not one_per_tag))
-        elif p.is_dir():
+        elif kind == "folder":
             pattern = "**/*.gguf" if recursive else "*.gguf"
-            out.extend(Source(str(f), f) for f in sorted(p.glob(pattern)) if f.is_file())
-        elif p.is_file():
+            list_folder(p)   # InputPathError when it cannot be listed or entered (glob would find nothing)
+            out.extend(Source(str(f), f) for f in sorted(p.glob(pattern)) if input_kind(f) == "file")
+        elif kind == "file":
             out.append(Source(str(p), p))
         else:
             raise UsageError(f"{arg}: no such file or folder",

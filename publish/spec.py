@@ -164,16 +164,32 @@ class ReleaseSpec:
                             "(through a symlink)", hint=_GGUF_OUTSIDE_HINT)
         return p
 
+    def _kind(self, p: Path, key: str, *, folder: bool = False) -> str:
+        """publish.fsutil.input_kind of `p` ("folder", "file", "missing"), a folder also listed
+        (list_folder: glob sees a folder it cannot read as empty); what cannot be read (permission
+        denied, a broken link, a FIFO) is a SpecError naming the spec's `key` and the path."""
+        from publish.errors import InputPathError
+        from publish.inputpaths import input_kind, list_folder
+
+        try:
+            kind = input_kind(p)
+            if folder and kind == "folder":
+                list_folder(p)
+        except InputPathError as err:
+            raise SpecError(str(self.path), key, err.message, hint=err.hint) from None
+        return kind
+
     def resolve_quants(self) -> list[Quant]:
-        """Find every quant's file(s) in gguf_dir. Raises SpecError for missing files."""
+        """Find every quant's file(s) in gguf_dir. Raises SpecError for missing files and for a
+        folder or file that cannot be read (permission denied, a broken link, a FIFO)."""
         root = self.gguf_dir
         fix = "pass --gguf-dir DIR (or set quants.dir) to the folder that holds the GGUFs"
-        if not root.is_dir():
+        if self._kind(root, "quants.dir", folder=True) != "folder":
             raise SpecError(str(self.path), "quants.dir", f"GGUF folder {root} does not exist", hint=fix)
         out: list[Quant] = []
         for e in self.quant_entries:
             p = root / e.file
-            if not p.is_file():
+            if self._kind(p, e.key) != "file":
                 raise SpecError(str(self.path), e.key, f"file not found: {p}", hint=fix)
             parts = _with_parts(p)
             for part in parts:
@@ -181,7 +197,8 @@ class ReleaseSpec:
             out.append(Quant(e.label, parts, e.use))
         if self.pattern:
             # root_dir: brackets or stars in the folder's own name are not glob syntax
-            matches = sorted(root / m for m in globlib.glob(self.pattern, root_dir=root) if (root / m).is_file())
+            matches = sorted(root / m for m in globlib.glob(self.pattern, root_dir=root)
+                             if self._kind(root / m, "quants.pattern") == "file")
             matches = [self._confined(m, "quants.pattern") for m in matches if not is_projector_filename(m.name)]
             if not matches:
                 raise SpecError(str(self.path), "quants.pattern",
@@ -219,11 +236,11 @@ class ReleaseSpec:
 
     def resolve_mmproj(self) -> Path | None:
         """The projector file `quants.mmproj` names, inside the GGUF folder; None when the spec
-        names none. Raises SpecError when it is missing or lies outside the spec's folder."""
+        names none. Raises SpecError when it is missing, cannot be read or lies outside the spec's folder."""
         if self.mmproj is None:
             return None
         p = self.gguf_dir / self.mmproj
-        if not p.is_file():
+        if self._kind(p, "quants.mmproj") != "file":
             raise SpecError(str(self.path), "quants.mmproj", f"file not found: {p}",
                             hint="pass --gguf-dir DIR to the folder that holds the GGUFs")
         return self._confined(p, "quants.mmproj")

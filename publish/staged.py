@@ -39,6 +39,7 @@ from pathlib import Path
 from publish.addresses import is_repo_id
 from publish.errors import GGUFError, TextFileError, UsageError
 from publish.fsutil import decode_utf8_lenient, read_utf8_lenient
+from publish.inputpaths import input_kind, list_folder, raise_folder_error
 from publish.gguf.header import GGUFHeader
 from publish.gguf.kinds import MODEL, gguf_kind
 from publish.gguf.reader import read_header
@@ -145,7 +146,8 @@ class StagedFolder:
     @classmethod
     def load(cls, path: str | os.PathLike, *, tolerant: bool = False) -> StagedFolder:
         """Read the folder at `path` (module doc). Raises UsageError when `path` is not a folder or
-        a file cannot be read (OSError). Strict (the default): also on the first fault (`params`
+        a file cannot be read (OSError): InputPathError when the folder, or one below it, cannot be
+        listed or entered. Strict (the default): also on the first fault (`params`
         not a JSON object, `template`/`system`/`params` not UTF-8), naming file, line and column.
         `tolerant=True` records the faults in `problems` and goes on (what lint needs)."""
         folder = _load(Path(path))
@@ -253,9 +255,12 @@ def staged(folder: StagedFolder | str | os.PathLike, *, tolerant: bool = False) 
 
 def looks_staged(path: Path) -> bool:
     """GGUFs beside the files Ollama or the Hub read (`template`, `params`, README.md) or a
-    Modelfile. Looks at names only (no file is opened)."""
-    return path.is_dir() and (any((path / m).exists() for m in MARKERS) or any(path.glob("Modelfile*"))) \
-        and any(path.glob("*.gguf"))
+    Modelfile. Looks at names only (no file is opened). Raises InputPathError when `path` is a
+    folder that cannot be read, or cannot be reached (publish.fsutil.input_kind, list_folder)."""
+    if input_kind(path) != "folder":
+        return False
+    names = [n for n in list_folder(path) if not n.startswith(".")]
+    return any(n in MARKERS or n.startswith("Modelfile") for n in names) and any(n.endswith(".gguf") for n in names)
 
 
 def template_beside(gguf: Path) -> str | None:
@@ -301,8 +306,9 @@ def write_template_files(folder: str | os.PathLike, template: str, stops: list[s
 
 
 def _load(root: Path) -> StagedFolder:
-    if not root.is_dir():
+    if input_kind(root) != "folder":   # InputPathError when it cannot be reached
         raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
+    list_folder(root)   # InputPathError when it cannot be listed or entered (glob would see it empty)
     folder = StagedFolder(path=root)
     models: list[Path] = []
     for f in sorted(root.glob("*.gguf")):
@@ -457,7 +463,7 @@ def _walk(root: Path) -> list[Path]:
     """Every non-hidden entry below `root`: files, and symbolic links (to files or folders, not
     followed); folders are descended into. Sorted by path."""
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=raise_folder_error):
         base = Path(dirpath)
         for d in list(dirnames):
             if d.startswith("."):

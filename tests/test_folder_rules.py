@@ -219,6 +219,8 @@ def _edit_for_example(folder: Path, code: str) -> None:
     elif code == "RP133":
         readme.write_text("---\nbase_model: a/b\nlicense: apache-2.0\ntags: [text-generation]\n---\n" + body,
                           encoding="utf-8")
+    elif code == "RP105":
+        (folder / "system").write_bytes("Réponds en français.".encode("latin-1"))
     elif code == "RP141":
         params = json.loads((folder / "params").read_text(encoding="utf-8"))
         assert params["temperature"] == 1.0
@@ -226,7 +228,7 @@ def _edit_for_example(folder: Path, code: str) -> None:
         (folder / "Modelfile.F32").write_text(text)
 
 
-@pytest.mark.parametrize("code", ["RP130", "RP132", "RP133", "RP141"])
+@pytest.mark.parametrize("code", ["RP105", "RP130", "RP132", "RP133", "RP141"])
 def test_rule_page_examples_quote_what_lint_prints(folder, code):
     """The finding a rule page's example quotes (`reported as `…``) is what the rule reports for the
     folder the example describes."""
@@ -236,3 +238,67 @@ def test_rule_page_examples_quote_what_lint_prints(folder, code):
     quoted = re.search(r"reported as `([^`]+)`", RULES[code].example)
     assert quoted, f"{code}'s example quotes no finding"
     assert [f.message for f in check(folder) if f.code == code] == [quoted.group(1)]
+
+
+def _insert(path: Path, offset: int, byte: bytes) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:offset] + byte + data[offset:])
+
+
+def test_rp105_files_that_are_not_utf8_name_the_byte_offset_and_line(folder):
+    """A `template` with 0xFF and a `system` with a Latin-1 é passed lint ("0 errors"); smoke then
+    refused the folder and push would have uploaded it. Each is a finding naming file, byte,
+    offset and line; the Modelfiles are removed so RP141 (they differ) does not hide it."""
+    for mf in folder.glob("Modelfile.*"):
+        mf.unlink()
+    template = (folder / "template").read_bytes()
+    at = template.index(b"\n", template.index(b"\n") + 1) + 3   # line 3, byte 3
+    _insert(folder / "template", at, b"\xff")
+    _insert(folder / "system", 3, b"\xe9")
+    found = {f.subject: f for f in check(folder) if f.code == "RP105"}
+    assert set(found) == {"template", "system"} and RULES["RP105"].severity.name == "ERROR"
+    assert found["template"].message == (f"not UTF-8 text: byte 0xFF at offset {at} (line 3, byte 3 of the "
+                                         "line) is not valid UTF-8")
+    assert found["template"].path == str(folder / "template")
+    assert "byte 0xE9 at offset 3 (line 1, byte 4 of the line)" in found["system"].message
+    assert "UTF-8" in found["system"].hint
+
+
+def test_rp105_params_not_utf8_but_valid_json(folder):
+    """Go's JSON decoder (and ours, after U+FFFD) accepts it: the stop string silently differs."""
+    text = (folder / "params").read_bytes()
+    at = text.index(b"<end_of_turn>") + 1
+    _insert(folder / "params", at, b"\xe9")
+    found = [f for f in check(folder) if f.code == "RP105"]
+    assert [f.subject for f in found] == ["params"] and f"offset {at} " in found[0].message
+
+
+def test_every_problem_a_tolerant_read_records_is_a_finding():
+    """Every StagedProblem reason of a local folder maps to a rule (publish.staged's list of
+    reasons, read from its source so a new reason without a rule fails here); the Hub-only ones
+    (a remote file too large or refused) never reach the folder rules (check_folder refuses a
+    Hub repo's object)."""
+    import re
+
+    import publish.staged as staged_mod
+    from publish.folder_rules import PROBLEM_RULES
+
+    source = Path(staged_mod.__file__).read_text(encoding="utf-8")
+    block = source[source.index("# StagedProblem.reason values"):]
+    block = block[: block.index("\n\n")]
+    reasons = {getattr(staged_mod, name) for name in re.findall(r"^([A-Z_0-9]+) = ", block, re.M)}
+    assert reasons - set(PROBLEM_RULES) == {staged_mod.TOO_LARGE, staged_mod.HUB_REFUSED}
+    assert all(code in RULES for code in PROBLEM_RULES.values())
+
+
+def test_lint_cli_fails_a_folder_whose_template_is_not_utf8(folder):
+    """The tester's repro: `publish lint DIR --ignore GG2,GG5` said 0 errors, exit 0."""
+    from click.testing import CliRunner
+
+    from publish.cli import main
+
+    for mf in folder.glob("Modelfile.*"):
+        mf.unlink()
+    _insert(folder / "template", 5, b"\xff")
+    result = CliRunner().invoke(main, ["lint", str(folder), "--ignore", "GG2,GG5"])
+    assert result.exit_code == 1 and "RP105" in result.output and "byte 0xFF at offset 5" in result.output

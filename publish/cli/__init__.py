@@ -61,12 +61,13 @@ class LazyGroup(click.Group):
 
 class PublishCLI(LazyGroup):
     """The `publish` command group: a PublishError ends the run with its message on stderr and its
-    exit status (2 for usage, setup and input problems), never a traceback; stale temp files
+    exit status (2 for usage, setup and input problems), never a traceback, and so does an
+    OSError naming a file that no library call turned into one (publish.fsutil.unforeseen_os_error); stale temp files
     removed meanwhile are reported."""
 
     def invoke(self, ctx: click.Context):
-        """Run the command; a PublishError becomes its message (red, stderr) and
-        `sys.exit(err.exit_code)`. Afterwards stale temp files removed during the run are
+        """Run the command; a PublishError (or an OSError naming a file: unforeseen_os_error)
+        becomes its message (red, stderr) and `sys.exit(err.exit_code)`. Afterwards stale temp files removed during the run are
         reported and --quiet is reset."""
         from publish.errors import PublishError
 
@@ -77,6 +78,16 @@ class PublishCLI(LazyGroup):
 
             say_error(err)
             sys.exit(err.exit_code)
+        except OSError as err:
+            from publish.inputpaths import unforeseen_os_error
+
+            mapped = unforeseen_os_error(err)
+            if mapped is None:
+                raise
+            from publish.cli.echo import say_error
+
+            say_error(mapped)
+            sys.exit(mapped.exit_code)
         finally:
             _report_stale_temp_files()
             progress = sys.modules.get("publish.progress")

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import click
 
-from publish.cli.options import format_option, output_option, quiet_option, renamed_option
+from publish.cli.options import InputPath, format_option, output_option, quiet_option, renamed_option
 
 
 @click.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec", type=InputPath(dir_okay=False, path_type=Path))
 @output_option("Staged folder to write (default: dist/NAME, NAME from the spec's repo).", dest="out_dir",
                file_okay=False, dir_okay=True, path_type=Path)
 @renamed_option("--out", "-o/--output", "out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--gguf-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+@click.option("--gguf-dir", type=InputPath(file_okay=False, path_type=Path), metavar="DIR",
               help="Folder holding the GGUFs; overrides quants.dir in the spec.")
 @click.option("--repo", metavar="ORG/NAME",
               help="Hub repo the folder is for: the card, Modelfiles and the build record name it "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from publish.cli.options import format_option, quiet_option, warn_deprecated
+from publish.cli.options import InputPath, format_option, quiet_option, warn_deprecated
 
 def _print_matrix(target: str, shards: int | None, gguf_dir: str | None, fmt: str) -> None:
     from publish.cli.echo import say, say_json
@@ -27,7 +27,7 @@ def _print_matrix(target: str, shards: int | None, gguf_dir: str | None, fmt: st
 _shards = click.option("--shards", type=click.IntRange(min=1), metavar="N", help="Number of jobs (default: one per quant, at most 256).")
 _format = format_option({"text": "one line per job, for people", "json": "one line for $GITHUB_OUTPUT and fromJSON()"},
                         default="json")
-_gguf_dir = click.option("--gguf-dir", type=click.Path(exists=True, file_okay=False), metavar="DIR",
+_gguf_dir = click.option("--gguf-dir", type=InputPath(exists=True, file_okay=False), metavar="DIR",
                          help="For a release spec: the folder that holds its GGUFs.")
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import click
 
-from publish.cli.options import format_option, quiet_option
+from publish.cli.options import InputPath, format_option, quiet_option
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=InputPath(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the fixed file here (a plain copy when there is nothing to fix); FILE stays "
                    "untouched. Must not be FILE itself.")
 @click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
 @click.option("--backup", is_flag=True, help="Keep the original as FILE.bak before changing it.")
-@click.option("--chat-template", "chat_template", type=click.Path(exists=True, dir_okay=False),
+@click.option("--chat-template", "chat_template", type=InputPath(exists=True, dir_okay=False),
               help="Set tokenizer.chat_template from this Jinja file or tokenizer_config.json (its chat_template; "
                    "named templates become tokenizer.chat_template.NAME). Refused when it does not parse.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE[:TYPE]",

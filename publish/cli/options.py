@@ -22,6 +22,23 @@ import click
 F = Callable[..., Any]
 
 
+class InputPath(click.Path):
+    """click.Path for a file or folder the command reads: a path that is there but cannot be read
+    (permission denied on it or on a folder on the way, a folder that cannot be listed, a broken
+    symbolic link, a FIFO) raises publish's InputPathError (publish.fsutil.input_kind,
+    list_folder), which the CLI prints as every command's errors, one `error:` line and a hint,
+    exit status 2, where click.Path would say "does not exist" or "is not readable"."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, checked by publish.fsutil first (InputPathError), then by click.Path (exists,
+        file or folder)."""
+        from publish.inputpaths import input_kind, list_folder
+
+        if not (self.allow_dash and value == "-") and input_kind(value) == "folder" and self.dir_okay:
+            list_folder(value)
+        return super().convert(value, param, ctx)
+
+
 class Seconds(click.FloatRange):
     """A positive, finite number of seconds (`--timeout S`): 0, negatives, nan and inf are usage
     errors (exit 2), never a run in which every engine call times out at once."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from publish.cli.options import format_option, quiet_option
+from publish.cli.options import InputPath, format_option, quiet_option
 
 
 @click.command("push")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=str))
+@click.argument("folder", type=InputPath(file_okay=False, path_type=str))
 @click.option("--repo", "repo_id", metavar="ORG/NAME",
               help="Hub model repo to push to (default: the repo `publish build` recorded for FOLDER).")
 @click.option("--revision", default="main", show_default=True, metavar="BRANCH", help="Branch to commit to.")

@@ -6,16 +6,16 @@ import sys
 
 import click
 
-from publish.cli.options import Seconds, format_option, output_option, quiet_option, renamed_option
+from publish.cli.options import InputPath, Seconds, format_option, output_option, quiet_option, renamed_option
 from publish.smoke.base import DEFAULT_TIMEOUT
 
 
 @click.command("release")
-@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.argument("spec", type=InputPath(exists=True, dir_okay=False))
 @output_option("Staged folder to build (default: dist/NAME, NAME from the spec's repo).", dest="out_dir",
                file_okay=False, dir_okay=True)
 @renamed_option("--out", "-o/--output", "out_dir", type=click.Path(file_okay=False))
-@click.option("--gguf-dir", type=click.Path(exists=True, file_okay=False), metavar="DIR",
+@click.option("--gguf-dir", type=InputPath(exists=True, file_okay=False), metavar="DIR",
               help="Folder that holds the GGUFs (overrides quants.dir in the spec).")
 @click.option("--push", "do_push", is_flag=True, help="Push the folder to the Hub and smoke hf.co/ORG/NAME after.")
 @click.option("--repo", metavar="ORG/NAME",
@@ -36,7 +36,7 @@ from publish.smoke.base import DEFAULT_TIMEOUT
               help="The registry the hf.co smoke pulls from, e.g. http://127.0.0.1:8080 (a Hub mirror or "
                    "stand-in; http:// pulls over plain HTTP). Default: $HF_ENDPOINT when it names another "
                    "Hub than huggingface.co, else hf.co.")
-@click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+@click.option("--prompts", "prompts_file", type=InputPath(exists=True, dir_okay=False), metavar="FILE",
               help="Smoke prompts (TOML/JSON, as for `publish smoke --prompts`) for both smoke stages.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each stage's full report before the summary.")
 @format_option({"text": "the summary screen, for people",

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from publish.cli.options import SEED, Seconds, format_option, output_option, quiet_option, renamed_option
+from publish.cli.options import InputPath, SEED, Seconds, format_option, output_option, quiet_option, renamed_option
 from publish.smoke.base import DEFAULT_SEED, DEFAULT_TIMEOUT
 
 
@@ -20,7 +20,7 @@ from publish.smoke.base import DEFAULT_SEED, DEFAULT_TIMEOUT
               help="A prompt to send (repeatable); each needs an --expect.")
 @click.option("--expect", "expects", multiple=True, metavar="REGEX",
               help="Regex the answer to the matching --prompt must contain (repeatable).")
-@click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+@click.option("--prompts", "prompts_file", type=InputPath(exists=True, dir_okay=False), metavar="FILE",
               help="Prompts file, TOML or JSON ([[prompt]] with prompt|messages, expect, system).")
 @click.option("--quants", metavar="Q1,Q2", help="Only these quant labels (default: every quant).")
 @click.option("--timeout", type=Seconds(), default=DEFAULT_TIMEOUT, show_default=True, metavar="S",

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from publish.cli.echo import say, say_json
-from publish.cli.options import format_option, output_option, quiet_option
+from publish.cli.options import InputPath, format_option, output_option, quiet_option
 from publish.convert.inputs import load_chat_template, load_go_template
 from publish.termtext import one_line
 
@@ -21,9 +21,9 @@ def template() -> None:
 
 
 @template.command("check")
-@click.option("--jinja", "jinja_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--jinja", "jinja_path", required=True, type=InputPath(exists=True, dir_okay=False, path_type=Path),
               help="A GGUF (its tokenizer.chat_template), a tokenizer_config.json, or a Jinja template file.")
-@click.option("--go", "go_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--go", "go_path", required=True, type=InputPath(exists=True, dir_okay=False, path_type=Path),
               help="An Ollama Go template file (a Hub repo's `template`), a Modelfile with TEMPLATE, "
                    "or a GGUF (the `template` file beside it, as Ollama's hf.co bridge pairs them).")
 @click.option("--bos", default=None, help="BOS text (default: from the GGUF / tokenizer_config.json, else none).")
@@ -55,7 +55,7 @@ def check_cmd(ctx: click.Context, jinja_path: Path, go_path: Path, bos: str | No
 
 
 @template.command("suggest")
-@click.argument("gguf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("gguf", type=InputPath(exists=True, dir_okay=False, path_type=Path))
 @_format
 @quiet_option
 @click.pass_context
@@ -75,7 +75,7 @@ def suggest_cmd(ctx: click.Context, gguf: Path, fmt: str) -> None:
 
 
 @template.command("convert")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=InputPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", "template_name", default=None,
               help="A named chat template of the GGUF / tokenizer_config.json (e.g. tool_use).")
 @click.option("--bos", default=None, help="BOS text (default: from the GGUF / tokenizer_config.json, else none).")
