@@ -69,9 +69,9 @@ class ReadAhead:
 
     def close(self) -> None:
         """Stop and reap the children whose header was not taken."""
-        import signal
-
         self._queue.clear()
+        if self._running:
+            import signal
         for pid, fd in self._running.values():
             os.close(fd)
             try:
