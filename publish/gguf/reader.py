@@ -230,7 +230,8 @@ class StringArray(ArrayValue):
         return np.array(self.to_list(), dtype=object)
 
     def index(self, value: str, start: int = 0, stop: int | None = None) -> int:
-        """Position of `value`, found by a byte search instead of decoding every item."""
+        """Position of `value` in [start, stop), found by a byte search instead of decoding every
+        item. Raises ValueError when it is not there (as list.index does)."""
         i = self.find(value, start, stop)
         if i < 0:
             raise ValueError(f"{value!r} is not in the array")
@@ -312,7 +313,10 @@ def read_header(source: str | os.PathLike | BinaryIO, name: str | None = None) -
 
     A local path is memory-mapped while it is parsed (only the header's pages are touched; what
     the header keeps is copied out, and the mapping is closed before this returns); a stream is
-    read in growing windows. `name` is the display name used in errors (default: the path)."""
+    read in growing windows. `name` is the display name used in errors (default: the path).
+    Raises GGUFError (the display name, the byte offset and what was expected there) for a file
+    that cannot be opened or whose header is truncated, corrupt or past the bounds in the module
+    doc."""
     if isinstance(source, (str, os.PathLike)):
         display = name or os.fspath(source)
         try:
