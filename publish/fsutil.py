@@ -390,10 +390,12 @@ def _read_capped(name: str, max_bytes: int) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(name, flags)
-    except FileNotFoundError:
+    except FileNotFoundError as err:
+        if os.path.islink(name):   # a broken symbolic link: say so, and where it points
+            raise _unreadable(name, err) from None
         raise TextFileMissing(name, "file not found", hint="check the path") from None
     except OSError as err:
-        raise TextFileError(name, f"cannot read: {err.strerror or err}") from None
+        raise _unreadable(name, err) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -417,6 +419,17 @@ def _read_capped(name: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:   # grew while being read
         raise TextFileError(name, f"more than {max_bytes:,} bytes", hint="pass the text file itself")
     return data
+
+
+def _unreadable(name: str, err: OSError) -> TextFileError:
+    """The TextFileError for a text file that cannot be opened, worded as every unreadable input
+    is (publish.inputpaths.input_error: "cannot read file: permission denied (the folder locked
+    cannot be entered)", a broken link's target), with its hint."""
+    from publish.errors import TextFileError
+    from publish.inputpaths import input_error
+
+    mapped = input_error(name, err)
+    return TextFileError(name, mapped.problem, hint=mapped.hint)
 
 
 def read_utf8_lenient(path: str | os.PathLike, *, hint: str | None = None, keep_bom: bool = False,

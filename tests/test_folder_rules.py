@@ -204,7 +204,7 @@ def test_unreadable_folder_file_is_a_usage_error(folder, monkeypatch):
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", denied)   # publish.fsutil.read_utf8 opens with os.open
-    with pytest.raises(UsageError, match="params: cannot read: Permission denied"):
+    with pytest.raises(UsageError, match="params: cannot read file: permission denied"):
         check(folder)
 
 

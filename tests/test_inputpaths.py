@@ -131,3 +131,33 @@ def test_sources_expand(tmp_path, monkeypatch):
     _refuse(monkeypatch, "listdir", tmp_path / "tiny")
     with pytest.raises(UsageError, match="tiny: cannot read folder: permission denied"):
         expand([str(tmp_path / "tiny")])
+
+
+def test_text_files_are_worded_the_same(tmp_path, monkeypatch):
+    """publish.fsutil.read_utf8 (spec, template, prompts, ...) says what every input says: a broken
+    link names its target (it was "file not found"), a refusal has a hint (it had none)."""
+    from publish.errors import TextFileError, TextFileMissing
+    from publish.fsutil import read_utf8
+
+    os.symlink("gone.toml", tmp_path / "release.toml")
+    with pytest.raises(TextFileError) as info:
+        read_utf8(tmp_path / "release.toml")
+    assert not isinstance(info.value, TextFileMissing)
+    assert info.value.problem == "a broken symbolic link to gone.toml (nothing is there)"
+    (tmp_path / "t").write_text("x")
+    _refuse(monkeypatch, "open", tmp_path / "t")
+    with pytest.raises(TextFileError) as info:
+        read_utf8(tmp_path / "t")
+    assert info.value.problem == "cannot read file: permission denied" and "chmod u+r" in info.value.hint
+
+
+def test_smoke_and_ci_matrix_targets(tmp_path, monkeypatch):
+    """`publish smoke X` said "no such folder" for a broken link; `ci-matrix X` for a path it
+    could not stat raised PermissionError."""
+    from publish.smoke.matrix import target_quants
+    from publish.smoke.runner import smoke
+
+    os.symlink("gone", tmp_path / "dist")
+    for call in (lambda: smoke(str(tmp_path / "dist")), lambda: target_quants(str(tmp_path / "dist"))):
+        with pytest.raises(InputPathError, match="dist: a broken symbolic link to gone"):
+            call()

@@ -27,13 +27,16 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
     if is_ollama_hub_name(target):
         repo = ollama_hub_repo(target)
         return ollama_hub_name(repo), _hub_labels(repo)
+    from publish.inputpaths import input_kind
+
     path = Path(target)
-    if path.is_dir():
+    kind = input_kind(path)   # InputPathError: unreadable on the way, a broken link, a FIFO
+    if kind == "folder":
         from publish.staged import load_staged
 
         folder = load_staged(path)
         return str(path), [q.label for q in folder.quants]
-    if path.is_file():
+    if kind == "file":
         from publish.spec import load_spec
 
         spec = load_spec(path, gguf_dir=gguf_dir)

@@ -114,8 +114,10 @@ def smoke(target, options: SmokeOptions | None = None) -> SmokeReport:
     elif is_hub_file_url(target):
         raise file_url_given_for_ollama(target, "smoke")
     else:
+        from publish.inputpaths import input_kind
+
         path = Path(target)
-        if not path.exists():
+        if input_kind(path) == "missing":   # InputPathError: unreadable on the way, a broken link, a FIFO
             raise UsageError(f"{target}: no such folder", hint="give a staged folder or hf.co/ORG/NAME[:TAG]")
         planned = plan_folder(path, options)
     base = bool(planned.targets) and all(t.kind == BASE for t in planned.targets)
