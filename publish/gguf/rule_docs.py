@@ -201,8 +201,9 @@ _DOCS = {
                   sources=("gguf-py gguf/constants.py (Keys.General)",)),
     "GG504": dict(engines=ALL_ENGINES, why="The Hub cannot link the quant to its base model.",
                   example="A GGUF converted from a checkpoint whose README.md front matter has no `base_model:` "
-                  "(a finetune uploaded without it): convert_hf_to_gguf.py writes `general.base_model.*` only "
-                  "from that field (gguf-py metadata.py).",
+                  "(a finetune uploaded without it): convert_hf_to_gguf.py writes `general.base_model.*` from "
+                  "the card's `base_model` (or `base_models`) field or a `--metadata` override file only (gguf-py "
+                  "metadata.py).",
                   fix="Set general.base_model.* (convert_hf_to_gguf.py does it from the model card).",
                   sources=("gguf-py gguf/constants.py (Keys.General)",)),
     "GG601": dict(engines=LLAMA_CPP_LOADER, why="llama.cpp's mtmd loads no encoder from a projector that "
@@ -220,7 +221,8 @@ _DOCS = {
                   "look for `mmproj` in the name.",
                   example="`Qwen2.5-Omni-7B-mmproj-Q8_0.gguf`, as the projectors of the Hub repo "
                   "koboldcpp/mmproj are named (LostRuins/koboldcpp#1976): a projector by its header "
-                  "(architecture `clip`), but its name starts with the model's name, so publish's staged folder "
+                  "(`general.type = mmproj` or architecture `clip`), but its name starts with the model's name, "
+                  "so publish's staged folder "
                   "would list it as the model's Q8_0 quant. Reported with the hint `rename it to "
                   "mmproj-Qwen2.5-Omni-7B-mmproj-Q8_0.gguf`.",
                   fix="Rename it to mmproj-NAME.gguf.", sources=()),
