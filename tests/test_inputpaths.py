@@ -161,3 +161,24 @@ def test_smoke_and_ci_matrix_targets(tmp_path, monkeypatch):
     for call in (lambda: smoke(str(tmp_path / "dist")), lambda: target_quants(str(tmp_path / "dist"))):
         with pytest.raises(InputPathError, match="dist: a broken symbolic link to gone"):
             call()
+
+
+def test_a_gguf_that_cannot_be_opened_is_not_called_corrupt(tmp_path, monkeypatch):
+    """lint's GG001 for a GGUF the user cannot read said "re-download or re-convert the file; it
+    is truncated or corrupt"; its hint now says what to do about the permission."""
+    import builtins
+
+    from publish.lint import lint_paths
+
+    shutil.copyfile(TINY / "tiny-llama-F32.gguf", tmp_path / "m.gguf")
+    real_open = builtins.open
+
+    def refused(p, *args, **kwargs):
+        if isinstance(p, (str, os.PathLike)) and os.fspath(p).endswith("m.gguf"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(p))
+        return real_open(p, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refused)
+    gg001 = [f for f in lint_paths([str(tmp_path / "m.gguf")]).findings if f.code == "GG001"]
+    assert len(gg001) == 1 and "Permission denied" in gg001[0].message
+    assert "chmod u+r" in gg001[0].hint and "corrupt" not in gg001[0].hint

@@ -24,7 +24,7 @@ FORBIDDEN = {
     "gotmpl": ("lint", "sources", "hub", "folder_rules", "fixing", "smoke", "release", "build", "spec",
                "staged", "cli", "convert", "quickcli", "inspection", "gguf", "chat", "templatecheck"),
 }
-LOWEST = ("errors", "findings", "quants", "units", "fsutil", "termtext", "records", "addresses")
+LOWEST = ("errors", "findings", "quants", "units", "fsutil", "inputpaths", "termtext", "records", "addresses")
 # the only modules outside publish/cli/ that may import the click CLI
 CLI_ENTRY = ("publish.__main__",)
 

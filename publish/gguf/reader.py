@@ -321,8 +321,11 @@ def read_header(source: str | os.PathLike | BinaryIO, name: str | None = None) -
         display = name or os.fspath(source)
         try:
             fh = open(source, "rb")
-        except OSError as err:
-            raise GGUFError(display, 0, f"expected a readable file ({err.strerror or err})") from None
+        except OSError as err:   # the hint says what to do (chmod ...), not "re-download: corrupt"
+            from publish.inputpaths import input_error
+
+            raise GGUFError(display, 0, f"expected a readable file ({err.strerror or err})",
+                            hint=input_error(display, err).hint) from None
         with fh:
             mapped = _map(fh)
             try:
