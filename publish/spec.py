@@ -401,7 +401,8 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
         text = read_utf8(path, hint="save the file as UTF-8")
     except TextFileMissing:
         raise SpecError(str(path), None, "release spec not found",
-                        hint="copy examples/tiny/release.toml and edit it") from None
+                        hint="check the path; a release spec is a TOML file naming the repo, its license and "
+                             "the GGUFs (the release spec page of the docs has one to copy)") from None
     except TextFileError as e:
         raise _model_not_spec(path) or SpecError(
             str(path), None, e.problem,

@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 import ggufs
 from publish.build import build
 from publish.convert import convert
 from publish.convert.inputs import load_chat_template
+from publish.errors import SpecError
 from publish.lint import lint_paths
 from publish.spec import load_spec
 
@@ -75,8 +78,15 @@ def test_a_turn_end_the_vocab_lacks_is_neither_a_stop_nor_demanded_by_rp115(tmp_
     result = lint_paths([str(folder)])
     assert not [f for f in result.findings if f.severity.value == "error"], result.findings
 
+    # the stop added in the spec: build refuses it by RP114's reasoning before writing anything;
+    # added to the staged params by hand, lint reports it as RP114
     (tmp_path / "release.toml").write_text(SPEC.replace("num_ctx = 512", 'num_ctx = 512\nstop = ["<turn|>"]'),
                                            encoding="utf-8")
-    folder = build(load_spec(tmp_path / "release.toml"), tmp_path / "out2")
+    with pytest.raises(SpecError) as info:
+        build(load_spec(tmp_path / "release.toml"), tmp_path / "out2")
+    assert info.value.key == "params.stop[0]" and "RP114" in info.value.message
+    assert not (tmp_path / "out2").exists()
+    params = json.loads((folder / "params").read_text(encoding="utf-8"))
+    (folder / "params").write_text(json.dumps({**params, "stop": ["<turn|>"]}), encoding="utf-8")
     codes = {f.code for f in lint_paths([str(folder)]).findings if f.severity.value == "error"}
-    assert codes == {"RP114"}, codes
+    assert codes == {"RP114", "RP141"}, codes   # RP141: the Modelfiles still carry the params as built
