@@ -23,7 +23,6 @@ Standard library only, imported only when a file fails.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import struct
@@ -83,19 +82,19 @@ def identify(head: bytes, size: int) -> NotGGUF:
     if text is not None:
         start = text.lstrip("\ufeff \t\r\n")
         lower = start[:512].lower()
-        if lower.startswith(("<!doctype html", "<html", "<head", "<?xml")) or "<html" in lower:
+        if lower.startswith(("<!doctype html", "<html", "<head")) or "<html" in lower:
             page = _page_url(text)
             fix = (f"download {page.replace('/blob/', '/resolve/', 1)} (the file; /blob/ is its web page)"
                    if "/blob/" in page else f"fetch a Hub file's /resolve/ URL, not its /blob/ page, or {DOWNLOAD_AGAIN}")
             title = _title(text)
             return NotGGUF("an HTML page" + (f" ({title!r})" if title else "") + ", not the model file",
                            f"a web page was saved under the model's name: {fix}")
-        first = next((line.strip() for line in start.splitlines() if line.strip()), "")
-        kind = "JSON text" if _is_json(start) else "text"
-        shown = first if len(first) <= 80 else first[:77] + "..."
+        kind = "JSON text" if _is_json(start) else "XML text" if lower.startswith("<?xml") else "text"
+        shown = " ".join(start[:400].split())   # the start on one line: an XML error's <Code> is on its second
+        shown = shown if len(shown) <= 100 else shown[:97] + "..."
         return NotGGUF(f"a {size:,}-byte {kind} file starting {shown!r}",
                        "a server's error message or another text was saved under the model's name: "
-                       + DOWNLOAD_AGAIN)
+                       f"{DOWNLOAD_AGAIN}; a template or other text file must not be named *.gguf")
     return NotGGUF(f"binary data starting {head[:8].hex(' ')}", CORRUPT)
 
 
@@ -156,11 +155,8 @@ def _text(head: bytes, size: int) -> str | None:
 
 
 def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return text[:1] in "{[" and text[1:2] in ('"', "\n", " ", "]", "}")
-    return True
+    # an object or array opening (the head may be cut mid-document); a Jinja template opens with {{ {% {#
+    return re.match(r'[\[{]\s*["\[{\]}]', text) is not None and not text.startswith(("{{", "{%", "{#"))
 
 
 def _title(text: str) -> str:

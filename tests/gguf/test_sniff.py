@@ -39,6 +39,12 @@ CASES = {
     "error-text": (b"Internal Error - We're working hard to fix this as soon as possible!",
                    "a 68-byte text file starting \"Internal Error - We're working hard", "error message"),
     "json-error": (json.dumps({"error": "Invalid username or password."}).encode(), "JSON text file", "error message"),
+    "cdn-xml-error": (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                      b"<Message>Request has expired</Message></Error>\n",   # an expired signed download link
+                      "XML text file starting '<?xml version=\"1.0\" encoding=\"UTF-8\"?> <Error><Code>AccessDenied",
+                      "error message"),
+    "jinja-template": (b"{% for m in messages %}{{ m['content'] }}{% endfor %}",
+                       "a 53-byte text file starting \"{% for m in messages %}", "another text"),
     "empty": (b"", "an empty file (0 bytes)", "download the file again"),
     "zeros": (b"\0" * 8192, "zero bytes where the header belongs", "download the file again"),
     "cut-in-magic": (b"GG", "only 2 byte(s), cut off inside the magic", "truncated"),
