@@ -37,6 +37,12 @@ class ReadAhead:
             if _can_fork() else []
         self._running: dict[str, tuple[int, int]] = {}    # key -> (pid, read end of its pipe)
         self._jobs = max(1, jobs or os.cpu_count() or 1)
+        if self._queue:
+            # imported once here, before the fork, rather than once in each child and again here
+            # when the header arrives: the caller needs both anyway
+            import pickle  # noqa: F401
+
+            import publish.gguf.reader  # noqa: F401
         self._fill()
 
     def take(self, path: str):
