@@ -82,8 +82,9 @@ _DOCS = {
         fix=REBUILD, sources=(HF_BRIDGE, OPTIONS)),
     "RP111": dict(
         engines=OLLAMA_ANY,
-        why="Ollama refuses options it does not know (including ones it removed, such as `tfs_z`), so the "
-            "model cannot be run with these parameters.",
+        why="Ollama does not know the option (or removed it, such as `tfs_z`). The hf.co bridge reads `params` "
+            "with api.Options.FromMap, which skips it with a warning in the server log only, so the setting "
+            "silently never applies; a Modelfile with it is refused by `ollama create` (\"unknown parameter\").",
         example="`{\"tfs_z\": 1.0}` or a misspelt `{\"temprature\": 0.7}`.",
         fix="Remove or rename the key in the spec's `[params]` and rebuild.", sources=(OPTIONS,)),
     "RP112": dict(
@@ -93,9 +94,16 @@ _DOCS = {
         fix="Remove the key from the spec's `[params]` and rebuild.", sources=(OPTIONS,)),
     "RP113": dict(
         engines=OLLAMA_ANY,
-        why="Ollama converts each option to its Go type; a value of the wrong type fails to load the options.",
-        example="`{\"stop\": \"<end_of_turn>\"}` (a string where Ollama needs an array of strings), or "
-                "`{\"top_k\": 64.5}`.",
+        why="Ollama checks each option's JSON type against its Go type (api.Options.FromMap) when it loads the "
+            "model's options, on every /api/generate and /api/chat request, and converts nothing: a string "
+            "`stop`, a quoted number (`\"num_ctx\": \"4096\"`) or a `use_mmap` that is not true/false makes every "
+            "request fail with its error, e.g. `option \"stop\" must be of type array`, even when the request "
+            "sets that option itself. `ollama create` from a Modelfile would have accepted the same values "
+            "(it parses text), so only the hf.co bridge shows it. A float option beyond float32's range (`1e39`) "
+            "is accepted as infinity and then fails every answer (\"failed to marshal data: json: unsupported "
+            "value: +Inf\"). Also reported here: an empty stop string.",
+        example="`{\"stop\": \"<end_of_turn>\"}` (a string where Ollama needs an array of strings), "
+                "`{\"top_k\": \"64\"}` or `{\"stop\": [\"<end_of_turn>\", 5]}`.",
         fix="Give the value the right type in the spec's `[params]` and rebuild.", sources=(OPTIONS,)),
     "RP114": dict(
         engines=OLLAMA_ANY,
@@ -122,6 +130,15 @@ _DOCS = {
             "string inside that text matches before the answer begins, so every answer is empty.",
         example="`stop = [\"<start_of_turn>\"]` with a template whose answers start `<start_of_turn>model`.",
         fix="Remove that string from `stop` in the spec's `[params]` and rebuild."),
+    "RP117": dict(
+        engines=OLLAMA_ANY,
+        why="Ollama (api.Options.FromMap) takes any JSON number for an integer option and drops its fraction "
+            "(`top_k: 64.5` runs with 64; Go's conversion of a number beyond int64 is undefined) and skips a "
+            "null value (its default applies). Nothing fails, but the model runs with another value than the "
+            "one written.",
+        example="`{\"top_k\": 64.5}`, `{\"seed\": 1e30}` or `{\"num_ctx\": null}`.",
+        fix="Write the value Ollama should use (an integer) in the spec's `[params]`, or remove "
+            "the key, and rebuild.", sources=(OPTIONS,)),
     "RP120": dict(
         engines=OLLAMA_ANY,
         why="`ollama run hf.co/ORG/REPO:TAG` pulls one GGUF per tag; split files (`NAME-00001-of-00003.gguf`) "

@@ -65,7 +65,8 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
     FolderRule("RP111", "params-unknown", Severity.ERROR, "`params` has a key Ollama does not know."),
     FolderRule("RP112", "params-deprecated", Severity.WARNING, "`params` has a key Ollama ignores."),
     FolderRule("RP113", "params-type", Severity.ERROR,
-               "A `params` value has the wrong type (stop must be an array of strings)."),
+               "A `params` value of a type Ollama refuses (stop must be an array of strings, numbers unquoted): "
+               "every request to the model fails."),
     FolderRule("RP114", "stop-unreachable", Severity.ERROR,
                "A stop string is neither a token of the GGUF vocab nor text the model can produce."),
     FolderRule("RP115", "turn-end-not-stopped", Severity.ERROR,
@@ -74,6 +75,9 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
     FolderRule("RP116", "stop-at-answer-start", Severity.ERROR,
                "A `stop` string the template writes at the start of every answer: the model writes it "
                "first and the answer is empty."),
+    FolderRule("RP117", "params-value-changed", Severity.WARNING,
+               "A `params` value Ollama accepts but changes or skips: a fraction for an integer option is "
+               "cut off, null is skipped."),
     FolderRule("RP120", "sharded-gguf", Severity.ERROR,
                "A split (sharded) GGUF: Ollama's hf.co pull cannot load split files."),
     FolderRule("RP130", "no-readme", Severity.ERROR, "No README.md (the model card)."),
@@ -228,9 +232,12 @@ def _problem_finding(code: str, p: StagedProblem, path: Path) -> Finding:
 # -- params -----------------------------------------------------------------------------------
 
 def _check_params(path: Path, s: StagedFolder) -> tuple[dict | None, list[Finding]]:
-    """(params, findings): RP110 from the faults the read recorded, RP111-113 per value.
+    """(params, findings): RP110 from the faults the read recorded, RP111-113 and RP117 per value
+    (RP113 exactly where Ollama's api.Options.FromMap refuses the value: publish.modelfile.
+    ollama_option_error).
     params is None when the folder has no `params` or it is not a JSON object."""
-    from publish.modelfile import DEPRECATED_PARAMETERS, PARAMETER_TYPES, check_parameter_value
+    from publish.modelfile import (DEPRECATED_PARAMETERS, PARAMETER_TYPES, check_parameter_value,
+                                    ollama_option_error)
 
     if not s.has(PARAMS):
         return None, []
@@ -247,14 +254,45 @@ def _check_params(path: Path, s: StagedFolder) -> tuple[dict | None, list[Findin
             out.append(_finding("RP112", f"{name} is deprecated: Ollama ignores it", path, subject=name,
                                 hint="remove it from [params]"))
             continue
-        code = "RP111" if name not in PARAMETER_TYPES else "RP113"
-        if isinstance(value, float) and PARAMETER_TYPES.get(name) is int and value.is_integer():
+        kind = PARAMETER_TYPES.get(name)
+        refused = ollama_option_error(name, value)
+        if refused is not None:
+            out.append(_finding("RP113", f"{json.dumps(value)}: Ollama refuses every request with it: {refused}",
+                                path, subject=name, hint=_type_hint(name, kind)))
+            continue
+        if kind is not None and value is None:
+            out.append(_finding("RP117", "null: Ollama skips it and uses its default", path, subject=name,
+                                hint="give it a value or remove it from [params]"))
+            continue
+        if isinstance(value, float) and kind is int and value.is_integer() and -(2**63) <= value < 2**63:
             continue  # Ollama's JSON decoding turns 64.0 into 64 for int options
         try:
             check_parameter_value(name, value, where=name)
         except ModelfileError as e:
-            out.append(_finding(code, e.problem, path, subject=name, hint=e.hint))
+            if kind is None or kind is list:   # unknown name (RP111); an empty stop string (RP113)
+                out.append(_finding("RP111" if kind is None else "RP113", e.problem, path, subject=name,
+                                    hint=e.hint))
+            else:   # an int option given a fraction or a number beyond int64
+                out.append(_finding("RP117", f"{e.problem}: Ollama accepts it and uses {_as_ollama_uses(value)}",
+                                    path, subject=name, hint=e.hint or "write the value Ollama should use"))
     return params, out
+
+
+def _type_hint(name: str, kind: type) -> str:
+    """How to write a value of `kind` in `params` (JSON)."""
+    if kind is list:
+        return f'write it as an array of strings, e.g. "{name}": ["<end_of_turn>"]'
+    if kind is bool:
+        return f'write it as JSON true or false, e.g. "{name}": false'
+    return f'write it as a JSON number (no quotes), e.g. "{name}": {64 if kind is int else 0.7}'
+
+
+def _as_ollama_uses(value) -> str:
+    """What api.Options.FromMap (Ollama v0.24.0) keeps for a number it accepts for an int option:
+    Go's int64(float64) truncates toward zero; out of int64's range the Go spec leaves it undefined."""
+    if -(2**63) <= value < 2**63:
+        return f"{int(value)} (it drops the fraction)"
+    return "an undefined integer (Go's conversion of a number out of int64's range)"
 
 
 _SPECIAL = re.compile(r"<\|?[^<>\s]+\|?>\Z")

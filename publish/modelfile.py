@@ -20,6 +20,7 @@ quoting that this parser reads back as exactly the value, and raises ModelfileEr
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import struct
@@ -495,7 +496,8 @@ def stop_list(value: Any, *, drop_empty: bool = False) -> list[str]:
     """The `stop` parameter as a list of strings, the one normaliser for every reader of it.
 
     A list keeps its strings in order (non-strings dropped: lint reports them); a string is one
-    stop; None or anything else gives []. Empty strings are kept for lint, which reports them (an
+    stop (what the author meant; real Ollama refuses it, ollama_option_error, which lint and the
+    smoke check first); None or anything else gives []. Empty strings are kept for lint, which reports them (an
     empty stop ends every answer before it begins); `drop_empty` leaves them out, as an engine
     does before generating (the smoke engines' view)."""
     if isinstance(value, str):
@@ -590,10 +592,62 @@ def check_parameter_value(name: str, value: Any, *, where: str) -> Any:
     return value
 
 
+def ollama_option_error(name: str, value: Any) -> str | None:
+    """The error real Ollama answers EVERY /api/generate and /api/chat request with when a model's
+    `params` (or the request's options) hold `value` for `name`, or None when it takes the value.
+
+    Mirrors api.Options.FromMap (api/types.go, Ollama v0.24.0), called by server/routes.go
+    modelOptions on the model's params and then on the request's options: `value` is what JSON
+    decoding gives (str, int, float, bool, list, dict, None). Unknown (and deprecated) names are
+    ignored (a server-log warning only); None is skipped; int options take any JSON number (1.5
+    is truncated to 1, not refused); float options any JSON number, but one beyond float32's range
+    becomes ±Inf, which llm/server.go Completion then fails to encode for the runner (after the
+    model loaded: "failed to marshal data: json: unsupported value: +Inf"); `use_mmap` only
+    true/false; `stop` only an array of strings. Nothing is converted from text: `"4096"` for
+    num_ctx is refused. The text is Ollama's own, e.g. `option "stop" must be of type array`."""
+    kind = PARAMETER_TYPES.get(name)
+    if kind is None or value is None:
+        return None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int and not number:
+        return f"option {_go_quote(name)} must be of type integer"
+    if kind is float and not number:
+        return f"option {_go_quote(name)} must be of type float32"
+    if kind is bool and not isinstance(value, bool):
+        return f"option {_go_quote(name)} must be of type boolean"
+    if kind is list:
+        if not isinstance(value, list):
+            return f"option {_go_quote(name)} must be of type array"
+        if not all(isinstance(s, str) for s in value):
+            return f"option {_go_quote(name)} must be of an array of strings"
+    if kind is float:
+        try:
+            float32(float(value))
+        except OverflowError:   # the float32 field holds ±Inf, which the request to the runner cannot encode
+            return f"failed to marshal data: json: unsupported value: {'+Inf' if value > 0 else '-Inf'}"
+    return None
+
+
+def ollama_option_errors(params: dict) -> dict[str, str]:
+    """name -> ollama_option_error for each `params` value real Ollama refuses (sorted by name;
+    Ollama itself reports one of them, whichever its map iteration meets first)."""
+    return {name: err for name in sorted(params)
+            if (err := ollama_option_error(name, params[name])) is not None}
+
+
+def _go_quote(text: str) -> str:
+    """Go's %q of an option name (ASCII names: json.dumps writes the same)."""
+    return json.dumps(text)
+
+
 def ollama_value(name: str, value: Any) -> Any:
-    """The value Ollama keeps for a typed parameter: float options as float32 (api.Options)."""
+    """The value Ollama keeps for a typed parameter: float options as float32 (api.Options), ±inf
+    beyond float32's range (Go's float32 conversion)."""
     if PARAMETER_TYPES.get(name) is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float32(float(value))
+        try:
+            return float32(float(value))
+        except OverflowError:
+            return math.copysign(math.inf, value)
     return value
 
 

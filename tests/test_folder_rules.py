@@ -111,6 +111,10 @@ def test_rp103_without_add_bos_key_follows_the_engine_default(folder):
     ('{"stop": ["<end_of_turn>", 5]}', "RP113"),
     ('{"top_k": "64"}', "RP113"),
     ('{"use_mmap": "yes"}', "RP113"),
+    ('{"num_ctx": "4096"}', "RP113"),
+    ('{"temperature": 1e39}', "RP113"),
+    ('{"top_k": 64.5}', "RP117"),
+    ('{"num_ctx": null}', "RP117"),
 ])
 def test_params_rules(folder, params, code):
     (folder / "params").write_text(params)

@@ -150,11 +150,35 @@ def smoke(target, options: SmokeOptions | None = None) -> SmokeReport:
     return report
 
 
+def refused_params(params: dict) -> str | None:
+    """Why real Ollama refuses every /api/generate and /api/chat request to a model with these
+    `params` (the message names each key, its value and Ollama's own error text:
+    publish.modelfile.ollama_option_errors, api.Options.FromMap in Ollama v0.24.0), or None."""
+    import json
+
+    from publish.modelfile import ollama_option_errors
+
+    errors = ollama_option_errors(params)
+    if not errors:
+        return None
+    each = "; ".join(f"params {name} = {json.dumps(params[name])}: {err}" for name, err in errors.items())
+    return f"Ollama refuses every request to this model: {each}"
+
+
 def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[Prompt],
                  options: SmokeOptions, prepared: list[Target], jinja_cache: dict,
                  release_unknown: str | None, cases_bar) -> QuantResult:
     start = time.perf_counter()
     qr = QuantResult(label=target.label, model=target.model, gguf=str(target.gguf) if target.gguf else None)
+    refused = refused_params(target.params)
+    if refused is not None:
+        # real Ollama answers every request with this error (hf.co bridge included): no engine run
+        # can pass, whichever backend would have been lenient
+        qr.cases = [CaseResult(target.label, p.name, [C.failed("params", refused)]) for p in prompts]
+        note(f"  {target.label}: {refused}")
+        cases_bar.update(len(prompts))
+        qr.wall_seconds = time.perf_counter() - start
+        return qr
     try:
         prepare_start = time.perf_counter()
         cases_bar.set_postfix_str("loading")   # create/pull and load: the bar names what the wait is for

@@ -101,8 +101,9 @@ def _filter_quants(all_labels: list[str], wanted: list[str] | None, where: str) 
 
 def plan_folder(folder, options: SmokeOptions) -> Planned:
     """The targets of a staged folder: a publish.staged.StagedFolder (what `publish build`
-    returned), or a path, read here once. Raises UsageError when the folder's `params` or `stop`
-    are faulty or it holds no GGUF, or it is a Hub repo (publish.staged.staged), TemplateError
+    returned), or a path, read here once (a `params` value Ollama refuses, such as a string
+    `stop`, fails each case: runner.refused_params). Raises UsageError when the folder's `params`
+    is faulty or it holds no GGUF, or it is a Hub repo (publish.staged.staged), TemplateError
     (file:line:col) when `template` does not parse."""
     from publish.staged import staged
 
@@ -110,11 +111,6 @@ def plan_folder(folder, options: SmokeOptions) -> Planned:
     path = folder.path
     if not folder.quants:
         raise UsageError(f"{path}: no GGUF files in the folder", hint="run `publish build SPEC -o DIR` first")
-    stop = folder.params.get("stop")
-    if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list)
-                                                           and all(isinstance(s, str) for s in stop))):
-        raise UsageError(f"{folder.where('params')}: \"stop\" must be a string or a list of strings, not {stop!r}",
-                         hint='for example "stop": ["<end_of_turn>"]')
     if folder.template is not None:
         from publish import gotmpl
 

@@ -246,3 +246,17 @@ def test_rendered_prompt_check_is_skipped_when_the_server_cannot_render_only(fol
         res, data = smoke(folders["good"], "api", "--host", proxy.url)
     assert res.exit_code == 0, res.output
     assert checks(data["quants"][0]["cases"][0])["render-go"]["status"] == "skip"
+
+
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_a_string_stop_fails_every_case_with_ollamas_own_error(via, tiny_llama_path, real_ollama, tmp_path):
+    """`ollama create -f` (the cli path) would take `PARAMETER stop <end_of_turn>` as a one-item
+    list, but the hf.co bridge hands the `params` file to api.Options.FromMap, which refuses a
+    string on every request (tests/test_ollama_options.py holds the text to the real server)."""
+    folder = make_folder(tmp_path / "string-stop", tiny_llama_path, params=GOOD_PARAMS | {"stop": "<end_of_turn>"})
+    result, data = smoke(folder, via)
+    assert result.exit_code == 1, result.output
+    for case in data["quants"][0]["cases"]:
+        assert checks(case)["params"]["status"] == "fail"
+        assert 'params stop = "<end_of_turn>": option "stop" must be of type array' in checks(case)["params"]["message"]
+    assert_left_clean(real_ollama)

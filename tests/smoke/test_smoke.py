@@ -231,14 +231,25 @@ def test_broken_template_is_named_and_a_failing_one_fails_each_case(tiny_llama_p
         assert "index out of range" in failed["chat"] and "index out of range" in failed["render-go"]
 
 
-def test_a_stop_that_is_not_text_is_a_usage_error_naming_the_params_file(tiny_llama_path, tmp_path):
-    folder = make_folder(tmp_path / "badstop", tiny_llama_path, params={**GOOD_PARAMS, "stop": 5})
-    res = run(folder, "--backend", "llamacpp")
-    assert res.exit_code == 2
-    assert f"{folder / 'params'}: \"stop\" must be a string or a list of strings, not 5" in res.output
-    single = make_folder(tmp_path / "onestop", tiny_llama_path, params={**GOOD_PARAMS, "stop": "<end_of_turn>"})
-    res = run(single, "--backend", "llamacpp")
-    assert res.exit_code == 0, res.output
+@pytest.mark.parametrize("key, value, ollama_says", [
+    ("stop", "<end_of_turn>", 'option "stop" must be of type array'),
+    ("stop", 5, 'option "stop" must be of type array'),
+    ("num_ctx", "4096", 'option "num_ctx" must be of type integer'),
+])
+def test_a_params_value_ollama_refuses_fails_every_case_naming_key_and_ollamas_error(tiny_llama_path, tmp_path,
+                                                                                       key, value, ollama_says):
+    """Real Ollama (api.Options.FromMap) answers every request with this error (tests/test_ollama_options.py
+    holds the texts to the real server); llama.cpp would have run it, so the smoke fails before any engine."""
+    folder = make_folder(tmp_path / "bad", tiny_llama_path, params={**GOOD_PARAMS, key: value})
+    res = run(folder, "--backend", "llamacpp", "--json")
+    assert res.exit_code == 1, res.output
+    cases = json.loads(res.stdout)["quants"][0]["cases"]
+    assert cases
+    for case in cases:
+        assert case["status"] == "fail"
+        (check,) = case["checks"]
+        assert check["name"] == "params" and check["status"] == "fail"
+        assert f"params {key} = {json.dumps(value)}: {ollama_says}" in check["message"]
 
 
 def test_a_prompt_both_paths_render_alike_is_generated_once(folders, monkeypatch):
