@@ -170,7 +170,8 @@ def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, a
     a dry run or a run that changed nothing reports the planned findings minus the selected fixes.
     A later split part (split.no > 0) gets no rule fixes and is re-checked as `publish lint` checks
     its set. With `output` and nothing to change, `output` is written as a copy of `path`.
-    Raises UsageError for a remote or missing `path`, `backup` with `output`, `output` naming
+    Raises UsageError for a remote or missing `path` (InputPathError for one that cannot be
+    reached or is a FIFO or broken link), `backup` with `output`, `output` naming
     `path` itself (os.path.samefile), bad selectors,
     assignments or chat template files; PublishError when the write fails (the original is then
     unchanged)."""
@@ -179,7 +180,9 @@ def fix_file(path: str | os.PathLike, extra_changes: Iterable[Change] = (), *, a
 
     if is_remote(os.fspath(path)):
         raise UsageError(f"{path}: publish fix works on local files", hint="download the file, fix it, push it")
-    if not Path(path).is_file():
+    from publish.inputpaths import input_kind
+
+    if input_kind(path) != "file":   # InputPathError: unreadable on the way, a broken link, a FIFO
         raise UsageError(f"{path}: no such file")
     if backup and output:
         raise UsageError("--backup has no effect with --output: the original is not changed")

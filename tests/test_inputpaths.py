@@ -182,3 +182,13 @@ def test_a_gguf_that_cannot_be_opened_is_not_called_corrupt(tmp_path, monkeypatc
     gg001 = [f for f in lint_paths([str(tmp_path / "m.gguf")]).findings if f.code == "GG001"]
     assert len(gg001) == 1 and "Permission denied" in gg001[0].message
     assert "chmod u+r" in gg001[0].hint and "corrupt" not in gg001[0].hint
+
+
+def test_fix_file_from_python_names_a_fifo(tmp_path):
+    """publish.fixing.fix_file called from Python (no click argument check before it): a FIFO
+    was "no such file" and a path below an unenterable folder raised PermissionError."""
+    from publish.fixing import fix_file
+
+    os.mkfifo(tmp_path / "m.gguf")
+    with pytest.raises(InputPathError, match="m.gguf: a FIFO"):
+        fix_file(tmp_path / "m.gguf", dry_run=True)
