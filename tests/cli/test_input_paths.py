@@ -208,14 +208,14 @@ def _as_user() -> list[str]:
 @pytest.fixture(scope="module")
 def real_base():
     """A folder every user can reach (pytest's tmp_path is root's own, mode 700)."""
+    modes = {p: p.stat().st_mode for p in TINY.iterdir()}
     base = Path(tempfile.mkdtemp(prefix="publish-inputpaths-"))
-    base.chmod(0o777)
-    _stage(base)
-    for p in base.rglob("*"):
-        p.chmod(0o777 if p.is_dir() else 0o666)
+    base.chmod(0o777)   # the unprivileged user writes out/ here; what _stage writes is world-readable
+    _stage(base)        # (never chmod its files: the GGUFs are hard links to examples/tiny's)
     yield base
     (base / "locked").chmod(0o755)
     shutil.rmtree(base)
+    assert {p: p.stat().st_mode for p in TINY.iterdir()} == modes   # the repo's files are untouched
 
 
 REAL = [("000", name) for name in sorted(FOLDER_READERS) + sorted(FILE_READERS)]
