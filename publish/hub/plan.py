@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.addresses import check_repo_option
-from publish.errors import HubError, UsageError
+from publish.errors import GGUFError, HubError, UsageError
 from publish.hub.hashing import HashCache, HashStats, git_blob_sha1, hash_files
 from publish.staged import StagedFolder, staged
 from publish.units import human_size
@@ -185,7 +185,8 @@ def local_plan(folder: StagedFolder | str | os.PathLike, *, cache: HashCache | N
     """Every file push would upload, with size (bytes) and sha256 (hex), in repo-path order.
     `folder`: the StagedFolder `publish build` returned, or a path, read here once (tolerantly:
     push sends the folder as it is; lint judges it). No network. Raises UsageError (not a
-    folder, no files, a symlink or special file) or HubError (a file over the Hub's 50 GB)."""
+    folder, no files, a symlink or special file, a `*.gguf` that is not a GGUF) or HubError (a
+    file over the Hub's 50 GB)."""
     folder = staged(folder, tolerant=True)
     root = folder.path
     cache = cache if cache is not None else HashCache()
@@ -197,12 +198,27 @@ def local_plan(folder: StagedFolder | str | os.PathLike, *, cache: HashCache | N
         rel, size = too_big[0]
         raise HubError(f"{root / rel}: {human_size(size)} is over the Hub's 50 GB per-file limit; nothing was sent",
                        hint="split the GGUF (llama-gguf-split --split-max-size 45G) and push the parts")
+    _refuse_not_gguf(files)
     digests = hash_files([p for _, p in files], cache=cache, stats=stats)
     out = []
     for rel, p in files:
         st = p.stat()
         out.append(LocalFile(rel, st.st_size, digests[p], p, (st.st_size, st.st_mtime_ns, st.st_ino)))
     return out
+
+
+def _refuse_not_gguf(files: list[tuple[str, Path]]) -> None:
+    """A `*.gguf` without the GGUF magic (a Git LFS pointer from a clone without LFS, an HTML page
+    saved under the model's name: publish.gguf.sniff) is never worth uploading, so push refuses
+    it whatever else it leaves to lint. Raises UsageError naming the file, what it is and the fix."""
+    from publish.gguf.sniff import named_gguf, require_gguf
+
+    for _, p in files:
+        if named_gguf(p):
+            try:
+                require_gguf(p)
+            except GGUFError as err:
+                raise UsageError(f"{err.message}; nothing was sent", hint=err.hint) from None
 
 
 def _remote_state(api, repo_id: str, revision: str):

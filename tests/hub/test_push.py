@@ -299,6 +299,22 @@ def test_a_5xx_on_an_upload_is_retried(hub, staged):
     assert hub.file_bytes(REPO, "tiny-llama-F32.gguf") == (staged / "tiny-llama-F32.gguf").read_bytes()
 
 
+@pytest.mark.parametrize("content, what", [
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 253113120\n",
+     "git lfs pull"),                                    # a clone without Git LFS (llama-cpp-python#755)
+    (b"<!DOCTYPE html><html><head><title>tiny-llama-F32.gguf</title></head></html>", "HTML"),
+    (b"", "empty"),
+])
+def test_a_gguf_that_is_not_a_gguf_is_never_uploaded(hub, staged, content, what):
+    (staged / "tiny-llama-F32.gguf").write_bytes(content)
+    for args in (["--dry-run"], []):
+        r = CliRunner().invoke(main, ["push", str(staged), "--repo", REPO, *args])
+        assert r.exit_code == 2, r.output
+        assert "tiny-llama-F32.gguf: at byte 0: expected the magic bytes 'GGUF'" in r.output
+        assert what in r.output and "nothing was sent" in r.output and "Traceback" not in r.output
+    assert hub.count("POST", r"/commit/") == 0 and hub.bytes_uploaded == 0
+
+
 def test_an_interrupted_push_leaves_the_repo_unchanged_and_a_rerun_completes_it(hub, staged):
     assert run(str(staged), "--repo", REPO).exit_code == 0
     (staged / "tiny-llama-F32.gguf").write_bytes(b"GGUF" + os.urandom(4096))
