@@ -31,11 +31,12 @@ def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, priva
     """
     from publish.errors import HubError
     from publish.hub.client import require_token
-    from publish.hub.plan import format_plan, plan_push, push_repo
+    from publish.hub.plan import check_push_folder, format_plan, plan_push, push_repo
     from publish.hub.push import push as do_push
 
     from publish.staged import StagedFolder
 
+    check_push_folder(folder, repo_id)
     staged = StagedFolder.load(folder, tolerant=True)   # read once; push sends it as it is (lint judges it)
     repo_id = push_repo(staged, repo_id)   # before the token check and any hashing
     if not dry_run:
@@ -71,3 +72,4 @@ def push(folder: str, repo_id: str | None, revision: str, create_pr: bool, priva
     for note in result.notes:
         say(one_line(f"note: {note}"))
     say(one_line(result.summary()))
+

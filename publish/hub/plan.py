@@ -258,6 +258,27 @@ def push_repo(folder: StagedFolder, repo_id: str | None = None) -> str:
     return folder.repo
 
 
+def check_push_folder(folder: str | os.PathLike, repo_id: str | None = None) -> None:
+    """A Hub address where the local folder belongs (`publish push hf://org/x`, `hf.co/org/x`):
+    push uploads a staged folder, the repo it goes to is --repo. Raises UsageError naming both;
+    a local folder of the same spelling wins, as everywhere (publish.sources.expand)."""
+    from publish.addresses import is_hub_file_url, is_ollama_hub_name, ollama_hub_repo, parse_hub_file_url
+    from publish.errors import UsageError
+    from publish.termtext import shell_command
+
+    folder = os.fspath(folder)
+    if os.path.exists(folder) or not (is_hub_file_url(folder) or is_ollama_hub_name(folder)):
+        return
+    try:
+        repo = parse_hub_file_url(folder).repo_id if is_hub_file_url(folder) else ollama_hub_repo(folder)
+    except UsageError:
+        repo = "ORG/NAME"
+    raise UsageError(f"{folder}: a Hub address; publish push uploads a local staged folder (the one "
+                     "`publish build` wrote) to the repo named by --repo",
+                     hint=f"run `{shell_command('publish', 'push', 'DIR', '--repo', repo_id or repo)}` "
+                          "with DIR the staged folder")
+
+
 def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revision: str = "main",
               delete_extra: bool = False, api=None, cache: HashCache | None = None,
               allow_unreachable: bool = False) -> PushPlan:
@@ -271,6 +292,8 @@ def plan_push(folder: StagedFolder | str | os.PathLike, repo_id: str, *, revisio
     from publish.hub.client import get_token, hub_error, is_hub_failure, is_unreachable, make_api
 
     check_repo_option(repo_id)
+    if not isinstance(folder, StagedFolder):
+        check_push_folder(folder, repo_id)
     stats = HashStats()
     folder = staged(folder, tolerant=True)
     if folder.repo is not None and folder.repo != repo_id:

@@ -108,3 +108,13 @@ def test_smoke_and_ci_matrix_explain_hf_file_addresses():
     assert code == 2 and hints(lines) == ["run `publish smoke hf.co/org/x-GGUF:UD-Q4_K_XL`"]
     code, lines = run("ci-matrix", "hf://org/x-GGUF/sub/x-Q8_0.gguf")
     assert code == 2 and hints(lines) == ["run `publish ci-matrix hf.co/org/x-GGUF:Q8_0`"]
+
+
+def test_push_given_a_hub_address_says_it_uploads_a_folder(tmp_path):
+    """`publish push hf://org/x` said "hf:/org/x: not a folder" (the path mangled, nothing on why)."""
+    code, lines = run("push", "hf://org/x-GGUF", "--dry-run")
+    assert code == 2 and lines[0] == ("error: hf://org/x-GGUF: a Hub address; publish push uploads a local staged "
+                                      "folder (the one `publish build` wrote) to the repo named by --repo")
+    assert hints(lines) == ["run `publish push DIR --repo org/x-GGUF` with DIR the staged folder"]
+    code, lines = run("push", "hf.co/org/x-GGUF:Q4_K_M", "--repo", "me/y-GGUF", "--dry-run")
+    assert code == 2 and hints(lines) == ["run `publish push DIR --repo me/y-GGUF` with DIR the staged folder"]
