@@ -183,3 +183,31 @@ def test_a_pull_of_a_tag_the_hub_does_not_serve_is_a_load_error(via, hub, real_o
     with _backend(via, real_ollama.url) as backend, pytest.raises(LoadError, match="not a valid quantization scheme"):
         backend.prepare(t)
 
+
+
+def test_a_string_stop_in_the_repo_params_makes_the_real_ollama_refuse_every_request(hub, real_ollama, tmp_path,
+                                                                                      tiny_llama_path):
+    """The hf.co bridge itself: the pull succeeds, then api.Options.FromMap refuses each request
+    over the repo's `params` file, with the text publish.modelfile.ollama_option_error predicts;
+    the smoke fails each case with it, before asking the engine."""
+    import ollama
+
+    from publish.modelfile import ollama_option_error
+
+    push(make_folder(tmp_path / "string-stop", tiny_llama_path, params=GOOD_PARAMS | {"stop": "<end_of_turn>"}),
+         "alice/tiny-string-stop")
+    name = f"{host(hub)}/alice/tiny-string-stop:Q8_0"
+    client = ollama.Client(real_ollama.url)
+    client.pull(name, insecure=True)
+    try:
+        with pytest.raises(ollama.ResponseError) as refused:
+            client.generate(model=name, prompt="1+1=", options={"num_predict": 1})
+    finally:
+        client.delete(name)
+    assert refused.value.error == ollama_option_error("stop", "<end_of_turn>") == 'option "stop" must be of type array'
+    r, data = smoke(hub, "hf.co/alice/tiny-string-stop")
+    assert r.exit_code == 1, r.output
+    for case in data["quants"][0]["cases"]:
+        (check,) = case["checks"]
+        assert check["name"] == "params" and check["status"] == "fail"
+        assert 'params stop = "<end_of_turn>": option "stop" must be of type array' in check["message"]
