@@ -434,16 +434,47 @@ def _join(root: Path | str, name: str) -> str:
     return str(root / name) if isinstance(root, Path) else f"{root}/{name}"
 
 
+# a JSON string (skipped) or a number-like literal Python's json module takes
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(NaN|-?Infinity|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)')
+
+
+def _not_go_json_number(text: str) -> tuple[str, int, int] | None:
+    """(literal, line, column) of the first literal in JSON `text` (which Python's json read) that
+    Go's encoding/json refuses: NaN, ±Infinity, or a number float64 cannot hold; else None."""
+    for m in _JSON_TOKEN.finditer(text):
+        literal = m.group(1)
+        if literal and (literal.lstrip("-") in ("NaN", "Infinity") or float(literal) in (float("inf"), float("-inf"))):
+            line = text.count("\n", 0, m.start()) + 1
+            return literal, line, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+    return None
+
+
 def parse_params(text: str, problems: list[StagedProblem]) -> dict:
     """The text of a `params` file (a staged folder's, or a Hub repo's) as a dict; {} with a
     StagedProblem appended to `problems` (PARAMS_JSON with line and column, or
-    PARAMS_NOT_OBJECT) when it is not a JSON object. Never raises."""
+    PARAMS_NOT_OBJECT) when it is not a JSON object. Never raises.
+
+    JSON as Ollama reads it (Go's encoding/json, v0.24.0 server/images.go GetModel, on every
+    request): NaN, Infinity and a number beyond float64 (1e400), which Python's json module takes,
+    are PARAMS_JSON too: the pull succeeds, then every request fails with Go's decode error."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         problems.append(StagedProblem(PARAMS, PARAMS_JSON, f"params is not valid JSON: {err.msg}",
                                       err.lineno, err.colno, hint="rebuild it with `publish build`",
                                       detail=err.msg))
+        return {}
+    except ValueError as err:   # an integer literal beyond Python's digit limit
+        problems.append(StagedProblem(PARAMS, PARAMS_JSON, f"params is not valid JSON: {err}", 1, 1,
+                                      hint="rebuild it with `publish build`", detail=str(err)))
+        return {}
+    if (bad := _not_go_json_number(text)) is not None:
+        literal, line, col = bad
+        why = (f"{literal} is not a number Go's JSON decoder reads (Ollama refuses every request to the "
+               f"model: {'not JSON' if literal.lstrip('-') in ('NaN', 'Infinity') else 'beyond float64'})")
+        problems.append(StagedProblem(PARAMS, PARAMS_JSON, f"params is not valid JSON: {why}", line, col,
+                                      hint="write a finite number, or rebuild it with `publish build`",
+                                      detail=why))
         return {}
     if not isinstance(value, dict):
         problems.append(StagedProblem(PARAMS, PARAMS_NOT_OBJECT,

@@ -115,6 +115,8 @@ def test_rp103_without_add_bos_key_follows_the_engine_default(folder):
     ('{"temperature": 1e39}', "RP113"),
     ('{"top_k": 64.5}', "RP117"),
     ('{"num_ctx": null}', "RP117"),
+    ('{"temperature": NaN}', "RP110"),
+    ('{"top_k": 1e400}', "RP110"),
 ])
 def test_params_rules(folder, params, code):
     (folder / "params").write_text(params)

@@ -211,3 +211,37 @@ def test_a_string_stop_in_the_repo_params_makes_the_real_ollama_refuse_every_req
         (check,) = case["checks"]
         assert check["name"] == "params" and check["status"] == "fail"
         assert 'params stop = "<end_of_turn>": option "stop" must be of type array' in check["message"]
+
+
+@pytest.mark.parametrize("text, go_error", [
+    ('{"temperature": NaN}', "invalid character 'N' looking for beginning of value"),
+    ('{"top_k": -Infinity}', "invalid character 'I' in numeric literal"),
+    ('{"temperature": 1e400}', "json: cannot unmarshal number 1e400 into Go value of type float64"),
+])
+def test_params_json_that_python_reads_and_go_does_not_is_refused_and_linted(hub, real_ollama, tmp_path,
+                                                                             tiny_llama_path, text, go_error):
+    """Python's json takes NaN, Infinity and 1e400 (as inf); Ollama's Go decoder refuses the `params`
+    file on every request after a successful pull. Lint reports it as not valid JSON (RP110) at its
+    line and column, and the smoke of the folder stops with that message."""
+    import ollama
+
+    from publish.folder_rules import check_folder
+
+    folder = make_folder(tmp_path / "nan", tiny_llama_path)
+    (folder / "params").write_text(text, encoding="utf-8")
+    literal = text.split(": ")[1].rstrip("}")
+    repo = "alice/tiny-json-" + "".join(c for c in literal if c.isalnum()).lower()
+    push(folder, repo)
+    name = f"{host(hub)}/{repo}:Q8_0"
+    client = ollama.Client(real_ollama.url)
+    client.pull(name, insecure=True)
+    try:
+        with pytest.raises(ollama.ResponseError) as refused:
+            client.generate(model=name, prompt="1+1=", options={"num_predict": 1})
+    finally:
+        client.delete(name)
+    assert refused.value.error == go_error
+    (rp110,) = [f for f in check_folder(folder, {}) if f.code == "RP110"]
+    assert f"at 1:{text.index(literal) + 1}: {literal} is not a number Go's JSON decoder reads" in rp110.message
+    r = CliRunner().invoke(main, ["smoke", str(folder), "--backend", "llamacpp"], catch_exceptions=False)
+    assert r.exit_code == 2 and literal in r.output, r.output
