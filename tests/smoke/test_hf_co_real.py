@@ -185,18 +185,13 @@ def test_a_pull_of_a_tag_the_hub_does_not_serve_is_a_load_error(via, hub, real_o
 
 
 
-def test_a_string_stop_in_the_repo_params_makes_the_real_ollama_refuse_every_request(hub, real_ollama, tmp_path,
-                                                                                      tiny_llama_path):
-    """The hf.co bridge itself: the pull succeeds, then api.Options.FromMap refuses each request
-    over the repo's `params` file, with the text publish.modelfile.ollama_option_error predicts;
-    the smoke fails each case with it, before asking the engine."""
+def refusal_after_pull(hub, real_ollama, folder, repo) -> str:
+    """Push `folder` to `repo` on the stand-in, pull its Q8_0 into the real Ollama (which must
+    succeed), and return the error Ollama answers a generate request with (which must come)."""
     import ollama
 
-    from publish.modelfile import ollama_option_error
-
-    push(make_folder(tmp_path / "string-stop", tiny_llama_path, params=GOOD_PARAMS | {"stop": "<end_of_turn>"}),
-         "alice/tiny-string-stop")
-    name = f"{host(hub)}/alice/tiny-string-stop:Q8_0"
+    push(folder, repo)
+    name = f"{host(hub)}/{repo}:Q8_0"
     client = ollama.Client(real_ollama.url)
     client.pull(name, insecure=True)
     try:
@@ -204,7 +199,19 @@ def test_a_string_stop_in_the_repo_params_makes_the_real_ollama_refuse_every_req
             client.generate(model=name, prompt="1+1=", options={"num_predict": 1})
     finally:
         client.delete(name)
-    assert refused.value.error == ollama_option_error("stop", "<end_of_turn>") == 'option "stop" must be of type array'
+    return refused.value.error
+
+
+def test_a_string_stop_in_the_repo_params_makes_the_real_ollama_refuse_every_request(hub, real_ollama, tmp_path,
+                                                                                      tiny_llama_path):
+    """The hf.co bridge itself: the pull succeeds, then api.Options.FromMap refuses each request
+    over the repo's `params` file, with the text publish.modelfile.ollama_option_error predicts;
+    the smoke fails each case with it, before asking the engine."""
+    from publish.modelfile import ollama_option_error
+
+    folder = make_folder(tmp_path / "string-stop", tiny_llama_path, params=GOOD_PARAMS | {"stop": "<end_of_turn>"})
+    refused = refusal_after_pull(hub, real_ollama, folder, "alice/tiny-string-stop")
+    assert refused == ollama_option_error("stop", "<end_of_turn>") == 'option "stop" must be of type array'
     r, data = smoke(hub, "hf.co/alice/tiny-string-stop")
     assert r.exit_code == 1, r.output
     for case in data["quants"][0]["cases"]:
@@ -223,24 +230,13 @@ def test_params_json_that_python_reads_and_go_does_not_is_refused_and_linted(hub
     """Python's json takes NaN, Infinity and 1e400 (as inf); Ollama's Go decoder refuses the `params`
     file on every request after a successful pull. Lint reports it as not valid JSON (RP110) at its
     line and column, and the smoke of the folder stops with that message."""
-    import ollama
-
     from publish.folder_rules import check_folder
 
     folder = make_folder(tmp_path / "nan", tiny_llama_path)
     (folder / "params").write_text(text, encoding="utf-8")
     literal = text.split(": ")[1].rstrip("}")
     repo = "alice/tiny-json-" + "".join(c for c in literal if c.isalnum()).lower()
-    push(folder, repo)
-    name = f"{host(hub)}/{repo}:Q8_0"
-    client = ollama.Client(real_ollama.url)
-    client.pull(name, insecure=True)
-    try:
-        with pytest.raises(ollama.ResponseError) as refused:
-            client.generate(model=name, prompt="1+1=", options={"num_predict": 1})
-    finally:
-        client.delete(name)
-    assert refused.value.error == go_error
+    assert refusal_after_pull(hub, real_ollama, folder, repo) == go_error
     (rp110,) = [f for f in check_folder(folder, {}) if f.code == "RP110"]
     assert f"at 1:{text.index(literal) + 1}: {literal} is not a number Go's JSON decoder reads" in rp110.message
     r = CliRunner().invoke(main, ["smoke", str(folder), "--backend", "llamacpp"], catch_exceptions=False)
