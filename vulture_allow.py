@@ -39,6 +39,8 @@ _.remote_sha256        # publish.hub.plan.PlanEntry: the remote LFS sha256, set 
 STAGES                 # publish.release: the stage names ReleaseResult.stage() takes, in run order (docs/api)
 _.folder_findings      # publish.release.ReleaseResult: the folder lint's Findings (tests/test_release_staged.py)
 stop_problem           # publish.folder_rules: one stop string against a vocabulary (tests/test_folder_rules.py)
+_.uses_conversion      # publish.convert.suggest.TemplateSuggestion (tests/convert/test_suggest.py)
+unreachable_reason     # publish.hub.transport: why a host cannot be reached (tests/hub/test_hub_errors.py)
 _.defined              # publish.gotmpl.Template: the names of a parsed set's templates (docs/api, Go's DefinedTemplates)
 # Python protocols: a module's lazy attributes (PEP 562, publish/gguf/reader.py) and an
 # unhashable mutable record (publish/records.py sets __hash__ = None, as @dataclass does)

@@ -18,18 +18,6 @@ class PublishError(Exception):
         self.hint = hint
         super().__init__(message if not hint else f"{message}\n  hint: {hint}")
 
-    def __reduce__(self) -> tuple:
-        # pickle (publish.readahead hands a reader's GGUFError from its child): rebuilt with its
-        # attributes, not through the subclass's own __init__ signature
-        return _rebuild_error, (type(self), self.args, self.__dict__)
-
-
-def _rebuild_error(cls: type, args: tuple, state: dict) -> PublishError:
-    err = cls.__new__(cls)
-    err.args = args
-    err.__dict__.update(state)
-    return err
-
 
 def message_of(err: BaseException) -> str:
     """`err`'s message without its hint: `err.message` for a PublishError, `str(err)` for any other.
@@ -108,6 +96,11 @@ class GGUFError(PublishError):
         self.offset = offset
         self.expected = expected
         super().__init__(f"{path}: at byte {offset}: {expected}", hint=hint)
+
+
+class NotGGUFError(GGUFError):
+    """The file has no GGUF magic at all: a Git LFS pointer, an HTML page, an empty file, another
+    format (publish.gguf.sniff says which)."""
 
 
 class TemplateError(PublishError):

@@ -5,10 +5,8 @@ for sandbox-escape payloads (`audit`), GG204 and GG702 render it on the probe co
 the sandbox (`probe`). Each fact is computed once per template text (and BOS/EOS text for the
 probe) and kept, so a template is parsed and rendered once however many rules ask.
 
-Importing this module does not import Jinja (about 40 ms): computing a fact does, unless the fact
-was computed elsewhere and handed over with `adopt`. `publish.readahead` does that: its child
-process reads a GGUF's header and computes these facts while `publish lint` loads its rules, so a
-lint process whose facts all came from the child never imports Jinja itself.
+Importing this module does not import Jinja (about 40 ms): computing a fact does, so a GGUF
+without a chat template is linted without it.
 """
 
 from __future__ import annotations
@@ -54,35 +52,6 @@ def probe(source: str, hdr: GGUFHeader | None) -> Probe:
         return jinja_probe(source, hdr)
 
     return _fact(("probe", source, *_bos_eos(hdr)), compute)
-
-
-def header_facts(hdr: GGUFHeader) -> dict[tuple, tuple[str, Any]]:
-    """Compute every fact the GGUF rules can ask of `hdr`'s chat templates (all of them: which
-    rules ask depends on the header and the rule selection) and return them for `adopt`. A
-    template's own failures (TemplateError) are facts; anything else propagates."""
-    keys: list[tuple] = []
-    for key, kv in hdr.kv.items():
-        if key.startswith("tokenizer.chat_template") and isinstance(kv.value, str):
-            audit(kv.value)
-            keys.append(("audit", kv.value))
-    template = hdr.chat_template
-    if isinstance(template, str) and template.strip():
-        syntax_problem(template)
-        keys.append(("syntax", template))
-        from publish.errors import TemplateError
-
-        try:
-            probe(template, hdr)
-        except TemplateError:
-            pass   # kept as raised: asking again raises it again
-        keys.append(("probe", template, *_bos_eos(hdr)))
-    return {key: _KEPT[key] for key in keys if key in _KEPT}
-
-
-def adopt(facts: dict[tuple, tuple[str, Any]]) -> None:
-    """Keep facts computed elsewhere (`header_facts` in another process) as if computed here."""
-    for key, kept in facts.items():
-        _keep(key, kept)
 
 
 def _bos_eos(hdr: GGUFHeader | None) -> tuple[str, str]:

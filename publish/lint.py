@@ -26,7 +26,6 @@ from publish.errors import GGUFError, UsageError
 from publish.findings import Finding, Severity, severity_counts
 from publish.gguf import rules
 from publish.gguf.header import GGUFHeader
-from publish.readahead import ReadAhead
 from publish.sources import Source, expand, is_remote
 
 if TYPE_CHECKING:
@@ -115,14 +114,12 @@ def _selected(code: str, select: list[str] | None, ignore: list[str] | None) -> 
 
 class _Headers:
     """Reads each source once; refused files become GG001 findings. Headers a staged folder's
-    read already holds (`take`) or a ReadAhead's child read are used instead of reading the file
-    again."""
+    read already holds (`take`) are used instead of reading the file again."""
 
-    def __init__(self, read_ahead: ReadAhead | None = None) -> None:
+    def __init__(self) -> None:
         self.headers: dict[str, GGUFHeader | None] = {}
         self.findings: list[Finding] = []
         self._read_before: dict[str, GGUFHeader | GGUFError] = {}
-        self._ahead = read_ahead
 
     def take(self, folder: StagedFolder) -> None:
         """Keep the headers (and the reader's refusals) of a StagedFolder for `read`."""
@@ -135,8 +132,6 @@ class _Headers:
         hdr: GGUFHeader | None = None
         try:
             got = self._read_before.get(src.display)
-            if got is None and self._ahead is not None and src.local_path is not None:
-                got = self._ahead.take(src.display)
             if isinstance(got, GGUFError):
                 raise got
             hdr = got if got is not None else src.read_header()
@@ -189,7 +184,7 @@ def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.Spl
 
 def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = None,
                ignore: list[str] | None = None, target: str | None = None,
-               kind: str | None = None, read_ahead: ReadAhead | None = None) -> LintResult:
+               kind: str | None = None) -> LintResult:
     """Lint GGUF files, folders of GGUFs, hf:// URLs and staged folders already read
     (publish.staged.StagedFolder: `publish release` passes the one its build returned; a path to
     a staged folder is read here, once, with `StagedFolder.load(path, tolerant=True)`).
@@ -198,9 +193,7 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
 
     `target` ("all", the default, or "ollama-0.24" / "ollama" / "llama.cpp", publish.engines) keeps
     the GG rules that affect that engine; folder (RP) rules are about the Ollama files and always run.
-    `kind`: "base" or "chat" for every file, or None to tell from the folder / header (module doc).
-    `read_ahead`: headers already being read by child processes (publish.readahead; the lint
-    commands start one before importing this module); the findings are the same without it."""
+    `kind`: "base" or "chat" for every file, or None to tell from the folder / header (module doc)."""
     from publish import modelkind
 
     if kind is not None and kind not in modelkind.KINDS:
@@ -208,7 +201,7 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
     select, ignore = parse_selectors(select), parse_selectors(ignore)
     engines = parse_target(target)
     base_files: set[str] = set()   # display names of files in a staged base release
-    reader = _Headers(read_ahead)
+    reader = _Headers()
     sources: list[Source] = []
     staged: list[tuple[StagedFolder, list[Source]]] = []
     seen: set[str] = set()
@@ -272,19 +265,16 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
 
 
 def lint_report(paths: list[str], fmt: str, *, select: list[str] | None = None, ignore: list[str] | None = None,
-                target: str = "all", base: bool | None = None,
-                read_ahead: ReadAhead | None = None) -> tuple[str, int]:
+                target: str = "all", base: bool | None = None) -> tuple[str, int]:
     """What `publish lint PATH...` prints and its exit code, for both of its command lines (the click
     command publish.cli.lint_cmd and the quick path publish.quickcli): `lint_paths` of `paths`, then
     the findings formatted as `fmt` ("text", "json", "github" or "sarif"; publish.report). `base` is
     --base (True), --chat (False) or neither (None: lint_paths decides per file); empty `select` or
-    `ignore` lists mean none given; `read_ahead` as lint_paths takes it. Raises what lint_paths
-    raises."""
+    `ignore` lists mean none given. Raises what lint_paths raises."""
     from publish.report import format_findings
 
     kind = None if base is None else ("base" if base else "chat")
-    result = lint_paths(list(paths), select=select or None, ignore=ignore or None, target=target, kind=kind,
-                        read_ahead=read_ahead)
+    result = lint_paths(list(paths), select=select or None, ignore=ignore or None, target=target, kind=kind)
     return format_findings(result.findings, len(result.files), fmt), result.exit_code
 
 

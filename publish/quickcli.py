@@ -116,13 +116,10 @@ def run(args: list[str]) -> int | None:
 
 def _lint(paths: list[str], fmt: str = "text", **options) -> int:
     """What publish.cli.lint_cmd.lint does for these options (without -o, which click handles)."""
-    from publish.readahead import ReadAhead
+    from publish.lint import lint_report
+    from publish.termtext import block
 
-    with ReadAhead(paths) as ahead:   # before the rules are imported (publish.readahead)
-        from publish.lint import lint_report
-        from publish.termtext import block
-
-        text, code = lint_report(paths, fmt, read_ahead=ahead, **options)
+    text, code = lint_report(paths, fmt, **options)
     _out(block(text))
     return code
 

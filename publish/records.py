@@ -43,19 +43,7 @@ class Record:
     def __hash__(self) -> int:
         return hash(self._values())
 
-    def __reduce__(self) -> tuple:
-        # pickle (publish.gguf.prefetch hands headers between processes): rebuilt field by field,
-        # not through __setattr__ (a frozen record refuses it) nor __init__ (its own signature)
-        return _rebuild, (type(self), self._values())
-
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if not cls.frozen:
             cls.__hash__ = None  # type: ignore[assignment]  # mutable and compared by value: unhashable, as @dataclass
-
-
-def _rebuild(cls: type, values: tuple) -> Record:
-    record = object.__new__(cls)
-    for name, value in zip(cls.__slots__, values):
-        object.__setattr__(record, name, value)
-    return record

@@ -36,16 +36,6 @@ def test_a_hostile_template_raises_every_time_it_is_asked(tmp_path):
             jinja_facts.probe(hdr.chat_template, hdr)
 
 
-def test_facts_handed_over_are_used_as_computed(tiny_llama_path, monkeypatch):
-    hdr = read_header(tiny_llama_path)
-    facts = jinja_facts.header_facts(hdr)
-    assert {key[0] for key in facts} == {"audit", "syntax", "probe"}
-    jinja_facts._KEPT.clear()
-    jinja_facts.adopt(facts)
-    monkeypatch.setattr(probes, "jinja_probe", lambda *a: pytest.fail("rendered again"))
-    assert jinja_facts.probe(hdr.chat_template, hdr).start.startswith(hdr.bos_text)
-
-
 def test_the_kept_facts_are_bounded():
     for i in range(jinja_facts.KEEP + 5):
         jinja_facts.syntax_problem(f"{{{{ messages[{i}] }}}}")

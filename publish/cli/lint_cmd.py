@@ -41,13 +41,9 @@ def lint(ctx: click.Context, paths: tuple[str, ...], fmt: str, output: str | Non
         return
     if not paths:
         raise click.UsageError("Missing argument 'PATH...'.")
-    from publish.readahead import ReadAhead
+    from publish.lint import lint_report
 
-    with ReadAhead(list(paths)) as ahead:   # before the rules are imported (publish.readahead)
-        from publish.lint import lint_report
-
-        text, code = lint_report(list(paths), fmt, select=list(select), ignore=list(ignore), target=target,
-                                 base=base, read_ahead=ahead)
+    text, code = lint_report(list(paths), fmt, select=list(select), ignore=list(ignore), target=target, base=base)
     from publish.cli.echo import say_report
 
     say_report(text, output)

@@ -100,9 +100,6 @@ class NumericArray(ArrayValue):
         self._raw = raw
         self._view: Any = None
 
-    def __reduce__(self) -> tuple:
-        return NumericArray, (self.item_type, self._raw)   # the view is rebuilt on first use
-
     def _values(self):
         """A sequence of the items as Python numbers (BOOL as 0/1): a memoryview or a tuple."""
         view = self._view

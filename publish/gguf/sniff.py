@@ -28,7 +28,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from publish.errors import GGUFError
+from publish.errors import GGUFError, NotGGUFError
 
 HEAD_BYTES = 4096   # enough for a pointer, an HTML page's <title>/og:url, a safetensors header's start
 MAGIC = b"GGUF"
@@ -98,12 +98,12 @@ def identify(head: bytes, size: int) -> NotGGUF:
     return NotGGUF(f"binary data starting {head[:8].hex(' ')}", CORRUPT)
 
 
-def not_gguf(path: str, head: bytes, size: int) -> GGUFError:
-    """The GGUFError for `path` (as the user gave it), a file of `size` bytes starting with `head`
+def not_gguf(path: str, head: bytes, size: int) -> NotGGUFError:
+    """The NotGGUFError (a GGUFError) for `path` (as the user gave it), a file of `size` bytes starting with `head`
     that has no GGUF magic: at byte 0, "expected the magic bytes 'GGUF', found <what it is>", with
     identify()'s hint."""
     what = identify(head, size)
-    return GGUFError(path, 0, f"expected the magic bytes 'GGUF', found {what.looks_like}", hint=what.hint)
+    return NotGGUFError(path, 0, f"expected the magic bytes 'GGUF', found {what.looks_like}", hint=what.hint)
 
 
 def is_gguf(path: str | os.PathLike) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publish.addresses import check_repo_option
-from publish.errors import GGUFError, HubError, UsageError
+from publish.errors import HubError, NotGGUFError, UsageError
 from publish.hub.hashing import HashCache, HashStats, git_blob_sha1, hash_files
 from publish.staged import StagedFolder, staged
 from publish.units import human_size
@@ -198,7 +198,7 @@ def local_plan(folder: StagedFolder | str | os.PathLike, *, cache: HashCache | N
         rel, size = too_big[0]
         raise HubError(f"{root / rel}: {human_size(size)} is over the Hub's 50 GB per-file limit; nothing was sent",
                        hint="split the GGUF (llama-gguf-split --split-max-size 45G) and push the parts")
-    _refuse_not_gguf(files)
+    _refuse_not_gguf(folder)
     digests = hash_files([p for _, p in files], cache=cache, stats=stats)
     out = []
     for rel, p in files:
@@ -207,18 +207,14 @@ def local_plan(folder: StagedFolder | str | os.PathLike, *, cache: HashCache | N
     return out
 
 
-def _refuse_not_gguf(files: list[tuple[str, Path]]) -> None:
+def _refuse_not_gguf(folder: StagedFolder) -> None:
     """A `*.gguf` without the GGUF magic (a Git LFS pointer from a clone without LFS, an HTML page
     saved under the model's name: publish.gguf.sniff) is never worth uploading, so push refuses
-    it whatever else it leaves to lint. Raises UsageError naming the file, what it is and the fix."""
-    from publish.gguf.sniff import named_gguf, require_gguf
-
-    for _, p in files:
-        if named_gguf(p):
-            try:
-                require_gguf(p)
-            except GGUFError as err:
-                raise UsageError(f"{err.message}; nothing was sent", hint=err.hint) from None
+    it whatever else it leaves to lint; the folder's load already read every GGUF's header.
+    Raises UsageError naming the file, what it is and the fix."""
+    for err in folder.unreadable.values():
+        if isinstance(err, NotGGUFError):
+            raise UsageError(f"{err.message}; nothing was sent", hint=err.hint)
 
 
 def _remote_state(api, repo_id: str, revision: str):
