@@ -188,6 +188,8 @@ def _is_stale(path: str, pid: int) -> bool:
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryIO]:
     """Yield a file object; on success it replaces `path` atomically, on error nothing changes.
+    A symbolic link keeps pointing where it did: the file it points to is replaced. A `path` that
+    is a device, FIFO or socket (`-o /dev/stdout`, a named pipe) is written through, not replaced.
 
     The temp file (`temp_path`) lives in the destination folder so the final rename never crosses
     filesystems; it is removed on any error and on SIGINT/SIGTERM (`removed_if_interrupted`).
@@ -199,6 +201,19 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryI
     path = Path(path)
     if path.is_dir():
         raise output_error(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path)))
+    try:
+        st = os.stat(path)           # follows symbolic links
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # a device, FIFO or socket (/dev/stdout, /dev/null, a named pipe, bash's >(cmd)): a rename
+        # would replace the link or node itself (as root, /dev/stdout became a plain file), so the
+        # bytes are written through it, as a shell's `>` does; there is no old file to keep whole
+        with _written_through(path, mode) as fh:
+            yield fh
+        return
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))   # replace the file the link points to; the link stays
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -226,6 +241,20 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryI
         except OSError as err:
             raise output_error(path, err) from None
         _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def _written_through(path: Path, mode: str) -> Iterator[BinaryIO]:
+    try:
+        fh = open(path, mode.replace("+", ""))
+    except OSError as err:
+        raise output_error(path, err) from None
+    with fh:
+        yield fh
+        try:
+            fh.flush()
+        except OSError as err:
+            raise output_error(path, err) from None
 
 
 def make_dirs(folder: str | os.PathLike) -> None:

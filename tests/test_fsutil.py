@@ -350,3 +350,50 @@ def test_make_dirs_and_check_writable(tmp_path):
     check_writable(tmp_path / "new" / "deep" / "r.xml")   # creatable: fine, and nothing created
     check_writable(tmp_path / "afile")                    # an existing file is replaced: fine
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+# -- -o onto a link, a FIFO or a device (a tester's find: `publish lint F -o /dev/stdout` as root
+#    renamed a temp file over the system's /dev/stdout symlink) ---------------------------------
+
+def test_a_symlink_keeps_pointing_where_it_did_and_its_file_is_replaced(tmp_path):
+    from publish.fsutil import atomic_write_text
+
+    (tmp_path / "real.json").write_text("old")
+    link = tmp_path / "report.json"
+    link.symlink_to("real.json")
+    atomic_write_text(link, "new\n")
+    assert link.is_symlink() and os.readlink(link) == "real.json"
+    assert (tmp_path / "real.json").read_text() == "new\n"
+
+
+def test_a_fifo_or_device_is_written_through_not_replaced(tmp_path):
+    import stat
+    import threading
+
+    from publish.fsutil import atomic_write_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    atomic_write_text(fifo, "through the pipe\n")
+    reader.join(10)
+    assert got == ["through the pipe\n"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    null = tmp_path / "null"
+    null.symlink_to("/dev/null")                  # as /dev/stdout is a link to the process's fd 1
+    atomic_write_text(null, "discarded\n")
+    assert null.is_symlink() and stat.S_ISCHR(os.stat(null).st_mode)
+    assert not [p.name for p in tmp_path.iterdir() if p.name not in ("pipe", "null")]   # no temp left
+
+
+def test_lint_output_into_a_fifo(tmp_path, tiny_llama_path):
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "report"
+    os.mkfifo(fifo)
+    lint = subprocess.Popen([sys.executable, "-m", "publish", "lint", "--format", "json", str(tiny_llama_path),
+                             "-o", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    report = fifo.read_text()
+    assert lint.wait(60) in (0, 1) and '"findings"' in report

@@ -331,7 +331,8 @@ class LlamaCppEngine:
         replacing them). An identical request earlier in this load is answered from its result
         (`reused`). Raises LoadError when the prompt does not fit the context (n_ctx tokens),
         TimeoutError past `timeout` seconds."""
-        opts = {**OLLAMA_DEFAULTS, **(options or {})}
+        # a null value leaves Ollama's default in place (api/types.go Options.FromMap, v0.24.0)
+        opts = {**OLLAMA_DEFAULTS, **{k: v for k, v in (options or {}).items() if v is not None}}
         stops = stop_list(opts.get("stop"), drop_empty=True)
         num_predict = opts.get("num_predict")
         num_predict = DEFAULT_NUM_PREDICT if num_predict is None else int(num_predict)

@@ -252,6 +252,16 @@ def test_a_params_value_ollama_refuses_fails_every_case_naming_key_and_ollamas_e
         assert f"params {key} = {json.dumps(value)}: {ollama_says}" in check["message"]
 
 
+@pytest.mark.parametrize("key", ["temperature", "top_k", "top_p", "min_p", "repeat_penalty"])
+def test_a_null_params_value_runs_with_ollamas_default(tiny_llama_path, tmp_path, key):
+    """Ollama's FromMap skips a null option (lint's RP117 warns); the llama.cpp backend crashed on
+    float(None) with a traceback (a tester's find)."""
+    folder = make_folder(tmp_path / "null", tiny_llama_path, params={**GOOD_PARAMS, key: None})
+    res = run(folder, "--backend", "llamacpp", "--json")
+    assert res.exit_code == 0, res.output
+    assert all(c["status"] == "pass" for c in json.loads(res.stdout)["quants"][0]["cases"])
+
+
 def test_a_prompt_both_paths_render_alike_is_generated_once(folders, monkeypatch):
     """Go template and Jinja template give the same prompt: one generation per prompt, not two."""
     import llama_cpp
