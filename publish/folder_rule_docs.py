@@ -61,6 +61,19 @@ _DOCS = {
         fix="Start the template with the BOS text, or set the GGUF's flag with `publish fix MODEL.gguf "
             "--select GG702`.",
         sources=("ollama v0.24.0 model/models/gemma3/model.go (AddBOS)",)),
+    "RP106": dict(
+        engines=OLLAMA_ANY,
+        why="Ollama executes `template` for every chat or generate request; a template that parses but fails "
+            "while executing (a `{{ template \"name\" . }}` with no `{{ define }}`, an `index` past the end of "
+            "`.Messages`, a method call on a missing field) makes Ollama answer each such request with the "
+            "error, although the folder builds, pushes and pulls.",
+        example="`{{ template \"system\" . }}{{ .Prompt }}` with no `{{ define \"system\" }}`: reported as "
+                "`fails on a one-turn conversation (a user message, no system prompt, no tools): "
+                "template:1:12: executing \"template\" at <{{template \"system\" .}}>: template \"system\" not "
+                "defined`.",
+        fix="Correct the template in the release spec's `[template]` and rebuild; `publish template check "
+            "--jinja MODEL.gguf --go template` shows the prompts it builds.",
+        sources=("ollama v0.24.0 template/template.go (Execute)", "ollama v0.24.0 server/prompt.go (chatPrompt)")),
     "RP105": dict(
         engines=OLLAMA_ANY,
         why="Ollama reads `template` and `system` as bytes and hands them on unchanged (`string(bts)`, no "

@@ -58,6 +58,9 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
     FolderRule("RP104", "template-no-bos", Severity.ERROR,
                "A Gemma or Llama model gets no BOS from Ollama: the engine adds none (add_bos_token false) "
                "and `template` does not render one."),
+    FolderRule("RP106", "template-fails", Severity.ERROR,
+               "`template` parses but fails while building the prompt of an ordinary conversation: Ollama "
+               "answers every such request with the error."),
     FolderRule("RP105", "not-utf8", Severity.ERROR,
                "`template`, `system` or `params` is not UTF-8 text: Ollama hands its bytes to the model "
                "unchanged (the JSON reader of `params` turns them into U+FFFD)."),
@@ -153,24 +156,34 @@ def check_folder(folder: StagedFolder | Path, headers: dict[Path, GGUFHeader]) -
 def _check_template(path: Path, text: str, models: list[tuple[Path, GGUFHeader]]) -> Iterator[Finding]:
     from publish import gotmpl
 
+    from publish.errors import message_of
+    from publish.probes import go_probe
+
+    fix = "fix it in the release spec's [template] and rebuild; `publish template` suggests one"
     try:
         gotmpl.parse(text, "template")
     except TemplateError as e:
         # path:LINE:COL: RP102 ... (ruff's shape): the location once, the message without it
-        fix = "fix it in the release spec's [template] and rebuild; `publish template` suggests one"
         yield _finding("RP102", f"not a valid Go template: {e.problem}", path, subject=e.position,
                        hint=f"{e.hint} (in the release spec's [template], then rebuild)" if e.hint else fix)
-    yield from _check_template_bos(path, text, models)
+        return
+    probe = go_probe(text)
+    if probe.error is not None:
+        yield _finding("RP106", f"fails on a one-turn conversation (a user message, no system prompt, no tools): "
+                       f"{message_of(probe.error)}", path, subject="template",
+                       hint=f"{probe.error.hint} (in the release spec's [template], then rebuild)"
+                       if probe.error.hint else fix)
+        return
+    yield from _check_template_bos(path, text, models, probe)
 
 
-def _check_template_bos(path: Path, text: str, models: list[tuple[Path, GGUFHeader]]) -> Iterator[Finding]:
+def _check_template_bos(path: Path, text: str, models: list[tuple[Path, GGUFHeader]], probe) -> Iterator[Finding]:
     """Render `template` as Ollama does and split the start of the prompt into tokens with the
     GGUF's vocabulary (publish.gguf.vocab): Ollama v0.24's Go engine and its llama.cpp runner both
     parse special-token text and put BOS in front when the model says so."""
     from publish.gguf import vocab
-    from publish.probes import go_probe, needs_bos
+    from publish.probes import needs_bos
 
-    probe = go_probe(text)
     if probe.start is None:
         return
     for gguf, hdr in models:

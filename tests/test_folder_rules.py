@@ -227,6 +227,8 @@ def _edit_for_example(folder: Path, code: str) -> None:
                           encoding="utf-8")
     elif code == "RP105":
         (folder / "system").write_bytes("Réponds en français.".encode("latin-1"))
+    elif code == "RP106":
+        (folder / "template").write_text('{{ template "system" . }}{{ .Prompt }}', encoding="utf-8")
     elif code == "RP141":
         params = json.loads((folder / "params").read_text(encoding="utf-8"))
         assert params["temperature"] == 1.0
@@ -234,7 +236,7 @@ def _edit_for_example(folder: Path, code: str) -> None:
         (folder / "Modelfile.F32").write_text(text)
 
 
-@pytest.mark.parametrize("code", ["RP105", "RP130", "RP132", "RP133", "RP141"])
+@pytest.mark.parametrize("code", ["RP105", "RP106", "RP130", "RP132", "RP133", "RP141"])
 def test_rule_page_examples_quote_what_lint_prints(folder, code):
     """The finding a rule page's example quotes (`reported as `…``) is what the rule reports for the
     folder the example describes."""
@@ -244,6 +246,20 @@ def test_rule_page_examples_quote_what_lint_prints(folder, code):
     quoted = re.search(r"reported as `([^`]+)`", RULES[code].example)
     assert quoted, f"{code}'s example quotes no finding"
     assert [f.message for f in check(folder) if f.code == code] == [quoted.group(1)]
+
+
+@pytest.mark.parametrize("template, says", [
+    ('{{ template "system" . }}{{ .Prompt }}', 'template "system" not defined'),
+    ("{{ index .Messages 5 }}", "index out of range: 5"),
+    ('{{ template "x" }}{{ .Prompt }}', 'Ollama rejects {{template "name"}} without an argument'),
+])
+def test_rp106_a_template_that_parses_but_fails_on_every_request(folder, template, says):
+    """It built, linted clean and pushed; the smoke (and every Ollama request) then failed with
+    the template's error (a tester's find). RP102 stays for templates that do not parse."""
+    (folder / "template").write_text(template, encoding="utf-8")
+    found = [f for f in check(folder) if f.code in ("RP102", "RP106")]
+    assert [f.code for f in found] == ["RP106"] and RULES["RP106"].severity.name == "ERROR"
+    assert says in found[0].message + (found[0].hint or "")
 
 
 def _insert(path: Path, offset: int, byte: bytes) -> None:
