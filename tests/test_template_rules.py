@@ -201,6 +201,28 @@ def test_chat_template_that_does_not_parse(tmp_path, template, kind, where):
     assert r.exit_code == 1 and "GG701" in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.parametrize("template, says", [
+    # parses, but jinja2 refuses to compile it: GG701 (parse only) passed it and every chat failed
+    ("{% for m in messages %}{{ m['content'] | unknown_filter }}{% endfor %}", "No filter named 'unknown_filter'"),
+    # a render that never ends within its bounds
+    ("{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}", "exceeds 1,000,000"),
+    # a real default template that wants functions first (fireworks-ai/firefunction-v1)
+    ((JINJA / "hf-fireworks-ai-firefunction-v1.jinja").read_text(encoding="utf-8"), 'Expected either "functions"'),
+])
+def test_gg703_a_chat_template_that_fails_on_a_plain_conversation(tmp_path, template, says):
+    """A tester's find: lint reported nothing for templates on which every plain chat fails."""
+    gguf = write_model(tmp_path / "qwen-Q8_0.gguf", "qwen", template=template)
+    (f,) = header_findings(gguf, "GG703")
+    assert f.severity == Severity.WARNING and says in f.message and "publish fix" in f.hint
+    assert header_findings(gguf, "GG701") == [] and header_findings(gguf, "GG290") == []
+
+
+def test_gg703_leaves_templates_that_render_to_other_rules(tmp_path):
+    assert header_findings(write_model(tmp_path / "qwen-Q8_0.gguf", "qwen"), "GG703") == []
+    broken = write_model(tmp_path / "b-Q8_0.gguf", "qwen", template="{% for m in messages %}{{ m['content'] }}")
+    assert header_findings(broken, "GG703") == [] and len(header_findings(broken, "GG701")) == 1
+
+
 def test_real_templates_parse(tmp_path):
     for name in sorted(p.name for p in JINJA.glob("*.jinja")):
         from publish.chat import syntax_problem

@@ -865,6 +865,48 @@ def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
                   else ""))
 
 
+@rule("GG703", "chat-template-fails", Severity.WARNING,
+      "The chat template parses but fails on a one-turn conversation without tools (an error, or no end "
+      "within its time bound): every plain chat that renders it fails.",
+      engines=(Engine.LLAMA_CPP,),
+      why="llama.cpp's server and CLI with `--jinja`, llama-cpp-python and LM Studio render "
+          "tokenizer.chat_template for every chat request; a template that fails on a plain user message "
+          "(a filter or method the renderers lack, a `raise_exception` meant for another case, a loop that "
+          "never ends) fails every such request, although the file loads. A warning, not an error: a few "
+          "real templates are meant for tool calls only (firefunction asks for `functions` first) or for "
+          "extra variables (ShieldGemma's `guideline`); for those, say so on the model card.",
+      example="`{% for m in messages %}{{ m['content'] | unknown_filter }}{% endfor %}`: it parses in "
+              "Jinja's grammar, but every render stops at the unknown filter.",
+      fix="`publish fix FILE --chat-template tokenizer_config.json` with the original model's file; check it "
+          "first with `publish template check --jinja tokenizer_config.json --go TEMPLATE`.",
+      sources=("llama.cpp common/chat.cpp (common_chat_templates_apply)",
+               "llama-cpp-python 0.3.36 llama_cpp/llama_chat_format.py (Jinja2ChatFormatter)"))
+def chat_template_fails(hdr: GGUFHeader) -> Iterable[Hit]:
+    """Rendered in the sandbox on one user message (publish.probes.START). A template GG701 (does
+    not parse) or GG290 (sandbox escape) reports is left to them."""
+    from publish import jinja_facts
+    from publish.errors import UnsafeTemplateError, message_of
+
+    template = hdr.chat_template
+    kv = hdr.kv.get("tokenizer.chat_template")
+    if not isinstance(template, str) or kv is None or not template.strip() or not _has_vocab(hdr):
+        return
+    if jinja_facts.syntax_problem(template) is not None or jinja_facts.audit(template):
+        return
+    try:
+        probe = jinja_facts.probe(template, hdr)
+    except UnsafeTemplateError as err:
+        error = message_of(err)
+    else:
+        if probe.start is not None or probe.error is None:
+            return
+        error = message_of(probe.error)
+    yield Hit(f"tokenizer.chat_template fails on a one-turn conversation (one user message, no tools): {error}",
+              subject="tokenizer.chat_template", offset=kv.offset,
+              hint=_fix_template(hdr) + "; if the template is meant only for tool calls or extra variables, "
+                                        "say so on the model card")
+
+
 @rule("GG702", "missing-bos", Severity.ERROR,
       "A Gemma or Llama model whose prompts get no BOS token: add_bos_token is false and the chat "
       "template does not write one (the model degenerates into repeated words).", fixable=True,
