@@ -375,12 +375,13 @@ def _tname(v: Any) -> str:
 def _model_not_spec(path: Path) -> SpecError | None:
     """The error for a GGUF given where a release spec belongs (`publish build model.gguf`), else
     None. Looked at only once the file failed to read as a spec."""
+    from publish.errors import GGUFError
     from publish.gguf.sniff import is_gguf
 
     try:
         if not is_gguf(path):
             return None
-    except OSError:
+    except (OSError, GGUFError):   # a FIFO, a broken link: not a GGUF, and already reported
         return None
     from publish.termtext import shell_command
 
@@ -683,14 +684,15 @@ def _read_text(r: _Reader, data: dict, key: str | None, file_key: str, base: Pat
 def _refuse_gguf(r: _Reader, p: Path) -> None:
     """template.file is an Ollama Go template: a GGUF holds none (its Jinja chat template is what
     from = "gguf" converts), and a file named *.gguf that is not one (an LFS pointer, an HTML page)
-    would be shipped as the template's text. Both raise SpecError; a missing or unreadable file
-    is left to _read_file."""
+    would be shipped as the template's text. Both raise SpecError; a missing or unreadable file,
+    a FIFO or a broken link (is_gguf refuses it unopened: opening a FIFO blocks) is left to
+    _read_file, which words it as for every other file the spec names."""
     from publish.errors import GGUFError
     from publish.gguf.sniff import is_gguf, named_gguf, require_gguf
 
     try:
         gguf = is_gguf(p)
-    except OSError:
+    except (OSError, GGUFError):
         return
     if gguf:
         raise r.err("template.file", f"{p} is a GGUF: it holds the model's Jinja chat template, not an Ollama "

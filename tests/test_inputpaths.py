@@ -192,3 +192,40 @@ def test_fix_file_from_python_names_a_fifo(tmp_path):
     os.mkfifo(tmp_path / "m.gguf")
     with pytest.raises(InputPathError, match="m.gguf: a FIFO"):
         fix_file(tmp_path / "m.gguf", dry_run=True)
+
+
+# -- the GGUF readers refuse what is no file, without opening it -------------------------------
+
+LIBRARY_READERS = {
+    "read_header": "from publish.gguf.reader import read_header as f; f(PATH)",
+    "plan_fix": "from publish.fixing import plan_fix as f; f(PATH, ['general.license=mit'])",
+    "chat_template_changes": "from publish.fixing import chat_template_changes as f; f(PATH)",
+    "require_gguf": "from publish.gguf.sniff import require_gguf as f; f(PATH)",
+    "is_gguf": "from publish.gguf.sniff import is_gguf as f; f(PATH)",
+}
+
+
+@pytest.mark.parametrize("reader", sorted(LIBRARY_READERS))
+def test_gguf_readers_refuse_a_fifo_or_a_broken_link(reader, tmp_path):
+    """read_header, plan_fix, chat_template_changes (and the sniff) blocked forever on a FIFO:
+    they opened it. Now a GGUFError in publish.inputpaths' words, in a child with a timeout."""
+    import subprocess
+    import sys
+
+    import publish
+
+    os.mkfifo(tmp_path / "fifo-x.gguf")
+    os.symlink("gone.gguf", tmp_path / "dangling.gguf")
+    code = ("import sys\nfrom publish.errors import PublishError\nPATH = sys.argv[1]\n"
+            f"try:\n    {LIBRARY_READERS[reader]}\nexcept PublishError as e:\n"
+            "    print(type(e).__name__, e.message if hasattr(e, 'message') else e)\n")
+    root = str(Path(publish.__file__).resolve().parents[1])
+    for name, says in (("fifo-x.gguf", "a FIFO (named pipe), not a file or folder"),
+                       ("dangling.gguf", "a broken symbolic link to gone.gguf")):
+        proc = subprocess.run([sys.executable, "-c", code, name], cwd=tmp_path, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": root}, timeout=60)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        if reader == "chat_template_changes" and name == "dangling.gguf":
+            assert "broken symbolic link" in proc.stdout, proc.stdout
+            continue
+        assert proc.stdout.startswith("GGUFError") and says in proc.stdout and name in proc.stdout, proc.stdout

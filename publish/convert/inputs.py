@@ -45,6 +45,7 @@ def _is_gguf(path: Path) -> bool:
     """Whether `path` is a GGUF (it starts with the GGUF magic). A file named `*.gguf` is a model,
     never a template: without the magic it is refused with the GGUFError publish lint reports
     (publish.gguf.sniff: an LFS pointer, an HTML page, an empty file... and what to do)."""
+    from publish.errors import GGUFError
     from publish.gguf.sniff import is_gguf, require_gguf
 
     if named_gguf(path):
@@ -52,8 +53,8 @@ def _is_gguf(path: Path) -> bool:
         return True
     try:
         return is_gguf(path)
-    except OSError:
-        return False   # read_utf8 names the problem (missing, a folder, no permission)
+    except (OSError, GGUFError):
+        return False   # read_utf8 names the problem (missing, a folder, no permission, a FIFO unopened)
 
 
 # what read_utf8 says about a file that is neither a GGUF nor UTF-8 text, by what was asked for

@@ -312,10 +312,14 @@ def read_header(source: str | os.PathLike | BinaryIO, name: str | None = None) -
     the header keeps is copied out, and the mapping is closed before this returns); a stream is
     read in growing windows. `name` is the display name used in errors (default: the path).
     Raises GGUFError (the display name, the byte offset and what was expected there) for a file
-    that cannot be opened or whose header is truncated, corrupt or past the bounds in the module
+    that cannot be opened, a path that is not a regular file (a FIFO, device, broken symbolic
+    link: refused without opening it, publish.inputpaths' wording), or whose header is truncated, corrupt or past the bounds in the module
     doc."""
     if isinstance(source, (str, os.PathLike)):
         display = name or os.fspath(source)
+        from publish.gguf.sniff import require_regular
+
+        require_regular(source, display)   # a FIFO would block open(); a broken link: say so
         try:
             fh = open(source, "rb")
         except OSError as err:   # the hint says what to do (chmod ...), not "re-download: corrupt"

@@ -106,8 +106,26 @@ def not_gguf(path: str, head: bytes, size: int) -> NotGGUFError:
     return NotGGUFError(path, 0, f"expected the magic bytes 'GGUF', found {what.looks_like}", hint=what.hint)
 
 
+def require_regular(path: str | os.PathLike, display: str | None = None) -> None:
+    """Refuse, without opening it, a `path` that is there but is not a regular file or folder: a
+    FIFO (opening one for reading blocks until a writer comes), device or socket, a broken
+    symbolic link or a loop of them, a folder on the way that cannot be entered. Raises GGUFError
+    at byte 0 naming `display` (default: the path) with publish.inputpaths' wording ("a FIFO
+    (named pipe), not a file or folder") and hint. A missing path or a folder is left to the
+    caller's open(), which names it."""
+    from publish.errors import InputPathError
+    from publish.inputpaths import input_kind
+
+    try:
+        input_kind(path)
+    except InputPathError as e:
+        raise GGUFError(display or os.fspath(path), 0, e.problem, hint=e.hint) from None
+
+
 def is_gguf(path: str | os.PathLike) -> bool:
-    """Whether the file starts with the GGUF magic. Raises OSError when it cannot be read."""
+    """Whether the file starts with the GGUF magic. Raises OSError when it cannot be read, and
+    GGUFError (`require_regular`) for a FIFO, device, broken link... without opening it."""
+    require_regular(path)
     with open(path, "rb") as fh:
         return fh.read(4) == MAGIC
 
@@ -115,8 +133,10 @@ def is_gguf(path: str | os.PathLike) -> bool:
 def require_gguf(path: str | os.PathLike) -> None:
     """Raise not_gguf()'s GGUFError (exit status 2) when `path` does not start with the GGUF magic;
     for a file named `*.gguf` that a command would otherwise read as text. Raises GGUFError
-    naming the file when it cannot be opened either."""
+    naming the file when it cannot be opened either, or is not a regular file (`require_regular`:
+    a FIFO is refused without opening it)."""
     name = os.fspath(path)
+    require_regular(name)
     try:
         with open(name, "rb") as fh:
             head = fh.read(HEAD_BYTES)

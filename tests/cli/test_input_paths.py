@@ -236,3 +236,24 @@ def test_really_unreadable(mode, name, real_base):
         (real_base / "locked").chmod(0o777)
     assert proc.returncode == 2, proc.stderr
     _one_error_line(proc.stderr + proc.stdout, "locked")
+
+
+def _child(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m publish ARGS` in a child with a timeout: opening a FIFO waits for a writer."""
+    return subprocess.run([sys.executable, "-m", "publish", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": PACKAGE_ROOT}, timeout=60)
+
+
+def test_build_with_a_fifo_as_template_file_is_refused_not_hung(tmp_path):
+    """template.file naming a FIFO hung `publish build` forever: the GGUF sniff opened it before
+    the regular-file check (system_file, license_file, prompts_file were refused already)."""
+    for f in (F32, "tiny-llama-Q8_0.gguf"):
+        shutil.copyfile(TINY / f, tmp_path / f)
+    spec = (TINY / "release.toml").read_text(encoding="utf-8").replace(
+        'family = "gemma3"', 'file = "t.gotmpl"')
+    (tmp_path / "a.toml").write_text(spec, encoding="utf-8")
+    os.mkfifo(tmp_path / "t.gotmpl")
+    proc = _child(["build", "a.toml", "-o", "out"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "template.file" in proc.stderr and "t.gotmpl" in proc.stderr and "FIFO" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
