@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from publish.addresses import is_repo_id
-from publish.errors import GGUFError, TextFileError, UsageError
+from publish.errors import GGUFError, InputPathError, TextFileError, UsageError
 from publish.fsutil import decode_utf8_lenient, read_utf8_lenient
 from publish.inputpaths import input_kind, list_folder, raise_folder_error
 from publish.gguf.header import GGUFHeader
@@ -56,6 +56,8 @@ NOT_UTF8 = "not-utf8"                    # template / system / params: not UTF-8
 PARAMS_JSON = "params-json"              # params: not valid JSON (line, col set)
 PARAMS_NOT_OBJECT = "params-not-object"  # params: valid JSON but not an object
 TOO_LARGE = "too-large"                  # a Hub repo's template / params / system: over HUB_TEXT_MAX, not fetched
+NOT_A_FILE = "not-a-file"                # a *.gguf or text file that is there but cannot be read as a file:
+                                         # a FIFO, device, socket, broken symbolic link (publish.inputpaths)
 HUB_REFUSED = "hub-refused"              # a Hub repo's template / params / system: the Hub refused the download
                                          # (message: the HubError's, which names the hf:// file itself)
 
@@ -149,8 +151,17 @@ class StagedFolder:
         a file cannot be read (OSError): InputPathError when the folder, or one below it, cannot be
         listed or entered. Strict (the default): also on the first fault (`params`
         not a JSON object, `template`/`system`/`params` not UTF-8), naming file, line and column.
-        `tolerant=True` records the faults in `problems` and goes on (what lint needs)."""
+        `tolerant=True` records the faults in `problems` and goes on (what lint needs).
+        A `*.gguf`, `template`, `params`, `system`, README.md or Modelfile that is there but is no
+        file (a FIFO, device or socket, a broken symbolic link) is recorded as a NOT_A_FILE problem
+        in publish.inputpaths' words ("a FIFO (named pipe), not a file or folder"), never opened
+        (a FIFO would block), and not taken as a quant or as a missing file; tolerant or not, the
+        load then raises it as an InputPathError (exit status 2): lint, smoke and ci-matrix say
+        the same one line."""
         folder = _load(Path(path))
+        for p in folder.problems:
+            if p.reason == NOT_A_FILE:
+                raise InputPathError(_join(folder.path, p.file), p.message, hint=p.hint)
         if not tolerant:
             folder.check()
         return folder
@@ -313,7 +324,10 @@ def _load(root: Path) -> StagedFolder:
     models: list[Path] = []
     for f in sorted(root.glob("*.gguf")):
         hdr = None
-        if f.is_file():
+        kind = _entry_kind(folder, f)
+        if kind is None:
+            continue
+        if kind == "file":
             try:
                 hdr = folder.headers[f] = read_header(f)
             except GGUFError as err:   # lint reports it (GG001); the file is treated as a model
@@ -333,18 +347,29 @@ def _load(root: Path) -> StagedFolder:
 
     for name in (TEMPLATE, PARAMS, SYSTEM):
         path = root / name
-        if path.is_file():
+        if _entry_kind(folder, path) == "file":
             _take_text(folder, name, *_read_text(path))
-    if (root / CARD).is_file():
+    if _entry_kind(folder, root / CARD) == "file":
         folder.card = root / CARD
         folder.texts[CARD] = _read_text(folder.card)[0]
     for mf in sorted(root.glob("Modelfile*")):
-        if mf.is_file():
+        if _entry_kind(folder, mf) == "file":
             folder.modelfiles[mf.name.partition(".")[2] or mf.name] = mf
             folder.texts[mf.name] = _read_text(mf)[0]
     folder.repo = _recorded_repo(root, [folder.texts[p.name] for p in folder.modelfiles.values()])
     folder.files = _walk(root)
     return folder
+
+
+def _entry_kind(folder: StagedFolder, path: Path) -> str | None:
+    """publish.inputpaths.input_kind of the folder's entry `path` ("file", "folder", "missing"),
+    without opening it; None, with a NOT_A_FILE problem recorded in `folder`, for an entry that is
+    there but is no file (a FIFO, device, socket, broken link)."""
+    try:
+        return input_kind(path)
+    except InputPathError as e:
+        folder.problems.append(StagedProblem(path.name, NOT_A_FILE, e.problem, hint=e.hint))
+        return None
 
 
 def _load_hub(repo: str, revision: str | None) -> StagedFolder:

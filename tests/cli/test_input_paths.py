@@ -257,3 +257,37 @@ def test_build_with_a_fifo_as_template_file_is_refused_not_hung(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "template.file" in proc.stderr and "t.gotmpl" in proc.stderr and "FIFO" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def built_tiny(tmp_path_factory) -> Path:
+    from publish.build import build
+    from publish.spec import load_spec
+
+    out = tmp_path_factory.mktemp("tiny") / "dist"
+    build(load_spec(TINY / "release.toml"), out)
+    return out
+
+
+@pytest.mark.parametrize("entry", ["fifo x.gguf", "dangling x.gguf", "fifo template"])
+def test_a_staged_folder_entry_that_is_no_file_is_one_error(entry, built_tiny, tmp_path):
+    """A FIFO or a broken link named x.gguf was listed as a quant by ci-matrix and failed smoke
+    with "load failure: ... no such file"; a FIFO `template` was linted as RP101 "no template
+    file". StagedFolder.load names it; lint, smoke and ci-matrix all exit 2 with that one line."""
+    kind, name = entry.split()
+    folder = tmp_path / "dist"
+    shutil.copytree(built_tiny, folder)
+    if name == "template":
+        (folder / name).unlink()
+    if kind == "fifo":
+        os.mkfifo(folder / name)
+        says = f"dist/{name}: a FIFO (named pipe), not a file or folder"
+    else:
+        os.symlink("gone.gguf", folder / name)
+        says = f"dist/{name}: a broken symbolic link to gone.gguf"
+    for args in (["lint", "dist"], ["smoke", "--backend", "llamacpp", "dist"], ["ci-matrix", "dist"]):
+        proc = _child(args, tmp_path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (args, proc.stdout, proc.stderr)
+        assert says in proc.stderr, (args, proc.stderr)
+        assert "no such file" not in proc.stderr and "RP101" not in proc.stdout + proc.stderr, (args, proc.stderr)
+        assert '"x"' not in proc.stdout, (args, proc.stdout)   # not listed as a quant
