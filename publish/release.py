@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from publish.addresses import ollama_hub_name
-from publish.errors import PublishError
+from publish.errors import PublishError, message_of
 from publish.progress import note
 from publish.smoke.base import DEFAULT_TIMEOUT
 from publish.staged import StagedFolder
@@ -104,7 +104,8 @@ class ReleaseResult:
              "pushed": bool,                               # a commit was made (or the repo was up to date)
              "stages": [{"name": one of STAGES, "status": "passed"|"failed"|"skipped",
                          "summary": str, "exit_code": int, "seconds": float,
-                         "detail": str,                    # the stage's text report, or its error and hint
+                         "detail": str,                    # the stage's text report, or its error's message
+                                                           # (no hint: that is error.hint, kept apart)
                          "error": {"message": str, "hint": str|None} | None,   # what ended it early
                          "result": ...}, ...]}
 
@@ -121,7 +122,8 @@ class ReleaseResult:
             "failed_stage": failed[0] if failed else None, "failed_stages": failed,
             "pushed": self.push_result is not None,
             "stages": [{"name": s.name, "status": s.status, "summary": s.summary, "exit_code": s.exit_code,
-                        "seconds": round(s.seconds, 6), "detail": s.detail,
+                        "seconds": round(s.seconds, 6),
+                        "detail": one_line(message_of(s.error)) if s.error else s.detail,
                         "error": {"message": s.error.message, "hint": s.error.hint} if s.error else None,
                         "result": self._stage_result(s)}
                        for s in self.stages],

@@ -165,13 +165,14 @@ def test_format_json_names_the_stage_that_failed(runaway_spec, tmp_path):
 
 def test_format_json_of_a_setup_failure_in_a_stage(tmp_path):
     """A stage's error (here: no GGUF in the --gguf-dir) is that stage's failure, exit 2, with the
-    error and its hint as the stage's detail; the later stages are skipped, with no result."""
+    error's message as the stage's detail and its hint apart in error.hint (never a literal
+    "\\n  hint:" inside the one-line detail); the later stages are skipped, with no result."""
     code, doc = release_json(TINY / "release.toml", "--gguf-dir", tmp_path, "--backend", "llamacpp",
                              "-o", tmp_path / "out")
     assert code == 2 and doc["exit_code"] == 2 and doc["failed_stage"] == "lint"
     lint, *later = doc["stages"]
     assert lint["status"] == "failed" and lint["exit_code"] == 2 and lint["result"] is None
-    assert "matches no file" in lint["detail"] and "hint: pass --gguf-dir" in lint["detail"]
+    assert "matches no file" in lint["detail"] and "hint" not in lint["detail"] and "\n" not in lint["detail"]
     assert "matches no file" in lint["error"]["message"] and lint["error"]["hint"].startswith("pass --gguf-dir")
     assert [(s["status"], s["result"]) for s in later] == [("skipped", None)] * 5
 
@@ -218,6 +219,7 @@ def test_push_refused_is_the_push_stages_error_and_never_shows_the_token(tmp_pat
     assert res.exit_code == doc["exit_code"] == 2 and doc["failed_stage"] == "push" and doc["pushed"] is False
     push = next(s for s in doc["stages"] if s["name"] == "push")
     assert push["result"] is None and "no write access" in push["error"]["message"]
+    assert "no write access" in push["detail"] and "\n" not in push["detail"] and "hint:" not in push["detail"]
     text = release(*args)
     assert text.exit_code == 2 and "no write access" in text.stdout
     for printed in (res.stdout, res.stderr, text.stdout, text.stderr):
