@@ -78,7 +78,7 @@ def input_error(path: str | os.PathLike, err: OSError, *, what: str | None = "fi
     way that cannot be entered when it is not `path` itself, and a hint saying what to do. Also
     a broken symbolic link, a loop of links, not a folder, no such file; else the system's words."""
     from publish.errors import InputPathError
-    from publish.termtext import one_line
+    from publish.termtext import one_line, shell_command
 
     name = os.fspath(path)
     shown = one_line(name)
@@ -88,11 +88,11 @@ def input_error(path: str | os.PathLike, err: OSError, *, what: str | None = "fi
         blocker = _closed_folder(name)
         if blocker is not None and os.path.normpath(blocker) != os.path.normpath(name):
             problem = f"{prefix}permission denied (the folder {one_line(blocker)} cannot be entered)"
-            hint = f"give your user search permission on it (chmod u+x {one_line(blocker)}), or run as a user who can"
+            hint = f"give your user search permission on it ({one_line(shell_command('chmod', 'u+x', blocker))}), or run as a user who can"
         else:
             problem = f"{prefix}permission denied"
             mode = "u+rx" if what == "folder" or (what is None and os.path.isdir(name)) else "u+r"
-            hint = f"give your user read permission (chmod {mode} {shown}), or run as a user who can read it"
+            hint = f"give your user read permission ({one_line(shell_command('chmod', mode, name))}), or run as a user who can read it"
     elif code == errno.ELOOP:
         problem, hint = f"{prefix}a loop of symbolic links", "point the link at a real file or folder"
     elif code in (errno.ENOENT, errno.ENOTDIR) and os.path.islink(name):

@@ -1280,10 +1280,12 @@ def check_repo(repo: RepoFiles) -> list[Finding]:
       "The model is split into several files; Ollama's hf.co bridge refuses split GGUFs.", applies_to=SPLIT_SET)
 def split_set_warning(s: SplitSet) -> Iterable[Hit]:
     first = s.parts.get(1)
+    from publish.termtext import shell_command
+
     first_name = first.path if first is not None else s.name
     yield Hit(f"split into {s.count} files: Ollama's hf.co bridge refuses split GGUFs; "
               "ship an unsplit file for Ollama",
-              hint=f"llama-gguf-split --merge {first_name} {unsplit_name(first_name)}")
+              hint=shell_command("llama-gguf-split", "--merge", first_name, unsplit_name(first_name)))
 
 
 @rule("GG302", "split-part-missing", Severity.ERROR,

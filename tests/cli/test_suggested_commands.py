@@ -79,15 +79,18 @@ def test_release_without_push_names_the_push_command_quoted(tmp_path):
 
 
 
-COMMAND = (r"\b(publish (build|lint|fix|inspect|push|smoke|release|template|rule|ci-matrix)|"
-           r"ollama (run|create|rm|pull|show|serve|cp|push))( [a-z][a-z-]*)* $")
+COMMAND = (r"(\b(publish (build|lint|fix|inspect|push|smoke|release|template|rule|ci-matrix)|"
+           r"ollama (run|create|rm|pull|show|serve|cp|push))( [a-z][a-z-]*)*|"
+           r"\bllama-[a-z-]+( --?[a-z][a-z-]*)*|"
+           r"\bchmod( [ugoa]*[+=-][rwxX]+)?) $")
 # a JUnit test suite named after the smoke run it reports, not a line to paste
 NOT_COMMANDS = {"publish/smoke/report.py": 'name=f"publish smoke {report.target}"'}
 
 
 def unquoted_commands(source: str) -> list[int]:
     """Lines of `source` with an f-string that puts a value straight after `publish COMMAND ` (or
-    `ollama COMMAND `): a suggested command line built without shell_command."""
+    `ollama COMMAND `, `llama-TOOL --option `, `chmod MODE `): a suggested command line built
+    without shell_command."""
     import ast
     import re
 
@@ -109,4 +112,7 @@ def test_no_command_line_is_built_by_pasting_a_value_in():
         found += [f"{rel}:{n}" for n in unquoted_commands(text) if NOT_COMMANDS.get(rel, "\0") not in lines[n - 1]]
     assert found == [], "build it with publish.termtext.shell_command: " + ", ".join(found)
     assert unquoted_commands('x = f"next: publish lint {folder}"') == [1]
+    assert unquoted_commands('x = f"(chmod u+x {folder})"') == [1]
+    assert unquoted_commands('x = f"(chmod {mode} {folder})"') == [1]
+    assert unquoted_commands('x = f"llama-gguf-split --merge {a} {b}"') == [1]
     assert unquoted_commands('x = f"next: {shell_command(\'publish\', \'lint\', folder)}"') == []
