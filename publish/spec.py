@@ -374,16 +374,24 @@ def _tname(v: Any) -> str:
 
 def _model_not_spec(path: Path) -> SpecError | None:
     """The error for a GGUF given where a release spec belongs (`publish build model.gguf`), else
-    None. Looked at only once the file failed to read as a spec."""
+    None. Also a file named *.gguf that is not one (an LFS pointer, an empty file, an HTML page):
+    "named like a GGUF but looks like X, not a release spec", with publish.gguf.sniff's hint."""
     from publish.errors import GGUFError
-    from publish.gguf.sniff import is_gguf
+    from publish.gguf.sniff import HEAD_BYTES, identify, is_gguf
+    from publish.termtext import shell_command
 
     try:
         if not is_gguf(path):
-            return None
+            if not path.name.lower().endswith(".gguf"):
+                return None
+            with open(path, "rb") as f:
+                head = f.read(HEAD_BYTES)
+            seen = identify(head, path.stat().st_size)
+            return SpecError(str(path), None,
+                             f"named like a GGUF but looks like {seen.looks_like}; it is not a release spec either",
+                             hint=f"{seen.hint}; `publish build` takes a release.toml that names the GGUFs")
     except (OSError, GGUFError):   # a FIFO, a broken link: not a GGUF, and already reported
         return None
-    from publish.termtext import shell_command
 
     return SpecError(str(path), None, "that is a GGUF, not a release spec",
                      hint=f"did you mean `{shell_command('publish', 'lint', path)}` or "
@@ -408,6 +416,10 @@ def load_spec(path: str | Path, *, gguf_dir: str | Path | None = None) -> Releas
         raise _model_not_spec(path) or SpecError(
             str(path), None, e.problem,
             hint=e.hint if e.offset is not None else "pass the path of a release.toml file") from None
+    if path.name.lower().endswith(".gguf"):
+        err = _model_not_spec(path)
+        if err is not None:
+            raise err
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -67,6 +67,21 @@ def test_build_given_a_gguf_says_it_is_a_model_not_a_spec(tmp_path):
                             "`publish build` takes a release.toml that names the GGUFs (docs: the release spec page)"]
 
 
+def test_build_given_a_file_named_gguf_that_is_not_one_says_what_it_looks_like(tmp_path):
+    """An LFS pointer or an empty file named *.gguf given as the spec: what it looks like and the
+    sniffer's fix, exit 2; never "invalid TOML" nor the spec's missing keys."""
+    pointer = tmp_path / "lfs-Q4_K_M.gguf"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 4368439584\n")
+    empty = tmp_path / "x.gguf"
+    empty.write_bytes(b"")
+    for path, looks in ((pointer, "a Git LFS pointer"), (empty, "an empty file")):
+        code, lines = run("build", path)
+        assert code == 2 and lines[0].startswith(f"error: {path}: named like a GGUF but looks like {looks}"), lines
+        assert "not a release spec" in lines[0] and "TOML" not in " ".join(lines) and "missing" not in " ".join(lines)
+        (hint,) = hints(lines)
+        assert "download" in hint and "release.toml" in hint
+
+
 def test_fix_offers_only_the_rules_it_applies(tmp_path):
     model = tmp_path / "m.gguf"
     shutil.copyfile(TINY / "tiny-llama-F32.gguf", model)
