@@ -104,6 +104,22 @@ def read_chat_templates(path: Path) -> ChatTemplates:
         raise
 
 
+def _refuse_non_template(path: Path, text: str) -> None:
+    """Raise UsageError naming `path` when `text`, read as a Jinja chat template, is empty or
+    whitespace only, or is what publish.gguf.sniff.identify calls a Git LFS pointer, an HTML page
+    or an XML document (a download that went wrong): never a chat template."""
+    from publish.gguf.sniff import HEAD_BYTES, LFS_POINTER, identify
+
+    fix = "pass the model's tokenizer_config.json or chat_template.jinja"
+    if not text.strip():
+        raise UsageError(f"{path}: the chat template is empty ({len(text.encode())} bytes, no text)", hint=fix)
+    head = text.encode()[:HEAD_BYTES]
+    seen = identify(head, max(len(text.encode()), 1))
+    if head.startswith(LFS_POINTER) or seen.looks_like.startswith("an HTML page") or "XML text" in seen.looks_like:
+        looks = seen.looks_like.removesuffix(", not the model file")
+        raise UsageError(f"{path}: not a chat template: looks like {looks} (a download that went wrong)", hint=fix)
+
+
 def _read_chat_templates(path: Path, hint: str) -> ChatTemplates:
     text = _read_text(path, hint)
     config = None
@@ -115,6 +131,7 @@ def _read_chat_templates(path: Path, hint: str) -> ChatTemplates:
                 raise UsageError(f"{path}: not valid JSON: {err}",
                                  hint="pass the model's tokenizer_config.json or a .jinja file") from None
     if config is None:
+        _refuse_non_template(path, text)
         return ChatTemplates(path, {"default": text})
     if not isinstance(config, dict):
         raise UsageError(f"{path}: JSON, but not a tokenizer_config.json object", hint="pass a .jinja file")

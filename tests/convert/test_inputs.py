@@ -206,3 +206,33 @@ def test_template_from_gguf_with_a_quant_that_is_an_lfs_pointer(tmp_path, tiny_l
     pointer = QuantInfo("Q4_K_M", (tmp_path / "ggufs" / "tiny-llama-Q4_K_M.gguf",), ("x",), 0, None, "", False)
     with pytest.raises(SpecError, match="template.from: .*Git LFS pointer"):
         with_converted_template(load_spec(spec), [pointer])
+
+
+def test_a_chat_template_file_that_is_a_failed_download_or_empty_is_refused(tmp_path):
+    """An HTML sign-in page, a Git LFS pointer, an XML error document, an empty or whitespace-only
+    file given as the chat template: UsageError naming the file, what it looks like and the fix;
+    never a template that `publish fix --chat-template` would write into the GGUF."""
+    import pytest
+
+    from publish.convert.inputs import read_chat_templates
+    from publish.errors import UsageError
+
+    cases = {
+        "page.html": ("<!DOCTYPE html><html><head><title>Sign in</title></head><body>Sign in</body></html>",
+                      "an HTML page"),
+        "chat_template.jinja": ("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 9\n",
+                                "a Git LFS pointer"),
+        "t.jinja": ("<?xml version='1.0'?><Error><Code>AccessDenied</Code></Error>", "XML text"),
+        "empty.jinja": ("", "empty"),
+        "blank.jinja": (" \n\t\n", "empty"),
+    }
+    for name, (text, looks) in cases.items():
+        p = tmp_path / name
+        p.write_text(text)
+        with pytest.raises(UsageError) as info:
+            read_chat_templates(p)
+        assert str(p) in info.value.message and looks in info.value.message, info.value.message
+        assert "tokenizer_config.json or chat_template.jinja" in info.value.hint
+    ok = tmp_path / "ok.jinja"
+    ok.write_text("{% for m in messages %}<b>{{ m['content'] }}</b>{% endfor %}")
+    assert read_chat_templates(ok).templates["default"].startswith("{% for")
