@@ -188,8 +188,10 @@ def _is_stale(path: str, pid: int) -> bool:
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryIO]:
     """Yield a file object; on success it replaces `path` atomically, on error nothing changes.
-    A symbolic link keeps pointing where it did: the file it points to is replaced. A `path` that
-    is a device, FIFO or socket (`-o /dev/stdout`, a named pipe) is written through, not replaced.
+    A link to a regular file is replaced by the new file and its target left as it was (`publish
+    fix` must never change a file it reaches through a link, such as a blob of the Hub's cache).
+    A `path` that is, or links to, a device, FIFO or socket (`-o /dev/stdout`, a named pipe) is
+    written through, not replaced.
 
     The temp file (`temp_path`) lives in the destination folder so the final rename never crosses
     filesystems; it is removed on any error and on SIGINT/SIGTERM (`removed_if_interrupted`).
@@ -212,8 +214,6 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb") -> Iterator[BinaryI
         with _written_through(path, mode) as fh:
             yield fh
         return
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))   # replace the file the link points to; the link stays
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

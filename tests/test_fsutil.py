@@ -355,17 +355,6 @@ def test_make_dirs_and_check_writable(tmp_path):
 # -- -o onto a link, a FIFO or a device (a tester's find: `publish lint F -o /dev/stdout` as root
 #    renamed a temp file over the system's /dev/stdout symlink) ---------------------------------
 
-def test_a_symlink_keeps_pointing_where_it_did_and_its_file_is_replaced(tmp_path):
-    from publish.fsutil import atomic_write_text
-
-    (tmp_path / "real.json").write_text("old")
-    link = tmp_path / "report.json"
-    link.symlink_to("real.json")
-    atomic_write_text(link, "new\n")
-    assert link.is_symlink() and os.readlink(link) == "real.json"
-    assert (tmp_path / "real.json").read_text() == "new\n"
-
-
 def test_a_fifo_or_device_is_written_through_not_replaced(tmp_path):
     import stat
     import threading

@@ -317,8 +317,6 @@ def read_header(source: str | os.PathLike | BinaryIO, name: str | None = None) -
     doc."""
     if isinstance(source, (str, os.PathLike)):
         display = name or os.fspath(source)
-        from publish.gguf.sniff import require_regular
-
         require_regular(source, display)   # a FIFO would block open(); a broken link: say so
         try:
             fh = open(source, "rb")
@@ -825,3 +823,19 @@ class _StructU64:
         if p + 8 > self.have:
             raise IndexError(i)
         return _U64.unpack_from(self.buf, p)[0]
+
+
+def require_regular(path: str | os.PathLike, display: str | None = None) -> None:
+    """Refuse, without opening it, a `path` that is there but is not a regular file or folder: a
+    FIFO (opening one for reading blocks until a writer comes), device or socket, a broken
+    symbolic link or a loop of them, a folder on the way that cannot be entered. Raises GGUFError
+    at byte 0 naming `display` (default: the path) with publish.inputpaths' wording ("a FIFO
+    (named pipe), not a file or folder") and hint. A missing path or a folder is left to the
+    caller's open(), which names it."""
+    from publish.errors import InputPathError
+    from publish.inputpaths import input_kind
+
+    try:
+        input_kind(path)
+    except InputPathError as e:
+        raise GGUFError(display or os.fspath(path), 0, e.problem, hint=e.hint) from None

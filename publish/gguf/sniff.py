@@ -29,6 +29,7 @@ import struct
 from dataclasses import dataclass
 
 from publish.errors import GGUFError, NotGGUFError
+from publish.gguf.reader import require_regular
 
 HEAD_BYTES = 4096   # enough for a pointer, an HTML page's <title>/og:url, a safetensors header's start
 MAGIC = b"GGUF"
@@ -104,22 +105,6 @@ def not_gguf(path: str, head: bytes, size: int) -> NotGGUFError:
     identify()'s hint."""
     what = identify(head, size)
     return NotGGUFError(path, 0, f"expected the magic bytes 'GGUF', found {what.looks_like}", hint=what.hint)
-
-
-def require_regular(path: str | os.PathLike, display: str | None = None) -> None:
-    """Refuse, without opening it, a `path` that is there but is not a regular file or folder: a
-    FIFO (opening one for reading blocks until a writer comes), device or socket, a broken
-    symbolic link or a loop of them, a folder on the way that cannot be entered. Raises GGUFError
-    at byte 0 naming `display` (default: the path) with publish.inputpaths' wording ("a FIFO
-    (named pipe), not a file or folder") and hint. A missing path or a folder is left to the
-    caller's open(), which names it."""
-    from publish.errors import InputPathError
-    from publish.inputpaths import input_kind
-
-    try:
-        input_kind(path)
-    except InputPathError as e:
-        raise GGUFError(display or os.fspath(path), 0, e.problem, hint=e.hint) from None
 
 
 def is_gguf(path: str | os.PathLike) -> bool:
