@@ -49,6 +49,7 @@ MAX_HEADER = 256 * 1024 * 1024
 FIRST_WINDOW = 256 * 1024
 GROW_LIMIT = 512 * 1024  # a refill reads at most this much beyond what is needed: remote reads stay within header + 1 MiB
 SCAN_CHUNK = 1024 * 1024        # a string array's walk reads ahead at most this much at a time
+UTF8_CHUNK = 64 * 1024          # a string array is checked as UTF-8 this many bytes at a time
 SMALL_ARRAY = 64                # string arrays this short are read item by item with per-item errors
 LONG_STRING = 64 * 1024         # longer strings are decoded straight from the buffer, not from a copy
 INT64_MAX = 2**63 - 1
@@ -676,7 +677,7 @@ class _Parser:
         return p
 
     def check_utf8(self, data: bytes, count: int, marks: array.array, acc: int, p0: int, what: What) -> None:
-        # Decode everything at once with each 8-byte length prefix acting as a separator: an ASCII
+        # Decode all items together with each 8-byte length prefix acting as a separator: an ASCII
         # byte can never be part of a multi-byte sequence, so the whole is valid UTF-8 exactly when
         # every item is. Prefixes are ASCII unless a length byte is >= 0x80 (`acc`, the OR of all
         # lengths, says whether any is: items of 128 bytes or more); only those are blanked, in a copy.
@@ -689,15 +690,24 @@ class _Parser:
                 if n & _HIGH_BITS:
                     scratch[p:p + 8] = bytes(8)
                 p += 8 + n
+        # In pieces of UTF8_CHUNK bytes (a piece that ends inside a character leaves it to the next):
+        # the decoded text of a piece stays in the CPU cache, where one 4 MB decode writes up to
+        # 16 MB of text (4 bytes a character once any is outside the BMP) to memory: 20 -> 11 ms
+        # on the real Gemma 3 vocabulary.
+        pos, size = 0, len(scratch)
         try:
-            codecs.utf_8_decode(scratch, "strict", True)
+            with memoryview(scratch) as view:
+                while pos < size:
+                    end = min(size, pos + UTF8_CHUNK)
+                    pos += codecs.utf_8_decode(view[pos:end], "strict", end == size)[1]
         except UnicodeDecodeError as err:
-            k = bisect.bisect_right(marks, err.start) - 1
+            bad = pos + err.start
+            k = bisect.bisect_right(marks, bad) - 1
             p, i = marks[k], k * STRIDE
-            while p + 8 + _U64.unpack_from(data, p)[0] <= err.start:
+            while p + 8 + _U64.unpack_from(data, p)[0] <= bad:
                 p += 8 + _U64.unpack_from(data, p)[0]
                 i += 1
-            raise self.fail(p0 + err.start, f"expected UTF-8 text in item #{i} of {_described(what)}") from None
+            raise self.fail(p0 + bad, f"expected UTF-8 text in item #{i} of {_described(what)}") from None
 
     def alignment(self, kvs: dict[str, KV]) -> int:
         kv = kvs.get(KEY_ALIGNMENT)

@@ -298,6 +298,23 @@ def test_non_utf8_items_of_long_arrays_are_named_whatever_their_lengths():
         .to_list() == [g.decode() for g in good]
 
 
+def test_utf8_check_in_pieces_keeps_characters_across_piece_edges_and_names_items_past_them():
+    """A long array is checked UTF8_CHUNK bytes at a time: a multi-byte character that straddles
+    the edge of a piece is valid, and a broken item past the first piece is still the one named."""
+    from publish.gguf.reader import UTF8_CHUNK
+
+    items = ["😀é" * 7 + str(i) for i in range(3 * UTF8_CHUNK // 40)]   # 4-byte and 2-byte characters at every phase
+    data = gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, [t.encode() for t in items]))])
+    assert len(data) > 2 * UTF8_CHUNK
+    assert read_header(io.BytesIO(data)).value("toks").to_list() == items
+    for broken_at in (len(items) // 2, len(items) - 1):
+        raw = [t.encode() for t in items]
+        raw[broken_at] = raw[broken_at][:-2] + b"\xf0\x9f"     # a 4-byte character cut after two
+        data = gb.gguf([ARCH, gb.kv("toks", gb.array(V.STRING, raw))])
+        err = expect_error(data, contains=f"UTF-8 text in item #{broken_at} of the value of 'toks'")
+        assert data[err.offset:err.offset + 2] == b"\xf0\x9f"
+
+
 @pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 129, 1000])
 def test_string_arrays_index_find_and_count_like_a_list(n):
     """Items are found by walking from every 64th item's offset: each access agrees with a list."""
