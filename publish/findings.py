@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass
-from typing import Iterable
+
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 
 class Severity(str, enum.Enum):
@@ -16,24 +20,38 @@ class Severity(str, enum.Enum):
     INFO = "info"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     """One problem found by a rule: `code` (stable, GGxxx/RPxxx), `severity`, a one-line `message`,
     the `path` it concerns, `subject` (a metadata key, tensor name or a file inside a folder),
     `offset` (byte offset in the file, when meaningful), whether `publish fix` can fix it, and a
-    `hint` (what to run otherwise)."""
+    `hint` (what to run otherwise). Frozen (publish.records.Record)."""
+
+    __slots__ = ("code", "severity", "message", "path", "subject", "offset", "fixable", "hint")
+    frozen = True
     code: str                 # stable, e.g. "GG101"
     severity: Severity
     message: str              # one line
     path: str                 # file or folder the finding concerns
-    subject: str | None = None  # metadata key or tensor name, or a file inside a folder
-    offset: int | None = None   # byte offset in the file, when meaningful
-    fixable: bool = False       # `publish fix` can apply it
-    hint: str | None = None     # how to fix it otherwise (a command to run)
+    subject: str | None       # metadata key or tensor name, or a file inside a folder
+    offset: int | None        # byte offset in the file, when meaningful
+    fixable: bool             # `publish fix` can apply it
+    hint: str | None          # how to fix it otherwise (a command to run)
+
+    def __init__(self, code: str, severity: Severity, message: str, path: str, subject: str | None = None,
+                 offset: int | None = None, fixable: bool = False, hint: str | None = None):
+        setter = object.__setattr__
+        setter(self, "code", code)
+        setter(self, "severity", severity)
+        setter(self, "message", message)
+        setter(self, "path", path)
+        setter(self, "subject", subject)
+        setter(self, "offset", offset)
+        setter(self, "fixable", fixable)
+        setter(self, "hint", hint)
 
     def to_dict(self) -> dict:
         """The finding as a JSON-ready dict: every field, `severity` as its string value."""
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in self.__slots__}
         d["severity"] = self.severity.value
         return d
 

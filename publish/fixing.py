@@ -227,15 +227,13 @@ def _later_part(header) -> bool:
 def _set_findings(path: str | os.PathLike) -> list[Finding]:
     """What `publish lint PATH` reports for a later split part: the findings of its whole set (the
     merged view, GG3xx). Those about another part name it and are not fixable from this one."""
-    from dataclasses import replace
-
     from publish.lint import lint_paths
 
     here = os.fspath(path)
     out = []
     for f in lint_paths([here]).findings:
         if f.path != here:
-            f = replace(f, message=f"{f.path}: {f.message}", fixable=False,
-                        hint=shell_command("publish", "fix", f.path) if f.fixable else f.hint)
+            f = f.replace(message=f"{f.path}: {f.message}", fixable=False,
+                          hint=shell_command("publish", "fix", f.path) if f.fixable else f.hint)
         out.append(f)
     return out

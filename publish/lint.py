@@ -17,28 +17,34 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from publish.engines import parse_target
 from publish.errors import GGUFError, UsageError
 from publish.findings import Finding, Severity, severity_counts
 from publish.gguf import rules
 from publish.gguf.header import GGUFHeader
+from publish.records import Record
 from publish.sources import Source, expand, is_remote
 
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
 if TYPE_CHECKING:
     from publish.staged import StagedFolder
 
 _SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
 
 
-@dataclass
-class LintResult:
-    """What `lint` found: every finding, and every GGUF looked at (`files`, in input order)."""
-    findings: list[Finding] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)   # every GGUF looked at, in input order
+class LintResult(Record):
+    """What `lint` found: every finding, and every GGUF looked at (`files`, in input order). Each
+    None: a new empty list (publish.records.Record)."""
+
+    __slots__ = ("findings", "files")
+    findings: list[Finding]
+    files: list[str]                 # every GGUF looked at, in input order
+
+    def __init__(self, findings: list[Finding] | None = None, files: list[str] | None = None):
+        self.findings = [] if findings is None else findings
+        self.files = [] if files is None else files
 
     @property
     def counts(self) -> dict[str, int]:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from publish.errors import TemplateError
 from publish.gguf import vocab
 from publish.gguf.header import GGUFHeader
+from publish.records import Record
 
 ANSWER = "Paris is the capital of France."
 _USER = {"role": "user", "content": "What is the capital of France?"}
@@ -30,14 +30,24 @@ START = [_USER]
 HISTORY = [_USER, {"role": "assistant", "content": ANSWER}, _USER2]
 
 
-@dataclass(frozen=True)
-class Probe:
-    """Renders of one template. `error` is set when the template could not render the probes."""
+class Probe(Record):
+    """Renders of one template. `error` is set when the template could not render the probes.
+    Frozen (publish.records.Record)."""
 
+    __slots__ = ("kind", "start", "history", "error")
+    frozen = True
     kind: str                        # "jinja" or "go"
-    start: str | None = None         # [user] + generation prompt
-    history: str | None = None       # [user, assistant ANSWER, user] + generation prompt
-    error: TemplateError | None = None
+    start: str | None                # [user] + generation prompt
+    history: str | None              # [user, assistant ANSWER, user] + generation prompt
+    error: TemplateError | None
+
+    def __init__(self, kind: str, start: str | None = None, history: str | None = None,
+                 error: TemplateError | None = None):
+        setter = object.__setattr__
+        setter(self, "kind", kind)
+        setter(self, "start", start)
+        setter(self, "history", history)
+        setter(self, "error", error)
 
 
 def _refuse_payloads(source: str):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from publish.findings import Finding, Severity, severity_counts
 from publish.termtext import ONE_LINE, json_dumps, one_line, shell_command
 from publish.sources import is_remote
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 
 def summary(findings: list[Finding], n_files: int) -> dict:

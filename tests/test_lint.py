@@ -6,7 +6,6 @@ import json
 import shutil
 import sys
 import types
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -73,7 +72,7 @@ def test_lint_result_counts_and_fixable(gemma3n_broken_path):
     text = format_text(result.findings, 1)
     assert f"  fix: publish fix {gemma3n_broken_path}\n" in text  # GG101, an error: fixed by default
     assert f"  fix: publish fix {gemma3n_broken_path} --select GG205\n" in text  # a warning: only when selected
-    remote = [replace(f, path="hf://org/repo/m.gguf") for f in result.findings if f.code == "GG101"]
+    remote = [f.replace(path="hf://org/repo/m.gguf") for f in result.findings if f.code == "GG101"]
     assert "fix: download hf://org/repo/m.gguf, run `publish fix FILE` on it" in format_text(remote, 1)
 
 

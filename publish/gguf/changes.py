@@ -2,30 +2,49 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Union
-
 from publish.gguf.constants import GGUFValueType
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Any
 
 
-@dataclass(frozen=True)
-class SetValue:
-    """Set `key` to `value` stored as `type` (adds the key when absent)."""
+class SetValue(Record):
+    """Set `key` to `value` stored as `type` (adds the key when absent). Frozen."""
+
+    __slots__ = ("key", "value", "type", "array_type", "reason")
+    frozen = True
     key: str
     value: Any
     type: GGUFValueType
-    array_type: GGUFValueType | None = None
-    reason: str = ""
+    array_type: GGUFValueType | None
+    reason: str
+
+    def __init__(self, key: str, value: Any, type: GGUFValueType, array_type: GGUFValueType | None = None,
+                 reason: str = ""):
+        setter = object.__setattr__
+        setter(self, "key", key)
+        setter(self, "value", value)
+        setter(self, "type", type)
+        setter(self, "array_type", array_type)
+        setter(self, "reason", reason)
 
 
-@dataclass(frozen=True)
-class RemoveKey:
-    """A header change that deletes the metadata key `key`; `reason` is shown in the fix plan."""
+class RemoveKey(Record):
+    """A header change that deletes the metadata key `key`; `reason` is shown in the fix plan. Frozen."""
+
+    __slots__ = ("key", "reason")
+    frozen = True
     key: str
-    reason: str = ""
+    reason: str
+
+    def __init__(self, key: str, reason: str = ""):
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "reason", reason)
 
 
-Change = Union[SetValue, RemoveKey]
+Change = SetValue | RemoveKey  # types.UnionType: no typing import
 
 
 def type_label(vtype: GGUFValueType, array_type: GGUFValueType | None = None) -> str:

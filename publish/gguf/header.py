@@ -96,12 +96,6 @@ class GGUFHeader(Record):
         self.kv = {} if kv is None else kv
         self.tensors = [] if tensors is None else tensors
 
-    def replace(self, **changes: Any) -> GGUFHeader:
-        """A copy with some fields changed (as dataclasses.replace)."""
-        fields = {name: getattr(self, name) for name in self.__slots__}
-        fields.update(changes)
-        return GGUFHeader(**fields)
-
     def value(self, key: str, default: Any = None) -> Any:
         """The value of metadata key `key` (int/float/bool/str, or an ArrayValue), `default` when
         absent."""

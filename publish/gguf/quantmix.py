@@ -31,14 +31,16 @@ dynamic mix such as Unsloth's `UD-*`) and is accepted unless it is most of the f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable
-
 from publish.gguf.constants import GGML_QUANT_SIZES
 from publish.gguf.constants import GGMLQuantizationType as Q
 
 from publish.gguf.header import GGUFHeader, TensorInfo
 from publish.quants import label_family, label_type_name, normalize_label
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 SOURCE = "llama.cpp src/llama-quant.cpp (ggml-org/llama.cpp 007dbbf): llama_tensor_get_type_impl, tensor_type_fallback"
 
@@ -143,15 +145,26 @@ def fallback(t: Q, ncols: int) -> Q:
     return alt if ncols % block_size(alt) == 0 else Q.F16
 
 
-@dataclass(frozen=True)
-class ModelShape:
-    """What the per-tensor choice depends on, as far as a header tells it. None: unknown (both)."""
+class ModelShape(Record):
+    """What the per-tensor choice depends on, as far as a header tells it. None: unknown (both).
+    Frozen (publish.records.Record)."""
 
-    gqa_ge_4: bool | None = None      # attention.head_count / head_count_kv >= 4
-    n_expert: int = 0
-    is_70b: bool = False              # 80 layers: llama.cpp's LLM_TYPE_70B bumps attn_v to Q5_K
-    falcon: bool = False
-    tied: bool = True                 # no output.weight: token_embd is chosen like output
+    __slots__ = ("gqa_ge_4", "n_expert", "is_70b", "falcon", "tied")
+    frozen = True
+    gqa_ge_4: bool | None             # attention.head_count / head_count_kv >= 4
+    n_expert: int
+    is_70b: bool                      # 80 layers: llama.cpp's LLM_TYPE_70B bumps attn_v to Q5_K
+    falcon: bool
+    tied: bool                        # no output.weight: token_embd is chosen like output
+
+    def __init__(self, gqa_ge_4: bool | None = None, n_expert: int = 0, is_70b: bool = False, falcon: bool = False,
+                 tied: bool = True):
+        setter = object.__setattr__
+        setter(self, "gqa_ge_4", gqa_ge_4)
+        setter(self, "n_expert", n_expert)
+        setter(self, "is_70b", is_70b)
+        setter(self, "falcon", falcon)
+        setter(self, "tied", tied)
 
     @classmethod
     def of(cls, hdr: GGUFHeader) -> "ModelShape":
@@ -285,17 +298,29 @@ def allowed_types(label: str, t: TensorInfo, shape: ModelShape) -> frozenset[Q]:
 
 
 
-@dataclass
-class MixVerdict:
-    """How a header's tensors compare with what llama-quantize writes for `label`."""
+class MixVerdict(Record):
+    """How a header's tensors compare with what llama-quantize writes for `label`
+    (publish.records.Record; `off` and `upgraded` None: a new empty list)."""
 
+    __slots__ = ("label", "modelled", "off", "upgraded", "mostly", "family_missing", "base")
     label: str
     modelled: bool                    # label is a llama-quantize label (else: a dynamic/custom mix)
-    off: list[tuple[TensorInfo, frozenset[Q]]] = field(default_factory=list)  # not in the mix, not an upgrade
-    upgraded: list[TensorInfo] = field(default_factory=list)   # above the mix (overrides)
-    mostly: Q | None = None           # set when most weight bytes are upgraded: the type they are in
-    family_missing: bool = False      # dynamic label whose base type appears nowhere
-    base: Q | None = None
+    off: list[tuple[TensorInfo, frozenset[Q]]]  # not in the mix, not an upgrade
+    upgraded: list[TensorInfo]        # above the mix (overrides)
+    mostly: Q | None                  # set when most weight bytes are upgraded: the type they are in
+    family_missing: bool              # dynamic label whose base type appears nowhere
+    base: Q | None
+
+    def __init__(self, label: str, modelled: bool, off: list[tuple[TensorInfo, frozenset[Q]]] | None = None,
+                 upgraded: list[TensorInfo] | None = None, mostly: Q | None = None, family_missing: bool = False,
+                 base: Q | None = None):
+        self.label = label
+        self.modelled = modelled
+        self.off = [] if off is None else off
+        self.upgraded = [] if upgraded is None else upgraded
+        self.mostly = mostly
+        self.family_missing = family_missing
+        self.base = base
 
     @property
     def lies(self) -> bool:

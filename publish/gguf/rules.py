@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import Callable, Iterable, Iterator
 
 from publish.gguf.constants import GGMLQuantizationType as Q
 from publish.gguf.constants import GGUFValueType as T
@@ -34,6 +32,11 @@ from publish.gguf.header import GGUFHeader, KV
 from publish.gguf.split import SplitSet  # noqa: F401  (rules.SplitSet: the GG3xx rules' subject)
 from publish.quants import (ambiguous_tag_message, file_type_disagrees, file_type_label, hub_tag_label,
                             is_projector_filename, label_from_filename, normalize_label, shard_info, unsplit_name)
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Iterator
 
 MODEL = "model"
 PROJECTOR = "projector"
@@ -41,40 +44,75 @@ ANY = "any"
 SPLIT_SET = "split-set"
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One problem a rule found; `check_header` adds code, path and the rule's defaults."""
+class Hit(Record):
+    """One problem a rule found; `check_header` adds code, path and the rule's defaults. Frozen."""
 
+    __slots__ = ("message", "subject", "offset", "hint", "changes", "severity", "path")
+    frozen = True
     message: str
-    subject: str | None = None
-    offset: int | None = None
-    hint: str | None = None
-    changes: tuple[Change, ...] = ()
-    severity: Severity | None = None
-    path: str | None = None     # another file than the one checked (a split set's other parts)
+    subject: str | None
+    offset: int | None
+    hint: str | None
+    changes: tuple[Change, ...]
+    severity: Severity | None
+    path: str | None            # another file than the one checked (a split set's other parts)
+
+    def __init__(self, message: str, subject: str | None = None, offset: int | None = None, hint: str | None = None,
+                 changes: tuple[Change, ...] = (), severity: Severity | None = None, path: str | None = None):
+        setter = object.__setattr__
+        setter(self, "message", message)
+        setter(self, "subject", subject)
+        setter(self, "offset", offset)
+        setter(self, "hint", hint)
+        setter(self, "changes", changes)
+        setter(self, "severity", severity)
+        setter(self, "path", path)
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
     """One lint rule, with everything a rule page (`publish rule CODE`, docs/rules) shows.
 
     `engines` are the engines whose users meet the problem (publish.engines); `sources` name the
     engine source files (and version) the rule's claim comes from; `why`, `example`, `fix` are
-    the what/why/example/fix of the rule's page (plain Markdown, no leading indentation)."""
+    the what/why/example/fix of the rule's page (plain Markdown, no leading indentation). Frozen;
+    `check` takes no part in == and hash."""
 
+    __slots__ = ("code", "name", "severity", "summary", "fixable", "applies_to", "check", "engines", "why",
+                 "example", "fix", "sources", "chat_only")
+    frozen = True
+    uncompared = ("check",)
     code: str
     name: str
     severity: Severity
     summary: str           # one line, for the rules table and `--format json`
     fixable: bool          # whether `publish fix` can fix some of its findings
     applies_to: str        # MODEL, PROJECTOR, ANY or SPLIT_SET
-    check: Callable[..., Iterable[Hit]] | None = field(default=None, compare=False)
-    engines: tuple[Engine, ...] = ALL_ENGINES
-    why: str = ""
-    example: str = ""
-    fix: str = ""
-    sources: tuple[str, ...] = ()
-    chat_only: bool = False  # meaningless for a base model (publish.modelkind): not run for one
+    check: Callable[..., Iterable[Hit]] | None
+    engines: tuple[Engine, ...]
+    why: str
+    example: str
+    fix: str
+    sources: tuple[str, ...]
+    chat_only: bool          # meaningless for a base model (publish.modelkind): not run for one
+
+    def __init__(self, code: str, name: str, severity: Severity, summary: str, fixable: bool, applies_to: str,
+                 check: Callable[..., Iterable[Hit]] | None = None, engines: tuple[Engine, ...] = ALL_ENGINES,
+                 why: str = "", example: str = "", fix: str = "", sources: tuple[str, ...] = (),
+                 chat_only: bool = False):
+        setter = object.__setattr__
+        setter(self, "code", code)
+        setter(self, "name", name)
+        setter(self, "severity", severity)
+        setter(self, "summary", summary)
+        setter(self, "fixable", fixable)
+        setter(self, "applies_to", applies_to)
+        setter(self, "check", check)
+        setter(self, "engines", engines)
+        setter(self, "why", why)
+        setter(self, "example", example)
+        setter(self, "fix", fix)
+        setter(self, "sources", sources)
+        setter(self, "chat_only", chat_only)
 
     def affects(self, targets: Iterable[Engine]) -> bool:
         """Whether the rule's problem reaches any engine in `targets` (`--target`)."""
@@ -104,7 +142,7 @@ def rule(code: str, name: str, severity: Severity, summary: str, *, fixable: boo
 def document(code: str, *, engines: tuple[Engine, ...], why: str, example: str = "", fix: str = "",
              sources: tuple[str, ...] = ()) -> None:
     """Attach the engines and the page text to an already registered rule (publish/gguf/rule_docs.py)."""
-    RULES[code] = replace(RULES[code], engines=engines, why=why, example=example, fix=fix, sources=sources)
+    RULES[code] = RULES[code].replace(engines=engines, why=why, example=example, fix=fix, sources=sources)
 
 
 def _finding(r: Rule, path: str, hit: Hit) -> Finding:
@@ -275,13 +313,19 @@ def per_layer_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
             )
 
 
-@dataclass(frozen=True)
-class Expect:
+class Expect(Record):
     """The types a metadata key may be stored with: scalar `types`, and `array_items` for an ARRAY
     (empty: no array allowed). From the type each engine reads the key with (Ollama v0.24.0
-    fs/ggml/ggml.go keyValue, llama.cpp src/llama-model-loader.cpp get_key)."""
+    fs/ggml/ggml.go keyValue, llama.cpp src/llama-model-loader.cpp get_key). Frozen."""
+
+    __slots__ = ("types", "array_items")
+    frozen = True
     types: tuple[T, ...]                 # accepted scalar types (empty: arrays only)
-    array_items: tuple[T, ...] = ()      # accepted ARRAY item types (empty: no array allowed)
+    array_items: tuple[T, ...]           # accepted ARRAY item types (empty: no array allowed)
+
+    def __init__(self, types: tuple[T, ...], array_items: tuple[T, ...] = ()):
+        object.__setattr__(self, "types", types)
+        object.__setattr__(self, "array_items", array_items)
 
     def accepts(self, kv: KV) -> bool:
         """Whether `kv` is stored with an accepted type (an array: with an accepted item type)."""
@@ -543,12 +587,12 @@ def _jinja_probe(hdr: GGUFHeader):
     """The rendered probe conversations of the GGUF's chat template, or None when there is no
     template, it does not parse (GG701) or refuses the probe; a hostile template is GG290's.
     Rendered once per template (publish.jinja_facts keeps it)."""
-    from publish import jinja_facts
-    from publish.errors import UnsafeTemplateError
-
     template = hdr.chat_template
     if not isinstance(template, str) or not template.strip() or not _has_vocab(hdr):
         return None
+    from publish import jinja_facts  # Jinja is imported only for a file with a template
+    from publish.errors import UnsafeTemplateError
+
     try:
         probe = jinja_facts.probe(template, hdr)
     except UnsafeTemplateError:
@@ -884,13 +928,13 @@ def chat_template_syntax(hdr: GGUFHeader) -> Iterable[Hit]:
 def chat_template_fails(hdr: GGUFHeader) -> Iterable[Hit]:
     """Rendered in the sandbox on one user message (publish.probes.START). A template GG701 (does
     not parse) or GG290 (sandbox escape) reports is left to them."""
-    from publish import jinja_facts
-    from publish.errors import UnsafeTemplateError, message_of
-
     template = hdr.chat_template
     kv = hdr.kv.get("tokenizer.chat_template")
     if not isinstance(template, str) or kv is None or not template.strip() or not _has_vocab(hdr):
         return
+    from publish import jinja_facts  # Jinja is imported only for a file with a template
+    from publish.errors import UnsafeTemplateError, message_of
+
     if jinja_facts.syntax_problem(template) is not None or jinja_facts.audit(template):
         return
     try:
@@ -1224,12 +1268,16 @@ def not_a_model(hdr: GGUFHeader) -> Iterable[Hit]:
                   "card leave it out", subject="general.type")
 
 
-@dataclass
-class RepoFiles:
+class RepoFiles(Record):
     """The GGUFs of one folder or Hub repo: display path -> header (None when unreadable)."""
 
+    __slots__ = ("name", "files")
     name: str
     files: dict[str, GGUFHeader | None]
+
+    def __init__(self, name: str, files: dict[str, GGUFHeader | None]):
+        self.name = name
+        self.files = files
 
 
 @rule("GG802", "ambiguous-tag", Severity.ERROR,

@@ -7,28 +7,39 @@ each says where it belongs, and the parts hold exactly `split.tensors.count` dis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, ContextManager
-
 from publish.errors import GGUFError, PublishError
 from publish.gguf.constants import KEY_SPLIT_COUNT, KEY_SPLIT_NO, KEY_SPLIT_TENSORS_COUNT
 from publish.gguf.header import GGUFHeader, TensorInfo
 from publish.gguf.reader import read_header
 from publish.quants import shard_names as part_names  # every part's name, from any part's name
+from publish.records import Record
 
-Opener = Callable[[str], ContextManager[BinaryIO]]
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import BinaryIO, Callable, ContextManager
+
+    Opener = Callable[[str], ContextManager[BinaryIO]]
 
 
-@dataclass(frozen=True)
-class SplitProblem:
+class SplitProblem(Record):
     """One thing wrong with a split set: the part `path` concerned (it may not exist), a one-line
     `message` (what is wrong and what was expected), the byte `offset` when it is about a header
     field, and `key`, the split.* key it is about (None for a missing part or a tensor in two
-    parts): lint's GG303 finding names it as its subject."""
+    parts): lint's GG303 finding names it as its subject. Frozen."""
+
+    __slots__ = ("path", "message", "offset", "key")
+    frozen = True
     path: str        # the part concerned (it may not exist)
     message: str     # one line: what is wrong and what was expected
-    offset: int | None = None
-    key: str | None = None
+    offset: int | None
+    key: str | None
+
+    def __init__(self, path: str, message: str, offset: int | None = None, key: str | None = None):
+        setter = object.__setattr__
+        setter(self, "path", path)
+        setter(self, "message", message)
+        setter(self, "offset", offset)
+        setter(self, "key", key)
 
 
 class SplitSetError(PublishError):
@@ -42,19 +53,28 @@ class SplitSetError(PublishError):
                          hint="re-create the set with llama-gguf-split, or ship one unsplit file")
 
 
-@dataclass
-class SplitSet:
+class SplitSet(Record):
     """The parts of one `NAME-0000i-of-0000N.gguf` set (the one type for split sets: the reader
     builds complete ones, lint also incomplete ones for the GG3xx rules).
 
     `parts` maps the 1-based part number to its header; `missing` lists expected part paths not
-    found; `misnamed` holds headers with split.* keys whose file name is not a part name."""
+    found; `misnamed` holds headers with split.* keys whose file name is not a part name (each
+    None: a new empty list)."""
 
+    __slots__ = ("name", "count", "parts", "missing", "misnamed")
     name: str                       # display name of the set (first part's expected path)
     count: int
     parts: dict[int, GGUFHeader]
-    missing: list[str] = field(default_factory=list)
-    misnamed: list[GGUFHeader] = field(default_factory=list)
+    missing: list[str]
+    misnamed: list[GGUFHeader]
+
+    def __init__(self, name: str, count: int, parts: dict[int, GGUFHeader], missing: list[str] | None = None,
+                 misnamed: list[GGUFHeader] | None = None):
+        self.name = name
+        self.count = count
+        self.parts = parts
+        self.missing = [] if missing is None else missing
+        self.misnamed = [] if misnamed is None else misnamed
 
     @property
     def headers(self) -> list[GGUFHeader]:

@@ -21,12 +21,15 @@ lists it (`OLLAMA_ENGINE_ARCHS`), otherwise through its vendored llama.cpp (runn
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable
 
 from publish.gguf.constants import GGUFValueType as T
 
 from publish.gguf.header import GGUFHeader
+from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 # gguf token types (llama.cpp llama_token_type)
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -151,12 +154,17 @@ def token_id(hdr: GGUFHeader, text: str) -> int | None:
     return _index(hdr).get(text)
 
 
-@dataclass(frozen=True)
-class Specials:
-    """The special tokens of a vocabulary (text -> id) and a splitter for prompt text."""
+class Specials(Record):
+    """The special tokens of a vocabulary (text -> id) and a splitter for prompt text. Frozen."""
 
+    __slots__ = ("ids", "pattern")
+    frozen = True
     ids: dict[str, int]
     pattern: re.Pattern | None
+
+    def __init__(self, ids: dict[str, int], pattern: re.Pattern | None):
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "pattern", pattern)
 
     def split(self, text: str, limit: int | None = None) -> list[int | str]:
         """`text` as special-token ids and plain-text pieces, in order; stops after `limit` items."""
