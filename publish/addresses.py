@@ -21,7 +21,7 @@ HUB_FILE_PREFIX = "hf://"        # a file on the Hub, read over HTTP range reque
 OLLAMA_HUB_PREFIX = "hf.co/"     # an Ollama model name Ollama pulls from the Hub
 
 
-_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z")
+_REPO_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z"  # compiled on first use (re's cache)
 
 
 def is_repo_id(text: str) -> bool:
@@ -29,7 +29,7 @@ def is_repo_id(text: str) -> bool:
     (huggingface_hub/utils/_validators.py: at most 96 characters a part, no `--` or `..`, not
     ending in `.git`) with the namespace required and ASCII letters, digits, `-`, `_`, `.` only,
     starting with a letter or digit and not ending in `-` or `.`."""
-    return (bool(_REPO_ID.match(text)) and "--" not in text and ".." not in text
+    return (bool(re.match(_REPO_ID, text)) and "--" not in text and ".." not in text
             and not text.endswith((".git", "-", ".")))
 
 
@@ -100,7 +100,7 @@ def parse_hub_file_url(url: str) -> HubFileUrl:
 _OLLAMA_HUB = re.compile(r"^(https://)?(hf\.co|huggingface\.co)/")
 # Ollama v0.24.0 types/model/name.go isValidPart(kindTag): 1-80 characters, the first a letter, digit or
 # `_`, the others also `-` or `.`.
-_OLLAMA_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}\Z")
+_OLLAMA_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}\Z"  # compiled on first use (re's cache)
 
 
 def is_ollama_hub_name(target: str) -> bool:
@@ -137,7 +137,7 @@ def parse_ollama_hub_name(target: str) -> OllamaHubName:
     if rest.count("/") != 1 or not all(rest.split("/")):
         raise UsageError(f"{target}: expected hf.co/ORG/NAME[:TAG]",
                          hint="for example hf.co/my-org/my-model-GGUF:Q4_K_M; a file is hf://ORG/NAME/FILE.gguf")
-    if tag is not None and not _OLLAMA_TAG.match(tag):
+    if tag is not None and not re.match(_OLLAMA_TAG, tag):
         raise UsageError(f"{target}: {tag!r} is not an Ollama tag",
                          hint="a tag is 1-80 letters, digits, `_`, `-` or `.` (e.g. Q4_K_M), after the last `:`")
     return OllamaHubName(rest, tag)

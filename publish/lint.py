@@ -31,7 +31,7 @@ TYPE_CHECKING = False  # typing is not imported at run time (see publish.records
 if TYPE_CHECKING:
     from publish.staged import StagedFolder
 
-_SELECTOR = re.compile(r"^[A-Z]+[0-9]*$")
+_SELECTOR = r"^[A-Z]+[0-9]*$"  # compiled on first use (re's cache): only --select/--ignore need it
 
 
 class LintResult(Record):
@@ -82,7 +82,7 @@ def parse_selectors(values: list[str] | None, known: set[str] | None = None,
             if item == "ALL":
                 out.append("")
                 continue
-            if not _SELECTOR.match(item):
+            if not re.match(_SELECTOR, item):
                 raise UsageError(f"{item!r} is not a rule code or prefix", hint="use codes like GG101 or prefixes like GG1")
             if not any(code.startswith(item) for code in known):
                 if refused and any(code.startswith(item) for code in every):

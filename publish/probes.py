@@ -117,7 +117,7 @@ def go_probe(template: str) -> Probe:
 # GGUF whose vocabulary lacks the text): bracketed text without blanks: <|im_end|>, <turn|>,
 # <end_of_turn>, </s>, <｜end▁of▁sentence｜>, [/INST]. Only ever matched right where the render
 # puts the end of an answer, never searched for in template text.
-_MARKER = re.compile(r"<[^<>\s]{1,60}>|\[/?[A-Za-z][A-Za-z_]{0,30}\]")
+_MARKER = r"<[^<>\s]{1,60}>|\[/?[A-Za-z][A-Za-z_]{0,30}\]"  # compiled on first use (re's cache)
 
 
 def turn_end_texts(after: str, specials: Iterable[str] = (), *, eos: str = "", limit: int = 2) -> list[str]:
@@ -144,7 +144,7 @@ def turn_end_texts(after: str, specials: Iterable[str] = (), *, eos: str = "", l
             break
         token = next((t for t in by_first.get(after[pos], ()) if after.startswith(t, pos)), None)
         if token is None:
-            m = _MARKER.match(after, pos)
+            m = re.compile(_MARKER).match(after, pos)
             token = m.group(0) if m else None
         if token is None:
             break

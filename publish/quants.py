@@ -95,7 +95,8 @@ def label_family(label: str) -> str:
     return m.group(1) if m else label
 
 
-_TYPE_AND_SIZE = re.compile(r"(I?Q\d_(?:K|0|1|NL|XXS|XS|S|M))(?:_(?:XXL|XL|L|M|S))?\Z")
+# compiled on first use (re's cache): few lints need it
+_TYPE_AND_SIZE = r"(I?Q\d_(?:K|0|1|NL|XXS|XS|S|M))(?:_(?:XXL|XL|L|M|S))?\Z"
 
 
 def label_type_name(label: str) -> str | None:
@@ -104,7 +105,7 @@ def label_type_name(label: str) -> str | None:
     shape (F16, MXFP4_MOE, TQ1_0). Unsloth's `UD-` prefix is dropped first. Not llama-quantize's
     default type for the label (Q4_K_M starts from Q4_K, IQ2_M from IQ2_S: publish.gguf.quantmix
     DEFAULT_TYPE holds those): the type the label's name spells."""
-    m = _TYPE_AND_SIZE.match(normalize_label(label)[0])
+    m = re.match(_TYPE_AND_SIZE, normalize_label(label)[0])
     return m.group(1) if m else None
 
 

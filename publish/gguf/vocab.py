@@ -63,7 +63,8 @@ _BOS_PRE = {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral"
 LLAMACPP_EOG_TEXTS = ("<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
                       "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>",
                       "<end_of_utterance>")
-_SPECIAL_SHAPE = re.compile(r"<\|?[^<>\s]{1,40}\|?>\Z|\[/?[A-Z_]{2,30}\]\Z")
+# compiled where used: only a vocabulary without token types needs it
+_SPECIAL_SHAPE = r"<\|?[^<>\s]{1,40}\|?>\Z|\[/?[A-Z_]{2,30}\]\Z"
 _EOG_ID_KEYS = ("eos", "eot", "eom", "fim_pad", "fim_rep", "fim_sep")
 
 
@@ -218,8 +219,9 @@ def _specials(key: int, hdr: GGUFHeader) -> Specials:
             if text:
                 ids.setdefault(text, tid)  # type: ignore[arg-type]
         if len(tokens) <= 300_000:
+            shape = re.compile(_SPECIAL_SHAPE)
             for i, text in enumerate(tokens.to_list() if hasattr(tokens, "to_list") else tokens):
-                if _SPECIAL_SHAPE.match(text):
+                if shape.match(text):
                     ids.setdefault(text, i)
         for text in LLAMACPP_EOG_TEXTS:  # llama.cpp forces these to CONTROL; stored types usually agree
             tid = token_id(hdr, text) if text not in ids else None
