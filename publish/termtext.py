@@ -19,7 +19,6 @@ writes the clipboard), a carriage return overwrites what was printed, and a line
 
 from __future__ import annotations
 
-import json
 TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
 if TYPE_CHECKING:
     from typing import Any
@@ -59,6 +58,8 @@ def json_safe(text: str) -> str:
 
 def json_dumps(obj: Any, **kwargs: Any) -> str:
     """json.dumps(obj, ensure_ascii=False, **kwargs) made terminal-safe by json_safe."""
+    import json  # here: `publish lint FILE` prints text and never needs it
+
     return json_safe(json.dumps(obj, ensure_ascii=False, **kwargs))
 
 
