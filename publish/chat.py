@@ -52,7 +52,8 @@ from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from publish.termtext import shell_command
-from publish.errors import TemplateError, UnsafeTemplateError
+from publish.errors import TemplateError, TemplateRaised, UnsafeTemplateError
+from publish.jinja_results import SyntaxProblem
 
 DEFAULT_TIMEOUT = 5.0           # seconds for one batch of renders
 DEFAULT_MAX_OUTPUT = 1_000_000  # characters per render
@@ -63,14 +64,6 @@ MAX_TEMPLATE_CHARS = 1_000_000  # real chat templates are a few KB; gpt-oss's is
 # (lint's probes, `template check`), so a verdict does not change with the day it runs. It is the
 # date Llama 3.1's template defaults to.
 CHECK_DATE = datetime(2024, 7, 26)
-
-
-class TemplateRaised(TemplateError):
-    """The template called raise_exception(): it refuses this conversation. `.reason` is its text."""
-
-    def __init__(self, reason: str, *, name: str = "chat_template"):
-        self.reason = reason
-        super().__init__(reason, name=name)
 
 
 class _Forbidden:
@@ -513,23 +506,6 @@ _CHAR_AT = re.compile(r"unexpected char '.*' at (\d+)$", re.S)
 # jinja2's names for its delimiters (lexer.py TOKEN_*_END descriptions)
 _TOKEN_TEXT = {"end of print statement": "}}", "end of statement block": "%}", "begin of print statement": "{{",
                "begin of statement block": "{%"}
-
-
-@dataclass(frozen=True)
-class SyntaxProblem:
-    """Why a chat template does not parse as Jinja: `line`/`col` are 1-based; `kind` is
-    "go-template" (an Ollama Go template pasted in), "json" (a whole tokenizer_config.json)
-    or "jinja" (a Jinja syntax error)."""
-
-    kind: str
-    message: str
-    line: int
-    col: int | None     # None when the column cannot be told from the source
-
-    @property
-    def where(self) -> str:
-        """`line:col`, or `line` when the column is unknown."""
-        return f"{self.line}" if self.col is None else f"{self.line}:{self.col}"
 
 
 def syntax_problem(source: str) -> SyntaxProblem | None:

@@ -131,6 +131,15 @@ class UnsafeTemplateError(TemplateError):
     """A chat template tried to escape the Jinja sandbox or exceeded its time/size bound."""
 
 
+class TemplateRaised(TemplateError):
+    """A Jinja chat template called raise_exception(): it refuses this conversation. `.reason` is
+    its text (publish.chat renders templates)."""
+
+    def __init__(self, reason: str, *, name: str = "chat_template"):
+        self.reason = reason
+        super().__init__(reason, name=name)
+
+
 class SpecError(PublishError):
     """A release spec is invalid. Names the file, the key and the fix."""
 

@@ -23,10 +23,11 @@ walks it for the shapes every published payload needs:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import jinja2
 from jinja2 import nodes
+
+from publish.jinja_results import Suspect
 
 PAYLOAD_ROOTS = frozenset({"cycler", "joiner", "lipsum", "self", "config", "request", "url_for",
                            "get_flashed_messages", "range"})
@@ -35,15 +36,6 @@ PAYLOAD_ATTRS = frozenset({"popen", "mro", "func_globals", "f_globals", "f_local
                            "subprocess", "import_module", "load_module", "check_output"})
 _DUNDER = re.compile(r"__\w+__")
 MAX_AUDIT_CHARS = 1_000_000
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """One payload shape: `line` (1-based) in the template, `what` it is, `excerpt` of the access."""
-
-    line: int
-    what: str
-    excerpt: str
 
 
 def _parser_env() -> jinja2.Environment:

@@ -1,57 +1,93 @@
 """What the GGUF rules learn by running Jinja on a chat template, kept per template text.
 
 Three rules need Jinja: GG701 parses the template (`syntax_problem`), GG290 audits its parse tree
-for sandbox-escape payloads (`audit`), GG204 and GG702 render it on the probe conversations in
-the sandbox (`probe`). Each fact is computed once per template text (and BOS/EOS text for the
-probe) and kept, so a template is parsed and rendered once however many rules ask.
+for sandbox-escape payloads (`audit`), GG204, GG702 and GG703 render it on the probe
+conversations in the sandbox (`probe`). Each fact is computed once per template text (and BOS/EOS
+text for the probe) and kept, so a template is parsed and rendered once however many rules ask.
 
-Importing this module does not import Jinja (about 40 ms): computing a fact does, so a GGUF
-without a chat template is linted without it.
+Importing this module does not import Jinja (about 40 ms). Lint computes the facts of the
+headers it read in a worker process (`prepared`, publish.jinja_worker) while it runs its other
+rules, so its own process never imports Jinja; outside `prepared`, or when the worker cannot
+answer, a fact is computed in this process, with the same result.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
-    from publish.chat import SyntaxProblem
     from publish.gguf.header import GGUFHeader
-    from publish.jinja_audit import Suspect
+    from publish.jinja_results import Suspect, SyntaxProblem
+    from publish.jinja_worker import Worker
     from publish.probes import Probe
 
 KEEP = 32   # facts kept (a lint of a folder sees a handful of distinct templates)
 _KEPT: dict[tuple, tuple[str, Any]] = {}   # key -> ("value", fact) or ("raised", exception)
+_WORKER: list = []     # [Worker, keys of the batch in flight] while `prepared` is active
 
 
 def syntax_problem(source: str) -> SyntaxProblem | None:
     """publish.chat.syntax_problem(source), kept."""
-    def compute() -> SyntaxProblem | None:
-        from publish.chat import syntax_problem as parse
-
-        return parse(source)
-
-    return _fact(("syntax", source), compute)
+    return _fact(("syntax", source))
 
 
 def audit(source: str) -> list[Suspect]:
     """publish.jinja_audit.audit_template(source) (a new list each call), kept."""
-    def compute() -> list[Suspect]:
-        from publish.jinja_audit import audit_template
-
-        return audit_template(source)
-
-    return list(_fact(("audit", source), compute))
+    return list(_fact(("audit", source)))
 
 
 def probe(source: str, hdr: GGUFHeader | None) -> Probe:
     """publish.probes.jinja_probe(source, hdr), kept per (source, BOS text, EOS text): raises
     UnsafeTemplateError for a hostile template, as jinja_probe does, every time it is asked."""
-    def compute() -> Probe:
-        from publish.probes import jinja_probe
+    return _fact(("probe", source, *_bos_eos(hdr)))
 
-        return jinja_probe(source, hdr)
 
-    return _fact(("probe", source, *_bos_eos(hdr)), compute)
+class prepared:
+    """`with prepared(headers):` the facts the GGUF rules will ask of these headers' chat templates
+    are computed in a forked worker (publish.jinja_worker) from the moment this is entered, while
+    the caller goes on; inside the block the three functions above take its answers. The worker is
+    stopped on leaving. Without a chat template, without os.fork, or inside another `prepared`,
+    nothing is forked."""
+
+    def __init__(self, headers: Iterable[GGUFHeader | None]):
+        self.worker: Worker | None = None
+        keys: list[tuple] = []
+        for hdr in headers:
+            for key in _keys_for(hdr) if hdr is not None else ():
+                if key not in _KEPT and key not in keys:
+                    keys.append(key)
+        self.keys = keys
+
+    def __enter__(self) -> prepared:
+        if _WORKER:
+            return self
+        from publish import jinja_worker
+
+        self.worker = jinja_worker.take_prestarted()
+        if self.keys and self.worker is None:
+            self.worker = jinja_worker.Worker.start()
+        if self.keys and self.worker is not None and self.worker.send([list(key) for key in self.keys]):
+            _WORKER[:] = [self.worker, self.keys]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.worker is not None:
+            if _WORKER and _WORKER[0] is self.worker:
+                _WORKER.clear()
+            self.worker.stop()
+
+
+def _keys_for(hdr: GGUFHeader) -> list[tuple]:
+    """The facts the GGUF rules ask about `hdr`: GG290 audits every tokenizer.chat_template* text;
+    GG701 parses, and GG204/GG702/GG703 render, tokenizer.chat_template."""
+    keys: list[tuple] = []
+    template = hdr.chat_template
+    if isinstance(template, str) and template.strip():
+        keys += [("syntax", template), ("audit", template), ("probe", template, *_bos_eos(hdr))]
+    for key, kv in hdr.kv.items():
+        if key.startswith("tokenizer.chat_template.") and isinstance(kv.value, str):
+            keys.append(("audit", kv.value))
+    return keys
 
 
 def _bos_eos(hdr: GGUFHeader | None) -> tuple[str, str]:
@@ -60,21 +96,44 @@ def _bos_eos(hdr: GGUFHeader | None) -> tuple[str, str]:
     return hdr.bos_text or "", hdr.eos_text or ""
 
 
-def _fact(key: tuple, compute) -> Any:
+def _fact(key: tuple) -> Any:
     kept = _KEPT.get(key)
+    if kept is None and _WORKER:
+        _ask_worker(key)
+        kept = _KEPT.get(key)
     if kept is None:
-        try:
-            kept = ("value", compute())
-        except Exception as err:  # noqa: BLE001 - only what the computation itself raises
-            from publish.errors import TemplateError
-
-            if not isinstance(err, TemplateError):
-                raise
-            kept = ("raised", err)
+        kept = _computed(key)
         _keep(key, kept)
     if kept[0] == "raised":
         raise kept[1]
     return kept[1]
+
+
+def _computed(key: tuple) -> tuple[str, Any]:
+    """("value", fact) or ("raised", TemplateError) of `key`, computed in this process."""
+    try:
+        return "value", _compute(key)
+    except Exception as err:  # noqa: BLE001 - only what the computation itself raises
+        from publish.errors import TemplateError
+
+        if not isinstance(err, TemplateError):
+            raise
+        return "raised", err
+
+
+def _compute(key: tuple) -> Any:
+    kind, source = key[0], key[1]
+    if kind == "syntax":
+        from publish.chat import syntax_problem as parse
+
+        return parse(source)
+    if kind == "audit":
+        from publish.jinja_audit import audit_template
+
+        return audit_template(source)
+    from publish.probes import jinja_probe_with
+
+    return jinja_probe_with(source, key[2], key[3])
 
 
 def _keep(key: tuple, kept: tuple[str, Any]) -> None:
@@ -82,3 +141,103 @@ def _keep(key: tuple, kept: tuple[str, Any]) -> None:
     while len(_KEPT) >= KEEP:
         del _KEPT[next(iter(_KEPT))]
     _KEPT[key] = kept
+
+
+# -- with a worker --------------------------------------------------------------------------------
+
+def _ask_worker(key: tuple) -> None:
+    """Keep the worker's answers to the batch in flight, or to `key` alone when it was not in it."""
+    worker, awaited = _WORKER
+    if awaited:
+        _take(awaited, worker.receive())
+        _WORKER[1] = []
+        if key in awaited:
+            return   # answered, or the worker said to compute it here
+    if worker.send([list(key)]):
+        _take([key], worker.receive())
+
+
+def _take(keys: list[tuple], answers: list | None) -> None:
+    if answers is None or len(answers) != len(keys):
+        return   # the worker is gone: the facts are computed here
+    for key, answer in zip(keys, answers):
+        kept = _from_answer(key[0], answer)
+        if kept is not None:
+            _keep(key, kept)
+
+
+def load_jinja() -> None:
+    """Import what computing a fact imports (the worker does this before its first job)."""
+    import publish.chat  # noqa: F401
+    import publish.jinja_audit  # noqa: F401
+    import publish.probes  # noqa: F401
+
+
+def answer(job: list) -> list:
+    """In the worker: the answer to one job ([kind, source, ...], a key as a list):
+    ["value", data], ["raised", error data] or ["local"] (the asker computes it itself)."""
+    try:
+        status, fact = _KEPT.get(tuple(job)) or _computed(tuple(job))
+        _keep(tuple(job), (status, fact))
+        if status == "raised":
+            data = _error_data(fact)
+            return ["local"] if data is None else ["raised", data]
+        return ["value", _fact_data(job[0], fact)]
+    except Exception:  # noqa: BLE001 - a bug shows itself again where the asker computes the fact
+        return ["local"]
+
+
+def _fact_data(kind: str, fact: Any) -> Any:
+    if kind == "syntax":
+        return None if fact is None else list(fact._values())
+    if kind == "audit":
+        return [list(s._values()) for s in fact]
+    error = None if fact.error is None else _error_data(fact.error)
+    if fact.error is not None and error is None:
+        raise TypeError(f"{type(fact.error).__name__} cannot cross")
+    return [fact.kind, fact.start, fact.history, error]
+
+
+def _error_data(err: Exception) -> list | None:
+    from publish.errors import TemplateError, TemplateRaised, UnsafeTemplateError
+
+    kind = type(err)
+    if kind is TemplateRaised and (err.line, err.col, err.hint) == (None, None, None):
+        return ["TemplateRaised", err.reason, err.name, None, None, None]
+    if kind in (TemplateError, UnsafeTemplateError):
+        return [kind.__name__, err.problem, err.name, err.line, err.col, err.hint]
+    return None
+
+
+def _from_answer(kind: str, answer: Any) -> tuple[str, Any] | None:
+    """The kept form of one answer, or None for ["local"] (or anything unexpected)."""
+    try:
+        status, data = answer
+        if status == "raised":
+            return "raised", _error(data)
+        if status != "value":
+            return None
+        if kind == "syntax":
+            from publish.jinja_results import SyntaxProblem
+
+            return "value", None if data is None else SyntaxProblem(*data)
+        if kind == "audit":
+            from publish.jinja_results import Suspect
+
+            return "value", [Suspect(*item) for item in data]
+        from publish.probes import Probe
+
+        probe_kind, start, history, error = data
+        return "value", Probe(probe_kind, start, history, None if error is None else _error(error))
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _error(data: list) -> Exception:
+    from publish.errors import TemplateError, TemplateRaised, UnsafeTemplateError
+
+    kind, problem, name, line, col, hint = data
+    if kind == "TemplateRaised":
+        return TemplateRaised(problem, name=name)
+    cls = {"TemplateError": TemplateError, "UnsafeTemplateError": UnsafeTemplateError}[kind]
+    return cls(problem, name=name, line=line, col=col, hint=hint)

@@ -22,13 +22,13 @@ from pathlib import Path
 from publish.engines import parse_target
 from publish.errors import GGUFError, UsageError
 from publish.findings import Finding, Severity, severity_counts
-from publish.gguf import rules
 from publish.gguf.header import GGUFHeader
 from publish.records import Record
 from publish.sources import Source, expand, is_remote
 
 TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
 if TYPE_CHECKING:
+    from publish.gguf import rules
     from publish.staged import StagedFolder
 
 _SELECTOR = r"^[A-Z]+[0-9]*$"  # compiled on first use (re's cache): only --select/--ignore need it
@@ -94,6 +94,8 @@ def parse_selectors(values: list[str] | None, known: set[str] | None = None,
 
 def known_codes() -> set[str]:
     """GG codes of the GGUF rules plus the staged-folder rule codes (when that module is there)."""
+    from publish.gguf import rules
+
     codes = set(rules.RULES)
     folder_rules = _folder_rules()
     if folder_rules is not None:
@@ -142,6 +144,8 @@ class _Headers:
                 raise got
             hdr = got if got is not None else src.read_header()
         except GGUFError as err:
+            from publish.gguf import rules
+
             self.findings.append(rules.unreadable(src.display, err.offset, err.expected, err.hint))
         except OSError as err:
             raise UsageError(f"{src.display}: cannot read: {err.strerror or err}") from None
@@ -151,6 +155,7 @@ class _Headers:
 
 def _split_sets(sources: list[Source], reader: _Headers) -> tuple[list[rules.SplitSet], set[str]]:
     """Group split parts into sets; returns the sets and the display names that belong to one."""
+    from publish.gguf import rules
     from publish.gguf.split import part_names
 
     groups: dict[tuple[str, ...], list[Source]] = {}
@@ -200,7 +205,7 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
     `target` ("all", the default, or "ollama-0.24" / "ollama" / "llama.cpp", publish.engines) keeps
     the GG rules that affect that engine; folder (RP) rules are about the Ollama files and always run.
     `kind`: "base" or "chat" for every file, or None to tell from the folder / header (module doc)."""
-    from publish import modelkind
+    from publish import jinja_facts, modelkind
 
     if kind is not None and kind not in modelkind.KINDS:
         raise UsageError(f"kind {kind!r}: expected one of {', '.join(modelkind.KINDS)}")
@@ -241,6 +246,19 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
 
     for src in sources:
         reader.read(src)
+    with jinja_facts.prepared(reader.headers.values()):
+        # The worker imports Jinja and checks the chat templates while this process imports the
+        # rules and runs them.
+        return _lint_read(sources, reader, staged, base_files, kind, select, ignore, engines)
+
+
+def _lint_read(sources: list[Source], reader: _Headers, staged: list[tuple[StagedFolder, list[Source]]],
+               base_files: set[str], kind: str | None, select: list[str] | None, ignore: list[str] | None,
+               engines) -> LintResult:
+    """lint_paths once every header is read."""
+    from publish import modelkind
+    from publish.gguf import rules
+
     sets, members = _split_sets(sources, reader)
 
     def is_base(display: str, hdr) -> bool:
@@ -293,11 +311,15 @@ def _repo_findings(sources: list[Source], reader: _Headers) -> list[Finding]:
     out: list[Finding] = []
     for parent, files in groups.items():
         if len(files) > 1:
+            from publish.gguf import rules
+
             out.extend(rules.check_repo(rules.RepoFiles(parent, files)))
     return out
 
 
 def _for_engines(code: str, engines) -> bool:
+    from publish.gguf import rules
+
     r = rules.RULES.get(code)
     return r is None or r.affects(engines)
 

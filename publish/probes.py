@@ -68,12 +68,17 @@ def _refuse_payloads(source: str):
 def jinja_probe(source: str, hdr: GGUFHeader | None = None) -> Probe:
     """Render a Jinja chat template with the GGUF's BOS and EOS text (as llama.cpp passes them).
     Raises UnsafeTemplateError for a hostile template; other failures are `Probe.error`."""
+    bos = (hdr.bos_text or "") if hdr is not None else ""
+    eos = (hdr.eos_text or "") if hdr is not None else ""
+    return jinja_probe_with(source, bos, eos)
+
+
+def jinja_probe_with(source: str, bos: str, eos: str) -> Probe:
+    """jinja_probe with the BOS and EOS text given (`bos_token` / `eos_token` of the render)."""
     from publish.chat import CHECK_DATE, ChatTemplate, RenderCall
     from publish.errors import UnsafeTemplateError
 
     tree = _refuse_payloads(source)
-    bos = (hdr.bos_text or "") if hdr is not None else ""
-    eos = (hdr.eos_text or "") if hdr is not None else ""
     try:
         # Given the tree, the render child's compile is the syntax check: one process, not two.
         template = ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE, parsed=tree)

@@ -116,10 +116,16 @@ def run(args: list[str]) -> int | None:
 
 def _lint(paths: list[str], fmt: str = "text", **options) -> int:
     """What publish.cli.lint_cmd.lint does for these options (without -o, which click handles)."""
-    from publish.lint import lint_report
-    from publish.termtext import block
+    from publish import jinja_worker
 
-    text, code = lint_report(paths, fmt, **options)
+    jinja_worker.prestart(paths)   # Jinja is imported beside this process, not in it
+    try:
+        from publish.lint import lint_report
+        from publish.termtext import block
+
+        text, code = lint_report(paths, fmt, **options)
+    finally:
+        jinja_worker.stop_prestarted()
     _out(block(text))
     return code
 

@@ -1,11 +1,16 @@
-"""publish.jinja_facts: lint parses and renders a chat template once however many rules ask."""
+"""publish.jinja_facts: lint parses and renders a chat template once however many rules ask, in a
+worker process (publish.jinja_worker) whose answers are the facts computed in process."""
 
 from __future__ import annotations
+
+import os
+import signal
 
 import pytest
 
 from ggufs import write_tiny_llama
-from publish import jinja_facts, probes
+from jinja_corpus import load
+from publish import jinja_facts, jinja_worker, probes
 from publish.errors import UnsafeTemplateError
 from publish.gguf.reader import read_header
 from publish.gguf.rules import check_header
@@ -21,8 +26,8 @@ def fresh():
 
 def test_one_render_for_every_rule_that_asks(tiny_llama_path, monkeypatch):
     renders = []
-    real = probes.jinja_probe
-    monkeypatch.setattr(probes, "jinja_probe", lambda *a: renders.append(a) or real(*a))
+    real = probes.jinja_probe_with
+    monkeypatch.setattr(probes, "jinja_probe_with", lambda *a: renders.append(a) or real(*a))
     hdr = read_header(tiny_llama_path)
     check_header(hdr)
     check_header(hdr)
@@ -41,3 +46,97 @@ def test_the_kept_facts_are_bounded():
         jinja_facts.syntax_problem(f"{{{{ messages[{i}] }}}}")
     assert len(jinja_facts._KEPT) == jinja_facts.KEEP
     assert ("syntax", "{{ messages[0] }}") not in jinja_facts._KEPT    # the oldest went first
+
+
+def _facts(hdr) -> list:
+    """Every fact the rules ask about hdr, each as (kind, value) or (exception class, str)."""
+    out = []
+    for key in jinja_facts._keys_for(hdr):
+        ask = {"syntax": lambda: jinja_facts.syntax_problem(key[1]), "audit": lambda: jinja_facts.audit(key[1]),
+               "probe": lambda: jinja_facts.probe(key[1], hdr)}[key[0]]
+        try:
+            fact = ask()
+        except Exception as err:  # noqa: BLE001 - compared below
+            out.append((key[0], type(err), str(err)))
+            continue
+        if isinstance(fact, probes.Probe):   # the error by class and text (exceptions compare by identity)
+            fact = (fact.kind, fact.start, fact.history, type(fact.error), str(fact.error))
+        out.append((key[0], fact))
+    return out
+
+
+def _corpus_headers(tmp_path):
+    from test_template_audit import PAYLOADS
+
+    templates = [(e.name, e.source) for e in load()]
+    templates += [(f"payload-{name}", text) for name, text in PAYLOADS.items()]
+    templates += [("syntax", "{% for m in messages %}{{ m.content }"),
+                  ("go", "{{ .Prompt }}{{ if .System }}x{% endif %}"),
+                  ("json", '{"chat_template": "{{ messages }}"}'),
+                  ("raises", "{{ raise_exception('no tools given') }}"),
+                  ("type-error", "{{ messages[0]['content'] + 1 }}")]
+    for i, (name, text) in enumerate(templates):
+        yield name, read_header(write_tiny_llama(tmp_path / f"t{i}-F32.gguf", chat_template=text))
+    named = {"tokenizer.chat_template.tool_use": PAYLOADS["cycler-globals"]}
+    yield "named", read_header(write_tiny_llama(tmp_path / "named-F32.gguf", extra_kv=named))
+
+
+def test_the_worker_answers_what_this_process_computes_on_every_corpus_template(tmp_path, monkeypatch):
+    """162 published chat templates, the sandbox-escape payloads, broken and raising templates:
+    each fact the rules ask (GG701 parse, GG290 audit, the GG204/GG702/GG703 probe) is the same,
+    value for value and error for error, from the worker as computed in this process."""
+    def not_here(key):
+        raise AssertionError(f"computed in the lint process: {key[0]}")
+
+    checked = 0
+    for name, hdr in _corpus_headers(tmp_path):
+        jinja_facts._KEPT.clear()
+        here = _facts(hdr)
+        jinja_facts._KEPT.clear()
+        with jinja_facts.prepared([hdr]) as ready:
+            assert ready.worker is not None
+            with monkeypatch.context() as only_there:    # after the fork: the worker computes as before
+                only_there.setattr(jinja_facts, "_computed", not_here)
+                there = _facts(hdr)
+        assert there == here, name
+        checked += 1
+    assert checked > 170
+
+
+def test_a_worker_that_dies_leaves_the_facts_to_this_process(tiny_llama_path):
+    hdr = read_header(tiny_llama_path)
+    here = _facts(hdr)
+    jinja_facts._KEPT.clear()
+    with jinja_facts.prepared([hdr]) as ready:
+        os.kill(ready.worker.pid, signal.SIGKILL)
+        assert _facts(hdr) == here
+        assert not ready.worker.alive
+
+
+def test_every_worker_is_reaped(tiny_llama_path, tmp_path, monkeypatch):
+    """quickcli's prestarted worker, taken by lint or not (a file without a template, a missing
+    file), and every `prepared` one: none is left running or unreaped."""
+    from publish import quickcli
+
+    pids = []
+    start = jinja_worker.Worker.start.__func__
+    monkeypatch.setattr(jinja_worker.Worker, "start",
+                        classmethod(lambda cls, *a, **k: (lambda w: pids.append(w.pid) or w)(start(cls, *a, **k))))
+    plain = write_tiny_llama(tmp_path / "plain-F32.gguf", chat_template=None)
+    for path in (tiny_llama_path, plain, tmp_path / "missing.gguf"):
+        jinja_facts._KEPT.clear()
+        quickcli.run(["lint", str(path)])
+    assert len(pids) == 3 and not jinja_worker._PRESTARTED
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_prestart_finds_the_template_to_parse_early(tmp_path):
+    """The byte search that decides whether the worker imports Jinja early finds the template's
+    record (not a named template's, not the key's text inside another string)."""
+    tpl = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    path = write_tiny_llama(tmp_path / "m-F32.gguf", chat_template=tpl)
+    assert jinja_worker._template_in(str(path)) == tpl
+    assert jinja_worker._template_in(str(write_tiny_llama(tmp_path / "p-F32.gguf", chat_template=None))) is None
+    assert jinja_worker._template_in(str(tmp_path / "missing.gguf")) is None

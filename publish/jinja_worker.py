@@ -1,0 +1,219 @@
+"""A forked process that imports Jinja and answers lint's questions about chat templates.
+
+Importing Jinja and publish's sandbox costs about 40 ms, parsing and rendering a template's probe
+another 20-30 ms: on a lint of one GGUF that is as long as everything else together. Lint
+(publish.lint.lint_paths, through publish.jinja_facts.prepared) forks this worker as soon as the
+headers are read and says which facts the chat templates need; the worker imports Jinja and
+computes them while the lint process imports its rules and runs the rules that need no Jinja.
+The lint process never imports Jinja.
+
+The worker computes exactly what publish.jinja_facts computes in process (it calls the same
+functions) and sends the results as JSON: a SyntaxProblem or Suspect as its fields, a Probe as its
+renders, a TemplateError as its class name and fields (only TemplateError, UnsafeTemplateError and
+TemplateRaised cross; anything else, and any failure of the worker itself, makes the caller compute
+that fact in process, as without a worker). Rendering still happens in a bounded child of the
+worker (publish.chat), so the sandbox is the same; the worker adds a bound of its own (WAIT).
+
+    worker = Worker.start()            # None where os.fork does not exist
+    worker.send([["audit", source], ["probe", source, bos, eos]])
+    worker.receive()                   # one answer per job, in order: ["value", data] /
+                                       # ["raised", error data] / ["local"]
+    worker.stop()
+
+`publish lint FILE...` starts the worker before anything else (`prestart`): when a file holds a
+chat template (a byte search for its key, `_template_in`: a guess that only decides whether to
+start early) the worker imports Jinja and parses and audits that template while the lint process
+imports its modules and reads the header; `publish.jinja_facts.prepared` then takes that worker.
+For a file without a chat template the worker only waits, and is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import time
+from typing import Any
+
+WAIT = 30.0   # seconds the lint process waits for one batch of answers before computing itself
+_LENGTH = 8   # bytes of the length prefix of a message
+SNIFF_BYTES = 16 * 1024 * 1024   # how far into a file prestart looks for a chat template
+_TEMPLATE_KEY = b"tokenizer.chat_template"   # searched for alone: much faster than with its length
+_PRESTARTED: list[Worker] = []
+
+
+class Worker:
+    """A running worker: its pid and the lint process's ends of the two pipes."""
+
+    def __init__(self, pid: int, to_worker: int, from_worker: int):
+        self.pid = pid
+        self.to_worker = to_worker
+        self.from_worker = from_worker
+        self.pending = 0      # batches sent and not yet received
+        self.alive = True
+
+    @classmethod
+    def start(cls, paths: list[str] = (), *, eager: bool = True) -> Worker | None:
+        """Fork a worker. It imports Jinja at once when `eager`, or when one of `paths` (GGUF
+        files) holds a chat template, which it then parses and audits before the first job.
+        None without os.fork (Windows)."""
+        if not hasattr(os, "fork"):
+            return None
+        requests_r, requests_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never return into the caller's code
+            status = 0
+            try:
+                os.close(requests_w)
+                os.close(answers_r)
+                _serve(requests_r, answers_w, list(paths), eager)
+            except BaseException:  # noqa: BLE001 - the lint process computes itself when we die
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(requests_r)
+        os.close(answers_w)
+        return cls(pid, requests_w, answers_r)
+
+    def send(self, jobs: list[list]) -> bool:
+        """Queue one batch of jobs; False when the worker is gone (then compute in process)."""
+        if not self.alive:
+            return False
+        try:
+            _write_message(self.to_worker, jobs)
+        except OSError:
+            self.stop()
+            return False
+        self.pending += 1
+        return True
+
+    def receive(self) -> list | None:
+        """The answers to the oldest batch sent, or None (the worker died, answered nonsense or
+        took longer than WAIT: it is stopped, compute in process)."""
+        if not self.alive or not self.pending:
+            return None
+        self.pending -= 1
+        answers = _read_message(self.from_worker, time.monotonic() + WAIT)
+        if not isinstance(answers, list):
+            self.stop()
+            return None
+        return answers
+
+    def stop(self) -> None:
+        """End the worker (at once: it holds nothing worth waiting for) and reap it."""
+        if not self.alive:
+            return
+        self.alive = False
+        for fd in (self.to_worker, self.from_worker):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+
+
+# -- in the worker ------------------------------------------------------------------------------
+
+def prestart(paths: list[str]) -> None:
+    """Start the worker for a lint of `paths` now (see the module doc); the first
+    publish.jinja_facts.prepared takes it, `stop_prestarted` ends it when none did."""
+    if not _PRESTARTED:
+        worker = Worker.start(paths, eager=False)
+        if worker is not None:
+            _PRESTARTED.append(worker)
+
+
+def take_prestarted() -> Worker | None:
+    """The worker `prestart` started (now the caller's to stop), or None."""
+    return _PRESTARTED.pop() if _PRESTARTED else None
+
+
+def stop_prestarted() -> None:
+    """Stop a prestarted worker nobody took."""
+    while _PRESTARTED:
+        _PRESTARTED.pop().stop()
+
+
+def _serve(requests: int, answers: int, paths: list[str], eager: bool) -> None:
+    from publish import jinja_facts
+
+    templates = [t for t in map(_template_in, paths) if t is not None]
+    if eager or templates:
+        jinja_facts.load_jinja()  # the point of the worker: Jinja is imported before the first job
+    for source in templates:
+        jinja_facts.answer(["syntax", source])
+        jinja_facts.answer(["audit", source])
+    while True:
+        jobs = _read_message(requests, None)
+        if jobs is None:   # the lint process closed the pipe (or died): done
+            return
+        _write_message(answers, [jinja_facts.answer(job) for job in jobs])
+
+
+def _template_in(path: str) -> str | None:
+    """The value of the first tokenizer.chat_template record within the first SNIFF_BYTES of the
+    file, or None. A byte search, not a parse: it only decides what the worker does early."""
+    import mmap
+
+    key_length = len(_TEMPLATE_KEY).to_bytes(8, "little")
+    string_type = (8).to_bytes(4, "little")
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            at = mapped.find(_TEMPLATE_KEY, 8, SNIFF_BYTES)
+            while at >= 0:
+                end = at + len(_TEMPLATE_KEY)
+                if mapped[at - 8:at] == key_length and mapped[end:end + 4] == string_type:
+                    length = int.from_bytes(mapped[end + 4:end + 12], "little")
+                    if length > 1 << 20:
+                        return None
+                    return mapped[end + 12:end + 12 + length].decode("utf-8")
+                at = mapped.find(_TEMPLATE_KEY, end, SNIFF_BYTES)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+# -- messages: an 8-byte little-endian length, then UTF-8 JSON ------------------------------------
+
+def _write_message(fd: int, message: Any) -> None:
+    data = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    view = memoryview(len(data).to_bytes(_LENGTH, "little") + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_message(fd: int, deadline: float | None) -> Any:
+    """The next message, or None at end of file, on a deadline passed or unreadable data."""
+    head = _read_exactly(fd, _LENGTH, deadline)
+    if head is None:
+        return None
+    body = _read_exactly(fd, int.from_bytes(head, "little"), deadline)
+    if body is None:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes | None:
+    chunks: list[bytes] = []
+    while n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if not select.select([fd], [], [], left)[0]:
+                continue
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
