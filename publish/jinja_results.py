@@ -2,8 +2,8 @@
 
 `publish.chat.syntax_problem` gives a SyntaxProblem, `publish.jinja_audit.audit_template` a list
 of Suspect. Lint asks for them in a worker process that imports Jinja (publish.jinja_worker) and
-rebuilds them here from plain data (`to_data` / `from_data`), so the lint process itself never
-imports Jinja (about 40 ms). Both modules re-export these names.
+rebuilds them from their fields (publish.jinja_facts), so the lint process itself never imports
+Jinja (about 40 ms). Both modules re-export these names.
 """
 
 from __future__ import annotations
@@ -52,7 +52,3 @@ class Suspect(Record):
         setter(self, "what", what)
         setter(self, "excerpt", excerpt)
 
-
-def to_data(value: Record) -> list:
-    """The fields of a SyntaxProblem or Suspect as a JSON-able list, in field order."""
-    return list(value._values())
