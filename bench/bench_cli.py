@@ -15,12 +15,21 @@ ratios of the medians against the anchors:
 The load average (os.getloadavg) is printed at the start and the end: on a shared machine the
 ratios hold better than the absolute times. Exits 1 when a target is missed.
 
-    python bench/bench_cli.py [-n 15] [--dump-runs 3] [--real]
+With --installed the commands run from wheels, as users install them: publish's wheel built from
+this checkout, gguf-inspect and gguf from PyPI (pip's cache), each installed without
+dependencies into a temporary venv whose dependencies (Jinja, numpy...) come from this venv
+through a path line. A development install (`pip install -e`, what `make install` does) puts a
+setuptools import hook in site-packages that every Python process of this venv imports at start
+(pathlib, importlib.util, re...: about 20 ms), for the peers as much as for publish; a user's
+install has none.
+
+    python bench/bench_cli.py [-n 15] [--dump-runs 3] [--real] [--installed]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import resource
 import statistics
@@ -38,6 +47,7 @@ from timing import finish, load_line  # noqa: E402
 MAX_VS_PEER = 0.5
 MAX_VS_DUMP = 0.05
 BIN = Path(sys.executable).parent
+PEERS = ("gguf-inspect", "gguf")   # installed from PyPI, without dependencies, for --installed
 
 
 def run_once(argv: list[str], env: dict) -> tuple[float, float, int]:
@@ -54,16 +64,36 @@ def run_once(argv: list[str], env: dict) -> tuple[float, float, int]:
 
 
 def tool(name: str) -> str:
-    path = BIN / name
+    path = BIN / name if name != "python" else Path(sys.executable)
     if not path.exists():
         raise SystemExit(f"{name} is not installed in {BIN}: run `make install` (the `bench` extra installs "
                          "gguf-inspect; gguf-dump comes with the gguf package)")
     return str(path)
 
 
+def installed(tmp: Path) -> Path:
+    """The bin folder of a temporary venv with publish (a wheel of this checkout), gguf-inspect
+    and gguf installed from wheels without dependencies; this venv's site-packages is on its path
+    for the dependencies (a path line, so none of this venv's start-up hooks run)."""
+    venv = tmp / "installed"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    wheels = tmp / "wheels"
+    pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+                   check=True, stderr=subprocess.DEVNULL)
+    peers = [f"{name}=={importlib.metadata.version(name)}" for name in PEERS]
+    subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install", "--no-deps",
+                    *map(str, wheels.glob("*.whl")), *peers], check=True)
+    (site,) = venv.glob("lib/python*/site-packages")
+    deps = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout
+    (site / "_bench_dependencies.pth").write_text(deps, encoding="utf-8")
+    return venv / "bin"
+
+
 def measure(path: Path, runs: int, dump_runs: int, env: dict) -> dict[str, dict]:
     commands = {
-        "python -c pass (interpreter start)": [sys.executable, "-c", "pass"],
+        "python -c pass (interpreter start)": [tool("python"), "-c", "pass"],
         "gguf-inspect FILE": [tool("gguf-inspect"), str(path)],
         "gguf-inspect --json FILE": [tool("gguf-inspect"), "--json", str(path)],
         "publish inspect FILE": [tool("publish"), "inspect", str(path)],
@@ -109,10 +139,13 @@ def report(label: str, times: dict[str, dict]) -> list[str]:
 
 
 def main() -> int:
+    global BIN
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=15, help="runs of each command (default 15)")
     parser.add_argument("--dump-runs", type=int, default=3, help="runs of gguf-dump --json (default 3)")
     parser.add_argument("--real", action="store_true", help="also the real Gemma 3 270M (the `real` extra)")
+    parser.add_argument("--installed", action="store_true",
+                        help="run every command from wheels installed in a temporary venv (module doc)")
     args = parser.parse_args()
 
     import ggufs
@@ -122,17 +155,22 @@ def main() -> int:
     print(f"at start: {load_line()}")
     failures = []
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
+        if args.installed:
+            BIN = installed(Path(tmp))
+            print(f"commands from wheels installed in {BIN.parent} (--installed)")
+        else:
+            print(f"commands from this venv ({BIN.parent}); --installed runs them from wheels")
         path = ggufs.write_gemma3n_like(Path(tmp) / "gemma-3n-E4B-it-Q4_K_M.gguf")
         times = measure(path, args.runs, args.dump_runs, env)
         failures += report(f"{path.name}: 262,144-token vocabulary, {path.stat().st_size / 1e6:.1f} MB "
                            f"(tests/ggufs.write_gemma3n_like, with a chat template)", times)
-    if args.real:
-        sys.path.insert(0, str(ROOT / "examples" / "gemma-3-270m"))
-        import fetch
+        if args.real:
+            sys.path.insert(0, str(ROOT / "examples" / "gemma-3-270m"))
+            import fetch
 
-        real = Path(fetch.model_path())
-        failures += report(f"{real.name}: the real Gemma 3 270M (262,144 tokens, {real.stat().st_size / 1e6:.0f} MB)",
-                           measure(real, args.runs, args.dump_runs, env))
+            real = Path(fetch.model_path())
+            failures += report(f"{real.name}: the real Gemma 3 270M (262,144 tokens, {real.stat().st_size / 1e6:.0f} MB)",
+                               measure(real, args.runs, args.dump_runs, env))
     print(f"\nat end: {load_line()}")
     return finish(failures)
 
