@@ -88,6 +88,22 @@ _DOCS = {
             "writes UTF-8).",
         sources=("ollama v0.24.0 server/images.go (GetModel: template, system and params layers)",
                  "Go 1.23 encoding/json (invalid UTF-8 in strings becomes U+FFFD)")),
+    "RP107": dict(
+        engines=OLLAMA_ANY,
+        why="Editors on Windows (Notepad, some IDE settings) save UTF-8 with a byte order mark, EF BB BF. "
+            "Ollama's Modelfile parser drops it, but the hf.co bridge reads the repo's `template` and `system` "
+            "as they are: checked with the real Ollama v0.24.0 pulling such a repo, the template it keeps starts "
+            "with U+FEFF, so every prompt starts with a character the model never saw in training (and a "
+            "different first token than the GGUF's chat template builds); a `system` file gives every system "
+            "prompt the same start. A `params` file with one is worse: Ollama's JSON decoder refuses it and the "
+            "model does not load (`invalid character 'ï' looking for beginning of value`), which lint reports "
+            "as RP110.",
+        example="A `template` saved by Notepad, reported as `starts with a UTF-8 byte order mark (bytes EF BB BF "
+                "at offset 0): Ollama keeps it, so every prompt Ollama builds starts with an invisible U+FEFF`.",
+        fix="Save the file as UTF-8 without a byte order mark (\"UTF-8\", not \"UTF-8 with BOM\"), or run "
+            "`publish build` again: it drops a byte order mark from the files the release spec names.",
+        sources=("ollama v0.24.0 server/images.go (GetModel: template, system and params layers)",
+                 "ollama v0.24.0 parser/parser.go (the Modelfile parser's BOM override)")),
     "RP110": dict(
         engines=OLLAMA_ANY,
         why="Ollama reads `params` as a JSON object of options; anything else is not applied.",

@@ -22,8 +22,8 @@ from publish.findings import Finding, Severity
 from publish.modelfile import stop_list
 from publish.gguf.header import GGUFHeader
 from publish.quants import is_projector_filename, shard_info
-from publish.staged import (CARD, NOT_UTF8, PARAMS, PARAMS_JSON, PARAMS_NOT_OBJECT, TEMPLATE, StagedFolder,
-                            StagedProblem, staged)
+from publish.staged import (CARD, NOT_UTF8, PARAMS, PARAMS_JSON, PARAMS_NOT_OBJECT, SYSTEM, TEMPLATE,
+                            StagedFolder, StagedProblem, staged)
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,9 @@ RULES: dict[str, FolderRule] = {r.code: r for r in [
     FolderRule("RP105", "not-utf8", Severity.ERROR,
                "`template`, `system` or `params` is not UTF-8 text: Ollama hands its bytes to the model "
                "unchanged (the JSON reader of `params` turns them into U+FFFD)."),
+    FolderRule("RP107", "byte-order-mark", Severity.ERROR,
+               "`template` or `system` starts with a UTF-8 byte order mark: Ollama keeps it, so every prompt "
+               "(or every system prompt) starts with an invisible U+FEFF."),
     FolderRule("RP110", "params-json", Severity.ERROR, "`params` is not a JSON object."),
     FolderRule("RP111", "params-unknown", Severity.ERROR, "`params` has a key Ollama does not know."),
     FolderRule("RP112", "params-deprecated", Severity.WARNING, "`params` has a key Ollama ignores."),
@@ -128,6 +131,7 @@ def check_folder(folder: StagedFolder | Path, headers: dict[Path, GGUFHeader]) -
               if h is not None and not h.is_projector and not is_projector_filename(Path(p).name)]
     headers = {Path(p).resolve(): h for p, h in headers.items()}
     out: list[Finding] = list(_check_read_problems(s))
+    out.extend(_check_byte_order_marks(s))
     template = s.template
     if template is None:
         out.append(_finding("RP101", "no `template` file: Ollama falls back to guessing one from the "
@@ -235,6 +239,18 @@ def _check_read_problems(s: StagedFolder) -> Iterator[Finding]:
     for p in s.problems:
         if PROBLEM_RULES.get(p.reason) == "RP105":
             yield _problem_finding("RP105", p, s.path / p.file)
+
+
+def _check_byte_order_marks(s: StagedFolder) -> Iterator[Finding]:
+    """RP107: Ollama hands `template` and `system` on as read (a BOM included); `params` with a
+    BOM fails Ollama's JSON decoder and is RP110's."""
+    for name, text, what in ((TEMPLATE, s.template, "every prompt Ollama builds"),
+                             (SYSTEM, s.system, "the system prompt")):
+        if text is not None and text.startswith("\ufeff"):
+            yield _finding("RP107", f"starts with a UTF-8 byte order mark (bytes EF BB BF at offset 0): Ollama "
+                                    f"keeps it, so {what} starts with an invisible U+FEFF", s.path / name,
+                           subject=name, hint="save the file as UTF-8 without a byte order mark, or rebuild the "
+                                              "folder with `publish build` (it drops one from its inputs)")
 
 
 def _problem_finding(code: str, p: StagedProblem, path: Path) -> Finding:

@@ -229,6 +229,8 @@ def _edit_for_example(folder: Path, code: str) -> None:
         (folder / "system").write_bytes("Réponds en français.".encode("latin-1"))
     elif code == "RP106":
         (folder / "template").write_text('{{ template "system" . }}{{ .Prompt }}', encoding="utf-8")
+    elif code == "RP107":
+        (folder / "template").write_bytes(b"\xef\xbb\xbf" + (folder / "template").read_bytes())
     elif code == "RP141":
         params = json.loads((folder / "params").read_text(encoding="utf-8"))
         assert params["temperature"] == 1.0
@@ -236,7 +238,7 @@ def _edit_for_example(folder: Path, code: str) -> None:
         (folder / "Modelfile.F32").write_text(text)
 
 
-@pytest.mark.parametrize("code", ["RP105", "RP106", "RP130", "RP132", "RP133", "RP141"])
+@pytest.mark.parametrize("code", ["RP105", "RP106", "RP107", "RP130", "RP132", "RP133", "RP141"])
 def test_rule_page_examples_quote_what_lint_prints(folder, code):
     """The finding a rule page's example quotes (`reported as `…``) is what the rule reports for the
     folder the example describes."""
@@ -284,6 +286,20 @@ def test_rp105_files_that_are_not_utf8_name_the_byte_offset_and_line(folder):
     assert found["template"].path == str(folder / "template")
     assert "byte 0xE9 at offset 3 (line 1, byte 4 of the line)" in found["system"].message
     assert "UTF-8" in found["system"].hint
+
+
+def test_rp107_a_byte_order_mark_in_template_or_system_and_rp110_in_params(folder):
+    """Lint passed a `template` and a `system` saved "UTF-8 with BOM"; the real Ollama keeps the
+    BOM (tests/smoke/test_hf_co_real.py). `params` with one is RP110 (Ollama's JSON decoder refuses it)."""
+    for name in ("template", "system", "params"):
+        (folder / name).write_bytes(b"\xef\xbb\xbf" + (folder / name).read_bytes())
+    found = check(folder)
+    assert sorted(f.subject for f in found if f.code == "RP107") == ["system", "template"]
+    assert RULES["RP107"].severity.name == "ERROR"
+    assert [f.message for f in found if f.code == "RP110"] == [
+        "not valid JSON at 1:1: Unexpected UTF-8 BOM (decode using utf-8-sig)"]
+    (folder / "template").write_text("\ufeff".join(["{{ .Prompt }}", ""]), encoding="utf-8")  # only at the start
+    assert [f.subject for f in check(folder) if f.code == "RP107"] == ["system"]
 
 
 def test_rp105_params_not_utf8_but_valid_json(folder):

@@ -241,3 +241,30 @@ def test_params_json_that_python_reads_and_go_does_not_is_refused_and_linted(hub
     assert f"at 1:{text.index(literal) + 1}: {literal} is not a number Go's JSON decoder reads" in rp110.message
     r = CliRunner().invoke(main, ["smoke", str(folder), "--backend", "llamacpp"], catch_exceptions=False)
     assert r.exit_code == 2 and literal in r.output, r.output
+
+
+def test_byte_order_marks_as_the_real_ollama_reads_them(hub, real_ollama, tmp_path, tiny_llama_path):
+    """Files saved "UTF-8 with BOM": the real Ollama v0.24.0 keeps the BOM of `template` (every
+    prompt starts with U+FEFF: lint's RP107) and refuses `params` with one (the model does not
+    load: lint's RP110). What lint says of each folder is checked here too."""
+    import ollama
+
+    from publish.lint import lint_paths
+
+    client = ollama.Client(real_ollama.url)
+    for name in ("template", "params"):
+        folder = make_folder(tmp_path / name, tiny_llama_path)
+        (folder / name).write_bytes(b"\xef\xbb\xbf" + (folder / name).read_bytes())
+        codes = {f.code for f in lint_paths([str(folder)]).findings}
+        assert ("RP107" if name == "template" else "RP110") in codes, codes
+        push(folder, f"alice/tiny-bom-{name}")
+        r, data = smoke(hub, f"hf.co/alice/tiny-bom-{name}", "api", "--keep")
+        assert r.exit_code == 1, r.output
+        model = f"{host(hub)}/alice/tiny-bom-{name}:Q8_0"
+        if name == "template":
+            assert client.show(model).template == "\ufeff" + GEMMA_GO_SYSTEM
+            assert checks(data)["render-jinja"] == "fail"   # the prompt differs at its first character
+        else:
+            assert "invalid character 'ï' looking for beginning of value" in \
+                {c["name"]: c["message"] for c in data["quants"][0]["cases"][0]["checks"]}["load"]
+        client.delete(model)
