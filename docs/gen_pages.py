@@ -59,7 +59,7 @@ def cli_page() -> str:
     out = ["# Command-line reference", "",
            "Every command's `--help`, generated from the commands themselves when the docs are built.",
            "Exit status everywhere: 0 passed, 1 a check failed, 2 a usage, input or setup problem "
-           "(the message says what to run or install).", "",
+           "(the message says what to run or install), 130 interrupted by Ctrl-C.", "",
            "Every command spells the shared options the same way: `-q/--quiet` (no progress output "
            "on stderr; it is also off when stderr is not a terminal or `CI` is set), `-o/--output` "
            "where the command writes a file or folder, `--format` where it can print more than one "

@@ -13,9 +13,11 @@ answer, a fact is computed in this process, with the same result.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
-
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
     from publish.gguf.header import GGUFHeader
     from publish.jinja_results import Suspect, SyntaxProblem
     from publish.jinja_worker import Worker

@@ -34,7 +34,9 @@ import os
 import select
 import signal
 import time
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from typing import Any
 
 WAIT = 30.0   # seconds the lint process waits for one batch of answers before computing itself
 _LENGTH = 8   # bytes of the length prefix of a message

@@ -70,6 +70,9 @@ def parse(args: list[str]) -> tuple[str, list[str], dict] | None:
     return args[0], positional, options
 
 
+INTERRUPTED = 130   # exit status after Ctrl-C: 128 + SIGINT, as shells report it (1 means a check failed)
+
+
 def run(args: list[str]) -> int | None:
     """Run `args` (the command line after `publish`) when `parse` accepts it; the exit code, or
     None when the click CLI must handle it (nothing has been printed then)."""
@@ -91,10 +94,10 @@ def run(args: list[str]) -> int | None:
     except PublishError as err:  # as publish.cli.PublishCLI.invoke
         _err(err)
         return err.exit_code
-    except KeyboardInterrupt:  # as click's standalone mode
+    except KeyboardInterrupt:  # as publish.cli.PublishCLI.invoke
         _flush()
         print("Aborted!", file=sys.stderr)
-        return 1
+        return INTERRUPTED
     except BrokenPipeError:  # as click: the reader went away (`| head`)
         _quiet_stdout()
         return 1

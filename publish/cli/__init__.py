@@ -67,12 +67,18 @@ class PublishCLI(LazyGroup):
 
     def invoke(self, ctx: click.Context):
         """Run the command; a PublishError (or an OSError naming a file: unforeseen_os_error)
-        becomes its message (red, stderr) and `sys.exit(err.exit_code)`. Afterwards stale temp files removed during the run are
+        becomes its message (red, stderr) and `sys.exit(err.exit_code)`; Ctrl-C "Aborted!" and
+        exit status 130. Afterwards stale temp files removed during the run are
         reported and --quiet is reset."""
         from publish.errors import PublishError
 
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:   # click would say "Aborted!" and exit 1, which here means a check failed
+            from publish.quickcli import INTERRUPTED
+
+            click.echo("Aborted!", err=True)
+            sys.exit(INTERRUPTED)
         except PublishError as err:
             from publish.cli.echo import say_error
 
