@@ -72,8 +72,8 @@ def parse_selectors(values: list[str] | None, known: set[str] | None = None,
     if values is None:
         return None
     out = []
-    every = known_codes()
-    known = every if known is None else known
+    every: set[str] | None = None  # known_codes(), asked only for an item no GG code matches: the
+    #                                staged-folder rules import publish.staged and publish.modelfile
     for value in values:
         for item in value.split(","):
             item = item.strip().upper()
@@ -84,10 +84,15 @@ def parse_selectors(values: list[str] | None, known: set[str] | None = None,
                 continue
             if not re.match(_SELECTOR, item):
                 raise UsageError(f"{item!r} is not a rule code or prefix", hint="use codes like GG101 or prefixes like GG1")
-            if not any(code.startswith(item) for code in known):
+            if any(code.startswith(item) for code in (rules.RULES if known is None else known)):
+                out.append(item)
+                continue
+            every = known_codes() if every is None else every
+            applied = every if known is None else known
+            if not any(code.startswith(item) for code in applied):
                 if refused and any(code.startswith(item) for code in every):
-                    raise UsageError(f"{item}: {refused}", hint=f"codes it applies: {', '.join(sorted(known))}")
-                raise UsageError(f"no rule matches {item!r}", hint=f"known codes: {', '.join(sorted(known))}")
+                    raise UsageError(f"{item}: {refused}", hint=f"codes it applies: {', '.join(sorted(applied))}")
+                raise UsageError(f"no rule matches {item!r}", hint=f"known codes: {', '.join(sorted(applied))}")
             out.append(item)
     return out
 

@@ -124,12 +124,15 @@ def test_every_quick_option_is_the_click_option_it_stands_for():
 
 
 @pytest.mark.parametrize("args", [["inspect", "--json", "{gemma3n}"], ["lint", "{gemma3}"],
-                                  ["lint", "--format", "json", "{gemma3}"]], ids=lambda a: " ".join(a))
+                                  ["lint", "--format", "json", "{gemma3}"],
+                                  ["lint", "--select", "GG1,GG4", "--ignore", "GG405", "{gemma3}"]],
+                         ids=lambda a: " ".join(a))
 def test_inspect_and_lint_import_neither_typing_nor_dataclasses(gemma3n_broken_path, gemma3_270m_path, args):
     """The header types, and lint's findings, rules and results, derive from publish.records.Record
     instead of @dataclass: dataclasses imports inspect (ast, dis, tokenize), about a tenth of a
     whole `publish inspect` process. Lint here is of the real Gemma 3 270M, which has no chat
-    template (a template brings Jinja, and Jinja brings typing)."""
+    template (a template brings Jinja, and Jinja brings typing); GG selectors are checked without
+    the staged-folder rules (publish.folder_rules imports publish.staged and publish.modelfile)."""
     argv = [a.format(gemma3n=gemma3n_broken_path, gemma3=gemma3_270m_path) for a in args]
     code = ("import runpy, sys\n"
             f"sys.argv = ['publish', *{argv!r}]\n"
