@@ -71,6 +71,8 @@ def parse_selectors(values: list[str] | None, known: set[str] | None = None,
     or prefix, or matches no rule of `known` (the hint lists those)."""
     if values is None:
         return None
+    from publish.gguf import rules
+
     out = []
     every: set[str] | None = None  # known_codes(), asked only for an item no GG code matches: the
     #                                staged-folder rules import publish.staged and publish.modelfile
