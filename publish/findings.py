@@ -39,15 +39,7 @@ class Finding(Record):
 
     def __init__(self, code: str, severity: Severity, message: str, path: str, subject: str | None = None,
                  offset: int | None = None, fixable: bool = False, hint: str | None = None):
-        setter = object.__setattr__
-        setter(self, "code", code)
-        setter(self, "severity", severity)
-        setter(self, "message", message)
-        setter(self, "path", path)
-        setter(self, "subject", subject)
-        setter(self, "offset", offset)
-        setter(self, "fixable", fixable)
-        setter(self, "hint", hint)
+        self._fill(code, severity, message, path, subject, offset, fixable, hint)
 
     def to_dict(self) -> dict:
         """The finding as a JSON-ready dict: every field, `severity` as its string value."""

@@ -43,8 +43,7 @@ class LintResult(Record):
     files: list[str]                 # every GGUF looked at, in input order
 
     def __init__(self, findings: list[Finding] | None = None, files: list[str] | None = None):
-        self.findings = [] if findings is None else findings
-        self.files = [] if files is None else files
+        self._fill([] if findings is None else findings, [] if files is None else files)
 
     @property
     def counts(self) -> dict[str, int]:

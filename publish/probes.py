@@ -43,11 +43,7 @@ class Probe(Record):
 
     def __init__(self, kind: str, start: str | None = None, history: str | None = None,
                  error: TemplateError | None = None):
-        setter = object.__setattr__
-        setter(self, "kind", kind)
-        setter(self, "start", start)
-        setter(self, "history", history)
-        setter(self, "error", error)
+        self._fill(kind, start, history, error)
 
 
 def _refuse_payloads(source: str):

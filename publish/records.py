@@ -14,8 +14,8 @@ of a whole `publish inspect --json` process on a 262,144-token header (bench/ben
   (publish.gguf.vocab), LintResult (publish.lint) and Probe (publish.probes).
 
 Each writes its own `__init__` (same parameters, order and defaults as the @dataclass it replaces;
-a `default_factory=list` field takes None for "a new empty list") and lists its fields in
-`__slots__`; `Record` gives what @dataclass gave them: `==` field by field between instances of the
+a `default_factory=list` field takes None for "a new empty list"; `self._fill(...)` sets the fields
+in slot order) and lists its fields in `__slots__`; `Record` gives what @dataclass gave them: `==` field by field between instances of the
 same class (fields named in `uncompared` left out, as `field(compare=False)`), a repr
 `Name(field=value, ...)`, for `frozen` classes no assignment after `__init__` (AttributeError) and a
 hash of the compared fields, pickling and copying; `replace(**changes)` stands for
@@ -46,6 +46,11 @@ class Record:
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
         return f"{type(self).__qualname__}({fields})"
+
+    def _fill(self, *values: object) -> None:
+        # an __init__'s one line: the fields in __slots__ order (frozen or not)
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
         if self.frozen:
@@ -80,6 +85,5 @@ class Record:
 
 def _rebuild(cls: type, values: tuple) -> Record:
     record = object.__new__(cls)
-    for name, value in zip(cls.__slots__, values):
-        object.__setattr__(record, name, value)
+    record._fill(*values)
     return record

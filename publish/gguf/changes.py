@@ -23,12 +23,7 @@ class SetValue(Record):
 
     def __init__(self, key: str, value: Any, type: GGUFValueType, array_type: GGUFValueType | None = None,
                  reason: str = ""):
-        setter = object.__setattr__
-        setter(self, "key", key)
-        setter(self, "value", value)
-        setter(self, "type", type)
-        setter(self, "array_type", array_type)
-        setter(self, "reason", reason)
+        self._fill(key, value, type, array_type, reason)
 
 
 class RemoveKey(Record):
@@ -40,8 +35,7 @@ class RemoveKey(Record):
     reason: str
 
     def __init__(self, key: str, reason: str = ""):
-        object.__setattr__(self, "key", key)
-        object.__setattr__(self, "reason", reason)
+        self._fill(key, reason)
 
 
 Change = SetValue | RemoveKey  # types.UnionType: no typing import

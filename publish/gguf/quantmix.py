@@ -159,12 +159,7 @@ class ModelShape(Record):
 
     def __init__(self, gqa_ge_4: bool | None = None, n_expert: int = 0, is_70b: bool = False, falcon: bool = False,
                  tied: bool = True):
-        setter = object.__setattr__
-        setter(self, "gqa_ge_4", gqa_ge_4)
-        setter(self, "n_expert", n_expert)
-        setter(self, "is_70b", is_70b)
-        setter(self, "falcon", falcon)
-        setter(self, "tied", tied)
+        self._fill(gqa_ge_4, n_expert, is_70b, falcon, tied)
 
     @classmethod
     def of(cls, hdr: GGUFHeader) -> "ModelShape":
@@ -314,13 +309,8 @@ class MixVerdict(Record):
     def __init__(self, label: str, modelled: bool, off: list[tuple[TensorInfo, frozenset[Q]]] | None = None,
                  upgraded: list[TensorInfo] | None = None, mostly: Q | None = None, family_missing: bool = False,
                  base: Q | None = None):
-        self.label = label
-        self.modelled = modelled
-        self.off = [] if off is None else off
-        self.upgraded = [] if upgraded is None else upgraded
-        self.mostly = mostly
-        self.family_missing = family_missing
-        self.base = base
+        self._fill(label, modelled, [] if off is None else off, [] if upgraded is None else upgraded, mostly,
+                   family_missing, base)
 
     @property
     def lies(self) -> bool:

@@ -59,14 +59,7 @@ class Hit(Record):
 
     def __init__(self, message: str, subject: str | None = None, offset: int | None = None, hint: str | None = None,
                  changes: tuple[Change, ...] = (), severity: Severity | None = None, path: str | None = None):
-        setter = object.__setattr__
-        setter(self, "message", message)
-        setter(self, "subject", subject)
-        setter(self, "offset", offset)
-        setter(self, "hint", hint)
-        setter(self, "changes", changes)
-        setter(self, "severity", severity)
-        setter(self, "path", path)
+        self._fill(message, subject, offset, hint, changes, severity, path)
 
 
 class Rule(Record):
@@ -99,20 +92,8 @@ class Rule(Record):
                  check: Callable[..., Iterable[Hit]] | None = None, engines: tuple[Engine, ...] = ALL_ENGINES,
                  why: str = "", example: str = "", fix: str = "", sources: tuple[str, ...] = (),
                  chat_only: bool = False):
-        setter = object.__setattr__
-        setter(self, "code", code)
-        setter(self, "name", name)
-        setter(self, "severity", severity)
-        setter(self, "summary", summary)
-        setter(self, "fixable", fixable)
-        setter(self, "applies_to", applies_to)
-        setter(self, "check", check)
-        setter(self, "engines", engines)
-        setter(self, "why", why)
-        setter(self, "example", example)
-        setter(self, "fix", fix)
-        setter(self, "sources", sources)
-        setter(self, "chat_only", chat_only)
+        self._fill(code, name, severity, summary, fixable, applies_to, check, engines, why, example, fix, sources,
+                   chat_only)
 
     def affects(self, targets: Iterable[Engine]) -> bool:
         """Whether the rule's problem reaches any engine in `targets` (`--target`)."""
@@ -324,8 +305,7 @@ class Expect(Record):
     array_items: tuple[T, ...]           # accepted ARRAY item types (empty: no array allowed)
 
     def __init__(self, types: tuple[T, ...], array_items: tuple[T, ...] = ()):
-        object.__setattr__(self, "types", types)
-        object.__setattr__(self, "array_items", array_items)
+        self._fill(types, array_items)
 
     def accepts(self, kv: KV) -> bool:
         """Whether `kv` is stored with an accepted type (an array: with an accepted item type)."""
@@ -1276,8 +1256,7 @@ class RepoFiles(Record):
     files: dict[str, GGUFHeader | None]
 
     def __init__(self, name: str, files: dict[str, GGUFHeader | None]):
-        self.name = name
-        self.files = files
+        self._fill(name, files)
 
 
 @rule("GG802", "ambiguous-tag", Severity.ERROR,

@@ -35,11 +35,7 @@ class SplitProblem(Record):
     key: str | None
 
     def __init__(self, path: str, message: str, offset: int | None = None, key: str | None = None):
-        setter = object.__setattr__
-        setter(self, "path", path)
-        setter(self, "message", message)
-        setter(self, "offset", offset)
-        setter(self, "key", key)
+        self._fill(path, message, offset, key)
 
 
 class SplitSetError(PublishError):
@@ -70,11 +66,7 @@ class SplitSet(Record):
 
     def __init__(self, name: str, count: int, parts: dict[int, GGUFHeader], missing: list[str] | None = None,
                  misnamed: list[GGUFHeader] | None = None):
-        self.name = name
-        self.count = count
-        self.parts = parts
-        self.missing = [] if missing is None else missing
-        self.misnamed = [] if misnamed is None else misnamed
+        self._fill(name, count, parts, [] if missing is None else missing, [] if misnamed is None else misnamed)
 
     @property
     def headers(self) -> list[GGUFHeader]:

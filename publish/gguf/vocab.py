@@ -164,8 +164,7 @@ class Specials(Record):
     pattern: re.Pattern | None
 
     def __init__(self, ids: dict[str, int], pattern: re.Pattern | None):
-        object.__setattr__(self, "ids", ids)
-        object.__setattr__(self, "pattern", pattern)
+        self._fill(ids, pattern)
 
     def split(self, text: str, limit: int | None = None) -> list[int | str]:
         """`text` as special-token ids and plain-text pieces, in order; stops after `limit` items."""
