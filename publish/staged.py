@@ -321,11 +321,13 @@ def _load(root: Path) -> StagedFolder:
         raise UsageError(f"{root}: not a folder", hint="run `publish build SPEC -o DIR` first")
     list_folder(root)   # InputPathError when it cannot be listed or entered (glob would see it empty)
     folder = StagedFolder(path=root)
+    folder.files = _walk(root)
     models: list[Path] = []
-    for f in sorted(root.glob("*.gguf")):
+    # Every GGUF push uploads, sub-folders included, as a Hub repo's listing has them (_load_hub).
+    for f in (f for f in folder.files if f.name.lower().endswith(".gguf")):
         hdr = None
         kind = _entry_kind(folder, f)
-        if kind is None:
+        if kind is None or kind == "folder":   # a link to a folder named *.gguf: push refuses it
             continue
         if kind == "file":
             try:
@@ -343,7 +345,7 @@ def _load(root: Path) -> StagedFolder:
             folder.others.append(f)
             continue
         models.append(f)
-    folder.quants = _group_quants([(f.name, f) for f in models])
+    folder.quants = _group_quants([(f.relative_to(root).as_posix(), f) for f in models])
 
     for name in (TEMPLATE, PARAMS, SYSTEM):
         path = root / name
@@ -357,7 +359,6 @@ def _load(root: Path) -> StagedFolder:
             folder.modelfiles[mf.name.partition(".")[2] or mf.name] = mf
             folder.texts[mf.name] = _read_text(mf)[0]
     folder.repo = _recorded_repo(root, [folder.texts[p.name] for p in folder.modelfiles.values()])
-    folder.files = _walk(root)
     return folder
 
 

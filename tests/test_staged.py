@@ -10,6 +10,8 @@ smoke and a push to the loopback Hub stand-in; `publish lint DIR`, `publish smok
 
 from __future__ import annotations
 
+import shutil
+
 import os
 import sys
 from pathlib import Path
@@ -310,6 +312,42 @@ def test_a_hub_repo_s_quants_are_grouped_as_a_folder_s(hub, tiny_llama_path):
     assert planned.all_labels == ["Q4_K_M", "Q8_0", "m-custom"]
     assert planned.headers == {"Q4_K_M": split[0], "Q8_0": f"{root}/m-Q8_0.gguf", "m-custom": f"{root}/m-custom.gguf"}
     assert target_quants(f"hf.co/{HUB_REPO}") == (f"hf.co/{HUB_REPO}", ["Q4_K_M", "Q8_0", "m-custom"])
+
+
+def test_a_folder_s_quants_in_sub_folders_are_the_ones_push_uploads_and_the_hub_lists(tmp_path, hub,
+                                                                                    tiny_llama_path):
+    """A local folder with a split set in a sub-folder (as bartowski ships large quants): push
+    uploads every file below it, so lint and smoke must see those GGUFs too. The local read groups
+    them as the Hub repo's read does after the push (it used to look at the top level only), and
+    lint reports a finding on the sub-folder's file. A folder named like a GGUF is not a quant."""
+    from publish.lint import lint_paths
+
+    folder = tmp_path / "dist"
+    names = ["m-Q8_0.gguf", "Q4_K_M/m-Q4_K_M-00001-of-00002.gguf", "Q4_K_M/m-Q4_K_M-00002-of-00002.gguf",
+             "mmproj-m-F16.gguf"]
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tiny_llama_path, folder / name)
+    (folder / "odd.gguf").mkdir()
+    (folder / "odd.gguf" / "notes.txt").write_text("not a model", encoding="utf-8")
+    (folder / "template").write_text("{{ .Prompt }}", encoding="utf-8")
+    local = StagedFolder.load(folder, tolerant=True)
+    split = (folder / names[1], folder / names[2])
+    assert [(q.label, q.path, q.parts) for q in local.quants] == [
+        ("Q4_K_M", split[0], split), ("Q8_0", folder / "m-Q8_0.gguf", ())]
+    assert local.projectors == [folder / "mmproj-m-F16.gguf"] and set(local.headers) >= set(split)
+
+    res = CliRunner().invoke(main, ["push", str(folder), "--repo", HUB_REPO], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    remote = StagedFolder.from_hub(HUB_REPO)
+    root = f"hf://{HUB_REPO}"
+    assert [(q.label, q.path, q.parts) for q in remote.quants] == [
+        (q.label, f"{root}/{q.path.relative_to(folder).as_posix()}",
+         tuple(f"{root}/{p.relative_to(folder).as_posix()}" for p in q.parts)) for q in local.quants]
+
+    found = {(f.code, Path(f.path).name) for f in lint_paths([str(folder)]).findings}
+    assert any(code == "RP120" for code, _ in found)                               # the split set, for Ollama
+    assert ("GG301", "m-Q4_K_M-00001-of-00002.gguf") in found                      # its GGUF rule, on its file
 
 
 @pytest.mark.parametrize("name, content, message", [
