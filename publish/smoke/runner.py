@@ -165,6 +165,21 @@ def refused_params(params: dict) -> str | None:
     return f"Ollama refuses every request to this model: {each}"
 
 
+def _refuse_non_gguf(target: Target) -> None:
+    """A LoadError saying what a local `*.gguf` is when it has no GGUF magic (a Git LFS pointer, an
+    HTML page, an empty file: publish.gguf.sniff) and what to do; the engines would only say
+    "invalid magic"."""
+    if target.gguf is None:
+        return
+    from publish.errors import NotGGUFError
+    from publish.gguf.sniff import require_gguf
+
+    try:
+        require_gguf(target.gguf)
+    except NotGGUFError as err:
+        raise LoadError(f"{target.gguf.name}: {err.expected}; {err.hint}") from None
+
+
 def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[Prompt],
                  options: SmokeOptions, prepared: list[Target], jinja_cache: dict,
                  release_unknown: str | None, cases_bar) -> QuantResult:
@@ -183,6 +198,7 @@ def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[
         prepare_start = time.perf_counter()
         cases_bar.set_postfix_str("loading")   # create/pull and load: the bar names what the wait is for
         try:
+            _refuse_non_gguf(target)
             backend.prepare(target)
         except LoadError as err:
             qr.load_error = str(err)

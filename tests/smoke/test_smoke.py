@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 
 import pytest
@@ -107,6 +108,26 @@ def test_broken_quant_is_a_load_failure_and_the_run_goes_on(folders):
     assert quants["Q4_K_M"]["status"] == "fail"
     assert all(c["checks"][0]["name"] == "load" for c in quants["Q4_K_M"]["cases"])
     assert quants["Q2_K"]["status"] == quants["Q8_0"]["status"] == "pass"
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 253000000\n",
+     "found a Git LFS pointer (stands for a 253,000,000-byte file); the repository was cloned without Git LFS: "
+     "run `git lfs install && git lfs pull`"),
+    (b"<!DOCTYPE html><html><head><title>404</title></head></html>", "found an HTML page"),
+    (b"", "found an empty file (0 bytes)"),
+])
+def test_a_quant_that_is_no_gguf_is_a_load_failure_that_says_what_it_is(folders, tmp_path, content, says):
+    """llama.cpp said only `invalid magic characters: 'vers'`; the smoke now names what the file is
+    and what to do, and the run goes on with the other quants."""
+    folder = tmp_path / "broken"
+    shutil.copytree(folders["broken"], folder)
+    (folder / "tiny-Q4_K_M.gguf").write_bytes(content)
+    res = run(folder, "--backend", "llamacpp", "--json")
+    quants = {q["label"]: q for q in as_json(res)["quants"]}
+    assert res.exit_code == 1 and quants["Q8_0"]["status"] == "pass"
+    assert quants["Q4_K_M"]["load_error"].startswith("tiny-Q4_K_M.gguf: expected the magic bytes 'GGUF', ")
+    assert says in quants["Q4_K_M"]["load_error"]
 
 
 def test_template_that_drops_the_system_prompt_fails(folders):
