@@ -21,8 +21,8 @@ worker (publish.chat), so the sandbox is the same; the worker adds a bound of it
     worker.stop()
 
 `publish lint FILE...` starts the worker before anything else (`prestart`): when a file holds a
-chat template (a byte search for its key, `_template_in`: a guess that only decides whether to
-start early) the worker imports Jinja and parses and audits that template while the lint process
+chat template (a byte search for its key and the BOS/EOS token ids, `_template_in`) the worker
+imports Jinja, parses and audits that template and renders its probe while the lint process
 imports its modules and reads the header; `publish.jinja_facts.prepared` then takes that worker.
 For a file without a chat template the worker only waits, and is stopped.
 """
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 WAIT = 30.0   # seconds the lint process waits for one batch of answers before computing itself
 _LENGTH = 8   # bytes of the length prefix of a message
 SNIFF_BYTES = 16 * 1024 * 1024   # how far into a file prestart looks for a chat template
-_TEMPLATE_KEY = b"tokenizer.chat_template"   # searched for alone: much faster than with its length
+EARLY_TOKENS = 1024   # the worker looks up BOS/EOS text early only for ids below this (Gemma: 2 and 1)
 _PRESTARTED: list[Worker] = []
 
 
@@ -145,12 +145,7 @@ def stop_prestarted() -> None:
 def _serve(requests: int, answers: int, paths: list[str], eager: bool) -> None:
     from publish import jinja_facts
 
-    templates = [t for t in map(_template_in, paths) if t is not None]
-    if eager or templates:
-        jinja_facts.load_jinja()  # the point of the worker: Jinja is imported before the first job
-    for source in templates:
-        jinja_facts.answer(["syntax", source])
-        jinja_facts.answer(["audit", source])
+    _warm(paths, eager)   # the point of the worker: this happens before the first job
     while True:
         jobs = _read_message(requests, None)
         if jobs is None:   # the lint process closed the pipe (or died): done
@@ -158,27 +153,77 @@ def _serve(requests: int, answers: int, paths: list[str], eager: bool) -> None:
         _write_message(answers, [jinja_facts.answer(job) for job in jobs])
 
 
-def _template_in(path: str) -> str | None:
-    """The value of the first tokenizer.chat_template record within the first SNIFF_BYTES of the
-    file, or None. A byte search, not a parse: it only decides what the worker does early."""
+def _warm(paths: list[str], eager: bool) -> None:
+    """What the worker does before its first job: import Jinja (when `eager` or a file has a chat
+    template) and compute the facts of each file's template as far as a byte search tells them."""
+    from publish import jinja_facts
+
+    early = [found for found in map(_template_in, paths) if found is not None]
+    if eager or early:
+        jinja_facts.load_jinja()
+    for source, bos, eos in early:
+        for job in (["syntax", source], ["audit", source], ["probe", source, bos, eos]):
+            jinja_facts.answer(job)
+
+
+def _template_in(path: str) -> tuple[str, str, str] | None:
+    """(chat template, BOS text, EOS text) of the file as a byte search finds them within its
+    first SNIFF_BYTES (the BOS/EOS text "" when not found), or None without a chat template. A
+    search, not a parse: it only decides what the worker computes early, and an early fact that
+    does not match what lint then asks is not used (publish.jinja_facts keys facts by these texts)."""
     import mmap
 
-    key_length = len(_TEMPLATE_KEY).to_bytes(8, "little")
-    string_type = (8).to_bytes(4, "little")
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            at = mapped.find(_TEMPLATE_KEY, 8, SNIFF_BYTES)
-            while at >= 0:
-                end = at + len(_TEMPLATE_KEY)
-                if mapped[at - 8:at] == key_length and mapped[end:end + 4] == string_type:
-                    length = int.from_bytes(mapped[end + 4:end + 12], "little")
-                    if length > 1 << 20:
-                        return None
-                    return mapped[end + 12:end + 12 + length].decode("utf-8")
-                at = mapped.find(_TEMPLATE_KEY, end, SNIFF_BYTES)
+            template = _string_value(mapped, b"tokenizer.chat_template")
+            if template is None:
+                return None
+            ids = [_u32_value(mapped, b"tokenizer.ggml.bos_token_id"), _u32_value(mapped, b"tokenizer.ggml.eos_token_id")]
+            texts = _token_texts(mapped, [i for i in ids if i is not None])
+            return template, texts.get(ids[0], ""), texts.get(ids[1], "")
     except (OSError, ValueError):
         return None
+
+
+def _record(mapped, key: bytes, value_type: int) -> int | None:
+    """Where the value of the first `key` record of `value_type` starts, or None."""
+    length = len(key).to_bytes(8, "little")
+    vtype = value_type.to_bytes(4, "little")
+    at = mapped.find(key, 8, SNIFF_BYTES)   # the key alone: much faster to find than with its length
+    while at >= 0:
+        end = at + len(key)
+        if mapped[at - 8:at] == length and mapped[end:end + 4] == vtype:
+            return end + 4
+        at = mapped.find(key, end, SNIFF_BYTES)
     return None
+
+
+def _string_value(mapped, key: bytes) -> str | None:
+    at = _record(mapped, key, 8)   # STRING
+    if at is None:
+        return None
+    length = int.from_bytes(mapped[at:at + 8], "little")
+    return mapped[at + 8:at + 8 + length].decode("utf-8") if length <= 1 << 20 else None
+
+
+def _u32_value(mapped, key: bytes) -> int | None:
+    at = _record(mapped, key, 4)   # UINT32, as llama.cpp's converters write token ids
+    return None if at is None else int.from_bytes(mapped[at:at + 4], "little")
+
+
+def _token_texts(mapped, ids: list[int]) -> dict[int, str]:
+    """The texts of the token ids below EARLY_TOKENS in tokenizer.ggml.tokens, by a walk from its start."""
+    at = _record(mapped, b"tokenizer.ggml.tokens", 9)   # ARRAY
+    wanted = {i for i in ids if i < EARLY_TOKENS}
+    if at is None or not wanted or mapped[at:at + 4] != (8).to_bytes(4, "little"):   # of STRING
+        return {}
+    count, p, texts = int.from_bytes(mapped[at + 4:at + 12], "little"), at + 12, {}
+    for i in range(min(count, max(wanted) + 1)):
+        length = int.from_bytes(mapped[p:p + 8], "little")
+        if i in wanted:
+            texts[i] = mapped[p + 8:p + 8 + length].decode("utf-8")
+        p += 8 + length
+    return texts
 
 
 # -- messages: an 8-byte little-endian length, then UTF-8 JSON ------------------------------------

@@ -132,11 +132,23 @@ def test_every_worker_is_reaped(tiny_llama_path, tmp_path, monkeypatch):
             os.waitpid(pid, os.WNOHANG)
 
 
-def test_prestart_finds_the_template_to_parse_early(tmp_path):
-    """The byte search that decides whether the worker imports Jinja early finds the template's
-    record (not a named template's, not the key's text inside another string)."""
-    tpl = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
-    path = write_tiny_llama(tmp_path / "m-F32.gguf", chat_template=tpl)
-    assert jinja_worker._template_in(str(path)) == tpl
+def test_prestart_finds_the_template_and_the_bos_and_eos_text_early(tmp_path, monkeypatch):
+    """The byte search that decides what the worker computes before lint asks finds the template's
+    record (not a named template's) and the BOS/EOS texts the header gives; the facts lint then
+    asks come from that early work (the job the lint process sends needs no new render)."""
+    tpl = "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    named = {"tokenizer.chat_template.tool_use": "{{ 'tools' }}"}
+    path = write_tiny_llama(tmp_path / "m-F32.gguf", chat_template=tpl, extra_kv=named)
+    hdr = read_header(path)
+    assert jinja_worker._template_in(str(path)) == (tpl, hdr.bos_text, hdr.eos_text) and hdr.bos_text
     assert jinja_worker._template_in(str(write_tiny_llama(tmp_path / "p-F32.gguf", chat_template=None))) is None
     assert jinja_worker._template_in(str(tmp_path / "missing.gguf")) is None
+
+    renders = []
+    real = probes.jinja_probe_with
+    monkeypatch.setattr(probes, "jinja_probe_with", lambda *a: renders.append(a) or real(*a))
+    jinja_worker._warm([str(path)], eager=False)        # in this process: it only fills jinja_facts' keep
+    assert len(renders) == 1
+    answers = [jinja_facts.answer(list(key)) for key in jinja_facts._keys_for(hdr)]   # the jobs lint sends
+    assert len(renders) == 1 and all(a[0] == "value" for a in answers)
+    assert answers[2][1][1] == hdr.bos_text + probes.START[0]["content"]   # the probe: BOS, then the user's text
