@@ -1,11 +1,10 @@
 """A forked process that imports Jinja and answers lint's questions about chat templates.
 
 Importing Jinja and publish's sandbox costs about 40 ms, parsing and rendering a template's probe
-another 20-30 ms: on a lint of one GGUF that is as long as everything else together. Lint
-(publish.lint.lint_paths, through publish.jinja_facts.prepared) forks this worker as soon as the
-headers are read and says which facts the chat templates need; the worker imports Jinja and
-computes them while the lint process imports its rules and runs the rules that need no Jinja.
-The lint process never imports Jinja.
+another 10-30 ms: on a lint of one GGUF that is as long as everything else together. Lint
+(publish.lint.lint_paths, through publish.jinja_facts.prepared) sends the worker the facts the
+chat templates of the headers it read need, and the worker computes them while the lint process
+runs the rules that need no Jinja. The lint process never imports Jinja.
 
 The worker computes exactly what publish.jinja_facts computes in process (it calls the same
 functions) and sends the results as JSON: a SyntaxProblem or Suspect as its fields, a Probe as its
@@ -34,6 +33,7 @@ import os
 import select
 import signal
 import time
+
 TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
 if TYPE_CHECKING:
     from typing import Any
@@ -120,8 +120,6 @@ class Worker:
         os.waitpid(self.pid, 0)
 
 
-# -- in the worker ------------------------------------------------------------------------------
-
 def prestart(paths: list[str]) -> None:
     """Start the worker for a lint of `paths` now (see the module doc); the first
     publish.jinja_facts.prepared takes it, `stop_prestarted` ends it when none did."""
@@ -141,6 +139,8 @@ def stop_prestarted() -> None:
     while _PRESTARTED:
         _PRESTARTED.pop().stop()
 
+
+# -- in the worker ------------------------------------------------------------------------------
 
 def _serve(requests: int, answers: int, paths: list[str], eager: bool) -> None:
     from publish import jinja_facts
@@ -220,6 +220,8 @@ def _token_texts(mapped, ids: list[int]) -> dict[int, str]:
     count, p, texts = int.from_bytes(mapped[at + 4:at + 12], "little"), at + 12, {}
     for i in range(min(count, max(wanted) + 1)):
         length = int.from_bytes(mapped[p:p + 8], "little")
+        if length > 1 << 16 or p > SNIFF_BYTES:   # no token is this long: not what it seemed
+            return {}
         if i in wanted:
             texts[i] = mapped[p + 8:p + 8 + length].decode("utf-8")
         p += 8 + length
