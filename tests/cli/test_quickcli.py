@@ -123,7 +123,7 @@ def test_every_quick_option_is_the_click_option_it_stands_for():
     assert (defaults["fmt"], defaults["target"], defaults["base"]) == ("text", "all", None)
 
 
-@pytest.mark.parametrize("args", [["inspect", "--json", "{gemma3n}"], ["lint", "{gemma3}"],
+@pytest.mark.parametrize("args", [["inspect", "--json", "{gemma3n}"], ["lint", "{gemma3}"], ["lint", "{gemma3n}"],
                                   ["lint", "--format", "json", "{gemma3}"],
                                   ["lint", "--select", "GG1,GG4", "--ignore", "GG405", "{gemma3}"]],
                          ids=lambda a: " ".join(a))
@@ -131,8 +131,9 @@ def test_inspect_and_lint_import_neither_typing_nor_dataclasses(gemma3n_broken_p
     """The header types, and lint's findings, rules and results, derive from publish.records.Record
     instead of @dataclass: dataclasses imports inspect (ast, dis, tokenize), about a tenth of a
     whole `publish inspect` process. Lint here is of the real Gemma 3 270M, which has no chat
-    template (a template brings Jinja, and Jinja brings typing); GG selectors are checked without
-    the staged-folder rules (publish.folder_rules imports publish.staged and publish.modelfile)."""
+    template, and of the gemma3n-like file, whose template the Jinja worker process renders
+    (Jinja brings typing there, not in the lint process); GG selectors are checked without the
+    staged-folder rules (publish.folder_rules imports publish.staged and publish.modelfile)."""
     argv = [a.format(gemma3n=gemma3n_broken_path, gemma3=gemma3_270m_path) for a in args]
     code = ("import runpy, sys\n"
             f"sys.argv = ['publish', *{argv!r}]\n"
