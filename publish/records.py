@@ -11,7 +11,8 @@ of a whole `publish inspect --json` process on a 262,144-token header (bench/ben
 - lint of a GGUF file, besides those: Finding (publish.findings), SetValue and RemoveKey
   (publish.gguf.changes), Hit, Rule, Expect and RepoFiles (publish.gguf.rules), ModelShape and
   MixVerdict (publish.gguf.quantmix), SplitProblem and SplitSet (publish.gguf.split), Specials
-  (publish.gguf.vocab), LintResult (publish.lint) and Probe (publish.probes).
+  (publish.gguf.vocab), LintResult (publish.lint), Probe (publish.probes) and, for a file that is
+  no GGUF, NotGGUF (publish.gguf.sniff).
 
 Each writes its own `__init__` (same parameters, order and defaults as the @dataclass it replaces;
 a `default_factory=list` field takes None for "a new empty list"; `self._fill(...)` sets the fields

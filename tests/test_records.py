@@ -17,6 +17,7 @@ from publish.gguf.constants import GGUFValueType as V
 from publish.gguf.header import KV, GGUFHeader, TensorInfo
 from publish.gguf.quantmix import MixVerdict, ModelShape
 from publish.gguf.rules import RULES, Expect, Hit, RepoFiles, Rule
+from publish.gguf.sniff import NotGGUF
 from publish.gguf.split import SplitProblem, SplitSet
 from publish.gguf.vocab import Specials
 from publish.lint import LintResult
@@ -44,6 +45,7 @@ DATACLASSES = {
     Specials: (True, dict(ids=..., pattern=...)),
     LintResult: (False, dict(findings=[], files=[])),
     Probe: (True, dict(kind=..., start=None, history=None, error=None)),
+    NotGGUF: (True, dict(looks_like=..., hint=...)),
 }
 
 

@@ -26,10 +26,9 @@ from __future__ import annotations
 import os
 import re
 import struct
-from dataclasses import dataclass
-
 from publish.errors import GGUFError, NotGGUFError
 from publish.gguf.reader import require_regular
+from publish.records import Record
 
 HEAD_BYTES = 4096   # enough for a pointer, an HTML page's <title>/og:url, a safetensors header's start
 MAGIC = b"GGUF"
@@ -43,12 +42,18 @@ DOWNLOAD_AGAIN = "download the file again (`hf download ORG/REPO FILE` checks wh
 CORRUPT = "re-download or re-convert the file; it is truncated or corrupt"
 
 
-@dataclass(frozen=True)
-class NotGGUF:
+class NotGGUF(Record):
     """What a file without the GGUF magic is: `looks_like` completes "found …" ("a Git LFS pointer
-    (stands for a 4,368,439,584-byte file)"), `hint` says what to do."""
+    (stands for a 4,368,439,584-byte file)"), `hint` says what to do. Frozen (publish.records.Record:
+    lint of a file that is no GGUF imports no dataclasses)."""
+
+    __slots__ = ("looks_like", "hint")
+    frozen = True
     looks_like: str
     hint: str
+
+    def __init__(self, looks_like: str, hint: str):
+        self._fill(looks_like, hint)
 
 
 def identify(head: bytes, size: int) -> NotGGUF:

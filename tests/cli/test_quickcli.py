@@ -125,16 +125,21 @@ def test_every_quick_option_is_the_click_option_it_stands_for():
 
 @pytest.mark.parametrize("args", [["inspect", "--json", "{gemma3n}"], ["lint", "{gemma3}"], ["lint", "{gemma3n}"],
                                   ["lint", "--format", "json", "{gemma3}"],
-                                  ["lint", "--select", "GG1,GG4", "--ignore", "GG405", "{gemma3}"]],
+                                  ["lint", "--select", "GG1,GG4", "--ignore", "GG405", "{gemma3}"],
+                                  ["lint", "{pointer}"]],
                          ids=lambda a: " ".join(a))
-def test_inspect_and_lint_import_neither_typing_nor_dataclasses(gemma3n_broken_path, gemma3_270m_path, args):
+def test_inspect_and_lint_import_neither_typing_nor_dataclasses(gemma3n_broken_path, gemma3_270m_path, tmp_path,
+                                                                 args):
     """The header types, and lint's findings, rules and results, derive from publish.records.Record
     instead of @dataclass: dataclasses imports inspect (ast, dis, tokenize), about a tenth of a
     whole `publish inspect` process. Lint here is of the real Gemma 3 270M, which has no chat
     template, and of the gemma3n-like file, whose template the Jinja worker process renders
     (Jinja brings typing there, not in the lint process); GG selectors are checked without the
-    staged-folder rules (publish.folder_rules imports publish.staged and publish.modelfile)."""
-    argv = [a.format(gemma3n=gemma3n_broken_path, gemma3=gemma3_270m_path) for a in args]
+    staged-folder rules (publish.folder_rules imports publish.staged and publish.modelfile); a
+    Git LFS pointer named like a GGUF is GG001 (publish.gguf.sniff says what it is)."""
+    pointer = tmp_path / "m-Q4_K_M.gguf"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 12345\n")
+    argv = [a.format(gemma3n=gemma3n_broken_path, gemma3=gemma3_270m_path, pointer=pointer) for a in args]
     code = ("import runpy, sys\n"
             f"sys.argv = ['publish', *{argv!r}]\n"
             "try:\n    runpy.run_module('publish', run_name='__main__')\n"
