@@ -16,7 +16,7 @@ The load average (os.getloadavg) is printed at the start and the end: on a share
 ratios hold better than the absolute times. Exits 1 when a target is missed.
 
 With --installed the commands run from wheels, as users install them: publish's wheel built from
-this checkout, gguf-inspect and gguf from PyPI (pip's cache), each installed without
+a copy of this checkout's files (nothing is written into the checkout), gguf-inspect and gguf from PyPI (pip's cache), each installed without
 dependencies into a temporary venv whose dependencies (Jinja, numpy...) come from this venv
 through a path line. A development install (`pip install -e`, what `make install` does) puts a
 setuptools import hook in site-packages that every Python process of this venv imports at start
@@ -32,6 +32,7 @@ import argparse
 import importlib.metadata
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,9 +78,18 @@ def installed(tmp: Path) -> Path:
     for the dependencies (a path line, so none of this venv's start-up hooks run)."""
     venv = tmp / "installed"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # Built from a copy of the checkout's files (git's view: tracked, and new files not ignored):
+    # setuptools would leave build/ in the checkout and put whatever an old build/lib holds in the wheel.
+    source = tmp / "source"
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     wheels = tmp / "wheels"
     pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
                    check=True, stderr=subprocess.DEVNULL)
     peers = [f"{name}=={importlib.metadata.version(name)}" for name in PEERS]
     subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install", "--no-deps",

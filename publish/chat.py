@@ -401,9 +401,12 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
         status = 0
         try:
             os.close(read_fd)
+            _close_inherited(keep=write_fd)
             _limit_child(memory_mb, timeout)
             try:
-                result = ["done", work()]
+                from publish.fixeddepth import at_fixed_depth
+
+                result = ["done", at_fixed_depth(work)]   # compiling recurses: the same verdict from any caller
             except MemoryError:
                 result = ["memory"]
             except RecursionError:
@@ -456,6 +459,22 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
     if result[0] == "recursion":
         raise UnsafeTemplateError(f"{doing} recursed too deep", name=name)
     return result[1]
+
+
+def _close_inherited(keep: int) -> None:
+    """In a render child: close every file descriptor above stderr but `keep` (the pipe the result
+    goes back through), so template code that got out of the sandbox holds no pipe or file of its
+    parent (lint's worker pipes, an open GGUF). Where /proc is missing (macOS), nothing is closed."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass   # the listing's own descriptor, already closed
 
 
 def _limit_child(memory_mb: int, timeout: float) -> None:
@@ -522,13 +541,12 @@ def syntax_problem(source: str) -> SyntaxProblem | None:
                                  "template: its text would be sent to the model as the prompt", 1, 1)
     from publish.jinja_audit import parse_template
 
+    if parse_template(source) is not None:   # the tree GG290's audit and the probe render use
+        return None
+    from publish.fixeddepth import at_fixed_depth
+
     try:
-        if parse_template(source) is not None:   # the tree GG290's audit and the probe render use
-            return None
-    except RecursionError:
-        pass   # worded below
-    try:
-        _ENV.parse(source)
+        at_fixed_depth(lambda: _ENV.parse(source))
     except jinja2.TemplateSyntaxError as err:
         line = err.lineno or 1
         go = _GO_FIELD.search(source)

@@ -379,7 +379,8 @@ def _check_turn_ends(folder: Path, template: str | None, stops: list[str],
     may sit in the text every answer starts with."""
     from publish.errors import UnsafeTemplateError
     from publish.gguf import vocab
-    from publish.probes import answer_preamble, go_probe, jinja_probe, turn_end
+    from publish import jinja_facts
+    from publish.probes import answer_preamble, go_probe, turn_end
 
     gguf, hdr = model
     if not len(hdr.tokens):
@@ -389,7 +390,7 @@ def _check_turn_ends(folder: Path, template: str | None, stops: list[str],
         probes.append(("template", go_probe(template)))
     if isinstance(hdr.chat_template, str) and hdr.chat_template.strip():
         try:
-            probes.append((f"{gguf.name}'s chat template", jinja_probe(hdr.chat_template, hdr)))
+            probes.append((f"{gguf.name}'s chat template", jinja_facts.probe(hdr.chat_template, hdr)))
         except UnsafeTemplateError:
             pass  # GG7xx / template check report hostile templates
     eog = vocab.ollama_eog_ids(hdr)
@@ -436,7 +437,7 @@ def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[
     `template convert` agree; a vocabulary with a thinking token also marks a thinking model."""
     from publish import gotmpl
     from publish.gguf import vocab
-    from publish.probes import jinja_capabilities
+    from publish import jinja_facts
 
     try:
         names = set(gotmpl.template_vars(template))
@@ -445,7 +446,7 @@ def _check_capabilities(path: Path, template: str, hdr: GGUFHeader) -> Iterator[
     jinja = hdr.chat_template if isinstance(hdr.chat_template, str) else ""
     opening, closing = gotmpl.thinking_tags(template)
     thinking_lost = not (opening and closing) and hdr.architecture not in ("gptoss", "gpt-oss")
-    uses = jinja_capabilities(jinja, hdr) if jinja and ("tools" not in names or thinking_lost) else frozenset()
+    uses = jinja_facts.capabilities(jinja, hdr) if jinja and ("tools" not in names or thinking_lost) else frozenset()
     if "tools" in uses and "tools" not in names:
         yield _finding("RP150", "the GGUF's chat template writes tool definitions into the prompt, but "
                        "`template` has no .Tools: Ollama gives the model no `tools` capability and answers "

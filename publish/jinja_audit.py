@@ -70,9 +70,11 @@ def parse_template(source: str) -> nodes.Template | None:
         return None
     if _LAST_PARSE and _LAST_PARSE[0] == source:
         return _LAST_PARSE[1]
+    from publish.fixeddepth import at_fixed_depth
+
     try:
-        tree = _parser_env().parse(source)
-    except jinja2.TemplateSyntaxError:
+        tree = at_fixed_depth(lambda: _parser_env().parse(source))
+    except (jinja2.TemplateSyntaxError, RecursionError):   # RecursionError: nested too deep to parse
         tree = None
     _LAST_PARSE[:] = [source, tree]
     return tree
@@ -83,10 +85,21 @@ _LAST_PARSE: list = []   # [source, tree or None] of the last parse_template cal
 
 def audit_template(source: str) -> list[Suspect]:
     """Every sandbox-escape shape in `source`, in template order. A template that does not parse
-    gives [] (another rule reports it); nothing is compiled or rendered."""
+    gives [] (another rule reports it); nothing is compiled or rendered. A parse tree nested too
+    deep to walk (hundreds of levels: no chat template comes near) is one Suspect, "nested too
+    deep to audit": what cannot be audited is not rendered."""
+    from publish.fixeddepth import at_fixed_depth
+
     tree = parse_template(source)
     if tree is None:
         return []
+    try:
+        return at_fixed_depth(lambda: _audit_tree(tree))
+    except RecursionError:
+        return [Suspect(1, "nested too deep to audit", source.lstrip()[:80])]
+
+
+def _audit_tree(tree: nodes.Template) -> list[Suspect]:
     found: list[Suspect] = []
 
     def add(node: nodes.Node, what: str) -> None:

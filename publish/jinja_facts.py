@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 KEEP = 32   # facts kept (a lint of a folder sees a handful of distinct templates)
 _KEPT: dict[tuple, tuple[str, Any]] = {}   # key -> ("value", fact) or ("raised", exception)
-_WORKER: list = []     # [Worker, keys of the batch in flight] while `prepared` is active
+_SESSION: list[_Session] = []   # the active `prepared`'s worker, at most one in the process
 
 
 def syntax_problem(source: str) -> SyntaxProblem | None:
@@ -44,15 +44,23 @@ def probe(source: str, hdr: GGUFHeader | None) -> Probe:
     return _fact(("probe", source, *_bos_eos(hdr)))
 
 
+def capabilities(source: str, hdr: GGUFHeader | None) -> frozenset[str]:
+    """publish.probes.jinja_capabilities(source, hdr) ("tools", "thinking"), kept per (source,
+    BOS text, EOS text)."""
+    return _fact(("capabilities", source, *_bos_eos(hdr)))
+
+
 class prepared:
     """`with prepared(headers):` the facts the GGUF rules will ask of these headers' chat templates
     are computed in a forked worker (publish.jinja_worker) from the moment this is entered, while
-    the caller goes on; inside the block the three functions above take its answers. The worker is
-    stopped on leaving. Without a chat template, without os.fork, or inside another `prepared`,
-    nothing is forked."""
+    the caller goes on; inside the block, in the thread that entered it, the functions above take
+    the worker's answers (kept until the block ends) and send it what was not foreseen. The worker
+    is stopped on leaving, however the block ends. Without a chat template, without os.fork (or
+    when it fails), inside another `prepared` or in another thread, nothing is forked and the facts
+    are computed in process."""
 
     def __init__(self, headers: Iterable[GGUFHeader | None]):
-        self.worker: Worker | None = None
+        self.session: _Session | None = None
         keys: list[tuple] = []
         for hdr in headers:
             for key in _keys_for(hdr) if hdr is not None else ():
@@ -61,33 +69,93 @@ class prepared:
         self.keys = keys
 
     def __enter__(self) -> prepared:
-        if _WORKER:
-            return self
         from publish import jinja_worker
 
-        self.worker = jinja_worker.take_prestarted()
-        if self.keys and self.worker is None:
-            self.worker = jinja_worker.Worker.start()
-        if self.keys and self.worker is not None and self.worker.send([list(key) for key in self.keys]):
-            _WORKER[:] = [self.worker, self.keys]
+        worker = jinja_worker.take_prestarted()
+        if _SESSION:   # another `prepared` (this thread's or another's) has the worker
+            if worker is not None:
+                worker.stop()
+            return self
+        try:
+            if self.keys and worker is None:
+                worker = jinja_worker.Worker.start()
+            if worker is not None:
+                self.session = _Session(worker)
+                _SESSION.append(self.session)
+                if self.keys:
+                    self.session.send(self.keys)
+        except BaseException:   # Ctrl-C while sending: __exit__ will not run, so stop it here
+            self.__exit__()
+            if worker is not None:
+                worker.stop()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.worker is not None:
-            if _WORKER and _WORKER[0] is self.worker:
-                _WORKER.clear()
-            self.worker.stop()
+        if self.session is not None:
+            if self.session in _SESSION:
+                _SESSION.remove(self.session)
+            self.session.worker.stop()
+
+
+class _Session:
+    """A worker and what it answered, for one `prepared` block and the thread that entered it."""
+
+    def __init__(self, worker: Worker):
+        import _thread
+
+        self.worker = worker
+        self.owner = _thread.get_ident()
+        self.batches: list[list[tuple]] = []     # keys of each batch sent and not yet received
+        self.answers: dict[tuple, tuple[str, Any]] = {}   # never evicted while the block lasts
+
+    def send(self, keys: list[tuple]) -> bool:
+        if self.worker.send([list(key) for key in keys]):
+            self.batches.append(keys)
+            return True
+        return False
+
+    def fact(self, key: tuple) -> tuple[str, Any] | None:
+        """The worker's answer for `key`, or None: compute it in process."""
+        if key not in self.answers:
+            if not any(key in keys for keys in self.batches) and not self.send([key]):
+                return None
+            while key not in self.answers and self.batches:
+                keys = self.batches.pop(0)
+                answers = self.worker.receive(renders=sum(k[0] in _RENDERS for k in keys))
+                if answers is None or len(answers) != len(keys):
+                    self.batches.clear()   # the worker is gone: everything is computed in process
+                    return None
+                for k, answer in zip(keys, answers):
+                    kept = _from_answer(k[0], answer)
+                    if kept is not None:
+                        self.answers[k] = kept
+        return self.answers.get(key)
+
+
+def _session() -> _Session | None:
+    """The active session when this thread entered it."""
+    import _thread
+
+    session = _SESSION[0] if _SESSION else None
+    return session if session is not None and session.owner == _thread.get_ident() else None
+
+
+_RENDERS = ("probe", "capabilities")   # the facts that render the template (publish.chat's bounds)
 
 
 def _keys_for(hdr: GGUFHeader) -> list[tuple]:
     """The facts the GGUF rules ask about `hdr`: GG290 audits every tokenizer.chat_template* text;
-    GG701 parses, and GG204/GG702/GG703 render, tokenizer.chat_template."""
+    GG701 parses, and GG204/GG702/GG703 render (with a vocabulary), tokenizer.chat_template."""
     keys: list[tuple] = []
     template = hdr.chat_template
     if isinstance(template, str) and template.strip():
-        keys += [("syntax", template), ("audit", template), ("probe", template, *_bos_eos(hdr))]
+        keys += [("syntax", template), ("audit", template)]
+        tokens = hdr.kv.get("tokenizer.ggml.tokens")
+        if tokens is not None and tokens.array_type is not None and tokens.array_type.name == "STRING":
+            keys.append(("probe", template, *_bos_eos(hdr)))
     for key, kv in hdr.kv.items():
-        if key.startswith("tokenizer.chat_template.") and isinstance(kv.value, str):
+        if key.startswith("tokenizer.chat_template") and isinstance(kv.value, str) and ("audit", kv.value) not in keys:
             keys.append(("audit", kv.value))
     return keys
 
@@ -100,11 +168,11 @@ def _bos_eos(hdr: GGUFHeader | None) -> tuple[str, str]:
 
 def _fact(key: tuple) -> Any:
     kept = _KEPT.get(key)
-    if kept is None and _WORKER:
-        _ask_worker(key)
-        kept = _KEPT.get(key)
     if kept is None:
-        kept = _computed(key)
+        session = _session()
+        kept = session.fact(key) if session is not None else None
+        if kept is None:
+            kept = _computed(key)
         _keep(key, kept)
     if kept[0] == "raised":
         raise kept[1]
@@ -133,6 +201,10 @@ def _compute(key: tuple) -> Any:
         from publish.jinja_audit import audit_template
 
         return audit_template(source)
+    if kind == "capabilities":
+        from publish.probes import jinja_capabilities_with
+
+        return jinja_capabilities_with(source, key[2], key[3])
     from publish.probes import jinja_probe_with
 
     return jinja_probe_with(source, key[2], key[3])
@@ -146,27 +218,6 @@ def _keep(key: tuple, kept: tuple[str, Any]) -> None:
 
 
 # -- with a worker --------------------------------------------------------------------------------
-
-def _ask_worker(key: tuple) -> None:
-    """Keep the worker's answers to the batch in flight, or to `key` alone when it was not in it."""
-    worker, awaited = _WORKER
-    if awaited:
-        _take(awaited, worker.receive())
-        _WORKER[1] = []
-        if key in awaited:
-            return   # answered, or the worker said to compute it here
-    if worker.send([list(key)]):
-        _take([key], worker.receive())
-
-
-def _take(keys: list[tuple], answers: list | None) -> None:
-    if answers is None or len(answers) != len(keys):
-        return   # the worker is gone: the facts are computed here
-    for key, answer in zip(keys, answers):
-        kept = _from_answer(key[0], answer)
-        if kept is not None:
-            _keep(key, kept)
-
 
 def load_jinja() -> None:
     """Import what computing a fact imports (the worker does this before its first job)."""
@@ -194,6 +245,8 @@ def _fact_data(kind: str, fact: Any) -> Any:
         return None if fact is None else list(fact._values())
     if kind == "audit":
         return [list(s._values()) for s in fact]
+    if kind == "capabilities":
+        return sorted(fact)
     error = None if fact.error is None else _error_data(fact.error)
     if fact.error is not None and error is None:
         raise TypeError(f"{type(fact.error).__name__} cannot cross")
@@ -227,6 +280,8 @@ def _from_answer(kind: str, answer: Any) -> tuple[str, Any] | None:
             from publish.jinja_results import Suspect
 
             return "value", [Suspect(*item) for item in data]
+        if kind == "capabilities":
+            return "value", frozenset(str(item) for item in data)
         from publish.probes import Probe
 
         probe_kind, start, history, error = data

@@ -38,9 +38,12 @@ TYPE_CHECKING = False  # typing is not imported at run time (see publish.records
 if TYPE_CHECKING:
     from typing import Any
 
-WAIT = 30.0   # seconds the lint process waits for one batch of answers before computing itself
-_LENGTH = 8   # bytes of the length prefix of a message
-SNIFF_BYTES = 16 * 1024 * 1024   # how far into a file prestart looks for a chat template
+WAIT = 30.0          # seconds the lint process waits for a batch of answers before computing itself,
+RENDER_WAIT = 6.0    # plus this per render in it (a render's own bound is 5 s: publish.chat)
+WORKER_KEEP = 4096   # facts the worker keeps (publish.jinja_facts.KEEP in the lint process)
+MAX_MESSAGE = 256 * 1024 * 1024   # bytes: a longer message is not read (the worker is stopped)
+_LENGTH = 8          # bytes of the length prefix of a message
+SNIFF_BYTES = 8 * 1024 * 1024   # how far into a file prestart looks (a 262,144-token header: 6.4 MB)
 EARLY_TOKENS = 1024   # the worker looks up BOS/EOS text early only for ids below this (Gemma: 2 and 1)
 _PRESTARTED: list[Worker] = []
 
@@ -64,10 +67,18 @@ class Worker:
             return None
         requests_r, requests_w = os.pipe()
         answers_r, answers_w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:   # EAGAIN, ENOMEM: lint computes in process, as without a worker
+            for fd in (requests_r, requests_w, answers_r, answers_w):
+                os.close(fd)
+            return None
         if pid == 0:  # the worker: never return into the caller's code
             status = 0
             try:
+                # Its own process group, which `stop` kills whole: a render child it forked dies
+                # with it (Ctrl-C reaches the lint process, which stops the worker).
+                os.setpgid(0, 0)
                 os.close(requests_w)
                 os.close(answers_r)
                 _serve(requests_r, answers_w, list(paths), eager)
@@ -77,6 +88,10 @@ class Worker:
                 os._exit(status)
         os.close(requests_r)
         os.close(answers_w)
+        try:
+            os.setpgid(pid, pid)   # as the worker does itself: whichever runs first
+        except OSError:
+            pass   # it has already exited or set it
         return cls(pid, requests_w, answers_r)
 
     def send(self, jobs: list[list]) -> bool:
@@ -91,13 +106,14 @@ class Worker:
         self.pending += 1
         return True
 
-    def receive(self) -> list | None:
+    def receive(self, renders: int = 0) -> list | None:
         """The answers to the oldest batch sent, or None (the worker died, answered nonsense or
-        took longer than WAIT: it is stopped, compute in process)."""
+        took longer than WAIT plus RENDER_WAIT per render in the batch, `renders`: it is stopped,
+        compute in process)."""
         if not self.alive or not self.pending:
             return None
         self.pending -= 1
-        answers = _read_message(self.from_worker, time.monotonic() + WAIT)
+        answers = _read_message(self.from_worker, time.monotonic() + WAIT + RENDER_WAIT * renders)
         if not isinstance(answers, list):
             self.stop()
             return None
@@ -114,9 +130,9 @@ class Worker:
             except OSError:
                 pass
         try:
+            os.killpg(self.pid, signal.SIGKILL)   # the worker and a render child it may have forked
+        except (ProcessLookupError, PermissionError):
             os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         os.waitpid(self.pid, 0)
 
 
@@ -145,6 +161,7 @@ def stop_prestarted() -> None:
 def _serve(requests: int, answers: int, paths: list[str], eager: bool) -> None:
     from publish import jinja_facts
 
+    jinja_facts.KEEP = WORKER_KEEP   # a batch holds three facts per template: keep all it computes
     _warm(paths, eager)   # the point of the worker: this happens before the first job
     while True:
         jobs = _read_message(requests, None)
@@ -228,10 +245,10 @@ def _token_texts(mapped, ids: list[int]) -> dict[int, str]:
     return texts
 
 
-# -- messages: an 8-byte little-endian length, then UTF-8 JSON ------------------------------------
+# -- messages: an 8-byte little-endian length, then JSON (ASCII) ------------------------------------
 
 def _write_message(fd: int, message: Any) -> None:
-    data = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    data = json.dumps(message).encode("ascii")   # ASCII escapes: a lone surrogate a render wrote crosses too
     view = memoryview(len(data).to_bytes(_LENGTH, "little") + data)
     while view:
         view = view[os.write(fd, view):]
@@ -242,7 +259,8 @@ def _read_message(fd: int, deadline: float | None) -> Any:
     head = _read_exactly(fd, _LENGTH, deadline)
     if head is None:
         return None
-    body = _read_exactly(fd, int.from_bytes(head, "little"), deadline)
+    length = int.from_bytes(head, "little")
+    body = _read_exactly(fd, length, deadline) if length <= MAX_MESSAGE else None
     if body is None:
         return None
     try:

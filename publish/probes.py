@@ -92,13 +92,18 @@ def jinja_capabilities(source: str, hdr: GGUFHeader | None = None) -> frozenset[
     """What of "tools" and "thinking" the Jinja chat template supports, by the verdict the
     conversion proof uses (templatecheck.model_capabilities: the prompt changes with the tools /
     thinking inputs). Empty for a template lint must not render (hostile) or that fails."""
+    bos = (hdr.bos_text or "") if hdr is not None else ""
+    eos = (hdr.eos_text or "") if hdr is not None else ""
+    return jinja_capabilities_with(source, bos, eos)
+
+
+def jinja_capabilities_with(source: str, bos: str, eos: str) -> frozenset[str]:
+    """jinja_capabilities with the BOS and EOS text given."""
     from publish.chat import CHECK_DATE, ChatTemplate
     from publish.templatecheck import model_capabilities
 
     try:
         tree = _refuse_payloads(source)
-        bos = (hdr.bos_text or "") if hdr is not None else ""
-        eos = (hdr.eos_text or "") if hdr is not None else ""
         return model_capabilities(ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE, parsed=tree))
     except TemplateError:
         return frozenset()

@@ -51,9 +51,12 @@ def test_the_kept_facts_are_bounded():
 def _facts(hdr) -> list:
     """Every fact the rules ask about hdr, each as (kind, value) or (exception class, str)."""
     out = []
-    for key in jinja_facts._keys_for(hdr):
+    template = hdr.chat_template
+    asked = jinja_facts._keys_for(hdr) + ([("capabilities", template)] if isinstance(template, str) else [])
+    for key in asked:   # what the GGUF rules ask, and the folder rules' capabilities (not foreseen)
         ask = {"syntax": lambda: jinja_facts.syntax_problem(key[1]), "audit": lambda: jinja_facts.audit(key[1]),
-               "probe": lambda: jinja_facts.probe(key[1], hdr)}[key[0]]
+               "probe": lambda: jinja_facts.probe(key[1], hdr),
+               "capabilities": lambda: jinja_facts.capabilities(key[1], hdr)}[key[0]]
         try:
             fact = ask()
         except Exception as err:  # noqa: BLE001 - compared below
@@ -74,33 +77,47 @@ def _corpus_headers(tmp_path):
                   ("go", "{{ .Prompt }}{{ if .System }}x{% endif %}"),
                   ("json", '{"chat_template": "{{ messages }}"}'),
                   ("raises", "{{ raise_exception('no tools given') }}"),
-                  ("type-error", "{{ messages[0]['content'] + 1 }}")]
+                  ("type-error", "{{ messages[0]['content'] + 1 }}"),
+                  ("lone-surrogate", "{% for m in messages %}{{ m.content }}{% endfor %}{{ '\\ud800' }}"),
+                  ("blank", "   \n"),
+                  # nested past what Jinja's recursive parser takes at one stack depth and not at another
+                  ("not-955", "{{ " + "not " * 955 + "messages }}"),
+                  ("not-2000", "{{ " + "not " * 2000 + "messages }}"),
+                  ("parens-69", "{{ " + "(" * 69 + "messages" + ")" * 69 + " }}")]
     for i, (name, text) in enumerate(templates):
         yield name, read_header(write_tiny_llama(tmp_path / f"t{i}-F32.gguf", chat_template=text))
     named = {"tokenizer.chat_template.tool_use": PAYLOADS["cycler-globals"]}
     yield "named", read_header(write_tiny_llama(tmp_path / "named-F32.gguf", extra_kv=named))
+    no_vocab = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type")
+    yield "no-vocabulary", read_header(write_tiny_llama(tmp_path / "novocab-F32.gguf", drop_kv=no_vocab))
 
 
 def test_the_worker_answers_what_this_process_computes_on_every_corpus_template(tmp_path, monkeypatch):
-    """162 published chat templates, the sandbox-escape payloads, broken and raising templates:
-    each fact the rules ask (GG701 parse, GG290 audit, the GG204/GG702/GG703 probe) is the same,
-    value for value and error for error, from the worker as computed in this process."""
+    """161 published chat templates, the sandbox-escape payloads, broken, raising, blank and deeply
+    nested templates, a lone surrogate in the output, a file without vocabulary: every fact the
+    rules ask (GG701 parse, GG290 audit, the GG204/GG702/GG703 probe, RP150/RP151's capabilities)
+    is the same, value for value and error for error, from one worker for all of them at once (a
+    batch far larger than the facts kept between lints) as computed in this process."""
     def not_here(key):
-        raise AssertionError(f"computed in the lint process: {key[0]}")
+        raise AssertionError(f"computed in the lint process: {key}")
 
-    checked = 0
-    for name, hdr in _corpus_headers(tmp_path):
+    headers = dict(_corpus_headers(tmp_path))
+    here = {}
+    for name, hdr in headers.items():
         jinja_facts._KEPT.clear()
-        here = _facts(hdr)
-        jinja_facts._KEPT.clear()
-        with jinja_facts.prepared([hdr]) as ready:
-            assert ready.worker is not None
-            with monkeypatch.context() as only_there:    # after the fork: the worker computes as before
-                only_there.setattr(jinja_facts, "_computed", not_here)
-                there = _facts(hdr)
-        assert there == here, name
-        checked += 1
-    assert checked > 170
+        here[name] = _facts(hdr)
+    jinja_facts._KEPT.clear()
+    with jinja_facts.prepared(headers.values()) as ready:
+        assert ready.session is not None and len(ready.keys) > 3 * jinja_facts.KEEP
+        with monkeypatch.context() as only_there:    # after the fork: the worker computes as before
+            only_there.setattr(jinja_facts, "_computed", not_here)
+            there = {name: _facts(hdr) for name, hdr in headers.items()}
+        assert ready.session.worker.alive
+    for name in headers:
+        assert there[name] == here[name], name
+    assert len(headers) > 170
+    assert [k[0] for k in jinja_facts._keys_for(headers["no-vocabulary"])] == ["syntax", "audit"]   # no render
+    assert jinja_facts._keys_for(headers["blank"]) == [("audit", "   \n")]                            # GG290's
 
 
 def test_a_worker_that_dies_leaves_the_facts_to_this_process(tiny_llama_path):
@@ -108,9 +125,9 @@ def test_a_worker_that_dies_leaves_the_facts_to_this_process(tiny_llama_path):
     here = _facts(hdr)
     jinja_facts._KEPT.clear()
     with jinja_facts.prepared([hdr]) as ready:
-        os.kill(ready.worker.pid, signal.SIGKILL)
+        os.kill(ready.session.worker.pid, signal.SIGKILL)
         assert _facts(hdr) == here
-        assert not ready.worker.alive
+        assert not ready.session.worker.alive
 
 
 def test_every_worker_is_reaped(tiny_llama_path, tmp_path, monkeypatch):
@@ -152,3 +169,122 @@ def test_prestart_finds_the_template_and_the_bos_and_eos_text_early(tmp_path, mo
     answers = [jinja_facts.answer(list(key)) for key in jinja_facts._keys_for(hdr)]   # the jobs lint sends
     assert len(renders) == 1 and all(a[0] == "value" for a in answers)
     assert answers[2][1][1] == hdr.bos_text + probes.START[0]["content"]   # the probe: BOS, then the user's text
+
+
+LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"   # 5 s, then stopped
+
+
+def _group_gone(pgid: int, within: float = 3.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_stopping_a_worker_mid_render_stops_its_render_child_too(tmp_path):
+    """Lint left a worker's render child running for up to 5 s after Ctrl-C (a tester's find):
+    the worker leads its own process group and `stop` kills the group."""
+    import time
+
+    worker = jinja_worker.Worker.start()
+    assert worker.send([["probe", LOOP, "<s>", "</s>"]])
+    time.sleep(0.5)   # the worker parses, audits and forks the render child
+    assert os.getpgid(worker.pid) == worker.pid
+    worker.stop()
+    assert _group_gone(worker.pid)
+
+
+def test_an_interrupt_while_the_batch_is_sent_stops_the_worker(tiny_llama_path, monkeypatch):
+    pids = []
+    start = jinja_worker.Worker.start.__func__
+    monkeypatch.setattr(jinja_worker.Worker, "start",
+                        classmethod(lambda cls, *a, **k: (lambda w: pids.append(w.pid) or w)(start(cls, *a, **k))))
+
+    def interrupted(self, jobs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jinja_worker.Worker, "send", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with jinja_facts.prepared([read_header(tiny_llama_path)]):
+            pytest.fail("the block ran")
+    assert len(pids) == 1 and not jinja_facts._SESSION
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)
+
+
+def test_a_fork_that_fails_leaves_lint_to_compute_in_process(tiny_llama_path, monkeypatch):
+    """The worker's fork fails once (EAGAIN: too many processes): lint crashed with a traceback."""
+    real_fork, calls = os.fork, []
+
+    def fork_fails_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real_fork()
+
+    hdr = read_header(tiny_llama_path)
+    here = _facts(hdr)
+    jinja_facts._KEPT.clear()
+    monkeypatch.setattr(os, "fork", fork_fails_once)
+    with jinja_facts.prepared([hdr]) as ready:
+        assert ready.session is None and _facts(hdr) == here   # the render child's fork still works
+
+
+def test_lints_in_several_threads_each_get_their_own_answers(tmp_path):
+    """The worker belongs to the thread whose `prepared` started it; other threads compute in
+    process. Six threads linting six files (a hostile one among them) crashed or mixed up findings
+    (a tester's find: GG290 lost)."""
+    import threading
+
+    from publish.lint import lint_paths
+    from test_template_audit import PAYLOADS
+
+    templates = [PAYLOADS["cycler-globals"], LOOP.replace("100000", "3"), "{{ bos_token }}{{ messages[0].content }}",
+                 "{% for m in messages %}{{ m.content }", "{{ raise_exception('no') }}", "{{ messages }}"]
+    paths = [str(write_tiny_llama(tmp_path / f"t{i}-F32.gguf", chat_template=t)) for i, t in enumerate(templates)]
+    alone = {}
+    for p in paths:
+        jinja_facts._KEPT.clear()
+        alone[p] = [(f.code, f.message) for f in lint_paths([p]).findings]
+    assert any(code == "GG290" for code, _ in alone[paths[0]])
+    for _ in range(3):
+        jinja_facts._KEPT.clear()
+        got, errors = {}, []
+
+        def lint(p):
+            try:
+                got[p] = [(f.code, f.message) for f in lint_paths([p]).findings]
+            except Exception as err:  # noqa: BLE001 - reported below
+                errors.append(err)
+
+        threads = [threading.Thread(target=lint, args=(p,)) for p in paths]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and got == alone
+
+
+def test_lint_of_a_staged_folder_or_a_blank_template_imports_no_jinja(tmp_path):
+    """The folder rules' probe and capabilities go to the worker too; GG290's audit of a blank
+    template as well (both imported Jinja into the lint process: a tester's find)."""
+    import subprocess
+    import sys
+
+    from paths import ROOT
+
+    folder = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "publish", "build", str(ROOT / "examples" / "tiny" / "release.toml"),
+                    "-o", str(folder)], check=True, capture_output=True)
+    blank = write_tiny_llama(tmp_path / "blank-F32.gguf", chat_template="   \n")
+    code = ("import sys; from publish import quickcli; quickcli.run(['lint', sys.argv[1]]); "
+            "print('jinja2' in sys.modules)")
+    for target in (folder, blank):
+        out = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True)
+        assert out.stdout.splitlines()[-1] == "False", (target, out.stdout, out.stderr)

@@ -92,10 +92,13 @@ def test_registry_codes_are_unique_and_documented():
     for code, r in RULES.items():
         assert code == r.code and code[:2] == "GG" and len(code) == 5
         assert r.summary and r.name
+    # The README names each family of codes (`GG1xx`...), whose every code `publish rule --list`
+    # lists; every code's documentation page: tests/test_docs.py
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    missing = [code for code in RULES if f"| `{code}` |" not in readme]
-    assert not missing, f"rule codes missing from the README's rules table: {missing}"
-    # every code's documentation page: tests/test_docs.py
+    families = {code[:3] for code in RULES}
+    missing = [f for f in sorted(families) if f"`{f}xx`" not in readme and not any(
+        f"`{code}`" in readme for code in RULES if code.startswith(f))]
+    assert not missing, f"rule families missing from the README's rules table: {missing}"
 
 
 # -- GG1xx stored types ---------------------------------------------------------------------------
