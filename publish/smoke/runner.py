@@ -169,7 +169,7 @@ def _refuse_non_gguf(target: Target) -> None:
     """A LoadError saying what a local `*.gguf` is when it has no GGUF magic (a Git LFS pointer, an
     HTML page, an empty file: publish.gguf.sniff) and what to do; the engines would only say
     "invalid magic"."""
-    if target.gguf is None:
+    if target.gguf is None or target.header is not None:   # a header the folder's read parsed: a GGUF
         return
     from publish.errors import NotGGUFError
     from publish.gguf.sniff import require_gguf
