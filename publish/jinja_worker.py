@@ -28,7 +28,6 @@ For a file without a chat template the worker only waits, and is stopped.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
@@ -248,6 +247,8 @@ def _token_texts(mapped, ids: list[int]) -> dict[int, str]:
 # -- messages: an 8-byte little-endian length, then JSON (ASCII) ------------------------------------
 
 def _write_message(fd: int, message: Any) -> None:
+    import json   # here: a lint of a file without a chat template never sends a message
+
     data = json.dumps(message).encode("ascii")   # ASCII escapes: a lone surrogate a render wrote crosses too
     view = memoryview(len(data).to_bytes(_LENGTH, "little") + data)
     while view:
@@ -263,6 +264,8 @@ def _read_message(fd: int, deadline: float | None) -> Any:
     body = _read_exactly(fd, length, deadline) if length <= MAX_MESSAGE else None
     if body is None:
         return None
+    import json
+
     try:
         return json.loads(body)
     except ValueError:
