@@ -191,21 +191,24 @@ def _template_in(path: str) -> tuple[str, str, str] | None:
 
     try:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            template = _string_value(mapped, b"tokenizer.chat_template")
+            at = _record(mapped, b"tokenizer.chat_template", 8)   # STRING
+            template = _string_at(mapped, at)
             if template is None:
                 return None
-            ids = [_u32_value(mapped, b"tokenizer.ggml.bos_token_id"), _u32_value(mapped, b"tokenizer.ggml.eos_token_id")]
+            # llama.cpp's converters write the token ids just before the template: look there first
+            near = max(8, at - 4096)
+            ids = [_u32_value(mapped, key, near) for key in (b"tokenizer.ggml.bos_token_id", b"tokenizer.ggml.eos_token_id")]
             texts = _token_texts(mapped, [i for i in ids if i is not None])
             return template, texts.get(ids[0], ""), texts.get(ids[1], "")
     except (OSError, ValueError):
         return None
 
 
-def _record(mapped, key: bytes, value_type: int) -> int | None:
-    """Where the value of the first `key` record of `value_type` starts, or None."""
+def _record(mapped, key: bytes, value_type: int, start: int = 8) -> int | None:
+    """Where the value of the first `key` record of `value_type` from `start` on starts, or None."""
     length = len(key).to_bytes(8, "little")
     vtype = value_type.to_bytes(4, "little")
-    at = mapped.find(key, 8, SNIFF_BYTES)   # the key alone: much faster to find than with its length
+    at = mapped.find(key, start, SNIFF_BYTES)   # the key alone: much faster to find than with its length
     while at >= 0:
         end = at + len(key)
         if mapped[at - 8:at] == length and mapped[end:end + 4] == vtype:
@@ -214,16 +217,19 @@ def _record(mapped, key: bytes, value_type: int) -> int | None:
     return None
 
 
-def _string_value(mapped, key: bytes) -> str | None:
-    at = _record(mapped, key, 8)   # STRING
+def _string_at(mapped, at: int | None) -> str | None:
     if at is None:
         return None
     length = int.from_bytes(mapped[at:at + 8], "little")
     return mapped[at + 8:at + 8 + length].decode("utf-8") if length <= 1 << 20 else None
 
 
-def _u32_value(mapped, key: bytes) -> int | None:
-    at = _record(mapped, key, 4)   # UINT32, as llama.cpp's converters write token ids
+def _u32_value(mapped, key: bytes, near: int) -> int | None:
+    """A UINT32 record (as llama.cpp's converters write token ids), looked for from `near` on,
+    then from the start."""
+    at = _record(mapped, key, 4, near)
+    if at is None and near > 8:
+        at = _record(mapped, key, 4)
     return None if at is None else int.from_bytes(mapped[at:at + 4], "little")
 
 
