@@ -65,7 +65,7 @@ def run_once(argv: list[str], env: dict) -> tuple[float, float, int]:
 
 
 def tool(name: str) -> str:
-    path = BIN / name if name != "python" else Path(sys.executable)
+    path = BIN / name
     if not path.exists():
         raise SystemExit(f"{name} is not installed in {BIN}: run `make install` (the `bench` extra installs "
                          "gguf-inspect; gguf-dump comes with the gguf package)")
