@@ -1,8 +1,9 @@
 """What the GGUF rules learn by running Jinja on a chat template, kept per template text.
 
-Three rules need Jinja: GG701 parses the template (`syntax_problem`), GG290 audits its parse tree
-for sandbox-escape payloads (`audit`), GG204, GG702 and GG703 render it on the probe
-conversations in the sandbox (`probe`). Each fact is computed once per template text (and BOS/EOS
+The rules that need Jinja: GG701 parses the template (`syntax_problem`), GG290 audits its parse
+tree for sandbox-escape payloads (`audit`), GG204, GG702, GG703 and the folder rules' turn-end
+check render it on the probe conversations in the sandbox (`probe`), RP150/RP151 ask whether it
+handles tools and thinking (`capabilities`). Each fact is computed once per template text (and BOS/EOS
 text for the probe) and kept, so a template is parsed and rendered once however many rules ask.
 
 Importing this module does not import Jinja (about 40 ms). Lint computes the facts of the
@@ -130,6 +131,8 @@ class _Session:
                     kept = _from_answer(k[0], answer)
                     if kept is not None:
                         self.answers[k] = kept
+                if key in keys:
+                    break   # answered, or the worker said to compute it here
         return self.answers.get(key)
 
 
