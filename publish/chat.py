@@ -237,7 +237,7 @@ class ChatTemplate:
         `prefetch` queued); one outcome per call, in order. A call equal to a prefetched one is
         answered from that render. Raises TemplateError / UnsafeTemplateError when the template
         (given `parsed`, not compiled yet) does not compile, UnsafeTemplateError when the batch
-        exceeds its time or memory bound."""
+        exceeds its time or memory bound, UsageError when no process can be forked for it."""
         calls = list(calls)
         known = [self._kept_outcome(c) for c in calls]
         prefetched, self._prefetched = self._prefetched, []
@@ -396,7 +396,17 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
     """Run `work()` in a forked child with memory/CPU limits; return its JSON-able result.
     `doing` ("render", "compile") words the errors."""
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as err:   # EAGAIN / ENOMEM: the system refuses another process
+        os.close(read_fd)
+        os.close(write_fd)
+        from publish.errors import UsageError
+
+        done = {"render": "rendered", "compile": "compiled"}.get(doing, doing)
+        raise UsageError(f"cannot start the process a chat template is {done} in: {err.strerror or err}",
+                         hint="the system has too many processes or too little memory; try again when it "
+                              "has fewer") from None
     if pid == 0:  # child: never return into the caller's code
         status = 0
         try:

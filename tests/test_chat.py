@@ -322,3 +322,19 @@ def test_no_template_is_compiled_in_the_calling_process(monkeypatch):
     assert template.render(HELLO) == "Hello!!"
     with pytest.raises(TemplateError, match=":1"):
         ChatTemplate("{{ messages[0].content ")
+
+
+def test_a_fork_the_system_refuses_is_one_error_line_not_a_traceback(monkeypatch):
+    """EAGAIN from fork (too many processes): a UsageError (exit 2) naming what could not start."""
+    from publish import chat
+    from publish.errors import UsageError
+
+    def refused():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    template = chat.ChatTemplate("{{ messages[0]['content'] }}")
+    monkeypatch.setattr(chat.os, "fork", refused)
+    with pytest.raises(UsageError, match="cannot start the process a chat template is rendered in: "
+                                         "Resource temporarily unavailable") as caught:
+        template.render([{"role": "user", "content": "hi"}])
+    assert caught.value.exit_code == 2 and "too many processes" in caught.value.hint
