@@ -305,7 +305,10 @@ def lint_report(paths: list[str], fmt: str, *, select: list[str] | None = None, 
 
     kind = None if base is None else ("base" if base else "chat")
     result = lint_paths(list(paths), select=select or None, ignore=ignore or None, target=target, kind=kind)
-    return format_findings(result.findings, len(result.files), fmt), result.exit_code
+    text = format_findings(result.findings, len(result.files), fmt)
+    # A finding may quote a template's own error text, which can hold a lone surrogate
+    # (`raise_exception('\ud800')`): no UTF-8 output can carry one, so it is written escaped.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8"), result.exit_code
 
 
 def _repo_findings(sources: list[Source], reader: _Headers) -> list[Finding]:

@@ -329,3 +329,22 @@ def test_wrong_typed_keys_are_findings_not_crashes(tmp_path, kv):
     for command in (["inspect", str(path)], ["fix", "--dry-run", str(path)]):
         r = CliRunner().invoke(main, command)
         assert r.exception is None or isinstance(r.exception, SystemExit), (command, r.exception)
+
+
+def test_a_finding_that_quotes_a_lone_surrogate_is_printed_escaped(tmp_path):
+    """A template's raise_exception text can hold a lone surrogate, which no UTF-8 output carries:
+    lint crashed with UnicodeEncodeError (a tester's find); it prints the finding escaped."""
+    import json
+    import subprocess
+    import sys
+
+    from ggufs import write_tiny_llama
+
+    path = write_tiny_llama(tmp_path / "s-F32.gguf", chat_template="{{ raise_exception('bad \\ud800 x') }}")
+    for fmt in ("text", "json"):
+        out = subprocess.run([sys.executable, "-m", "publish", "lint", "--format", fmt, str(path)],
+                             capture_output=True, text=True)
+        assert out.returncode in (0, 1) and "Traceback" not in out.stderr, out.stderr
+        assert "bad \\ud800 x" in out.stdout
+        if fmt == "json":
+            assert any("GG703" == f["code"] for f in json.loads(out.stdout)["findings"])
