@@ -66,6 +66,7 @@ class Worker:
             return None
         requests_r, requests_w = os.pipe()
         answers_r, answers_w = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:   # EAGAIN, ENOMEM: lint computes in process, as without a worker
@@ -78,6 +79,7 @@ class Worker:
                 # Its own process group, which `stop` kills whole: a render child it forked dies
                 # with it (Ctrl-C reaches the lint process, which stops the worker).
                 os.setpgid(0, 0)
+                _die_with(parent)
                 os.close(requests_w)
                 os.close(answers_r)
                 _serve(requests_r, answers_w, list(paths), eager)
@@ -157,6 +159,24 @@ def stop_prestarted() -> None:
 
 # -- in the worker ------------------------------------------------------------------------------
 
+def _die_with(parent: int) -> None:
+    """Have the kernel kill the worker when the lint process dies (Linux PR_SET_PDEATHSIG): in its
+    own process group it would not get the signal that ended lint (SIGTERM, a CI job's SIGKILL to
+    the group). Elsewhere it ends at the end of its current job, when it finds the pipe closed."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:   # lint died before the call above
+        os._exit(0)
+
+
 def _serve(requests: int, answers: int, paths: list[str], eager: bool) -> None:
     from publish import jinja_facts
 
@@ -178,13 +198,18 @@ def _warm(paths: list[str], eager: bool) -> None:
     if eager or early:
         jinja_facts.load_jinja()
     for source, bos, eos in early:
-        for job in (["syntax", source], ["audit", source], ["probe", source, bos, eos]):
+        # The probe only when its BOS/EOS texts are what lint will ask (None: not found early; a
+        # render keyed by other texts would be wasted, a looping template's 5 s included)
+        jobs = [["syntax", source], ["audit", source]] + ([["probe", source, bos, eos]]
+                                                          if bos is not None and eos is not None else [])
+        for job in jobs:
             jinja_facts.answer(job)
 
 
-def _template_in(path: str) -> tuple[str, str, str] | None:
+def _template_in(path: str) -> tuple[str, str | None, str | None] | None:
     """(chat template, BOS text, EOS text) of the file as a byte search finds them within its
-    first SNIFF_BYTES (the BOS/EOS text "" when not found), or None without a chat template. A
+    first SNIFF_BYTES (a text "" when its id is not there, None when the id is too large to look
+    up early), or None without a chat template. A
     search, not a parse: it only decides what the worker computes early, and an early fact that
     does not match what lint then asks is not used (publish.jinja_facts keys facts by these texts)."""
     import mmap
@@ -199,7 +224,10 @@ def _template_in(path: str) -> tuple[str, str, str] | None:
             near = max(8, at - 4096)
             ids = [_u32_value(mapped, key, near) for key in (b"tokenizer.ggml.bos_token_id", b"tokenizer.ggml.eos_token_id")]
             texts = _token_texts(mapped, [i for i in ids if i is not None])
-            return template, texts.get(ids[0], ""), texts.get(ids[1], "")
+            # "" for an id the file lacks (the header's BOS text is then None too); None for one not
+            # looked up (EARLY_TOKENS or more)
+            bos, eos = (texts.get(i) if i is not None else "" for i in ids)
+            return template, bos, eos
     except (OSError, ValueError):
         return None
 

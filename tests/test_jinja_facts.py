@@ -288,3 +288,39 @@ def test_lint_of_a_staged_folder_or_a_blank_template_imports_no_jinja(tmp_path):
     for target in (folder, blank):
         out = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True)
         assert out.stdout.splitlines()[-1] == "False", (target, out.stdout, out.stderr)
+
+
+def test_the_early_probe_waits_for_bos_and_eos_it_could_not_look_up(tmp_path, monkeypatch):
+    """Token ids of EARLY_TOKENS or more (Llama 3's 128000, Qwen's 151643) are not looked up early:
+    the worker then renders no probe before lint asks (one keyed by guessed texts was wasted, 5 s
+    for a looping template: a tester's find)."""
+    path = write_tiny_llama(tmp_path / "m-F32.gguf", chat_template=LOOP)
+    monkeypatch.setattr(jinja_worker, "EARLY_TOKENS", 0)
+    assert jinja_worker._template_in(str(path)) == (LOOP, None, None)
+    renders = []
+    monkeypatch.setattr(probes, "jinja_probe_with", lambda *a: renders.append(a))
+    jinja_worker._warm([str(path)], eager=False)
+    assert renders == [] and ("audit", LOOP) in jinja_facts._KEPT
+
+
+def test_a_worker_dies_with_the_lint_process(tmp_path):
+    """In its own process group the worker missed the SIGTERM or the group SIGKILL that ended lint
+    and ran on for 5 s a render (a tester's find); the kernel now kills it with its parent."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("from publish import jinja_worker; w = jinja_worker.Worker.start(); print(w.pid, flush=True); "
+            "import time; time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    worker_pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail("the worker outlived the process that started it")
