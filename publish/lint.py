@@ -277,7 +277,9 @@ def _lint_read(sources: list[Source], reader: _Headers, staged: list[tuple[Stage
         hdr = reader.headers[src.display]
         if hdr is not None and src.display not in members:
             findings.extend(rules.check_header(hdr, base=is_base(src.display, hdr)))
-    findings.extend(_repo_findings(sources, reader))
+    # a staged folder is one repo, its sub-folders included (push uploads them all)
+    roots = {src.display: str(folder.path) for folder, srcs in staged for src in srcs}
+    findings.extend(_repo_findings(sources, reader, roots))
     for s in sets:
         findings.extend(rules.check_split_set(s))
         merged = rules.merged_view(s) if not s.misnamed else s.misnamed[0]
@@ -311,11 +313,14 @@ def lint_report(paths: list[str], fmt: str, *, select: list[str] | None = None, 
     return text.encode("utf-8", "backslashreplace").decode("utf-8"), result.exit_code
 
 
-def _repo_findings(sources: list[Source], reader: _Headers) -> list[Finding]:
-    """Rules over every GGUF of one folder or Hub repo at once (two files answering one tag)."""
+def _repo_findings(sources: list[Source], reader: _Headers, roots: dict[str, str]) -> list[Finding]:
+    """Rules over every GGUF of one folder or Hub repo at once (two files answering one tag).
+    `roots`: display name -> the staged folder it belongs to (grouped whole); other files are
+    grouped by the folder that holds them."""
     groups: dict[str, dict[str, GGUFHeader | None]] = {}
     for src in sources:
-        parent = src.display.replace("\\", "/").rsplit("/", 1)[0] if "/" in src.display.replace("\\", "/") else "."
+        parent = roots.get(src.display) or (src.display.replace("\\", "/").rsplit("/", 1)[0]
+                                             if "/" in src.display.replace("\\", "/") else ".")
         groups.setdefault(parent, {})[src.display] = reader.headers.get(src.display)
     out: list[Finding] = []
     for parent, files in groups.items():

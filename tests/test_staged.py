@@ -320,6 +320,7 @@ def test_a_folder_s_quants_in_sub_folders_are_the_ones_push_uploads_and_the_hub_
     uploads every file below it, so lint and smoke must see those GGUFs too. The local read groups
     them as the Hub repo's read does after the push (it used to look at the top level only), and
     lint reports a finding on the sub-folder's file. A folder named like a GGUF is not a quant."""
+    from publish.errors import UsageError
     from publish.lint import lint_paths
 
     folder = tmp_path / "dist"
@@ -348,6 +349,15 @@ def test_a_folder_s_quants_in_sub_folders_are_the_ones_push_uploads_and_the_hub_
     found = {(f.code, Path(f.path).name) for f in lint_paths([str(folder)]).findings}
     assert any(code == "RP120" for code, _ in found)                               # the split set, for Ollama
     assert ("GG301", "m-Q4_K_M-00001-of-00002.gguf") in found                      # its GGUF rule, on its file
+
+    # the same name in a sub-folder answers the same tag: one repo, so GG802 (lint grouped by
+    # sub-folder and passed it, while smoke refused the folder for it: a tester's find)
+    (folder / "again").mkdir()
+    shutil.copyfile(tiny_llama_path, folder / "again" / "m-Q8_0.gguf")
+    (gg802,) = [f for f in lint_paths([str(folder)]).findings if f.code == "GG802"]
+    assert gg802.message.startswith("again/m-Q8_0.gguf and m-Q8_0.gguf both answer hf.co/ORG/REPO:Q8_0")
+    with pytest.raises(UsageError, match="again/m-Q8_0.gguf and m-Q8_0.gguf both carry the label Q8_0"):
+        StagedFolder.load(folder, tolerant=True).quant("Q8_0")
 
 
 @pytest.mark.parametrize("name, content, message", [

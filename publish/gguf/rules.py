@@ -1285,9 +1285,15 @@ def ambiguous_tag(repo: RepoFiles) -> Iterable[Hit]:
             by_tag.setdefault(tag, []).append(path)
     for tag, paths in sorted(by_tag.items()):
         if len(paths) > 1:
-            yield Hit(ambiguous_tag_message([_file_name(p) for p in paths], f"hf.co/ORG/REPO:{tag}"),
+            yield Hit(ambiguous_tag_message([_in_repo(p, repo.name) for p in paths], f"hf.co/ORG/REPO:{tag}"),
                       subject=tag, path=paths[0],
                       hint="publish one file per tag: keep one of them here and move the other model to its own repo")
+
+
+def _in_repo(path: str, root: str) -> str:
+    """`path` as the repo lists it: relative to `root` when below it (a sub-folder's file), else its name."""
+    path, root = path.replace("\\", "/"), root.replace("\\", "/").rstrip("/") + "/"
+    return path[len(root):] if path.startswith(root) else _file_name(path)
 
 
 def check_repo(repo: RepoFiles) -> list[Finding]:
