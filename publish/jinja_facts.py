@@ -40,14 +40,15 @@ def audit(source: str) -> list[Suspect]:
 
 
 def probe(source: str, hdr: GGUFHeader | None) -> Probe:
-    """publish.probes.jinja_probe(source, hdr), kept per (source, BOS text, EOS text): raises
+    """publish.probes.jinja_probe of `source` with hdr's BOS and EOS text, kept per (source, BOS
+    text, EOS text): raises
     UnsafeTemplateError for a hostile template, as jinja_probe does, every time it is asked."""
     return _fact(("probe", source, *_bos_eos(hdr)))
 
 
 def capabilities(source: str, hdr: GGUFHeader | None) -> frozenset[str]:
-    """publish.probes.jinja_capabilities(source, hdr) ("tools", "thinking"), kept per (source,
-    BOS text, EOS text)."""
+    """publish.probes.jinja_capabilities of `source` with hdr's BOS and EOS text ("tools",
+    "thinking"), kept per (source, BOS text, EOS text)."""
     return _fact(("capabilities", source, *_bos_eos(hdr)))
 
 
@@ -154,12 +155,11 @@ def _keys_for(hdr: GGUFHeader) -> list[tuple]:
     template = hdr.chat_template
     if isinstance(template, str) and template.strip():
         keys += [("syntax", template), ("audit", template)]
-        tokens = hdr.kv.get("tokenizer.ggml.tokens")
-        if tokens is not None and tokens.array_type is not None and tokens.array_type.name == "STRING":
+        if hdr.has_vocabulary:
             keys.append(("probe", template, *_bos_eos(hdr)))
-    for key, kv in hdr.kv.items():
-        if key.startswith("tokenizer.chat_template") and isinstance(kv.value, str) and ("audit", kv.value) not in keys:
-            keys.append(("audit", kv.value))
+    for _, text in hdr.chat_templates():
+        if ("audit", text) not in keys:
+            keys.append(("audit", text))
     return keys
 
 
@@ -205,12 +205,12 @@ def _compute(key: tuple) -> Any:
 
         return audit_template(source)
     if kind == "capabilities":
-        from publish.probes import jinja_capabilities_with
+        from publish.probes import jinja_capabilities
 
-        return jinja_capabilities_with(source, key[2], key[3])
-    from publish.probes import jinja_probe_with
+        return jinja_capabilities(source, key[2], key[3])
+    from publish.probes import jinja_probe
 
-    return jinja_probe_with(source, key[2], key[3])
+    return jinja_probe(source, key[2], key[3])
 
 
 def _keep(key: tuple, kept: tuple[str, Any]) -> None:

@@ -3,7 +3,7 @@
 Lint does not guess from template text what a template does; it renders the template (Jinja in
 the sandbox of publish.chat, Go with publish.gotmpl's Ollama semantics) and looks at the prompt:
 
-    probe = jinja_probe(hdr.chat_template, hdr)        # or go_probe(template_text)
+    probe = jinja_probe(hdr.chat_template, hdr.bos_text or "", hdr.eos_text or "")   # or go_probe(text)
     probe.start            # the prompt of one user turn, generation prompt included
     probe.history          # user, assistant ANSWER, user: what surrounds an assistant turn
     turn_end(probe, hdr)   # the special token written right after an assistant answer
@@ -61,16 +61,10 @@ def _refuse_payloads(source: str):
     return parse_template(source)
 
 
-def jinja_probe(source: str, hdr: GGUFHeader | None = None) -> Probe:
-    """Render a Jinja chat template with the GGUF's BOS and EOS text (as llama.cpp passes them).
-    Raises UnsafeTemplateError for a hostile template; other failures are `Probe.error`."""
-    bos = (hdr.bos_text or "") if hdr is not None else ""
-    eos = (hdr.eos_text or "") if hdr is not None else ""
-    return jinja_probe_with(source, bos, eos)
-
-
-def jinja_probe_with(source: str, bos: str, eos: str) -> Probe:
-    """jinja_probe with the BOS and EOS text given (`bos_token` / `eos_token` of the render)."""
+def jinja_probe(source: str, bos: str = "", eos: str = "") -> Probe:
+    """Render a Jinja chat template with `bos` and `eos` as bos_token / eos_token (a GGUF's BOS and
+    EOS token texts, as llama.cpp passes them). Raises UnsafeTemplateError for a hostile template;
+    other failures are `Probe.error`."""
     from publish.chat import CHECK_DATE, ChatTemplate, RenderCall
     from publish.errors import UnsafeTemplateError
 
@@ -88,17 +82,11 @@ def jinja_probe_with(source: str, bos: str, eos: str) -> Probe:
     return Probe("jinja", start.text, history.text, history.error)
 
 
-def jinja_capabilities(source: str, hdr: GGUFHeader | None = None) -> frozenset[str]:
+def jinja_capabilities(source: str, bos: str = "", eos: str = "") -> frozenset[str]:
     """What of "tools" and "thinking" the Jinja chat template supports, by the verdict the
     conversion proof uses (templatecheck.model_capabilities: the prompt changes with the tools /
-    thinking inputs). Empty for a template lint must not render (hostile) or that fails."""
-    bos = (hdr.bos_text or "") if hdr is not None else ""
-    eos = (hdr.eos_text or "") if hdr is not None else ""
-    return jinja_capabilities_with(source, bos, eos)
-
-
-def jinja_capabilities_with(source: str, bos: str, eos: str) -> frozenset[str]:
-    """jinja_capabilities with the BOS and EOS text given."""
+    thinking inputs), rendered with `bos` and `eos` as jinja_probe does. Empty for a template lint
+    must not render (hostile) or that fails."""
     from publish.chat import CHECK_DATE, ChatTemplate
     from publish.templatecheck import model_capabilities
 

@@ -119,6 +119,18 @@ class GGUFHeader(Record):
         v = self.value("tokenizer.ggml.tokens")
         return v if isinstance(v, ArrayValue) and v.item_type == GGUFValueType.STRING else ()
 
+    @property
+    def has_vocabulary(self) -> bool:
+        """tokenizer.ggml.tokens is stored as an array of strings (GG103 reports other types)."""
+        kv = self.kv.get("tokenizer.ggml.tokens")
+        return kv is not None and kv.type == GGUFValueType.ARRAY and kv.array_type == GGUFValueType.STRING
+
+    def chat_templates(self) -> list[tuple[str, str]]:
+        """(key, text) of every string value whose key starts with tokenizer.chat_template: the
+        default template and the named ones (tokenizer.chat_template.tool_use ...), in header order."""
+        return [(key, kv.value) for key, kv in self.kv.items()
+                if key.startswith("tokenizer.chat_template") and isinstance(kv.value, str)]
+
     def token_text(self, token_id: Any) -> str | None:
         """The text of a token id; None for an id that is not an integer inside the vocabulary
         (ids come from the file and may be stored as any type)."""

@@ -449,12 +449,6 @@ def _n_vocab(hdr: GGUFHeader) -> int:
     return len(hdr.tokens)
 
 
-def _has_vocab(hdr: GGUFHeader) -> bool:
-    """A usable vocabulary: tokenizer.ggml.tokens stored as an array of strings (GG103 flags other types)."""
-    kv = hdr.kv.get("tokenizer.ggml.tokens")
-    return kv is not None and kv.type == T.ARRAY and kv.array_type == T.STRING
-
-
 def _int_value(kv: KV | None) -> int | None:
     if kv is None or kv.type == T.ARRAY or isinstance(kv.value, (str, bool)):
         return None
@@ -489,7 +483,7 @@ def no_vocabulary(hdr: GGUFHeader) -> Iterable[Hit]:
 @rule("GG201", "token-id-out-of-vocab", Severity.ERROR,
       "A special token id (BOS/EOS/EOT/PAD/...) lies outside the vocabulary.")
 def token_ids_in_vocab(hdr: GGUFHeader) -> Iterable[Hit]:
-    if not _has_vocab(hdr):
+    if not hdr.has_vocabulary:
         return
     n = _n_vocab(hdr)
     for key, kv in hdr.kv.items():
@@ -511,7 +505,7 @@ def token_ids_in_vocab(hdr: GGUFHeader) -> Iterable[Hit]:
 @rule("GG202", "no-end-token", Severity.ERROR,
       "Neither an EOS nor an EOT token is declared, so generation never stops on its own.")
 def no_end_token(hdr: GGUFHeader) -> Iterable[Hit]:
-    if not _has_vocab(hdr):
+    if not hdr.has_vocabulary:
         return
     keys = ("tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eos_token_ids")
     if not any(k in hdr.kv for k in keys):
@@ -568,7 +562,7 @@ def _jinja_probe(hdr: GGUFHeader):
     template, it does not parse (GG701) or refuses the probe; a hostile template is GG290's.
     Rendered once per template (publish.jinja_facts keeps it)."""
     template = hdr.chat_template
-    if not isinstance(template, str) or not template.strip() or not _has_vocab(hdr):
+    if not isinstance(template, str) or not template.strip() or not hdr.has_vocabulary:
         return None
     from publish import jinja_facts  # Jinja is imported only for a file with a template
     from publish.errors import UnsafeTemplateError
@@ -587,7 +581,7 @@ def _jinja_probe(hdr: GGUFHeader):
       fixable=True)
 def turn_end_not_declared(hdr: GGUFHeader) -> Iterable[Hit]:
     template = hdr.chat_template
-    if not isinstance(template, str) or not _has_vocab(hdr):
+    if not isinstance(template, str) or not hdr.has_vocabulary:
         return
     eos = _int_value(hdr.kv.get("tokenizer.ggml.eos_token_id"))
     eot_kv = hdr.kv.get("tokenizer.ggml.eot_token_id")
@@ -910,7 +904,7 @@ def chat_template_fails(hdr: GGUFHeader) -> Iterable[Hit]:
     not parse) or GG290 (sandbox escape) reports is left to them."""
     template = hdr.chat_template
     kv = hdr.kv.get("tokenizer.chat_template")
-    if not isinstance(template, str) or kv is None or not template.strip() or not _has_vocab(hdr):
+    if not isinstance(template, str) or kv is None or not template.strip() or not hdr.has_vocabulary:
         return
     from publish import jinja_facts  # Jinja is imported only for a file with a template
     from publish.errors import UnsafeTemplateError, message_of
@@ -985,19 +979,17 @@ def missing_bos(hdr: GGUFHeader) -> Iterable[Hit]:
       sources=("llama-cpp-python 0.2.72 llama_cpp/llama_chat_format.py (ImmutableSandboxedEnvironment, the "
                "CVE-2024-34359 fix)", "jinja2 jinja2/sandbox.py (is_safe_attribute)"))
 def hostile_chat_template(hdr: GGUFHeader) -> Iterable[Hit]:
-    for key, kv in hdr.kv.items():
-        if not key.startswith("tokenizer.chat_template") or not isinstance(kv.value, str):
-            continue
+    for key, text in hdr.chat_templates():
         from publish import jinja_facts  # Jinja only for a file with a template
 
-        suspects = jinja_facts.audit(kv.value)
+        suspects = jinja_facts.audit(text)
         if not suspects:
             continue
         shown = "; ".join(f"line {s.line}: {s.what}: {s.excerpt}" for s in suspects[:3])
         more = f" (and {len(suspects) - 3} more)" if len(suspects) > 3 else ""
         yield Hit(f"{key} is built to escape the Jinja sandbox: {shown}{more}. Unsandboxed renderers "
                   "(CVE-2024-34359) run it as code; sandboxed ones refuse to render it",
-                  subject=key, offset=kv.offset,
+                  subject=key, offset=hdr.kv[key].offset,
                   hint="do not publish this file: set the original model's chat template with "
                        "`publish fix FILE --chat-template tokenizer_config.json` and find where the payload came from")
 
@@ -1089,7 +1081,7 @@ def _rows(hdr: GGUFHeader, name: str) -> tuple | None:
           "saving, or pad the vocabulary to the embedding rows).",
       sources=(_LLAMA_MODEL, "llama.cpp src/llama-vocab.cpp 00ad355 (n_tokens from tokenizer.ggml.tokens)"))
 def vocab_vs_embedding(hdr: GGUFHeader) -> Iterable[Hit]:
-    if not _has_vocab(hdr):
+    if not hdr.has_vocabulary:
         return
     # llama.cpp sizes token_embd/output by the tokens of the vocabulary (llama_vocab::n_tokens); the
     # {arch}.vocab_size key does not enter the shape check (llama-cpp-python 0.3.36 loads a file
