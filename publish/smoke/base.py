@@ -29,8 +29,10 @@ class Target:
     system: str | None = None
     kind: str = "chat"                # "base": a base release (publish.modelkind), chat checks skipped
     insecure: bool = False            # pull over plain HTTP (a registry given as http://HOST:PORT)
-    # the GGUF's GGUFHeader when already read (a staged folder's); not part of the target's identity
+    # the GGUF's GGUFHeader when already read (a staged folder's), or the GGUFError the folder's
+    # read met (publish.staged: NotGGUFError says what the file is); not part of the identity
     header: object | None = field(default=None, compare=False, repr=False)
+    unreadable: Exception | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

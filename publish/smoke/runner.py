@@ -166,18 +166,14 @@ def refused_params(params: dict) -> str | None:
 
 
 def _refuse_non_gguf(target: Target) -> None:
-    """A LoadError saying what a local `*.gguf` is when it has no GGUF magic (a Git LFS pointer, an
-    HTML page, an empty file: publish.gguf.sniff) and what to do; the engines would only say
-    "invalid magic"."""
-    if target.gguf is None or target.header is not None:   # a header the folder's read parsed: a GGUF
-        return
+    """A LoadError saying what a local `*.gguf` is when the folder's read found no GGUF magic (a
+    Git LFS pointer, an HTML page, an empty file: publish.gguf.sniff) and what to do; the engines
+    would only say "invalid magic"."""
     from publish.errors import NotGGUFError
-    from publish.gguf.sniff import require_gguf
 
-    try:
-        require_gguf(target.gguf)
-    except NotGGUFError as err:
-        raise LoadError(f"{target.gguf.name}: {err.expected}; {err.hint}") from None
+    err = target.unreadable
+    if isinstance(err, NotGGUFError) and target.gguf is not None:
+        raise LoadError(f"{target.gguf.name}: {err.expected}; {err.hint}")
 
 
 def _smoke_quant(backend: Backend, target: Target, header_source, prompts: list[Prompt],

@@ -121,7 +121,8 @@ def plan_folder(folder, options: SmokeOptions) -> Planned:
         q = folder.quant(label)
         targets.append(Target(label=q.label, model=scratch_name(path, q.label), gguf=q.path,
                               template=folder.template, params=dict(folder.params), system=folder.system,
-                              kind=folder.kind, header=folder.headers.get(q.path)))
+                              kind=folder.kind, header=folder.headers.get(q.path),
+                              unreadable=folder.unreadable.get(q.path)))
     # the headers the folder's read kept: the GGUF facts and the llama.cpp engine read none again
     return Planned(targets, labels, {t.label: t.header or t.gguf for t in targets})
 
