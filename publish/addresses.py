@@ -11,6 +11,7 @@ A bare repo id, `ORG/NAME` (a spec's `repo`, `--repo`), is checked by `is_repo_i
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import unquote
 
@@ -171,3 +172,11 @@ def file_url_given_for_ollama(url: str, command: str) -> UsageError:
 def ollama_hub_repo(target: str) -> str:
     """`hf.co/ORG/NAME[:TAG]` -> "ORG/NAME". Raises UsageError for anything else."""
     return parse_ollama_hub_name(target).repo_id
+
+
+def repo_path(path: str | os.PathLike, root: str | os.PathLike) -> str:
+    """`path` as a repo lists it: relative to `root` (a staged folder, or `hf://ORG/NAME`) and
+    `/`-separated when below it (a sub-folder's file: `Q4_K_M/x-00001-of-00002.gguf`), else its
+    file name."""
+    path, root = os.fspath(path).replace("\\", "/"), os.fspath(root).replace("\\", "/").rstrip("/") + "/"
+    return path[len(root):] if path.startswith(root) else path.rsplit("/", 1)[-1]

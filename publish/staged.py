@@ -228,18 +228,13 @@ class StagedFolder:
 
         return BASE if is_completion_template(self.template) else CHAT
 
-    def relative(self, path: Path | str) -> str:
-        """`path` (one of the folder's files) as its repo path: relative to the folder, `/`-separated."""
-        if isinstance(path, Path) and isinstance(self.path, Path):
-            return path.relative_to(self.path).as_posix()
-        root = str(self.path).rstrip("/") + "/"
-        return str(path)[len(root):] if str(path).startswith(root) else _name(path)
-
     def quant(self, label: str) -> StagedQuant:
         """The quant tagged `label` (case-insensitive). Raises UsageError when none or two are."""
         found = [q for q in self.quants if q.label.lower() == label.lower()]
         if len(found) > 1:
-            names = " and ".join(self.relative(q.path) for q in found)
+            from publish.addresses import repo_path
+
+            names = " and ".join(repo_path(q.path, self.path) for q in found)
             raise UsageError(f"{self.path}: {names} both carry the label {label}",
                              hint="keep one model per label in the folder (publish lint reports GG802)")
         if found:

@@ -23,6 +23,7 @@ from pathlib import PurePosixPath
 from publish.gguf.constants import GGMLQuantizationType as Q
 from publish.gguf.constants import GGUFValueType as T
 
+from publish.addresses import repo_path
 from publish.engines import ALL_ENGINES, Engine
 from publish.findings import Finding, Severity
 from publish.gguf.changes import Change, RemoveKey, SetValue, type_label
@@ -1277,15 +1278,9 @@ def ambiguous_tag(repo: RepoFiles) -> Iterable[Hit]:
             by_tag.setdefault(tag, []).append(path)
     for tag, paths in sorted(by_tag.items()):
         if len(paths) > 1:
-            yield Hit(ambiguous_tag_message([_in_repo(p, repo.name) for p in paths], f"hf.co/ORG/REPO:{tag}"),
+            yield Hit(ambiguous_tag_message([repo_path(p, repo.name) for p in paths], f"hf.co/ORG/REPO:{tag}"),
                       subject=tag, path=paths[0],
                       hint="publish one file per tag: keep one of them here and move the other model to its own repo")
-
-
-def _in_repo(path: str, root: str) -> str:
-    """`path` as the repo lists it: relative to `root` when below it (a sub-folder's file), else its name."""
-    path, root = path.replace("\\", "/"), root.replace("\\", "/").rstrip("/") + "/"
-    return path[len(root):] if path.startswith(root) else _file_name(path)
 
 
 def check_repo(repo: RepoFiles) -> list[Finding]:
