@@ -371,7 +371,10 @@ def _entry_kind(folder: StagedFolder, path: Path) -> str | None:
     try:
         return input_kind(path)
     except InputPathError as e:
-        folder.problems.append(StagedProblem(path.name, NOT_A_FILE, e.problem, hint=e.hint))
+        from publish.addresses import repo_path
+
+        # by its path in the folder: a GGUF in a sub-folder is named whole in the error
+        folder.problems.append(StagedProblem(repo_path(path, folder.path), NOT_A_FILE, e.problem, hint=e.hint))
         return None
 
 

@@ -430,3 +430,18 @@ def test_a_hub_repo_s_object_is_refused_where_local_files_are_needed(hub, tiny_l
         with pytest.raises(UsageError, match=r"^hf://alice/tiny-GGUF: a Hub repo, not a local staged folder") as err:
             call()
         assert "hf.co/alice/tiny-GGUF" in err.value.hint
+
+
+def test_a_fifo_in_a_sub_folder_is_named_by_its_whole_path(tmp_path, tiny_llama_path):
+    """Sub-folder GGUFs are the folder's too: one that is a FIFO is refused (never opened) with
+    its own path, not a path beside the folder's top-level files."""
+    import os
+
+    from publish.errors import InputPathError
+
+    folder = tmp_path / "dist"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copyfile(tiny_llama_path, folder / "m-Q8_0.gguf")
+    os.mkfifo(folder / "sub" / "x-Q4_K_M.gguf")
+    with pytest.raises(InputPathError, match=r"dist/sub/x-Q4_K_M\.gguf: a FIFO"):
+        StagedFolder.load(folder, tolerant=True)
