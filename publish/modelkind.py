@@ -38,6 +38,7 @@ def is_completion_template(template: str | None) -> bool:
     """True when Ollama's prompt for one user message is exactly that message, for every probe
     (`{{ .Prompt }}`, `{{- .Prompt -}}` is not: it trims). A template that does not parse or
     render is not one."""
+    template = (template or "").removeprefix("\ufeff")   # a byte order mark is RP107's, not a chat format
     if not template:
         return False
     from publish import gotmpl
