@@ -115,8 +115,8 @@ REQUIRED_CARD_KEYS = ("base_model", "license", "tags")
 
 
 def _finding(code: str, message: str, path: Path, *, subject: str | None = None,
-             hint: str | None = None) -> Finding:
-    return Finding(code, RULES[code].severity, message, str(path), subject=subject, hint=hint)
+             hint: str | None = None, offset: int | None = None) -> Finding:
+    return Finding(code, RULES[code].severity, message, str(path), subject=subject, hint=hint, offset=offset)
 
 
 def check_folder(folder: StagedFolder | Path, headers: dict[Path, GGUFHeader]) -> list[Finding]:
@@ -249,8 +249,9 @@ def _check_byte_order_marks(s: StagedFolder) -> Iterator[Finding]:
         if text is not None and text.startswith("\ufeff"):
             yield _finding("RP107", f"starts with a UTF-8 byte order mark (bytes EF BB BF at offset 0): Ollama "
                                     f"keeps it, so {what} starts with an invisible U+FEFF", s.path / name,
-                           subject=name, hint="save the file as UTF-8 without a byte order mark, or rebuild the "
-                                              "folder with `publish build` (it drops one from its inputs)")
+                           subject=name, offset=0,
+                           hint="save the file as UTF-8 without a byte order mark, or rebuild the "
+                                "folder with `publish build` (it drops one from its inputs)")
 
 
 def _problem_finding(code: str, p: StagedProblem, path: Path) -> Finding:
@@ -563,7 +564,7 @@ def _check_modelfiles(s: StagedFolder, params: dict | None) -> Iterator[Finding]
         diffs = []
         if template is not None and mf.template is not None and mf.template != template:
             diffs.append("TEMPLATE")
-        if system and mf.system is not None and system != mf.system:
+        if system and system != mf.system:   # a Modelfile without SYSTEM while the repo has `system`, too
             diffs.append("SYSTEM")
         if params is not None and mf_params != wanted:
             diffs.append("PARAMETER")
