@@ -295,6 +295,7 @@ def test_rp107_a_byte_order_mark_in_template_or_system_and_rp110_in_params(folde
         (folder / name).write_bytes(b"\xef\xbb\xbf" + (folder / name).read_bytes())
     found = check(folder)
     assert sorted(f.subject for f in found if f.code == "RP107") == ["system", "template"]
+    assert {f.offset for f in found if f.code == "RP107"} == {0}   # as its message says
     assert RULES["RP107"].severity.name == "ERROR"
     assert [f.message for f in found if f.code == "RP110"] == [
         "not valid JSON at 1:1: Unexpected UTF-8 BOM (decode using utf-8-sig)"]
@@ -341,3 +342,26 @@ def test_lint_cli_fails_a_folder_whose_template_is_not_utf8(folder):
     _insert(folder / "template", 5, b"\xff")
     result = CliRunner().invoke(main, ["lint", str(folder), "--ignore", "GG2,GG5"])
     assert result.exit_code == 1 and "RP105" in result.output and "byte 0xFF at offset 5" in result.output
+
+
+def test_a_byte_order_mark_does_not_turn_a_base_release_into_a_chat_one(folder):
+    """`{{ .Prompt }}` saved with a BOM: still a base release (lint added GG203, the smoke sent chat
+    prompts and failed: a tester's find); RP107 reports the BOM."""
+    from publish.staged import StagedFolder
+
+    (folder / "template").write_bytes(b"\xef\xbb\xbf{{ .Prompt }}")
+    assert StagedFolder.load(folder, tolerant=True).kind == "base"
+    assert "RP107" in {f.code for f in check(folder)}
+
+
+def test_rp141_a_system_file_the_modelfiles_lack(folder):
+    """A `system` added by hand to a folder whose Modelfiles have no SYSTEM: `ollama create -f` and
+    `ollama run hf.co/...` then differ, which RP141 is about (it only compared existing SYSTEMs)."""
+    (folder / "system").unlink()
+    for mf in folder.glob("Modelfile.*"):
+        text = mf.read_text(encoding="utf-8")
+        mf.write_text("\n".join(line for line in text.splitlines() if not line.startswith("SYSTEM")) + "\n",
+                      encoding="utf-8")
+    assert not [f for f in check(folder) if f.code == "RP141"]
+    (folder / "system").write_text("You are terse.", encoding="utf-8")
+    assert {f.subject for f in check(folder) if f.code == "RP141"} == {"SYSTEM"}
