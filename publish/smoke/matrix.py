@@ -35,10 +35,7 @@ def target_quants(target: str, *, gguf_dir: str | Path | None = None) -> tuple[s
         from publish.staged import load_staged
 
         folder = load_staged(path)
-        labels = [q.label for q in folder.quants]
-        for label in labels:
-            folder.quant(label)   # UsageError for a label two GGUFs carry, as the smoke of a shard says
-        return str(path), labels
+        return str(path), [q.label for q in folder.quants]
     if kind == "file":
         from publish.spec import load_spec
 
