@@ -45,10 +45,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-import jinja2
+# Names come from jinja2's modules, not its package: lint's worker imports these without
+# jinja2/__init__.py (publish.jinja_worker._load_jinja_lean).
 import jinja2.ext
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator
+from jinja2.environment import Template
+from jinja2.exceptions import TemplateError as JinjaError
+from jinja2.exceptions import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from publish.termtext import shell_command
@@ -84,7 +88,7 @@ def _raise_exception(message: Any = "") -> None:
     raise _Raised(str(message))
 
 
-class _Raised(jinja2.TemplateError):
+class _Raised(JinjaError):
     """raise_exception() inside the sandbox; converted to TemplateRaised at the boundary."""
 
 
@@ -296,7 +300,7 @@ class ChatTemplate:
         template = outcome[3]
         return [outcome[:3], [self._render_one(template, call, deadline) for call in calls]]
 
-    def _render_one(self, template: jinja2.Template, call: RenderCall, deadline: float | None) -> list:
+    def _render_one(self, template: Template, call: RenderCall, deadline: float | None) -> list:
         """[kind, payload, line]: kind is ok / raised / unsafe / error."""
         pieces: list[str] = []
         size = 0
@@ -319,7 +323,7 @@ class ChatTemplate:
         except RecursionError:
             return ["unsafe", "recursion too deep (a macro that calls itself, directly or through another, "
                               "without end)", _template_line()]
-        except jinja2.TemplateError as err:
+        except JinjaError as err:
             return ["error", str(err) or type(err).__name__, _template_line()]
         except Exception as err:  # noqa: BLE001 - template code errors: TypeError, KeyError, ...
             return ["error", f"{type(err).__name__}: {err}", _template_line()]
@@ -338,7 +342,7 @@ class ChatTemplate:
         return RenderOutcome(error=TemplateError(payload, name=self.name, line=line))
 
 
-def _compile(source: str | nodes.Template, name: str) -> jinja2.Template:
+def _compile(source: str | nodes.Template, name: str) -> Template:
     """Compile in this process (the caller is a bounded child, or Windows); errors of every kind
     become TemplateError / UnsafeTemplateError."""
     outcome = _compile_outcome(source)
@@ -352,7 +356,7 @@ def _compile_outcome(source: str | nodes.Template) -> list:
     (Only the first three items cross the pipe from a child.)"""
     try:
         return ["ok", None, None, _ENV.from_string(source)]
-    except jinja2.TemplateSyntaxError as err:
+    except TemplateSyntaxError as err:
         return ["error", err.message or str(err), err.lineno]
     except RecursionError:
         return ["unsafe", "template nesting is too deep to compile", None]
@@ -557,7 +561,7 @@ def syntax_problem(source: str) -> SyntaxProblem | None:
 
     try:
         at_fixed_depth(lambda: _ENV.parse(source))
-    except jinja2.TemplateSyntaxError as err:
+    except TemplateSyntaxError as err:
         line = err.lineno or 1
         go = _GO_FIELD.search(source)
         if go is not None:
@@ -634,7 +638,7 @@ def syntax_error_location(source: str, message: str, line: int | None) -> tuple[
 def _same_syntax_error(prefix: str, message: str, line: int) -> bool:
     try:
         _ENV.parse(prefix)
-    except jinja2.TemplateSyntaxError as err:
+    except TemplateSyntaxError as err:
         return err.message == message and err.lineno == line
     except RecursionError:
         return False

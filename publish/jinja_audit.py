@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import re
 
-import jinja2
 from jinja2 import nodes
+from jinja2.environment import Environment
+from jinja2.exceptions import TemplateSyntaxError
 
 from publish.jinja_results import Suspect
 
@@ -38,7 +39,7 @@ _DUNDER = re.compile(r"__\w+__")
 MAX_AUDIT_CHARS = 1_000_000
 
 
-def _parser_env() -> jinja2.Environment:
+def _parser_env() -> Environment:
     from publish.chat import _new_environment
 
     return _new_environment()
@@ -74,7 +75,7 @@ def parse_template(source: str) -> nodes.Template | None:
 
     try:
         tree = at_fixed_depth(lambda: _parser_env().parse(source))
-    except (jinja2.TemplateSyntaxError, RecursionError):   # RecursionError: nested too deep to parse
+    except (TemplateSyntaxError, RecursionError):   # RecursionError: nested too deep to parse
         tree = None
     _LAST_PARSE[:] = [source, tree]
     return tree

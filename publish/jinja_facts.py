@@ -222,11 +222,20 @@ def _keep(key: tuple, kept: tuple[str, Any]) -> None:
 
 # -- with a worker --------------------------------------------------------------------------------
 
+JINJA_USERS = ("publish.chat", "publish.jinja_audit", "publish.probes")   # what computing a fact imports
+
+
 def load_jinja() -> None:
-    """Import what computing a fact imports (the worker does this before its first job)."""
-    import publish.chat  # noqa: F401
-    import publish.jinja_audit  # noqa: F401
-    import publish.probes  # noqa: F401
+    """Import JINJA_USERS, and so Jinja (the worker does this before its first job)."""
+    from importlib import import_module
+
+    for name in JINJA_USERS:
+        import_module(name)
+
+
+def kept(job: list) -> bool:
+    """In the worker: whether the fact `job` asks for is computed already."""
+    return tuple(job) in _KEPT
 
 
 def answer(job: list) -> list:

@@ -324,3 +324,53 @@ def test_a_worker_dies_with_the_lint_process(tmp_path):
             return
         time.sleep(0.05)
     pytest.fail("the worker outlived the process that started it")
+
+
+_SPY = r"""
+import json, sys
+from publish import jinja_facts, jinja_worker
+
+load = jinja_worker._load_jinja_lean
+def spied():   # in the worker: which of jinja2's modules it imported
+    load()
+    with open(sys.argv[1], "w") as fh:
+        json.dump(sorted(n for n in sys.modules if n.split(".")[0] == "jinja2"), fh)
+jinja_worker._load_jinja_lean = spied
+
+start = jinja_worker.Worker.start.__func__
+def started(cls, *args, **kw):   # returns in the lint process only: from here on it computes nothing
+    worker = start(cls, *args, **kw)
+    def here(key):
+        raise AssertionError(f"computed in the lint process: {key[0]}")
+    jinja_facts._computed = here
+    return worker
+jinja_worker.Worker.start = classmethod(started)
+
+from publish.lint import lint_report
+print(lint_report(sys.argv[2:], "json")[0])
+"""
+
+
+def test_a_fresh_worker_imports_jinja_without_its_package_init_and_answers_the_same(tmp_path):
+    """In a fresh process the worker imports Jinja's modules without jinja2/__init__.py (~9 ms:
+    publish.jinja_worker._load_jinja_lean), the path every `publish lint FILE` takes and the
+    other tests here cannot (their process imported Jinja whole before forking). Its answers are
+    what this process computes: the lint report of every corpus template, payload and broken
+    template is the same."""
+    import json
+    import subprocess
+    import sys
+
+    from publish.lint import lint_report
+
+    paths = [str(hdr.path) for _, hdr in _corpus_headers(tmp_path)]
+    seen = tmp_path / "jinja-modules.json"
+    out = subprocess.run([sys.executable, "-c", _SPY, str(seen), *paths], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    modules = json.loads(seen.read_text())
+    assert "jinja2.sandbox" in modules and "jinja2.bccache" not in modules and "jinja2.loaders" not in modules
+    with pytest.MonkeyPatch.context() as here:   # this process imported Jinja whole: compute here
+        here.setattr(jinja_worker.Worker, "start", classmethod(lambda cls, *a, **k: None))
+        expected = lint_report(paths, "json")[0]
+    assert json.loads(out.stdout) == json.loads(expected)
+    assert {"GG701", "GG290", "GG204", "GG703"} <= {f["code"] for f in json.loads(expected)["findings"]}

@@ -153,18 +153,30 @@ def _scope(hdr: GGUFHeader) -> str:
     return PROJECTOR if is_projector(hdr) else MODEL
 
 
-def _hits(hdr: GGUFHeader, base: bool = False) -> Iterator[tuple[Rule, Hit]]:
+# The rules that ask publish.jinja_facts (they parse, audit or render the chat template).
+# check_header runs them after the others: lint's worker (publish.jinja_worker) computes those
+# facts meanwhile. tests/gguf/test_rules.py checks that no other rule asks.
+JINJA_RULES = frozenset({"GG204", "GG290", "GG701", "GG702", "GG703"})
+
+
+def _hits(hdr: GGUFHeader, base: bool = False, jinja_last: bool = False) -> Iterator[tuple[Rule, Hit]]:
     scope = _scope(hdr)
-    for r in RULES.values():
-        if r.check is not None and r.applies_to in (scope, ANY) and not (base and r.chat_only):
-            for hit in r.check(hdr):
-                yield r, hit
+    chosen = [r for r in RULES.values()
+              if r.check is not None and r.applies_to in (scope, ANY) and not (base and r.chat_only)]
+    if jinja_last:
+        chosen.sort(key=lambda r: r.code in JINJA_RULES)
+    for r in chosen:
+        for hit in r.check(hdr):
+            yield r, hit
 
 
 def check_header(hdr: GGUFHeader, *, base: bool = False) -> list[Finding]:
-    """Every finding of the single-file rules for one header (a whole file or a split set's first part).
-    `base`: the file is a base model (publish.modelkind), so chat-only rules (GG203) do not run."""
-    return [_finding(r, hdr.path, hit) for r, hit in _hits(hdr, base)]
+    """Every finding of the single-file rules for one header (a whole file or a split set's first
+    part), in rule registry order. `base`: the file is a base model (publish.modelkind), so
+    chat-only rules (GG203) do not run."""
+    order = {code: i for i, code in enumerate(RULES)}
+    hits = sorted(_hits(hdr, base, jinja_last=True), key=lambda item: order[item[0].code])
+    return [_finding(r, hdr.path, hit) for r, hit in hits]
 
 
 def planned_fixes(hdr: GGUFHeader, *, base: bool = False) -> list[tuple[Finding, list[Change]]]:
@@ -539,8 +551,12 @@ def double_bos(hdr: GGUFHeader) -> Iterable[Hit]:
     specified by the model but the prompt also starts with a BOS token")."""
     from publish.gguf import vocab
 
+    template = hdr.chat_template
+    if not isinstance(template, str) or not template.strip() or not vocab.llamacpp_add_bos(hdr):
+        return
+    vocab.specials(hdr)   # kept for leading_bos below; built while lint's worker renders the probe
     probe = _jinja_probe(hdr)
-    if probe is None or probe.start is None or not vocab.llamacpp_add_bos(hdr):
+    if probe is None or probe.start is None:
         return
     bos = hdr.bos_text
     if vocab.leading_bos(probe.start, hdr, add_bos=True) < 2:

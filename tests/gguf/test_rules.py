@@ -415,3 +415,31 @@ def test_gg405_follows_the_hubs_reading_of_the_name(tmp_path, name, fires):
     if name == "model-Q4_K.gguf":
         hit = next(f for f in check_header(hdr) if f.code == "GG405")
         assert "Q4_K" in hit.message and "400" in hit.message
+
+
+def test_only_the_jinja_rules_ask_for_jinja_facts(tmp_path, monkeypatch):
+    """check_header runs JINJA_RULES last so that lint's worker has computed their facts by then
+    (publish.jinja_worker): a rule that asks publish.jinja_facts and is not listed would wait for
+    the worker early, one that is listed and does not ask would only be late. Its findings stay in
+    registry order."""
+    from ggufs import write_tiny_llama
+    from publish import jinja_facts
+    from publish.gguf import rules
+
+    asked: dict[str, set[str]] = {}
+    running: list[str] = []
+    real = jinja_facts._fact
+    monkeypatch.setattr(jinja_facts, "_fact", lambda key: (asked.setdefault(running[-1], set()).add(key[0]),
+                                                           real(key))[1])
+    for add_bos in (True, False):   # GG204 renders when BOS is added, GG702 when it is not
+        hdr = read_header(write_tiny_llama(tmp_path / f"m-{add_bos}-F32.gguf", add_bos_token=add_bos))
+        for r in RULES.values():
+            if r.check is not None and r.applies_to in (rules._scope(hdr), rules.ANY):
+                running.append(r.code)
+                list(r.check(hdr))
+    assert set(asked) == rules.JINJA_RULES, asked
+    hdr = read_header(write_tiny_llama(tmp_path / "m-Q8_0.gguf", add_bos_token=False,
+                                       chat_template="{% for m in messages %}{{ m['content'] }}{% endfor %}",
+                                       drop_kv=("llama.context_length",)))   # + GG710, after GG702
+    codes = [f.code for f in check_header(hdr)]
+    assert codes == [r.code for r, _ in rules._hits(hdr)] and codes[-2:] == ["GG702", "GG710"]
