@@ -23,7 +23,9 @@ Chat templates come from strangers' files, so two fences stand between a templat
    Compiling is bounded the same way: the template source is compiled only inside such a child
    (once when the ChatTemplate is made, to report syntax errors, then again in each render child;
    given a tree the caller already parsed, the first render child's compile is the check), never in
-   the calling process. Compiling a hostile template can recurse without end in Jinja's
+   the calling process, unless the caller is itself a disposable process that says so
+   (`compile_here`: lint's worker, publish.jinja_worker, compiles the tree under a child's
+   address-space bound and at its stack depth, and only renders in the child). Compiling a hostile template can recurse without end in Jinja's
    parser, hit CPython's own compiler limits (`SyntaxError: too many statically nested blocks`,
    `IndentationError: too many levels of indentation`, `RecursionError`, `MemoryError`) or, in
    an ordinary Jinja environment, evaluate constant expressions (`{{ 'a' * 10**10 }}` took 16.7 GB
@@ -194,7 +196,8 @@ class ChatTemplate:
     def __init__(self, source: str, *, name: str = "chat_template", bos_token: str = "",
                  eos_token: str = "", timeout: float = DEFAULT_TIMEOUT,
                  max_output: int = DEFAULT_MAX_OUTPUT, memory_mb: int = DEFAULT_MEMORY_MB,
-                 now: datetime | None = None, parsed: nodes.Template | None = None):
+                 now: datetime | None = None, parsed: nodes.Template | None = None,
+                 compile_here: bool = False):
         if len(source) > MAX_TEMPLATE_CHARS:
             raise UnsafeTemplateError(
                 f"chat template is {len(source):,} characters; refusing more than {MAX_TEMPLATE_CHARS:,}",
@@ -214,6 +217,14 @@ class ChatTemplate:
         # raises what the check would have raised here, and one fork is saved.
         self._parsed = parsed
         self._compiled = False          # a child compiled it (a later failure is per render)
+        # `compile_here` (with `parsed`): compile the tree in this process and only render in the
+        # child, for a caller that is itself a disposable process (lint's worker,
+        # publish.jinja_worker, which lint stops and replaces with its own computation when it
+        # fails or takes too long): a compile in the child costs ~3 ms more (copy-on-write faults).
+        # It runs at the fixed stack depth and under the address-space bound a child has
+        # (_compile_here), so its verdicts are the child's.
+        self._compile_here = compile_here and parsed is not None and hasattr(os, "fork")
+        self._template: Template | None = None   # compiled here
         self._prefetched: list[RenderCall] = []   # rendered with the next batch (prefetch)
         self._kept: list[tuple[RenderCall, RenderOutcome]] = []
         if not hasattr(os, "fork"):  # pragma: no cover - Windows
@@ -248,6 +259,9 @@ class ChatTemplate:
         todo = [c for c, out in zip(calls, known) if out is None] + prefetched
         if not todo:
             return known
+        if self._compile_here and self._template is None:
+            self._template = _compile_here(self._parsed, self.name, self.source, self.memory_mb)
+            self._compiled = True
         if hasattr(os, "fork"):
             compiled, raw = _in_child(lambda: self._render_all(todo), self.timeout, self.memory_mb, self.name)
         else:  # pragma: no cover - Windows
@@ -294,7 +308,8 @@ class ChatTemplate:
     def _render_all(self, calls: list[RenderCall], deadline: float | None = None) -> list:
         """[compile outcome [kind, message, line], one [kind, payload, line] per call (none when
         the template did not compile)]."""
-        outcome = _compile_outcome(self._compilable)
+        outcome = ["ok", None, None, self._template] if self._template is not None else \
+            _compile_outcome(self._compilable)
         if outcome[0] != "ok":
             return [outcome[:3], []]
         template = outcome[3]
@@ -348,6 +363,35 @@ def _compile(source: str | nodes.Template, name: str) -> Template:
     outcome = _compile_outcome(source)
     if outcome[0] != "ok":
         raise _compile_error(outcome, name, source if isinstance(source, str) else "")
+    return outcome[3]
+
+
+def _compile_here(tree: nodes.Template, name: str, source: str, memory_mb: int) -> Template:
+    """Compile `tree` in this process (ChatTemplate's compile_here) at the fixed stack depth and
+    with a child's address-space bound for the time it takes. Raises what render_many raises
+    when a child's compile fails (TemplateError, UnsafeTemplateError)."""
+    import resource  # Unix only, like fork
+
+    from publish.fixeddepth import at_fixed_depth
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    current = _address_space_bytes()
+    limit = current + memory_mb * 1024 * 1024 if current else None
+    bounded = limit is not None and (hard == resource.RLIM_INFINITY or limit < hard) and \
+        (soft == resource.RLIM_INFINITY or limit < soft)
+    if bounded:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        outcome = at_fixed_depth(lambda: _compile_outcome(tree))
+    except MemoryError:   # as _in_child words what escapes the work in a child
+        raise UnsafeTemplateError(f"render needs more than {memory_mb} MB of memory", name=name) from None
+    except RecursionError:
+        raise UnsafeTemplateError("render recursed too deep", name=name) from None
+    finally:
+        if bounded:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    if outcome[0] != "ok":
+        raise _compile_error(outcome, name, source)
     return outcome[3]
 
 

@@ -11,7 +11,9 @@ functions) and sends the results as JSON: a SyntaxProblem or Suspect as its fiel
 renders, a TemplateError as its class name and fields (only TemplateError, UnsafeTemplateError and
 TemplateRaised cross; anything else, and any failure of the worker itself, makes the caller compute
 that fact in process, as without a worker). Rendering still happens in a bounded child of the
-worker (publish.chat), so the sandbox is the same; the worker adds a bound of its own (WAIT).
+worker (publish.chat), so the sandbox is the same; the worker compiles the template itself
+(publish.chat.ChatTemplate's compile_here: it is a disposable process too) and adds a bound of its
+own (WAIT).
 
     worker = Worker.start()            # None where os.fork does not exist
     worker.send([["audit", source], ["probe", source, bos, eos]])
@@ -180,6 +182,7 @@ def _serve(requests: int, answers: int, paths: list[str], eager: bool, parent: i
     from publish import jinja_facts
 
     jinja_facts.KEEP = WORKER_KEEP   # a batch holds three facts per template: keep all it computes
+    jinja_facts.IN_WORKER = True
     _warm(paths, eager, parent)   # the point of the worker: this happens before the first job
     # _die_with costs 3 ms (ctypes' import), so it waits until the worker is idle or is about to
     # compute what it had not: a lint killed before then leaves the worker up to the end of the

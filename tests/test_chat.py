@@ -267,6 +267,34 @@ def test_a_parsed_template_that_does_not_compile_fails_its_first_render(source, 
     assert words in str(err.value) and len(forked) == 1
 
 
+@pytest.mark.parametrize("source", [
+    "{% for a in [1] %}" * 21 + "x" + "{% endfor %}" * 21,          # CPython: statically nested blocks
+    "{% for a in [1] %}" * 101 + "x" + "{% endfor %}" * 101,        # CPython: levels of indentation
+    "{% macro m() %}" * 200 + "{% endmacro %}" * 200,                 # Jinja's compiler recurses too deep
+    "{{ messages[0].content | no_such_filter }}",                     # a filter Jinja checks when compiling
+    "{{ raise_exception('no tools given') }}",
+    "{% for m in messages %}{{ m.content }}{% endfor %}{{ x.y }}",
+    "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}",
+])
+def test_compiling_here_gives_the_render_childs_verdicts(source, forked):
+    """compile_here (lint's worker): the tree is compiled in this process and the child only renders;
+    every outcome, a compile that fails included, is the one the child's compile gives."""
+    import publish.chat as chat
+
+    def outcome(**kw):
+        try:
+            out = ChatTemplate(source, parsed=chat._ENV.parse(source), memory_mb=128, **kw).render_many(
+                [RenderCall(HELLO), RenderCall(HELLO * 2)])
+        except Exception as err:  # noqa: BLE001 - compared by class and text
+            return type(err), str(err)
+        return [(o.text, type(o.error), str(o.error)) for o in out]
+
+    there = outcome()
+    forked.clear()
+    assert outcome(compile_here=True) == there
+    assert len(forked) == (0 if isinstance(there, tuple) else 1)   # a failed compile needs no child
+
+
 def test_prefetched_calls_render_with_the_next_batch(forked):
     """prefetch: the calls go along with the next render_many (one child for both); a later
     render_many of an equal call is answered from that render, with the same outcome."""

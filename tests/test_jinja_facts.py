@@ -27,7 +27,7 @@ def fresh():
 def test_one_render_for_every_rule_that_asks(tiny_llama_path, monkeypatch):
     renders = []
     real = probes.jinja_probe
-    monkeypatch.setattr(probes, "jinja_probe", lambda *a: renders.append(a) or real(*a))
+    monkeypatch.setattr(probes, "jinja_probe", lambda *a, **kw: renders.append(a) or real(*a, **kw))
     hdr = read_header(tiny_llama_path)
     check_header(hdr)
     check_header(hdr)
@@ -163,7 +163,7 @@ def test_prestart_finds_the_template_and_the_bos_and_eos_text_early(tmp_path, mo
 
     renders = []
     real = probes.jinja_probe
-    monkeypatch.setattr(probes, "jinja_probe", lambda *a: renders.append(a) or real(*a))
+    monkeypatch.setattr(probes, "jinja_probe", lambda *a, **kw: renders.append(a) or real(*a, **kw))
     jinja_worker._warm([str(path)], eager=False)        # in this process: it only fills jinja_facts' keep
     assert len(renders) == 1
     answers = [jinja_facts.answer(list(key)) for key in jinja_facts._keys_for(hdr)]   # the jobs lint sends
@@ -298,7 +298,7 @@ def test_the_early_probe_waits_for_bos_and_eos_it_could_not_look_up(tmp_path, mo
     monkeypatch.setattr(jinja_worker, "EARLY_TOKENS", 0)
     assert jinja_worker._template_in(str(path)) == (LOOP, None, None)
     renders = []
-    monkeypatch.setattr(probes, "jinja_probe", lambda *a: renders.append(a))
+    monkeypatch.setattr(probes, "jinja_probe", lambda *a, **kw: renders.append(a))
     jinja_worker._warm([str(path)], eager=False)
     assert renders == [] and ("audit", LOOP) in jinja_facts._KEPT
 
