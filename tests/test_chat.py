@@ -70,6 +70,8 @@ def test_raise_exception_is_a_template_error_carrying_the_templates_message():
 def test_strftime_now_uses_the_given_clock():
     out = render("{{ strftime_now('%d %b %Y') }}", now=datetime(2024, 7, 26))
     assert out == "26 Jul 2024"
+    from publish.chat import CHECK_DATE   # a (year, month, day): that day's midnight
+    assert render("{{ strftime_now('%d %b %Y %H:%M') }}", now=CHECK_DATE) == "26 Jul 2024 00:00"
 
 
 def test_syntax_error_names_the_line():
