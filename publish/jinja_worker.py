@@ -7,8 +7,8 @@ chat templates of the headers it read need, and the worker computes them while t
 runs the rules that need no Jinja. The lint process never imports Jinja.
 
 The worker computes exactly what publish.jinja_facts computes in process (it calls the same
-functions) and sends the results as JSON: a SyntaxProblem or Suspect as its fields, a Probe as its
-renders, a TemplateError as its class name and fields (only TemplateError, UnsafeTemplateError and
+functions) and sends the results back (in marshal's format): a SyntaxProblem or Suspect as its
+fields, a Probe as its renders, a TemplateError as its class name and fields (only TemplateError, UnsafeTemplateError and
 TemplateRaised cross; anything else, and any failure of the worker itself, makes the caller compute
 that fact in process, as without a worker). Rendering still happens in a bounded child of the
 worker (publish.chat), so the sandbox is the same; the worker compiles the template itself
@@ -31,8 +31,6 @@ For a file without a chat template the worker only waits, and is stopped.
 from __future__ import annotations
 
 import os
-import select
-import signal
 import time
 
 TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
@@ -131,6 +129,8 @@ class Worker:
                 os.close(fd)
             except OSError:
                 pass
+        import signal
+
         try:
             os.killpg(self.pid, signal.SIGKILL)   # the worker and a render child it may have forked
         except (ProcessLookupError, PermissionError):
@@ -164,6 +164,7 @@ def _die_with(parent: int) -> None:
     """Have the kernel kill the worker when the lint process dies (Linux PR_SET_PDEATHSIG): in its
     own process group it would not get the signal that ended lint (SIGTERM, a CI job's SIGKILL to
     the group). Elsewhere it ends at the end of its current job, when it finds the pipe closed."""
+    import signal
     import sys
 
     if not sys.platform.startswith("linux"):
@@ -179,6 +180,8 @@ def _die_with(parent: int) -> None:
 
 
 def _serve(requests: int, answers: int, paths: list[str], eager: bool, parent: int) -> None:
+    import select
+
     from publish import jinja_facts
 
     jinja_facts.KEEP = WORKER_KEEP   # a batch holds three facts per template: keep all it computes
@@ -326,12 +329,16 @@ def _token_texts(mapped, ids: list[int]) -> dict[int, str]:
     return texts
 
 
-# -- messages: an 8-byte little-endian length, then JSON (ASCII) ------------------------------------
+# -- messages: an 8-byte little-endian length, then the message in marshal's format ----------------
+# marshal is built in (json would cost the lint process 2 ms of import), writes any str (a lone
+# surrogate a render wrote included) and both ends are one interpreter, forked. It is not meant for
+# data from strangers: only the worker's own lists of str, int, None and bool cross; the chat
+# template's output reaches the worker as JSON from its render child (publish.chat).
 
 def _write_message(fd: int, message: Any) -> None:
-    import json   # here: a lint of a file without a chat template never sends a message
+    import marshal
 
-    data = json.dumps(message).encode("ascii")   # ASCII escapes: a lone surrogate a render wrote crosses too
+    data = marshal.dumps(message)
     view = memoryview(len(data).to_bytes(_LENGTH, "little") + data)
     while view:
         view = view[os.write(fd, view):]
@@ -346,11 +353,11 @@ def _read_message(fd: int, deadline: float | None) -> Any:
     body = _read_exactly(fd, length, deadline) if length <= MAX_MESSAGE else None
     if body is None:
         return None
-    import json
+    import marshal
 
     try:
-        return json.loads(body)
-    except ValueError:
+        return marshal.loads(body)
+    except (ValueError, EOFError, TypeError):
         return None
 
 
@@ -361,6 +368,8 @@ def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes | None:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
+            import select
+
             if not select.select([fd], [], [], left)[0]:
                 continue
         chunk = os.read(fd, min(n, 1 << 20))
