@@ -80,6 +80,10 @@ def run(args: list[str]) -> int | None:
     if parsed is None:
         return None
     command, positional, options = parsed
+    if command == "lint":
+        from publish import jinja_worker
+
+        jinja_worker.prestart(positional)   # first: Jinja is imported beside this process, not in it
     from publish import progress
     from publish.errors import PublishError
 
@@ -110,6 +114,9 @@ def run(args: list[str]) -> int | None:
         _err(mapped)
         return mapped.exit_code
     finally:
+        worker = sys.modules.get("publish.jinja_worker")
+        if worker is not None:
+            worker.stop_prestarted()   # when nothing took it (an error before the lint ran)
         fsutil = sys.modules.get("publish.fsutil")
         for note in fsutil.stale_notes() if fsutil else ():
             _flush()
@@ -120,15 +127,13 @@ def run(args: list[str]) -> int | None:
 def _lint(paths: list[str], fmt: str = "text", **options) -> int:
     """What publish.cli.lint_cmd.lint does for these options (without -o, which click handles)."""
     from publish import jinja_worker
+    from publish.lint import lint_report
+    from publish.termtext import block
 
-    jinja_worker.prestart(paths)   # Jinja is imported beside this process, not in it
     try:
-        from publish.lint import lint_report
-        from publish.termtext import block
-
         text, code = lint_report(paths, fmt, **options)
     finally:
-        jinja_worker.stop_prestarted()
+        jinja_worker.stop_prestarted()   # before the output: nothing waits for it then
     _out(block(text))
     return code
 
