@@ -56,7 +56,6 @@ from jinja2.exceptions import TemplateError as JinjaError
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from publish.termtext import shell_command
 from publish.errors import TemplateError, TemplateRaised, UnsafeTemplateError
 from publish.jinja_results import SyntaxProblem
 
@@ -705,6 +704,8 @@ def syntax_error_hint(name: str) -> str:
     common = ("jinja2 refuses it, so no engine that renders chat templates with Jinja (transformers' "
               "apply_chat_template, llama.cpp --jinja, llama-cpp-python) can use it either")
     if ".gguf:" in name:
+        from publish.termtext import shell_command
+
         gguf = name.split(":", 1)[0]
         return (f"{common}: fix the syntax there, or take the model's original template, and write it into "
                 f"the GGUF with `{shell_command('publish', 'fix', gguf, '--chat-template', 'FILE')}`")

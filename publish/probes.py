@@ -19,9 +19,11 @@ import re
 from collections.abc import Iterable
 
 from publish.errors import TemplateError
-from publish.gguf import vocab
-from publish.gguf.header import GGUFHeader
 from publish.records import Record
+
+TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
+if TYPE_CHECKING:
+    from publish.gguf.header import GGUFHeader
 
 ANSWER = "Paris is the capital of France."
 _USER = {"role": "user", "content": "What is the capital of France?"}
@@ -156,6 +158,8 @@ def turn_end(probe: Probe, hdr: GGUFHeader) -> str | None:
     if probe.history is None or ANSWER not in probe.history:
         return None
     after = probe.history[probe.history.index(ANSWER) + len(ANSWER):]
+    from publish.gguf import vocab   # here: lint's worker imports this module and needs none of it
+
     found = turn_end_texts(after, vocab.specials(hdr).ids, eos=hdr.eos_text or "", limit=1)
     return found[0] if found else None
 
