@@ -45,6 +45,7 @@ _LENGTH = 8          # bytes of the length prefix of a message
 SNIFF_BYTES = 8 * 1024 * 1024   # how far into a file prestart looks (a 262,144-token header: 6.4 MB)
 EARLY_TOKENS = 1024   # the worker looks up BOS/EOS text early only for ids below this (Gemma: 2 and 1)
 _PRESTARTED: list[Worker] = []
+_SIGKILL = 9   # signal.SIGKILL wherever os.fork exists; importing signal costs lint ~1 ms
 
 
 class Worker:
@@ -129,12 +130,10 @@ class Worker:
                 os.close(fd)
             except OSError:
                 pass
-        import signal
-
         try:
-            os.killpg(self.pid, signal.SIGKILL)   # the worker and a render child it may have forked
+            os.killpg(self.pid, _SIGKILL)   # the worker and a render child it may have forked
         except (ProcessLookupError, PermissionError):
-            os.kill(self.pid, signal.SIGKILL)
+            os.kill(self.pid, _SIGKILL)
         os.waitpid(self.pid, 0)
 
 
@@ -164,7 +163,6 @@ def _die_with(parent: int) -> None:
     """Have the kernel kill the worker when the lint process dies (Linux PR_SET_PDEATHSIG): in its
     own process group it would not get the signal that ended lint (SIGTERM, a CI job's SIGKILL to
     the group). Elsewhere it ends at the end of its current job, when it finds the pipe closed."""
-    import signal
     import sys
 
     if not sys.platform.startswith("linux"):
@@ -172,7 +170,7 @@ def _die_with(parent: int) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, _SIGKILL)   # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:   # lint died before the call above
@@ -180,21 +178,18 @@ def _die_with(parent: int) -> None:
 
 
 def _serve(requests: int, answers: int, paths: list[str], eager: bool, parent: int) -> None:
-    import select
-
     from publish import jinja_facts
 
     jinja_facts.KEEP = WORKER_KEEP   # a batch holds three facts per template: keep all it computes
     jinja_facts.IN_WORKER = True
     _warm(paths, eager, parent)   # the point of the worker: this happens before the first job
-    # _die_with costs 3 ms (ctypes' import), so it waits until the worker is idle or is about to
-    # compute what it had not: a lint killed before then leaves the worker up to the end of the
-    # warm-up's render it is in (at most 5 s, a template that loops; _warm stops between files).
+    # An idle worker ends by itself when lint dies (it reads the end of the pipe); only computing
+    # holds it. _die_with costs 3 ms of CPU (ctypes' import) beside the busy lint
+    # process, so it is done only before computing what the warm-up had not: a lint killed during
+    # the warm-up leaves the worker up to the end of the render it is in (at most 5 s, a template
+    # that loops; _warm stops between files).
     protected = False
     while True:
-        if not protected and not select.select([requests], [], [], 0)[0]:
-            _die_with(parent)
-            protected = True
         jobs = _read_message(requests, None)
         if jobs is None:   # the lint process closed the pipe (or died): done
             return

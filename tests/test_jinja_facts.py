@@ -374,3 +374,7 @@ def test_a_fresh_worker_imports_jinja_without_its_package_init_and_answers_the_s
         expected = lint_report(paths, "json")[0]
     assert json.loads(out.stdout) == json.loads(expected)
     assert {"GG701", "GG290", "GG204", "GG703"} <= {f["code"] for f in json.loads(expected)["findings"]}
+
+
+def test_the_worker_kills_with_sigkill():
+    assert jinja_worker._SIGKILL == signal.SIGKILL
