@@ -60,9 +60,11 @@ class prepared:
     the worker's answers (kept until the block ends) and send it what was not foreseen. The worker
     is stopped on leaving, however the block ends. Without a chat template, without os.fork (or
     when it fails), inside another `prepared` or in another thread, nothing is forked and the facts
-    are computed in process."""
+    are computed in process. `needed=False`: the caller will ask nothing (lint's --select leaves no
+    rule that asks): a prestarted worker is stopped at once."""
 
-    def __init__(self, headers: Iterable[GGUFHeader | None]):
+    def __init__(self, headers: Iterable[GGUFHeader | None], *, needed: bool = True):
+        self.needed = needed   # False: nothing in the block asks (a prestarted worker is stopped)
         self.session: _Session | None = None
         keys: list[tuple] = []
         for hdr in headers:
@@ -75,7 +77,7 @@ class prepared:
         from publish import jinja_worker
 
         worker = jinja_worker.take_prestarted()
-        if _SESSION:   # another `prepared` (this thread's or another's) has the worker
+        if _SESSION or not self.needed:   # another `prepared` has the worker, or none is needed
             if worker is not None:
                 worker.stop()
             return self

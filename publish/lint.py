@@ -252,7 +252,12 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
 
     for src in sources:
         reader.read(src)
-    with jinja_facts.prepared(reader.headers.values()):
+    from publish.gguf.rules import JINJA_RULES
+
+    # Only the GG rules in JINJA_RULES and the folder rules ask Jinja: a --select/--ignore/--target
+    # that leaves none of them needs no worker (a prestarted one is stopped, its CPU freed).
+    asks = bool(staged) or any(_selected(c, select, ignore) and _for_engines(c, engines) for c in JINJA_RULES)
+    with jinja_facts.prepared(reader.headers.values() if asks else (), needed=asks):
         # The worker imports Jinja and checks the chat templates while this process imports the
         # rules and runs them.
         return _lint_read(sources, reader, staged, base_files, kind, select, ignore, engines)
@@ -272,11 +277,14 @@ def _lint_read(sources: list[Source], reader: _Headers, staged: list[tuple[Stage
             return kind == modelkind.BASE
         return display in base_files or modelkind.header_says_base(hdr)
 
+    def wanted(code: str) -> bool:
+        return _selected(code, select, ignore) and _for_engines(code, engines)
+
     findings: list[Finding] = []
     for src in sources:
         hdr = reader.headers[src.display]
         if hdr is not None and src.display not in members:
-            findings.extend(rules.check_header(hdr, base=is_base(src.display, hdr)))
+            findings.extend(rules.check_header(hdr, base=is_base(src.display, hdr), only=wanted))
     # a staged folder is one repo, its sub-folders included (push uploads them all)
     roots = {src.display: str(folder.path) for folder, srcs in staged for src in srcs}
     findings.extend(_repo_findings(sources, reader, roots))
@@ -284,7 +292,7 @@ def _lint_read(sources: list[Source], reader: _Headers, staged: list[tuple[Stage
         findings.extend(rules.check_split_set(s))
         merged = rules.merged_view(s) if not s.misnamed else s.misnamed[0]
         if merged is not None and (not s.misnamed or merged.split[0] == 0):
-            findings.extend(rules.check_header(merged, base=is_base(merged.path, merged)))
+            findings.extend(rules.check_header(merged, base=is_base(merged.path, merged), only=wanted))
     findings.extend(reader.findings)
 
     for folder, srcs in staged:

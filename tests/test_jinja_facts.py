@@ -378,3 +378,25 @@ def test_a_fresh_worker_imports_jinja_without_its_package_init_and_answers_the_s
 
 def test_the_worker_kills_with_sigkill():
     assert jinja_worker._SIGKILL == signal.SIGKILL
+
+
+def test_a_selection_without_jinja_rules_asks_nothing_and_frees_the_worker(tmp_path, monkeypatch):
+    """`publish lint --select GG1` (or an --ignore / --target that leaves no rule asking Jinja) on a
+    file with a chat template: the Jinja rules do not run, so lint waits for no render and stops
+    the worker its start forked; the findings are the selected ones of a full lint."""
+    from publish.lint import lint_paths
+
+    path = str(write_tiny_llama(tmp_path / "m-F32.gguf", chat_template="{{ bos_token }}{{ messages[0].content }}",
+                                add_bos_token=True, drop_kv=("llama.context_length",)))
+    full = [f for f in lint_paths([path]).findings if f.code.startswith("GG7")]
+    assert {"GG204", "GG710"} <= {f.code for f in lint_paths([path]).findings}
+    jinja_facts._KEPT.clear()
+    jinja_worker.prestart([path])
+    worker = jinja_worker._PRESTARTED[0]
+
+    def asked(key):
+        raise AssertionError(f"a rule asked {key[0]}")
+    monkeypatch.setattr(jinja_facts, "_fact", asked)
+    selected = lint_paths([path], select=["GG7"], ignore=["GG70", "GG290"]).findings
+    assert selected == [f for f in full if not f.code.startswith("GG70")] and selected
+    assert not worker.alive and jinja_worker._PRESTARTED == []

@@ -159,10 +159,12 @@ def _scope(hdr: GGUFHeader) -> str:
 JINJA_RULES = frozenset({"GG204", "GG290", "GG701", "GG702", "GG703"})
 
 
-def _hits(hdr: GGUFHeader, base: bool = False, jinja_last: bool = False) -> Iterator[tuple[Rule, Hit]]:
+def _hits(hdr: GGUFHeader, base: bool = False, jinja_last: bool = False,
+          only: Callable[[str], bool] | None = None) -> Iterator[tuple[Rule, Hit]]:
     scope = _scope(hdr)
     chosen = [r for r in RULES.values()
-              if r.check is not None and r.applies_to in (scope, ANY) and not (base and r.chat_only)]
+              if r.check is not None and r.applies_to in (scope, ANY) and not (base and r.chat_only)
+              and (only is None or only(r.code))]
     if jinja_last:
         chosen.sort(key=lambda r: r.code in JINJA_RULES)
     for r in chosen:
@@ -170,12 +172,13 @@ def _hits(hdr: GGUFHeader, base: bool = False, jinja_last: bool = False) -> Iter
             yield r, hit
 
 
-def check_header(hdr: GGUFHeader, *, base: bool = False) -> list[Finding]:
+def check_header(hdr: GGUFHeader, *, base: bool = False, only: Callable[[str], bool] | None = None) -> list[Finding]:
     """Every finding of the single-file rules for one header (a whole file or a split set's first
     part), in rule registry order. `base`: the file is a base model (publish.modelkind), so
-    chat-only rules (GG203) do not run."""
+    chat-only rules (GG203) do not run; `only(code)` false: that rule does not run (lint's
+    --select, --ignore and --target)."""
     order = {code: i for i, code in enumerate(RULES)}
-    hits = sorted(_hits(hdr, base, jinja_last=True), key=lambda item: order[item[0].code])
+    hits = sorted(_hits(hdr, base, jinja_last=True, only=only), key=lambda item: order[item[0].code])
     return [_finding(r, hdr.path, hit) for r, hit in hits]
 
 
