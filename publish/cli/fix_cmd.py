@@ -100,9 +100,14 @@ def fix(ctx: click.Context, file: str, output: str | None, dry_run: bool, backup
         echo(f"    apply with: {shell_command('publish', 'fix', file, '--select', finding.code)}")
 
     errors = outcome.errors   # what is left: the written file re-checked, or what the plan leaves
+    listed = {(finding.code, finding.message) for finding, _ in plan.skipped}
     for f in errors:
-        if f.fixable:
+        if (f.code, f.message) in listed:
             continue  # listed above as "not applied"
+        if f.fixable:   # an error the fix itself left (a --set value a rule refuses): fixable by another run
+            echo(f"  still {f.code} (error): {f.message}")
+            echo(f"    apply with: {shell_command('publish', 'fix', output or file, '--select', f.code)}")
+            continue
         echo(f"  cannot fix {f.code} (error): {f.message}")
         if f.hint:
             echo(f"    how: {f.hint}")

@@ -552,3 +552,17 @@ def test_a_file_changed_between_plan_and_write_is_read_again(gemma3n_broken, mon
     seen = _count_parses(monkeypatch)
     outcome = fixing.fix_file(gemma3n_broken)
     assert outcome.result.changes and len(seen) == 3, seen
+
+
+def test_an_error_the_set_itself_leaves_is_printed_not_only_counted(tmp_path):
+    """`publish fix FILE --set KEY=VALUE` whose value a rule then refuses (add_bos_token false on a
+    Llama whose template writes no BOS: GG702, fixable) said "1 error(s) remain; see above" with
+    nothing above: the re-check's fixable errors that no plan listed are printed with their fix."""
+    path = ggufs.write_tiny_llama(tmp_path / "m-F32.gguf", add_bos_token=True,
+                                  chat_template="{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    result = run("fix", path, "--set", "tokenizer.ggml.add_bos_token=false")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith("  still GG702 (error): Llama models need '<bos>'") for line in lines), result.output
+    assert f"    apply with: publish fix {path} --select GG702" in lines
+    assert lines[-1] == "1 error(s) remain; see above."
