@@ -93,11 +93,14 @@ _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 def github_lines(findings: Iterable[Finding]) -> list[str]:
     """One `::error file=…,title=CODE::subject: message` workflow command per finding (`::warning`,
-    `::notice` by severity), hint on a second line, so GitHub Actions annotates the file."""
+    `::notice` by severity), then on lines of their own the `publish fix` command of a fixable
+    finding and the hint (as the text format), so GitHub Actions annotates the file."""
     out = []
     for f in findings:
         props = f"file={escape_property(f.path.translate(_CONTROL_BUT_NEWLINES))},title={escape_property(f.code)}"
         text = f"{f.subject}: {f.message}" if f.subject else f.message
+        if f.fixable:
+            text += f"\nfix: {fix_command(f)}"
         if f.hint:
             text += f"\nhint: {f.hint}"
         out.append(f"::{_COMMAND[f.severity]} {props}::{escape_data(text.translate(_CONTROL_BUT_NEWLINES))}")

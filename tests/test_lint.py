@@ -162,6 +162,11 @@ def test_github_format_lines(gemma3n_broken_path):
     assert warn.startswith("::warning file=") and "::per_layer_token_embd.weight: " in warn
     assert any(line.startswith("::warning ") and "title=GG204" in line for line in lines)
     assert any(line.startswith("::notice ") and "title=GG50" in line for line in lines)
+    # a fixable finding carries its fix command, as in the text format (a warning's with --select)
+    assert f"%0Afix: publish fix {gemma3n_broken_path}%0A" in err or err.endswith(f"%0Afix: publish fix {gemma3n_broken_path}")
+    assert "fix:" not in warn   # GG102 has no fix
+    turn_end = next(line for line in lines if "title=GG205" in line)   # a fixable warning: --select
+    assert f"%0Afix: publish fix {gemma3n_broken_path} --select GG205" in turn_end
 
 
 def test_github_escaping():
