@@ -528,9 +528,15 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
 
 
 def _close_inherited(keep: int) -> None:
-    """In a render child: close every file descriptor above stderr but `keep` (the pipe the result
-    goes back through), so template code that got out of the sandbox holds no pipe or file of its
-    parent (lint's worker pipes, an open GGUF). Where /proc is missing (macOS), nothing is closed."""
+    """In a render child: point stdin, stdout and stderr at /dev/null and close every other file
+    descriptor but `keep` (the pipe the result goes back through), so template code that got out
+    of the sandbox holds no pipe or file of its parent (lint's worker pipes, an open GGUF), and a
+    child that outlives a killed caller (up to its time bound) does not hold the caller's output
+    open (`publish lint … | cat` would wait for it). Where /proc is missing (macOS), only stdio is
+    redirected."""
+    from publish.forked import redirect_stdio
+
+    redirect_stdio()
     try:
         fds = [int(name) for name in os.listdir("/proc/self/fd")]
     except OSError:

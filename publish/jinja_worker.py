@@ -82,6 +82,9 @@ class Worker:
                 os.setpgid(0, 0)
                 os.close(requests_w)
                 os.close(answers_r)
+                from publish.forked import redirect_stdio
+
+                redirect_stdio()   # a worker killed late holds none of lint's output (publish.forked)
                 _serve(requests_r, answers_w, list(paths), eager, parent)
             except BaseException:  # noqa: BLE001 - the lint process computes itself when we die
                 status = 1

@@ -400,3 +400,24 @@ def test_a_selection_without_jinja_rules_asks_nothing_and_frees_the_worker(tmp_p
     selected = lint_paths([path], select=["GG7"], ignore=["GG70", "GG290"]).findings
     assert selected == [f for f in full if not f.code.startswith("GG70")] and selected
     assert not worker.alive and jinja_worker._PRESTARTED == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_lint_does_not_keep_its_output_open(tmp_path, sig):
+    """`publish lint FILE | tee log` killed while the worker renders a template that loops: the
+    worker and its render child may live up to the render's 5 s bound, but they hold none of
+    lint's output (publish.forked), so the reader gets the end of the output at once."""
+    import subprocess
+    import sys
+    import time
+
+    path = write_tiny_llama(tmp_path / "loop-F32.gguf", chat_template=LOOP)
+    lint = subprocess.Popen([sys.executable, "-m", "publish", "lint", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    time.sleep(1.0)   # the worker is rendering by now
+    lint.send_signal(sig)
+    t0 = time.monotonic()
+    lint.stdout.read()
+    lint.stderr.read()
+    lint.wait()
+    assert time.monotonic() - t0 < 2.0
