@@ -25,7 +25,8 @@ Chat templates come from strangers' files, so two fences stand between a templat
    given a tree the caller already parsed, the first render child's compile is the check), never in
    the calling process, unless the caller is itself a disposable process that says so
    (`compile_here`: lint's worker, publish.jinja_worker, compiles the tree under a child's
-   address-space bound and at its stack depth, and only renders in the child). Compiling a hostile template can recurse without end in Jinja's
+   address-space bound and at its stack depth, and only renders in the child). Compiling a
+   hostile template can recurse without end in Jinja's
    parser, hit CPython's own compiler limits (`SyntaxError: too many statically nested blocks`,
    `IndentationError: too many levels of indentation`, `RecursionError`, `MemoryError`) or, in
    an ordinary Jinja environment, evaluate constant expressions (`{{ 'a' * 10**10 }}` took 16.7 GB

@@ -8,9 +8,9 @@ runs the rules that need no Jinja. The lint process never imports Jinja.
 
 The worker computes exactly what publish.jinja_facts computes in process (it calls the same
 functions) and sends the results back (in marshal's format): a SyntaxProblem or Suspect as its
-fields, a Probe as its renders, a TemplateError as its class name and fields (only TemplateError, UnsafeTemplateError and
-TemplateRaised cross; anything else, and any failure of the worker itself, makes the caller compute
-that fact in process, as without a worker). Rendering still happens in a bounded child of the
+fields, a Probe as its renders, a TemplateError as its class name and fields (only TemplateError,
+UnsafeTemplateError and TemplateRaised cross; anything else, and any failure of the worker itself,
+makes the caller compute that fact in process, as without a worker). Rendering still happens in a bounded child of the
 worker (publish.chat), so the sandbox is the same; the worker compiles the template itself
 (publish.chat.ChatTemplate's compile_here: it is a disposable process too) and adds a bound of its
 own (WAIT).
@@ -187,10 +187,10 @@ def _serve(requests: int, answers: int, paths: list[str], eager: bool, parent: i
     jinja_facts.IN_WORKER = True
     _warm(paths, eager, parent)   # the point of the worker: this happens before the first job
     # An idle worker ends by itself when lint dies (it reads the end of the pipe); only computing
-    # holds it. _die_with costs 3 ms of CPU (ctypes' import) beside the busy lint
-    # process, so it is done only before computing what the warm-up had not: a lint killed during
-    # the warm-up leaves the worker up to the end of the render it is in (at most 5 s, a template
-    # that loops; _warm stops between files).
+    # holds it. _die_with costs 3 ms of CPU (ctypes' import) beside the busy lint process, so it
+    # is done only before computing what the warm-up had not: a lint killed during the warm-up
+    # leaves the worker up to the end of the render it is in (at most 5 s, a template that loops;
+    # _warm stops between files).
     protected = False
     while True:
         jobs = _read_message(requests, None)
@@ -250,7 +250,8 @@ def _load_jinja_lean() -> None:
                 jinja_facts.load_jinja()
                 return
             except Exception:  # noqa: BLE001 - a jinja2 that needs its __init__: import it whole
-                for name in [n for n in sys.modules if n.split(".")[0] == "jinja2" or n in jinja_facts.JINJA_USERS]:
+                partial = [n for n in sys.modules if n.split(".")[0] == "jinja2" or n in jinja_facts.JINJA_USERS]
+                for name in partial:
                     del sys.modules[name]
     jinja_facts.load_jinja()
 
@@ -330,8 +331,8 @@ def _token_texts(mapped, ids: list[int]) -> dict[int, str]:
 # -- messages: an 8-byte little-endian length, then the message in marshal's format ----------------
 # marshal is built in (json would cost the lint process 2 ms of import), writes any str (a lone
 # surrogate a render wrote included) and both ends are one interpreter, forked. It is not meant for
-# data from strangers: only the worker's own lists of str, int, None and bool cross; the chat
-# template's output reaches the worker as JSON from its render child (publish.chat).
+# data from strangers: only lists of str, int, None and bool that publish's two processes build
+# cross; the chat template's output reaches the worker as JSON from its render child (publish.chat).
 
 def _write_message(fd: int, message: Any) -> None:
     import marshal
