@@ -67,6 +67,7 @@ DEFAULT_TIMEOUT = 5.0           # seconds for one batch of renders
 DEFAULT_MAX_OUTPUT = 1_000_000  # characters per render
 DEFAULT_MEMORY_MB = 512         # extra address space the render child may use
 MAX_TEMPLATE_CHARS = 1_000_000  # real chat templates are a few KB; gpt-oss's is ~15 KB
+COMPILE_HERE_MAX_CHARS = 64 * 1024   # ChatTemplate's compile_here only up to this (see there)
 
 # strftime_now() in a chat template (Llama 3.2 writes today's date) reads this clock during a check
 # (lint's probes, `template check`), so a verdict does not change with the day it runs. It is the
@@ -228,9 +229,15 @@ class ChatTemplate:
         # publish.jinja_worker, which lint stops and replaces with its own computation when it
         # fails or takes too long): a compile in the child costs ~3 ms more (copy-on-write faults).
         # It runs at the fixed stack depth and under the address-space bound a child has
-        # (_compile_here), so its verdicts are the child's.
-        self._compile_here = compile_here and parsed is not None and hasattr(os, "fork")
+        # (_compile_here), its time counts in each render batch's bound as a child's compile does,
+        # and only a template of at most COMPILE_HERE_MAX_CHARS is compiled here, so its verdicts
+        # are the child's: a longer one (Jinja's compile time can grow with the square of the
+        # blocks: 280 KB of `{% if %}{% set %}` took 6-17 s) is compiled in the child, under the
+        # child's time bound, and a lint killed meanwhile leaves no worker compiling.
+        self._compile_here = (compile_here and parsed is not None and hasattr(os, "fork")
+                              and len(source) <= COMPILE_HERE_MAX_CHARS)
         self._template: Template | None = None   # compiled here
+        self._compile_seconds = 0.0               # what compiling here took, counted in every batch's bound
         self._prefetched: list[RenderCall] = []   # rendered with the next batch (prefetch)
         self._kept: list[tuple[RenderCall, RenderOutcome]] = []
         if not hasattr(os, "fork"):  # pragma: no cover - Windows
@@ -266,10 +273,16 @@ class ChatTemplate:
         if not todo:
             return known
         if self._compile_here and self._template is None:
+            started = time.monotonic()
             self._template = _compile_here(self._parsed, self.name, self.source, self.memory_mb)
+            self._compile_seconds = time.monotonic() - started
             self._compiled = True
+            if self._compile_seconds >= self.timeout:
+                raise _overtime("render", self.timeout, self.name)
         if hasattr(os, "fork"):
-            compiled, raw = _in_child(lambda: self._render_all(todo), self.timeout, self.memory_mb, self.name)
+            # A child that compiles spends that time of the batch's bound too: so does this one
+            compiled, raw = _in_child(lambda: self._render_all(todo), self.timeout, self.memory_mb, self.name,
+                                      spent=self._compile_seconds)
         else:  # pragma: no cover - Windows
             compiled, raw = self._render_all(todo, deadline=time.monotonic() + self.timeout)
         if compiled[0] != "ok":
@@ -449,9 +462,17 @@ def _template_line() -> int | None:
     return line
 
 
-def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "render") -> Any:
+def _overtime(doing: str, timeout: float, name: str) -> UnsafeTemplateError:
+    """The error of a `doing` ("render", "compile") that ran past its `timeout` seconds."""
+    return UnsafeTemplateError(f"{doing} took longer than {timeout:g} s (stopped)", name=name,
+                               hint=f"a chat template {doing}s in milliseconds; this one does not stop")
+
+
+def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "render",
+              spent: float = 0.0) -> Any:
     """Run `work()` in a forked child with memory/CPU limits; return its JSON-able result.
-    `doing` ("render", "compile") words the errors."""
+    `doing` ("render", "compile") words the errors; `spent` seconds of `timeout` are used up
+    already (a compile in the caller), so the child gets the rest."""
     read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
@@ -469,6 +490,9 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
         try:
             os.close(read_fd)
             _close_inherited(keep=write_fd)
+            import gc
+
+            gc.freeze()   # the parent's objects: a collection here walks only what the work makes
             _limit_child(memory_mb, timeout)
             try:
                 from publish.fixeddepth import at_fixed_depth
@@ -491,7 +515,7 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
             os._exit(status)
     os.close(write_fd)
     chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout - spent
     timed_out = finished = False
     try:
         while True:
@@ -513,8 +537,7 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if timed_out:
-        raise UnsafeTemplateError(f"{doing} took longer than {timeout:g} s (stopped)", name=name,
-                                  hint=f"a chat template {doing}s in milliseconds; this one does not stop")
+        raise _overtime(doing, timeout, name)
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
         raise UnsafeTemplateError(f"{doing} used more than its CPU time bound ({timeout:g} s)", name=name)
     try:

@@ -253,6 +253,9 @@ def _load_jinja_lean() -> None:
                 partial = [n for n in sys.modules if n.split(".")[0] == "jinja2" or n in jinja_facts.JINJA_USERS]
                 for name in partial:
                     del sys.modules[name]
+                    parent_name, _, child = name.rpartition(".")
+                    if parent_name in sys.modules:   # `from publish import chat` must not find the old one
+                        sys.modules[parent_name].__dict__.pop(child, None)
     jinja_facts.load_jinja()
 
 

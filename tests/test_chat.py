@@ -297,6 +297,51 @@ def test_compiling_here_gives_the_render_childs_verdicts(source, forked):
     assert len(forked) == (0 if isinstance(there, tuple) else 1)   # a failed compile needs no child
 
 
+def test_compiling_here_counts_in_the_batchs_time_bound(monkeypatch):
+    """A compile in the caller (compile_here) uses up the same time bound a child's compile did:
+    the child gets the rest in every batch, and a compile past the bound is the same overtime
+    verdict (a tester's find: 280 KB templates that compile for 6-17 s lost GG703)."""
+    import time as clock
+
+    import publish.chat as chat
+
+    source = "{% for m in messages %}{{ m.content }}{% endfor %}"
+    real = chat._compile_outcome
+
+    def slow(tree):
+        clock.sleep(0.3)
+        return real(tree)
+    monkeypatch.setattr(chat, "_compile_outcome", slow)
+    verdicts = []
+    for here in (False, True):   # the child's compile, then the caller's: both pass the 0.2 s bound
+        template = ChatTemplate(source, parsed=chat._ENV.parse(source), timeout=0.2, compile_here=here)
+        with pytest.raises(UnsafeTemplateError) as err:
+            template.render_many([RenderCall(HELLO)])
+        verdicts.append(str(err.value))
+    assert verdicts[0] == verdicts[1] and "took longer than 0.2 s" in verdicts[0]
+
+    spent = []
+    real_child = chat._in_child
+    monkeypatch.setattr(chat, "_in_child", lambda *a, **kw: spent.append(kw.get("spent")) or real_child(*a, **kw))
+    template = ChatTemplate(source, parsed=chat._ENV.parse(source), timeout=5, compile_here=True)
+    template.render_many([RenderCall(HELLO)])
+    template.render_many([RenderCall(HELLO * 2)])
+    assert spent == [template._compile_seconds] * 2 and spent[0] >= 0.3
+
+
+def test_a_long_template_is_compiled_in_the_child_even_with_compile_here(monkeypatch):
+    """Above COMPILE_HERE_MAX_CHARS the compile stays in the bounded child: Jinja's compile time can
+    grow with the square of the blocks, and the caller has no time bound of its own."""
+    import publish.chat as chat
+
+    def not_here(*args):
+        raise AssertionError("compiled in the caller")
+    monkeypatch.setattr(chat, "_compile_here", not_here)
+    source = "{% for m in messages %}{{ m.content }}{% endfor %}" + "x" * chat.COMPILE_HERE_MAX_CHARS
+    template = ChatTemplate(source, parsed=chat._ENV.parse(source), compile_here=True)
+    assert template.render_many([RenderCall(HELLO)])[0].text.startswith("Hello!x")
+
+
 def test_prefetched_calls_render_with_the_next_batch(forked):
     """prefetch: the calls go along with the next render_many (one child for both); a later
     render_many of an equal call is answered from that render, with the same outcome."""
