@@ -28,6 +28,8 @@ from publish.sources import Source, expand, is_remote
 
 TYPE_CHECKING = False  # typing is not imported at run time (see publish.records)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from publish.gguf import rules
     from publish.staged import StagedFolder
 
@@ -254,19 +256,21 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
         reader.read(src)
     from publish.gguf.rules import JINJA_RULES
 
+    def wanted(code: str) -> bool:   # --select, --ignore and --target
+        return _selected(code, select, ignore) and _for_engines(code, engines)
+
     # Only the GG rules in JINJA_RULES and the folder rules ask Jinja: a --select/--ignore/--target
     # that leaves none of them needs no worker (a prestarted one is stopped, its CPU freed).
-    asks = bool(staged) or any(_selected(c, select, ignore) and _for_engines(c, engines) for c in JINJA_RULES)
+    asks = bool(staged) or any(map(wanted, JINJA_RULES))
     with jinja_facts.prepared(reader.headers.values() if asks else (), needed=asks):
         # The worker imports Jinja and checks the chat templates while this process imports the
         # rules and runs them.
-        return _lint_read(sources, reader, staged, base_files, kind, select, ignore, engines)
+        return _lint_read(sources, reader, staged, base_files, kind, wanted)
 
 
 def _lint_read(sources: list[Source], reader: _Headers, staged: list[tuple[StagedFolder, list[Source]]],
-               base_files: set[str], kind: str | None, select: list[str] | None, ignore: list[str] | None,
-               engines) -> LintResult:
-    """lint_paths once every header is read."""
+               base_files: set[str], kind: str | None, wanted: Callable[[str], bool]) -> LintResult:
+    """lint_paths once every header is read; `wanted(code)`: the rule's findings are reported."""
     from publish import modelkind
     from publish.gguf import rules
 
@@ -276,9 +280,6 @@ def _lint_read(sources: list[Source], reader: _Headers, staged: list[tuple[Stage
         if kind is not None:
             return kind == modelkind.BASE
         return display in base_files or modelkind.header_says_base(hdr)
-
-    def wanted(code: str) -> bool:
-        return _selected(code, select, ignore) and _for_engines(code, engines)
 
     findings: list[Finding] = []
     for src in sources:
@@ -299,7 +300,7 @@ def _lint_read(sources: list[Source], reader: _Headers, staged: list[tuple[Stage
         findings.extend(_folder_findings(folder, {s.local_path: reader.headers[s.display] for s in srcs
                                                   if reader.headers.get(s.display) is not None}))
 
-    findings = [f for f in findings if _selected(f.code, select, ignore) and _for_engines(f.code, engines)]
+    findings = [f for f in findings if wanted(f.code)]
     findings.sort(key=lambda f: (f.path, f.code, f.subject or "", f.offset if f.offset is not None else -1))
     return LintResult(findings=findings, files=list(reader.headers))
 
