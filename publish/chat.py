@@ -397,18 +397,12 @@ def _compile_here(tree: nodes.Template, name: str, source: str, memory_mb: int) 
     from publish.fixeddepth import at_fixed_depth
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    current = _address_space_bytes()
-    limit = current + memory_mb * 1024 * 1024 if current else None
-    bounded = limit is not None and (hard == resource.RLIM_INFINITY or limit < hard) and \
-        (soft == resource.RLIM_INFINITY or limit < soft)
+    limit = _address_space_limit(memory_mb)
+    bounded = limit is not None and (soft == resource.RLIM_INFINITY or limit < soft)
     if bounded:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    try:
+    try:   # _compile_outcome turns MemoryError and RecursionError into its verdicts itself
         outcome = at_fixed_depth(lambda: _compile_outcome(tree))
-    except MemoryError:   # as _in_child words what escapes the work in a child
-        raise UnsafeTemplateError(f"render needs more than {memory_mb} MB of memory", name=name) from None
-    except RecursionError:
-        raise UnsafeTemplateError("render recursed too deep", name=name) from None
     finally:
         if bounded:
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
@@ -573,15 +567,25 @@ def _close_inherited(keep: int) -> None:
                 pass   # the listing's own descriptor, already closed
 
 
-def _limit_child(memory_mb: int, timeout: float) -> None:
+def _address_space_limit(memory_mb: int) -> int | None:
+    """Bytes of address space for this process plus `memory_mb` MB, the bound of a render child;
+    None when the size is unknown or the hard limit is lower already."""
     import resource  # Unix only, like fork
 
     current = _address_space_bytes()
-    if current:
-        limit = current + memory_mb * 1024 * 1024
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard == resource.RLIM_INFINITY or limit < hard:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    if not current:
+        return None
+    limit = current + memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    return limit if hard == resource.RLIM_INFINITY or limit < hard else None
+
+
+def _limit_child(memory_mb: int, timeout: float) -> None:
+    import resource  # Unix only, like fork
+
+    limit = _address_space_limit(memory_mb)
+    if limit is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
     cpu = max(1, int(timeout) + 1)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if hard == resource.RLIM_INFINITY or cpu < hard:
