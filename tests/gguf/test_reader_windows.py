@@ -30,9 +30,12 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 @contextlib.contextmanager
-def windows(first: int, grow: int, scan: int, small: int = 2):
+def windows(first: int, grow: int, scan: int, small: int = 2, regex: bool = False):
+    """Shrunk windows; `regex`: string arrays of any length take the regex walk of full strides
+    (reader._short_stride_regex) before the Python loop, as a vocabulary does."""
     with mock.patch.object(reader, "FIRST_WINDOW", first), mock.patch.object(reader, "GROW_LIMIT", grow), \
-            mock.patch.object(reader, "SCAN_CHUNK", scan), mock.patch.object(reader, "SMALL_ARRAY", small, create=True):
+            mock.patch.object(reader, "SCAN_CHUNK", scan), mock.patch.object(reader, "SMALL_ARRAY", small, create=True), \
+            mock.patch.object(reader, "REGEX_WALK_MIN", 0 if regex else reader.REGEX_WALK_MIN):
         yield
 
 
@@ -82,30 +85,85 @@ def test_records_straddling_every_refill_boundary(pad, keys, tensors, first, gro
 @given(pad=st.integers(0, 200), scan=st.integers(8, 300),
        strings=st.lists(st.sampled_from(["", "a", "\0" * 7, "\0" * 9, "é", "x" * 255, "y" * 256, "z" * 700]),
                         min_size=1, max_size=200),
-       numbers=st.integers(1, 500), small=st.integers(0, 70))
-def test_string_and_number_arrays_at_every_scan_window(pad, scan, strings, numbers, small):
+       numbers=st.integers(1, 500), small=st.integers(0, 70), regex=st.booleans())
+def test_string_and_number_arrays_at_every_scan_window(pad, scan, strings, numbers, small, regex):
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp) / "a.gguf", pad=pad, tensors=2,
                      arrays={"s": (strings, V.STRING), "n": (list(range(numbers)), V.UINT16),
                              "nested": ([strings[:3], strings[3:5] or ["q"]], V.ARRAY)})
-        with windows(64, 16, scan, small):
+        with windows(64, 16, scan, small, regex):
             assert_matches_gguf_reader(path)
 
 
 @settings(max_examples=150, deadline=None)
 @given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4),
-       cut=st.none() | st.integers(0, 10**6), first=st.integers(1, 64))
-def test_mutated_many_record_files_raise_only_gguf_error(many_records, edits, cut, first):
+       cut=st.none() | st.integers(0, 10**6), first=st.integers(1, 64), regex=st.booleans())
+def test_mutated_many_record_files_raise_only_gguf_error(many_records, edits, cut, first, regex):
     data = bytearray(many_records)
     for pos, byte in edits:
         data[pos % len(data)] = byte
     if cut is not None:
         del data[cut % len(data):]
-    with windows(first, 8, 64):
+    with windows(first, 8, 64, regex=regex):
         try:
             read_header(io.BytesIO(bytes(data)), name="m.gguf")
         except GGUFError as err:
             assert err.path == "m.gguf" and "expected" in str(err)
+
+
+def vocabulary_with_decoys(n: int) -> list[str]:
+    """n items, mostly short as in a real vocabulary, with what the regex walk must not be fooled
+    by: texts that hold zero bytes shaped like a length prefix, and now and then (so that some
+    strides hold one, most none) items of 63, 64, 127, 128, 255, 256 and 300 bytes."""
+    decoys = ["\0" * 7, "\x05" + "\0" * 7 + "abcde", "\0" * 15, "é" * 31 + "a"]
+    long = ["l" * 63, "l" * 64, "é" * 63 + "a", "l" * 128, "l" * 255, "l" * 256, "日" * 100]
+    items = []
+    for i in range(n):
+        if i % 997 == 0:
+            items.append(long[i // 997 % len(long)])
+        elif i % 13 == 0:
+            items.append(decoys[i % len(decoys)])
+        else:
+            items.append(f"t{i}"[: 1 + i % 12])
+    return items
+
+
+@pytest.mark.parametrize("source", ["file", "stream"])
+def test_a_vocabulary_reads_the_same_through_the_regex_walk_and_the_python_loop(tmp_path, source):
+    """A vocabulary past REGEX_WALK_MIN is walked a stride at a time by one regex (in C); strides
+    with a long item go through the Python loop. Both give gguf.GGUFReader's items and every
+    item's offset, from a file and from a stream read in small windows; and the regex did walk most
+    strides (it would be easy to fall back every time and never notice)."""
+    items = vocabulary_with_decoys(reader.REGEX_WALK_MIN + 5_000)
+    path = write(tmp_path / "v.gguf", pad=3, arrays={"tokenizer.ggml.tokens": (items, V.STRING)}, tensors=2)
+    assert_matches_gguf_reader(path)
+    data = path.read_bytes()
+
+    def read():
+        return read_header(io.BytesIO(data) if source == "stream" else path).value("tokenizer.ggml.tokens")
+
+    matched = []
+    real = reader._short_stride_regex()
+
+    class Counting:
+        def match(self, *args):
+            found = real.match(*args)
+            matched.append(found is not None)
+            return found
+
+    with mock.patch.object(reader, "_short_stride", [Counting()]), \
+            (windows(4096, 1024, 4096) if source == "stream" else contextlib.nullcontext()):
+        by_regex = read()
+    with mock.patch.object(reader, "REGEX_WALK_MIN", len(items) + 1):
+        by_loop = read()
+    full_strides = len(items) // reader.STRIDE
+    # one stride in ~16 holds a long item; read in 4 KiB windows, a stride that runs past the
+    # buffered bytes is walked by the loop too (it refills the buffer)
+    assert sum(matched) >= full_strides * (0.9 if source == "file" else 0.6), (sum(matched), full_strides)
+    assert not all(matched)   # the strides with a 64-byte item or longer
+    assert by_regex.to_list() == by_loop.to_list() == items
+    assert [by_regex[i] for i in range(0, len(items), 997)] == items[::997]
+    assert by_regex._marks == by_loop._marks
 
 
 @pytest.fixture(scope="module")
