@@ -2,7 +2,8 @@
 
 `publish inspect` and `publish lint` command lines that publish.quickcli knows run without
 importing click (a fresh process per file is the common case, and click's import costs about as
-much as reading a 262,144-token header); everything else goes to the click CLI, publish.cli.main."""
+much as reading a 262,144-token header), and end the process without the interpreter's teardown
+(quickcli.exit_now); everything else goes to the click CLI, publish.cli.main."""
 
 import sys
 
@@ -16,7 +17,7 @@ def main() -> None:
         from publish.cli import main as cli
 
         cli()  # click's standalone mode exits
-    sys.exit(code)
+    quickcli.exit_now(code)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
 
@@ -26,14 +27,14 @@ HEAVY = ("numpy", "gguf", "jinja2", "huggingface_hub", "click", "yaml", "httpx",
 
 def imported_by(*args: str) -> tuple[list[str], int]:
     """The heavy modules a whole `python -m publish ARGS` process imported, and its exit code."""
-    code = ("import runpy, sys\n"
+    # The modules are listed at exit (an atexit callback: the process then ends the usual way,
+    # publish.quickcli.exit_now); the exit code is the process's own.
+    code = ("import atexit, runpy, sys\n"
+            f"atexit.register(lambda: print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr))\n"
             f"sys.argv = ['publish', *{list(args)!r}]\n"
-            "try:\n    runpy.run_module('publish', run_name='__main__')\n"
-            "except SystemExit as e:\n    code = e.code\n"
-            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), code, file=sys.stderr)\n")
+            "runpy.run_module('publish', run_name='__main__')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    modules, exit_code = proc.stderr.strip().splitlines()[-1].rsplit(" ", 1)
-    return eval(modules), int(exit_code)  # noqa: S307 - our own print of a list of names
+    return eval(proc.stderr.strip().splitlines()[-1]), proc.returncode  # noqa: S307 - our own print of a list of names
 
 
 def test_inspect_json_imports_nothing_heavy(gemma3n_broken_path):
@@ -140,10 +141,45 @@ def test_inspect_and_lint_import_neither_typing_nor_dataclasses(gemma3n_broken_p
     pointer = tmp_path / "m-Q4_K_M.gguf"
     pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 12345\n")
     argv = [a.format(gemma3n=gemma3n_broken_path, gemma3=gemma3_270m_path, pointer=pointer) for a in args]
-    code = ("import runpy, sys\n"
+    code = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: print(sorted(m for m in ('typing', 'dataclasses', 'inspect') if m in sys.modules), "
+            "file=sys.stderr))\n"
             f"sys.argv = ['publish', *{argv!r}]\n"
-            "try:\n    runpy.run_module('publish', run_name='__main__')\n"
-            "except SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('typing', 'dataclasses', 'inspect') if m in sys.modules), file=sys.stderr)\n")
+            "runpy.run_module('publish', run_name='__main__')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stderr.strip().splitlines() == ["[]"] and proc.stdout.strip()  # it ran, and said nothing on stderr
+
+
+TEARDOWN = ("import runpy, sys\n"
+            "class Noisy:\n"
+            "    def __del__(self):\n"
+            "        sys.__stderr__.write('interpreter teardown\\n')\n"
+            "noisy = Noisy()\n"
+            "sys.argv = ['publish', *sys.argv[1:]]\n"
+            "runpy.run_module('publish', run_name='__main__')\n")
+
+
+@pytest.mark.parametrize("args, status", [(["inspect", "--json", "--full-arrays", "{gemma3n}"], 0),
+                                          (["lint", "{gemma3n}"], 1), (["inspect", "{missing}"], 2)])
+def test_a_quick_command_ends_without_the_teardown_and_loses_no_output(gemma3n_broken_path, tmp_path, args, status):
+    """publish.quickcli.exit_now: the process ends with the command's exit status once its
+    output is flushed (here megabytes through a pipe, which the reader takes in pieces), and the
+    interpreter's teardown is skipped: a module global's __del__ never runs. Its output is the
+    in-process run's."""
+    argv = [a.format(gemma3n=gemma3n_broken_path, missing=tmp_path / "none.gguf") for a in args]
+    proc = subprocess.run([sys.executable, "-c", TEARDOWN, *argv], capture_output=True, text=True)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = quickcli.run(argv)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (status, out.getvalue(), err.getvalue())
+    if args[1] == "--json":
+        assert len(proc.stdout) > 1 << 20 and json.loads(proc.stdout)
+    assert code == status
+
+
+def test_with_an_atexit_callback_the_process_ends_the_usual_way(gemma3n_broken_path):
+    """Coverage, logging or a caller's own atexit callback runs, and so does the teardown."""
+    code = "import atexit; atexit.register(lambda: print('callback ran', flush=True))\n" + TEARDOWN
+    proc = subprocess.run([sys.executable, "-c", code, "lint", str(gemma3n_broken_path)], capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stdout.endswith("callback ran\n")
+    assert "interpreter teardown" in proc.stderr
