@@ -41,10 +41,8 @@ import json
 import os
 import re
 import select
-import signal
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 # Names come from jinja2's modules, not its package: lint's worker imports these without
@@ -59,6 +57,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from publish.errors import TemplateError, TemplateRaised, UnsafeTemplateError
 from publish.jinja_results import SyntaxProblem
+from publish.records import Record
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -169,22 +168,28 @@ def _new_environment() -> ChatSandbox:
 _ENV = _new_environment()
 
 
-@dataclass(frozen=True)
-class RenderCall:
-    """One render: the variables transformers passes to apply_chat_template."""
+class RenderCall(Record):
+    """One render: the variables transformers passes to apply_chat_template (`extra`: more
+    variables by name; None: none). A frozen value (publish.records: lint's worker imports this
+    module on the path lint waits for, without dataclasses)."""
 
-    messages: list[dict]
-    add_generation_prompt: bool = True
-    tools: list[dict] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("messages", "add_generation_prompt", "tools", "extra")
+    frozen = True
+
+    def __init__(self, messages: list[dict], add_generation_prompt: bool = True,
+                 tools: list[dict] | None = None, extra: dict[str, Any] | None = None):
+        self._fill(messages, add_generation_prompt, tools, {} if extra is None else extra)
 
 
-@dataclass(frozen=True)
-class RenderOutcome:
-    """Either `text`, or `error` (TemplateRaised / TemplateError / UnsafeTemplateError)."""
+class RenderOutcome(Record):
+    """Either `text`, or `error` (TemplateRaised / TemplateError / UnsafeTemplateError). A frozen
+    value, as RenderCall."""
 
-    text: str | None = None
-    error: TemplateError | None = None
+    __slots__ = ("text", "error")
+    frozen = True
+
+    def __init__(self, text: str | None = None, error: TemplateError | None = None):
+        self._fill(text, error)
 
     def unwrap(self) -> str:
         """The rendered text; raises the recorded error (TemplateRaised, TemplateError or
@@ -528,12 +533,17 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
     finally:
         os.close(read_fd)
         if not finished:  # timed out, or the parent was interrupted (Ctrl-C): never leave it running
+            import signal   # here: its enums cost 0.5 ms of lint's worker's start
+
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if timed_out:
         raise _overtime(doing, timeout, name)
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
-        raise UnsafeTemplateError(f"{doing} used more than its CPU time bound ({timeout:g} s)", name=name)
+    if os.WIFSIGNALED(status):
+        import signal
+
+        if os.WTERMSIG(status) == signal.SIGXCPU:
+            raise UnsafeTemplateError(f"{doing} used more than its CPU time bound ({timeout:g} s)", name=name)
     try:
         result = json.loads(b"".join(chunks))
     except ValueError:
@@ -613,15 +623,17 @@ def render_chat(source: str, messages: list[dict], *, bos_token: str = "", eos_t
 
 # -- what a template that does not parse really is ---------------------------------------------
 
-_GO_FIELD = re.compile(r"\{\{-?\s*(?:(?:if|range|with|else if)\s+)?(?:\$\w*\s*:?=\s*)?\.[A-Z]\w*")
-_TAG = re.compile(r"\{%-?\s*(\w+)")
+# Patterns as text, compiled on first use (re's cache): only a template that does not parse needs
+# them, and lint's worker imports this module on the path lint waits for.
+_GO_FIELD = r"\{\{-?\s*(?:(?:if|range|with|else if)\s+)?(?:\$\w*\s*:?=\s*)?\.[A-Z]\w*"
+_TAG = r"\{%-?\s*(\w+)"
 _BLOCKS = {"for", "if", "macro", "call", "filter", "raw", "generation", "with", "autoescape", "block"}
 # the token a jinja2 parser message names: "unexpected '}'", "Encountered unknown tag 'endfor'",
 # "expected token 'end of print statement', got 'b'" (jinja2 3.x parser.py / lexer.py)
-_TOKEN_IN_MESSAGE = re.compile(r"unexpected '([^']+)'|unknown tag '([^']+)'|, got '([^']+)'|"
-                               r"No filter named '([^']+)'|No test named '([^']+)'", re.I)
+_TOKEN_IN_MESSAGE = (r"(?i)unexpected '([^']+)'|unknown tag '([^']+)'|, got '([^']+)'|"
+                     r"No filter named '([^']+)'|No test named '([^']+)'")
 # the lexer's own "unexpected char '!' at 5" carries the offset in the source
-_CHAR_AT = re.compile(r"unexpected char '.*' at (\d+)$", re.S)
+_CHAR_AT = r"(?s)unexpected char '.*' at (\d+)$"
 # jinja2's names for its delimiters (lexer.py TOKEN_*_END descriptions)
 _TOKEN_TEXT = {"end of print statement": "}}", "end of statement block": "%}", "begin of print statement": "{{",
                "begin of statement block": "{%"}
@@ -649,7 +661,7 @@ def syntax_problem(source: str) -> SyntaxProblem | None:
         at_fixed_depth(lambda: _ENV.parse(source))
     except TemplateSyntaxError as err:
         line = err.lineno or 1
-        go = _GO_FIELD.search(source)
+        go = re.search(_GO_FIELD, source)
         if go is not None:
             gl, gc = _line_col(source, go.start())
             return SyntaxProblem("go-template", f"this is an Ollama Go template, not Jinja "
@@ -677,7 +689,7 @@ def syntax_error_location(source: str, message: str, line: int | None) -> tuple[
     that error and the source through it raises it. A filter or test jinja2 does not know (found
     when it compiles) is located only when its name occurs once on the line."""
     line = line or 1
-    at = _CHAR_AT.search(message)
+    at = re.search(_CHAR_AT, message)
     if at is not None and int(at.group(1)) < len(source):
         return _line_col(source, int(at.group(1)))
     # jinja2 raises the one TemplateSyntaxError class for every syntax fault, with no attribute
@@ -686,7 +698,7 @@ def syntax_error_location(source: str, message: str, line: int | None) -> tuple[
     # signal there is. Only the column is chosen from it, never the kind of error.
     if "end of template" in message.lower():
         stack: list[int] = []
-        for m in _TAG.finditer(source):
+        for m in re.finditer(_TAG, source):
             word = m.group(1)
             if word in _BLOCKS or (word == "set" and "=" not in source[m.end():source.find("%}", m.end())]):
                 stack.append(m.start())
@@ -698,7 +710,7 @@ def syntax_error_location(source: str, message: str, line: int | None) -> tuple[
     lines = source.split("\n")
     if not 0 < line <= len(lines):
         return line, None
-    m = _TOKEN_IN_MESSAGE.search(message)
+    m = re.search(_TOKEN_IN_MESSAGE, message)
     token = next((g for g in m.groups() if g), None) if m else None
     token = _TOKEN_TEXT.get(token, token) if token else None
     if not token or (" " in token and token not in _TOKEN_TEXT.values()):
