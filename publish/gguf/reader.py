@@ -608,6 +608,7 @@ class _Parser:
         p = start = p0     # p: the next item's prefix; start: the current stride's first prefix
         views = _u64_views(self.buf, self.have)
         short = _short_stride_regex().match if count >= REGEX_WALK_MIN else None
+        missed = 0         # strides the regex did not match: where long items are common, it stops trying
         try:
             while done < count:
                 start = p
@@ -619,6 +620,10 @@ class _Parser:
                         marks.append(start - p0)
                         done += step
                         continue
+                    if self.have - p >= STRIDE * (7 + SHORT_ITEM):   # not for want of buffered bytes
+                        missed += 1
+                        if missed > 16 + (done >> (_STRIDE_BITS + 3)):   # more than 1 stride in 8
+                            short = None
                 j = 0
                 while True:
                     try:

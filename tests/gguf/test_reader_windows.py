@@ -166,6 +166,25 @@ def test_a_vocabulary_reads_the_same_through_the_regex_walk_and_the_python_loop(
     assert by_regex._marks == by_loop._marks
 
 
+def test_where_long_items_are_common_the_regex_walk_stops_trying(tmp_path):
+    """The worst case of the regex walk: a long item at the end of every stride, so each try
+    matches 63 items and fails. After a few such misses (more than one stride in eight) the array
+    is left to the Python loop, which then costs what it costs without the regex."""
+    items = [("x" * 100 if i % reader.STRIDE == reader.STRIDE - 1 else f"t{i % 999}") for i in range(reader.REGEX_WALK_MIN)]
+    path = write(tmp_path / "long.gguf", arrays={"tokenizer.ggml.tokens": (items, V.STRING)})
+    tries = []
+    real = reader._short_stride_regex()
+
+    class Counting:
+        def match(self, *args):
+            tries.append(real.match(*args))
+            return tries[-1]
+
+    with mock.patch.object(reader, "_short_stride", [Counting()]):
+        assert read_header(path).value("tokenizer.ggml.tokens").to_list() == items
+    assert 0 < len(tries) <= 20 and not any(tries)
+
+
 @pytest.fixture(scope="module")
 def many_records(tmp_path_factory) -> bytes:
     path = write(tmp_path_factory.mktemp("m") / "m.gguf", pad=40, keys=30, tensors=40,
