@@ -327,14 +327,17 @@ def test_a_worker_dies_with_the_lint_process(tmp_path):
 
 
 _SPY = r"""
-import json, sys
+import gc, json, sys
 from publish import jinja_facts, jinja_worker
 
 load = jinja_worker._load_jinja_lean
-def spied():   # in the worker: which of jinja2's modules it imported
+def spied():   # in the worker: which of jinja2's modules it imported, and the collector meanwhile
+    before = [s["collections"] for s in gc.get_stats()]
     load()
+    after = [s["collections"] for s in gc.get_stats()]
     with open(sys.argv[1], "w") as fh:
-        json.dump(sorted(n for n in sys.modules if n.split(".")[0] == "jinja2"), fh)
+        json.dump({"modules": sorted(n for n in sys.modules if n.split(".")[0] == "jinja2"),
+                   "collections": sum(after) - sum(before), "enabled after": gc.isenabled()}, fh)
 jinja_worker._load_jinja_lean = spied
 
 start = jinja_worker.Worker.start.__func__
@@ -356,7 +359,8 @@ def test_a_fresh_worker_imports_jinja_without_its_package_init_and_answers_the_s
     publish.jinja_worker._load_jinja_lean), the path every `publish lint FILE` takes and the
     other tests here cannot (their process imported Jinja whole before forking). Its answers are
     what this process computes: the lint report of every corpus template, payload and broken
-    template is the same."""
+    template is the same. The garbage collector stays off during that import (nothing it makes
+    is garbage) and is on again after it, for what templates make."""
     import json
     import subprocess
     import sys
@@ -367,7 +371,9 @@ def test_a_fresh_worker_imports_jinja_without_its_package_init_and_answers_the_s
     seen = tmp_path / "jinja-modules.json"
     out = subprocess.run([sys.executable, "-c", _SPY, str(seen), *paths], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    modules = json.loads(seen.read_text())
+    spied = json.loads(seen.read_text())
+    assert spied["collections"] == 0 and spied["enabled after"]
+    modules = spied["modules"]
     assert "jinja2.sandbox" in modules and "jinja2.bccache" not in modules and "jinja2.loaders" not in modules
     with pytest.MonkeyPatch.context() as here:   # this process imported Jinja whole: compute here
         here.setattr(jinja_worker.Worker, "start", classmethod(lambda cls, *a, **k: None))
