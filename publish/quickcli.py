@@ -140,21 +140,28 @@ def _lint(paths: list[str], fmt: str = "text", **options) -> int:
 
 def exit_now(code: int | None) -> None:
     """End the process with exit status `code` (None: 0) once stdout and stderr are flushed,
-    without the interpreter's teardown when nothing asked to run at exit: freeing a 262,144-token
-    header's objects and a hundred modules one by one costs about 5 ms of a 75 ms `publish lint`
-    (bench/bench_cli.py), and the system frees a process's memory at once. Anything registered
-    with atexit (coverage's data file, logging's handlers, a caller's own) makes it the usual
-    sys.exit, as does a flush that fails (its error is reported as Python reports it). Raises
-    SystemExit in those cases; never returns otherwise."""
+    without the interpreter's teardown: freeing a 262,144-token header's objects and a hundred
+    modules one by one costs about 5 ms of a 75 ms `publish lint` (bench/bench_cli.py), and the
+    system frees a process's memory at once. Only for the `publish` program itself
+    (publish.__main__.console), never for a caller that goes on. Whatever else may want the usual
+    exit gets it (sys.exit): an atexit callback (coverage's data file, logging's handlers), a
+    profiler or tracer (cProfile writes its file after the program returns, debuggers), a thread
+    that is not a daemon, a flush that fails (Python reports its error). Raises SystemExit in those
+    cases; never returns otherwise."""
     import atexit
     import os
 
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except (OSError, ValueError):   # a full disk, a closed stream: the usual exit words it
+    except (OSError, ValueError, AttributeError):   # a full disk, a closed or missing stream
         sys.exit(code)
-    if getattr(atexit, "_ncallbacks", lambda: 1)() == 0:   # CPython's count; unknown: assume some
+    threading = sys.modules.get("threading")
+    others = threading is not None and any(not t.daemon for t in threading.enumerate()
+                                           if t is not threading.main_thread())
+    # atexit._ncallbacks is CPython's count; where it is missing, assume a callback
+    quiet = getattr(atexit, "_ncallbacks", lambda: 1)() == 0 and sys.getprofile() is None and sys.gettrace() is None
+    if quiet and not others:
         os._exit(code or 0)
     sys.exit(code)
 

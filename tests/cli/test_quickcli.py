@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -150,24 +151,38 @@ def test_inspect_and_lint_import_neither_typing_nor_dataclasses(gemma3n_broken_p
     assert proc.stderr.strip().splitlines() == ["[]"] and proc.stdout.strip()  # it ran, and said nothing on stderr
 
 
-TEARDOWN = ("import runpy, sys\n"
-            "class Noisy:\n"
-            "    def __del__(self):\n"
-            "        sys.__stderr__.write('interpreter teardown\\n')\n"
-            "noisy = Noisy()\n"
-            "sys.argv = ['publish', *sys.argv[1:]]\n"
-            "runpy.run_module('publish', run_name='__main__')\n")
+# Planted in every test process below by a sitecustomize module: an object whose __del__ runs in
+# the interpreter's teardown, and (with PUBLISH_TEST_ATEXIT) an atexit callback.
+SITECUSTOMIZE = """
+import atexit, os, sys
+class Noisy:
+    def __del__(self):
+        sys.__stderr__.write("interpreter teardown\\n")
+noisy = Noisy()
+if os.environ.get("PUBLISH_TEST_ATEXIT"):
+    atexit.register(lambda: print("callback ran", flush=True))
+"""
+CONSOLE = "import sys; sys.argv[0] = 'publish'; from publish.__main__ import console; console()"
 
 
+def planted(tmp_path, **env) -> dict:
+    (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path]), **env}
+
+
+@pytest.mark.parametrize("entry", ["-m", "console"])
 @pytest.mark.parametrize("args, status", [(["inspect", "--json", "--full-arrays", "{gemma3n}"], 0),
                                           (["lint", "{gemma3n}"], 1), (["inspect", "{missing}"], 2)])
-def test_a_quick_command_ends_without_the_teardown_and_loses_no_output(gemma3n_broken_path, tmp_path, args, status):
-    """publish.quickcli.exit_now: the process ends with the command's exit status once its
-    output is flushed (here megabytes through a pipe, which the reader takes in pieces), and the
-    interpreter's teardown is skipped: a module global's __del__ never runs. Its output is the
+def test_the_program_ends_a_quick_command_without_the_teardown_and_loses_no_output(gemma3n_broken_path, tmp_path,
+                                                                                    args, status, entry):
+    """publish.quickcli.exit_now, from `python -m publish` and the console script's entry
+    (publish.__main__.console): the process ends with the command's exit status once its output
+    is flushed (here megabytes through a pipe, which the reader takes in pieces), and the
+    interpreter's teardown is skipped (a global's __del__ never runs). Its output is the
     in-process run's."""
     argv = [a.format(gemma3n=gemma3n_broken_path, missing=tmp_path / "none.gguf") for a in args]
-    proc = subprocess.run([sys.executable, "-c", TEARDOWN, *argv], capture_output=True, text=True)
+    start = [sys.executable, "-m", "publish"] if entry == "-m" else [sys.executable, "-c", CONSOLE]
+    proc = subprocess.run([*start, *argv], capture_output=True, text=True, env=planted(tmp_path))
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = quickcli.run(argv)
@@ -177,9 +192,47 @@ def test_a_quick_command_ends_without_the_teardown_and_loses_no_output(gemma3n_b
     assert code == status
 
 
-def test_with_an_atexit_callback_the_process_ends_the_usual_way(gemma3n_broken_path):
+def test_with_an_atexit_callback_the_program_ends_the_usual_way(gemma3n_broken_path, tmp_path):
     """Coverage, logging or a caller's own atexit callback runs, and so does the teardown."""
-    code = "import atexit; atexit.register(lambda: print('callback ran', flush=True))\n" + TEARDOWN
-    proc = subprocess.run([sys.executable, "-c", code, "lint", str(gemma3n_broken_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "publish", "lint", str(gemma3n_broken_path)], capture_output=True,
+                          text=True, env=planted(tmp_path, PUBLISH_TEST_ATEXIT="1"))
     assert proc.returncode == 1 and proc.stdout.endswith("callback ran\n")
     assert "interpreter teardown" in proc.stderr
+
+
+CALLERS = {
+    "runpy": ("import runpy\nsys.argv = ['publish', *args]\n"
+              "try:\n    runpy.run_module('publish', run_name='__main__')\n"
+              "except SystemExit as e:\n    print('exit', e.code, file=sys.stderr)\n"),
+    "main": ("from publish.__main__ import main\nsys.argv = ['publish', *args]\n"
+             "try:\n    main()\nfinally:\n    print('finally ran', file=sys.stderr)\n"),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_program_that_runs_publish_in_process_goes_on_after_it(gemma3n_broken_path, tmp_path, caller):
+    """runpy.run_module('publish') or publish.__main__.main() inside another program: SystemExit
+    with the exit code, the caller's `finally` and its buffered file, as before the quick exit."""
+    code = ("import sys\nargs = sys.argv[1:]\nlog = open(sys.argv[0] + '.log', 'w')\nlog.write('kept')\n"
+            + CALLERS[caller] + "print('caller goes on', file=sys.stderr)\n")
+    script = tmp_path / "caller.py"
+    script.write_text(code)
+    proc = subprocess.run([sys.executable, str(script), "inspect", str(gemma3n_broken_path)], capture_output=True,
+                          text=True, env=planted(tmp_path))
+    said = {"runpy": "exit 0\ncaller goes on\n", "main": "finally ran\n"}[caller]   # main() raises SystemExit
+    assert proc.returncode == 0 and proc.stderr == said + "interpreter teardown\n"
+    assert (tmp_path / "caller.py.log").read_text() == "kept"
+
+
+@pytest.mark.parametrize("entry", ["-m", "console"])
+def test_a_profiled_program_writes_its_profile(gemma3n_broken_path, tmp_path, entry):
+    """`python -m cProfile -o FILE -m publish inspect …`, or of a script that runs the console
+    script's entry: cProfile writes its file after the program returns (no atexit callback), so a
+    profiler keeps the usual exit."""
+    prof = tmp_path / "prof.out"
+    script = tmp_path / "publish_console.py"
+    script.write_text(CONSOLE)
+    start = ["-m", "publish"] if entry == "-m" else [str(script)]
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), *start, "inspect",
+                           str(gemma3n_broken_path)], capture_output=True, text=True)
+    assert proc.returncode == 0 and prof.stat().st_size > 1000, proc.stderr
