@@ -58,6 +58,7 @@ STRIDE = 1 << _STRIDE_BITS      # a string array keeps the offset of every STRID
 _HIGH_BITS = 0x8080808080808080  # a length with any of these set has a non-ASCII byte in its prefix
 SHORT_ITEM = 64                 # strides of items all shorter than this are walked by a regex, in C
 REGEX_WALK_MIN = 1 << 15        # arrays this long repay compiling that regex (~2 ms)
+REGEX_ITEM_AVG = 20             # the regex beats the loop on strides of items averaging up to ~24 bytes
 _short_stride: list = []        # the compiled regex, once an array asked for it
 
 # struct formats for fixed-size value types; GGUF is little-endian here.
@@ -589,9 +590,11 @@ class _Parser:
         """The items are walked STRIDE at a time, noting where each stride starts. In an array of
         REGEX_WALK_MIN items or more (a vocabulary, merges) a stride of short items is matched by
         one regex (`_short_stride_regex`, in C); any other stride goes through one tight loop over
-        the buffered bytes, length prefix by length prefix; a prefix that is not buffered yet
-        refills the buffer and the walk goes on from it. Anything wrong (a length past the end of
-        the file) is worded by the careful item-by-item walk. Then the whole array is checked as
+        the buffered bytes, length prefix by length prefix (as every stride of an array where the
+        regex missed, or walked items averaging over REGEX_ITEM_AVG bytes, in more than one stride
+        in eight); a prefix that is not buffered yet refills the buffer and the walk goes on from
+        it. Anything wrong (a length past the end of the file) is worded by the careful
+        item-by-item walk. Then the whole array is checked as
         UTF-8 in one decode. The cost is linear in the array's bytes whatever they hold.
 
         In the loop a prefix is read as one item of an 8-byte-integer view of the buffer that
@@ -608,22 +611,26 @@ class _Parser:
         p = start = p0     # p: the next item's prefix; start: the current stride's first prefix
         views = _u64_views(self.buf, self.have)
         short = _short_stride_regex().match if count >= REGEX_WALK_MIN else None
-        missed = 0         # strides the regex did not match: where long items are common, it stops trying
+        missed = 0         # strides the regex did not match or walked slower than the loop: past 1 in 8, it stops
         try:
             while done < count:
                 start = p
                 step = min(STRIDE, count - done)
                 if short is not None and step == STRIDE:
                     found = short(self.buf, p, self.have)
-                    if found is not None:   # STRIDE items, each shorter than SHORT_ITEM, all buffered
+                    if found is None:   # a long item, or the stride runs past the buffered bytes
+                        slow = self.have - p >= STRIDE * (7 + SHORT_ITEM)
+                    else:   # STRIDE items, each shorter than SHORT_ITEM, all buffered
+                        slow = found.end() - p > STRIDE * (8 + REGEX_ITEM_AVG)
+                    if slow:
+                        missed += 1
+                        if missed > 16 + (done >> (_STRIDE_BITS + 3)):   # more than 1 stride in 8
+                            short = None
+                    if found is not None:
                         p = found.end()
                         marks.append(start - p0)
                         done += step
                         continue
-                    if self.have - p >= STRIDE * (7 + SHORT_ITEM):   # not for want of buffered bytes
-                        missed += 1
-                        if missed > 16 + (done >> (_STRIDE_BITS + 3)):   # more than 1 stride in 8
-                            short = None
                 j = 0
                 while True:
                     try:
