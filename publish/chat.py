@@ -175,6 +175,10 @@ class RenderCall(Record):
 
     __slots__ = ("messages", "add_generation_prompt", "tools", "extra")
     frozen = True
+    messages: list[dict]
+    add_generation_prompt: bool
+    tools: list[dict] | None
+    extra: dict[str, Any]
 
     def __init__(self, messages: list[dict], add_generation_prompt: bool = True,
                  tools: list[dict] | None = None, extra: dict[str, Any] | None = None):
@@ -187,6 +191,8 @@ class RenderOutcome(Record):
 
     __slots__ = ("text", "error")
     frozen = True
+    text: str | None
+    error: TemplateError | None
 
     def __init__(self, text: str | None = None, error: TemplateError | None = None):
         self._fill(text, error)
