@@ -27,11 +27,17 @@ def console() -> None:
 def _run() -> int | None:
     from publish import quickcli
 
-    code = quickcli.run(sys.argv[1:])
-    if code is None:
-        from publish.cli import main as cli
+    try:
+        code = quickcli.run(sys.argv[1:])
+        if code is None:
+            from publish.cli import main as cli
 
-        cli()  # click's standalone mode exits
+            cli()  # click's standalone mode exits
+    except OSError as err:   # writing the output itself failed (a full disk): said, no traceback
+        status = quickcli.output_failed(err)
+        if status is None:
+            raise
+        return status
     return code
 
 

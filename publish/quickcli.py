@@ -166,8 +166,36 @@ def exit_now(code: int | None) -> None:
     sys.exit(code)
 
 
+def output_failed(err: OSError) -> int | None:
+    """For an OSError that names no file and says the device refused the bytes (full, over quota,
+    too large, an I/O error): what writing standard output or error raises (`publish inspect FILE
+    >/dev/full`), on either CLI path, since every file publish writes names itself in an
+    OutputPathError (publish.fsutil.output_error). Says so on stderr when stderr can still take it
+    and returns exit status 2, as for an output path that cannot be written; what the refused
+    stream still holds is dropped (the interpreter's last flush would fail the same way). None
+    for any other error: the caller re-raises it."""
+    import errno
+
+    if err.filename is not None or err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+        return None
+    from publish.errors import OutputPathError
+
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except (OSError, ValueError):   # stdout's device refused it: what it still holds goes nowhere
+        _quiet_stdout()
+    try:
+        _err(OutputPathError("standard output", (err.strerror or str(err)).lower(),
+                             hint="send the output to a file or pipe on a device with free space"))
+    except (OSError, ValueError, AttributeError):   # stderr goes to the same full device (or nowhere)
+        _quiet_stderr()
+    return 2
+
+
 def _out(text: str, nl: bool = True) -> None:
-    sys.stdout.write(text + "\n" if nl else text)
+    if sys.stdout is not None:   # None: started with stdout closed (`>&-`); print() writes nothing then too
+        sys.stdout.write(text + "\n" if nl else text)
 
 
 def _err(err: BaseException) -> None:
@@ -183,17 +211,23 @@ def _err(err: BaseException) -> None:
 
 def _flush() -> None:
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         _quiet_stdout()
 
 
-def _quiet_stdout() -> None:
-    """After a broken pipe: send the rest of stdout (and the interpreter's final flush) nowhere."""
+def _quiet_stdout(stream: str = "stdout") -> None:
+    """After a broken pipe (or a full device): send the rest of stdout (and the interpreter's
+    final flush) nowhere."""
     import os
 
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+        os.dup2(devnull, getattr(sys, stream).fileno())
+    except (OSError, ValueError, AttributeError):
         pass
+
+
+def _quiet_stderr() -> None:
+    _quiet_stdout("stderr")

@@ -236,3 +236,34 @@ def test_a_profiled_program_writes_its_profile(gemma3n_broken_path, tmp_path, en
     proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), *start, "inspect",
                            str(gemma3n_broken_path)], capture_output=True, text=True)
     assert proc.returncode == 0 and prof.stat().st_size > 1000, proc.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("args, stream", [(["inspect", "{gemma3n}"], "stdout"),
+                                          (["inspect", "--json", "--full-arrays", "{gemma3n}"], "stdout"),
+                                          (["lint", "{gemma3n}"], "stdout"), (["template", "check", "--help"], "stdout"),
+                                          (["lint", "{missing}"], "stderr")])
+def test_output_to_a_full_device_is_an_error_without_a_traceback(gemma3n_broken_path, tmp_path, args, stream):
+    """`publish … >/dev/full` (a full disk, a quota): on both CLI paths, one error line on stderr
+    naming standard output, exit status 2 (an output that cannot be written), no traceback; with
+    stderr itself full (`2>/dev/full`), still status 2 and nothing else."""
+    argv = [a.format(gemma3n=gemma3n_broken_path, missing=tmp_path / "none.gguf") for a in args]
+    with open("/dev/full", "w") as full:
+        kwargs = {"stdout": full, "stderr": subprocess.PIPE} if stream == "stdout" else \
+            {"stdout": subprocess.PIPE, "stderr": full}
+        proc = subprocess.run([sys.executable, "-m", "publish", *argv], text=True, **kwargs)
+    assert proc.returncode == 2
+    if stream == "stdout":
+        assert proc.stderr == ("error: standard output: cannot write: no space left on device\n"
+                               "  hint: send the output to a file or pipe on a device with free space\n")
+
+
+@pytest.mark.parametrize("args, status", [(["inspect", "--json", "--full-arrays", "{gemma3n}"], 0),
+                                          (["lint", "{gemma3n}"], 1), (["template", "check", "--help"], 0)])
+def test_a_closed_stdout_is_written_to_nowhere(gemma3n_broken_path, args, status):
+    """Started with stdout closed (`publish … >&-`, sys.stdout is None): the output goes nowhere, as
+    print() sends it, and the exit status is the command's; no traceback."""
+    argv = [a.format(gemma3n=gemma3n_broken_path) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "publish", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, preexec_fn=lambda: os.close(1))
+    assert (proc.returncode, proc.stderr) == (status, "")
