@@ -236,8 +236,8 @@ def _load_jinja_lean() -> None:
     later.
 
     The cyclic garbage collector is off meanwhile: the import makes objects that all stay (modules,
-    classes, functions), so the ~28 collections they would set off free nothing and cost ~5 ms of
-    the ~45 ms import. They are then frozen (gc.freeze: no later collection walks them) and the
+    classes, functions), so the ~28 collections they would set off free nothing and cost ~3.5 ms
+    of the ~43 ms import. They are then frozen (gc.freeze: no later collection walks them) and the
     collector is on again for everything a template makes."""
     import gc
 
