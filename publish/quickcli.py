@@ -217,17 +217,29 @@ def _flush() -> None:
         _quiet_stdout()
 
 
-def _quiet_stdout(stream: str = "stdout") -> None:
+def _quiet_stdout() -> None:
     """After a broken pipe (or a full device): send the rest of stdout (and the interpreter's
     final flush) nowhere."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, getattr(sys, stream).fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+    _to_devnull(sys.stdout)
 
 
 def _quiet_stderr() -> None:
-    _quiet_stdout("stderr")
+    """As _quiet_stdout, for stderr."""
+    _to_devnull(sys.stderr)
+
+
+def _to_devnull(stream) -> None:
+    import os
+
+    try:
+        target = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):   # a stream without a descriptor, or none at all
+        return
+    try:
+        os.dup2(devnull, target)
+    except OSError:
+        pass
+    finally:
+        if devnull != target:
+            os.close(devnull)

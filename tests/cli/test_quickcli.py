@@ -267,3 +267,14 @@ def test_a_closed_stdout_is_written_to_nowhere(gemma3n_broken_path, args, status
     proc = subprocess.run([sys.executable, "-m", "publish", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           text=True, preexec_fn=lambda: os.close(1))
     assert (proc.returncode, proc.stderr) == (status, "")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(gemma3n_broken_path):
+    """`publish inspect --json --full-arrays FILE | head -c 100`: the pipe breaks mid-output; exit
+    status 1 (as click's), nothing on stderr, no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "publish", "inspect", "--json", "--full-arrays",
+                             str(gemma3n_broken_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert (proc.wait(), len(first), err) == (1, 100, b"")
