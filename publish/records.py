@@ -14,7 +14,8 @@ of a whole `publish inspect --json` process on a 262,144-token header (bench/ben
   (publish.gguf.vocab), LintResult (publish.lint), Probe (publish.probes) and, for a file that is
   no GGUF, NotGGUF (publish.gguf.sniff);
 - lint's Jinja worker (publish.jinja_worker, whose start lint waits for): RenderCall and
-  RenderOutcome (publish.chat). Jinja imports `inspect` there, but not dataclasses or copy.
+  RenderOutcome (publish.chat). Jinja imports dataclasses there itself (through pprint); what
+  these save is the code @dataclass generates for each class.
 
 Each writes its own `__init__` (same parameters, order and defaults as the @dataclass it replaces;
 a `default_factory=list` field takes None for "a new empty list"; `self._fill(...)` sets the fields
