@@ -170,8 +170,8 @@ _ENV = _new_environment()
 
 class RenderCall(Record):
     """One render: the variables transformers passes to apply_chat_template (`extra`: more
-    variables by name; None: none). A frozen value (publish.records: lint's worker imports this
-    module on the path lint waits for, without dataclasses)."""
+    variables by name; None: none). A frozen value, a Record rather than a @dataclass (lint's worker
+    imports this module on the path lint waits for: publish.records)."""
 
     __slots__ = ("messages", "add_generation_prompt", "tools", "extra")
     frozen = True
