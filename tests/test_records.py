@@ -43,7 +43,7 @@ DATACLASSES = {
                              base=None)),
     SplitProblem: (True, dict(path=..., message=..., offset=None, key=None)),
     SplitSet: (False, dict(name=..., count=..., parts=..., missing=[], misnamed=[])),
-    Specials: (True, dict(ids=..., pattern=...)),
+    Specials: (True, dict(ids=..., longest_first=...)),
     LintResult: (False, dict(findings=[], files=[])),
     Probe: (True, dict(kind=..., start=None, history=None, error=None)),
     NotGGUF: (True, dict(looks_like=..., hint=...)),
