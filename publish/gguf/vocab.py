@@ -212,8 +212,9 @@ def _specials(key: int, hdr: GGUFHeader) -> Specials:
         indices_of = getattr(types, "indices_of", None)  # NumericArray: a byte search, no object per item
         wanted = indices_of((CONTROL, USER_DEFINED)) if indices_of is not None else \
             [i for i, t in enumerate(types) if t in (CONTROL, USER_DEFINED)]
-        for i in wanted:
-            text = tokens[int(i)]
+        items_at = getattr(tokens, "items_at", None)  # StringArray: each run of ids walked once
+        texts = items_at(wanted) if items_at is not None else [tokens[int(i)] for i in wanted]
+        for i, text in zip(wanted, texts):
             if text:
                 ids.setdefault(text, int(i))
     elif len(tokens) and types_kv is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from unittest import mock
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from publish.gguf.vocab import Specials
@@ -67,3 +68,27 @@ def test_a_vocabulary_of_thousands_of_specials_compiles_only_what_the_text_holds
     assert pieces == [2, 3, "user", 5, "hi", 4, 5, 3, "model", 5, 13]
     assert pieces == whole_alternation_split(specials.ids, prompt, None)
     assert max(p.count("|") + 1 for p in compiled if isinstance(p, str)) == 5   # <bos>, the two turn markers, newline, <unused7>
+
+
+@pytest.fixture(scope="module")
+def three_hundred_tokens(tmp_path_factory):
+    from gguf import GGUFValueType as V, GGUFWriter
+
+    from publish.gguf.reader import read_header
+
+    path = tmp_path_factory.mktemp("s") / "s.gguf"
+    writer = GGUFWriter(path, "llama")
+    writer.add_key_value("tokenizer.ggml.tokens", [f"t{i}" * (i % 7) for i in range(300)], V.ARRAY, V.STRING)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    return read_header(path).value("tokenizer.ggml.tokens")
+
+
+@settings(max_examples=100, deadline=None)
+@given(positions=st.lists(st.integers(0, 299), unique=True).map(sorted))
+def test_items_at_are_the_items_one_by_one(three_hundred_tokens, positions):
+    """StringArray.items_at (what `specials` reads the special tokens' texts with) walks each run
+    of consecutive positions once and gives what indexing item by item gives."""
+    assert three_hundred_tokens.items_at(positions) == [three_hundred_tokens[i] for i in positions]
