@@ -275,14 +275,19 @@ def write_gemma3n_like(
     chat_template: str | None = GEMMA_JINJA,
     extra_tensors: Iterable[tuple[str, tuple[int, ...], GGMLQuantizationType]] = (),
     weight_type: GGMLQuantizationType | None = None,
+    unused_specials: int = 0,
 ) -> Path:
     """Header-realistic gemma3n: 262,144-token vocab, `shared_kv_layers` stored as given, the
-    per-layer embedding in the given type. Tensor data is small zero bytes (not runnable)."""
+    per-layer embedding in the given type. Tensor data is small zero bytes (not runnable).
+    `unused_specials`: that many CONTROL tokens `<unused0>`... from id 107 on, as Gemma 3's
+    vocabulary holds (6,242: bench/bench_cli.py; its five other specials are these tests' default)."""
     tokens = ["<pad>", "<eos>", "<bos>", "<unk>"] + [f"tok{i}" for i in range(4, n_vocab)]
     tokens[105], tokens[106] = "<start_of_turn>", "<end_of_turn>"
+    tokens[107:107 + unused_specials] = [f"<unused{i}>" for i in range(unused_specials)]
     value = 10.0 if shared_kv_type == GGUFValueType.FLOAT32 else 10
     types = np.ones(n_vocab, np.int32)                  # NORMAL, and CONTROL for the specials as in Gemma
     types[[0, 1, 2, 105, 106]] = 3
+    types[107:107 + unused_specials] = 3
     types[3] = 2                                        # <unk>: UNKNOWN
     kv = {
         "general.name": "Gemma-3N-E4B-It",
