@@ -608,8 +608,8 @@ class _Parser:
         regex missed, or walked items averaging over REGEX_ITEM_AVG bytes, in more than one stride
         in eight); a prefix that is not buffered yet refills the buffer and the walk goes on from
         it. Anything wrong (a length past the end of the file) is worded by the careful
-        item-by-item walk. Then the whole array is checked as
-        UTF-8 in one decode. The cost is linear in the array's bytes whatever they hold.
+        item-by-item walk. Then the whole array is checked as UTF-8 in one decode. The cost is
+        linear in the array's bytes whatever they hold.
 
         In the loop a prefix is read as one item of an 8-byte-integer view of the buffer that
         starts at the prefix's offset modulo 8 (`_u64_views`): indexing a view costs about half of
