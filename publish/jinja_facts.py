@@ -60,11 +60,16 @@ class prepared:
     the worker's answers (kept until the block ends) and send it what was not foreseen. The worker
     is stopped on leaving, however the block ends. Without a chat template, without os.fork (or
     when it fails), inside another `prepared` or in another thread, nothing is forked and the facts
-    are computed in process. `needed=False`: the caller will ask nothing (lint's --select leaves no
-    rule that asks): a prestarted worker is stopped at once."""
+    are computed in process.
 
-    def __init__(self, headers: Iterable[GGUFHeader | None], *, needed: bool = True):
-        self.needed = needed   # False: nothing in the block asks (a prestarted worker is stopped)
+    A worker `prestart` forked is taken; it is stopped at once (its import of Jinja is wasted
+    work on the other core) when `needed` is False (the caller will ask nothing: lint's --select
+    leaves no rule that asks) or when the headers call for no fact and `later` is False (nothing
+    unforeseen is expected: a lint of GGUF files; a staged folder's rules ask more)."""
+
+    def __init__(self, headers: Iterable[GGUFHeader | None], *, needed: bool = True, later: bool = True):
+        self.needed = needed
+        self.later = later
         self.session: _Session | None = None
         keys: list[tuple] = []
         for hdr in headers:
@@ -77,7 +82,8 @@ class prepared:
         from publish import jinja_worker
 
         worker = jinja_worker.take_prestarted()
-        if _SESSION or not self.needed:   # another `prepared` has the worker, or none is needed
+        idle = not self.keys and not self.later
+        if _SESSION or not self.needed or idle:   # another `prepared` has the worker, or none is needed
             if worker is not None:
                 worker.stop()
             return self

@@ -21,11 +21,11 @@ process too) and adds a bound of its own (WAIT).
                                        # ["raised", error data] / ["local"]
     worker.stop()
 
-`publish lint FILE...` starts the worker before anything else (`prestart`): when a file holds a
-chat template (a byte search for its key and the BOS/EOS token ids, `_template_in`) the worker
-imports Jinja, parses and audits that template and renders its probe while the lint process
-imports its modules and reads the header; `publish.jinja_facts.prepared` then takes that worker.
-For a file without a chat template the worker only waits, and is stopped.
+`publish lint FILE...` starts the worker before anything else (`prestart`), and the worker
+imports Jinja at once, while the lint process imports its modules and reads the headers; the jobs
+the headers call for (publish.jinja_facts.prepared) are usually waiting in the pipe when that
+import ends (a 262,144-token header is read in ~25 ms, Jinja imports in ~35). A lint whose files
+hold no chat template stops the worker as soon as its headers say so.
 """
 
 from __future__ import annotations
@@ -42,8 +42,6 @@ RENDER_WAIT = 6.0    # plus this per render in it (a render's own bound is 5 s: 
 WORKER_KEEP = 4096   # facts the worker keeps (publish.jinja_facts.KEEP in the lint process)
 MAX_MESSAGE = 256 * 1024 * 1024   # bytes: a longer message is not read (the worker is stopped)
 _LENGTH = 8          # bytes of the length prefix of a message
-SNIFF_BYTES = 8 * 1024 * 1024   # how far into a file prestart looks (a 262,144-token header: 6.4 MB)
-EARLY_TOKENS = 1024   # the worker looks up BOS/EOS text early only for ids below this (Gemma: 2 and 1)
 _PRESTARTED: list[Worker] = []
 _SIGKILL = 9   # signal.SIGKILL wherever os.fork exists; importing signal costs lint ~1 ms
 
@@ -59,10 +57,9 @@ class Worker:
         self.alive = True
 
     @classmethod
-    def start(cls, paths: list[str] = (), *, eager: bool = True) -> Worker | None:
-        """Fork a worker. It imports Jinja at once when `eager`, or when one of `paths` (GGUF
-        files) holds a chat template, which it then parses and audits before the first job.
-        None without os.fork (Windows)."""
+    def start(cls) -> Worker | None:
+        """Fork a worker; it imports Jinja at once, then answers jobs. None without os.fork
+        (Windows) or when the fork fails."""
         if not hasattr(os, "fork"):
             return None
         requests_r, requests_w = os.pipe()
@@ -85,7 +82,7 @@ class Worker:
                 from publish.forked import redirect_stdio
 
                 redirect_stdio()   # a worker killed late holds none of lint's output (publish.forked)
-                _serve(requests_r, answers_w, list(paths), eager, parent)
+                _serve(requests_r, answers_w, parent)
             except BaseException:  # noqa: BLE001 - the lint process computes itself when we die
                 status = 1
             finally:
@@ -140,11 +137,11 @@ class Worker:
         os.waitpid(self.pid, 0)
 
 
-def prestart(paths: list[str]) -> None:
-    """Start the worker for a lint of `paths` now (see the module doc); the first
+def prestart() -> None:
+    """Start the worker for a lint now (see the module doc); the first
     publish.jinja_facts.prepared takes it, `stop_prestarted` ends it when none did."""
     if not _PRESTARTED:
-        worker = Worker.start(paths, eager=False)
+        worker = Worker.start()
         if worker is not None:
             _PRESTARTED.append(worker)
 
@@ -180,46 +177,31 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
-def _serve(requests: int, answers: int, paths: list[str], eager: bool, parent: int) -> None:
+def _serve(requests: int, answers: int, parent: int) -> None:
     from publish import jinja_facts
 
     jinja_facts.KEEP = WORKER_KEEP   # a batch holds three facts per template: keep all it computes
     jinja_facts.IN_WORKER = True
-    _warm(paths, eager, parent)   # the point of the worker: this happens before the first job
-    # An idle worker ends by itself when lint dies (it reads the end of the pipe); only computing
-    # holds it. _die_with costs 3 ms of CPU (ctypes' import) beside the busy lint process, so it
-    # is done only before computing what the warm-up had not: a lint killed during the warm-up
-    # leaves the worker up to the end of the render it is in (at most 5 s, a template that loops;
-    # _warm stops between files).
-    protected = False
+    _load_jinja_lean()   # the point of the worker: this happens while lint reads the headers
+    # An idle worker ends by itself when lint dies (it reads the end of the pipe). While it
+    # computes the first batch (what lint's headers called for) it looks for its parent between
+    # jobs: a lint killed then leaves the worker up to the end of the render it is in (at most
+    # 5 s, a template that loops). Before any later batch it has the kernel kill it with lint
+    # (_die_with: 3 ms of CPU for ctypes' import, kept off the first batch, which lint waits for).
+    batches = 0
     while True:
         jobs = _read_message(requests, None)
         if jobs is None:   # the lint process closed the pipe (or died): done
             return
-        if not protected and not all(jinja_facts.kept(job) for job in jobs):
+        if batches == 1:
             _die_with(parent)
-            protected = True
-        _write_message(answers, [jinja_facts.answer(job) for job in jobs])
-
-
-def _warm(paths: list[str], eager: bool, parent: int | None = None) -> None:
-    """What the worker does before its first job: import Jinja (when `eager` or a file has a chat
-    template) and compute the facts of each file's template as far as a byte search tells them.
-    Stops (the worker exits) after a file when the lint process `parent` is gone."""
-    from publish import jinja_facts
-
-    early = [found for found in map(_template_in, paths) if found is not None]
-    if eager or early:
-        _load_jinja_lean()
-    for source, bos, eos in early:
-        # The probe only when its BOS/EOS texts are what lint will ask (None: not found early; a
-        # render keyed by other texts would be wasted, a looping template's 5 s included)
-        jobs = [["syntax", source], ["audit", source]] + ([["probe", source, bos, eos]]
-                                                          if bos is not None and eos is not None else [])
+        done = []
         for job in jobs:
-            jinja_facts.answer(job)
-        if parent is not None and os.getppid() != parent:
-            os._exit(0)
+            if batches == 0 and os.getppid() != parent:
+                os._exit(0)
+            done.append(jinja_facts.answer(job))
+        _write_message(answers, done)
+        batches += 1
 
 
 def _load_jinja_lean() -> None:
@@ -274,78 +256,6 @@ def _import_jinja_modules() -> None:
                     if parent_name in sys.modules:   # `from publish import chat` must not find the old one
                         sys.modules[parent_name].__dict__.pop(child, None)
     jinja_facts.load_jinja()
-
-
-def _template_in(path: str) -> tuple[str, str | None, str | None] | None:
-    """(chat template, BOS text, EOS text) of the file as a byte search finds them within its
-    first SNIFF_BYTES (a text "" when its id is not there, None when the id is too large to look
-    up early), or None without a chat template. A
-    search, not a parse: it only decides what the worker computes early, and an early fact that
-    does not match what lint then asks is not used (publish.jinja_facts keys facts by these texts)."""
-    import mmap
-
-    try:
-        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            at = _record(mapped, b"tokenizer.chat_template", 8)   # STRING
-            template = _string_at(mapped, at)
-            if template is None:
-                return None
-            # llama.cpp's converters write the token ids just before the template: look there first
-            near = max(8, at - 4096)
-            ids = [_u32_value(mapped, key, near) for key in (b"tokenizer.ggml.bos_token_id", b"tokenizer.ggml.eos_token_id")]
-            texts = _token_texts(mapped, [i for i in ids if i is not None])
-            # "" for an id the file lacks (the header's BOS text is then None too); None for one not
-            # looked up (EARLY_TOKENS or more)
-            bos, eos = (texts.get(i) if i is not None else "" for i in ids)
-            return template, bos, eos
-    except (OSError, ValueError):
-        return None
-
-
-def _record(mapped, key: bytes, value_type: int, start: int = 8) -> int | None:
-    """Where the value of the first `key` record of `value_type` from `start` on starts, or None."""
-    length = len(key).to_bytes(8, "little")
-    vtype = value_type.to_bytes(4, "little")
-    at = mapped.find(key, start, SNIFF_BYTES)   # the key alone: much faster to find than with its length
-    while at >= 0:
-        end = at + len(key)
-        if mapped[at - 8:at] == length and mapped[end:end + 4] == vtype:
-            return end + 4
-        at = mapped.find(key, end, SNIFF_BYTES)
-    return None
-
-
-def _string_at(mapped, at: int | None) -> str | None:
-    if at is None:
-        return None
-    length = int.from_bytes(mapped[at:at + 8], "little")
-    return mapped[at + 8:at + 8 + length].decode("utf-8") if length <= 1 << 20 else None
-
-
-def _u32_value(mapped, key: bytes, near: int) -> int | None:
-    """A UINT32 record (as llama.cpp's converters write token ids), looked for from `near` on,
-    then from the start."""
-    at = _record(mapped, key, 4, near)
-    if at is None and near > 8:
-        at = _record(mapped, key, 4)
-    return None if at is None else int.from_bytes(mapped[at:at + 4], "little")
-
-
-def _token_texts(mapped, ids: list[int]) -> dict[int, str]:
-    """The texts of the token ids below EARLY_TOKENS in tokenizer.ggml.tokens, by a walk from its start."""
-    at = _record(mapped, b"tokenizer.ggml.tokens", 9)   # ARRAY
-    wanted = {i for i in ids if i < EARLY_TOKENS}
-    if at is None or not wanted or mapped[at:at + 4] != (8).to_bytes(4, "little"):   # of STRING
-        return {}
-    count, p, texts = int.from_bytes(mapped[at + 4:at + 12], "little"), at + 12, {}
-    for i in range(min(count, max(wanted) + 1)):
-        length = int.from_bytes(mapped[p:p + 8], "little")
-        if length > 1 << 16 or p > SNIFF_BYTES:   # no token is this long: not what it seemed
-            return {}
-        if i in wanted:
-            texts[i] = mapped[p + 8:p + 8 + length].decode("utf-8")
-        p += 8 + length
-    return texts
 
 
 # -- messages: an 8-byte little-endian length, then the message in marshal's format ----------------

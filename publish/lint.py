@@ -260,9 +260,10 @@ def lint_paths(paths: list[str | StagedFolder], *, select: list[str] | None = No
         return _selected(code, select, ignore) and _for_engines(code, engines)
 
     # Only the GG rules in JINJA_RULES and the folder rules ask Jinja: a --select/--ignore/--target
-    # that leaves none of them needs no worker (a prestarted one is stopped, its CPU freed).
+    # that leaves none of them, or files without a chat template, need no worker (a prestarted one
+    # is stopped, its CPU freed); a staged folder's rules may ask what its headers did not foresee.
     asks = bool(staged) or any(map(wanted, JINJA_RULES))
-    with jinja_facts.prepared(reader.headers.values() if asks else (), needed=asks):
+    with jinja_facts.prepared(reader.headers.values() if asks else (), needed=asks, later=bool(staged)):
         # The worker imports Jinja and checks the chat templates while this process imports the
         # rules and runs them.
         return _lint_read(sources, reader, staged, base_files, kind, wanted)

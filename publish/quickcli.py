@@ -83,7 +83,7 @@ def run(args: list[str]) -> int | None:
     if command == "lint":
         from publish import jinja_worker
 
-        jinja_worker.prestart(positional)   # first: Jinja is imported beside this process, not in it
+        jinja_worker.prestart()   # first: Jinja is imported beside this process, not in it
     from publish import progress
     from publish.errors import PublishError
 

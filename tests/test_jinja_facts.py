@@ -149,26 +149,46 @@ def test_every_worker_is_reaped(tiny_llama_path, tmp_path, monkeypatch):
             os.waitpid(pid, os.WNOHANG)
 
 
-def test_prestart_finds_the_template_and_the_bos_and_eos_text_early(tmp_path, monkeypatch):
-    """The byte search that decides what the worker computes before lint asks finds the template's
-    record (not a named template's) and the BOS/EOS texts the header gives; the facts lint then
-    asks come from that early work (the job the lint process sends needs no new render)."""
-    tpl = "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}"
-    named = {"tokenizer.chat_template.tool_use": "{{ 'tools' }}"}
-    path = write_tiny_llama(tmp_path / "m-F32.gguf", chat_template=tpl, extra_kv=named)
-    hdr = read_header(path)
-    assert jinja_worker._template_in(str(path)) == (tpl, hdr.bos_text, hdr.eos_text) and hdr.bos_text
-    assert jinja_worker._template_in(str(write_tiny_llama(tmp_path / "p-F32.gguf", chat_template=None))) is None
-    assert jinja_worker._template_in(str(tmp_path / "missing.gguf")) is None
+def test_the_prestarted_worker_imports_jinja_before_lint_sends_anything(tmp_path, monkeypatch):
+    """The worker `publish lint` forks first imports Jinja at once, while the lint process reads
+    the headers (no job has arrived yet): the import, ~35 ms, is what lint would otherwise wait
+    for once the header is read."""
+    import time
 
-    renders = []
-    real = probes.jinja_probe
-    monkeypatch.setattr(probes, "jinja_probe", lambda *a, **kw: renders.append(a) or real(*a, **kw))
-    jinja_worker._warm([str(path)], eager=False)        # in this process: it only fills jinja_facts' keep
-    assert len(renders) == 1
-    answers = [jinja_facts.answer(list(key)) for key in jinja_facts._keys_for(hdr)]   # the jobs lint sends
-    assert len(renders) == 1 and all(a[0] == "value" for a in answers)
-    assert answers[2][1][1] == hdr.bos_text + probes.START[0]["content"]   # the probe: BOS, then the user's text
+    marker = tmp_path / "imported"
+    real = jinja_worker._load_jinja_lean
+
+    def load():   # runs in the worker (forked after this patch)
+        real()
+        marker.write_text("yes")
+    monkeypatch.setattr(jinja_worker, "_load_jinja_lean", load)
+    jinja_worker.prestart()
+    try:
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists(), "the worker waited for a job before importing Jinja"
+    finally:
+        jinja_worker.stop_prestarted()
+
+
+def test_a_lint_of_files_without_a_chat_template_stops_the_worker_before_its_rules(tmp_path, monkeypatch):
+    """The prestarted worker imports Jinja on the other core; when the headers hold no chat
+    template, lint stops it before running its rules (its CPU is freed for them). A staged folder
+    keeps it: its rules ask facts its headers do not foresee."""
+    from publish import lint
+    from publish.gguf import rules
+
+    plain = str(write_tiny_llama(tmp_path / "plain-F32.gguf", chat_template=None))
+    seen = []
+    real = rules.check_header
+    monkeypatch.setattr(rules, "check_header", lambda *a, **k: seen.append(worker.alive) or real(*a, **k))
+    jinja_worker.prestart()
+    worker = jinja_worker._PRESTARTED[0]
+    lint.lint_paths([plain])
+    assert seen == [False] and not worker.alive
+    with pytest.raises(ChildProcessError):
+        os.waitpid(worker.pid, os.WNOHANG)
 
 
 LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"   # 5 s, then stopped
@@ -290,19 +310,6 @@ def test_lint_of_a_staged_folder_or_a_blank_template_imports_no_jinja(tmp_path):
         assert out.stdout.splitlines()[-1] == "False", (target, out.stdout, out.stderr)
 
 
-def test_the_early_probe_waits_for_bos_and_eos_it_could_not_look_up(tmp_path, monkeypatch):
-    """Token ids of EARLY_TOKENS or more (Llama 3's 128000, Qwen's 151643) are not looked up early:
-    the worker then renders no probe before lint asks (one keyed by guessed texts was wasted, 5 s
-    for a looping template: a tester's find)."""
-    path = write_tiny_llama(tmp_path / "m-F32.gguf", chat_template=LOOP)
-    monkeypatch.setattr(jinja_worker, "EARLY_TOKENS", 0)
-    assert jinja_worker._template_in(str(path)) == (LOOP, None, None)
-    renders = []
-    monkeypatch.setattr(probes, "jinja_probe", lambda *a, **kw: renders.append(a))
-    jinja_worker._warm([str(path)], eager=False)
-    assert renders == [] and ("audit", LOOP) in jinja_facts._KEPT
-
-
 def test_a_worker_dies_with_the_lint_process(tmp_path):
     """In its own process group the worker missed the SIGTERM or the group SIGKILL that ended lint
     and ran on for 5 s a render (a tester's find); the kernel now kills it with its parent."""
@@ -324,6 +331,48 @@ def test_a_worker_dies_with_the_lint_process(tmp_path):
             return
         time.sleep(0.05)
     pytest.fail("the worker outlived the process that started it")
+
+
+_KILLED_MID_BATCH = r"""
+import sys, time
+from publish import jinja_worker
+loops = ["{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}" + "{# %d #}" % n
+         for n in range(3)]
+w = jinja_worker.Worker.start()
+if sys.argv[1] == "later":
+    w.send([["audit", "{{ 1 }}"]])
+    assert w.receive() is not None
+w.send([["probe", loop, "<s>", "</s>"] for loop in loops])
+print(w.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("batch, within", [("first", 8.0), ("later", 2.0)])
+def test_a_worker_outlives_a_killed_lint_by_one_render_at_most(batch, within):
+    """Lint killed (SIGKILL, in another process group than its worker) while the worker renders
+    three templates that loop (5 s each, the render bound): in the batch lint sends first, the
+    worker looks for its parent between jobs and ends after the render it is in, not after all
+    three (15 s); in a later batch the kernel kills it with lint at once (PR_SET_PDEATHSIG, set
+    up after the first batch: ctypes' import is 3 ms lint would wait for)."""
+    import subprocess
+    import sys
+    import time
+
+    lint = subprocess.Popen([sys.executable, "-c", _KILLED_MID_BATCH, batch], stdout=subprocess.PIPE, text=True)
+    worker_pid = int(lint.stdout.readline())
+    time.sleep(1.0)   # rendering the first loop by now
+    lint.kill()
+    lint.wait()
+    killed = time.monotonic()
+    while time.monotonic() - killed < within:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.killpg(worker_pid, signal.SIGKILL)
+    pytest.fail(f"the worker outlived lint by {within} s")
 
 
 _SPY = r"""
@@ -397,7 +446,7 @@ def test_a_selection_without_jinja_rules_asks_nothing_and_frees_the_worker(tmp_p
     full = [f for f in lint_paths([path]).findings if f.code.startswith("GG7")]
     assert {"GG204", "GG710"} <= {f.code for f in lint_paths([path]).findings}
     jinja_facts._KEPT.clear()
-    jinja_worker.prestart([path])
+    jinja_worker.prestart()
     worker = jinja_worker._PRESTARTED[0]
 
     def asked(key):
