@@ -9,11 +9,13 @@ Chat templates come from strangers' files, so two fences stand between a templat
    That stops the known payloads: `''.__class__.__mro__[1].__subclasses__()`,
    `self._TemplateReference__context`, `cycler.__init__.__globals__`, Flask-style `config.` /
    `request.` chains, and mutation of the messages (`messages.append`, `dict.update`).
-   Nothing is evaluated while compiling (Jinja would fold constant output in the caller).
+   Nothing is evaluated while compiling (Jinja would fold constant output in the caller), and `*`
+   and `**` on integers refuse a result over MAX_INT_BITS before computing it (`7 ** (7 ** 9)` is
+   one call into C that holds the interpreter for minutes).
 
 2. Resource bounds. A hostile template can still burn CPU or memory with plain arithmetic
-   (`'a' * 10**10`, `7 ** (7 ** 9)`, doubling a string in a loop, nested loops over 100,000 items),
-   and a Python thread cannot be stopped from outside. So where `os.fork` exists the render runs
+   (`'a' * 10**10`, doubling a string in a loop, nested loops over 100,000 items), and a Python
+   thread cannot be stopped from outside. So where `os.fork` exists the render runs
    in a forked child (no re-import, about a millisecond on Linux) that lowers its own
    address-space limit (RLIMIT_AS: current size + `memory_mb`) and CPU limit, streams the output
    through `Template.generate()` and stops past `max_output` characters; the parent waits at
@@ -66,6 +68,7 @@ DEFAULT_TIMEOUT = 5.0           # seconds for one batch of renders
 DEFAULT_MAX_OUTPUT = 1_000_000  # characters per render
 DEFAULT_MEMORY_MB = 512         # extra address space the render child may use
 MAX_TEMPLATE_CHARS = 1_000_000  # real chat templates are a few KB; gpt-oss's is ~15 KB
+MAX_INT_BITS = 1 << 16          # bits of an integer `*` and `**` may make (ChatSandbox.call_binop)
 COMPILE_HERE_MAX_CHARS = 64 * 1024   # ChatTemplate's compile_here only up to this (see there)
 
 # strftime_now() in a chat template (Llama 3.2 writes today's date) reads this clock during a check
@@ -116,10 +119,25 @@ class _RuntimeOnlyCodeGenerator(CodeGenerator):
 
 
 class ChatSandbox(ImmutableSandboxedEnvironment):
-    """ImmutableSandboxedEnvironment that fails loudly on any `_name` lookup and evaluates
-    template expressions only when rendering (the optimizer is off, see _RuntimeOnlyCodeGenerator)."""
+    """ImmutableSandboxedEnvironment that fails loudly on any `_name` lookup, evaluates template
+    expressions only when rendering (the optimizer is off, see _RuntimeOnlyCodeGenerator) and
+    refuses `*` and `**` on integers whose result would exceed MAX_INT_BITS (call_binop)."""
 
     code_generator_class = _RuntimeOnlyCodeGenerator
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """Jinja's `*` and `**` (intercepted_binops). On two integers whose result would have more
+        than MAX_INT_BITS bits (`7 ** (7 ** 9)`, a number squared in a loop) it raises
+        SecurityError before computing: such a multiplication is one call into C that holds the
+        interpreter for seconds to hours, which nothing stops short of killing the process, and
+        no chat template needs a number of more than a few digits. Anything else is Jinja's."""
+        if isinstance(left, int) and isinstance(right, int):
+            bits = _result_bits(operator, left, right)
+            if bits > MAX_INT_BITS:
+                raise SecurityError(f"{operator} would make an integer of about {bits:,.0f} bits "
+                                    f"(more than {MAX_INT_BITS:,})")
+        return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """Jinja's attribute access (`x.name`), refused for names starting with `_` (dunder escapes
@@ -140,6 +158,17 @@ class ChatSandbox(ImmutableSandboxedEnvironment):
         """Called by jinja2's sandbox for an attribute it deems unsafe; raises SecurityError naming
         the attribute and the value's type (instead of an Undefined that would hide the attempt)."""
         raise SecurityError(f"access to {attribute!r} on a {type(obj).__name__} value is not allowed")
+
+
+def _result_bits(operator: str, left: int, right: int) -> float:
+    """About how many bits `left <operator> right` has (`*` or `**` on integers)."""
+    if operator == "*":
+        return left.bit_length() + right.bit_length()
+    if right <= 0 or abs(left) <= 1:
+        return 1   # a float, 0, 1 or -1
+    import math
+
+    return right * math.log2(abs(left))
 
 
 class _GenerationTag(jinja2.ext.Extension):
