@@ -8,6 +8,7 @@ A name is added here only with its reason; real dead code is removed instead."""
 _._output_child_to_const
 finalize
 code_generator_class
+intercepted_binops
 _.unsafe_undefined
 # click.Group hooks (publish/cli/__init__.py)
 _.get_command
