@@ -242,11 +242,6 @@ def load_jinja() -> None:
         import_module(name)
 
 
-def kept(job: list) -> bool:
-    """In the worker: whether the fact `job` asks for is computed already."""
-    return tuple(job) in _KEPT
-
-
 def answer(job: list) -> list:
     """In the worker: the answer to one job ([kind, source, ...], a key as a list):
     ["value", data], ["raised", error data] or ["local"] (the asker computes it itself)."""
