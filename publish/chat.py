@@ -26,9 +26,8 @@ Chat templates come from strangers' files, so two fences stand between a templat
    (once when the ChatTemplate is made, to report syntax errors, then again in each render child;
    given a tree the caller already parsed, the first render child's compile is the check), never in
    the calling process, unless the caller is itself a disposable process that says so
-   (`disposable`: lint's worker, publish.jinja_worker, compiles the tree and renders it itself,
-   under a child's address-space bound, at its stack depth and within its time bound; a render
-   past that bound is left running in its thread and the worker ends after answering). Compiling a
+   (`compile_here`: lint's worker, publish.jinja_worker, compiles the tree under a child's
+   address-space bound and at its stack depth, and only renders in the child). Compiling a
    hostile template can recurse without end in Jinja's
    parser, hit CPython's own compiler limits (`SyntaxError: too many statically nested blocks`,
    `IndentationError: too many levels of indentation`, `RecursionError`, `MemoryError`) or, in
@@ -70,7 +69,7 @@ DEFAULT_MAX_OUTPUT = 1_000_000  # characters per render
 DEFAULT_MEMORY_MB = 512         # extra address space the render child may use
 MAX_TEMPLATE_CHARS = 1_000_000  # real chat templates are a few KB; gpt-oss's is ~15 KB
 MAX_INT_BITS = 1 << 16          # bits of an integer `*` and `**` may make (ChatSandbox.call_binop)
-COMPILE_HERE_MAX_CHARS = 64 * 1024   # ChatTemplate's `disposable` compiles and renders here only up to this
+COMPILE_HERE_MAX_CHARS = 64 * 1024   # ChatTemplate's compile_here only up to this (see there)
 
 # strftime_now() in a chat template (Llama 3.2 writes today's date) reads this clock during a check
 # (lint's probes, `template check`), so a verdict does not change with the day it runs. It is the
@@ -245,7 +244,7 @@ class ChatTemplate:
                  eos_token: str = "", timeout: float = DEFAULT_TIMEOUT,
                  max_output: int = DEFAULT_MAX_OUTPUT, memory_mb: int = DEFAULT_MEMORY_MB,
                  now: datetime | tuple[int, int, int] | None = None, parsed: nodes.Template | None = None,
-                 disposable: bool = False):
+                 compile_here: bool = False):
         if len(source) > MAX_TEMPLATE_CHARS:
             raise UnsafeTemplateError(
                 f"chat template is {len(source):,} characters; refusing more than {MAX_TEMPLATE_CHARS:,}",
@@ -265,21 +264,18 @@ class ChatTemplate:
         # raises what the check would have raised here, and one fork is saved.
         self._parsed = parsed
         self._compiled = False          # a child compiled it (a later failure is per render)
-        # `disposable` (with `parsed`): this process may be thrown away (lint's worker,
+        # `compile_here` (with `parsed`): compile the tree in this process and only render in the
+        # child, for a caller that is itself a disposable process (lint's worker,
         # publish.jinja_worker, which lint stops and replaces with its own computation when it
-        # fails or takes too long), so the tree is compiled and rendered here: a child costs ~3 ms
-        # for the compile and ~4 ms for the render (fork and copy-on-write faults). Both run at the
-        # fixed stack depth and under the address-space bound a child has (_compile_here,
-        # _in_thread), the compile's time counts in each render batch's bound as a child's compile
-        # does, and a render batch is waited for at most the rest of that bound: past it the render
-        # is left running in its thread (nothing can stop a thread), the verdict is the child's
-        # overtime, and the process must end (publish.fixeddepth.RUNAWAY says so). Only a template
-        # of at most COMPILE_HERE_MAX_CHARS is handled here, so its verdicts are the child's: a
-        # longer one (Jinja's compile time can grow with the square of the blocks: 280 KB of
-        # `{% if %}{% set %}` took 6-17 s) is compiled and rendered in the child, under the child's
-        # time bound, and a lint killed meanwhile leaves no worker compiling.
-        self._here = (disposable and parsed is not None and hasattr(os, "fork")
-                      and len(source) <= COMPILE_HERE_MAX_CHARS)
+        # fails or takes too long): a compile in the child costs ~3 ms more (copy-on-write faults).
+        # It runs at the fixed stack depth and under the address-space bound a child has
+        # (_compile_here), its time counts in each render batch's bound as a child's compile does,
+        # and only a template of at most COMPILE_HERE_MAX_CHARS is compiled here, so its verdicts
+        # are the child's: a longer one (Jinja's compile time can grow with the square of the
+        # blocks: 280 KB of `{% if %}{% set %}` took 6-17 s) is compiled in the child, under the
+        # child's time bound, and a lint killed meanwhile leaves no worker compiling.
+        self._compile_here = (compile_here and parsed is not None and hasattr(os, "fork")
+                              and len(source) <= COMPILE_HERE_MAX_CHARS)
         self._template: Template | None = None   # compiled here
         self._compile_seconds = 0.0               # what compiling here took, counted in every batch's bound
         self._prefetched: list[RenderCall] = []   # rendered with the next batch (prefetch)
@@ -316,17 +312,14 @@ class ChatTemplate:
         todo = [c for c, out in zip(calls, known) if out is None] + prefetched
         if not todo:
             return known
-        if self._here and self._template is None:
+        if self._compile_here and self._template is None:
             started = time.monotonic()
             self._template = _compile_here(self._parsed, self.name, self.source, self.memory_mb)
             self._compile_seconds = time.monotonic() - started
             self._compiled = True
             if self._compile_seconds >= self.timeout:
                 raise _overtime("render", self.timeout, self.name)
-        if self._here:
-            compiled, raw = _in_thread(lambda: self._render_all(todo), self.timeout, self.memory_mb, self.name,
-                                       spent=self._compile_seconds)
-        elif hasattr(os, "fork"):
+        if hasattr(os, "fork"):
             # A child that compiles spends that time of the batch's bound too: so does this one
             compiled, raw = _in_child(lambda: self._render_all(todo), self.timeout, self.memory_mb, self.name,
                                       spent=self._compile_seconds)
@@ -436,7 +429,7 @@ def _compile(source: str | nodes.Template, name: str) -> Template:
 
 
 def _compile_here(tree: nodes.Template, name: str, source: str, memory_mb: int) -> Template:
-    """Compile `tree` in this process (ChatTemplate's `disposable`) at the fixed stack depth and
+    """Compile `tree` in this process (ChatTemplate's compile_here) at the fixed stack depth and
     with a child's address-space bound for the time it takes. Raises what render_many raises
     when a child's compile fails (TemplateError, UnsafeTemplateError)."""
     import resource  # Unix only, like fork
@@ -595,48 +588,6 @@ def _in_child(work, timeout: float, memory_mb: int, name: str, *, doing: str = "
     if result[0] == "recursion":
         raise UnsafeTemplateError(f"{doing} recursed too deep", name=name)
     return result[1]
-
-
-def _in_thread(work, timeout: float, memory_mb: int, name: str, *, spent: float = 0.0) -> Any:
-    """Run `work()` in this process under a render child's bounds (ChatTemplate's `disposable`):
-    in a thread at the fixed stack depth, with the address-space bound a child sets
-    (_address_space_limit) and a CPU bound on the process as a last resort, waited for at most
-    `timeout - spent` seconds. Returns what work() returns. Raises what _in_child raises for the
-    same outcomes: UnsafeTemplateError for overtime (the thread is left running: publish.fixeddepth
-    adds it to RUNAWAY, and the process must end once it has answered), for memory and for
-    recursion. A process with a runaway render already renders nothing more (RuntimeError)."""
-    import resource  # Unix only, like fork
-
-    from publish.fixeddepth import RUNAWAY, StillRunning, at_fixed_depth
-
-    if RUNAWAY:
-        raise RuntimeError("a render of this process is still running: it must end")
-    saved = {kind: resource.getrlimit(kind) for kind in (resource.RLIMIT_AS, resource.RLIMIT_CPU)}
-    address_space = _address_space_limit(memory_mb)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = int(usage.ru_utime + usage.ru_stime + timeout) + 2   # past the wait: only a C loop gets there
-    wanted = {resource.RLIMIT_AS: address_space, resource.RLIMIT_CPU: cpu}
-    lowered = []
-    for kind, limit in wanted.items():
-        soft, hard = saved[kind]
-        if limit is not None and (soft == resource.RLIM_INFINITY or limit < soft) and \
-                (hard == resource.RLIM_INFINITY or limit <= hard):
-            resource.setrlimit(kind, (limit, hard))
-            lowered.append(kind)
-    runaway = False
-    try:
-        return at_fixed_depth(work, timeout=max(0.0, timeout - spent))
-    except StillRunning:
-        runaway = True   # its bounds stay: the runaway thread is still under them
-        raise _overtime("render", timeout, name) from None
-    except MemoryError:
-        raise UnsafeTemplateError(f"render needs more than {memory_mb} MB of memory", name=name) from None
-    except RecursionError:
-        raise UnsafeTemplateError("render recursed too deep", name=name) from None
-    finally:
-        if not runaway:
-            for kind in lowered:
-                resource.setrlimit(kind, saved[kind])
 
 
 def _close_inherited(keep: int) -> None:

@@ -15,20 +15,10 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-RUNAWAY: list[str] = []   # names of the threads at_fixed_depth stopped waiting for, still running
 
-
-class StillRunning(Exception):
-    """at_fixed_depth waited its `timeout` and fn() had not returned (its thread runs on)."""
-
-
-def at_fixed_depth(fn: Callable[[], T], timeout: float | None = None) -> T:
+def at_fixed_depth(fn: Callable[[], T]) -> T:
     """fn() in a new thread (Python counts recursion per thread); its result, or what it raised.
-    The thread is a daemon: an interrupted wait does not hold the process open.
-
-    With `timeout` (seconds), the wait ends then: StillRunning is raised and the thread, which
-    nothing can stop, runs on; its name ("publish-fixed-depth") is added to RUNAWAY, and only a
-    process that then ends should do this (publish.chat's render in lint's worker)."""
+    The thread is a daemon: an interrupted wait does not hold the process open."""
     import threading
 
     outcome: list = []
@@ -41,12 +31,7 @@ def at_fixed_depth(fn: Callable[[], T], timeout: float | None = None) -> T:
 
     thread = threading.Thread(target=run, name="publish-fixed-depth", daemon=True)
     thread.start()
-    thread.join(timeout)
-    if not outcome:
-        if not thread.is_alive():   # run() could not even record what fn() did
-            raise MemoryError("no memory left to record the outcome")
-        RUNAWAY.append(thread.name)
-        raise StillRunning(f"still running after {timeout:g} s")
+    thread.join()
     kind, value = outcome[0]
     if kind == "raised":
         raise value

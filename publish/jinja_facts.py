@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from publish.probes import Probe
 
 KEEP = 32   # facts kept (a lint of a folder sees a handful of distinct templates)
-IN_WORKER = False   # lint's worker sets it: templates compile and render there (publish.chat.ChatTemplate disposable)
+IN_WORKER = False   # lint's worker sets it: renders compile there (publish.chat.ChatTemplate compile_here)
 _KEPT: dict[tuple, tuple[str, Any]] = {}   # key -> ("value", fact) or ("raised", exception)
 _SESSION: list[_Session] = []   # the active `prepared`'s worker, at most one in the process
 
@@ -216,10 +216,10 @@ def _compute(key: tuple) -> Any:
     if kind == "capabilities":
         from publish.probes import jinja_capabilities
 
-        return jinja_capabilities(source, key[2], key[3], disposable=IN_WORKER)
+        return jinja_capabilities(source, key[2], key[3], compile_here=IN_WORKER)
     from publish.probes import jinja_probe
 
-    return jinja_probe(source, key[2], key[3], disposable=IN_WORKER)
+    return jinja_probe(source, key[2], key[3], compile_here=IN_WORKER)
 
 
 def _keep(key: tuple, kept: tuple[str, Any]) -> None:

@@ -10,12 +10,10 @@ The worker computes exactly what publish.jinja_facts computes in process (it cal
 functions) and sends the results back (in marshal's format): a SyntaxProblem or Suspect as its
 fields, a Probe as its renders, a TemplateError as its class name and fields (only TemplateError,
 UnsafeTemplateError and TemplateRaised cross; anything else, and any failure of the worker itself,
-makes the caller compute that fact in process, as without a worker). The worker is a disposable
-process, so it compiles and renders a template of up to 64 KiB itself (publish.chat.ChatTemplate's
-`disposable`: the same sandbox, under a render child's memory and time bounds; a longer one goes
-to a bounded child as in the lint process). A render that overruns its time bound cannot be
-stopped (it runs in a thread): the worker answers the rest of that batch "local" and ends, and lint
-computes anything later itself. The lint process adds a bound of its own (WAIT).
+makes the caller compute that fact in process, as without a worker). Rendering still happens in a
+bounded child of the worker (publish.chat), so the sandbox is the same; the worker compiles a
+template of up to 64 KiB itself (publish.chat.ChatTemplate's compile_here: it is a disposable
+process too) and adds a bound of its own (WAIT).
 
     worker = Worker.start()            # None where os.fork does not exist
     worker.send([["audit", source], ["probe", source, bos, eos]])
@@ -181,7 +179,6 @@ def _die_with(parent: int) -> None:
 
 def _serve(requests: int, answers: int, parent: int) -> None:
     from publish import jinja_facts
-    from publish.fixeddepth import RUNAWAY
 
     jinja_facts.KEEP = WORKER_KEEP   # a batch holds three facts per template: keep all it computes
     jinja_facts.IN_WORKER = True
@@ -202,10 +199,8 @@ def _serve(requests: int, answers: int, parent: int) -> None:
         for job in jobs:
             if batches == 0 and os.getppid() != parent:
                 os._exit(0)
-            done.append(["local"] if RUNAWAY else jinja_facts.answer(job))
+            done.append(jinja_facts.answer(job))
         _write_message(answers, done)
-        if RUNAWAY:   # a render overran its bound and still runs in its thread: end, lint computes the rest
-            os._exit(0)
         batches += 1
 
 

@@ -63,10 +63,10 @@ def _refuse_payloads(source: str):
     return parse_template(source)
 
 
-def jinja_probe(source: str, bos: str = "", eos: str = "", *, disposable: bool = False) -> Probe:
+def jinja_probe(source: str, bos: str = "", eos: str = "", *, compile_here: bool = False) -> Probe:
     """Render a Jinja chat template with `bos` and `eos` as bos_token / eos_token (a GGUF's BOS and
     EOS token texts, as llama.cpp passes them). Raises UnsafeTemplateError for a hostile template;
-    other failures are `Probe.error`. `disposable`: publish.chat.ChatTemplate's."""
+    other failures are `Probe.error`. `compile_here`: publish.chat.ChatTemplate's."""
     from publish.chat import CHECK_DATE, ChatTemplate, RenderCall
     from publish.errors import UnsafeTemplateError
 
@@ -74,7 +74,7 @@ def jinja_probe(source: str, bos: str = "", eos: str = "", *, disposable: bool =
     try:
         # Given the tree, the render child's compile is the syntax check: one process, not two.
         template = ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE, parsed=tree,
-                                disposable=disposable)
+                                compile_here=compile_here)
         start, history = template.render_many([RenderCall(START), RenderCall(HISTORY)])
     except UnsafeTemplateError:
         raise
@@ -85,18 +85,18 @@ def jinja_probe(source: str, bos: str = "", eos: str = "", *, disposable: bool =
     return Probe("jinja", start.text, history.text, history.error)
 
 
-def jinja_capabilities(source: str, bos: str = "", eos: str = "", *, disposable: bool = False) -> frozenset[str]:
+def jinja_capabilities(source: str, bos: str = "", eos: str = "", *, compile_here: bool = False) -> frozenset[str]:
     """What of "tools" and "thinking" the Jinja chat template supports, by the verdict the
     conversion proof uses (templatecheck.model_capabilities: the prompt changes with the tools /
     thinking inputs), rendered with `bos` and `eos` as jinja_probe does. Empty for a template lint
-    must not render (hostile) or that fails. `disposable`: publish.chat.ChatTemplate's."""
+    must not render (hostile) or that fails. `compile_here`: publish.chat.ChatTemplate's."""
     from publish.chat import CHECK_DATE, ChatTemplate
     from publish.templatecheck import model_capabilities
 
     try:
         tree = _refuse_payloads(source)
         return model_capabilities(ChatTemplate(source, bos_token=bos, eos_token=eos, now=CHECK_DATE, parsed=tree,
-                                               disposable=disposable))
+                                               compile_here=compile_here))
     except TemplateError:
         return frozenset()
 

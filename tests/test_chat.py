@@ -298,9 +298,9 @@ def test_a_parsed_template_that_does_not_compile_fails_its_first_render(source, 
     "{% for m in messages %}{{ m.content }}{% endfor %}{{ x.y }}",
     "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}",
 ])
-def test_a_disposable_process_gives_the_render_childs_verdicts(source, forked):
-    """`disposable` (lint's worker): the tree is compiled and rendered in this process, no child;
-    every outcome, a compile that fails included, is the one the render child gives."""
+def test_compiling_here_gives_the_render_childs_verdicts(source, forked):
+    """compile_here (lint's worker): the tree is compiled in this process and the child only renders;
+    every outcome, a compile that fails included, is the one the child's compile gives."""
     import publish.chat as chat
 
     def outcome(**kw):
@@ -313,99 +313,13 @@ def test_a_disposable_process_gives_the_render_childs_verdicts(source, forked):
 
     there = outcome()
     forked.clear()
-    assert outcome(disposable=True) == there
-    assert forked == []
+    assert outcome(compile_here=True) == there
+    assert len(forked) == (0 if isinstance(there, tuple) else 1)   # a failed compile needs no child
 
 
-def _in_a_disposable_process(fn):
-    """fn()'s result as text, computed in a forked process that ends after it (a runaway render
-    thread must not stay in the test's process); None when that process was killed."""
-    import json
-    import signal as signals
-
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read)
-            os.write(write, json.dumps(fn()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as fh:
-        data = fh.read()
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return f"killed by {signals.Signals(os.WTERMSIG(status)).name}"
-    return json.loads(data)
-
-
-@pytest.mark.parametrize("source, words", [
-    ("{{ 'a' * 10**10 }}", "memory"),
-    ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
-     "memory"),
-    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "longer than"),
-    ("{% for i in range(100000) %}{% for j in range(100000) %}{{ '' }}{% endfor %}{% endfor %}", "longer than"),
-    ("{{ 7 ** (7 ** 9) }}", "would make an integer"),
-    ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recursion"),
-    ("{% for m in [[1]] recursive %}{{ loop([m]) }}{% endfor %}", "recursion"),
-    ("{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}", "output exceeds"),
-])
-def test_hostile_templates_get_the_childs_verdict_in_a_disposable_process(source, words):
-    """A hostile template rendered in lint's worker (`disposable`: no render child) hits the
-    bound a child would and gets the child's verdict, word for word. A render past the time bound
-    cannot be stopped: its thread runs on, publish.fixeddepth.RUNAWAY says so (the worker ends
-    after answering), and the process renders nothing more."""
-    import publish.chat as chat
-    from publish import fixeddepth
-
-    def verdict(**kw):
-        template = ChatTemplate(source, parsed=chat._ENV.parse(source), **BOUNDED, **kw)
-        try:
-            out = template.render_many([RenderCall(HELLO), RenderCall(HELLO * 2)])
-        except UnsafeTemplateError as err:
-            return str(err)
-        return " / ".join(str(o.error) if o.error is not None else "rendered" for o in out)
-
-    def here():
-        said = verdict(disposable=True)
-        ran_on = bool(fixeddepth.RUNAWAY)
-        try:
-            verdict(disposable=True)
-            again = "rendered again"
-        except RuntimeError as err:
-            again = str(err)
-        return [said, ran_on, again]
-
-    child = verdict()
-    said, ran_on, again = _in_a_disposable_process(here)
-    assert words in child and said == child
-    overtime = "longer than" in child
-    assert ran_on == overtime
-    assert again == ("a render of this process is still running: it must end" if overtime else "rendered again")
-    assert said != "rendered / rendered"
-
-
-def test_a_disposable_render_restores_the_process_bounds():
-    """The address-space and CPU bounds a disposable render sets for its thread are the process's
-    again once it returns (the worker goes on with other templates)."""
-    import resource
-
-    import publish.chat as chat
-
-    def bounds_after():
-        before = [resource.getrlimit(k) for k in (resource.RLIMIT_AS, resource.RLIMIT_CPU)]
-        source = "{% for m in messages %}{{ m.content }}{% endfor %}"
-        text = ChatTemplate(source, parsed=chat._ENV.parse(source), disposable=True).render(HELLO)
-        after = [resource.getrlimit(k) for k in (resource.RLIMIT_AS, resource.RLIMIT_CPU)]
-        return [text, before == after]
-
-    assert _in_a_disposable_process(bounds_after) == ["Hello!", True]
-
-
-def test_compiling_in_a_disposable_process_counts_in_the_batchs_time_bound(monkeypatch):
-    """A compile in the caller (`disposable`) uses up the same time bound a child's compile did:
-    the render gets the rest in every batch, and a compile past the bound is the same overtime
+def test_compiling_here_counts_in_the_batchs_time_bound(monkeypatch):
+    """A compile in the caller (compile_here) uses up the same time bound a child's compile did:
+    the child gets the rest in every batch, and a compile past the bound is the same overtime
     verdict (a tester's find: 280 KB templates that compile for 6-17 s lost GG703)."""
     import time as clock
 
@@ -420,34 +334,32 @@ def test_compiling_in_a_disposable_process_counts_in_the_batchs_time_bound(monke
     monkeypatch.setattr(chat, "_compile_outcome", slow)
     verdicts = []
     for here in (False, True):   # the child's compile, then the caller's: both pass the 0.2 s bound
-        template = ChatTemplate(source, parsed=chat._ENV.parse(source), timeout=0.2, disposable=here)
+        template = ChatTemplate(source, parsed=chat._ENV.parse(source), timeout=0.2, compile_here=here)
         with pytest.raises(UnsafeTemplateError) as err:
             template.render_many([RenderCall(HELLO)])
         verdicts.append(str(err.value))
     assert verdicts[0] == verdicts[1] and "took longer than 0.2 s" in verdicts[0]
 
     spent = []
-    real_thread = chat._in_thread
-    monkeypatch.setattr(chat, "_in_thread", lambda *a, **kw: spent.append(kw.get("spent")) or real_thread(*a, **kw))
-    template = ChatTemplate(source, parsed=chat._ENV.parse(source), timeout=5, disposable=True)
+    real_child = chat._in_child
+    monkeypatch.setattr(chat, "_in_child", lambda *a, **kw: spent.append(kw.get("spent")) or real_child(*a, **kw))
+    template = ChatTemplate(source, parsed=chat._ENV.parse(source), timeout=5, compile_here=True)
     template.render_many([RenderCall(HELLO)])
     template.render_many([RenderCall(HELLO * 2)])
     assert spent == [template._compile_seconds] * 2 and spent[0] >= 0.3
 
 
-def test_a_long_template_goes_to_the_child_even_in_a_disposable_process(monkeypatch, forked):
-    """Above COMPILE_HERE_MAX_CHARS the compile and the render stay in the bounded child: Jinja's
-    compile time can grow with the square of the blocks, and the caller has no time bound of its
-    own."""
+def test_a_long_template_is_compiled_in_the_child_even_with_compile_here(monkeypatch):
+    """Above COMPILE_HERE_MAX_CHARS the compile stays in the bounded child: Jinja's compile time can
+    grow with the square of the blocks, and the caller has no time bound of its own."""
     import publish.chat as chat
 
-    def not_here(*args, **kw):
-        raise AssertionError("compiled or rendered in the caller")
+    def not_here(*args):
+        raise AssertionError("compiled in the caller")
     monkeypatch.setattr(chat, "_compile_here", not_here)
-    monkeypatch.setattr(chat, "_in_thread", not_here)
     source = "{% for m in messages %}{{ m.content }}{% endfor %}" + "x" * chat.COMPILE_HERE_MAX_CHARS
-    template = ChatTemplate(source, parsed=chat._ENV.parse(source), disposable=True)
-    assert template.render_many([RenderCall(HELLO)])[0].text.startswith("Hello!x") and len(forked) == 1
+    template = ChatTemplate(source, parsed=chat._ENV.parse(source), compile_here=True)
+    assert template.render_many([RenderCall(HELLO)])[0].text.startswith("Hello!x")
 
 
 def test_prefetched_calls_render_with_the_next_batch(forked):
