@@ -135,7 +135,7 @@ class ChatSandbox(ImmutableSandboxedEnvironment):
         if isinstance(left, int) and isinstance(right, int):
             bits = _result_bits(operator, left, right)
             if bits > MAX_INT_BITS:
-                raise SecurityError(f"{operator} would make an integer of about {bits:,.0f} bits "
+                raise SecurityError(f"{operator} would make an integer of {bits:,} bits or more "
                                     f"(more than {MAX_INT_BITS:,})")
         return super().call_binop(context, operator, left, right)
 
@@ -160,15 +160,16 @@ class ChatSandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(f"access to {attribute!r} on a {type(obj).__name__} value is not allowed")
 
 
-def _result_bits(operator: str, left: int, right: int) -> float:
-    """About how many bits `left <operator> right` has (`*` or `**` on integers)."""
+def _result_bits(operator: str, left: int, right: int) -> int:
+    """How many bits `left <operator> right` (`*` or `**` on integers) has at least, without
+    computing it: exact for powers of two, within one bit otherwise."""
     if operator == "*":
-        return left.bit_length() + right.bit_length()
+        return 0 if not left or not right else left.bit_length() + right.bit_length() - 1
     if right <= 0 or abs(left) <= 1:
         return 1   # a float, 0, 1 or -1
     import math
 
-    return right * math.log2(abs(left))
+    return max((abs(left).bit_length() - 1) * right, math.floor(right * math.log2(abs(left)))) + 1
 
 
 class _GenerationTag(jinja2.ext.Extension):
