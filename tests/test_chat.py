@@ -227,7 +227,7 @@ def test_arithmetic_a_template_can_mean_is_jinjas(source, text):
     ("{{ 10 ** 19729 * 10 }}", "65,539"),   # refused at the power
 ])
 def test_the_integer_bound_starts_one_bit_past_65536(source, bits):
-    """The bits a product or power would have are counted exactly (not estimated), so the
+    """The bits a product or power would have are counted from the operands (exactly for these), so the
     bound refuses 65,537 bits and lets 65,536 through (a tester's find: off by one both ways)."""
     with pytest.raises(UnsafeTemplateError) as err:
         render(source)
