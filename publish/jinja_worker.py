@@ -12,7 +12,7 @@ fields, a Probe as its renders, a TemplateError as its class name and fields (on
 UnsafeTemplateError and TemplateRaised cross; anything else, and any failure of the worker itself,
 makes the caller compute that fact in process, as without a worker). Rendering still happens in a
 bounded child of the worker (publish.chat), so the sandbox is the same; the worker compiles a
-template of up to 64 KiB itself (publish.chat.ChatTemplate's compile_here: it is a disposable
+template of up to 65,536 characters itself (publish.chat.ChatTemplate's compile_here: it is a disposable
 process too) and adds a bound of its own (WAIT).
 
     worker = Worker.start()            # None where os.fork does not exist
