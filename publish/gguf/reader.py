@@ -200,9 +200,9 @@ class StringArray(ArrayValue):
     def __getitem__(self, index):
         if isinstance(index, slice):
             start, stop, step = index.indices(self._count)
-            if step != 1 or stop - start > STRIDE:
+            if step != 1:
                 return [self[i] for i in range(start, stop, step)]
-            return self._walk(start, max(0, stop - start))
+            return self._walk(start, max(0, stop - start))   # one walk, however long the slice
         return self.item_bytes(index).decode("utf-8")
 
     def _walk(self, first: int, count: int) -> list[str]:

@@ -2,7 +2,8 @@
 
 A vocabulary may hold thousands of special tokens (Gemma 3: 6,414 CONTROL and USER_DEFINED), so
 the splitter never compiles an alternation of all of them (`re` took ~200 ms for Gemma 3's); it
-must still split every text exactly as that alternation, longest first, does."""
+must still split every text exactly as that alternation, longest first, does. Also the
+StringArray walks that read runs of items (items_at, which `specials` uses; slices)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,14 @@ def test_items_at_are_the_items_one_by_one(three_hundred_tokens, positions):
     """StringArray.items_at (what `specials` reads the special tokens' texts with) walks each run
     of consecutive positions once and gives what indexing item by item gives."""
     assert three_hundred_tokens.items_at(positions) == [three_hundred_tokens[i] for i in positions]
+
+
+@settings(max_examples=100, deadline=None)
+@given(start=st.none() | st.integers(-320, 320), stop=st.none() | st.integers(-320, 320),
+       step=st.none() | st.integers(-70, 70).filter(bool))
+def test_slices_are_the_items_one_by_one(three_hundred_tokens, start, stop, step):
+    """A slice of a StringArray, any length (past STRIDE = 64 items too: one walk of the prefixes
+    rather than one walk per item), steps and negative bounds, is what indexing item by item
+    gives."""
+    items = [three_hundred_tokens[i] for i in range(len(three_hundred_tokens))]
+    assert three_hundred_tokens[start:stop:step] == items[start:stop:step]
